@@ -1,0 +1,146 @@
+# Atrium build. `make` builds ./build/atrium; `make test` builds an ASan+UBSan copy and runs
+# every test with it; `make run` starts the daemon on 127.0.0.1:8080 with ./data.
+# Dependencies come from pkg-config; scripts/deps.sh installs them on Debian when missing.
+
+CC      ?= cc
+PKGS    := libmicrohttpd libuv jansson libcurl sqlite3 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wwrite-strings -Wvla -Werror -Wno-format-truncation
+# (snprintf truncation is how fixed buffers are capped here, so that warning is off)
+BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Iinclude -Isrc -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
+REL_FLAGS  := -O2 -g
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS      := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+WEB_FILES := $(sort $(shell find web -type f ! -name '.*' 2>/dev/null))
+WEB_TEXT  := $(filter %.html %.js %.mjs %.css %.svg %.json %.md %.txt,$(WEB_FILES))
+WEB_GZ    := $(WEB_TEXT:web/%=build/gen/webgz/%.gz)
+GEN_SRCS  := build/gen/migrations.c build/gen/web.c
+
+REL_OBJS  := $(LIB_SRCS:%.c=build/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/obj/gen/%.o)
+ASAN_OBJS := $(LIB_SRCS:%.c=build/asan/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/asan/obj/gen/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+INT_SRCS  := $(sort $(wildcard tests/integration/test_*.c))
+INT_LIB   := $(filter-out $(INT_SRCS),$(wildcard tests/integration/*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%)
+INT_BINS  := $(INT_SRCS:tests/integration/%.c=build/asan/tests/integration/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/bench/%)
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind
+.DEFAULT_GOAL := all
+
+all: build/atrium
+
+deps:
+	@scripts/deps.sh
+
+# ---- generated sources ----
+build/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -o $@ $<
+
+build/gen/migrations.c: build/embed $(MIGRATIONS)
+	@mkdir -p $(@D)
+	@echo "  EMBED   $@"
+	$(Q)build/embed $@ atr_migrations $(foreach f,$(MIGRATIONS),$(notdir $(f))=$(f))
+
+build/gen/webgz/%.gz: web/%
+	@mkdir -p $(@D)
+	$(Q)gzip -9 -n -c $< > $@
+
+build/gen/web.c: build/embed $(WEB_FILES) $(WEB_GZ)
+	@mkdir -p $(@D)
+	@echo "  EMBED   $@"
+	$(Q)build/embed $@ atr_web_assets $(foreach f,$(WEB_FILES),$(f:web/%=%)=$(f)) \
+		$(foreach f,$(WEB_TEXT),$(f:web/%=%).gz=build/gen/webgz/$(f:web/%=%).gz)
+
+# ---- release build ----
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASE) $(REL_FLAGS) -Wno-overlength-strings -c -o $@ $<
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASE) $(REL_FLAGS) -c -o $@ $<
+
+build/atrium: build/obj/src/main.o $(REL_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- sanitizer build and tests ----
+build/asan/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(BASE) $(ASAN_FLAGS) -Wno-overlength-strings -c -o $@ $<
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(BASE) $(ASAN_FLAGS) -c -o $@ $<
+
+build/asan/atrium: build/asan/obj/src/main.o $(ASAN_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/tests/unit/%: build/asan/obj/tests/unit/%.o $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+build/asan/tests/integration/%: build/asan/obj/tests/integration/%.o $(INT_LIB:%.c=build/asan/obj/%.o) $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) $(BENCH_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@tests/run.sh
+
+unit: test-build
+	@tests/run.sh unit
+
+integration: test-build
+	@tests/run.sh integration
+
+# ---- benchmark ----
+build/bench/%: bench/%.c $(REL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory build/atrium $(BENCH_BINS)
+	@bench/run.sh
+
+bench-smoke: build/atrium $(BENCH_BINS)
+	@BENCH_SMOKE=1 bench/run.sh
+
+# ---- running ----
+run: deps
+	@$(MAKE) --no-print-directory build/atrium
+	./build/atrium serve --listen 127.0.0.1:8080 --data-dir ./data
+
+lint:
+	@scripts/lint.sh
+
+valgrind: build/atrium $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do valgrind --error-exitcode=1 --leak-check=full -q $$t || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

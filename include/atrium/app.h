@@ -1,0 +1,30 @@
+#ifndef ATRIUM_APP_H
+#define ATRIUM_APP_H
+/*
+ * app.h: the daemon's parts, reachable from every handler as req->app. Owned by serve.c,
+ * which creates them in order and tears them down in reverse.
+ */
+#include <stdint.h>
+
+#include "atrium/config.h"
+
+struct uv_loop_s;
+struct atr_store;
+struct atr_auth;
+struct atr_server;
+struct atr_metrics;
+struct atr_client;
+
+struct atr_app {
+	struct uv_loop_s *loop;
+	const struct atr_serve_config *cfg;
+	struct atr_store *store;
+	struct atr_auth *auth;
+	struct atr_server *http;
+	struct atr_metrics *metrics;
+	struct atr_client *client; /* outgoing HTTP on the loop (libcurl multi) */
+	int64_t started_ms;
+	char public_url[256];      /* how workers and jobs reach this server */
+};
+
+#endif

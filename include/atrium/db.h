@@ -1,0 +1,69 @@
+#ifndef ATRIUM_DB_H
+#define ATRIUM_DB_H
+/*
+ * db.h: the SQLite connection (WAL, foreign keys), its prepared-statement cache, nested
+ * transactions and the row-to-JSON convention. Only src/store/ includes this header.
+ *
+ * Row-to-JSON convention (atr_db_row_json): a column whose name ends in "_at" holding an
+ * integer (ms since the epoch) becomes an RFC 3339 string; "x__json" holding text becomes
+ * the parsed JSON value under "x"; "x__bool" becomes true/false under "x".
+ */
+#include <stdint.h>
+#include <sqlite3.h>
+#include <jansson.h>
+
+#include "atrium/embed.h"
+
+struct atr_db;
+
+/* Opens (creating) the database at path; sync_full selects synchronous=FULL. */
+int atr_db_open(const char *path, int sync_full, struct atr_db **out);
+/* Finalizes cached statements and closes. NULL is fine. */
+void atr_db_close(struct atr_db *db);
+sqlite3 *atr_db_handle(struct atr_db *db);
+
+/*
+ * A cached prepared statement for a constant SQL text (borrowed: do not finalize).
+ * It comes back reset with its bindings cleared. NULL on a prepare error (logged).
+ */
+sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql);
+/* Resets a statement from atr_db_stmt after use (also fine to call twice). */
+void atr_db_done(sqlite3_stmt *st);
+
+/* Runs SQL without parameters (DDL, pragmas). 0 or ATR_EDB. */
+int atr_db_exec(struct atr_db *db, const char *sql);
+
+/* Nested transactions: the outermost is BEGIN IMMEDIATE, inner ones are savepoints. */
+int atr_db_begin(struct atr_db *db);
+int atr_db_commit(struct atr_db *db);
+void atr_db_rollback(struct atr_db *db);
+
+/* Steps a write statement expecting SQLITE_DONE; maps constraint errors to ATR_ECONFLICT. */
+int atr_db_step_write(sqlite3_stmt *st);
+int64_t atr_db_last_id(struct atr_db *db);
+int atr_db_changes(struct atr_db *db);
+
+/* The current row as a JSON object (new reference), following the convention above. */
+json_t *atr_db_row_json(sqlite3_stmt *st);
+
+/* Binds a JSON value as its compact text (NULL json binds NULL). 0 or ATR_ENOMEM. */
+int atr_db_bind_json(sqlite3_stmt *st, int idx, const json_t *v);
+/* Binds a string or NULL (SQLITE_TRANSIENT). */
+void atr_db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+
+/* Page count * page size of the main database file. */
+int64_t atr_db_size_bytes(struct atr_db *db);
+
+/*
+ * Applies the embedded migrations in order, one transaction each, recording
+ * (version, name, checksum) in schema_migrations. Refuses (ATR_ECONFLICT, message in
+ * why) when an applied migration's checksum changed or the database is newer than this
+ * binary. applied_out counts migrations applied now (may be NULL).
+ */
+int atr_db_migrate(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why,
+		   size_t whylen, int *applied_out);
+
+/* Online backup of the whole database to path (SQLite backup API). */
+int atr_db_backup(struct atr_db *db, const char *path);
+
+#endif

@@ -1,0 +1,180 @@
+#ifndef ATRIUM_HTTP_H
+#define ATRIUM_HTTP_H
+/*
+ * http.h: what a REST handler sees. The server (src/http/server.c) matches the route,
+ * authenticates, enforces the body limit, parses and validates the JSON body, then calls
+ * the handler, which answers with one of the atr_reply_* functions, now or later
+ * (atr_req_suspend, for answers that wait on an event).
+ *
+ * Everything a request allocates hangs off struct atr_req and is freed when the response
+ * completes; atr_req_ref/unref keep it alive for work that can outlive the client.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "atrium/auth.h"
+#include "atrium/json.h"
+
+struct atr_app;
+struct atr_req;
+struct atr_server;
+struct MHD_Connection;
+struct uv_loop_s;
+
+typedef void (*atr_handler_fn)(struct atr_req *req);
+/* Streaming request bodies: return 0 to go on, <0 to stop (after atr_reply_*). */
+typedef int (*atr_chunk_fn)(struct atr_req *req, const char *data, size_t len);
+
+enum atr_access {
+	ATR_ACCESS_PUBLIC, /* no token needed */
+	ATR_ACCESS_USER,   /* a user's token (admins included) */
+	ATR_ACCESS_ADMIN,  /* a token of an admin user */
+	ATR_ACCESS_WORKER, /* a worker's secret */
+};
+
+#define ATR_RF_JOB_OK 0x01     /* job-scoped tokens are accepted too */
+#define ATR_RF_NO_AUDIT 0x02   /* telemetry (heartbeats, log lines, metric points): not audited */
+#define ATR_RF_STREAM 0x04     /* body goes to on_chunk as it arrives, never buffered whole */
+#define ATR_RF_IDEMPOTENT 0x08 /* Idempotency-Key replays the first 2xx answer */
+#define ATR_RF_INVOKE_OK 0x10  /* deployment invoke keys are accepted too */
+#define ATR_RF_RAW_BODY 0x20   /* body is buffered but not parsed (proxied as is) */
+#define ATR_RF_HTML 0x40       /* errors as plain text (static files) */
+
+struct atr_route {
+	const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
+	const char *pattern; /* "/api/v1/projects/{project}/datasets/{path...}" */
+	atr_handler_fn handler;
+	enum atr_access access;
+	unsigned flags;
+	const struct atr_field *schema; /* JSON body schema; NULL: body not parsed */
+	const char *name;               /* "projects.create": audit action and metrics label */
+	atr_handler_fn on_begin;        /* ATR_RF_STREAM: headers are in; may reply to refuse */
+	atr_chunk_fn on_chunk;          /* ATR_RF_STREAM: one piece of the body */
+};
+
+#define ATR_MAX_PARAMS 8
+
+struct atr_req_param {
+	const char *name; /* points into the route pattern */
+	size_t name_len;
+	char *value; /* percent-decoded, owned by the request */
+};
+
+struct atr_req_hdr;
+
+struct atr_req {
+	struct atr_app *app;
+	struct atr_server *srv;
+	struct MHD_Connection *conn;
+	const struct atr_route *route;
+	const char *method;
+	const char *url; /* raw path, without the query */
+	struct atr_principal who;
+	char request_id[40];
+	char client[64];
+	struct atr_req_param params[ATR_MAX_PARAMS];
+	int nparams;
+	json_t *body;       /* validated JSON body (NULL when the route has no schema) */
+	char *raw_body;     /* ATR_RF_RAW_BODY: the bytes */
+	size_t raw_len;
+	uint64_t content_length; /* from the header, UINT64_MAX when absent */
+	void *ctx;               /* handler state (uploads, waits) */
+	void (*ctx_free)(void *ctx);
+	/* what follows is private to src/http/ */
+	struct atr_req *next, *prev; /* the server's list of live requests */
+	int phase;
+	int refs;
+	bool closed;    /* the connection is gone */
+	bool answered;  /* an answer was made */
+	bool handled;   /* the handler ran */
+	bool suspended; /* waiting for an answer from elsewhere */
+	bool stream_waiting;
+	bool fallback;
+	bool is_head;
+	unsigned pending_status;
+	uint64_t streamed;
+	unsigned status;
+	uint64_t bytes_out;
+	uint64_t t0_us;
+	char audit_object[160];
+	struct atr_req_hdr *hdrs;
+	void *pending; /* struct MHD_Response waiting for resume */
+	struct atr_arena_block *arena;
+	void *stream; /* the running response stream, if any */
+	char *body_buf;
+	size_t body_len, body_cap;
+	char *idem_key;
+	void (*on_close)(struct atr_req *req); /* called once when the connection ends */
+};
+
+/* Path parameter by name (decoded; NULL when absent). */
+const char *atr_req_param(struct atr_req *req, const char *name);
+/* Query parameter (decoded, owned by the request; NULL when absent or undecodable). */
+const char *atr_req_query(struct atr_req *req, const char *name);
+/* Request header (borrowed; NULL when absent). */
+const char *atr_req_header(struct atr_req *req, const char *name);
+/* Memory that lives as long as the request. NULL on failure. */
+void *atr_req_alloc(struct atr_req *req, size_t n);
+char *atr_req_strdup(struct atr_req *req, const char *s);
+/* What the audit log records as the object ("project:vision"); defaults to the path. */
+void atr_req_audit_object(struct atr_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Query helpers that reply 400 naming the parameter themselves and return -1, so handlers
+ * stay flat: `if (atr_req_query_int(req, "limit", 1, 1000, 50, &limit) < 0) return;`
+ */
+int atr_req_query_int(struct atr_req *req, const char *name, int64_t min, int64_t max, int64_t dflt,
+		      int64_t *out);
+
+/* Answers. Each may be called once per request; later calls are ignored. */
+void atr_reply_json(struct atr_req *req, unsigned status, json_t *body); /* steals body */
+/* The one error helper: {"error":{"code","message","field"}}. field may be NULL. */
+void atr_reply_error(struct atr_req *req, unsigned status, const char *code, const char *field,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Error from an enum atr_err, with its status and code. */
+void atr_reply_err(struct atr_req *req, int err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void atr_reply_data(struct atr_req *req, unsigned status, const char *content_type, const void *data,
+		    size_t len);
+/* Takes ownership of data (freed with free()). */
+void atr_reply_data_owned(struct atr_req *req, unsigned status, const char *content_type, char *data,
+			  size_t len);
+/* Sends len bytes of fd from off; the fd is closed when done. */
+void atr_reply_fd(struct atr_req *req, unsigned status, const char *content_type, int fd, uint64_t off,
+		  uint64_t len);
+void atr_reply_empty(struct atr_req *req, unsigned status);
+
+/*
+ * Streams a chunked body. read() fills buf (at most max bytes) and returns the count,
+ * 0 when nothing is ready yet (the connection is suspended until atr_stream_wake), or -1
+ * at the end. done() frees cls when the stream ends for any reason.
+ */
+struct atr_stream_ops {
+	long (*read)(void *cls, char *buf, size_t max);
+	void (*done)(void *cls);
+};
+void atr_reply_stream(struct atr_req *req, unsigned status, const char *content_type,
+		      const struct atr_stream_ops *ops, void *cls);
+/* New data (or the end) is ready for a stream that returned 0. */
+void atr_stream_wake(struct atr_req *req);
+
+/* Adds a header to the coming answer (copied). */
+void atr_reply_header(struct atr_req *req, const char *name, const char *value);
+
+/* The answer comes later (from a timer, a curl transfer, an event): the connection waits. */
+void atr_req_suspend(struct atr_req *req);
+/* true once the client is gone or the answer was sent; late answers are dropped. */
+bool atr_req_done(const struct atr_req *req);
+void atr_req_ref(struct atr_req *req);
+/* The loop this request runs on. */
+struct uv_loop_s *atr_req_loop(struct atr_req *req);
+void atr_req_unref(struct atr_req *req);
+
+/* The list of routes in src/api/routes.c. */
+extern const struct atr_route atr_routes[];
+extern const size_t atr_routes_count;
+
+#endif

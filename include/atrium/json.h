@@ -1,0 +1,60 @@
+#ifndef ATRIUM_JSON_H
+#define ATRIUM_JSON_H
+/*
+ * json.h: request-body schemas (descriptor tables checked by one validator that names the
+ * first bad field) and small jansson helpers.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum atr_ftype {
+	ATR_F_STRING, /* min/max: length in bytes; enums: "a|b|c" limits the values */
+	ATR_F_SLUG,   /* [a-z0-9][a-z0-9-]{0,62} */
+	ATR_F_INT,    /* min/max: value range */
+	ATR_F_NUMBER, /* any finite number */
+	ATR_F_BOOL,
+	ATR_F_OBJECT, /* sub: schema of the nested object; NULL accepts any object */
+	ATR_F_ARRAY,  /* max: items; sub: schema each item (an object) must match; NULL: any */
+	ATR_F_STRMAP, /* object whose values are strings; max: entries */
+	ATR_F_STRLIST,/* array of strings; max: items */
+	ATR_F_TIME,   /* RFC 3339 string */
+	ATR_F_ANY,    /* any JSON value (free-form metadata); max: bytes when encoded (0: no cap) */
+	ATR_F_INT_OR_STRING, /* a version number or an alias */
+};
+
+#define ATR_FF_REQUIRED 0x1
+#define ATR_FF_NULLABLE 0x2
+
+struct atr_field {
+	const char *name; /* NULL ends the table */
+	enum atr_ftype type;
+	unsigned flags;
+	int64_t min, max; /* 0,0: no bounds (strings still get 1..4096 when max is 0) */
+	const char *enums;
+	const struct atr_field *sub;
+};
+
+/* A table that accepts only {} (or an empty body). */
+extern const struct atr_field atr_schema_empty[];
+
+/*
+ * Checks obj against schema: unknown fields, types, required, bounds. On failure fills
+ * field ("resources.gpus", "metrics[3].value") and msg and returns ATR_EINVAL.
+ */
+int atr_json_validate(const json_t *obj, const struct atr_field *schema, char *field, size_t fieldlen,
+		      char *msg, size_t msglen);
+
+/* Typed getters with defaults (borrowed strings). */
+const char *atr_json_str(const json_t *o, const char *key, const char *dflt);
+int64_t atr_json_int(const json_t *o, const char *key, int64_t dflt);
+double atr_json_num(const json_t *o, const char *key, double dflt);
+bool atr_json_bool(const json_t *o, const char *key, bool dflt);
+/* true when the key is present (null included). */
+bool atr_json_has(const json_t *o, const char *key);
+
+/* Compact encoding (caller frees), NULL on failure. */
+char *atr_json_dump(const json_t *v);
+
+#endif

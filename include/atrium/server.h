@@ -1,0 +1,51 @@
+#ifndef ATRIUM_SERVER_H
+#define ATRIUM_SERVER_H
+/*
+ * server.h: libmicrohttpd on the libuv loop. MHD runs in epoll mode without threads of its
+ * own; its epoll fd is watched with a uv_poll and its timeout with a uv_timer. Used by both
+ * `atrium serve` (the REST API) and `atrium worker` (its small job API).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atrium/config.h"
+#include "atrium/http.h"
+
+struct uv_loop_s;
+struct atr_metrics;
+struct atr_store;
+
+struct atr_server_opts {
+	const struct atr_route *routes;
+	size_t nroutes;
+	uint64_t max_body;   /* JSON bodies; 413 past it */
+	uint64_t max_upload; /* ATR_RF_STREAM bodies */
+	/* Resolves a bearer token (0, or <0 for 401). */
+	int (*authenticate)(void *app, const char *token, struct atr_principal *out);
+	/* Called once per answered mutating request on an audited route. May be NULL. */
+	void (*audit)(void *app, struct atr_req *req);
+	/* GET/HEAD outside /api/ and /v2/ that matched no route (the dashboard). May be NULL. */
+	atr_handler_fn fallback;
+	void *app; /* becomes req->app */
+	struct atr_metrics *metrics; /* may be NULL */
+	struct atr_store *idem;      /* where Idempotency-Key answers are kept; NULL: ignored */
+	bool access_log;
+};
+
+struct atr_server;
+
+int atr_server_start(struct uv_loop_s *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
+		     struct atr_server **out);
+int atr_server_port(const struct atr_server *s);
+int atr_server_active(const struct atr_server *s); /* requests in flight */
+/*
+ * Stops accepting, answers suspended requests with 503, lets in-flight ones finish (at most
+ * grace_ms), then stops MHD and calls done(arg). The server is freed after done returns.
+ */
+void atr_server_shutdown(struct atr_server *s, uint64_t grace_ms, void (*done)(void *arg), void *arg);
+
+/* Run MHD soon (after a resume); safe from anywhere on the loop. */
+void atr_server_kick(struct atr_server *s);
+
+#endif

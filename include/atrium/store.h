@@ -1,0 +1,58 @@
+#ifndef ATRIUM_STORE_H
+#define ATRIUM_STORE_H
+/*
+ * store.h: the persistent state. struct atr_store owns the database connection and the
+ * data directory layout; entity functions live in src/store/<entity>.c and are declared in
+ * include/atrium/store_<entity>.h. api/ never writes SQL: it calls these.
+ *
+ * List functions take a struct atr_page and fill a JSON array with at most page->limit
+ * objects; *more says whether another page follows (the next cursor is built by the caller
+ * from the last item, see atr_reply_page).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct atr_db;
+
+struct atr_store {
+	struct atr_db *db;
+	char data_dir[1024];
+	char blob_dir[1100]; /* data_dir/blobs: content-addressed files */
+	char tmp_dir[1100];  /* data_dir/tmp: uploads in flight */
+	char db_path[1100];
+};
+
+/* A decoded cursor: [id] or [value, id] (value a number, a string or null). */
+enum atr_page_value { ATR_PAGE_NONE, ATR_PAGE_NUM, ATR_PAGE_STR, ATR_PAGE_NULL };
+struct atr_page {
+	int limit;
+	int64_t after_id; /* 0: from the start */
+	enum atr_page_value after_kind;
+	double after_num;
+	const char *after_str; /* owned by the request */
+};
+
+/*
+ * Opens data_dir (created if missing), the database, applies migrations.
+ * On failure prints why to stderr and returns <0.
+ */
+int atr_store_open(const char *data_dir, int sync_full, struct atr_store **out);
+void atr_store_close(struct atr_store *s);
+bool atr_store_ready(struct atr_store *s); /* the database answers a query */
+
+/* Transactions around several store calls (nestable). */
+int atr_store_begin(struct atr_store *s);
+int atr_store_commit(struct atr_store *s);
+void atr_store_rollback(struct atr_store *s);
+
+/*
+ * Collects rows of a stepped-from-the-start statement into arr (each via atr_db_row_json),
+ * at most limit; sets *more when one more row exists. 0 or ATR_EDB/ATR_ENOMEM.
+ */
+struct sqlite3_stmt;
+int atr_store_collect(struct sqlite3_stmt *st, int limit, json_t *arr, bool *more);
+/* One row as JSON (new reference) or NULL with *err = ATR_ENOTFOUND / ATR_EDB. */
+json_t *atr_store_one(struct sqlite3_stmt *st, int *err);
+
+#endif

@@ -1,0 +1,56 @@
+#ifndef ATRIUM_UTIL_H
+#define ATRIUM_UTIL_H
+/* Small helpers with no HTTP and no SQL: time, randomness, encodings, hashing, strings. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define ATR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Wall clock in milliseconds / microseconds since the epoch; monotonic microseconds. */
+int64_t atr_now_ms(void);
+int64_t atr_now_us(void);
+uint64_t atr_mono_us(void);
+
+/* Formats ms since the epoch as RFC 3339 UTC "2026-01-02T03:04:05.678Z" into out (>= 32 bytes). */
+void atr_time_format(int64_t ms, char *out, size_t outlen);
+/* Parses RFC 3339 (Z or +hh:mm offset, optional fraction). Returns 0 or ATR_EINVAL. */
+int atr_time_parse(const char *s, int64_t *ms);
+
+/* Cryptographic random bytes (libcrypto). Returns 0 or ATR_EIO. */
+int atr_random_bytes(void *out, size_t len);
+/* Fast non-cryptographic 64-bit random (request ids, jitter), seeded from atr_random_bytes. */
+uint64_t atr_fast_rand(void);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void atr_hex_encode(const void *in, size_t len, char *out);
+/* Decodes exactly outlen bytes from 2*outlen hex chars; 0 or ATR_EINVAL. */
+int atr_hex_decode(const char *in, void *out, size_t outlen);
+/* Base62 of bytes (big-number conversion); out must hold 2*len+1. Returns length. */
+size_t atr_base62_encode(const void *in, size_t len, char *out);
+/* base64url without padding; out must hold 4*((len+2)/3)+1. Returns length. */
+size_t atr_b64url_encode(const void *in, size_t len, char *out);
+/* Returns decoded length or -1 when invalid; out must hold 3*strlen(in)/4+3. */
+long atr_b64url_decode(const char *in, void *out, size_t outcap);
+
+/* sha256 of a buffer: 32 raw bytes / 65-byte hex. */
+void atr_sha256(const void *data, size_t len, unsigned char out[32]);
+void atr_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Parses a whole decimal integer in [min,max]; 0 or ATR_EINVAL. */
+int atr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parses "10GiB", "512k", "1048576" into bytes; 0 or ATR_EINVAL. */
+int atr_parse_size(const char *s, uint64_t *out);
+
+/* true when s matches [a-z0-9][a-z0-9-]{0,62} */
+bool atr_is_slug(const char *s);
+/* true when s is a safe relative artifact path: '/'-separated, no empty, '.' or '..'
+ * parts, no leading '/', no control characters (NUL included), at most 1024 bytes. */
+bool atr_is_safe_path(const char *s, size_t len);
+
+/* strdup that returns NULL on NULL. */
+char *atr_strdup(const char *s);
+/* mkdir -p with mode; 0 or ATR_EIO. */
+int atr_mkdirs(const char *path, unsigned mode);
+
+#endif

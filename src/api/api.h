@@ -1,0 +1,72 @@
+#ifndef ATRIUM_API_H
+#define ATRIUM_API_H
+/*
+ * api.h: private to src/api/. Handler prototypes (one file per resource) and the
+ * `..._or_reply` helpers that answer the error themselves so handlers stay flat.
+ */
+#include "atrium/app.h"
+#include "atrium/err.h"
+#include "atrium/log.h"
+#include "atrium/http.h"
+#include "atrium/json.h"
+#include "atrium/page.h"
+#include "atrium/store.h"
+
+#define APP(req) ((struct atr_app *)(req)->app)
+#define STORE(req) (APP(req)->store)
+
+/* Answers a store error (404 names what, 409 says it exists, else 500). */
+void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name);
+/* A user by name, or 404 answered. */
+struct atr_user;
+int api_user_or_reply(struct atr_req *r, const char *name, struct atr_user *out);
+/* A team id by name, or 404 answered. */
+int api_team_or_reply(struct atr_req *r, const char *name, int64_t *id);
+/* Collects a list with fn into an answer; fn's signature is the store list one. */
+json_t *api_new_items(struct atr_req *r);
+
+/* system.c */
+void api_healthz(struct atr_req *r);
+void api_readyz(struct atr_req *r);
+void api_metrics(struct atr_req *r);
+void api_version(struct atr_req *r);
+void api_admin_backup(struct atr_req *r);
+
+/* users.c */
+extern const struct atr_field api_user_create_schema[], api_user_patch_schema[], api_token_create_schema[];
+void api_users_list(struct atr_req *r);
+void api_users_create(struct atr_req *r);
+void api_users_me(struct atr_req *r);
+void api_users_get(struct atr_req *r);
+void api_users_patch(struct atr_req *r);
+void api_users_token_create(struct atr_req *r);
+
+/* tokens.c */
+void api_tokens_list(struct atr_req *r);
+void api_tokens_create(struct atr_req *r);
+void api_tokens_delete(struct atr_req *r);
+/* Issues a token of kind "user" for user_id and answers 201 {token fields..., "token"}. */
+void api_issue_token_reply(struct atr_req *r, int64_t user_id, const char *name, const char *expires_at);
+
+/* auth.c */
+extern const struct atr_field api_login_schema[];
+void api_auth_login(struct atr_req *r);
+
+/* teams.c */
+extern const struct atr_field api_team_create_schema[], api_team_patch_schema[], api_team_member_schema[];
+void api_teams_list(struct atr_req *r);
+void api_teams_create(struct atr_req *r);
+void api_teams_get(struct atr_req *r);
+void api_teams_patch(struct atr_req *r);
+void api_teams_member_put(struct atr_req *r);
+void api_teams_member_delete(struct atr_req *r);
+
+/* audit.c */
+void api_audit_list(struct atr_req *r);
+/* The server's audit hook: records one answered mutating request. */
+void api_audit_record(void *app, struct atr_req *r);
+
+/* web.c: the dashboard's static files (the server's fallback for GET). */
+void api_web_fallback(struct atr_req *r);
+
+#endif

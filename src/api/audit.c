@@ -1,0 +1,66 @@
+/* audit.c: GET /api/v1/audit (admins) and the hook that records every mutating request. */
+#include "api.h"
+#include "atrium/store_identity.h"
+#include "atrium/util.h"
+
+#include <stdio.h>
+
+void api_audit_record(void *app, struct atr_req *r)
+{
+	struct atr_app *a = app;
+	struct atr_audit_entry e = {0};
+	char actor[80];
+
+	switch (r->who.kind) {
+	case ATR_P_USER:
+		snprintf(actor, sizeof(actor), "%s", r->who.username);
+		break;
+	case ATR_P_JOB:
+		snprintf(actor, sizeof(actor), "job:%lld", (long long)r->who.scope_id);
+		break;
+	case ATR_P_WORKER:
+		snprintf(actor, sizeof(actor), "worker:%lld", (long long)r->who.scope_id);
+		break;
+	case ATR_P_INVOKE:
+		snprintf(actor, sizeof(actor), "invoke-key:%lld", (long long)r->who.token_id);
+		break;
+	default:
+		actor[0] = 0;
+	}
+	e.actor = actor[0] ? actor : NULL;
+	e.actor_id = r->who.user_id;
+	e.action = r->route->name;
+	e.object = r->audit_object[0] ? r->audit_object : r->url;
+	e.status = r->status;
+	e.client = r->client;
+	e.request_id = r->request_id;
+	if (atr_store_audit_add(a->store, &e) < 0)
+		atr_log(ATR_LOG_ERROR, "could not write the audit entry of request %s", r->request_id);
+}
+
+void api_audit_list(struct atr_req *r)
+{
+	struct atr_page p;
+	const char *since = atr_req_query(r, "since");
+	int64_t since_ms = 0;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &p) < 0)
+		return;
+	if (since && atr_time_parse(since, &since_ms) < 0) {
+		atr_reply_error(r, 400, "invalid", "since", "'since' must be an RFC 3339 time");
+		return;
+	}
+	if (!(items = api_new_items(r)))
+		return;
+	rc = atr_store_audit_list(STORE(r), atr_req_query(r, "actor"), atr_req_query(r, "action"), since_ms, &p, items,
+				  &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list the audit log");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}

@@ -1,0 +1,41 @@
+/* common.c: the lookup-or-reply helpers shared by the REST handlers. */
+#include "api.h"
+#include "atrium/store_identity.h"
+
+void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name)
+{
+	if (err == ATR_ENOTFOUND)
+		atr_reply_error(r, 404, "not_found", NULL, "%s '%s' does not exist", what, name ? name : "");
+	else if (err == ATR_ECONFLICT)
+		atr_reply_error(r, 409, "conflict", NULL, "%s '%s' already exists", what, name ? name : "");
+	else
+		atr_reply_err(r, err, NULL, "could not access %s '%s'", what, name ? name : "");
+}
+
+int api_user_or_reply(struct atr_req *r, const char *name, struct atr_user *out)
+{
+	int rc = atr_store_user_get(STORE(r), name, out);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "user", name);
+		return -1;
+	}
+	return 0;
+}
+
+int api_team_or_reply(struct atr_req *r, const char *name, int64_t *id)
+{
+	int rc = atr_store_team_id(STORE(r), name, id);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "team", name);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *api_new_items(struct atr_req *r)
+{
+	json_t *a = json_array();
+	if (!a)
+		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+	return a;
+}

@@ -1,0 +1,45 @@
+/*
+ * routes.c: THE route table. Method, pattern, handler, who may call it, flags, body schema
+ * and the name used by the audit log and /metrics. The server checks all of it before a
+ * handler runs. Keep it sorted by resource; docs/api.md lists the same routes (a test
+ * checks that every route here is documented).
+ */
+#include "api.h"
+
+#define PUB ATR_ACCESS_PUBLIC
+#define USER ATR_ACCESS_USER
+#define ADMIN ATR_ACCESS_ADMIN
+#define WORKER ATR_ACCESS_WORKER
+
+const struct atr_route atr_routes[] = {
+	/* system */
+	{"GET", "/healthz", api_healthz, PUB, 0, NULL, "healthz", NULL, NULL},
+	{"GET", "/readyz", api_readyz, PUB, 0, NULL, "readyz", NULL, NULL},
+	{"GET", "/metrics", api_metrics, PUB, 0, NULL, "metrics", NULL, NULL},
+	{"GET", "/api/v1/version", api_version, PUB, 0, NULL, "version", NULL, NULL},
+	{"POST", "/api/v1/admin/backup", api_admin_backup, ADMIN, 0, atr_schema_empty, "admin.backup", NULL, NULL},
+
+	/* identity */
+	{"POST", "/api/v1/auth/login", api_auth_login, PUB, 0, api_login_schema, "auth.login", NULL, NULL},
+	{"GET", "/api/v1/users", api_users_list, ADMIN, 0, NULL, "users.list", NULL, NULL},
+	{"POST", "/api/v1/users", api_users_create, ADMIN, 0, api_user_create_schema, "users.create", NULL, NULL},
+	{"GET", "/api/v1/users/me", api_users_me, USER, ATR_RF_JOB_OK, NULL, "users.me", NULL, NULL},
+	{"GET", "/api/v1/users/{user}", api_users_get, ADMIN, 0, NULL, "users.get", NULL, NULL},
+	{"PATCH", "/api/v1/users/{user}", api_users_patch, ADMIN, 0, api_user_patch_schema, "users.update", NULL, NULL},
+	{"POST", "/api/v1/users/{user}/tokens", api_users_token_create, ADMIN, 0, api_token_create_schema,
+	 "users.tokens.create", NULL, NULL},
+	{"GET", "/api/v1/tokens", api_tokens_list, USER, 0, NULL, "tokens.list", NULL, NULL},
+	{"POST", "/api/v1/tokens", api_tokens_create, USER, 0, api_token_create_schema, "tokens.create", NULL, NULL},
+	{"DELETE", "/api/v1/tokens/{id}", api_tokens_delete, USER, 0, NULL, "tokens.revoke", NULL, NULL},
+	{"GET", "/api/v1/teams", api_teams_list, USER, 0, NULL, "teams.list", NULL, NULL},
+	{"POST", "/api/v1/teams", api_teams_create, ADMIN, 0, api_team_create_schema, "teams.create", NULL, NULL},
+	{"GET", "/api/v1/teams/{team}", api_teams_get, USER, 0, NULL, "teams.get", NULL, NULL},
+	{"PATCH", "/api/v1/teams/{team}", api_teams_patch, ADMIN, 0, api_team_patch_schema, "teams.update", NULL, NULL},
+	{"PUT", "/api/v1/teams/{team}/members/{user}", api_teams_member_put, USER, 0, api_team_member_schema,
+	 "teams.members.set", NULL, NULL},
+	{"DELETE", "/api/v1/teams/{team}/members/{user}", api_teams_member_delete, USER, 0, NULL,
+	 "teams.members.remove", NULL, NULL},
+	{"GET", "/api/v1/audit", api_audit_list, ADMIN, 0, NULL, "audit.list", NULL, NULL},
+};
+
+const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

@@ -1,0 +1,82 @@
+/* tokens.c: /api/v1/tokens, the caller's own API tokens; revocation clears the auth cache. */
+#include "api.h"
+#include "atrium/auth.h"
+#include "atrium/store_identity.h"
+#include "atrium/util.h"
+
+void api_issue_token_reply(struct atr_req *r, int64_t user_id, const char *name, const char *expires_at)
+{
+	struct atr_token_spec spec = {.kind = "user", .user_id = user_id, .name = name};
+	char token[ATR_TOKEN_MAX];
+	int64_t id, exp = 0;
+	json_t *t;
+	int rc;
+
+	if (expires_at) {
+		atr_time_parse(expires_at, &exp); /* validated by the schema */
+		if (exp <= atr_now_ms()) {
+			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
+			return;
+		}
+		spec.expires_at = exp;
+	}
+	rc = atr_store_token_create(STORE(r), &spec, token, &id);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not create the token");
+		return;
+	}
+	t = atr_store_token_json(STORE(r), id, &rc);
+	if (!t) {
+		atr_reply_err(r, rc, NULL, "could not read the token");
+		return;
+	}
+	json_object_set_new(t, "token", json_string(token));
+	atr_reply_json(r, 201, t);
+}
+
+void api_tokens_list(struct atr_req *r)
+{
+	struct atr_page p;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
+		return;
+	rc = atr_store_token_list(STORE(r), r->who.user_id, NULL, &p, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list tokens");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+void api_tokens_create(struct atr_req *r)
+{
+	api_issue_token_reply(r, r->who.user_id, atr_json_str(r->body, "name", ""),
+			      atr_json_str(r->body, "expires_at", NULL));
+}
+
+void api_tokens_delete(struct atr_req *r)
+{
+	int64_t id;
+	int rc;
+
+	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "id", "'id' must be a token id");
+		return;
+	}
+	/* Admins may revoke any token; others only their own (and see 404 for the rest). */
+	rc = atr_store_token_revoke(STORE(r), id, r->who.admin ? 0 : r->who.user_id);
+	if (rc < 0) {
+		if (rc == ATR_ENOTFOUND)
+			atr_reply_error(r, 404, "not_found", NULL, "token %lld does not exist", (long long)id);
+		else
+			atr_reply_err(r, rc, NULL, "could not revoke the token");
+		return;
+	}
+	atr_auth_invalidate(APP(r)->auth);
+	atr_req_audit_object(r, "token:%lld", (long long)id);
+	atr_reply_empty(r, 204);
+}

@@ -1,0 +1,391 @@
+/* util.c: time, randomness, encodings, hashing and string checks shared by every module. */
+#include "atrium/util.h"
+#include "atrium/err.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+int64_t atr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t atr_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t atr_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void atr_time_format(int64_t ms, char *out, size_t outlen)
+{
+	time_t secs = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int atr_time_parse(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, ms_part = 0, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+		return ATR_EINVAL;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+		return ATR_EINVAL;
+	if (*p == '.') {
+		int n = 0;
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (n < 3)
+				ms_part = ms_part * 10 + (*p - '0');
+			n++;
+			p++;
+		}
+		if (n == 0)
+			return ATR_EINVAL;
+		for (; n < 3; n++)
+			ms_part *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		p++;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
+			return ATR_EINVAL;
+	} else {
+		return ATR_EINVAL;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
+	    om > 59)
+		return ATR_EINVAL;
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	*ms = t * 1000 + ms_part;
+	return 0;
+}
+
+int atr_random_bytes(void *out, size_t len)
+{
+	if (len > INT_MAX || RAND_bytes(out, (int)len) != 1)
+		return ATR_EIO;
+	return 0;
+}
+
+/* xorshift64*: only for ids and jitter, never for secrets. The loop is single-threaded. */
+uint64_t atr_fast_rand(void)
+{
+	static uint64_t state;
+	if (!state) {
+		if (atr_random_bytes(&state, sizeof(state)) < 0 || !state)
+			state = (uint64_t)atr_mono_us() | 1;
+	}
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return state * 0x2545F4914F6CDD1DULL;
+}
+
+void atr_hex_encode(const void *in, size_t len, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *p = in;
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * len] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int atr_hex_decode(const char *in, void *out, size_t outlen)
+{
+	unsigned char *o = out;
+	for (size_t i = 0; i < outlen; i++) {
+		int hi = hexval(in[2 * i]), lo;
+		if (hi < 0)
+			return ATR_EINVAL;
+		lo = hexval(in[2 * i + 1]);
+		if (lo < 0)
+			return ATR_EINVAL;
+		o[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return in[2 * outlen] ? ATR_EINVAL : 0;
+}
+
+size_t atr_base62_encode(const void *in, size_t len, char *out)
+{
+	static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned char num[64];
+	size_t n = 0;
+
+	if (len > sizeof(num))
+		len = sizeof(num);
+	memcpy(num, in, len);
+	/* Repeated division of the big-endian number by 62. */
+	for (;;) {
+		unsigned rem = 0;
+		int nonzero = 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned cur = rem * 256 + num[i];
+			num[i] = (unsigned char)(cur / 62);
+			rem = cur % 62;
+			if (num[i])
+				nonzero = 1;
+		}
+		out[n++] = al[rem];
+		if (!nonzero)
+			break;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		char t = out[i];
+		out[i] = out[n - 1 - i];
+		out[n - 1 - i] = t;
+	}
+	out[n] = 0;
+	return n;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t atr_b64url_encode(const void *in, size_t len, char *out)
+{
+	const unsigned char *p = in;
+	size_t o = 0, i = 0;
+	for (; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+		out[o++] = b64[v & 63];
+	}
+	if (i < len) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = b64[(v >> 6) & 63];
+	}
+	out[o] = 0;
+	return o;
+}
+
+long atr_b64url_decode(const char *in, void *out, size_t outcap)
+{
+	unsigned char *o = out;
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (const char *p = in; *p; p++) {
+		const char *f = strchr(b64, *p);
+		if (!f || !*p)
+			return -1;
+		acc = (acc << 6) | (unsigned)(f - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= outcap)
+				return -1;
+			o[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (bits >= 6)
+		return -1;
+	return (long)n;
+}
+
+void atr_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	SHA256(data, len, out);
+}
+
+void atr_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char d[32];
+	SHA256(data, len, d);
+	atr_hex_encode(d, 32, out);
+}
+
+int atr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
+		return ATR_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return ATR_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int atr_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!s || *s < '0' || *s > '9')
+		return ATR_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return ATR_EINVAL;
+	if (*end) {
+		char u = *end;
+		if (u == 'k' || u == 'K')
+			mul = 1ULL << 10;
+		else if (u == 'm' || u == 'M')
+			mul = 1ULL << 20;
+		else if (u == 'g' || u == 'G')
+			mul = 1ULL << 30;
+		else if (u == 't' || u == 'T')
+			mul = 1ULL << 40;
+		else
+			return ATR_EINVAL;
+		end++;
+		if (*end == 'i')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return ATR_EINVAL;
+	}
+	if (v > UINT64_MAX / mul)
+		return ATR_EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+bool atr_is_slug(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return false;
+	for (const char *p = s; *p; p++, n++) {
+		char c = *p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && n > 0);
+		if (!ok || n >= 63)
+			return false;
+	}
+	return n > 0;
+}
+
+bool atr_is_safe_path(const char *s, size_t len)
+{
+	size_t seg_start = 0;
+
+	if (!s || len == 0 || len > 1024 || s[0] == '/')
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len) {
+			unsigned char c = (unsigned char)s[i];
+			if (c < 0x20 || c == 0x7f || c == '\\')
+				return false;
+			if (c != '/')
+				continue;
+		}
+		size_t seg = i - seg_start;
+		if (seg == 0)
+			return false;
+		if (seg == 1 && s[seg_start] == '.')
+			return false;
+		if (seg == 2 && s[seg_start] == '.' && s[seg_start + 1] == '.')
+			return false;
+		seg_start = i + 1;
+	}
+	return true;
+}
+
+char *atr_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int atr_mkdirs(const char *path, unsigned mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return ATR_EINVAL;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+			return ATR_EIO;
+		*p = '/';
+	}
+	if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+		return ATR_EIO;
+	return 0;
+}

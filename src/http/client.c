@@ -1,0 +1,341 @@
+/*
+ * client.c: libcurl multi on the libuv loop. curl says which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION -> uv_poll per socket) and when to wake it
+ * (CURLMOPT_TIMERFUNCTION -> one uv_timer); finished transfers are collected with
+ * curl_multi_info_read and their callbacks run on the loop.
+ */
+#include "atrium/client.h"
+#include "atrium/buf.h"
+#include "atrium/err.h"
+#include "atrium/log.h"
+#include "atrium/util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uv.h>
+
+struct atr_client {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	int active;
+	bool closing;
+	struct atr_xfer *xfers; /* in flight */
+	struct sock_ctx *socks; /* watched sockets */
+};
+
+struct sock_ctx {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct atr_client *c;
+	struct sock_ctx *next, *prev;
+};
+
+struct atr_xfer {
+	struct atr_xfer *next, *prev;
+	struct atr_client *c;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *req_body;
+	struct atr_buf body;
+	atr_client_cb cb;
+	void *cls;
+	char content_type[128];
+	char errbuf[CURL_ERROR_SIZE];
+	bool truncated;
+	uint64_t t0;
+};
+
+static void check_done(struct atr_client *c);
+
+static void on_poll_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void close_sock(struct sock_ctx *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->c->socks = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+}
+
+static void on_sock(uv_poll_t *p, int status, int events)
+{
+	struct sock_ctx *s = p->data;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(s->c->multi, s->fd, flags, &running);
+	check_done(s->c);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
+{
+	struct atr_client *c = userp;
+	struct sock_ctx *s = socketp;
+	int events = 0;
+
+	(void)easy;
+	if (action == CURL_POLL_REMOVE) {
+		if (s) {
+			close_sock(s);
+			curl_multi_assign(c->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->fd = fd;
+		s->c = c;
+		if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		s->poll.data = s;
+		s->next = c->socks;
+		if (c->socks)
+			c->socks->prev = s;
+		c->socks = s;
+		curl_multi_assign(c->multi, fd, s);
+	}
+	if (action != CURL_POLL_OUT)
+		events |= UV_READABLE;
+	if (action != CURL_POLL_IN)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, on_sock);
+	return 0;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct atr_client *c = t->data;
+	int running;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(c);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct atr_client *c = userp;
+	(void)multi;
+	if (timeout_ms < 0)
+		uv_timer_stop(&c->timer);
+	else /* 0 means "soon", not "from inside this callback" (multi-uv.c) */
+		uv_timer_start(&c->timer, on_timeout, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+int atr_client_new(uv_loop_t *loop, struct atr_client **out)
+{
+	struct atr_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return ATR_ENOMEM;
+	c->loop = loop;
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		free(c);
+		return ATR_ENOMEM;
+	}
+	uv_timer_init(loop, &c->timer);
+	c->timer.data = c;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 512L);
+	*out = c;
+	return 0;
+}
+
+static void xfer_free(struct atr_xfer *x)
+{
+	curl_slist_free_all(x->hdrs);
+	free(x->req_body);
+	atr_buf_release(&x->body);
+	free(x);
+}
+
+static void on_client_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void unlink_xfer(struct atr_xfer *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		x->c->xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	x->c->active--;
+}
+
+void atr_client_free(struct atr_client *c)
+{
+	if (!c)
+		return;
+	c->closing = true;
+	while (c->xfers)
+		atr_client_cancel(c->xfers);
+	curl_multi_cleanup(c->multi);
+	while (c->socks)
+		close_sock(c->socks);
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, on_client_timer_closed);
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct atr_xfer *x = userdata;
+	size_t n = size * nmemb;
+	if (atr_buf_append(&x->body, ptr, n) < 0) {
+		x->truncated = true;
+		return 0; /* aborts with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct atr_xfer *x = userdata;
+	size_t n = size * nitems;
+	if (n > 13 && strncasecmp(buf, "Content-Type:", 13) == 0) {
+		size_t off = 13, end = n;
+		while (off < n && buf[off] == ' ')
+			off++;
+		while (end > off && (buf[end - 1] == '\r' || buf[end - 1] == '\n'))
+			end--;
+		snprintf(x->content_type, sizeof(x->content_type), "%.*s", (int)(end - off), buf + off);
+	}
+	return n;
+}
+
+int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_client_cb cb, void *cls,
+		    struct atr_xfer **xfer_out)
+{
+	struct atr_xfer *x = calloc(1, sizeof(*x));
+	char line[600];
+
+	if (!x)
+		return ATR_ENOMEM;
+	x->c = c;
+	x->cb = cb;
+	x->cls = cls;
+	x->t0 = atr_mono_us();
+	atr_buf_init(&x->body, rq->max_response ? rq->max_response : 16u << 20);
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		goto fail;
+	curl_easy_setopt(x->easy, CURLOPT_URL, rq->url);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, rq->timeout_ms ? rq->timeout_ms : 30000L);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms ? rq->connect_timeout_ms : 5000L);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, rq->method);
+	if (strcmp(rq->method, "HEAD") == 0)
+		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
+	if (rq->bearer) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", rq->bearer);
+		x->hdrs = curl_slist_append(x->hdrs, line);
+	}
+	if (rq->body) {
+		x->req_body = malloc(rq->body_len ? rq->body_len : 1);
+		if (!x->req_body)
+			goto fail;
+		memcpy(x->req_body, rq->body, rq->body_len);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+		x->hdrs = curl_slist_append(x->hdrs, line);
+	}
+	for (const char *const *h = rq->headers; h && *h; h++)
+		x->hdrs = curl_slist_append(x->hdrs, *h);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
+		goto fail;
+	c->active++;
+	x->next = c->xfers;
+	if (c->xfers)
+		c->xfers->prev = x;
+	c->xfers = x;
+	if (xfer_out)
+		*xfer_out = x;
+	return 0;
+fail:
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	xfer_free(x);
+	return ATR_ENOMEM;
+}
+
+void atr_client_cancel(struct atr_xfer *x)
+{
+	struct atr_client *c = x->c;
+	curl_multi_remove_handle(c->multi, x->easy);
+	curl_easy_cleanup(x->easy);
+	unlink_xfer(x);
+	xfer_free(x);
+	(void)c;
+}
+
+int atr_client_active(const struct atr_client *c)
+{
+	return c->active;
+}
+
+static void check_done(struct atr_client *c)
+{
+	CURLMsg *m;
+	int left;
+
+	while (!c->closing && (m = curl_multi_info_read(c->multi, &left))) {
+		struct atr_xfer *x = NULL;
+		struct atr_client_resp resp;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		memset(&resp, 0, sizeof(resp));
+		resp.curl_code = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &resp.status);
+		if (resp.curl_code != CURLE_OK) {
+			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
+			if (resp.curl_code != CURLE_WRITE_ERROR || !x->truncated)
+				resp.status = resp.status ? resp.status : 0;
+		}
+		resp.body = x->body.data ? x->body.data : (char *)"";
+		resp.len = x->body.len;
+		resp.truncated = x->truncated;
+		memcpy(resp.content_type, x->content_type, sizeof(resp.content_type));
+		resp.micros = atr_mono_us() - x->t0;
+		curl_multi_remove_handle(c->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		unlink_xfer(x);
+		x->cb(x->cls, &resp);
+		xfer_free(x);
+	}
+}

@@ -1,0 +1,161 @@
+/*
+ * router.c: one route table, matched segment by segment. Unknown path: 404; known path with
+ * another method: 405 and the Allow list. Nothing here knows about handlers or auth.
+ */
+#include "atrium/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int hexv(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long atr_percent_decode(const char *in, size_t len, char *out, int plus_space, int allow_ctl)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				return -1;
+			hi = hexv(in[i + 1]);
+			lo = hexv(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		}
+		if (c == 0 || ((c < 0x20 || c == 0x7f) && !allow_ctl))
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = 0;
+	return (long)o;
+}
+
+/* Next segment of a '/'-separated string: sets *seg, *len and returns the rest (NULL at end). */
+static const char *next_seg(const char *p, const char **seg, size_t *len)
+{
+	const char *slash = strchr(p, '/');
+	*seg = p;
+	*len = slash ? (size_t)(slash - p) : strlen(p);
+	return slash ? slash + 1 : NULL;
+}
+
+/* Matches one pattern; on success fills params (decoded into storage). */
+static int match_one(const char *pattern, const char *path, char *storage, struct atr_req_param *params,
+		     int *nparams, const char **bad)
+{
+	const char *pp = pattern + 1, *up = path + 1;
+	size_t used = 0;
+	int np = 0;
+
+	if (path[0] != '/')
+		return 0;
+	for (;;) {
+		const char *ps, *us;
+		size_t pl, ul;
+		const char *pn = next_seg(pp, &ps, &pl);
+		int is_param = pl >= 2 && ps[0] == '{' && ps[pl - 1] == '}';
+		int is_rest = is_param && pl > 5 && memcmp(ps + pl - 4, "...}", 4) == 0;
+
+		if (!up)
+			return 0; /* path ended before the pattern */
+		if (is_rest) {
+			size_t rl = strlen(up);
+			long d;
+			if (rl == 0)
+				return 0;
+			d = atr_percent_decode(up, rl, storage + used, 0, 0);
+			if (np >= ATR_MAX_PARAMS)
+				return 0;
+			params[np].name = ps + 1;
+			params[np].name_len = pl - 5;
+			params[np].value = storage + used;
+			np++;
+			if (d < 0) {
+				*bad = params[np - 1].name;
+				*nparams = np;
+				return -1;
+			}
+			*nparams = np;
+			return 1;
+		}
+		const char *un = next_seg(up, &us, &ul);
+		if (is_param) {
+			long d;
+			if (ul == 0 || np >= ATR_MAX_PARAMS)
+				return 0;
+			d = atr_percent_decode(us, ul, storage + used, 0, 0);
+			params[np].name = ps + 1;
+			params[np].name_len = pl - 2;
+			params[np].value = storage + used;
+			np++;
+			if (d < 0) {
+				*bad = params[np - 1].name;
+				*nparams = np;
+				return -1;
+			}
+			used += (size_t)d + 1;
+		} else if (pl != ul || memcmp(ps, us, pl) != 0) {
+			return 0;
+		}
+		if (!pn && !un) {
+			*nparams = np;
+			return 1;
+		}
+		if (!pn || !un)
+			return 0;
+		pp = pn;
+		up = un;
+	}
+}
+
+enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const char *method, const char *path,
+				char *storage, struct atr_req_param *params, int *nparams,
+				const struct atr_route **out, char *allow, size_t allowlen, const char **bad_param)
+{
+	size_t alen = 0;
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+	allow[0] = 0;
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *bad = NULL;
+		int np = 0;
+		int r = match_one(routes[i].pattern, path, storage, params, &np, &bad);
+		if (r == 0)
+			continue;
+		if (strcmp(routes[i].method, m) == 0) {
+			if (r < 0) {
+				*bad_param = bad;
+				return ATR_MATCH_BAD_PARAM;
+			}
+			*out = &routes[i];
+			*nparams = np;
+			return ATR_MATCH_OK;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			int w = snprintf(allow + alen, allowlen - alen, "%s%s", alen ? ", " : "", routes[i].method);
+			if (w > 0 && (size_t)w < allowlen - alen)
+				alen += (size_t)w;
+			if (!strcmp(routes[i].method, "GET") && !strstr(allow, "HEAD")) {
+				w = snprintf(allow + alen, allowlen - alen, ", HEAD");
+				if (w > 0 && (size_t)w < allowlen - alen)
+					alen += (size_t)w;
+			}
+		}
+	}
+	return alen ? ATR_MATCH_BAD_METHOD : ATR_MATCH_NOT_FOUND;
+}

@@ -1,0 +1,228 @@
+/*
+ * serve.c: `atrium serve`. Builds the daemon's parts in order on one libuv loop (store,
+ * auth, metrics, HTTP client, HTTP server, timers, signals), bootstraps the first admin,
+ * and on SIGINT/SIGTERM stops accepting, lets in-flight requests finish, closes the
+ * database and returns 0.
+ */
+#include "atrium/serve.h"
+#include "atrium/app.h"
+#include "atrium/auth.h"
+#include "atrium/client.h"
+#include "atrium/err.h"
+#include "atrium/log.h"
+#include "atrium/metrics.h"
+#include "atrium/server.h"
+#include "atrium/store.h"
+#include "atrium/store_identity.h"
+#include "atrium/util.h"
+#include "atrium/version.h"
+#include "api/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct daemon {
+	struct atr_app app;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t housekeeping;
+	bool stopping;
+	int exit_code;
+};
+
+static int write_secret_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = strlen(text);
+	ssize_t w;
+
+	if (fd < 0)
+		return ATR_EIO;
+	w = write(fd, text, n);
+	if (fsync(fd) < 0 || close(fd) < 0 || w != (ssize_t)n)
+		return ATR_EIO;
+	return 0;
+}
+
+/* First start on an empty data dir: user 'admin' and its token in DATA_DIR/admin.token. */
+static int bootstrap_admin(struct atr_store *s)
+{
+	struct atr_token_spec spec = {.kind = "user", .name = "bootstrap"};
+	char token[ATR_TOKEN_MAX], path[1200], line[ATR_TOKEN_MAX + 2];
+	char hash[160];
+	const char *pw = getenv("ATRIUM_ADMIN_PASSWORD");
+	int64_t id;
+	int rc;
+
+	if (atr_store_user_count(s) != 0)
+		return 0;
+	if (pw && *pw && atr_password_hash(pw, hash, sizeof(hash)) < 0)
+		return ATR_EIO;
+	if ((rc = atr_store_begin(s)) < 0)
+		return rc;
+	rc = atr_store_user_create(s, "admin", "Administrator", true, pw && *pw ? hash : NULL, &id);
+	spec.user_id = id;
+	if (rc == 0)
+		rc = atr_store_token_create(s, &spec, token, NULL);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/admin.token", s->data_dir);
+		snprintf(line, sizeof(line), "%s\n", token);
+		rc = write_secret_file(path, line);
+	}
+	if (rc < 0) {
+		atr_store_rollback(s);
+		fprintf(stderr, "atrium: could not create the first admin\n");
+		return rc;
+	}
+	if ((rc = atr_store_commit(s)) < 0)
+		return rc;
+	printf("Created user 'admin'. Its API token (shown once, also in %s):\n\n    %s\n\n", path, token);
+	fflush(stdout);
+	return 0;
+}
+
+static int authenticate(void *app, const char *token, struct atr_principal *out)
+{
+	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	atr_auth_flush(d->app.auth);
+	if (d->app.cfg->audit_retention_days > 0)
+		atr_store_audit_prune(d->app.store, atr_now_ms() - d->app.cfg->audit_retention_days * 86400000LL);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void on_http_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->app.http = NULL;
+	atr_auth_flush(d->app.auth);
+	atr_client_free(d->app.client);
+	d->app.client = NULL;
+	uv_close((uv_handle_t *)&d->housekeeping, on_handle_closed);
+	uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
+	uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+	atr_info("stopped");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	atr_info("%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	uv_timer_stop(&d->housekeeping);
+	atr_server_shutdown(d->app.http, 10000, on_http_stopped, d);
+}
+
+static void write_listen_file(struct daemon *d, int port)
+{
+	char path[1200], text[128];
+	snprintf(path, sizeof(path), "%s/listen.addr", d->app.store->data_dir);
+	snprintf(text, sizeof(text), "%s:%d\n", d->app.cfg->listen.host, port);
+	if (write_secret_file(path, text) < 0)
+		atr_warn("could not write '%s'", path);
+}
+
+static int start_http(struct daemon *d)
+{
+	struct atr_server_opts o = {
+		.routes = atr_routes,
+		.nroutes = atr_routes_count,
+		.max_body = d->app.cfg->max_body_bytes,
+		.max_upload = d->app.cfg->max_upload_bytes,
+		.authenticate = authenticate,
+		.audit = api_audit_record,
+		.fallback = api_web_fallback,
+		.app = &d->app,
+		.metrics = d->app.metrics,
+		.idem = d->app.store,
+		.access_log = true,
+	};
+	int rc = atr_server_start(d->app.loop, &d->app.cfg->listen, &o, &d->app.http);
+	int port;
+
+	if (rc < 0)
+		return rc;
+	port = atr_server_port(d->app.http);
+	if (d->app.cfg->public_url[0])
+		snprintf(d->app.public_url, sizeof(d->app.public_url), "%s", d->app.cfg->public_url);
+	else
+		snprintf(d->app.public_url, sizeof(d->app.public_url), "http://%s:%d",
+			 strcmp(d->app.cfg->listen.host, "0.0.0.0") == 0 ? "127.0.0.1" : d->app.cfg->listen.host, port);
+	write_listen_file(d, port);
+	atr_info("atrium %s listening on %s:%d (data in %s)", ATRIUM_VERSION, d->app.cfg->listen.host, port,
+		 d->app.cfg->data_dir);
+	return 0;
+}
+
+int atr_serve_run(struct atr_serve_config *cfg)
+{
+	struct daemon d;
+	uv_loop_t loop;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	atr_log_setup(cfg->log_level, cfg->log_json);
+	if (strcmp(cfg->sync, "normal") != 0 && strcmp(cfg->sync, "full") != 0) {
+		fprintf(stderr, "atrium: --sync: '%s' is not one of normal, full\n", cfg->sync);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&loop) != 0)
+		return 1;
+	d.app.loop = &loop;
+	d.app.cfg = cfg;
+	d.app.started_ms = atr_now_ms();
+	d.exit_code = 1;
+	if (atr_store_open(cfg->data_dir, strcmp(cfg->sync, "full") == 0, &d.app.store) < 0)
+		goto out_loop;
+	if (bootstrap_admin(d.app.store) < 0)
+		goto out_store;
+	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
+	    atr_client_new(&loop, &d.app.client) < 0)
+		goto out_parts;
+	if (start_http(&d) < 0)
+		goto out_parts;
+	uv_timer_init(&loop, &d.housekeeping);
+	d.housekeeping.data = &d;
+	uv_timer_start(&d.housekeeping, on_housekeeping, 30000, 30000);
+	uv_signal_init(&loop, &d.sigint);
+	uv_signal_init(&loop, &d.sigterm);
+	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+
+	uv_run(&loop, UV_RUN_DEFAULT);
+	d.exit_code = 0;
+out_parts:
+	if (d.app.client) {
+		atr_client_free(d.app.client);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	atr_metrics_free(d.app.metrics);
+	atr_auth_free(d.app.auth);
+out_store:
+	atr_store_close(d.app.store);
+out_loop:
+	rc = uv_loop_close(&loop);
+	if (rc != 0) {
+		atr_error("the loop still had open handles at exit");
+		uv_walk(&loop, NULL, NULL);
+	}
+	return d.exit_code;
+}

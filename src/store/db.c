@@ -1,0 +1,335 @@
+/*
+ * db.c: the SQLite connection, statement cache and transactions. One connection, used only
+ * from the loop thread: SQLite is the single writer and there is nothing to lock.
+ * Not here: any entity's SQL (see the other files of src/store/), migrations (migrate.c).
+ */
+#include "atrium/db.h"
+#include "atrium/err.h"
+#include "atrium/log.h"
+#include "atrium/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_SLOTS 512 /* power of two; constant SQL texts only, so it never fills */
+
+struct cache_slot {
+	char *sql;
+	uint64_t hash;
+	sqlite3_stmt *st;
+};
+
+struct atr_db {
+	sqlite3 *h;
+	int depth; /* transaction nesting */
+	struct cache_slot cache[CACHE_SLOTS];
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int atr_db_open(const char *path, int sync_full, struct atr_db **out)
+{
+	struct atr_db *db = calloc(1, sizeof(*db));
+	int rc;
+
+	if (!db)
+		return ATR_ENOMEM;
+	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		atr_error("cannot open database '%s': %s", path, db->h ? sqlite3_errmsg(db->h) : "no memory");
+		sqlite3_close(db->h);
+		free(db);
+		return ATR_EDB;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, 5000);
+	if (atr_db_exec(db, "PRAGMA journal_mode=WAL") < 0 || atr_db_exec(db, "PRAGMA foreign_keys=ON") < 0 ||
+	    atr_db_exec(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0 ||
+	    atr_db_exec(db, "PRAGMA temp_store=MEMORY") < 0 || atr_db_exec(db, "PRAGMA cache_size=-16000") < 0) {
+		atr_db_close(db);
+		return ATR_EDB;
+	}
+	*out = db;
+	return 0;
+}
+
+void atr_db_close(struct atr_db *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
+	if (db->h && sqlite3_close(db->h) != SQLITE_OK)
+		atr_error("closing database: %s", sqlite3_errmsg(db->h));
+	free(db);
+}
+
+sqlite3 *atr_db_handle(struct atr_db *db)
+{
+	return db->h;
+}
+
+sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
+{
+	uint64_t h = fnv1a(sql);
+	unsigned i = (unsigned)h & (CACHE_SLOTS - 1);
+	sqlite3_stmt *st = NULL;
+
+	for (unsigned probe = 0; probe < CACHE_SLOTS; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
+		struct cache_slot *s = &db->cache[i];
+		if (!s->sql)
+			break;
+		if (s->hash == h && strcmp(s->sql, sql) == 0) {
+			sqlite3_reset(s->st);
+			sqlite3_clear_bindings(s->st);
+			return s->st;
+		}
+	}
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		atr_error("prepare failed: %s: %.120s", sqlite3_errmsg(db->h), sql);
+		return NULL;
+	}
+	if (db->cache[i].sql) { /* table full: should not happen with constant SQL */
+		atr_warn("statement cache full");
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
+	db->cache[i].sql = strdup(sql);
+	if (!db->cache[i].sql) {
+		sqlite3_finalize(st);
+		db->cache[i].st = NULL;
+		return NULL;
+	}
+	db->cache[i].hash = h;
+	db->cache[i].st = st;
+	return st;
+}
+
+void atr_db_done(sqlite3_stmt *st)
+{
+	if (st)
+		sqlite3_reset(st);
+}
+
+int atr_db_exec(struct atr_db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		atr_error("sql failed: %s: %.120s", msg ? msg : sqlite3_errmsg(db->h), sql);
+		sqlite3_free(msg);
+		return ATR_EDB;
+	}
+	return 0;
+}
+
+static const char *savepoint_sql(int depth, const char *verb, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s sp%d", verb, depth);
+	return buf;
+}
+
+int atr_db_begin(struct atr_db *db)
+{
+	char sql[48];
+	int rc;
+
+	if (db->depth == 0)
+		rc = atr_db_exec(db, "BEGIN IMMEDIATE");
+	else
+		rc = atr_db_exec(db, savepoint_sql(db->depth, "SAVEPOINT", sql, sizeof(sql)));
+	if (rc == 0)
+		db->depth++;
+	return rc;
+}
+
+int atr_db_commit(struct atr_db *db)
+{
+	char sql[48];
+	int rc;
+
+	if (db->depth <= 0)
+		return ATR_EDB;
+	if (db->depth == 1)
+		rc = atr_db_exec(db, "COMMIT");
+	else
+		rc = atr_db_exec(db, savepoint_sql(db->depth - 1, "RELEASE", sql, sizeof(sql)));
+	if (rc < 0) {
+		atr_db_rollback(db);
+		return rc;
+	}
+	db->depth--;
+	return 0;
+}
+
+void atr_db_rollback(struct atr_db *db)
+{
+	char sql[48];
+
+	if (db->depth <= 0)
+		return;
+	if (db->depth == 1) {
+		if (sqlite3_get_autocommit(db->h) == 0)
+			atr_db_exec(db, "ROLLBACK");
+	} else {
+		atr_db_exec(db, savepoint_sql(db->depth - 1, "ROLLBACK TO", sql, sizeof(sql)));
+		atr_db_exec(db, savepoint_sql(db->depth - 1, "RELEASE", sql, sizeof(sql)));
+	}
+	db->depth--;
+}
+
+int atr_db_step_write(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	int out = 0;
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		out = 0;
+	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		out = ATR_ECONFLICT;
+	else {
+		atr_error("sql step failed: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		out = ATR_EDB;
+	}
+	sqlite3_reset(st);
+	return out;
+}
+
+int64_t atr_db_last_id(struct atr_db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int atr_db_changes(struct atr_db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return n > m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+json_t *atr_db_row_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(st);
+
+	if (!o)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		size_t nl = strlen(name);
+		int type = sqlite3_column_type(st, i);
+		char key[128];
+		json_t *v = NULL;
+
+		if (nl >= sizeof(key))
+			continue;
+		memcpy(key, name, nl + 1);
+		if (ends_with(name, nl, "__json")) {
+			key[nl - 6] = 0;
+			if (type == SQLITE_NULL)
+				v = json_null();
+			else
+				v = json_loadb((const char *)sqlite3_column_text(st, i),
+					       (size_t)sqlite3_column_bytes(st, i), JSON_DECODE_ANY, NULL);
+			if (!v)
+				v = json_null();
+		} else if (ends_with(name, nl, "__bool")) {
+			key[nl - 6] = 0;
+			v = type == SQLITE_NULL ? json_null() : json_boolean(sqlite3_column_int(st, i));
+		} else if (type == SQLITE_NULL) {
+			v = json_null();
+		} else if (type == SQLITE_INTEGER && ends_with(name, nl, "_at")) {
+			char ts[40];
+			atr_time_format(sqlite3_column_int64(st, i), ts, sizeof(ts));
+			v = json_string(ts);
+		} else if (type == SQLITE_INTEGER) {
+			v = json_integer(sqlite3_column_int64(st, i));
+		} else if (type == SQLITE_FLOAT) {
+			v = json_real(sqlite3_column_double(st, i));
+		} else if (type == SQLITE_TEXT) {
+			v = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		} else {
+			continue; /* blobs are never part of an API object */
+		}
+		if (json_object_set_new(o, key, v ? v : json_null()) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int atr_db_bind_json(sqlite3_stmt *st, int idx, const json_t *v)
+{
+	char *s;
+	if (!v) {
+		sqlite3_bind_null(st, idx);
+		return 0;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		return ATR_ENOMEM;
+	sqlite3_bind_text(st, idx, s, -1, free);
+	return 0;
+}
+
+void atr_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+int64_t atr_db_size_bytes(struct atr_db *db)
+{
+	sqlite3_stmt *a = atr_db_stmt(db, "PRAGMA page_count");
+	int64_t pages = 0, size = 0;
+
+	if (a && sqlite3_step(a) == SQLITE_ROW)
+		pages = sqlite3_column_int64(a, 0);
+	atr_db_done(a);
+	a = atr_db_stmt(db, "PRAGMA page_size");
+	if (a && sqlite3_step(a) == SQLITE_ROW)
+		size = sqlite3_column_int64(a, 0);
+	atr_db_done(a);
+	return pages * size;
+}
+
+int atr_db_backup(struct atr_db *db, const char *path)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		sqlite3_close(dst);
+		return ATR_EIO;
+	}
+	b = sqlite3_backup_init(dst, "main", db->h, "main");
+	if (!b) {
+		atr_error("backup: %s", sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		return ATR_EDB;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	sqlite3_close(dst);
+	return rc == SQLITE_OK || rc == SQLITE_DONE ? 0 : ATR_EDB;
+}
