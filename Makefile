@@ -107,7 +107,8 @@ build/asan/tests/integration/%: build/asan/obj/tests/integration/%.o $(INT_LIB:%
 
 test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) $(BENCH_BINS)
 
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-build
 	@tests/run.sh
 

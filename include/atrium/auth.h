@@ -58,11 +58,11 @@ bool atr_password_verify(const char *password, const char *stored);
 const char *atr_password_dummy(void);
 
 /*
- * Login rate limiting: at most N failures per key (user name, client address) per window.
- * Returns seconds to wait (>0) when the key is locked out, 0 when it may try.
+ * Login rate limiting: at most max_fails failures per key (user name, client address) per
+ * minute. Returns seconds to wait (>0) when the key is locked out, 0 when it may try.
  */
-int atr_ratelimit_check(const char *key, int64_t now_ms);
+int atr_ratelimit_check(const char *key, int max_fails, int64_t now_ms);
 void atr_ratelimit_fail(const char *key, int64_t now_ms);
-void atr_ratelimit_reset(const char *key);
+void atr_ratelimit_reset(const char *key, int64_t now_ms);
 
 #endif

@@ -108,6 +108,9 @@ struct atr_req {
 	size_t body_len, body_cap;
 	char *idem_key;
 	void (*on_close)(struct atr_req *req); /* called once when the connection ends */
+	/* Called when the server begins to stop, for requests that wait on an event (long
+	 * polls): answer now. Requests without it may finish within the grace period. */
+	void (*on_shutdown)(struct atr_req *req);
 };
 
 /* Path parameter by name (decoded; NULL when absent). */

@@ -53,7 +53,7 @@ static void after_verify(struct atr_req *r, void *data)
 		atr_reply_error(r, 401, "unauthorized", NULL, "wrong user name or password");
 		goto out;
 	}
-	atr_ratelimit_reset(l->user_key);
+	atr_ratelimit_reset(l->user_key, now);
 	spec.user_id = l->user_id;
 	spec.expires_at = now + SESSION_MS;
 	rc = atr_store_token_create(STORE(r), &spec, token, NULL);
@@ -82,9 +82,10 @@ void api_auth_login(struct atr_req *r)
 	}
 	snprintf(l->user_key, sizeof(l->user_key), "u:%s", username);
 	snprintf(l->client_key, sizeof(l->client_key), "c:%s", r->client);
-	wait = atr_ratelimit_check(l->user_key, now);
+	/* 5 failures a minute per user name; 30 per address (an office behind one NAT). */
+	wait = atr_ratelimit_check(l->user_key, 5, now);
 	if (!wait)
-		wait = atr_ratelimit_check(l->client_key, now);
+		wait = atr_ratelimit_check(l->client_key, 30, now);
 	if (wait) {
 		char secs[16];
 		snprintf(secs, sizeof(secs), "%d", wait);

@@ -10,9 +10,9 @@ enum { ATR_PHASE_HEADERS = 1, ATR_PHASE_BODY, ATR_PHASE_FINAL };
 void atr_req_flush(struct atr_req *r);
 /* Frees the arena and header list. */
 void atr_req_free_internals(struct atr_req *r);
-/* Server shutdown: answer 503 to requests that wait, end waiting streams. */
+/* Server shutdown begins: long polls answer (on_shutdown), waiting streams end. */
 void atr_req_shutdown(struct atr_req *r);
-/* Before MHD_stop_daemon: nothing may stay suspended. */
+/* Before MHD_stop_daemon: what still waits gets 503; nothing may stay suspended. */
 void atr_req_force_resume(struct atr_req *r);
 
 bool atr_server_stopping(const struct atr_server *s);

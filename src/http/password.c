@@ -14,7 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define ITERATIONS 210000
+#define ITERATIONS 210000 /* OWASP's 2023 figure for PBKDF2-HMAC-SHA256 */
 #define SALT_LEN 16
 #define HASH_LEN 32
 
@@ -32,11 +32,17 @@ int atr_password_hash(const char *password, char *out, size_t outlen)
 	unsigned char salt[SALT_LEN], dk[HASH_LEN];
 	char salt_hex[2 * SALT_LEN + 1], dk_hex[2 * HASH_LEN + 1];
 
-	if (atr_random_bytes(salt, sizeof(salt)) < 0 || derive(password, salt, sizeof(salt), ITERATIONS, dk) < 0)
+	int iter = ITERATIONS;
+	const char *test_iter = getenv("ATRIUM_TEST_PBKDF2_ITERATIONS");
+
+	/* Test aid only: sanitizer builds make 210k iterations take a second. */
+	if (test_iter && strtol(test_iter, NULL, 10) >= 1000 && strtol(test_iter, NULL, 10) <= ITERATIONS)
+		iter = (int)strtol(test_iter, NULL, 10);
+	if (atr_random_bytes(salt, sizeof(salt)) < 0 || derive(password, salt, sizeof(salt), iter, dk) < 0)
 		return ATR_EIO;
 	atr_hex_encode(salt, sizeof(salt), salt_hex);
 	atr_hex_encode(dk, sizeof(dk), dk_hex);
-	if ((size_t)snprintf(out, outlen, "pbkdf2-sha256$%d$%s$%s", ITERATIONS, salt_hex, dk_hex) >= outlen)
+	if ((size_t)snprintf(out, outlen, "pbkdf2-sha256$%d$%s$%s", iter, salt_hex, dk_hex) >= outlen)
 		return ATR_EINVAL;
 	return 0;
 }
@@ -65,7 +71,6 @@ const char *atr_password_dummy(void)
 
 /* Rate limiting: a small fixed table of (key, failures, window start). */
 #define RL_SLOTS 1024
-#define RL_MAX_FAILS 5
 #define RL_WINDOW_MS 60000
 
 struct rl_entry {
@@ -102,10 +107,10 @@ static struct rl_entry *rl_find(const char *key, bool create, int64_t now)
 	return e;
 }
 
-int atr_ratelimit_check(const char *key, int64_t now_ms)
+int atr_ratelimit_check(const char *key, int max_fails, int64_t now_ms)
 {
 	struct rl_entry *e = rl_find(key, false, now_ms);
-	if (!e || e->fails < RL_MAX_FAILS)
+	if (!e || e->fails < max_fails)
 		return 0;
 	return (int)((e->start + RL_WINDOW_MS - now_ms) / 1000) + 1;
 }
@@ -116,9 +121,9 @@ void atr_ratelimit_fail(const char *key, int64_t now_ms)
 	e->fails++;
 }
 
-void atr_ratelimit_reset(const char *key)
+void atr_ratelimit_reset(const char *key, int64_t now_ms)
 {
-	struct rl_entry *e = rl_find(key, false, atr_now_ms());
+	struct rl_entry *e = rl_find(key, false, now_ms);
 	if (e)
 		e->key[0] = 0;
 }

@@ -389,13 +389,15 @@ void atr_stream_wake(struct atr_req *r)
 
 void atr_req_shutdown(struct atr_req *r)
 {
-	if (r->suspended && !r->answered)
-		atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+	if (r->on_shutdown && !r->closed)
+		r->on_shutdown(r);
 	atr_stream_wake(r);
 }
 
 void atr_req_force_resume(struct atr_req *r)
 {
+	if (r->suspended && !r->answered)
+		atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);

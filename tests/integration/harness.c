@@ -1,0 +1,343 @@
+/* harness.c: starting and stopping the real daemon, and a small HTTP client for tests. */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *h_bin(void)
+{
+	const char *b = getenv("ATRIUM_BIN");
+	return b && *b ? b : "build/asan/atrium";
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static bool read_file(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+	if (!f)
+		return false;
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	out[n] = 0;
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = 0;
+	return n > 0;
+}
+
+static void spawn(struct h_server *s, const char *const *extra)
+{
+	char log[300], addr[300], lpath[300];
+	const char *argv[64];
+	int n = 0;
+
+	snprintf(lpath, sizeof(lpath), "%s/listen.addr", s->dir);
+	unlink(lpath);
+	argv[n++] = h_bin();
+	argv[n++] = "serve";
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--data-dir";
+	argv[n++] = s->dir;
+	for (int i = 0; extra && extra[i] && n < 62; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/server.log", s->dir);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "warn", 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) {
+		int st;
+		if (read_file(lpath, addr, sizeof(addr))) {
+			snprintf(s->base, sizeof(s->base), "http://%s", addr);
+			break;
+		}
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = 0;
+			fprintf(stderr, "harness: the server exited at start; see %s\n", log);
+			h_sh("tail -20 %s >&2", log);
+			fail();
+		}
+		sleep_ms(10);
+	}
+	assert_true(s->base[0]);
+	snprintf(lpath, sizeof(lpath), "%s/admin.token", s->dir);
+	assert_true(read_file(lpath, s->admin_token, sizeof(s->admin_token)));
+	if (!s->curl)
+		s->curl = curl_easy_init();
+}
+
+void h_server_start(struct h_server *s, const char *const *extra)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/atrium-test-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	spawn(s, extra);
+}
+
+void h_server_restart(struct h_server *s, const char *const *extra)
+{
+	s->base[0] = 0;
+	spawn(s, extra);
+}
+
+int h_server_stop(struct h_server *s, int sig)
+{
+	int st = 0;
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, sig);
+	for (int i = 0; i < 1500; i++) {
+		pid_t p = waitpid(s->pid, &st, WNOHANG);
+		if (p == s->pid) {
+			s->pid = 0;
+			if (s->curl) {
+				curl_easy_cleanup(s->curl);
+				s->curl = NULL;
+			}
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		sleep_ms(10);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &st, 0);
+	s->pid = 0;
+	return -2;
+}
+
+void h_server_cleanup(struct h_server *s)
+{
+	if (s->pid > 0)
+		h_server_stop(s, SIGKILL);
+	if (s->curl) {
+		curl_easy_cleanup(s->curl);
+		s->curl = NULL;
+	}
+	if (s->dir[0] && !getenv("ATRIUM_TEST_KEEP"))
+		h_sh("rm -rf '%s'", s->dir);
+}
+
+struct grow {
+	char *p;
+	size_t n;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct grow *g = ud;
+	size_t n = size * nmemb;
+	char *np = realloc(g->p, g->n + n + 1);
+	if (!np)
+		return 0;
+	memcpy(np + g->n, ptr, n);
+	g->p = np;
+	g->n += n;
+	g->p[g->n] = 0;
+	return n;
+}
+
+void h_req(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+	   const char *const *extra_headers, struct h_resp *out)
+{
+	CURL *c = s->curl;
+	struct curl_slist *h = NULL;
+	struct grow b = {0}, hd = {0};
+	char url[4096], auth[300];
+	CURLcode rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hd);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	if (body) {
+		bool has_ct = false;
+		for (int i = 0; extra_headers && extra_headers[i]; i++)
+			if (strncasecmp(extra_headers[i], "Content-Type:", 13) == 0)
+				has_ct = true;
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		if (!has_ct)
+			h = curl_slist_append(h, "Content-Type: application/json");
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (int i = 0; extra_headers && extra_headers[i]; i++)
+		h = curl_slist_append(h, extra_headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "harness: %s %s failed: %s\n", method, path, curl_easy_strerror(rc));
+		out->status = 0;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	}
+	out->body = b.p ? b.p : calloc(1, 1);
+	out->len = b.n;
+	out->headers = hd.p ? hd.p : calloc(1, 1);
+	if (out->len)
+		out->json = json_loadb(out->body, out->len, JSON_DECODE_ANY, NULL);
+}
+
+void h_resp_free(struct h_resp *r)
+{
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *h_header(const struct h_resp *r, const char *name)
+{
+	static char val[1024];
+	size_t nl = strlen(name);
+	const char *p = r->headers;
+
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(val, sizeof(val), "%.*s", (int)(ll - (size_t)(v - p)), v);
+			return val;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+json_t *h_call(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+	       long expect)
+{
+	struct h_resp r;
+	json_t *j;
+
+	h_req(s, method, path, token, body, NULL, &r);
+	if (r.status != expect) {
+		fprintf(stderr, "harness: %s %s: expected %ld, got %ld: %s\n", method, path, expect, r.status, r.body);
+		h_resp_free(&r);
+		fail();
+	}
+	j = r.json;
+	r.json = NULL;
+	h_resp_free(&r);
+	return j;
+}
+
+void h_expect_error(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+		    long status, const char *field)
+{
+	json_t *j = h_call(s, method, path, token, body, status);
+	json_t *e = json_object_get(j, "error");
+	assert_non_null(e);
+	assert_true(json_is_string(json_object_get(e, "code")));
+	assert_true(json_is_string(json_object_get(e, "message")));
+	if (field) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		if (!f || strcmp(f, field) != 0) {
+			fprintf(stderr, "harness: %s %s: expected field '%s', got '%s'\n", method, path, field, f ? f : "(null)");
+			json_decref(j);
+			fail();
+		}
+	}
+	json_decref(j);
+}
+
+const char *h_fmt(const char *fmt, ...)
+{
+	static char bufs[8][2048];
+	static int i;
+	char *b = bufs[i++ % 8];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+const char *h_user(struct h_server *s, const char *name, bool admin)
+{
+	static char toks[8][128];
+	static int i;
+	char *t = toks[i++ % 8];
+	json_t *j = h_call(s, "POST", "/api/v1/users", s->admin_token,
+			   h_fmt("{\"username\":\"%s\",\"role\":\"%s\"}", name, admin ? "admin" : "member"), 201);
+	snprintf(t, 128, "%s", json_string_value(json_object_get(j, "token")));
+	json_decref(j);
+	return t;
+}
+
+int h_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+bool h_wait(bool (*fn)(void *), void *arg, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 20) {
+		if (fn(arg))
+			return true;
+		sleep_ms(20);
+	}
+	return fn(arg);
+}
+
+long h_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

@@ -1,0 +1,66 @@
+#ifndef ATRIUM_TEST_HARNESS_H
+#define ATRIUM_TEST_HARNESS_H
+/*
+ * harness.h: integration tests start the real `atrium` binary (ATRIUM_BIN, default
+ * build/asan/atrium) on an ephemeral loopback port with a temporary data dir and talk HTTP
+ * to it with libcurl. Every wait has a timeout; h_server_cleanup kills what is left.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+struct h_server {
+	pid_t pid;
+	char dir[256];
+	char base[64];
+	char admin_token[128];
+	void *curl;
+};
+
+struct h_resp {
+	long status;
+	char *body;
+	size_t len;
+	json_t *json; /* parsed body when it is JSON */
+	char *headers;
+};
+
+const char *h_bin(void);
+/* A fresh data dir; extra args are appended to `atrium serve`. Asserts on failure. */
+void h_server_start(struct h_server *s, const char *const *extra);
+/* Starts again on the data dir of s (a restart). */
+void h_server_restart(struct h_server *s, const char *const *extra);
+/* Sends sig and waits (10 s) for exit; returns the exit status, 128+signal when killed. */
+int h_server_stop(struct h_server *s, int sig);
+/* Stops if running and removes the data dir. */
+void h_server_cleanup(struct h_server *s);
+
+/* One request. body may be NULL; extra_headers is NULL-terminated "Name: value". */
+void h_req(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+	   const char *const *extra_headers, struct h_resp *out);
+void h_resp_free(struct h_resp *r);
+/* A response header's value (copied into a static buffer), or NULL. */
+const char *h_header(const struct h_resp *r, const char *name);
+/* Request asserting the status; returns the JSON body (new reference, may be NULL). */
+json_t *h_call(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+	       long expect);
+/* printf-style path helper into a static rotating buffer. */
+const char *h_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Asserts an error answer: status, error.code and error.field (NULL: not checked). */
+void h_expect_error(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+		    long status, const char *field);
+/* Creates a user (member unless admin) and returns its token (static rotating buffer). */
+const char *h_user(struct h_server *s, const char *name, bool admin);
+/* Runs a shell command, returns its exit status. */
+int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Polls fn until true or timeout_ms passes. */
+bool h_wait(bool (*fn)(void *), void *arg, int timeout_ms);
+/* Resident set size of a process in KiB (from /proc). */
+long h_rss_kib(pid_t pid);
+
+#endif

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Runs the test suites under the sanitizer build: unit, integration, browser (when the
+# dashboard tests exist), then the benchmark at smoke size. Each test binary runs in its own
+# process with a timeout. `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
+set -u
+cd "$(dirname "$0")/.."
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export ATRIUM_BIN="${ATRIUM_BIN:-$PWD/build/asan/atrium}"
+export CMOCKA_MESSAGE_OUTPUT=stdout
+# Test aid: fewer PBKDF2 rounds, so sanitizer builds do not spend a second per password.
+export ATRIUM_TEST_PBKDF2_ITERATIONS="${ATRIUM_TEST_PBKDF2_ITERATIONS:-1000}"
+
+suite="${1:-all}"
+failed=""
+passed=0
+
+run_one() {
+	name="$1"; shift
+	limit="$1"; shift
+	start=$(date +%s)
+	if timeout -k 10 "$limit" "$@" > "build/test-logs/$name.log" 2>&1; then
+		passed=$((passed + 1))
+		printf '  PASS  %-40s %3ss\n' "$name" "$(( $(date +%s) - start ))"
+	else
+		rc=$?
+		failed="$failed $name"
+		printf '  FAIL  %-40s (exit %s) log: build/test-logs/%s.log\n' "$name" "$rc" "$name"
+		tail -n 40 "build/test-logs/$name.log" | sed 's/^/        /'
+	fi
+}
+
+mkdir -p build/test-logs/unit build/test-logs/integration build/test-logs/web
+
+if [ "$suite" = all ] || [ "$suite" = unit ]; then
+	echo "unit tests"
+	for t in build/asan/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		run_one "unit/$(basename "$t")" 120 "$t"
+	done
+fi
+
+if [ "$suite" = all ] || [ "$suite" = integration ]; then
+	echo "integration tests"
+	for t in build/asan/tests/integration/test_*; do
+		[ -x "$t" ] || continue
+		run_one "integration/$(basename "$t")" 900 "$t"
+	done
+	if [ -x tests/readme/run.sh ]; then
+		run_one "integration/readme-walkthrough" 300 tests/readme/run.sh
+	fi
+fi
+
+if { [ "$suite" = all ] || [ "$suite" = web ]; } && [ -f tests/web/run.sh ]; then
+	echo "browser tests"
+	run_one "web/dashboard" 900 sh tests/web/run.sh
+fi
+
+if [ "$suite" = all ] && [ -x bench/run.sh ]; then
+	echo "benchmark (smoke size)"
+	run_one "bench-smoke" 600 env BENCH_SMOKE=1 bench/run.sh
+fi
+
+echo
+if [ -n "$failed" ]; then
+	echo "FAILED:$failed ($passed passed)"
+	exit 1
+fi
+echo "all $passed test programs passed"

@@ -1,0 +1,157 @@
+/* test_util.c: time, encodings, slugs, artifact paths, sizes, the capped buffer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atrium/buf.h"
+#include "atrium/err.h"
+#include "atrium/util.h"
+
+static void test_time(void **state)
+{
+	char out[40];
+	int64_t ms;
+	(void)state;
+	atr_time_format(0, out, sizeof(out));
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	atr_time_format(1795786930123LL, out, sizeof(out));
+	assert_int_equal(atr_time_parse(out, &ms), 0);
+	assert_int_equal(ms, 1795786930123LL);
+	assert_int_equal(atr_time_parse("2026-11-27T13:00:00+01:00", &ms), 0);
+	assert_int_equal(atr_time_parse("2026-11-27T12:00:00Z", &ms + 0) == 0, 1);
+	assert_int_equal(atr_time_parse("2026-02-30", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2026-11-27T12:00:00", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2026-13-01T00:00:00Z", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("yesterday", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2026-11-27T12:00:00.5Z", &ms), 0);
+	assert_int_equal(ms % 1000, 500);
+}
+
+static void test_b64_and_hex(void **state)
+{
+	char enc[64], dec[64];
+	unsigned char raw[3] = {0xff, 0x00, 0x7f};
+	long n;
+	(void)state;
+	atr_b64url_encode("[12]", 4, enc);
+	assert_string_equal(enc, "WzEyXQ");
+	n = atr_b64url_decode(enc, dec, sizeof(dec));
+	assert_int_equal(n, 4);
+	assert_memory_equal(dec, "[12]", 4);
+	assert_int_equal(atr_b64url_decode("a", dec, sizeof(dec)), -1);
+	assert_int_equal(atr_b64url_decode("ab+c", dec, sizeof(dec)), -1);
+	atr_hex_encode(raw, 3, enc);
+	assert_string_equal(enc, "ff007f");
+	assert_int_equal(atr_hex_decode("ff007f", dec, 3), 0);
+	assert_memory_equal(dec, raw, 3);
+	assert_int_equal(atr_hex_decode("fg007f", dec, 3), ATR_EINVAL);
+	assert_int_equal(atr_base62_encode(raw, 1, enc), 2); /* 255 = 4*62 + 7 */
+	assert_string_equal(enc, "47");
+}
+
+static void test_slug(void **state)
+{
+	char long_ok[64], too_long[65];
+	(void)state;
+	assert_true(atr_is_slug("vision"));
+	assert_true(atr_is_slug("a"));
+	assert_true(atr_is_slug("9lives-2"));
+	assert_false(atr_is_slug(""));
+	assert_false(atr_is_slug("-lead"));
+	assert_false(atr_is_slug("Upper"));
+	assert_false(atr_is_slug("under_score"));
+	assert_false(atr_is_slug("sp ace"));
+	assert_false(atr_is_slug(NULL));
+	memset(long_ok, 'a', 63);
+	long_ok[63] = 0;
+	assert_true(atr_is_slug(long_ok));
+	memset(too_long, 'a', 64);
+	too_long[64] = 0;
+	assert_false(atr_is_slug(too_long));
+}
+
+static void test_safe_path(void **state)
+{
+	char big[1100];
+	(void)state;
+#define OK(s) assert_true(atr_is_safe_path(s, strlen(s)))
+#define BAD(s) assert_false(atr_is_safe_path(s, strlen(s)))
+	OK("a");
+	OK("data/train.csv");
+	OK("a/b/c.d/e");
+	OK(".hidden/..x/x..");
+	BAD("");
+	BAD("/abs");
+	BAD("../x");
+	BAD("a/../b");
+	BAD("a/..");
+	BAD("a//b");
+	BAD("a/");
+	BAD("./a");
+	BAD("a/./b");
+	BAD("a\tb");
+	BAD("a\\b");
+	BAD("a\x7f");
+	assert_false(atr_is_safe_path("a\0b", 3));
+	memset(big, 'a', sizeof(big));
+	assert_true(atr_is_safe_path(big, 1024));
+	assert_false(atr_is_safe_path(big, 1025));
+}
+
+static void test_parse(void **state)
+{
+	uint64_t sz;
+	int64_t v;
+	(void)state;
+	assert_int_equal(atr_parse_size("10GiB", &sz), 0);
+	assert_true(sz == 10ULL << 30);
+	assert_int_equal(atr_parse_size("512k", &sz), 0);
+	assert_true(sz == 512 * 1024);
+	assert_int_equal(atr_parse_size("1048576", &sz), 0);
+	assert_int_equal(atr_parse_size("lots", &sz), ATR_EINVAL);
+	assert_int_equal(atr_parse_size("5X", &sz), ATR_EINVAL);
+	assert_int_equal(atr_parse_size("-5", &sz), ATR_EINVAL);
+	assert_int_equal(atr_parse_i64("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(atr_parse_i64("101", 0, 100, &v), ATR_EINVAL);
+	assert_int_equal(atr_parse_i64("4x", 0, 100, &v), ATR_EINVAL);
+	assert_int_equal(atr_parse_i64("", 0, 100, &v), ATR_EINVAL);
+	assert_int_equal(atr_parse_i64(" 4", 0, 100, &v), ATR_EINVAL);
+}
+
+static void test_buf(void **state)
+{
+	struct atr_buf b;
+	char *s;
+	(void)state;
+	atr_buf_init(&b, 10);
+	assert_int_equal(atr_buf_puts(&b, "hello"), 0);
+	assert_int_equal(atr_buf_printf(&b, "%d", 12345), 0);
+	assert_int_equal(b.len, 10);
+	assert_int_equal(atr_buf_puts(&b, "x"), ATR_ETOOBIG);
+	assert_string_equal(b.data, "hello12345");
+	atr_buf_consume(&b, 5);
+	assert_string_equal(b.data, "12345");
+	s = atr_buf_steal(&b);
+	assert_string_equal(s, "12345");
+	free(s);
+	assert_null(b.data);
+	atr_buf_init(&b, 4);
+	assert_int_equal(atr_buf_printf(&b, "%s", "too long"), ATR_ETOOBIG);
+	s = atr_buf_steal(&b);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time),  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
+		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),   cmocka_unit_test(test_buf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
