@@ -66,6 +66,60 @@ void api_audit_list(struct atr_req *r);
 /* The server's audit hook: records one answered mutating request. */
 void api_audit_record(void *app, struct atr_req *r);
 
+/* access.c: project roles. */
+#include "atrium/store_projects.h"
+enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p);
+/*
+ * The project named by path parameter `param` when the caller has at least `need` in it:
+ * 404 when it does not exist or the caller may not read it, 403 when the role is too low,
+ * 409 for writes (need >= editor) to an archived project. role_out may be NULL.
+ */
+int api_project_or_reply(struct atr_req *r, const char *param, enum atr_prole need, struct atr_project *out,
+			 enum atr_prole *role_out);
+
+/* projects.c */
+extern const struct atr_field api_project_create_schema[], api_project_patch_schema[], api_project_member_schema[];
+void api_projects_list(struct atr_req *r);
+void api_projects_create(struct atr_req *r);
+void api_projects_get(struct atr_req *r);
+void api_projects_patch(struct atr_req *r);
+void api_projects_delete(struct atr_req *r);
+void api_projects_members(struct atr_req *r);
+void api_projects_member_put(struct atr_req *r);
+void api_projects_member_delete(struct atr_req *r);
+
+/*
+ * files.c: files of dataset versions, runs, models, job outputs. Call api_upload_begin from a
+ * streamed route's on_begin once access is checked (it reads the {path...} parameter and
+ * X-Content-SHA256), api_upload_chunk as its on_chunk, api_upload_finish from its handler.
+ */
+const char *api_path_or_reply(struct atr_req *r);
+int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id);
+int api_upload_chunk(struct atr_req *r, const char *data, size_t len);
+void api_upload_finish(struct atr_req *r, unsigned status);
+void api_file_download(struct atr_req *r, const char *kind, int64_t owner_id);
+void api_files_list(struct atr_req *r, const char *kind, int64_t owner_id);
+
+/* datasets.c */
+extern const struct atr_field api_dataset_create_schema[], api_dsv_create_schema[], api_dsv_commit_schema[];
+/* {version}: a number, or "latest" (0) for the newest committed one; 400 otherwise. */
+int api_version_param_or_reply(struct atr_req *r, int64_t *version);
+void api_datasets_create(struct atr_req *r);
+void api_datasets_list(struct atr_req *r);
+void api_datasets_get(struct atr_req *r);
+void api_dsv_create(struct atr_req *r);
+void api_dsv_list(struct atr_req *r);
+void api_dsv_get(struct atr_req *r);
+void api_dsv_delete(struct atr_req *r);
+void api_dsv_commit(struct atr_req *r);
+void api_dsv_files(struct atr_req *r);
+void api_dsv_file_begin(struct atr_req *r);
+int api_dsv_file_chunk(struct atr_req *r, const char *data, size_t len);
+void api_dsv_file_put(struct atr_req *r);
+void api_dsv_file_get(struct atr_req *r);
+void api_dsv_file_delete(struct atr_req *r);
+void api_dsv_diff(struct atr_req *r);
+
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 

@@ -40,6 +40,41 @@ const struct atr_route atr_routes[] = {
 	{"DELETE", "/api/v1/teams/{team}/members/{user}", api_teams_member_delete, USER, 0, NULL,
 	 "teams.members.remove", NULL, NULL},
 	{"GET", "/api/v1/audit", api_audit_list, ADMIN, 0, NULL, "audit.list", NULL, NULL},
+
+	/* projects */
+	{"GET", "/api/v1/projects", api_projects_list, USER, 0, NULL, "projects.list", NULL, NULL},
+	{"POST", "/api/v1/projects", api_projects_create, USER, 0, api_project_create_schema, "projects.create", NULL, NULL},
+	{"GET", "/api/v1/projects/{project}", api_projects_get, USER, ATR_RF_JOB_OK, NULL, "projects.get", NULL, NULL},
+	{"PATCH", "/api/v1/projects/{project}", api_projects_patch, USER, 0, api_project_patch_schema, "projects.update",
+	 NULL, NULL},
+	{"DELETE", "/api/v1/projects/{project}", api_projects_delete, USER, 0, NULL, "projects.archive", NULL, NULL},
+	{"GET", "/api/v1/projects/{project}/members", api_projects_members, USER, 0, NULL, "projects.members.list", NULL,
+	 NULL},
+	{"PUT", "/api/v1/projects/{project}/members/{user}", api_projects_member_put, USER, 0, api_project_member_schema,
+	 "projects.members.set", NULL, NULL},
+	{"DELETE", "/api/v1/projects/{project}/members/{user}", api_projects_member_delete, USER, 0, NULL,
+	 "projects.members.remove", NULL, NULL},
+
+	/* datasets */
+#define DS "/api/v1/projects/{project}/datasets"
+#define DSV DS "/{dataset}/versions/{version}"
+	{"GET", DS, api_datasets_list, USER, ATR_RF_JOB_OK, NULL, "datasets.list", NULL, NULL},
+	{"POST", DS, api_datasets_create, USER, ATR_RF_JOB_OK, api_dataset_create_schema, "datasets.create", NULL, NULL},
+	{"GET", DS "/{dataset}", api_datasets_get, USER, ATR_RF_JOB_OK, NULL, "datasets.get", NULL, NULL},
+	{"GET", DS "/{dataset}/versions", api_dsv_list, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.list", NULL, NULL},
+	{"POST", DS "/{dataset}/versions", api_dsv_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT, api_dsv_create_schema,
+	 "datasets.versions.create", NULL, NULL},
+	{"GET", DSV, api_dsv_get, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.get", NULL, NULL},
+	{"DELETE", DSV, api_dsv_delete, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.delete", NULL, NULL},
+	{"POST", DSV "/commit", api_dsv_commit, USER, ATR_RF_JOB_OK, api_dsv_commit_schema, "datasets.versions.commit",
+	 NULL, NULL},
+	{"GET", DSV "/diff", api_dsv_diff, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.diff", NULL, NULL},
+	{"GET", DSV "/files", api_dsv_files, USER, ATR_RF_JOB_OK, NULL, "datasets.files.list", NULL, NULL},
+	{"PUT", DSV "/files/{path...}", api_dsv_file_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL, "datasets.files.put",
+	 api_dsv_file_begin, api_dsv_file_chunk},
+	{"GET", DSV "/files/{path...}", api_dsv_file_get, USER, ATR_RF_JOB_OK, NULL, "datasets.files.get", NULL, NULL},
+	{"DELETE", DSV "/files/{path...}", api_dsv_file_delete, USER, ATR_RF_JOB_OK, NULL, "datasets.files.delete", NULL,
+	 NULL},
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

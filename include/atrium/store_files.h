@@ -1,0 +1,40 @@
+#ifndef ATRIUM_STORE_FILES_H
+#define ATRIUM_STORE_FILES_H
+/*
+ * Files and blobs (src/store/files.c). A file is (owner_kind, owner_id, path) -> sha256,
+ * size; owners are "dataset_version", "run", "model_version" and "job_output". A blob row
+ * exists for every sha256 stored under DATA_DIR/blobs; blobs no file points at are garbage.
+ */
+#include "atrium/store.h"
+
+struct atr_file {
+	char sha256[65];
+	int64_t size;
+};
+
+/* Records the blob (if new) and puts the file, replacing an earlier file at that path. */
+int atr_store_file_put(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, const char *sha256,
+		       int64_t size);
+int atr_store_file_get(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, struct atr_file *out);
+int atr_store_file_delete(struct atr_store *s, const char *kind, int64_t owner_id, const char *path);
+/* Files of an owner ordered by path; the cursor is the last path (page->after_str). */
+int atr_store_file_list(struct atr_store *s, const char *kind, int64_t owner_id, const struct atr_page *p,
+			json_t *arr, bool *more);
+int atr_store_file_totals(struct atr_store *s, const char *kind, int64_t owner_id, int64_t *count, int64_t *bytes);
+int atr_store_files_delete_owner(struct atr_store *s, const char *kind, int64_t owner_id);
+/* Points (to_kind, to_id) at the same blobs as (from_kind, from_id); no bytes are copied. */
+int atr_store_files_copy(struct atr_store *s, const char *from_kind, int64_t from_id, const char *to_kind,
+			 int64_t to_id);
+/*
+ * {"added": [...], "removed": [...], "changed": [...], "unchanged": N, "truncated": bool}
+ * between owner a (the older) and b; each list holds at most max entries.
+ */
+json_t *atr_store_files_diff(struct atr_store *s, const char *kind, int64_t a, int64_t b, int max, int *err);
+/* Whether a blob row exists (and its size). */
+bool atr_store_blob_exists(struct atr_store *s, const char *sha256, int64_t *size);
+/* Up to max sha256s of blobs no file points at, created before before_ms. */
+int atr_store_blobs_garbage(struct atr_store *s, int64_t before_ms, int max, char (*out)[65], int *n);
+/* Deletes a blob row if (still) no file points at it; ATR_ECONFLICT when one does. */
+int atr_store_blob_forget(struct atr_store *s, const char *sha256, int64_t *size_out);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * projects.c: /api/v1/projects and their members. Any user may create a project (in a team
+ * they belong to, unless admin) and becomes its owner; DELETE archives.
+ */
+#include "api.h"
+#include "atrium/store_identity.h"
+#include "atrium/store_projects.h"
+
+#include <string.h>
+
+const struct atr_field api_project_create_schema[] = {
+	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
+	{"team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL},
+	{"visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL},
+	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_project_patch_schema[] = {
+	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
+	{"team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL},
+	{"visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL},
+	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_project_member_schema[] = {
+	{"role", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "owner|editor|viewer", NULL},
+	{0},
+};
+
+static void reply_project(struct atr_req *r, unsigned status, int64_t id, enum atr_prole role)
+{
+	int err;
+	json_t *p = atr_store_project_json(STORE(r), id, role, &err);
+	if (!p) {
+		atr_reply_err(r, err, NULL, "could not read the project");
+		return;
+	}
+	atr_reply_json(r, status, p);
+}
+
+/* The team named in the body: 0 for none, -1 when it answered an error. Non-admins must
+ * belong to the team they put a project in. */
+static int64_t body_team_or_reply(struct atr_req *r)
+{
+	const char *team = atr_json_str(r->body, "team", NULL);
+	int64_t id;
+
+	if (!team)
+		return 0;
+	if (atr_store_team_id(STORE(r), team, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
+		return -1;
+	}
+	if (!r->who.admin && !atr_store_team_role(STORE(r), id, r->who.user_id)) {
+		atr_reply_error(r, 403, "forbidden", "team", "you are not a member of team '%s'", team);
+		return -1;
+	}
+	return id;
+}
+
+void api_projects_create(struct atr_req *r)
+{
+	const char *name = atr_json_str(r->body, "name", "");
+	int64_t team, id;
+	int rc;
+
+	atr_req_audit_object(r, "project:%s", name);
+	if ((team = body_team_or_reply(r)) < 0)
+		return;
+	rc = atr_store_project_create(STORE(r), name, atr_json_str(r->body, "description", ""), team,
+				      strcmp(atr_json_str(r->body, "visibility", "private"), "internal") == 0,
+				      json_object_get(r->body, "tags"), r->who.user_id, &id);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", "name", "project '%s' already exists", name);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not create project '%s'", name);
+		return;
+	}
+	reply_project(r, 201, id, ATR_PROLE_OWNER);
+}
+
+void api_projects_list(struct atr_req *r)
+{
+	struct atr_page p;
+	const char *team = atr_req_query(r, "team"), *archived = atr_req_query(r, "archived");
+	int64_t team_id = 0;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &p) < 0)
+		return;
+	if (team && atr_store_team_id(STORE(r), team, &team_id) < 0) {
+		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
+		return;
+	}
+	if (archived && strcmp(archived, "true") && strcmp(archived, "false")) {
+		atr_reply_error(r, 400, "invalid", "archived", "'archived' must be true or false");
+		return;
+	}
+	if (!(items = api_new_items(r)))
+		return;
+	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id, archived && !strcmp(archived, "true"),
+				    &p, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list projects");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+void api_projects_get(struct atr_req *r)
+{
+	struct atr_project p;
+	enum atr_prole role;
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, &role) < 0)
+		return;
+	reply_project(r, 200, p.id, role);
+}
+
+void api_projects_patch(struct atr_req *r)
+{
+	struct atr_project p;
+	const char *vis = atr_json_str(r->body, "visibility", NULL);
+	int64_t team = -1;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0)
+		return;
+	atr_req_audit_object(r, "project:%s", p.name);
+	if (atr_json_has(r->body, "team") && (team = body_team_or_reply(r)) < 0)
+		return;
+	rc = atr_store_project_update(STORE(r), p.id, atr_json_str(r->body, "description", NULL),
+				      vis ? strcmp(vis, "internal") == 0 : -1, team, json_object_get(r->body, "tags"));
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not update project '%s'", p.name);
+		return;
+	}
+	reply_project(r, 200, p.id, ATR_PROLE_OWNER);
+}
+
+void api_projects_delete(struct atr_req *r)
+{
+	struct atr_project p;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0)
+		return;
+	atr_req_audit_object(r, "project:%s", p.name);
+	rc = atr_store_project_archive(STORE(r), p.id);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not archive project '%s'", p.name);
+		return;
+	}
+	reply_project(r, 200, p.id, ATR_PROLE_OWNER);
+}
+
+void api_projects_members(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_page pg;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
+	    !(items = api_new_items(r)))
+		return;
+	rc = atr_store_project_members(STORE(r), p.id, &pg, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list members");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+/* Would removing or demoting this member leave the project without an owner? */
+static bool last_owner(struct atr_req *r, int64_t project_id, int64_t user_id)
+{
+	return atr_store_project_member_role(STORE(r), project_id, user_id) == ATR_PROLE_OWNER &&
+	       atr_store_project_owner_count(STORE(r), project_id) <= 1;
+}
+
+void api_projects_member_put(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_user u;
+	enum atr_prole role = atr_prole_parse(atr_json_str(r->body, "role", ""));
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0 ||
+	    api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
+		return;
+	atr_req_audit_object(r, "project:%s/member:%s", p.name, u.username);
+	if (role != ATR_PROLE_OWNER && last_owner(r, p.id, u.id)) {
+		atr_reply_error(r, 409, "conflict", "role", "'%s' is the last owner of project '%s'", u.username, p.name);
+		return;
+	}
+	rc = atr_store_project_member_set(STORE(r), p.id, u.id, role);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not set the member");
+		return;
+	}
+	atr_reply_json(r, 200, json_pack("{s:s, s:s}", "username", u.username, "role", atr_prole_name(role)));
+}
+
+void api_projects_member_delete(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_user u;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0 ||
+	    api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
+		return;
+	atr_req_audit_object(r, "project:%s/member:%s", p.name, u.username);
+	if (last_owner(r, p.id, u.id)) {
+		atr_reply_error(r, 409, "conflict", NULL, "'%s' is the last owner of project '%s'", u.username, p.name);
+		return;
+	}
+	rc = atr_store_project_member_remove(STORE(r), p.id, u.id);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_error(r, 404, "not_found", NULL, "'%s' is not a member of project '%s'", u.username, p.name);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not remove the member");
+		return;
+	}
+	atr_reply_empty(r, 204);
+}
