@@ -75,6 +75,12 @@ const struct atr_route atr_routes[] = {
 	{"GET", DSV "/files/{path...}", api_dsv_file_get, USER, ATR_RF_JOB_OK, NULL, "datasets.files.get", NULL, NULL},
 	{"DELETE", DSV "/files/{path...}", api_dsv_file_delete, USER, ATR_RF_JOB_OK, NULL, "datasets.files.delete", NULL,
 	 NULL},
+
+	/* runs */
+	{"GET", "/api/v1/projects/{project}/runs", api_runs_list, USER, ATR_RF_JOB_OK, NULL, "runs.list", NULL, NULL},
+	{"POST", "/api/v1/projects/{project}/runs", api_runs_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT,
+	 api_run_create_schema, "runs.create", NULL, NULL},
+	{"GET", "/api/v1/runs/{run}", api_runs_get, USER, ATR_RF_JOB_OK, NULL, "runs.get", NULL, NULL},
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

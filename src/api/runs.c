@@ -1,0 +1,172 @@
+/*
+ * runs.c: tracked runs. Created in a project (editors), read by id (the project's viewers).
+ * Inputs name the dataset versions a run read: the lineage link to the data.
+ */
+#include "api.h"
+#include "atrium/store_datasets.h"
+#include "atrium/store_runs.h"
+#include "atrium/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct atr_field input_schema[] = {
+	{"dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_run_create_schema[] = {
+	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
+	{"params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL},
+	{"tags", ATR_F_STRMAP, 0, 0, 100, NULL, NULL},
+	{"status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL},
+	{"inputs", ATR_F_ARRAY, 0, 0, 100, NULL, input_schema},
+	{0},
+};
+
+int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj)
+{
+	const char *ref = atr_req_param(r, "run");
+	struct atr_project p;
+	int64_t id;
+	enum atr_prole role;
+	int rc;
+
+	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "run", "'run' must be a run id");
+		return -1;
+	}
+	rc = atr_store_run_get(STORE(r), id, run);
+	if (rc == 0)
+		rc = atr_store_project_get(STORE(r), run->project_id, &p);
+	role = rc == 0 ? api_project_role(r, &p) : ATR_PROLE_NONE;
+	if (rc < 0 && rc != ATR_ENOTFOUND) {
+		atr_reply_err(r, rc, NULL, "could not read run %lld", (long long)id);
+		return -1;
+	}
+	if (role == ATR_PROLE_NONE) {
+		atr_reply_error(r, 404, "not_found", NULL, "run %lld does not exist", (long long)id);
+		return -1;
+	}
+	if (role < need) {
+		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s", p.name,
+				atr_prole_name(need));
+		return -1;
+	}
+	if (need >= ATR_PROLE_EDITOR && p.archived) {
+		atr_reply_error(r, 409, "conflict", NULL, "project '%s' is archived", p.name);
+		return -1;
+	}
+	atr_req_audit_object(r, "run:%lld", (long long)id);
+	if (proj)
+		*proj = p;
+	return 0;
+}
+
+/* Resolves body inputs [{dataset, version}] to dataset_versions ids (committed ones only). */
+int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out, size_t *n_out)
+{
+	size_t n = json_array_size(inputs), i;
+	int64_t *ids = n ? atr_req_alloc(r, n * sizeof(*ids)) : NULL;
+	json_t *in;
+
+	*ids_out = ids;
+	*n_out = 0;
+	json_array_foreach(inputs, i, in) {
+		const char *ds = atr_json_str(in, "dataset", "");
+		const json_t *vj = json_object_get(in, "version");
+		struct atr_dataset_version v;
+		int64_t dataset_id, version = 0;
+		char field[64];
+
+		snprintf(field, sizeof(field), "inputs[%zu].dataset", i);
+		if (atr_store_dataset_find(STORE(r), project_id, ds, &dataset_id) < 0) {
+			atr_reply_error(r, 400, "invalid", field, "dataset '%s' does not exist in this project", ds);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "inputs[%zu].version", i);
+		if (json_is_integer(vj))
+			version = json_integer_value(vj);
+		else if (strcmp(json_string_value(vj), "latest") != 0) {
+			atr_reply_error(r, 400, "invalid", field, "'version' must be a number or 'latest'");
+			return -1;
+		}
+		if (version < 0 || atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0) {
+			atr_reply_error(r, 400, "invalid", field, "dataset '%s' has no such committed version", ds);
+			return -1;
+		}
+		if (!v.committed) {
+			atr_reply_error(r, 400, "invalid", field, "version %lld of dataset '%s' is a draft; commit it first",
+					(long long)v.version, ds);
+			return -1;
+		}
+		ids[(*n_out)++] = v.id;
+	}
+	return 0;
+}
+
+void api_runs_create(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_run_spec spec = {0};
+	int64_t *inputs, id;
+	size_t n;
+	json_t *run;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 ||
+	    api_inputs_or_reply(r, p.id, json_object_get(r->body, "inputs"), &inputs, &n) < 0)
+		return;
+	spec.project_id = p.id;
+	spec.name = atr_json_str(r->body, "name", "");
+	spec.params = json_object_get(r->body, "params");
+	spec.tags = json_object_get(r->body, "tags");
+	spec.status = atr_json_str(r->body, "status", NULL);
+	spec.user_id = r->who.user_id;
+	spec.job_id = r->who.kind == ATR_P_JOB ? r->who.scope_id : 0;
+	spec.inputs = inputs;
+	spec.ninputs = n;
+	rc = atr_store_run_create(STORE(r), &spec, &id);
+	if (rc < 0 || !(run = atr_store_run_json(STORE(r), id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not create the run");
+		return;
+	}
+	atr_req_audit_object(r, "run:%lld", (long long)id);
+	atr_reply_json(r, 201, run);
+}
+
+void api_runs_get(struct atr_req *r)
+{
+	struct atr_run run;
+	json_t *j;
+	int rc;
+
+	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
+		return;
+	if (!(j = atr_store_run_json(STORE(r), run.id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not read the run");
+		return;
+	}
+	atr_reply_json(r, 200, j);
+}
+
+void api_runs_list(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_page pg;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
+	    !(items = api_new_items(r)))
+		return;
+	rc = atr_store_run_list(STORE(r), p.id, &pg, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list runs");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
