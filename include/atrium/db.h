@@ -63,7 +63,15 @@ int64_t atr_db_size_bytes(struct atr_db *db);
 int atr_db_migrate(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why,
 		   size_t whylen, int *applied_out);
 
-/* Online backup of the whole database to path (SQLite backup API). */
-int atr_db_backup(struct atr_db *db, const char *path);
+/*
+ * Online backup to path with SQLite's backup API, a few pages at a time so the loop keeps
+ * serving: start, then step until it returns 1 (done) or <0 (failed), then finish.
+ * Writes made meanwhile through this connection are carried into the copy by SQLite.
+ */
+struct atr_db_backup;
+int atr_db_backup_start(struct atr_db *db, const char *path, struct atr_db_backup **out);
+int atr_db_backup_step(struct atr_db_backup *b, int pages);
+/* Closes the copy; returns 0 when it completed. */
+int atr_db_backup_finish(struct atr_db_backup *b);
 
 #endif

@@ -310,26 +310,53 @@ int64_t atr_db_size_bytes(struct atr_db *db)
 	return pages * size;
 }
 
-int atr_db_backup(struct atr_db *db, const char *path)
-{
-	sqlite3 *dst = NULL;
+struct atr_db_backup {
+	sqlite3 *dst;
 	sqlite3_backup *b;
 	int rc;
+};
 
-	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		sqlite3_close(dst);
+int atr_db_backup_start(struct atr_db *db, const char *path, struct atr_db_backup **out)
+{
+	struct atr_db_backup *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return ATR_ENOMEM;
+	if (sqlite3_open_v2(path, &k->dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		sqlite3_close(k->dst);
+		free(k);
 		return ATR_EIO;
 	}
-	b = sqlite3_backup_init(dst, "main", db->h, "main");
-	if (!b) {
-		atr_error("backup: %s", sqlite3_errmsg(dst));
-		sqlite3_close(dst);
+	k->b = sqlite3_backup_init(k->dst, "main", db->h, "main");
+	if (!k->b) {
+		atr_error("backup: %s", sqlite3_errmsg(k->dst));
+		sqlite3_close(k->dst);
+		free(k);
 		return ATR_EDB;
 	}
-	rc = sqlite3_backup_step(b, -1);
-	sqlite3_backup_finish(b);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
-	sqlite3_close(dst);
-	return rc == SQLITE_OK || rc == SQLITE_DONE ? 0 : ATR_EDB;
+	k->rc = SQLITE_OK;
+	*out = k;
+	return 0;
+}
+
+int atr_db_backup_step(struct atr_db_backup *k, int pages)
+{
+	k->rc = sqlite3_backup_step(k->b, pages);
+	if (k->rc == SQLITE_DONE)
+		return 1;
+	if (k->rc == SQLITE_OK || k->rc == SQLITE_BUSY || k->rc == SQLITE_LOCKED)
+		return 0;
+	return ATR_EDB;
+}
+
+int atr_db_backup_finish(struct atr_db_backup *k)
+{
+	int done = k->rc == SQLITE_DONE;
+
+	sqlite3_backup_finish(k->b);
+	if (done)
+		sqlite3_exec(k->dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	sqlite3_close(k->dst);
+	free(k);
+	return done ? 0 : ATR_EDB;
 }

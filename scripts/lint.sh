@@ -1,0 +1,36 @@
+#!/bin/sh
+# make lint: the project rules a compiler does not check.
+#  - banned functions (unbounded copies, unchecked conversions), like curl's checksrc;
+#  - no blocking calls on the loop: sleep/usleep, system/popen, curl_easy_perform;
+#  - no SQL built with printf;
+#  - clang-format, when a .clang-format exists and clang-format is installed.
+set -u
+cd "$(dirname "$0")/.."
+status=0
+
+check() {
+	what="$1"; pattern="$2"
+	hits=$(grep -rnE "$pattern" src include --include='*.c' --include='*.h' | grep -vE '^\S+:\s*[0-9]+:\s*(/\*|\*)' || true)
+	if [ -n "$hits" ]; then
+		echo "lint: $what:"
+		echo "$hits" | sed 's/^/  /'
+		status=1
+	fi
+}
+
+check "banned functions (use snprintf, strtoll, a bounded copy)" '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\('
+check "blocking calls in the daemon (use uv timers, uv_spawn, curl multi)" '\b(sleep|usleep|system|popen|curl_easy_perform)\s*\('
+check "SQL built with printf (bind parameters instead)" '(snprintf|sqlite3_mprintf|asprintf)\s*\([^;]*"(SELECT|INSERT|UPDATE|DELETE)'
+
+if [ -f .clang-format ] && command -v clang-format >/dev/null; then
+	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h'); do
+		clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
+	done)
+	if [ -n "$bad" ]; then
+		echo "lint: not clang-formatted (run clang-format -i):"
+		echo "$bad" | sed 's/^/  /'
+		status=1
+	fi
+fi
+[ $status -eq 0 ] && echo "lint: ok"
+exit $status
