@@ -66,6 +66,9 @@ void api_audit_list(struct atr_req *r);
 /* The server's audit hook: records one answered mutating request. */
 void api_audit_record(void *app, struct atr_req *r);
 
+/* stats.c: the dashboard's adoption figures (GET /api/v1/admin/stats). */
+void api_admin_stats(struct atr_req *r);
+
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 

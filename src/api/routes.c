@@ -40,6 +40,9 @@ const struct atr_route atr_routes[] = {
 	{"DELETE", "/api/v1/teams/{team}/members/{user}", api_teams_member_delete, USER, 0, NULL,
 	 "teams.members.remove", NULL, NULL},
 	{"GET", "/api/v1/audit", api_audit_list, ADMIN, 0, NULL, "audit.list", NULL, NULL},
+
+	/* admin stats */
+	{"GET", "/api/v1/admin/stats", api_admin_stats, ADMIN, 0, NULL, "admin.stats", NULL, NULL},
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);
