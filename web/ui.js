@@ -93,34 +93,47 @@ export function showError(slot, err) {
 }
 
 /*
- * table({columns, rows, caption, label}) -> a scrollable table. columns:
- * [{label, cell: row => node|string, class}]. Each row gets data-key from rowKey(row).
+ * table({columns, rows, caption, rowKey}) -> a scrollable table. columns:
+ * [{label, cell: row => node|string, class}]. With rowKey(row), each row gets data-key and
+ * the table can add, prepend and redraw rows: t.addRows(list), t.prependRow(r), t.updateRow(r).
  */
 export function table({ columns, rows, caption, rowKey }) {
-	const tbody = h('tbody');
-	const t = h(
-		'table',
-		null,
-		caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
-		h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
-		tbody,
+	const tr = (row) =>
+		h(
+			'tr',
+			{ dataset: rowKey ? { key: rowKey(row) } : undefined },
+			columns.map((c) => h('td', { class: c.class, dataset: { label: c.label } }, h('span', null, c.cell(row)))),
+		);
+	const tbody = h('tbody', null, (rows || []).map(tr));
+	const wrap = h(
+		'div',
+		{ class: 'table-wrap' },
+		h(
+			'table',
+			null,
+			caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
+			h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+			tbody,
+		),
 	);
-	const add = (list) => {
-		for (const row of list) {
-			tbody.append(
-				h(
-					'tr',
-					{ dataset: rowKey ? { key: rowKey(row) } : undefined },
-					columns.map((c) => h('td', { class: c.class, dataset: { label: c.label } }, h('span', null, c.cell(row)))),
-				),
-			);
-		}
-	};
-	add(rows || []);
-	const wrap = h('div', { class: 'table-wrap' }, t);
-	wrap.addRows = add;
 	wrap.tbody = tbody;
+	wrap.addRows = (list) => tbody.append(...list.map(tr));
+	wrap.prependRow = (row) => tbody.prepend(tr(row));
+	wrap.updateRow = (row) => {
+		const old = [...tbody.rows].find((r) => r.dataset.key === String(rowKey(row)));
+		if (old) old.replaceWith(tr(row));
+	};
 	return wrap;
+}
+
+// The first page of a paginated list (an api.Pager) as a table, with "Load more" under it
+// (t.more) and the first items in t.first. onError(err) shows a failed next page.
+export async function pagedTable(pager, opts, onError) {
+	const first = await pager.next();
+	const t = table({ ...opts, rows: first });
+	t.first = first;
+	t.more = loadMore(pager, t.addRows, onError);
+	return t;
 }
 
 // A labelled form control. input is an element; hint (optional) is tied to it by aria-describedby.
@@ -143,13 +156,15 @@ export function select(name, options, value, attrs = {}) {
 }
 
 /*
- * form({onSubmit, submitLabel, fields}) -> a <form> with an error slot. onSubmit(values, form)
- * may throw an ApiError: its message shows in the form, and the field it names is marked.
+ * form({onSubmit, submitLabel, fields, attrs, submitClass, reset}) -> a <form> with an error
+ * slot. onSubmit(values, form) may throw an ApiError: its message shows in the form, and the
+ * field it names is marked and focused. The submit button is disabled while onSubmit runs;
+ * with reset, the form is cleared after a success (forms that create things).
  */
-export function form({ fields, submitLabel, onSubmit, className, extra }) {
+export function form({ fields, submitLabel, onSubmit, className, extra, attrs, submitClass = 'primary', reset = false }) {
 	const errSlot = h('div', { class: 'form-error', 'aria-live': 'assertive' });
-	const submit = h('button', { type: 'submit', class: 'primary' }, submitLabel);
-	const f = h('form', { class: className || 'form' }, fields, h('div', { class: 'form-actions' }, submit, extra), errSlot);
+	const submit = h('button', { type: 'submit', class: submitClass }, submitLabel);
+	const f = h('form', { class: className || 'form', ...attrs }, fields, h('div', { class: 'form-actions' }, submit, extra), errSlot);
 	f.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		for (const el of f.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
@@ -158,6 +173,7 @@ export function form({ fields, submitLabel, onSubmit, className, extra }) {
 		submit.disabled = true;
 		try {
 			await onSubmit(values, f);
+			if (reset) f.reset();
 		} catch (err) {
 			showError(errSlot, err);
 			const bad = err && err.field ? f.elements.namedItem(err.field) : null;

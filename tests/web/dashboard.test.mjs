@@ -91,6 +91,13 @@ async function view(page, hash, heading) {
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: heading }).first().waitFor();
 }
 
+// Signs in with the admin token and opens a view.
+async function asAdmin(page, hash, heading) {
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	await view(page, hash, heading);
+}
+
 const row = (page, key) => page.locator(`main tr[data-key="${key}"]`);
 
 async function confirm(page, label) {
@@ -197,9 +204,7 @@ test('member password sign-in: member views only; sign-out revokes the session',
 });
 
 test('users view lists the seeded users, and markup in names stays text', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/users', 'Users');
+	await asAdmin(page, 'admin/users', 'Users');
 	for (const u of seed.users) {
 		const r = row(page, u.username);
 		await r.waitFor();
@@ -217,9 +222,7 @@ test('users view lists the seeded users, and markup in names stays text', async 
 
 test('create a user from the UI: the one-time token works, the API has the user', async (page, ctx) => {
 	await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/users', 'Users');
+	await asAdmin(page, 'admin/users', 'Users');
 	await page.locator('summary', { hasText: 'New user' }).click();
 	const f = page.locator('main form');
 	await f.locator('input[name=username]').fill('erin');
@@ -250,9 +253,7 @@ test('create a user from the UI: the one-time token works, the API has the user'
 });
 
 test('disable, enable and change the role of a user from the UI', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/users', 'Users');
+	await asAdmin(page, 'admin/users', 'Users');
 	await row(page, 'bob').locator('button', { hasText: 'Disable' }).click();
 	await confirm(page, 'Disable');
 	await row(page, 'bob').locator('button', { hasText: 'Enable' }).waitFor();
@@ -274,9 +275,7 @@ test('disable, enable and change the role of a user from the UI', async (page) =
 });
 
 test('tokens view: seeded tokens listed; create one, then revoke it', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/tokens', 'Tokens');
+	await asAdmin(page, 'admin/tokens', 'Tokens');
 	const mine = (await apiOk('GET', '/tokens')).items;
 	const kept = mine.find((t) => t.name === seed.adminTokens.kept);
 	const revoked = mine.find((t) => t.name === seed.adminTokens.revoked);
@@ -299,9 +298,7 @@ test('tokens view: seeded tokens listed; create one, then revoke it', async (pag
 });
 
 test('teams view lists the seeded teams with their quotas and member counts', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/teams', 'Teams & quotas');
+	await asAdmin(page, 'admin/teams', 'Teams & quotas');
 	for (const t of seed.teams) {
 		const r = row(page, t.name);
 		await r.waitFor();
@@ -325,9 +322,7 @@ test('teams view lists the seeded teams with their quotas and member counts', as
 });
 
 test('create a team, set its quota and manage members from the UI', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/teams', 'Teams & quotas');
+	await asAdmin(page, 'admin/teams', 'Teams & quotas');
 	await page.locator('summary', { hasText: 'New team' }).click();
 	const f = page.locator('main form');
 	await f.locator('input[name=name]').fill('robotics');
@@ -371,9 +366,7 @@ test('create a team, set its quota and manage members from the UI', async (page)
 });
 
 test('audit log shows the actions taken in the UI, filters, and loads more', async (page) => {
-	await signInToken(page, adminToken);
-	await signedIn(page);
-	await view(page, 'admin/audit', 'Audit log');
+	await asAdmin(page, 'admin/audit', 'Audit log');
 	const rows = page.locator('main tbody tr');
 	await rows.first().waitFor();
 	assert.equal(await rows.count(), 50);

@@ -2,7 +2,7 @@
 // actor, action (a route name or its prefix) and time; the filters live in the address
 // (#/admin/audit?actor=bob&action=teams) so a filtered view can be shared. "Load more" pages.
 import * as api from '../api.js';
-import { h, mount, pageHeader, table, time, badge, field, form, emptyState, showError, loadMore } from '../ui.js';
+import { h, mount, pageHeader, pagedTable, time, badge, field, form, emptyState, showError } from '../ui.js';
 
 // Action names of the routes that exist now; a datalist suggestion, not a limit.
 const ACTIONS = [
@@ -43,17 +43,6 @@ function filterForm(ctx, q) {
 export async function render(root, ctx) {
 	const q = { actor: ctx.query.get('actor') || '', action: ctx.query.get('action') || '', since: ctx.query.get('since') || '' };
 	const errSlot = h('div', { 'aria-live': 'assertive' });
-	const pager = new api.Pager('/audit', q, 50);
-	let first = [];
-	try {
-		first = await pager.next();
-	} catch (err) {
-		if (err.status !== 400) throw err;
-		pager.started = true; // a bad filter: say so under the form, keep the form usable
-		showError(errSlot, err);
-	}
-	if (!ctx.alive()) return;
-
 	const columns = [
 		{ label: 'Time', cell: (e) => time(e.created_at, true) },
 		{ label: 'Actor', cell: (e) => (e.actor ? h('strong', null, e.actor) : h('span', { class: 'muted' }, 'anonymous')) },
@@ -63,19 +52,27 @@ export async function render(root, ctx) {
 		{ label: 'Client', cell: (e) => e.client || '' },
 		{ label: 'Request id', cell: (e) => h('code', { class: 'small' }, e.request_id || '') },
 	];
-	const filtered = q.actor || q.action || q.since;
-	const list = table({ caption: 'Audit log entries', columns, rows: first, rowKey: (e) => String(e.id) });
-	const more = loadMore(pager, (items) => list.addRows(items), (err) => showError(errSlot, err));
+	let list = null;
+	try {
+		list = await pagedTable(new api.Pager('/audit', q, 50), { caption: 'Audit log entries', columns, rowKey: (e) => String(e.id) }, (err) =>
+			showError(errSlot, err),
+		);
+	} catch (err) {
+		if (err.status !== 400) throw err;
+		showError(errSlot, err); // a bad filter: say so under the form, keep the form usable
+	}
+	if (!ctx.alive()) return;
 
-	mount(root, 
+	const filtered = q.actor || q.action || q.since;
+	mount(
+		root,
 		pageHeader('Audit log', 'Every change made through the API: who, what, when, from where, and how it ended.'),
 		filterForm(ctx, q),
 		errSlot,
-		first.length
-			? list
+		list && list.first.length
+			? [list, list.more]
 			: filtered
 				? emptyState('No entries match these filters.', 'Widen them, or clear them to see everything.')
 				: emptyState('Nothing recorded yet.', 'Every change made through the API (users, teams, tokens, sign-ins) appears here as it happens.'),
-		first.length ? more : null,
 	);
 }

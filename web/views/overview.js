@@ -152,7 +152,8 @@ function adoption(ctx, stats, weeks) {
 
 function memberOverview(root, ctx) {
 	const teams = ctx.me.teams || [];
-	mount(root, 
+	mount(
+		root,
 		pageHeader('Overview', `Welcome, ${ctx.me.display_name || ctx.me.username}. Platform figures are for admins.`),
 		h(
 			'section',
@@ -186,7 +187,8 @@ export async function render(root, ctx) {
 		detail: () => `users · ${n(last.requests ?? 0)} changes`,
 	};
 	const { section, draw } = adoption(ctx, stats, weeks);
-	mount(root, 
+	mount(
+		root,
 		pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`),
 		gettingStarted(t),
 		h('div', { class: 'cards' }, [CARDS[0], CARDS[1], CARDS[2], activeCard, ...CARDS.slice(3)].map((c) => card(c, t))),

@@ -2,7 +2,7 @@
 // sign-out. The token goes to sessionStorage only; a password sign-in's session token is
 // revoked on sign-out, a pasted token is left alone (it may be a CI pipeline's).
 import * as api from '../api.js';
-import { h, field, showError } from '../ui.js';
+import { h, field, form } from '../ui.js';
 
 async function checkToken(token) {
 	const me = await api.get('/users/me', null, { token });
@@ -13,76 +13,50 @@ async function checkToken(token) {
 }
 
 function passwordForm(onSignedIn) {
-	const user = h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
-	const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-	const err = h('div', { class: 'form-error', 'aria-live': 'assertive' });
-	const btn = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-	const f = h(
-		'form',
-		{ class: 'form', id: 'signin-password', 'aria-labelledby': 'signin-pw-title' },
-		h('h2', { id: 'signin-pw-title' }, 'Sign in'),
-		field('User name', user),
-		field('Password', pass),
-		h('div', { class: 'form-actions' }, btn),
-		err,
-	);
-	f.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		showError(err, null);
-		btn.disabled = true;
-		try {
-			const res = await api.post('/auth/login', { username: user.value.trim(), password: pass.value }, { token: '' });
-			const me = await checkToken(res.token);
-			api.session.set(res.token, 'session');
-			onSignedIn(me);
-		} catch (e) {
-			if (e.status === 429 && e.retryAfter) e.message += ` (try again in ${e.retryAfter} s)`;
-			showError(err, e);
-			pass.value = '';
-			pass.focus();
-		} finally {
-			btn.disabled = false;
-		}
+	return form({
+		attrs: { id: 'signin-password', 'aria-labelledby': 'signin-pw-title' },
+		submitLabel: 'Sign in',
+		fields: [
+			h('h2', { id: 'signin-pw-title' }, 'Sign in'),
+			field('User name', h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' })),
+			field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+		],
+		onSubmit: async (v, f) => {
+			try {
+				const res = await api.post('/auth/login', { username: v.username.trim(), password: v.password }, { token: '' });
+				const me = await checkToken(res.token);
+				api.session.set(res.token, 'session');
+				onSignedIn(me);
+			} catch (e) {
+				if (e.status === 429 && e.retryAfter) e.message += ` (try again in ${e.retryAfter} s)`;
+				f.elements.password.value = '';
+				f.elements.password.focus();
+				throw e;
+			}
+		},
 	});
-	return f;
 }
 
 function tokenForm(onSignedIn) {
-	const tok = h('input', {
-		name: 'token',
-		type: 'password',
-		autocomplete: 'off',
-		required: true,
-		spellcheck: 'false',
-		placeholder: 'atr_…',
-	});
-	const err = h('div', { class: 'form-error', 'aria-live': 'assertive' });
-	const btn = h('button', { type: 'submit' }, 'Use token');
-	const f = h(
-		'form',
-		{ class: 'form', id: 'signin-token', 'aria-labelledby': 'signin-tok-title' },
-		h('h2', { id: 'signin-tok-title' }, 'Or use an API token'),
-		field('API token', tok, 'For example the admin token in DATA_DIR/admin.token.'),
-		h('div', { class: 'form-actions' }, btn),
-		err,
-	);
-	f.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		showError(err, null);
-		btn.disabled = true;
-		const token = tok.value.trim();
-		try {
+	return form({
+		attrs: { id: 'signin-token', 'aria-labelledby': 'signin-tok-title' },
+		submitLabel: 'Use token',
+		submitClass: '',
+		fields: [
+			h('h2', { id: 'signin-tok-title' }, 'Or use an API token'),
+			field(
+				'API token',
+				h('input', { name: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false', placeholder: 'atr_…' }),
+				'For example the admin token in DATA_DIR/admin.token.',
+			),
+		],
+		onSubmit: async (v) => {
+			const token = v.token.trim();
 			const me = await checkToken(token);
 			api.session.set(token, 'token');
 			onSignedIn(me);
-		} catch (e) {
-			showError(err, e);
-			tok.focus();
-		} finally {
-			btn.disabled = false;
-		}
+		},
 	});
-	return f;
 }
 
 export function renderSignIn(container, { message, onSignedIn }) {

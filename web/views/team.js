@@ -144,7 +144,8 @@ export async function render(root, ctx) {
 
 	drawHead();
 	drawMembers();
-	mount(root, 
+	mount(
+		root,
 		headBox,
 		quotaPanel(team, ctx, (t) => {
 			team = t;

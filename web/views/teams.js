@@ -2,7 +2,7 @@
 // counts, and (admins) a form to create one. A team's page (views/team.js) edits it.
 import * as api from '../api.js';
 import {
-	h, mount, pageHeader, table, time, field, form, disclosure, emptyState, showError, toast, loadMore, intOrNull,
+	h, mount, pageHeader, pagedTable, time, field, form, disclosure, emptyState, showError, toast, intOrNull,
 	quotaText,
 } from '../ui.js';
 
@@ -21,26 +21,20 @@ function createForm(onCreated) {
 	return form({
 		className: 'form grid',
 		submitLabel: 'Create team',
+		reset: true,
 		fields: [
 			field('Name', h('input', { name: 'name', required: true, maxlength: 63, autocomplete: 'off', spellcheck: 'false' }),
 				'Lowercase letters, digits and "-", e.g. "vision".'),
 			field('Description', h('input', { name: 'description', maxlength: 1024, autocomplete: 'off' })),
 			...quotaFields(),
 		],
-		onSubmit: async (v, f) => {
-			const body = { name: v.name.trim(), description: v.description.trim(), ...quotaBody(v) };
-			const team = await api.post('/teams', body);
-			f.reset();
-			onCreated(team);
+		onSubmit: async (v) => {
+			onCreated(await api.post('/teams', { name: v.name.trim(), description: v.description.trim(), ...quotaBody(v) }));
 		},
 	});
 }
 
 export async function render(root, ctx) {
-	const pager = new api.Pager('/teams');
-	const first = await pager.next();
-	if (!ctx.alive()) return;
-
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const columns = [
 		{ label: 'Team', cell: (t) => h('strong', null, teamLink(t)) },
@@ -50,9 +44,11 @@ export async function render(root, ctx) {
 		{ label: 'Max concurrent jobs', cell: (t) => quotaText(t.max_concurrent_jobs), class: 'num' },
 		{ label: 'Created', cell: (t) => time(t.created_at) },
 	];
-	const list = table({ caption: 'Teams', columns, rows: first, rowKey: (t) => t.name });
-	const more = loadMore(pager, (items) => list.addRows(items), (err) => showError(errSlot, err));
-	const empty = first.length
+	const list = await pagedTable(new api.Pager('/teams'), { caption: 'Teams', columns, rowKey: (t) => t.name }, (err) =>
+		showError(errSlot, err),
+	);
+	if (!ctx.alive()) return;
+	const empty = list.first.length
 		? null
 		: emptyState(
 				'No teams yet.',
@@ -61,7 +57,8 @@ export async function render(root, ctx) {
 					: 'An admin has not created any team yet.',
 			);
 
-	mount(root, 
+	mount(
+		root,
 		pageHeader('Teams & quotas', 'Who works together, and how much of the shared compute each team may use.'),
 		ctx.isAdmin
 			? disclosure(
@@ -77,6 +74,6 @@ export async function render(root, ctx) {
 		errSlot,
 		empty,
 		list,
-		more,
+		list.more,
 	);
 }

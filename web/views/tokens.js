@@ -2,8 +2,8 @@
 // sessions. Create (the text is shown once), revoke. Revoking the token in use signs out.
 import * as api from '../api.js';
 import {
-	h, mount, pageHeader, table, time, badge, field, form, disclosure, secretOnce, emptyState, showError, toast,
-	confirmDialog, loadMore,
+	h, mount, pageHeader, pagedTable, time, badge, field, form, disclosure, secretOnce, emptyState, showError, toast,
+	confirmDialog,
 } from '../ui.js';
 
 function status(t) {
@@ -23,33 +23,31 @@ function createForm(onCreated) {
 	return form({
 		className: 'form grid',
 		submitLabel: 'Create token',
+		reset: true,
 		fields: [
 			field('Name', h('input', { name: 'name', required: true, maxlength: 128, autocomplete: 'off', placeholder: 'e.g. ci-pipeline' }),
 				'What uses it, so you know what breaks when you revoke it.'),
 			field('Expires on', h('input', { name: 'expires', type: 'date' }), 'Optional; the token stops working at the end of that day (UTC).'),
 		],
-		onSubmit: async (v, f) => {
+		onSubmit: async (v) => {
 			const body = { name: v.name.trim() };
 			if (v.expires) body.expires_at = `${v.expires}T23:59:59Z`;
 			const t = await api.post('/tokens', body).catch((e) => {
 				if (e.field === 'expires_at') e.field = 'expires';
 				throw e;
 			});
-			f.reset();
 			onCreated(t);
 		},
 	});
 }
 
 export async function render(root, ctx) {
-	const pager = new api.Pager('/tokens');
-	const first = await pager.next();
-	if (!ctx.alive()) return;
-
 	const notice = h('div', { class: 'notices' });
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 
-	async function revoke(t, cell) {
+	let list = null;
+
+	async function revoke(t) {
 		const current = isCurrent(t);
 		const ok = await confirmDialog({
 			title: `Revoke "${t.name || t.prefix}"?`,
@@ -71,7 +69,7 @@ export async function render(root, ctx) {
 			return;
 		}
 		t.revoked_at = new Date().toISOString();
-		cell.closest('tr').replaceWith(table({ columns, rows: [t], rowKey }).tbody.firstChild);
+		list.updateRow(t);
 		toast(`Revoked ${t.name || t.prefix}`);
 	}
 
@@ -88,14 +86,14 @@ export async function render(root, ctx) {
 			cell: (t) => {
 				if (t.revoked_at) return '';
 				const cell = h('button', { type: 'button', class: 'danger-outline', 'aria-label': `Revoke ${t.name || t.prefix}` }, 'Revoke');
-				cell.addEventListener('click', () => revoke(t, cell));
+				cell.addEventListener('click', () => revoke(t));
 				return cell;
 			},
 		},
 	];
-	const list = table({ caption: 'Your tokens', columns, rows: first, rowKey });
-	const more = loadMore(pager, (items) => list.addRows(items), (err) => showError(errSlot, err));
-	const hasApiTokens = first.some((t) => t.kind === 'user');
+	list = await pagedTable(new api.Pager('/tokens'), { caption: 'Your tokens', columns, rowKey }, (err) => showError(errSlot, err));
+	if (!ctx.alive()) return;
+	const hasApiTokens = list.first.some((t) => t.kind === 'user');
 	const empty = hasApiTokens
 		? null
 		: emptyState(
@@ -104,14 +102,15 @@ export async function render(root, ctx) {
 				h('code', { class: 'block' }, 'curl -H "Authorization: Bearer atr_…" $ATRIUM/api/v1/users/me'),
 			);
 
-	mount(root, 
+	mount(
+		root,
 		pageHeader('Tokens', `Your API tokens and dashboard sessions (${ctx.me.username}). A token's text is shown once, when it is made; only its first characters are kept for display.`),
 		disclosure(
 			'New token',
 			createForm((t) => {
 				notice.replaceChildren(secretOnce(`New token "${t.name}"`, t.token, 'Copy it now: it is shown only this once.'));
 				delete t.token;
-				list.tbody.prepend(table({ columns, rows: [t], rowKey }).tbody.firstChild);
+				list.prependRow(t);
 				if (empty) empty.remove();
 				toast(`Created token ${t.name}`);
 			}),
@@ -120,6 +119,6 @@ export async function render(root, ctx) {
 		errSlot,
 		empty,
 		list,
-		more,
+		list.more,
 	);
 }

@@ -2,8 +2,8 @@
 // optional password; the first API token is shown once), changes roles, disables/enables.
 import * as api from '../api.js';
 import {
-	h, mount, pageHeader, table, time, badge, field, select, form, disclosure, secretOnce, emptyState,
-	showError, toast, confirmDialog, loadMore,
+	h, mount, pageHeader, pagedTable, time, badge, field, select, form, disclosure, secretOnce, emptyState,
+	showError, toast, confirmDialog,
 } from '../ui.js';
 
 const ROLES = [
@@ -15,6 +15,7 @@ function createForm(onCreated) {
 	return form({
 		className: 'form grid',
 		submitLabel: 'Create user',
+		reset: true,
 		fields: [
 			field('User name', h('input', { name: 'username', required: true, maxlength: 63, autocomplete: 'off', spellcheck: 'false' }),
 				'Lowercase letters, digits and "-", e.g. "alice".'),
@@ -23,31 +24,25 @@ function createForm(onCreated) {
 			field('Password', h('input', { name: 'password', type: 'password', minlength: 8, maxlength: 256, autocomplete: 'new-password' }),
 				'Optional, 8 characters or more: lets the user sign in to the dashboard.'),
 		],
-		onSubmit: async (v, f) => {
+		onSubmit: async (v) => {
 			const body = { username: v.username.trim(), role: v.role };
 			if (v.display_name.trim()) body.display_name = v.display_name.trim();
 			if (v.password) body.password = v.password;
-			const user = await api.post('/users', body);
-			f.reset();
-			onCreated(user);
+			onCreated(await api.post('/users', body));
 		},
 	});
 }
 
 export async function render(root, ctx) {
-	const pager = new api.Pager('/users');
-	const first = await pager.next();
-	if (!ctx.alive()) return;
-
 	const notice = h('div', { class: 'notices' });
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const fail = (err) => showError(errSlot, err);
+	let list = null;
 
 	async function update(u, change, what) {
 		showError(errSlot, null);
 		try {
-			const nu = await api.patch(`/users/${api.seg(u.username)}`, change);
-			Object.assign(u, nu);
+			Object.assign(u, await api.patch(`/users/${api.seg(u.username)}`, change));
 			toast(`${u.username}: ${what}`);
 			return true;
 		} catch (err) {
@@ -72,8 +67,8 @@ export async function render(root, ctx) {
 	}
 
 	function actionsCell(u) {
-		const btn = h('button', { type: 'button', class: u.disabled ? '' : 'danger-outline' }, u.disabled ? 'Enable' : 'Disable');
-		btn.setAttribute('aria-label', `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`);
+		const verb = u.disabled ? 'Enable' : 'Disable';
+		const btn = h('button', { type: 'button', class: u.disabled ? '' : 'danger-outline', 'aria-label': `${verb} ${u.username}` }, verb);
 		btn.addEventListener('click', async () => {
 			const disabling = !u.disabled;
 			if (
@@ -86,7 +81,7 @@ export async function render(root, ctx) {
 				}))
 			)
 				return;
-			if (await update(u, { disabled: disabling }, disabling ? 'disabled' : 'enabled')) redrawRow(u);
+			if (await update(u, { disabled: disabling }, disabling ? 'disabled' : 'enabled')) list.updateRow(u);
 		});
 		return btn;
 	}
@@ -100,21 +95,14 @@ export async function render(root, ctx) {
 		{ label: 'Created', cell: (u) => time(u.created_at) },
 		{ label: 'Actions', cell: actionsCell },
 	];
-	const list = table({ caption: 'Users', columns, rows: [], rowKey: (u) => u.username });
+	const pager = new api.Pager('/users');
+	list = await pagedTable(pager, { caption: 'Users', columns, rowKey: (u) => u.username }, fail);
+	if (!ctx.alive()) return;
 
-	function redrawRow(u) {
-		const old = list.tbody.querySelector(`tr[data-key="${CSS.escape(u.username)}"]`);
-		const tmp = table({ columns, rows: [u], rowKey: (x) => x.username });
-		if (old) old.replaceWith(tmp.tbody.firstChild);
-	}
-
-	const more = loadMore(pager, (items) => list.addRows(items), fail);
-	list.addRows(first);
 	const lonely =
-		first.length <= 1 && pager.done
+		list.first.length <= 1 && pager.done
 			? emptyState('Only you so far.', 'Add the data scientists of your teams with "New user" above. Each gets a first API token, shown once; give it to them, or set a password so they can sign in here.')
 			: null;
-
 	const create = disclosure(
 		'New user',
 		createForm((user) => {
@@ -131,13 +119,14 @@ export async function render(root, ctx) {
 			toast(`Created user ${user.username}`);
 		}),
 	);
-	mount(root, 
+	mount(
+		root,
 		pageHeader('Users', 'Everyone who can use the platform. Admins manage it; members work in their teams and projects.'),
 		create,
 		notice,
 		errSlot,
 		lonely,
 		list,
-		more,
+		list.more,
 	);
 }
