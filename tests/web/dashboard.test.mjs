@@ -390,17 +390,29 @@ test('audit log shows the actions taken in the UI, filters, and loads more', asy
 	}, 'only users.* entries');
 	assert.match(await text(page.locator('main tbody')), /users\.create.*user:erin.*201/);
 	assert.match(await text(page.locator('main tbody')), /users\.update.*user:bob/);
-	// by actor
-	await page.locator('main input[name=action]').fill('teams.create');
+	// by actor and action prefix: the team made in the UI, its quota changes and members
+	await page.locator('main input[name=action]').fill('teams');
 	await page.locator('main input[name=actor]').fill('admin');
 	await page.locator('main button', { hasText: 'Apply filters' }).click();
-	await page.locator('main tbody tr', { hasText: 'team:robotics' }).waitFor();
+	await page.waitForURL(/actor=admin/);
+	await page.locator('main tbody tr', { hasText: 'teams.create' }).filter({ hasText: 'team:robotics' }).waitFor();
+	const robotics = await page.locator('main tbody tr', { hasText: 'team:robotics' }).allTextContents();
+	for (const action of ['teams.create', 'teams.update', 'teams.members.set', 'teams.members.remove']) {
+		assert.ok(robotics.some((r) => r.includes(action)), `${action} of robotics listed`);
+	}
+	assert.equal(robotics.filter((r) => r.includes('teams.update')).length, 2, 'two quota saves');
 	// nothing matches: an empty state that says so
 	await page.locator('main input[name=actor]').fill('nobody-at-all');
 	await page.locator('main button', { hasText: 'Apply filters' }).click();
 	await page.locator('main .empty', { hasText: 'No entries match these filters' }).waitFor();
 	await page.locator('main button', { hasText: 'Clear filters' }).click();
 	await page.locator('main tbody tr').first().waitFor();
+	// since (UTC): nothing after 2100 yet
+	await page.locator('main input[name=since]').fill('2100-01-01T00:00');
+	await page.locator('main button', { hasText: 'Apply filters' }).click();
+	await page.waitForURL(/since=2100-01-01T00%3A00%3A00Z/);
+	await page.locator('main .empty', { hasText: 'No entries match these filters' }).waitFor();
+	assert.equal(await page.locator('main input[name=since]').inputValue(), '2100-01-01T00:00');
 });
 
 test('an ended session sends the user back to sign-in', async (page) => {
@@ -441,6 +453,9 @@ test('narrow screen (400 px): navigation stays visible and nothing overflows', a
 
 test('keyboard: the skip link and the navigation are reachable, unknown pages say so', async (page) => {
 	await signInToken(page, adminToken);
+	await signedIn(page);
+	// a reload keeps the tab's session and starts keyboard navigation from the top
+	await page.reload({ waitUntil: 'domcontentloaded' });
 	await signedIn(page);
 	await page.keyboard.press('Tab');
 	assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');

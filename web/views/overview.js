@@ -7,6 +7,8 @@ import { h, mount, pageHeader, table, fmtTime, emptyState, field, select } from 
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 const n = (v) => (typeof v === 'number' ? v.toLocaleString('en') : v);
+// '1 admin', '3 admins'
+const count = (v, word) => `${n(v)} ${word}${v === 1 ? '' : 's'}`;
 
 /*
  * One card per figure: value(totals) gives the number (undefined: the API has no such figure
@@ -17,7 +19,7 @@ const CARDS = [
 		key: 'users',
 		label: 'Users',
 		value: (t) => t.users?.total,
-		detail: (t) => `${n(t.users.admins)} admins · ${n(t.users.disabled)} disabled`,
+		detail: (t) => `${count(t.users.admins, 'admin')} · ${n(t.users.disabled)} disabled`,
 		href: '#/admin/users',
 		link: 'Manage users',
 	},
@@ -26,7 +28,7 @@ const CARDS = [
 		key: 'tokens',
 		label: 'API tokens',
 		value: (t) => t.tokens?.active,
-		detail: (t) => `active · ${n(t.tokens.sessions)} dashboard sessions`,
+		detail: (t) => `active · ${count(t.tokens.sessions, 'dashboard session')}`,
 		href: '#/admin/tokens',
 		link: 'Your tokens',
 	},
@@ -184,7 +186,7 @@ export async function render(root, ctx) {
 		key: 'active',
 		label: `Active ${bucket === 'day' ? 'today' : 'this week'}`,
 		value: () => last.active_users,
-		detail: () => `users · ${n(last.requests ?? 0)} changes`,
+		detail: () => `users · ${count(last.requests ?? 0, 'change')}`,
 	};
 	const { section, draw } = adoption(ctx, stats, weeks);
 	mount(
