@@ -35,7 +35,8 @@ static int range_or_reply(struct atr_req *r, int64_t now, int64_t *since, int64_
 		atr_reply_error(r, 400, "invalid", "since", "'since' must not be in the future");
 		return -1;
 	}
-	if (*since < 0 || (now - *since) / *width >= ATR_STATS_MAX_BUCKETS) {
+	/* Buckets from the start of since's bucket up to now, counting the current one. */
+	if (*since < 0 || (now - atr_stats_bucket_start(*since, *width)) / *width >= ATR_STATS_MAX_BUCKETS) {
 		atr_reply_error(r, 400, "invalid", "since", "'since' is too far back: at most %d buckets of a %s",
 				ATR_STATS_MAX_BUCKETS, *bucket);
 		return -1;

@@ -145,6 +145,26 @@ static void test_stats_bad_input(void **state)
 	json_decref(h_call(&S, "GET", "/api/v1/admin/stats?bucket=week&since=2020-01-01T00:00:00Z", a, NULL, 200));
 }
 
+/* The bucket limit counts the current bucket: 999 days back is 1000 buckets, 1000 is refused. */
+static void test_stats_bucket_limit(void **state)
+{
+	char since[40];
+	time_t t = time(NULL) - 999 * 24 * 3600;
+	json_t *j;
+	size_t n;
+	(void)state;
+
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	j = h_call(&S, "GET", h_fmt("/api/v1/admin/stats?bucket=day&since=%s", since), S.admin_token, NULL, 200);
+	series_sum(j, "requests", &n);
+	assert_int_equal(n, 1000);
+	json_decref(j);
+	t -= 24 * 3600;
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	h_expect_error(&S, "GET", h_fmt("/api/v1/admin/stats?bucket=day&since=%s", since), S.admin_token, NULL, 400,
+		       "since");
+}
+
 static void test_stats_access(void **state)
 {
 	const char *member = h_user(&S, "eli", false);
@@ -162,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_stats_match_what_happened),
 		cmocka_unit_test(test_stats_day_buckets),
 		cmocka_unit_test(test_stats_bad_input),
+		cmocka_unit_test(test_stats_bucket_limit),
 		cmocka_unit_test(test_stats_access),
 	};
 	memset(&S, 0, sizeof(S));
