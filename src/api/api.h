@@ -131,6 +131,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 void api_runs_create(struct atr_req *r);
 void api_runs_get(struct atr_req *r);
 void api_runs_list(struct atr_req *r);
+/* stats.c: the dashboard's adoption figures (GET /api/v1/admin/stats). */
+void api_admin_stats(struct atr_req *r);
 
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);

@@ -81,6 +81,8 @@ const struct atr_route atr_routes[] = {
 	{"POST", "/api/v1/projects/{project}/runs", api_runs_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT,
 	 api_run_create_schema, "runs.create", NULL, NULL},
 	{"GET", "/api/v1/runs/{run}", api_runs_get, USER, ATR_RF_JOB_OK, NULL, "runs.get", NULL, NULL},
+	/* admin stats */
+	{"GET", "/api/v1/admin/stats", api_admin_stats, ADMIN, 0, NULL, "admin.stats", NULL, NULL},
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

@@ -1,0 +1,47 @@
+#ifndef ATRIUM_STORE_STATS_H
+#define ATRIUM_STORE_STATS_H
+/*
+ * store_stats.h: adoption figures for the admin dashboard (src/store/stats.c), computed in
+ * SQL over the tables that exist: counts of users, teams and tokens, and per time bucket the
+ * distinct active users and the mutating requests recorded in the audit log.
+ *
+ * Later phases add their own figures (projects, workers, GPUs, jobs, deployments) as further
+ * keys of the totals object and further columns of the series; callers must not assume the
+ * set of keys is closed.
+ */
+#include <stdint.h>
+#include <jansson.h>
+
+#include "atrium/store.h"
+
+#define ATR_STATS_DAY_MS (24LL * 3600 * 1000)
+#define ATR_STATS_WEEK_MS (7 * ATR_STATS_DAY_MS)
+/* The most buckets one series may have (a year of days, or about 19 years of weeks). */
+#define ATR_STATS_MAX_BUCKETS 1000
+
+/*
+ * The start of the bucket (UTC day, or ISO week starting Monday 00:00 UTC) that holds ms.
+ * width_ms is ATR_STATS_DAY_MS or ATR_STATS_WEEK_MS; ms must be >= 0.
+ */
+int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms);
+
+/*
+ * Totals now, as a new JSON object:
+ *   {"users": {"total", "admins", "disabled"}, "teams": {"total"},
+ *    "tokens": {"active", "sessions"}}
+ * admins counts enabled admins; tokens.active counts API tokens of kind "user" neither
+ * revoked nor expired at now_ms, tokens.sessions the dashboard sessions alive at now_ms.
+ * NULL with *err (ATR_EDB, ATR_ENOMEM) on failure.
+ */
+json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err);
+
+/*
+ * Appends to arr one object per bucket from since_ms (a bucket start) while the bucket
+ * starts before until_ms, zero-filled:
+ *   {"bucket_start": RFC 3339, "active_users": distinct users who made a mutating request,
+ *    "requests": mutating requests (audit log rows, any actor, any status)}
+ * At most ATR_STATS_MAX_BUCKETS objects. 0 or ATR_EDB / ATR_ENOMEM.
+ */
+int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * test_stats.c: GET /api/v1/admin/stats against a real daemon: the totals and the series
+ * match what the test did, buckets are aligned and zero-filled, bad since/bucket are 400
+ * naming the parameter, members get 403 and callers without a token 401.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static struct h_server S;
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_server_cleanup(&S);
+	return 0;
+}
+
+static long long num(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(o, a);
+	if (b)
+		v = json_object_get(v, b);
+	assert_true(json_is_integer(v));
+	return (long long)json_integer_value(v);
+}
+
+/* Sums a field of the series; *n gets the bucket count. */
+static long long series_sum(const json_t *stats, const char *field, size_t *n)
+{
+	const json_t *series = json_object_get(stats, "series"), *b;
+	long long sum = 0;
+	size_t i;
+
+	assert_true(json_is_array(series));
+	json_array_foreach(series, i, b)
+	{
+		assert_true(json_is_string(json_object_get(b, "bucket_start")));
+		sum += num(b, field, NULL);
+	}
+	*n = json_array_size(series);
+	return sum;
+}
+
+/* Day of the week (0 = Sunday) of an RFC 3339 UTC date, asserting midnight. */
+static int midnight_weekday(const char *ts)
+{
+	struct tm tm = {0};
+	assert_non_null(ts);
+	assert_non_null(strstr(ts, "T00:00:00.000Z"));
+	assert_int_equal(sscanf(ts, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday), 3);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_hour = 12;
+	assert_true(timegm(&tm) != (time_t)-1);
+	return tm.tm_wday;
+}
+
+static void test_stats_match_what_happened(void **state)
+{
+	const char *admin = S.admin_token, *u1;
+	json_t *j, *t;
+	long long token_id;
+	size_t n;
+	(void)state;
+
+	/* 11 audited requests by 2 users (the sign-in has no actor yet) */
+	u1 = h_user(&S, "ana", false);
+	h_user(&S, "ben", false);
+	h_user(&S, "cid", false);
+	h_user(&S, "dee", true);
+	j = h_call(&S, "POST", "/api/v1/tokens", u1, "{\"name\":\"ci\"}", 201);
+	token_id = num(j, "id", NULL);
+	json_decref(j);
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/tokens/%lld", token_id), u1, NULL, 204));
+	json_decref(h_call(&S, "PATCH", "/api/v1/users/cid", admin, "{\"disabled\":true}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/teams", admin, "{\"name\":\"vision\",\"max_gpus\":4}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/teams", admin, "{\"name\":\"nlp\"}", 201));
+	json_decref(h_call(&S, "PATCH", "/api/v1/users/ben", admin, "{\"password\":\"correct horse\"}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/auth/login", NULL,
+			   "{\"username\":\"ben\",\"password\":\"correct horse\"}", 200));
+
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "users", "total"), 5);
+	assert_int_equal(num(t, "users", "admins"), 2);
+	assert_int_equal(num(t, "users", "disabled"), 1);
+	assert_int_equal(num(t, "teams", "total"), 2);
+	/* bootstrap + four first tokens; "ci" was revoked */
+	assert_int_equal(num(t, "tokens", "active"), 5);
+	assert_int_equal(num(t, "tokens", "sessions"), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "bucket")), "week");
+	/* default: 12 weeks back, aligned to a Monday, so 13 weekly buckets up to now */
+	assert_int_equal(midnight_weekday(json_string_value(json_object_get(j, "since"))), 1);
+	assert_int_equal(series_sum(j, "requests", &n), 11);
+	assert_int_equal(n, 13);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "series"), 0),
+								"bucket_start")),
+			    json_string_value(json_object_get(j, "since")));
+	/* all of it happened in the last bucket (or the last two, across a Monday midnight) */
+	assert_int_equal(num(json_array_get(json_object_get(j, "series"), 0), "requests", NULL), 0);
+	assert_true(series_sum(j, "active_users", &n) >= 2);
+	assert_true(num(json_array_get(json_object_get(j, "series"), n - 1), "active_users", NULL) <= 2);
+	json_decref(j);
+}
+
+static void test_stats_day_buckets(void **state)
+{
+	char since[40], path[128];
+	time_t now = time(NULL) - 3 * 24 * 3600;
+	json_t *j;
+	size_t n;
+	(void)state;
+
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	snprintf(path, sizeof(path), "/api/v1/admin/stats?bucket=day&since=%s", since);
+	j = h_call(&S, "GET", path, S.admin_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "bucket")), "day");
+	/* since is rounded down to its midnight: 4 days (5 if a midnight passed meanwhile) */
+	assert_int_equal(series_sum(j, "requests", &n), 11);
+	assert_true(n == 4 || n == 5);
+	midnight_weekday(json_string_value(json_object_get(j, "since")));
+	assert_int_equal(strncmp(json_string_value(json_object_get(j, "since")), since, 10), 0);
+	json_decref(j);
+	/* an offset is accepted */
+	json_decref(h_call(&S, "GET", "/api/v1/admin/stats?since=2024-01-01T00:00:00%2B02:00", S.admin_token, NULL, 200));
+}
+
+static void test_stats_bad_input(void **state)
+{
+	const char *a = S.admin_token;
+	(void)state;
+
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?bucket=month", a, NULL, 400, "bucket");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?bucket=", a, NULL, 400, "bucket");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?bucket=DAY", a, NULL, 400, "bucket");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?since=yesterday", a, NULL, 400, "since");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?since=", a, NULL, 400, "since");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?since=2999-01-01T00:00:00Z", a, NULL, 400, "since");
+	/* too many buckets: 1000 days back is refused, 1000 weeks back is not */
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?bucket=day&since=2020-01-01T00:00:00Z", a, NULL, 400, "since");
+	h_expect_error(&S, "GET", "/api/v1/admin/stats?since=1901-01-01T00:00:00Z", a, NULL, 400, "since");
+	json_decref(h_call(&S, "GET", "/api/v1/admin/stats?bucket=week&since=2020-01-01T00:00:00Z", a, NULL, 200));
+}
+
+/* The bucket limit counts the current bucket: 999 days back is 1000 buckets, 1000 is refused. */
+static void test_stats_bucket_limit(void **state)
+{
+	char since[40];
+	time_t t = time(NULL) - 999 * 24 * 3600;
+	json_t *j;
+	size_t n;
+	(void)state;
+
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	j = h_call(&S, "GET", h_fmt("/api/v1/admin/stats?bucket=day&since=%s", since), S.admin_token, NULL, 200);
+	series_sum(j, "requests", &n);
+	assert_int_equal(n, 1000);
+	json_decref(j);
+	t -= 24 * 3600;
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	h_expect_error(&S, "GET", h_fmt("/api/v1/admin/stats?bucket=day&since=%s", since), S.admin_token, NULL, 400,
+		       "since");
+}
+
+static void test_stats_access(void **state)
+{
+	const char *member = h_user(&S, "eli", false);
+	(void)state;
+
+	h_expect_error(&S, "GET", "/api/v1/admin/stats", member, NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/admin/stats", NULL, NULL, 401, NULL);
+	h_expect_error(&S, "GET", "/api/v1/admin/stats", "atr_nonsense", NULL, 401, NULL);
+	h_expect_error(&S, "POST", "/api/v1/admin/stats", S.admin_token, "{}", 405, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stats_match_what_happened),
+		cmocka_unit_test(test_stats_day_buckets),
+		cmocka_unit_test(test_stats_bad_input),
+		cmocka_unit_test(test_stats_bucket_limit),
+		cmocka_unit_test(test_stats_access),
+	};
+	memset(&S, 0, sizeof(S));
+	h_server_start(&S, NULL);
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}

@@ -1,0 +1,85 @@
+#!/bin/sh
+# tests/web/run.sh: the dashboard's browser tests. Starts the real daemon (ATRIUM_BIN, default
+# build/asan/atrium) on 127.0.0.1 with an ephemeral port and a temporary data dir, seeds it
+# through the REST API (seed.mjs), drives the system Chromium with playwright-core
+# (dashboard.test.mjs; no browser is ever downloaded), then stops the daemon with SIGTERM and
+# expects exit status 0 (so sanitizer reports and leaks fail the run too).
+# Env: ATRIUM_WEB_DIR (serve web/ from disk), WEB_TEST_FILTER (run matching tests only),
+# ATRIUM_TEST_KEEP (keep the data dir).
+# Logs: build/test-logs/web/ (server.log, seed.json); screenshots: build/test-logs/web/screenshots/.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BIN=${ATRIUM_BIN:-$ROOT/build/asan/atrium}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+LOGS=$ROOT/build/test-logs/web
+SHOTS=$LOGS/screenshots
+
+fail() {
+	echo "web tests: $*" >&2
+	exit 1
+}
+
+[ -x "$BIN" ] || fail "no server binary at $BIN (run: make test-build)"
+[ -x "$CHROMIUM" ] || fail "no Chromium at $CHROMIUM (run: scripts/deps.sh test)"
+command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are needed (run: scripts/deps.sh test)"
+mkdir -p "$SHOTS" || fail "cannot create $SHOTS"
+rm -f "$SHOTS"/*.png
+
+if [ ! -f tests/web/node_modules/playwright-core/package.json ]; then
+	echo "web tests: installing playwright-core (npm ci)"
+	(cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+		fail "npm ci failed in tests/web"
+fi
+
+TMP=$(mktemp -d /tmp/atrium-web-XXXXXX) || fail "mktemp failed"
+DATA=$TMP/data
+PID=""
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	[ -n "${ATRIUM_TEST_KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+export ATRIUM_ADMIN_PASSWORD="${ATRIUM_ADMIN_PASSWORD:-dashboard-test-admin-pw}"
+export ATRIUM_TEST_PBKDF2_ITERATIONS="${ATRIUM_TEST_PBKDF2_ITERATIONS:-1000}"
+# ATRIUM_WEB_DIR=web serves the dashboard from the tree (no rebuild while working on it);
+# by default the copy embedded in the binary is tested, as it ships.
+ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG_LEVEL:-warn}" "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" \
+	${ATRIUM_WEB_DIR:+--web-dir "$ATRIUM_WEB_DIR"} >"$LOGS/server.log" 2>&1 &
+PID=$!
+
+# Wait (up to 60 s) for the daemon to write its address and the admin token.
+i=0
+while [ ! -s "$DATA/listen.addr" ] || [ ! -s "$DATA/admin.token" ]; do
+	kill -0 "$PID" 2>/dev/null || { tail -20 "$LOGS/server.log" >&2; fail "the server exited at start"; }
+	i=$((i + 1))
+	[ "$i" -le 600 ] || fail "the server did not start within 60 s"
+	sleep 0.1
+done
+export ATRIUM_URL="http://$(cat "$DATA/listen.addr")"
+export ATRIUM_ADMIN_TOKEN="$(cat "$DATA/admin.token")"
+export SEED_FILE="$LOGS/seed.json"
+export SCREENSHOT_DIR="$SHOTS"
+export CHROMIUM
+echo "web tests: server $ATRIUM_URL ($BIN)"
+
+node tests/web/seed.mjs "$ATRIUM_URL" "$ATRIUM_ADMIN_TOKEN" >"$SEED_FILE" || fail "seeding failed"
+node tests/web/dashboard.test.mjs
+rc=$?
+
+kill -TERM "$PID"
+wait "$PID"
+src=$?
+PID=""
+if [ "$src" -ne 0 ]; then
+	echo "web tests: the server exited with status $src after SIGTERM (want 0); see $LOGS/server.log" >&2
+	tail -30 "$LOGS/server.log" >&2
+	rc=1
+fi
+ls "$SHOTS"/*.png >/dev/null 2>&1 && echo "web tests: screenshots in $SHOTS"
+exit "$rc"

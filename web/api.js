@@ -1,0 +1,138 @@
+// api.js: the dashboard's only way to the server: the public REST API under /api/v1.
+// - the Bearer token lives in sessionStorage (one browser tab, gone when it closes; no cookies)
+// - errors become ApiError with the API's own message, code and field
+// - a 401 on the stored token clears it and hands over to the sign-in (setUnauthorizedHandler)
+// - Pager / listAll follow next_cursor through paginated lists
+
+const TOKEN_KEY = 'atrium.token';
+const KIND_KEY = 'atrium.token_kind';
+
+export const session = {
+	get token() {
+		return sessionStorage.getItem(TOKEN_KEY);
+	},
+	// 'session' (from a password sign-in; revoked on sign-out) or 'token' (pasted, kept alive).
+	get kind() {
+		return sessionStorage.getItem(KIND_KEY) || 'token';
+	},
+	set(token, kind) {
+		sessionStorage.setItem(TOKEN_KEY, token);
+		sessionStorage.setItem(KIND_KEY, kind);
+	},
+	clear() {
+		sessionStorage.removeItem(TOKEN_KEY);
+		sessionStorage.removeItem(KIND_KEY);
+	},
+};
+
+export class ApiError extends Error {
+	constructor(status, code, message, field = null) {
+		super(message);
+		this.name = 'ApiError';
+		this.status = status;
+		this.code = code;
+		this.field = field;
+	}
+}
+
+let unauthorized = () => {};
+// fn(err) runs when a call made with the stored token answers 401 (expired, revoked, disabled).
+export function setUnauthorizedHandler(fn) {
+	unauthorized = fn;
+}
+
+// '?a=1&b=x' from an object, leaving out empty values.
+export function qs(params) {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(params || {})) {
+		if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+	}
+	const s = q.toString();
+	return s ? '?' + s : '';
+}
+
+// One call. opts: body (JSON-encoded), query, token (overrides the stored one; '' sends none).
+export async function request(method, path, opts = {}) {
+	const { body, query, token } = opts;
+	const tok = token ?? session.token;
+	const headers = { Accept: 'application/json' };
+	if (tok) headers.Authorization = 'Bearer ' + tok;
+	if (body !== undefined) headers['Content-Type'] = 'application/json';
+
+	let res;
+	try {
+		res = await fetch('/api/v1' + path + qs(query), {
+			method,
+			headers,
+			body: body === undefined ? undefined : JSON.stringify(body),
+			cache: 'no-store',
+			credentials: 'omit',
+		});
+	} catch (e) {
+		throw new ApiError(0, 'network', `could not reach the server (${e.message})`);
+	}
+	const text = await res.text();
+	let data = null;
+	if (text) {
+		try {
+			data = JSON.parse(text);
+		} catch {
+			data = null;
+		}
+	}
+	if (res.ok) return data;
+
+	const e = data && typeof data.error === 'object' ? data.error : null;
+	const err = new ApiError(
+		res.status,
+		e?.code || `http_${res.status}`,
+		e?.message || `the server answered ${res.status} ${res.statusText}`.trim(),
+		e?.field ?? null,
+	);
+	if (res.status === 429) err.retryAfter = res.headers.get('Retry-After');
+	if (res.status === 401 && token === undefined && session.token) {
+		session.clear();
+		unauthorized(err);
+	}
+	throw err;
+}
+
+export const get = (path, query, opts) => request('GET', path, { ...opts, query });
+export const post = (path, body = {}, opts) => request('POST', path, { ...opts, body });
+export const patch = (path, body, opts) => request('PATCH', path, { ...opts, body });
+export const put = (path, body = {}, opts) => request('PUT', path, { ...opts, body });
+export const del = (path, opts) => request('DELETE', path, opts);
+
+// A path segment from a name, escaped.
+export const seg = (s) => encodeURIComponent(s);
+
+// Walks a paginated list one page at a time: `await pager.next()` gives the next items.
+export class Pager {
+	constructor(path, query = {}, limit = 50) {
+		this.path = path;
+		this.query = query;
+		this.limit = limit;
+		this.cursor = null;
+		this.started = false;
+	}
+
+	get done() {
+		return this.started && !this.cursor;
+	}
+
+	async next() {
+		if (this.done) return [];
+		const page = await get(this.path, { ...this.query, limit: this.limit, cursor: this.cursor });
+		this.started = true;
+		this.cursor = page.next_cursor || null;
+		return page.items || [];
+	}
+}
+
+// Every item of a list (following next_cursor), up to max items.
+export async function listAll(path, query = {}, max = 5000) {
+	const pager = new Pager(path, query, 1000);
+	const items = [];
+	while (!pager.done && items.length < max) items.push(...(await pager.next()));
+	return items.slice(0, max);
+}

@@ -1,0 +1,311 @@
+// ui.js: small DOM helpers shared by the views. Text from the API only ever reaches the page
+// as text nodes or attribute values (never innerHTML), so no name or message can inject markup.
+
+// h('button', {class: 'primary', onClick: fn}, 'Save') -> element. Children may be strings,
+// numbers, nodes, arrays of those, or null/false/undefined (skipped).
+export function h(tag, attrs, ...children) {
+	const el = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs || {})) {
+		if (v === undefined || v === null || v === false) continue;
+		if (k === 'class') el.className = v;
+		else if (k === 'dataset') Object.assign(el.dataset, v);
+		else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
+		else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;
+		else if (v === true) el.setAttribute(k, '');
+		else el.setAttribute(k, String(v));
+	}
+	append(el, children);
+	return el;
+}
+
+function append(el, children) {
+	for (const c of children) {
+		if (c === null || c === undefined || c === false) continue;
+		if (Array.isArray(c)) append(el, c);
+		else el.append(c instanceof Node ? c : String(c));
+	}
+}
+
+// Replaces el's content with children (same rules as h: null/false/undefined are skipped).
+export function mount(el, ...children) {
+	el.replaceChildren();
+	append(el, children);
+	return el;
+}
+
+let uid = 0;
+export const nextId = (prefix = 'f') => `${prefix}-${++uid}`;
+
+// '2026-11-27 14:02' (UTC) from an RFC 3339 string, with seconds when asked.
+export function fmtTime(iso, seconds = false) {
+	if (!iso) return '';
+	const d = new Date(iso);
+	if (Number.isNaN(d.getTime())) return String(iso);
+	const s = d.toISOString().replace('T', ' ');
+	return s.slice(0, seconds ? 19 : 16) + ' UTC';
+}
+
+// A <time> element, or a dash for no time.
+export function time(iso, seconds = false) {
+	if (!iso) return h('span', { class: 'muted' }, '—');
+	return h('time', { datetime: iso, title: iso }, fmtTime(iso, seconds));
+}
+
+export function badge(text, kind = '') {
+	return h('span', { class: `badge ${kind}`.trim() }, text);
+}
+
+// The title block of a view: heading (focus target after navigation), intro, actions.
+export function pageHeader(title, intro, ...actions) {
+	return h(
+		'header',
+		{ class: 'page-header' },
+		h('div', null, h('h1', { tabindex: '-1' }, title), intro ? h('p', { class: 'intro' }, intro) : null),
+		actions.length ? h('div', { class: 'actions' }, actions) : null,
+	);
+}
+
+// What to show when a list is empty: what it is, and what to do next.
+export function emptyState(title, text, ...actions) {
+	return h(
+		'div',
+		{ class: 'empty', role: 'status' },
+		h('p', { class: 'empty-title' }, title),
+		text ? h('p', null, text) : null,
+		actions.length ? h('p', null, actions) : null,
+	);
+}
+
+// An error from the API (or anything thrown) as an inline alert.
+export function errorBox(err, retry) {
+	const msg = err && err.message ? err.message : String(err);
+	return h(
+		'div',
+		{ class: 'alert error', role: 'alert' },
+		h('span', null, msg),
+		retry ? h('button', { type: 'button', class: 'link', onClick: retry }, 'Try again') : null,
+	);
+}
+
+// Shows err (or nothing, with null) in a slot element kept for messages.
+export function showError(slot, err) {
+	slot.replaceChildren(err ? errorBox(err) : '');
+}
+
+/*
+ * table({columns, rows, caption, rowKey}) -> a scrollable table. columns:
+ * [{label, cell: row => node|string, class}]. With rowKey(row), each row gets data-key and
+ * the table can add, prepend and redraw rows: t.addRows(list), t.prependRow(r), t.updateRow(r).
+ */
+export function table({ columns, rows, caption, rowKey }) {
+	const tr = (row) =>
+		h(
+			'tr',
+			{ dataset: rowKey ? { key: rowKey(row) } : undefined },
+			columns.map((c) => h('td', { class: c.class, dataset: { label: c.label } }, h('span', null, c.cell(row)))),
+		);
+	const tbody = h('tbody', null, (rows || []).map(tr));
+	const wrap = h(
+		'div',
+		{ class: 'table-wrap' },
+		h(
+			'table',
+			null,
+			caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
+			h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+			tbody,
+		),
+	);
+	wrap.tbody = tbody;
+	wrap.addRows = (list) => tbody.append(...list.map(tr));
+	wrap.prependRow = (row) => tbody.prepend(tr(row));
+	wrap.updateRow = (row) => {
+		const old = [...tbody.rows].find((r) => r.dataset.key === String(rowKey(row)));
+		if (old) old.replaceWith(tr(row));
+	};
+	return wrap;
+}
+
+// The first page of a paginated list (an api.Pager) as a table, with "Load more" under it
+// (t.more) and the first items in t.first. onError(err) shows a failed next page.
+export async function pagedTable(pager, opts, onError) {
+	const first = await pager.next();
+	const t = table({ ...opts, rows: first });
+	t.first = first;
+	t.more = loadMore(pager, t.addRows, onError);
+	return t;
+}
+
+// A labelled form control. input is an element; hint (optional) is tied to it by aria-describedby.
+export function field(label, input, hint) {
+	if (!input.id) input.id = nextId('in');
+	let hintEl = null;
+	if (hint) {
+		hintEl = h('small', { id: input.id + '-hint', class: 'hint' }, hint);
+		input.setAttribute('aria-describedby', hintEl.id);
+	}
+	return h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintEl);
+}
+
+export function select(name, options, value, attrs = {}) {
+	return h(
+		'select',
+		{ name, ...attrs },
+		options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+	);
+}
+
+/*
+ * form({onSubmit, submitLabel, fields, attrs, submitClass, reset}) -> a <form> with an error
+ * slot. onSubmit(values, form) may throw an ApiError: its message shows in the form, and the
+ * field it names is marked and focused. The submit button is disabled while onSubmit runs;
+ * with reset, the form is cleared after a success (forms that create things).
+ */
+export function form({ fields, submitLabel, onSubmit, className, extra, attrs, submitClass = 'primary', reset = false }) {
+	const errSlot = h('div', { class: 'form-error', 'aria-live': 'assertive' });
+	const submit = h('button', { type: 'submit', class: submitClass }, submitLabel);
+	const f = h('form', { class: className || 'form', ...attrs }, fields, h('div', { class: 'form-actions' }, submit, extra), errSlot);
+	f.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		for (const el of f.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+		showError(errSlot, null);
+		const values = Object.fromEntries(new FormData(f).entries());
+		submit.disabled = true;
+		try {
+			await onSubmit(values, f);
+			if (reset) f.reset();
+		} catch (err) {
+			showError(errSlot, err);
+			const bad = err && err.field ? f.elements.namedItem(err.field) : null;
+			if (bad && bad.setAttribute) {
+				bad.setAttribute('aria-invalid', 'true');
+				bad.focus();
+			}
+		} finally {
+			submit.disabled = false;
+		}
+	});
+	return f;
+}
+
+// A collapsible panel holding a form ("New user"), keyboard-reachable through <summary>.
+export function disclosure(summary, ...content) {
+	return h('details', { class: 'panel' }, h('summary', null, summary), h('div', { class: 'panel-body' }, content));
+}
+
+let toastBox = null;
+// A short message at the corner of the screen, read out by screen readers.
+export function toast(message, kind = 'ok') {
+	if (!toastBox || !toastBox.isConnected) {
+		toastBox = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
+		document.body.append(toastBox);
+	}
+	const t = h('div', { class: `toast ${kind}` }, message);
+	toastBox.append(t);
+	setTimeout(() => t.remove(), 6000);
+}
+
+// Asks before something that cannot be undone. Resolves true when confirmed.
+export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false }) {
+	return new Promise((resolve) => {
+		const ok = h('button', { type: 'button', class: danger ? 'danger' : 'primary' }, confirmLabel);
+		const cancel = h('button', { type: 'button' }, 'Cancel');
+		const d = h(
+			'dialog',
+			{ class: 'dialog', 'aria-labelledby': 'dlg-title' },
+			h('h2', { id: 'dlg-title' }, title),
+			message ? h('p', null, message) : null,
+			h('div', { class: 'form-actions' }, ok, cancel),
+		);
+		let answer = false;
+		ok.addEventListener('click', () => {
+			answer = true;
+			d.close();
+		});
+		cancel.addEventListener('click', () => d.close());
+		d.addEventListener('close', () => {
+			d.remove();
+			resolve(answer);
+		});
+		document.body.append(d);
+		d.showModal();
+		cancel.focus();
+	});
+}
+
+export async function copyText(text) {
+	if (navigator.clipboard && window.isSecureContext) {
+		await navigator.clipboard.writeText(text);
+		return;
+	}
+	// Plain http on another host: the clipboard API is off; fall back to a selection.
+	const ta = h('textarea', { class: 'visually-hidden', readonly: true }, text);
+	document.body.append(ta);
+	ta.select();
+	const ok = document.execCommand('copy');
+	ta.remove();
+	if (!ok) throw new Error('copying is blocked here; select the text and copy it by hand');
+}
+
+// A secret shown once (a new token): read-only field, copy button, and a way to dismiss it.
+export function secretOnce(title, secret, note) {
+	const input = h('input', {
+		type: 'text',
+		readonly: true,
+		value: secret,
+		class: 'secret',
+		'aria-label': title,
+		spellcheck: 'false',
+		onFocus: (e) => e.target.select(),
+	});
+	const copy = h('button', { type: 'button', class: 'primary' }, 'Copy');
+	copy.addEventListener('click', async () => {
+		try {
+			await copyText(secret);
+			copy.textContent = 'Copied';
+			toast('Copied to the clipboard');
+		} catch (e) {
+			input.select();
+			toast(e.message, 'error');
+		}
+	});
+	const box = h(
+		'section',
+		{ class: 'alert secret-once', 'aria-label': title },
+		h('p', null, h('strong', null, title)),
+		note ? h('p', null, note) : null,
+		h('div', { class: 'secret-row' }, input, copy),
+		h('p', null, h('button', { type: 'button', class: 'link', onClick: () => box.remove() }, 'Done, hide it')),
+	);
+	return box;
+}
+
+// "Load more" under a list that follows the pager; calls add(items) with each page.
+export function loadMore(pager, add, onError) {
+	const btn = h('button', { type: 'button', class: 'load-more' }, 'Load more');
+	const sync = () => {
+		btn.hidden = pager.done;
+	};
+	btn.addEventListener('click', async () => {
+		btn.disabled = true;
+		try {
+			add(await pager.next());
+		} catch (err) {
+			onError(err);
+		} finally {
+			btn.disabled = false;
+			sync();
+		}
+	});
+	sync();
+	btn.sync = sync;
+	return btn;
+}
+
+// Blank number input -> null (no quota), else an integer.
+export function intOrNull(v) {
+	const s = String(v ?? '').trim();
+	return s === '' ? null : Number(s);
+}
+
+export const quotaText = (v) => (v === null || v === undefined ? 'unlimited' : String(v));

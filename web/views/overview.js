@@ -1,0 +1,200 @@
+// views/overview.js: the platform at a glance, from GET /api/v1/admin/stats. The figures and
+// the chart are tables of widgets below: a later phase adds a card or a series here when the
+// endpoint gains the field; until then the card says "not available yet".
+import * as api from '../api.js';
+import { timeChart } from '../chart.js';
+import { h, mount, pageHeader, table, fmtTime, emptyState, field, select } from '../ui.js';
+
+const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+const n = (v) => (typeof v === 'number' ? v.toLocaleString('en') : v);
+// '1 admin', '3 admins'
+const count = (v, word) => `${n(v)} ${word}${v === 1 ? '' : 's'}`;
+
+/*
+ * One card per figure: value(totals) gives the number (undefined: the API has no such figure
+ * yet), detail(totals) a line under it, href where to manage it.
+ */
+const CARDS = [
+	{
+		key: 'users',
+		label: 'Users',
+		value: (t) => t.users?.total,
+		detail: (t) => `${count(t.users.admins, 'admin')} · ${n(t.users.disabled)} disabled`,
+		href: '#/admin/users',
+		link: 'Manage users',
+	},
+	{ key: 'teams', label: 'Teams', value: (t) => t.teams?.total, detail: () => 'with quotas', href: '#/admin/teams', link: 'Manage teams' },
+	{
+		key: 'tokens',
+		label: 'API tokens',
+		value: (t) => t.tokens?.active,
+		detail: (t) => `active · ${count(t.tokens.sessions, 'dashboard session')}`,
+		href: '#/admin/tokens',
+		link: 'Your tokens',
+	},
+	{ key: 'projects', label: 'Projects', value: (t) => t.projects?.total },
+	{
+		key: 'workers',
+		label: 'Workers online',
+		value: (t) => t.workers?.online,
+		detail: (t) => `${n(t.workers.offline ?? 0)} offline`,
+	},
+	{
+		key: 'gpus',
+		label: 'GPUs in use',
+		value: (t) => (t.gpus ? `${n(t.gpus.in_use)} / ${n(t.gpus.total)}` : undefined),
+	},
+	{
+		key: 'jobs',
+		label: 'Jobs running',
+		value: (t) => t.jobs?.running,
+		detail: (t) => `${n(t.jobs.queued ?? 0)} queued`,
+	},
+	{
+		key: 'deployments',
+		label: 'Deployments ready',
+		value: (t) => t.deployments?.ready,
+		detail: (t) => `${n(t.deployments.degraded ?? 0)} degraded`,
+	},
+];
+
+// The adoption chart's series; those the endpoint does not return yet are left out.
+const SERIES = [
+	{ key: 'active_users', label: 'Active users', color: '#2563eb', scale: 'left' },
+	{ key: 'requests', label: 'Changes made', color: '#94a3b8', scale: 'right', axisLabel: 'changes, jobs, runs' },
+	{ key: 'jobs', label: 'Jobs', color: '#16a34a', scale: 'right' },
+	{ key: 'runs', label: 'Runs', color: '#d97706', scale: 'right' },
+];
+
+const PERIODS = [
+	['4', 'Last 4 weeks'],
+	['12', 'Last 12 weeks'],
+	['26', 'Last 26 weeks'],
+	['52', 'Last 52 weeks'],
+];
+
+function card(c, totals) {
+	const v = c.value(totals);
+	const available = v !== undefined && v !== null;
+	return h(
+		'section',
+		{ class: `card${available ? '' : ' na'}`, dataset: { stat: c.key }, 'aria-labelledby': `card-${c.key}` },
+		h('h2', { id: `card-${c.key}` }, c.label),
+		h('p', { class: 'figure' }, available ? n(v) : '—'),
+		h('p', { class: 'detail' }, available ? (c.detail ? c.detail(totals) : '') : 'not available yet'),
+		available && c.href ? h('a', { href: c.href, class: 'card-link' }, c.link) : null,
+	);
+}
+
+function gettingStarted(totals) {
+	const steps = [];
+	if ((totals.teams?.total ?? 0) === 0)
+		steps.push(h('li', null, h('a', { href: '#/admin/teams' }, 'Create a team'), ' and give it GPU quotas.'));
+	if ((totals.users?.total ?? 0) <= 1)
+		steps.push(h('li', null, h('a', { href: '#/admin/users' }, 'Add users'), ' for your data scientists; each gets a first API token.'));
+	if (!steps.length) return null;
+	steps.push(h('li', null, h('a', { href: '#/admin/tokens' }, 'Make yourself an API token'), ' for scripts and CI.'));
+	return h(
+		'section',
+		{ class: 'panel getting-started', 'aria-labelledby': 'gs-title' },
+		h('h2', { id: 'gs-title' }, 'Getting started'),
+		h('ol', null, steps),
+	);
+}
+
+function controls(ctx, weeks, bucket) {
+	const period = select('weeks', PERIODS, String(weeks));
+	const per = select('bucket', [['week', 'Per week'], ['day', 'Per day']], bucket);
+	const apply = () => ctx.setQuery({ weeks: period.value, bucket: per.value });
+	period.addEventListener('change', apply);
+	per.addEventListener('change', apply);
+	return h('div', { class: 'controls' }, field('Period', period), field('Resolution', per));
+}
+
+function adoption(ctx, stats, weeks) {
+	const present = SERIES.filter((s) => stats.series.some((b) => b[s.key] !== undefined));
+	const x = stats.series.map((b) => Date.parse(b.bucket_start) / 1000);
+	const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': `Active users and changes per ${stats.bucket}` });
+	const missing = SERIES.filter((s) => !present.includes(s)).map((s) => s.label.toLowerCase());
+	const rows = [...stats.series].reverse();
+	const section = h(
+		'section',
+		{ class: 'panel', 'aria-labelledby': 'adoption-title' },
+		h(
+			'div',
+			{ class: 'panel-head' },
+			h('h2', { id: 'adoption-title' }, `Adoption per ${stats.bucket}`),
+			controls(ctx, weeks, stats.bucket),
+		),
+		chartBox,
+		missing.length
+			? h('p', { class: 'muted note' }, `${cap(missing.join(' and '))} per ${stats.bucket} will show here once the platform records them (not available yet).`)
+			: null,
+		h(
+			'details',
+			{ class: 'figures' },
+			h('summary', null, 'Figures as a table'),
+			table({
+				caption: 'Adoption figures',
+				columns: [
+					{ label: `${stats.bucket === 'day' ? 'Day' : 'Week'} starting`, cell: (b) => fmtTime(b.bucket_start).slice(0, 10) },
+					...present.map((s) => ({ label: s.label, cell: (b) => n(b[s.key]), class: 'num' })),
+				],
+				rows,
+			}),
+		),
+	);
+	const draw = () =>
+		timeChart(chartBox, {
+			x,
+			series: present.map((s) => ({ ...s, values: stats.series.map((b) => b[s.key]) })),
+		});
+	return { section, draw };
+}
+
+function memberOverview(root, ctx) {
+	const teams = ctx.me.teams || [];
+	mount(
+		root,
+		pageHeader('Overview', `Welcome, ${ctx.me.display_name || ctx.me.username}. Platform figures are for admins.`),
+		h(
+			'section',
+			{ class: 'panel' },
+			h('h2', null, 'Your teams'),
+			teams.length
+				? h('ul', null, teams.map((t) => h('li', null, h('a', { href: `#/admin/teams/${api.seg(t.team)}` }, t.team), ` (${t.role})`)))
+				: emptyState('You are in no team yet.', 'Ask a CoE admin to add you to your team.'),
+		),
+		h('p', null, h('a', { href: '#/admin/tokens' }, 'Manage your API tokens'), ' for scripts and CI.'),
+	);
+}
+
+export async function render(root, ctx) {
+	if (!ctx.isAdmin) {
+		memberOverview(root, ctx);
+		return null;
+	}
+	const weeks = Math.min(52, Math.max(1, Number(ctx.query.get('weeks')) || 12));
+	const bucket = ctx.query.get('bucket') === 'day' ? 'day' : 'week';
+	const since = new Date(Date.now() - weeks * 7 * 86400e3).toISOString();
+	const stats = await api.get('/admin/stats', { since, bucket });
+	if (!ctx.alive()) return null;
+
+	const t = stats.totals || {};
+	const last = stats.series[stats.series.length - 1] || {};
+	const activeCard = {
+		key: 'active',
+		label: `Active ${bucket === 'day' ? 'today' : 'this week'}`,
+		value: () => last.active_users,
+		detail: () => `users · ${count(last.requests ?? 0, 'change')}`,
+	};
+	const { section, draw } = adoption(ctx, stats, weeks);
+	mount(
+		root,
+		pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`),
+		gettingStarted(t),
+		h('div', { class: 'cards' }, [CARDS[0], CARDS[1], CARDS[2], activeCard, ...CARDS.slice(3)].map((c) => card(c, t))),
+		section,
+	);
+	return draw();
+}
