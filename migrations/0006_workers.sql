@@ -6,7 +6,7 @@
 -- is the one the job was dispatched to).
 
 CREATE TABLE workers (
-  id                INTEGER PRIMARY KEY,
+  id                INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: ids outlive rows in logs
   name              TEXT NOT NULL UNIQUE,
   url               TEXT NOT NULL,              -- the worker's own API base URL
   state             TEXT NOT NULL CHECK (state IN ('online', 'offline')),
@@ -20,7 +20,7 @@ CREATE TABLE workers (
   load              REAL,
   running           TEXT NOT NULL DEFAULT '[]', -- job ids the worker last said it runs
   version           TEXT NOT NULL DEFAULT '',
-  generation        INTEGER NOT NULL DEFAULT 1, -- counts registrations; part of the secret's derivation
+  secret_nonce      INTEGER NOT NULL DEFAULT 0, -- random, new at each registration: the secret derives from it
   join_token_id     INTEGER,                    -- the join token it last registered with
   registered_at     INTEGER NOT NULL,
   last_heartbeat_at INTEGER,

@@ -25,12 +25,12 @@ struct atr_worker_reg {
 
 /*
  * Registers a worker: a new row, or (same name) the existing one, which becomes online with
- * the new inventory, a new generation and deregistered_at cleared; every secret it had is
- * revoked. Fills *id and *generation; *existed says whether the name was known. Call inside
- * a transaction together with atr_store_worker_secret_add.
+ * the new inventory, a new random secret nonce and deregistered_at cleared; every secret it
+ * had is revoked. Fills *id and *nonce; *existed says whether the name was known. Call
+ * inside a transaction together with atr_store_worker_secret_add.
  */
-int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *reg, int64_t *id,
-			      int64_t *generation, bool *existed);
+int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *reg, int64_t *id, int64_t *nonce,
+			      bool *existed);
 /* Records a worker secret (its sha256 only) as an api_tokens row of kind 'worker'. */
 int atr_store_worker_secret_add(struct atr_store *s, int64_t worker_id, const char *name, const char *hash_hex,
 				const char *prefix);
@@ -52,8 +52,8 @@ int atr_store_worker_set_flags(struct atr_store *s, int64_t id, int cordoned, in
 int atr_store_worker_delete(struct atr_store *s, int64_t id);
 /* "online" / "offline" into state (16 bytes). */
 int atr_store_worker_state(struct atr_store *s, int64_t id, char state[16]);
-/* The generation the worker's current secret was derived with. */
-int atr_store_worker_generation(struct atr_store *s, int64_t id, int64_t *generation);
+/* The nonce the worker's current secret was derived with (see api_worker_secret). */
+int atr_store_worker_nonce(struct atr_store *s, int64_t id, int64_t *nonce);
 
 /* The API object (new reference), or NULL with *err. */
 json_t *atr_store_worker_json(struct atr_store *s, int64_t id, int *err);

@@ -87,9 +87,10 @@ void api_workers_delete(struct atr_req *r);
  * DATA_DIR/worker.key); serve.c starts it after the store and stops it with the timers. */
 int api_workers_start(struct atr_app *app);
 void api_workers_stop(struct atr_app *app);
-/* A worker's current secret, derived from the key, its id and its registration count:
- * what the server presents to the worker's own API (the jobs phase dispatches with it). */
-void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t generation, char out[ATR_TOKEN_MAX]);
+/* A worker's current secret: HMAC-SHA256 of its id and its registration's random nonce
+ * (atr_store_worker_nonce) under DATA_DIR/worker.key. The database keeps only its sha256;
+ * the server re-derives it to call the worker's own API (the jobs phase dispatches with it). */
+void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX]);
 /* A fresh join token for `serve --local-worker` (earlier ones of the local worker are revoked). */
 int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX]);
 

@@ -146,13 +146,13 @@ static int running_ok_or_reply(struct atr_req *r, const json_t *running)
 
 /* ---- secrets ---- */
 
-void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t generation, char out[ATR_TOKEN_MAX])
+void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX])
 {
 	char msg[96], b62[48];
 	unsigned char mac[32];
 	unsigned int len = 0;
 
-	snprintf(msg, sizeof(msg), "atrium-worker-secret:%lld:%lld", (long long)worker_id, (long long)generation);
+	snprintf(msg, sizeof(msg), "atrium-worker-secret:%lld:%lld", (long long)worker_id, (long long)nonce);
 	HMAC(EVP_sha256(), app->workers->key, (int)sizeof(app->workers->key), (const unsigned char *)msg, strlen(msg),
 	     mac, &len);
 	atr_base62_encode(mac, sizeof(mac), b62);
@@ -308,14 +308,14 @@ static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg
 {
 	struct atr_store *s = STORE(r);
 	char hash[65], prefix[12], tname[96];
-	int64_t gen;
+	int64_t nonce;
 	bool existed;
 	int rc = atr_store_begin(s);
 
 	if (rc == 0)
-		rc = atr_store_worker_register(s, reg, id, &gen, &existed);
+		rc = atr_store_worker_register(s, reg, id, &nonce, &existed);
 	if (rc == 0) {
-		api_worker_secret(APP(r), *id, gen, secret);
+		api_worker_secret(APP(r), *id, nonce, secret);
 		atr_token_hash(secret, hash);
 		snprintf(prefix, sizeof(prefix), "%.8s", secret);
 		snprintf(tname, sizeof(tname), "worker:%s", reg->name);

@@ -35,8 +35,8 @@ static int find_by_name(struct atr_store *s, const char *name, int64_t *id)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
 }
 
-int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *reg, int64_t *id,
-			      int64_t *generation, bool *existed)
+int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *reg, int64_t *id, int64_t *nonce,
+			      bool *existed)
 {
 	int64_t now = atr_now_ms();
 	sqlite3_stmt *st;
@@ -47,14 +47,14 @@ int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *
 	*existed = rc == 0;
 	if (*existed) {
 		st = atr_db_stmt(s->db, "UPDATE workers SET url = ?, labels = ?, gpus = ?, cpus = ?, memory_mb = ?,"
-					" version = ?, join_token_id = ?, generation = generation + 1, running = '[]',"
+					" version = ?, join_token_id = ?, secret_nonce = ?, running = '[]',"
 					" state_changed_at = CASE state WHEN 'online' THEN state_changed_at ELSE ? END,"
 					" state = 'online', registered_at = ?, last_heartbeat_at = ?, deregistered_at = NULL"
 					" WHERE id = ?");
 	} else {
 		st = atr_db_stmt(s->db, "INSERT INTO workers(url, labels, gpus, cpus, memory_mb, version, join_token_id,"
-					" state_changed_at, registered_at, last_heartbeat_at, name, state)"
-					" VALUES (?,?,?,?,?,?,?,?,?,?,?,'online')");
+					" secret_nonce, state_changed_at, registered_at, last_heartbeat_at, name, state)"
+					" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'online')");
 	}
 	if (!st)
 		return ATR_EDB;
@@ -68,23 +68,22 @@ int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *
 	atr_db_bind_text(st, 6, reg->version ? reg->version : "");
 	if (reg->join_token_id > 0)
 		sqlite3_bind_int64(st, 7, reg->join_token_id);
-	sqlite3_bind_int64(st, 8, now);
+	*nonce = (int64_t)(atr_fast_rand() >> 1);
+	sqlite3_bind_int64(st, 8, *nonce);
 	sqlite3_bind_int64(st, 9, now);
 	sqlite3_bind_int64(st, 10, now);
+	sqlite3_bind_int64(st, 11, now);
 	if (*existed)
-		sqlite3_bind_int64(st, 11, *id);
+		sqlite3_bind_int64(st, 12, *id);
 	else
-		atr_db_bind_text(st, 11, reg->name);
+		atr_db_bind_text(st, 12, reg->name);
 	rc = atr_db_step_write(st);
 	if (rc < 0)
 		return rc;
 	if (!*existed)
 		*id = atr_db_last_id(s->db);
 	/* a worker holds one secret: the previous one dies with the new registration */
-	rc = atr_store_token_revoke_scope(s, "worker", *id);
-	if (rc < 0)
-		return rc;
-	return atr_store_worker_generation(s, *id, generation);
+	return atr_store_token_revoke_scope(s, "worker", *id);
 }
 
 int atr_store_worker_secret_add(struct atr_store *s, int64_t worker_id, const char *name, const char *hash_hex,
@@ -102,9 +101,9 @@ int atr_store_worker_secret_add(struct atr_store *s, int64_t worker_id, const ch
 	return atr_db_step_write(st);
 }
 
-int atr_store_worker_generation(struct atr_store *s, int64_t id, int64_t *generation)
+int atr_store_worker_nonce(struct atr_store *s, int64_t id, int64_t *nonce)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT generation FROM workers WHERE id = ?");
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT secret_nonce FROM workers WHERE id = ?");
 	int rc;
 
 	if (!st)
@@ -112,7 +111,7 @@ int atr_store_worker_generation(struct atr_store *s, int64_t id, int64_t *genera
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*generation = sqlite3_column_int64(st, 0);
+		*nonce = sqlite3_column_int64(st, 0);
 	atr_db_done(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
 }
