@@ -170,7 +170,10 @@ static int load_key(struct atr_worker_registry *w, const char *data_dir)
 	if (fd >= 0) {
 		n = read(fd, hex, sizeof(hex) - 1);
 		close(fd);
-		if (n >= 64 && atr_hex_decode(hex, w->key, sizeof(w->key)) == 0)
+		while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+			n--;
+		hex[n < 0 ? 0 : n] = 0;
+		if (n == 64 && atr_hex_decode(hex, w->key, sizeof(w->key)) == 0)
 			return 0;
 		atr_error("'%s' is damaged; move it away to issue new worker secrets (workers re-register)", path);
 		return ATR_EIO;

@@ -291,7 +291,7 @@ static pid_t read_pid(const struct atr_proc *p)
 			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 			fclose(f);
 			if (n > 0 && strchr(buf, '\n'))
-				return (pid_t)atoi(buf);
+				return (pid_t)strtol(buf, NULL, 10);
 		}
 		usleep(10000);
 	}
