@@ -415,25 +415,43 @@ void api_workers_deregister(struct atr_req *r)
 
 /* ---- the admin's side ---- */
 
+/* A store error about worker id: 404 when it is gone, else the error "could not <doing>". */
+static void reply_worker_err(struct atr_req *r, int err, int64_t id, const char *doing)
+{
+	if (err == ATR_ENOTFOUND)
+		atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
+	else
+		atr_reply_err(r, err, NULL, "could not %s worker %lld", doing, (long long)id);
+}
+
 static void reply_worker(struct atr_req *r, unsigned status, int64_t id)
 {
 	int err;
 	json_t *w = atr_store_worker_json(STORE(r), id, &err);
 
 	if (!w) {
-		if (err == ATR_ENOTFOUND)
-			atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
-		else
-			atr_reply_err(r, err, NULL, "could not read worker %lld", (long long)id);
+		reply_worker_err(r, err, id, "read");
 		return;
 	}
 	atr_reply_json(r, status, w);
 }
 
+/* ?name=true|false: 1 or 0, -1 when absent; answered 400 (returns -2) otherwise. */
+static int bool_query_or_reply(struct atr_req *r, const char *name)
+{
+	const char *v = atr_req_query(r, name);
+	if (!v)
+		return -1;
+	if (!strcmp(v, "true") || !strcmp(v, "false"))
+		return !strcmp(v, "true");
+	atr_reply_error(r, 400, "invalid", name, "'%s' must be true or false", name);
+	return -2;
+}
+
 void api_workers_list(struct atr_req *r)
 {
-	const char *state = atr_req_query(r, "state"), *sched = atr_req_query(r, "schedulable");
-	int schedulable = -1;
+	const char *state = atr_req_query(r, "state");
+	int schedulable;
 	struct atr_page p;
 	json_t *items;
 	bool more;
@@ -445,13 +463,7 @@ void api_workers_list(struct atr_req *r)
 		atr_reply_error(r, 400, "invalid", "state", "'state' must be online or offline");
 		return;
 	}
-	if (sched && strcmp(sched, "true") != 0 && strcmp(sched, "false") != 0) {
-		atr_reply_error(r, 400, "invalid", "schedulable", "'schedulable' must be true or false");
-		return;
-	}
-	if (sched)
-		schedulable = strcmp(sched, "true") == 0;
-	if (!(items = api_new_items(r)))
+	if ((schedulable = bool_query_or_reply(r, "schedulable")) < -1 || !(items = api_new_items(r)))
 		return;
 	rc = atr_store_worker_list(STORE(r), state, schedulable, &p, items, &more);
 	if (rc < 0) {
@@ -478,15 +490,10 @@ static void set_flags(struct atr_req *r, int cordoned, int draining)
 		return;
 	atr_req_audit_object(r, "worker:%lld", (long long)id);
 	rc = atr_store_worker_set_flags(STORE(r), id, cordoned, draining);
-	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
-		return;
-	}
-	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not change worker %lld", (long long)id);
-		return;
-	}
-	reply_worker(r, 200, id);
+	if (rc < 0)
+		reply_worker_err(r, rc, id, "change");
+	else
+		reply_worker(r, 200, id);
 }
 
 void api_workers_drain(struct atr_req *r)
@@ -506,20 +513,17 @@ void api_workers_uncordon(struct atr_req *r)
 
 void api_workers_delete(struct atr_req *r)
 {
-	const char *force = atr_req_query(r, "force");
 	char state[16];
 	int64_t id;
-	int rc;
+	int rc, force;
 
 	if (id_or_reply(r, "id", "a worker", &id) < 0)
 		return;
 	atr_req_audit_object(r, "worker:%lld", (long long)id);
-	if (force && strcmp(force, "true") != 0 && strcmp(force, "false") != 0) {
-		atr_reply_error(r, 400, "invalid", "force", "'force' must be true or false");
+	if ((force = bool_query_or_reply(r, "force")) < -1)
 		return;
-	}
 	rc = atr_store_worker_state(STORE(r), id, state);
-	if (rc == 0 && strcmp(state, "online") == 0 && !(force && !strcmp(force, "true"))) {
+	if (rc == 0 && strcmp(state, "online") == 0 && force != 1) {
 		atr_reply_error(r, 409, "conflict", NULL,
 				"worker %lld is online: stop its agent first (it deregisters), or add ?force=true",
 				(long long)id);
@@ -527,12 +531,8 @@ void api_workers_delete(struct atr_req *r)
 	}
 	if (rc == 0)
 		rc = atr_store_worker_delete(STORE(r), id);
-	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
-		return;
-	}
 	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not delete worker %lld", (long long)id);
+		reply_worker_err(r, rc, id, "delete");
 		return;
 	}
 	atr_auth_invalidate(APP(r)->auth);

@@ -20,19 +20,27 @@ static int bind_json_or_default(sqlite3_stmt *st, int idx, const json_t *v, cons
 	return atr_db_bind_json(st, idx, v);
 }
 
+/* Steps a bound one-row, one-column query: its integer or text (into text, 16 bytes). */
+static int one_value(sqlite3_stmt *st, int64_t *num, char *text)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW && num)
+		*num = sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW && text)
+		snprintf(text, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+}
+
 static int find_by_name(struct atr_store *s, const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id FROM workers WHERE name = ?");
-	int rc;
 
 	if (!st)
 		return ATR_EDB;
 	atr_db_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return one_value(st, id, NULL);
 }
 
 int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *reg, int64_t *id, int64_t *nonce,
@@ -104,31 +112,21 @@ int atr_store_worker_secret_add(struct atr_store *s, int64_t worker_id, const ch
 int atr_store_worker_nonce(struct atr_store *s, int64_t id, int64_t *nonce)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT secret_nonce FROM workers WHERE id = ?");
-	int rc;
 
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*nonce = sqlite3_column_int64(st, 0);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return one_value(st, nonce, NULL);
 }
 
 int atr_store_worker_state(struct atr_store *s, int64_t id, char state[16])
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT state FROM workers WHERE id = ?");
-	int rc;
 
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return one_value(st, NULL, state);
 }
 
 int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running,
