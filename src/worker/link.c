@@ -302,9 +302,9 @@ static void heartbeat_now(struct agent *a)
 		json_decref(running);
 		return;
 	}
+	/* every job it holds: one that ended is still the worker's until its report is in */
 	for (struct agent_job *j = a->jobs; j; j = j->next)
-		if (!j->ended)
-			json_array_append_new(running, json_integer(j->id));
+		json_array_append_new(running, json_integer(j->id));
 	atr_host_info_read(&h);
 	body = json_pack("{s:o, s:o, s:f, s:I}", "gpus", gpus_json(a), "running", running, "load", h.load1,
 			 "memory_used_mb", (json_int_t)h.memory_used_mb);
