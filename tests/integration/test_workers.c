@@ -2,7 +2,7 @@
  * test_workers.c: the real server and real `atrium worker` processes (fake GPUs) on loopback:
  * join tokens (admins only), registration (bad tokens and bodies refused), the inventory in
  * the worker list, heartbeats keeping a worker online, kill -9 making it offline after the
- * (shortened) timeout and registering again, drain/cordon/uncordon, a job run through the
+ * (shortened, 3 s) timeout and registering again, drain/cordon/uncordon, a job run through the
  * worker's own API with its log and final report arriving at the server, log offsets
  * (gaps, retries, overlaps), SIGTERM deregistering with exit 0, `serve --local-worker`,
  * the worker's command line, /metrics and the audit log.
@@ -253,11 +253,11 @@ static void test_inventory_and_heartbeats(void **state)
 	h_expect_error(&S, "GET", "/api/v1/workers/424242", S.admin_token, NULL, 404, NULL);
 	h_expect_error(&S, "GET", "/api/v1/workers/abc", S.admin_token, NULL, 400, "id");
 
-	/* heartbeats keep them online well past the 2 s timeout */
+	/* heartbeats keep them online well past the 3 s timeout */
 	j = get_worker(W1.id);
 	snprintf(first_hb, sizeof(first_hb), "%s", json_string_value(json_object_get(j, "last_heartbeat_at")));
 	json_decref(j);
-	msleep(4500);
+	msleep(5000);
 	j = get_worker(W1.id);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "online");
 	assert_true(strcmp(json_string_value(json_object_get(j, "last_heartbeat_at")), first_hb) > 0);
@@ -284,6 +284,27 @@ static void test_inventory_and_heartbeats(void **state)
 	json_decref(j);
 }
 
+struct drain_wait {
+	struct h_server *api;
+	bool want;
+};
+
+static bool is_draining(void *arg)
+{
+	struct drain_wait *d = arg;
+	json_t *j = h_call(d->api, "GET", "/v1/healthz", NULL, NULL, 200);
+	bool v = json_is_true(json_object_get(j, "draining"));
+	json_decref(j);
+	return v == d->want;
+}
+
+/* The worker's own view, which follows the server's heartbeat answers. */
+static bool wait_draining(struct h_server *api, bool want)
+{
+	struct drain_wait d = {api, want};
+	return h_wait(is_draining, &d, 10000);
+}
+
 static void test_drain_cordon(void **state)
 {
 	struct h_server api = h_worker_api(&W2, &S);
@@ -303,17 +324,14 @@ static void test_drain_cordon(void **state)
 	assert_true(json_is_true(json_object_get(j, "draining")));
 	json_decref(j);
 	/* the next heartbeat tells the worker: it refuses new jobs */
-	msleep(2500);
-	j = h_call(&api, "GET", "/v1/healthz", NULL, NULL, 200);
-	assert_true(json_is_true(json_object_get(j, "draining")));
-	json_decref(j);
+	assert_true(wait_draining(&api, true));
 	h_expect_error(&api, "POST", "/v1/jobs", W2.secret, body, 409, NULL);
 	j = h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/uncordon", W2.id), S.admin_token, NULL, 200);
 	assert_false(json_is_true(json_object_get(j, "cordoned")));
 	assert_false(json_is_true(json_object_get(j, "draining")));
 	assert_true(json_is_true(json_object_get(j, "schedulable")));
 	json_decref(j);
-	msleep(2500);
+	assert_true(wait_draining(&api, false));
 	json_decref(h_call(&api, "POST", "/v1/jobs", W2.secret, body, 201));
 	json_decref(wait_report(500, "succeeded"));
 	/* errors */
@@ -526,8 +544,8 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	snprintf(old_secret, sizeof(old_secret), "%s", w.secret);
 	assert_string_equal(worker_state(id), "online");
 	assert_int_equal(h_worker_stop(&w, SIGKILL), 128 + SIGKILL);
-	/* --heartbeat-timeout 2: offline within a few seconds, not at once */
-	assert_true(wait_state(id, "offline", 8000));
+	/* --heartbeat-timeout 3: offline within a few seconds, not at once */
+	assert_true(wait_state(id, "offline", 10000));
 	{
 		json_t *j = get_worker(id);
 		assert_false(json_is_true(json_object_get(j, "schedulable")));
@@ -544,7 +562,7 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", old_secret, "{}", 401, NULL);
 	/* an offline worker can be deleted */
 	assert_int_equal(h_worker_stop(&again, SIGKILL), 128 + SIGKILL);
-	assert_true(wait_state(id, "offline", 8000));
+	assert_true(wait_state(id, "offline", 10000));
 	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/workers/%lld", id), S.admin_token, NULL, 204));
 	h_expect_error(&S, "GET", h_fmt("/api/v1/workers/%lld", id), S.admin_token, NULL, 404, NULL);
 	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", again.secret, "{}", 401, NULL);
@@ -665,7 +683,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-	static const char *const extra[] = {"--heartbeat-timeout", "2", NULL};
+	static const char *const extra[] = {"--heartbeat-timeout", "3", NULL};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_tokens),
 		cmocka_unit_test(test_register_refused),
