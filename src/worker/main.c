@@ -205,7 +205,7 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static int check_options(struct agent *a, struct atr_worker_config *cfg)
 {
-	char err[300], host[256];
+	char err[300], host[256], abs[PATH_MAX];
 	size_t n;
 
 	if (!cfg->server[0] || (strncmp(cfg->server, "http://", 7) != 0 && strncmp(cfg->server, "https://", 8) != 0)) {
@@ -237,11 +237,11 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 			fprintf(stderr, "atrium: --name: '%s' may only have letters, digits, '-', '_' and '.'\n", a->name);
 			return ATR_EINVAL;
 		}
-	if (atr_mkdirs(cfg->work_dir, 0750) < 0 || !realpath(cfg->work_dir, host)) {
+	if (atr_mkdirs(cfg->work_dir, 0750) < 0 || !realpath(cfg->work_dir, abs) || strlen(abs) >= sizeof(a->work_dir)) {
 		fprintf(stderr, "atrium: --work-dir: cannot create '%s'\n", cfg->work_dir);
 		return ATR_EINVAL;
 	}
-	snprintf(a->work_dir, sizeof(a->work_dir), "%s", host);
+	snprintf(a->work_dir, sizeof(a->work_dir), "%s", abs);
 	a->fake_gpus = atr_gpu_fake_count();
 	if (getenv("ATRIUM_PARENT_PID")) {
 		int64_t pid;
