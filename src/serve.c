@@ -194,6 +194,7 @@ static int start_http(struct daemon *d)
 	else
 		snprintf(d->app.public_url, sizeof(d->app.public_url), "http://%s:%d",
 			 strcmp(d->app.cfg->listen.host, "0.0.0.0") == 0 ? "127.0.0.1" : d->app.cfg->listen.host, port);
+	write_listen_file(d, port);
 	atr_info("atrium %s listening on %s:%d (data in %s)", ATRIUM_VERSION, d->app.cfg->listen.host, port,
 		 d->app.cfg->data_dir);
 	return 0;
@@ -245,8 +246,6 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	/* last: whoever waits for this file may signal at once, and the handlers are in place */
-	write_listen_file(&d, atr_server_port(d.app.http));
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
