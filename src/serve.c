@@ -226,26 +226,27 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
 	    atr_client_new(&loop, &d.app.client) < 0)
 		goto out_parts;
-	if (api_workers_start(&d.app) < 0)
-		goto out_parts;
-	if (start_http(&d) < 0)
-		goto out_parts;
-	if (cfg->local_worker && start_local_worker(&d) < 0) {
-		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
-		uv_timer_init(&loop, &d.housekeeping);
-		uv_signal_init(&loop, &d.sigint);
-		uv_signal_init(&loop, &d.sigterm);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		goto out_parts;
-	}
-	uv_timer_init(&loop, &d.housekeeping);
-	d.housekeeping.data = &d;
-	uv_timer_start(&d.housekeeping, on_housekeeping, 30000, 30000);
+	/* Signals first: once listen.addr exists, a SIGTERM must already mean a clean stop. */
 	uv_signal_init(&loop, &d.sigint);
 	uv_signal_init(&loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_timer_init(&loop, &d.housekeeping);
+	d.housekeeping.data = &d;
+	if (start_http(&d) < 0) {
+		uv_close((uv_handle_t *)&d.sigint, on_handle_closed);
+		uv_close((uv_handle_t *)&d.sigterm, on_handle_closed);
+		uv_close((uv_handle_t *)&d.housekeeping, on_handle_closed);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		goto out_parts;
+	}
+	if (api_workers_start(&d.app) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
+		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		goto out_parts;
+	}
+	uv_timer_start(&d.housekeeping, on_housekeeping, 30000, 30000);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
