@@ -133,7 +133,7 @@ bench-smoke: build/atrium $(BENCH_BINS)
 # ---- running ----
 run: deps
 	@$(MAKE) --no-print-directory build/atrium
-	./build/atrium serve --listen 127.0.0.1:8080 --data-dir ./data
+	./build/atrium serve --listen 127.0.0.1:8080 --data-dir ./data --local-worker
 
 lint:
 	@scripts/lint.sh

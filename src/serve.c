@@ -16,6 +16,7 @@
 #include "atrium/store_identity.h"
 #include "atrium/util.h"
 #include "atrium/version.h"
+#include "atrium/worker.h"
 #include "api/api.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ struct daemon {
 	struct atr_app app;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t housekeeping;
+	struct atr_local_worker *local_worker; /* --local-worker */
 	bool stopping;
 	int exit_code;
 };
@@ -109,6 +111,7 @@ static void on_http_stopped(void *arg)
 	struct daemon *d = arg;
 
 	d->app.http = NULL;
+	api_workers_stop(&d->app);
 	atr_auth_flush(d->app.auth);
 	atr_client_free(d->app.client);
 	d->app.client = NULL;
@@ -118,6 +121,16 @@ static void on_http_stopped(void *arg)
 	atr_info("stopped");
 }
 
+/* The local worker deregisters over HTTP as it stops: the server stops after it. */
+static void on_local_worker_stopped(void *arg)
+{
+	struct daemon *d = arg;
+	d->local_worker = NULL;
+	atr_server_shutdown(d->app.http, 10000, on_http_stopped, d);
+}
+
+#define LOCAL_WORKER_GRACE_S 10
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
@@ -126,7 +139,24 @@ static void on_signal(uv_signal_t *s, int signum)
 	d->stopping = true;
 	atr_info("%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
 	uv_timer_stop(&d->housekeeping);
-	atr_server_shutdown(d->app.http, 10000, on_http_stopped, d);
+	if (d->local_worker)
+		atr_local_worker_stop(d->local_worker, (LOCAL_WORKER_GRACE_S + 30) * 1000, on_local_worker_stopped, d);
+	else
+		atr_server_shutdown(d->app.http, 10000, on_http_stopped, d);
+}
+
+static int start_local_worker(struct daemon *d)
+{
+	char token[ATR_TOKEN_MAX], dir[1100];
+	struct atr_local_worker_opts o = {.server = d->app.public_url, .join_token = token, .work_dir = dir,
+					  .grace_s = LOCAL_WORKER_GRACE_S};
+
+	snprintf(dir, sizeof(dir), "%s/worker", d->app.store->data_dir);
+	if (api_workers_local_join_token(&d->app, token) < 0) {
+		fprintf(stderr, "atrium: cannot make a join token for the local worker\n");
+		return ATR_EDB;
+	}
+	return atr_local_worker_start(d->app.loop, &o, &d->local_worker);
 }
 
 static void write_listen_file(struct daemon *d, int port)
@@ -211,11 +241,17 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
 	}
+	if (api_workers_start(&d.app) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
+		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		goto out_parts;
+	}
 	uv_timer_start(&d.housekeeping, on_housekeeping, 30000, 30000);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
 out_parts:
+	api_workers_stop(&d.app);
 	if (d.app.client) {
 		atr_client_free(d.app.client);
 		uv_run(&loop, UV_RUN_DEFAULT);

@@ -14,6 +14,7 @@ struct atr_auth;
 struct atr_server;
 struct atr_metrics;
 struct atr_client;
+struct atr_worker_registry;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -25,6 +26,7 @@ struct atr_app {
 	struct atr_client *client; /* outgoing HTTP on the loop (libcurl multi) */
 	int64_t started_ms;
 	char public_url[256];      /* how workers and jobs reach this server */
+	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
 };
 
 #endif

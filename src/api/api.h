@@ -137,4 +137,39 @@ void api_admin_stats(struct atr_req *r);
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 
+/* worker_join.c: join tokens */
+extern const struct atr_field api_join_token_schema[];
+void api_workers_join_create(struct atr_req *r);
+void api_workers_join_list(struct atr_req *r);
+void api_workers_join_delete(struct atr_req *r);
+/* A fresh join token for `serve --local-worker` (earlier ones of the local worker are revoked). */
+int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX]);
+
+/* workers.c: the worker registry (register, heartbeat, deregister, admin actions) */
+extern const struct atr_field api_worker_register_schema[], api_worker_heartbeat_schema[];
+void api_workers_register(struct atr_req *r);
+void api_workers_heartbeat(struct atr_req *r);
+void api_workers_deregister(struct atr_req *r);
+void api_workers_list(struct atr_req *r);
+void api_workers_get(struct atr_req *r);
+void api_workers_drain(struct atr_req *r);
+void api_workers_cordon(struct atr_req *r);
+void api_workers_uncordon(struct atr_req *r);
+void api_workers_delete(struct atr_req *r);
+/* The registry's background part (offline sweep timer, /metrics figures, the secret key in
+ * DATA_DIR/worker.key); serve.c starts it after the store and stops it with the timers. */
+int api_workers_start(struct atr_app *app);
+void api_workers_stop(struct atr_app *app);
+/* A worker's current secret: HMAC-SHA256 of its id and its registration's random nonce
+ * (atr_store_worker_nonce) under DATA_DIR/worker.key. The database keeps only its sha256;
+ * the server re-derives it to call the worker's own API (the jobs phase dispatches with it). */
+void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX]);
+
+/* worker_jobs.c: job logs and final reports sent by workers */
+extern const struct atr_field api_job_status_schema[];
+void api_worker_job_logs_post(struct atr_req *r);
+void api_worker_job_logs_get(struct atr_req *r);
+void api_worker_job_status_post(struct atr_req *r);
+void api_worker_job_status_get(struct atr_req *r);
+
 #endif

@@ -341,3 +341,113 @@ long h_rss_kib(pid_t pid)
 	fclose(f);
 	return kib;
 }
+
+/* ---- workers ---- */
+
+void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_token, const char *name, int fake_gpus,
+		    const char *const *extra)
+{
+	char log[400], server[128], fake[16];
+	const char *argv[64];
+	int n = 0;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	snprintf(w->dir, sizeof(w->dir), "%s/workers/%s", s->dir, name);
+	assert_int_equal(h_sh("mkdir -p '%s'", w->dir), 0);
+	snprintf(server, sizeof(server), "%s", s->base);
+	snprintf(fake, sizeof(fake), "%d", fake_gpus);
+	argv[n++] = h_bin();
+	argv[n++] = "worker";
+	argv[n++] = "--server";
+	argv[n++] = server;
+	argv[n++] = "--join-token";
+	argv[n++] = join_token;
+	argv[n++] = "--name";
+	argv[n++] = name;
+	argv[n++] = "--work-dir";
+	argv[n++] = w->dir;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--heartbeat";
+	argv[n++] = "1";
+	for (int i = 0; extra && extra[i] && n < 62; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/worker.log", w->dir);
+	w->pid = fork();
+	assert_true(w->pid >= 0);
+	if (w->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (fake_gpus >= 0)
+			setenv("ATRIUM_FAKE_GPUS", fake, 1);
+		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "info", 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+}
+
+bool h_worker_wait_registered(struct h_worker *w, long long not_id, int timeout_ms)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/worker.json", w->dir);
+	for (int t = 0; t <= timeout_ms; t += 20) {
+		json_t *j = json_load_file(path, 0, NULL);
+		long long id = (long long)json_integer_value(json_object_get(j, "worker_id"));
+		if (j && id > 0 && id != not_id) {
+			snprintf(w->url, sizeof(w->url), "%s", json_string_value(json_object_get(j, "url")));
+			snprintf(w->secret, sizeof(w->secret), "%s", json_string_value(json_object_get(j, "secret")));
+			w->id = id;
+			json_decref(j);
+			return true;
+		}
+		json_decref(j);
+		sleep_ms(20);
+	}
+	fprintf(stderr, "harness: worker '%s' did not register; its log:\n", w->name);
+	h_sh("tail -20 '%s/worker.log' >&2", w->dir);
+	return false;
+}
+
+int h_worker_stop(struct h_worker *w, int sig)
+{
+	int st = 0;
+	if (w->pid <= 0)
+		return -1;
+	kill(w->pid, sig);
+	for (int i = 0; i < 3000; i++) {
+		if (waitpid(w->pid, &st, WNOHANG) == w->pid) {
+			w->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		sleep_ms(10);
+	}
+	kill(w->pid, SIGKILL);
+	waitpid(w->pid, &st, 0);
+	w->pid = 0;
+	return -2;
+}
+
+struct h_server h_worker_api(const struct h_worker *w, const struct h_server *s)
+{
+	struct h_server v = *s;
+	v.pid = 0;
+	snprintf(v.base, sizeof(v.base), "%s", w->url);
+	return v;
+}
+
+const char *h_join_token(struct h_server *s, const char *name)
+{
+	static char toks[8][128];
+	static int i;
+	char *t = toks[i++ % 8];
+	json_t *j = h_call(s, "POST", "/api/v1/workers/join-tokens", s->admin_token, h_fmt("{\"name\":\"%s\"}", name), 201);
+	snprintf(t, 128, "%s", json_string_value(json_object_get(j, "token")));
+	json_decref(j);
+	return t;
+}

@@ -63,4 +63,27 @@ bool h_wait(bool (*fn)(void *), void *arg, int timeout_ms);
 /* Resident set size of a process in KiB (from /proc). */
 long h_rss_kib(pid_t pid);
 
+/* ---- workers (`atrium worker` processes against a server) ---- */
+struct h_worker {
+	pid_t pid;
+	char dir[300];  /* its --work-dir (under the server's data dir) */
+	char name[64];
+	char url[128];  /* its API, from WORK_DIR/worker.json once registered */
+	char secret[128];
+	long long id;
+};
+/* Starts a worker named name against s with join_token (fake_gpus >= 0 sets ATRIUM_FAKE_GPUS),
+ * --heartbeat 1, listening on 127.0.0.1:0; extra args are appended. Its log is DIR/worker.log. */
+void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_token, const char *name, int fake_gpus,
+		    const char *const *extra);
+/* Waits for WORK_DIR/worker.json (written at each registration) with a worker id other than
+ * not_id (0: any) and fills url, secret and id. */
+bool h_worker_wait_registered(struct h_worker *w, long long not_id, int timeout_ms);
+/* Sends sig and waits (30 s) for exit; returns the exit status, 128+signal when killed. */
+int h_worker_stop(struct h_worker *w, int sig);
+/* A view of s that talks to the worker's own API (same curl handle). */
+struct h_server h_worker_api(const struct h_worker *w, const struct h_server *s);
+/* A fresh join token from the admin (static rotating buffer). */
+const char *h_join_token(struct h_server *s, const char *name);
+
 #endif

@@ -8,7 +8,7 @@ work=$(mktemp -d /tmp/atrium-readme-XXXXXX)
 trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 mkdir -p "$work/data"
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --local-worker >"$work/server.log" 2>&1 &
 echo $! >"$work/pids"
 for _ in $(seq 1 500); do
 	[ -s "$work/data/listen.addr" ] && break

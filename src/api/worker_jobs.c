@@ -1,0 +1,215 @@
+/*
+ * worker_jobs.c: what workers send about the jobs they run: log bytes by offset
+ * (POST .../jobs/{id}/logs, read back with GET) and the final report (POST .../status).
+ *
+ * Until the jobs phase, these are keyed by job id alone: no jobs table is checked, any
+ * worker secret may write any job id, and a report changes no job state. The jobs phase
+ * checks that the caller is the job's worker and moves the job's state from the report.
+ */
+#include "api.h"
+#include "atrium/buf.h"
+#include "atrium/store_workers.h"
+#include "atrium/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_READ_DEFAULT (1u << 20)
+#define LOG_READ_MAX (16u << 20)
+
+const struct atr_field api_job_status_schema[] = {
+	{"state", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "succeeded|failed|cancelled|timeout", NULL},
+	{"attempt", ATR_F_INT, 0, 1, 1000000, NULL, NULL},
+	{"exit_code", ATR_F_INT, ATR_FF_NULLABLE, -1, 255, NULL, NULL},
+	{"signal", ATR_F_INT, ATR_FF_NULLABLE, 0, 128, NULL, NULL},
+	{"message", ATR_F_STRING, 0, 0, 2048, NULL, NULL},
+	{"log_bytes", ATR_F_INT, 0, 0, INT64_MAX, NULL, NULL},
+	{"started_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
+	{"finished_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
+	{0},
+};
+
+static int job_or_reply(struct atr_req *r, int64_t *job_id)
+{
+	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, job_id) < 0) {
+		atr_reply_error(r, 400, "invalid", "id", "'id' must be a job id");
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole number from a header (absent: dflt); answered 400 naming the header. */
+static int header_int_or_reply(struct atr_req *r, const char *name, int64_t min, int64_t dflt, int64_t *out)
+{
+	const char *v = atr_req_header(r, name);
+	if (!v) {
+		if (dflt < 0) {
+			atr_reply_error(r, 400, "invalid", name, "the '%s' header is required", name);
+			return -1;
+		}
+		*out = dflt;
+		return 0;
+	}
+	if (atr_parse_i64(v, min, INT64_MAX / 2, out) < 0) {
+		atr_reply_error(r, 400, "invalid", name, "'%s' must be a whole number of at least %lld", name,
+				(long long)min);
+		return -1;
+	}
+	return 0;
+}
+
+/* The attempt to read: ?attempt=N, else the latest one; answered 404 when there is none. */
+static int read_attempt_or_reply(struct atr_req *r, int64_t job_id, int64_t *attempt)
+{
+	int rc;
+
+	if (atr_req_query_int(r, "attempt", 1, 1000000, 0, attempt) < 0)
+		return -1;
+	if (*attempt > 0)
+		return 0;
+	rc = atr_store_job_last_attempt(STORE(r), job_id, attempt);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)job_id);
+		return -1;
+	}
+	if (*attempt == 0) {
+		atr_reply_error(r, 404, "not_found", NULL, "no worker has reported on job %lld", (long long)job_id);
+		return -1;
+	}
+	return 0;
+}
+
+void api_worker_job_logs_post(struct atr_req *r)
+{
+	int64_t job_id, attempt, off, end, len = (int64_t)r->raw_len, skip;
+	char next[32];
+	int rc;
+
+	if (job_or_reply(r, &job_id) < 0 || header_int_or_reply(r, "X-Log-Offset", 0, -1, &off) < 0 ||
+	    header_int_or_reply(r, "X-Job-Attempt", 1, 1, &attempt) < 0)
+		return;
+	rc = atr_store_job_log_end(STORE(r), job_id, attempt, &end);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not read the log of job %lld", (long long)job_id);
+		return;
+	}
+	snprintf(next, sizeof(next), "%lld", (long long)end);
+	if (off > end) {
+		/* a gap: the worker must resend from where this log ends */
+		atr_reply_header(r, "X-Log-Next-Offset", next);
+		atr_reply_json(r, 409,
+			       json_pack("{s:{s:s, s:s, s:s}, s:I}", "error", "code", "conflict", "message",
+					 "the log has a gap: resend from next_offset", "field", "X-Log-Offset", "next_offset",
+					 (json_int_t)end));
+		return;
+	}
+	/* bytes before end are already stored (a retried batch): keep only what is new */
+	skip = end - off;
+	if (len > skip) {
+		rc = atr_store_job_log_add(STORE(r), job_id, attempt, end, r->raw_body + skip, (size_t)(len - skip),
+					   r->who.scope_id);
+		if (rc < 0) {
+			atr_reply_err(r, rc, NULL, "could not store the log of job %lld", (long long)job_id);
+			return;
+		}
+		end = off + len;
+		snprintf(next, sizeof(next), "%lld", (long long)end);
+	}
+	atr_reply_header(r, "X-Log-Next-Offset", next);
+	atr_reply_json(r, 200, json_pack("{s:I, s:I}", "next_offset", (json_int_t)end, "stored",
+					 (json_int_t)(len > skip ? len - skip : 0)));
+}
+
+void api_worker_job_logs_get(struct atr_req *r)
+{
+	int64_t job_id, attempt, off, limit, end;
+	struct atr_buf b;
+	char num[32];
+	int rc;
+
+	if (job_or_reply(r, &job_id) < 0 || atr_req_query_int(r, "offset", 0, INT64_MAX / 2, 0, &off) < 0 ||
+	    atr_req_query_int(r, "limit", 1, LOG_READ_MAX, LOG_READ_DEFAULT, &limit) < 0 ||
+	    read_attempt_or_reply(r, job_id, &attempt) < 0)
+		return;
+	atr_buf_init(&b, (size_t)limit);
+	rc = atr_store_job_log_end(STORE(r), job_id, attempt, &end);
+	if (rc == 0)
+		rc = atr_store_job_log_read(STORE(r), job_id, attempt, off, (size_t)limit, &b);
+	if (rc < 0) {
+		atr_buf_release(&b);
+		atr_reply_err(r, rc, NULL, "could not read the log of job %lld", (long long)job_id);
+		return;
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)attempt);
+	atr_reply_header(r, "X-Job-Attempt", num);
+	snprintf(num, sizeof(num), "%lld", (long long)off);
+	atr_reply_header(r, "X-Log-Offset", num);
+	snprintf(num, sizeof(num), "%lld", (long long)(off + (int64_t)b.len));
+	atr_reply_header(r, "X-Log-Next-Offset", num);
+	snprintf(num, sizeof(num), "%lld", (long long)end);
+	atr_reply_header(r, "X-Log-Size", num);
+	atr_reply_data_owned(r, 200, "text/plain; charset=utf-8", atr_buf_steal(&b), b.len);
+}
+
+static int64_t time_field(const json_t *body, const char *key)
+{
+	int64_t ms = 0;
+	const char *s = atr_json_str(body, key, NULL);
+	if (s)
+		atr_time_parse(s, &ms); /* validated by the schema */
+	return ms;
+}
+
+void api_worker_job_status_post(struct atr_req *r)
+{
+	struct atr_job_report rep = {0};
+	json_t *j;
+	int rc;
+
+	if (job_or_reply(r, &rep.job_id) < 0)
+		return;
+	rep.attempt = atr_json_int(r->body, "attempt", 1);
+	rep.worker_id = r->who.scope_id;
+	rep.state = atr_json_str(r->body, "state", "failed");
+	rep.has_exit_code = json_is_integer(json_object_get(r->body, "exit_code"));
+	rep.exit_code = atr_json_int(r->body, "exit_code", 0);
+	rep.has_signal = json_is_integer(json_object_get(r->body, "signal"));
+	rep.signal = atr_json_int(r->body, "signal", 0);
+	rep.message = atr_json_str(r->body, "message", "");
+	rep.log_bytes = atr_json_int(r->body, "log_bytes", 0);
+	rep.started_at = time_field(r->body, "started_at");
+	rep.finished_at = time_field(r->body, "finished_at");
+	/* TODO(jobs phase): check the job is this worker's, move it to rep.state (job_events),
+	 * revoke its job token, free its GPUs and wake the scheduler. */
+	rc = atr_store_job_report_put(STORE(r), &rep);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not record the report of job %lld", (long long)rep.job_id);
+		return;
+	}
+	j = atr_store_job_report_json(STORE(r), rep.job_id, rep.attempt, &rc);
+	if (!j) {
+		atr_reply_err(r, rc, NULL, "could not read the report of job %lld", (long long)rep.job_id);
+		return;
+	}
+	atr_reply_json(r, 200, j);
+}
+
+void api_worker_job_status_get(struct atr_req *r)
+{
+	int64_t job_id, attempt;
+	json_t *j;
+	int rc;
+
+	if (job_or_reply(r, &job_id) < 0 || read_attempt_or_reply(r, job_id, &attempt) < 0)
+		return;
+	j = atr_store_job_report_json(STORE(r), job_id, attempt, &rc);
+	if (!j) {
+		if (rc == ATR_ENOTFOUND)
+			atr_reply_error(r, 404, "not_found", NULL, "job %lld has no final report for attempt %lld",
+					(long long)job_id, (long long)attempt);
+		else
+			atr_reply_err(r, rc, NULL, "could not read the report of job %lld", (long long)job_id);
+		return;
+	}
+	atr_reply_json(r, 200, j);
+}

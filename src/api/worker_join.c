@@ -1,0 +1,110 @@
+/*
+ * worker_join.c: /api/v1/workers/join-tokens. A join token (an api_tokens row of kind 'join')
+ * admits workers: `atrium worker --join-token` presents it to POST /api/v1/workers/register
+ * (workers.c), and it reaches no other endpoint. Also the local worker's own join token.
+ */
+#include "api.h"
+#include "atrium/auth.h"
+#include "atrium/store_identity.h"
+#include "atrium/store_workers.h"
+#include "atrium/util.h"
+
+const struct atr_field api_join_token_schema[] = {
+	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL},
+	{"expires_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
+	{0},
+};
+
+/* ---- join tokens ---- */
+
+void api_workers_join_create(struct atr_req *r)
+{
+	struct atr_token_spec spec = {.kind = "join", .user_id = r->who.user_id};
+	const char *expires = atr_json_str(r->body, "expires_at", NULL);
+	char token[ATR_TOKEN_MAX];
+	int64_t id;
+	json_t *t;
+	int rc;
+
+	spec.name = atr_json_str(r->body, "name", "");
+	if (expires) {
+		atr_time_parse(expires, &spec.expires_at); /* validated by the schema */
+		if (spec.expires_at <= atr_now_ms()) {
+			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
+			return;
+		}
+	}
+	atr_req_audit_object(r, "join-token:%s", spec.name);
+	rc = atr_store_token_create(STORE(r), &spec, token, &id);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not create the join token");
+		return;
+	}
+	t = atr_store_token_json(STORE(r), id, &rc);
+	if (!t) {
+		atr_reply_err(r, rc, NULL, "could not read the join token");
+		return;
+	}
+	json_object_set_new(t, "token", json_string(token));
+	atr_reply_json(r, 201, t);
+}
+
+void api_workers_join_list(struct atr_req *r)
+{
+	struct atr_page p;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
+		return;
+	rc = atr_store_join_token_list(STORE(r), &p, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list join tokens");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+void api_workers_join_delete(struct atr_req *r)
+{
+	int64_t id;
+	int rc;
+
+	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "id", "'id' must be a join token id");
+		return;
+	}
+	atr_req_audit_object(r, "join-token:%lld", (long long)id);
+	rc = atr_store_join_token_revoke(STORE(r), id);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_error(r, 404, "not_found", NULL, "join token %lld does not exist", (long long)id);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not revoke the join token");
+		return;
+	}
+	atr_auth_invalidate(APP(r)->auth);
+	atr_reply_empty(r, 204);
+}
+
+int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX])
+{
+	struct atr_token_spec spec = {.kind = "join", .name = "local-worker"};
+	int rc = atr_store_begin(app->store);
+
+	/* the one from an earlier start (a crash left it unrevoked) goes first */
+	if (rc == 0)
+		rc = atr_store_join_token_revoke_named(app->store, spec.name);
+	if (rc == 0)
+		rc = atr_store_token_create(app->store, &spec, token, NULL);
+	if (rc == 0)
+		rc = atr_store_commit(app->store);
+	if (rc < 0)
+		atr_store_rollback(app->store);
+	else
+		atr_auth_invalidate(app->auth);
+	return rc;
+}

@@ -1,0 +1,535 @@
+/*
+ * workers.c: /api/v1/workers, the worker registry. Admins manage workers (list, drain,
+ * cordon, delete); workers register with a join token, heartbeat and deregister with their
+ * secret. Also the registry's background part: the timer that marks silent workers offline,
+ * the /metrics figures, and the key worker secrets derive from. Join tokens are in
+ * worker_join.c, job logs and reports sent by workers in worker_jobs.c.
+ */
+#include "api.h"
+#include "atrium/auth.h"
+#include "atrium/buf.h"
+#include "atrium/metrics.h"
+#include "atrium/store_identity.h"
+#include "atrium/store_workers.h"
+#include "atrium/util.h"
+#include "atrium/version.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct atr_worker_registry {
+	struct atr_app *app;
+	uv_timer_t sweep;
+	unsigned char key[32]; /* DATA_DIR/worker.key: worker secrets are derived from it */
+};
+
+/* ---- schemas ---- */
+
+static const struct atr_field gpu_schema[] = {
+	{"index", ATR_F_INT, ATR_FF_REQUIRED, 0, 63, NULL, NULL},
+	{"uuid", ATR_F_STRING, 0, 0, 79, NULL, NULL},
+	{"name", ATR_F_STRING, 0, 0, 95, NULL, NULL},
+	{"memory_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
+	{"memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
+	{"utilization", ATR_F_INT, ATR_FF_NULLABLE, 0, 100, NULL, NULL},
+	{"busy", ATR_F_BOOL, 0, 0, 0, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_worker_register_schema[] = {
+	{"join_token", ATR_F_STRING, ATR_FF_REQUIRED, 1, 127, NULL, NULL},
+	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"url", ATR_F_STRING, ATR_FF_REQUIRED, 8, 255, NULL, NULL},
+	{"labels", ATR_F_STRMAP, 0, 0, 64, NULL, NULL},
+	{"gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema},
+	{"cpus", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL},
+	{"memory_mb", ATR_F_INT, 0, 0, 1LL << 40, NULL, NULL},
+	{"version", ATR_F_STRING, 0, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_worker_heartbeat_schema[] = {
+	{"gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema},
+	{"running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL},
+	{"load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL},
+	{"memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
+	{0},
+};
+
+/* ---- checks the schema cannot express ---- */
+
+static bool name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+static bool label_key_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
+			return false;
+	return true;
+}
+
+static int labels_ok_or_reply(struct atr_req *r, const json_t *labels)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)labels, k, v) {
+		const char *s = json_string_value(v);
+		if (!label_key_ok(k)) {
+			atr_reply_error(r, 400, "invalid", "labels",
+					"label names are 1-63 letters, digits and '-', '_', '.', '/'");
+			return -1;
+		}
+		if (strlen(s) > 255) {
+			atr_reply_error(r, 400, "invalid", "labels", "label '%s' has a value over 255 bytes", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int gpus_ok_or_reply(struct atr_req *r, const json_t *gpus)
+{
+	uint64_t seen = 0;
+	size_t i;
+	json_t *g;
+
+	json_array_foreach(gpus, i, g) {
+		int64_t idx = atr_json_int(g, "index", 0);
+		if (seen & (1ULL << idx)) {
+			atr_reply_error(r, 400, "invalid", "gpus", "GPU index %lld appears twice", (long long)idx);
+			return -1;
+		}
+		seen |= 1ULL << idx;
+	}
+	return 0;
+}
+
+static int running_ok_or_reply(struct atr_req *r, const json_t *running)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(running, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			char f[32];
+			snprintf(f, sizeof(f), "running[%zu]", i);
+			atr_reply_error(r, 400, "invalid", f, "'%s' must be a job id", f);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- secrets ---- */
+
+void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX])
+{
+	char msg[96], b62[48];
+	unsigned char mac[32];
+	unsigned int len = 0;
+
+	snprintf(msg, sizeof(msg), "atrium-worker-secret:%lld:%lld", (long long)worker_id, (long long)nonce);
+	HMAC(EVP_sha256(), app->workers->key, (int)sizeof(app->workers->key), (const unsigned char *)msg, strlen(msg),
+	     mac, &len);
+	atr_base62_encode(mac, sizeof(mac), b62);
+	snprintf(out, ATR_TOKEN_MAX, "atr_%s", b62);
+}
+
+static int load_key(struct atr_worker_registry *w, const char *data_dir)
+{
+	char path[1200], hex[80];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/worker.key", data_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, hex, sizeof(hex) - 1);
+		close(fd);
+		while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+			n--;
+		hex[n < 0 ? 0 : n] = 0;
+		if (n == 64 && atr_hex_decode(hex, w->key, sizeof(w->key)) == 0)
+			return 0;
+		atr_error("'%s' is damaged; move it away to issue new worker secrets (workers re-register)", path);
+		return ATR_EIO;
+	}
+	if (atr_random_bytes(w->key, sizeof(w->key)) < 0)
+		return ATR_EIO;
+	atr_hex_encode(w->key, sizeof(w->key), hex);
+	hex[64] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hex, 65) != 65 || fsync(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		atr_error("cannot write '%s'", path);
+		return ATR_EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static int id_or_reply(struct atr_req *r, const char *param, const char *what, int64_t *id)
+{
+	if (atr_parse_i64(atr_req_param(r, param), 1, INT64_MAX, id) < 0) {
+		atr_reply_error(r, 400, "invalid", param, "'%s' must be %s id", param, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the worker's side: register, heartbeat, deregister ---- */
+
+static int64_t heartbeat_s(const struct atr_app *app)
+{
+	int64_t s = app->cfg->heartbeat_timeout_s / 3;
+	return s < 1 ? 1 : s > 60 ? 60 : s;
+}
+
+/* The join token in the body: 0 with its id, or answered 401/403/503. */
+static int join_token_or_reply(struct atr_req *r, int64_t *token_id)
+{
+	struct atr_principal who;
+	int rc = atr_auth_lookup(APP(r)->auth, atr_json_str(r->body, "join_token", ""), &who);
+
+	if (rc == ATR_EDB) {
+		atr_reply_error(r, 503, "unavailable", NULL, "the token store is not available");
+		return -1;
+	}
+	if (rc < 0) {
+		atr_reply_error(r, 401, "unauthorized", "join_token", "'join_token' is unknown, revoked or expired");
+		return -1;
+	}
+	if (who.kind != ATR_P_JOIN) {
+		atr_reply_error(r, 403, "forbidden", "join_token", "'join_token' is not a worker join token");
+		return -1;
+	}
+	*token_id = who.token_id;
+	return 0;
+}
+
+/* Registers and issues the secret in one transaction; 0 or answered. */
+static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg, int64_t *id,
+			     char secret[ATR_TOKEN_MAX])
+{
+	struct atr_store *s = STORE(r);
+	char hash[65], prefix[12], tname[96];
+	int64_t nonce;
+	bool existed;
+	int rc = atr_store_begin(s);
+
+	if (rc == 0)
+		rc = atr_store_worker_register(s, reg, id, &nonce, &existed);
+	if (rc == 0) {
+		api_worker_secret(APP(r), *id, nonce, secret);
+		atr_token_hash(secret, hash);
+		snprintf(prefix, sizeof(prefix), "%.8s", secret);
+		snprintf(tname, sizeof(tname), "worker:%s", reg->name);
+		rc = atr_store_worker_secret_add(s, *id, tname, hash, prefix);
+	}
+	if (rc == 0)
+		rc = atr_store_commit(s);
+	if (rc < 0) {
+		atr_store_rollback(s);
+		atr_reply_err(r, rc, NULL, "could not register worker '%s'", reg->name);
+		return -1;
+	}
+	if (existed) {
+		/* the old secret is revoked: drop it from the cache too */
+		atr_auth_invalidate(APP(r)->auth);
+		/* TODO(jobs phase): the jobs this worker ran under its previous registration are
+		 * lost now (its processes were not carried over): mark them lost and requeue. */
+		atr_info("worker '%s' (%lld) registered again; its previous secret is revoked", reg->name, (long long)*id);
+	} else {
+		atr_info("worker '%s' registered as %lld", reg->name, (long long)*id);
+	}
+	return 0;
+}
+
+void api_workers_register(struct atr_req *r)
+{
+	struct atr_worker_reg reg = {0};
+	char secret[ATR_TOKEN_MAX];
+	int64_t id;
+
+	reg.name = atr_json_str(r->body, "name", "");
+	reg.url = atr_json_str(r->body, "url", "");
+	reg.version = atr_json_str(r->body, "version", "");
+	reg.labels = json_object_get(r->body, "labels");
+	reg.gpus = json_object_get(r->body, "gpus");
+	reg.cpus = atr_json_int(r->body, "cpus", 0);
+	reg.memory_mb = atr_json_int(r->body, "memory_mb", 0);
+	atr_req_audit_object(r, "worker:%s", reg.name);
+	if (join_token_or_reply(r, &reg.join_token_id) < 0)
+		return;
+	if (!name_ok(reg.name)) {
+		atr_reply_error(r, 400, "invalid", "name",
+				"'name' must be letters, digits, '-', '_' and '.', starting with a letter or digit");
+		return;
+	}
+	if (strncmp(reg.url, "http://", 7) != 0 && strncmp(reg.url, "https://", 8) != 0) {
+		atr_reply_error(r, 400, "invalid", "url", "'url' must be an http:// or https:// URL");
+		return;
+	}
+	if ((reg.labels && labels_ok_or_reply(r, reg.labels) < 0) || (reg.gpus && gpus_ok_or_reply(r, reg.gpus) < 0))
+		return;
+	if (register_or_reply(r, &reg, &id, secret) < 0)
+		return;
+	atr_reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
+					 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
+}
+
+void api_workers_heartbeat(struct atr_req *r)
+{
+	const json_t *gpus = json_object_get(r->body, "gpus"), *running = json_object_get(r->body, "running");
+	const json_t *mem = json_object_get(r->body, "memory_used_mb");
+	struct atr_worker_flags f;
+	int rc;
+
+	if ((gpus && gpus_ok_or_reply(r, gpus) < 0) || (running && running_ok_or_reply(r, running) < 0))
+		return;
+	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, atr_json_num(r->body, "load", -1),
+					json_is_integer(mem) ? json_integer_value(mem) : -1, &f);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "worker", "");
+		return;
+	}
+	if (f.was_offline)
+		atr_info("worker %lld is online again", (long long)r->who.scope_id);
+	/* TODO(jobs phase): reconcile `running` with the jobs dispatched to this worker, and
+	 * put the ids of jobs to stop in "cancel". */
+	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:[]}", "state", "online", "drain", f.draining, "cordoned",
+					 f.cordoned, "cancel"));
+}
+
+void api_workers_deregister(struct atr_req *r)
+{
+	int rc = atr_store_worker_deregister(STORE(r), r->who.scope_id);
+
+	atr_req_audit_object(r, "worker:%lld", (long long)r->who.scope_id);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "worker", "");
+		return;
+	}
+	atr_auth_invalidate(APP(r)->auth);
+	atr_info("worker %lld deregistered", (long long)r->who.scope_id);
+	atr_reply_empty(r, 204);
+}
+
+/* ---- the admin's side ---- */
+
+/* A store error about worker id: 404 when it is gone, else the error "could not <doing>". */
+static void reply_worker_err(struct atr_req *r, int err, int64_t id, const char *doing)
+{
+	if (err == ATR_ENOTFOUND)
+		atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
+	else
+		atr_reply_err(r, err, NULL, "could not %s worker %lld", doing, (long long)id);
+}
+
+static void reply_worker(struct atr_req *r, unsigned status, int64_t id)
+{
+	int err;
+	json_t *w = atr_store_worker_json(STORE(r), id, &err);
+
+	if (!w) {
+		reply_worker_err(r, err, id, "read");
+		return;
+	}
+	atr_reply_json(r, status, w);
+}
+
+/* ?name=true|false: 1 or 0, -1 when absent; answered 400 (returns -2) otherwise. */
+static int bool_query_or_reply(struct atr_req *r, const char *name)
+{
+	const char *v = atr_req_query(r, name);
+	if (!v)
+		return -1;
+	if (!strcmp(v, "true") || !strcmp(v, "false"))
+		return !strcmp(v, "true");
+	atr_reply_error(r, 400, "invalid", name, "'%s' must be true or false", name);
+	return -2;
+}
+
+void api_workers_list(struct atr_req *r)
+{
+	const char *state = atr_req_query(r, "state");
+	int schedulable;
+	struct atr_page p;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &p) < 0)
+		return;
+	if (state && strcmp(state, "online") != 0 && strcmp(state, "offline") != 0) {
+		atr_reply_error(r, 400, "invalid", "state", "'state' must be online or offline");
+		return;
+	}
+	if ((schedulable = bool_query_or_reply(r, "schedulable")) < -1 || !(items = api_new_items(r)))
+		return;
+	rc = atr_store_worker_list(STORE(r), state, schedulable, &p, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list workers");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+void api_workers_get(struct atr_req *r)
+{
+	int64_t id;
+	if (id_or_reply(r, "id", "a worker", &id) == 0)
+		reply_worker(r, 200, id);
+}
+
+static void set_flags(struct atr_req *r, int cordoned, int draining)
+{
+	int64_t id;
+	int rc;
+
+	if (id_or_reply(r, "id", "a worker", &id) < 0)
+		return;
+	atr_req_audit_object(r, "worker:%lld", (long long)id);
+	rc = atr_store_worker_set_flags(STORE(r), id, cordoned, draining);
+	if (rc < 0)
+		reply_worker_err(r, rc, id, "change");
+	else
+		reply_worker(r, 200, id);
+}
+
+void api_workers_drain(struct atr_req *r)
+{
+	set_flags(r, -1, 1);
+}
+
+void api_workers_cordon(struct atr_req *r)
+{
+	set_flags(r, 1, -1);
+}
+
+void api_workers_uncordon(struct atr_req *r)
+{
+	set_flags(r, 0, 0);
+}
+
+void api_workers_delete(struct atr_req *r)
+{
+	char state[16];
+	int64_t id;
+	int rc, force;
+
+	if (id_or_reply(r, "id", "a worker", &id) < 0)
+		return;
+	atr_req_audit_object(r, "worker:%lld", (long long)id);
+	if ((force = bool_query_or_reply(r, "force")) < -1)
+		return;
+	rc = atr_store_worker_state(STORE(r), id, state);
+	if (rc == 0 && strcmp(state, "online") == 0 && force != 1) {
+		atr_reply_error(r, 409, "conflict", NULL,
+				"worker %lld is online: stop its agent first (it deregisters), or add ?force=true",
+				(long long)id);
+		return;
+	}
+	if (rc == 0)
+		rc = atr_store_worker_delete(STORE(r), id);
+	if (rc < 0) {
+		reply_worker_err(r, rc, id, "delete");
+		return;
+	}
+	atr_auth_invalidate(APP(r)->auth);
+	atr_reply_empty(r, 204);
+}
+
+/* ---- background: offline sweep, metrics ---- */
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct atr_worker_registry *w = t->data;
+	const struct atr_app *app = w->app;
+	int64_t ids[32];
+	int n = 0;
+
+	if (atr_store_workers_sweep(app->store, atr_now_ms() - app->cfg->heartbeat_timeout_s * 1000, ids,
+				    (int)ATR_ARRAY_LEN(ids), &n) < 0) {
+		atr_warn("could not check worker heartbeats");
+		return;
+	}
+	for (int i = 0; i < n && i < (int)ATR_ARRAY_LEN(ids); i++)
+		atr_warn("worker %lld is offline: no heartbeat for %lld s", (long long)ids[i],
+			 (long long)app->cfg->heartbeat_timeout_s);
+	/* TODO(jobs phase): the jobs of these workers become lost (requeued while attempts remain). */
+}
+
+static void render_metrics(void *cls, struct atr_buf *out)
+{
+	struct atr_worker_registry *w = cls;
+	struct atr_worker_counts c;
+
+	if (atr_store_worker_counts(w->app->store, &c) < 0)
+		return;
+	atr_buf_printf(out,
+		       "# HELP atrium_workers Registered workers by connectivity.\n# TYPE atrium_workers gauge\n"
+		       "atrium_workers{state=\"online\"} %lld\natrium_workers{state=\"offline\"} %lld\n"
+		       "# HELP atrium_workers_schedulable Online workers neither cordoned nor draining.\n"
+		       "# TYPE atrium_workers_schedulable gauge\natrium_workers_schedulable %lld\n"
+		       "# HELP atrium_gpus GPUs on online workers; busy: used by processes Atrium did not start.\n"
+		       "# TYPE atrium_gpus gauge\natrium_gpus{state=\"total\"} %lld\natrium_gpus{state=\"busy\"} %lld\n",
+		       (long long)c.online, (long long)c.offline, (long long)c.schedulable, (long long)c.gpus,
+		       (long long)c.gpus_busy);
+}
+
+int api_workers_start(struct atr_app *app)
+{
+	struct atr_worker_registry *w = calloc(1, sizeof(*w));
+	uint64_t every;
+
+	if (!w)
+		return ATR_ENOMEM;
+	w->app = app;
+	if (load_key(w, app->store->data_dir) < 0) {
+		free(w);
+		return ATR_EIO;
+	}
+	app->workers = w;
+	if (app->metrics)
+		atr_metrics_add_source(app->metrics, render_metrics, w);
+	uv_timer_init(app->loop, &w->sweep);
+	w->sweep.data = w;
+	/* check a few times per timeout, so "offline" comes at most a quarter late */
+	every = (uint64_t)app->cfg->heartbeat_timeout_s * 250;
+	uv_timer_start(&w->sweep, on_sweep, every, every);
+	return 0;
+}
+
+static void on_registry_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void api_workers_stop(struct atr_app *app)
+{
+	if (!app->workers)
+		return;
+	uv_close((uv_handle_t *)&app->workers->sweep, on_registry_closed);
+	app->workers = NULL;
+}

@@ -1,0 +1,705 @@
+/*
+ * test_workers.c: the real server and real `atrium worker` processes (fake GPUs) on loopback:
+ * join tokens (admins only), registration (bad tokens and bodies refused), the inventory in
+ * the worker list, heartbeats keeping a worker online, kill -9 making it offline after the
+ * (shortened, 3 s) timeout and registering again, drain/cordon/uncordon, a job run through the
+ * worker's own API with its log and final report arriving at the server, log offsets
+ * (gaps, retries, overlaps), SIGTERM deregistering with exit 0, `serve --local-worker`,
+ * the worker's command line, /metrics and the audit log.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct h_server S;
+static struct h_worker W1, W2;
+
+static void msleep(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static json_t *get_worker(long long id)
+{
+	return h_call(&S, "GET", h_fmt("/api/v1/workers/%lld", id), S.admin_token, NULL, 200);
+}
+
+static const char *worker_state(long long id)
+{
+	static char st[16];
+	json_t *j = get_worker(id);
+	snprintf(st, sizeof(st), "%s", json_string_value(json_object_get(j, "state")));
+	json_decref(j);
+	return st;
+}
+
+struct state_wait {
+	long long id;
+	const char *state;
+};
+
+static bool has_state(void *arg)
+{
+	struct state_wait *w = arg;
+	return strcmp(worker_state(w->id), w->state) == 0;
+}
+
+static bool wait_state(long long id, const char *state, int ms)
+{
+	struct state_wait w = {id, state};
+	return h_wait(has_state, &w, ms);
+}
+
+struct report_wait {
+	long long job;
+	const char *state;
+};
+
+static bool has_report(void *arg)
+{
+	struct report_wait *w = arg;
+	struct h_resp r;
+	bool ok;
+	h_req(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/status", w->job), S.admin_token, NULL, NULL, &r);
+	ok = r.status == 200 && !strcmp(json_string_value(json_object_get(r.json, "state")), w->state);
+	h_resp_free(&r);
+	return ok;
+}
+
+static json_t *wait_report(long long job, const char *state)
+{
+	struct report_wait w = {job, state};
+	if (!h_wait(has_report, &w, 20000)) {
+		fprintf(stderr, "no '%s' report for job %lld\n", state, job);
+		h_sh("tail -30 '%s/worker.log' >&2", W1.dir);
+		fail();
+	}
+	return h_call(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/status", job), S.admin_token, NULL, 200);
+}
+
+static char *job_log(long long job)
+{
+	struct h_resp r;
+	char *text;
+	h_req(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/logs", job), S.admin_token, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	text = strdup(r.body);
+	h_resp_free(&r);
+	return text;
+}
+
+/* ---- join tokens and registration ---- */
+
+static void test_join_tokens(void **state)
+{
+	const char *mel = h_user(&S, "mel", false);
+	json_t *j;
+	long long id;
+	char tok[128];
+	(void)state;
+
+	h_expect_error(&S, "POST", "/api/v1/workers/join-tokens", mel, "{\"name\":\"x\"}", 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/workers/join-tokens", mel, NULL, 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/join-tokens", NULL, "{\"name\":\"x\"}", 401, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/join-tokens", S.admin_token, "{}", 400, "name");
+	h_expect_error(&S, "POST", "/api/v1/workers/join-tokens", S.admin_token,
+		       "{\"name\":\"x\",\"expires_at\":\"2001-01-01T00:00:00Z\"}", 400, "expires_at");
+	j = h_call(&S, "POST", "/api/v1/workers/join-tokens", S.admin_token,
+		   "{\"name\":\"rack-7\",\"expires_at\":\"2999-01-01T00:00:00Z\"}", 201);
+	assert_string_equal(json_string_value(json_object_get(j, "kind")), "join");
+	snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(j, "token")));
+	id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/workers/join-tokens", S.admin_token, NULL, 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 1);
+	{
+		char *dump = json_dumps(j, 0);
+		assert_null(strstr(dump, tok)); /* the text is shown once */
+		assert_non_null(strstr(dump, "rack-7"));
+		free(dump);
+	}
+	json_decref(j);
+	/* a join token is not an API token */
+	h_expect_error(&S, "GET", "/api/v1/users/me", tok, NULL, 403, NULL);
+	/* revoked: registration refuses it */
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/workers/join-tokens/%lld", id), S.admin_token, NULL, 204));
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", tok), 401, "join_token");
+	h_expect_error(&S, "DELETE", "/api/v1/workers/join-tokens/999999", S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "DELETE", "/api/v1/workers/join-tokens/abc", S.admin_token, NULL, 400, "id");
+}
+
+static void test_register_refused(void **state)
+{
+	const char *tok = h_join_token(&S, "refusals");
+	const char *user = h_user(&S, "ursula", false);
+	(void)state;
+
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       "{\"join_token\":\"atr_nope\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", 401, "join_token");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", user), 403,
+		       "join_token");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL, "{\"name\":\"w\",\"url\":\"http://x:1\"}", 400,
+		       "join_token");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"-bad name\",\"url\":\"http://127.0.0.1:1\"}", tok), 400,
+		       "name");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"ftp://127.0.0.1:1\"}", tok), 400, "url");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"gpus\":"
+			     "[{\"index\":0},{\"index\":0}]}",
+			     tok),
+		       400, "gpus");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"gpus\":"
+			     "[{\"index\":\"0\"}]}",
+			     tok),
+		       400, "gpus[0].index");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"labels\":{\"a b\":\"c\"}}",
+			     tok),
+		       400, "labels");
+	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"ram\":1}", tok), 400,
+		       "ram");
+	/* worker-only routes refuse users and anonymous callers */
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", user, "{}", 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", NULL, "{}", 401, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/jobs/1/status", S.admin_token, "{\"state\":\"failed\"}", 403, NULL);
+	/* the worker process itself gives up on a bad join token: exit 1 */
+	assert_int_equal(h_sh("%s worker --server %s --join-token atr_bad --work-dir %s/bad-worker 2>/dev/null", h_bin(),
+			      S.base, S.dir),
+			 1);
+}
+
+static void test_worker_cli(void **state)
+{
+	(void)state;
+	assert_int_equal(h_sh("%s worker --help >/dev/null", h_bin()), 0);
+	assert_int_equal(h_sh("%s worker --join-token x 2>/dev/null", h_bin()), 2);
+	assert_int_equal(h_sh("%s worker --server %s 2>/dev/null", h_bin(), S.base), 2);
+	assert_int_equal(h_sh("%s worker --server %s --join-token x --labels nolabel 2>/dev/null", h_bin(), S.base), 2);
+	assert_int_equal(h_sh("%s worker --server %s --join-token x --name 'bad name' 2>/dev/null", h_bin(), S.base), 2);
+	assert_int_equal(h_sh("%s worker --server %s --join-token x --labels a=b --heartbeat 0 2>/dev/null", h_bin(), S.base),
+			 2);
+}
+
+/* ---- the registry with real workers ---- */
+
+static void test_inventory_and_heartbeats(void **state)
+{
+	const char *tok = h_join_token(&S, "fleet");
+	const char *const l1[] = {"--labels", "pool=large,zone=a", NULL};
+	const char *const l2[] = {"--labels", "pool=small", NULL};
+	json_t *j, *items, *it;
+	char first_hb[40];
+	size_t i;
+	int seen = 0;
+	(void)state;
+
+	h_worker_start(&W1, &S, tok, "gpu-01", 4, l1);
+	h_worker_start(&W2, &S, tok, "gpu-02", 2, l2);
+	assert_true(h_worker_wait_registered(&W1, 0, 20000));
+	assert_true(h_worker_wait_registered(&W2, 0, 20000));
+	assert_true(W1.id != W2.id);
+
+	j = h_call(&S, "GET", "/api/v1/workers", S.admin_token, NULL, 200);
+	items = json_object_get(j, "items");
+	json_array_foreach(items, i, it) {
+		const char *name = json_string_value(json_object_get(it, "name"));
+		if (!strcmp(name, "gpu-01")) {
+			seen++;
+			assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 4);
+			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "pool")), "large");
+			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "zone")), "a");
+			assert_string_equal(
+				json_string_value(json_object_get(json_array_get(json_object_get(it, "gpus"), 3), "uuid")),
+				"GPU-fake-3");
+			assert_string_equal(json_string_value(json_object_get(it, "url")), W1.url);
+			assert_true(json_integer_value(json_object_get(it, "cpus")) >= 1);
+			assert_true(json_integer_value(json_object_get(it, "memory_mb")) > 0);
+			assert_string_equal(json_string_value(json_object_get(it, "version")), "0.1.0");
+		}
+		if (!strcmp(name, "gpu-02")) {
+			seen++;
+			assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 2);
+		}
+		assert_string_equal(json_string_value(json_object_get(it, "state")), "online");
+		assert_true(json_is_true(json_object_get(it, "schedulable")));
+	}
+	assert_int_equal(seen, 2);
+	json_decref(j);
+
+	/* filters and paging */
+	j = h_call(&S, "GET", "/api/v1/workers?state=offline", S.admin_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/workers?limit=1&schedulable=true", S.admin_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_true(json_is_string(json_object_get(j, "next_cursor")));
+	json_decref(j);
+	h_expect_error(&S, "GET", "/api/v1/workers?state=sleepy", S.admin_token, NULL, 400, "state");
+	h_expect_error(&S, "GET", "/api/v1/workers?schedulable=maybe", S.admin_token, NULL, 400, "schedulable");
+	h_expect_error(&S, "GET", "/api/v1/workers", h_user(&S, "wendy", false), NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/workers/424242", S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/workers/abc", S.admin_token, NULL, 400, "id");
+
+	/* heartbeats keep them online well past the 3 s timeout */
+	j = get_worker(W1.id);
+	snprintf(first_hb, sizeof(first_hb), "%s", json_string_value(json_object_get(j, "last_heartbeat_at")));
+	json_decref(j);
+	msleep(5000);
+	j = get_worker(W1.id);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "online");
+	assert_true(strcmp(json_string_value(json_object_get(j, "last_heartbeat_at")), first_hb) > 0);
+	assert_true(json_is_number(json_object_get(j, "load")));
+	json_decref(j);
+	assert_string_equal(worker_state(W2.id), "online");
+
+	/* /metrics counts them */
+	{
+		struct h_resp r;
+		h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
+		assert_non_null(strstr(r.body, "atrium_workers{state=\"online\"} 2"));
+		assert_non_null(strstr(r.body, "atrium_gpus{state=\"total\"} 6"));
+		assert_non_null(strstr(r.body, "atrium_gpus{state=\"busy\"} 0"));
+		assert_non_null(strstr(r.body, "atrium_workers_schedulable 2"));
+		h_resp_free(&r);
+	}
+	/* heartbeats are telemetry: not audited; registrations are */
+	j = h_call(&S, "GET", "/api/v1/audit?action=workers.heartbeat", S.admin_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/audit?action=workers.register", S.admin_token, NULL, 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 2);
+	json_decref(j);
+}
+
+struct drain_wait {
+	struct h_server *api;
+	bool want;
+};
+
+static bool is_draining(void *arg)
+{
+	struct drain_wait *d = arg;
+	json_t *j = h_call(d->api, "GET", "/v1/healthz", NULL, NULL, 200);
+	bool v = json_is_true(json_object_get(j, "draining"));
+	json_decref(j);
+	return v == d->want;
+}
+
+/* The worker's own view, which follows the server's heartbeat answers. */
+static bool wait_draining(struct h_server *api, bool want)
+{
+	struct drain_wait d = {api, want};
+	return h_wait(is_draining, &d, 10000);
+}
+
+static void test_drain_cordon(void **state)
+{
+	struct h_server api = h_worker_api(&W2, &S);
+	json_t *j;
+	const char *body = "{\"id\":500,\"command\":\"true\"}";
+	(void)state;
+
+	j = h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", W2.id), S.admin_token, NULL, 200);
+	assert_true(json_is_true(json_object_get(j, "cordoned")));
+	assert_false(json_is_true(json_object_get(j, "schedulable")));
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "online");
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/workers?schedulable=false", S.admin_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	j = h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/drain", W2.id), S.admin_token, "{}", 200);
+	assert_true(json_is_true(json_object_get(j, "draining")));
+	json_decref(j);
+	/* the next heartbeat tells the worker: it refuses new jobs */
+	assert_true(wait_draining(&api, true));
+	h_expect_error(&api, "POST", "/v1/jobs", W2.secret, body, 409, NULL);
+	j = h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/uncordon", W2.id), S.admin_token, NULL, 200);
+	assert_false(json_is_true(json_object_get(j, "cordoned")));
+	assert_false(json_is_true(json_object_get(j, "draining")));
+	assert_true(json_is_true(json_object_get(j, "schedulable")));
+	json_decref(j);
+	assert_true(wait_draining(&api, false));
+	json_decref(h_call(&api, "POST", "/v1/jobs", W2.secret, body, 201));
+	json_decref(wait_report(500, "succeeded"));
+	/* errors */
+	h_expect_error(&S, "POST", "/api/v1/workers/424242/drain", S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", W2.id), h_user(&S, "carl", false), NULL, 403,
+		       NULL);
+	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", W2.id), S.admin_token, "{\"now\":true}", 400,
+		       "now");
+	/* an online worker is not deleted without force */
+	h_expect_error(&S, "DELETE", h_fmt("/api/v1/workers/%lld", W2.id), S.admin_token, NULL, 409, NULL);
+	j = h_call(&S, "GET", "/api/v1/audit?action=workers.cordon", S.admin_token, NULL, 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 2); /* refused attempts are recorded too */
+	json_decref(j);
+}
+
+/* ---- jobs through the worker's API ---- */
+
+static void test_job_runs_and_reports(void **state)
+{
+	struct h_server api = h_worker_api(&W1, &S);
+	json_t *j;
+	char *log;
+	(void)state;
+
+	/* only the worker's secret opens its API */
+	h_expect_error(&api, "GET", "/v1/jobs", NULL, NULL, 401, NULL);
+	h_expect_error(&api, "GET", "/v1/jobs", S.admin_token, NULL, 401, NULL);
+	h_expect_error(&api, "GET", "/v1/jobs", W2.secret, NULL, 401, NULL);
+	j = h_call(&api, "GET", "/v1/jobs", W1.secret, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	/* bad bodies name the field */
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1}", 400, "command");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"\"}", 400, "command");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":[]}", 400, "command");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":[\"ls\",3]}", 400, "command[1]");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"gpus\":[7]}", 400, "gpus[0]");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"gpus\":[1,1]}", 400,
+		       "gpus[1]");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"env\":{\"1X\":\"y\"}}", 400,
+		       "env.1X");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":0,\"command\":\"true\"}", 400, "id");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"timeout_s\":-1}", 400,
+		       "timeout_s");
+
+	/* a job sees exactly its GPUs; stdout and stderr both reach the server */
+	j = h_call(&api, "POST", "/v1/jobs", W1.secret,
+		   "{\"id\":101,\"run_id\":9,\"attempt\":1,\"command\":\"echo $CUDA_VISIBLE_DEVICES; "
+		   "echo run=$ATRIUM_RUN_ID job=$ATRIUM_JOB_ID tok=$ATRIUM_TOKEN; echo oops >&2\","
+		   "\"gpus\":[3,1],\"token\":\"atr_jobtoken\",\"env\":{\"MODE\":\"x\"}}",
+		   201);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
+	assert_true(json_integer_value(json_object_get(j, "pid")) > 0);
+	json_decref(j);
+	j = wait_report(101, "succeeded");
+	assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "worker_id")), W1.id);
+	assert_int_equal(json_integer_value(json_object_get(j, "log_bytes")),
+			 json_integer_value(json_object_get(j, "log_bytes_received")));
+	json_decref(j);
+	log = job_log(101);
+	assert_string_equal(log, "3,1\nrun=9 job=101 tok=atr_jobtoken\noops\n");
+	free(log);
+
+	/* GPUs in use and ids in use: 409 */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret,
+			   "{\"id\":102,\"command\":[\"sh\",\"-c\",\"echo started; sleep 30\"],\"gpus\":[0,2]}", 201));
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"true\",\"gpus\":[2]}", 409, NULL);
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":102,\"command\":\"true\"}", 409, "id");
+	j = h_call(&api, "GET", "/v1/jobs", W1.secret, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), 102);
+	json_decref(j);
+	/* the heartbeat carries it */
+	msleep(1500);
+	j = get_worker(W1.id);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "running"), 0)), 102);
+	json_decref(j);
+	/* cancel: 202, then the report says cancelled; cancelling twice is fine */
+	json_decref(h_call(&api, "DELETE", "/v1/jobs/102", W1.secret, NULL, 202));
+	j = wait_report(102, "cancelled");
+	assert_int_equal(json_integer_value(json_object_get(j, "signal")), SIGTERM);
+	json_decref(j);
+	log = job_log(102);
+	assert_string_equal(log, "started\n");
+	free(log);
+	h_expect_error(&api, "DELETE", "/v1/jobs/102", W1.secret, NULL, 404, NULL);
+	/* the GPUs are free again */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"exit 4\",\"gpus\":[2]}", 201));
+	j = wait_report(103, "failed");
+	assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 4);
+	json_decref(j);
+	/* a time limit */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":104,\"command\":\"sleep 30\",\"timeout_s\":1}", 201));
+	json_decref(wait_report(104, "timeout"));
+	/* a program that does not exist fails with the reason in the log */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":105,\"command\":[\"/no/such/train\"]}", 201));
+	j = wait_report(105, "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "cannot start"));
+	json_decref(j);
+	/* a chatty job: 2 MB of log arrive whole, in order */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret,
+			   "{\"id\":106,\"command\":\"seq 1 300000\"}", 201));
+	json_decref(wait_report(106, "succeeded"));
+	{
+		struct h_resp r;
+		h_req(&S, "GET", "/api/v1/workers/jobs/106/logs?limit=16777216", S.admin_token, NULL, NULL, &r);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.len, 1988895); /* bytes of `seq 1 300000` */
+		assert_true(strncmp(r.body, "1\n2\n3\n", 6) == 0);
+		assert_non_null(strstr(r.body, "\n299999\n300000\n"));
+		h_resp_free(&r);
+	}
+	h_expect_error(&S, "GET", "/api/v1/workers/jobs/999/logs", S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/workers/jobs/999/status", S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/workers/jobs/101/logs", h_user(&S, "lou", false), NULL, 403, NULL);
+}
+
+static void expect_log_post_error(const char *token, const char *const *hdrs, long status, const char *field)
+{
+	struct h_resp r;
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", token, "x", hdrs, &r);
+	assert_int_equal(r.status, status);
+	if (field)
+		assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")), field);
+	h_resp_free(&r);
+}
+
+/* Log chunks by offset, as a worker sends them: retries never duplicate, gaps are refused. */
+static void test_log_offsets(void **state)
+{
+	const char *hdr0[] = {"X-Log-Offset: 0", "Content-Type: application/octet-stream", NULL};
+	const char *hdr3[] = {"X-Log-Offset: 3", "Content-Type: application/octet-stream", NULL};
+	const char *hdr9[] = {"X-Log-Offset: 9", NULL};
+	const char *hdr5[] = {"X-Log-Offset: 5", NULL};
+	const char *bad[] = {"X-Log-Offset: -1", NULL};
+	const char *att2[] = {"X-Log-Offset: 0", "X-Job-Attempt: 2", NULL};
+	struct h_resp r;
+	(void)state;
+
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "abcdef", hdr0, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 6);
+	h_resp_free(&r);
+	/* a retried batch: nothing stored twice */
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "abcdef", hdr0, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "stored")), 0);
+	h_resp_free(&r);
+	/* an overlapping one: only the new tail */
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "defGHI", hdr3, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 9);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "stored")), 3);
+	h_resp_free(&r);
+	/* a gap: 409 with where to resume */
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "zzz", (const char *[]){"X-Log-Offset: 20", NULL},
+	      &r);
+	assert_int_equal(r.status, 409);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 9);
+	assert_string_equal(h_header(&r, "X-Log-Next-Offset"), "9");
+	h_resp_free(&r);
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "jk", hdr9, &r);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+	expect_log_post_error(W1.secret, NULL, 400, "X-Log-Offset");
+	expect_log_post_error(W1.secret, bad, 400, "X-Log-Offset");
+	expect_log_post_error(S.admin_token, hdr5, 403, NULL);
+	/* reading back by offset */
+	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs", S.admin_token, NULL, NULL, &r);
+	assert_string_equal(r.body, "abcdefGHIjk");
+	assert_string_equal(h_header(&r, "X-Log-Size"), "11");
+	h_resp_free(&r);
+	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=4&limit=4", S.admin_token, NULL, NULL, &r);
+	assert_string_equal(r.body, "efGH");
+	assert_string_equal(h_header(&r, "X-Log-Next-Offset"), "8");
+	h_resp_free(&r);
+	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=11", S.admin_token, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 0);
+	h_resp_free(&r);
+	/* another attempt is another log; the latest is the default */
+	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "second", att2, &r);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs", S.admin_token, NULL, NULL, &r);
+	assert_string_equal(r.body, "second");
+	assert_string_equal(h_header(&r, "X-Job-Attempt"), "2");
+	h_resp_free(&r);
+	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?attempt=1&offset=9", S.admin_token, NULL, NULL, &r);
+	assert_string_equal(r.body, "jk");
+	h_resp_free(&r);
+	h_expect_error(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=-3", S.admin_token, NULL, 400, "offset");
+	h_expect_error(&S, "POST", "/api/v1/workers/jobs/700/status", W1.secret, "{\"state\":\"exploded\"}", 400, "state");
+}
+
+/* ---- failures and stops ---- */
+
+static void test_kill9_goes_offline_and_comes_back(void **state)
+{
+	const char *tok = h_join_token(&S, "crashy");
+	struct h_worker w, again;
+	char old_secret[128];
+	long long id;
+	(void)state;
+
+	h_worker_start(&w, &S, tok, "gpu-03", 1, NULL);
+	assert_true(h_worker_wait_registered(&w, 0, 20000));
+	id = w.id;
+	snprintf(old_secret, sizeof(old_secret), "%s", w.secret);
+	assert_string_equal(worker_state(id), "online");
+	assert_int_equal(h_worker_stop(&w, SIGKILL), 128 + SIGKILL);
+	/* --heartbeat-timeout 3: offline within a few seconds, not at once */
+	assert_true(wait_state(id, "offline", 10000));
+	{
+		json_t *j = get_worker(id);
+		assert_false(json_is_true(json_object_get(j, "schedulable")));
+		assert_true(json_is_null(json_object_get(j, "deregistered_at"))); /* it did not say goodbye */
+		json_decref(j);
+	}
+	/* the same name registers again: same id, a new secret, the old one dead */
+	unlink(h_fmt("%s/worker.json", w.dir));
+	h_worker_start(&again, &S, tok, "gpu-03", 1, NULL);
+	assert_true(h_worker_wait_registered(&again, 0, 20000));
+	assert_int_equal(again.id, id);
+	assert_string_not_equal(again.secret, old_secret);
+	assert_string_equal(worker_state(id), "online");
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", old_secret, "{}", 401, NULL);
+	/* an offline worker can be deleted */
+	assert_int_equal(h_worker_stop(&again, SIGKILL), 128 + SIGKILL);
+	assert_true(wait_state(id, "offline", 10000));
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/workers/%lld", id), S.admin_token, NULL, 204));
+	h_expect_error(&S, "GET", h_fmt("/api/v1/workers/%lld", id), S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", again.secret, "{}", 401, NULL);
+}
+
+static void test_secret_revoked_registers_again(void **state)
+{
+	json_t *j;
+	long long id = W2.id;
+	(void)state;
+
+	/* an admin force-deletes an online worker: its secret dies, it registers again (new id) */
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/workers/%lld?force=true", id), S.admin_token, NULL, 204));
+	assert_true(h_worker_wait_registered(&W2, id, 20000));
+	assert_true(W2.id != id);
+	j = get_worker(W2.id);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "gpu-02");
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "online");
+	json_decref(j);
+}
+
+static void test_sigterm_drains_and_deregisters(void **state)
+{
+	struct h_server api = h_worker_api(&W1, &S);
+	json_t *j;
+	(void)state;
+
+	/* a job that finishes within --grace runs to its end; the worker then deregisters */
+	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":201,\"command\":\"sleep 1; echo finished\"}", 201));
+	assert_int_equal(h_worker_stop(&W1, SIGTERM), 0);
+	j = h_call(&S, "GET", "/api/v1/workers/jobs/201/status", S.admin_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "succeeded");
+	json_decref(j);
+	{
+		char *log = job_log(201);
+		assert_string_equal(log, "finished\n");
+		free(log);
+	}
+	j = get_worker(W1.id);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "offline");
+	assert_true(json_is_string(json_object_get(j, "deregistered_at")));
+	json_decref(j);
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", W1.secret, "{}", 401, NULL);
+
+	/* one that outlives --grace is cancelled and reported so */
+	{
+		const char *const g[] = {"--grace", "1", NULL};
+		struct h_worker w;
+		struct h_server wapi;
+		h_worker_start(&w, &S, h_join_token(&S, "short-grace"), "gpu-04", 2, g);
+		assert_true(h_worker_wait_registered(&w, 0, 20000));
+		wapi = h_worker_api(&w, &S);
+		json_decref(h_call(&wapi, "POST", "/v1/jobs", w.secret, "{\"id\":202,\"command\":\"sleep 60\",\"gpus\":[0]}",
+				   201));
+		assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
+		j = h_call(&S, "GET", "/api/v1/workers/jobs/202/status", S.admin_token, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
+		json_decref(j);
+		assert_string_equal(worker_state(w.id), "offline");
+		/* it stopped cleanly: no sanitizer report, no handle left open */
+		assert_int_equal(h_sh("grep -q -e 'ERROR: ' -e 'open handles' '%s/worker.log'", w.dir), 1);
+	}
+}
+
+static void test_local_worker(void **state)
+{
+	static const char *const extra[] = {"--local-worker", "--heartbeat-timeout", "3", NULL};
+	struct h_server s;
+	json_t *j, *it;
+	int found = 0;
+	(void)state;
+
+	setenv("ATRIUM_FAKE_GPUS", "2", 1);
+	h_server_start(&s, extra);
+	unsetenv("ATRIUM_FAKE_GPUS");
+	for (int i = 0; i < 300 && !found; i++) {
+		size_t k;
+		j = h_call(&s, "GET", "/api/v1/workers", s.admin_token, NULL, 200);
+		json_array_foreach(json_object_get(j, "items"), k, it)
+			if (!strncmp(json_string_value(json_object_get(it, "name")), "local-", 6) &&
+			    !strcmp(json_string_value(json_object_get(it, "state")), "online")) {
+				found = 1;
+				assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 2);
+			}
+		json_decref(j);
+		if (!found)
+			msleep(50);
+	}
+	assert_true(found);
+	/* SIGTERM: the server stops its worker (which deregisters), then itself, exit 0 */
+	assert_int_equal(h_server_stop(&s, SIGTERM), 0);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_open(h_fmt("%s/atrium.db", s.dir), &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT count(*) FROM workers WHERE name LIKE 'local-%'"
+						    " AND state = 'offline' AND deregistered_at IS NOT NULL",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	assert_int_equal(h_sh("grep -q -e 'ERROR: ' -e 'open handles' '%s/server.log'", s.dir), 1);
+	h_server_cleanup(&s);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_worker_stop(&W1, SIGKILL);
+	h_worker_stop(&W2, SIGKILL);
+	h_server_cleanup(&S);
+	return 0;
+}
+
+int main(void)
+{
+	static const char *const extra[] = {"--heartbeat-timeout", "3", NULL};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_join_tokens),
+		cmocka_unit_test(test_register_refused),
+		cmocka_unit_test(test_worker_cli),
+		cmocka_unit_test(test_inventory_and_heartbeats),
+		cmocka_unit_test(test_drain_cordon),
+		cmocka_unit_test(test_job_runs_and_reports),
+		cmocka_unit_test(test_log_offsets),
+		cmocka_unit_test(test_kill9_goes_offline_and_comes_back),
+		cmocka_unit_test(test_secret_revoked_registers_again),
+		cmocka_unit_test(test_sigterm_drains_and_deregisters),
+		cmocka_unit_test(test_local_worker),
+	};
+	memset(&S, 0, sizeof(S));
+	memset(&W1, 0, sizeof(W1));
+	memset(&W2, 0, sizeof(W2));
+	h_server_start(&S, (const char *const *)extra);
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
