@@ -14,6 +14,7 @@ struct atr_auth;
 struct atr_server;
 struct atr_metrics;
 struct atr_client;
+struct atr_gc;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -25,6 +26,7 @@ struct atr_app {
 	struct atr_client *client; /* outgoing HTTP on the loop (libcurl multi) */
 	int64_t started_ms;
 	char public_url[256];      /* how workers and jobs reach this server */
+	struct atr_gc *gc;         /* the artifact garbage collector (atrium/gc.h) */
 };
 
 #endif
