@@ -1,0 +1,30 @@
+#ifndef ATRIUM_TEST_FIXTURES_H
+#define ATRIUM_TEST_FIXTURES_H
+/*
+ * fixtures.h: small helpers the registry, datasets, search and gc tests share on top of
+ * harness.h: binary-safe uploads, project and member set-up, looking into DATA_DIR.
+ */
+#include "harness.h"
+
+/* PUT of raw bytes (binary-safe); asserts the status; returns the JSON answer (may be NULL). */
+json_t *f_put(struct h_server *s, const char *path, const char *token, const void *data, size_t len,
+	      const char *const *headers, long expect);
+/* Creates a project owned by the token's user (visibility "private" or "internal"). */
+void f_project(struct h_server *s, const char *token, const char *name, const char *visibility);
+/* Makes user a member of project with role (the admin does it). */
+void f_member(struct h_server *s, const char *project, const char *user, const char *role);
+/* Whether DATA_DIR/blobs holds the blob sha256. */
+bool f_blob_exists(struct h_server *s, const char *sha256);
+/* Number of regular files under DATA_DIR/sub (recursively). */
+int f_count_files(struct h_server *s, const char *sub);
+/* POST /api/v1/admin/gc with grace_seconds; returns the answer. */
+json_t *f_gc(struct h_server *s, int grace_seconds);
+/* Integer field of a JSON object. */
+long long f_int(const json_t *o, const char *key);
+/* String field of a JSON object ("" when absent). */
+const char *f_str(const json_t *o, const char *key);
+/* Asserts that the error message of an answer contains needle. */
+void f_expect_message(struct h_server *s, const char *method, const char *path, const char *token,
+		      const char *body, long status, const char *needle);
+
+#endif
