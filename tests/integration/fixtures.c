@@ -41,6 +41,7 @@ json_t *f_put(struct h_server *s, const char *path, const char *token, const voi
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* send "../x" as it is */
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
@@ -149,4 +150,33 @@ void f_expect_message(struct h_server *s, const char *method, const char *path, 
 		fail();
 	}
 	json_decref(j);
+}
+
+long f_status_raw(struct h_server *s, const char *method, const char *path, const char *token)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct sink body = {0};
+	char url[4096], auth[300];
+	long status = 0;
+
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(body.p);
+	return status;
 }

@@ -9,6 +9,8 @@
 /* PUT of raw bytes (binary-safe); asserts the status; returns the JSON answer (may be NULL). */
 json_t *f_put(struct h_server *s, const char *path, const char *token, const void *data, size_t len,
 	      const char *const *headers, long expect);
+/* A request sent with its path exactly as given ("../x" is not squashed); returns the status. */
+long f_status_raw(struct h_server *s, const char *method, const char *path, const char *token);
 /* Creates a project owned by the token's user (visibility "private" or "internal"). */
 void f_project(struct h_server *s, const char *token, const char *name, const char *visibility);
 /* Makes user a member of project with role (the admin does it). */
