@@ -135,6 +135,14 @@ void api_runs_list(struct atr_req *r);
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 
+/* list.c: list answers. cb fills arr with at most p->limit items and says whether more follow. */
+typedef int (*api_list_cb)(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more);
+/* Reads ?limit and ?cursor, lists with cb and answers the page (or the error, naming what). */
+void api_reply_list_cb(struct atr_req *r, api_list_cb cb, const void *arg, const char *what);
+/* The same for a store list function of one owner (a project's models, a model's versions). */
+typedef int (*api_list_fn)(struct atr_store *s, int64_t owner_id, const struct atr_page *p, json_t *arr, bool *more);
+void api_reply_list(struct atr_req *r, api_list_fn fn, int64_t owner_id, const char *what);
+
 /* models.c */
 #include "atrium/store_models.h"
 extern const struct atr_field api_model_create_schema[], api_model_patch_schema[], api_mv_create_schema[];

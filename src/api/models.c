@@ -170,21 +170,9 @@ void api_models_create(struct atr_req *r)
 void api_models_list(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
 		return;
-	rc = atr_store_model_list(STORE(r), p.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list models");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, atr_store_model_list, p.id, "models");
 }
 
 void api_models_get(struct atr_req *r)
@@ -232,21 +220,9 @@ void api_models_history(struct atr_req *r)
 {
 	struct atr_project p;
 	struct atr_model m;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
+	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
 		return;
-	rc = atr_store_model_history(STORE(r), m.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not read the history");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, atr_store_model_history, m.id, "the history");
 }
 
 /* The body's source_run: 0 when absent, -1 when it answered 400 (unknown or another project's). */
@@ -297,21 +273,9 @@ void api_mv_list(struct atr_req *r)
 {
 	struct atr_project p;
 	struct atr_model m;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
+	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
 		return;
-	rc = atr_store_model_version_list(STORE(r), m.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list versions");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, atr_store_model_version_list, m.id, "versions");
 }
 
 void api_mv_get(struct atr_req *r)

@@ -86,19 +86,29 @@ static int body_version_or_reply(struct atr_req *r, const struct atr_model *m, s
 	return 0;
 }
 
+/* The {alias} of the {model} when the caller may move it (NULL when it answered). */
+static const char *alias_or_reply(struct atr_req *r, struct atr_project *p, struct atr_model *m)
+{
+	const char *alias = atr_req_param(r, "alias");
+	enum atr_prole role;
+
+	if (alias_name_or_reply(r, alias, "alias") < 0 || api_model_or_reply(r, ATR_PROLE_EDITOR, p, m, &role) < 0 ||
+	    alias_access_or_reply(r, role, alias, p->name) < 0)
+		return NULL;
+	return alias;
+}
+
 void api_aliases_put(struct atr_req *r)
 {
 	struct atr_project p;
 	struct atr_model m;
 	struct atr_model_version v;
-	enum atr_prole role;
-	const char *alias = atr_req_param(r, "alias");
+	const char *alias;
 	char actor[80];
 	int64_t from = 0;
 	int rc;
 
-	if (alias_name_or_reply(r, alias, "alias") < 0 || api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, &role) < 0 ||
-	    alias_access_or_reply(r, role, alias, p.name) < 0 || body_version_or_reply(r, &m, &v) < 0)
+	if (!(alias = alias_or_reply(r, &p, &m)) || body_version_or_reply(r, &m, &v) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", p.name, m.name, (long long)v.version, alias);
 	rc = atr_store_model_alias_set(STORE(r), m.id, alias, v.id, api_actor(r, actor, sizeof(actor)), 0, &from);
@@ -117,17 +127,18 @@ void api_aliases_delete(struct atr_req *r)
 {
 	struct atr_project p;
 	struct atr_model m;
-	enum atr_prole role;
-	const char *alias = atr_req_param(r, "alias");
+	const char *alias;
 	char actor[80];
 	int64_t from = 0;
 	int rc;
 
-	if (alias_name_or_reply(r, alias, "alias") < 0 || api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, &role) < 0 ||
-	    alias_access_or_reply(r, role, alias, p.name) < 0)
+	if (!(alias = alias_or_reply(r, &p, &m)))
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s/alias:%s", p.name, m.name, alias);
 	rc = atr_store_model_alias_delete(STORE(r), m.id, alias, api_actor(r, actor, sizeof(actor)), &from);
+	if (rc == 0) /* name the version it pointed at */
+		atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", p.name, m.name,
+				     (long long)atr_store_model_version_number(STORE(r), from), alias);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_error(r, 404, "not_found", NULL, "model '%s' has no alias '%s'", m.name, alias);
 		return;
@@ -283,22 +294,9 @@ static int state_or_reply(struct atr_req *r, const char *dflt, const char **out)
 	return 0;
 }
 
-static void list(struct atr_req *r, struct atr_promotion_filter *f)
+static int list(struct atr_req *r, const void *filter, const struct atr_page *p, json_t *arr, bool *more)
 {
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (atr_page_from_req(r, &pg) < 0 || !(items = api_new_items(r)))
-		return;
-	rc = atr_store_promotion_list(STORE(r), f, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list promotions");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	return atr_store_promotion_list(STORE(r), filter, p, arr, more);
 }
 
 void api_promotions_list_project(struct atr_req *r)
@@ -309,7 +307,7 @@ void api_promotions_list_project(struct atr_req *r)
 	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || state_or_reply(r, NULL, &f.state) < 0)
 		return;
 	f.project_id = p.id;
-	list(r, &f);
+	api_reply_list_cb(r, list, &f, "promotions");
 }
 
 void api_promotions_list_mine(struct atr_req *r)
@@ -320,5 +318,5 @@ void api_promotions_list_mine(struct atr_req *r)
 		return;
 	f.decider_id = r->who.user_id;
 	f.admin = r->who.admin;
-	list(r, &f);
+	api_reply_list_cb(r, list, &f, "promotions");
 }

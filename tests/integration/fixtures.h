@@ -11,6 +11,22 @@ json_t *f_put(struct h_server *s, const char *path, const char *token, const voi
 	      const char *const *headers, long expect);
 /* A request sent with its path exactly as given ("../x" is not squashed); returns the status. */
 long f_status_raw(struct h_server *s, const char *method, const char *path, const char *token);
+/*
+ * Users names[0..3] (tokens into tokens[i]): names[0] creates the private project and owns
+ * it, names[1] is an editor, names[2] a viewer, names[3] an outsider.
+ */
+void f_people(struct h_server *s, const char *project, const char *const names[4], char tokens[4][128]);
+/* Stops the server with SIGTERM (its sanitizer leak check must pass: else rc 1), cleans up. */
+int f_finish(struct h_server *s, int rc);
+/* A query on the server's database (read while it runs; WAL). */
+long long f_sql_int(struct h_server *s, const char *sql);
+void f_sql_exec(struct h_server *s, const char *sql);
+/*
+ * Follows a list from path (which has a query, e.g. "?limit=7") through every next_cursor,
+ * calling each(item, arg) for every item; returns the number of pages.
+ */
+int f_walk_pages(struct h_server *s, const char *path, const char *token, void (*each)(json_t *item, void *arg),
+		 void *arg);
 /* Creates a project owned by the token's user (visibility "private" or "internal"). */
 void f_project(struct h_server *s, const char *token, const char *name, const char *visibility);
 /* Makes user a member of project with role (the admin does it). */

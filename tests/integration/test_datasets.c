@@ -15,20 +15,10 @@
 #include <string.h>
 
 static struct h_server S;
-static char olga[128], ed[128], vic[128], out[128];
+static char people[4][128];
+static const char *const olga = people[0], *const ed = people[1], *const vic = people[2], *const out = people[3];
 
 #define DS "/api/v1/projects/ds/datasets"
-
-static void setup_people(void)
-{
-	snprintf(olga, sizeof(olga), "%s", h_user(&S, "olga", false));
-	snprintf(ed, sizeof(ed), "%s", h_user(&S, "ed", false));
-	snprintf(vic, sizeof(vic), "%s", h_user(&S, "vic", false));
-	snprintf(out, sizeof(out), "%s", h_user(&S, "out", false));
-	f_project(&S, olga, "ds", "private");
-	f_member(&S, "ds", "ed", "editor");
-	f_member(&S, "ds", "vic", "viewer");
-}
 
 static bool list_has_name(const char *path, const char *token, const char *name)
 {
@@ -462,11 +452,25 @@ static void test_one_gib_upload(void **state)
 	json_decref(f_gc(&S, 0));
 }
 
+struct seen {
+	char once[1000];
+	int count, limit;
+};
+
+/* Each file "dN/fNNNN.txt" is seen once, in pages of at most 37. */
+static void see_file(json_t *it, void *arg)
+{
+	struct seen *s = arg;
+	int n = (int)strtol(strrchr(f_str(it, "path"), 'f') + 1, NULL, 10);
+	assert_true(n >= 0 && n < s->limit);
+	assert_int_equal(s->once[n], 0);
+	s->once[n] = 1;
+	s->count++;
+}
+
 static void test_pagination_1000_files(void **state)
 {
-	static char seen[1000];
-	char path[700];
-	int count = 0, pages = 0;
+	struct seen seen = {.limit = 1000};
 	json_t *j;
 	(void)state;
 
@@ -477,32 +481,8 @@ static void test_pagination_1000_files(void **state)
 		json_decref(f_put(&S, h_fmt(DS "/many/versions/1/files/d%d/f%04d.txt", i % 7, i), ed, text, strlen(text),
 				  NULL, 201));
 	}
-	snprintf(path, sizeof(path), DS "/many/versions/1/files?limit=37");
-	for (;;) {
-		json_t *it;
-		const char *next;
-		size_t i;
-		j = h_call(&S, "GET", path, vic, NULL, 200);
-		assert_true(json_array_size(json_object_get(j, "items")) <= 37);
-		json_array_foreach(json_object_get(j, "items"), i, it) {
-			const char *p = f_str(it, "path");
-			int n = atoi(strrchr(p, 'f') + 1);
-			assert_true(n >= 0 && n < 1000);
-			assert_int_equal(seen[n], 0);
-			seen[n] = 1;
-			count++;
-		}
-		pages++;
-		next = json_string_value(json_object_get(j, "next_cursor"));
-		if (!next) {
-			json_decref(j);
-			break;
-		}
-		snprintf(path, sizeof(path), DS "/many/versions/1/files?limit=37&cursor=%s", next);
-		json_decref(j);
-	}
-	assert_int_equal(count, 1000);
-	assert_int_equal(pages, 28);
+	assert_int_equal(f_walk_pages(&S, DS "/many/versions/1/files?limit=37", vic, see_file, &seen), 28);
+	assert_int_equal(seen.count, 1000);
 	j = h_call(&S, "GET", DS "/many/versions/1", vic, NULL, 200);
 	assert_int_equal(f_int(j, "file_count"), 1000);
 	json_decref(j);
@@ -662,16 +642,9 @@ int main(void)
 		cmocka_unit_test(test_parent_diff_and_drafts),
 		cmocka_unit_test(test_idempotent_versions),
 	};
-	int rc;
+	static const char *const names[4] = {"olga", "ed", "vic", "out"};
 
-	memset(&S, 0, sizeof(S));
 	h_server_start(&S, NULL);
-	setup_people();
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	if (h_server_stop(&S, SIGTERM) != 0) {
-		fprintf(stderr, "the server did not stop cleanly; see %s/server.log\n", S.dir);
-		rc = 1;
-	}
-	h_server_cleanup(&S);
-	return rc;
+	f_people(&S, "ds", names, people);
+	return f_finish(&S, cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +187,7 @@ static int raw_connect(struct h_server *s)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(colon + 1));
+	sin.sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10));
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	return fd;
@@ -262,33 +261,6 @@ static void test_admin_only(void **state)
 
 /* ---- a server of its own: the background collector ---- */
 
-static void sql_exec(const char *dbpath, const char *sql)
-{
-	sqlite3 *db;
-	char *err = NULL;
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fprintf(stderr, "sql: %s\n", err);
-	sqlite3_free(err);
-	sqlite3_close(db);
-}
-
-static int sql_int(const char *dbpath, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int v = -1;
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 struct gone {
 	struct h_server *s;
 	const char *sha;
@@ -304,7 +276,7 @@ static void test_background(void **state)
 {
 	static const char *const extra[] = {"--gc-interval", "1", NULL};
 	struct h_server b;
-	char tok[128], dbpath[400];
+	char tok[128];
 	struct gone g;
 	json_t *j;
 	(void)state;
@@ -322,17 +294,15 @@ static void test_background(void **state)
 	j = f_put(&b, "/api/v1/projects/bgp/models/m/versions/2/files/f", tok, "kept", 4, NULL, 201);
 	json_decref(h_call(&b, "DELETE", "/api/v1/projects/bgp/models/m/versions/1", tok, NULL, 204));
 	/* background passes keep blobs younger than an hour: age this one */
-	snprintf(dbpath, sizeof(dbpath), "%s/atrium.db", b.dir);
-	sql_exec(dbpath, h_fmt("UPDATE blobs SET created_at = 0 WHERE sha256 = '%s'", g.sha));
-	sql_exec(dbpath, h_fmt("UPDATE blobs SET created_at = 0 WHERE sha256 = '%s'", f_str(j, "sha256")));
+	f_sql_exec(&b, h_fmt("UPDATE blobs SET created_at = 0 WHERE sha256 = '%s'", g.sha));
+	f_sql_exec(&b, h_fmt("UPDATE blobs SET created_at = 0 WHERE sha256 = '%s'", f_str(j, "sha256")));
 	old_file(&b, "blobs/cd", "cd00000000000000000000000000000000000000000000000000000000000003", "orphan", 7200);
 	assert_true(h_wait(blob_gone, &g, 10000));
 	g.sha = "cd00000000000000000000000000000000000000000000000000000000000003";
 	assert_true(h_wait(blob_gone, &g, 10000));
 	assert_true(f_blob_exists(&b, f_str(j, "sha256")));
 	json_decref(j);
-	assert_int_equal(h_server_stop(&b, SIGTERM), 0);
-	h_server_cleanup(&b);
+	assert_int_equal(f_finish(&b, 0), 0);
 }
 
 /* ---- kill -9 during a pass ---- */
@@ -341,13 +311,12 @@ static void test_kill_during_gc(void **state)
 {
 	struct h_server k;
 	const char *body = "{\"grace_seconds\":0}";
-	char tok[128], req[512], kept[20][65], dbpath[400];
+	char tok[128], req[512], kept[20][65];
 	json_t *j;
 	int fd;
 	(void)state;
 
 	h_server_start(&k, NULL);
-	snprintf(dbpath, sizeof(dbpath), "%s/atrium.db", k.dir);
 	snprintf(tok, sizeof(tok), "%s", h_user(&k, "kk", false));
 	f_project(&k, tok, "kp", "private");
 	json_decref(h_call(&k, "POST", "/api/v1/projects/kp/models", tok, "{\"name\":\"m\"}", 201));
@@ -388,7 +357,7 @@ static void test_kill_during_gc(void **state)
 	/* the next pass forgets every unreferenced row; bytes whose row went just before the kill
 	 * are orphans, removed once old enough */
 	json_decref(f_gc(&k, 0));
-	assert_int_equal(sql_int(dbpath, "SELECT count(*) FROM blobs"), 20);
+	assert_int_equal(f_sql_int(&k, "SELECT count(*) FROM blobs"), 20);
 	assert_true(f_count_files(&k, "blobs") - 20 <= 128);
 	assert_int_equal(h_sh("find '%s/blobs' -type f -exec touch -d '@%lld' {} +", k.dir, (long long)time(NULL) - 7200),
 			 0);
@@ -396,8 +365,7 @@ static void test_kill_during_gc(void **state)
 	assert_int_equal(f_count_files(&k, "blobs"), 20);
 	for (int i = 0; i < 20; i++)
 		assert_true(f_blob_exists(&k, kept[i]));
-	assert_int_equal(h_server_stop(&k, SIGTERM), 0);
-	h_server_cleanup(&k);
+	assert_int_equal(f_finish(&k, 0), 0);
 }
 
 int main(void)
@@ -411,17 +379,9 @@ int main(void)
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_kill_during_gc),
 	};
-	int rc;
 
-	memset(&S, 0, sizeof(S));
 	h_server_start(&S, NULL);
 	snprintf(owner, sizeof(owner), "%s", h_user(&S, "owner", false));
 	f_project(&S, owner, "store", "private");
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	if (h_server_stop(&S, SIGTERM) != 0) {
-		fprintf(stderr, "the server did not stop cleanly; see %s/server.log\n", S.dir);
-		rc = 1;
-	}
-	h_server_cleanup(&S);
-	return rc;
+	return f_finish(&S, cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -11,20 +11,10 @@
 #include <string.h>
 
 static struct h_server S;
-static char alice[128], bob[128], vera[128], eve[128];
+static char people[4][128];
+static const char *const alice = people[0], *const bob = people[1], *const vera = people[2], *const eve = people[3];
 
 #define M "/api/v1/projects/vision/models"
-
-static void setup_people(void)
-{
-	snprintf(alice, sizeof(alice), "%s", h_user(&S, "alice", false));
-	snprintf(bob, sizeof(bob), "%s", h_user(&S, "bob", false));
-	snprintf(vera, sizeof(vera), "%s", h_user(&S, "vera", false));
-	snprintf(eve, sizeof(eve), "%s", h_user(&S, "eve", false));
-	f_project(&S, alice, "vision", "private");
-	f_member(&S, "vision", "bob", "editor");
-	f_member(&S, "vision", "vera", "viewer");
-}
 
 /* A committed version of model with one file holding text; returns its number. */
 static long long committed_version(const char *model, const char *text)
@@ -294,7 +284,7 @@ static void test_aliases(void **state)
 	assert_non_null(e);
 	assert_int_equal(f_int(e, "from_version"), 2);
 	json_decref(hist);
-	assert_true(audit_has("models.aliases.delete", "project:vision/model:clf/alias:staging"));
+	assert_true(audit_has("models.aliases.delete", "project:vision/model:clf/version:2/alias:staging"));
 }
 
 static bool list_has(const char *path, const char *token, long long id)
@@ -537,17 +527,11 @@ int main(void)
 		cmocka_unit_test(test_lineage),
 	};
 	int rc;
+	static const char *const names[4] = {"alice", "bob", "vera", "eve"};
 
 	memset(&S, 0, sizeof(S));
 	h_server_start(&S, NULL);
-	setup_people();
+	f_people(&S, "vision", names, people);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	/* a clean stop: the sanitizers' leak check runs and must pass */
-	if (h_server_stop(&S, SIGTERM) != 0) {
-		fprintf(stderr, "the server did not stop cleanly; see %s/server.log\n", S.dir);
-		h_sh("grep -A30 ERROR %s/server.log | head -60 >&2", S.dir);
-		rc = 1;
-	}
-	h_server_cleanup(&S);
-	return rc;
+	return f_finish(&S, rc); /* a clean stop: the sanitizers' leak check must pass */
 }
