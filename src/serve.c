@@ -196,10 +196,13 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		goto out_loop;
 	if (bootstrap_admin(d.app.store) < 0)
 		goto out_store;
-	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
-	    atr_client_new(&loop, &d.app.client) < 0 || atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
+	/* The artifact garbage collector: background passes on the loop's idle time (atrium/gc.h). */
+	if (atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
 		goto out_parts;
 	atr_gc_schedule(d.app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
+	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
+	    atr_client_new(&loop, &d.app.client) < 0)
+		goto out_parts;
 	if (start_http(&d) < 0)
 		goto out_parts;
 	uv_timer_init(&loop, &d.housekeeping);
