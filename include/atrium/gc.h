@@ -44,7 +44,10 @@ int atr_gc_new(struct uv_loop_s *loop, struct atr_store *s, struct atr_gc **out)
 /* Closes the handles (the memory goes in their close callbacks); waiters are not called. */
 void atr_gc_free(struct atr_gc *gc);
 
-/* Starts a pass every interval_ms (0: never) with the given grace. */
+/*
+ * Starts a pass every interval_ms (0: never) with the given grace. The timer does not keep
+ * the loop alive by itself (a pass in progress does).
+ */
 void atr_gc_schedule(struct atr_gc *gc, int64_t interval_ms, int64_t grace_ms);
 /*
  * Asks for a pass with the given grace; done(arg, stats) is called when it ends (done may

@@ -59,6 +59,7 @@ int atr_gc_new(uv_loop_t *loop, struct atr_store *s, struct atr_gc **out)
 	gc->s = s;
 	uv_idle_init(loop, &gc->idle);
 	uv_timer_init(loop, &gc->timer);
+	uv_unref((uv_handle_t *)&gc->timer); /* the schedule alone never keeps the loop running */
 	gc->idle.data = gc->timer.data = gc;
 	gc->open_handles = 2;
 	*out = gc;
