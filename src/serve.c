@@ -9,6 +9,7 @@
 #include "atrium/auth.h"
 #include "atrium/client.h"
 #include "atrium/err.h"
+#include "atrium/gc.h"
 #include "atrium/log.h"
 #include "atrium/metrics.h"
 #include "atrium/server.h"
@@ -115,6 +116,8 @@ static void on_http_stopped(void *arg)
 	atr_auth_flush(d->app.auth);
 	atr_client_free(d->app.client);
 	d->app.client = NULL;
+	atr_gc_free(d->app.gc);
+	d->app.gc = NULL;
 	uv_close((uv_handle_t *)&d->housekeeping, on_handle_closed);
 	uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
 	uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
@@ -223,6 +226,10 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		goto out_loop;
 	if (bootstrap_admin(d.app.store) < 0)
 		goto out_store;
+	/* The artifact garbage collector: background passes on the loop's idle time (atrium/gc.h). */
+	if (atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
+		goto out_parts;
+	atr_gc_schedule(d.app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
 	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
 	    atr_client_new(&loop, &d.app.client) < 0)
 		goto out_parts;
@@ -252,8 +259,9 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	d.exit_code = 0;
 out_parts:
 	api_workers_stop(&d.app);
-	if (d.app.client) {
+	if (d.app.client || d.app.gc) {
 		atr_client_free(d.app.client);
+		atr_gc_free(d.app.gc);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	atr_metrics_free(d.app.metrics);

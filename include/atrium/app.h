@@ -15,6 +15,7 @@ struct atr_server;
 struct atr_metrics;
 struct atr_client;
 struct atr_worker_registry;
+struct atr_gc;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -27,6 +28,7 @@ struct atr_app {
 	int64_t started_ms;
 	char public_url[256];      /* how workers and jobs reach this server */
 	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
+	struct atr_gc *gc;         /* the artifact garbage collector (atrium/gc.h) */
 };
 
 #endif

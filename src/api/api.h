@@ -171,5 +171,71 @@ void api_worker_job_logs_post(struct atr_req *r);
 void api_worker_job_logs_get(struct atr_req *r);
 void api_worker_job_status_post(struct atr_req *r);
 void api_worker_job_status_get(struct atr_req *r);
+/* list.c: list answers. cb fills arr with at most p->limit items and says whether more follow. */
+typedef int (*api_list_cb)(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more);
+/* Reads ?limit and ?cursor, lists with cb and answers the page (or the error, naming what). */
+void api_reply_list_cb(struct atr_req *r, api_list_cb cb, const void *arg, const char *what);
+/* The same for a store list function of one owner (a project's models, a model's versions). */
+typedef int (*api_list_fn)(struct atr_store *s, int64_t owner_id, const struct atr_page *p, json_t *arr, bool *more);
+void api_reply_list(struct atr_req *r, api_list_fn fn, int64_t owner_id, const char *what);
+
+/* models.c */
+#include "atrium/store_models.h"
+extern const struct atr_field api_model_create_schema[], api_model_patch_schema[], api_mv_create_schema[];
+/* A model version with the model and project it is in, and the caller's role there. */
+struct atr_model_ref {
+	struct atr_project project;
+	struct atr_model model;
+	struct atr_model_version version;
+	enum atr_prole role;
+};
+/* What the history shows as the caller: the user name, or "job:ID" (into buf). */
+const char *api_actor(struct atr_req *r, char *buf, size_t len);
+/* The model named by {model} in {project} when the caller has `need` there (role may be NULL). */
+int api_model_or_reply(struct atr_req *r, enum atr_prole need, struct atr_project *p, struct atr_model *m,
+		       enum atr_prole *role);
+/* {version} (number, alias or "latest") of that model; with draft, 409 when committed. */
+int api_model_version_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_model_ref *out);
+/* The version named by path parameter {id} (a row id); 404 unless the caller may read it. */
+int api_model_version_by_id_or_reply(struct atr_req *r, enum atr_prole need, struct atr_model_ref *out);
+void api_mv_reply(struct atr_req *r, unsigned status, int64_t version_id);
+void api_models_create(struct atr_req *r);
+void api_models_list(struct atr_req *r);
+void api_models_get(struct atr_req *r);
+void api_models_patch(struct atr_req *r);
+void api_models_history(struct atr_req *r);
+void api_mv_create(struct atr_req *r);
+void api_mv_list(struct atr_req *r);
+void api_mv_get(struct atr_req *r);
+void api_mv_get_by_id(struct atr_req *r);
+void api_mv_commit(struct atr_req *r);
+void api_mv_delete(struct atr_req *r);
+void api_mv_files(struct atr_req *r);
+void api_mv_file_begin(struct atr_req *r);
+int api_mv_file_chunk(struct atr_req *r, const char *data, size_t len);
+void api_mv_file_put(struct atr_req *r);
+void api_mv_file_get(struct atr_req *r);
+void api_mv_file_delete(struct atr_req *r);
+
+/* promotions.c: aliases and promotion requests */
+extern const struct atr_field api_alias_set_schema[], api_promotion_create_schema[], api_promotion_decide_schema[];
+void api_aliases_put(struct atr_req *r);
+void api_aliases_delete(struct atr_req *r);
+void api_promotions_create(struct atr_req *r);
+void api_promotions_get(struct atr_req *r);
+void api_promotions_approve(struct atr_req *r);
+void api_promotions_reject(struct atr_req *r);
+void api_promotions_list_project(struct atr_req *r);
+void api_promotions_list_mine(struct atr_req *r);
+
+/* lineage.c */
+void api_lineage_get(struct atr_req *r);
+
+/* search.c */
+void api_search(struct atr_req *r);
+
+/* gc.c */
+extern const struct atr_field api_gc_schema[];
+void api_admin_gc(struct atr_req *r);
 
 #endif

@@ -113,6 +113,55 @@ const struct atr_route atr_routes[] = {
 	 NULL},
 	{"POST", "/api/v1/workers/{id}/uncordon", api_workers_uncordon, ADMIN, 0, atr_schema_empty, "workers.uncordon",
 	 NULL, NULL},
+
+	/* models */
+#define MD "/api/v1/projects/{project}/models"
+#define MV MD "/{model}/versions/{version}"
+	{"GET", MD, api_models_list, USER, ATR_RF_JOB_OK, NULL, "models.list", NULL, NULL},
+	{"POST", MD, api_models_create, USER, ATR_RF_JOB_OK, api_model_create_schema, "models.create", NULL, NULL},
+	{"GET", MD "/{model}", api_models_get, USER, ATR_RF_JOB_OK, NULL, "models.get", NULL, NULL},
+	{"PATCH", MD "/{model}", api_models_patch, USER, ATR_RF_JOB_OK, api_model_patch_schema, "models.update", NULL,
+	 NULL},
+	{"GET", MD "/{model}/history", api_models_history, USER, ATR_RF_JOB_OK, NULL, "models.history", NULL, NULL},
+	{"GET", MD "/{model}/versions", api_mv_list, USER, ATR_RF_JOB_OK, NULL, "models.versions.list", NULL, NULL},
+	{"POST", MD "/{model}/versions", api_mv_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT, api_mv_create_schema,
+	 "models.versions.create", NULL, NULL},
+	{"GET", MV, api_mv_get, USER, ATR_RF_JOB_OK, NULL, "models.versions.get", NULL, NULL},
+	{"DELETE", MV, api_mv_delete, USER, ATR_RF_JOB_OK, NULL, "models.versions.delete", NULL, NULL},
+	{"POST", MV "/commit", api_mv_commit, USER, ATR_RF_JOB_OK, atr_schema_empty, "models.versions.commit", NULL,
+	 NULL},
+	{"GET", MV "/files", api_mv_files, USER, ATR_RF_JOB_OK, NULL, "models.files.list", NULL, NULL},
+	{"PUT", MV "/files/{path...}", api_mv_file_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL, "models.files.put",
+	 api_mv_file_begin, api_mv_file_chunk},
+	{"GET", MV "/files/{path...}", api_mv_file_get, USER, ATR_RF_JOB_OK, NULL, "models.files.get", NULL, NULL},
+	{"DELETE", MV "/files/{path...}", api_mv_file_delete, USER, ATR_RF_JOB_OK, NULL, "models.files.delete", NULL,
+	 NULL},
+	{"PUT", MD "/{model}/aliases/{alias}", api_aliases_put, USER, ATR_RF_JOB_OK, api_alias_set_schema,
+	 "models.aliases.set", NULL, NULL},
+	{"DELETE", MD "/{model}/aliases/{alias}", api_aliases_delete, USER, ATR_RF_JOB_OK, NULL, "models.aliases.delete",
+	 NULL, NULL},
+	{"POST", MV "/promotions", api_promotions_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT,
+	 api_promotion_create_schema, "promotions.create", NULL, NULL},
+	{"GET", "/api/v1/projects/{project}/promotions", api_promotions_list_project, USER, 0, NULL,
+	 "promotions.list_project", NULL, NULL},
+	{"GET", "/api/v1/promotions", api_promotions_list_mine, USER, 0, NULL, "promotions.list", NULL, NULL},
+	{"GET", "/api/v1/promotions/{id}", api_promotions_get, USER, 0, NULL, "promotions.get", NULL, NULL},
+	{"POST", "/api/v1/promotions/{id}/approve", api_promotions_approve, USER, 0, api_promotion_decide_schema,
+	 "promotions.approve", NULL, NULL},
+	{"POST", "/api/v1/promotions/{id}/reject", api_promotions_reject, USER, 0, api_promotion_decide_schema,
+	 "promotions.reject", NULL, NULL},
+	{"GET", "/api/v1/model-versions/{id}", api_mv_get_by_id, USER, ATR_RF_JOB_OK, NULL, "models.versions.get_by_id",
+	 NULL, NULL},
+
+	/* lineage */
+	{"GET", "/api/v1/model-versions/{id}/lineage", api_lineage_get, USER, ATR_RF_JOB_OK, NULL, "lineage.get", NULL,
+	 NULL},
+
+	/* search */
+	{"GET", "/api/v1/search", api_search, USER, 0, NULL, "search", NULL, NULL},
+
+	/* admin gc */
+	{"POST", "/api/v1/admin/gc", api_admin_gc, ADMIN, 0, api_gc_schema, "admin.gc", NULL, NULL},
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

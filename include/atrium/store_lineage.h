@@ -1,0 +1,22 @@
+#ifndef ATRIUM_STORE_LINEAGE_H
+#define ATRIUM_STORE_LINEAGE_H
+/*
+ * Lineage (src/store/lineage.c): what a model version came from, following the links
+ * model version -> source run (or the run of its source job) -> the dataset versions that
+ * run read -> their files.
+ */
+#include "atrium/store.h"
+
+/*
+ * The lineage of a model version (new reference):
+ *   {"model_version": {id, project, model, version, state},
+ *    "run": {id, name, status, job_id, params} | null,
+ *    "datasets": [{dataset_version_id, project, dataset, version, file_count, total_bytes,
+ *                  files: [{path, size, sha256}] (at most max_files, by path), truncated}],
+ *    "job": {"id"} | null,
+ *    "deployments": []}
+ * ATR_ENOTFOUND in *err when the version does not exist.
+ */
+json_t *atr_store_model_lineage(struct atr_store *s, int64_t version_id, int max_files, int *err);
+
+#endif

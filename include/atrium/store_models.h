@@ -1,0 +1,169 @@
+#ifndef ATRIUM_STORE_MODELS_H
+#define ATRIUM_STORE_MODELS_H
+/*
+ * The model registry (src/store/models.c): registered models, their versions, aliases,
+ * promotion requests and each model's history. Version files are in store_files.h under
+ * owner kind "model_version" with the version's row id. Access decisions are the caller's
+ * (src/api/); these functions only keep the tables consistent.
+ *
+ * Every mutating function records its event in the model's history (model_events) in the
+ * same transaction; `actor` is what the history shows as who did it ("alice", "job:12";
+ * NULL: nobody in particular).
+ *
+ * For the jobs work: a job that produced a model registers it with
+ *
+ *     struct atr_model_version_spec spec = {
+ *         .model_id = m.id, .source_run_id = run_id, .source_job_id = job_id,
+ *         .copy_from_kind = "job_output", .copy_from_id = job_id, .commit = true,
+ *         .actor = "job:12",
+ *     };
+ *     atr_store_model_find_or_create(s, project_id, "resnet", NULL, &m);
+ *     atr_store_model_version_create(s, &spec, &v);
+ *
+ * which makes the next version, points it at the job's files (no bytes copied) and freezes
+ * it, all in one transaction.
+ */
+#include "atrium/store.h"
+
+/* The alias only owners (and admins) may move directly; editors ask through a promotion. */
+#define ATR_ALIAS_PROTECTED "production"
+
+struct atr_model {
+	int64_t id;
+	int64_t project_id;
+	char name[64];
+};
+
+struct atr_model_version {
+	int64_t id;       /* row id: the files' owner_id, lineage, /api/v1/model-versions/{id} */
+	int64_t model_id;
+	int64_t version;  /* 1, 2, 3 ... */
+	bool committed;
+};
+
+/* ---- models ---- */
+
+/* ATR_ECONFLICT when the name exists in the project. user_id 0: none. */
+int atr_store_model_create(struct atr_store *s, int64_t project_id, const char *name, const char *description,
+			   const json_t *tags, int64_t user_id, const char *actor, int64_t *id_out);
+int atr_store_model_find(struct atr_store *s, int64_t project_id, const char *name, struct atr_model *out);
+/* The model named `name` in the project, created (empty description, no tags) when missing. */
+int atr_store_model_find_or_create(struct atr_store *s, int64_t project_id, const char *name, const char *actor,
+				   struct atr_model *out);
+int atr_store_model_get(struct atr_store *s, int64_t id, struct atr_model *out);
+/* NULL keeps a field. */
+int atr_store_model_update(struct atr_store *s, int64_t id, const char *description, const json_t *tags);
+/*
+ * The API object (new reference): id, name, project, description, tags, created_by, times,
+ * version_count, latest_version (newest committed number or null), aliases {alias: number}.
+ */
+json_t *atr_store_model_json(struct atr_store *s, int64_t id, int *err);
+/* Models of a project, by id. */
+int atr_store_model_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more);
+/* The model's history, newest first (cursor: event id). */
+int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
+			    bool *more);
+
+/* ---- versions ---- */
+
+struct atr_model_version_spec {
+	int64_t model_id;
+	const char *description; /* NULL: "" */
+	const char *framework;   /* NULL: "" */
+	const json_t *signature; /* any JSON, borrowed; NULL: none */
+	int64_t source_run_id;   /* 0: none */
+	int64_t source_job_id;   /* 0: none */
+	int64_t user_id;         /* 0: none (a job) */
+	const char *actor;       /* for the history */
+	const char *copy_from_kind; /* with copy_from_id: start with that owner's files */
+	int64_t copy_from_id;
+	bool commit;                /* freeze it at once (after the copy) */
+};
+
+/*
+ * Makes the model's next version (numbers are never reused), optionally starting with the
+ * files of another owner (atr_store_files_copy) and committed at once. One transaction.
+ */
+int atr_store_model_version_create(struct atr_store *s, const struct atr_model_version_spec *spec,
+				   struct atr_model_version *out);
+int atr_store_model_version_get(struct atr_store *s, int64_t id, struct atr_model_version *out);
+/* The number of a version row (0 when id is 0 or unknown). */
+int64_t atr_store_model_version_number(struct atr_store *s, int64_t id);
+/*
+ * ref: a version number ("3"), "latest" (the newest committed version) or an alias name.
+ * ATR_ENOTFOUND when nothing matches.
+ */
+int atr_store_model_version_resolve(struct atr_store *s, int64_t model_id, const char *ref,
+				    struct atr_model_version *out);
+/*
+ * The API object (new reference): id, model, project, version, description, framework,
+ * signature, source_run, source_job_id, state, aliases [names], created_by, created_at,
+ * committed_at, file_count, total_bytes.
+ */
+json_t *atr_store_model_version_json(struct atr_store *s, int64_t id, int *err);
+/* Versions of a model, oldest first. */
+int atr_store_model_version_list(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
+				 bool *more);
+/* Freezes a draft; ATR_ECONFLICT when committed already. */
+int atr_store_model_version_commit(struct atr_store *s, int64_t id, const char *actor);
+/*
+ * Deletes a version and its files rows (the bytes are left to the garbage collector) and
+ * cancels its pending promotions. ATR_ECONFLICT, with the alias copied to alias_out (64
+ * bytes), when an alias points at it.
+ */
+int atr_store_model_version_delete(struct atr_store *s, int64_t id, const char *actor, char *alias_out);
+
+/* ---- aliases ---- */
+
+/* The version an alias points at (ATR_ENOTFOUND when unset). */
+int atr_store_model_alias_get(struct atr_store *s, int64_t model_id, const char *alias, int64_t *version_id);
+/*
+ * Points alias at a committed version (ATR_ECONFLICT for a draft), atomically replacing the
+ * previous target, whose row id goes to *from_id (0: was unset). promotion_id (0: none) is
+ * recorded in the history. An unchanged alias records nothing.
+ */
+int atr_store_model_alias_set(struct atr_store *s, int64_t model_id, const char *alias, int64_t version_id,
+			      const char *actor, int64_t promotion_id, int64_t *from_id);
+/* Removes an alias (ATR_ENOTFOUND when unset); *from_id gets the version it pointed at. */
+int atr_store_model_alias_delete(struct atr_store *s, int64_t model_id, const char *alias, const char *actor,
+				 int64_t *from_id);
+
+/* ---- promotions ---- */
+
+struct atr_promotion {
+	int64_t id;
+	int64_t model_id;
+	int64_t project_id;
+	int64_t version_id; /* 0 once the version was deleted */
+	int64_t version;
+	char alias[64];
+	char state[16]; /* pending, approved, rejected, cancelled */
+};
+
+/* A pending request to point alias at a committed version (ATR_ECONFLICT for a draft). */
+int atr_store_promotion_create(struct atr_store *s, int64_t version_id, const char *alias, const char *comment,
+			       int64_t user_id, const char *actor, int64_t *id_out);
+int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotion *out);
+/* id, project, model, version, version_id, alias, state, comment, requested_by/at, decided_by/at, decision_comment. */
+json_t *atr_store_promotion_json(struct atr_store *s, int64_t id, int *err);
+/*
+ * Approves (moving the alias, in the same transaction) or rejects a pending promotion.
+ * ATR_ECONFLICT when it is not pending any more (or its version is gone). *from_id: as in
+ * atr_store_model_alias_set (approvals only; may be NULL).
+ */
+int atr_store_promotion_decide(struct atr_store *s, int64_t id, bool approve, int64_t user_id, const char *actor,
+			       const char *comment, int64_t *from_id);
+
+struct atr_promotion_filter {
+	int64_t project_id;  /* > 0: that project's promotions */
+	const char *state;   /* NULL: any */
+	/* project_id == 0: only promotions this user may decide (owners: any alias; editors:
+	 * unprotected aliases); admin: all of them */
+	int64_t decider_id;
+	bool admin;
+};
+/* Newest first (cursor: id). */
+int atr_store_promotion_list(struct atr_store *s, const struct atr_promotion_filter *f, const struct atr_page *p,
+			     json_t *arr, bool *more);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * models.c: /api/v1/projects/{project}/models, their versions and version files, and
+ * /api/v1/model-versions/{id}. Viewers read; editors (and job tokens of the project)
+ * register, upload, commit and delete. A version is a draft until committed, then its
+ * files are frozen (writes 409). Aliases and promotions are in promotions.c.
+ */
+#include "api.h"
+#include "atrium/model_hooks.h"
+#include "atrium/store_files.h"
+#include "atrium/store_models.h"
+#include "atrium/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KIND "model_version"
+
+const struct atr_field api_model_create_schema[] = {
+	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
+	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_model_patch_schema[] = {
+	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
+	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_mv_create_schema[] = {
+	{"source_run", ATR_F_INT, ATR_FF_NULLABLE, 1, INT64_MAX, NULL, NULL},
+	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
+	{"framework", ATR_F_STRING, 0, 0, 64, NULL, NULL},
+	{"signature", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL},
+	{0},
+};
+
+const char *api_actor(struct atr_req *r, char *buf, size_t len)
+{
+	if (r->who.kind == ATR_P_JOB)
+		snprintf(buf, len, "job:%lld", (long long)r->who.scope_id);
+	else
+		snprintf(buf, len, "%s", r->who.username);
+	return buf;
+}
+
+int api_model_or_reply(struct atr_req *r, enum atr_prole need, struct atr_project *p, struct atr_model *m,
+		       enum atr_prole *role)
+{
+	const char *name = atr_req_param(r, "model");
+	int rc;
+
+	if (api_project_or_reply(r, "project", need, p, role) < 0)
+		return -1;
+	rc = atr_store_model_find(STORE(r), p->id, name ? name : "", m);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "model", name);
+		return -1;
+	}
+	atr_req_audit_object(r, "project:%s/model:%s", p->name, m->name);
+	return 0;
+}
+
+int api_model_version_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_model_ref *out)
+{
+	const char *ref = atr_req_param(r, "version");
+	int rc;
+
+	if (api_model_or_reply(r, need, &out->project, &out->model, &out->role) < 0)
+		return -1;
+	rc = atr_store_model_version_resolve(STORE(r), out->model.id, ref, &out->version);
+	if (rc < 0) {
+		if (rc == ATR_ENOTFOUND)
+			atr_reply_error(r, 404, "not_found", NULL, "model '%s' has no version '%s'", out->model.name,
+					ref ? ref : "");
+		else
+			atr_reply_err(r, rc, NULL, "could not read version '%s'", ref ? ref : "");
+		return -1;
+	}
+	atr_req_audit_object(r, "project:%s/model:%s/version:%lld", out->project.name, out->model.name,
+			     (long long)out->version.version);
+	if (draft && out->version.committed) {
+		atr_reply_error(r, 409, "conflict", NULL, "version %lld of model '%s' is committed and cannot change",
+				(long long)out->version.version, out->model.name);
+		return -1;
+	}
+	return 0;
+}
+
+int api_model_version_by_id_or_reply(struct atr_req *r, enum atr_prole need, struct atr_model_ref *out)
+{
+	const char *ref = atr_req_param(r, "id");
+	int64_t id;
+	int rc;
+
+	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "id", "'id' must be a model version id");
+		return -1;
+	}
+	rc = atr_store_model_version_get(STORE(r), id, &out->version);
+	if (rc == 0)
+		rc = atr_store_model_get(STORE(r), out->version.model_id, &out->model);
+	if (rc == 0)
+		rc = atr_store_project_get(STORE(r), out->model.project_id, &out->project);
+	if (rc < 0 && rc != ATR_ENOTFOUND) {
+		atr_reply_err(r, rc, NULL, "could not read model version %lld", (long long)id);
+		return -1;
+	}
+	out->role = rc == 0 ? api_project_role(r, &out->project) : ATR_PROLE_NONE;
+	if (out->role == ATR_PROLE_NONE) {
+		atr_reply_error(r, 404, "not_found", NULL, "model version %lld does not exist", (long long)id);
+		return -1;
+	}
+	if (out->role < need) {
+		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s",
+				out->project.name, atr_prole_name(need));
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_model(struct atr_req *r, unsigned status, int64_t id)
+{
+	int rc;
+	json_t *m = atr_store_model_json(STORE(r), id, &rc);
+	if (!m) {
+		atr_reply_err(r, rc, NULL, "could not read the model");
+		return;
+	}
+	atr_reply_json(r, status, m);
+}
+
+void api_mv_reply(struct atr_req *r, unsigned status, int64_t version_id)
+{
+	int rc;
+	json_t *v = atr_store_model_version_json(STORE(r), version_id, &rc);
+	if (!v) {
+		atr_reply_err(r, rc, NULL, "could not read the model version");
+		return;
+	}
+	atr_reply_json(r, status, v);
+}
+
+void api_models_create(struct atr_req *r)
+{
+	struct atr_project p;
+	const char *name = atr_json_str(r->body, "name", "");
+	char actor[80];
+	int64_t id;
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0)
+		return;
+	atr_req_audit_object(r, "project:%s/model:%s", p.name, name);
+	rc = atr_store_model_create(STORE(r), p.id, name, atr_json_str(r->body, "description", ""),
+				    json_object_get(r->body, "tags"), r->who.user_id, api_actor(r, actor, sizeof(actor)),
+				    &id);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", "name", "model '%s' already exists in project '%s'", name, p.name);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not create model '%s'", name);
+		return;
+	}
+	reply_model(r, 201, id);
+}
+
+void api_models_list(struct atr_req *r)
+{
+	struct atr_project p;
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
+		return;
+	api_reply_list(r, atr_store_model_list, p.id, "models");
+}
+
+void api_models_get(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_model m;
+	struct atr_model_version v;
+	json_t *o, *latest = NULL;
+	int rc;
+
+	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
+		return;
+	if (!(o = atr_store_model_json(STORE(r), m.id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not read the model");
+		return;
+	}
+	rc = atr_store_model_version_resolve(STORE(r), m.id, "latest", &v);
+	if (rc == 0 && !(latest = atr_store_model_version_json(STORE(r), v.id, &rc))) {
+		json_decref(o);
+		atr_reply_err(r, rc, NULL, "could not read the latest version");
+		return;
+	}
+	json_object_set_new(o, "latest", latest ? latest : json_null());
+	atr_reply_json(r, 200, o);
+}
+
+void api_models_patch(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_model m;
+	int rc;
+
+	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0)
+		return;
+	rc = atr_store_model_update(STORE(r), m.id, atr_json_str(r->body, "description", NULL),
+				    json_object_get(r->body, "tags"));
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not update model '%s'", m.name);
+		return;
+	}
+	reply_model(r, 200, m.id);
+}
+
+void api_models_history(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_model m;
+	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
+		return;
+	api_reply_list(r, atr_store_model_history, m.id, "the history");
+}
+
+/* The body's source_run: 0 when absent, -1 when it answered 400 (unknown or another project's). */
+static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *p)
+{
+	int64_t id = atr_json_int(r->body, "source_run", 0);
+	struct atr_run run;
+
+	if (id <= 0)
+		return 0;
+	if (atr_store_run_get(STORE(r), id, &run) < 0 || run.project_id != p->id) {
+		atr_reply_error(r, 400, "invalid", "source_run", "run %lld does not exist in project '%s'", (long long)id,
+				p->name);
+		return -1;
+	}
+	return id;
+}
+
+void api_mv_create(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_model m;
+	struct atr_model_version v;
+	struct atr_model_version_spec spec = {0};
+	const json_t *sig = json_object_get(r->body, "signature");
+	char actor[80];
+	int rc;
+
+	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0 || (spec.source_run_id = source_run_or_reply(r, &p)) < 0)
+		return;
+	spec.model_id = m.id;
+	spec.description = atr_json_str(r->body, "description", "");
+	spec.framework = atr_json_str(r->body, "framework", "");
+	spec.signature = json_is_null(sig) ? NULL : sig;
+	spec.source_job_id = r->who.kind == ATR_P_JOB ? r->who.scope_id : 0;
+	spec.user_id = r->who.user_id;
+	spec.actor = api_actor(r, actor, sizeof(actor));
+	rc = atr_store_model_version_create(STORE(r), &spec, &v);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not create a version of model '%s'", m.name);
+		return;
+	}
+	atr_req_audit_object(r, "project:%s/model:%s/version:%lld", p.name, m.name, (long long)v.version);
+	api_mv_reply(r, 201, v.id);
+}
+
+void api_mv_list(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_model m;
+	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
+		return;
+	api_reply_list(r, atr_store_model_version_list, m.id, "versions");
+}
+
+void api_mv_get(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
+		return;
+	api_mv_reply(r, 200, ref.version.id);
+}
+
+void api_mv_get_by_id(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	if (api_model_version_by_id_or_reply(r, ATR_PROLE_VIEWER, &ref) < 0)
+		return;
+	api_mv_reply(r, 200, ref.version.id);
+}
+
+void api_mv_commit(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	char actor[80];
+	int rc;
+
+	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
+		return;
+	rc = atr_store_model_version_commit(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)));
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", NULL, "version %lld is committed already", (long long)ref.version.version);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not commit the version");
+		return;
+	}
+	api_mv_reply(r, 200, ref.version.id);
+}
+
+void api_mv_delete(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	char actor[80], why[256] = "", alias[64] = "";
+	int rc;
+
+	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, false, &ref) < 0)
+		return;
+	if (atr_models_version_deletable(APP(r), ref.version.id, why, sizeof(why)) < 0) {
+		atr_reply_error(r, 409, "conflict", NULL, "version %lld of model '%s' cannot be deleted: %s",
+				(long long)ref.version.version, ref.model.name, why[0] ? why : "it is in use");
+		return;
+	}
+	rc = atr_store_model_version_delete(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)), alias);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", "alias",
+				"alias '%s' points at version %lld of model '%s'; move or delete the alias first", alias,
+				(long long)ref.version.version, ref.model.name);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not delete the version");
+		return;
+	}
+	atr_reply_empty(r, 204);
+}
+
+void api_mv_files(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
+		return;
+	api_files_list(r, KIND, ref.version.id);
+}
+
+void api_mv_file_begin(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
+		return;
+	api_upload_begin(r, KIND, ref.version.id);
+}
+
+int api_mv_file_chunk(struct atr_req *r, const char *data, size_t len)
+{
+	return api_upload_chunk(r, data, len);
+}
+
+void api_mv_file_put(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	/* The version may have been committed or deleted while the bytes arrived. */
+	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
+		return;
+	api_upload_finish(r, 201);
+}
+
+void api_mv_file_get(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
+		return;
+	api_file_download(r, KIND, ref.version.id);
+}
+
+void api_mv_file_delete(struct atr_req *r)
+{
+	struct atr_model_ref ref;
+	const char *path;
+	int rc;
+
+	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0 || !(path = api_path_or_reply(r)))
+		return;
+	rc = atr_store_file_delete(STORE(r), KIND, ref.version.id, path);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "file", path);
+		return;
+	}
+	atr_reply_empty(r, 204);
+}

@@ -1,0 +1,47 @@
+/*
+ * search.c: GET /api/v1/search?q= — projects, datasets and models whose names,
+ * descriptions or tags match, among what the caller may read, best first.
+ */
+#include "api.h"
+#include "atrium/store_search.h"
+
+#include <string.h>
+
+void api_search(struct atr_req *r)
+{
+	struct atr_search_query q = {0};
+	struct atr_page pg;
+	const char *text = atr_req_query(r, "q");
+	char expr[1024];
+	double score = 0;
+	int64_t rowid = 0;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (!text || strlen(text) > 256 || atr_search_expr(text, expr, sizeof(expr)) < 0) {
+		atr_reply_error(r, 400, "invalid", "q",
+				"'q' must hold 1 to %d words, at most 256 bytes in all", ATR_SEARCH_MAX_TERMS);
+		return;
+	}
+	q.kind = atr_req_query(r, "kind");
+	if (q.kind && strcmp(q.kind, "project") && strcmp(q.kind, "dataset") && strcmp(q.kind, "model")) {
+		atr_reply_error(r, 400, "invalid", "kind", "'kind' must be project, dataset or model");
+		return;
+	}
+	if (atr_page_from_req(r, &pg) < 0 || !(items = api_new_items(r)))
+		return;
+	q.expr = expr;
+	q.user_id = r->who.user_id;
+	q.admin = r->who.admin;
+	rc = atr_store_search(STORE(r), &q, &pg, items, &more, &score, &rowid);
+	if (rc < 0) {
+		json_decref(items);
+		if (rc == ATR_EINVAL)
+			atr_reply_error(r, 400, "invalid", "q", "'q' is not a search this server understands");
+		else
+			atr_reply_err(r, rc, NULL, "could not search");
+		return;
+	}
+	atr_reply_page_cursor(r, items, more ? json_pack("[f,I]", score, (json_int_t)rowid) : NULL);
+}

@@ -1,0 +1,299 @@
+/*
+ * model_versions.c: the model_versions table: numbering (never reused), creation with an
+ * optional copy of another owner's files, commit, delete (refused while an alias points at
+ * the version), references by number, "latest" or alias, and the API objects.
+ */
+#include "atrium/store_models.h"
+#include "atrium/db.h"
+#include "atrium/err.h"
+#include "atrium/store_files.h"
+#include "atrium/util.h"
+#include "models_internal.h"
+
+#include <string.h>
+
+#define KIND "model_version"
+
+int64_t atr_store_model_version_number(struct atr_store *s, int64_t id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT version FROM model_versions WHERE id = ?");
+	int64_t n = 0;
+	if (!st || id <= 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	atr_db_done(st);
+	return n;
+}
+
+static int fill_version(sqlite3_stmt *st, struct atr_model_version *out)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		out->model_id = sqlite3_column_int64(st, 1);
+		out->version = sqlite3_column_int64(st, 2);
+		out->committed = strcmp((const char *)sqlite3_column_text(st, 3), "committed") == 0;
+	}
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+}
+
+int atr_store_model_version_get(struct atr_store *s, int64_t id, struct atr_model_version *out)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, model_id, version, state FROM model_versions WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	return fill_version(st, out);
+}
+
+int atr_store_model_version_resolve(struct atr_store *s, int64_t model_id, const char *ref,
+				    struct atr_model_version *out)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if (!ref || !*ref)
+		return ATR_ENOTFOUND;
+	if (atr_parse_i64(ref, 1, INT64_MAX, &n) == 0) {
+		st = atr_db_stmt(s->db, "SELECT id, model_id, version, state FROM model_versions"
+					" WHERE model_id = ? AND version = ?");
+		if (!st)
+			return ATR_EDB;
+		sqlite3_bind_int64(st, 1, model_id);
+		sqlite3_bind_int64(st, 2, n);
+	} else if (strcmp(ref, "latest") == 0) {
+		st = atr_db_stmt(s->db, "SELECT id, model_id, version, state FROM model_versions"
+					" WHERE model_id = ? AND state = 'committed' ORDER BY version DESC LIMIT 1");
+		if (!st)
+			return ATR_EDB;
+		sqlite3_bind_int64(st, 1, model_id);
+	} else {
+		st = atr_db_stmt(s->db, "SELECT v.id, v.model_id, v.version, v.state FROM model_aliases a"
+					" JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?");
+		if (!st)
+			return ATR_EDB;
+		sqlite3_bind_int64(st, 1, model_id);
+		atr_db_bind_text(st, 2, ref);
+	}
+	return fill_version(st, out);
+}
+
+static int mark_committed(struct atr_store *s, int64_t id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE model_versions SET state = 'committed', committed_at = ?"
+					      " WHERE id = ? AND state = 'draft'");
+	int rc;
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, atr_now_ms());
+	sqlite3_bind_int64(st, 2, id);
+	rc = atr_db_step_write(st);
+	return rc == 0 && atr_db_changes(s->db) == 0 ? ATR_ECONFLICT : rc;
+}
+
+/* Takes the model's next number (never reused); ATR_ENOTFOUND for an unknown model. */
+static int next_number(struct atr_store *s, int64_t model_id, int64_t *out)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE models SET last_version = last_version + 1, updated_at = ?"
+					      " WHERE id = ?");
+	int rc;
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, atr_now_ms());
+	sqlite3_bind_int64(st, 2, model_id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	if (atr_db_changes(s->db) == 0)
+		return ATR_ENOTFOUND;
+	st = atr_db_stmt(s->db, "SELECT last_version FROM models WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, model_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : ATR_EDB;
+}
+
+static int insert_version(struct atr_store *s, const struct atr_model_version_spec *spec, int64_t number,
+			  int64_t *id_out)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO model_versions(model_id, version, description, framework,"
+					      " signature, source_run_id, source_job_id, created_by, created_at)"
+					      " VALUES (?,?,?,?,?,?,?,?,?)");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, spec->model_id);
+	sqlite3_bind_int64(st, 2, number);
+	atr_db_bind_text(st, 3, spec->description ? spec->description : "");
+	atr_db_bind_text(st, 4, spec->framework ? spec->framework : "");
+	if ((rc = atr_db_bind_json(st, 5, spec->signature)) < 0) {
+		atr_db_done(st);
+		return rc;
+	}
+	if (spec->source_run_id > 0)
+		sqlite3_bind_int64(st, 6, spec->source_run_id);
+	if (spec->source_job_id > 0)
+		sqlite3_bind_int64(st, 7, spec->source_job_id);
+	if (spec->user_id > 0)
+		sqlite3_bind_int64(st, 8, spec->user_id);
+	sqlite3_bind_int64(st, 9, atr_now_ms());
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	*id_out = atr_db_last_id(s->db);
+	return 0;
+}
+
+int atr_store_model_version_create(struct atr_store *s, const struct atr_model_version_spec *spec,
+				   struct atr_model_version *out)
+{
+	struct model_event e = {.model_id = spec->model_id, .kind = "version_created", .actor = spec->actor};
+	int64_t id;
+	int rc;
+
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = next_number(s, spec->model_id, &e.version)) < 0 || (rc = insert_version(s, spec, e.version, &id)) < 0)
+		goto fail;
+	if (spec->copy_from_kind && spec->copy_from_id > 0 &&
+	    (rc = atr_store_files_copy(s, spec->copy_from_kind, spec->copy_from_id, KIND, id)) < 0)
+		goto fail;
+	if ((rc = atr_store_model_event_add(s, &e)) < 0)
+		goto fail;
+	if (spec->commit) {
+		e.kind = "version_committed";
+		if ((rc = mark_committed(s, id)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0)
+			goto fail;
+	}
+	if ((rc = atr_store_model_version_get(s, id, out)) < 0)
+		goto fail;
+	return atr_db_commit(s->db);
+fail:
+	atr_db_rollback(s->db);
+	return rc;
+}
+
+#define VERSION_COLS                                                                                                   \
+	"v.id, m.name AS model, p.name AS project, v.version, v.description, v.framework,"                             \
+	" v.signature AS signature__json, v.source_run_id AS source_run, v.source_job_id, v.state,"                    \
+	" (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases__json,"         \
+	" u.username AS created_by, v.created_at, v.committed_at,"                                                     \
+	" (SELECT count(*) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id) AS file_count,"    \
+	" (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id)"     \
+	" AS total_bytes"
+#define VERSION_FROM                                                                                                   \
+	" FROM model_versions v JOIN models m ON m.id = v.model_id JOIN projects p ON p.id = m.project_id"             \
+	" LEFT JOIN users u ON u.id = v.created_by"
+
+json_t *atr_store_model_version_json(struct atr_store *s, int64_t id, int *err)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS VERSION_FROM " WHERE v.id = ?");
+	if (!st) {
+		*err = ATR_EDB;
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	return atr_store_one(st, err);
+}
+
+int atr_store_model_version_list(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
+				 bool *more)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS VERSION_FROM
+					      " WHERE v.model_id = ? AND v.id > ? ORDER BY v.id LIMIT ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, model_id);
+	sqlite3_bind_int64(st, 2, p->after_id);
+	sqlite3_bind_int(st, 3, p->limit + 1);
+	return atr_store_collect(st, p->limit, arr, more);
+}
+
+int atr_store_model_version_commit(struct atr_store *s, int64_t id, const char *actor)
+{
+	struct atr_model_version v;
+	struct model_event e = {.kind = "version_committed", .actor = actor};
+	int rc;
+
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = atr_store_model_version_get(s, id, &v)) < 0 || (rc = mark_committed(s, id)) < 0)
+		goto fail;
+	e.model_id = v.model_id;
+	e.version = v.version;
+	if ((rc = atr_store_model_event_add(s, &e)) < 0)
+		goto fail;
+	return atr_db_commit(s->db);
+fail:
+	atr_db_rollback(s->db);
+	return rc;
+}
+
+/* The first alias (by name) pointing at a version, into alias (64 bytes); false when none. */
+static bool aliased(struct atr_store *s, int64_t version_id, char *alias)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT alias FROM model_aliases WHERE version_id = ? ORDER BY alias LIMIT 1");
+	bool found = false;
+	if (!st)
+		return true; /* refuse rather than guess */
+	sqlite3_bind_int64(st, 1, version_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = true;
+		if (alias)
+			snprintf(alias, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	atr_db_done(st);
+	return found;
+}
+
+static int delete_version_rows(struct atr_store *s, int64_t id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE model_promotions SET state = 'cancelled', decided_at = ?,"
+					      " decision_comment = 'the version was deleted'"
+					      " WHERE version_id = ? AND state = 'pending'");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, atr_now_ms());
+	sqlite3_bind_int64(st, 2, id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	st = atr_db_stmt(s->db, "DELETE FROM model_versions WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	return atr_store_files_delete_owner(s, KIND, id);
+}
+
+int atr_store_model_version_delete(struct atr_store *s, int64_t id, const char *actor, char *alias_out)
+{
+	struct atr_model_version v;
+	struct model_event e = {.kind = "version_deleted", .actor = actor};
+	int rc;
+
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = atr_store_model_version_get(s, id, &v)) < 0)
+		goto fail;
+	if (aliased(s, id, alias_out)) {
+		rc = ATR_ECONFLICT;
+		goto fail;
+	}
+	e.model_id = v.model_id;
+	e.version = v.version;
+	if ((rc = delete_version_rows(s, id)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0)
+		goto fail;
+	return atr_db_commit(s->db);
+fail:
+	atr_db_rollback(s->db);
+	return rc;
+}
