@@ -7,6 +7,7 @@ CREATE TABLE datasets (
   name        TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '',
   tags        TEXT NOT NULL DEFAULT '[]',
+  last_version INTEGER NOT NULL DEFAULT 0, -- numbers are never reused, even after a draft is deleted
   created_by  INTEGER REFERENCES users(id),
   created_at  INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,

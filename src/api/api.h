@@ -45,8 +45,10 @@ void api_users_token_create(struct atr_req *r);
 void api_tokens_list(struct atr_req *r);
 void api_tokens_create(struct atr_req *r);
 void api_tokens_delete(struct atr_req *r);
-/* Issues a token of kind "user" for user_id and answers 201 {token fields..., "token"}. */
-void api_issue_token_reply(struct atr_req *r, int64_t user_id, const char *name, const char *expires_at);
+/* Issues a token of a kind ("user", "join") for user_id and answers 201 {token fields..., "token"};
+ * expires_at (RFC 3339, validated by the schema) must be in the future (400 otherwise). */
+void api_issue_token_reply(struct atr_req *r, const char *kind, int64_t user_id, const char *name,
+			   const char *expires_at);
 
 /* auth.c */
 extern const struct atr_field api_login_schema[];

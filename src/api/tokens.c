@@ -4,9 +4,10 @@
 #include "atrium/store_identity.h"
 #include "atrium/util.h"
 
-void api_issue_token_reply(struct atr_req *r, int64_t user_id, const char *name, const char *expires_at)
+void api_issue_token_reply(struct atr_req *r, const char *kind, int64_t user_id, const char *name,
+			   const char *expires_at)
 {
-	struct atr_token_spec spec = {.kind = "user", .user_id = user_id, .name = name};
+	struct atr_token_spec spec = {.kind = kind, .user_id = user_id, .name = name};
 	char token[ATR_TOKEN_MAX];
 	int64_t id, exp = 0;
 	json_t *t;
@@ -54,7 +55,7 @@ void api_tokens_list(struct atr_req *r)
 
 void api_tokens_create(struct atr_req *r)
 {
-	api_issue_token_reply(r, r->who.user_id, atr_json_str(r->body, "name", ""),
+	api_issue_token_reply(r, "user", r->who.user_id, atr_json_str(r->body, "name", ""),
 			      atr_json_str(r->body, "expires_at", NULL));
 }
 

@@ -255,5 +255,5 @@ void api_users_token_create(struct atr_req *r)
 	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
 	atr_req_audit_object(r, "user:%s", u.username);
-	api_issue_token_reply(r, u.id, atr_json_str(r->body, "name", ""), atr_json_str(r->body, "expires_at", NULL));
+	api_issue_token_reply(r, "user", u.id, atr_json_str(r->body, "name", ""), atr_json_str(r->body, "expires_at", NULL));
 }

@@ -19,34 +19,9 @@ const struct atr_field api_join_token_schema[] = {
 
 void api_workers_join_create(struct atr_req *r)
 {
-	struct atr_token_spec spec = {.kind = "join", .user_id = r->who.user_id};
-	const char *expires = atr_json_str(r->body, "expires_at", NULL);
-	char token[ATR_TOKEN_MAX];
-	int64_t id;
-	json_t *t;
-	int rc;
-
-	spec.name = atr_json_str(r->body, "name", "");
-	if (expires) {
-		atr_time_parse(expires, &spec.expires_at); /* validated by the schema */
-		if (spec.expires_at <= atr_now_ms()) {
-			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
-			return;
-		}
-	}
-	atr_req_audit_object(r, "join-token:%s", spec.name);
-	rc = atr_store_token_create(STORE(r), &spec, token, &id);
-	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not create the join token");
-		return;
-	}
-	t = atr_store_token_json(STORE(r), id, &rc);
-	if (!t) {
-		atr_reply_err(r, rc, NULL, "could not read the join token");
-		return;
-	}
-	json_object_set_new(t, "token", json_string(token));
-	atr_reply_json(r, 201, t);
+	atr_req_audit_object(r, "join-token:%s", atr_json_str(r->body, "name", ""));
+	api_issue_token_reply(r, "join", r->who.user_id, atr_json_str(r->body, "name", ""),
+			      atr_json_str(r->body, "expires_at", NULL));
 }
 
 void api_workers_join_list(struct atr_req *r)

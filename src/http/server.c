@@ -191,11 +191,13 @@ void atr_req_unref(struct atr_req *r)
 static void access_log(struct atr_req *r, uint64_t us)
 {
 	char status[8], bytes[24], micros[24];
+	enum atr_log_level lvl = r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG
+												 : ATR_LOG_INFO;
 
 	snprintf(status, sizeof(status), "%u", r->status);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_out);
 	snprintf(micros, sizeof(micros), "%llu", (unsigned long long)us);
-	atr_log_kv(ATR_LOG_INFO, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path",
+	atr_log_kv(lvl, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path",
 		   r->url, "status", status, "bytes", bytes, "us", micros, "request_id", r->request_id, "client",
 		   r->client, "user", r->who.username[0] ? r->who.username : "-", NULL);
 }
@@ -213,7 +215,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	us = atr_mono_us() - r->t0_us;
 	if (!r->status)
 		r->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
-	if (s->o.access_log && atr_log_enabled(ATR_LOG_INFO))
+	/* Telemetry (heartbeats, log shipping, metric points) is logged at debug: it would drown the rest. */
+	if (s->o.access_log &&
+	    atr_log_enabled(r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG : ATR_LOG_INFO))
 		access_log(r, us);
 	if (s->o.metrics)
 		atr_metrics_observe(s->o.metrics, r->route ? (int)(r->route - s->o.routes) : -1, r->status, us);

@@ -123,9 +123,18 @@ int atr_store_dsv_create(struct atr_store *s, int64_t dataset_id, const char *me
 		return rc;
 	if (parent > 0 && (rc = atr_store_dsv_find(s, dataset_id, parent, &pv)) < 0)
 		goto fail;
+	st = atr_db_stmt(s->db, "UPDATE datasets SET last_version = last_version + 1, updated_at = ? WHERE id = ?");
+	if (!st) {
+		rc = ATR_EDB;
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, atr_now_ms());
+	sqlite3_bind_int64(st, 2, dataset_id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		goto fail;
 	st = atr_db_stmt(s->db, "INSERT INTO dataset_versions(dataset_id, version, message, parent_version, source_job_id,"
-				" created_by, created_at) VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM"
-				" dataset_versions WHERE dataset_id = ?1), ?2, ?3, ?4, ?5, ?6)");
+				" created_by, created_at) VALUES (?1, (SELECT last_version FROM datasets WHERE id = ?1),"
+				" ?2, ?3, ?4, ?5, ?6)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;

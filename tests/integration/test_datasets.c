@@ -602,6 +602,10 @@ static void test_parent_diff_and_drafts(void **state)
 	j = h_call(&S, "GET", DS "/evolve", vic, NULL, 200);
 	assert_int_equal(f_int(j, "version_count"), 1);
 	json_decref(j);
+	/* a deleted draft's number is never handed out again */
+	j = h_call(&S, "POST", DS "/evolve/versions", ed, "{}", 201);
+	assert_int_equal(f_int(j, "version"), 3);
+	json_decref(j);
 }
 
 static void test_idempotent_versions(void **state)
