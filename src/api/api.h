@@ -165,7 +165,7 @@ void api_workers_stop(struct atr_app *app);
 /* A worker's current secret: HMAC-SHA256 of its id and its registration's random nonce
  * (atr_store_worker_nonce) under DATA_DIR/worker.key. The database keeps only its sha256;
  * the server re-derives it to call the worker's own API (the jobs phase dispatches with it). */
-void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX]);
+#include "atrium/worker_secret.h"
 
 /* worker_jobs.c: job logs and final reports sent by workers */
 extern const struct atr_field api_job_status_schema[];

@@ -1,0 +1,89 @@
+#ifndef ATRIUM_STORE_JOBS_H
+#define ATRIUM_STORE_JOBS_H
+/* Jobs and job events (src/store/jobs.c). The engine (src/dispatch/engine.c) decides; this stores. */
+#include "atrium/jobstate.h"
+#include "atrium/store.h"
+
+#define ATR_JOB_MAX_GPUS 64
+
+struct atr_job_spec {
+	int64_t project_id;
+	int64_t team_id; /* 0: none */
+	int64_t run_id;  /* 0: none */
+	int64_t created_by;
+	const char *name;
+	const char *kind;      /* training | batch_inference | service */
+	const json_t *command; /* array of strings or a string */
+	const json_t *env, *labels, *inputs, *outputs;
+	int gpus, cpus;
+	const char *gpu_type;
+	int64_t memory_mb;
+	int priority, max_attempts;
+	int64_t timeout_s;
+	int64_t model_version_id, deployment_id; /* 0: none */
+	int replica;
+};
+
+/* Creates a queued job with its first event. */
+int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *spec, int64_t *id_out);
+
+/* What the engine keeps of an active job. labels is a new reference (or NULL). */
+struct atr_job_row {
+	int64_t id, project_id, team_id, run_id, worker_id, created_by, deployment_id;
+	enum atr_job_state state;
+	char kind[24];
+	char gpu_type[64];
+	int gpus, cpus, priority, max_attempts, attempts, timeout_s;
+	int64_t memory_mb, queued_at, dispatched_at;
+	bool cancel_requested;
+	int assigned[ATR_JOB_MAX_GPUS];
+	int nassigned;
+	json_t *labels;
+};
+int atr_store_job_row(struct atr_store *s, int64_t id, struct atr_job_row *out);
+/* Calls fn for every active job (queued, dispatched, running, lost), oldest first. */
+int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_row *row, void *cls), void *cls);
+
+/* A change of state, with what goes with it. */
+struct atr_job_change {
+	enum atr_job_state from, to;
+	int64_t worker_id;   /* to dispatched: the worker; requeue: cleared */
+	const int *gpus;     /* to dispatched: the GPU indices */
+	int ngpus;
+	int attempts;        /* >= 0: set */
+	bool set_exit;
+	int64_t exit_code;
+	const char *message; /* the event's message; also the job's for terminal states */
+};
+/* Applies the change only if the job is still in c->from: ATR_ECONFLICT otherwise. */
+int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_job_change *c);
+int atr_store_job_set_pending(struct atr_store *s, int64_t id, const char *reason);
+int atr_store_job_request_cancel(struct atr_store *s, int64_t id);
+int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id);
+int atr_store_job_set_port(struct atr_store *s, int64_t id, int port);
+
+/* The body the worker gets: command, env, timeout_s, kind, inputs (with project and files). */
+json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err);
+/* The API object. */
+json_t *atr_store_job_json(struct atr_store *s, int64_t id, int *err);
+
+struct atr_job_filter {
+	int64_t project_id; /* 0: any (admins) */
+	int64_t team_id;    /* 0: any */
+	int64_t user_id;    /* 0: any */
+	const char *state;  /* NULL: any */
+	const char *kind;   /* NULL: any */
+	int64_t visible_to; /* non-admin user: only projects they may read; 0: no restriction */
+};
+/* Newest first. */
+int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, const struct atr_page *p, json_t *arr,
+		       bool *more);
+int atr_store_job_events(struct atr_store *s, int64_t id, const struct atr_page *p, json_t *arr, bool *more);
+
+/* GPU-hours per team over [since, now] (jobs that ran, running ones counted to now). */
+int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team_id, double *hours);
+
+/* The job's run follows the job: status finished | failed | killed, ended now (if running). */
+int atr_store_job_run_finish(struct atr_store *s, int64_t run_id, const char *status);
+
+#endif

@@ -1,0 +1,97 @@
+#ifndef ATRIUM_ENGINE_INTERNAL_H
+#define ATRIUM_ENGINE_INTERNAL_H
+/* Shared by the files of src/dispatch/ only: the engine's in-memory model. */
+#include <uv.h>
+
+#include "atrium/auth.h"
+#include "atrium/engine.h"
+#include "atrium/sched.h"
+
+#define ENG_BUCKETS 1024 /* power of two */
+#define ENG_MAX_LABELS 32
+
+struct atr_app;
+struct atr_xfer;
+
+struct eng_worker {
+	struct eng_worker *next;
+	int64_t id;
+	char name[64];
+	char url[256];
+	bool online, schedulable;
+	int cpus;
+	int64_t memory_mb;
+	json_t *labels_json; /* keeps the label strings alive */
+	struct atr_sched_label labels[ENG_MAX_LABELS];
+	int nlabels;
+	struct atr_sched_gpu gpus[ATR_SCHED_MAX_GPUS];
+	char gpu_names[ATR_SCHED_MAX_GPUS][64];
+	int ngpus;
+	bool gpu_alloc[ATR_SCHED_MAX_GPUS]; /* held by an active job of ours */
+	int cpus_alloc;
+	int64_t memory_alloc;
+	int64_t suspect_until; /* ms: dispatch failed; not offered until then */
+	char secret[ATR_TOKEN_MAX];
+};
+
+struct eng_job {
+	struct eng_job *hnext;      /* hash chain */
+	struct eng_job *next, *prev; /* all active jobs, by id */
+	struct atr_job_row row;
+	struct atr_sched_label sel[ENG_MAX_LABELS];
+	int nsel;
+	char reason[200];
+	struct atr_xfer *xfer;      /* dispatch or cancel in flight */
+	int tries;                  /* dispatch attempts to the current worker */
+	uv_timer_t *retry;          /* a pending retry of the dispatch */
+	int64_t dispatched_ms;
+	bool dispatch_unknown;      /* sent, no answer: the worker's heartbeat decides */
+	bool cancel_sent;           /* the worker was told to cancel */
+	char token[ATR_TOKEN_MAX];  /* the job token of the current attempt */
+	struct atr_engine *e;
+};
+
+struct atr_job_watch {
+	struct atr_job_watch *next;
+	int64_t job_id;
+	atr_job_watch_fn fn;
+	void *cls;
+	bool dead;
+};
+
+struct atr_engine {
+	struct atr_app *app;
+	struct eng_worker *workers;
+	struct eng_job *buckets[ENG_BUCKETS];
+	struct eng_job *head, *tail;
+	int64_t njobs;
+	uv_timer_t pass_timer;
+	uv_timer_t tick;      /* periodic: pending reasons, reconciliation timeouts */
+	bool pass_scheduled;
+	uint64_t last_pass_us, last_pass_cost_us;
+	struct atr_job_watch *watches;
+	int watch_depth;      /* > 0 while watchers run: unwatch only marks */
+	int64_t fair_share_at; /* when recent usage was last read */
+	int closing;
+};
+
+struct eng_job *eng_job_find(struct atr_engine *e, int64_t id);
+struct eng_worker *eng_worker_find(struct atr_engine *e, int64_t id);
+
+/* dispatch.c: HTTP to workers. */
+void eng_dispatch_send(struct atr_engine *e, struct eng_job *j);
+void eng_dispatch_cancel(struct atr_engine *e, struct eng_job *j);
+void eng_dispatch_abort(struct eng_job *j); /* stop transfers and timers of j */
+
+/* engine.c: what dispatch.c reports back. */
+void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j);
+/* The worker refused or could not be reached: back to the queue (no attempt used). */
+void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *why, bool worker_suspect);
+/* The worker said the job is impossible (400): the job fails. */
+void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *why);
+
+/* watch.c */
+void eng_notify(struct atr_engine *e, int64_t job_id, enum atr_job_state state, bool log_only);
+void eng_watches_free(struct atr_engine *e);
+
+#endif
