@@ -8,6 +8,7 @@
 #include "atrium/app.h"
 #include "atrium/auth.h"
 #include "atrium/client.h"
+#include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/gc.h"
 #include "atrium/log.h"
@@ -112,6 +113,8 @@ static void on_http_stopped(void *arg)
 	struct daemon *d = arg;
 
 	d->app.http = NULL;
+	atr_engine_free(d->app.engine); /* before the client: it cancels its transfers */
+	d->app.engine = NULL;
 	api_workers_stop(&d->app);
 	atr_auth_flush(d->app.auth);
 	atr_client_free(d->app.client);
@@ -248,7 +251,8 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
 	}
-	if (api_workers_start(&d.app) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
+	if (api_workers_start(&d.app) < 0 || atr_engine_new(&d.app, &d.app.engine) < 0 ||
+	    (cfg->local_worker && start_local_worker(&d) < 0)) {
 		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
@@ -258,8 +262,10 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
 out_parts:
+	atr_engine_free(d.app.engine);
+	d.app.engine = NULL;
 	api_workers_stop(&d.app);
-	if (d.app.client || d.app.gc) {
+	if (d.app.client || d.app.gc || d.app.engine) {
 		atr_client_free(d.app.client);
 		atr_gc_free(d.app.gc);
 		uv_run(&loop, UV_RUN_DEFAULT);

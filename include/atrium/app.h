@@ -14,6 +14,7 @@ struct atr_auth;
 struct atr_server;
 struct atr_metrics;
 struct atr_client;
+struct atr_engine;
 struct atr_worker_registry;
 struct atr_gc;
 
@@ -29,6 +30,7 @@ struct atr_app {
 	char public_url[256];      /* how workers and jobs reach this server */
 	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
 	struct atr_gc *gc;         /* the artifact garbage collector (atrium/gc.h) */
+	struct atr_engine *engine; /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 };
 
 #endif

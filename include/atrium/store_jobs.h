@@ -61,6 +61,8 @@ int atr_store_job_set_pending(struct atr_store *s, int64_t id, const char *reaso
 int atr_store_job_request_cancel(struct atr_store *s, int64_t id);
 int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id);
 int atr_store_job_set_port(struct atr_store *s, int64_t id, int port);
+/* Links a job and its run both ways. */
+int atr_store_job_set_run(struct atr_store *s, int64_t id, int64_t run_id);
 
 /* The body the worker gets: command, env, timeout_s, kind, inputs (with project and files). */
 json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err);

@@ -136,6 +136,26 @@ void api_runs_list(struct atr_req *r);
 /* stats.c: the dashboard's adoption figures (GET /api/v1/admin/stats). */
 void api_admin_stats(struct atr_req *r);
 
+/* jobs.c, job_logs.c */
+#include "atrium/store_jobs.h"
+extern const struct atr_field api_job_create_schema[];
+/* The job named by path parameter {job} when the caller has `need` in its project
+ * (row->labels is not loaded). */
+int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj);
+void api_jobs_create(struct atr_req *r);
+void api_jobs_list(struct atr_req *r);
+void api_jobs_list_all(struct atr_req *r);
+void api_jobs_get(struct atr_req *r);
+void api_jobs_cancel(struct atr_req *r);
+void api_jobs_events(struct atr_req *r);
+void api_job_logs(struct atr_req *r);
+void api_job_wait(struct atr_req *r);
+void api_job_outputs(struct atr_req *r);
+void api_job_output_begin(struct atr_req *r);
+int api_job_output_chunk(struct atr_req *r, const char *data, size_t len);
+void api_job_output_put(struct atr_req *r);
+void api_job_output_get(struct atr_req *r);
+
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 
@@ -170,9 +190,7 @@ void api_workers_stop(struct atr_app *app);
 /* worker_jobs.c: job logs and final reports sent by workers */
 extern const struct atr_field api_job_status_schema[];
 void api_worker_job_logs_post(struct atr_req *r);
-void api_worker_job_logs_get(struct atr_req *r);
 void api_worker_job_status_post(struct atr_req *r);
-void api_worker_job_status_get(struct atr_req *r);
 /* list.c: list answers. cb fills arr with at most p->limit items and says whether more follow. */
 typedef int (*api_list_cb)(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more);
 /* Reads ?limit and ?cursor, lists with cb and answers the page (or the error, naming what). */

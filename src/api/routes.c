@@ -98,12 +98,8 @@ const struct atr_route atr_routes[] = {
 	 "workers.deregister", NULL, NULL},
 	{"POST", "/api/v1/workers/jobs/{id}/logs", api_worker_job_logs_post, WORKER, ATR_RF_NO_AUDIT | ATR_RF_RAW_BODY,
 	 NULL, "workers.jobs.logs.append", NULL, NULL},
-	{"GET", "/api/v1/workers/jobs/{id}/logs", api_worker_job_logs_get, ADMIN, 0, NULL, "workers.jobs.logs.read",
-	 NULL, NULL},
 	{"POST", "/api/v1/workers/jobs/{id}/status", api_worker_job_status_post, WORKER, ATR_RF_NO_AUDIT,
 	 api_job_status_schema, "workers.jobs.status.report", NULL, NULL},
-	{"GET", "/api/v1/workers/jobs/{id}/status", api_worker_job_status_get, ADMIN, 0, NULL,
-	 "workers.jobs.status.read", NULL, NULL},
 	{"GET", "/api/v1/workers", api_workers_list, ADMIN, 0, NULL, "workers.list", NULL, NULL},
 	{"GET", "/api/v1/workers/{id}", api_workers_get, ADMIN, 0, NULL, "workers.get", NULL, NULL},
 	{"DELETE", "/api/v1/workers/{id}", api_workers_delete, ADMIN, 0, NULL, "workers.delete", NULL, NULL},
@@ -162,6 +158,23 @@ const struct atr_route atr_routes[] = {
 
 	/* admin gc */
 	{"POST", "/api/v1/admin/gc", api_admin_gc, ADMIN, 0, api_gc_schema, "admin.gc", NULL, NULL},
+
+	/* jobs */
+#define PJ "/api/v1/projects/{project}/jobs"
+#define J "/api/v1/jobs/{job}"
+	{"GET", PJ, api_jobs_list, USER, ATR_RF_JOB_OK, NULL, "jobs.list", NULL, NULL},
+	{"POST", PJ, api_jobs_create, USER, ATR_RF_IDEMPOTENT, api_job_create_schema, "jobs.create", NULL, NULL},
+	{"GET", "/api/v1/jobs", api_jobs_list_all, USER, 0, NULL, "jobs.list_all", NULL, NULL},
+	{"GET", J, api_jobs_get, USER, ATR_RF_JOB_OK, NULL, "jobs.get", NULL, NULL},
+	{"POST", J "/cancel", api_jobs_cancel, USER, 0, atr_schema_empty, "jobs.cancel", NULL, NULL},
+	{"GET", J "/events", api_jobs_events, USER, ATR_RF_JOB_OK, NULL, "jobs.events", NULL, NULL},
+	{"GET", J "/logs", api_job_logs, USER, ATR_RF_JOB_OK, NULL, "jobs.logs", NULL, NULL},
+	{"GET", J "/wait", api_job_wait, USER, ATR_RF_JOB_OK, NULL, "jobs.wait", NULL, NULL},
+	{"GET", J "/outputs", api_job_outputs, USER, ATR_RF_JOB_OK, NULL, "jobs.outputs.list", NULL, NULL},
+	{"PUT", J "/outputs/{path...}", api_job_output_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL, "jobs.outputs.put",
+	 api_job_output_begin, api_job_output_chunk},
+	{"GET", J "/outputs/{path...}", api_job_output_get, USER, ATR_RF_JOB_OK, NULL, "jobs.outputs.get", NULL, NULL},
 };
+
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

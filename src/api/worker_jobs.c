@@ -1,13 +1,12 @@
 /*
  * worker_jobs.c: what workers send about the jobs they run: log bytes by offset
- * (POST .../jobs/{id}/logs, read back with GET) and the final report (POST .../status).
- *
- * Until the jobs phase, these are keyed by job id alone: no jobs table is checked, any
- * worker secret may write any job id, and a report changes no job state. The jobs phase
- * checks that the caller is the job's worker and moves the job's state from the report.
+ * (POST .../jobs/{id}/logs) and the final report (POST .../status), each accepted only from
+ * the worker the job was placed on. Reports go to the engine, which applies each once;
+ * users read logs through GET /api/v1/jobs/{job}/logs (job_logs.c).
  */
 #include "api.h"
 #include "atrium/buf.h"
+#include "atrium/engine.h"
 #include "atrium/store_workers.h"
 #include "atrium/util.h"
 
@@ -29,10 +28,15 @@ const struct atr_field api_job_status_schema[] = {
 	{0},
 };
 
+/* The job named by {id}, when it is (or was last) on the calling worker; 404 otherwise. */
 static int job_or_reply(struct atr_req *r, int64_t *job_id)
 {
 	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, job_id) < 0) {
 		atr_reply_error(r, 400, "invalid", "id", "'id' must be a job id");
+		return -1;
+	}
+	if (!atr_engine_job_is_on(APP(r)->engine, *job_id, r->who.scope_id)) {
+		atr_reply_error(r, 404, "not_found", NULL, "job %lld is not this worker's", (long long)*job_id);
 		return -1;
 	}
 	return 0;
@@ -53,27 +57,6 @@ static int header_int_or_reply(struct atr_req *r, const char *name, int64_t min,
 	if (atr_parse_i64(v, min, INT64_MAX / 2, out) < 0) {
 		atr_reply_error(r, 400, "invalid", name, "'%s' must be a whole number of at least %lld", name,
 				(long long)min);
-		return -1;
-	}
-	return 0;
-}
-
-/* The attempt to read: ?attempt=N, else the latest one; answered 404 when there is none. */
-static int read_attempt_or_reply(struct atr_req *r, int64_t job_id, int64_t *attempt)
-{
-	int rc;
-
-	if (atr_req_query_int(r, "attempt", 1, 1000000, 0, attempt) < 0)
-		return -1;
-	if (*attempt > 0)
-		return 0;
-	rc = atr_store_job_last_attempt(STORE(r), job_id, attempt);
-	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)job_id);
-		return -1;
-	}
-	if (*attempt == 0) {
-		atr_reply_error(r, 404, "not_found", NULL, "no worker has reported on job %lld", (long long)job_id);
 		return -1;
 	}
 	return 0;
@@ -114,41 +97,11 @@ void api_worker_job_logs_post(struct atr_req *r)
 		}
 		end = off + len;
 		snprintf(next, sizeof(next), "%lld", (long long)end);
+		atr_engine_log_appended(APP(r)->engine, job_id);
 	}
 	atr_reply_header(r, "X-Log-Next-Offset", next);
 	atr_reply_json(r, 200, json_pack("{s:I, s:I}", "next_offset", (json_int_t)end, "stored",
 					 (json_int_t)(len > skip ? len - skip : 0)));
-}
-
-void api_worker_job_logs_get(struct atr_req *r)
-{
-	int64_t job_id, attempt, off, limit, end;
-	struct atr_buf b;
-	char num[32];
-	int rc;
-
-	if (job_or_reply(r, &job_id) < 0 || atr_req_query_int(r, "offset", 0, INT64_MAX / 2, 0, &off) < 0 ||
-	    atr_req_query_int(r, "limit", 1, LOG_READ_MAX, LOG_READ_DEFAULT, &limit) < 0 ||
-	    read_attempt_or_reply(r, job_id, &attempt) < 0)
-		return;
-	atr_buf_init(&b, (size_t)limit);
-	rc = atr_store_job_log_end(STORE(r), job_id, attempt, &end);
-	if (rc == 0)
-		rc = atr_store_job_log_read(STORE(r), job_id, attempt, off, (size_t)limit, &b);
-	if (rc < 0) {
-		atr_buf_release(&b);
-		atr_reply_err(r, rc, NULL, "could not read the log of job %lld", (long long)job_id);
-		return;
-	}
-	snprintf(num, sizeof(num), "%lld", (long long)attempt);
-	atr_reply_header(r, "X-Job-Attempt", num);
-	snprintf(num, sizeof(num), "%lld", (long long)off);
-	atr_reply_header(r, "X-Log-Offset", num);
-	snprintf(num, sizeof(num), "%lld", (long long)(off + (int64_t)b.len));
-	atr_reply_header(r, "X-Log-Next-Offset", num);
-	snprintf(num, sizeof(num), "%lld", (long long)end);
-	atr_reply_header(r, "X-Log-Size", num);
-	atr_reply_data_owned(r, 200, "text/plain; charset=utf-8", atr_buf_steal(&b), b.len);
 }
 
 static int64_t time_field(const json_t *body, const char *key)
@@ -179,9 +132,9 @@ void api_worker_job_status_post(struct atr_req *r)
 	rep.log_bytes = atr_json_int(r->body, "log_bytes", 0);
 	rep.started_at = time_field(r->body, "started_at");
 	rep.finished_at = time_field(r->body, "finished_at");
-	/* TODO(jobs phase): check the job is this worker's, move it to rep.state (job_events),
-	 * revoke its job token, free its GPUs and wake the scheduler. */
 	rc = atr_store_job_report_put(STORE(r), &rep);
+	if (rc == 0)
+		atr_engine_report(APP(r)->engine, &rep); /* a repeat or a stale attempt changes nothing */
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not record the report of job %lld", (long long)rep.job_id);
 		return;
@@ -189,26 +142,6 @@ void api_worker_job_status_post(struct atr_req *r)
 	j = atr_store_job_report_json(STORE(r), rep.job_id, rep.attempt, &rc);
 	if (!j) {
 		atr_reply_err(r, rc, NULL, "could not read the report of job %lld", (long long)rep.job_id);
-		return;
-	}
-	atr_reply_json(r, 200, j);
-}
-
-void api_worker_job_status_get(struct atr_req *r)
-{
-	int64_t job_id, attempt;
-	json_t *j;
-	int rc;
-
-	if (job_or_reply(r, &job_id) < 0 || read_attempt_or_reply(r, job_id, &attempt) < 0)
-		return;
-	j = atr_store_job_report_json(STORE(r), job_id, attempt, &rc);
-	if (!j) {
-		if (rc == ATR_ENOTFOUND)
-			atr_reply_error(r, 404, "not_found", NULL, "job %lld has no final report for attempt %lld",
-					(long long)job_id, (long long)attempt);
-		else
-			atr_reply_err(r, rc, NULL, "could not read the report of job %lld", (long long)job_id);
 		return;
 	}
 	atr_reply_json(r, 200, j);

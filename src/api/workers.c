@@ -6,6 +6,7 @@
  * worker_join.c, job logs and reports sent by workers in worker_jobs.c.
  */
 #include "api.h"
+#include "atrium/engine.h"
 #include "atrium/auth.h"
 #include "atrium/buf.h"
 #include "atrium/metrics.h"
@@ -228,16 +229,17 @@ static int join_token_or_reply(struct atr_req *r, int64_t *token_id)
 
 /* Registers and issues the secret in one transaction; 0 or answered. */
 static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg, int64_t *id,
-			     char secret[ATR_TOKEN_MAX])
+			     char secret[ATR_TOKEN_MAX], bool *existed_out)
 {
 	struct atr_store *s = STORE(r);
 	char hash[65], prefix[12], tname[96];
 	int64_t nonce;
-	bool existed;
+	bool existed = false;
 	int rc = atr_store_begin(s);
 
 	if (rc == 0)
 		rc = atr_store_worker_register(s, reg, id, &nonce, &existed);
+	*existed_out = existed;
 	if (rc == 0) {
 		api_worker_secret(APP(r), *id, nonce, secret);
 		atr_token_hash(secret, hash);
@@ -255,8 +257,6 @@ static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg
 	if (existed) {
 		/* the old secret is revoked: drop it from the cache too */
 		atr_auth_invalidate(APP(r)->auth);
-		/* TODO(jobs phase): the jobs this worker ran under its previous registration are
-		 * lost now (its processes were not carried over): mark them lost and requeue. */
 		atr_info("worker '%s' (%lld) registered again; its previous secret is revoked", reg->name, (long long)*id);
 	} else {
 		atr_info("worker '%s' registered as %lld", reg->name, (long long)*id);
@@ -269,6 +269,7 @@ void api_workers_register(struct atr_req *r)
 	struct atr_worker_reg reg = {0};
 	char secret[ATR_TOKEN_MAX];
 	int64_t id;
+	bool existed;
 
 	reg.name = atr_json_str(r->body, "name", "");
 	reg.url = atr_json_str(r->body, "url", "");
@@ -291,8 +292,10 @@ void api_workers_register(struct atr_req *r)
 	}
 	if ((reg.labels && labels_ok_or_reply(r, reg.labels) < 0) || (reg.gpus && gpus_ok_or_reply(r, reg.gpus) < 0))
 		return;
-	if (register_or_reply(r, &reg, &id, secret) < 0)
+	if (register_or_reply(r, &reg, &id, secret, &existed) < 0)
 		return;
+	/* Jobs of an earlier registration under this name are lost: their processes are gone. */
+	atr_engine_worker_changed(APP(r)->engine, id, existed);
 	atr_reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
 					 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
 }
@@ -302,22 +305,28 @@ void api_workers_heartbeat(struct atr_req *r)
 	const json_t *gpus = json_object_get(r->body, "gpus"), *running = json_object_get(r->body, "running");
 	const json_t *mem = json_object_get(r->body, "memory_used_mb");
 	struct atr_worker_flags f;
+	json_t *cancel, *empty = json_array();
 	int rc;
 
-	if ((gpus && gpus_ok_or_reply(r, gpus) < 0) || (running && running_ok_or_reply(r, running) < 0))
+	if ((gpus && gpus_ok_or_reply(r, gpus) < 0) || (running && running_ok_or_reply(r, running) < 0)) {
+		json_decref(empty);
 		return;
+	}
 	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, atr_json_num(r->body, "load", -1),
 					json_is_integer(mem) ? json_integer_value(mem) : -1, &f);
 	if (rc < 0) {
+		json_decref(empty);
 		api_reply_store_err(r, rc, "worker", "");
 		return;
 	}
 	if (f.was_offline)
 		atr_info("worker %lld is online again", (long long)r->who.scope_id);
-	/* TODO(jobs phase): reconcile `running` with the jobs dispatched to this worker, and
-	 * put the ids of jobs to stop in "cancel". */
-	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:[]}", "state", "online", "drain", f.draining, "cordoned",
-					 f.cordoned, "cancel"));
+	json_decref(empty);
+	/* Reconcile: jobs we placed there that it no longer has are lost; jobs it has that are
+	 * not its to run are to be cancelled. */
+	cancel = atr_engine_heartbeat(APP(r)->engine, r->who.scope_id, running ? running : empty);
+	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:o}", "state", "online", "drain", f.draining, "cordoned",
+					 f.cordoned, "cancel", cancel ? cancel : json_array()));
 }
 
 void api_workers_deregister(struct atr_req *r)
@@ -331,6 +340,7 @@ void api_workers_deregister(struct atr_req *r)
 	}
 	atr_auth_invalidate(APP(r)->auth);
 	atr_info("worker %lld deregistered", (long long)r->who.scope_id);
+	atr_engine_worker_gone(APP(r)->engine, r->who.scope_id, "lost: its worker stopped");
 	atr_reply_empty(r, 204);
 }
 
@@ -411,10 +421,12 @@ static void set_flags(struct atr_req *r, int cordoned, int draining)
 		return;
 	atr_req_audit_object(r, "worker:%lld", (long long)id);
 	rc = atr_store_worker_set_flags(STORE(r), id, cordoned, draining);
-	if (rc < 0)
+	if (rc < 0) {
 		reply_worker_err(r, rc, id, "change");
-	else
-		reply_worker(r, 200, id);
+		return;
+	}
+	atr_engine_worker_changed(APP(r)->engine, id, false);
+	reply_worker(r, 200, id);
 }
 
 void api_workers_drain(struct atr_req *r)
@@ -457,6 +469,7 @@ void api_workers_delete(struct atr_req *r)
 		return;
 	}
 	atr_auth_invalidate(APP(r)->auth);
+	atr_engine_worker_gone(APP(r)->engine, id, "lost: its worker was deleted");
 	atr_reply_empty(r, 204);
 }
 
@@ -469,15 +482,19 @@ static void on_sweep(uv_timer_t *t)
 	int64_t ids[32];
 	int n = 0;
 
+	/* Right after a start, workers have not had a chance to heartbeat this server yet. */
+	if (atr_now_ms() - app->started_ms < app->cfg->heartbeat_timeout_s * 1000)
+		return;
 	if (atr_store_workers_sweep(app->store, atr_now_ms() - app->cfg->heartbeat_timeout_s * 1000, ids,
 				    (int)ATR_ARRAY_LEN(ids), &n) < 0) {
 		atr_warn("could not check worker heartbeats");
 		return;
 	}
-	for (int i = 0; i < n && i < (int)ATR_ARRAY_LEN(ids); i++)
+	for (int i = 0; i < n && i < (int)ATR_ARRAY_LEN(ids); i++) {
 		atr_warn("worker %lld is offline: no heartbeat for %lld s", (long long)ids[i],
 			 (long long)app->cfg->heartbeat_timeout_s);
-	/* TODO(jobs phase): the jobs of these workers become lost (requeued while attempts remain). */
+		atr_engine_worker_gone(app->engine, ids[i], "lost: its worker stopped sending heartbeats");
+	}
 }
 
 static void render_metrics(void *cls, struct atr_buf *out)

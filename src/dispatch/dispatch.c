@@ -150,7 +150,6 @@ static void send_now(struct eng_job *j)
 		json_array_append_new(gpus, json_integer(j->row.assigned[i]));
 	json_object_set_new(body, "gpus", gpus);
 	json_object_set_new(body, "token", json_string(j->token));
-	json_object_set_new(body, "server", json_string(e->app->public_url));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!text) {

@@ -440,7 +440,7 @@ void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *wh
 
 void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *why)
 {
-	struct atr_job_change c = {.message = why};
+	struct atr_job_change c = {.message = why, .attempts = -1};
 	int64_t id = j->row.id, run = j->row.run_id;
 
 	if (j->row.state != ATR_JOB_DISPATCHED)
@@ -669,6 +669,24 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- public ---- */
 
+static void render_metrics(void *cls, struct atr_buf *out)
+{
+	struct atr_engine_counts c;
+	atr_engine_counts(cls, &c);
+	atr_buf_puts(out, "# HELP atrium_jobs Active jobs by state.\n# TYPE atrium_jobs gauge\n");
+	for (int s = 0; s < ATR_JOB_NSTATES; s++)
+		if (atr_job_state_active((enum atr_job_state)s))
+			atr_buf_printf(out, "atrium_jobs{state=\"%s\"} %lld\n", atr_job_state_name((enum atr_job_state)s),
+				       (long long)c.by_state[s]);
+	atr_buf_printf(out,
+		       "# HELP atrium_jobs_oldest_queued_seconds Age of the oldest queued job.\n"
+		       "# TYPE atrium_jobs_oldest_queued_seconds gauge\natrium_jobs_oldest_queued_seconds %.3f\n"
+		       "# HELP atrium_gpus_allocated GPUs held by dispatched and running jobs.\n"
+		       "# TYPE atrium_gpus_allocated gauge\natrium_gpus_allocated %lld\n",
+		       c.queued_oldest_ms ? (double)(atr_now_ms() - c.queued_oldest_ms) / 1000.0 : 0.0,
+		       (long long)c.gpus_allocated);
+}
+
 int atr_engine_new(struct atr_app *app, struct atr_engine **out)
 {
 	struct atr_engine *e = calloc(1, sizeof(*e));
@@ -694,6 +712,8 @@ int atr_engine_new(struct atr_app *app, struct atr_engine **out)
 	}
 	uv_unref((uv_handle_t *)&e->tick);
 	uv_timer_start(&e->tick, on_tick, 1000, 1000);
+	if (app->metrics)
+		atr_metrics_add_source(app->metrics, render_metrics, e);
 	*out = e;
 	atr_info("job engine: %lld active jobs, %s workers known", (long long)e->njobs, e->workers ? "some" : "no");
 	atr_engine_kick(e);

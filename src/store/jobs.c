@@ -288,6 +288,20 @@ int atr_store_job_set_port(struct atr_store *s, int64_t id, int port)
 	return set_column(s, "UPDATE jobs SET port = ?1, updated_at = ?2 WHERE id = ?3", id, NULL, port, false);
 }
 
+int atr_store_job_set_run(struct atr_store *s, int64_t id, int64_t run_id)
+{
+	int rc = set_column(s, "UPDATE jobs SET run_id = ?1, updated_at = ?2 WHERE id = ?3", id, NULL, run_id, false);
+	sqlite3_stmt *st;
+	if (rc < 0)
+		return rc;
+	st = atr_db_stmt(s->db, "UPDATE runs SET job_id = ? WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, run_id);
+	return atr_db_step_write(st);
+}
+
 int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE jobs SET output_model_version_id = coalesce(?2, output_model_version_id),"
@@ -305,21 +319,56 @@ int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_ver
 
 json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 {
+	/* What the worker fetches before starting: the input dataset versions, each under
+	 * input/<as>, and the model version (batch inference, serving) under model/. */
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT j.id, j.kind, j.command AS command__json, j.env AS env__json, j.timeout_s, j.run_id,"
-		       " j.attempts AS attempt, p.name AS project, j.outputs AS outputs__json,"
-		       " (SELECT json_group_array(json_object('as', json_extract(i.value, '$.as'), 'dataset', d.name,"
-		       "   'version', v.version, 'files', (SELECT json_group_array(json_object('path', f.path, 'sha256', f.sha256,"
-		       "   'size', f.size)) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)))"
-		       "  FROM json_each(j.inputs) i JOIN dataset_versions v ON v.id = json_extract(i.value, '$.dataset_version_id')"
-		       "  JOIN datasets d ON d.id = v.dataset_id) AS inputs__json"
-		       " FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?");
+		s->db,
+		"SELECT j.id, j.kind, j.command AS command__json, j.env AS env__json, j.timeout_s, j.run_id,"
+		" j.attempts AS attempt, j.port,"
+		" (json_extract(j.outputs, '$.model') IS NOT NULL OR json_extract(j.outputs, '$.dataset') IS NOT NULL)"
+		" AS upload_outputs__bool,"
+		" (SELECT json_group_array(json_object('dir', 'input/' || json_extract(i.value, '$.as'),"
+		"   'base', '/api/v1/projects/' || p.name || '/datasets/' || d.name || '/versions/' || v.version || '/files/',"
+		"   'files', (SELECT json_group_array(json_object('path', f.path, 'sha256', f.sha256, 'size', f.size))"
+		"    FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)))"
+		"  FROM json_each(j.inputs) i JOIN dataset_versions v ON v.id = json_extract(i.value, '$.dataset_version_id')"
+		"  JOIN datasets d ON d.id = v.dataset_id) AS inputs__json,"
+		" (SELECT json_object('dir', 'model', 'base', '/api/v1/projects/' || mp.name || '/models/' || m.name"
+		"   || '/versions/' || mv.version || '/files/', 'files', (SELECT json_group_array(json_object('path', f.path,"
+		"   'sha256', f.sha256, 'size', f.size)) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = mv.id))"
+		"  FROM model_versions mv JOIN models m ON m.id = mv.model_id JOIN projects mp ON mp.id = m.project_id"
+		"  WHERE mv.id = j.model_version_id) AS model__json"
+		" FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?");
+	json_t *o, *downloads, *model;
+
 	if (!st) {
 		*err = ATR_EDB;
 		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	o = atr_store_one(st, err);
+	if (!o)
+		return NULL;
+	downloads = json_incref(json_object_get(o, "inputs"));
+	if (!json_is_array(downloads)) {
+		json_decref(downloads);
+		downloads = json_array();
+	}
+	model = json_object_get(o, "model");
+	if (json_is_object(model))
+		json_array_append(downloads, model);
+	json_object_del(o, "inputs");
+	json_object_del(o, "model");
+	/* Only what the job needs: a worker refuses fields it does not know. */
+	if (json_array_size(downloads))
+		json_object_set_new(o, "downloads", downloads);
+	else
+		json_decref(downloads);
+	if (!json_is_true(json_object_get(o, "upload_outputs")))
+		json_object_del(o, "upload_outputs");
+	if (json_is_null(json_object_get(o, "port")))
+		json_object_del(o, "port");
+	return o;
 }
 
 #define JOB_COLS                                                                                                       \

@@ -1,0 +1,476 @@
+/*
+ * jobs.c: /api/v1/projects/{project}/jobs and /api/v1/jobs/{job}: submitting (validated,
+ * checked against the workers for a 422, with its run created), listing, reading, cancelling,
+ * events, and the outputs a job uploads with its token. Logs and wait are in job_logs.c;
+ * decisions are the engine's (src/dispatch/engine.c).
+ */
+#include "api.h"
+#include "atrium/engine.h"
+#include "atrium/store_datasets.h"
+#include "atrium/store_identity.h"
+#include "atrium/store_jobs.h"
+#include "atrium/store_models.h"
+#include "atrium/util.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define ENGINE(r) (APP(r)->engine)
+
+static const struct atr_field resources_schema[] = {
+	{"gpus", ATR_F_INT, 0, 0, 64, NULL, NULL},
+	{"gpu_type", ATR_F_STRING, ATR_FF_NULLABLE, 1, 64, NULL, NULL},
+	{"cpus", ATR_F_INT, 0, 0, 1024, NULL, NULL},
+	{"memory_mb", ATR_F_INT, 0, 0, 1LL << 30, NULL, NULL},
+	{0},
+};
+static const struct atr_field input_schema[] = {
+	{"dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL},
+	{"as", ATR_F_STRING, 0, 1, 128, NULL, NULL},
+	{0},
+};
+static const struct atr_field outputs_schema[] = {
+	{"model", ATR_F_SLUG, 0, 1, 63, NULL, NULL},
+	{"dataset", ATR_F_SLUG, 0, 1, 63, NULL, NULL},
+	{0},
+};
+static const struct atr_field model_ref_schema[] = {
+	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL},
+	{0},
+};
+
+const struct atr_field api_job_create_schema[] = {
+	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
+	{"kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL},
+	{"command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL},
+	{"env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL},
+	{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, resources_schema},
+	{"labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL},
+	{"priority", ATR_F_INT, 0, -1000, 1000, NULL, NULL},
+	{"max_attempts", ATR_F_INT, 0, 1, 20, NULL, NULL},
+	{"timeout_s", ATR_F_INT, 0, 0, 30LL * 86400, NULL, NULL},
+	{"inputs", ATR_F_ARRAY, 0, 0, 32, NULL, input_schema},
+	{"outputs", ATR_F_OBJECT, 0, 0, 0, NULL, outputs_schema},
+	{"model", ATR_F_OBJECT, 0, 0, 0, NULL, model_ref_schema},
+	{0},
+};
+
+/* A command: a non-empty string (run by /bin/sh -c) or an array of strings, the first not empty. */
+static int command_or_reply(struct atr_req *r, const json_t *cmd)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(cmd) && json_string_length(cmd) > 0 && strlen(json_string_value(cmd)) == json_string_length(cmd))
+		return 0;
+	if (json_is_array(cmd) && json_array_size(cmd) > 0 && json_array_size(cmd) <= 4096) {
+		json_array_foreach(cmd, i, v) {
+			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+			    (i == 0 && json_string_length(v) == 0)) {
+				char f[32];
+				snprintf(f, sizeof(f), "command[%zu]", i);
+				atr_reply_error(r, 400, "invalid", f, "'%s' must be a string without NUL%s", f,
+						i == 0 ? ", not empty" : "");
+				return -1;
+			}
+		}
+		return 0;
+	}
+	atr_reply_error(r, 400, "invalid", "command",
+			"'command' must be a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings");
+	return -1;
+}
+
+/* Environment names: [A-Za-z_][A-Za-z0-9_]*, and not those the worker sets. */
+static int env_or_reply(struct atr_req *r, const json_t *env)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)env, k, v) {
+		bool ok = isalpha((unsigned char)k[0]) || k[0] == '_';
+		for (const char *p = k; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || *p == '_';
+		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") || !strcmp(k, "PORT")) {
+			char f[300];
+			snprintf(f, sizeof(f), "env.%s", k);
+			atr_reply_error(r, 400, "invalid", f,
+					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES and PORT are set by Atrium",
+					f);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* inputs [{dataset, version, as}] -> [{dataset, version, as, dataset_version_id}] (new reference). */
+static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids, size_t *n)
+{
+	json_t *out = json_array(), *in;
+	size_t i;
+
+	if (!out || api_inputs_or_reply(r, project_id, inputs, ids, n) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach(inputs, i, in) {
+		const char *as = atr_json_str(in, "as", atr_json_str(in, "dataset", ""));
+		struct atr_dataset_version v;
+		char f[48];
+
+		snprintf(f, sizeof(f), "inputs[%zu].as", i);
+		if (!atr_is_safe_path(as, strlen(as)) || strchr(as, '/')) {
+			atr_reply_error(r, 400, "invalid", f, "'%s' must be one path segment without '/', '.' or '..'", f);
+			json_decref(out);
+			return NULL;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(atr_json_str(json_array_get(out, k), "as", ""), as)) {
+				atr_reply_error(r, 400, "invalid", f, "two inputs are both called '%s'", as);
+				json_decref(out);
+				return NULL;
+			}
+		atr_store_dsv_get(STORE(r), (*ids)[i], &v);
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I}", "dataset", atr_json_str(in, "dataset", ""),
+						     "version", (json_int_t)v.version, "as", as, "dataset_version_id",
+						     (json_int_t)v.id));
+	}
+	return out;
+}
+
+/* The model version a batch-inference job reads: {name, version|alias} in the project. */
+static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *ref, int64_t *version_id)
+{
+	struct atr_model m;
+	struct atr_model_version v;
+	const json_t *vj = json_object_get(ref, "version");
+	char num[32];
+	const char *vref = num;
+
+	*version_id = 0;
+	if (!ref)
+		return 0;
+	if (atr_store_model_find(STORE(r), project_id, atr_json_str(ref, "name", ""), &m) < 0) {
+		atr_reply_error(r, 400, "invalid", "model.name", "model '%s' does not exist in this project",
+				atr_json_str(ref, "name", ""));
+		return -1;
+	}
+	if (json_is_integer(vj))
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(vj));
+	else
+		vref = json_string_value(vj);
+	if (atr_store_model_version_resolve(STORE(r), m.id, vref, &v) < 0 || !v.committed) {
+		atr_reply_error(r, 400, "invalid", "model.version", "model '%s' has no committed version '%s'", m.name, vref);
+		return -1;
+	}
+	*version_id = v.id;
+	return 0;
+}
+
+static void reply_job(struct atr_req *r, unsigned status, int64_t id)
+{
+	int rc;
+	json_t *j = atr_store_job_json(STORE(r), id, &rc);
+	if (!j) {
+		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)id);
+		return;
+	}
+	atr_reply_json(r, status, j);
+}
+
+void api_jobs_create(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_job_spec spec = {0};
+	struct atr_run_spec run = {0};
+	const json_t *res = json_object_get(r->body, "resources");
+	json_t *inputs = NULL;
+	int64_t *ids = NULL, id, run_id, model_version;
+	size_t n = 0;
+	char why[300];
+	int rc;
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 ||
+	    command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
+	    env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
+	    model_or_reply(r, p.id, json_object_get(r->body, "model"), &model_version) < 0)
+		return;
+	if (!(inputs = inputs_or_reply(r, p.id, json_object_get(r->body, "inputs"), &ids, &n)))
+		return;
+	spec.kind = atr_json_str(r->body, "kind", "training");
+	if (!strcmp(spec.kind, "batch_inference") && !model_version) {
+		json_decref(inputs);
+		atr_reply_error(r, 400, "invalid", "model", "a batch_inference job names the model version it runs");
+		return;
+	}
+	spec.project_id = p.id;
+	spec.team_id = p.team_id;
+	spec.created_by = r->who.user_id;
+	spec.name = atr_json_str(r->body, "name", "");
+	spec.command = json_object_get(r->body, "command");
+	spec.env = json_object_get(r->body, "env");
+	spec.labels = json_object_get(r->body, "labels");
+	spec.inputs = inputs;
+	spec.outputs = json_object_get(r->body, "outputs");
+	spec.gpus = (int)atr_json_int(res, "gpus", 0);
+	spec.gpu_type = atr_json_str(res, "gpu_type", NULL);
+	spec.cpus = (int)atr_json_int(res, "cpus", 0);
+	spec.memory_mb = atr_json_int(res, "memory_mb", 0);
+	spec.priority = (int)atr_json_int(r->body, "priority", 0);
+	spec.max_attempts = (int)atr_json_int(r->body, "max_attempts", 3);
+	spec.timeout_s = atr_json_int(r->body, "timeout_s", 0);
+	spec.model_version_id = model_version;
+	if (!atr_engine_feasible(ENGINE(r), &spec, why, sizeof(why))) {
+		json_decref(inputs);
+		atr_reply_error(r, 422, "unprocessable", "resources", "no worker could ever run this job: %s", why);
+		return;
+	}
+	/* The job, its run (the job's metrics land there) and the link, in one transaction. */
+	if ((rc = atr_store_begin(STORE(r))) < 0)
+		goto fail;
+	rc = atr_store_job_create(STORE(r), &spec, &id);
+	run.project_id = p.id;
+	run.name = spec.name[0] ? spec.name : "job";
+	run.job_id = id;
+	run.user_id = r->who.user_id;
+	run.inputs = ids;
+	run.ninputs = n;
+	if (rc == 0)
+		rc = atr_store_run_create(STORE(r), &run, &run_id);
+	if (rc == 0)
+		rc = atr_store_job_set_run(STORE(r), id, run_id);
+	if (rc == 0)
+		rc = atr_store_commit(STORE(r));
+	else
+		atr_store_rollback(STORE(r));
+	if (rc < 0)
+		goto fail;
+	json_decref(inputs);
+	atr_req_audit_object(r, "project:%s/job:%lld", p.name, (long long)id);
+	atr_engine_job_added(ENGINE(r), id);
+	reply_job(r, 201, id);
+	return;
+fail:
+	json_decref(inputs);
+	atr_reply_err(r, rc, NULL, "could not submit the job");
+}
+
+/* The job named by {job} when the caller has `need` in its project. */
+int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj)
+{
+	const char *ref = atr_req_param(r, "job");
+	struct atr_project p;
+	int64_t id;
+	enum atr_prole role;
+	int rc;
+
+	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "job", "'job' must be a job id");
+		return -1;
+	}
+	rc = atr_store_job_row(STORE(r), id, row);
+	if (rc == 0) {
+		json_decref(row->labels);
+		row->labels = NULL;
+		rc = atr_store_project_get(STORE(r), row->project_id, &p);
+	}
+	if (rc < 0 && rc != ATR_ENOTFOUND) {
+		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)id);
+		return -1;
+	}
+	role = rc == 0 ? api_project_role(r, &p) : ATR_PROLE_NONE;
+	if (role == ATR_PROLE_NONE) {
+		atr_reply_error(r, 404, "not_found", NULL, "job %lld does not exist", (long long)id);
+		return -1;
+	}
+	if (role < need) {
+		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s", p.name,
+				atr_prole_name(need));
+		return -1;
+	}
+	atr_req_audit_object(r, "project:%s/job:%lld", p.name, (long long)id);
+	if (proj)
+		*proj = p;
+	return 0;
+}
+
+void api_jobs_get(struct atr_req *r)
+{
+	struct atr_job_row row;
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
+		reply_job(r, 200, row.id);
+}
+
+void api_jobs_cancel(struct atr_req *r)
+{
+	struct atr_job_row row;
+	int rc;
+
+	if (api_job_or_reply(r, ATR_PROLE_EDITOR, &row, NULL) < 0)
+		return;
+	rc = atr_engine_cancel(ENGINE(r), row.id);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", NULL, "job %lld has ended (%s)", (long long)row.id,
+				atr_job_state_name(row.state));
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not cancel job %lld", (long long)row.id);
+		return;
+	}
+	reply_job(r, 202, row.id);
+}
+
+void api_jobs_events(struct atr_req *r)
+{
+	struct atr_job_row row;
+	struct atr_page pg;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
+	    !(items = api_new_items(r)))
+		return;
+	rc = atr_store_job_events(STORE(r), row.id, &pg, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list the events");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+/* Filters common to both lists: state, kind, user. -1 when it answered an error. */
+static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
+{
+	const char *user = atr_req_query(r, "user"), *state = atr_req_query(r, "state"), *kind = atr_req_query(r, "kind");
+	struct atr_user u;
+
+	if (state && atr_job_state_parse(state) < 0) {
+		atr_reply_error(r, 400, "invalid", "state",
+				"'state' must be one of queued, dispatched, running, succeeded, failed, cancelled, lost");
+		return -1;
+	}
+	if (kind && strcmp(kind, "training") && strcmp(kind, "batch_inference") && strcmp(kind, "service")) {
+		atr_reply_error(r, 400, "invalid", "kind", "'kind' must be one of training, batch_inference, service");
+		return -1;
+	}
+	if (user) {
+		if (atr_store_user_get(STORE(r), user, &u) < 0) {
+			atr_reply_error(r, 400, "invalid", "user", "user '%s' does not exist", user);
+			return -1;
+		}
+		f->user_id = u.id;
+	}
+	f->state = state;
+	f->kind = kind;
+	return 0;
+}
+
+static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
+{
+	struct atr_page pg;
+	json_t *items;
+	bool more;
+	int rc;
+
+	if (atr_page_from_req(r, &pg) < 0 || !(items = api_new_items(r)))
+		return;
+	rc = atr_store_job_list(STORE(r), f, &pg, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list jobs");
+		return;
+	}
+	atr_reply_page(r, items, more);
+}
+
+void api_jobs_list(struct atr_req *r)
+{
+	struct atr_project p;
+	struct atr_job_filter f = {0};
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || filter_or_reply(r, &f) < 0)
+		return;
+	f.project_id = p.id;
+	reply_list(r, &f);
+}
+
+void api_jobs_list_all(struct atr_req *r)
+{
+	struct atr_job_filter f = {0};
+	const char *project = atr_req_query(r, "project"), *team = atr_req_query(r, "team");
+
+	if (filter_or_reply(r, &f) < 0)
+		return;
+	if (project) {
+		struct atr_project p;
+		if (atr_store_project_find(STORE(r), project, &p) < 0 || api_project_role(r, &p) == ATR_PROLE_NONE) {
+			atr_reply_error(r, 400, "invalid", "project", "project '%s' does not exist", project);
+			return;
+		}
+		f.project_id = p.id;
+	}
+	if (team && atr_store_team_id(STORE(r), team, &f.team_id) < 0) {
+		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
+		return;
+	}
+	if (!r->who.admin)
+		f.visible_to = r->who.user_id;
+	reply_list(r, &f);
+}
+
+/* ---- outputs: what the job uploads with its own token, then they become a model/dataset version ---- */
+
+static int output_writer_or_reply(struct atr_req *r, struct atr_job_row *row)
+{
+	if (api_job_or_reply(r, ATR_PROLE_EDITOR, row, NULL) < 0)
+		return -1;
+	if (r->who.kind != ATR_P_JOB || r->who.scope_id != row->id) {
+		atr_reply_error(r, 403, "forbidden", NULL, "outputs are uploaded by job %lld itself, with its token",
+				(long long)row->id);
+		return -1;
+	}
+	if (row->state != ATR_JOB_RUNNING) {
+		atr_reply_error(r, 409, "conflict", NULL, "job %lld is %s, not running", (long long)row->id,
+				atr_job_state_name(row->state));
+		return -1;
+	}
+	return 0;
+}
+
+void api_job_output_begin(struct atr_req *r)
+{
+	struct atr_job_row row;
+	if (output_writer_or_reply(r, &row) == 0)
+		api_upload_begin(r, "job_output", row.id);
+}
+
+int api_job_output_chunk(struct atr_req *r, const char *data, size_t len)
+{
+	return api_upload_chunk(r, data, len);
+}
+
+void api_job_output_put(struct atr_req *r)
+{
+	struct atr_job_row row;
+	if (output_writer_or_reply(r, &row) == 0)
+		api_upload_finish(r, 201);
+}
+
+void api_job_outputs(struct atr_req *r)
+{
+	struct atr_job_row row;
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
+		api_files_list(r, "job_output", row.id);
+}
+
+void api_job_output_get(struct atr_req *r)
+{
+	struct atr_job_row row;
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
+		api_file_download(r, "job_output", row.id);
+}
