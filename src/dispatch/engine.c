@@ -933,6 +933,10 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 		if (publish_outputs(e, id, &why) < 0)
 			to = ATR_JOB_FAILED;
 		snprintf(msg, sizeof(msg), "%s", why ? why : rep->message && *rep->message ? rep->message : "succeeded");
+	} else if (!strcmp(rep->state, "cancelled") && !j->row.cancel_requested) {
+		/* Nobody asked: the worker stopped and could not wait for it. Hand it back. */
+		lose(e, j, "handed back: its worker stopped before it ended");
+		return 0;
 	} else if (!strcmp(rep->state, "cancelled")) {
 		to = ATR_JOB_CANCELLED;
 		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "cancelled");

@@ -2,9 +2,10 @@
  * test_workers.c: the real server and real `atrium worker` processes (fake GPUs) on loopback:
  * join tokens (admins only), registration (bad tokens and bodies refused), the inventory in
  * the worker list, heartbeats keeping a worker online, kill -9 making it offline after the
- * (shortened, 3 s) timeout and registering again, drain/cordon/uncordon, a job run through the
- * worker's own API with its log and final report arriving at the server, log offsets
- * (gaps, retries, overlaps), SIGTERM deregistering with exit 0, `serve --local-worker`,
+ * (shortened, 3 s) timeout and registering again, drain/cordon/uncordon, jobs pinned to a
+ * worker by label with their logs and ends arriving at the server, the worker's own API
+ * (its secret, its checks), log offsets (gaps, retries, overlaps), SIGTERM deregistering
+ * with exit 0 and handing unfinished jobs back, `serve --local-worker`,
  * the worker's command line, /metrics and the audit log.
  */
 #include "harness.h"
@@ -57,38 +58,54 @@ static bool wait_state(long long id, const char *state, int ms)
 	return h_wait(has_state, &w, ms);
 }
 
-struct report_wait {
+/* Jobs run through the server's jobs API, pinned to a worker by its labels
+ * (gpu-01: pool=large, gpu-02: pool=small). */
+static long long submit(const char *body)
+{
+	json_t *j = h_call(&S, "POST", "/api/v1/projects/wk/jobs", S.admin_token, body, 201);
+	long long id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	return id;
+}
+
+/* Waits until the job ends in `state`; returns the job. */
+static json_t *wait_job(long long job, const char *state)
+{
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=60", job), S.admin_token, NULL, 200);
+	if (strcmp(json_string_value(json_object_get(j, "state")), state) != 0) {
+		fprintf(stderr, "job %lld ended %s, not %s: %s\n", job, json_string_value(json_object_get(j, "state")),
+			state, json_string_value(json_object_get(j, "message")));
+		h_sh("tail -30 '%s/worker.log' >&2", W1.dir);
+		json_decref(j);
+		fail();
+	}
+	return j;
+}
+
+struct running_wait {
 	long long job;
-	const char *state;
 };
 
-static bool has_report(void *arg)
+static bool is_running(void *arg)
 {
-	struct report_wait *w = arg;
-	struct h_resp r;
-	bool ok;
-	h_req(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/status", w->job), S.admin_token, NULL, NULL, &r);
-	ok = r.status == 200 && !strcmp(json_string_value(json_object_get(r.json, "state")), w->state);
-	h_resp_free(&r);
+	struct running_wait *w = arg;
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", w->job), S.admin_token, NULL, 200);
+	bool ok = !strcmp(json_string_value(json_object_get(j, "state")), "running");
+	json_decref(j);
 	return ok;
 }
 
-static json_t *wait_report(long long job, const char *state)
+static void wait_running(long long job)
 {
-	struct report_wait w = {job, state};
-	if (!h_wait(has_report, &w, 20000)) {
-		fprintf(stderr, "no '%s' report for job %lld\n", state, job);
-		h_sh("tail -30 '%s/worker.log' >&2", W1.dir);
-		fail();
-	}
-	return h_call(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/status", job), S.admin_token, NULL, 200);
+	struct running_wait w = {job};
+	assert_true(h_wait(is_running, &w, 30000));
 }
 
 static char *job_log(long long job)
 {
 	struct h_resp r;
 	char *text;
-	h_req(&S, "GET", h_fmt("/api/v1/workers/jobs/%lld/logs", job), S.admin_token, NULL, NULL, &r);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?limit=4194304", job), S.admin_token, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	text = strdup(r.body);
 	h_resp_free(&r);
@@ -332,8 +349,7 @@ static void test_drain_cordon(void **state)
 	assert_true(json_is_true(json_object_get(j, "schedulable")));
 	json_decref(j);
 	assert_true(wait_draining(&api, false));
-	json_decref(h_call(&api, "POST", "/v1/jobs", W2.secret, body, 201));
-	json_decref(wait_report(500, "succeeded"));
+	json_decref(wait_job(submit("{\"command\":\"true\",\"labels\":{\"pool\":\"small\"}}"), "succeeded"));
 	/* errors */
 	h_expect_error(&S, "POST", "/api/v1/workers/424242/drain", S.admin_token, NULL, 404, NULL);
 	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", W2.id), h_user(&S, "carl", false), NULL, 403,
@@ -378,82 +394,78 @@ static void test_job_runs_and_reports(void **state)
 		       "timeout_s");
 
 	/* a job sees exactly its GPUs; stdout and stderr both reach the server */
-	j = h_call(&api, "POST", "/v1/jobs", W1.secret,
-		   "{\"id\":101,\"run_id\":9,\"attempt\":1,\"command\":\"echo $CUDA_VISIBLE_DEVICES; "
-		   "echo run=$ATRIUM_RUN_ID job=$ATRIUM_JOB_ID tok=$ATRIUM_TOKEN; echo oops >&2\","
-		   "\"gpus\":[3,1],\"token\":\"atr_jobtoken\",\"env\":{\"MODE\":\"x\"}}",
-		   201);
-	assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
-	assert_true(json_integer_value(json_object_get(j, "pid")) > 0);
-	json_decref(j);
-	j = wait_report(101, "succeeded");
-	assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
-	assert_int_equal(json_integer_value(json_object_get(j, "worker_id")), W1.id);
-	assert_int_equal(json_integer_value(json_object_get(j, "log_bytes")),
-			 json_integer_value(json_object_get(j, "log_bytes_received")));
-	json_decref(j);
-	log = job_log(101);
-	assert_string_equal(log, "3,1\nrun=9 job=101 tok=atr_jobtoken\noops\n");
-	free(log);
-
-	/* GPUs in use and ids in use: 409 */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret,
-			   "{\"id\":102,\"command\":[\"sh\",\"-c\",\"echo started; sleep 30\"],\"gpus\":[0,2]}", 201));
-	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"true\",\"gpus\":[2]}", 409, NULL);
-	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":102,\"command\":\"true\"}", 409, "id");
-	j = h_call(&api, "GET", "/v1/jobs", W1.secret, NULL, 200);
-	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), 102);
-	json_decref(j);
-	/* the heartbeat carries it */
-	msleep(1500);
-	j = get_worker(W1.id);
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "running"), 0)), 102);
-	json_decref(j);
-	/* cancel: 202, then the report says cancelled; cancelling twice is fine */
-	json_decref(h_call(&api, "DELETE", "/v1/jobs/102", W1.secret, NULL, 202));
-	j = wait_report(102, "cancelled");
-	assert_int_equal(json_integer_value(json_object_get(j, "signal")), SIGTERM);
-	json_decref(j);
-	log = job_log(102);
-	assert_string_equal(log, "started\n");
-	free(log);
-	h_expect_error(&api, "DELETE", "/v1/jobs/102", W1.secret, NULL, 404, NULL);
-	/* the GPUs are free again */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"exit 4\",\"gpus\":[2]}", 201));
-	j = wait_report(103, "failed");
+	{
+		long long id = submit("{\"command\":\"echo $CUDA_VISIBLE_DEVICES; echo run=$ATRIUM_RUN_ID job=$ATRIUM_JOB_ID;"
+				      " echo oops >&2\",\"resources\":{\"gpus\":2},\"env\":{\"MODE\":\"x\"},"
+				      "\"labels\":{\"pool\":\"large\"}}");
+		long long run;
+		char want[128];
+		j = wait_job(id, "succeeded");
+		assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
+		assert_int_equal(json_integer_value(json_object_get(j, "worker_id")), W1.id);
+		run = json_integer_value(json_object_get(j, "run_id"));
+		snprintf(want, sizeof(want), "%lld,%lld\nrun=%lld job=%lld\noops\n",
+			 (long long)json_integer_value(json_array_get(json_object_get(j, "gpus"), 0)),
+			 (long long)json_integer_value(json_array_get(json_object_get(j, "gpus"), 1)), run, id);
+		json_decref(j);
+		log = job_log(id);
+		assert_string_equal(log, want);
+		free(log);
+	}
+	/* GPUs in use and ids in use: the worker's own API refuses them (409) */
+	{
+		long long id = submit("{\"command\":[\"sh\",\"-c\",\"echo started; sleep 30\"],\"resources\":{\"gpus\":4},"
+				      "\"labels\":{\"pool\":\"large\"}}");
+		wait_running(id);
+		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"true\",\"gpus\":[2]}", 409, NULL);
+		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, h_fmt("{\"id\":%lld,\"command\":\"true\"}", id), 409, "id");
+		j = h_call(&api, "GET", "/v1/jobs", W1.secret, NULL, 200);
+		assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), id);
+		json_decref(j);
+		/* the heartbeat carries it */
+		msleep(1500);
+		j = get_worker(W1.id);
+		assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "running"), 0)), id);
+		json_decref(j);
+		/* cancel through the server: the worker stops it and reports */
+		json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", id), S.admin_token, NULL, 202));
+		json_decref(wait_job(id, "cancelled"));
+		log = job_log(id);
+		assert_string_equal(log, "started\n");
+		free(log);
+		h_expect_error(&api, "DELETE", h_fmt("/v1/jobs/%lld", id), W1.secret, NULL, 404, NULL);
+	}
+	/* exit codes, time limits, a program that does not exist */
+	j = wait_job(submit("{\"command\":\"exit 4\",\"labels\":{\"pool\":\"large\"}}"), "failed");
 	assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 4);
 	json_decref(j);
-	/* a time limit */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":104,\"command\":\"sleep 30\",\"timeout_s\":1}", 201));
-	json_decref(wait_report(104, "timeout"));
-	/* a program that does not exist fails with the reason in the log */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":105,\"command\":[\"/no/such/train\"]}", 201));
-	j = wait_report(105, "failed");
+	j = wait_job(submit("{\"command\":\"sleep 30\",\"timeout_s\":1,\"labels\":{\"pool\":\"large\"}}"), "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "timed out"));
+	json_decref(j);
+	j = wait_job(submit("{\"command\":[\"/no/such/train\"],\"labels\":{\"pool\":\"large\"}}"), "failed");
 	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "cannot start"));
 	json_decref(j);
 	/* a chatty job: 2 MB of log arrive whole, in order */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret,
-			   "{\"id\":106,\"command\":\"seq 1 300000\"}", 201));
-	json_decref(wait_report(106, "succeeded"));
 	{
+		long long id = submit("{\"command\":\"seq 1 300000\",\"labels\":{\"pool\":\"large\"}}");
 		struct h_resp r;
-		h_req(&S, "GET", "/api/v1/workers/jobs/106/logs?limit=16777216", S.admin_token, NULL, NULL, &r);
+		json_decref(wait_job(id, "succeeded"));
+		h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?limit=4194304", id), S.admin_token, NULL, NULL, &r);
 		assert_int_equal(r.status, 200);
 		assert_int_equal(r.len, 1988895); /* bytes of `seq 1 300000` */
 		assert_true(strncmp(r.body, "1\n2\n3\n", 6) == 0);
 		assert_non_null(strstr(r.body, "\n299999\n300000\n"));
 		h_resp_free(&r);
 	}
-	h_expect_error(&S, "GET", "/api/v1/workers/jobs/999/logs", S.admin_token, NULL, 404, NULL);
-	h_expect_error(&S, "GET", "/api/v1/workers/jobs/999/status", S.admin_token, NULL, 404, NULL);
-	h_expect_error(&S, "GET", "/api/v1/workers/jobs/101/logs", h_user(&S, "lou", false), NULL, 403, NULL);
 }
+
+static long long quiet_job; /* a silent job on gpu-01 whose log the test writes itself */
 
 static void expect_log_post_error(const char *token, const char *const *hdrs, long status, const char *field)
 {
 	struct h_resp r;
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", token, "x", hdrs, &r);
+	h_req(&S, "POST", h_fmt("/api/v1/workers/jobs/%lld/logs", quiet_job), token, "x", hdrs, &r);
 	assert_int_equal(r.status, status);
 	if (field)
 		assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")), field);
@@ -469,63 +481,70 @@ static void test_log_offsets(void **state)
 	const char *hdr5[] = {"X-Log-Offset: 5", NULL};
 	const char *bad[] = {"X-Log-Offset: -1", NULL};
 	const char *att2[] = {"X-Log-Offset: 0", "X-Job-Attempt: 2", NULL};
+	const char *other = h_fmt("%s", "");
 	struct h_resp r;
+	const char *logs;
 	(void)state;
 
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "abcdef", hdr0, &r);
+	quiet_job = submit("{\"command\":\"sleep 60\",\"labels\":{\"pool\":\"large\"}}");
+	wait_running(quiet_job);
+	logs = h_fmt("/api/v1/workers/jobs/%lld/logs", quiet_job);
+
+	h_req(&S, "POST", logs, W1.secret, "abcdef", hdr0, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 6);
 	h_resp_free(&r);
 	/* a retried batch: nothing stored twice */
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "abcdef", hdr0, &r);
+	h_req(&S, "POST", logs, W1.secret, "abcdef", hdr0, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "stored")), 0);
 	h_resp_free(&r);
 	/* an overlapping one: only the new tail */
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "defGHI", hdr3, &r);
+	h_req(&S, "POST", logs, W1.secret, "defGHI", hdr3, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 9);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "stored")), 3);
 	h_resp_free(&r);
 	/* a gap: 409 with where to resume */
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "zzz", (const char *[]){"X-Log-Offset: 20", NULL},
+	h_req(&S, "POST", logs, W1.secret, "zzz", (const char *[]){"X-Log-Offset: 20", NULL},
 	      &r);
 	assert_int_equal(r.status, 409);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 9);
 	assert_string_equal(h_header(&r, "X-Log-Next-Offset"), "9");
 	h_resp_free(&r);
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "jk", hdr9, &r);
+	h_req(&S, "POST", logs, W1.secret, "jk", hdr9, &r);
 	assert_int_equal(r.status, 200);
 	h_resp_free(&r);
 	expect_log_post_error(W1.secret, NULL, 400, "X-Log-Offset");
 	expect_log_post_error(W1.secret, bad, 400, "X-Log-Offset");
 	expect_log_post_error(S.admin_token, hdr5, 403, NULL);
-	/* reading back by offset */
-	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs", S.admin_token, NULL, NULL, &r);
+	/* a worker that does not hold the job is refused */
+	h_req(&S, "POST", logs, W2.secret, "x", hdr9, &r);
+	assert_int_equal(r.status, 404);
+	h_resp_free(&r);
+	/* reading back by offset, through the jobs API */
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", quiet_job), S.admin_token, NULL, NULL, &r);
 	assert_string_equal(r.body, "abcdefGHIjk");
 	assert_string_equal(h_header(&r, "X-Log-Size"), "11");
 	h_resp_free(&r);
-	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=4&limit=4", S.admin_token, NULL, NULL, &r);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=4&limit=4", quiet_job), S.admin_token, NULL, NULL, &r);
 	assert_string_equal(r.body, "efGH");
 	assert_string_equal(h_header(&r, "X-Log-Next-Offset"), "8");
 	h_resp_free(&r);
-	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=11", S.admin_token, NULL, NULL, &r);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=11", quiet_job), S.admin_token, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.len, 0);
 	h_resp_free(&r);
-	/* another attempt is another log; the latest is the default */
-	h_req(&S, "POST", "/api/v1/workers/jobs/700/logs", W1.secret, "second", att2, &r);
-	assert_int_equal(r.status, 200);
+	/* an attempt the job never had is refused */
+	h_req(&S, "POST", logs, W1.secret, "second", att2, &r);
+	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
-	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs", S.admin_token, NULL, NULL, &r);
-	assert_string_equal(r.body, "second");
-	assert_string_equal(h_header(&r, "X-Job-Attempt"), "2");
-	h_resp_free(&r);
-	h_req(&S, "GET", "/api/v1/workers/jobs/700/logs?attempt=1&offset=9", S.admin_token, NULL, NULL, &r);
-	assert_string_equal(r.body, "jk");
-	h_resp_free(&r);
-	h_expect_error(&S, "GET", "/api/v1/workers/jobs/700/logs?offset=-3", S.admin_token, NULL, 400, "offset");
-	h_expect_error(&S, "POST", "/api/v1/workers/jobs/700/status", W1.secret, "{\"state\":\"exploded\"}", 400, "state");
+	(void)other;
+	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=-3", quiet_job), S.admin_token, NULL, 400, "offset");
+	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/jobs/%lld/status", quiet_job), W1.secret, "{\"state\":\"exploded\"}",
+		       400, "state");
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", quiet_job), S.admin_token, NULL, 202));
+	json_decref(wait_job(quiet_job, "cancelled"));
 }
 
 /* ---- failures and stops ---- */
@@ -591,13 +610,13 @@ static void test_sigterm_drains_and_deregisters(void **state)
 	(void)state;
 
 	/* a job that finishes within --grace runs to its end; the worker then deregisters */
-	json_decref(h_call(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":201,\"command\":\"sleep 1; echo finished\"}", 201));
+	long long id = submit("{\"command\":\"sleep 1; echo finished\",\"labels\":{\"pool\":\"large\"}}");
+	(void)api;
+	wait_running(id);
 	assert_int_equal(h_worker_stop(&W1, SIGTERM), 0);
-	j = h_call(&S, "GET", "/api/v1/workers/jobs/201/status", S.admin_token, NULL, 200);
-	assert_string_equal(json_string_value(json_object_get(j, "state")), "succeeded");
-	json_decref(j);
+	json_decref(wait_job(id, "succeeded"));
 	{
-		char *log = job_log(201);
+		char *log = job_log(id);
 		assert_string_equal(log, "finished\n");
 		free(log);
 	}
@@ -609,18 +628,18 @@ static void test_sigterm_drains_and_deregisters(void **state)
 
 	/* one that outlives --grace is cancelled and reported so */
 	{
-		const char *const g[] = {"--grace", "1", NULL};
+		const char *const g[] = {"--grace", "1", "--labels", "pool=grace", NULL};
 		struct h_worker w;
-		struct h_server wapi;
 		h_worker_start(&w, &S, h_join_token(&S, "short-grace"), "gpu-04", 2, g);
 		assert_true(h_worker_wait_registered(&w, 0, 20000));
-		wapi = h_worker_api(&w, &S);
-		json_decref(h_call(&wapi, "POST", "/v1/jobs", w.secret, "{\"id\":202,\"command\":\"sleep 60\",\"gpus\":[0]}",
-				   201));
+		id = submit("{\"command\":\"sleep 60\",\"resources\":{\"gpus\":1},\"labels\":{\"pool\":\"grace\"}}");
+		wait_running(id);
 		assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
-		j = h_call(&S, "GET", "/api/v1/workers/jobs/202/status", S.admin_token, NULL, 200);
-		assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
+		/* handed back: the job goes back to the queue (no other worker has pool=grace) */
+		j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", id), S.admin_token, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(j, "state")), "queued");
 		json_decref(j);
+		json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", id), S.admin_token, NULL, 202));
 		assert_string_equal(worker_state(w.id), "offline");
 		/* it stopped cleanly: no sanitizer report, no handle left open */
 		assert_int_equal(h_sh("grep -q -e 'ERROR: ' -e 'open handles' '%s/worker.log'", w.dir), 1);
@@ -701,5 +720,6 @@ int main(void)
 	memset(&W1, 0, sizeof(W1));
 	memset(&W2, 0, sizeof(W2));
 	h_server_start(&S, (const char *const *)extra);
+	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"wk\"}", 201));
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
