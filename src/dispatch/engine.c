@@ -24,8 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define DISPATCH_GRACE_MS 15000 /* a dispatched job the worker never mentions is lost after this */
-#define FAIR_SHARE_WINDOW_H 24.0
+
 
 /* ---- lookups ---- */
 
@@ -100,7 +99,7 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 }
 
 /* Reloads a worker from the registry; a deleted one leaves memory (NULL). */
-static struct eng_worker *worker_load(struct atr_engine *e, int64_t id)
+struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id)
 {
 	struct eng_worker *w = eng_worker_find(e, id);
 	json_t *o;
@@ -247,11 +246,11 @@ static void revoke_job_token(struct atr_engine *e, int64_t job_id)
 }
 
 /*
- * Moves j to `to` in the store, then here. A job leaving a worker frees what it held; a
+ * eng_move: moves j to `to` in the store, then here. A job leaving a worker frees what it held; a
  * terminal job leaves memory (j is freed). Returns <0 when the store refused (then j is
  * reloaded from the store, which is the truth).
  */
-static int move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, const struct atr_job_change *extra)
+int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, const struct atr_job_change *extra)
 {
 	struct atr_job_change c = {.from = j->row.state, .to = to, .attempts = -1};
 	int64_t id = j->row.id;
@@ -306,7 +305,7 @@ static int move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, 
 }
 
 /* What a job leaves behind when it ends: its token, its run's status, its outputs. */
-static void settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_state to)
+void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_state to)
 {
 	revoke_job_token(e, id);
 	if (run_id > 0)
@@ -314,92 +313,32 @@ static void settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_jo
 					 to == ATR_JOB_SUCCEEDED ? "finished" : to == ATR_JOB_CANCELLED ? "killed" : "failed");
 }
 
-/* On success with outputs.model: the job's uploaded files become a committed model version. */
-static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
-{
-	int err;
-	json_t *job = atr_store_job_json(e->app->store, id, &err), *outs;
-	const char *model, *dataset;
-	char actor[32];
-	int64_t project_id = 0, run_id;
-	int rc = 0;
-
-	if (!job)
-		return err;
-	outs = json_object_get(job, "outputs");
-	model = atr_json_str(outs, "model", NULL);
-	dataset = atr_json_str(outs, "dataset", NULL);
-	run_id = atr_json_int(job, "run_id", 0);
-	snprintf(actor, sizeof(actor), "job:%lld", (long long)id);
-	if (model || dataset) {
-		struct atr_job_row row;
-		if ((rc = atr_store_job_row(e->app->store, id, &row)) == 0) {
-			project_id = row.project_id;
-			json_decref(row.labels);
-		}
-	}
-	if (rc == 0 && model) {
-		struct atr_model m;
-		struct atr_model_version v;
-		struct atr_model_version_spec spec = {.source_run_id = run_id, .source_job_id = id, .actor = actor,
-						      .copy_from_kind = "job_output", .copy_from_id = id, .commit = true,
-						      .description = atr_json_str(job, "name", "")};
-		rc = atr_store_model_find_or_create(e->app->store, project_id, model, actor, &m);
-		spec.model_id = m.id;
-		if (rc == 0)
-			rc = atr_store_model_version_create(e->app->store, &spec, &v);
-		if (rc == 0)
-			rc = atr_store_job_set_outputs(e->app->store, id, v.id, 0);
-		if (rc < 0)
-			*why = "could not register the output model version";
-	}
-	if (rc == 0 && dataset) {
-		int64_t ds_id;
-		struct atr_dataset_version v;
-		rc = atr_store_dataset_find(e->app->store, project_id, dataset, &ds_id);
-		if (rc == ATR_ENOTFOUND)
-			rc = atr_store_dataset_create(e->app->store, project_id, dataset, "", NULL, 0, &ds_id);
-		if (rc == 0)
-			rc = atr_store_dsv_create(e->app->store, ds_id, atr_json_str(job, "name", ""), 0, id, 0, &v);
-		if (rc == 0)
-			rc = atr_store_files_copy(e->app->store, "job_output", id, "dataset_version", v.id);
-		if (rc == 0)
-			rc = atr_store_dsv_commit(e->app->store, v.id, -1, NULL, NULL);
-		if (rc == 0)
-			rc = atr_store_job_set_outputs(e->app->store, id, 0, v.id);
-		if (rc < 0)
-			*why = "could not register the output dataset version";
-	}
-	json_decref(job);
-	return rc;
-}
-
 /* A lost job goes back to the queue while attempts remain; else it fails (or, when a cancel
  * was asked for, it is cancelled). */
-static void requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg)
+void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg)
 {
 	struct atr_job_change c = {.attempts = -1, .message = requeue_msg};
 	int64_t id = j->row.id, run = j->row.run_id;
 	enum atr_job_state to;
 
 	if (j->row.attempts < j->row.max_attempts && !j->row.cancel_requested) {
-		move(e, j, ATR_JOB_QUEUED, &c);
+		eng_move(e, j, ATR_JOB_QUEUED, &c);
 		return;
 	}
 	to = j->row.cancel_requested ? ATR_JOB_CANCELLED : ATR_JOB_FAILED;
 	c.message = to == ATR_JOB_CANCELLED ? "cancelled: its worker was lost"
 					    : "failed: its worker was lost and no attempts remain";
-	if (move(e, j, to, &c) == 0)
-		settle(e, id, run, to);
+	if (eng_move(e, j, to, &c) == 0)
+		eng_settle(e, id, run, to);
 }
 
 /* A job whose worker vanished: lost, then requeued or failed. */
-static void lose(struct atr_engine *e, struct eng_job *j, const char *why)
+void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why)
 {
 	struct atr_job_change c = {.message = why, .attempts = -1};
 
-	if (move(e, j, ATR_JOB_LOST, &c) == 0)
-		requeue_or_fail(e, j, "requeued after its worker was lost");
+	if (eng_move(e, j, ATR_JOB_LOST, &c) == 0)
+		eng_requeue_or_fail(e, j, "requeued after its worker was lost");
 }
 
 /* ---- dispatch results (from dispatch.c) ---- */
@@ -409,7 +348,7 @@ void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j)
 	j->dispatch_unknown = false;
 	if (j->row.state != ATR_JOB_DISPATCHED)
 		return;
-	move(e, j, ATR_JOB_RUNNING, NULL);
+	eng_move(e, j, ATR_JOB_RUNNING, NULL);
 	if (j->row.cancel_requested)
 		eng_dispatch_cancel(e, j);
 }
@@ -431,11 +370,11 @@ void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *wh
 	if (j->row.cancel_requested) {
 		int64_t id = j->row.id, run = j->row.run_id;
 		c.message = "cancelled before it started";
-		move(e, j, ATR_JOB_CANCELLED, &c);
-		settle(e, id, run, ATR_JOB_CANCELLED);
+		eng_move(e, j, ATR_JOB_CANCELLED, &c);
+		eng_settle(e, id, run, ATR_JOB_CANCELLED);
 		return;
 	}
-	move(e, j, ATR_JOB_QUEUED, &c);
+	eng_move(e, j, ATR_JOB_QUEUED, &c);
 }
 
 void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *why)
@@ -445,209 +384,8 @@ void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *
 
 	if (j->row.state != ATR_JOB_DISPATCHED)
 		return;
-	if (move(e, j, ATR_JOB_FAILED, &c) == 0)
-		settle(e, id, run, ATR_JOB_FAILED);
-}
-
-/* ---- scheduling ---- */
-
-struct pass_arrays {
-	struct atr_sched_job *jobs;
-	struct eng_job **jobrefs;
-	struct atr_sched_worker *workers;
-	struct atr_sched_team *teams;
-	int njobs, nworkers, nteams;
-};
-
-static struct atr_sched_team *team_slot(struct pass_arrays *a, int64_t team_id)
-{
-	for (int i = 0; i < a->nteams; i++)
-		if (a->teams[i].id == team_id)
-			return &a->teams[i];
-	return NULL;
-}
-
-static int load_teams(struct atr_engine *e, struct pass_arrays *a)
-{
-	struct atr_page p = {.limit = 1000};
-	json_t *items = json_array(), *it;
-	bool more;
-	size_t i;
-	int64_t since = atr_now_ms() - (int64_t)(FAIR_SHARE_WINDOW_H * 3600000.0);
-
-	if (!items || atr_store_team_list(e->app->store, &p, items, &more) < 0) {
-		json_decref(items);
-		return ATR_EDB;
-	}
-	a->teams = calloc(json_array_size(items) + 1, sizeof(*a->teams));
-	if (!a->teams) {
-		json_decref(items);
-		return ATR_ENOMEM;
-	}
-	json_array_foreach(items, i, it) {
-		struct atr_sched_team *t = &a->teams[a->nteams++];
-		const json_t *g = json_object_get(it, "max_gpus"), *mj = json_object_get(it, "max_concurrent_jobs");
-		t->id = atr_json_int(it, "id", 0);
-		t->name = NULL; /* reasons name teams by id lookups below */
-		t->max_gpus = json_is_integer(g) ? json_integer_value(g) : -1;
-		t->max_jobs = json_is_integer(mj) ? json_integer_value(mj) : -1;
-		t->weight = 1;
-		atr_store_team_gpu_hours(e->app->store, since, t->id, &t->recent_gpu_hours);
-	}
-	json_decref(items);
-	return 0;
-}
-
-static void pass_arrays_release(struct pass_arrays *a)
-{
-	free(a->jobs);
-	free(a->jobrefs);
-	free(a->workers);
-	free(a->teams);
-}
-
-static int build_pass(struct atr_engine *e, struct pass_arrays *a)
-{
-	int nw = 0;
-	int64_t now = atr_now_ms();
-
-	memset(a, 0, sizeof(*a));
-	for (struct eng_worker *w = e->workers; w; w = w->next)
-		nw++;
-	a->jobs = calloc((size_t)e->njobs + 1, sizeof(*a->jobs));
-	a->jobrefs = calloc((size_t)e->njobs + 1, sizeof(*a->jobrefs));
-	a->workers = calloc((size_t)nw + 1, sizeof(*a->workers));
-	if (!a->jobs || !a->jobrefs || !a->workers || load_teams(e, a) < 0)
-		return ATR_ENOMEM;
-	for (struct eng_worker *w = e->workers; w; w = w->next) {
-		struct atr_sched_worker *s = &a->workers[a->nworkers++];
-		s->id = w->id;
-		s->name = w->name;
-		s->online = w->online;
-		s->schedulable = w->schedulable && w->suspect_until <= now && w->url[0] && w->secret[0];
-		s->labels = w->labels;
-		s->nlabels = w->nlabels;
-		for (int g = 0; g < w->ngpus; g++)
-			w->gpus[g].allocated = w->gpu_alloc[g];
-		s->gpus = w->gpus;
-		s->ngpus = w->ngpus;
-		s->cpus = w->cpus;
-		s->memory_mb = w->memory_mb;
-		s->cpus_allocated = w->cpus_alloc;
-		s->memory_allocated_mb = w->memory_alloc;
-	}
-	for (struct eng_job *j = e->head; j; j = j->next) {
-		struct atr_sched_team *t = j->row.team_id ? team_slot(a, j->row.team_id) : NULL;
-		if (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING) {
-			if (t) {
-				t->gpus_used += j->row.gpus;
-				t->jobs_running++;
-			}
-			continue;
-		}
-		if (j->row.state != ATR_JOB_QUEUED)
-			continue;
-		struct atr_sched_job *s = &a->jobs[a->njobs];
-		a->jobrefs[a->njobs++] = j;
-		s->id = j->row.id;
-		s->team_id = t ? j->row.team_id : 0;
-		s->priority = j->row.priority;
-		s->submitted_at = j->row.queued_at;
-		s->gpus = j->row.gpus;
-		s->gpu_type = j->row.gpu_type[0] ? j->row.gpu_type : NULL;
-		s->cpus = j->row.cpus;
-		s->memory_mb = j->row.memory_mb;
-		s->selector = j->sel;
-		s->nselector = j->nsel;
-	}
-	return 0;
-}
-
-static struct eng_job *ref_of(struct pass_arrays *a, int64_t id)
-{
-	for (int i = 0; i < a->njobs; i++)
-		if (a->jobrefs[i]->row.id == id)
-			return a->jobrefs[i];
-	return NULL;
-}
-
-static void place(struct atr_engine *e, struct eng_job *j, const struct atr_sched_placement *pl)
-{
-	struct atr_job_change c = {.worker_id = pl->worker_id, .gpus = pl->gpus, .ngpus = pl->ngpus,
-				   .attempts = j->row.attempts + 1, .message = NULL};
-	struct eng_worker *w = eng_worker_find(e, pl->worker_id);
-	char msg[160];
-
-	snprintf(msg, sizeof(msg), "placed on worker '%s'", w ? w->name : "?");
-	c.message = msg;
-	if (move(e, j, ATR_JOB_DISPATCHED, &c) < 0)
-		return;
-	eng_dispatch_send(e, j);
-}
-
-static void run_pass(struct atr_engine *e)
-{
-	struct pass_arrays a;
-	struct atr_sched_plan plan;
-	struct atr_sched_input in;
-	uint64_t t0 = atr_mono_us();
-
-	e->pass_scheduled = false;
-	if (e->closing)
-		return;
-	if (build_pass(e, &a) < 0 || a.njobs == 0) {
-		pass_arrays_release(&a);
-		e->last_pass_us = atr_mono_us();
-		return;
-	}
-	in = (struct atr_sched_input){.jobs = a.jobs, .njobs = a.njobs, .workers = a.workers, .nworkers = a.nworkers,
-				      .teams = a.teams, .nteams = a.nteams, .window_hours = FAIR_SHARE_WINDOW_H};
-	if (atr_sched_plan(&in, &plan) < 0) {
-		pass_arrays_release(&a);
-		atr_error("scheduling pass failed");
-		return;
-	}
-	/* One transaction for the whole pass: placements and reasons commit together. */
-	atr_store_begin(e->app->store);
-	for (int i = 0; i < plan.nplacements; i++) {
-		struct eng_job *j = ref_of(&a, plan.placements[i].job_id);
-		if (j && j->row.state == ATR_JOB_QUEUED)
-			place(e, j, &plan.placements[i]);
-	}
-	for (int i = 0; i < plan.npending; i++) {
-		struct eng_job *j = eng_job_find(e, plan.pending[i].job_id);
-		if (j && j->row.state == ATR_JOB_QUEUED && strcmp(j->reason, plan.pending[i].reason) != 0) {
-			snprintf(j->reason, sizeof(j->reason), "%s", plan.pending[i].reason);
-			atr_store_job_set_pending(e->app->store, j->row.id, j->reason);
-		}
-	}
-	if (atr_store_commit(e->app->store) < 0)
-		atr_error("could not record a scheduling pass");
-	atr_sched_plan_release(&plan);
-	pass_arrays_release(&a);
-	e->last_pass_us = atr_mono_us();
-	e->last_pass_cost_us = e->last_pass_us - t0;
-}
-
-static void on_pass(uv_timer_t *t)
-{
-	run_pass(t->data);
-}
-
-void atr_engine_kick(struct atr_engine *e)
-{
-	uint64_t now, gap, since;
-
-	if (e->pass_scheduled || e->closing)
-		return;
-	/* Space passes by twice their cost (at most 20 ms): bursts coalesce, latency stays low. */
-	now = atr_mono_us();
-	gap = e->last_pass_cost_us * 2;
-	if (gap > 20000)
-		gap = 20000;
-	since = now - e->last_pass_us;
-	e->pass_scheduled = true;
-	uv_timer_start(&e->pass_timer, on_pass, since >= gap ? 0 : (gap - since + 999) / 1000, 0);
+	if (eng_move(e, j, ATR_JOB_FAILED, &c) == 0)
+		eng_settle(e, id, run, ATR_JOB_FAILED);
 }
 
 /* Every second: a pass (pending reasons age, suspect workers return) and dispatch timeouts. */
@@ -708,7 +446,7 @@ int atr_engine_new(struct atr_app *app, struct atr_engine **out)
 	for (struct eng_job *j = e->head, *next; j; j = next) {
 		next = j->next;
 		if (j->row.state == ATR_JOB_LOST)
-			requeue_or_fail(e, j, "requeued after a restart");
+			eng_requeue_or_fail(e, j, "requeued after a restart");
 	}
 	uv_unref((uv_handle_t *)&e->tick);
 	uv_timer_start(&e->tick, on_tick, 1000, 1000);
@@ -749,41 +487,6 @@ void atr_engine_free(struct atr_engine *e)
 	uv_close((uv_handle_t *)&e->tick, on_engine_closed);
 }
 
-bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, char *why, size_t whylen)
-{
-	struct atr_sched_job job = {0};
-	struct atr_sched_label sel[ENG_MAX_LABELS];
-	struct pass_arrays a;
-	struct atr_sched_team *team = NULL;
-	const char *k;
-	json_t *v;
-	bool ok;
-
-	job.gpus = spec->gpus;
-	job.gpu_type = spec->gpu_type && *spec->gpu_type ? spec->gpu_type : NULL;
-	job.cpus = spec->cpus;
-	job.memory_mb = spec->memory_mb;
-	json_object_foreach((json_t *)spec->labels, k, v) {
-		if (job.nselector < ENG_MAX_LABELS) {
-			sel[job.nselector].key = k;
-			sel[job.nselector].value = json_string_value(v);
-			job.nselector++;
-		}
-	}
-	job.selector = sel;
-	if (build_pass(e, &a) < 0) {
-		pass_arrays_release(&a);
-		snprintf(why, whylen, "the scheduler is not available");
-		return false;
-	}
-	if (spec->team_id)
-		team = team_slot(&a, spec->team_id);
-	job.team_id = team ? team->id : 0;
-	ok = atr_sched_feasible(&job, team, a.workers, a.nworkers, why, whylen);
-	pass_arrays_release(&a);
-	return ok;
-}
-
 int atr_engine_job_added(struct atr_engine *e, int64_t job_id)
 {
 	struct atr_job_row row;
@@ -807,9 +510,9 @@ int atr_engine_cancel(struct atr_engine *e, int64_t job_id)
 		return ATR_ECONFLICT; /* not active: ended (or unknown; the caller checked it exists) */
 	if (j->row.state == ATR_JOB_QUEUED || j->row.state == ATR_JOB_LOST) {
 		int64_t run = j->row.run_id;
-		rc = move(e, j, ATR_JOB_CANCELLED, &c);
+		rc = eng_move(e, j, ATR_JOB_CANCELLED, &c);
 		if (rc == 0)
-			settle(e, job_id, run, ATR_JOB_CANCELLED);
+			eng_settle(e, job_id, run, ATR_JOB_CANCELLED);
 		return rc;
 	}
 	rc = atr_store_job_request_cancel(e->app->store, job_id);
@@ -819,139 +522,6 @@ int atr_engine_cancel(struct atr_engine *e, int64_t job_id)
 	eng_dispatch_cancel(e, j);
 	eng_notify(e, job_id, j->row.state, false);
 	return 0;
-}
-
-void atr_engine_worker_changed(struct atr_engine *e, int64_t worker_id, bool registered_again)
-{
-	struct eng_worker *w;
-
-	if (registered_again) {
-		/* A new registration under a known name: the processes of the old one are gone. */
-		for (struct eng_job *j = e->head, *next; j; j = next) {
-			next = j->next;
-			if (j->row.worker_id == worker_id &&
-			    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
-				lose(e, j, "lost: its worker registered again");
-		}
-	}
-	w = worker_load(e, worker_id);
-	if (w && !w->online)
-		atr_engine_worker_gone(e, worker_id, "lost: its worker went offline");
-	atr_engine_kick(e);
-}
-
-void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why)
-{
-	for (struct eng_job *j = e->head, *next; j; j = next) {
-		next = j->next;
-		if (j->row.worker_id == worker_id &&
-		    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
-			lose(e, j, why);
-	}
-	worker_load(e, worker_id);
-	atr_engine_kick(e);
-}
-
-static bool listed(const json_t *running, int64_t id)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(running, i, v)
-		if (json_integer_value(v) == id)
-			return true;
-	return false;
-}
-
-json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json_t *running)
-{
-	json_t *cancel = json_array();
-	int64_t now = atr_now_ms();
-	size_t i;
-	json_t *v;
-
-	worker_load(e, worker_id);
-	for (struct eng_job *j = e->head, *next; j; j = next) {
-		next = j->next;
-		if (j->row.worker_id != worker_id ||
-		    (j->row.state != ATR_JOB_DISPATCHED && j->row.state != ATR_JOB_RUNNING))
-			continue;
-		if (listed(running, j->row.id)) {
-			if (j->row.state == ATR_JOB_DISPATCHED && !j->xfer)
-				eng_dispatch_accepted(e, j); /* the answer was lost, the job runs */
-			else if (j->row.cancel_requested)
-				json_array_append_new(cancel, json_integer(j->row.id));
-			continue;
-		}
-		if (j->row.state == ATR_JOB_RUNNING || now - j->dispatched_ms > DISPATCH_GRACE_MS)
-			lose(e, j, "lost: its worker no longer has it");
-	}
-	/* Jobs the worker holds that are not (or no longer) its to run: stop them. */
-	json_array_foreach(running, i, v) {
-		struct eng_job *j = eng_job_find(e, json_integer_value(v));
-		if (!j || j->row.worker_id != worker_id)
-			json_array_append_new(cancel, json_integer(json_integer_value(v)));
-	}
-	return cancel;
-}
-
-bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_id)
-{
-	struct eng_job *j = eng_job_find(e, job_id);
-	struct atr_job_row row;
-	bool on;
-
-	if (j)
-		return j->row.worker_id == worker_id;
-	/* Ended: its last worker may still ship the tail of its log and its report. */
-	if (atr_store_job_row(e->app->store, job_id, &row) < 0)
-		return false;
-	on = row.worker_id == worker_id;
-	json_decref(row.labels);
-	return on;
-}
-
-int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
-{
-	struct eng_job *j = eng_job_find(e, rep->job_id);
-	struct atr_job_change c = {.attempts = -1};
-	enum atr_job_state to;
-	char msg[600];
-	const char *why = NULL;
-	int64_t id = rep->job_id, run;
-	int rc;
-
-	if (!j || j->row.worker_id != rep->worker_id || j->row.attempts != rep->attempt ||
-	    (j->row.state != ATR_JOB_RUNNING && j->row.state != ATR_JOB_DISPATCHED))
-		return ATR_ECONFLICT; /* ended already, or a stale attempt: recorded, not applied */
-	if (j->row.state == ATR_JOB_DISPATCHED && move(e, j, ATR_JOB_RUNNING, NULL) < 0)
-		return ATR_EDB;
-	run = j->row.run_id;
-	c.set_exit = rep->has_exit_code;
-	c.exit_code = rep->exit_code;
-	if (!strcmp(rep->state, "succeeded")) {
-		to = ATR_JOB_SUCCEEDED;
-		if (publish_outputs(e, id, &why) < 0)
-			to = ATR_JOB_FAILED;
-		snprintf(msg, sizeof(msg), "%s", why ? why : rep->message && *rep->message ? rep->message : "succeeded");
-	} else if (!strcmp(rep->state, "cancelled") && !j->row.cancel_requested) {
-		/* Nobody asked: the worker stopped and could not wait for it. Hand it back. */
-		lose(e, j, "handed back: its worker stopped before it ended");
-		return 0;
-	} else if (!strcmp(rep->state, "cancelled")) {
-		to = ATR_JOB_CANCELLED;
-		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "cancelled");
-	} else if (!strcmp(rep->state, "timeout")) {
-		to = ATR_JOB_FAILED;
-		snprintf(msg, sizeof(msg), "timed out after %d s", j->row.timeout_s);
-	} else {
-		to = ATR_JOB_FAILED;
-		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "failed");
-	}
-	c.message = msg;
-	rc = move(e, j, to, &c);
-	if (rc == 0)
-		settle(e, id, run, to);
-	return rc;
 }
 
 void atr_engine_log_appended(struct atr_engine *e, int64_t job_id)

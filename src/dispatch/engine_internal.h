@@ -9,6 +9,7 @@
 
 #define ENG_BUCKETS 1024 /* power of two */
 #define ENG_MAX_LABELS 32
+#define DISPATCH_GRACE_MS 15000 /* a dispatched job its worker never mentions is lost after this */
 
 struct atr_app;
 struct atr_xfer;
@@ -77,6 +78,18 @@ struct atr_engine {
 
 struct eng_job *eng_job_find(struct atr_engine *e, int64_t id);
 struct eng_worker *eng_worker_find(struct atr_engine *e, int64_t id);
+
+/* engine.c: moves j to `to` (store first, then memory); a terminal job is freed. */
+int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, const struct atr_job_change *extra);
+
+/* Reloads a worker from the registry (a deleted one leaves memory: NULL). */
+struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id);
+/* A job whose worker vanished: lost, then requeued while attempts remain, else failed. */
+void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why);
+/* Lost jobs go back to the queue while attempts remain, else fail. */
+void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg);
+/* What an ended job leaves: its token revoked, its run's status set. */
+void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_state to);
 
 /* dispatch.c: HTTP to workers. */
 void eng_dispatch_send(struct atr_engine *e, struct eng_job *j);

@@ -1,0 +1,214 @@
+/*
+ * reconcile.c: the job engine's answers to the workers: registrations and inventories,
+ * workers lost (offline, deregistered, deleted, registered again), heartbeats reconciled
+ * against what was placed, and final reports applied once (with the job's outputs becoming
+ * a model or dataset version).
+ */
+#include "atrium/app.h"
+#include "atrium/err.h"
+#include "atrium/json.h"
+#include "atrium/log.h"
+#include "atrium/store_datasets.h"
+#include "atrium/store_files.h"
+#include "atrium/store_models.h"
+#include "atrium/store_workers.h"
+#include "atrium/util.h"
+#include "engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+/* On success with outputs.model: the job's uploaded files become a committed model version. */
+static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
+{
+	int err;
+	json_t *job = atr_store_job_json(e->app->store, id, &err), *outs;
+	const char *model, *dataset;
+	char actor[32];
+	int64_t project_id = 0, run_id;
+	int rc = 0;
+
+	if (!job)
+		return err;
+	outs = json_object_get(job, "outputs");
+	model = atr_json_str(outs, "model", NULL);
+	dataset = atr_json_str(outs, "dataset", NULL);
+	run_id = atr_json_int(job, "run_id", 0);
+	snprintf(actor, sizeof(actor), "job:%lld", (long long)id);
+	if (model || dataset) {
+		struct atr_job_row row;
+		if ((rc = atr_store_job_row(e->app->store, id, &row)) == 0) {
+			project_id = row.project_id;
+			json_decref(row.labels);
+		}
+	}
+	if (rc == 0 && model) {
+		struct atr_model m;
+		struct atr_model_version v;
+		struct atr_model_version_spec spec = {.source_run_id = run_id, .source_job_id = id, .actor = actor,
+						      .copy_from_kind = "job_output", .copy_from_id = id, .commit = true,
+						      .description = atr_json_str(job, "name", "")};
+		rc = atr_store_model_find_or_create(e->app->store, project_id, model, actor, &m);
+		spec.model_id = m.id;
+		if (rc == 0)
+			rc = atr_store_model_version_create(e->app->store, &spec, &v);
+		if (rc == 0)
+			rc = atr_store_job_set_outputs(e->app->store, id, v.id, 0);
+		if (rc < 0)
+			*why = "could not register the output model version";
+	}
+	if (rc == 0 && dataset) {
+		int64_t ds_id;
+		struct atr_dataset_version v;
+		rc = atr_store_dataset_find(e->app->store, project_id, dataset, &ds_id);
+		if (rc == ATR_ENOTFOUND)
+			rc = atr_store_dataset_create(e->app->store, project_id, dataset, "", NULL, 0, &ds_id);
+		if (rc == 0)
+			rc = atr_store_dsv_create(e->app->store, ds_id, atr_json_str(job, "name", ""), 0, id, 0, &v);
+		if (rc == 0)
+			rc = atr_store_files_copy(e->app->store, "job_output", id, "dataset_version", v.id);
+		if (rc == 0)
+			rc = atr_store_dsv_commit(e->app->store, v.id, -1, NULL, NULL);
+		if (rc == 0)
+			rc = atr_store_job_set_outputs(e->app->store, id, 0, v.id);
+		if (rc < 0)
+			*why = "could not register the output dataset version";
+	}
+	json_decref(job);
+	return rc;
+}
+
+void atr_engine_worker_changed(struct atr_engine *e, int64_t worker_id, bool registered_again)
+{
+	struct eng_worker *w;
+
+	if (registered_again) {
+		/* A new registration under a known name: the processes of the old one are gone. */
+		for (struct eng_job *j = e->head, *next; j; j = next) {
+			next = j->next;
+			if (j->row.worker_id == worker_id &&
+			    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
+				eng_lose(e, j, "lost: its worker registered again");
+		}
+	}
+	w = eng_worker_load(e, worker_id);
+	if (w && !w->online)
+		atr_engine_worker_gone(e, worker_id, "lost: its worker went offline");
+	atr_engine_kick(e);
+}
+
+void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why)
+{
+	for (struct eng_job *j = e->head, *next; j; j = next) {
+		next = j->next;
+		if (j->row.worker_id == worker_id &&
+		    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
+			eng_lose(e, j, why);
+	}
+	eng_worker_load(e, worker_id);
+	atr_engine_kick(e);
+}
+
+static bool listed(const json_t *running, int64_t id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(running, i, v)
+		if (json_integer_value(v) == id)
+			return true;
+	return false;
+}
+
+json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json_t *running)
+{
+	json_t *cancel = json_array();
+	int64_t now = atr_now_ms();
+	size_t i;
+	json_t *v;
+
+	eng_worker_load(e, worker_id);
+	for (struct eng_job *j = e->head, *next; j; j = next) {
+		next = j->next;
+		if (j->row.worker_id != worker_id ||
+		    (j->row.state != ATR_JOB_DISPATCHED && j->row.state != ATR_JOB_RUNNING))
+			continue;
+		if (listed(running, j->row.id)) {
+			if (j->row.state == ATR_JOB_DISPATCHED && !j->xfer)
+				eng_dispatch_accepted(e, j); /* the answer was lost, the job runs */
+			else if (j->row.cancel_requested)
+				json_array_append_new(cancel, json_integer(j->row.id));
+			continue;
+		}
+		if (j->row.state == ATR_JOB_RUNNING || now - j->dispatched_ms > DISPATCH_GRACE_MS)
+			eng_lose(e, j, "lost: its worker no longer has it");
+	}
+	/* Jobs the worker holds that are not (or no longer) its to run: stop them. */
+	json_array_foreach(running, i, v) {
+		struct eng_job *j = eng_job_find(e, json_integer_value(v));
+		if (!j || j->row.worker_id != worker_id)
+			json_array_append_new(cancel, json_integer(json_integer_value(v)));
+	}
+	return cancel;
+}
+
+bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_id)
+{
+	struct eng_job *j = eng_job_find(e, job_id);
+	struct atr_job_row row;
+	bool on;
+
+	if (j)
+		return j->row.worker_id == worker_id;
+	/* Ended: its last worker may still ship the tail of its log and its report. */
+	if (atr_store_job_row(e->app->store, job_id, &row) < 0)
+		return false;
+	on = row.worker_id == worker_id;
+	json_decref(row.labels);
+	return on;
+}
+
+int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
+{
+	struct eng_job *j = eng_job_find(e, rep->job_id);
+	struct atr_job_change c = {.attempts = -1};
+	enum atr_job_state to;
+	char msg[600];
+	const char *why = NULL;
+	int64_t id = rep->job_id, run;
+	int rc;
+
+	if (!j || j->row.worker_id != rep->worker_id || j->row.attempts != rep->attempt ||
+	    (j->row.state != ATR_JOB_RUNNING && j->row.state != ATR_JOB_DISPATCHED))
+		return ATR_ECONFLICT; /* ended already, or a stale attempt: recorded, not applied */
+	if (j->row.state == ATR_JOB_DISPATCHED && eng_move(e, j, ATR_JOB_RUNNING, NULL) < 0)
+		return ATR_EDB;
+	run = j->row.run_id;
+	c.set_exit = rep->has_exit_code;
+	c.exit_code = rep->exit_code;
+	if (!strcmp(rep->state, "succeeded")) {
+		to = ATR_JOB_SUCCEEDED;
+		if (publish_outputs(e, id, &why) < 0)
+			to = ATR_JOB_FAILED;
+		snprintf(msg, sizeof(msg), "%s", why ? why : rep->message && *rep->message ? rep->message : "succeeded");
+	} else if (!strcmp(rep->state, "cancelled") && !j->row.cancel_requested) {
+		/* Nobody asked: the worker stopped and could not wait for it. Hand it back. */
+		eng_lose(e, j, "handed back: its worker stopped before it ended");
+		return 0;
+	} else if (!strcmp(rep->state, "cancelled")) {
+		to = ATR_JOB_CANCELLED;
+		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "cancelled");
+	} else if (!strcmp(rep->state, "timeout")) {
+		to = ATR_JOB_FAILED;
+		snprintf(msg, sizeof(msg), "timed out after %d s", j->row.timeout_s);
+	} else {
+		to = ATR_JOB_FAILED;
+		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "failed");
+	}
+	c.message = msg;
+	rc = eng_move(e, j, to, &c);
+	if (rc == 0)
+		eng_settle(e, id, run, to);
+	return rc;
+}
+
