@@ -151,7 +151,8 @@ static int by_name(const void *a, const void *b)
 
 static void walk_work(uv_work_t *req)
 {
-	struct walk *w = req->data;
+	struct stage *s = req->data; /* only its kind's data is touched here */
+	struct walk *w = &UPLOAD(s)->w;
 	walk_dir(w, "", 0);
 	if (!w->rc && w->n > 1)
 		qsort(w->files, w->n, sizeof(*w->files), by_name);
