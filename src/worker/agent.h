@@ -124,6 +124,10 @@ extern const size_t agent_routes_count;
 int agent_authenticate(void *app, const char *token, struct atr_principal *out);
 
 /* jobs.c */
+/* A refused request: field (may be NULL: none) into field, the formatted reason into why;
+ * returns err. */
+int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
+		 ...) __attribute__((format(printf, 7, 8)));
 /* Accepts a job from a validated body: 0 with *job (preparing, or already running when it
  * has nothing to fetch), or an atr_err with the reason in why (ATR_ECONFLICT: GPUs or id in
  * use; ATR_EINVAL: bad field named in field). */

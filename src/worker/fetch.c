@@ -11,6 +11,7 @@
  * It does not evict anything from the cache, and it trusts a cached file by its size.
  */
 #include "stage.h"
+#include "agent.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
@@ -79,19 +80,6 @@ void stage_plan_free(struct stage_plan *p)
 bool stage_plan_has_model(const struct stage_plan *p)
 {
 	return p && p->model;
-}
-
-static int bad(char *field, size_t fieldlen, char *why, size_t whylen, int err, const char *f, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-
-static int bad(char *field, size_t fieldlen, char *why, size_t whylen, int err, const char *f, const char *fmt, ...)
-{
-	va_list ap;
-	snprintf(field, fieldlen, "%s", f ? f : "");
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return err;
 }
 
 /* A path on the server: starts with '/', only URL path characters (no query, no fragment). */
@@ -164,13 +152,13 @@ static int check_dests(struct stage_plan *p, char *field, size_t fieldlen, char 
 	int rc = 0;
 
 	if (!d)
-		return bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->nfiles && rc == 0; i++) {
 		size_t n = strlen(p->dls[p->files[i].dl].dir) + strlen(p->files[i].path) + 2;
 		d[i].file = i;
 		d[i].text = malloc(n);
 		if (!d[i].text)
-			rc = bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+			rc = agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 		else
 			snprintf(d[i].text, n, "%s/%s", p->dls[p->files[i].dl].dir, p->files[i].path);
 	}
@@ -182,8 +170,8 @@ static int check_dests(struct stage_plan *p, char *field, size_t fieldlen, char 
 			char fl[64], shown[300];
 			snprintf(fl, sizeof(fl), "downloads[%u].files[%u].path", f->dl, f->k);
 			stage_printable(d[i].text, shown, sizeof(shown));
-			rc = bad(field, fieldlen, why, whylen, ATR_EINVAL, fl, "'%s': another input file also goes to '%s'", fl,
-				 shown);
+			rc = agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
+					  "'%s': another input file also goes to '%s'", fl, shown);
 		}
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(d[i].text);
@@ -197,7 +185,7 @@ static int group_blobs(struct stage_plan *p, char *field, size_t fieldlen, char 
 	p->order = malloc((p->nfiles ? p->nfiles : 1) * sizeof(*p->order));
 	p->blobs = calloc(p->nfiles ? p->nfiles : 1, sizeof(*p->blobs));
 	if (!p->order || !p->blobs)
-		return bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->nfiles; i++)
 		p->order[i] = i;
 	sort_plan = p;
@@ -210,7 +198,7 @@ static int group_blobs(struct stage_plan *p, char *field, size_t fieldlen, char 
 			if (b->size != f->size) {
 				char fl[64];
 				snprintf(fl, sizeof(fl), "downloads[%u].files[%u].size", f->dl, f->k);
-				return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl,
+				return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
 					   "'%s' is %llu, but another file with the same sha256 has %llu bytes", fl,
 					   (unsigned long long)f->size, (unsigned long long)b->size);
 			}
@@ -237,19 +225,19 @@ static int parse_file(struct stage_plan *p, const json_t *v, uint32_t i, uint32_
 
 	snprintf(fl, sizeof(fl), "downloads[%u].files[%u].path", i, k);
 	if (!atr_is_safe_path(path, strlen(path)))
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl,
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
 			   "'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
 			   "characters, at most 1024 bytes",
 			   fl);
 	snprintf(fl, sizeof(fl), "downloads[%u].files[%u].sha256", i, k);
 	if (strlen(sha) != 64 || atr_hex_decode(sha, raw, 32) < 0)
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl, "'%s' must be 64 hex digits", fl);
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL, "'%s' must be 64 hex digits", fl);
 	snprintf(fl, sizeof(fl), "downloads[%u].files[%u].size", i, k);
 	if (size < 0)
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl, "'%s' must not be negative", fl);
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL, "'%s' must not be negative", fl);
 	f->path = strdup(path);
 	if (!f->path)
-		return bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	f->dl = i;
 	f->k = k;
 	atr_hex_encode(raw, 32, f->sha); /* lowercase: the cache's names */
@@ -271,23 +259,23 @@ static int parse_download(struct stage_plan *p, const json_t *d, uint32_t i, cha
 
 	snprintf(fl, sizeof(fl), "downloads[%u].dir", i);
 	if (!atr_is_safe_path(dir, strlen(dir)))
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl,
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
 			   "'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
 			   "characters, at most 1024 bytes",
 			   fl);
 	if (strcmp(dir, "log") == 0 || strncmp(dir, "log/", 4) == 0)
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl, "'%s' must not be in 'log': the job's log is there",
-			   fl);
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
+				    "'%s' must not be in 'log': the job's log is there", fl);
 	snprintf(fl, sizeof(fl), "downloads[%u].base", i);
 	if (!base_ok(base))
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, fl,
+		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
 			   "'%s' must be a path on the server, starting with '/', without a query or spaces", fl);
 	dl->dir = strdup(dir);
 	dl->base = malloc(bl + 2);
 	if (!dl->dir || !dl->base) {
 		free(dl->dir);
 		free(dl->base);
-		return bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	}
 	snprintf(dl->base, bl + 2, "%s%s", base, base[bl - 1] == '/' ? "" : "/");
 	label_of(dl->base, dir, dl->label, sizeof(dl->label));
@@ -314,16 +302,16 @@ int stage_plan_parse(const json_t *downloads, struct stage_plan **out, char *fie
 	if (n == 0)
 		return 0;
 	if (n > STAGE_MAX_DOWNLOADS)
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, "downloads", "'downloads' may have at most %d entries",
-			   STAGE_MAX_DOWNLOADS);
+		return agent_refuse(field, fieldlen, "downloads", why, whylen, ATR_EINVAL,
+				    "'downloads' may have at most %d entries", STAGE_MAX_DOWNLOADS);
 	json_array_foreach(downloads, i, d) total += json_array_size(json_object_get(d, "files"));
 	if (total > STAGE_MAX_FILES)
-		return bad(field, fieldlen, why, whylen, ATR_EINVAL, "downloads",
+		return agent_refuse(field, fieldlen, "downloads", why, whylen, ATR_EINVAL,
 			   "'downloads' list %zu files; a job may have at most %d input files", total, STAGE_MAX_FILES);
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->dls = calloc(n, sizeof(*p->dls))) || !(p->files = calloc(total ? total : 1, sizeof(*p->files)))) {
 		stage_plan_free(p);
-		return bad(field, fieldlen, why, whylen, ATR_ENOMEM, NULL, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	}
 	json_array_foreach(downloads, i, d) {
 		rc = parse_download(p, d, (uint32_t)i, field, fieldlen, why, whylen);
@@ -367,14 +355,7 @@ static void fetch_failed(struct stage_slot *sl, bool fatal)
 	char name[300];
 	uint64_t ms;
 
-	if (sl->fd >= 0) {
-		close(sl->fd);
-		sl->fd = -1;
-	}
-	if (sl->tmp[0]) {
-		unlink(sl->tmp);
-		sl->tmp[0] = 0;
-	}
+	stage_slot_discard(sl);
 	stage_printable(f->path, name, sizeof(name));
 	ms = stage_retry_later(sl, fatal || sl->local_error);
 	if (ms) {
@@ -651,12 +632,14 @@ static void fetch_pump(struct stage *s)
 	stage_finish(s, 0, NULL);
 }
 
-static void fetch_release(struct stage *s)
+static void fetch_release(void *data)
 {
-	if (s->data)
-		stage_plan_free(FETCH(s)->plan);
-	free(s->data);
+	struct fetch *f = data;
+	stage_plan_free(f->plan);
+	free(f);
 }
+
+static const struct stage_kind fetch_kind = {fetch_pump, download, fetch_release};
 
 /* Folders, and which blobs the cache already holds. 0, or the stage is finished with why. */
 static int fetch_begin(struct stage *s)
@@ -697,21 +680,16 @@ static int fetch_begin(struct stage *s)
 
 int stage_fetch(const struct stage_ctx *cx, struct stage_plan *plan, struct stage **out)
 {
-	struct stage *s = stage_new(cx);
 	struct fetch *f = calloc(1, sizeof(*f));
+	struct stage *s;
 
-	if (!s || !f) {
-		free(f);
-		if (s)
-			stage_free(s);
+	if (f)
+		f->plan = plan;
+	else
 		stage_plan_free(plan);
+	s = stage_new(cx, &fetch_kind, f);
+	if (!s)
 		return ATR_ENOMEM;
-	}
-	f->plan = plan;
-	s->data = f;
-	s->pump = fetch_pump;
-	s->retry = download;
-	s->release = fetch_release;
 	if (fetch_begin(s) == 0)
 		stage_kick(s);
 	*out = s;

@@ -21,10 +21,8 @@
 
 /* ---- checking the request ---- */
 
-static int fail(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
-		...) __attribute__((format(printf, 7, 8)));
-
-static int fail(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt, ...)
+int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
+		 ...)
 {
 	va_list ap;
 	snprintf(field, fieldlen, "%s", f ? f : "");
@@ -63,18 +61,18 @@ static int command_of(const json_t *cmd, const char ***argv, const char **shell,
 	*shell = NULL;
 	if (json_is_string(cmd)) {
 		if (json_string_length(cmd) == 0 || strlen(json_string_value(cmd)) != json_string_length(cmd))
-			return fail(field, fieldlen, "command", why, whylen, ATR_EINVAL,
+			return agent_refuse(field, fieldlen, "command", why, whylen, ATR_EINVAL,
 				    "'command' must not be empty or contain NUL");
 		*shell = json_string_value(cmd);
 		return 0;
 	}
 	n = json_array_size(cmd);
 	if (!json_is_array(cmd) || n == 0 || n > 4096)
-		return fail(field, fieldlen, "command", why, whylen, ATR_EINVAL,
+		return agent_refuse(field, fieldlen, "command", why, whylen, ATR_EINVAL,
 			    "'command' must be a string (run by /bin/sh -c) or an array of 1-4096 strings");
 	*argv = calloc(n + 1, sizeof(**argv));
 	if (!*argv)
-		return fail(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	json_array_foreach(cmd, i, v) {
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    (i == 0 && json_string_length(v) == 0)) {
@@ -82,7 +80,7 @@ static int command_of(const json_t *cmd, const char ***argv, const char **shell,
 			free(*argv);
 			*argv = NULL;
 			snprintf(f, sizeof(f), "command[%zu]", i);
-			return fail(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' must be a string without NUL%s", f,
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' must be a string without NUL%s", f,
 				    i == 0 ? " and not empty" : "");
 		}
 		(*argv)[i] = json_string_value(v);
@@ -103,11 +101,11 @@ static int gpus_of(struct agent *a, const json_t *gpus, struct agent_job *j, cha
 		json_int_t idx = json_is_integer(v) ? json_integer_value(v) : -1;
 		snprintf(f, sizeof(f), "gpus[%zu]", i);
 		if (idx < 0 || idx >= ATR_GPU_MAX || !known_gpu(a, (int)idx))
-			return fail(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' is not a GPU index of this worker", f);
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' is not a GPU index of this worker", f);
 		if (seen & (1ULL << idx))
-			return fail(field, fieldlen, f, why, whylen, ATR_EINVAL, "GPU %d is listed twice", (int)idx);
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "GPU %d is listed twice", (int)idx);
 		if (in_use & (1ULL << idx))
-			return fail(field, fieldlen, f, why, whylen, ATR_ECONFLICT, "GPU %d is in use by another job",
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_ECONFLICT, "GPU %d is in use by another job",
 				    (int)idx);
 		seen |= 1ULL << idx;
 		j->gpus[j->ngpus++] = (int)idx;
@@ -124,18 +122,18 @@ static int env_of(const json_t *env, char ***out, char *field, size_t fieldlen, 
 
 	*out = calloc(n + 1, sizeof(**out));
 	if (!*out)
-		return fail(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	json_object_foreach((json_t *)env, name, v) {
 		size_t len = strlen(name) + json_string_length(v) + 2;
 		if (!env_name_ok(name)) {
 			char f[80];
 			snprintf(f, sizeof(f), "env.%.60s", name);
-			return fail(field, fieldlen, f, why, whylen, ATR_EINVAL,
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL,
 				    "'%s': variable names are letters, digits and '_', not starting with a digit", f);
 		}
 		(*out)[k] = malloc(len);
 		if (!(*out)[k])
-			return fail(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
+			return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 		snprintf((*out)[k++], len, "%s=%s", name, json_string_value(v));
 	}
 	return 0;
@@ -423,7 +421,7 @@ static int accept_request(struct agent *a, const json_t *body, struct agent_job 
 	j->timeout_ms = (uint64_t)atr_json_int(body, "timeout_s", 0) * 1000;
 	j->upload_outputs = atr_json_bool(body, "upload_outputs", false);
 	if (agent_job_find(a, j->id))
-		return fail(field, fieldlen, "id", why, whylen, ATR_ECONFLICT, "job %lld is already on this worker",
+		return agent_refuse(field, fieldlen, "id", why, whylen, ATR_ECONFLICT, "job %lld is already on this worker",
 			    (long long)j->id);
 	rc = command_of(json_object_get(body, "command"), &j->argv, &j->shell, field, fieldlen, why, whylen);
 	if (rc == 0)
@@ -438,7 +436,7 @@ static int accept_request(struct agent *a, const json_t *body, struct agent_job 
 	j->token = atr_strdup(atr_json_str(body, "token", ""));
 	j->req = json_incref((json_t *)body); /* argv and shell point into it */
 	if (!j->token)
-		return fail(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -453,18 +451,18 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 
 	field[0] = 0;
 	if (a->njobs >= AGENT_MAX_JOBS)
-		return fail(field, fieldlen, NULL, why, whylen, ATR_ECONFLICT, "this worker already runs %d jobs",
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ECONFLICT, "this worker already runs %d jobs",
 			    a->njobs);
 	j = calloc(1, sizeof(*j));
 	if (!j)
-		return fail(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	j->a = a;
 	j->log.fd = -1;
 	uv_timer_init(a->loop, &j->timer); /* first: staging may write log lines at once */
 	j->timer.data = j;
 	rc = accept_request(a, body, j, &plan, field, fieldlen, why, whylen);
 	if (rc == 0 && (rc = make_folder(j)) < 0)
-		fail(field, fieldlen, NULL, why, whylen, rc, "cannot prepare job %lld in '%s/jobs': %s", (long long)j->id,
+		agent_refuse(field, fieldlen, NULL, why, whylen, rc, "cannot prepare job %lld in '%s/jobs': %s", (long long)j->id,
 		     a->work_dir, atr_strerror(rc));
 	if (rc == 0 && plan) {
 		j->phase = AGENT_PREPARING;
@@ -472,7 +470,7 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 		rc = stage_fetch(&cx, plan, &j->stage); /* takes the plan */
 		plan = NULL;
 		if (rc < 0)
-			fail(field, fieldlen, NULL, why, whylen, rc, "out of memory");
+			agent_refuse(field, fieldlen, NULL, why, whylen, rc, "out of memory");
 	} else if (rc == 0) {
 		rc = start_process(j, why, whylen);
 	}
@@ -518,7 +516,8 @@ void agent_job_cancel(struct agent_job *j)
 		stage_free(j->stage);
 		j->stage = NULL;
 		finish(j, ATR_PROC_CANCELLED,
-		       j->phase == AGENT_PREPARING ? "cancelled while fetching its inputs" : "cancelled while uploading its outputs",
+		       j->phase == AGENT_PREPARING ? "cancelled while fetching its inputs"
+						   : "cancelled while uploading its outputs",
 		       true);
 		break;
 	case AGENT_RUNNING:

@@ -21,8 +21,7 @@ static void maybe_release(struct stage *s)
 {
 	if (!s->dead || s->handles > 0 || s->pending > 0)
 		return;
-	if (s->release)
-		s->release(s);
+	s->kind->release(s->data);
 	for (int i = 0; i < STAGE_SLOTS; i++)
 		EVP_MD_CTX_free(s->slots[i].md);
 	free(s);
@@ -48,23 +47,28 @@ static void on_tick(uv_timer_t *t)
 		}
 		return;
 	}
-	s->pump(s);
+	s->kind->pump(s);
 }
 
 static void on_slot_timer(uv_timer_t *t)
 {
 	struct stage_slot *sl = t->data;
 	if (stage_live(sl->s))
-		sl->s->retry(sl);
+		sl->s->kind->retry(sl);
 }
 
-struct stage *stage_new(const struct stage_ctx *cx)
+struct stage *stage_new(const struct stage_ctx *cx, const struct stage_kind *kind, void *data)
 {
-	struct stage *s = calloc(1, sizeof(*s));
+	struct stage *s = data ? calloc(1, sizeof(*s)) : NULL;
 
-	if (!s)
+	if (!s) {
+		if (data)
+			kind->release(data);
 		return NULL;
+	}
 	s->cx = *cx;
+	s->kind = kind;
+	s->data = data;
 	snprintf(s->server, sizeof(s->server), "%s", cx->server);
 	snprintf(s->token, sizeof(s->token), "%s", cx->token ? cx->token : "");
 	snprintf(s->job_dir, sizeof(s->job_dir), "%s", cx->job_dir);
@@ -84,6 +88,7 @@ struct stage *stage_new(const struct stage_ctx *cx)
 		if (!sl->md) {
 			for (int k = 0; k < i; k++)
 				EVP_MD_CTX_free(s->slots[k].md);
+			kind->release(data);
 			free(s);
 			return NULL;
 		}
@@ -110,6 +115,18 @@ bool stage_live(const struct stage *s)
 	return !s->dead && !s->finished;
 }
 
+void stage_slot_discard(struct stage_slot *sl)
+{
+	if (sl->fd >= 0) {
+		close(sl->fd);
+		sl->fd = -1;
+	}
+	if (sl->tmp[0]) {
+		unlink(sl->tmp);
+		sl->tmp[0] = 0;
+	}
+}
+
 void stage_slot_clean(struct stage_slot *sl)
 {
 	if (sl->x) {
@@ -119,16 +136,8 @@ void stage_slot_clean(struct stage_slot *sl)
 	uv_timer_stop(&sl->timer);
 	atomic_store(&sl->stop, true);
 	sl->idx = -1;
-	if (sl->fs_busy || sl->work_busy)
-		return; /* the request's callback cleans up when it comes back */
-	if (sl->fd >= 0) {
-		close(sl->fd);
-		sl->fd = -1;
-	}
-	if (sl->tmp[0]) {
-		unlink(sl->tmp);
-		sl->tmp[0] = 0;
-	}
+	if (!sl->fs_busy && !sl->work_busy) /* else the request's callback cleans up when it comes back */
+		stage_slot_discard(sl);
 }
 
 void stage_finish(struct stage *s, int rc, const char *fmt, ...)

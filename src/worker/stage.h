@@ -31,6 +31,7 @@
 
 struct stage;
 struct stage_plan;
+struct stage_slot;
 
 /*
  * Checks a dispatch body's `downloads` (the array; the schema checked the types) and makes
@@ -76,6 +77,13 @@ void stage_free(struct stage *s);
 
 /* ---- inside the stage files ---- */
 
+/* What a kind of stage (fetch.c, upload.c) does in the common frame. */
+struct stage_kind {
+	void (*pump)(struct stage *s);        /* gives idle slots work; finishes when all is done */
+	void (*retry)(struct stage_slot *sl); /* the backoff is over: the next try */
+	void (*release)(void *data);          /* frees the kind's data (at the very end) */
+};
+
 struct stage_slot {
 	struct stage *s;
 	long idx;           /* the item it works on (blob or output), -1 when idle */
@@ -100,11 +108,8 @@ struct stage_slot {
 struct stage {
 	struct stage_ctx cx;
 	char server[256], token[256], job_dir[STAGE_PATH], cache_dir[STAGE_PATH];
-	/* the kind of stage: fetch.c or upload.c */
-	void (*pump)(struct stage *s);            /* give idle slots work; finish when all is done */
-	void (*retry)(struct stage_slot *sl);     /* the backoff is over: the next try */
-	void (*release)(struct stage *s);         /* free the kind's data (at the very end) */
-	void *data;                               /* the kind's data */
+	const struct stage_kind *kind;
+	void *data; /* the kind's */
 	uv_timer_t tick;
 	struct stage_slot slots[STAGE_SLOTS];
 	int handles;   /* uv handles not yet closed */
@@ -119,8 +124,9 @@ struct stage {
 	uint64_t files_done, bytes_done, files_total, bytes_total;
 };
 
-/* A stage with its timers; kind hooks set by the caller. NULL when out of memory. */
-struct stage *stage_new(const struct stage_ctx *cx);
+/* A stage of a kind with its timers and the kind's data, which it takes (released with the
+ * stage, or at once when this fails). NULL when out of memory or data is NULL. */
+struct stage *stage_new(const struct stage_ctx *cx, const struct stage_kind *kind, void *data);
 /* Runs pump soon (from the loop, never from inside the caller). */
 void stage_kick(struct stage *s);
 /* Ends the stage (the first call wins): transfers stop, done(rc, message) runs soon. */
@@ -137,6 +143,8 @@ uint64_t stage_retry_later(struct stage_slot *sl, bool fatal);
  * belongs to, or NULL): false when the stage is no longer live, after cleaning the slot and
  * perhaps freeing the whole stage: the callback must then touch nothing of it. */
 bool stage_request_back(struct stage *s, struct stage_slot *sl);
+/* Closes the slot's file and removes its temp file, if any. */
+void stage_slot_discard(struct stage_slot *sl);
 /* Cleans a slot: cancels its transfer and timer, closes its file, removes its temp file (not
  * while a disk request still uses them: that callback does it). */
 void stage_slot_clean(struct stage_slot *sl);

@@ -86,7 +86,10 @@ static void skip(struct walk *w, const char *rel, mode_t mode)
 		return;
 	stage_printable(rel, shown, sizeof(shown));
 	snprintf(line, sizeof(line), "'%s' is %s", shown,
-		 S_ISLNK(mode) ? "a symbolic link" : S_ISFIFO(mode) ? "a named pipe" : S_ISSOCK(mode) ? "a socket" : "a special file");
+		 S_ISLNK(mode)    ? "a symbolic link"
+		 : S_ISFIFO(mode) ? "a named pipe"
+		 : S_ISSOCK(mode) ? "a socket"
+				  : "a special file");
 	if (!push(&w->skipped, &w->nskipped, &w->skipped_cap, line))
 		w->skipped_total--; /* out of memory: not named */
 }
@@ -381,11 +384,9 @@ static void walk_done(uv_work_t *req, int status)
 	upload_pump(s);
 }
 
-static void upload_release(struct stage *s)
+static void upload_release(void *data)
 {
-	struct upload *u = UPLOAD(s);
-	if (!u)
-		return;
+	struct upload *u = data;
 	for (size_t i = 0; i < u->w.n; i++)
 		free(u->w.files[i]);
 	for (size_t i = 0; i < u->w.nskipped; i++)
@@ -395,22 +396,17 @@ static void upload_release(struct stage *s)
 	free(u);
 }
 
+static const struct stage_kind upload_kind = {upload_pump, put, upload_release};
+
 int stage_upload(const struct stage_ctx *cx, struct stage **out)
 {
-	struct stage *s = stage_new(cx);
-	struct upload *u = calloc(1, sizeof(*u));
+	struct stage *s = stage_new(cx, &upload_kind, calloc(1, sizeof(struct upload)));
+	struct upload *u;
 	int rc;
 
-	if (!s || !u) {
-		free(u);
-		if (s)
-			stage_free(s);
+	if (!s)
 		return ATR_ENOMEM;
-	}
-	s->data = u;
-	s->pump = upload_pump;
-	s->retry = put;
-	s->release = upload_release;
+	u = UPLOAD(s);
 	snprintf(u->w.root, sizeof(u->w.root), "%s/output", s->job_dir);
 	u->walk_req.data = s;
 	rc = uv_queue_work(cx->loop, &u->walk_req, walk_work, walk_done);

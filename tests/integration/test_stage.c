@@ -437,6 +437,16 @@ static int fake_gets_total(void)
 	return n;
 }
 
+/* Transfers of files that came without the job's token. */
+static int bad_tokens(void)
+{
+	int n;
+	pthread_mutex_lock(&F.mu);
+	n = F.bad_token;
+	pthread_mutex_unlock(&F.mu);
+	return n;
+}
+
 static int fake_puts(long long job)
 {
 	int n;
@@ -641,22 +651,28 @@ static void check_linked(long long job, const char *rel, const char *sha)
 	assert_int_equal(cached.st_mode & 0222, 0);
 }
 
-static void test_inputs_arrive(void **state)
+/* Runs a job that reads the inputs (into input/<as>) and checks what it saw; returns its log. */
+static char *run_inputs_job(long long id, const char *as)
 {
 	json_t *rep;
 	char *log;
-	(void)state;
 
-	post_job(11, inputs_json("cifar"),
-		 fmt(READ_INPUTS, "cifar", "cifar", "cifar", "cifar", "cifar", "cifar", "cifar"), 201,
-		 "preparing");
-	rep = wait_report(11, "succeeded", &log);
-	check_inputs_log(11, log);
-	assert_non_null(strstr(log, "atrium: fetching inputs: 7 files"));
-	assert_non_null(strstr(log, "atrium: inputs ready: 7 files"));
+	post_job(id, inputs_json(as), fmt(READ_INPUTS, as, as, as, as, as, as, as), 201, "preparing");
+	rep = wait_report(id, "succeeded", &log);
+	check_inputs_log(id, log);
 	assert_int_equal(json_integer_value(json_object_get(rep, "exit_code")), 0);
 	assert_true(json_is_string(json_object_get(rep, "started_at")));
 	json_decref(rep);
+	return log;
+}
+
+static void test_inputs_arrive(void **state)
+{
+	char *log = run_inputs_job(11, "cifar");
+	(void)state;
+
+	assert_non_null(strstr(log, "atrium: fetching inputs: 7 files"));
+	assert_non_null(strstr(log, "atrium: inputs ready: 7 files"));
 	free(log);
 	/* every distinct content once: a.csv and copy-of-a.csv are the same bytes */
 	assert_int_equal(fake_gets("datasets/cifar/3/a.csv") + fake_gets("datasets/cifar/3/copy-of-a.csv"), 1);
@@ -664,7 +680,7 @@ static void test_inputs_arrive(void **state)
 	assert_int_equal(fake_gets("datasets/cifar/3/\u00fcn\u00ef.txt"), 1);
 	assert_int_equal(fake_gets("datasets/cifar/3/big.bin"), 1);
 	assert_int_equal(fake_gets("models/resnet/2/weights.bin"), 1);
-	assert_int_equal(F.bad_token, 0);
+	assert_int_equal(bad_tokens(), 0);
 	/* the cache holds each content once, read-only, linked into the job's folder */
 	check_linked(11, "input/cifar/big.bin", sha_big);
 	check_linked(11, "input/cifar/a.csv", sha_a);
@@ -675,20 +691,13 @@ static void test_inputs_arrive(void **state)
 static void test_cache_serves_second_job(void **state)
 {
 	int before = fake_gets_total();
-	json_t *rep;
-	char *log;
+	char *log = run_inputs_job(12, "again");
 	(void)state;
 
-	post_job(12, inputs_json("again"),
-		 fmt(READ_INPUTS, "again", "again", "again", "again", "again", "again", "again"), 201,
-		 "preparing");
-	rep = wait_report(12, "succeeded", &log);
-	check_inputs_log(12, log);
 	assert_non_null(strstr(log, "7 in this worker's cache, 0 bytes to download"));
 	assert_non_null(strstr(log, "downloaded 0 (0 bytes)"));
 	assert_int_equal(fake_gets_total(), before); /* no network */
 	check_linked(12, "input/again/sub/b c.csv", sha_b);
-	json_decref(rep);
 	free(log);
 }
 
@@ -783,7 +792,7 @@ static void test_outputs_uploaded(void **state)
 	expect_output(15, "sp ace.txt", 2);
 	assert_int_equal(fake_outs_of(15), 4);
 	assert_int_equal(fake_puts(15), 4);
-	assert_int_equal(F.bad_token, 0);
+	assert_int_equal(bad_tokens(), 0);
 	json_decref(rep);
 	free(log);
 	/* the worker forgot it once reported */
