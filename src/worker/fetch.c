@@ -351,20 +351,14 @@ static void fetch_failed(struct stage_slot *sl, bool fatal)
 	struct stage *s = sl->s;
 	const struct stage_plan *p = FETCH(s)->plan;
 	const struct plan_blob *b = &p->blobs[sl->idx];
-	const struct plan_file *f = blob_file(p, b, 0);
-	char name[300];
-	uint64_t ms;
+	const struct plan_file *f = blob_file(p, b, sl->next < b->n ? sl->next : 0); /* the one being placed */
+	char name[300], what[340];
 
 	stage_slot_discard(sl);
 	stage_printable(f->path, name, sizeof(name));
-	ms = stage_retry_later(sl, fatal || sl->local_error);
-	if (ms) {
-		atr_warn("job %lld: fetching input '%s' failed (%s); trying again in %.1f s", (long long)s->cx.job_id, name,
-			 sl->why, (double)ms / 1000);
-		stage_note(s, "atrium: fetching input '%s' failed (%s); trying again in %.1f s", name, sl->why,
-			   (double)ms / 1000);
+	snprintf(what, sizeof(what), "fetching input '%s'", name);
+	if (stage_retry_later(sl, fatal || sl->local_error, what))
 		return;
-	}
 	stage_finish(s, ATR_EUPSTREAM, "could not fetch input '%s' of %s: %s", name, p->dls[f->dl].label, sl->why);
 }
 

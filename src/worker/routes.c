@@ -41,12 +41,9 @@ static const struct atr_field agent_job_schema[] = {
 	{"downloads", ATR_F_ARRAY, ATR_FF_NULLABLE, 0, STAGE_MAX_DOWNLOADS, NULL, agent_download_schema},
 	/* after a success, send what the job wrote in output/ (upload.c) */
 	{"upload_outputs", ATR_F_BOOL, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	/* the server's own bookkeeping, accepted and not used: the worker reaches the server
-	 * at its --server, and the job's files come by the paths in downloads */
+	/* placeholders of the first protocol, accepted and ignored */
 	{"inputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
 	{"outputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
-	{"project", ATR_F_STRING, ATR_FF_NULLABLE, 0, 255, NULL, NULL},
-	{"server", ATR_F_STRING, ATR_FF_NULLABLE, 0, 1024, NULL, NULL},
 	{0},
 };
 

@@ -184,17 +184,20 @@ bool stage_request_back(struct stage *s, struct stage_slot *sl)
 	return false;
 }
 
-uint64_t stage_retry_later(struct stage_slot *sl, bool fatal)
+bool stage_retry_later(struct stage_slot *sl, bool fatal, const char *what)
 {
 	uint64_t ms;
 
 	sl->tries++;
 	if (fatal || sl->tries >= STAGE_TRIES)
-		return 0;
+		return false;
 	ms = (uint64_t)RETRY_BASE_MS << (sl->tries - 1);
 	ms += atr_fast_rand() % (ms / 4 + 1);
 	uv_timer_start(&sl->timer, on_slot_timer, ms, 0);
-	return ms;
+	atr_warn("job %lld: %s failed (%s); trying again in %.1f s", (long long)sl->s->cx.job_id, what, sl->why,
+		 (double)ms / 1000);
+	stage_note(sl->s, "atrium: %s failed (%s); trying again in %.1f s", what, sl->why, (double)ms / 1000);
+	return true;
 }
 
 void stage_note(struct stage *s, const char *fmt, ...)

@@ -135,10 +135,10 @@ void stage_finish(struct stage *s, int rc, const char *fmt, ...) __attribute__((
 bool stage_live(const struct stage *s);
 /* A line in the job's log (printf-style; the newline is added). */
 void stage_note(struct stage *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The slot's try failed (sl->why says why): schedules the next try (s->retry) after a
- * backoff and returns its delay in ms, or returns 0 when the tries are spent or fatal is set:
- * the caller then finishes the stage. */
-uint64_t stage_retry_later(struct stage_slot *sl, bool fatal);
+/* The slot's try at what ("fetching input 'a.csv'") failed (sl->why says why): schedules the
+ * next try (kind->retry) after a backoff, says so in both logs and returns true; or returns
+ * false when the tries are spent or fatal is set: the caller then finishes the stage. */
+bool stage_retry_later(struct stage_slot *sl, bool fatal, const char *what);
 /* A disk or thread-pool request came back (its callback calls this first; sl is the slot it
  * belongs to, or NULL): false when the stage is no longer live, after cleaning the slot and
  * perhaps freeing the whole stage: the callback must then touch nothing of it. */

@@ -168,18 +168,12 @@ static void put(struct stage_slot *sl);
 static void upload_failed(struct stage_slot *sl, bool fatal)
 {
 	struct stage *s = sl->s;
-	char name[300];
-	uint64_t ms;
+	char name[300], what[340];
 
 	stage_printable(UPLOAD(s)->w.files[sl->idx], name, sizeof(name));
-	ms = stage_retry_later(sl, fatal);
-	if (ms) {
-		atr_warn("job %lld: uploading output '%s' failed (%s); trying again in %.1f s", (long long)s->cx.job_id, name,
-			 sl->why, (double)ms / 1000);
-		stage_note(s, "atrium: uploading output '%s' failed (%s); trying again in %.1f s", name, sl->why,
-			   (double)ms / 1000);
+	snprintf(what, sizeof(what), "uploading output '%s'", name);
+	if (stage_retry_later(sl, fatal, what))
 		return;
-	}
 	stage_finish(s, ATR_EUPSTREAM, "could not upload output '%s': %s", name, sl->why);
 }
 
