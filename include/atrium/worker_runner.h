@@ -70,6 +70,10 @@ struct atr_proc_spec {
 	uint64_t timeout_ms;       /* 0: none */
 	uint64_t grace_ms;         /* SIGTERM -> SIGKILL */
 	size_t log_mem_cap;        /* 0: 1 MiB */
+	/* The log to write into: NULL opens work_root/jobs/<id>/log (truncated) and owns it;
+	 * given, it is the caller's (open, and kept open until atr_proc_free was called), and
+	 * the output is appended after what it already holds. */
+	struct atr_spool *spool;
 };
 
 struct atr_proc;

@@ -2,7 +2,9 @@
  * client.c: libcurl multi on the libuv loop. curl says which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION -> uv_poll per socket) and when to wake it
  * (CURLMOPT_TIMERFUNCTION -> one uv_timer); finished transfers are collected with
- * curl_multi_info_read and their callbacks run on the loop.
+ * curl_multi_info_read and their callbacks run on the loop. A response body is buffered
+ * (capped) or handed to the caller's sink as it arrives; a request body is copied or read
+ * from the caller's file as curl sends it, so transfers of any size use little memory.
  */
 #include "atrium/client.h"
 #include "atrium/buf.h"
@@ -11,9 +13,12 @@
 #include "atrium/util.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <uv.h>
 
 struct atr_client {
@@ -46,6 +51,12 @@ struct atr_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	bool truncated;
 	uint64_t t0;
+	/* streaming */
+	size_t (*sink)(void *cls, const char *data, size_t len);
+	bool aborted;
+	int up_fd;
+	uint64_t up_size, up_off;
+	char up_err[160]; /* why reading the upload failed */
 };
 
 static void check_done(struct atr_client *c);
@@ -204,6 +215,16 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct atr_xfer *x = userdata;
 	size_t n = size * nmemb;
+	if (x->sink) {
+		long status = 0;
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (x->sink(x->cls, ptr, n) == n)
+				return n;
+			x->aborted = true;
+			return 0; /* CURLE_WRITE_ERROR */
+		}
+	}
 	if (atr_buf_append(&x->body, ptr, n) < 0) {
 		x->truncated = true;
 		return 0; /* aborts with CURLE_WRITE_ERROR */
@@ -226,17 +247,68 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* The upload's next bytes, from the caller's file at our own offset. */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct atr_xfer *x = userdata;
+	uint64_t left = x->up_size - x->up_off;
+	size_t max = size * nitems;
+	ssize_t r;
+
+	if (left == 0)
+		return 0;
+	if (max > left)
+		max = (size_t)left;
+	do
+		r = pread(x->up_fd, buf, max, (off_t)x->up_off);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		snprintf(x->up_err, sizeof(x->up_err), "cannot read the body to send at byte %llu: %s",
+			 (unsigned long long)x->up_off, r == 0 ? "the file is shorter than its announced size" : strerror(errno));
+		return CURL_READFUNC_ABORT;
+	}
+	x->up_off += (uint64_t)r;
+	return (size_t)r;
+}
+
+/* curl rewinds the body when it must send it again (a reused connection that closed). */
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+	struct atr_xfer *x = userdata;
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->up_size)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->up_off = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+static void set_upload(struct atr_xfer *x, const struct atr_client_req *rq)
+{
+	x->up_fd = rq->upload_fd;
+	x->up_size = rq->upload_size;
+	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_SEEKFUNCTION, on_seek);
+	curl_easy_setopt(x->easy, CURLOPT_SEEKDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->upload_size);
+}
+
 int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_client_cb cb, void *cls,
 		    struct atr_xfer **xfer_out)
 {
-	struct atr_xfer *x = calloc(1, sizeof(*x));
+	struct atr_xfer *x;
 	char line[600];
 
+	if (rq->upload && rq->body)
+		return ATR_EINVAL;
+	x = calloc(1, sizeof(*x));
 	if (!x)
 		return ATR_ENOMEM;
 	x->c = c;
 	x->cb = cb;
 	x->cls = cls;
+	x->sink = rq->sink;
+	x->up_fd = -1;
 	x->t0 = atr_mono_us();
 	atr_buf_init(&x->body, rq->max_response ? rq->max_response : 16u << 20);
 	x->easy = curl_easy_init();
@@ -250,10 +322,16 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, rq->timeout_ms ? rq->timeout_ms : 30000L);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, rq->timeout_ms < 0 ? 0L : rq->timeout_ms ? rq->timeout_ms : 30000L);
+	if (rq->stall_s > 0) {
+		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, rq->stall_s);
+	}
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms ? rq->connect_timeout_ms : 5000L);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
+	if (rq->upload) /* before CUSTOMREQUEST: CURLOPT_UPLOAD alone would mean PUT */
+		set_upload(x, rq);
 	curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (strcmp(rq->method, "HEAD") == 0)
 		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
@@ -270,6 +348,10 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+		x->hdrs = curl_slist_append(x->hdrs, line);
+	}
+	if (rq->upload) {
+		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type ? rq->content_type : "application/octet-stream");
 		x->hdrs = curl_slist_append(x->hdrs, line);
 	}
 	for (const char *const *h = rq->headers; h && *h; h++)
@@ -323,13 +405,14 @@ static void check_done(struct atr_client *c)
 		resp.curl_code = m->data.result;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &resp.status);
 		if (resp.curl_code != CURLE_OK) {
-			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
+			resp.error = x->up_err[0] ? x->up_err : x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
 			if (resp.curl_code != CURLE_WRITE_ERROR || !x->truncated)
 				resp.status = resp.status ? resp.status : 0;
 		}
 		resp.body = x->body.data ? x->body.data : (char *)"";
 		resp.len = x->body.len;
 		resp.truncated = x->truncated;
+		resp.aborted = x->aborted;
 		memcpy(resp.content_type, x->content_type, sizeof(resp.content_type));
 		resp.micros = atr_mono_us() - x->t0;
 		curl_multi_remove_handle(c->multi, x->easy);

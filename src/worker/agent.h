@@ -3,7 +3,9 @@
 /*
  * agent.h: private to src/worker/: the agent's state and the functions its files share.
  * main.c (lifecycle, shutdown), link.c (register, heartbeat, deregister, inventory),
- * routes.c (its own HTTP API), jobs.c (running jobs, shipping logs, reporting).
+ * routes.c (its own HTTP API), jobs.c (a job from its request to its end: inputs, process,
+ * outputs), ship.c (shipping its log, the final report). stage.h: fetching inputs and
+ * uploading outputs.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +23,16 @@
 #define AGENT_KILL_GRACE_MS 10000  /* cancel: SIGTERM, then SIGKILL this much later */
 #define AGENT_SHIP_BATCH (256u << 10)
 
+/* Where a job is. Its GPUs are held while it prepares or runs. */
+enum agent_phase {
+	AGENT_PREPARING, /* fetching its inputs (stage.h): no process yet */
+	AGENT_RUNNING,   /* its process runs */
+	AGENT_UPLOADING, /* its process succeeded; its outputs are being sent */
+	AGENT_ENDED,     /* its end is known (state, message); its log and report may be on the way */
+};
+
+struct stage;
+
 struct agent_job {
 	struct agent_job *next;
 	struct agent *a;
@@ -28,8 +40,25 @@ struct agent_job {
 	int gpus[ATR_GPU_MAX];
 	int ngpus;
 	char *token;
-	struct atr_proc *proc;
-	bool ended;          /* the process is done and its output is all in the spool */
+	enum agent_phase phase;
+	/* what starts the process, kept from the request until it does */
+	json_t *req;        /* the request's body: its strings back argv and shell */
+	const char **argv;  /* NULL-terminated, or NULL for a shell command */
+	const char *shell;
+	char **env;         /* "NAME=value", NULL-terminated */
+	bool upload_outputs;
+	bool model_dir;     /* a download goes to model/: ATRIUM_MODEL_DIR */
+	int port;
+	uint64_t timeout_ms;
+	struct stage *stage;   /* fetching or uploading */
+	struct atr_proc *proc; /* NULL until the process starts (and when it never did) */
+	struct atr_spool log;  /* jobs/<id>/log: what staging says, then the process's output */
+	char dir[1100];        /* absolute WORK_DIR/jobs/<id> */
+	/* its end (AGENT_ENDED) */
+	enum atr_proc_state state;
+	char message[1024];
+	int64_t finished_at;
+	/* shipping the log and reporting (ship.c) */
 	uint64_t acked;      /* log bytes the server has */
 	bool log_lost;       /* a range could not be read back: shipping stopped */
 	struct atr_xfer *ship, *report;
@@ -95,16 +124,36 @@ extern const size_t agent_routes_count;
 int agent_authenticate(void *app, const char *token, struct atr_principal *out);
 
 /* jobs.c */
-/* Starts a job from a validated body: 0 with *job, or an atr_err with the reason in why
- * (ATR_ECONFLICT: GPUs or id in use; ATR_EINVAL: bad field named in field). */
+/* A refused request: field (may be NULL: none) into field, the formatted reason into why;
+ * returns err. */
+int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
+		 ...) __attribute__((format(printf, 7, 8)));
+/* Accepts a job from a validated body: 0 with *job (preparing, or already running when it
+ * has nothing to fetch), or an atr_err with the reason in why (ATR_ECONFLICT: GPUs or id in
+ * use; ATR_EINVAL: bad field named in field). */
 int agent_job_start(struct agent *a, const json_t *body, struct agent_job **job, char *field, size_t fieldlen,
 		    char *why, size_t whylen);
 struct agent_job *agent_job_find(struct agent *a, int64_t id);
 json_t *agent_job_json(const struct agent_job *j);
+/* Preparing or uploading: stops at once (ends cancelled); running: SIGTERM, then SIGKILL. */
 void agent_job_cancel(struct agent_job *j);
 void agent_jobs_cancel_all(struct agent *a);
+/* The worker stops: jobs still fetching their inputs are cancelled (they would never run). */
+void agent_jobs_cancel_preparing(struct agent *a);
 /* Frees every job now (end of the stop deadline): their reports are given up. */
 void agent_jobs_drop_all(struct agent *a);
+/* Unlinks and frees a job (its report is in, or given up). */
+void agent_job_remove(struct agent_job *j);
+/* true while the job holds its GPUs (preparing or running). */
+bool agent_job_holds_gpus(const struct agent_job *j);
+/* "preparing", "running", "uploading", or how it ended. */
+const char *agent_job_state_name(const struct agent_job *j);
+
+/* ship.c */
+/* New bytes are in the job's log: a batch goes soon. */
+void agent_ship_soon(struct agent_job *j);
+/* The job ended: what is left of its log goes now, then the final report. */
+void agent_ship_now(struct agent_job *j);
 /* The secret changed: retry what waits on the server now. */
 void agent_jobs_kick(struct agent *a);
 

@@ -42,7 +42,7 @@ uint64_t agent_gpus_in_use(const struct agent *a)
 {
 	uint64_t m = 0;
 	for (const struct agent_job *j = a->jobs; j; j = j->next)
-		if (!j->ended)
+		if (agent_job_holds_gpus(j))
 			for (int i = 0; i < j->ngpus; i++)
 				m |= 1ULL << j->gpus[i];
 	return m;

@@ -156,6 +156,7 @@ void agent_stop(struct agent *a, int exit_code)
 		}
 		atr_gpu_probe_cancel(a->probe);
 		a->probe = NULL;
+		agent_jobs_cancel_preparing(a); /* they would be cancelled before they ran */
 		if (a->njobs)
 			atr_info("stopping: no new jobs; %d running job%s get up to %lld s", a->njobs,
 				 a->njobs == 1 ? "" : "s", (long long)a->cfg->grace_s);
@@ -256,7 +257,7 @@ static int start_http(struct agent *a)
 	struct atr_server_opts o = {
 		.routes = agent_routes,
 		.nroutes = agent_routes_count,
-		.max_body = 1u << 20,
+		.max_body = 32u << 20, /* a dispatch body lists every input file (up to STAGE_MAX_FILES) */
 		.max_upload = 1u << 20,
 		.authenticate = agent_authenticate,
 		.app = a,

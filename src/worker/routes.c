@@ -7,9 +7,24 @@
 #include "atrium/err.h"
 #include "atrium/log.h"
 #include "atrium/util.h"
+#include "stage.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
+
+static const struct atr_field agent_download_file_schema[] = {
+	{"path", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
+	{"sha256", ATR_F_STRING, ATR_FF_REQUIRED, 64, 64, NULL, NULL},
+	{"size", ATR_F_INT, ATR_FF_REQUIRED, 0, INT64_MAX, NULL, NULL},
+	{0},
+};
+
+static const struct atr_field agent_download_schema[] = {
+	{"dir", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
+	{"base", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
+	{"files", ATR_F_ARRAY, ATR_FF_REQUIRED, 0, STAGE_MAX_FILES, NULL, agent_download_file_schema},
+	{0},
+};
 
 static const struct atr_field agent_job_schema[] = {
 	{"id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL},
@@ -22,7 +37,11 @@ static const struct atr_field agent_job_schema[] = {
 	{"timeout_s", ATR_F_INT, ATR_FF_NULLABLE, 0, 30LL * 86400, NULL, NULL},
 	{"token", ATR_F_STRING, 0, 0, 255, NULL, NULL},
 	{"port", ATR_F_INT, ATR_FF_NULLABLE, 1, 65535, NULL, NULL},
-	/* placeholders: the jobs phase fills them (artifacts to fetch before, to upload after) */
+	/* files to fetch before the process starts (fetch.c checks paths and sums) */
+	{"downloads", ATR_F_ARRAY, ATR_FF_NULLABLE, 0, STAGE_MAX_DOWNLOADS, NULL, agent_download_schema},
+	/* after a success, send what the job wrote in output/ (upload.c) */
+	{"upload_outputs", ATR_F_BOOL, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
+	/* placeholders of the first protocol, accepted and ignored */
 	{"inputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
 	{"outputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
 	{0},
@@ -96,7 +115,7 @@ static void api_jobs_cancel(struct atr_req *r)
 
 	if (job_or_reply(r, &j) < 0)
 		return;
-	if (j->ended) {
+	if (j->phase == AGENT_ENDED) {
 		atr_reply_json(r, 200, agent_job_json(j)); /* already over: cancelling twice is fine */
 		return;
 	}

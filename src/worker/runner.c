@@ -27,7 +27,8 @@ struct atr_proc {
 	uv_pipe_t out;
 	uv_timer_t timeout, grace, drain;
 	int open_handles;
-	struct atr_spool spool;
+	struct atr_spool own;   /* the log, when the caller gave none */
+	struct atr_spool *spool; /* the log written into: &own or the caller's */
 	const struct atr_proc_ops *ops;
 	void *cls;
 	int64_t id;
@@ -169,7 +170,7 @@ static void handle_closed(uv_handle_t *h)
 	struct atr_proc *p = h->data;
 	if (--p->open_handles > 0)
 		return;
-	atr_spool_close(&p->spool);
+	atr_spool_close(&p->own);
 	free(p);
 }
 
@@ -205,7 +206,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct atr_proc *p = s->data;
 	if (n > 0) {
-		atr_spool_append(&p->spool, b->base, (size_t)n);
+		atr_spool_append(p->spool, b->base, (size_t)n);
 		if (p->ops->output)
 			p->ops->output(p->cls, p);
 		return;
@@ -301,7 +302,7 @@ static void spawn_failed(struct atr_proc *p, const char *what, int err)
 	p->exit_code = -1;
 	snprintf(p->message, sizeof(p->message), "cannot start '%s': %s", what, uv_strerror(err));
 	snprintf(line, sizeof(line), "atrium: %s\n", p->message);
-	atr_spool_append(&p->spool, line, strlen(line));
+	atr_spool_append(p->spool, line, strlen(line));
 	uv_timer_start(&p->drain, on_drain, 0, 0);
 }
 
@@ -316,8 +317,13 @@ static int make_dirs(const struct atr_proc_spec *s, struct atr_proc *p)
 	snprintf(sub, sizeof(sub), "%s/output", p->dir);
 	if (atr_mkdirs(sub, 0750) < 0)
 		return ATR_EIO;
+	if (s->spool) {
+		p->spool = s->spool;
+		return 0;
+	}
+	p->spool = &p->own;
 	snprintf(sub, sizeof(sub), "%s/log", p->dir);
-	return atr_spool_open(&p->spool, sub, s->log_mem_cap);
+	return atr_spool_open(&p->own, sub, s->log_mem_cap);
 }
 
 int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops, void *cls,
@@ -344,7 +350,7 @@ int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const stru
 	p->grace_ms = spec->grace_ms;
 	p->state = ATR_PROC_RUNNING;
 	p->started_at = atr_now_ms();
-	p->spool.fd = -1;
+	p->own.fd = -1;
 	rc = make_dirs(spec, p);
 	if (rc == 0)
 		rc = build_env(spec, p->dir, &env);
@@ -352,7 +358,7 @@ int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const stru
 		rc = ATR_EIO;
 	if (rc < 0) {
 		env_free(&env);
-		atr_spool_close(&p->spool);
+		atr_spool_close(&p->own);
 		free(p);
 		return rc;
 	}
@@ -447,7 +453,7 @@ int64_t atr_proc_ended_at(const struct atr_proc *p)
 
 struct atr_spool *atr_proc_spool(struct atr_proc *p)
 {
-	return &p->spool;
+	return p->spool;
 }
 
 const char *atr_proc_dir(const struct atr_proc *p)
