@@ -62,6 +62,11 @@ int atr_store_run_delete(struct atr_store *s, int64_t run_id);
  * *next is the next cursor array ([value, id], or [id] for the default newest-first order;
  * new reference) or NULL on the last page. ATR_EINVAL: p's cursor is not one of this order.
  */
+/*
+ * A filter clause matching fewer rows than this drives the search plan (default 2000); tests
+ * set it to 0 or to a huge number to force one plan or the other.
+ */
+extern int64_t atr_run_search_drive_cap;
 int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *q,
 			 const struct atr_page *p, json_t *arr, json_t **next);
 

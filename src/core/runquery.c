@@ -156,11 +156,11 @@ static int value(struct rq *x, char **out)
 		x->p = r + 1;
 		return 0;
 	}
+	if (!*x->p || strchr("=<>!", *x->p))
+		return fail(x, "expected a value (quote it when it starts with an operator)");
 	*out = x->p;
 	while (*x->p && *x->p != ' ' && *x->p != '\t')
 		x->p++;
-	if (*out == x->p)
-		return fail(x, "expected a value");
 	if (*x->p)
 		*x->p++ = 0;
 	return 0;
@@ -219,7 +219,7 @@ int atr_rq_parse_filter(char *s, struct atr_runquery *q, char *msg, size_t msgle
 		ws(&x);
 		if (!*x.p)
 			return 0;
-		if (strncasecmp(x.p, "and", 3) != 0 || (x.p[3] != ' ' && x.p[3] != '\t'))
+		if (strncasecmp(x.p, "and", 3) != 0 || (x.p[3] != ' ' && x.p[3] != '\t' && x.p[3]))
 			return fail(&x, "expected 'and' between clauses");
 		x.p += 3;
 		ws(&x);

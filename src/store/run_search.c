@@ -4,7 +4,7 @@
  *
  * Plans (chosen here, then pinned with INDEXED BY / CROSS JOIN so SQLite cannot drift):
  *  - driven by a filter: when a clause on params, tags, a metric or the name matches fewer
- *    than DRIVE_CAP rows (counted with a capped index probe), read just those runs from that
+ *    than atr_run_search_drive_cap rows (a capped index probe counts), read just those runs from that
  *    clause's index and sort them;
  *  - driven by the order: otherwise walk the index of the order (runs by id, start time or
  *    name; run_metrics by (project, key, last); run_params by (key, value)) and test the
@@ -27,7 +27,7 @@
  * A filter matching fewer rows than this drives the plan: reading and sorting 2,000 runs
  * costs about as much as walking an order index past 2,000 runs that fail the filter.
  */
-#define DRIVE_CAP 2000
+int64_t atr_run_search_drive_cap = 2000;
 #define MAX_BINDS 64
 
 struct qbind {
@@ -516,7 +516,7 @@ int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct a
 {
 	struct hits h = {0};
 	struct qb q;
-	int64_t best = DRIVE_CAP;
+	int64_t best = atr_run_search_drive_cap;
 	int driver = -1, rc;
 
 	*next = NULL;
