@@ -63,10 +63,11 @@ int atr_store_run_delete(struct atr_store *s, int64_t run_id);
  * new reference) or NULL on the last page. ATR_EINVAL: p's cursor is not one of this order.
  */
 /*
- * A filter clause matching fewer rows than this drives the search plan (default 2000); tests
- * set it to 0 or to a huge number to force one plan or the other.
+ * Search plan thresholds (src/store/run_search.c): a filter clause matching fewer runs than
+ * drive_cap (default 500) drives the plan; one matching fewer than set_cap (10000) is tested as
+ * a set. Tests set them to 0 or INT64_MAX to force each plan.
  */
-extern int64_t atr_run_search_drive_cap;
+extern int64_t atr_run_search_drive_cap, atr_run_search_set_cap;
 int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *q,
 			 const struct atr_page *p, json_t *arr, json_t **next);
 

@@ -170,8 +170,8 @@ static int query_or_reply(struct atr_req *r, const char *name, struct atr_runque
 	const char *v = atr_req_query(r, name);
 	char msg[256], *copy;
 
-	if (!v)
-		return 0;
+	if (!v || !*v)
+		return 0; /* absent or empty: no filter, the default order */
 	if (!(copy = atr_req_strdup(r, v))) {
 		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
 		return -1;

@@ -2,16 +2,21 @@
  * run_search.c: filtered, ordered, keyset-paginated run lists. The SQL is assembled only from
  * the fixed fragments in this file; every key and value of the query is a bound parameter.
  *
- * Plans (chosen here, then pinned with INDEXED BY / CROSS JOIN so SQLite cannot drift):
- *  - driven by a filter: when a clause on params, tags, a metric or the name matches fewer
- *    than atr_run_search_drive_cap rows (a capped index probe counts), read just those runs from that
- *    clause's index and sort them;
- *  - driven by the order: otherwise walk the index of the order (runs by id, start time or
- *    name; run_metrics by (project, key, last); run_params by (key, value)) and test the
- *    clauses on each run until the page is full. Runs lacking the ordering metric/param come
- *    after the others (a second walk over the project's runs by id).
- * Either way the cursor is [value, id] (or [id] for the default order), ties are broken by
- * id in the direction of the order, and NULLs (runs without the key) always come last.
+ * Each clause that an index can answer (params, tags, metrics, name; not != or status) is
+ * first counted with a capped index probe. Then (the plan is pinned with INDEXED BY and
+ * CROSS JOIN so SQLite cannot drift):
+ *  - driven by a filter: when the smallest clause matches fewer than atr_run_search_drive_cap
+ *    runs (alone, or together with the other set clauses below), read just those runs and
+ *    sort them;
+ *  - driven by the order: otherwise walk the order's index (runs by id, start time or name;
+ *    run_metrics by (project, key, last); run_params by (key, value)) until the page is full.
+ *    A clause matching fewer than atr_run_search_set_cap runs is tested against a set SQLite
+ *    builds once from its index (r.id IN (SELECT ...)), a broader one run by run. Runs
+ *    lacking the ordering metric or param come after the others (a walk by id).
+ * The walk touches about limit * runs / matches index entries, in order; reading the matches
+ * costs one scattered lookup each: which is cheaper flips near sqrt(limit * runs), hence the
+ * caps. The cursor is [value, id] (or [id] for the default order), ties are broken by id in
+ * the direction of the order, and runs without the key always come last.
  */
 #include "atrium/store_runs.h"
 #include "atrium/buf.h"
@@ -23,11 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A filter matching fewer rows than this drives the plan: reading and sorting 2,000 runs
- * costs about as much as walking an order index past 2,000 runs that fail the filter.
- */
-int64_t atr_run_search_drive_cap = 2000;
+int64_t atr_run_search_drive_cap = 500;
+int64_t atr_run_search_set_cap = 10000;
+
 #define MAX_BINDS 64
 
 struct qbind {
@@ -87,6 +90,45 @@ static void q_reset(struct qb *q)
 	q->nb = 0;
 }
 
+/* Prepares the built text with its bindings (finalize it), or NULL. */
+static sqlite3_stmt *q_prepare(struct atr_store *s, struct qb *q)
+{
+	sqlite3 *db = atr_db_handle(s->db);
+	sqlite3_stmt *st = NULL;
+
+	if (q->fail)
+		return NULL;
+	if (sqlite3_prepare_v2(db, q->sql.data, (int)q->sql.len, &st, NULL) != SQLITE_OK) {
+		atr_error("run search: %s: %.200s", sqlite3_errmsg(db), q->sql.data);
+		return NULL;
+	}
+	for (int i = 0; i < q->nb; i++) {
+		const struct qbind *b = &q->b[i];
+		if (b->type == 'i')
+			sqlite3_bind_int64(st, i + 1, b->i);
+		else if (b->type == 'd')
+			sqlite3_bind_double(st, i + 1, b->d);
+		else
+			sqlite3_bind_text(st, i + 1, b->s, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
+/* One search: the query, its builder, what the probes found, the rows so far. */
+struct search {
+	struct atr_store *s;
+	int64_t project_id;
+	const struct atr_runquery *rq;
+	const struct atr_page *p;
+	struct qb q;
+	int64_t count[ATR_RQ_MAX_CLAUSES]; /* rows clause i matches (capped); -1: no index for it */
+	int driver;                        /* the clause whose runs are read and sorted, or -1 */
+	const char *set_id;                /* what a set clause tests: "+r.id", or "+o.run_id" */
+	int64_t *ids;
+	size_t n, want, limit; /* want = limit + 1: one more says another page follows */
+	json_t *last_value;    /* the order value of the page's last row, for the cursor */
+};
+
 static const char *const op_sql[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
 
 /* The clause's value, bound with its type. */
@@ -98,9 +140,61 @@ static void q_value(struct qb *q, const struct atr_rq_clause *c)
 		q_str(q, c->str);
 }
 
-/* " AND <clause about run r>" */
-static void q_clause(struct qb *q, const struct atr_rq_clause *c)
+/* Whether a clause can be answered from an index as a set of run ids. */
+static bool indexable(const struct atr_rq_clause *c)
 {
+	return c->op != ATR_RQ_NE && c->field != ATR_RQ_STATUS;
+}
+
+/* "SELECT run_id FROM <the clause's index> WHERE <the clause>" (indexable clauses). */
+static void q_set(struct search *x, const struct atr_rq_clause *c)
+{
+	struct qb *q = &x->q;
+
+	switch (c->field) {
+	case ATR_RQ_PARAM:
+	case ATR_RQ_TAG:
+		q_sql(q, c->field == ATR_RQ_PARAM ? "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE key = "
+						  : "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE key = ");
+		q_str(q, c->key);
+		q_sql(q, " AND value");
+		break;
+	case ATR_RQ_METRIC:
+		q_sql(q, "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE project_id = ");
+		q_int(q, x->project_id);
+		q_sql(q, " AND key = ");
+		q_str(q, c->key);
+		q_sql(q, " AND last");
+		break;
+	default: /* name */
+		q_sql(q, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE project_id = ");
+		q_int(q, x->project_id);
+		q_sql(q, " AND name");
+		break;
+	}
+	q_sql(q, op_sql[c->op]);
+	q_value(q, c);
+}
+
+/*
+ * " AND <clause i about run r>". A clause matching a modest number of runs becomes a set SQLite
+ * builds once (r.id IN (SELECT ...)); a broad one is tested run by run through the (run, key)
+ * primary key, since only the runs the walk reaches are ever tested.
+ */
+static void q_clause(struct search *x, int i)
+{
+	const struct atr_rq_clause *c = &x->rq->c[i];
+	struct qb *q = &x->q;
+
+	if (x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap) {
+		/* the unary + keeps SQLite from looking the list up in an index per row */
+		q_sql(q, " AND ");
+		q_sql(q, x->set_id);
+		q_sql(q, " IN (");
+		q_set(x, c);
+		q_sql(q, ")");
+		return;
+	}
 	switch (c->field) {
 	case ATR_RQ_PARAM:
 	case ATR_RQ_TAG:
@@ -126,21 +220,14 @@ static void q_clause(struct qb *q, const struct atr_rq_clause *c)
 	q_sql(q, ")");
 }
 
-static void q_clauses(struct qb *q, const struct atr_runquery *rq, int skip)
+static void q_clauses(struct search *x)
 {
-	for (int i = 0; i < rq->n; i++)
-		if (i != skip)
-			q_clause(q, &rq->c[i]);
+	for (int i = 0; i < x->rq->n; i++)
+		if (i != x->driver)
+			q_clause(x, i);
 }
 
 /* ---- running a query ---- */
-
-struct hits {
-	int64_t *ids;
-	size_t n, want; /* want = limit + 1: one more says another page follows */
-	size_t limit;
-	json_t *last_value; /* the order value of row limit-1 (the page's last), for the cursor */
-};
 
 static json_t *column_json(sqlite3_stmt *st, int i)
 {
@@ -156,39 +243,25 @@ static json_t *column_json(sqlite3_stmt *st, int i)
 	}
 }
 
-/* Runs q (SELECT r.id, value ... LIMIT ?) and appends its rows to h. */
-static int run_query(struct atr_store *s, struct qb *q, struct hits *h)
+/* Runs the built query (SELECT r.id, value ...) for the rows still wanted, appending them. */
+static int run_query(struct search *x)
 {
-	sqlite3 *db = atr_db_handle(s->db);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc = SQLITE_DONE;
 
-	q_sql(q, " LIMIT ");
-	q_int(q, (int64_t)(h->want - h->n));
-	if (q->fail)
-		return ATR_ENOMEM;
-	if (sqlite3_prepare_v2(db, q->sql.data, (int)q->sql.len, &st, NULL) != SQLITE_OK) {
-		atr_error("run search: %s: %.200s", sqlite3_errmsg(db), q->sql.data);
-		return ATR_EDB;
-	}
-	for (int i = 0; i < q->nb; i++) {
-		const struct qbind *b = &q->b[i];
-		if (b->type == 'i')
-			sqlite3_bind_int64(st, i + 1, b->i);
-		else if (b->type == 'd')
-			sqlite3_bind_double(st, i + 1, b->d);
-		else
-			sqlite3_bind_text(st, i + 1, b->s, -1, SQLITE_STATIC);
-	}
-	while (h->n < h->want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (h->n + 1 == h->limit) {
-			json_decref(h->last_value);
-			h->last_value = column_json(st, 1);
+	q_sql(&x->q, " LIMIT ");
+	q_int(&x->q, (int64_t)(x->want - x->n));
+	if (!(st = q_prepare(x->s, &x->q)))
+		return x->q.fail ? ATR_ENOMEM : ATR_EDB;
+	while (x->n < x->want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (x->n + 1 == x->limit) {
+			json_decref(x->last_value);
+			x->last_value = column_json(st, 1);
 		}
-		h->ids[h->n++] = sqlite3_column_int64(st, 0);
+		x->ids[x->n++] = sqlite3_column_int64(st, 0);
 	}
-	if (h->n < h->want && rc != SQLITE_DONE) {
-		atr_error("run search: %s", sqlite3_errmsg(db));
+	if (x->n < x->want && rc != SQLITE_DONE) {
+		atr_error("run search: %s", sqlite3_errmsg(atr_db_handle(x->s->db)));
 		sqlite3_finalize(st);
 		return ATR_EDB;
 	}
@@ -196,54 +269,20 @@ static int run_query(struct atr_store *s, struct qb *q, struct hits *h)
 	return 0;
 }
 
-/* How many rows clause c matches, counting at most cap; -1 when c cannot drive a plan. */
-static int64_t probe(struct atr_store *s, struct qb *q, int64_t project_id, const struct atr_rq_clause *c, int64_t cap)
+/* How many runs clause c matches, counting at most cap (an index range scan); -1: unknown. */
+static int64_t probe(struct search *x, const struct atr_rq_clause *c, int64_t cap)
 {
-	sqlite3 *db = atr_db_handle(s->db);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	if (c->op == ATR_RQ_NE || c->field == ATR_RQ_STATUS)
+	q_reset(&x->q);
+	q_sql(&x->q, "SELECT count(*) FROM (");
+	q_set(x, c);
+	q_sql(&x->q, " LIMIT ");
+	q_int(&x->q, cap);
+	q_sql(&x->q, ")");
+	if (!(st = q_prepare(x->s, &x->q)))
 		return -1;
-	q_reset(q);
-	switch (c->field) {
-	case ATR_RQ_PARAM:
-	case ATR_RQ_TAG:
-		q_sql(q, c->field == ATR_RQ_PARAM
-				 ? "SELECT count(*) FROM (SELECT 1 FROM run_params INDEXED BY run_params_kv WHERE key = "
-				 : "SELECT count(*) FROM (SELECT 1 FROM run_tags INDEXED BY run_tags_kv WHERE key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND value");
-		break;
-	case ATR_RQ_METRIC:
-		q_sql(q, "SELECT count(*) FROM (SELECT 1 FROM run_metrics INDEXED BY run_metrics_order WHERE project_id = ");
-		q_int(q, project_id);
-		q_sql(q, " AND key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND last");
-		break;
-	default: /* name */
-		q_sql(q, "SELECT count(*) FROM (SELECT 1 FROM runs INDEXED BY runs_project_name WHERE project_id = ");
-		q_int(q, project_id);
-		q_sql(q, " AND name");
-		break;
-	}
-	q_sql(q, op_sql[c->op]);
-	q_value(q, c);
-	q_sql(q, " LIMIT ");
-	q_int(q, cap);
-	q_sql(q, ")");
-	if (q->fail || sqlite3_prepare_v2(db, q->sql.data, (int)q->sql.len, &st, NULL) != SQLITE_OK)
-		return -1;
-	for (int i = 0; i < q->nb; i++) {
-		const struct qbind *b = &q->b[i];
-		if (b->type == 'i')
-			sqlite3_bind_int64(st, i + 1, b->i);
-		else if (b->type == 'd')
-			sqlite3_bind_double(st, i + 1, b->d);
-		else
-			sqlite3_bind_text(st, i + 1, b->s, -1, SQLITE_STATIC);
-	}
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -255,67 +294,52 @@ static int64_t probe(struct atr_store *s, struct qb *q, int64_t project_id, cons
 struct order {
 	const char *v;   /* the order value expression ("NULL" for the default order) */
 	bool nullable;   /* runs may lack it (params, metrics): they come last */
-	const char *src; /* BY_PARAM / BY_METRIC: the table of the value */
 	bool desc;
 };
 
 static void order_of(const struct atr_runquery *rq, struct order *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->desc = rq->desc;
-	switch (rq->order) {
-	case ATR_RQ_BY_ID:
-		o->v = "NULL";
-		o->desc = true;
-		break;
-	case ATR_RQ_BY_STARTED:
-		o->v = "r.started_at";
-		break;
-	case ATR_RQ_BY_NAME:
-		o->v = "r.name";
-		break;
-	case ATR_RQ_BY_PARAM:
-		o->v = "o.value";
-		o->nullable = true;
-		o->src = "run_params";
-		break;
-	case ATR_RQ_BY_METRIC:
-		o->v = "o.last";
-		o->nullable = true;
-		o->src = "run_metrics";
-		break;
-	}
+	static const char *const v[] = {"NULL", "r.started_at", "r.name", "o.value", "o.last"};
+	o->v = v[rq->order];
+	o->nullable = rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC;
+	o->desc = rq->order == ATR_RQ_BY_ID ? true : rq->desc;
 }
 
 /* Binds the cursor's value for the order. */
-static void q_cursor_value(struct qb *q, const struct atr_runquery *rq, const struct atr_page *p)
+static void q_cursor_value(struct search *x)
 {
-	if (rq->order == ATR_RQ_BY_STARTED)
-		q_int(q, (int64_t)llround(p->after_num));
-	else if (p->after_kind == ATR_PAGE_NUM)
-		q_num(q, p->after_num);
+	if (x->rq->order == ATR_RQ_BY_STARTED)
+		q_int(&x->q, (int64_t)llround(x->p->after_num));
+	else if (x->p->after_kind == ATR_PAGE_NUM)
+		q_num(&x->q, x->p->after_num);
 	else
-		q_str(q, p->after_str);
+		q_str(&x->q, x->p->after_str);
 }
 
-/* " AND <rows after the cursor>" for the generic (one-query) shape, NULLs last. */
-static void q_keyset(struct qb *q, const struct atr_runquery *rq, const struct order *o, const struct atr_page *p)
+static bool has_cursor(const struct atr_page *p)
 {
+	return p->after_id > 0 || p->after_kind != ATR_PAGE_NONE;
+}
+
+/* " AND <rows after the cursor>" for the one-query shapes, NULLs last. */
+static void q_keyset(struct search *x, const struct order *o)
+{
+	struct qb *q = &x->q;
 	const char *gt = o->desc ? " < " : " > ";
 
-	if (p->after_id <= 0 && p->after_kind == ATR_PAGE_NONE)
+	if (!has_cursor(x->p))
 		return;
-	if (rq->order == ATR_RQ_BY_ID) {
+	if (x->rq->order == ATR_RQ_BY_ID) {
 		q_sql(q, " AND r.id < ");
-		q_int(q, p->after_id);
+		q_int(q, x->p->after_id);
 		return;
 	}
-	if (p->after_kind == ATR_PAGE_NULL) {
+	if (x->p->after_kind == ATR_PAGE_NULL) {
 		q_sql(q, " AND ");
 		q_sql(q, o->v);
 		q_sql(q, " IS NULL AND r.id");
 		q_sql(q, gt);
-		q_int(q, p->after_id);
+		q_int(q, x->p->after_id);
 		return;
 	}
 	q_sql(q, " AND (");
@@ -328,9 +352,9 @@ static void q_keyset(struct qb *q, const struct atr_runquery *rq, const struct o
 	q_sql(q, ", r.id)");
 	q_sql(q, gt);
 	q_sql(q, "(");
-	q_cursor_value(q, rq, p);
+	q_cursor_value(x);
 	q_sql(q, ", ");
-	q_int(q, p->after_id);
+	q_int(q, x->p->after_id);
 	q_sql(q, "))");
 }
 
@@ -352,106 +376,77 @@ static void q_order_by(struct qb *q, const struct order *o, const char *v, const
 	q_sql(q, dir);
 }
 
-/* " LEFT JOIN <order table> o ON o.run_id = r.id AND o.key = ?" for params/metrics orders. */
-static void q_order_join(struct qb *q, const struct atr_runquery *rq, const struct order *o)
-{
-	if (!o->src)
-		return;
-	q_sql(q, rq->order == ATR_RQ_BY_PARAM ? " LEFT JOIN run_params o ON o.run_id = r.id AND o.key = "
-					      : " LEFT JOIN run_metrics o ON o.run_id = r.id AND o.key = ");
-	q_str(q, rq->order_key);
-}
-
 /* ---- plans ---- */
 
-/* Reads the runs matching clause d from its index, then sorts them. */
-static int plan_driven(struct atr_store *s, struct qb *q, int64_t project_id, const struct atr_runquery *rq,
-		       int d, const struct atr_page *p, struct hits *h)
+/* Reads the runs matching the driving clause from its index, then sorts them. */
+static int plan_driven(struct search *x)
 {
-	const struct atr_rq_clause *c = &rq->c[d];
+	const struct atr_runquery *rq = x->rq;
+	struct qb *q = &x->q;
 	struct order o;
 
 	order_of(rq, &o);
 	q_reset(q);
 	q_sql(q, "SELECT r.id, ");
 	q_sql(q, o.v);
-	switch (c->field) {
-	case ATR_RQ_PARAM:
-	case ATR_RQ_TAG:
-		q_sql(q, c->field == ATR_RQ_PARAM ? " FROM run_params d INDEXED BY run_params_kv"
-						  : " FROM run_tags d INDEXED BY run_tags_kv");
-		q_sql(q, " CROSS JOIN runs r ON r.id = d.run_id");
-		q_order_join(q, rq, &o);
-		q_sql(q, " WHERE d.key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND d.value");
-		break;
-	case ATR_RQ_METRIC:
-		q_sql(q, " FROM run_metrics d INDEXED BY run_metrics_order CROSS JOIN runs r ON r.id = d.run_id");
-		q_order_join(q, rq, &o);
-		q_sql(q, " WHERE d.project_id = ");
-		q_int(q, project_id);
-		q_sql(q, " AND d.key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND d.last");
-		break;
-	default: /* name */
-		q_sql(q, " FROM runs r INDEXED BY runs_project_name");
-		q_order_join(q, rq, &o);
-		q_sql(q, " WHERE r.name");
-		break;
+	q_sql(q, " FROM (");
+	q_set(x, &rq->c[x->driver]);
+	q_sql(q, ") d CROSS JOIN runs r INDEXED BY runs_project ON r.project_id = ");
+	q_int(q, x->project_id);
+	q_sql(q, " AND r.id = d.run_id");
+	if (rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC) {
+		q_sql(q, rq->order == ATR_RQ_BY_PARAM ? " LEFT JOIN run_params o ON o.run_id = r.id AND o.key = "
+						      : " LEFT JOIN run_metrics o ON o.run_id = r.id AND o.key = ");
+		q_str(q, rq->order_key);
 	}
-	q_sql(q, op_sql[c->op]);
-	q_value(q, c);
-	q_sql(q, " AND r.project_id = ");
-	q_int(q, project_id);
-	q_clauses(q, rq, d);
-	q_keyset(q, rq, &o, p);
+	q_sql(q, " WHERE 1");
+	q_clauses(x);
+	q_keyset(x, &o);
 	q_order_by(q, &o, o.v, "r.id");
-	return run_query(s, q, h);
+	return run_query(x);
 }
 
-/* Walks the runs of the project in id, start-time or name order. */
-static int plan_runs(struct atr_store *s, struct qb *q, int64_t project_id, const struct atr_runquery *rq,
-		     const struct atr_page *p, struct hits *h)
+/* Walks the runs of the project in id, start-time or name order, testing the clauses. */
+static int plan_runs(struct search *x)
 {
+	static const char *const from[] = {" FROM runs r INDEXED BY runs_project", " FROM runs r INDEXED BY runs_project_started",
+					   " FROM runs r INDEXED BY runs_project_name"};
 	struct order o;
 
-	order_of(rq, &o);
-	q_reset(q);
-	q_sql(q, "SELECT r.id, ");
-	q_sql(q, o.v);
-	q_sql(q, rq->order == ATR_RQ_BY_STARTED ? " FROM runs r INDEXED BY runs_project_started"
-		 : rq->order == ATR_RQ_BY_NAME	 ? " FROM runs r INDEXED BY runs_project_name"
-						 : " FROM runs r INDEXED BY runs_project");
-	q_sql(q, " WHERE r.project_id = ");
-	q_int(q, project_id);
-	q_keyset(q, rq, &o, p);
-	q_clauses(q, rq, -1);
-	q_order_by(q, &o, o.v, "r.id");
-	return run_query(s, q, h);
+	order_of(x->rq, &o);
+	q_reset(&x->q);
+	q_sql(&x->q, "SELECT r.id, ");
+	q_sql(&x->q, o.v);
+	q_sql(&x->q, from[x->rq->order]);
+	q_sql(&x->q, " WHERE r.project_id = ");
+	q_int(&x->q, x->project_id);
+	q_keyset(x, &o);
+	q_clauses(x);
+	q_order_by(&x->q, &o, o.v, "r.id");
+	return run_query(x);
 }
 
 /*
- * Walks the order index of a param or metric (runs having it, in value order), then the
- * project's runs lacking it (by id).
+ * Walks the order index of a param or metric (the runs having it, in value order, testing
+ * the clauses), then the project's runs lacking it, by id.
  */
-static int plan_keyed(struct atr_store *s, struct qb *q, int64_t project_id, const struct atr_runquery *rq,
-		      const struct atr_page *p, struct hits *h)
+static int plan_keyed(struct search *x)
 {
+	const struct atr_runquery *rq = x->rq;
 	bool metric = rq->order == ATR_RQ_BY_METRIC;
 	const char *gt = rq->desc ? " < " : " > ";
+	struct qb *q = &x->q;
 	struct order o;
 	int rc;
 
 	order_of(rq, &o);
 	o.nullable = false; /* the walk over the index sees only runs that have the value */
-	if (p->after_kind != ATR_PAGE_NULL) {
+	if (x->p->after_kind != ATR_PAGE_NULL) {
 		q_reset(q);
 		if (metric) {
 			q_sql(q, "SELECT r.id, o.last FROM run_metrics o INDEXED BY run_metrics_order CROSS JOIN runs r"
 				 " ON r.id = o.run_id WHERE o.project_id = ");
-			q_int(q, project_id);
+			q_int(q, x->project_id);
 			q_sql(q, " AND o.key = ");
 		} else {
 			q_sql(q, "SELECT r.id, o.value FROM run_params o INDEXED BY run_params_kv CROSS JOIN runs r"
@@ -459,42 +454,44 @@ static int plan_keyed(struct atr_store *s, struct qb *q, int64_t project_id, con
 		}
 		q_str(q, rq->order_key);
 		q_sql(q, " AND r.project_id = ");
-		q_int(q, project_id);
-		if (p->after_kind != ATR_PAGE_NONE) {
+		q_int(q, x->project_id);
+		if (x->p->after_kind != ATR_PAGE_NONE) {
 			q_sql(q, metric ? " AND (o.last, o.run_id)" : " AND (o.value, o.run_id)");
 			q_sql(q, gt);
 			q_sql(q, "(");
-			q_cursor_value(q, rq, p);
+			q_cursor_value(x);
 			q_sql(q, ", ");
-			q_int(q, p->after_id);
+			q_int(q, x->p->after_id);
 			q_sql(q, ")");
 		}
-		q_clauses(q, rq, -1);
+		x->set_id = "+o.run_id"; /* tested on the index entry, before the run is looked up */
+		q_clauses(x);
+		x->set_id = "+r.id";
 		q_order_by(q, &o, metric ? "o.last" : "o.value", "o.run_id");
-		if ((rc = run_query(s, q, h)) < 0 || h->n == h->want)
+		if ((rc = run_query(x)) < 0 || x->n == x->want)
 			return rc;
 	}
 	q_reset(q);
 	q_sql(q, "SELECT r.id, NULL FROM runs r INDEXED BY runs_project WHERE r.project_id = ");
-	q_int(q, project_id);
+	q_int(q, x->project_id);
+	if (x->p->after_kind == ATR_PAGE_NULL) {
+		q_sql(q, " AND r.id");
+		q_sql(q, gt);
+		q_int(q, x->p->after_id);
+	}
+	q_clauses(x); /* before the lookup below: a set test is cheaper */
 	q_sql(q, metric ? " AND NOT EXISTS (SELECT 1 FROM run_metrics x WHERE x.run_id = r.id AND x.key = "
 			: " AND NOT EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = ");
 	q_str(q, rq->order_key);
 	q_sql(q, ")");
-	if (p->after_kind == ATR_PAGE_NULL) {
-		q_sql(q, " AND r.id");
-		q_sql(q, gt);
-		q_int(q, p->after_id);
-	}
-	q_clauses(q, rq, -1);
 	q_sql(q, rq->desc ? " ORDER BY r.id DESC" : " ORDER BY r.id ASC");
-	return run_query(s, q, h);
+	return run_query(x);
 }
 
 /* Whether a cursor's value fits the order (a cursor from another order_by is refused). */
 static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
 {
-	if (p->after_id <= 0 && p->after_kind == ATR_PAGE_NONE)
+	if (!has_cursor(p))
 		return true;
 	switch (rq->order) {
 	case ATR_RQ_BY_ID:
@@ -511,51 +508,107 @@ static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
 	return false;
 }
 
+static bool is_set(const struct search *x, int i)
+{
+	return x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap;
+}
+
+/* How many runs match clause d and every other set clause, counting at most cap. */
+static int64_t probe_together(struct search *x, int d, int64_t cap)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	q_reset(&x->q);
+	q_sql(&x->q, "SELECT count(*) FROM (SELECT run_id FROM (");
+	q_set(x, &x->rq->c[d]);
+	q_sql(&x->q, ") WHERE 1");
+	for (int i = 0; i < x->rq->n; i++)
+		if (i != d && is_set(x, i)) {
+			q_sql(&x->q, " AND +run_id IN (");
+			q_set(x, &x->rq->c[i]);
+			q_sql(&x->q, ")");
+		}
+	q_sql(&x->q, " LIMIT ");
+	q_int(&x->q, cap);
+	q_sql(&x->q, ")");
+	if (!(st = q_prepare(x->s, &x->q)))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Counts what each indexable clause matches and picks the plan's driver: the smallest clause,
+ * when it (or its intersection with the other set clauses) matches fewer than drive_cap runs.
+ */
+static void choose(struct search *x)
+{
+	int64_t cap = atr_run_search_set_cap > atr_run_search_drive_cap ? atr_run_search_set_cap
+									  : atr_run_search_drive_cap;
+	int64_t m;
+	int d = -1, sets = 0;
+
+	x->driver = -1;
+	for (int i = 0; i < x->rq->n; i++) {
+		x->count[i] = indexable(&x->rq->c[i]) ? probe(x, &x->rq->c[i], cap) : -1;
+		if (x->count[i] >= 0 && (d < 0 || x->count[i] < x->count[d]))
+			d = i;
+		sets += is_set(x, i);
+	}
+	if (d < 0)
+		return;
+	m = x->count[d];
+	if (m >= atr_run_search_drive_cap && is_set(x, d) && sets > 1)
+		m = probe_together(x, d, atr_run_search_drive_cap);
+	if (m >= 0 && m < atr_run_search_drive_cap)
+		x->driver = d;
+}
+
 int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *rq,
 			 const struct atr_page *p, json_t *arr, json_t **next)
 {
-	struct hits h = {0};
-	struct qb q;
-	int64_t best = atr_run_search_drive_cap;
-	int driver = -1, rc;
+	struct search x;
+	int rc;
 
 	*next = NULL;
 	if (!cursor_fits(rq, p))
 		return ATR_EINVAL;
-	h.limit = (size_t)p->limit;
-	h.want = h.limit + 1;
-	if (!(h.ids = malloc(h.want * sizeof(*h.ids))))
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.project_id = project_id;
+	x.rq = rq;
+	x.p = p;
+	x.limit = (size_t)p->limit;
+	x.want = x.limit + 1;
+	x.set_id = "+r.id";
+	if (!(x.ids = malloc(x.want * sizeof(*x.ids))))
 		return ATR_ENOMEM;
-	memset(&q, 0, sizeof(q));
-	atr_buf_init(&q.sql, 64 * 1024);
-	for (int i = 0; i < rq->n; i++) {
-		int64_t n = probe(s, &q, project_id, &rq->c[i], best);
-		if (n >= 0 && n < best) {
-			best = n;
-			driver = i;
-		}
-	}
-	if (driver >= 0)
-		rc = plan_driven(s, &q, project_id, rq, driver, p, &h);
+	atr_buf_init(&x.q.sql, 64 * 1024);
+	choose(&x);
+	if (x.driver >= 0)
+		rc = plan_driven(&x);
 	else if (rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC)
-		rc = plan_keyed(s, &q, project_id, rq, p, &h);
+		rc = plan_keyed(&x);
 	else
-		rc = plan_runs(s, &q, project_id, rq, p, &h);
-	for (size_t i = 0; rc == 0 && i < h.n && i < h.limit; i++) {
-		json_t *run = atr_store_run_item(s, h.ids[i], &rc);
+		rc = plan_runs(&x);
+	for (size_t i = 0; rc == 0 && i < x.n && i < x.limit; i++) {
+		json_t *run = atr_store_run_item(s, x.ids[i], &rc);
 		if (run && json_array_append_new(arr, run) < 0)
 			rc = ATR_ENOMEM;
 	}
-	if (rc == 0 && h.n > h.limit) {
-		int64_t last = h.ids[h.limit - 1];
+	if (rc == 0 && x.n > x.limit) {
+		int64_t last = x.ids[x.limit - 1];
 		*next = rq->order == ATR_RQ_BY_ID ? json_pack("[I]", (json_int_t)last)
-						  : json_pack("[O,I]", h.last_value ? h.last_value : json_null(),
+						  : json_pack("[O,I]", x.last_value ? x.last_value : json_null(),
 							      (json_int_t)last);
 		if (!*next)
 			rc = ATR_ENOMEM;
 	}
-	json_decref(h.last_value);
-	atr_buf_release(&q.sql);
-	free(h.ids);
+	json_decref(x.last_value);
+	atr_buf_release(&x.q.sql);
+	free(x.ids);
 	return rc;
 }

@@ -467,9 +467,10 @@ static const char *const orders[] = {"",	  "started_at",	   "started_at:desc", "
 				     "params.p1", "params.p1:desc", "params.p2",       "metrics.m1", "metrics.m1:desc",
 				     "metrics.m2:desc", "metrics.nokey", "params.nokey:desc"};
 
-static void run_all(int64_t cap)
+static void run_all(int64_t drive_cap, int64_t set_cap)
 {
-	atr_run_search_drive_cap = cap;
+	atr_run_search_drive_cap = drive_cap;
+	atr_run_search_set_cap = set_cap;
 	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++)
 		for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
 			check_query(filters[f], orders[o], 50);
@@ -478,19 +479,26 @@ static void run_all(int64_t cap)
 	check_query("", "metrics.m1:desc", 1);
 	check_query("params.p1 = b", "params.p2", 1);
 	check_query("", "", 1000);
-	atr_run_search_drive_cap = 2000;
+	atr_run_search_drive_cap = 500;
+	atr_run_search_set_cap = 10000;
 }
 
 static void test_search_order_driven(void **state)
 {
 	(void)state;
-	run_all(0); /* no filter ever drives: walk the order's index */
+	run_all(0, 0); /* walk the order's index, testing each clause run by run */
+}
+
+static void test_search_order_driven_sets(void **state)
+{
+	(void)state;
+	run_all(0, INT64_MAX); /* walk the order's index, testing clauses against sets */
 }
 
 static void test_search_filter_driven(void **state)
 {
 	(void)state;
-	run_all(INT64_MAX); /* any indexable filter drives */
+	run_all(INT64_MAX, 0); /* the smallest indexable clause drives */
 }
 
 static void test_search_bad_cursor(void **state)
@@ -550,6 +558,7 @@ int main(void)
 	};
 	const struct CMUnitTest search[] = {
 		cmocka_unit_test(test_search_order_driven),
+		cmocka_unit_test(test_search_order_driven_sets),
 		cmocka_unit_test(test_search_filter_driven),
 		cmocka_unit_test(test_search_bad_cursor),
 		cmocka_unit_test(test_items_carry_params_tags_metrics),
