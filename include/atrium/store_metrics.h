@@ -26,10 +26,18 @@ int atr_store_metrics_list(struct atr_store *s, int64_t run_id, const struct atr
 json_t *atr_store_metric_summary(struct atr_store *s, int64_t run_id, const char *key, int *err);
 
 /*
- * Every point of the series (run, key) in step order (points logged with equal steps keep
- * their arrival order). *pts is malloc'd: free() it. ATR_ENOTFOUND when there is no series.
+ * Every point of the series (run, key) in arrival order; *in_order says whether that is also
+ * step order (otherwise atr_metric_sort them). *pts is malloc'd: free() it. ATR_ENOTFOUND when
+ * there is no series.
  */
 int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts,
-			  size_t *n);
+			  size_t *n, bool *in_order);
+/*
+ * The same through a private read-only connection to the database at db_path (the store's
+ * db_path), for a worker thread: the store's own connection belongs to the loop. WAL lets it
+ * read while the loop writes; it sees one consistent snapshot.
+ */
+int atr_store_metric_read_at(const char *db_path, int64_t run_id, const char *key, struct atr_metric_pt **pts,
+			     size_t *n, bool *in_order);
 
 #endif

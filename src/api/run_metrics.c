@@ -1,7 +1,8 @@
 /*
  * run_metrics.c: /api/v1/runs/{run}/metrics: logging points (editors and the run project's
  * job tokens; telemetry, so not audited), listing a run's series with their summaries, and
- * reading one series, downsampled to at most max_points while keeping its extremes.
+ * reading one series, downsampled to at most max_points while keeping its extremes (a long
+ * series is read, sorted and formatted on the thread pool, through its own connection).
  * Not here: the Prometheus /metrics of the daemon (system.c), storage (src/store/metrics.c).
  */
 #include "api.h"
@@ -11,6 +12,7 @@
 #include "atrium/store_metrics.h"
 #include "atrium/store_runs.h"
 #include "atrium/util.h"
+#include "atrium/work.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #define MAX_POINTS_PER_REQUEST 10000
 #define DEFAULT_MAX_POINTS 1000
 #define MAX_MAX_POINTS 100000
+#define INLINE_POINTS 10000 /* longer series are read and formatted off the loop */
 
 void api_run_metrics_log(struct atr_req *r)
 {
@@ -125,15 +128,89 @@ static int series_json(struct atr_buf *b, const char *key, const struct atr_metr
 	return rc == 0 ? atr_buf_append(b, "}", 1) : rc;
 }
 
+/* Puts points (arrival order) in step order, downsamples them and writes the answer. */
+static int series_answer(struct atr_metric_pt *pts, size_t n, bool in_order, const char *key, size_t max_points,
+			 char **out, size_t *len)
+{
+	size_t *idx = malloc((n < max_points ? n : max_points) * sizeof(*idx) + 1), m;
+	double *values = malloc(n * sizeof(*values) + 1);
+	struct atr_buf b;
+	int rc = idx && values ? 0 : ATR_ENOMEM;
+
+	atr_buf_init(&b, (size_t)256 << 20);
+	if (rc == 0 && !in_order)
+		rc = atr_metric_sort(pts, n);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			values[i] = pts[i].value;
+		m = atr_downsample(values, n, max_points, idx);
+		rc = series_json(&b, key, pts, n, idx, m);
+	}
+	free(idx);
+	free(values);
+	if (rc < 0) {
+		atr_buf_release(&b);
+		return rc;
+	}
+	*len = b.len;
+	*out = atr_buf_steal(&b);
+	return 0;
+}
+
+/* A long series is read, sorted and formatted on the thread pool. */
+struct series_job {
+	char db_path[1100];
+	int64_t run_id;
+	char key[ATR_METRIC_KEY_MAX + 1];
+	size_t max_points;
+	int rc;
+	char *out;
+	size_t len;
+};
+
+static void series_work(void *data)
+{
+	struct series_job *j = data;
+	struct atr_metric_pt *pts;
+	size_t n;
+	bool in_order;
+
+	j->rc = atr_store_metric_read_at(j->db_path, j->run_id, j->key, &pts, &n, &in_order);
+	if (j->rc == 0)
+		j->rc = series_answer(pts, n, in_order, j->key, j->max_points, &j->out, &j->len);
+	free(pts);
+}
+
+static void reply_series(struct atr_req *r, int rc, int64_t run_id, const char *key, char *out, size_t len)
+{
+	if (rc == 0)
+		atr_reply_data_owned(r, 200, "application/json; charset=utf-8", out, len);
+	else if (rc == ATR_ENOTFOUND)
+		atr_reply_error(r, 404, "not_found", NULL, "run %lld has no metric '%s'", (long long)run_id, key);
+	else
+		atr_reply_err(r, rc, NULL, "could not read metric '%s' of run %lld", key, (long long)run_id);
+}
+
+static void series_after(struct atr_req *r, void *data)
+{
+	struct series_job *j = data;
+	reply_series(r, j->rc, j->run_id, j->key, j->out, j->len);
+	if (j->rc != 0)
+		free(j->out);
+	free(j);
+}
+
 void api_run_metric_get(struct atr_req *r)
 {
 	const char *key = atr_req_param(r, "key");
 	struct atr_metric_pt *pts = NULL;
-	struct atr_buf b;
+	struct series_job *j;
 	struct atr_run run;
-	size_t n, m, *idx = NULL;
-	double *values = NULL;
-	int64_t max_points;
+	int64_t max_points, count;
+	char *out = NULL;
+	size_t n, len = 0;
+	bool in_order;
+	json_t *sum;
 	int rc;
 
 	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
@@ -147,30 +224,30 @@ void api_run_metric_get(struct atr_req *r)
 	}
 	if (atr_req_query_int(r, "max_points", 4, MAX_MAX_POINTS, DEFAULT_MAX_POINTS, &max_points) < 0)
 		return;
-	rc = atr_store_metric_read(STORE(r), run.id, key, &pts, &n);
-	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "run %lld has no metric '%s'", (long long)run.id, key);
+	if (!(sum = atr_store_metric_summary(STORE(r), run.id, key, &rc))) {
+		reply_series(r, rc, run.id, key, NULL, 0);
 		return;
 	}
-	atr_buf_init(&b, (size_t)256 << 20);
-	idx = malloc((n < (size_t)max_points ? n : (size_t)max_points) * sizeof(*idx) + 1);
-	values = malloc(n * sizeof(*values) + 1);
-	if (rc == 0 && (!idx || !values))
-		rc = ATR_ENOMEM;
-	if (rc == 0) {
-		for (size_t i = 0; i < n; i++)
-			values[i] = pts[i].value;
-		m = atr_downsample(values, n, (size_t)max_points, idx);
-		rc = series_json(&b, key, pts, n, idx, m);
+	count = json_integer_value(json_object_get(sum, "count"));
+	json_decref(sum);
+	if (count > INLINE_POINTS) {
+		if (!(j = calloc(1, sizeof(*j)))) {
+			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			return;
+		}
+		snprintf(j->db_path, sizeof(j->db_path), "%s", STORE(r)->db_path);
+		snprintf(j->key, sizeof(j->key), "%s", key);
+		j->run_id = run.id;
+		j->max_points = (size_t)max_points;
+		if (atr_req_offload(r, series_work, series_after, j) < 0) {
+			free(j);
+			atr_reply_error(r, 503, "unavailable", NULL, "could not schedule the read");
+		}
+		return;
 	}
+	rc = atr_store_metric_read(STORE(r), run.id, key, &pts, &n, &in_order);
+	if (rc == 0)
+		rc = series_answer(pts, n, in_order, key, (size_t)max_points, &out, &len);
 	free(pts);
-	free(idx);
-	free(values);
-	if (rc < 0) {
-		atr_buf_release(&b);
-		atr_reply_err(r, rc, NULL, "could not read metric '%s' of run %lld", key, (long long)run.id);
-		return;
-	}
-	n = b.len;
-	atr_reply_data_owned(r, 200, "application/json; charset=utf-8", atr_buf_steal(&b), n);
+	reply_series(r, rc, run.id, key, out, len);
 }

@@ -320,45 +320,92 @@ json_t *atr_store_metric_summary(struct atr_store *s, int64_t run_id, const char
 	return atr_store_one(st, err);
 }
 
-int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts,
-			  size_t *n)
+/*
+ * Reads every point of (run, key) through connection h, in arrival order, in one read
+ * transaction (so the summary and the chunks agree). Statements are prepared here because h
+ * may be a worker thread's own connection.
+ */
+static int read_series(sqlite3 *h, int64_t run_id, const char *key, struct atr_metric_pt **pts, size_t *n,
+		       bool *in_order)
 {
-	struct series sr;
+	sqlite3_stmt *st = NULL;
 	struct atr_metric_pt *out = NULL;
-	sqlite3_stmt *st;
+	int64_t series = 0, count = 0;
 	size_t got = 0;
-	int rc = load_series(s, run_id, key, &sr);
+	int rc = ATR_EDB, step;
+
+	bool own = sqlite3_get_autocommit(h) != 0; /* not inside a transaction of the caller's */
 
 	*pts = NULL;
 	*n = 0;
-	if (rc < 0)
-		return rc;
-	if (sr.count > 0 && !(out = malloc((size_t)sr.count * sizeof(*out))))
-		return ATR_ENOMEM;
-	st = atr_db_stmt(s->db, "SELECT data FROM metric_chunks WHERE series_id = ? ORDER BY id");
-	if (!st) {
-		free(out);
+	if (own && sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return ATR_EDB;
+	if (sqlite3_prepare_v2(h, "SELECT id, count, sorted FROM run_metrics WHERE run_id = ? AND key = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+		goto out;
 	}
-	sqlite3_bind_int64(st, 1, sr.id);
-	while (got < (size_t)sr.count && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	series = sqlite3_column_int64(st, 0);
+	count = sqlite3_column_int64(st, 1);
+	*in_order = sqlite3_column_int(st, 2) != 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (count > 0 && !(out = malloc((size_t)count * sizeof(*out)))) {
+		rc = ATR_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(h, "SELECT data FROM metric_chunks WHERE series_id = ? ORDER BY id", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, series);
+	while (got < (size_t)count && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t m = (size_t)sqlite3_column_bytes(st, 0) / ATR_METRIC_REC;
-		if (m > (size_t)sr.count - got)
-			m = (size_t)sr.count - got; /* the tail's unused room */
+		if (m > (size_t)count - got)
+			m = (size_t)count - got; /* the tail's unused room */
 		atr_metric_decode(sqlite3_column_blob(st, 0), m, out + got);
 		got += m;
 	}
-	atr_db_done(st);
-	if (got != (size_t)sr.count) {
-		atr_error("metric series %lld has %zu of its %lld points", (long long)sr.id, got, (long long)sr.count);
-		free(out);
-		return ATR_EDB;
-	}
-	if (!sr.sorted && atr_metric_sort(out, got) < 0) {
-		free(out);
-		return ATR_ENOMEM;
+	if (got != (size_t)count) {
+		atr_error("metric series %lld has %zu of its %lld points", (long long)series, got, (long long)count);
+		goto out;
 	}
 	*pts = out;
 	*n = got;
-	return 0;
+	out = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (own)
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+	free(out);
+	return rc;
+}
+
+int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts,
+			  size_t *n, bool *in_order)
+{
+	return read_series(atr_db_handle(s->db), run_id, key, pts, n, in_order);
+}
+
+int atr_store_metric_read_at(const char *db_path, int64_t run_id, const char *key, struct atr_metric_pt **pts,
+			     size_t *n, bool *in_order)
+{
+	sqlite3 *h = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		*pts = NULL;
+		*n = 0;
+		return ATR_EDB;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	rc = read_series(h, run_id, key, pts, n, in_order);
+	sqlite3_close(h);
+	return rc;
 }

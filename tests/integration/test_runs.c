@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,12 @@ static void test_metrics_batches(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
 
+	/* 15,000 points: past the inline limit, so read and formatted on the thread pool */
+	body = big_batch("loss", 5000, 10000, -1);
+	h_req(&S, "POST", path, ALICE, body, NULL, &r);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+	free(body);
 	/* downsampling over HTTP keeps the extremes, the ends and the order */
 	j = series(id, "loss", "?max_points=200");
 	json_t *steps = json_object_get(j, "steps"), *values = json_object_get(j, "values");
@@ -419,12 +426,12 @@ static void test_metrics_batches(void **state)
 	bool spike = false, dip = false;
 	assert_true(n <= 200 && n > 100);
 	assert_true(json_is_true(json_object_get(j, "downsampled")));
-	assert_int_equal(json_integer_value(json_object_get(j, "count")), 10000);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 15000);
 	assert_int_equal(json_integer_value(json_object_get(j, "returned")), (json_int_t)n);
 	assert_int_equal(json_array_size(values), n);
 	assert_int_equal(json_array_size(json_object_get(j, "timestamps")), n);
 	assert_int_equal(json_integer_value(json_array_get(steps, 0)), 0);
-	assert_int_equal(json_integer_value(json_array_get(steps, n - 1)), 9999);
+	assert_int_equal(json_integer_value(json_array_get(steps, n - 1)), 14999);
 	for (size_t i = 0; i < n; i++) {
 		double v = json_number_value(json_array_get(values, i));
 		if (i)
@@ -436,6 +443,13 @@ static void test_metrics_batches(void **state)
 	assert_true(spike);
 	assert_true(dip);
 	json_decref(j);
+	/* the whole series, in order, both ways (inline and off the loop agree) */
+	j = series(id, "loss", "?max_points=100000");
+	assert_int_equal(json_array_size(json_object_get(j, "steps")), 15000);
+	assert_false(json_is_true(json_object_get(j, "downsampled")));
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "steps"), 12345)), 12345);
+	json_decref(j);
+	h_expect_error(&S, "GET", h_fmt("%s/lossy", path), BOB, NULL, 404, NULL);
 }
 
 /* ---- search ---- */
@@ -725,6 +739,14 @@ static void test_artifacts(void **state)
 	json_decref(j);
 }
 
+/* Last: the daemon stops cleanly after all of the above (under ASan: no leak, no error). */
+static void test_clean_shutdown(void **state)
+{
+	(void)state;
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
+	assert_int_not_equal(h_sh("grep -q 'Sanitizer' %s/server.log", S.dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_delete),		 cmocka_unit_test(test_metrics_basic),
 		cmocka_unit_test(test_metrics_bad_input), cmocka_unit_test(test_metrics_batches),
 		cmocka_unit_test(test_search),		 cmocka_unit_test(test_artifacts),
+		cmocka_unit_test(test_clean_shutdown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -120,9 +120,10 @@ static void test_appends_read_back(void **state)
 {
 	/* batch sizes crossing the small-tail growth and the 1024-point chunk boundaries */
 	static const size_t sizes[] = {1, 1, 2, 5, 100, 1, 1000, 1023, 1, 3000, 7, 1024, 2048, 1};
-	size_t total = 0, n;
+	size_t total = 0, n, n2;
 	double *v = malloc(20000 * sizeof(*v));
-	struct atr_metric_pt *pts;
+	struct atr_metric_pt *pts, *pts2;
+	bool in_order;
 	(void)state;
 
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -132,7 +133,8 @@ static void test_appends_read_back(void **state)
 		total += sizes[s];
 		check_chunks("loss");
 	}
-	assert_int_equal(atr_store_metric_read(S, run, "loss", &pts, &n), 0);
+	assert_int_equal(atr_store_metric_read(S, run, "loss", &pts, &n, &in_order), 0);
+	assert_true(in_order);
 	assert_int_equal(n, total);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(pts[i].step, (int64_t)i); /* default steps: 0, 1, 2, ... */
@@ -140,6 +142,13 @@ static void test_appends_read_back(void **state)
 	}
 	assert_int_equal(pts[0].ts, 1000);
 	assert_int_equal(pts[n - 1].ts, 1000 + 13);
+	/* a worker thread's private connection reads the same */
+	assert_int_equal(atr_store_metric_read_at(S->db_path, run, "loss", &pts2, &n2, &in_order), 0);
+	assert_int_equal(n2, n);
+	assert_memory_equal(pts2, pts, n * sizeof(*pts));
+	free(pts2);
+	assert_int_equal(atr_store_metric_read_at(S->db_path, run, "nope", &pts2, &n2, &in_order), ATR_ENOTFOUND);
+	assert_int_equal(atr_store_metric_read_at("/nonexistent/x.db", run, "loss", &pts2, &n2, &in_order), ATR_EDB);
 	free(pts);
 	/* the summary */
 	int err;
@@ -151,7 +160,7 @@ static void test_appends_read_back(void **state)
 	assert_true(json_real_value(json_object_get(sum, "min")) == v[0]);
 	assert_true(json_real_value(json_object_get(sum, "max")) == v[total - 1]);
 	json_decref(sum);
-	assert_int_equal(atr_store_metric_read(S, run, "nope", &pts, &n), ATR_ENOTFOUND);
+	assert_int_equal(atr_store_metric_read(S, run, "nope", &pts, &n, &in_order), ATR_ENOTFOUND);
 	free(v);
 }
 
@@ -161,13 +170,16 @@ static void test_out_of_order(void **state)
 	int64_t steps[] = {10, 5, 10, -1, 0, 7};
 	struct atr_metric_pt *pts;
 	size_t n;
+	bool in_order;
 	int err;
 	(void)state;
 
 	assert_int_equal(append(run, "acc", v, steps, 6, 5), 0);
 	/* the default step after 10 is 11; last is the value at the greatest step, the later
 	 * one among equal steps (3 at step 10, then 4 at step 11) */
-	assert_int_equal(atr_store_metric_read(S, run, "acc", &pts, &n), 0);
+	assert_int_equal(atr_store_metric_read(S, run, "acc", &pts, &n, &in_order), 0);
+	assert_false(in_order);
+	assert_int_equal(atr_metric_sort(pts, n), 0);
 	assert_int_equal(n, 6);
 	int64_t want_steps[] = {0, 5, 7, 10, 10, 11};
 	double want_values[] = {5, 2, 6, 1, 3, 4};
