@@ -288,48 +288,50 @@ void api_runs_delete(struct atr_req *r)
 
 #define KIND "run"
 
-void api_run_artifacts_list(struct atr_req *r)
+/* The {run} as the owner of its files when the caller has `need`; 0 when answered. */
+static int64_t owner_or_reply(struct atr_req *r, enum atr_prole need)
 {
 	struct atr_run run;
-	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
-		return;
-	api_files_list(r, KIND, run.id);
+	return api_run_or_reply(r, need, &run, NULL) < 0 ? 0 : run.id;
+}
+
+void api_run_artifacts_list(struct atr_req *r)
+{
+	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
+	if (id)
+		api_files_list(r, KIND, id);
 }
 
 void api_run_artifact_begin(struct atr_req *r)
 {
-	struct atr_run run;
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
-		return;
-	api_upload_begin(r, KIND, run.id);
+	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
+	if (id)
+		api_upload_begin(r, KIND, id);
 }
 
 void api_run_artifact_put(struct atr_req *r)
 {
-	struct atr_run run;
 	/* The run may have been deleted while the bytes arrived. */
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
-		return;
-	api_upload_finish(r, 201);
+	if (owner_or_reply(r, ATR_PROLE_EDITOR))
+		api_upload_finish(r, 201);
 }
 
 void api_run_artifact_get(struct atr_req *r)
 {
-	struct atr_run run;
-	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
-		return;
-	api_file_download(r, KIND, run.id);
+	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
+	if (id)
+		api_file_download(r, KIND, id);
 }
 
 void api_run_artifact_delete(struct atr_req *r)
 {
-	struct atr_run run;
+	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
 	const char *path;
 	int rc;
 
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0 || !(path = api_path_or_reply(r)))
+	if (!id || !(path = api_path_or_reply(r)))
 		return;
-	rc = atr_store_file_delete(STORE(r), KIND, run.id, path);
+	rc = atr_store_file_delete(STORE(r), KIND, id, path);
 	if (rc < 0) {
 		api_reply_store_err(r, rc, "artifact", path);
 		return;

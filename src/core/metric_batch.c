@@ -146,6 +146,10 @@ static size_t put_utf8(char *o, unsigned cp)
 	return 4;
 }
 
+/* The one-character escapes and what they stand for. */
+static const char esc_from[] = "\"\\/bfnrt";
+static const char esc_to[] = "\"\\/\b\f\n\r\t";
+
 /*
  * A string at x->p ('"'), decoded into out (cap >= 5 bytes, NUL-terminated). Longer strings
  * are still checked to their end; *len is then cap (more than fits).
@@ -179,28 +183,8 @@ static int string(struct parser *x, char *out, size_t cap, size_t *len)
 			return syntax(x, "unterminated string");
 		char tmp[4];
 		size_t k = 1;
-		switch (x->p[1]) {
-		case '"':
-		case '\\':
-		case '/':
-			tmp[0] = x->p[1];
-			break;
-		case 'b':
-			tmp[0] = '\b';
-			break;
-		case 'f':
-			tmp[0] = '\f';
-			break;
-		case 'n':
-			tmp[0] = '\n';
-			break;
-		case 'r':
-			tmp[0] = '\r';
-			break;
-		case 't':
-			tmp[0] = '\t';
-			break;
-		case 'u': {
+		const char *e = x->p[1] ? strchr(esc_from, x->p[1]) : NULL;
+		if (x->p[1] == 'u') {
 			int cp = x->end - x->p >= 6 ? hex4(x->p + 2) : -1;
 			if (cp < 0)
 				return syntax(x, "bad \\u escape");
@@ -215,9 +199,9 @@ static int string(struct parser *x, char *out, size_t cap, size_t *len)
 			}
 			k = put_utf8(tmp, (unsigned)cp);
 			x->p += 4;
-			break;
-		}
-		default:
+		} else if (e) {
+			tmp[0] = esc_to[e - esc_from];
+		} else {
 			return syntax(x, "bad escape in a string");
 		}
 		x->p += 2;

@@ -146,44 +146,54 @@ static bool indexable(const struct atr_rq_clause *c)
 	return c->op != ATR_RQ_NE && c->field != ATR_RQ_STATUS;
 }
 
+/*
+ * Where each kind of clause is answered: its table, the same table pinned to the index that
+ * finds runs by value (project-scoped where the index is), and the compared column. Status is
+ * only ever tested on the run row.
+ */
+static const struct field_sql {
+	const char *table, *indexed, *scope, *value;
+} fields[] = {
+	[ATR_RQ_PARAM] = {"run_params", "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE ", NULL, "value"},
+	[ATR_RQ_TAG] = {"run_tags", "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE ", NULL, "value"},
+	[ATR_RQ_METRIC] = {"run_metrics", "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE ",
+			   "project_id = ", "last"},
+	[ATR_RQ_STATUS] = {NULL, NULL, NULL, "status"},
+	[ATR_RQ_NAME] = {NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE ", "project_id = ",
+			 "name"},
+};
+
 /* "SELECT run_id FROM <the clause's index> WHERE <the clause>" (indexable clauses). */
 static void q_set(struct search *x, const struct atr_rq_clause *c)
 {
+	const struct field_sql *f = &fields[c->field];
 	struct qb *q = &x->q;
 
-	switch (c->field) {
-	case ATR_RQ_PARAM:
-	case ATR_RQ_TAG:
-		q_sql(q, c->field == ATR_RQ_PARAM ? "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE key = "
-						  : "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND value");
-		break;
-	case ATR_RQ_METRIC:
-		q_sql(q, "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE project_id = ");
+	q_sql(q, f->indexed);
+	if (f->scope) {
+		q_sql(q, f->scope);
 		q_int(q, x->project_id);
-		q_sql(q, " AND key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND last");
-		break;
-	default: /* name */
-		q_sql(q, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE project_id = ");
-		q_int(q, x->project_id);
-		q_sql(q, " AND name");
-		break;
+		q_sql(q, " AND ");
 	}
+	if (c->key) {
+		q_sql(q, "key = ");
+		q_str(q, c->key);
+		q_sql(q, " AND ");
+	}
+	q_sql(q, f->value);
 	q_sql(q, op_sql[c->op]);
 	q_value(q, c);
 }
 
 /*
  * " AND <clause i about run r>". A clause matching a modest number of runs becomes a set SQLite
- * builds once (r.id IN (SELECT ...)); a broad one is tested run by run through the (run, key)
+ * builds once (IN (SELECT ...)); a broad one is tested run by run through the (run, key)
  * primary key, since only the runs the walk reaches are ever tested.
  */
 static void q_clause(struct search *x, int i)
 {
 	const struct atr_rq_clause *c = &x->rq->c[i];
+	const struct field_sql *f = &fields[c->field];
 	struct qb *q = &x->q;
 
 	if (x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap) {
@@ -195,26 +205,16 @@ static void q_clause(struct search *x, int i)
 		q_sql(q, ")");
 		return;
 	}
-	switch (c->field) {
-	case ATR_RQ_PARAM:
-	case ATR_RQ_TAG:
-		q_sql(q, c->field == ATR_RQ_PARAM ? " AND EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = "
-						  : " AND EXISTS (SELECT 1 FROM run_tags x WHERE x.run_id = r.id AND x.key = ");
+	if (f->table) {
+		q_sql(q, " AND EXISTS (SELECT 1 FROM ");
+		q_sql(q, f->table);
+		q_sql(q, " x WHERE x.run_id = r.id AND x.key = ");
 		q_str(q, c->key);
-		q_sql(q, " AND x.value");
-		break;
-	case ATR_RQ_METRIC:
-		q_sql(q, " AND EXISTS (SELECT 1 FROM run_metrics x WHERE x.run_id = r.id AND x.key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND x.last");
-		break;
-	case ATR_RQ_STATUS:
-		q_sql(q, " AND (r.status");
-		break;
-	case ATR_RQ_NAME:
-		q_sql(q, " AND (r.name");
-		break;
+		q_sql(q, " AND x.");
+	} else {
+		q_sql(q, " AND (r.");
 	}
+	q_sql(q, f->value);
 	q_sql(q, op_sql[c->op]);
 	q_value(q, c);
 	q_sql(q, ")");
