@@ -506,7 +506,8 @@ static int field_value(struct parser *x, long i, struct atr_metric_in *pt)
 	return 0;
 }
 
-static int field_step(struct parser *x, long i, struct atr_metric_in *pt)
+/* An integer member from 0 to max, or null (which leaves *out as it was: -1, not given). */
+static int field_int(struct parser *x, long i, const char *name, int64_t max, const char *want, int64_t *out)
 {
 	struct num n;
 	int c = peek(x), rc;
@@ -514,39 +515,35 @@ static int field_step(struct parser *x, long i, struct atr_metric_in *pt)
 	if (c == 'n' && literal(x, "null"))
 		return 0;
 	if (c != '-' && (c < '0' || c > '9'))
-		return mismatch(x, i, "step", "an integer");
+		return mismatch(x, i, name, want);
 	if ((rc = number(x, &n)) < 0)
 		return rc;
-	if ((pt->step = num_index(&n, ATR_METRIC_STEP_MAX)) < 0)
-		return bad(x->b, i, "step", "must be an integer from 0 to %lld", ATR_METRIC_STEP_MAX);
+	if ((*out = num_index(&n, max)) < 0)
+		return bad(x->b, i, name, "must be %s from 0 to %lld", want, (long long)max);
 	return 0;
+}
+
+static int field_step(struct parser *x, long i, struct atr_metric_in *pt)
+{
+	return field_int(x, i, "step", ATR_METRIC_STEP_MAX, "an integer", &pt->step);
 }
 
 static int field_ts(struct parser *x, long i, struct atr_metric_in *pt)
 {
-	struct num n;
-	int c = peek(x), rc;
-
-	if (c == 'n' && literal(x, "null"))
-		return 0;
-	if (c == '"') {
+	if (peek(x) == '"') {
 		char buf[64];
 		size_t len;
 		int64_t ms;
-		if ((rc = string(x, buf, sizeof(buf), &len)) < 0)
+		int rc = string(x, buf, sizeof(buf), &len);
+		if (rc < 0)
 			return rc;
 		if (len >= sizeof(buf) || atr_time_parse(buf, &ms) < 0 || ms < 0 || ms > ATR_METRIC_TS_MAX)
 			return bad(x->b, i, "timestamp", "must be an RFC 3339 time after 1970 or ms since the epoch");
 		pt->ts = ms;
 		return 0;
 	}
-	if (c != '-' && (c < '0' || c > '9'))
-		return mismatch(x, i, "timestamp", "ms since the epoch or an RFC 3339 string");
-	if ((rc = number(x, &n)) < 0)
-		return rc;
-	if ((pt->ts = num_index(&n, ATR_METRIC_TS_MAX)) < 0)
-		return bad(x->b, i, "timestamp", "must be whole ms since the epoch (0 to %lld)", ATR_METRIC_TS_MAX);
-	return 0;
+	return field_int(x, i, "timestamp", ATR_METRIC_TS_MAX, "whole ms since the epoch (or an RFC 3339 string)",
+			 &pt->ts);
 }
 
 static int point(struct parser *x, long i)

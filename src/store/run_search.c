@@ -131,6 +131,12 @@ struct search {
 
 static const char *const op_sql[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
 
+/* Whether clause i is tested against a set built once (it matches few enough runs). */
+static bool is_set(const struct search *x, int i)
+{
+	return x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap;
+}
+
 /* The clause's value, bound with its type. */
 static void q_value(struct qb *q, const struct atr_rq_clause *c)
 {
@@ -196,7 +202,7 @@ static void q_clause(struct search *x, int i)
 	const struct field_sql *f = &fields[c->field];
 	struct qb *q = &x->q;
 
-	if (x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap) {
+	if (is_set(x, i)) {
 		/* the unary + keeps SQLite from looking the list up in an index per row */
 		q_sql(q, " AND ");
 		q_sql(q, x->set_id);
@@ -269,15 +275,25 @@ static int run_query(struct search *x)
 	return 0;
 }
 
-/* How many runs clause c matches, counting at most cap (an index range scan); -1: unknown. */
-static int64_t probe(struct search *x, const struct atr_rq_clause *c, int64_t cap)
+/*
+ * How many runs clause d matches, counting at most cap (an index range scan); with others,
+ * how many match it and every other set clause too. -1: unknown.
+ */
+static int64_t probe(struct search *x, int d, bool others, int64_t cap)
 {
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
 	q_reset(&x->q);
-	q_sql(&x->q, "SELECT count(*) FROM (");
-	q_set(x, c);
+	q_sql(&x->q, "SELECT count(*) FROM (SELECT run_id FROM (");
+	q_set(x, &x->rq->c[d]);
+	q_sql(&x->q, ") WHERE 1");
+	for (int i = 0; others && i < x->rq->n; i++)
+		if (i != d && is_set(x, i)) {
+			q_sql(&x->q, " AND +run_id IN (");
+			q_set(x, &x->rq->c[i]);
+			q_sql(&x->q, ")");
+		}
 	q_sql(&x->q, " LIMIT ");
 	q_int(&x->q, cap);
 	q_sql(&x->q, ")");
@@ -508,38 +524,6 @@ static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
 	return false;
 }
 
-static bool is_set(const struct search *x, int i)
-{
-	return x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap;
-}
-
-/* How many runs match clause d and every other set clause, counting at most cap. */
-static int64_t probe_together(struct search *x, int d, int64_t cap)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	q_reset(&x->q);
-	q_sql(&x->q, "SELECT count(*) FROM (SELECT run_id FROM (");
-	q_set(x, &x->rq->c[d]);
-	q_sql(&x->q, ") WHERE 1");
-	for (int i = 0; i < x->rq->n; i++)
-		if (i != d && is_set(x, i)) {
-			q_sql(&x->q, " AND +run_id IN (");
-			q_set(x, &x->rq->c[i]);
-			q_sql(&x->q, ")");
-		}
-	q_sql(&x->q, " LIMIT ");
-	q_int(&x->q, cap);
-	q_sql(&x->q, ")");
-	if (!(st = q_prepare(x->s, &x->q)))
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /*
  * Counts what each indexable clause matches and picks the plan's driver: the smallest clause,
  * when it (or its intersection with the other set clauses) matches fewer than drive_cap runs.
@@ -553,7 +537,7 @@ static void choose(struct search *x)
 
 	x->driver = -1;
 	for (int i = 0; i < x->rq->n; i++) {
-		x->count[i] = indexable(&x->rq->c[i]) ? probe(x, &x->rq->c[i], cap) : -1;
+		x->count[i] = indexable(&x->rq->c[i]) ? probe(x, i, false, cap) : -1;
 		if (x->count[i] >= 0 && (d < 0 || x->count[i] < x->count[d]))
 			d = i;
 		sets += is_set(x, i);
@@ -562,7 +546,7 @@ static void choose(struct search *x)
 		return;
 	m = x->count[d];
 	if (m >= atr_run_search_drive_cap && is_set(x, d) && sets > 1)
-		m = probe_together(x, d, atr_run_search_drive_cap);
+		m = probe(x, d, true, atr_run_search_drive_cap);
 	if (m >= 0 && m < atr_run_search_drive_cap)
 		x->driver = d;
 }
