@@ -415,15 +415,40 @@ static bool raw_string(struct parser *x, const char **s, size_t *n)
 	return true;
 }
 
-/* A member name (raw or decoded into buf, cap 16). */
+/* A member name (raw or decoded into buf, cap 16) and its ':'. */
 static int member_name(struct parser *x, char *buf, const char **name, size_t *len)
 {
+	int rc = 0;
+
 	if (peek(x) != '"')
 		return syntax(x, "expected a member name");
-	if (raw_string(x, name, len))
-		return 0;
-	*name = buf;
-	return string(x, buf, 16, len);
+	if (!raw_string(x, name, len)) {
+		*name = buf;
+		rc = string(x, buf, 16, len);
+	}
+	if (rc < 0)
+		return rc;
+	ws(x);
+	if (peek(x) != ':')
+		return syntax(x, "expected ':'");
+	x->p++;
+	ws(x);
+	return 0;
+}
+
+/* After a member or an item: 1 when a ',' says another follows, 0 past the closing bracket. */
+static int next_or_end(struct parser *x, char close)
+{
+	ws(x);
+	if (peek(x) == ',') {
+		x->p++;
+		ws(x);
+		return 1;
+	}
+	if (peek(x) != close)
+		return syntax(x, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+	x->p++;
+	return 0;
 }
 
 /* 400 for an unknown member: named when it is printable, else just said. */
@@ -572,27 +597,14 @@ static int point(struct parser *x, long i)
 			if (seen & (unsigned)id)
 				return syntax(x, "duplicate object key");
 			seen |= (unsigned)id;
-			ws(x);
-			if (peek(x) != ':')
-				return syntax(x, "expected ':'");
-			x->p++;
-			ws(x);
 			rc = id == F_KEY ? field_key(x, i, &pt)
 			     : id == F_VALUE ? field_value(x, i, &pt)
 			     : id == F_STEP ? field_step(x, i, &pt)
 					      : field_ts(x, i, &pt);
-			if (rc < 0)
+			if (rc < 0 || (rc = next_or_end(x, '}')) < 0)
 				return rc;
-			ws(x);
-			if (peek(x) == ',') {
-				x->p++;
-				ws(x);
-				continue;
-			}
-			if (peek(x) != '}')
-				return syntax(x, "expected ',' or '}'");
-			x->p++;
-			break;
+			if (rc == 0)
+				break;
 		}
 	if (!(seen & F_KEY))
 		return bad(b, i, "key", "is required");
@@ -627,18 +639,8 @@ static int points(struct parser *x, size_t max)
 	for (long i = 0;; i++) {
 		if ((size_t)i >= max)
 			return bad(x->b, -1, "metrics", "must have at most %zu items", max);
-		if ((rc = point(x, i)) < 0)
+		if ((rc = point(x, i)) < 0 || (rc = next_or_end(x, ']')) <= 0)
 			return rc;
-		ws(x);
-		if (peek(x) == ',') {
-			x->p++;
-			ws(x);
-			continue;
-		}
-		if (peek(x) != ']')
-			return syntax(x, "expected ',' or ']'");
-		x->p++;
-		return 0;
 	}
 }
 
@@ -677,23 +679,10 @@ int atr_metric_batch_parse(struct atr_metric_batch *b, const char *json, size_t 
 			if (seen)
 				return syntax(&x, "duplicate object key");
 			seen = true;
-			ws(&x);
-			if (peek(&x) != ':')
-				return syntax(&x, "expected ':'");
-			x.p++;
-			ws(&x);
-			if ((rc = points(&x, max_points)) < 0)
+			if ((rc = points(&x, max_points)) < 0 || (rc = next_or_end(&x, '}')) < 0)
 				return rc;
-			ws(&x);
-			if (peek(&x) == ',') {
-				x.p++;
-				ws(&x);
-				continue;
-			}
-			if (peek(&x) != '}')
-				return syntax(&x, "expected ',' or '}'");
-			x.p++;
-			break;
+			if (rc == 0)
+				break;
 		}
 	ws(&x);
 	if (x.p != x.end)
