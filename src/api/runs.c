@@ -238,7 +238,7 @@ void api_runs_patch(struct atr_req *r)
 {
 	struct atr_run run;
 	struct atr_run_patch patch = {0};
-	char key[300], field[320];
+	char key[300] = "", field[320];
 	json_t *j;
 	int rc;
 

@@ -31,7 +31,7 @@
 int64_t atr_run_search_drive_cap = 500;
 int64_t atr_run_search_set_cap = 10000;
 
-#define MAX_BINDS 64
+#define MAX_BINDS 128 /* 16 clauses bind at most 3 values each, an order and a cursor a few more */
 
 struct qbind {
 	char type; /* 'i', 'd', 's' */
