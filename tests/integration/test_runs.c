@@ -222,8 +222,12 @@ static void test_delete(void **state)
 	/* a run that a model version names as its source stays */
 	id = new_run("vision", ALICE, "{\"name\":\"source\"}");
 	snprintf(run, sizeof(run), "/api/v1/runs/%lld", (long long)id);
-	db_exec("CREATE TABLE IF NOT EXISTS model_versions (id INTEGER PRIMARY KEY, source_run_id INTEGER)");
-	db_exec(h_fmt("INSERT INTO model_versions(source_run_id) VALUES (%lld)", (long long)id));
+	/* the registry's table, or a stand-in where it is not built yet (this connection does not
+	 * enforce foreign keys, so model 999 need not exist) */
+	db_exec("CREATE TABLE IF NOT EXISTS model_versions (id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL,"
+		" version INTEGER NOT NULL, source_run_id INTEGER, created_at INTEGER NOT NULL)");
+	db_exec(h_fmt("INSERT INTO model_versions(model_id, version, source_run_id, created_at) VALUES (999, 1, %lld, 0)",
+		      (long long)id));
 	h_expect_error(&S, "DELETE", run, ALICE, NULL, 409, NULL);
 	json_decref(h_call(&S, "GET", run, ALICE, NULL, 200));
 }

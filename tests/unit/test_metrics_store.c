@@ -249,7 +249,7 @@ static void test_delete_cascades(void **state)
 	spec.project_id = project;
 	assert_int_equal(atr_store_run_create(S, &spec, &r2), 0);
 	assert_int_equal(append(r2, "a", v, NULL, 2, 1), 0);
-	assert_false(atr_store_run_in_use(S, r2)); /* no model registry table here */
+	assert_false(atr_store_run_in_use(S, r2)); /* no model version names it */
 	assert_int_equal(atr_store_run_delete(S, r2), 0);
 	assert_int_equal(one("SELECT count(*) FROM run_metrics WHERE run_id = ?", r2), 0);
 	assert_int_equal(one("SELECT count(*) FROM metric_chunks c WHERE NOT EXISTS (SELECT 1 FROM run_metrics m"
@@ -259,10 +259,17 @@ static void test_delete_cascades(void **state)
 	assert_int_equal(atr_store_run_delete(S, r2), ATR_ENOTFOUND);
 	/* with a model registry that names the run as a source, it stays */
 	assert_int_equal(atr_store_run_create(S, &spec, &r2), 0);
-	assert_int_equal(atr_db_exec(S->db, "CREATE TABLE model_versions (id INTEGER PRIMARY KEY, source_run_id INTEGER)"), 0);
-	sqlite3_stmt *st = atr_db_stmt(S->db, "INSERT INTO model_versions(source_run_id) VALUES (?)");
+	/* the registry's table, or a stand-in where it is not built yet; model 999 need not exist */
+	assert_int_equal(atr_db_exec(S->db, "CREATE TABLE IF NOT EXISTS model_versions (id INTEGER PRIMARY KEY,"
+					    " model_id INTEGER NOT NULL, version INTEGER NOT NULL,"
+					    " source_run_id INTEGER, created_at INTEGER NOT NULL)"),
+			 0);
+	assert_int_equal(atr_db_exec(S->db, "PRAGMA foreign_keys=OFF"), 0);
+	sqlite3_stmt *st = atr_db_stmt(S->db, "INSERT INTO model_versions(model_id, version, source_run_id, created_at)"
+					      " VALUES (999, 1, ?, 0)");
 	sqlite3_bind_int64(st, 1, r2);
 	assert_int_equal(atr_db_step_write(st), 0);
+	assert_int_equal(atr_db_exec(S->db, "PRAGMA foreign_keys=ON"), 0);
 	assert_true(atr_store_run_in_use(S, r2));
 	assert_int_equal(atr_store_run_delete(S, r2), ATR_ECONFLICT);
 	assert_false(atr_store_run_in_use(S, run));
