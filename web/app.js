@@ -157,6 +157,7 @@ function searchBox() {
 		maxlength: 256,
 	});
 	const f = h('form', { class: 'topsearch', role: 'search' }, input, h('button', { type: 'submit' }, 'Search'));
+	f.input = input;
 	f.addEventListener('submit', (e) => {
 		e.preventDefault();
 		const q = input.value.trim();
@@ -174,6 +175,7 @@ function buildShell() {
 		e.preventDefault();
 		main.focus();
 	});
+	const search = searchBox();
 	const root = h(
 		'div',
 		{ class: 'shell' },
@@ -182,7 +184,7 @@ function buildShell() {
 			'header',
 			{ class: 'topbar' },
 			h('a', { class: 'brand', href: '#/overview' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Atrium'),
-			searchBox(),
+			search,
 			h(
 				'div',
 				{ class: 'account' },
@@ -193,7 +195,7 @@ function buildShell() {
 		nav,
 		main,
 	);
-	return { root, nav, main, who };
+	return { root, nav, main, who, search: search.input };
 }
 
 function mountShell() {
@@ -287,6 +289,7 @@ async function render() {
 	const s = state.shell;
 	s.nav.replaceChildren(...buildNav(m && m.route));
 	refreshCounts();
+	if (path === 'search') s.search.value = query.get('q') || '';
 	const root = h('div', { class: 'view', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading…'));
 	s.main.replaceChildren(root);
 	if (!m) {

@@ -393,11 +393,14 @@ export function facts(pairs) {
 	);
 }
 
+// Nodes with a space between each (so copied text and screen readers keep words apart).
+export const spaced = (nodes) => nodes.flatMap((n, i) => (i ? [' ', n] : [n]));
+
 // Small labels: a list of strings, or a map shown as key=value.
 export function chips(items, kind = '') {
 	const list = Array.isArray(items) ? items : Object.entries(items || {}).map(([k, v]) => `${k}=${v}`);
 	if (!list.length) return h('span', { class: 'muted' }, '—');
-	return h('span', { class: 'chips' }, list.map((t) => h('span', { class: `chip ${kind}`.trim() }, t)));
+	return h('span', { class: 'chips' }, spaced(list.map((t) => h('span', { class: `chip ${kind}`.trim() }, t))));
 }
 
 // Any JSON value, pretty-printed (schemas, metadata, signatures).

@@ -4,9 +4,12 @@
 # through the REST API (seed.mjs), drives the system Chromium with playwright-core
 # (dashboard.test.mjs; no browser is ever downloaded), then stops the daemon with SIGTERM and
 # expects exit status 0 (so sanitizer reports and leaks fail the run too).
+# Once seeded, a real `atrium worker` (gpu-a, 4 fake GPUs: ATRIUM_FAKE_GPUS) joins with the
+# seed's join token, so the Workers views show a live host; it is stopped with SIGTERM after
+# the tests and must exit 0 too.
 # Env: ATRIUM_WEB_DIR (serve web/ from disk), WEB_TEST_FILTER (run matching tests only),
 # ATRIUM_TEST_KEEP (keep the data dir).
-# Logs: build/test-logs/web/ (server.log, seed.json); screenshots: build/test-logs/web/screenshots/.
+# Logs: build/test-logs/web/ (server.log, worker.log, seed.json); screenshots: build/test-logs/web/screenshots/.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -35,11 +38,14 @@ fi
 TMP=$(mktemp -d /tmp/atrium-web-XXXXXX) || fail "mktemp failed"
 DATA=$TMP/data
 PID=""
+WPID=""
 cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
+	for p in $WPID $PID; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
 	[ -n "${ATRIUM_TEST_KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -69,8 +75,36 @@ export CHROMIUM
 echo "web tests: server $ATRIUM_URL ($BIN)"
 
 node tests/web/seed.mjs "$ATRIUM_URL" "$ATRIUM_ADMIN_TOKEN" >"$SEED_FILE" || fail "seeding failed"
+
+# The worker: the join token goes in the environment, as docs/workers.md advises.
+WORK=$TMP/worker
+mkdir -p "$WORK" || fail "cannot create $WORK"
+JOIN=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).workers.join_token)' "$SEED_FILE") ||
+	fail "no join token in $SEED_FILE"
+ATRIUM_JOIN_TOKEN="$JOIN" ATRIUM_FAKE_GPUS=4 ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG_LEVEL:-warn}" "$BIN" worker \
+	--server "$ATRIUM_URL" --listen 127.0.0.1:0 --name gpu-a --work-dir "$WORK" --labels pool=large,zone=a \
+	>"$LOGS/worker.log" 2>&1 &
+WPID=$!
+i=0
+while [ ! -s "$WORK/worker.json" ]; do
+	kill -0 "$WPID" 2>/dev/null || { tail -20 "$LOGS/worker.log" >&2; fail "the worker exited at start"; }
+	i=$((i + 1))
+	[ "$i" -le 600 ] || fail "the worker did not register within 60 s"
+	sleep 0.1
+done
+
 node tests/web/dashboard.test.mjs
 rc=$?
+
+kill -TERM "$WPID"
+wait "$WPID"
+wrc=$?
+WPID=""
+if [ "$wrc" -ne 0 ]; then
+	echo "web tests: the worker exited with status $wrc after SIGTERM (want 0); see $LOGS/worker.log" >&2
+	tail -30 "$LOGS/worker.log" >&2
+	rc=1
+fi
 
 kill -TERM "$PID"
 wait "$PID"

@@ -208,7 +208,18 @@ function memberOverview(root, ctx) {
 				? h('ul', null, teams.map((t) => h('li', null, h('a', { href: `#/admin/teams/${api.seg(t.team)}` }, t.team), ` (${t.role})`)))
 				: emptyState('You are in no team yet.', 'Ask a CoE admin to add you to your team.'),
 		),
-		h('p', null, h('a', { href: '#/admin/tokens' }, 'Manage your API tokens'), ' for scripts and CI.'),
+		h(
+			'section',
+			{ class: 'panel' },
+			h('h2', null, 'Your work'),
+			h(
+				'ul',
+				null,
+				h('li', null, h('a', { href: '#/projects' }, 'Your projects'), ': their datasets, runs and models.'),
+				h('li', null, h('a', { href: '#/promotions' }, 'Promotions'), ' waiting for your decision.'),
+				h('li', null, h('a', { href: '#/admin/tokens' }, 'Your API tokens'), ' for scripts and CI.'),
+			),
+		),
 	);
 }
 

@@ -49,7 +49,7 @@ export async function render(root, ctx) {
 	const archived = ctx.query.get('archived') === '1';
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const columns = [
-		{ label: 'Project', cell: (p) => [h('strong', null, h('a', { href: href.project(p.name) }, p.name)), p.archived_at ? stateBadge('archived') : null] },
+		{ label: 'Project', cell: (p) => [h('strong', null, h('a', { href: href.project(p.name) }, p.name)), p.archived_at ? [' ', stateBadge('archived')] : null] },
 		{ label: 'Description', cell: (p) => p.description || '' },
 		{ label: 'Team', cell: (p) => (p.team ? h('a', { href: `#/admin/teams/${api.seg(p.team)}` }, p.team) : h('span', { class: 'muted' }, 'none')) },
 		{ label: 'Visibility', cell: (p) => badge(p.visibility, p.visibility === 'private' ? 'warn' : '') },

@@ -2,7 +2,7 @@
 // dashboard and in the API, the project header with its tabs, role checks, state badges and
 // the promotion decisions (used by the model page and the promotions queue).
 import * as api from '../api.js';
-import { h, badge, breadcrumb, tabs, pageHeader, askDialog, toast } from '../ui.js';
+import { h, badge, breadcrumb, tabs, pageHeader, askDialog, toast, spaced } from '../ui.js';
 
 const s = api.seg;
 
@@ -79,7 +79,7 @@ export function aliasChips(project, model, aliases) {
 	return h(
 		'span',
 		{ class: 'chips' },
-		list.map(([a, v]) => h('a', { class: `chip alias${a === 'production' ? ' prod' : ''}`, href: href.modelVersion(project, model, v) }, `${a} → ${version(v)}`)),
+		spaced(list.map(([a, v]) => h('a', { class: `chip alias${a === 'production' ? ' prod' : ''}`, href: href.modelVersion(project, model, v) }, `${a} → ${version(v)}`))),
 	);
 }
 

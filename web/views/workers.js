@@ -3,7 +3,7 @@
 // version) with Cordon / Drain / Uncordon. No workers yet: how to add one.
 import * as api from '../api.js';
 import { workerCommand, workerCommandNote } from './join_tokens.js';
-import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes } from '../ui.js';
+import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced } from '../ui.js';
 
 export const workerHref = (w) => `#/workers/${w.id}`;
 export const mib = (mb) => (typeof mb === 'number' ? fmtBytes(mb * 1024 * 1024) : '—');
@@ -29,8 +29,7 @@ export function gpuSummary(w) {
 	return h(
 		'span',
 		{ class: 'gpus' },
-		[...kinds].map(([k, n]) => h('span', { class: 'gpu-kind' }, `${n} × ${k}`)),
-		busy ? badge(`${busy} busy`, 'warn') : null,
+		spaced([...[...kinds].map(([k, n]) => h('span', { class: 'gpu-kind' }, `${n} × ${k}`)), busy ? badge(`${busy} busy`, 'warn') : null].filter(Boolean)),
 	);
 }
 
