@@ -71,10 +71,11 @@ export async function render(root, ctx) {
 					h('p', { class: 'muted note' }, workerCommandNote),
 				);
 				delete t.token;
+				t.created_by = t.created_by || ctx.me.username;
 				list.prependRow(t);
 				if (empty) empty.remove();
 				toast(`Created the join token ${t.name}`);
-			}),
+			}, 'e.g. rack-7'),
 		),
 		notice,
 		errSlot,

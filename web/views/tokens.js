@@ -20,13 +20,13 @@ const isCurrent = (t) => {
 const rowKey = (t) => String(t.id);
 
 // The form that makes a token (name, optional expiry) with POST endpoint; onCreated(answer).
-export function tokenForm(endpoint, submitLabel, onCreated) {
+export function tokenForm(endpoint, submitLabel, onCreated, placeholder = 'e.g. ci-pipeline') {
 	return form({
 		className: 'form grid',
 		submitLabel,
 		reset: true,
 		fields: [
-			field('Name', h('input', { name: 'name', required: true, maxlength: 128, autocomplete: 'off', placeholder: 'e.g. ci-pipeline' }),
+			field('Name', h('input', { name: 'name', required: true, maxlength: 128, autocomplete: 'off', placeholder }),
 				'What uses it, so you know what breaks when you revoke it.'),
 			field('Expires on', h('input', { name: 'expires', type: 'date' }), 'Optional; the token stops working at the end of that day (UTC).'),
 		],
