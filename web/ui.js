@@ -240,6 +240,20 @@ export async function confirmDialog({ title, message, confirmLabel = 'Confirm', 
 	return (await modal({ title, message, confirmLabel, danger, answer: () => true })) === true;
 }
 
+/*
+ * Asks before something that cannot be undone (a danger confirmDialog: title, message,
+ * confirmLabel), then runs action; an error it throws (an ApiError) shows in errSlot.
+ */
+export async function confirmThen(errSlot, { title, message, confirmLabel }, action) {
+	if (!(await confirmDialog({ title, message, confirmLabel, danger: true }))) return;
+	showError(errSlot, null);
+	try {
+		await action();
+	} catch (err) {
+		showError(errSlot, err);
+	}
+}
+
 // Asks for a short text (a comment on a decision). Resolves with it ('' when left blank), or
 // null when cancelled.
 export function askDialog({ title, message, label, confirmLabel = 'Confirm', danger = false }) {

@@ -59,14 +59,24 @@ ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG_LEVEL:-warn}" "$BIN" serve --listen 127.0.0.
 	${ATRIUM_WEB_DIR:+--web-dir "$ATRIUM_WEB_DIR"} >"$LOGS/server.log" 2>&1 &
 PID=$!
 
-# Wait (up to 60 s) for the daemon to write its address and the admin token.
-i=0
-while [ ! -s "$DATA/listen.addr" ] || [ ! -s "$DATA/admin.token" ]; do
-	kill -0 "$PID" 2>/dev/null || { tail -20 "$LOGS/server.log" >&2; fail "the server exited at start"; }
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "the server did not start within 60 s"
-	sleep 0.1
-done
+# wait_for WHAT PID LOG FILE...: waits (up to 60 s) until every FILE is non-empty, failing
+# (with LOG's tail) if process PID exits first.
+wait_for() {
+	what=$1 pid=$2 log=$3
+	shift 3
+	i=0
+	for f in "$@"; do
+		while [ ! -s "$f" ]; do
+			kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; fail "the $what exited at start"; }
+			i=$((i + 1))
+			[ "$i" -le 600 ] || fail "the $what did not start within 60 s"
+			sleep 0.1
+		done
+	done
+}
+
+# The daemon writes its address and the admin token once it listens.
+wait_for server "$PID" "$LOGS/server.log" "$DATA/listen.addr" "$DATA/admin.token"
 export ATRIUM_URL="http://$(cat "$DATA/listen.addr")"
 export ATRIUM_ADMIN_TOKEN="$(cat "$DATA/admin.token")"
 export SEED_FILE="$LOGS/seed.json"
@@ -85,35 +95,27 @@ ATRIUM_JOIN_TOKEN="$JOIN" ATRIUM_FAKE_GPUS=4 ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG
 	--server "$ATRIUM_URL" --listen 127.0.0.1:0 --name gpu-a --work-dir "$WORK" --labels pool=large,zone=a \
 	>"$LOGS/worker.log" 2>&1 &
 WPID=$!
-i=0
-while [ ! -s "$WORK/worker.json" ]; do
-	kill -0 "$WPID" 2>/dev/null || { tail -20 "$LOGS/worker.log" >&2; fail "the worker exited at start"; }
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "the worker did not register within 60 s"
-	sleep 0.1
-done
+# worker.json is written once it has registered
+wait_for worker "$WPID" "$LOGS/worker.log" "$WORK/worker.json"
 
 node tests/web/dashboard.test.mjs
 rc=$?
 
-kill -TERM "$WPID"
-wait "$WPID"
-wrc=$?
+# stop WHAT PID LOG: SIGTERM, then wants exit status 0 (sanitizer reports and leaks fail it).
+stop() {
+	kill -TERM "$2"
+	wait "$2"
+	st=$?
+	if [ "$st" -ne 0 ]; then
+		echo "web tests: the $1 exited with status $st after SIGTERM (want 0); see $3" >&2
+		tail -30 "$3" >&2
+		rc=1
+	fi
+}
+# The worker first: it deregisters from the server on its way out.
+stop worker "$WPID" "$LOGS/worker.log"
 WPID=""
-if [ "$wrc" -ne 0 ]; then
-	echo "web tests: the worker exited with status $wrc after SIGTERM (want 0); see $LOGS/worker.log" >&2
-	tail -30 "$LOGS/worker.log" >&2
-	rc=1
-fi
-
-kill -TERM "$PID"
-wait "$PID"
-src=$?
+stop server "$PID" "$LOGS/server.log"
 PID=""
-if [ "$src" -ne 0 ]; then
-	echo "web tests: the server exited with status $src after SIGTERM (want 0); see $LOGS/server.log" >&2
-	tail -30 "$LOGS/server.log" >&2
-	rc=1
-fi
 ls "$SHOTS"/*.png >/dev/null 2>&1 && echo "web tests: screenshots in $SHOTS"
 exit "$rc"

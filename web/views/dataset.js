@@ -3,7 +3,7 @@
 // to its differences from its parent.
 import * as api from '../api.js';
 import { projectPage, href, path, version, stateBadge } from './registry.js';
-import { h, mount, pagedTable, time, emptyState, showError, bytes, facts, chips, panel } from '../ui.js';
+import { h, mount, pagedTable, time, emptyState, bytes, facts, chips, panel, showError } from '../ui.js';
 
 export async function render(root, ctx) {
 	const d = ctx.params.dataset;

@@ -2,49 +2,45 @@
 // newest committed one. Datasets are made from scripts (files are uploaded with PUT), so the
 // empty state shows how.
 import * as api from '../api.js';
-import { projectPage, href, version, canEdit } from './registry.js';
-import { h, mount, pagedTable, time, emptyState, showError, chips, snippet } from '../ui.js';
+import { projectListPage, href, version, canEdit } from './registry.js';
+import { h, time, emptyState, chips, snippet } from '../ui.js';
 
-export async function render(root, ctx) {
-	const { project, header } = await projectPage(ctx, 'datasets', { title: 'Datasets', crumbs: [['Datasets']], intro: null });
+const columns = (p) => [
+	{ label: 'Dataset', cell: (d) => h('strong', null, h('a', { href: href.dataset(p, d.name) }, d.name)) },
+	{ label: 'Description', cell: (d) => d.description || '' },
+	{ label: 'Versions', cell: (d) => String(d.version_count), class: 'num' },
+	{
+		label: 'Latest committed',
+		cell: (d) => (d.latest_version ? h('a', { href: href.datasetVersion(p, d.name, d.latest_version) }, version(d.latest_version)) : h('span', { class: 'muted' }, 'none yet')),
+	},
+	{ label: 'Tags', cell: (d) => chips(d.tags) },
+	{ label: 'Created by', cell: (d) => d.created_by || '' },
+	{ label: 'Updated', cell: (d) => time(d.updated_at) },
+];
+
+function empty(project) {
 	const p = project.name;
-	const errSlot = h('div', { 'aria-live': 'assertive' });
-	const columns = [
-		{ label: 'Dataset', cell: (d) => h('strong', null, h('a', { href: href.dataset(p, d.name) }, d.name)) },
-		{ label: 'Description', cell: (d) => d.description || '' },
-		{ label: 'Versions', cell: (d) => String(d.version_count), class: 'num' },
-		{
-			label: 'Latest committed',
-			cell: (d) => (d.latest_version ? h('a', { href: href.datasetVersion(p, d.name, d.latest_version) }, version(d.latest_version)) : h('span', { class: 'muted' }, 'none yet')),
-		},
-		{ label: 'Tags', cell: (d) => chips(d.tags) },
-		{ label: 'Created by', cell: (d) => d.created_by || '' },
-		{ label: 'Updated', cell: (d) => time(d.updated_at) },
-	];
-	const list = await pagedTable(new api.Pager(`/projects/${api.seg(p)}/datasets`), { caption: `Datasets of ${p}`, columns, rowKey: (d) => d.name }, (err) =>
-		showError(errSlot, err),
-	);
-	if (!ctx.alive()) return;
 	const base = `${location.origin}/api/v1/projects/${p}/datasets`;
-	mount(
+	if (!canEdit(project)) return emptyState(`No datasets in ${p} yet.`, 'Editors of the project add datasets from their scripts.');
+	return emptyState(
+		`No datasets in ${p} yet.`,
+		'Make one, upload its files into a draft version, then commit it (a committed version never changes):',
+		snippet(
+			`curl -X POST ${base} -H "Authorization: Bearer $TOKEN" -d '{"name": "photos"}'\n` +
+				`curl -X POST ${base}/photos/versions -H "Authorization: Bearer $TOKEN" -d '{}'\n` +
+				`curl -X PUT ${base}/photos/versions/1/files/labels.csv -H "Authorization: Bearer $TOKEN" --data-binary @labels.csv\n` +
+				`curl -X POST ${base}/photos/versions/1/commit -H "Authorization: Bearer $TOKEN" -d '{}'`,
+		),
+	);
+}
+
+export function render(root, ctx) {
+	return projectListPage(
 		root,
-		header,
-		errSlot,
-		list.first.length
-			? [list, list.more]
-			: emptyState(
-					`No datasets in ${p} yet.`,
-					canEdit(project)
-						? 'Make one, upload its files into a draft version, then commit it (a committed version never changes):'
-						: 'Editors of the project add datasets from their scripts.',
-					canEdit(project)
-						? snippet(
-								`curl -X POST ${base} -H "Authorization: Bearer $TOKEN" -d '{"name": "photos"}'\n` +
-									`curl -X POST ${base}/photos/versions -H "Authorization: Bearer $TOKEN" -d '{}'\n` +
-									`curl -X PUT ${base}/photos/versions/1/files/labels.csv -H "Authorization: Bearer $TOKEN" --data-binary @labels.csv\n` +
-									`curl -X POST ${base}/photos/versions/1/commit -H "Authorization: Bearer $TOKEN" -d '{}'`,
-							)
-						: null,
-				),
+		ctx,
+		'datasets',
+		'Datasets',
+		(p) => ({ pager: new api.Pager(`/projects/${api.seg(p)}/datasets`), caption: `Datasets of ${p}`, columns: columns(p), rowKey: (d) => d.name }),
+		empty,
 	);
 }

@@ -3,7 +3,7 @@
 // list, revoke. Revoking keeps the workers it admitted but stops new registrations with it.
 import * as api from '../api.js';
 import { status, tokenForm } from './tokens.js';
-import { h, mount, pageHeader, pagedTable, time, disclosure, secretOnce, emptyState, showError, toast, confirmDialog, snippet, panel } from '../ui.js';
+import { h, mount, pageHeader, pagedTable, time, disclosure, secretOnce, emptyState, showError, toast, confirmThen, snippet, panel } from '../ui.js';
 
 // The command that starts a worker on a GPU host against this server.
 export function workerCommand(token = '<join token>') {
@@ -22,25 +22,21 @@ export async function render(root, ctx) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	let list = null;
 
-	async function revoke(t) {
-		const ok = await confirmDialog({
-			title: `Revoke the join token "${t.name}"?`,
-			message: 'Workers it admitted keep working, but no host can register with it any more (a worker that has to register again is refused).',
-			confirmLabel: 'Revoke',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(`/workers/join-tokens/${t.id}`);
-		} catch (err) {
-			showError(errSlot, err);
-			return;
-		}
-		t.revoked_at = new Date().toISOString();
-		list.updateRow(t);
-		toast(`Revoked the join token ${t.name}`);
-	}
+	const revoke = (t) =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Revoke the join token "${t.name}"?`,
+				message: 'Workers it admitted keep working, but no host can register with it any more (a worker that has to register again is refused).',
+				confirmLabel: 'Revoke',
+			},
+			async () => {
+				await api.del(`/workers/join-tokens/${t.id}`);
+				t.revoked_at = new Date().toISOString();
+				list.updateRow(t);
+				toast(`Revoked the join token ${t.name}`);
+			},
+		);
 
 	const columns = [
 		{ label: 'Name', cell: (t) => h('strong', null, t.name || '—') },

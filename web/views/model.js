@@ -7,7 +7,7 @@ import {
 	projectPage, href, path, version, stateBadge, canEdit, mayMoveAlias, aliasChips, decisionButtons, promotionsChanged,
 } from './registry.js';
 import {
-	h, mount, table, time, emptyState, showError, toast, confirmDialog, facts, chips, bytes, panel, field,
+	h, mount, table, time, emptyState, showError, toast, confirmThen, facts, chips, bytes, panel, field,
 	select, form, loadMore,
 } from '../ui.js';
 
@@ -44,23 +44,20 @@ function aliasesPanel(project, model, versions, done) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const apath = (a) => `${path.model(p, model.name)}/aliases/${api.seg(a)}`;
 	const rows = Object.entries(model.aliases || {}).map(([alias, v]) => ({ alias, version: v }));
-	const remove = async (r) => {
-		const ok = await confirmDialog({
-			title: `Remove the alias ${r.alias}?`,
-			message: `${r.alias} points at ${version(r.version)} now; whatever follows it (deployments) loses its target.`,
-			confirmLabel: 'Remove alias',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(apath(r.alias));
-			toast(`Removed the alias ${r.alias} of ${model.name}`);
-			done();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	};
+	const remove = (r) =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Remove the alias ${r.alias}?`,
+				message: `${r.alias} points at ${version(r.version)} now; whatever follows it (deployments) loses its target.`,
+				confirmLabel: 'Remove alias',
+			},
+			async () => {
+				await api.del(apath(r.alias));
+				toast(`Removed the alias ${r.alias} of ${model.name}`);
+				done();
+			},
+		);
 	const columns = [
 		{ label: 'Alias', cell: (r) => h('strong', null, r.alias) },
 		{ label: 'Version', cell: (r) => h('a', { href: href.modelVersion(p, model.name, r.version) }, version(r.version)) },

@@ -5,8 +5,7 @@ import * as api from '../api.js';
 import { projectPage, path, isOwner, href } from './registry.js';
 import { VISIBILITY, parseTags, teamOptions } from './projects.js';
 import {
-	h, mount, table, field, select, form, disclosure, emptyState, showError, toast, confirmDialog, facts, chips, time,
-	badge, panel,
+	h, mount, table, field, select, form, disclosure, emptyState, toast, confirmThen, facts, chips, time, badge, panel, showError,
 } from '../ui.js';
 
 const ROLES = [
@@ -56,23 +55,20 @@ function membersPanel(project, members, reload) {
 		}
 	}
 
-	async function remove(m) {
-		const ok = await confirmDialog({
-			title: `Remove ${m.username} from ${project.name}?`,
-			message: project.visibility === 'private' ? 'They lose access to the project at once.' : 'They keep reading it (it is internal) but can no longer change it.',
-			confirmLabel: 'Remove',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(mpath(m.username));
-			toast(`Removed ${m.username} from ${project.name}`);
-			reload();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	}
+	const remove = (m) =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Remove ${m.username} from ${project.name}?`,
+				message: project.visibility === 'private' ? 'They lose access to the project at once.' : 'They keep reading it (it is internal) but can no longer change it.',
+				confirmLabel: 'Remove',
+			},
+			async () => {
+				await api.del(mpath(m.username));
+				toast(`Removed ${m.username} from ${project.name}`);
+				reload();
+			},
+		);
 
 	const columns = [
 		{ label: 'User name', cell: (m) => h('strong', null, m.username) },
@@ -125,23 +121,21 @@ function membersPanel(project, members, reload) {
 function archivePanel(project, onArchived) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const btn = h('button', { type: 'button', class: 'danger-outline' }, 'Archive project');
-	btn.addEventListener('click', async () => {
-		const ok = await confirmDialog({
-			title: `Archive ${project.name}?`,
-			message: 'It is kept, read-only: its datasets, runs and models stay readable, every change is refused, and it leaves the project list and search.',
-			confirmLabel: 'Archive',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(path.project(project.name));
-			toast(`Archived ${project.name}`);
-			onArchived();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	});
+	btn.addEventListener('click', () =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Archive ${project.name}?`,
+				message: 'It is kept, read-only: its datasets, runs and models stay readable, every change is refused, and it leaves the project list and search.',
+				confirmLabel: 'Archive',
+			},
+			async () => {
+				await api.del(path.project(project.name));
+				toast(`Archived ${project.name}`);
+				onArchived();
+			},
+		),
+	);
 	return panel('archive-title', 'Archive', h('p', { class: 'muted' }, 'Archiving keeps everything for the record and stops all changes. It cannot be undone here.'), btn, errSlot);
 }
 

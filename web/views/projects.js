@@ -4,8 +4,7 @@
 import * as api from '../api.js';
 import { href, stateBadge } from './registry.js';
 import {
-	h, mount, pageHeader, pagedTable, time, badge, field, select, form, disclosure, emptyState, showError, chips,
-	snippet,
+	h, mount, pageHeader, pagedTable, time, badge, field, select, form, disclosure, emptyState, chips, snippet, showError,
 } from '../ui.js';
 
 export const VISIBILITY = [

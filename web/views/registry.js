@@ -2,7 +2,7 @@
 // dashboard and in the API, the project header with its tabs, role checks, state badges and
 // the promotion decisions (used by the model page and the promotions queue).
 import * as api from '../api.js';
-import { h, badge, breadcrumb, tabs, pageHeader, askDialog, toast, spaced } from '../ui.js';
+import { h, mount, badge, breadcrumb, tabs, pageHeader, pagedTable, showError, askDialog, toast, spaced } from '../ui.js';
 
 const s = api.seg;
 
@@ -70,6 +70,20 @@ export async function projectPage(ctx, tab, { title, intro, crumbs = [], actions
 			: null,
 	);
 	return { project, header };
+}
+
+/*
+ * A project tab that is one paginated list (datasets, runs, models): the project's header,
+ * then the table, or empty(project) when there is nothing. list(p) gives {pager, caption,
+ * columns, rowKey} for the project named p.
+ */
+export async function projectListPage(root, ctx, tab, title, list, empty) {
+	const { project, header } = await projectPage(ctx, tab, { title, crumbs: [[title]], intro: null });
+	const { pager, ...opts } = list(project.name);
+	const errSlot = h('div', { 'aria-live': 'assertive' });
+	const t = await pagedTable(pager, opts, (err) => showError(errSlot, err));
+	if (!ctx.alive()) return;
+	mount(root, header, errSlot, t.first.length ? [t, t.more] : empty(project));
 }
 
 // "alias → vN" chips of a model's aliases ({"staging": 2}), each linking to its version.

@@ -3,7 +3,7 @@
 // slot marked below (a panel after the inputs).
 import * as api from '../api.js';
 import { projectPage, href, version, stateBadge } from './registry.js';
-import { h, mount, table, time, emptyState, facts, chips, panel } from '../ui.js';
+import { h, mount, table, time, facts, chips, panel, emptyState } from '../ui.js';
 
 export async function render(root, ctx) {
 	const id = ctx.params.run;

@@ -5,8 +5,8 @@
 // in the address through ctx.setQuery) and a "compare selected" action plug in here without
 // touching the rest. The run page (views/run.js) has the same kind of hook for charts.
 import * as api from '../api.js';
-import { projectPage, href, stateBadge } from './registry.js';
-import { h, mount, pagedTable, time, emptyState, showError, chips, snippet } from '../ui.js';
+import { projectListPage, href, stateBadge } from './registry.js';
+import { h, time, emptyState, chips, snippet } from '../ui.js';
 
 export const RUN_COLUMNS = (p) => [
 	{ label: 'Run', cell: (r) => h('strong', null, h('a', { href: href.run(p, r.id) }, r.name || `run ${r.id}`)) },
@@ -20,25 +20,16 @@ export const RUN_COLUMNS = (p) => [
 // The runs list; query holds the filters the API takes.
 export const runsPager = (p, query = {}) => new api.Pager(`/projects/${api.seg(p)}/runs`, query);
 
-export async function render(root, ctx) {
-	const { project, header } = await projectPage(ctx, 'runs', { title: 'Runs', crumbs: [['Runs']], intro: null });
-	const p = project.name;
-	const errSlot = h('div', { 'aria-live': 'assertive' });
-	const list = await pagedTable(runsPager(p), { caption: `Runs of ${p}`, columns: RUN_COLUMNS(p), rowKey: (r) => String(r.id) }, (err) => showError(errSlot, err));
-	if (!ctx.alive()) return;
-	mount(
-		root,
-		header,
-		errSlot,
-		list.first.length
-			? [list, list.more]
-			: emptyState(
-					`No runs in ${p} yet.`,
-					'Training code records a run with its parameters and the dataset versions it read (that is the lineage from data to models):',
-					snippet(
-						`curl -X POST ${location.origin}/api/v1/projects/${p}/runs -H "Authorization: Bearer $TOKEN" \\\n` +
-							`  -d '{"name": "baseline", "params": {"lr": "0.01"}, "inputs": [{"dataset": "photos", "version": "latest"}]}'`,
-					),
-				),
+const empty = ({ name: p }) =>
+	emptyState(
+		`No runs in ${p} yet.`,
+		'Training code records a run with its parameters and the dataset versions it read (that is the lineage from data to models):',
+		snippet(
+			`curl -X POST ${location.origin}/api/v1/projects/${p}/runs -H "Authorization: Bearer $TOKEN" \\\n` +
+				`  -d '{"name": "baseline", "params": {"lr": "0.01"}, "inputs": [{"dataset": "photos", "version": "latest"}]}'`,
+		),
 	);
+
+export function render(root, ctx) {
+	return projectListPage(root, ctx, 'runs', 'Runs', (p) => ({ pager: runsPager(p), caption: `Runs of ${p}`, columns: RUN_COLUMNS(p), rowKey: (r) => String(r.id) }), empty);
 }

@@ -3,7 +3,7 @@
 import * as api from '../api.js';
 import { quotaFields, quotaBody } from './teams.js';
 import {
-	h, mount, pageHeader, table, field, select, form, emptyState, showError, toast, confirmDialog, quotaText,
+	h, mount, pageHeader, table, field, select, form, emptyState, showError, toast, confirmThen, quotaText,
 } from '../ui.js';
 
 const MEMBER_ROLES = [
@@ -87,24 +87,17 @@ export async function render(root, ctx) {
 		}
 	}
 
-	async function remove(m) {
-		const ok = await confirmDialog({
-			title: `Remove ${m.username} from ${team.name}?`,
-			message: 'They lose access to the team and its quota at once.',
-			confirmLabel: 'Remove',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`);
-			team = await api.get(`/teams/${api.seg(team.name)}`);
-			toast(`Removed ${m.username} from ${team.name}`);
-			drawMembers();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	}
+	const remove = (m) =>
+		confirmThen(
+			errSlot,
+			{ title: `Remove ${m.username} from ${team.name}?`, message: 'They lose access to the team and its quota at once.', confirmLabel: 'Remove' },
+			async () => {
+				await api.del(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`);
+				team = await api.get(`/teams/${api.seg(team.name)}`);
+				toast(`Removed ${m.username} from ${team.name}`);
+				drawMembers();
+			},
+		);
 
 	function drawMembers() {
 		const members = team.members || [];

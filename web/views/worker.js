@@ -3,7 +3,7 @@
 // an online worker is refused by the API (409, shown as is) and can then be forced.
 import * as api from '../api.js';
 import { stateBadge, schedulingBadge, workerActions, mib } from './workers.js';
-import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
+import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
 
 function gpuTable(w) {
 	return table({
@@ -32,21 +32,19 @@ export async function render(root, ctx) {
 		ctx.navigate('workers');
 	};
 
-	async function forceDelete() {
-		const ok = await confirmDialog({
-			title: `Force-delete ${w.name}?`,
-			message: 'Its agent gets 401 at its next heartbeat and registers again as a new worker while its join token is valid: revoke the token to keep it out.',
-			confirmLabel: 'Force delete',
-			danger: true,
-		});
-		if (!ok) return;
-		try {
-			await api.del(`/workers/${w.id}`, { query: { force: 'true' } });
-			gone();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	}
+	const forceDelete = () =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Force-delete ${w.name}?`,
+				message: 'Its agent gets 401 at its next heartbeat and registers again as a new worker while its join token is valid: revoke the token to keep it out.',
+				confirmLabel: 'Force delete',
+			},
+			async () => {
+				await api.del(`/workers/${w.id}`, { query: { force: 'true' } });
+				gone();
+			},
+		);
 
 	async function remove() {
 		const ok = await confirmDialog({
