@@ -156,6 +156,26 @@ export function select(name, options, value, attrs = {}) {
 }
 
 /*
+ * A <select> that saves on change with save(value) (an API call); when that fails it goes
+ * back to the value it had and the error shows in errSlot.
+ */
+export function savingSelect(name, options, value, attrs, errSlot, save) {
+	const sel = select(name, options, value, attrs);
+	let saved = value;
+	sel.addEventListener('change', async () => {
+		showError(errSlot, null);
+		try {
+			await save(sel.value);
+			saved = sel.value;
+		} catch (err) {
+			sel.value = saved;
+			showError(errSlot, err);
+		}
+	});
+	return sel;
+}
+
+/*
  * form({onSubmit, submitLabel, fields, attrs, submitClass, reset}) -> a <form> with an error
  * slot. onSubmit(values, form) may throw an ApiError: its message shows in the form, and the
  * field it names is marked and focused. The submit button is disabled while onSubmit runs;

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import { projectPage, path, isOwner, href } from './registry.js';
 import { VISIBILITY, parseTags, teamOptions } from './projects.js';
 import {
-	h, mount, table, field, select, form, disclosure, emptyState, toast, confirmThen, facts, chips, time, badge, panel, showError,
+	h, mount, table, field, select, form, disclosure, emptyState, toast, confirmThen, savingSelect, facts, chips, time, badge, panel,
 } from '../ui.js';
 
 const ROLES = [
@@ -43,18 +43,6 @@ function membersPanel(project, members, reload) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const mpath = (u) => `${path.project(project.name)}/members/${api.seg(u)}`;
 
-	async function setRole(m, sel) {
-		showError(errSlot, null);
-		try {
-			await api.put(mpath(m.username), { role: sel.value });
-			toast(`${m.username} is now ${sel.value} of ${project.name}`);
-			m.role = sel.value;
-		} catch (err) {
-			sel.value = m.role;
-			showError(errSlot, err);
-		}
-	}
-
 	const remove = (m) =>
 		confirmThen(
 			errSlot,
@@ -77,9 +65,10 @@ function membersPanel(project, members, reload) {
 			label: 'Role',
 			cell: (m) => {
 				if (!owner) return badge(m.role, m.role === 'owner' ? 'info' : '');
-				const sel = select('role', ROLES.map(([v]) => [v, v]), m.role, { 'aria-label': `Role of ${m.username} in ${project.name}` });
-				sel.addEventListener('change', () => setRole(m, sel));
-				return sel;
+				return savingSelect('role', ROLES.map(([v]) => [v, v]), m.role, { 'aria-label': `Role of ${m.username} in ${project.name}` }, errSlot, async (role) => {
+					await api.put(mpath(m.username), { role });
+					toast(`${m.username} is now ${role} of ${project.name}`);
+				});
 			},
 		},
 		{ label: 'Added', cell: (m) => time(m.added_at) },

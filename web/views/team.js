@@ -3,7 +3,7 @@
 import * as api from '../api.js';
 import { quotaFields, quotaBody } from './teams.js';
 import {
-	h, mount, pageHeader, table, field, select, form, emptyState, showError, toast, confirmThen, quotaText,
+	h, mount, pageHeader, table, field, select, form, emptyState, toast, confirmThen, savingSelect, quotaText,
 } from '../ui.js';
 
 const MEMBER_ROLES = [
@@ -75,18 +75,6 @@ export async function render(root, ctx) {
 	const membersTitle = h('h2', { id: 'members-title' });
 	const headBox = h('div');
 
-	async function setRole(m, sel) {
-		showError(errSlot, null);
-		try {
-			team = await api.put(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`, { role: sel.value });
-			toast(`${m.username} is now ${sel.value} of ${team.name}`);
-			drawMembers();
-		} catch (err) {
-			sel.value = m.role;
-			showError(errSlot, err);
-		}
-	}
-
 	const remove = (m) =>
 		confirmThen(
 			errSlot,
@@ -108,9 +96,11 @@ export async function render(root, ctx) {
 				label: 'Role',
 				cell: (m) => {
 					if (!canManage) return m.role;
-					const sel = select('role', MEMBER_ROLES, m.role, { 'aria-label': `Role of ${m.username} in ${team.name}` });
-					sel.addEventListener('change', () => setRole(m, sel));
-					return sel;
+					return savingSelect('role', MEMBER_ROLES, m.role, { 'aria-label': `Role of ${m.username} in ${team.name}` }, errSlot, async (role) => {
+						team = await api.put(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`, { role });
+						toast(`${m.username} is now ${role} of ${team.name}`);
+						drawMembers();
+					});
 				},
 			},
 		];
