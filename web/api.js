@@ -72,16 +72,23 @@ export async function request(method, path, opts = {}) {
 		throw new ApiError(0, 'network', `could not reach the server (${e.message})`);
 	}
 	const text = await res.text();
-	let data = null;
-	if (text) {
-		try {
-			data = JSON.parse(text);
-		} catch {
-			data = null;
-		}
-	}
+	const data = parseJson(text);
 	if (res.ok) return data;
+	throw failure(res, data, token);
+}
 
+function parseJson(text) {
+	if (!text) return null;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return null;
+	}
+}
+
+// The ApiError of a failed answer (data: its parsed body). A 401 on the stored token
+// (token undefined: the caller did not pass its own) also hands over to the sign-in.
+function failure(res, data, token) {
 	const e = data && typeof data.error === 'object' ? data.error : null;
 	const err = new ApiError(
 		res.status,
@@ -94,7 +101,36 @@ export async function request(method, path, opts = {}) {
 		session.clear();
 		unauthorized(err);
 	}
-	throw err;
+	return err;
+}
+
+/*
+ * Downloads a file the API serves (dataset and model files) and saves it as filename. The
+ * Bearer token goes in the header, never in an address: the bytes are fetched into a Blob
+ * and saved through an object URL, so the whole file passes through the tab's memory.
+ */
+export async function download(path, filename) {
+	let res;
+	try {
+		res = await fetch('/api/v1' + path, {
+			headers: { Authorization: 'Bearer ' + session.token },
+			cache: 'no-store',
+			credentials: 'omit',
+		});
+	} catch (e) {
+		throw new ApiError(0, 'network', `could not reach the server (${e.message})`);
+	}
+	if (!res.ok) throw failure(res, parseJson(await res.text()));
+	const url = URL.createObjectURL(await res.blob());
+	const a = document.createElement('a');
+	a.href = url;
+	a.download = filename;
+	a.hidden = true;
+	document.body.append(a);
+	a.click();
+	a.remove();
+	// The click starts the save at once; the object URL may go a little later.
+	setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export const get = (path, query, opts) => request('GET', path, { ...opts, query });
@@ -105,6 +141,8 @@ export const del = (path, opts) => request('DELETE', path, opts);
 
 // A path segment from a name, escaped.
 export const seg = (s) => encodeURIComponent(s);
+// A file path inside a version ('images/a b.png'), each segment escaped, the '/' kept.
+export const filePath = (p) => String(p).split('/').map(seg).join('/');
 
 // Walks a paginated list one page at a time: `await pager.next()` gives the next items.
 export class Pager {

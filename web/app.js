@@ -12,13 +12,41 @@ import { renderSignIn, signOut } from './views/signin.js';
  */
 export const ROUTES = [
 	{ path: 'overview', title: 'Overview', section: 'Platform', module: './views/overview.js' },
+	{ path: 'search', title: 'Search', module: './views/search.js', nav: false },
+	{ path: 'projects', title: 'Projects', section: 'Registry', module: './views/projects.js' },
+	{ path: 'projects/:project', title: 'Project', module: './views/project.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/datasets', title: 'Datasets', module: './views/datasets.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/datasets/:dataset', title: 'Dataset', module: './views/dataset.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/datasets/:dataset/versions/:version', title: 'Dataset version', module: './views/dataset_version.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/runs', title: 'Runs', module: './views/runs.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/runs/:run', title: 'Run', module: './views/run.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/models', title: 'Models', module: './views/models.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/models/:model', title: 'Model', module: './views/model.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/models/:model/versions/:version', title: 'Model version', module: './views/model_version.js', nav: false, parent: 'projects' },
+	{ path: 'promotions', title: 'Promotions', section: 'Registry', module: './views/promotions.js', count: 'promotions' },
+	{ path: 'workers', title: 'Workers', section: 'Compute', module: './views/workers.js', admin: true },
+	{ path: 'workers/:id', title: 'Worker', module: './views/worker.js', nav: false, admin: true, parent: 'workers' },
 	{ path: 'admin/users', title: 'Users', section: 'Admin', module: './views/users.js', admin: true },
 	{ path: 'admin/tokens', title: 'Tokens', section: 'Admin', module: './views/tokens.js' },
 	{ path: 'admin/teams', title: 'Teams & quotas', section: 'Admin', module: './views/teams.js' },
 	{ path: 'admin/teams/:team', title: 'Team', module: './views/team.js', nav: false, parent: 'admin/teams' },
+	{ path: 'admin/join-tokens', title: 'Join tokens', section: 'Admin', module: './views/join_tokens.js', admin: true },
 	{ path: 'admin/audit', title: 'Audit log', section: 'Admin', module: './views/audit.js', admin: true },
 ];
 
+/*
+ * Numbers shown next to a navigation entry (`count` in ROUTES): how many things wait for
+ * the user. Each is one cheap API call, made again after each navigation and when a view
+ * says its number changed (an 'atrium:NAME' event on window).
+ */
+const COUNTS = {
+	// Pending promotions the caller may decide; "50+" past the first page.
+	promotions: async () => {
+		const page = await api.get('/promotions', { state: 'pending', limit: 50 });
+		const n = (page.items || []).length;
+		return { n, text: page.next_cursor ? `${n}+` : String(n), label: `${n} pending` };
+	},
+};
 const DEFAULT_ROUTE = 'overview';
 
 const state = {
@@ -85,12 +113,57 @@ function buildNav(current) {
 					h(
 						'li',
 						null,
-						h('a', { href: '#/' + r.path, 'aria-current': r.path === active ? 'page' : null }, r.title),
+						h(
+							'a',
+							{ href: '#/' + r.path, 'aria-current': r.path === active ? 'page' : null },
+							r.title,
+							r.count ? h('span', { class: 'nav-count', dataset: { count: r.count }, hidden: true }) : null,
+						),
 					),
 				),
 			),
 		),
 	);
+}
+
+// Fills the numbers of the navigation (hidden when zero or when the call fails).
+function refreshCounts() {
+	const nav = state.shell && state.shell.nav;
+	if (!nav) return;
+	for (const el of nav.querySelectorAll('.nav-count')) {
+		const name = el.dataset.count;
+		COUNTS[name]().then(
+			(c) => {
+				el.textContent = c.text;
+				el.setAttribute('aria-label', c.label);
+				el.hidden = c.n === 0;
+			},
+			() => {
+				el.hidden = true;
+			},
+		);
+	}
+}
+for (const name of Object.keys(COUNTS)) window.addEventListener(`atrium:${name}`, refreshCounts);
+
+// The top bar's search box: it leads to the search view (#/search?q=...).
+function searchBox() {
+	const input = h('input', {
+		type: 'search',
+		name: 'q',
+		placeholder: 'Search projects, datasets, models',
+		'aria-label': 'Search projects, datasets and models',
+		autocomplete: 'off',
+		maxlength: 256,
+	});
+	const f = h('form', { class: 'topsearch', role: 'search' }, input, h('button', { type: 'submit' }, 'Search'));
+	f.input = input;
+	f.addEventListener('submit', (e) => {
+		e.preventDefault();
+		const q = input.value.trim();
+		if (q) navigate('search', { q });
+	});
+	return f;
 }
 
 function buildShell() {
@@ -102,6 +175,7 @@ function buildShell() {
 		e.preventDefault();
 		main.focus();
 	});
+	const search = searchBox();
 	const root = h(
 		'div',
 		{ class: 'shell' },
@@ -110,6 +184,7 @@ function buildShell() {
 			'header',
 			{ class: 'topbar' },
 			h('a', { class: 'brand', href: '#/overview' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Atrium'),
+			search,
 			h(
 				'div',
 				{ class: 'account' },
@@ -120,7 +195,7 @@ function buildShell() {
 		nav,
 		main,
 	);
-	return { root, nav, main, who };
+	return { root, nav, main, who, search: search.input };
 }
 
 function mountShell() {
@@ -213,6 +288,8 @@ async function render() {
 	const m = match(path);
 	const s = state.shell;
 	s.nav.replaceChildren(...buildNav(m && m.route));
+	refreshCounts();
+	if (path === 'search') s.search.value = query.get('q') || '';
 	const root = h('div', { class: 'view', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading…'));
 	s.main.replaceChildren(root);
 	if (!m) {

@@ -156,6 +156,26 @@ export function select(name, options, value, attrs = {}) {
 }
 
 /*
+ * A <select> that saves on change with save(value) (an API call); when that fails it goes
+ * back to the value it had and the error shows in errSlot.
+ */
+export function savingSelect(name, options, value, attrs, errSlot, save) {
+	const sel = select(name, options, value, attrs);
+	let saved = value;
+	sel.addEventListener('change', async () => {
+		showError(errSlot, null);
+		try {
+			await save(sel.value);
+			saved = sel.value;
+		} catch (err) {
+			sel.value = saved;
+			showError(errSlot, err);
+		}
+	});
+	return sel;
+}
+
+/*
  * form({onSubmit, submitLabel, fields, attrs, submitClass, reset}) -> a <form> with an error
  * slot. onSubmit(values, form) may throw an ApiError: its message shows in the form, and the
  * field it names is marked and focused. The submit button is disabled while onSubmit runs;
@@ -205,8 +225,9 @@ export function toast(message, kind = 'ok') {
 	setTimeout(() => t.remove(), 6000);
 }
 
-// Asks before something that cannot be undone. Resolves true when confirmed.
-export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false }) {
+// A modal dialog with a confirm and a cancel button; input (optional) is a control shown
+// above them. Resolves with answer() when confirmed, null when cancelled.
+function modal({ title, message, confirmLabel, danger, input, answer }) {
 	return new Promise((resolve) => {
 		const ok = h('button', { type: 'button', class: danger ? 'danger' : 'primary' }, confirmLabel);
 		const cancel = h('button', { type: 'button' }, 'Cancel');
@@ -215,22 +236,49 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
 			{ class: 'dialog', 'aria-labelledby': 'dlg-title' },
 			h('h2', { id: 'dlg-title' }, title),
 			message ? h('p', null, message) : null,
+			input,
 			h('div', { class: 'form-actions' }, ok, cancel),
 		);
-		let answer = false;
+		let result = null;
 		ok.addEventListener('click', () => {
-			answer = true;
+			result = answer();
 			d.close();
 		});
 		cancel.addEventListener('click', () => d.close());
 		d.addEventListener('close', () => {
 			d.remove();
-			resolve(answer);
+			resolve(result);
 		});
 		document.body.append(d);
 		d.showModal();
 		cancel.focus();
 	});
+}
+
+// Asks before something that cannot be undone. Resolves true when confirmed.
+export async function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false }) {
+	return (await modal({ title, message, confirmLabel, danger, answer: () => true })) === true;
+}
+
+/*
+ * Asks before something that cannot be undone (a danger confirmDialog: title, message,
+ * confirmLabel), then runs action; an error it throws (an ApiError) shows in errSlot.
+ */
+export async function confirmThen(errSlot, { title, message, confirmLabel }, action) {
+	if (!(await confirmDialog({ title, message, confirmLabel, danger: true }))) return;
+	showError(errSlot, null);
+	try {
+		await action();
+	} catch (err) {
+		showError(errSlot, err);
+	}
+}
+
+// Asks for a short text (a comment on a decision). Resolves with it ('' when left blank), or
+// null when cancelled.
+export function askDialog({ title, message, label, confirmLabel = 'Confirm', danger = false }) {
+	const ta = h('textarea', { name: 'comment', rows: 3, maxlength: 1024 });
+	return modal({ title, message, confirmLabel, danger, input: field(label, ta), answer: () => ta.value.trim() });
 }
 
 export async function copyText(text) {
@@ -309,3 +357,90 @@ export function intOrNull(v) {
 }
 
 export const quotaText = (v) => (v === null || v === undefined ? 'unlimited' : String(v));
+
+// '747 B', '1.5 KiB', '2.0 GiB' (binary units), with the exact count in bytes as a title.
+export function fmtBytes(n) {
+	if (typeof n !== 'number') return '';
+	const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+	let v = n;
+	let i = 0;
+	while (v >= 1024 && i < units.length - 1) {
+		v /= 1024;
+		i++;
+	}
+	return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export const bytes = (n) => h('span', { title: `${Number(n).toLocaleString('en')} bytes` }, fmtBytes(n));
+
+// A button that copies text and says so.
+export function copyButton(text, label = 'Copy', what = 'text') {
+	const btn = h('button', { type: 'button', class: 'small', 'aria-label': `Copy ${what}` }, label);
+	btn.addEventListener('click', async () => {
+		try {
+			await copyText(text);
+			toast(`Copied ${what}`);
+		} catch (e) {
+			toast(e.message, 'error');
+		}
+	});
+	return btn;
+}
+
+// A sha256 shown short (its first 12 characters; the whole in the title) with a copy button.
+export function hash(sha) {
+	if (!sha) return h('span', { class: 'muted' }, '—');
+	return h('span', { class: 'hash' }, h('code', { title: sha }, sha.slice(0, 12)), copyButton(sha, 'Copy', `sha256 ${sha.slice(0, 12)}`));
+}
+
+// A command to run, in a block, with a copy button.
+export function snippet(text, what = 'command') {
+	return h('div', { class: 'snippet' }, h('code', { class: 'block' }, text), copyButton(text, 'Copy', what));
+}
+
+// The trail of links above a page's title: crumbs are [text, href] ([text] for the current page).
+export function breadcrumb(...crumbs) {
+	const parts = [];
+	crumbs.forEach(([text, href], i) => {
+		if (i) parts.push(' › ');
+		parts.push(href ? h('a', { href }, text) : h('span', { 'aria-current': 'page' }, text));
+	});
+	return h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' }, parts);
+}
+
+// Links between the parts of one object (a project's Overview, Datasets, ...): tabs are
+// [key, text, href]; the active one is marked for the eye and for screen readers.
+export function tabs(label, items, active) {
+	return h(
+		'nav',
+		{ class: 'tabs', 'aria-label': label },
+		h('ul', null, items.map(([key, text, href]) => h('li', null, h('a', { href, 'aria-current': key === active ? 'page' : null }, text)))),
+	);
+}
+
+// A definition list from [term, value] pairs (pairs with a null value are left out).
+export function facts(pairs) {
+	return h(
+		'dl',
+		{ class: 'facts' },
+		pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+	);
+}
+
+// Nodes with a space between each (so copied text and screen readers keep words apart).
+export const spaced = (nodes) => nodes.flatMap((n, i) => (i ? [' ', n] : [n]));
+
+// Small labels: a list of strings, or a map shown as key=value.
+export function chips(items, kind = '') {
+	const list = Array.isArray(items) ? items : Object.entries(items || {}).map(([k, v]) => `${k}=${v}`);
+	if (!list.length) return h('span', { class: 'muted' }, '—');
+	return h('span', { class: 'chips' }, spaced(list.map((t) => h('span', { class: `chip ${kind}`.trim() }, t))));
+}
+
+// Any JSON value, pretty-printed (schemas, metadata, signatures).
+export const jsonBlock = (v) => h('pre', { class: 'json' }, JSON.stringify(v, null, 2));
+
+// A panel with a heading: id names the heading for aria-labelledby.
+export function panel(id, title, ...content) {
+	return h('section', { class: 'panel', 'aria-labelledby': id }, h('h2', { id }, title), content);
+}

@@ -1,6 +1,10 @@
 #ifndef ATRIUM_STORE_RUNS_H
 #define ATRIUM_STORE_RUNS_H
-/* Runs, their parameters and inputs (src/store/runs.c). */
+/*
+ * Runs, their parameters, tags and inputs (src/store/runs.c), and run search
+ * (src/store/run_search.c). Metrics are in store_metrics.h.
+ */
+#include "atrium/runquery.h"
 #include "atrium/store.h"
 
 struct atr_run {
@@ -22,11 +26,49 @@ struct atr_run_spec {
 	size_t ninputs;
 };
 
+/* What PATCH may change; NULL leaves a field as it is. */
+struct atr_run_patch {
+	const char *name;
+	const char *status;   /* a terminal status sets ended_at (if unset); running clears it */
+	const json_t *params; /* string map: new keys are added; a key's value never changes */
+	const json_t *tags;   /* object: a string sets the tag, null removes it */
+};
+
 int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, int64_t *id_out);
 int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out);
-/* The run with params, tags, inputs ([{dataset, version, dataset_version_id}]). */
+/* The run with params, tags, metrics ({key: last}), inputs ([{dataset, version, dataset_version_id}]). */
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err);
-/* Runs of a project, newest first. */
-int atr_store_run_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more);
+/* The run as a list item: like atr_store_run_json without inputs. */
+json_t *atr_store_run_item(struct atr_store *s, int64_t id, int *err);
+/*
+ * Applies a patch in one transaction. A param already set to another value is ATR_ECONFLICT
+ * with its key copied to conflict_key (nothing is changed then).
+ */
+int atr_store_run_update(struct atr_store *s, int64_t id, const struct atr_run_patch *patch, char *conflict_key,
+			 size_t keylen);
+/*
+ * Whether something keeps the run alive: a model version names it as its source_run_id.
+ * false while the model registry's table does not exist.
+ */
+bool atr_store_run_in_use(struct atr_store *s, int64_t run_id);
+/*
+ * Deletes the run, its params, tags, inputs, metrics and its files rows (the bytes are left to
+ * the blob garbage collector). ATR_ECONFLICT when atr_store_run_in_use.
+ */
+int atr_store_run_delete(struct atr_store *s, int64_t run_id);
+
+/*
+ * Runs of a project matching q in q's order, one page (list items, see atr_store_run_item).
+ * *next is the next cursor array ([value, id], or [id] for the default newest-first order;
+ * new reference) or NULL on the last page. ATR_EINVAL: p's cursor is not one of this order.
+ */
+/*
+ * Search plan thresholds (src/store/run_search.c): a filter clause matching fewer runs than
+ * drive_cap (default 500) drives the plan; one matching fewer than set_cap (10000) is tested as
+ * a set. Tests set them to 0 or INT64_MAX to force each plan.
+ */
+extern int64_t atr_run_search_drive_cap, atr_run_search_set_cap;
+int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *q,
+			 const struct atr_page *p, json_t *arr, json_t **next);
 
 #endif

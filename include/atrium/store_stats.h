@@ -2,10 +2,11 @@
 #define ATRIUM_STORE_STATS_H
 /*
  * store_stats.h: adoption figures for the admin dashboard (src/store/stats.c), computed in
- * SQL over the tables that exist: counts of users, teams and tokens, and per time bucket the
- * distinct active users and the mutating requests recorded in the audit log.
+ * SQL over the tables that exist: counts of users, teams, tokens, projects, datasets, models,
+ * pending promotions, workers and their GPUs, and per time bucket the distinct active users
+ * and the mutating requests recorded in the audit log.
  *
- * Later phases add their own figures (projects, workers, GPUs, jobs, deployments) as further
+ * Later phases add their own figures (jobs, GPU-hours, deployments) as further
  * keys of the totals object and further columns of the series; callers must not assume the
  * set of keys is closed.
  */
@@ -28,9 +29,15 @@ int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms);
 /*
  * Totals now, as a new JSON object:
  *   {"users": {"total", "admins", "disabled"}, "teams": {"total"},
- *    "tokens": {"active", "sessions"}}
+ *    "tokens": {"active", "sessions"}, "projects": {"total", "archived"},
+ *    "datasets": {"total", "versions"}, "models": {"total", "versions"},
+ *    "promotions": {"pending"}, "workers": {"online", "offline", "schedulable"},
+ *    "gpus": {"total", "busy"}}
  * admins counts enabled admins; tokens.active counts API tokens of kind "user" neither
  * revoked nor expired at now_ms, tokens.sessions the dashboard sessions alive at now_ms.
+ * projects.total includes the archived ones; versions count drafts too. workers.schedulable
+ * counts online workers neither cordoned nor draining; gpus counts the GPUs of online
+ * workers as they last reported them, busy those used by processes Atrium did not start.
  * NULL with *err (ATR_EDB, ATR_ENOMEM) on failure.
  */
 json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err);

@@ -124,7 +124,7 @@ void api_dsv_diff(struct atr_req *r);
 
 /* runs.c */
 #include "atrium/store_runs.h"
-extern const struct atr_field api_run_create_schema[];
+extern const struct atr_field api_run_create_schema[], api_run_patch_schema[];
 /* The run named by path parameter {run} when the caller has `need` in its project. */
 int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj);
 /* Body inputs [{dataset, version}] -> committed dataset_versions ids (in the request arena). */
@@ -135,6 +135,18 @@ void api_runs_get(struct atr_req *r);
 void api_runs_list(struct atr_req *r);
 /* stats.c: the dashboard's adoption figures (GET /api/v1/admin/stats). */
 void api_admin_stats(struct atr_req *r);
+void api_runs_patch(struct atr_req *r);
+void api_runs_delete(struct atr_req *r);
+void api_run_artifacts_list(struct atr_req *r);
+void api_run_artifact_begin(struct atr_req *r);
+void api_run_artifact_put(struct atr_req *r);
+void api_run_artifact_get(struct atr_req *r);
+void api_run_artifact_delete(struct atr_req *r);
+
+/* run_metrics.c */
+void api_run_metrics_log(struct atr_req *r);
+void api_run_metrics_list(struct atr_req *r);
+void api_run_metric_get(struct atr_req *r);
 
 /* jobs.c, job_logs.c */
 #include "atrium/store_jobs.h"

@@ -80,7 +80,21 @@ const struct atr_route atr_routes[] = {
 	{"GET", "/api/v1/projects/{project}/runs", api_runs_list, USER, ATR_RF_JOB_OK, NULL, "runs.list", NULL, NULL},
 	{"POST", "/api/v1/projects/{project}/runs", api_runs_create, USER, ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT,
 	 api_run_create_schema, "runs.create", NULL, NULL},
-	{"GET", "/api/v1/runs/{run}", api_runs_get, USER, ATR_RF_JOB_OK, NULL, "runs.get", NULL, NULL},
+#define RUN "/api/v1/runs/{run}"
+	{"GET", RUN, api_runs_get, USER, ATR_RF_JOB_OK, NULL, "runs.get", NULL, NULL},
+	{"PATCH", RUN, api_runs_patch, USER, ATR_RF_JOB_OK, api_run_patch_schema, "runs.update", NULL, NULL},
+	{"DELETE", RUN, api_runs_delete, USER, 0, NULL, "runs.delete", NULL, NULL},
+	{"GET", RUN "/metrics", api_run_metrics_list, USER, ATR_RF_JOB_OK, NULL, "runs.metrics.list", NULL, NULL},
+	{"POST", RUN "/metrics", api_run_metrics_log, USER, ATR_RF_JOB_OK | ATR_RF_NO_AUDIT | ATR_RF_RAW_BODY, NULL,
+	 "runs.metrics.log", NULL, NULL},
+	{"GET", RUN "/metrics/{key}", api_run_metric_get, USER, ATR_RF_JOB_OK, NULL, "runs.metrics.get", NULL, NULL},
+	{"GET", RUN "/artifacts", api_run_artifacts_list, USER, ATR_RF_JOB_OK, NULL, "runs.artifacts.list", NULL, NULL},
+	{"PUT", RUN "/artifacts/{path...}", api_run_artifact_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL,
+	 "runs.artifacts.put", api_run_artifact_begin, api_upload_chunk},
+	{"GET", RUN "/artifacts/{path...}", api_run_artifact_get, USER, ATR_RF_JOB_OK, NULL, "runs.artifacts.get", NULL,
+	 NULL},
+	{"DELETE", RUN "/artifacts/{path...}", api_run_artifact_delete, USER, ATR_RF_JOB_OK, NULL,
+	 "runs.artifacts.delete", NULL, NULL},
 	/* admin stats */
 	{"GET", "/api/v1/admin/stats", api_admin_stats, ADMIN, 0, NULL, "admin.stats", NULL, NULL},
 	/* workers (literal paths before /workers/{id}: the first match wins) */

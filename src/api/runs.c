@@ -1,9 +1,13 @@
 /*
- * runs.c: tracked runs. Created in a project (editors), read by id (the project's viewers).
+ * runs.c: tracked runs. Created in a project (editors), read by id (the project's viewers),
+ * searched within a project (filter / order_by, see include/atrium/runquery.h), updated
+ * (params only grow), deleted, and their artifacts (the shared files layer, owner "run").
  * Inputs name the dataset versions a run read: the lineage link to the data.
+ * Not here: metrics (run_metrics.c).
  */
 #include "api.h"
 #include "atrium/store_datasets.h"
+#include "atrium/store_files.h"
 #include "atrium/store_runs.h"
 #include "atrium/util.h"
 
@@ -22,6 +26,14 @@ const struct atr_field api_run_create_schema[] = {
 	{"tags", ATR_F_STRMAP, 0, 0, 100, NULL, NULL},
 	{"status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL},
 	{"inputs", ATR_F_ARRAY, 0, 0, 100, NULL, input_schema},
+	{0},
+};
+
+const struct atr_field api_run_patch_schema[] = {
+	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
+	{"params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL},
+	{"tags", ATR_F_OBJECT, 0, 0, 0, NULL, NULL}, /* string values set, null removes: tags_or_reply */
+	{"status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL},
 	{0},
 };
 
@@ -151,22 +163,178 @@ void api_runs_get(struct atr_req *r)
 	atr_reply_json(r, 200, j);
 }
 
+/* A query parameter parsed by fn into q, or 400 naming it. The text is copied: q points into it. */
+static int query_or_reply(struct atr_req *r, const char *name, struct atr_runquery *q,
+			  int (*fn)(char *, struct atr_runquery *, char *, size_t))
+{
+	const char *v = atr_req_query(r, name);
+	char msg[256], *copy;
+
+	if (!v || !*v)
+		return 0; /* absent or empty: no filter, the default order */
+	if (!(copy = atr_req_strdup(r, v))) {
+		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		return -1;
+	}
+	if (fn(copy, q, msg, sizeof(msg)) < 0) {
+		atr_reply_error(r, 400, "invalid", name, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
 void api_runs_list(struct atr_req *r)
 {
 	struct atr_project p;
 	struct atr_page pg;
-	json_t *items;
-	bool more;
+	struct atr_runquery q;
+	json_t *items, *next;
 	int rc;
 
+	atr_rq_init(&q);
 	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
+	    query_or_reply(r, "filter", &q, atr_rq_parse_filter) < 0 ||
+	    query_or_reply(r, "order_by", &q, atr_rq_parse_order) < 0 || !(items = api_new_items(r)))
 		return;
-	rc = atr_store_run_list(STORE(r), p.id, &pg, items, &more);
+	rc = atr_store_run_search(STORE(r), p.id, &q, &pg, items, &next);
 	if (rc < 0) {
 		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list runs");
+		if (rc == ATR_EINVAL)
+			atr_reply_error(r, 400, "invalid", "cursor", "'cursor' comes from a list with another order_by");
+		else
+			atr_reply_err(r, rc, NULL, "could not list runs");
 		return;
 	}
-	atr_reply_page(r, items, more);
+	atr_reply_page_cursor(r, items, next);
+}
+
+/* PATCH tags: each value a string (set) or null (remove). */
+static int tags_or_reply(struct atr_req *r, const json_t *tags)
+{
+	const char *k;
+	json_t *v;
+
+	if (json_object_size(tags) > 100) {
+		atr_reply_error(r, 400, "invalid", "tags", "'tags' must have at most 100 entries");
+		return -1;
+	}
+	json_object_foreach((json_t *)tags, k, v) {
+		bool ok = json_is_null(v) || (json_is_string(v) && json_string_length(v) <= 4096 &&
+					      strlen(json_string_value(v)) == json_string_length(v));
+		if (!ok || !*k || strlen(k) > 256) {
+			char field[300];
+			snprintf(field, sizeof(field), "tags.%s", k);
+			atr_reply_error(r, 400, "invalid", field,
+					"'%s' must be a name of 1-256 bytes with a string value of at most 4096 bytes "
+					"(null removes the tag)",
+					field);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void api_runs_patch(struct atr_req *r)
+{
+	struct atr_run run;
+	struct atr_run_patch patch = {0};
+	char key[300] = "", field[320];
+	json_t *j;
+	int rc;
+
+	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0 ||
+	    tags_or_reply(r, json_object_get(r->body, "tags")) < 0)
+		return;
+	patch.name = atr_json_str(r->body, "name", NULL);
+	patch.status = atr_json_str(r->body, "status", NULL);
+	patch.params = json_object_get(r->body, "params");
+	patch.tags = json_object_get(r->body, "tags");
+	rc = atr_store_run_update(STORE(r), run.id, &patch, key, sizeof(key));
+	if (rc == ATR_ECONFLICT) {
+		snprintf(field, sizeof(field), "params.%s", key);
+		atr_reply_error(r, 409, "conflict", field,
+				"param '%s' of run %lld already has another value; a run's params never change", key,
+				(long long)run.id);
+		return;
+	}
+	if (rc < 0 || !(j = atr_store_run_json(STORE(r), run.id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not update run %lld", (long long)run.id);
+		return;
+	}
+	atr_reply_json(r, 200, j);
+}
+
+void api_runs_delete(struct atr_req *r)
+{
+	struct atr_run run;
+	int rc;
+
+	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
+		return;
+	rc = atr_store_run_delete(STORE(r), run.id);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", NULL,
+				"run %lld is the source run of a model version and cannot be deleted", (long long)run.id);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not delete run %lld", (long long)run.id);
+		return;
+	}
+	atr_reply_empty(r, 204);
+}
+
+/* ---- artifacts: the files layer with owner kind "run" ---- */
+
+#define KIND "run"
+
+/* The {run} as the owner of its files when the caller has `need`; 0 when answered. */
+static int64_t owner_or_reply(struct atr_req *r, enum atr_prole need)
+{
+	struct atr_run run;
+	return api_run_or_reply(r, need, &run, NULL) < 0 ? 0 : run.id;
+}
+
+void api_run_artifacts_list(struct atr_req *r)
+{
+	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
+	if (id)
+		api_files_list(r, KIND, id);
+}
+
+void api_run_artifact_begin(struct atr_req *r)
+{
+	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
+	if (id)
+		api_upload_begin(r, KIND, id);
+}
+
+void api_run_artifact_put(struct atr_req *r)
+{
+	/* The run may have been deleted while the bytes arrived. */
+	if (owner_or_reply(r, ATR_PROLE_EDITOR))
+		api_upload_finish(r, 201);
+}
+
+void api_run_artifact_get(struct atr_req *r)
+{
+	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
+	if (id)
+		api_file_download(r, KIND, id);
+}
+
+void api_run_artifact_delete(struct atr_req *r)
+{
+	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
+	const char *path;
+	int rc;
+
+	if (!id || !(path = api_path_or_reply(r)))
+		return;
+	rc = atr_store_file_delete(STORE(r), KIND, id, path);
+	if (rc < 0) {
+		api_reply_store_err(r, rc, "artifact", path);
+		return;
+	}
+	atr_reply_empty(r, 204);
 }

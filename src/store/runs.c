@@ -1,25 +1,42 @@
-/* runs.c: the runs, run_params and run_inputs tables. */
+/*
+ * runs.c: the runs, run_params, run_tags and run_inputs tables. runs.params and runs.tags
+ * keep a JSON copy of the key/value rows for answers; the rows are what searches use.
+ * Not here: metrics (metrics.c), run search (run_search.c).
+ */
 #include "atrium/store_runs.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
+#include "atrium/store_files.h"
 #include "atrium/util.h"
 
 #include <string.h>
 
-static int put_params(struct atr_store *s, int64_t run_id, const json_t *params)
+/*
+ * Params: inserts new keys (a key already there is left alone: add_params checked it).
+ * Tags: sets each key, or deletes it when its value is null.
+ */
+static int put_pairs(struct atr_store *s, bool tags, int64_t run_id, const json_t *map)
 {
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)params, k, v) {
-		sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO run_params(run_id, key, value) VALUES (?,?,?)"
-						      " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value");
+	json_object_foreach((json_t *)map, k, v) {
+		sqlite3_stmt *st;
 		int rc;
+		if (json_is_null(v))
+			st = atr_db_stmt(s->db, "DELETE FROM run_tags WHERE run_id = ? AND key = ?");
+		else if (tags)
+			st = atr_db_stmt(s->db, "INSERT INTO run_tags(run_id, key, value) VALUES (?,?,?)"
+						" ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value");
+		else
+			st = atr_db_stmt(s->db, "INSERT INTO run_params(run_id, key, value) VALUES (?,?,?)"
+						" ON CONFLICT(run_id, key) DO NOTHING");
 		if (!st)
 			return ATR_EDB;
 		sqlite3_bind_int64(st, 1, run_id);
 		atr_db_bind_text(st, 2, k);
-		atr_db_bind_text(st, 3, json_string_value(v));
+		if (!json_is_null(v))
+			atr_db_bind_text(st, 3, json_string_value(v));
 		if ((rc = atr_db_step_write(st)) < 0)
 			return rc;
 	}
@@ -43,8 +60,8 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 	sqlite3_bind_int64(st, 1, spec->project_id);
 	atr_db_bind_text(st, 2, spec->name ? spec->name : "");
 	atr_db_bind_text(st, 3, spec->status ? spec->status : "running");
-	atr_db_bind_json(st, 4, spec->params);
-	atr_db_bind_json(st, 5, spec->tags);
+	if ((rc = atr_db_bind_json(st, 4, spec->params)) < 0 || (rc = atr_db_bind_json(st, 5, spec->tags)) < 0)
+		goto fail;
 	if (spec->job_id > 0)
 		sqlite3_bind_int64(st, 6, spec->job_id);
 	if (spec->user_id > 0)
@@ -57,7 +74,8 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
 	id = atr_db_last_id(s->db);
-	if (spec->params && (rc = put_params(s, id, spec->params)) < 0)
+	if ((spec->params && (rc = put_pairs(s, false, id, spec->params)) < 0) ||
+	    (spec->tags && (rc = put_pairs(s, true, id, spec->tags)) < 0))
 		goto fail;
 	for (size_t i = 0; i < spec->ninputs; i++) {
 		st = atr_db_stmt(s->db, "INSERT OR IGNORE INTO run_inputs(run_id, dataset_version_id) VALUES (?,?)");
@@ -99,7 +117,8 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 
 #define RUN_COLS                                                                                                       \
 	"r.id, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json, r.job_id,"         \
-	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at"
+	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                             \
+	" (SELECT json_group_object(key, last) FROM run_metrics WHERE run_id = r.id) AS metrics__json"
 #define RUN_FROM " FROM runs r JOIN projects p ON p.id = r.project_id LEFT JOIN users u ON u.id = r.created_by"
 
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err)
@@ -117,15 +136,137 @@ json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err)
 	return atr_store_one(st, err);
 }
 
-int atr_store_run_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
+json_t *atr_store_run_item(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " RUN_COLS RUN_FROM " WHERE r.project_id = ? AND (? = 0 OR r.id < ?)"
-					      " ORDER BY r.id DESC LIMIT ?");
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " RUN_COLS RUN_FROM " WHERE r.id = ?");
+	if (!st) {
+		*err = ATR_EDB;
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	return atr_store_one(st, err);
+}
+
+/* Params: new keys only; an existing key must keep its value (ATR_ECONFLICT otherwise). */
+static int add_params(struct atr_store *s, int64_t id, const json_t *params, char *conflict_key, size_t keylen)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)params, k, v) {
+		sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT value FROM run_params WHERE run_id = ? AND key = ?");
+		bool differs;
+		if (!st)
+			return ATR_EDB;
+		sqlite3_bind_int64(st, 1, id);
+		atr_db_bind_text(st, 2, k);
+		differs = sqlite3_step(st) == SQLITE_ROW &&
+			  strcmp((const char *)sqlite3_column_text(st, 0), json_string_value(v)) != 0;
+		atr_db_done(st);
+		if (differs) {
+			snprintf(conflict_key, keylen, "%s", k);
+			return ATR_ECONFLICT;
+		}
+	}
+	return put_pairs(s, false, id, params);
+}
+
+/* Rewrites the JSON copy (runs.params or runs.tags) from the rows; sql binds the run as ?1. */
+static int refresh_copy(struct atr_store *s, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
 	if (!st)
 		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int64(st, 3, p->after_id);
-	sqlite3_bind_int(st, 4, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	sqlite3_bind_int64(st, 1, id);
+	return atr_db_step_write(st);
+}
+
+int atr_store_run_update(struct atr_store *s, int64_t id, const struct atr_run_patch *patch, char *conflict_key,
+			 size_t keylen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if (patch->params &&
+	    ((rc = add_params(s, id, patch->params, conflict_key, keylen)) < 0 ||
+	     (rc = refresh_copy(s, "UPDATE runs SET params = (SELECT json_group_object(key, value) FROM run_params"
+				   " WHERE run_id = ?1) WHERE id = ?1", id)) < 0))
+		goto fail;
+	if (patch->tags &&
+	    ((rc = put_pairs(s, true, id, patch->tags)) < 0 ||
+	     (rc = refresh_copy(s, "UPDATE runs SET tags = (SELECT json_group_object(key, value) FROM run_tags"
+				   " WHERE run_id = ?1) WHERE id = ?1", id)) < 0))
+		goto fail;
+	st = atr_db_stmt(s->db, "UPDATE runs SET name = coalesce(?1, name), status = coalesce(?2, status),"
+				" ended_at = CASE WHEN ?2 IS NULL THEN ended_at WHEN ?2 = 'running' THEN NULL"
+				" ELSE coalesce(ended_at, ?3) END, updated_at = ?3 WHERE id = ?4");
+	if (!st) {
+		rc = ATR_EDB;
+		goto fail;
+	}
+	atr_db_bind_text(st, 1, patch->name);
+	atr_db_bind_text(st, 2, patch->status);
+	sqlite3_bind_int64(st, 3, atr_now_ms());
+	sqlite3_bind_int64(st, 4, id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		goto fail;
+	return atr_db_commit(s->db);
+fail:
+	atr_db_rollback(s->db);
+	return rc;
+}
+
+bool atr_store_run_in_use(struct atr_store *s, int64_t run_id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT 1 FROM pragma_table_info('model_versions')"
+					      " WHERE name = 'source_run_id'");
+	bool has, used;
+	int rc;
+
+	if (!st)
+		return true; /* cannot tell: keep the run */
+	has = sqlite3_step(st) == SQLITE_ROW;
+	atr_db_done(st);
+	if (!has)
+		return false;
+	st = atr_db_stmt(s->db, "SELECT 1 FROM model_versions WHERE source_run_id = ? LIMIT 1");
+	if (!st)
+		return true;
+	sqlite3_bind_int64(st, 1, run_id);
+	rc = sqlite3_step(st);
+	used = rc != SQLITE_DONE;
+	atr_db_done(st);
+	return used;
+}
+
+int atr_store_run_delete(struct atr_store *s, int64_t run_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (atr_store_run_in_use(s, run_id))
+		return ATR_ECONFLICT;
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = atr_store_files_delete_owner(s, "run", run_id)) < 0)
+		goto fail;
+	/* params, tags, inputs, metric series and their chunks go with it (ON DELETE CASCADE) */
+	st = atr_db_stmt(s->db, "DELETE FROM runs WHERE id = ?");
+	if (!st) {
+		rc = ATR_EDB;
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, run_id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		goto fail;
+	if (atr_db_changes(s->db) == 0) {
+		rc = ATR_ENOTFOUND;
+		goto fail;
+	}
+	return atr_db_commit(s->db);
+fail:
+	atr_db_rollback(s->db);
+	return rc;
 }

@@ -31,7 +31,23 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		       " 'active', (SELECT count(*) FROM api_tokens WHERE kind = 'user' AND revoked_at IS NULL"
 		       "  AND (expires_at IS NULL OR expires_at > ?1)),"
 		       " 'sessions', (SELECT count(*) FROM api_tokens WHERE kind = 'session' AND revoked_at IS NULL"
-		       "  AND (expires_at IS NULL OR expires_at > ?1)))) AS totals__json");
+		       "  AND (expires_at IS NULL OR expires_at > ?1))),"
+		       "'projects', json_object('total', (SELECT count(*) FROM projects),"
+		       " 'archived', (SELECT count(*) FROM projects WHERE archived_at IS NOT NULL)),"
+		       "'datasets', json_object('total', (SELECT count(*) FROM datasets),"
+		       " 'versions', (SELECT count(*) FROM dataset_versions)),"
+		       "'models', json_object('total', (SELECT count(*) FROM models),"
+		       " 'versions', (SELECT count(*) FROM model_versions)),"
+		       "'promotions', json_object('pending', (SELECT count(*) FROM model_promotions WHERE state = 'pending')),"
+		       /* A subquery's JSON is text to the outer json_object: json() keeps it an object. GPUs
+		        * are counted on online workers, as in /metrics (store/workers.c). */
+		       "'workers', json((SELECT json_object('online', coalesce(sum(state = 'online'), 0),"
+		       "  'offline', coalesce(sum(state <> 'online'), 0),"
+		       "  'schedulable', coalesce(sum(state = 'online' AND NOT cordoned AND NOT draining), 0)) FROM workers)),"
+		       "'gpus', json((SELECT json_object("
+		       "  'total', coalesce(sum(CASE WHEN state = 'online' THEN json_array_length(gpus) END), 0),"
+		       "  'busy', coalesce(sum(CASE WHEN state = 'online' THEN (SELECT count(*) FROM json_each(workers.gpus)"
+		       "   WHERE json_extract(value, '$.busy') = 1) END), 0)) FROM workers))) AS totals__json");
 	json_t *row, *totals;
 
 	if (!st) {

@@ -1,9 +1,11 @@
 /*
  * test_stats.c: GET /api/v1/admin/stats against a real daemon: the totals and the series
- * match what the test did, buckets are aligned and zero-filled, bad since/bucket are 400
+ * match what the test did (users, teams, tokens; projects, datasets, models, promotions,
+ * workers and their GPUs), buckets are aligned and zero-filled, bad since/bucket are 400
  * naming the parameter, members get 403 and callers without a token 401.
  */
 #include "harness.h"
+#include "fixtures.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +93,13 @@ static void test_stats_match_what_happened(void **state)
 	/* bootstrap + four first tokens; "ci" was revoked */
 	assert_int_equal(num(t, "tokens", "active"), 5);
 	assert_int_equal(num(t, "tokens", "sessions"), 1);
+	/* nothing registered yet: the registry and worker figures are there, as zeros */
+	assert_int_equal(num(t, "projects", "total") + num(t, "projects", "archived"), 0);
+	assert_int_equal(num(t, "datasets", "total") + num(t, "datasets", "versions"), 0);
+	assert_int_equal(num(t, "models", "total") + num(t, "models", "versions"), 0);
+	assert_int_equal(num(t, "promotions", "pending"), 0);
+	assert_int_equal(num(t, "workers", "online") + num(t, "workers", "offline") + num(t, "workers", "schedulable"), 0);
+	assert_int_equal(num(t, "gpus", "total") + num(t, "gpus", "busy"), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "bucket")), "week");
 	/* default: 12 weeks back, aligned to a Monday, so 13 weekly buckets up to now */
 	assert_int_equal(midnight_weekday(json_string_value(json_object_get(j, "since"))), 1);
@@ -165,6 +174,101 @@ static void test_stats_bucket_limit(void **state)
 		       "since");
 }
 
+/* A worker registered with join_token and n_gpus GPUs (the first `busy` of them busy); its id. */
+static long long register_worker(const char *join_token, const char *name, int n_gpus, int busy, char *secret,
+				 size_t secret_len)
+{
+	char gpus[1024] = "";
+	size_t len = 0;
+	json_t *j;
+	long long id;
+
+	for (int i = 0; i < n_gpus; i++)
+		len += (size_t)snprintf(gpus + len, sizeof(gpus) - len,
+					"%s{\"index\":%d,\"uuid\":\"GPU-%s-%d\",\"name\":\"Test GPU\",\"memory_mb\":8192,"
+					"\"memory_used_mb\":%d,\"utilization\":0,\"busy\":%s}",
+					i ? "," : "", i, name, i, i < busy ? 4096 : 0, i < busy ? "true" : "false");
+	j = h_call(&S, "POST", "/api/v1/workers/register", NULL,
+		   h_fmt("{\"join_token\":\"%s\",\"name\":\"%s\",\"url\":\"http://127.0.0.1:9\",\"cpus\":4,"
+			 "\"memory_mb\":8000,\"gpus\":[%s]}",
+			 join_token, name, gpus),
+		   201);
+	id = f_int(j, "worker_id");
+	if (secret)
+		snprintf(secret, secret_len, "%s", f_str(j, "secret"));
+	json_decref(j);
+	return id;
+}
+
+static void test_stats_registry_and_workers(void **state)
+{
+	const char *admin = S.admin_token, *jt;
+	char owner[128], editor[128], secret[128];
+	json_t *j, *t;
+	long long pending, cordoned;
+	(void)state;
+
+	snprintf(owner, sizeof(owner), "%s", h_user(&S, "fay", false));
+	snprintf(editor, sizeof(editor), "%s", h_user(&S, "gus", false));
+	/* three projects, one archived */
+	f_project(&S, owner, "reg-a", "private");
+	f_project(&S, owner, "reg-b", "internal");
+	f_project(&S, owner, "reg-c", "internal");
+	json_decref(h_call(&S, "DELETE", "/api/v1/projects/reg-c", owner, NULL, 200));
+	f_member(&S, "reg-a", "gus", "editor");
+	/* two datasets with three versions (a draft among them) */
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/datasets", editor, "{\"name\":\"d1\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-b/datasets", owner, "{\"name\":\"d2\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/datasets/d1/versions", editor, "{}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/datasets/d1/versions/1/commit", editor, "{}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/datasets/d1/versions", editor, "{}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-b/datasets/d2/versions", owner, "{}", 201));
+	/* one model with two committed versions and a draft; three promotions asked, one rejected */
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/models", editor, "{\"name\":\"m1\"}", 201));
+	for (int v = 1; v <= 3; v++) {
+		json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/models/m1/versions", editor, "{}", 201));
+		if (v < 3)
+			json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/reg-a/models/m1/versions/%d/commit", v),
+					   editor, "{}", 200));
+	}
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/models/m1/versions/1/promotions", editor,
+			   "{\"alias\":\"production\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/reg-a/models/m1/versions/2/promotions", editor,
+			   "{\"alias\":\"staging\"}", 201));
+	j = h_call(&S, "POST", "/api/v1/projects/reg-a/models/m1/versions/2/promotions", editor,
+		   "{\"alias\":\"production\"}", 201);
+	pending = f_int(j, "id");
+	json_decref(j);
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/promotions/%lld/reject", pending), owner, "{}", 200));
+	/* workers: w1 (2 GPUs, 1 busy), w2 (4 GPUs, cordoned), w3 (3 GPUs, stopped: offline) */
+	jt = h_join_token(&S, "stats");
+	register_worker(jt, "w1", 2, 1, NULL, 0);
+	cordoned = register_worker(jt, "w2", 4, 0, NULL, 0);
+	register_worker(jt, "w3", 3, 3, secret, sizeof(secret));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", cordoned), admin, "{}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/workers/deregister", secret, "{}", 204));
+
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "projects", "total"), 3);
+	assert_int_equal(num(t, "projects", "archived"), 1);
+	assert_int_equal(num(t, "datasets", "total"), 2);
+	assert_int_equal(num(t, "datasets", "versions"), 3);
+	assert_int_equal(num(t, "models", "total"), 1);
+	assert_int_equal(num(t, "models", "versions"), 3);
+	assert_int_equal(num(t, "promotions", "pending"), 2);
+	assert_int_equal(num(t, "workers", "online"), 2);
+	assert_int_equal(num(t, "workers", "offline"), 1);
+	assert_int_equal(num(t, "workers", "schedulable"), 1);
+	/* the offline worker's GPUs are not counted */
+	assert_int_equal(num(t, "gpus", "total"), 6);
+	assert_int_equal(num(t, "gpus", "busy"), 1);
+	/* the figures the earlier tests checked are still there */
+	assert_int_equal(num(t, "users", "total"), 7);
+	assert_int_equal(num(t, "teams", "total"), 2);
+	json_decref(j);
+}
+
 static void test_stats_access(void **state)
 {
 	const char *member = h_user(&S, "eli", false);
@@ -183,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_stats_day_buckets),
 		cmocka_unit_test(test_stats_bad_input),
 		cmocka_unit_test(test_stats_bucket_limit),
+		cmocka_unit_test(test_stats_registry_and_workers),
 		cmocka_unit_test(test_stats_access),
 	};
 	memset(&S, 0, sizeof(S));

@@ -124,8 +124,28 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	assert.match(await text(page.locator('[data-stat="users"] .detail')), new RegExp(`${stats.totals.users.admins} admins · ${stats.totals.users.disabled} disabled`));
 	const last = stats.series[stats.series.length - 1];
 	assert.equal(await cardFigure(page, 'active'), String(last.active_users));
+	// the registry and the workers, as seeded: cats, secret-lab and old-project (archived);
+	// photos (3 versions) and captions (1); detector (3 versions) and tiny-llm (1); two
+	// pending promotions; gpu-a online with 4 fake GPUs (run.sh) and gpu-old offline
+	const t = stats.totals;
+	assert.deepEqual(t.projects, { total: seed.projects.length, archived: 1 });
+	assert.deepEqual(t.datasets, { total: 2, versions: 4 });
+	assert.deepEqual(t.models, { total: 2, versions: 4 });
+	assert.deepEqual(t.promotions, { pending: 2 });
+	assert.deepEqual(t.workers, { online: 1, offline: 1, schedulable: 1 });
+	assert.deepEqual(t.gpus, { total: 4, busy: 0 });
+	assert.equal(await cardFigure(page, 'projects'), '3');
+	assert.equal(await text(page.locator('[data-stat="projects"] .detail')), '1 archived');
+	assert.equal(await cardFigure(page, 'datasets'), '2');
+	assert.equal(await text(page.locator('[data-stat="datasets"] .detail')), '4 versions');
+	assert.equal(await cardFigure(page, 'models'), '2');
+	assert.equal(await cardFigure(page, 'promotions'), '2');
+	assert.equal(await cardFigure(page, 'workers'), '1');
+	assert.equal(await text(page.locator('[data-stat="workers"] .detail')), '1 offline · 1 schedulable');
+	assert.equal(await cardFigure(page, 'gpus'), '4');
+	assert.equal(await text(page.locator('[data-stat="gpus"] .detail')), '0 busy outside Atrium');
 	// what later phases bring says so
-	for (const k of ['projects', 'workers', 'gpus', 'jobs', 'deployments']) {
+	for (const k of ['jobs', 'gpu_hours', 'deployments']) {
 		assert.equal(await text(page.locator(`[data-stat="${k}"] .detail`)), 'not available yet', k);
 	}
 	// the adoption chart is drawn (uPlot canvas) and its table holds the API's figures
@@ -435,8 +455,8 @@ test('narrow screen (400 px): navigation stays visible and nothing overflows', a
 	await shot(page, 'signin-narrow');
 	await signInToken(page, adminToken);
 	await signedIn(page);
-	for (const label of ['Overview', 'Users', 'Tokens', 'Teams & quotas', 'Audit log']) {
-		const link = page.locator('nav.nav a', { hasText: label });
+	for (const label of ['Overview', 'Projects', 'Promotions', 'Workers', 'Users', 'Tokens', 'Teams & quotas', 'Join tokens', 'Audit log']) {
+		const link = page.locator('nav.nav a', { hasText: new RegExp(`^${label}`) });
 		assert.ok(await link.isVisible(), `${label} visible`);
 		const box = await link.boundingBox();
 		assert.ok(box && box.x >= 0 && box.x + box.width <= 400, `${label} inside the screen`);
@@ -466,6 +486,507 @@ test('keyboard: the skip link and the navigation are reachable, unknown pages sa
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Audit log' }).waitFor();
 	assert.equal(await page.locator('nav.nav a[aria-current=page]').textContent(), 'Audit log');
 	await view(page, 'no/such/page', 'Page not found');
+});
+
+// ---------- phase 2: the registry and the workers ----------
+
+const panelOf = (page, titleId) => page.locator(`main section[aria-labelledby="${titleId}"]`);
+const prow = (page, titleId, key) => panelOf(page, titleId).locator(`tr[data-key="${key}"]`);
+// Text as shown (innerText: cells, terms and definitions apart), whitespace folded.
+const itext = async (loc) => (await loc.innerText()).replace(/\s+/g, ' ').trim();
+const cellTexts = (loc) => loc.locator('td').evaluateAll((tds) => tds.map((td) => td.innerText.replace(/\s+/g, ' ').trim()));
+const userPassword = (name) => seed.users.find((u) => u.username === name).password;
+
+async function asUser(page, name, hash, heading) {
+	await signInPassword(page, name, userPassword(name));
+	await signedIn(page);
+	if (hash) await view(page, hash, heading);
+}
+
+// The nav's number next to Promotions ('' when hidden).
+async function promotionCount(page) {
+	const c = page.locator('nav.nav .nav-count[data-count="promotions"]');
+	return (await c.isVisible()) ? itext(c) : '';
+}
+
+// Keeps a worker registered through the API online (a heartbeat every 2 s) until stopped.
+function keepAlive(secret) {
+	const beat = () => fetch(`${base}/api/v1/workers/heartbeat`, { method: 'POST', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' }, body: '{}' }).catch(() => {});
+	beat();
+	const timer = setInterval(beat, 2000);
+	return () => clearInterval(timer);
+}
+
+async function registerWorker(joinToken, name) {
+	return apiOk('POST', '/workers/register', null, { join_token: joinToken, name, url: 'http://127.0.0.1:9', cpus: 2, memory_mb: 4096, gpus: [] });
+}
+
+test('projects view lists the seeded projects with team, visibility and role; archived on request', async (page) => {
+	await asAdmin(page, 'projects', 'Projects');
+	for (const p of seed.projects.filter((x) => !x.archived)) {
+		const cells = await cellTexts(row(page, p.name));
+		assert.equal(cells[0], p.name);
+		assert.equal(cells[1], p.description);
+		assert.equal(cells[2], p.team);
+		assert.equal(cells[3], p.visibility);
+		assert.equal(cells[4], 'owner', 'admins are owners everywhere');
+		assert.equal(cells[5], String(1 + p.members.length));
+		assert.equal(cells[6], p.tags.join(' '));
+	}
+	assert.equal(await row(page, 'old-project').count(), 0, 'archived projects are hidden by default');
+	await shot(page, 'projects');
+	await page.locator('#show-archived').check();
+	await page.waitForURL(/archived=1/);
+	await row(page, 'old-project').waitFor();
+	assert.match(await itext(row(page, 'old-project')), /old-project archived Retired prototype/);
+	// a member sees her own role, and only what she may read (not bob's private secret-lab)
+	const alice = await api('GET', '/projects', seed.tokens.alice);
+	assert.deepEqual(alice.json.items.map((p) => [p.name, p.role]), [['cats', 'owner']]);
+	const p2 = await page.context().newPage();
+	await asUser(p2, 'alice', 'projects', 'Projects');
+	await row(p2, 'cats').waitFor();
+	assert.equal((await cellTexts(row(p2, 'cats')))[4], 'owner');
+	assert.equal(await row(p2, 'secret-lab').count(), 0);
+	await p2.close();
+});
+
+test('project page: facts, members with each role; an owner adds, re-roles and removes a member', async (page) => {
+	await asAdmin(page, 'projects/cats', 'cats');
+	const about = await itext(panelOf(page, 'about-title'));
+	assert.match(about, /Team vision/);
+	assert.match(about, /Visibility internal/);
+	assert.match(about, /Tags cnn images/);
+	const cats = seed.projects.find((p) => p.name === 'cats');
+	const expected = [[cats.owner, 'owner'], ...cats.members];
+	for (const [user, role] of expected) assert.equal(await row(page, user).locator('select[name=role]').inputValue(), role, user);
+	assert.equal(await itext(row(page, 'mallory').locator('td').nth(1)), seed.users.find((u) => u.username === 'mallory').display_name);
+	assert.equal(await page.locator('main img').count(), 0);
+	await shot(page, 'project');
+	// add carol as an editor, make her a viewer, remove her
+	const add = page.locator('main form', { has: page.locator('button', { hasText: 'Add member' }) });
+	await add.locator('input[name=username]').fill('carol');
+	await add.locator('select[name=role]').selectOption('editor');
+	await add.locator('button[type=submit]').click();
+	await row(page, 'carol').waitFor();
+	const members = async () => (await apiOk('GET', '/projects/cats/members')).items.map((m) => [m.username, m.role]);
+	assert.deepEqual((await members()).find(([u]) => u === 'carol'), ['carol', 'editor']);
+	await row(page, 'carol').locator('select[name=role]').selectOption('viewer');
+	await eventually(async () => assert.deepEqual((await members()).find(([u]) => u === 'carol'), ['carol', 'viewer']), 'carol is a viewer');
+	await row(page, 'carol').locator('button', { hasText: 'Remove' }).click();
+	await confirm(page, 'Remove');
+	await eventually(async () => assert.equal((await members()).find(([u]) => u === 'carol'), undefined), 'carol removed');
+	// an unknown user: the API's message in the form
+	await add.locator('input[name=username]').fill('ghost');
+	await add.locator('button[type=submit]').click();
+	await add.locator('.form-error [role=alert]', { hasText: "user 'ghost' does not exist" }).waitFor();
+});
+
+test('create a project from the UI with a team and visibility, then archive it', async (page) => {
+	await asAdmin(page, 'projects', 'Projects');
+	await page.locator('summary', { hasText: 'New project' }).click();
+	const f = page.locator('main form');
+	await f.locator('input[name=name]').fill('dogs');
+	await f.locator('input[name=description]').fill('Dog detector');
+	await f.locator('select[name=team]').selectOption('nlp');
+	await f.locator('select[name=visibility]').selectOption('internal');
+	await f.locator('input[name=tags]').fill('cnn, dogs');
+	await f.locator('button[type=submit]').click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'dogs' }).waitFor();
+	const p = await apiOk('GET', '/projects/dogs');
+	assert.equal(p.team, 'nlp');
+	assert.equal(p.visibility, 'internal');
+	assert.deepEqual(p.tags, ['cnn', 'dogs']);
+	assert.equal(p.description, 'Dog detector');
+	// a new project's tabs say what to do next
+	await page.locator('main nav.tabs a', { hasText: 'Datasets' }).click();
+	await page.locator('main .empty', { hasText: 'No datasets in dogs yet' }).waitFor();
+	assert.match(await itext(page.locator('main .empty code')), /curl -X POST .*\/api\/v1\/projects\/dogs\/datasets/);
+	await page.locator('main nav.tabs a', { hasText: 'Models' }).click();
+	await page.locator('main .empty', { hasText: 'No models in dogs yet' }).waitFor();
+	await page.locator('main nav.tabs a', { hasText: 'Runs' }).click();
+	await page.locator('main .empty', { hasText: 'No runs in dogs yet' }).waitFor();
+	await shot(page, 'project-empty-runs');
+	await page.locator('main nav.tabs a', { hasText: 'Overview' }).click();
+	await page.locator('main button', { hasText: 'Archive project' }).click();
+	await confirm(page, 'Archive');
+	await page.locator('main .alert.info', { hasText: 'archived' }).waitFor();
+	assert.ok((await apiOk('GET', '/projects/dogs')).archived_at, 'archived through the API');
+	assert.equal(await page.locator('main button', { hasText: 'Archive project' }).count(), 0, 'read-only now');
+});
+
+test('datasets: the list, a dataset\'s versions, a version\'s files with sha256, and the diff', async (page) => {
+	await asAdmin(page, 'projects/cats', 'cats');
+	await page.locator('main nav.tabs a', { hasText: 'Datasets' }).click();
+	await row(page, 'photos').waitFor();
+	let cells = await cellTexts(row(page, 'photos'));
+	assert.deepEqual(cells.slice(0, 4), ['photos', 'Labelled cat photos', '3', 'v2']);
+	assert.deepEqual((await cellTexts(row(page, 'captions'))).slice(0, 4), ['captions', 'Captions written by hand', '1', 'v1']);
+	await shot(page, 'datasets');
+	await row(page, 'photos').locator('a', { hasText: 'photos' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Dataset photos' }).waitFor();
+	const versions = (await apiOk('GET', '/projects/cats/datasets/photos/versions')).items;
+	for (const v of versions) {
+		cells = await cellTexts(row(page, v.version));
+		assert.equal(cells[0], `v${v.version}`);
+		assert.equal(cells[1], v.state);
+		assert.equal(cells[2], v.message);
+		assert.equal(cells[3], String(v.file_count));
+		assert.equal(cells[4], `${v.total_bytes} B`);
+		assert.equal(cells[7], 'alice');
+	}
+	assert.deepEqual(versions.map((v) => v.state), ['committed', 'committed', 'draft']);
+	await shot(page, 'dataset');
+	// v2's files: paths, human sizes, sha256 prefixes
+	await view(page, 'projects/cats/datasets/photos/versions/2', 'photos v2');
+	for (const f of seed.datasets.photos.v2) {
+		cells = await cellTexts(row(page, f.path));
+		assert.equal(cells[0], f.path);
+		assert.equal(cells[1], `${f.size} B`);
+		assert.match(cells[2], new RegExp(`^${f.sha256.slice(0, 12)}`));
+		assert.equal(await row(page, f.path).locator('code[title]').getAttribute('title'), f.sha256);
+	}
+	// the diff against v1, from the dataset page's "changes" link
+	await view(page, 'projects/cats/datasets/photos', 'Dataset photos');
+	await row(page, 2).locator('a', { hasText: 'changes' }).click();
+	await page.locator('#diff-title', { hasText: 'Changes from v1 to v2' }).waitFor();
+	assert.match(page.url(), /versions\/2\?against=1$/);
+	const paths = async (kind) => (await page.locator(`.diff-${kind} tbody tr`).evaluateAll((trs) => trs.map((tr) => tr.dataset.key)));
+	assert.deepEqual(await paths('added'), seed.datasets.photos.diff.added);
+	assert.deepEqual(await paths('removed'), seed.datasets.photos.diff.removed);
+	assert.deepEqual(await paths('changed'), seed.datasets.photos.diff.changed);
+	assert.equal(await itext(page.locator('.diff-summary')), '1 added, 1 removed, 1 changed, 1 unchanged. Hide the changes');
+	const changed = await cellTexts(page.locator('.diff-changed tbody tr'));
+	assert.equal(changed[1], '21 B → 27 B');
+	await shot(page, 'dataset-version-diff');
+	// comparing with another version through the form
+	await page.locator('main select[name=against]').selectOption('3');
+	await page.locator('main button', { hasText: 'Compare' }).click();
+	await page.locator('#diff-title', { hasText: 'Changes from v3 to v2' }).waitFor();
+	assert.equal(await itext(page.locator('.diff-summary')), '0 added, 0 removed, 0 changed, 3 unchanged. Hide the changes');
+});
+
+test('download a dataset file from a version: the same bytes as uploaded', async (page) => {
+	await asAdmin(page, 'projects/cats/datasets/photos/versions/1', 'photos v1');
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-dl-'));
+	try {
+		for (const f of seed.datasets.photos.v1) {
+			const [dl] = await Promise.all([page.waitForEvent('download'), row(page, f.path).locator('button', { hasText: 'Download' }).click()]);
+			assert.equal(dl.suggestedFilename(), f.path.split('/').pop());
+			const to = path.join(dir, dl.suggestedFilename());
+			await dl.saveAs(to);
+			const got = fs.readFileSync(to);
+			const want = f.text !== undefined ? Buffer.from(f.text) : Buffer.from(f.base64, 'base64');
+			assert.ok(got.equals(want), `${f.path}: the downloaded bytes differ`);
+		}
+	} finally {
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+	// the token went in a header: no address of the page or of a link carries it
+	const tok = (await session(page)).token;
+	assert.ok(!(await page.content()).includes(tok));
+});
+
+test('runs: the list with status and params, and a run\'s inputs', async (page) => {
+	await asAdmin(page, 'projects/cats/runs', 'Runs');
+	const r = row(page, seed.run.id);
+	await r.waitFor();
+	const cells = await cellTexts(r);
+	assert.deepEqual(cells.slice(0, 3), ['baseline', 'finished', 'lr=0.01 epochs=10']);
+	assert.match(await itext(page.locator('main tbody')), /sweep-2 failed lr=0\.1/);
+	await shot(page, 'runs');
+	await r.locator('a', { hasText: 'baseline' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Run baseline' }).waitFor();
+	assert.deepEqual(await page.locator('#run-inputs ~ ul a').allTextContents(), ['photos v2', 'captions v1']);
+	assert.match(await itext(panelOf(page, 'run-params')), /lr 0\.01 epochs 10/);
+	await shot(page, 'run');
+});
+
+test('model page: versions, aliases, the pending promotion and the history', async (page) => {
+	await asAdmin(page, 'projects/cats/models', 'Models');
+	assert.deepEqual((await cellTexts(row(page, 'detector'))).slice(0, 5), ['detector', 'Finds cats in photos', '3', 'v2', 'production → v1 staging → v2']);
+	await shot(page, 'models');
+	await row(page, 'detector').locator('a', { hasText: 'detector' }).first().click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Model detector' }).waitFor();
+	const expect = { 1: ['committed', 'production'], 2: ['committed', 'staging'], 3: ['draft', '—'] };
+	for (const [v, [state, aliases]] of Object.entries(expect)) {
+		const cells = await cellTexts(prow(page, 'versions-title', v));
+		assert.deepEqual(cells.slice(0, 5), [`v${v}`, state, aliases, `run ${seed.run.id}`, 'pytorch'], `v${v}`);
+		assert.equal(cells[7], 'bob');
+	}
+	assert.deepEqual((await cellTexts(prow(page, 'aliases-title', 'production'))).slice(0, 2), ['production', 'v1']);
+	assert.deepEqual((await cellTexts(prow(page, 'aliases-title', 'staging'))).slice(0, 2), ['staging', 'v2']);
+	const pending = await cellTexts(prow(page, 'promotions-title', seed.promotions.approve));
+	assert.deepEqual(pending.slice(0, 5), [`#${seed.promotions.approve}`, 'production', 'v2', 'bob', 'passed the eval']);
+	const history = await page.locator('ol.timeline li').allTextContents();
+	assert.match(history[0], /bob asked to move production to v2 \(promotion #\d+\).*passed the eval/);
+	assert.match(history[history.length - 1], /alice registered the model/);
+	await shot(page, 'model');
+});
+
+test('lineage graph: dataset versions -> run -> model version, nodes lead to their pages', async (page) => {
+	const mv = seed.models.detector[0];
+	await asAdmin(page, 'projects/cats/models/detector/versions/1', 'detector v1');
+	const graph = page.locator('svg.lineage');
+	await graph.waitFor();
+	const nodeText = (kind) => graph.locator(`[data-node="${kind}"] .node-title`).allTextContents();
+	assert.deepEqual((await nodeText('dataset')).sort(), ['captions v1', 'photos v2']);
+	assert.deepEqual(await nodeText('run'), ['baseline']);
+	assert.deepEqual(await nodeText('model'), ['detector v1']);
+	assert.deepEqual(await nodeText('deployment'), ['No deployments']);
+	assert.equal(await graph.locator('path.edge').count(), 2 + 1 + 1);
+	// the files' hashes under it are the API's
+	const lin = await apiOk('GET', `/model-versions/${mv.id}/lineage`);
+	const shown = await page.locator('main code.sha-full').allTextContents();
+	const want = lin.datasets.flatMap((d) => d.files.map((f) => f.sha256));
+	assert.deepEqual(shown, want);
+	for (const f of seed.datasets.photos.v2) assert.ok(shown.includes(f.sha256), f.path);
+	await shot(page, 'lineage');
+	// a node is a link: to the run, then back, then to a dataset version
+	await graph.locator('a[data-node="run"]').click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Run baseline' }).waitFor();
+	await page.goBack();
+	await graph.locator('a[data-node="dataset"]', { hasText: 'photos v2' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'photos v2' }).waitFor();
+});
+
+test('promotions: the count in the navigation, approve one (production moves), reject one', async (page) => {
+	await asAdmin(page, 'promotions', 'Promotions');
+	await eventually(async () => assert.equal(await promotionCount(page), '2'), 'two pending');
+	const ok = seed.promotions.approve;
+	const no = seed.promotions.reject;
+	assert.deepEqual((await cellTexts(row(page, ok))).slice(0, 7), [`#${ok}`, 'cats', 'detector', 'v2', 'production', 'bob', 'passed the eval']);
+	assert.deepEqual((await cellTexts(row(page, no))).slice(0, 7), [`#${no}`, 'secret-lab', 'tiny-llm', 'v1', 'production', 'carol', 'ready?']);
+	await shot(page, 'promotions');
+	assert.equal((await apiOk('GET', '/projects/cats/models/detector/versions/production')).version, 1);
+	await row(page, ok).locator('button', { hasText: 'Approve' }).click();
+	await page.locator('dialog[open] textarea').fill('ship it');
+	await confirm(page, 'Approve');
+	await row(page, ok).locator('.badge', { hasText: 'approved' }).waitFor();
+	assert.equal((await apiOk('GET', '/projects/cats/models/detector/versions/production')).version, 2);
+	const done = await apiOk('GET', `/promotions/${ok}`);
+	assert.equal(done.state, 'approved');
+	assert.equal(done.decision_comment, 'ship it');
+	await eventually(async () => assert.equal(await promotionCount(page), '1'), 'one pending');
+	// reject the other from its model's page
+	await view(page, 'projects/secret-lab/models/tiny-llm', 'Model tiny-llm');
+	await prow(page, 'promotions-title', no).locator('button', { hasText: 'Reject' }).click();
+	await confirm(page, 'Reject');
+	await page.locator('main .empty', { hasText: 'No promotion is waiting' }).waitFor();
+	assert.equal((await apiOk('GET', `/promotions/${no}`)).state, 'rejected');
+	assert.equal((await api('GET', '/projects/secret-lab/models/tiny-llm/versions/production')).status, 404, 'the alias was not set');
+	await eventually(async () => assert.equal(await promotionCount(page), ''), 'none pending');
+	assert.match(await itext(page.locator('ol.timeline li').first()), /admin rejected moving production to v1/);
+});
+
+test('an editor moves staging, gets the API\'s 403 for production, and requests a promotion', async (page) => {
+	await asUser(page, 'bob', 'projects/cats/models/detector', 'Model detector');
+	const setForm = page.locator('main form[aria-label="Set or move an alias"]');
+	await setForm.locator('input[name=alias]').fill('production');
+	await setForm.locator('select[name=version]').selectOption('1');
+	await setForm.locator('button[type=submit]').click();
+	const refused = await api('PUT', '/projects/cats/models/detector/aliases/production', seed.tokens.bob, { version: 1 });
+	assert.equal(refused.status, 403);
+	await setForm.locator('.form-error [role=alert]', { hasText: refused.json.error.message }).waitFor();
+	assert.equal((await apiOk('GET', '/projects/cats/models/detector/versions/production')).version, 2, 'production did not move');
+	await setForm.locator('input[name=alias]').fill('staging');
+	await setForm.locator('button[type=submit]').click();
+	await eventually(async () => assert.equal((await apiOk('GET', '/projects/cats/models/detector/versions/staging')).version, 1), 'staging -> v1');
+	const req = page.locator('main form[aria-label="Request a promotion"]');
+	await req.locator('select[name=version]').selectOption('1');
+	await req.locator('input[name=comment]').fill('roll back');
+	await req.locator('button[type=submit]').click();
+	await eventually(async () => {
+		const p = (await apiOk('GET', '/projects/cats/promotions', adminToken)).items.find((x) => x.state === 'pending');
+		assert.deepEqual([p.version, p.alias, p.requested_by, p.comment], [1, 'production', 'bob', 'roll back']);
+	}, 'promotion requested');
+	// an editor may not decide production: the row says who does
+	await page.locator('main td', { hasText: 'an owner decides' }).waitFor();
+});
+
+test('a viewer sees no write controls, and a stale page shows the API\'s refusal', async (page) => {
+	await asUser(page, 'victor', 'projects/cats', 'cats');
+	assert.equal(await page.locator('main button', { hasText: /Add member|Remove|Archive/ }).count(), 0);
+	assert.equal(await page.locator('main select').count(), 0);
+	assert.equal(await page.locator('summary', { hasText: 'Edit project' }).count(), 0);
+	await view(page, 'projects/cats/models/detector', 'Model detector');
+	assert.equal(await page.locator('main form').count(), 0, 'no alias or promotion form');
+	assert.equal(await page.locator('main button', { hasText: /Approve|Reject|Remove/ }).count(), 0);
+	await page.locator('main td', { hasText: 'an owner decides' }).waitFor();
+	// made an editor meanwhile: the controls appear; demoted again while the page is open: the
+	// API refuses and the page says so
+	await apiOk('PUT', '/projects/cats/members/victor', seed.tokens.alice, { role: 'editor' });
+	await view(page, 'projects/cats/datasets', 'Datasets');
+	await view(page, 'projects/cats/models/detector', 'Model detector');
+	const setForm = page.locator('main form[aria-label="Set or move an alias"]');
+	await setForm.waitFor();
+	await apiOk('PUT', '/projects/cats/members/victor', seed.tokens.alice, { role: 'viewer' });
+	await setForm.locator('input[name=alias]').fill('staging');
+	await setForm.locator('button[type=submit]').click();
+	const refused = await api('PUT', '/projects/cats/models/detector/aliases/staging', seed.tokens.victor, { version: 2 });
+	assert.equal(refused.status, 403);
+	await setForm.locator('.form-error [role=alert]', { hasText: refused.json.error.message }).waitFor();
+	await shot(page, 'model-viewer-refused');
+});
+
+test('search from the top bar finds a seeded dataset; a member never sees others\' private projects', async (page) => {
+	const all = await apiOk('GET', '/search?q=cat');
+	assert.ok(all.items.some((r) => r.name === 'secret-lab'), 'the admin finds the private project');
+	await asUser(page, 'victor');
+	await page.locator('.topbar input[type=search]').fill('cat');
+	await page.locator('.topbar input[type=search]').press('Enter');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Search: cat' }).waitFor();
+	const results = page.locator('main ol.results li');
+	const got = await results.evaluateAll((lis) => lis.map((li) => `${li.dataset.kind}:${li.querySelector('strong').textContent}`));
+	assert.ok(got.includes('dataset:photos'), got.join(', '));
+	assert.ok(got.includes('project:cats'));
+	assert.ok(got.includes('model:detector'));
+	assert.ok(!got.some((g) => g.includes('secret-lab')), 'no private project of others');
+	assert.equal(await page.locator('main', { hasText: 'secret-lab' }).count(), 0);
+	assert.equal(await itext(page.locator('main ol.results li[data-kind=dataset] mark')), 'cat');
+	await shot(page, 'search');
+	await page.locator('main ol.results li[data-kind=dataset] a', { hasText: 'photos' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Dataset photos' }).waitFor();
+	// a search the API refuses shows its message
+	await view(page, `search?q=${'x'.repeat(300)}`, 'Search');
+	await page.locator('main [role=alert]').waitFor();
+});
+
+test('workers: the inventory shows the real worker\'s 4 fake GPUs, labels and state', async (page) => {
+	await asAdmin(page, 'workers', 'Workers');
+	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
+	assert.equal(live.gpus.length, 4);
+	let cells = await cellTexts(row(page, live.id));
+	assert.deepEqual(cells.slice(0, 5), ['gpu-a', 'online', 'schedulable', '4 × Fake GPU (16 GiB)', String(live.cpus)]);
+	assert.equal(cells[6], 'pool=large zone=a');
+	assert.equal(cells[8], live.version);
+	cells = await cellTexts(row(page, seed.workers.offline_id));
+	assert.deepEqual(cells.slice(0, 4), ['gpu-old', 'offline', 'not schedulable', '2 × Tesla V100-SXM2-16GB (16 GiB) 1 busy']);
+	await shot(page, 'workers');
+	await row(page, live.id).locator('a', { hasText: 'gpu-a' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Worker gpu-a' }).waitFor();
+	for (let i = 0; i < 4; i++) {
+		assert.deepEqual((await cellTexts(prow(page, 'gpus-title', i))).slice(0, 3), [String(i), 'Fake GPU', `GPU-fake-${i}`]);
+		assert.match(await itext(prow(page, 'gpus-title', i)), /0 B \/ 16 GiB.*free/);
+	}
+	assert.match(await itext(panelOf(page, 'worker-about')), /State online schedulable/);
+	await shot(page, 'worker');
+});
+
+test('cordon, drain and uncordon a worker from the UI', async (page) => {
+	await asAdmin(page, 'workers', 'Workers');
+	const id = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online).id;
+	const w = () => apiOk('GET', `/workers/${id}`);
+	const act = async (label) => {
+		await row(page, id).locator('button', { hasText: label }).click();
+		await confirm(page, label);
+	};
+	await act('Cordon');
+	await row(page, id).locator('.badge', { hasText: 'cordoned' }).waitFor();
+	let got = await w();
+	assert.deepEqual([got.cordoned, got.draining, got.schedulable], [true, false, false]);
+	await act('Uncordon');
+	await row(page, id).locator('.badge', { hasText: 'schedulable' }).waitFor();
+	got = await w();
+	assert.deepEqual([got.cordoned, got.draining, got.schedulable], [false, false, true]);
+	await act('Drain');
+	await row(page, id).locator('.badge', { hasText: 'draining' }).waitFor();
+	assert.equal((await w()).draining, true);
+	await act('Uncordon');
+	await row(page, id).locator('.badge', { hasText: 'schedulable' }).waitFor();
+	got = await w();
+	assert.deepEqual([got.cordoned, got.draining, got.schedulable, got.state], [false, false, true, 'online']);
+});
+
+test('delete a worker: an online one is refused with the API\'s message and can be forced', async (page) => {
+	const reg = await registerWorker(seed.workers.join_token, 'gpu-tmp');
+	const stop = keepAlive(reg.secret);
+	try {
+		await asAdmin(page, `workers/${reg.worker_id}`, 'Worker gpu-tmp');
+		await page.locator('main button', { hasText: 'Delete' }).click();
+		await confirm(page, 'Delete');
+		const refused = await api('DELETE', `/workers/${reg.worker_id}`);
+		assert.equal(refused.status, 409);
+		await page.locator('main [role=alert]', { hasText: refused.json.error.message }).waitFor();
+		await page.locator('main button', { hasText: 'Force delete' }).click();
+		await confirm(page, 'Force delete');
+		await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Workers' }).waitFor();
+		assert.equal((await api('GET', `/workers/${reg.worker_id}`)).status, 404);
+	} finally {
+		stop();
+	}
+	// an offline worker goes at once
+	await view(page, `workers/${seed.workers.offline_id}`, 'Worker gpu-old');
+	await page.locator('main button', { hasText: 'Delete' }).click();
+	await confirm(page, 'Delete');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Workers' }).waitFor();
+	assert.equal((await api('GET', `/workers/${seed.workers.offline_id}`)).status, 404);
+});
+
+test('join tokens: create one (shown once, with the worker command), then revoke it', async (page) => {
+	await asAdmin(page, 'admin/join-tokens', 'Join tokens');
+	const list = (await apiOk('GET', '/workers/join-tokens')).items;
+	const seeded = list.find((t) => t.name === seed.workers.join_token_name);
+	const revoked = list.find((t) => t.name === seed.workers.revoked_join_token);
+	assert.match(await itext(row(page, seeded.id)), new RegExp(`seed-gpu-hosts ${seeded.prefix}… admin .* active`));
+	assert.match(await itext(row(page, revoked.id)), /old-rack .* revoked/);
+	await page.locator('summary', { hasText: 'New join token' }).click();
+	await page.locator('main form input[name=name]').fill('rack-9');
+	await page.locator('main form button[type=submit]').click();
+	const token = await page.locator('.secret-once input.secret').inputValue();
+	assert.match(token, /^atr_/);
+	const cmd = await itext(page.locator('.notices .snippet code'));
+	assert.ok(cmd.includes(`atrium worker --server ${base} --join-token ${token}`), cmd);
+	await shot(page, 'join-tokens');
+	// it admits a host
+	const reg = await registerWorker(token, 'probe-host');
+	await apiOk('POST', '/workers/deregister', reg.secret, {});
+	await apiOk('DELETE', `/workers/${reg.worker_id}`);
+	const made = (await apiOk('GET', '/workers/join-tokens')).items.find((t) => t.name === 'rack-9');
+	await row(page, made.id).locator('button', { hasText: 'Revoke' }).click();
+	await confirm(page, 'Revoke');
+	await row(page, made.id).locator('.badge', { hasText: 'revoked' }).waitFor();
+	assert.ok((await apiOk('GET', '/workers/join-tokens')).items.find((t) => t.id === made.id).revoked_at);
+	assert.equal((await api('POST', '/workers/register', null, { join_token: token, name: 'probe-host', url: 'http://127.0.0.1:9' })).status, 401);
+});
+
+test('narrow screen (400 px): registry and worker pages do not scroll sideways', async (page) => {
+	await page.setViewportSize({ width: 400, height: 860 });
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	const pages = [
+		['projects', 'Projects', null],
+		['projects/cats', 'cats', null],
+		['projects/cats/datasets/photos/versions/2?against=1', 'photos v2', 'dataset-version-narrow'],
+		['projects/cats/models/detector', 'Model detector', null],
+		['projects/cats/models/detector/versions/1', 'detector v1', 'lineage-narrow'],
+		['promotions', 'Promotions', null],
+		['workers', 'Workers', 'workers-narrow'],
+		['admin/join-tokens', 'Join tokens', null],
+		['search?q=cat', 'Search: cat', null],
+	];
+	for (const [hash, heading, name] of pages) {
+		await view(page, hash, heading);
+		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 401), `no sideways scrolling: ${hash}`);
+		if (name) await shot(page, name);
+	}
+	assert.ok(await page.locator('.topbar input[type=search]').isVisible(), 'the search box stays');
+});
+
+test('keyboard: project tabs, lineage nodes and the search box work without a mouse', async (page) => {
+	await asAdmin(page, 'projects/cats', 'cats');
+	await page.locator('main nav.tabs a', { hasText: 'Models' }).focus();
+	await page.keyboard.press('Enter');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Models' }).waitFor();
+	assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new heading');
+	await view(page, 'projects/cats/models/detector/versions/1', 'detector v1');
+	await page.locator('svg.lineage a[data-node="run"]').focus();
+	assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-node')), 'run');
+	await page.keyboard.press('Enter');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Run baseline' }).waitFor();
+	await page.locator('.topbar input[type=search]').focus();
+	await page.keyboard.type('detector');
+	await page.keyboard.press('Enter');
+	await page.locator('main ol.results li[data-kind="model"]', { hasText: 'detector' }).waitFor();
 });
 
 // ---------- run ----------

@@ -4,9 +4,12 @@
 # through the REST API (seed.mjs), drives the system Chromium with playwright-core
 # (dashboard.test.mjs; no browser is ever downloaded), then stops the daemon with SIGTERM and
 # expects exit status 0 (so sanitizer reports and leaks fail the run too).
+# Once seeded, a real `atrium worker` (gpu-a, 4 fake GPUs: ATRIUM_FAKE_GPUS) joins with the
+# seed's join token, so the Workers views show a live host; it is stopped with SIGTERM after
+# the tests and must exit 0 too.
 # Env: ATRIUM_WEB_DIR (serve web/ from disk), WEB_TEST_FILTER (run matching tests only),
 # ATRIUM_TEST_KEEP (keep the data dir).
-# Logs: build/test-logs/web/ (server.log, seed.json); screenshots: build/test-logs/web/screenshots/.
+# Logs: build/test-logs/web/ (server.log, worker.log, seed.json); screenshots: build/test-logs/web/screenshots/.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -35,11 +38,14 @@ fi
 TMP=$(mktemp -d /tmp/atrium-web-XXXXXX) || fail "mktemp failed"
 DATA=$TMP/data
 PID=""
+WPID=""
 cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
+	for p in $WPID $PID; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
 	[ -n "${ATRIUM_TEST_KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -53,14 +59,24 @@ ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG_LEVEL:-warn}" "$BIN" serve --listen 127.0.0.
 	${ATRIUM_WEB_DIR:+--web-dir "$ATRIUM_WEB_DIR"} >"$LOGS/server.log" 2>&1 &
 PID=$!
 
-# Wait (up to 60 s) for the daemon to write its address and the admin token.
-i=0
-while [ ! -s "$DATA/listen.addr" ] || [ ! -s "$DATA/admin.token" ]; do
-	kill -0 "$PID" 2>/dev/null || { tail -20 "$LOGS/server.log" >&2; fail "the server exited at start"; }
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "the server did not start within 60 s"
-	sleep 0.1
-done
+# wait_for WHAT PID LOG FILE...: waits (up to 60 s) until every FILE is non-empty, failing
+# (with LOG's tail) if process PID exits first.
+wait_for() {
+	what=$1 pid=$2 log=$3
+	shift 3
+	i=0
+	for f in "$@"; do
+		while [ ! -s "$f" ]; do
+			kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; fail "the $what exited at start"; }
+			i=$((i + 1))
+			[ "$i" -le 600 ] || fail "the $what did not start within 60 s"
+			sleep 0.1
+		done
+	done
+}
+
+# The daemon writes its address and the admin token once it listens.
+wait_for server "$PID" "$LOGS/server.log" "$DATA/listen.addr" "$DATA/admin.token"
 export ATRIUM_URL="http://$(cat "$DATA/listen.addr")"
 export ATRIUM_ADMIN_TOKEN="$(cat "$DATA/admin.token")"
 export SEED_FILE="$LOGS/seed.json"
@@ -69,17 +85,37 @@ export CHROMIUM
 echo "web tests: server $ATRIUM_URL ($BIN)"
 
 node tests/web/seed.mjs "$ATRIUM_URL" "$ATRIUM_ADMIN_TOKEN" >"$SEED_FILE" || fail "seeding failed"
+
+# The worker: the join token goes in the environment, as docs/workers.md advises.
+WORK=$TMP/worker
+mkdir -p "$WORK" || fail "cannot create $WORK"
+JOIN=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).workers.join_token)' "$SEED_FILE") ||
+	fail "no join token in $SEED_FILE"
+ATRIUM_JOIN_TOKEN="$JOIN" ATRIUM_FAKE_GPUS=4 ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG_LEVEL:-warn}" "$BIN" worker \
+	--server "$ATRIUM_URL" --listen 127.0.0.1:0 --name gpu-a --work-dir "$WORK" --labels pool=large,zone=a \
+	>"$LOGS/worker.log" 2>&1 &
+WPID=$!
+# worker.json is written once it has registered
+wait_for worker "$WPID" "$LOGS/worker.log" "$WORK/worker.json"
+
 node tests/web/dashboard.test.mjs
 rc=$?
 
-kill -TERM "$PID"
-wait "$PID"
-src=$?
+# stop WHAT PID LOG: SIGTERM, then wants exit status 0 (sanitizer reports and leaks fail it).
+stop() {
+	kill -TERM "$2"
+	wait "$2"
+	st=$?
+	if [ "$st" -ne 0 ]; then
+		echo "web tests: the $1 exited with status $st after SIGTERM (want 0); see $3" >&2
+		tail -30 "$3" >&2
+		rc=1
+	fi
+}
+# The worker first: it deregisters from the server on its way out.
+stop worker "$WPID" "$LOGS/worker.log"
+WPID=""
+stop server "$PID" "$LOGS/server.log"
 PID=""
-if [ "$src" -ne 0 ]; then
-	echo "web tests: the server exited with status $src after SIGTERM (want 0); see $LOGS/server.log" >&2
-	tail -30 "$LOGS/server.log" >&2
-	rc=1
-fi
 ls "$SHOTS"/*.png >/dev/null 2>&1 && echo "web tests: screenshots in $SHOTS"
 exit "$rc"

@@ -1,7 +1,9 @@
 // seed.mjs: fills a fresh Atrium with a small, known world through the public REST API,
 // for the browser tests (and for trying the dashboard by hand):
 //   node tests/web/seed.mjs http://127.0.0.1:8080 "$(cat data/admin.token)" > seed.json
-// Prints what it made as JSON (names, passwords, tokens) for the tests to assert on.
+// Prints what it made as JSON (names, passwords, tokens, file contents) for the tests to
+// assert on. The worker join token it makes is in `.workers.join_token`: tests/web/run.sh
+// starts a real `atrium worker` (4 fake GPUs) with it once seeding is done.
 
 const [base, adminToken] = process.argv.slice(2);
 if (!base || !adminToken) {
@@ -9,24 +11,32 @@ if (!base || !adminToken) {
 	process.exit(2);
 }
 
-async function call(method, path, token, body) {
-	const res = await fetch(base + '/api/v1' + path, {
-		method,
-		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
+async function send(method, path, token, body, headers = {}) {
+	const res = await fetch(base + '/api/v1' + path, { method, headers: { Authorization: `Bearer ${token}`, ...headers }, body });
 	const text = await res.text();
 	if (!res.ok) throw new Error(`seed: ${method} ${path}: ${res.status} ${text}`);
 	return text ? JSON.parse(text) : null;
 }
 
+const call = (method, path, token, body) =>
+	send(method, path, token, body ? JSON.stringify(body) : undefined, body ? { 'Content-Type': 'application/json' } : {});
+
+// A file's path, its bytes (text or base64 in the JSON) and its sha256 once uploaded.
+async function putFile(prefix, token, path, content) {
+	const made = await send('PUT', `${prefix}/files/${path.split('/').map(encodeURIComponent).join('/')}`, token, content, {
+		'Content-Type': 'application/octet-stream',
+	});
+	return { path, size: made.size, sha256: made.sha256, ...(typeof content === 'string' ? { text: content } : { base64: Buffer.from(content).toString('base64') }) };
+}
+
 export const USERS = [
 	{ username: 'alice', display_name: 'Alice Martin', role: 'member', password: 'alice-password-1' },
-	{ username: 'bob', display_name: 'Bob Chen', role: 'member' },
+	{ username: 'bob', display_name: 'Bob Chen', role: 'member', password: 'bob-password-1' },
 	{ username: 'carol', display_name: 'Carol Diaz', role: 'admin' },
 	{ username: 'dave', display_name: 'Dave Okafor', role: 'member', disabled: true },
 	// markup in a name must show as text, never run
 	{ username: 'mallory', display_name: '<img src=x onerror="window.__xss=1">Mallory', role: 'member' },
+	{ username: 'victor', display_name: 'Victor Viewer', role: 'member', password: 'victor-password-1' },
 ];
 
 export const TEAMS = [
@@ -42,11 +52,28 @@ export const MEMBERS = [
 	['nlp', 'carol', 'member'],
 ];
 
+// Projects: who creates each (its first owner) and who else is in it with which role.
+export const PROJECTS = [
+	{
+		name: 'cats', owner: 'alice', team: 'vision', visibility: 'internal', tags: ['cnn', 'images'],
+		description: 'Cat detector for the photo app',
+		members: [['bob', 'editor'], ['victor', 'viewer'], ['mallory', 'viewer']],
+	},
+	{
+		name: 'secret-lab', owner: 'bob', team: 'nlp', visibility: 'private', tags: ['llm'],
+		description: 'Secret cat language experiments',
+		members: [['carol', 'editor']],
+	},
+	{ name: 'old-project', owner: 'alice', team: 'vision', visibility: 'internal', tags: [], description: 'Retired prototype', members: [], archived: true },
+];
+
+// A small PNG-like binary, so downloads are compared byte for byte (NUL and high bytes).
+const binary = (seedByte, n) => Uint8Array.from({ length: n }, (_, i) => (seedByte * 31 + i * 7) & 0xff);
+
 // Enough audited changes that the audit log has more than one page (50).
 const DESCRIPTION_EDITS = 40;
 
-async function seed() {
-	const out = { users: USERS, teams: TEAMS, members: MEMBERS, tokens: {} };
+async function seedIdentity(out) {
 	for (const u of USERS) {
 		const body = { username: u.username, display_name: u.display_name, role: u.role };
 		if (u.password) body.password = u.password;
@@ -66,6 +93,120 @@ async function seed() {
 		await call('PATCH', '/teams/platform', adminToken, { description: `CoE platform team (rev ${i})` });
 	}
 	TEAMS[2].description = `CoE platform team (rev ${DESCRIPTION_EDITS})`;
+}
+
+async function seedProjects(out) {
+	for (const p of PROJECTS) {
+		const tok = out.tokens[p.owner];
+		await call('POST', '/projects', tok, { name: p.name, description: p.description, team: p.team, visibility: p.visibility, tags: p.tags });
+		for (const [user, role] of p.members) await call('PUT', `/projects/${p.name}/members/${user}`, tok, { role });
+	}
+}
+
+// photos: v1 and v2 committed (v2 from v1: one file changed, one removed, one added), v3 a
+// draft; captions: v1 committed. The diff of v2 against v1 is what the diff test expects.
+async function seedDatasets(out) {
+	const tok = out.tokens.alice;
+	const ds = '/projects/cats/datasets';
+	await call('POST', ds, tok, { name: 'photos', description: 'Labelled cat photos', tags: ['images'] });
+	await call('POST', ds, tok, { name: 'captions', description: 'Captions written by hand' });
+	const v1 = `${ds}/photos/versions/1`;
+	await call('POST', `${ds}/photos/versions`, tok, { message: 'first labelled batch' });
+	const files1 = [
+		await putFile(v1, tok, 'labels.csv', 'id,label\n1,cat\n2,dog\n'),
+		await putFile(v1, tok, 'images/001.png', binary(1, 300)),
+		await putFile(v1, tok, 'readme.txt', 'Photos of cats, labelled by the vision team.\n'),
+	];
+	await call('POST', `${v1}/commit`, tok, { rows: 2 });
+	const v2 = `${ds}/photos/versions/2`;
+	await call('POST', `${ds}/photos/versions`, tok, { message: 'more photos, fixed labels', parent: 1 });
+	const changed = await putFile(v2, tok, 'labels.csv', 'id,label\n1,cat\n2,cat\n3,cat\n');
+	const added = await putFile(v2, tok, 'images/002.png', binary(2, 420));
+	await send('DELETE', `${v2}/files/readme.txt`, tok);
+	await call('POST', `${v2}/commit`, tok, { rows: 3 });
+	await call('POST', `${ds}/photos/versions`, tok, { message: 'work in progress', parent: 2 });
+	const c1 = `${ds}/captions/versions/1`;
+	await call('POST', `${ds}/captions/versions`, tok, { message: 'initial captions' });
+	const captions = [await putFile(c1, tok, 'captions.jsonl', '{"id":1,"text":"a cat on a mat"}\n')];
+	await call('POST', `${c1}/commit`, tok, {});
+	out.datasets = {
+		photos: {
+			v1: files1,
+			v2: [added, files1[1], changed],
+			diff: { added: [added.path], removed: ['readme.txt'], changed: [changed.path] },
+		},
+		captions: { v1: captions },
+	};
+}
+
+// A run that read photos v2 and captions v1; the detector model's versions come from it.
+// staging -> 2 (bob, an editor), production -> 1 (alice, the owner); bob asks for
+// production -> 2 (pending, approved by a test). In secret-lab, carol (an editor there) asks
+// for production -> 1 of tiny-llm (pending, rejected by a test).
+async function seedRegistry(out) {
+	const { alice, bob, carol } = out.tokens;
+	const run = await call('POST', '/projects/cats/runs', bob, {
+		name: 'baseline',
+		params: { lr: '0.01', epochs: '10' },
+		tags: { owner: 'bob' },
+		status: 'finished',
+		inputs: [{ dataset: 'photos', version: 2 }, { dataset: 'captions', version: 1 }],
+	});
+	await call('POST', '/projects/cats/runs', bob, { name: 'sweep-2', params: { lr: '0.1' }, status: 'failed' });
+	const md = '/projects/cats/models';
+	await call('POST', md, alice, { name: 'detector', description: 'Finds cats in photos', tags: ['cnn'] });
+	const versions = [];
+	for (let v = 1; v <= 3; v++) {
+		const made = await call('POST', `${md}/detector/versions`, bob, { source_run: run.id, framework: 'pytorch', description: `build ${v}` });
+		await putFile(`${md}/detector/versions/${v}`, bob, 'model.bin', `weights ${v}\n`);
+		if (v < 3) await call('POST', `${md}/detector/versions/${v}/commit`, bob, {});
+		versions.push({ id: made.id, version: v });
+	}
+	await call('PUT', `${md}/detector/aliases/production`, alice, { version: 1 });
+	await call('PUT', `${md}/detector/aliases/staging`, bob, { version: 2 });
+	const approve = await call('POST', `${md}/detector/versions/2/promotions`, bob, { alias: 'production', comment: 'passed the eval' });
+
+	const lab = '/projects/secret-lab/models';
+	await call('POST', lab, bob, { name: 'tiny-llm', description: 'A small language model' });
+	await call('POST', `${lab}/tiny-llm/versions`, carol, {});
+	await putFile(`${lab}/tiny-llm/versions/1`, carol, 'weights.bin', 'tiny\n');
+	await call('POST', `${lab}/tiny-llm/versions/1/commit`, carol, {});
+	const reject = await call('POST', `${lab}/tiny-llm/versions/1/promotions`, carol, { alias: 'production', comment: 'ready?' });
+	out.run = { id: run.id, name: run.name };
+	out.models = { detector: versions };
+	out.promotions = { approve: approve.id, reject: reject.id };
+	for (const p of PROJECTS.filter((x) => x.archived)) await call('DELETE', `/projects/${p.name}`, out.tokens[p.owner]);
+}
+
+// Join tokens (one revoked) and an offline worker; the online one (gpu-a) is started by run.sh.
+async function seedWorkers(out) {
+	const join = await call('POST', '/workers/join-tokens', adminToken, { name: 'seed-gpu-hosts' });
+	const old = await call('POST', '/workers/join-tokens', adminToken, { name: 'old-rack' });
+	const gone = await send('POST', '/workers/register', '', JSON.stringify({
+		join_token: old.token,
+		name: 'gpu-old',
+		url: 'http://127.0.0.1:9',
+		labels: { pool: 'small' },
+		cpus: 8,
+		memory_mb: 32000,
+		version: '0.0.9',
+		gpus: [
+			{ index: 0, uuid: 'GPU-old-0', name: 'Tesla V100-SXM2-16GB', memory_mb: 16384, memory_used_mb: 2048, utilization: 50, busy: true },
+			{ index: 1, uuid: 'GPU-old-1', name: 'Tesla V100-SXM2-16GB', memory_mb: 16384, memory_used_mb: 0, utilization: 0, busy: false },
+		],
+	}), { 'Content-Type': 'application/json' });
+	await send('POST', '/workers/deregister', gone.secret, '{}', { 'Content-Type': 'application/json' });
+	await call('DELETE', `/workers/join-tokens/${old.id}`, adminToken);
+	out.workers = { join_token: join.token, join_token_name: join.name, revoked_join_token: old.name, online: 'gpu-a', offline: 'gpu-old', offline_id: gone.worker_id };
+}
+
+async function seed() {
+	const out = { users: USERS, teams: TEAMS, members: MEMBERS, projects: PROJECTS, tokens: {} };
+	await seedIdentity(out);
+	await seedProjects(out);
+	await seedDatasets(out);
+	await seedRegistry(out);
+	await seedWorkers(out);
 	return out;
 }
 

@@ -1,6 +1,8 @@
-// views/overview.js: the platform at a glance, from GET /api/v1/admin/stats. The figures and
-// the chart are tables of widgets below: a later phase adds a card or a series here when the
-// endpoint gains the field; until then the card says "not available yet".
+// views/overview.js: the platform at a glance, from GET /api/v1/admin/stats: people, the
+// registry (projects, datasets, models, promotions waiting), workers and GPUs. The figures
+// and the chart are tables of widgets below: a later phase adds a card or a series here when
+// the endpoint gains the field; until then the card says "not available yet" (jobs,
+// GPU-hours, deployments).
 import * as api from '../api.js';
 import { timeChart } from '../chart.js';
 import { h, mount, pageHeader, table, fmtTime, emptyState, field, select } from '../ui.js';
@@ -32,23 +34,60 @@ const CARDS = [
 		href: '#/admin/tokens',
 		link: 'Your tokens',
 	},
-	{ key: 'projects', label: 'Projects', value: (t) => t.projects?.total },
+	{
+		key: 'projects',
+		label: 'Projects',
+		value: (t) => t.projects?.total,
+		detail: (t) => `${n(t.projects.archived ?? 0)} archived`,
+		href: '#/projects',
+		link: 'Browse projects',
+	},
+	{
+		key: 'datasets',
+		label: 'Datasets',
+		value: (t) => t.datasets?.total,
+		detail: (t) => count(t.datasets.versions ?? 0, 'version'),
+	},
+	{
+		key: 'models',
+		label: 'Models',
+		value: (t) => t.models?.total,
+		detail: (t) => count(t.models.versions ?? 0, 'version'),
+	},
+	{
+		key: 'promotions',
+		label: 'Promotions waiting',
+		value: (t) => t.promotions?.pending,
+		detail: () => 'for an owner\'s decision',
+		href: '#/promotions',
+		link: 'Review promotions',
+	},
 	{
 		key: 'workers',
 		label: 'Workers online',
 		value: (t) => t.workers?.online,
-		detail: (t) => `${n(t.workers.offline ?? 0)} offline`,
+		detail: (t) => `${n(t.workers.offline ?? 0)} offline · ${n(t.workers.schedulable ?? 0)} schedulable`,
+		href: '#/workers',
+		link: 'Manage workers',
 	},
 	{
 		key: 'gpus',
-		label: 'GPUs in use',
-		value: (t) => (t.gpus ? `${n(t.gpus.in_use)} / ${n(t.gpus.total)}` : undefined),
+		label: 'GPUs online',
+		value: (t) => t.gpus?.total,
+		detail: (t) => `${n(t.gpus.busy ?? 0)} busy outside Atrium`,
+		href: '#/workers',
+		link: 'See the inventory',
 	},
 	{
 		key: 'jobs',
 		label: 'Jobs running',
 		value: (t) => t.jobs?.running,
 		detail: (t) => `${n(t.jobs.queued ?? 0)} queued`,
+	},
+	{
+		key: 'gpu_hours',
+		label: 'GPU-hours this week',
+		value: (t) => t.gpu_hours?.total,
 	},
 	{
 		key: 'deployments',
@@ -92,6 +131,10 @@ function gettingStarted(totals) {
 		steps.push(h('li', null, h('a', { href: '#/admin/teams' }, 'Create a team'), ' and give it GPU quotas.'));
 	if ((totals.users?.total ?? 0) <= 1)
 		steps.push(h('li', null, h('a', { href: '#/admin/users' }, 'Add users'), ' for your data scientists; each gets a first API token.'));
+	if ((totals.projects?.total ?? 1) === 0)
+		steps.push(h('li', null, h('a', { href: '#/projects' }, 'Create a project'), ' for a team: its datasets, runs and models live there.'));
+	if (totals.workers && totals.workers.online + totals.workers.offline === 0)
+		steps.push(h('li', null, h('a', { href: '#/admin/join-tokens' }, 'Add a GPU host'), ': make a join token and run the worker command it shows on the host.'));
 	if (!steps.length) return null;
 	steps.push(h('li', null, h('a', { href: '#/admin/tokens' }, 'Make yourself an API token'), ' for scripts and CI.'));
 	return h(
@@ -165,7 +208,18 @@ function memberOverview(root, ctx) {
 				? h('ul', null, teams.map((t) => h('li', null, h('a', { href: `#/admin/teams/${api.seg(t.team)}` }, t.team), ` (${t.role})`)))
 				: emptyState('You are in no team yet.', 'Ask a CoE admin to add you to your team.'),
 		),
-		h('p', null, h('a', { href: '#/admin/tokens' }, 'Manage your API tokens'), ' for scripts and CI.'),
+		h(
+			'section',
+			{ class: 'panel' },
+			h('h2', null, 'Your work'),
+			h(
+				'ul',
+				null,
+				h('li', null, h('a', { href: '#/projects' }, 'Your projects'), ': their datasets, runs and models.'),
+				h('li', null, h('a', { href: '#/promotions' }, 'Promotions'), ' waiting for your decision.'),
+				h('li', null, h('a', { href: '#/admin/tokens' }, 'Your API tokens'), ' for scripts and CI.'),
+			),
+		),
 	);
 }
 

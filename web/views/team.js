@@ -3,7 +3,7 @@
 import * as api from '../api.js';
 import { quotaFields, quotaBody } from './teams.js';
 import {
-	h, mount, pageHeader, table, field, select, form, emptyState, showError, toast, confirmDialog, quotaText,
+	h, mount, pageHeader, table, field, select, form, emptyState, toast, confirmThen, savingSelect, quotaText,
 } from '../ui.js';
 
 const MEMBER_ROLES = [
@@ -75,36 +75,17 @@ export async function render(root, ctx) {
 	const membersTitle = h('h2', { id: 'members-title' });
 	const headBox = h('div');
 
-	async function setRole(m, sel) {
-		showError(errSlot, null);
-		try {
-			team = await api.put(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`, { role: sel.value });
-			toast(`${m.username} is now ${sel.value} of ${team.name}`);
-			drawMembers();
-		} catch (err) {
-			sel.value = m.role;
-			showError(errSlot, err);
-		}
-	}
-
-	async function remove(m) {
-		const ok = await confirmDialog({
-			title: `Remove ${m.username} from ${team.name}?`,
-			message: 'They lose access to the team and its quota at once.',
-			confirmLabel: 'Remove',
-			danger: true,
-		});
-		if (!ok) return;
-		showError(errSlot, null);
-		try {
-			await api.del(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`);
-			team = await api.get(`/teams/${api.seg(team.name)}`);
-			toast(`Removed ${m.username} from ${team.name}`);
-			drawMembers();
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	}
+	const remove = (m) =>
+		confirmThen(
+			errSlot,
+			{ title: `Remove ${m.username} from ${team.name}?`, message: 'They lose access to the team and its quota at once.', confirmLabel: 'Remove' },
+			async () => {
+				await api.del(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`);
+				team = await api.get(`/teams/${api.seg(team.name)}`);
+				toast(`Removed ${m.username} from ${team.name}`);
+				drawMembers();
+			},
+		);
 
 	function drawMembers() {
 		const members = team.members || [];
@@ -115,9 +96,11 @@ export async function render(root, ctx) {
 				label: 'Role',
 				cell: (m) => {
 					if (!canManage) return m.role;
-					const sel = select('role', MEMBER_ROLES, m.role, { 'aria-label': `Role of ${m.username} in ${team.name}` });
-					sel.addEventListener('change', () => setRole(m, sel));
-					return sel;
+					return savingSelect('role', MEMBER_ROLES, m.role, { 'aria-label': `Role of ${m.username} in ${team.name}` }, errSlot, async (role) => {
+						team = await api.put(`/teams/${api.seg(team.name)}/members/${api.seg(m.username)}`, { role });
+						toast(`${m.username} is now ${role} of ${team.name}`);
+						drawMembers();
+					});
 				},
 			},
 		];

@@ -6,7 +6,7 @@ import {
 	confirmDialog,
 } from '../ui.js';
 
-function status(t) {
+export function status(t) {
 	if (t.revoked_at) return badge('revoked', 'muted');
 	if (t.expires_at && Date.parse(t.expires_at) <= Date.now()) return badge('expired', 'muted');
 	return badge('active', 'ok');
@@ -19,20 +19,21 @@ const isCurrent = (t) => {
 
 const rowKey = (t) => String(t.id);
 
-function createForm(onCreated) {
+// The form that makes a token (name, optional expiry) with POST endpoint; onCreated(answer).
+export function tokenForm(endpoint, submitLabel, onCreated, placeholder = 'e.g. ci-pipeline') {
 	return form({
 		className: 'form grid',
-		submitLabel: 'Create token',
+		submitLabel,
 		reset: true,
 		fields: [
-			field('Name', h('input', { name: 'name', required: true, maxlength: 128, autocomplete: 'off', placeholder: 'e.g. ci-pipeline' }),
+			field('Name', h('input', { name: 'name', required: true, maxlength: 128, autocomplete: 'off', placeholder }),
 				'What uses it, so you know what breaks when you revoke it.'),
 			field('Expires on', h('input', { name: 'expires', type: 'date' }), 'Optional; the token stops working at the end of that day (UTC).'),
 		],
 		onSubmit: async (v) => {
 			const body = { name: v.name.trim() };
 			if (v.expires) body.expires_at = `${v.expires}T23:59:59Z`;
-			const t = await api.post('/tokens', body).catch((e) => {
+			const t = await api.post(endpoint, body).catch((e) => {
 				if (e.field === 'expires_at') e.field = 'expires';
 				throw e;
 			});
@@ -107,7 +108,7 @@ export async function render(root, ctx) {
 		pageHeader('Tokens', `Your API tokens and dashboard sessions (${ctx.me.username}). A token's text is shown once, when it is made; only its first characters are kept for display.`),
 		disclosure(
 			'New token',
-			createForm((t) => {
+			tokenForm('/tokens', 'Create token', (t) => {
 				notice.replaceChildren(secretOnce(`New token "${t.name}"`, t.token, 'Copy it now: it is shown only this once.'));
 				delete t.token;
 				list.prependRow(t);

@@ -1,0 +1,62 @@
+#ifndef ATRIUM_RUNQUERY_H
+#define ATRIUM_RUNQUERY_H
+/*
+ * runquery.h: the run-search language of GET /api/v1/projects/{project}/runs, parsed into a
+ * small struct the store turns into SQL made only of fixed fragments and bound values (the
+ * text never reaches SQL). Pure: no SQL, no HTTP.
+ *
+ *   filter   := clause { "and" clause }                 ("and" in any case)
+ *   clause   := field op value
+ *   field    := "status" | "name" | ("params" | "tags" | "metrics") "." key
+ *   key      := [A-Za-z0-9_./-]+  |  `any text but a backtick`
+ *   op       := "=" | "!=" | "<" | "<=" | ">" | ">="
+ *   value    := 'text' | "text" (backslash escapes \' \" \\) | bare text up to a space
+ *   order_by := ("started_at" | "name" | "params." key | "metrics." key) [":asc" | ":desc"]
+ *
+ * metrics.<k> compares the series' last value as a number (the value must be a number);
+ * params, tags and name compare as strings (bytewise); status takes = and != with one of
+ * running, finished, failed, killed. A clause on a key the run lacks is false, "!=" included.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ATR_RQ_MAX_CLAUSES 16
+#define ATR_RQ_MAX_TEXT 4096 /* bytes of filter text */
+
+enum atr_rq_field { ATR_RQ_PARAM, ATR_RQ_TAG, ATR_RQ_METRIC, ATR_RQ_STATUS, ATR_RQ_NAME };
+enum atr_rq_op { ATR_RQ_EQ, ATR_RQ_NE, ATR_RQ_LT, ATR_RQ_LE, ATR_RQ_GT, ATR_RQ_GE };
+enum atr_rq_order {
+	ATR_RQ_BY_ID, /* no order_by: newest first */
+	ATR_RQ_BY_STARTED,
+	ATR_RQ_BY_NAME,
+	ATR_RQ_BY_PARAM,
+	ATR_RQ_BY_METRIC,
+};
+
+struct atr_rq_clause {
+	enum atr_rq_field field;
+	enum atr_rq_op op;
+	const char *key; /* params, tags, metrics: the key (borrowed from the parsed text) */
+	const char *str; /* the value as text (borrowed) */
+	double num;      /* metrics: the value */
+};
+
+struct atr_runquery {
+	struct atr_rq_clause c[ATR_RQ_MAX_CLAUSES];
+	int n;
+	enum atr_rq_order order;
+	const char *order_key; /* BY_PARAM, BY_METRIC (borrowed) */
+	bool desc;
+};
+
+/* An empty query: no clauses, newest first. */
+void atr_rq_init(struct atr_runquery *q);
+/*
+ * Parses filter text, decoding in place: s is modified and the clauses point into it, so it
+ * must outlive q. 0, or ATR_EINVAL with a message (for a 400 naming 'filter') in msg.
+ */
+int atr_rq_parse_filter(char *s, struct atr_runquery *q, char *msg, size_t msglen);
+/* Parses order_by the same way (s modified, borrowed). 0 or ATR_EINVAL with msg. */
+int atr_rq_parse_order(char *s, struct atr_runquery *q, char *msg, size_t msglen);
+
+#endif

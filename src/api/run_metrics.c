@@ -1,0 +1,253 @@
+/*
+ * run_metrics.c: /api/v1/runs/{run}/metrics: logging points (editors and the run project's
+ * job tokens; telemetry, so not audited), listing a run's series with their summaries, and
+ * reading one series, downsampled to at most max_points while keeping its extremes (a long
+ * series is read, sorted and formatted on the thread pool, through its own connection).
+ * Not here: the Prometheus /metrics of the daemon (system.c), storage (src/store/metrics.c).
+ */
+#include "api.h"
+#include "atrium/buf.h"
+#include "atrium/downsample.h"
+#include "atrium/metric_batch.h"
+#include "atrium/store_metrics.h"
+#include "atrium/store_runs.h"
+#include "atrium/util.h"
+#include "atrium/work.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_POINTS_PER_REQUEST 10000
+#define DEFAULT_MAX_POINTS 1000
+#define MAX_MAX_POINTS 100000
+#define INLINE_POINTS 10000 /* longer series are read and formatted off the loop */
+
+void api_run_metrics_log(struct atr_req *r)
+{
+	const char *ct = atr_req_header(r, "Content-Type");
+	struct atr_metric_batch b;
+	struct atr_run run;
+	size_t stored = 0;
+	char out[48];
+	int rc;
+
+	/* the same types the server accepts for JSON routes (curl -d sends a form type) */
+	if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0 && strncasecmp(ct, "text/plain", 10) != 0 &&
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		atr_reply_error(r, 415, "unsupported_media_type", "Content-Type", "the body must be application/json");
+		return;
+	}
+	/*
+	 * One transaction from the access check to the last point: the reads then need no
+	 * read transaction (and file locks) of their own, which is most of a one-point request.
+	 */
+	if ((rc = atr_store_begin(STORE(r))) < 0) {
+		atr_reply_err(r, rc, NULL, "the database is not available");
+		return;
+	}
+	atr_metric_batch_init(&b);
+	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
+		goto out;
+	rc = atr_metric_batch_parse(&b, r->raw_body ? r->raw_body : "", r->raw_len, MAX_POINTS_PER_REQUEST);
+	if (rc == 0)
+		rc = atr_store_metrics_append(STORE(r), run.id, run.project_id, &b, atr_now_ms(), &stored);
+	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {
+		/* the hot path: a fixed answer needs no JSON tree */
+		int n = snprintf(out, sizeof(out), "{\"stored\":%zu}", stored);
+		atr_reply_data(r, 200, "application/json; charset=utf-8", out, (size_t)n);
+		atr_metric_batch_release(&b);
+		return;
+	}
+	if (rc == ATR_EINVAL && b.field[0])
+		atr_reply_error(r, 400, b.syntax ? "invalid_json" : "invalid", b.field, "%s", b.msg);
+	else
+		atr_reply_err(r, rc, NULL, "could not store the metrics of run %lld", (long long)run.id);
+out:
+	atr_store_rollback(STORE(r));
+	atr_metric_batch_release(&b);
+}
+
+void api_run_metrics_list(struct atr_req *r)
+{
+	struct atr_run run;
+	struct atr_page p;
+	json_t *items, *next = NULL;
+	bool more;
+	int rc;
+
+	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0 || atr_page_from_req(r, &p) < 0 ||
+	    !(items = api_new_items(r)))
+		return;
+	rc = atr_store_metrics_list(STORE(r), run.id, &p, items, &more);
+	if (rc < 0) {
+		json_decref(items);
+		atr_reply_err(r, rc, NULL, "could not list the metrics of run %lld", (long long)run.id);
+		return;
+	}
+	if (more && json_array_size(items))
+		next = json_pack("[O,i]", json_object_get(json_array_get(items, json_array_size(items) - 1), "key"), 0);
+	atr_reply_page_cursor(r, items, next);
+}
+
+/* Shortest of %.15g / %.16g / %.17g that reads back as v, always with a '.' or exponent. */
+static int put_double(struct atr_buf *b, double v)
+{
+	char s[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(s, sizeof(s), "%.*g", prec, v);
+		if (strtod(s, NULL) == v)
+			break;
+	}
+	if (atr_buf_puts(b, s) < 0)
+		return ATR_ENOMEM;
+	return strpbrk(s, ".eE") ? 0 : atr_buf_puts(b, ".0");
+}
+
+/* {"key", "count", "returned", "downsampled", "steps": [...], "values": [...], "timestamps": [...]} */
+static int series_json(struct atr_buf *b, const char *key, const struct atr_metric_pt *pts, size_t n,
+		       const size_t *idx, size_t m)
+{
+	static const char *const cols[] = {"steps", "values", "timestamps"};
+	int rc = atr_buf_printf(b, "{\"key\":\"%s\",\"count\":%zu,\"returned\":%zu,\"downsampled\":%s", key, n, m,
+				m < n ? "true" : "false");
+
+	for (int c = 0; c < 3 && rc == 0; c++) {
+		rc = atr_buf_printf(b, ",\"%s\":[", cols[c]);
+		for (size_t i = 0; i < m && rc == 0; i++) {
+			const struct atr_metric_pt *p = &pts[idx[i]];
+			if (i && (rc = atr_buf_append(b, ",", 1)) < 0)
+				break;
+			rc = c == 1 ? put_double(b, p->value)
+				    : atr_buf_printf(b, "%lld", (long long)(c == 0 ? p->step : p->ts));
+		}
+		if (rc == 0)
+			rc = atr_buf_append(b, "]", 1);
+	}
+	return rc == 0 ? atr_buf_append(b, "}", 1) : rc;
+}
+
+/* Puts points (arrival order) in step order, downsamples them and writes the answer. */
+static int series_answer(struct atr_metric_pt *pts, size_t n, bool in_order, const char *key, size_t max_points,
+			 char **out, size_t *len)
+{
+	size_t *idx = malloc((n < max_points ? n : max_points) * sizeof(*idx) + 1), m;
+	double *values = malloc(n * sizeof(*values) + 1);
+	struct atr_buf b;
+	int rc = idx && values ? 0 : ATR_ENOMEM;
+
+	atr_buf_init(&b, (size_t)256 << 20);
+	if (rc == 0 && !in_order)
+		rc = atr_metric_sort(pts, n);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			values[i] = pts[i].value;
+		m = atr_downsample(values, n, max_points, idx);
+		rc = series_json(&b, key, pts, n, idx, m);
+	}
+	free(idx);
+	free(values);
+	if (rc < 0) {
+		atr_buf_release(&b);
+		return rc;
+	}
+	*len = b.len;
+	*out = atr_buf_steal(&b);
+	return 0;
+}
+
+/* A long series is read, sorted and formatted on the thread pool. */
+struct series_job {
+	char db_path[1100];
+	int64_t run_id;
+	char key[ATR_METRIC_KEY_MAX + 1];
+	size_t max_points;
+	int rc;
+	char *out;
+	size_t len;
+};
+
+static void series_work(void *data)
+{
+	struct series_job *j = data;
+	struct atr_metric_pt *pts;
+	size_t n;
+	bool in_order;
+
+	j->rc = atr_store_metric_read_at(j->db_path, j->run_id, j->key, &pts, &n, &in_order);
+	if (j->rc == 0)
+		j->rc = series_answer(pts, n, in_order, j->key, j->max_points, &j->out, &j->len);
+	free(pts);
+}
+
+static void reply_series(struct atr_req *r, int rc, int64_t run_id, const char *key, char *out, size_t len)
+{
+	if (rc == 0)
+		atr_reply_data_owned(r, 200, "application/json; charset=utf-8", out, len);
+	else if (rc == ATR_ENOTFOUND)
+		atr_reply_error(r, 404, "not_found", NULL, "run %lld has no metric '%s'", (long long)run_id, key);
+	else
+		atr_reply_err(r, rc, NULL, "could not read metric '%s' of run %lld", key, (long long)run_id);
+}
+
+static void series_after(struct atr_req *r, void *data)
+{
+	struct series_job *j = data;
+	reply_series(r, j->rc, j->run_id, j->key, j->out, j->len);
+	if (j->rc != 0)
+		free(j->out);
+	free(j);
+}
+
+void api_run_metric_get(struct atr_req *r)
+{
+	const char *key = atr_req_param(r, "key");
+	struct atr_metric_pt *pts = NULL;
+	struct series_job *j;
+	struct atr_run run;
+	int64_t max_points, count;
+	char *out = NULL;
+	size_t n, len = 0;
+	bool in_order;
+	json_t *sum;
+	int rc;
+
+	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
+		return;
+	if (!key || !atr_metric_key_valid(key, strlen(key))) {
+		atr_reply_error(r, 400, "invalid", "key",
+				"'key' must be 1-%d bytes of letters, digits, spaces and '_' '.' '/' '-' (percent-encode "
+				"'/' as %%2F in the path)",
+				ATR_METRIC_KEY_MAX);
+		return;
+	}
+	if (atr_req_query_int(r, "max_points", 4, MAX_MAX_POINTS, DEFAULT_MAX_POINTS, &max_points) < 0)
+		return;
+	if (!(sum = atr_store_metric_summary(STORE(r), run.id, key, &rc))) {
+		reply_series(r, rc, run.id, key, NULL, 0);
+		return;
+	}
+	count = json_integer_value(json_object_get(sum, "count"));
+	json_decref(sum);
+	if (count > INLINE_POINTS) {
+		if (!(j = calloc(1, sizeof(*j)))) {
+			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			return;
+		}
+		snprintf(j->db_path, sizeof(j->db_path), "%s", STORE(r)->db_path);
+		snprintf(j->key, sizeof(j->key), "%s", key);
+		j->run_id = run.id;
+		j->max_points = (size_t)max_points;
+		if (atr_req_offload(r, series_work, series_after, j) < 0) {
+			free(j);
+			atr_reply_error(r, 503, "unavailable", NULL, "could not schedule the read");
+		}
+		return;
+	}
+	rc = atr_store_metric_read(STORE(r), run.id, key, &pts, &n, &in_order);
+	if (rc == 0)
+		rc = series_answer(pts, n, in_order, key, (size_t)max_points, &out, &len);
+	free(pts);
+	reply_series(r, rc, run.id, key, out, len);
+}

@@ -1,0 +1,145 @@
+// views/dataset_version.js: one dataset version (#/projects/P/datasets/D/versions/N): what
+// it is (state, message, parent, rows, schema, metadata), its files (paginated; size, sha256
+// with copy, download) and, with ?against=M, what changed from version M (added, removed,
+// changed paths).
+import * as api from '../api.js';
+import { projectPage, href, path, version, stateBadge } from './registry.js';
+import {
+	h, mount, pagedTable, table, time, emptyState, showError, bytes, facts, hash, jsonBlock, panel, field, select,
+	form,
+} from '../ui.js';
+
+// A Download button that fetches one file with the session's token and saves it.
+export function downloadButton(apiPath, file, errSlot) {
+	const name = file.path.split('/').pop();
+	const btn = h('button', { type: 'button', class: 'small', 'aria-label': `Download ${file.path}` }, 'Download');
+	btn.addEventListener('click', async () => {
+		btn.disabled = true;
+		showError(errSlot, null);
+		try {
+			await api.download(`${apiPath}/files/${api.filePath(file.path)}`, name);
+		} catch (err) {
+			showError(errSlot, err);
+		} finally {
+			btn.disabled = false;
+		}
+	});
+	return btn;
+}
+
+// The files of a version (dataset or model) as a paginated table with downloads.
+export async function filesTable(apiPath, caption, errSlot) {
+	const columns = [
+		{ label: 'Path', cell: (f) => h('code', null, f.path) },
+		{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
+		{ label: 'sha256', cell: (f) => hash(f.sha256) },
+		{ label: 'Added', cell: (f) => time(f.created_at) },
+		{ label: 'Download', cell: (f) => downloadButton(apiPath, f, errSlot) },
+	];
+	return pagedTable(new api.Pager(`${apiPath}/files`, {}, 100), { caption, columns, rowKey: (f) => f.path }, (err) => showError(errSlot, err));
+}
+
+function diffPanel(diff, p, d) {
+	const list = (title, kind, rows, columns) =>
+		h(
+			'section',
+			{ class: `diff-part diff-${kind}`, 'aria-label': title },
+			h('h3', null, title, ` (${rows.length})`),
+			rows.length ? table({ caption: title, columns, rows, rowKey: (f) => f.path }) : h('p', { class: 'muted' }, 'None.'),
+		);
+	const plain = [
+		{ label: 'Path', cell: (f) => h('code', null, f.path) },
+		{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
+		{ label: 'sha256', cell: (f) => hash(f.sha256) },
+	];
+	const changed = [
+		{ label: 'Path', cell: (f) => h('code', null, f.path) },
+		{ label: 'Size', cell: (f) => [bytes(f.old_size), ' → ', bytes(f.new_size)], class: 'num' },
+		{ label: 'Old sha256', cell: (f) => hash(f.old_sha256) },
+		{ label: 'New sha256', cell: (f) => hash(f.new_sha256) },
+	];
+	return panel(
+		'diff-title',
+		`Changes from ${version(diff.from)} to ${version(diff.to)}`,
+		h(
+			'p',
+			{ class: 'diff-summary' },
+			`${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged} unchanged.`,
+			diff.truncated ? ' Each list shows its first 1000 paths.' : '',
+			' ',
+			h('a', { href: href.datasetVersion(p, d, diff.to) }, 'Hide the changes'),
+		),
+		list('Added', 'added', diff.added, plain),
+		list('Removed', 'removed', diff.removed, plain),
+		list('Changed', 'changed', diff.changed, changed),
+	);
+}
+
+// Picks the version to compare with: the one in the address, else the parent, else the one before.
+function compareForm(ctx, versions, v, against) {
+	const others = versions.filter((o) => o.version !== v.version);
+	if (!others.length) return null;
+	const before = others.filter((o) => o.version < v.version).pop() || others[0];
+	const chosen = String(against || v.parent_version || before.version);
+	return form({
+		className: 'form inline compare',
+		submitLabel: 'Compare',
+		submitClass: '',
+		fields: [field('Compare with', select('against', others.map((o) => [String(o.version), `${version(o.version)} (${o.state})`]), chosen))],
+		onSubmit: async (v) => ctx.setQuery({ against: v.against }),
+	});
+}
+
+export async function render(root, ctx) {
+	const { project: pn, dataset: d, version: vn } = ctx.params;
+	const { project, header } = await projectPage(ctx, 'datasets', {
+		title: `${d} ${version(vn)}`,
+		crumbs: [['Datasets', href.datasets(pn)], [d, href.dataset(pn, d)], [version(vn)]],
+		intro: null,
+	});
+	const p = project.name;
+	const vpath = path.datasetVersion(p, d, vn);
+	const against = ctx.query.get('against');
+	const errSlot = h('div', { 'aria-live': 'assertive' });
+	const diffSlot = h('div', { 'aria-live': 'polite' });
+	const [v, versions, files] = await Promise.all([
+		api.get(vpath),
+		api.listAll(`${path.dataset(p, d)}/versions`, {}, 1000),
+		filesTable(vpath, `Files of ${d} ${version(vn)}`, errSlot),
+	]);
+	if (against) {
+		try {
+			diffSlot.replaceChildren(diffPanel(await api.get(`${vpath}/diff`, { against }), p, d));
+		} catch (err) {
+			showError(diffSlot, err); // a bad ?against= is the user's to fix, not a broken page
+		}
+	}
+	if (!ctx.alive()) return;
+	mount(
+		root,
+		header,
+		panel(
+			'dv-about',
+			'About this version',
+			facts([
+				['State', [stateBadge(v.state), v.state === 'draft' ? ' files may still change until it is committed' : '']],
+				['Message', v.message || null],
+				['Parent', v.parent_version ? h('a', { href: href.datasetVersion(p, d, v.parent_version) }, version(v.parent_version)) : null],
+				['Files', String(v.file_count)],
+				['Size', bytes(v.total_bytes)],
+				['Rows', v.rows ?? null],
+				['Created', [time(v.created_at), v.created_by ? ` by ${v.created_by}` : '']],
+				['Committed', v.committed_at ? time(v.committed_at) : null],
+				['Made by job', v.source_job_id ?? null],
+				['Schema', v.schema == null ? null : jsonBlock(v.schema)],
+				['Metadata', v.metadata == null ? null : jsonBlock(v.metadata)],
+			]),
+			compareForm(ctx, versions, v, against),
+		),
+		diffSlot,
+		h('h2', null, `Files (${v.file_count})`),
+		h('p', { class: 'muted' }, 'Downloads use your sign-in; the file passes through this tab, so very large files are better fetched with curl.'),
+		errSlot,
+		files.first.length ? [files, files.more] : emptyState('No files in this version.', v.state === 'draft' ? 'Upload files into the draft with PUT …/files/PATH, then commit it.' : null),
+	);
+}

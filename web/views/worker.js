@@ -1,0 +1,102 @@
+// views/worker.js: one worker (#/workers/ID): its inventory, each GPU (model, memory,
+// utilisation, busy), the jobs it reported, and Cordon / Drain / Uncordon / Delete. Deleting
+// an online worker is refused by the API (409, shown as is) and can then be forced.
+import * as api from '../api.js';
+import { stateBadge, schedulingBadge, workerActions, mib } from './workers.js';
+import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
+
+function gpuTable(w) {
+	return table({
+		caption: `GPUs of ${w.name}`,
+		rowKey: (g) => String(g.index),
+		rows: w.gpus || [],
+		columns: [
+			{ label: 'Index', cell: (g) => String(g.index), class: 'num' },
+			{ label: 'Model', cell: (g) => g.name || 'unknown' },
+			{ label: 'UUID', cell: (g) => h('code', { class: 'small' }, g.uuid || '') },
+			{ label: 'Memory used', cell: (g) => `${mib(g.memory_used_mb)} / ${mib(g.memory_mb)}`, class: 'num' },
+			{ label: 'Utilisation', cell: (g) => (typeof g.utilization === 'number' ? `${g.utilization} %` : '—'), class: 'num' },
+			{ label: 'Busy', cell: (g) => (g.busy ? badge('busy: used outside Atrium', 'warn') : badge('free', 'ok')) },
+		],
+	});
+}
+
+export async function render(root, ctx) {
+	const w = await api.get(`/workers/${api.seg(ctx.params.id)}`);
+	if (!ctx.alive()) return;
+	document.title = `Worker ${w.name} · Atrium`;
+	const errSlot = h('div', { 'aria-live': 'assertive' });
+	const again = () => ctx.navigate(`workers/${w.id}`);
+	const gone = () => {
+		toast(`Deleted worker ${w.name}`);
+		ctx.navigate('workers');
+	};
+
+	const forceDelete = () =>
+		confirmThen(
+			errSlot,
+			{
+				title: `Force-delete ${w.name}?`,
+				message: 'Its agent gets 401 at its next heartbeat and registers again as a new worker while its join token is valid: revoke the token to keep it out.',
+				confirmLabel: 'Force delete',
+			},
+			async () => {
+				await api.del(`/workers/${w.id}`, { query: { force: 'true' } });
+				gone();
+			},
+		);
+
+	async function remove() {
+		const ok = await confirmDialog({
+			title: `Delete ${w.name}?`,
+			message: 'It leaves the inventory and its secret stops working. Stop its agent first: a running agent is refused.',
+			confirmLabel: 'Delete',
+			danger: true,
+		});
+		if (!ok) return;
+		showError(errSlot, null);
+		try {
+			await api.del(`/workers/${w.id}`);
+			gone();
+		} catch (err) {
+			if (err.status !== 409) return showError(errSlot, err);
+			// The API refuses an online worker: say why, and offer to force it.
+			const box = errorBox(err);
+			box.append(h('button', { type: 'button', class: 'danger small', onClick: forceDelete }, 'Force delete'));
+			errSlot.replaceChildren(box);
+		}
+	}
+
+	mount(
+		root,
+		breadcrumb(['Workers', '#/workers'], [w.name]),
+		pageHeader(`Worker ${w.name}`, w.url),
+		h(
+			'div',
+			{ class: 'toolbar' },
+			workerActions(w, again, (err) => showError(errSlot, err)),
+			h('button', { type: 'button', class: 'danger-outline small', 'aria-label': `Delete ${w.name}`, onClick: remove }, 'Delete'),
+		),
+		errSlot,
+		panel(
+			'worker-about',
+			'Inventory',
+			facts([
+				['State', [stateBadge(w), ' ', schedulingBadge(w)]],
+				['GPUs', String(w.gpu_count ?? (w.gpus || []).length)],
+				['CPUs', String(w.cpus)],
+				['Memory', `${mib(w.memory_used_mb)} used of ${mib(w.memory_mb)}`],
+				['Load', typeof w.load === 'number' ? w.load.toFixed(2) : null],
+				['Labels', chips(w.labels)],
+				['Running jobs', (w.running || []).length ? w.running.join(', ') : 'none'],
+				['Version', w.version || null],
+				['Id', String(w.id)],
+				['Registered', time(w.registered_at, true)],
+				['Last heartbeat', time(w.last_heartbeat_at, true)],
+				['State since', time(w.state_changed_at, true)],
+				['Stopped cleanly', w.deregistered_at ? time(w.deregistered_at, true) : null],
+			]),
+		),
+		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
+	);
+}

@@ -1,0 +1,108 @@
+// views/workers.js: Compute -> Workers: the GPU hosts' inventory (state, whether jobs may be
+// placed, GPUs with model, memory and busy flag, CPUs, memory, labels, last heartbeat,
+// version) with Cordon / Drain / Uncordon. No workers yet: how to add one.
+import * as api from '../api.js';
+import { workerCommand, workerCommandNote } from './join_tokens.js';
+import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced } from '../ui.js';
+
+export const workerHref = (w) => `#/workers/${w.id}`;
+export const mib = (mb) => (typeof mb === 'number' ? fmtBytes(mb * 1024 * 1024) : '—');
+
+export const stateBadge = (w) => badge(w.state, w.state === 'online' ? 'ok' : 'err');
+
+export function schedulingBadge(w) {
+	if (w.draining) return badge('draining', 'warn');
+	if (w.cordoned) return badge('cordoned', 'warn');
+	return w.schedulable ? badge('schedulable', 'ok') : badge('not schedulable', 'muted');
+}
+
+// '4 × Fake GPU (16.0 GiB)' per kind of GPU, and how many are busy outside Atrium.
+export function gpuSummary(w) {
+	const gpus = w.gpus || [];
+	if (!gpus.length) return h('span', { class: 'muted' }, 'none');
+	const kinds = new Map();
+	for (const g of gpus) {
+		const key = `${g.name || 'unknown GPU'} (${mib(g.memory_mb)})`;
+		kinds.set(key, (kinds.get(key) || 0) + 1);
+	}
+	const busy = gpus.filter((g) => g.busy).length;
+	return h(
+		'span',
+		{ class: 'gpus' },
+		spaced([...[...kinds].map(([k, n]) => h('span', { class: 'gpu-kind' }, `${n} × ${k}`)), busy ? badge(`${busy} busy`, 'warn') : null].filter(Boolean)),
+	);
+}
+
+const ACTIONS = {
+	cordon: { label: 'Cordon', title: 'Cordon', message: 'No new jobs are placed on it; running jobs go on.' },
+	drain: { label: 'Drain', title: 'Drain', message: 'No new jobs are placed on it, and it is told to refuse new jobs and let running ones finish.' },
+	uncordon: { label: 'Uncordon', title: 'Uncordon', message: 'Jobs may be placed on it again.' },
+};
+
+/*
+ * The Cordon / Drain / Uncordon buttons of a worker; each asks first, then hands the updated
+ * worker to onChanged, or an API error to onError.
+ */
+export function workerActions(w, onChanged, onError) {
+	const verbs = w.cordoned || w.draining ? ['uncordon'] : ['cordon', 'drain'];
+	return h(
+		'span',
+		{ class: 'row-actions' },
+		verbs.map((verb) => {
+			const a = ACTIONS[verb];
+			const btn = h('button', { type: 'button', class: 'small', 'aria-label': `${a.label} ${w.name}` }, a.label);
+			btn.addEventListener('click', async () => {
+				if (!(await confirmDialog({ title: `${a.title} ${w.name}?`, message: a.message, confirmLabel: a.label }))) return;
+				onError(null);
+				try {
+					const done = await api.post(`/workers/${w.id}/${verb}`);
+					toast(`${w.name}: ${verb === 'uncordon' ? 'schedulable again' : verb === 'drain' ? 'draining' : 'cordoned'}`);
+					onChanged(done);
+				} catch (err) {
+					onError(err);
+				}
+			});
+			return btn;
+		}),
+	);
+}
+
+export async function render(root, ctx) {
+	const state = ['online', 'offline'].includes(ctx.query.get('state')) ? ctx.query.get('state') : '';
+	const errSlot = h('div', { 'aria-live': 'assertive' });
+	const fail = (err) => showError(errSlot, err);
+	let list = null;
+	const columns = [
+		{ label: 'Worker', cell: (w) => h('strong', null, h('a', { href: workerHref(w) }, w.name)) },
+		{ label: 'State', cell: stateBadge },
+		{ label: 'Scheduling', cell: schedulingBadge },
+		{ label: 'GPUs', cell: gpuSummary },
+		{ label: 'CPUs', cell: (w) => String(w.cpus), class: 'num' },
+		{ label: 'Memory', cell: (w) => `${mib(w.memory_used_mb)} / ${mib(w.memory_mb)}`, class: 'num' },
+		{ label: 'Labels', cell: (w) => chips(w.labels) },
+		{ label: 'Last heartbeat', cell: (w) => time(w.last_heartbeat_at, true) },
+		{ label: 'Version', cell: (w) => w.version || '' },
+		{ label: 'Actions', cell: (w) => workerActions(w, (done) => list.updateRow(done), fail) },
+	];
+	list = await pagedTable(new api.Pager('/workers', { state }), { caption: 'Workers', columns, rowKey: (w) => String(w.id) }, fail);
+	if (!ctx.alive()) return;
+	const filter = select('state', [['', 'All'], ['online', 'Online'], ['offline', 'Offline']], state, { id: 'worker-state' });
+	filter.addEventListener('change', () => ctx.setQuery({ state: filter.value }));
+	const refresh = h('button', { type: 'button', onClick: () => ctx.setQuery({ state }) }, 'Refresh');
+	mount(
+		root,
+		pageHeader('Workers', 'The GPU hosts that run jobs. A cordoned or draining worker takes no new jobs; offline means its heartbeats stopped.', refresh),
+		h('div', { class: 'controls' }, field('Show', filter)),
+		errSlot,
+		list.first.length
+			? [list, list.more]
+			: state
+				? emptyState(`No ${state} workers.`)
+				: emptyState(
+						'No workers yet.',
+						h('span', null, 'Jobs run on GPU hosts that run the Atrium worker. Make a join token under ', h('a', { href: '#/admin/join-tokens' }, 'Admin → Join tokens'), ', then on each host run:'),
+						snippet(workerCommand()),
+						h('small', null, workerCommandNote),
+					),
+	);
+}
