@@ -486,6 +486,22 @@ static void test_job_token_scope(void **state)
 	json_decref(h_call(&S, "GET", "/api/v1/projects/free", token, NULL, 200));
 	json_decref(h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", run), token, NULL, 200));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets", token, "{\"name\":\"from-job\"}", 201));
+	/* the job logs metrics to its run */
+	{
+		struct h_resp r;
+		h_req(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", run), token,
+		      "{\"metrics\":[{\"key\":\"loss\",\"value\":0.5,\"step\":1},{\"key\":\"loss\",\"value\":0.25,\"step\":2}]}",
+		      NULL, &r);
+		assert_true(r.status >= 200 && r.status < 300);
+		h_resp_free(&r);
+		j = h_call(&S, "GET", h_fmt("/api/v1/runs/%lld/metrics", run), editor, NULL, 200);
+		{
+			char *dump = json_dumps(j, 0);
+			assert_non_null(strstr(dump, "\"loss\""));
+			free(dump);
+		}
+		json_decref(j);
+	}
 	h_expect_error(&S, "GET", "/api/v1/projects/cv", token, NULL, 404, NULL);
 	/* a job token never submits jobs, in its project or another */
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", token, "{\"command\":\"true\"}", 403, NULL);
@@ -494,6 +510,8 @@ static void test_job_token_scope(void **state)
 	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", id), editor, NULL, 202));
 	json_decref(wait_job(id, 60));
 	h_expect_error(&S, "GET", "/api/v1/projects/free", token, NULL, 401, NULL);
+	h_expect_error(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", run), token,
+		       "{\"metrics\":[{\"key\":\"loss\",\"value\":0.1}]}", 401, NULL);
 	/* the run followed the job */
 	j = h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", run), editor, NULL, 200);
 	assert_string_equal(json_string_value(json_object_get(j, "status")), "killed");
@@ -630,6 +648,109 @@ static void test_lists_and_wait(void **state)
 	h_resp_free(&r);
 }
 
+static const char *sha_of_file(const char *project, const char *dataset, const char *path)
+{
+	static char sha[80];
+	struct h_resp r;
+	h_req(&S, "GET", h_fmt("/api/v1/projects/%s/datasets/%s/versions/1/files/%s", project, dataset, path), editor, NULL,
+	      NULL, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(sha, sizeof(sha), "%s", h_header(&r, "X-Content-SHA256"));
+	h_resp_free(&r);
+	return sha;
+}
+
+/* Inputs arrive under $ATRIUM_INPUT_DIR/<as>/; outputs become a committed model version whose
+ * lineage names the job, its run and the dataset version it read. */
+static void test_inputs_outputs_lineage(void **state)
+{
+	long long id, mv, run;
+	json_t *j, *lin, *dsv, *files, *f;
+	char b_sha[80];
+	bool found = false;
+	size_t i;
+	(void)state;
+
+	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets", editor, "{\"name\":\"cifar\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets/cifar/versions", editor, "{}", 201));
+	{
+		struct h_resp r;
+		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/a.csv", editor, "1,2\n", NULL, &r);
+		assert_int_equal(r.status, 201);
+		h_resp_free(&r);
+		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/sub/b.txt", editor, "weights!", NULL, &r);
+		assert_int_equal(r.status, 201);
+		h_resp_free(&r);
+	}
+	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets/cifar/versions/1/commit", editor, "{}", 200));
+	snprintf(b_sha, sizeof(b_sha), "%s", sha_of_file("free", "cifar", "sub/b.txt"));
+	id = submit("free", editor,
+		    "{\"name\":\"train\",\"inputs\":[{\"dataset\":\"cifar\",\"version\":1,\"as\":\"train\"}],"
+		    "\"outputs\":{\"model\":\"resnet\"},\"command\":\"cat $ATRIUM_INPUT_DIR/train/a.csv;"
+		    " mkdir -p $ATRIUM_OUTPUT_DIR/w && cp $ATRIUM_INPUT_DIR/train/sub/b.txt $ATRIUM_OUTPUT_DIR/w/weights.bin"
+		    " && echo meta > $ATRIUM_OUTPUT_DIR/model.json\"}");
+	j = wait_job(id, 120);
+	assert_string_equal(state_of(j), "succeeded");
+	mv = json_integer_value(json_object_get(j, "output_model_version_id"));
+	run = json_integer_value(json_object_get(j, "run_id"));
+	assert_true(mv > 0);
+	json_decref(j);
+	{
+		char *log = logs(id);
+		assert_non_null(strstr(log, "1,2"));
+		free(log);
+	}
+	j = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld", mv), editor, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "committed");
+	json_decref(j);
+	files = h_call(&S, "GET", "/api/v1/projects/free/models/resnet/versions/1/files", editor, NULL, 200);
+	json_array_foreach(json_object_get(files, "items"), i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "path")), "w/weights.bin")) {
+			found = true;
+			assert_string_equal(json_string_value(json_object_get(f, "sha256")), b_sha);
+		}
+	assert_true(found);
+	json_decref(files);
+	/* lineage: job -> run -> dataset version, with its files' hashes */
+	lin = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), editor, NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(lin, "run"), "id")), run);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(lin, "job"), "id")), id);
+	dsv = json_array_get(json_object_get(lin, "datasets"), 0);
+	assert_non_null(dsv);
+	{
+		char *dump = json_dumps(lin, 0);
+		assert_non_null(strstr(dump, b_sha));
+		assert_non_null(strstr(dump, "cifar"));
+		free(dump);
+	}
+	json_decref(lin);
+
+	/* batch inference: the model's files under $ATRIUM_MODEL_DIR, outputs a dataset version */
+	id = submit("free", editor,
+		    "{\"name\":\"score\",\"kind\":\"batch_inference\",\"model\":{\"name\":\"resnet\",\"version\":1},"
+		    "\"inputs\":[{\"dataset\":\"cifar\",\"version\":\"latest\",\"as\":\"data\"}],\"outputs\":{\"dataset\":\"preds\"},"
+		    "\"command\":\"ls $ATRIUM_MODEL_DIR > $ATRIUM_OUTPUT_DIR/listing.txt; wc -c < $ATRIUM_INPUT_DIR/data/a.csv"
+		    " >> $ATRIUM_OUTPUT_DIR/listing.txt\"}");
+	j = wait_job(id, 120);
+	assert_string_equal(state_of(j), "succeeded");
+	assert_int_equal(json_integer_value(json_object_get(j, "model_version_id")), mv);
+	assert_true(json_integer_value(json_object_get(j, "output_dataset_version_id")) > 0);
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/free/datasets/preds/versions/1", editor, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "committed");
+	assert_int_equal(json_integer_value(json_object_get(j, "source_job_id")), id);
+	json_decref(j);
+	{
+		struct h_resp r;
+		h_req(&S, "GET", "/api/v1/projects/free/datasets/preds/versions/1/files/listing.txt", editor, NULL, NULL, &r);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "model.json\nw\n4\n");
+		h_resp_free(&r);
+	}
+	/* outputs are the job's own to write */
+	h_expect_error(&S, "PUT", h_fmt("/api/v1/jobs/%lld/outputs/x", id), editor, "x", 403, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_logs_follow),
 		cmocka_unit_test(test_big_log),
 		cmocka_unit_test(test_job_token_scope),
+		cmocka_unit_test(test_inputs_outputs_lineage),
 		cmocka_unit_test(test_worker_loss),
 		cmocka_unit_test(test_server_restart),
 		cmocka_unit_test(test_idempotent_submit),
