@@ -113,21 +113,9 @@ void api_datasets_create(struct atr_req *r)
 void api_datasets_list(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
-		return;
-	rc = atr_store_dataset_list(STORE(r), p.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list datasets");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) == 0)
+		api_reply_list(r, atr_store_dataset_list, p.id, "datasets");
 }
 
 void api_datasets_get(struct atr_req *r)
@@ -185,22 +173,10 @@ void api_dsv_create(struct atr_req *r)
 void api_dsv_list(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_page pg;
 	int64_t dataset_id;
-	json_t *items;
-	bool more;
-	int rc;
 
-	if (dataset_or_reply(r, ATR_PROLE_VIEWER, &p, &dataset_id) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
-		return;
-	rc = atr_store_dsv_list(STORE(r), dataset_id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list versions");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	if (dataset_or_reply(r, ATR_PROLE_VIEWER, &p, &dataset_id) == 0)
+		api_reply_list(r, atr_store_dsv_list, dataset_id, "versions");
 }
 
 void api_dsv_get(struct atr_req *r)

@@ -326,21 +326,9 @@ void api_jobs_cancel(struct atr_req *r)
 void api_jobs_events(struct atr_req *r)
 {
 	struct atr_job_row row;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
 
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
-		return;
-	rc = atr_store_job_events(STORE(r), row.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list the events");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
+		api_reply_list(r, atr_store_job_events, row.id, "the events");
 }
 
 /* Filters common to both lists: state, kind, user. -1 when it answered an error. */

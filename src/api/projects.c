@@ -164,21 +164,9 @@ void api_projects_delete(struct atr_req *r)
 void api_projects_members(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_page pg;
-	json_t *items;
-	bool more;
-	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    !(items = api_new_items(r)))
-		return;
-	rc = atr_store_project_members(STORE(r), p.id, &pg, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list members");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) == 0)
+		api_reply_list(r, atr_store_project_members, p.id, "members");
 }
 
 /* Would removing or demoting this member leave the project without an owner? */

@@ -69,22 +69,15 @@ void api_teams_create(struct atr_req *r)
 	reply_team(r, 201, id);
 }
 
+static int all_teams(struct atr_store *s, int64_t unused, const struct atr_page *p, json_t *arr, bool *more)
+{
+	(void)unused;
+	return atr_store_team_list(s, p, arr, more);
+}
+
 void api_teams_list(struct atr_req *r)
 {
-	struct atr_page p;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
-		return;
-	rc = atr_store_team_list(STORE(r), &p, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list teams");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, all_teams, 0, "teams");
 }
 
 void api_teams_get(struct atr_req *r)

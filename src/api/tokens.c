@@ -35,22 +35,14 @@ void api_issue_token_reply(struct atr_req *r, const char *kind, int64_t user_id,
 	atr_reply_json(r, 201, t);
 }
 
+static int own_tokens(struct atr_store *s, int64_t user_id, const struct atr_page *p, json_t *arr, bool *more)
+{
+	return atr_store_token_list(s, user_id, NULL, p, arr, more);
+}
+
 void api_tokens_list(struct atr_req *r)
 {
-	struct atr_page p;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
-		return;
-	rc = atr_store_token_list(STORE(r), r->who.user_id, NULL, &p, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list tokens");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, own_tokens, r->who.user_id, "tokens");
 }
 
 void api_tokens_create(struct atr_req *r)

@@ -135,22 +135,15 @@ void api_users_create(struct atr_req *r)
 	}
 }
 
+static int all_users(struct atr_store *s, int64_t unused, const struct atr_page *p, json_t *arr, bool *more)
+{
+	(void)unused;
+	return atr_store_user_list(s, p, arr, more);
+}
+
 void api_users_list(struct atr_req *r)
 {
-	struct atr_page p;
-	json_t *items;
-	bool more;
-	int rc;
-
-	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
-		return;
-	rc = atr_store_user_list(STORE(r), &p, items, &more);
-	if (rc < 0) {
-		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list users");
-		return;
-	}
-	atr_reply_page(r, items, more);
+	api_reply_list(r, all_users, 0, "users");
 }
 
 void api_users_me(struct atr_req *r)
