@@ -34,6 +34,7 @@ struct daemon {
 	struct atr_app app;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t housekeeping;
+	uv_prepare_t end_read; /* before the loop waits: end the turn's shared read transaction */
 	struct atr_local_worker *local_worker; /* --local-worker */
 	bool stopping;
 	int exit_code;
@@ -108,6 +109,12 @@ static void on_handle_closed(uv_handle_t *h)
 	(void)h;
 }
 
+static void on_end_read(uv_prepare_t *p)
+{
+	struct daemon *d = p->data;
+	atr_store_end_read(d->app.store);
+}
+
 static void on_http_stopped(void *arg)
 {
 	struct daemon *d = arg;
@@ -122,6 +129,7 @@ static void on_http_stopped(void *arg)
 	atr_gc_free(d->app.gc);
 	d->app.gc = NULL;
 	uv_close((uv_handle_t *)&d->housekeeping, on_handle_closed);
+	uv_close((uv_handle_t *)&d->end_read, on_handle_closed);
 	uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
 	uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
 	atr_info("stopped");
@@ -244,7 +252,12 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_timer_init(&loop, &d.housekeeping);
 	d.housekeeping.data = &d;
+	uv_prepare_init(&loop, &d.end_read);
+	d.end_read.data = &d;
+	uv_prepare_start(&d.end_read, on_end_read);
+	uv_unref((uv_handle_t *)&d.end_read);
 	if (start_http(&d) < 0) {
+		uv_close((uv_handle_t *)&d.end_read, on_handle_closed);
 		uv_close((uv_handle_t *)&d.sigint, on_handle_closed);
 		uv_close((uv_handle_t *)&d.sigterm, on_handle_closed);
 		uv_close((uv_handle_t *)&d.housekeeping, on_handle_closed);

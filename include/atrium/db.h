@@ -30,6 +30,9 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql);
 /* Resets a statement from atr_db_stmt after use (also fine to call twice). */
 void atr_db_done(sqlite3_stmt *st);
 
+/* Ends the read transaction the loop turn's reads share (call before the loop waits). */
+void atr_db_end_read(struct atr_db *db);
+
 /* Runs SQL without parameters (DDL, pragmas). 0 or ATR_EDB. */
 int atr_db_exec(struct atr_db *db, const char *sql);
 

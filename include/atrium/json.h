@@ -56,5 +56,8 @@ bool atr_json_has(const json_t *o, const char *key);
 
 /* Compact encoding (caller frees), NULL on failure. */
 char *atr_json_dump(const json_t *v);
+/* The same text as json_dumps(JSON_COMPACT), faster (no loop detection: trees only). The
+ * caller frees it; *len (may be NULL) gets its length. NULL on failure. */
+char *atr_json_write(const json_t *v, size_t *len);
 
 #endif

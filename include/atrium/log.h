@@ -6,6 +6,9 @@
 enum atr_log_level { ATR_LOG_DEBUG, ATR_LOG_INFO, ATR_LOG_WARN, ATR_LOG_ERROR };
 
 void atr_log_setup(enum atr_log_level min, int json);
+/* Lines are buffered: this writes them out (the HTTP server calls it once per loop turn; it
+ * also runs before any warning or error, when the buffer fills, and at exit). */
+void atr_log_flush(void);
 /* Parses "debug|info|warn|error"; returns 0 or ATR_EINVAL. */
 int atr_log_parse_level(const char *s, enum atr_log_level *out);
 int atr_log_enabled(enum atr_log_level lvl);

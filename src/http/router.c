@@ -4,8 +4,12 @@
  */
 #include "atrium/router.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define ATR_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
 
 static int hexv(char c)
 {
@@ -122,19 +126,111 @@ static int match_one(const char *pattern, const char *path, char *storage, struc
 	}
 }
 
+/*
+ * A quick filter before the segment-by-segment match: each pattern's segment count (or the
+ * minimum, for a {rest...} pattern) and a hash of its third segment (the resource:
+ * "/api/v1/<projects>"), computed once per table. A request skips every route that cannot
+ * match with two integer compares. Tables are few (the daemon's, the worker's, tests').
+ */
+struct route_meta {
+	uint32_t seg3; /* 0: a parameter, or fewer than 3 segments */
+	uint16_t nseg;
+	bool rest;
+};
+
+struct table_meta {
+	const struct atr_route *routes;
+	size_t n;
+	struct route_meta *m;
+};
+
+static uint32_t hash_seg(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h | 1u; /* never 0 */
+}
+
+/* Segment count and the third segment of a path or pattern. */
+static void shape(const char *p, uint16_t *nseg, const char **seg3, size_t *seg3_len)
+{
+	uint16_t n = 0;
+	*seg3 = NULL;
+	*seg3_len = 0;
+	if (*p == '/')
+		p++;
+	while (p) {
+		const char *s;
+		size_t l;
+		const char *next = next_seg(p, &s, &l);
+		n++;
+		if (n == 3) {
+			*seg3 = s;
+			*seg3_len = l;
+		}
+		p = next;
+	}
+	*nseg = n;
+}
+
+static const struct route_meta *meta_of(const struct atr_route *routes, size_t n)
+{
+	static struct table_meta tables[8];
+	struct table_meta *t = NULL;
+
+	for (size_t i = 0; i < ATR_ARRAY_LEN_(tables); i++) {
+		if (tables[i].routes == routes && tables[i].n == n)
+			return tables[i].m;
+		if (!tables[i].routes && !t)
+			t = &tables[i];
+	}
+	if (!t)
+		return NULL; /* more tables than slots: match without the filter */
+	t->m = calloc(n ? n : 1, sizeof(*t->m));
+	if (!t->m)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *s3;
+		size_t l3;
+		const char *pat = routes[i].pattern;
+		shape(pat, &t->m[i].nseg, &s3, &l3);
+		t->m[i].rest = strstr(pat, "...}") != NULL;
+		t->m[i].seg3 = s3 && !(l3 && s3[0] == '{') ? hash_seg(s3, l3) : 0;
+	}
+	t->routes = routes;
+	t->n = n;
+	return t->m;
+}
+
 enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const char *method, const char *path,
 				char *storage, struct atr_req_param *params, int *nparams,
 				const struct atr_route **out, char *allow, size_t allowlen, const char **bad_param)
 {
 	size_t alen = 0;
 	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	const struct route_meta *meta = meta_of(routes, n);
+	uint16_t req_nseg;
+	const char *s3;
+	size_t l3;
+	uint32_t req_seg3;
 
+	shape(path, &req_nseg, &s3, &l3);
+	req_seg3 = s3 ? hash_seg(s3, l3) : 0;
 	allow[0] = 0;
 	*out = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const char *bad = NULL;
 		int np = 0;
-		int r = match_one(routes[i].pattern, path, storage, params, &np, &bad);
+		int r;
+
+		if (meta) {
+			if (meta[i].rest ? req_nseg < meta[i].nseg : req_nseg != meta[i].nseg)
+				continue;
+			if (meta[i].seg3 && meta[i].seg3 != req_seg3)
+				continue;
+		}
+		r = match_one(routes[i].pattern, path, storage, params, &np, &bad);
 		if (r == 0)
 			continue;
 		if (strcmp(routes[i].method, m) == 0) {

@@ -27,6 +27,7 @@ struct atr_server {
 	uv_poll_t poll;
 	uv_timer_t timer;
 	uv_timer_t grace;
+	uv_prepare_t flush; /* before the loop waits: write the turn's log lines */
 	struct atr_server_opts o;
 	int port;
 	int active;
@@ -41,6 +42,12 @@ struct atr_server {
 };
 
 static void run_mhd(struct atr_server *s);
+
+static void on_prepare(uv_prepare_t *p)
+{
+	(void)p;
+	atr_log_flush();
+}
 
 static void on_timer(uv_timer_t *t)
 {
@@ -577,7 +584,7 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
 				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)4000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+				(unsigned int)4000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!s->d) {
 		atr_error("cannot listen on %s:%d (in use, or not an address of this host)", addr->host, addr->port);
@@ -601,6 +608,10 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 		return ATR_EIO;
 	}
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	uv_prepare_init(loop, &s->flush);
+	s->flush.data = s;
+	uv_prepare_start(&s->flush, on_prepare);
+	uv_unref((uv_handle_t *)&s->flush);
 	run_mhd(s);
 	*out = s;
 	return 0;
@@ -636,7 +647,9 @@ static void stop_now(struct atr_server *s)
 	MHD_run(s->d);
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
-	s->closing_handles = 3;
+	s->closing_handles = 4;
+	uv_prepare_stop(&s->flush);
+	uv_close((uv_handle_t *)&s->flush, on_handle_closed);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->grace, on_handle_closed);

@@ -8,6 +8,7 @@
 #include "atrium/log.h"
 #include "atrium/util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct cache_slot {
 struct atr_db {
 	sqlite3 *h;
 	int depth; /* transaction nesting */
+	bool read_txn; /* the loop turn's shared read transaction is open (see atr_db_end_read) */
 	struct cache_slot cache[CACHE_SLOTS];
 };
 
@@ -66,6 +68,7 @@ void atr_db_close(struct atr_db *db)
 {
 	if (!db)
 		return;
+	atr_db_end_read(db);
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		sqlite3_finalize(db->cache[i].st);
 		free(db->cache[i].sql);
@@ -78,6 +81,39 @@ void atr_db_close(struct atr_db *db)
 sqlite3 *atr_db_handle(struct atr_db *db)
 {
 	return db->h;
+}
+
+/*
+ * Reads share one deferred read transaction per loop turn instead of one each: in WAL mode
+ * every read transaction takes and drops a lock on the -shm file (two fcntl calls), which
+ * costs as much as the rest of a small answer. The transaction opens at the turn's first
+ * read and ends when the loop is about to wait (atr_db_end_read from a uv_prepare), or
+ * before anything writes: a write always runs and commits on its own, before its answer.
+ */
+void atr_db_end_read(struct atr_db *db)
+{
+	if (!db->read_txn)
+		return;
+	db->read_txn = false;
+	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK || !sqlite3_get_autocommit(db->h))
+		atr_error("could not end the shared read transaction: %s", sqlite3_errmsg(db->h));
+}
+
+/* Before a statement runs outside an explicit transaction: reads join the turn's read
+ * transaction, writes end it. false when a write cannot run on its own (then it must not run). */
+static bool prepare_for(struct atr_db *db, sqlite3_stmt *st)
+{
+	if (db->depth > 0)
+		return true;
+	if (sqlite3_stmt_readonly(st)) {
+		if (!db->read_txn && sqlite3_get_autocommit(db->h)) {
+			if (sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK)
+				db->read_txn = true;
+		}
+		return true;
+	}
+	atr_db_end_read(db);
+	return sqlite3_get_autocommit(db->h) != 0;
 }
 
 sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
@@ -93,7 +129,7 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
 		if (s->hash == h && strcmp(s->sql, sql) == 0) {
 			sqlite3_reset(s->st);
 			sqlite3_clear_bindings(s->st);
-			return s->st;
+			return prepare_for(db, s->st) ? s->st : NULL;
 		}
 	}
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
@@ -113,7 +149,7 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
 	}
 	db->cache[i].hash = h;
 	db->cache[i].st = st;
-	return st;
+	return prepare_for(db, st) ? st : NULL;
 }
 
 void atr_db_done(sqlite3_stmt *st)
@@ -125,6 +161,9 @@ void atr_db_done(sqlite3_stmt *st)
 int atr_db_exec(struct atr_db *db, const char *sql)
 {
 	char *msg = NULL;
+
+	if (db->depth == 0)
+		atr_db_end_read(db);
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		atr_error("sql failed: %s: %.120s", msg ? msg : sqlite3_errmsg(db->h), sql);
 		sqlite3_free(msg);

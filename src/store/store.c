@@ -122,3 +122,8 @@ void atr_store_rollback(struct atr_store *s)
 {
 	atr_db_rollback(s->db);
 }
+
+void atr_store_end_read(struct atr_store *s)
+{
+	atr_db_end_read(s->db);
+}

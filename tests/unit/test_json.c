@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atrium/err.h"
@@ -96,12 +98,80 @@ static void test_not_object(void **state)
 	json_decref(a);
 }
 
+static void same_as_jansson(json_t *v)
+{
+	char *a = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t n;
+	char *b = atr_json_write(v, &n);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	assert_int_equal(n, strlen(a));
+	free(a);
+	free(b);
+	json_decref(v);
+}
+
+static json_t *random_tree(unsigned *seed, int depth)
+{
+	int kind = (int)(rand_r(seed) % (depth > 3 ? 5 : 7));
+	char s[32];
+	switch (kind) {
+	case 0:
+		return json_integer((json_int_t)rand_r(seed) * (rand_r(seed) % 2 ? -1 : 1) * 1000003LL);
+	case 1:
+		return json_real((double)rand_r(seed) / 7.0 - 1e5);
+	case 2:
+		for (int i = 0; i < 31; i++)
+			s[i] = (char)(1 + rand_r(seed) % 126);
+		s[31] = 0;
+		return json_string(s);
+	case 3:
+		return rand_r(seed) % 3 ? json_boolean(rand_r(seed) % 2) : json_null();
+	case 4:
+		return json_string("");
+	case 5: {
+		json_t *a = json_array();
+		for (int i = rand_r(seed) % 5; i > 0; i--)
+			json_array_append_new(a, random_tree(seed, depth + 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (int i = rand_r(seed) % 5; i > 0; i--) {
+			snprintf(s, sizeof(s), "k\"%d\n", rand_r(seed) % 100);
+			json_object_set_new(o, s, random_tree(seed, depth + 1));
+		}
+		return o;
+	}
+	}
+}
+
+static void test_writer(void **state)
+{
+	unsigned seed = 42;
+	(void)state;
+	same_as_jansson(json_pack("{s:s, s:i, s:f, s:b, s:n, s:[], s:{}}", "a", "x\"y\\z\n\t\x01\x1f", "b", -7, "c",
+				  1.0, "d", 1, "e", "f", "g"));
+	same_as_jansson(json_string("h\xc3\xa9llo \xe2\x82\xac / </script>"));
+	same_as_jansson(json_integer(INT64_MIN));
+	same_as_jansson(json_integer(INT64_MAX));
+	same_as_jansson(json_real(0.1));
+	same_as_jansson(json_real(1e300));
+	same_as_jansson(json_real(-0.0));
+	same_as_jansson(json_real(123456789.0));
+	same_as_jansson(json_array());
+	for (int i = 0; i < 2000; i++)
+		same_as_jansson(random_tree(&seed, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_not_object),
+		cmocka_unit_test(test_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,216 @@
+/*
+ * jsonw.c: writes a json_t as compact JSON text, the same text json_dumps(JSON_COMPACT)
+ * gives, without jansson's per-object loop detection (a hashtable insert and an snprintf for
+ * every object): answers are trees built by handlers, never cyclic. Used for every JSON
+ * answer; the hot path of the API.
+ */
+#include "atrium/json.h"
+#include "atrium/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct out {
+	char *p;
+	size_t n, cap;
+	bool failed;
+};
+
+static bool reserve(struct out *o, size_t more)
+{
+	size_t ncap;
+	char *np;
+
+	if (o->failed)
+		return false;
+	if (o->n + more + 1 <= o->cap)
+		return true;
+	ncap = o->cap ? o->cap * 2 : 512;
+	while (ncap < o->n + more + 1)
+		ncap *= 2;
+	np = realloc(o->p, ncap);
+	if (!np) {
+		o->failed = true;
+		return false;
+	}
+	o->p = np;
+	o->cap = ncap;
+	return true;
+}
+
+static void put(struct out *o, const char *s, size_t len)
+{
+	if (!reserve(o, len))
+		return;
+	memcpy(o->p + o->n, s, len);
+	o->n += len;
+}
+
+static void put_string(struct out *o, const char *s, size_t len)
+{
+	static const char hx[] = "0123456789ABCDEF"; /* as jansson writes them */
+	size_t start = 0;
+
+	if (!reserve(o, len + 2))
+		return;
+	o->p[o->n++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+		size_t el = 0;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(o, s + start, i - start);
+		start = i + 1;
+		esc[el++] = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[el++] = (char)c;
+			break;
+		case '\b':
+			esc[el++] = 'b';
+			break;
+		case '\f':
+			esc[el++] = 'f';
+			break;
+		case '\n':
+			esc[el++] = 'n';
+			break;
+		case '\r':
+			esc[el++] = 'r';
+			break;
+		case '\t':
+			esc[el++] = 't';
+			break;
+		default:
+			memcpy(esc + el, "u00", 3);
+			el += 3;
+			esc[el++] = hx[c >> 4];
+			esc[el++] = hx[c & 15];
+		}
+		put(o, esc, el);
+	}
+	put(o, s + start, len - start);
+	put(o, "\"", 1);
+}
+
+static void put_int(struct out *o, json_int_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	put(o, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void put_real(struct out *o, double d)
+{
+	char buf[40];
+	int n = snprintf(buf, sizeof(buf), "%.17g", d);
+
+	if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
+		o->failed = true;
+		return;
+	}
+	/* like jansson: a real always reads back as a real, exponents lose '+' and leading zeros */
+	if (!strpbrk(buf, ".eE")) {
+		buf[n++] = '.';
+		buf[n++] = '0';
+		buf[n] = 0;
+	} else {
+		char *e = strchr(buf, 'e');
+		if (e) {
+			char *src = e + 1, *dst = e + 1;
+			if (*src == '-')
+				*dst++ = *src++;
+			else if (*src == '+')
+				src++;
+			while (*src == '0' && src[1])
+				src++;
+			memmove(dst, src, strlen(src) + 1);
+			n = (int)strlen(buf);
+		}
+	}
+	put(o, buf, (size_t)n);
+}
+
+static void write_value(struct out *o, const json_t *v, int depth)
+{
+	if (depth > 2048) {
+		o->failed = true;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *x;
+		bool first = true;
+		put(o, "{", 1);
+		json_object_foreach((json_t *)v, k, x) {
+			if (!first)
+				put(o, ",", 1);
+			first = false;
+			put_string(o, k, strlen(k));
+			put(o, ":", 1);
+			write_value(o, x, depth + 1);
+		}
+		put(o, "}", 1);
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *x;
+		put(o, "[", 1);
+		json_array_foreach(v, i, x) {
+			if (i)
+				put(o, ",", 1);
+			write_value(o, x, depth + 1);
+		}
+		put(o, "]", 1);
+		break;
+	}
+	case JSON_STRING:
+		put_string(o, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		put_int(o, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		put_real(o, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		put(o, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(o, "false", 5);
+		break;
+	case JSON_NULL:
+		put(o, "null", 4);
+		break;
+	}
+}
+
+char *atr_json_write(const json_t *v, size_t *len)
+{
+	struct out o = {0};
+
+	if (!v)
+		return NULL;
+	write_value(&o, v, 0);
+	if (o.failed || !reserve(&o, 0)) {
+		free(o.p);
+		return NULL;
+	}
+	o.p[o.n] = 0;
+	if (len)
+		*len = o.n;
+	return o.p;
+}
