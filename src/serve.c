@@ -91,6 +91,11 @@ static int bootstrap_admin(struct atr_store *s)
 	return 0;
 }
 
+static uint64_t store_generation(void *app)
+{
+	return atr_store_generation(((struct atr_app *)app)->store);
+}
+
 static int authenticate(void *app, const char *token, struct atr_principal *out)
 {
 	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
@@ -195,6 +200,7 @@ static int start_http(struct daemon *d)
 		.app = &d->app,
 		.metrics = d->app.metrics,
 		.idem = d->app.store,
+		.generation = store_generation,
 		.access_log = true,
 	};
 	int rc = atr_server_start(d->app.loop, &d->app.cfg->listen, &o, &d->app.http);

@@ -30,6 +30,10 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql);
 /* Resets a statement from atr_db_stmt after use (also fine to call twice). */
 void atr_db_done(sqlite3_stmt *st);
 
+/* Changes whenever anything may have written through this connection (a write statement, a
+ * transaction, raw SQL): an answer computed at generation g is still exact while it is g. */
+uint64_t atr_db_write_generation(const struct atr_db *db);
+
 /* Ends the read transaction the loop turn's reads share (call before the loop waits). */
 void atr_db_end_read(struct atr_db *db);
 

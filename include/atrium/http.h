@@ -42,6 +42,9 @@ enum atr_access {
 #define ATR_RF_INVOKE_OK 0x10  /* deployment invoke keys are accepted too */
 #define ATR_RF_RAW_BODY 0x20   /* body is buffered but not parsed (proxied as is) */
 #define ATR_RF_HTML 0x40       /* errors as plain text (static files) */
+/* GET answers (200, JSON, no query string) are kept and replayed to the same caller until
+ * anything is written to the store (see atr_server_opts.generation): exact, never stale. */
+#define ATR_RF_CACHE 0x80
 
 struct atr_route {
 	const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
@@ -107,6 +110,8 @@ struct atr_req {
 	char *body_buf;
 	size_t body_len, body_cap;
 	char *idem_key;
+	char *cache_key;   /* ATR_RF_CACHE: where a 200 answer is kept */
+	uint64_t cache_gen; /* the store's write generation when the request began */
 	void (*on_close)(struct atr_req *req); /* called once when the connection ends */
 	/* Called when the server begins to stop, for requests that wait on an event (long
 	 * polls): answer now. Requests without it may finish within the grace period. */

@@ -30,6 +30,9 @@ struct atr_server_opts {
 	void *app; /* becomes req->app */
 	struct atr_metrics *metrics; /* may be NULL */
 	struct atr_store *idem;      /* where Idempotency-Key answers are kept; NULL: ignored */
+	/* The store's write generation (ATR_RF_CACHE answers are valid while it is unchanged);
+	 * NULL: no answer cache. */
+	uint64_t (*generation)(void *app);
 	bool access_log;
 };
 

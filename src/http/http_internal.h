@@ -16,6 +16,8 @@ void atr_req_shutdown(struct atr_req *r);
 void atr_req_force_resume(struct atr_req *r);
 
 bool atr_server_stopping(const struct atr_server *s);
+/* Keeps a 200 JSON answer of an ATR_RF_CACHE route (copied). */
+void atr_server_cache_put(struct atr_server *s, const char *key, uint64_t gen, const char *body, size_t len);
 void atr_server_audit(struct atr_server *s, struct atr_req *r);
 struct atr_store *atr_server_idem_store(struct atr_server *s);
 

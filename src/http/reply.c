@@ -256,6 +256,8 @@ void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 		atr_store_idem_put(atr_server_idem_store(r->srv), r->who.user_id ? r->who.user_id : -r->who.token_id,
 				   r->idem_key, route, status, s);
 	}
+	if (r->cache_key && status == 200)
+		atr_server_cache_put(r->srv, r->cache_key, r->cache_gen, s, len);
 	atr_reply_data_owned(r, status, "application/json; charset=utf-8", s, len);
 }
 

@@ -21,8 +21,20 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define CACHE_SLOTS 256       /* power of two */
+#define CACHE_MAX_BODY 65536
+
+struct cache_slot {
+	uint64_t hash;
+	char *key;
+	uint64_t gen;
+	char *body;
+	size_t len;
+};
+
 struct atr_server {
 	struct MHD_Daemon *d;
+	struct cache_slot cache[CACHE_SLOTS];
 	uv_loop_t *loop;
 	uv_poll_t poll;
 	uv_timer_t timer;
@@ -354,6 +366,74 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* ---- the answer cache (ATR_RF_CACHE) ---- */
+
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return h;
+}
+
+void atr_server_cache_put(struct atr_server *s, const char *key, uint64_t gen, const char *body, size_t len)
+{
+	uint64_t h = key_hash(key);
+	struct cache_slot *c = &s->cache[h & (CACHE_SLOTS - 1)];
+	char *k, *b;
+
+	if (len > CACHE_MAX_BODY)
+		return;
+	k = strdup(key);
+	b = malloc(len ? len : 1);
+	if (!k || !b) {
+		free(k);
+		free(b);
+		return;
+	}
+	memcpy(b, body, len);
+	free(c->key);
+	free(c->body);
+	c->hash = h;
+	c->key = k;
+	c->gen = gen;
+	c->body = b;
+	c->len = len;
+}
+
+/* Answers from the cache when it holds this caller's answer of this generation. */
+static bool cache_lookup(struct atr_req *r)
+{
+	struct atr_server *s = r->srv;
+	char key[1200];
+	uint64_t gen, h;
+	struct cache_slot *c;
+
+	if (!s->o.generation || strcmp(r->method, "GET") ||
+	    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
+		return false;
+	snprintf(key, sizeof(key), "%s|%d|%lld|%lld|%lld|%lld|%d", r->url, (int)r->who.kind, (long long)r->who.user_id,
+		 (long long)r->who.scope_id, (long long)r->who.project_id, (long long)r->who.token_id, r->who.admin);
+	gen = s->o.generation(s->o.app);
+	h = key_hash(key);
+	c = &s->cache[h & (CACHE_SLOTS - 1)];
+	if (c->key && c->hash == h && c->gen == gen && strcmp(c->key, key) == 0) {
+		atr_reply_data(r, 200, "application/json; charset=utf-8", c->body, c->len);
+		return true;
+	}
+	r->cache_key = atr_req_strdup(r, key);
+	r->cache_gen = gen;
+	return false;
+}
+
+static void cache_free(struct atr_server *s)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		free(s->cache[i].key);
+		free(s->cache[i].body);
+	}
+}
+
 static void begin(struct atr_req *r)
 {
 	struct atr_server *s = r->srv;
@@ -427,6 +507,8 @@ static void begin(struct atr_req *r)
 		if (r->answered)
 			return;
 	}
+	if ((r->route->flags & ATR_RF_CACHE) && cache_lookup(r))
+		return;
 	if ((r->route->flags & ATR_RF_STREAM) && r->route->on_begin)
 		r->route->on_begin(r);
 }
@@ -584,7 +666,7 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
 				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)4000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				(unsigned int)4000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!s->d) {
 		atr_error("cannot listen on %s:%d (in use, or not an address of this host)", addr->host, addr->port);
@@ -634,6 +716,7 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	if (s->done)
 		s->done(s->done_arg);
+	cache_free(s);
 	free(s);
 }
 

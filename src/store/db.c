@@ -24,6 +24,7 @@ struct atr_db {
 	sqlite3 *h;
 	int depth; /* transaction nesting */
 	bool read_txn; /* the loop turn's shared read transaction is open (see atr_db_end_read) */
+	uint64_t write_gen; /* bumped by anything that may write: answers cached before are stale */
 	struct cache_slot cache[CACHE_SLOTS];
 };
 
@@ -113,7 +114,13 @@ static bool prepare_for(struct atr_db *db, sqlite3_stmt *st)
 		return true;
 	}
 	atr_db_end_read(db);
+	db->write_gen++;
 	return sqlite3_get_autocommit(db->h) != 0;
+}
+
+uint64_t atr_db_write_generation(const struct atr_db *db)
+{
+	return db->write_gen;
 }
 
 sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
@@ -164,6 +171,7 @@ int atr_db_exec(struct atr_db *db, const char *sql)
 
 	if (db->depth == 0)
 		atr_db_end_read(db);
+	db->write_gen++;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		atr_error("sql failed: %s: %.120s", msg ? msg : sqlite3_errmsg(db->h), sql);
 		sqlite3_free(msg);

@@ -127,3 +127,8 @@ void atr_store_end_read(struct atr_store *s)
 {
 	atr_db_end_read(s->db);
 }
+
+uint64_t atr_store_generation(struct atr_store *s)
+{
+	return atr_db_write_generation(s->db);
+}

@@ -389,6 +389,53 @@ static void test_web_root(void **state)
 	h_resp_free(&r);
 }
 
+/* Answers of cached routes follow every write at once, and are per caller. */
+static void test_answer_cache_never_stale(void **state)
+{
+	const char *zoe = h_user(&S, "zoe", false);
+	json_t *j;
+	(void)state;
+
+	for (int i = 0; i < 3; i++) { /* the second and third come from the cache */
+		j = h_call(&S, "GET", "/api/v1/users/me", zoe, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(j, "display_name")), "zoe");
+		json_decref(j);
+	}
+	json_decref(h_call(&S, "PATCH", "/api/v1/users/zoe", S.admin_token, "{\"display_name\":\"Zoe Z\"}", 200));
+	j = h_call(&S, "GET", "/api/v1/users/me", zoe, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "display_name")), "Zoe Z");
+	json_decref(j);
+	/* the same path, another caller: another answer */
+	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"cache-p\",\"visibility\":\"internal\"}",
+			   201));
+	for (int i = 0; i < 2; i++) {
+		j = h_call(&S, "GET", "/api/v1/projects/cache-p", S.admin_token, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(j, "role")), "owner");
+		json_decref(j);
+		j = h_call(&S, "GET", "/api/v1/projects/cache-p", zoe, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(j, "role")), "viewer");
+		json_decref(j);
+	}
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/cache-p/members/zoe", S.admin_token, "{\"role\":\"editor\"}", 200));
+	j = h_call(&S, "GET", "/api/v1/projects/cache-p", zoe, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "role")), "editor");
+	json_decref(j);
+	json_decref(h_call(&S, "PATCH", "/api/v1/projects/cache-p", S.admin_token, "{\"visibility\":\"private\"}", 200));
+	json_decref(h_call(&S, "DELETE", "/api/v1/projects/cache-p/members/zoe", S.admin_token, NULL, 204));
+	h_expect_error(&S, "GET", "/api/v1/projects/cache-p", zoe, NULL, 404, NULL);
+	/* a revoked token gets no cached answer */
+	{
+		json_t *t = h_call(&S, "POST", "/api/v1/tokens", zoe, "{\"name\":\"short\"}", 201);
+		char tok[128];
+		snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(t, "token")));
+		json_decref(h_call(&S, "GET", "/api/v1/users/me", tok, NULL, 200));
+		json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/tokens/%lld", (long long)json_integer_value(json_object_get(t, "id"))),
+				   zoe, NULL, 204));
+		json_decref(t);
+		h_expect_error(&S, "GET", "/api/v1/users/me", tok, NULL, 401, NULL);
+	}
+}
+
 int main(void)
 {
 	static const char *const extra[] = {"--max-body-bytes", "65536", NULL};
@@ -405,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_backup),
 		cmocka_unit_test(test_web_root),
+		cmocka_unit_test(test_answer_cache_never_stale),
 	};
 	(void)setup;
 	memset(&S, 0, sizeof(S));
