@@ -13,8 +13,11 @@ export const href = {
 	datasets: (p) => `#/projects/${s(p)}/datasets`,
 	dataset: (p, d) => `#/projects/${s(p)}/datasets/${s(d)}`,
 	datasetVersion: (p, d, v, against) => `#/projects/${s(p)}/datasets/${s(d)}/versions/${v}${against ? `?against=${against}` : ''}`,
-	runs: (p) => `#/projects/${s(p)}/runs`,
+	runs: (p, query) => `#/projects/${s(p)}/runs${query ? api.qs(query) : ''}`,
 	run: (p, id) => `#/projects/${s(p)}/runs/${id}`,
+	compare: (p, ids) => `#/projects/${s(p)}/compare?runs=${ids.join(',')}`,
+	jobs: (p) => `#/projects/${s(p)}/jobs`,
+	job: (id) => `#/jobs/${id}`,
 	models: (p) => `#/projects/${s(p)}/models`,
 	model: (p, m) => `#/projects/${s(p)}/models/${s(m)}`,
 	modelVersion: (p, m, v) => `#/projects/${s(p)}/models/${s(m)}/versions/${v}`,
@@ -38,6 +41,8 @@ export const mayMoveAlias = (p, alias) => isOwner(p) || (canEdit(p) && alias !==
 const STATE_KIND = {
 	committed: 'ok', draft: 'warn', pending: 'info', approved: 'ok', rejected: 'err', cancelled: 'muted',
 	running: 'info', finished: 'ok', failed: 'err', killed: 'muted', archived: 'muted',
+	// jobs
+	queued: 'warn', dispatched: 'info', succeeded: 'ok', lost: 'warn',
 };
 export const stateBadge = (state) => badge(state, STATE_KIND[state] || '');
 
@@ -47,7 +52,9 @@ const TABS = [
 	['overview', 'Overview', href.project],
 	['datasets', 'Datasets', href.datasets],
 	['runs', 'Runs', href.runs],
+	['jobs', 'Jobs', href.jobs],
 	['models', 'Models', href.models],
+	// Deployments (a later phase): ['deployments', 'Deployments', href.deployments].
 ];
 
 /*
