@@ -1189,6 +1189,29 @@ test('job page: inputs, the output model version, a failure\'s exit code, a wait
 	await shot(page, 'job-queued');
 });
 
+test('a long log: the page shows its tail, and "Show earlier output" brings back the rest', async (page) => {
+	// 40,000 numbered lines: about 229 KB, more than the 64 KiB read at first
+	const j = await submitJob('cats', 'bob', { name: 'long-log', command: 'seq 1 40000', resources: { gpus: 1 } });
+	await jobInState(j.id, 'succeeded');
+	const res = await fetch(`${base}/api/v1/jobs/${j.id}/logs`, { headers: { Authorization: `Bearer ${adminToken}` } });
+	const whole = await res.text();
+	assert.ok(whole.length > 200_000 && whole.endsWith('\n40000\n'));
+	await asAdmin(page, `jobs/${j.id}`, `Job #${j.id} long-log`);
+	await page.locator('main .log-status', { hasText: 'End of the log' }).waitFor();
+	const log = page.locator('main pre.log');
+	const shown = await log.textContent();
+	// the tail, from the start of a line
+	assert.ok(shown.length < whole.length && whole.endsWith(shown) && whole[whole.length - shown.length - 1] === '\n');
+	const earlier = page.locator('main button', { hasText: 'Show earlier output' });
+	for (let i = 0; i < 10 && (await earlier.isVisible()); i++) {
+		const before = (await log.textContent()).length;
+		await earlier.click();
+		await eventually(async () => assert.ok((await log.textContent()).length > before), 'earlier output comes');
+	}
+	assert.equal(await earlier.isVisible(), false, 'nothing earlier is left');
+	assert.equal(await log.textContent(), whole);
+});
+
 test('cancel a running job from its page as an editor; a viewer has no Cancel', async (page, ctx) => {
 	const j = await submitJob('cats', 'bob', { name: 'to-cancel', command: 'echo started; sleep 600', resources: { gpus: 1 } });
 	await jobInState(j.id, 'running');
