@@ -5,10 +5,10 @@
 // polls the job (not while the tab is hidden) and redraws what changed.
 import * as api from '../api.js';
 import { logView } from '../logview.js';
-import { href, version, canEdit } from './registry.js';
+import { href, version, canEdit, filesTable } from './registry.js';
 import { jobState, jobName, isActive, workerCell, cancelButton, REFRESH_MS } from './jobs.js';
 import {
-	h, mount, pageHeader, breadcrumb, facts, panel, time, span, chips, table, bytes, hash, emptyState, showError, poll, fmtBytes,
+	h, mount, pageHeader, breadcrumb, facts, panel, time, span, chips, emptyState, showError, poll, fmtBytes,
 } from '../ui.js';
 
 const s = api.seg;
@@ -80,12 +80,12 @@ async function modelVersionLink(id) {
 	}
 }
 
-async function inputsOutputs(j) {
+async function inputsOutputs(j, errSlot) {
 	const [dsOut, mvOut, mvIn, files] = await Promise.all([
 		datasetVersionLink(j),
 		modelVersionLink(j.output_model_version_id),
 		modelVersionLink(j.model_version_id),
-		api.listAll(`/jobs/${j.id}/outputs`, {}, 200).catch(() => []),
+		filesTable(`/jobs/${j.id}/outputs`, `Files job ${j.id} uploaded`, errSlot),
 	]);
 	const inputs = j.inputs || [];
 	const declared = Object.entries(j.outputs || {}).map(([k, name]) => (k === 'model' ? h('a', { href: href.model(j.project, name) }, `model ${name}`) : h('a', { href: href.dataset(j.project, name) }, `dataset ${name}`)));
@@ -109,17 +109,7 @@ async function inputsOutputs(j) {
 					!mvOut && !dsOut ? declared.map((d) => h('li', null, d, isActive(j) ? ' (made when the job succeeds)' : ' (not made)')) : null,
 				)
 			: h('p', { class: 'muted' }, 'No outputs declared.'),
-		files.length
-			? table({
-					caption: `Files job ${j.id} uploaded`,
-					rows: files,
-					columns: [
-						{ label: 'Path', cell: (f) => h('code', null, f.path) },
-						{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
-						{ label: 'sha256', cell: (f) => hash(f.sha256) },
-					],
-				})
-			: null,
+		files.first.length ? [files, files.more] : null,
 	];
 }
 
@@ -164,7 +154,7 @@ export async function render(root, ctx) {
 		// Outputs appear when it ends: read them again only when the state changed.
 		if (j.state === drawnState) return;
 		drawnState = j.state;
-		const io = await inputsOutputs(j);
+		const io = await inputsOutputs(j, errSlot);
 		if (ctx.alive()) mount(ioSlot, io);
 	};
 	async function refresh(j) {

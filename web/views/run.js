@@ -2,9 +2,9 @@
 // tags, the dataset versions it read, its metrics (a summary table, then one chart per key
 // with its points as a table) and its artifacts (download).
 import * as api from '../api.js';
-import { projectPage, href, version, stateBadge } from './registry.js';
+import { projectPage, href, version, stateBadge, filesTable } from './registry.js';
 import { metricSummaries, metricPoints, metricFigure, sampledNote, summaryTable, MAX_CHARTS } from './metrics.js';
-import { h, mount, table, time, span, facts, panel, emptyState, bytes, hash, toast, showError } from '../ui.js';
+import { h, mount, table, time, span, facts, panel, emptyState } from '../ui.js';
 
 // A two-column table of a string map (params, tags).
 export function kvTable(caption, obj) {
@@ -31,33 +31,10 @@ async function metricsPanel(run) {
 }
 
 async function artifactsPanel(run) {
-	const files = await api.listAll(`/runs/${run.id}/artifacts`, {}, 1000);
-	if (!files.length) return emptyState('No artifacts.', 'Files a run keeps (plots, checkpoints) are uploaded with PUT /api/v1/runs/{run}/artifacts/PATH.');
 	const errSlot = h('div', { 'aria-live': 'assertive' });
-	const save = async (f) => {
-		showError(errSlot, null);
-		try {
-			await api.download(`/runs/${run.id}/artifacts/${api.filePath(f.path)}`, f.path.split('/').pop());
-			toast(`Downloading ${f.path}`);
-		} catch (err) {
-			showError(errSlot, err);
-		}
-	};
-	return [
-		errSlot,
-		table({
-			caption: `Artifacts of run ${run.id}`,
-			rowKey: (f) => f.path,
-			rows: files,
-			columns: [
-				{ label: 'Path', cell: (f) => h('code', null, f.path) },
-				{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
-				{ label: 'sha256', cell: (f) => hash(f.sha256) },
-				{ label: 'Added', cell: (f) => time(f.created_at) },
-				{ label: '', cell: (f) => h('button', { type: 'button', class: 'small', 'aria-label': `Download ${f.path}`, onClick: () => save(f) }, 'Download') },
-			],
-		}),
-	];
+	const t = await filesTable(`/runs/${run.id}/artifacts`, `Artifacts of run ${run.id}`, errSlot);
+	if (!t.first.length) return emptyState('No artifacts.', 'Files a run keeps (plots, checkpoints) are uploaded with PUT /api/v1/runs/{run}/artifacts/PATH.');
+	return [errSlot, t, t.more];
 }
 
 export async function render(root, ctx) {
