@@ -15,7 +15,7 @@ export const STATES = ['queued', 'dispatched', 'running', 'succeeded', 'failed',
 export const KINDS = ['training', 'batch_inference', 'service'];
 const ACTIVE = new Set(['queued', 'dispatched', 'running', 'lost']);
 export const isActive = (j) => ACTIVE.has(j.state);
-export const REFRESH_MS = 4000;
+export const REFRESH_MS = 5000;
 
 export const jobName = (j) => `#${j.id}${j.name ? ` ${j.name}` : ''}`;
 export const jobLink = (j) => h('a', { href: href.job(j.id) }, jobName(j));

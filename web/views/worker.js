@@ -24,7 +24,7 @@ function gpuTable(w, jobs) {
 				label: 'Allocated to',
 				cell: (g) => (holder.has(g.index) ? [jobLink(holder.get(g.index)), ` (${holder.get(g.index).project})`] : h('span', { class: 'muted' }, 'no job')),
 			},
-			{ label: 'Busy', cell: (g) => (g.busy ? badge('busy: used outside Atrium', 'warn') : badge('free', 'ok')) },
+			{ label: 'Busy', cell: (g) => (g.busy ? badge('busy: used outside Atrium', 'warn') : holder.has(g.index) ? badge('allocated', 'info') : badge('free', 'ok')) },
 		],
 	});
 }
