@@ -2,7 +2,8 @@
 // - the Bearer token lives in sessionStorage (one browser tab, gone when it closes; no cookies)
 // - errors become ApiError with the API's own message, code and field
 // - a 401 on the stored token clears it and hands over to the sign-in (setUnauthorizedHandler)
-// - Pager / listAll follow next_cursor through paginated lists
+// - Pager / listAll follow next_cursor through paginated lists; raw() gives the Response of
+//   answers that are not JSON (logs, files, streams)
 
 const TOKEN_KEY = 'atrium.token';
 const KIND_KEY = 'atrium.token_kind';
@@ -105,22 +106,33 @@ function failure(res, data, token) {
 }
 
 /*
- * Downloads a file the API serves (dataset and model files) and saves it as filename. The
- * Bearer token goes in the header, never in an address: the bytes are fetched into a Blob
- * and saved through an object URL, so the whole file passes through the tab's memory.
+ * A call whose answer is not JSON (logs, files, streams): the Response once it is 2xx, with
+ * the Bearer token in the header. opts.signal aborts it (an AbortController's).
  */
-export async function download(path, filename) {
+export async function raw(path, query, opts = {}) {
 	let res;
 	try {
-		res = await fetch('/api/v1' + path, {
+		res = await fetch('/api/v1' + path + qs(query), {
 			headers: { Authorization: 'Bearer ' + session.token },
 			cache: 'no-store',
 			credentials: 'omit',
+			signal: opts.signal,
 		});
 	} catch (e) {
+		if (e.name === 'AbortError') throw e;
 		throw new ApiError(0, 'network', `could not reach the server (${e.message})`);
 	}
 	if (!res.ok) throw failure(res, parseJson(await res.text()));
+	return res;
+}
+
+/*
+ * Downloads a file the API serves (dataset, model and run files) and saves it as filename.
+ * The Bearer token goes in the header, never in an address: the bytes are fetched into a
+ * Blob and saved through an object URL, so the whole file passes through the tab's memory.
+ */
+export async function download(path, filename) {
+	const res = await raw(path);
 	const url = URL.createObjectURL(await res.blob());
 	const a = document.createElement('a');
 	a.href = url;

@@ -1,6 +1,34 @@
-// chart.js: time-series charts on the vendored uPlot (web/vendor/uplot, MIT). Buckets are
-// UTC, so the axis is drawn in UTC too. Returns a cleanup function (stops resizing, frees).
+// chart.js: charts. Time series and metric curves on the vendored uPlot (web/vendor/uplot,
+// MIT): buckets are UTC, so the time axis is drawn in UTC too. Bar charts are plain SVG (no
+// canvas: their text stays text). The uPlot charts return a cleanup function (stops
+// resizing, frees).
 import uPlot from './vendor/uplot/uPlot.esm.js';
+
+// Colours for series that have no colour of their own (runs in a comparison), in order.
+export const PALETTE = ['#2563eb', '#d97706', '#16a34a', '#9333ea', '#dc2626', '#0891b2', '#4b5563', '#db2777', '#65a30d', '#7c3aed'];
+
+// A uPlot chart in container that follows the container's width; returns its cleanup.
+function plot(container, opts, data) {
+	const width = () => Math.max(240, Math.floor(container.clientWidth));
+	const u = new uPlot({ ...opts, width: width() }, data, container);
+	const ro = new ResizeObserver(() => {
+		if (width() !== u.width) u.setSize({ width: width(), height: opts.height });
+	});
+	ro.observe(container);
+	return () => {
+		ro.disconnect();
+		u.destroy();
+	};
+}
+
+const line = (s, color) => ({
+	label: s.label,
+	scale: s.scale || 'left',
+	stroke: color,
+	width: 2,
+	spanGaps: true,
+	points: { show: s.points ?? true, size: 6, fill: color },
+});
 
 /*
  * timeChart(container, {x, series, height}):
@@ -9,9 +37,13 @@ import uPlot from './vendor/uplot/uPlot.esm.js';
  * Series on the left scale share the left axis; those on the right, the right one.
  */
 export function timeChart(container, { x, series, height = 260 }) {
-	const width = () => Math.max(240, Math.floor(container.clientWidth));
 	const fromZero = (u, min, max) => [0, Math.max(1, Math.ceil(max * 1.1))];
-	const axisLabel = (side) => series.filter((s) => s.scale === side).map((s) => s.axisLabel || s.label).join(', ');
+	const axisLabel = (side) =>
+		series
+			.filter((s) => s.scale === side)
+			.map((s) => s.axisLabel ?? s.label)
+			.filter(Boolean)
+			.join(', ');
 	// Ticks on the buckets themselves (uPlot's own would not fall on Mondays), thinned to fit.
 	const day = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
 	const splits = (u) => {
@@ -20,7 +52,6 @@ export function timeChart(container, { x, series, height = 260 }) {
 		return x.filter((_, i) => (x.length - 1 - i) % every === 0);
 	};
 	const opts = {
-		width: width(),
 		height,
 		tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
 		scales: { x: { time: true }, left: { range: fromZero }, right: { range: fromZero } },
@@ -29,26 +60,66 @@ export function timeChart(container, { x, series, height = 260 }) {
 			{ scale: 'left', label: axisLabel('left'), size: 50 },
 			{ scale: 'right', side: 1, label: axisLabel('right'), grid: { show: false }, size: 60 },
 		],
-		series: [
-			{ label: 'Period starting' },
-			...series.map((s) => ({
-				label: s.label,
-				scale: s.scale || 'left',
-				stroke: s.color,
-				width: 2,
-				points: { show: true, size: 6, fill: s.color },
-			})),
-		],
+		series: [{ label: 'Period starting' }, ...series.map((s) => line(s, s.color))],
 		cursor: { drag: { x: false, y: false } },
 		legend: { live: false },
 	};
-	const plot = new uPlot(opts, [x, ...series.map((s) => s.values)], container);
-	const ro = new ResizeObserver(() => {
-		if (width() !== plot.width) plot.setSize({ width: width(), height });
-	});
-	ro.observe(container);
-	return () => {
-		ro.disconnect();
-		plot.destroy();
+	return plot(container, opts, [x, ...series.map((s) => s.values)]);
+}
+
+// Series [[x, y], ...] joined on the union of their x values: [x, y1, y2, ...] with nulls
+// where a series has no point (what uPlot draws, and what a table of the points shows).
+export const joinSeries = (pairs) => uPlot.join(pairs);
+
+/*
+ * stepChart(container, {series, xLabel, height}): curves over a numeric x (a metric's
+ * steps). series: [{label, x, y, color}], each with its own x; they are joined on the union
+ * of their x values (a series lacking a step has a gap there, drawn across).
+ */
+export function stepChart(container, { series, xLabel = 'step', height = 240 }) {
+	const data = joinSeries(series.map((s) => [s.x, s.y]));
+	const many = data[0].length > 60;
+	const opts = {
+		height,
+		scales: { x: { time: false } },
+		axes: [{ label: xLabel }, { scale: 'left', size: 60 }],
+		series: [{ label: xLabel }, ...series.map((s, i) => line({ ...s, points: !many }, s.color || PALETTE[i % PALETTE.length]))],
+		cursor: { drag: { x: true, y: false } },
+		legend: { live: true },
 	};
+	return plot(container, opts, data);
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, text) {
+	const el = document.createElementNS(SVG, tag);
+	for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+	if (text !== undefined) el.textContent = text;
+	return el;
+}
+
+/*
+ * barChart({items, label, format}) -> an <svg>: one horizontal bar per item
+ * ({label, value, kind}), scaled to the largest, its figure (format(value)) at its end.
+ * label names the chart for screen readers; kind adds a class (bar-ok, bar-err, ...).
+ */
+export function barChart({ items, label, format = String }) {
+	const rowH = 26;
+	const labelW = 150;
+	const barW = 300;
+	const width = labelW + barW + 90;
+	const max = Math.max(...items.map((i) => i.value), 0) || 1;
+	const root = svg('svg', { class: 'bars', viewBox: `0 0 ${width} ${items.length * rowH + 4}`, width, role: 'img', 'aria-label': label });
+	items.forEach((it, i) => {
+		const y = i * rowH + 2;
+		const w = Math.max(it.value > 0 ? 2 : 0, Math.round((it.value / max) * barW));
+		const g = svg('g', { class: `bar${it.kind ? ` bar-${it.kind}` : ''}`, 'data-label': it.label });
+		g.append(
+			svg('text', { x: labelW - 8, y: y + 16, 'text-anchor': 'end', class: 'bar-label' }, it.label),
+			svg('rect', { x: labelW, y: y + 3, width: w, height: rowH - 8, rx: 3 }),
+			svg('text', { x: labelW + w + 6, y: y + 16, class: 'bar-value' }, format(it.value)),
+		);
+		root.append(g);
+	});
+	return root;
 }

@@ -45,6 +45,77 @@ export function fmtTime(iso, seconds = false) {
 	return s.slice(0, seconds ? 19 : 16) + ' UTC';
 }
 
+// '850 ms', '42 s', '3 min 5 s', '2 h 14 min', '3 d 4 h' from milliseconds.
+export function fmtDuration(ms) {
+	if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return '';
+	if (ms < 1000) return `${Math.round(ms)} ms`;
+	const s = Math.floor(ms / 1000);
+	if (s < 60) return `${s} s`;
+	const parts = [
+		[Math.floor(s / 86400), 'd'],
+		[Math.floor((s % 86400) / 3600), 'h'],
+		[Math.floor((s % 3600) / 60), 'min'],
+		[s % 60, 's'],
+	];
+	const first = parts.findIndex(([v]) => v > 0);
+	return parts
+		.slice(first, first + 2)
+		.filter(([v]) => v > 0)
+		.map(([v, u]) => `${v} ${u}`)
+		.join(' ');
+}
+
+// The time from one RFC 3339 time to another (to now when `to` is null), as text.
+export const span = (from, to) => (from ? fmtDuration((to ? Date.parse(to) : Date.now()) - Date.parse(from)) : '');
+
+// A number for people: integers as they are, others to 6 significant digits (0.912345, 1.5e-7).
+export function fmtNum(v) {
+	if (typeof v !== 'number') return v === null || v === undefined ? '' : String(v);
+	if (Number.isInteger(v)) return String(v);
+	return String(Number(v.toPrecision(6)));
+}
+
+/*
+ * Runs fn now and then every ms milliseconds while the tab is visible (a hidden tab makes no
+ * calls; it catches up at once when shown again). fn may be async; it returning false stops
+ * the polling. Returns stop(). A failing fn keeps the polling going: fn shows its own errors.
+ */
+export function poll(fn, ms, { now = false } = {}) {
+	let timer = null;
+	let stopped = false;
+	let busy = false;
+	const tick = async () => {
+		timer = null;
+		if (stopped || busy || document.hidden) return;
+		busy = true;
+		let again = true;
+		try {
+			again = (await fn()) !== false;
+		} catch {
+			again = true;
+		} finally {
+			busy = false;
+		}
+		if (!again) stop();
+		else schedule();
+	};
+	const schedule = () => {
+		if (!stopped && !timer) timer = setTimeout(tick, ms);
+	};
+	const onVisible = () => {
+		if (!document.hidden && !timer && !busy && !stopped) tick();
+	};
+	function stop() {
+		stopped = true;
+		clearTimeout(timer);
+		document.removeEventListener('visibilitychange', onVisible);
+	}
+	document.addEventListener('visibilitychange', onVisible);
+	if (now) tick();
+	else schedule();
+	return stop;
+}
+
 // A <time> element, or a dash for no time.
 export function time(iso, seconds = false) {
 	if (!iso) return h('span', { class: 'muted' }, '—');
@@ -93,15 +164,16 @@ export function showError(slot, err) {
 }
 
 /*
- * table({columns, rows, caption, rowKey}) -> a scrollable table. columns:
+ * table({columns, rows, caption, rowKey, rowClass}) -> a scrollable table. columns:
  * [{label, cell: row => node|string, class}]. With rowKey(row), each row gets data-key and
  * the table can add, prepend and redraw rows: t.addRows(list), t.prependRow(r), t.updateRow(r).
+ * rowClass(row) (optional) gives a row's class.
  */
-export function table({ columns, rows, caption, rowKey }) {
+export function table({ columns, rows, caption, rowKey, rowClass }) {
 	const tr = (row) =>
 		h(
 			'tr',
-			{ dataset: rowKey ? { key: rowKey(row) } : undefined },
+			{ class: rowClass ? rowClass(row) : null, dataset: rowKey ? { key: rowKey(row) } : undefined },
 			columns.map((c) => h('td', { class: c.class, dataset: { label: c.label } }, h('span', null, c.cell(row)))),
 		);
 	const tbody = h('tbody', null, (rows || []).map(tr));

@@ -6,8 +6,13 @@
 #include "atrium/store_stats.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
+#include "atrium/util.h"
 
 #include <stdbool.h>
+
+/* Jobs that may hold or wait for GPUs: the exact term of the jobs_active partial index, so
+ * that queries naming it read the index rather than every job ever run. */
+#define ACTIVE "state IN ('queued', 'dispatched', 'running', 'lost')"
 
 int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms)
 {
@@ -17,6 +22,79 @@ int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms)
 		return day * ATR_STATS_DAY_MS;
 	/* 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays. */
 	return (day - (day + 3) % 7) * ATR_STATS_DAY_MS;
+}
+
+/* totals.queue.oldest: the job waiting longest in the queue (since it was last queued), or null. */
+static int add_oldest_queued(struct atr_store *s, json_t *totals)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT j.id, p.name AS project, j.name, j.priority,"
+					      " j.created_at AS submitted_at, j.queued_at, j.pending_reason"
+					      " FROM jobs j JOIN projects p ON p.id = j.project_id"
+					      " WHERE j." ACTIVE " AND j.state = 'queued' ORDER BY j.queued_at, j.id LIMIT 1");
+	json_t *oldest;
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	oldest = atr_store_one(st, &rc);
+	if (!oldest && rc != ATR_ENOTFOUND)
+		return rc;
+	return json_object_set_new(json_object_get(totals, "queue"), "oldest", oldest ? oldest : json_null()) < 0
+		       ? ATR_ENOMEM
+		       : 0;
+}
+
+/*
+ * totals.gpu_hours: GPU time of the current ISO week by team. A job counts its GPUs times the
+ * part of [started_at, ended_at] (now while it runs) inside the week; started_at is its latest
+ * start. Summed in SQL as integer GPU-milliseconds, made hours here, so clients can check the
+ * figure exactly.
+ */
+static int add_gpu_hours(struct atr_store *s, int64_t now_ms, json_t *totals)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "WITH spans(team_id, gpus, a, b) AS ("
+		       " SELECT team_id, gpus, max(started_at, ?1), min(ended_at, ?2) FROM jobs"
+		       "  WHERE ended_at > ?1 AND started_at IS NOT NULL AND gpus > 0"
+		       " UNION ALL SELECT team_id, gpus, max(started_at, ?1), ?2 FROM jobs"
+		       "  WHERE " ACTIVE " AND state = 'running' AND started_at IS NOT NULL AND gpus > 0)"
+		       " SELECT t.name AS team, sum(spans.gpus * (b - a)) AS gpu_ms, count(*) AS jobs"
+		       " FROM spans LEFT JOIN teams t ON t.id = spans.team_id WHERE b > a"
+		       " GROUP BY spans.team_id ORDER BY gpu_ms DESC, t.name");
+	json_t *teams = json_array(), *o = NULL, *team;
+	int64_t week = atr_stats_bucket_start(now_ms, ATR_STATS_WEEK_MS), total_ms = 0;
+	char since[40];
+	bool more;
+	size_t i;
+	int rc;
+
+	if (!teams)
+		return ATR_ENOMEM;
+	if (!st) {
+		rc = ATR_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, week);
+	sqlite3_bind_int64(st, 2, now_ms);
+	/* One row per team: bounded by the teams table, which the dashboard lists whole too. */
+	if ((rc = atr_store_collect(st, 100000, teams, &more)) < 0)
+		goto out;
+	json_array_foreach(teams, i, team)
+	{
+		int64_t ms = json_integer_value(json_object_get(team, "gpu_ms"));
+		total_ms += ms;
+		if (json_object_set_new(team, "hours", json_real((double)ms / 3600000.0)) < 0) {
+			rc = ATR_ENOMEM;
+			goto out;
+		}
+		json_object_del(team, "gpu_ms");
+	}
+	atr_time_format(week, since, sizeof(since));
+	o = json_pack("{s:s, s:f, s:O}", "since", since, "total", (double)total_ms / 3600000.0, "by_team", teams);
+	rc = o && json_object_set_new(totals, "gpu_hours", o) == 0 ? 0 : ATR_ENOMEM;
+out:
+	json_decref(teams);
+	return rc;
 }
 
 json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
@@ -47,7 +125,18 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		       "'gpus', json((SELECT json_object("
 		       "  'total', coalesce(sum(CASE WHEN state = 'online' THEN json_array_length(gpus) END), 0),"
 		       "  'busy', coalesce(sum(CASE WHEN state = 'online' THEN (SELECT count(*) FROM json_each(workers.gpus)"
-		       "   WHERE json_extract(value, '$.busy') = 1) END), 0)) FROM workers))) AS totals__json");
+		       "   WHERE json_extract(value, '$.busy') = 1) END), 0),"
+		       /* The GPUs placed jobs hold: what the scheduler counts against the inventory. The
+			* IN term matches the jobs_active partial index. */
+		       "  'in_use', (SELECT coalesce(sum(gpus), 0) FROM jobs WHERE " ACTIVE
+		       "   AND state IN ('dispatched', 'running'))) FROM workers)),"
+		       "'jobs', json((SELECT json_object('total', count(*),"
+		       "  'queued', coalesce(sum(state = 'queued'), 0), 'dispatched', coalesce(sum(state = 'dispatched'), 0),"
+		       "  'running', coalesce(sum(state = 'running'), 0), 'succeeded', coalesce(sum(state = 'succeeded'), 0),"
+		       "  'failed', coalesce(sum(state = 'failed'), 0), 'cancelled', coalesce(sum(state = 'cancelled'), 0),"
+		       "  'lost', coalesce(sum(state = 'lost'), 0)) FROM jobs)),"
+		       "'queue', json_object('length', (SELECT count(*) FROM jobs WHERE " ACTIVE " AND state = 'queued'))"
+		       ") AS totals__json");
 	json_t *row, *totals;
 
 	if (!st) {
@@ -65,20 +154,32 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		*err = ATR_EDB;
 		return NULL;
 	}
+	if ((*err = add_oldest_queued(s, totals)) < 0 || (*err = add_gpu_hours(s, now_ms, totals)) < 0) {
+		json_decref(totals);
+		return NULL;
+	}
 	return totals;
 }
 
 int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr)
 {
 	/* The recursive CTE makes every bucket, so empty weeks are zeros rather than gaps; each
-	 * bucket joins its range of audit_log through the created_at index. */
+	 * bucket joins its range of audit_log through the created_at index. Jobs and runs are
+	 * counted in one pass each, grouped by the bucket their creation falls in. */
 	sqlite3_stmt *st = atr_db_stmt(
 		s->db, "WITH RECURSIVE b(start) AS (SELECT ?1 UNION ALL SELECT start + ?2 FROM b"
-		       " WHERE start + ?2 < ?3 LIMIT ?4)"
-		       " SELECT strftime('%Y-%m-%dT%H:%M:%fZ', b.start / 1000.0, 'unixepoch') AS bucket_start,"
-		       " count(DISTINCT a.actor_id) AS active_users, count(a.id) AS requests"
-		       " FROM b LEFT JOIN audit_log a ON a.created_at >= b.start AND a.created_at < b.start + ?2"
-		       " GROUP BY b.start ORDER BY b.start");
+		       " WHERE start + ?2 < ?3 LIMIT ?4),"
+		       " audit(start, active_users, requests) AS (SELECT b.start, count(DISTINCT a.actor_id), count(a.id)"
+		       "  FROM b LEFT JOIN audit_log a ON a.created_at >= b.start AND a.created_at < b.start + ?2"
+		       "  GROUP BY b.start),"
+		       " jb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM jobs"
+		       "  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1),"
+		       " rb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM runs"
+		       "  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1)"
+		       " SELECT strftime('%Y-%m-%dT%H:%M:%fZ', audit.start / 1000.0, 'unixepoch') AS bucket_start,"
+		       " audit.active_users, audit.requests, coalesce(jb.n, 0) AS jobs, coalesce(rb.n, 0) AS runs"
+		       " FROM audit LEFT JOIN jb ON jb.start = audit.start LEFT JOIN rb ON rb.start = audit.start"
+		       " ORDER BY audit.start");
 	bool more;
 
 	if (!st)

@@ -1,23 +1,30 @@
 /*
  * test_stats.c: GET /api/v1/admin/stats against a real daemon: the totals and the series
  * match what the test did (users, teams, tokens; projects, datasets, models, promotions,
- * workers and their GPUs), buckets are aligned and zero-filled, bad since/bucket are 400
- * naming the parameter, members get 403 and callers without a token 401.
+ * workers and their GPUs; jobs by state, the queue, GPUs in use and GPU-hours by team, with a
+ * real worker running the jobs; jobs and runs per bucket), buckets are aligned and
+ * zero-filled, bad since/bucket are 400 naming the parameter, members get 403 and callers
+ * without a token 401.
  */
 #include "harness.h"
 #include "fixtures.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct h_server S;
 
+/* SIGTERM, and exit status 0: a leak or a sanitizer report in the stats code fails the run. */
 static int teardown(void **state)
 {
+	int rc;
 	(void)state;
+	rc = h_server_stop(&S, SIGTERM);
 	h_server_cleanup(&S);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static long long num(const json_t *o, const char *a, const char *b)
@@ -269,6 +276,178 @@ static void test_stats_registry_and_workers(void **state)
 	json_decref(j);
 }
 
+/* ---- jobs: run by a real worker (fake GPUs) that only jobs labelled pool=stats reach ---- */
+
+static long long submit(const char *project, int gpus, const char *command)
+{
+	json_t *j = h_call(&S, "POST", h_fmt("/api/v1/projects/%s/jobs", project), S.admin_token,
+			   h_fmt("{\"command\":\"%s\",\"resources\":{\"gpus\":%d},\"labels\":{\"pool\":\"stats\"}}",
+				 command, gpus),
+			   201);
+	long long id = f_int(j, "id");
+	json_decref(j);
+	return id;
+}
+
+/* The job once it is in state (polling its /wait, or GET for a state that is not an end). */
+static json_t *job_in(long long id, const char *state)
+{
+	for (int i = 0; i < 600; i++) {
+		json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=1", id), S.admin_token, NULL, 200);
+		if (strcmp(f_str(j, "state"), state) == 0)
+			return j;
+		json_decref(j);
+	}
+	fprintf(stderr, "job %lld never became %s\n", id, state);
+	fail();
+	return NULL;
+}
+
+/* ms since the epoch of an RFC 3339 UTC time with milliseconds, as the API writes them. */
+static long long ms_of(const char *ts)
+{
+	struct tm tm = {0};
+	int ms = 0;
+	assert_int_equal(sscanf(ts, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				&tm.tm_min, &tm.tm_sec, &ms),
+			 7);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+/* The GPU-milliseconds a finished job adds to the week starting at week_ms. */
+static long long gpu_ms_in_week(long long id, long long week_ms)
+{
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", id), S.admin_token, NULL, 200);
+	long long gpus = f_int(json_object_get(j, "resources"), "gpus"), a, b;
+
+	a = ms_of(f_str(j, "started_at"));
+	b = ms_of(f_str(j, "ended_at"));
+	json_decref(j);
+	if (a < week_ms)
+		a = week_ms;
+	return b > a ? gpus * (b - a) : 0;
+}
+
+static double team_hours(const json_t *gh, const char *team, long long *jobs)
+{
+	const json_t *t;
+	size_t i;
+	json_array_foreach(json_object_get(gh, "by_team"), i, t)
+	{
+		const json_t *name = json_object_get(t, "team");
+		if (team ? json_is_string(name) && strcmp(json_string_value(name), team) == 0 : json_is_null(name)) {
+			*jobs = f_int(t, "jobs");
+			return json_real_value(json_object_get(t, "hours"));
+		}
+	}
+	fprintf(stderr, "no team %s in gpu_hours\n", team ? team : "(none)");
+	fail();
+	return 0;
+}
+
+static void test_stats_jobs_queue_and_gpu_hours(void **state)
+{
+	const char *admin = S.admin_token;
+	const char *const wargs[] = {"--labels", "pool=stats", NULL};
+	struct h_worker w;
+	long long ok1, bad, noteam, cpu, longjob, q1, q2, week, ms_team, ms_nlp, ms_none, n;
+	json_t *j, *t, *gh, *q;
+	size_t nb;
+	(void)state;
+
+	json_decref(h_call(&S, "POST", "/api/v1/teams", admin, "{\"name\":\"gpu-team\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", admin, "{\"name\":\"jobs-a\",\"team\":\"gpu-team\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", admin, "{\"name\":\"jobs-b\",\"team\":\"nlp\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", admin, "{\"name\":\"jobs-c\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/jobs-c/runs", admin, "{\"name\":\"by-hand\"}", 201));
+	h_worker_start(&w, &S, h_join_token(&S, "stats-w"), "stats-w", 4, wargs);
+	assert_true(h_worker_wait_registered(&w, 0, 20000));
+
+	/* three that end by themselves: 2 GPUs, 1 GPU failing, 1 GPU in a project of no team, 0 GPUs */
+	ok1 = submit("jobs-a", 2, "sleep 0.3");
+	bad = submit("jobs-b", 1, "sleep 0.2; exit 3");
+	noteam = submit("jobs-c", 1, "sleep 0.1");
+	cpu = submit("jobs-a", 0, "true");
+	json_decref(job_in(ok1, "succeeded"));
+	json_decref(job_in(bad, "failed"));
+	json_decref(job_in(noteam, "succeeded"));
+	json_decref(job_in(cpu, "succeeded"));
+	/* one running with 3 GPUs; then the worker is cordoned and two more wait in the queue */
+	longjob = submit("jobs-a", 3, "sleep 60");
+	json_decref(job_in(longjob, "running"));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/cordon", w.id), admin, "{}", 200));
+	q1 = submit("jobs-b", 1, "true");
+	usleep(20000); /* queued_at has millisecond resolution: q1 is the older one */
+	q2 = submit("jobs-a", 1, "true");
+
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "jobs", "total"), 7);
+	assert_int_equal(num(t, "jobs", "running"), 1);
+	assert_int_equal(num(t, "jobs", "queued"), 2);
+	assert_int_equal(num(t, "jobs", "succeeded"), 3);
+	assert_int_equal(num(t, "jobs", "failed"), 1);
+	assert_int_equal(num(t, "jobs", "dispatched") + num(t, "jobs", "cancelled") + num(t, "jobs", "lost"), 0);
+	assert_int_equal(num(t, "gpus", "in_use"), 3);
+	q = json_object_get(t, "queue");
+	assert_int_equal(f_int(q, "length"), 2);
+	assert_int_equal(f_int(json_object_get(q, "oldest"), "id"), q1);
+	assert_string_equal(f_str(json_object_get(q, "oldest"), "project"), "jobs-b");
+	assert_true(json_is_string(json_object_get(json_object_get(q, "oldest"), "submitted_at")));
+	assert_true(json_is_string(json_object_get(json_object_get(q, "oldest"), "pending_reason")));
+	/* a running job counts up to now */
+	gh = json_object_get(t, "gpu_hours");
+	assert_true(json_real_value(json_object_get(gh, "total")) > 0);
+	json_decref(j);
+
+	/* everything ends: the queued ones are cancelled at once, the running one is stopped */
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", q1), admin, "{}", 202));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", q2), admin, "{}", 202));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", longjob), admin, "{}", 202));
+	json_decref(job_in(longjob, "cancelled"));
+
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "jobs", "total"), 7);
+	assert_int_equal(num(t, "jobs", "cancelled"), 3);
+	assert_int_equal(num(t, "jobs", "queued") + num(t, "jobs", "running") + num(t, "gpus", "in_use"), 0);
+	assert_int_equal(f_int(json_object_get(t, "queue"), "length"), 0);
+	assert_true(json_is_null(json_object_get(json_object_get(t, "queue"), "oldest")));
+	/* GPU-hours, exactly: each job's GPUs times its time inside this week; the jobs that never
+	 * started (cancelled while queued) and the one with no GPU add nothing */
+	gh = json_object_get(t, "gpu_hours");
+	assert_int_equal(midnight_weekday(f_str(gh, "since")), 1);
+	week = ms_of(f_str(gh, "since"));
+	ms_team = gpu_ms_in_week(ok1, week) + gpu_ms_in_week(longjob, week);
+	ms_nlp = gpu_ms_in_week(bad, week);
+	ms_none = gpu_ms_in_week(noteam, week);
+	assert_true(ms_team > 0 && ms_nlp > 0 && ms_none > 0);
+	assert_int_equal(json_array_size(json_object_get(gh, "by_team")), 3);
+	assert_true(team_hours(gh, "gpu-team", &n) == (double)ms_team / 3600000.0);
+	assert_int_equal(n, 2);
+	assert_true(team_hours(gh, "nlp", &n) == (double)ms_nlp / 3600000.0);
+	assert_int_equal(n, 1);
+	assert_true(team_hours(gh, NULL, &n) == (double)ms_none / 3600000.0);
+	assert_int_equal(n, 1);
+	assert_true(json_real_value(json_object_get(gh, "total")) ==
+		    (double)(ms_team + ms_nlp + ms_none) / 3600000.0);
+	/* the team that ran longest comes first */
+	assert_string_equal(f_str(json_array_get(json_object_get(gh, "by_team"), 0), "team"), "gpu-team");
+	/* per bucket: the 7 jobs submitted and the runs created (one per job, and one by hand) */
+	assert_int_equal(series_sum(j, "jobs", &nb), 7);
+	assert_int_equal(series_sum(j, "runs", &nb), 8);
+	assert_int_equal(num(json_array_get(json_object_get(j, "series"), 0), "jobs", NULL), 0);
+	json_decref(j);
+	/* per day too */
+	j = h_call(&S, "GET", "/api/v1/admin/stats?bucket=day", admin, NULL, 200);
+	assert_int_equal(series_sum(j, "jobs", &nb), 7);
+	assert_int_equal(series_sum(j, "runs", &nb), 8);
+	json_decref(j);
+	assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
+}
+
 static void test_stats_access(void **state)
 {
 	const char *member = h_user(&S, "eli", false);
@@ -288,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_stats_bad_input),
 		cmocka_unit_test(test_stats_bucket_limit),
 		cmocka_unit_test(test_stats_registry_and_workers),
+		cmocka_unit_test(test_stats_jobs_queue_and_gpu_hours),
 		cmocka_unit_test(test_stats_access),
 	};
 	memset(&S, 0, sizeof(S));

@@ -99,6 +99,10 @@ async function asAdmin(page, hash, heading) {
 }
 
 const row = (page, key) => page.locator(`main tr[data-key="${key}"]`);
+const panelOf = (page, titleId) => page.locator(`main section[aria-labelledby="${titleId}"]`);
+const prow = (page, titleId, key) => panelOf(page, titleId).locator(`tr[data-key="${key}"]`);
+const itext = async (loc) => (await loc.innerText()).replace(/\s+/g, ' ').trim();
+const cellTexts = (loc) => loc.locator('td').evaluateAll((tds) => tds.map((td) => td.innerText.replace(/\s+/g, ' ').trim()));
 
 async function confirm(page, label) {
 	const btn = page.locator('dialog[open] button', { hasText: label });
@@ -107,6 +111,13 @@ async function confirm(page, label) {
 }
 
 const cardFigure = (page, key) => text(page.locator(`[data-stat="${key}"] .figure`));
+const JOB_STATES = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'lost'];
+// GPU-hours as the overview writes them (views/overview.js fmtHours)
+function fmtHours(v) {
+	if (v === 0) return '0';
+	if (v < 0.1) return String(Number(v.toPrecision(2)));
+	return v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+}
 const session = (page) => page.evaluate(() => ({ token: sessionStorage.getItem('atrium.token'), local: localStorage.length }));
 
 // ---------- the tests ----------
@@ -125,37 +136,66 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	const last = stats.series[stats.series.length - 1];
 	assert.equal(await cardFigure(page, 'active'), String(last.active_users));
 	// the registry and the workers, as seeded: cats, secret-lab and old-project (archived);
-	// photos (3 versions) and captions (1); detector (3 versions) and tiny-llm (1); two
-	// pending promotions; gpu-a online with 4 fake GPUs (run.sh) and gpu-old offline
+	// photos (3 versions) and captions (1); detector (3 versions), tiny-llm (1) and
+	// cat-classifier (1, made by the train-small job); two pending promotions; gpu-a online
+	// with 4 fake GPUs (run.sh) and gpu-old offline
 	const t = stats.totals;
 	assert.deepEqual(t.projects, { total: seed.projects.length, archived: 1 });
 	assert.deepEqual(t.datasets, { total: 2, versions: 4 });
-	assert.deepEqual(t.models, { total: 2, versions: 4 });
+	assert.deepEqual(t.models, { total: 3, versions: 5 });
 	assert.deepEqual(t.promotions, { pending: 2 });
 	assert.deepEqual(t.workers, { online: 1, offline: 1, schedulable: 1 });
-	assert.deepEqual(t.gpus, { total: 4, busy: 0 });
+	assert.deepEqual(t.gpus, { total: 4, busy: 0, in_use: 0 });
 	assert.equal(await cardFigure(page, 'projects'), '3');
 	assert.equal(await text(page.locator('[data-stat="projects"] .detail')), '1 archived');
 	assert.equal(await cardFigure(page, 'datasets'), '2');
 	assert.equal(await text(page.locator('[data-stat="datasets"] .detail')), '4 versions');
-	assert.equal(await cardFigure(page, 'models'), '2');
+	assert.equal(await cardFigure(page, 'models'), '3');
 	assert.equal(await cardFigure(page, 'promotions'), '2');
 	assert.equal(await cardFigure(page, 'workers'), '1');
 	assert.equal(await text(page.locator('[data-stat="workers"] .detail')), '1 offline · 1 schedulable');
 	assert.equal(await cardFigure(page, 'gpus'), '4');
 	assert.equal(await text(page.locator('[data-stat="gpus"] .detail')), '0 busy outside Atrium');
-	// what later phases bring says so
-	for (const k of ['jobs', 'gpu_hours', 'deployments']) {
-		assert.equal(await text(page.locator(`[data-stat="${k}"] .detail`)), 'not available yet', k);
+	// jobs as seeded (seed.mjs jobs): 3 succeeded, 1 failed, 1 waiting; none holds a GPU now
+	const seededJobs = Object.values(seed.jobs);
+	const count = (state) => seededJobs.filter((j) => j.state === state).length;
+	assert.deepEqual(t.jobs, { total: seededJobs.length, queued: 1, dispatched: 0, running: 0, succeeded: count('succeeded'), failed: count('failed'), cancelled: 0, lost: 0 });
+	assert.equal(await cardFigure(page, 'jobs'), String(t.jobs.running));
+	assert.equal(await text(page.locator('[data-stat="jobs"] .detail')), `${t.jobs.dispatched} starting · ${t.jobs.total} in all`);
+	assert.equal(t.queue.length, 1);
+	assert.equal(t.queue.oldest.id, seed.jobs.waiting.id);
+	assert.equal(await cardFigure(page, 'queue'), String(t.queue.length));
+	assert.match(await text(page.locator('[data-stat="queue"] .detail')), new RegExp(`^oldest: job ${t.queue.oldest.id} \\(cats\\), waiting `));
+	assert.equal(await page.locator('[data-stat="queue"] a').getAttribute('href'), `#/jobs/${t.queue.oldest.id}`);
+	assert.equal(await cardFigure(page, 'gpus_in_use'), String(t.gpus.in_use));
+	assert.equal(await text(page.locator('[data-stat="gpus_in_use"] .detail')), `of ${t.gpus.total} online · 0 % allocated to jobs`);
+	// GPU-hours this week: train-small (vision, 1 GPU), train-broken (vision, 1 GPU) and
+	// eval-nlp (nlp, 2 GPUs) ran; prep-data had no GPU and the waiting job never started
+	assert.deepEqual(t.gpu_hours.by_team.map((r) => [r.team, r.jobs]).sort(), [['nlp', 1], ['vision', 2]]);
+	assert.equal(await cardFigure(page, 'gpu_hours'), fmtHours(t.gpu_hours.total));
+	assert.equal(await text(page.locator('[data-stat="gpu_hours"] .detail')), `since ${t.gpu_hours.since.slice(0, 10)} · 2 teams`);
+	const byTeam = panelOf(page, 'gpu-hours-title');
+	for (const r of t.gpu_hours.by_team) {
+		assert.deepEqual(await cellTexts(byTeam.locator(`tr[data-key="${r.team}"]`)), [r.team, fmtHours(r.hours), String(r.jobs)]);
 	}
-	// the adoption chart is drawn (uPlot canvas) and its table holds the API's figures
-	await page.locator('.chart .uplot canvas').first().waitFor();
-	await page.locator('details.figures summary').click();
-	const firstRow = page.locator('details.figures tbody tr').first();
-	assert.equal(await page.locator('details.figures tbody tr').count(), stats.series.length);
-	assert.equal(await text(firstRow.locator('td').nth(0)), last.bucket_start.slice(0, 10));
-	assert.equal(await text(firstRow.locator('td').nth(1)), String(last.active_users));
-	assert.equal(await text(firstRow.locator('td').nth(2)), String(last.requests));
+	assert.equal(await byTeam.locator('svg.bars g.bar').count(), t.gpu_hours.by_team.length);
+	// jobs by state: a bar per state, and the figures in the table
+	const byState = panelOf(page, 'jobs-state-title');
+	assert.deepEqual(await byState.locator('svg.bars g.bar').evaluateAll((gs) => gs.map((g) => [g.dataset.label, g.querySelector('.bar-value').textContent])), JOB_STATES.map((st) => [st, String(t.jobs[st])]));
+	await byState.locator('details.figures summary').click();
+	for (const st of JOB_STATES) assert.deepEqual(await cellTexts(byState.locator(`tr[data-key="${st}"]`)), [st, String(t.jobs[st])]);
+	// what later phases bring says so
+	assert.equal(await text(page.locator('[data-stat="deployments"] .detail')), 'not available yet');
+	// the adoption chart is drawn (uPlot canvas) and its table holds the API's figures: the
+	// jobs and runs of each bucket too
+	const adoption = panelOf(page, 'adoption-title');
+	await adoption.locator('.chart .uplot canvas').first().waitFor();
+	assert.deepEqual(await adoption.locator('.u-legend .u-series .u-label').allTextContents(), ['Active users', 'Changes made', 'Jobs', 'Runs']);
+	await adoption.locator('details.figures summary').click();
+	const firstRow = adoption.locator('details.figures tbody tr').first();
+	assert.equal(await adoption.locator('details.figures tbody tr').count(), stats.series.length);
+	assert.deepEqual(await cellTexts(firstRow), [last.bucket_start.slice(0, 10), String(last.active_users), String(last.requests), String(last.jobs), String(last.runs)]);
+	assert.ok(last.jobs >= seededJobs.length || stats.series[stats.series.length - 2].jobs > 0, 'the seeded jobs are in the last buckets');
 	// the token is in sessionStorage only: no cookies, nothing in localStorage
 	const s = await session(page);
 	assert.match(s.token, /^atr_/);
@@ -490,11 +530,7 @@ test('keyboard: the skip link and the navigation are reachable, unknown pages sa
 
 // ---------- phase 2: the registry and the workers ----------
 
-const panelOf = (page, titleId) => page.locator(`main section[aria-labelledby="${titleId}"]`);
-const prow = (page, titleId, key) => panelOf(page, titleId).locator(`tr[data-key="${key}"]`);
 // Text as shown (innerText: cells, terms and definitions apart), whitespace folded.
-const itext = async (loc) => (await loc.innerText()).replace(/\s+/g, ' ').trim();
-const cellTexts = (loc) => loc.locator('td').evaluateAll((tds) => tds.map((td) => td.innerText.replace(/\s+/g, ' ').trim()));
 const userPassword = (name) => seed.users.find((u) => u.username === name).password;
 
 async function asUser(page, name, hash, heading) {
@@ -691,8 +727,10 @@ test('runs: the list with status and params, and a run\'s inputs', async (page) 
 	const r = row(page, seed.run.id);
 	await r.waitFor();
 	const cells = await cellTexts(r);
-	assert.deepEqual(cells.slice(0, 3), ['baseline', 'finished', 'lr=0.01 epochs=10']);
-	assert.match(await itext(page.locator('main tbody')), /sweep-2 failed lr=0\.1/);
+	// a checkbox to compare, name, status, the metrics' last values (accuracy, loss, val/acc), params
+	assert.deepEqual(cells.slice(1, 3), ['baseline', 'finished']);
+	assert.equal(cells[6], 'lr=0.01 epochs=10');
+	assert.deepEqual((await cellTexts(row(page, seed.runs['sweep-2']))).slice(1, 7), ['sweep-2', 'failed', '—', '4.8', '—', 'lr=0.1']);
 	await shot(page, 'runs');
 	await r.locator('a', { hasText: 'baseline' }).click();
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Run baseline' }).waitFor();
@@ -856,9 +894,9 @@ test('workers: the inventory shows the real worker\'s 4 fake GPUs, labels and st
 	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
 	assert.equal(live.gpus.length, 4);
 	let cells = await cellTexts(row(page, live.id));
-	assert.deepEqual(cells.slice(0, 5), ['gpu-a', 'online', 'schedulable', '4 × Fake GPU (16 GiB)', String(live.cpus)]);
-	assert.equal(cells[6], 'pool=large zone=a');
-	assert.equal(cells[8], live.version);
+	assert.deepEqual(cells.slice(0, 6), ['gpu-a', 'online', 'schedulable', '4 × Fake GPU (16 GiB)', 'none', String(live.cpus)]);
+	assert.equal(cells[7], 'pool=large zone=a');
+	assert.equal(cells[9], live.version);
 	cells = await cellTexts(row(page, seed.workers.offline_id));
 	assert.deepEqual(cells.slice(0, 4), ['gpu-old', 'offline', 'not schedulable', '2 × Tesla V100-SXM2-16GB (16 GiB) 1 busy']);
 	await shot(page, 'workers');
@@ -987,6 +1025,373 @@ test('keyboard: project tabs, lineage nodes and the search box work without a mo
 	await page.keyboard.type('detector');
 	await page.keyboard.press('Enter');
 	await page.locator('main ol.results li[data-kind="model"]', { hasText: 'detector' }).waitFor();
+});
+
+// ---------- jobs, runs' metrics, comparison, GPU allocation (phase 3) ----------
+
+const submitJob = (project, user, body) => apiOk('POST', `/projects/${project}/jobs`, seed.tokens[user], body);
+const jobOf = (id) => apiOk('GET', `/jobs/${id}`);
+async function jobInState(id, state, timeout = 60_000) {
+	return eventually(async () => {
+		const j = await jobOf(id);
+		assert.equal(j.state, state);
+		return j;
+	}, `job ${id} becomes ${state}`, timeout);
+}
+const jobIds = async (loc) => (await loc.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.key))));
+const apiJobIds = async (p, query = {}) => (await apiOk('GET', `${p}?${new URLSearchParams({ limit: '50', ...query })}`)).items.map((j) => j.id);
+// A job that prints a numbered line every 300 ms until the test creates its stop file.
+function tickingJob(name, stopFile, gpus = 1) {
+	return {
+		name,
+		resources: { gpus },
+		command: `i=1; while [ ! -e '${stopFile}' ] && [ $i -le 900 ]; do echo "tick $i"; i=$((i+1)); sleep 0.3; done; echo "stopped after $((i-1)) ticks"`,
+	};
+}
+const stopFileFor = (name) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-web-job-')), `${name}.stop`);
+
+test('jobs list: the seeded jobs with their states, worker and GPUs; filters narrow it', async (page, ctx) => {
+	await asAdmin(page, 'jobs', 'Jobs');
+	const table = page.locator('main .table-wrap');
+	assert.deepEqual(await jobIds(table), await apiJobIds('/jobs'));
+	for (const j of Object.values(seed.jobs)) {
+		const a = await jobOf(j.id);
+		const cells = await cellTexts(row(page, j.id));
+		// job, state, project, team, kind, GPUs (asked · the ones it got), worker, by
+		assert.deepEqual(cells.slice(0, 8), [`#${j.id} ${j.name}`, j.state, j.project, a.team, 'training', a.gpus.length ? `${j.gpus} · GPU ${a.gpus.join(', ')}` : String(j.gpus), a.worker || '—', j.user]);
+	}
+	assert.match(await itext(row(page, seed.jobs.waiting.id).locator('td').last()), /^waiting \d/);
+	await shot(page, 'jobs');
+	// each filter goes in the address and narrows the list to what the API gives
+	const filters = [
+		['state', 'failed', [seed.jobs.broken.id]],
+		['project', 'secret-lab', [seed.jobs.nlp.id]],
+		['team', 'nlp', [seed.jobs.nlp.id]],
+	];
+	for (const [name, value, want] of filters) {
+		await page.locator(`main select[name=${name}]`).selectOption(value);
+		await page.waitForURL(new RegExp(`${name}=${value}`));
+		await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Jobs' }).waitFor();
+		await eventually(async () => assert.deepEqual(await jobIds(page.locator('main .table-wrap')), want), `filter ${name}`);
+		assert.deepEqual(await apiJobIds('/jobs', { [name]: value }), want);
+		await page.locator('main button', { hasText: 'Clear filters' }).click();
+		await page.waitForURL(/#\/jobs$/);
+	}
+	await page.locator('main input[name=user]').fill('alice');
+	await page.locator('main input[name=user]').press('Enter');
+	await page.waitForURL(/user=alice/);
+	const alices = await apiJobIds('/jobs', { user: 'alice' });
+	assert.deepEqual(alices.sort(), [seed.jobs.prep.id, seed.jobs.waiting.id].sort());
+	await eventually(async () => assert.deepEqual((await jobIds(page.locator('main .table-wrap'))).sort(), alices.sort()), 'filter user');
+	// an unknown user: the API's 400 shows by the field
+	await page.locator('main input[name=user]').fill('nobody-here');
+	await page.locator('main input[name=user]').press('Enter');
+	const refused = await api('GET', '/jobs?user=nobody-here');
+	assert.equal(refused.status, 400);
+	await page.locator('main [role=alert]', { hasText: refused.json.error.message }).waitFor();
+	assert.equal(await page.locator('main input[name=user]').getAttribute('aria-invalid'), 'true');
+	// the project's Jobs tab lists its jobs only
+	await view(page, 'projects/cats/jobs', 'Jobs');
+	assert.equal(await page.locator('main nav.tabs a[aria-current=page]').textContent(), 'Jobs');
+	assert.deepEqual(await jobIds(page.locator('main .table-wrap')), await apiJobIds('/projects/cats/jobs'));
+	assert.ok(!(await jobIds(page.locator('main .table-wrap'))).includes(seed.jobs.nlp.id));
+	await shot(page, 'project-jobs');
+	// a member sees the jobs of the projects she may read: not secret-lab's
+	const member = await ctx.newPage();
+	try {
+		await asUser(member, 'alice', 'jobs', 'Jobs');
+		const mine = await jobIds(member.locator('main .table-wrap'));
+		assert.deepEqual(mine, (await apiOk('GET', '/jobs?limit=50', seed.tokens.alice)).items.map((j) => j.id));
+		assert.ok(!mine.includes(seed.jobs.nlp.id) && mine.includes(seed.jobs.broken.id));
+	} finally {
+		await member.close();
+	}
+});
+
+test('jobs list refreshes itself while jobs are active: a new job appears and ends without a reload', async (page) => {
+	await asAdmin(page, 'jobs?project=cats', 'Jobs');
+	// the waiting job keeps the list refreshing
+	await page.locator('main .refresh-status', { hasText: 'while jobs are active' }).waitFor();
+	await page.evaluate(() => {
+		window.__sameList = true;
+	});
+	const j = await submitJob('cats', 'bob', { name: 'quick-one', command: 'echo quick', resources: { gpus: 1 } });
+	await row(page, j.id).waitFor();
+	await row(page, j.id).locator('.badge', { hasText: 'succeeded' }).waitFor();
+	assert.equal(await page.evaluate(() => window.__sameList), true, 'the page was not reloaded');
+	assert.equal((await jobOf(j.id)).state, 'succeeded');
+});
+
+test('job page: the log grows live while the job runs, then it shows succeeded', async (page) => {
+	const stop = stopFileFor('live');
+	const j = await submitJob('cats', 'bob', tickingJob('live-log', stop));
+	try {
+		await asAdmin(page, `jobs/${j.id}`, `Job #${j.id} live-log`);
+		await page.evaluate(() => {
+			window.__samePage = true;
+		});
+		const log = page.locator('main pre.log');
+		await log.filter({ hasText: 'tick 3\n' }).waitFor();
+		const first = await log.textContent();
+		const n = Number(first.trim().split('\n').pop().replace('tick ', ''));
+		// a later line arrives without a reload, after the earlier ones
+		await log.filter({ hasText: `tick ${n + 5}\n` }).waitFor();
+		const later = await log.textContent();
+		assert.ok(later.startsWith(first), 'the log only grows');
+		assert.ok(later.indexOf('tick 3\n') < later.indexOf(`tick ${n + 5}\n`));
+		assert.equal(await page.evaluate(() => window.__samePage), true, 'the page was not reloaded');
+		await page.locator('main .log-status', { hasText: 'Following the log live' }).waitFor();
+		await page.locator('main h1 .badge', { hasText: 'running' }).waitFor();
+		await shot(page, 'job-live');
+	} finally {
+		fs.writeFileSync(stop, '');
+	}
+	await page.locator('main h1 .badge', { hasText: 'succeeded' }).waitFor();
+	await page.locator('main .log-status', { hasText: 'End of the log: the job succeeded.' }).waitFor();
+	const done = await jobOf(j.id);
+	assert.equal(done.state, 'succeeded');
+	// the page holds the whole log, as the API has it
+	const res = await fetch(`${base}/api/v1/jobs/${j.id}/logs`, { headers: { Authorization: `Bearer ${adminToken}` } });
+	const whole = await res.text();
+	assert.match(whole, /stopped after \d+ ticks\n$/);
+	assert.equal(await page.locator('main pre.log').textContent(), whole);
+	// the facts: exit code, worker, GPUs asked and got, the run; the events, in order
+	const facts = await itext(panelOf(page, 'job-about'));
+	assert.match(facts, new RegExp(`Exit code 0 Message ${done.message} Worker gpu-a GPUs asked 1 GPUs got GPU ${done.gpus[0]} `));
+	assert.equal(await panelOf(page, 'job-about').locator('a', { hasText: 'gpu-a' }).getAttribute('href'), `#/workers/${done.worker_id}`);
+	assert.equal(await panelOf(page, 'job-about').locator('a', { hasText: `run ${done.run_id}` }).getAttribute('href'), `#/projects/cats/runs/${done.run_id}`);
+	const events = (await apiOk('GET', `/jobs/${j.id}/events`)).items.map((e) => e.to_state);
+	assert.deepEqual(events, ['queued', 'dispatched', 'running', 'succeeded']);
+	await eventually(async () => assert.deepEqual(await page.locator('main ol.job-events li').evaluateAll((lis) => lis.map((li) => li.dataset.to)), events), 'the events');
+	assert.equal(await page.locator('main button', { hasText: 'Cancel' }).count(), 0, 'an ended job has no Cancel');
+	await shot(page, 'job');
+});
+
+test('job page: inputs, the output model version, a failure\'s exit code, a waiting job\'s reason', async (page) => {
+	const train = await jobOf(seed.jobs.train.id);
+	await asAdmin(page, `jobs/${train.id}`, `Job #${train.id} train-small`);
+	const mv = await apiOk('GET', `/model-versions/${train.output_model_version_id}`);
+	assert.equal(await page.locator('main ul.job-inputs a').getAttribute('href'), '#/projects/cats/datasets/photos/versions/2');
+	const out = page.locator('main ul.job-outputs a', { hasText: `${mv.model} v${mv.version}` });
+	assert.equal(await out.getAttribute('href'), `#/projects/cats/models/${mv.model}/versions/${mv.version}`);
+	await page.locator('main pre.log', { hasText: 'trained' }).waitFor();
+	const broken = await jobOf(seed.jobs.broken.id);
+	await view(page, `jobs/${broken.id}`, `Job #${broken.id} train-broken`);
+	assert.match(await itext(panelOf(page, 'job-about')), new RegExp(`State failed Exit code 2 Message ${broken.message} `));
+	await page.locator('main pre.log', { hasText: 'CUDA error: out of memory' }).waitFor();
+	await page.locator('main .log-status', { hasText: 'the job failed' }).waitFor();
+	await shot(page, 'job-failed');
+	const waiting = await jobOf(seed.jobs.waiting.id);
+	await view(page, `jobs/${waiting.id}`, `Job #${waiting.id} waiting-for-v100`);
+	assert.equal(waiting.state, 'queued');
+	assert.equal(await text(page.locator('main .pending-reason')), waiting.pending_reason);
+	assert.match(await itext(panelOf(page, 'job-about')), /GPUs got none yet Worker labels pool=small/);
+	await shot(page, 'job-queued');
+});
+
+test('a long log: the page shows its tail, and "Show earlier output" brings back the rest', async (page) => {
+	// 40,000 numbered lines: about 229 KB, more than the 64 KiB read at first
+	const j = await submitJob('cats', 'bob', { name: 'long-log', command: 'seq 1 40000', resources: { gpus: 1 } });
+	await jobInState(j.id, 'succeeded');
+	const res = await fetch(`${base}/api/v1/jobs/${j.id}/logs`, { headers: { Authorization: `Bearer ${adminToken}` } });
+	const whole = await res.text();
+	assert.ok(whole.length > 200_000 && whole.endsWith('\n40000\n'));
+	await asAdmin(page, `jobs/${j.id}`, `Job #${j.id} long-log`);
+	await page.locator('main .log-status', { hasText: 'End of the log' }).waitFor();
+	const log = page.locator('main pre.log');
+	const shown = await log.textContent();
+	// the tail, from the start of a line
+	assert.ok(shown.length < whole.length && whole.endsWith(shown) && whole[whole.length - shown.length - 1] === '\n');
+	const earlier = page.locator('main button', { hasText: 'Show earlier output' });
+	for (let i = 0; i < 10 && (await earlier.isVisible()); i++) {
+		const before = (await log.textContent()).length;
+		await earlier.click();
+		await eventually(async () => assert.ok((await log.textContent()).length > before), 'earlier output comes');
+	}
+	assert.equal(await earlier.isVisible(), false, 'nothing earlier is left');
+	assert.equal(await log.textContent(), whole);
+});
+
+test('cancel a running job from its page as an editor; a viewer has no Cancel', async (page, ctx) => {
+	const j = await submitJob('cats', 'bob', { name: 'to-cancel', command: 'echo started; sleep 600', resources: { gpus: 1 } });
+	await jobInState(j.id, 'running');
+	const viewer = await ctx.newPage();
+	try {
+		await asUser(viewer, 'victor', `jobs/${j.id}`, `Job #${j.id}`);
+		await viewer.locator('main pre.log', { hasText: 'started' }).waitFor();
+		assert.equal(await viewer.locator('main button', { hasText: 'Cancel' }).count(), 0);
+	} finally {
+		await viewer.close();
+	}
+	await asUser(page, 'bob', `jobs/${j.id}`, `Job #${j.id}`);
+	await page.locator('main pre.log', { hasText: 'started' }).waitFor();
+	await page.locator('main button', { hasText: 'Cancel' }).click();
+	await confirm(page, 'Cancel job');
+	const cancelled = await jobInState(j.id, 'cancelled');
+	assert.equal(cancelled.cancel_requested, true);
+	await page.locator('main h1 .badge', { hasText: 'cancelled' }).waitFor();
+	await page.locator('main .log-status', { hasText: 'the job cancelled' }).waitFor();
+	assert.equal((await apiOk('GET', `/runs/${cancelled.run_id}`)).status, 'killed');
+});
+
+test('runs: metric columns, filtering and ordering through the run search API', async (page) => {
+	await asAdmin(page, 'projects/cats/runs', 'Runs');
+	const heads = await page.locator('main thead th').allTextContents();
+	assert.deepEqual(heads.slice(3, 6), ['accuracy', 'loss', 'val/acc']);
+	const last = (run, key) => String(seed.metrics[run][key].values.at(-1));
+	assert.deepEqual((await cellTexts(row(page, seed.runs.baseline))).slice(3, 6), [last('baseline', 'accuracy'), last('baseline', 'loss'), last('baseline', 'val/acc')]);
+	assert.deepEqual((await cellTexts(row(page, seed.runs['sweep-3']))).slice(3, 6), [last('sweep-3', 'accuracy'), last('sweep-3', 'loss'), last('sweep-3', 'val/acc')]);
+	const runIds = async () => page.locator('main .table-wrap tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.key)));
+	const apiRuns = async (q) => (await apiOk('GET', `/projects/cats/runs?${new URLSearchParams(q)}`)).items.map((r) => r.id);
+	// a filter on a metric with '/' in its key
+	const filter = 'metrics.val/acc > 0.88 and status = finished';
+	await page.locator('main input[name=filter]').fill(filter);
+	await page.locator('main button', { hasText: 'Apply' }).click();
+	await page.waitForURL(/filter=/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Runs' }).waitFor();
+	assert.deepEqual(await apiRuns({ filter }), [seed.runs['sweep-3']]);
+	assert.deepEqual(await runIds(), [seed.runs['sweep-3']]);
+	// order by a metric
+	await page.locator('main button', { hasText: 'Clear' }).click();
+	await page.waitForURL(/runs$/);
+	await page.locator('main select[name=order_by]').selectOption('metrics.loss:asc');
+	await page.waitForURL(/order_by=metrics.loss/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Runs' }).waitFor();
+	const ordered = await apiRuns({ order_by: 'metrics.loss:asc' });
+	assert.deepEqual(ordered.slice(0, 3), [seed.runs['sweep-3'], seed.runs.baseline, seed.runs['sweep-2']]);
+	await eventually(async () => assert.deepEqual(await runIds(), ordered), 'ordered by loss');
+	await shot(page, 'runs-metrics');
+	// a filter the API cannot parse: its message, by the field
+	await page.locator('main input[name=filter]').fill('metrics.loss >>> 1');
+	await page.locator('main input[name=filter]').press('Enter');
+	const bad = await api('GET', `/projects/cats/runs?${new URLSearchParams({ filter: 'metrics.loss >>> 1', order_by: 'metrics.loss:asc' })}`);
+	assert.equal(bad.status, 400);
+	await page.locator('main [role=alert]', { hasText: bad.json.error.message }).waitFor();
+	assert.equal(await page.locator('main input[name=filter]').getAttribute('aria-invalid'), 'true');
+});
+
+test('run page: a chart per metric key, legends name the keys, the points as a table; artifacts', async (page) => {
+	await asAdmin(page, `projects/cats/runs/${seed.runs.baseline}`, 'Run baseline');
+	const keys = ['accuracy', 'loss', 'val/acc'];
+	const figs = page.locator('main figure.metric');
+	assert.deepEqual(await figs.evaluateAll((fs) => fs.map((f) => f.dataset.key)), keys);
+	for (const key of keys) {
+		const fig = page.locator(`main figure.metric[data-key="${key}"]`);
+		await fig.locator('.uplot canvas').first().waitFor();
+		assert.equal(await text(fig.locator('figcaption')), key);
+		assert.deepEqual(await fig.locator('.u-legend .u-series:not(:first-child) .u-label').allTextContents(), [key]);
+		// the summary: last, at step, min, max, points
+		const m = seed.metrics.baseline[key];
+		const cells = await cellTexts(prow(page, 'run-metrics', key));
+		assert.deepEqual(cells, [key, String(m.values.at(-1)), String(m.steps.at(-1)), String(Math.min(...m.values)), String(Math.max(...m.values)), String(m.values.length)]);
+	}
+	// the points of val/acc (logged every 5 steps), from GET /runs/{run}/metrics/val%2Facc
+	const pts = await apiOk('GET', `/runs/${seed.runs.baseline}/metrics/val%2Facc?max_points=1000`);
+	assert.deepEqual(pts.steps, seed.metrics.baseline['val/acc'].steps);
+	const fig = page.locator('main figure.metric[data-key="val/acc"]');
+	await fig.locator('details.figures summary').click();
+	const rows = fig.locator('details.figures tbody tr');
+	assert.equal(await rows.count(), pts.steps.length);
+	assert.deepEqual(await cellTexts(rows.first()), [String(pts.steps[0]), String(pts.values[0])]);
+	assert.deepEqual(await cellTexts(rows.last()), [String(pts.steps.at(-1)), String(pts.values.at(-1))]);
+	await shot(page, 'run-metrics');
+	// the artifact, downloaded with the token in a header: the bytes uploaded
+	const a = seed.artifact;
+	const cells = await cellTexts(prow(page, 'run-artifacts', a.path));
+	assert.equal(cells[0], a.path);
+	const [dl] = await Promise.all([page.waitForEvent('download'), prow(page, 'run-artifacts', a.path).locator('button', { hasText: 'Download' }).click()]);
+	assert.equal(fs.readFileSync(await dl.path(), 'utf8'), a.text);
+});
+
+test('compare runs: ticked with the keyboard; differing params marked, last values, overlaid charts', async (page) => {
+	await asAdmin(page, 'projects/cats/runs', 'Runs');
+	const compare = page.locator('main button', { hasText: 'Compare selected' });
+	assert.equal(await compare.isDisabled(), true);
+	for (const name of ['baseline', 'sweep-3']) {
+		await page.locator(`main input[aria-label="Compare ${name}"]`).focus();
+		await page.keyboard.press('Space');
+	}
+	assert.equal(await compare.isDisabled(), false);
+	await compare.focus();
+	await page.keyboard.press('Enter');
+	const ids = [seed.runs.baseline, seed.runs['sweep-3']];
+	await page.waitForURL(new RegExp(`compare\\?runs=${ids.join(',')}$`));
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	// params: lr is the same (0.01), epochs differs (10, 20)
+	const p = (k) => prow(page, 'compare-params', k);
+	assert.deepEqual(await cellTexts(p('epochs')), ['epochs differs', '10', '20']);
+	assert.deepEqual(await cellTexts(p('lr')), ['lr', '0.01', '0.01']);
+	assert.equal(await p('epochs').getAttribute('class'), 'differs');
+	assert.equal(await p('lr').getAttribute('class'), null);
+	// the last value of each metric, per run
+	for (const key of ['accuracy', 'loss', 'val/acc']) {
+		assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', key)), [key, String(seed.metrics.baseline[key].values.at(-1)), String(seed.metrics['sweep-3'][key].values.at(-1))]);
+	}
+	// one chart per key, a curve per run
+	for (const key of ['accuracy', 'loss', 'val/acc']) {
+		const fig = page.locator(`main figure.metric[data-key="${key}"]`);
+		await fig.locator('.uplot canvas').first().waitFor();
+		assert.deepEqual(await fig.locator('.u-legend .u-series:not(:first-child) .u-label').allTextContents(), [`baseline (#${ids[0]})`, `sweep-3 (#${ids[1]})`]);
+	}
+	await shot(page, 'compare');
+	// with sweep-2 too: it has no epochs and only a loss
+	await view(page, `projects/cats/compare?runs=${[...ids, seed.runs['sweep-2']].join(',')}`, 'Compare runs');
+	assert.deepEqual(await cellTexts(prow(page, 'compare-params', 'lr')), ['lr differs', '0.01', '0.01', '0.1']);
+	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'accuracy')), ['accuracy', String(seed.metrics.baseline.accuracy.values.at(-1)), String(seed.metrics['sweep-3'].accuracy.values.at(-1)), '—']);
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.equal(await page.locator('main figure.metric[data-key="loss"] .u-legend .u-series:not(:first-child)').count(), 3);
+	assert.equal(await page.locator('main figure.metric[data-key="accuracy"] .u-legend .u-series:not(:first-child)').count(), 2);
+});
+
+test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
+	const stop = stopFileFor('gpus');
+	const j = await submitJob('cats', 'bob', tickingJob('two-gpus', stop, 2));
+	try {
+		const running = await jobInState(j.id, 'running');
+		assert.equal(running.gpus.length, 2);
+		await asAdmin(page, 'workers', 'Workers');
+		const w = running.worker_id;
+		assert.equal((await cellTexts(row(page, w)))[4], `#${j.id} two-gpus 2 of 4 GPUs allocated`);
+		await view(page, `workers/${w}`, 'Worker gpu-a');
+		for (let i = 0; i < 4; i++) {
+			const held = running.gpus.includes(i);
+			assert.equal((await cellTexts(prow(page, 'gpus-title', i)))[5], held ? `#${j.id} two-gpus (cats)` : 'no job', `GPU ${i}`);
+		}
+		assert.deepEqual((await cellTexts(prow(page, 'worker-jobs', j.id))).slice(0, 4), [`#${j.id} two-gpus`, 'running', 'cats', `2 · GPU ${running.gpus.join(', ')}`]);
+		// the overview counts its GPUs as in use
+		const stats = await apiOk('GET', '/admin/stats');
+		assert.equal(stats.totals.gpus.in_use, 2);
+		await view(page, 'overview', 'Overview');
+		assert.equal(await cardFigure(page, 'gpus_in_use'), '2');
+		assert.equal(await text(page.locator('[data-stat="gpus_in_use"] .detail')), `of 4 online · 50 % allocated to jobs`);
+		assert.equal(await cardFigure(page, 'jobs'), String(stats.totals.jobs.running));
+		await view(page, `workers/${w}`, 'Worker gpu-a');
+		await shot(page, 'worker-jobs');
+	} finally {
+		fs.writeFileSync(stop, '');
+	}
+	await jobInState(j.id, 'succeeded');
+});
+
+test('narrow screen (400 px): jobs, runs and comparison pages do not scroll sideways', async (page) => {
+	await page.setViewportSize({ width: 400, height: 860 });
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	const pages = [
+		['overview', 'Overview', 'overview-narrow'],
+		['jobs', 'Jobs', 'jobs-narrow'],
+		[`jobs/${seed.jobs.train.id}`, `Job #${seed.jobs.train.id}`, 'job-narrow'],
+		['projects/cats/jobs', 'Jobs', null],
+		['projects/cats/runs', 'Runs', 'runs-narrow'],
+		[`projects/cats/runs/${seed.runs.baseline}`, 'Run baseline', 'run-narrow'],
+		[`projects/cats/compare?runs=${seed.runs.baseline},${seed.runs['sweep-3']}`, 'Compare runs', 'compare-narrow'],
+	];
+	for (const [hash, heading, name] of pages) {
+		await view(page, hash, heading);
+		if (hash.includes('runs/') || hash.includes('compare')) await page.locator('main figure.metric .uplot canvas').first().waitFor();
+		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 401), `no sideways scrolling: ${hash}`);
+		if (name) await shot(page, name);
+	}
 });
 
 // ---------- run ----------

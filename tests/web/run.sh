@@ -5,8 +5,8 @@
 # (dashboard.test.mjs; no browser is ever downloaded), then stops the daemon with SIGTERM and
 # expects exit status 0 (so sanitizer reports and leaks fail the run too).
 # Once seeded, a real `atrium worker` (gpu-a, 4 fake GPUs: ATRIUM_FAKE_GPUS) joins with the
-# seed's join token, so the Workers views show a live host; it is stopped with SIGTERM after
-# the tests and must exit 0 too.
+# seed's join token, so the Workers views show a live host and jobs run (seed.mjs jobs then
+# submits the seeded jobs); it is stopped with SIGTERM after the tests and must exit 0 too.
 # Env: ATRIUM_WEB_DIR (serve web/ from disk), WEB_TEST_FILTER (run matching tests only),
 # ATRIUM_TEST_KEEP (keep the data dir).
 # Logs: build/test-logs/web/ (server.log, worker.log, seed.json); screenshots: build/test-logs/web/screenshots/.
@@ -97,6 +97,9 @@ ATRIUM_JOIN_TOKEN="$JOIN" ATRIUM_FAKE_GPUS=4 ATRIUM_LOG_LEVEL="${ATRIUM_TEST_LOG
 WPID=$!
 # worker.json is written once it has registered
 wait_for worker "$WPID" "$LOGS/worker.log" "$WORK/worker.json"
+# Jobs need a registered worker: seeded now, added to the seed file.
+node tests/web/seed.mjs "$ATRIUM_URL" "$ATRIUM_ADMIN_TOKEN" jobs <"$SEED_FILE" >"$SEED_FILE.jobs" &&
+	mv "$SEED_FILE.jobs" "$SEED_FILE" || fail "seeding jobs failed"
 
 node tests/web/dashboard.test.mjs
 rc=$?

@@ -3,11 +3,14 @@
 //   node tests/web/seed.mjs http://127.0.0.1:8080 "$(cat data/admin.token)" > seed.json
 // Prints what it made as JSON (names, passwords, tokens, file contents) for the tests to
 // assert on. The worker join token it makes is in `.workers.join_token`: tests/web/run.sh
-// starts a real `atrium worker` (4 fake GPUs) with it once seeding is done.
+// starts a real `atrium worker` (4 fake GPUs) with it once seeding is done, then runs
+//   node tests/web/seed.mjs BASE_URL ADMIN_TOKEN jobs < seed.json > seed-with-jobs.json
+// which submits jobs (they need a registered worker), waits for those that end, and adds
+// them to the JSON it read.
 
-const [base, adminToken] = process.argv.slice(2);
-if (!base || !adminToken) {
-	console.error('usage: node seed.mjs BASE_URL ADMIN_TOKEN');
+const [base, adminToken, phase] = process.argv.slice(2);
+if (!base || !adminToken || (phase && phase !== 'jobs')) {
+	console.error('usage: node seed.mjs BASE_URL ADMIN_TOKEN [jobs < SEED_JSON]');
 	process.exit(2);
 }
 
@@ -152,7 +155,8 @@ async function seedRegistry(out) {
 		status: 'finished',
 		inputs: [{ dataset: 'photos', version: 2 }, { dataset: 'captions', version: 1 }],
 	});
-	await call('POST', '/projects/cats/runs', bob, { name: 'sweep-2', params: { lr: '0.1' }, status: 'failed' });
+	const sweep2 = await call('POST', '/projects/cats/runs', bob, { name: 'sweep-2', params: { lr: '0.1' }, status: 'failed' });
+	const sweep3 = await call('POST', '/projects/cats/runs', bob, { name: 'sweep-3', params: { lr: '0.01', epochs: '20' }, status: 'finished' });
 	const md = '/projects/cats/models';
 	await call('POST', md, alice, { name: 'detector', description: 'Finds cats in photos', tags: ['cnn'] });
 	const versions = [];
@@ -173,9 +177,47 @@ async function seedRegistry(out) {
 	await call('POST', `${lab}/tiny-llm/versions/1/commit`, carol, {});
 	const reject = await call('POST', `${lab}/tiny-llm/versions/1/promotions`, carol, { alias: 'production', comment: 'ready?' });
 	out.run = { id: run.id, name: run.name };
+	out.runs = { baseline: run.id, 'sweep-2': sweep2.id, 'sweep-3': sweep3.id };
+	await seedMetrics(out);
 	out.models = { detector: versions };
 	out.promotions = { approve: approve.id, reject: reject.id };
 	for (const p of PROJECTS.filter((x) => x.archived)) await call('DELETE', `/projects/${p.name}`, out.tokens[p.owner]);
+}
+
+// Metric curves of the cats runs: loss, accuracy and val/acc (a key with '/', logged every 5
+// steps); sweep-2 failed early, with a loss only. Values are rounded to 4 decimals.
+const r4 = (v) => Math.round(v * 1e4) / 1e4;
+export const CURVES = {
+	baseline: { steps: 40, loss: (s) => 2 * Math.exp(-s / 12) + 0.1, accuracy: (s) => 0.5 + 0.42 * (1 - Math.exp(-s / 10)) },
+	'sweep-3': { steps: 60, loss: (s) => 2 * Math.exp(-s / 20) + 0.05, accuracy: (s) => 0.5 + 0.45 * (1 - Math.exp(-s / 15)) },
+	'sweep-2': { steps: 8, loss: (s) => 2 + s * 0.4 },
+};
+
+async function seedMetrics(out) {
+	const { bob } = out.tokens;
+	out.metrics = {};
+	for (const [name, c] of Object.entries(CURVES)) {
+		const points = [];
+		for (let s = 0; s < c.steps; s++) {
+			points.push({ key: 'loss', value: r4(c.loss(s)), step: s });
+			if (c.accuracy) points.push({ key: 'accuracy', value: r4(c.accuracy(s)), step: s });
+			if (c.accuracy && s % 5 === 0) points.push({ key: 'val/acc', value: r4(c.accuracy(s) - 0.03), step: s });
+		}
+		await call('POST', `/runs/${out.runs[name]}/metrics`, bob, { metrics: points });
+		if (name === 'baseline') {
+			const text = 'epoch,loss\n0,2.1\n39,0.1775\n';
+			const made = await send('PUT', `/runs/${out.runs[name]}/artifacts/reports/loss.csv`, bob, text, { 'Content-Type': 'application/octet-stream' });
+			out.artifact = { run: out.runs[name], path: 'reports/loss.csv', size: made.size, sha256: made.sha256, text };
+		}
+		// the points of each key, in step order, as the API returns them
+		const byKey = {};
+		for (const p of points) {
+			const k = (byKey[p.key] ||= { steps: [], values: [] });
+			k.steps.push(p.step);
+			k.values.push(p.value);
+		}
+		out.metrics[name] = byKey;
+	}
 }
 
 // Join tokens (one revoked) and an offline worker; the online one (gpu-a) is started by run.sh.
@@ -210,7 +252,47 @@ async function seed() {
 	return out;
 }
 
-seed().then(
+// Jobs, once the worker (gpu-a, 4 GPUs, labels pool=large zone=a) has registered: three
+// that succeed (one writes a model version, cat-classifier v1, from photos v2; one in
+// secret-lab, team nlp, on 2 GPUs), one that fails, and one that waits for ever (it asks for
+// the label pool=small, which only the offline gpu-old has). The browser tests submit their
+// own long jobs (the log they follow, the job they cancel).
+export const JOBS = [
+	{ key: 'prep', project: 'cats', user: 'alice', body: { name: 'prep-data', command: 'echo "preparing photos"; sleep 0.2; echo "prepared 3 files"', resources: { gpus: 0 } }, state: 'succeeded' },
+	{
+		key: 'train', project: 'cats', user: 'bob', state: 'succeeded',
+		body: {
+			name: 'train-small', resources: { gpus: 1 }, inputs: [{ dataset: 'photos', version: 2 }], outputs: { model: 'cat-classifier' },
+			command: 'ls "$ATRIUM_INPUT_DIR/photos"; echo "epoch 1 loss 0.9"; echo weights > "$ATRIUM_OUTPUT_DIR/model.bin"; echo trained',
+		},
+	},
+	{ key: 'broken', project: 'cats', user: 'bob', body: { name: 'train-broken', command: 'echo "loading data"; echo "CUDA error: out of memory" >&2; exit 2', resources: { gpus: 1 } }, state: 'failed' },
+	{ key: 'nlp', project: 'secret-lab', user: 'bob', body: { name: 'eval-nlp', command: 'sleep 0.5; echo "perplexity 12.3"', resources: { gpus: 2 } }, state: 'succeeded' },
+	{ key: 'waiting', project: 'cats', user: 'alice', body: { name: 'waiting-for-v100', command: 'nvidia-smi', resources: { gpus: 1 }, labels: { pool: 'small' } }, state: 'queued' },
+];
+
+async function seedJobs(out) {
+	out.jobs = {};
+	for (const j of JOBS) {
+		const made = await call('POST', `/projects/${j.project}/jobs`, out.tokens[j.user], j.body);
+		out.jobs[j.key] = { id: made.id, name: j.body.name, project: j.project, user: j.user, gpus: j.body.resources.gpus, state: j.state };
+	}
+	for (const j of JOBS.filter((x) => x.state !== 'queued')) {
+		const done = await call('GET', `/jobs/${out.jobs[j.key].id}/wait?timeout_s=120`, adminToken);
+		if (done.state !== j.state) throw new Error(`seed: job ${j.body.name} ended ${done.state}, not ${j.state}: ${done.message}`);
+	}
+	const waiting = await call('GET', `/jobs/${out.jobs.waiting.id}`, adminToken);
+	if (waiting.state !== 'queued') throw new Error(`seed: job waiting-for-v100 is ${waiting.state}, not queued`);
+	return out;
+}
+
+async function readStdin() {
+	const parts = [];
+	for await (const c of process.stdin) parts.push(c);
+	return JSON.parse(Buffer.concat(parts).toString('utf8'));
+}
+
+(phase === 'jobs' ? readStdin().then(seedJobs) : seed()).then(
 	(out) => process.stdout.write(JSON.stringify(out, null, 1) + '\n'),
 	(err) => {
 		console.error(err.message);

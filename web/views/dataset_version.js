@@ -3,41 +3,11 @@
 // with copy, download) and, with ?against=M, what changed from version M (added, removed,
 // changed paths).
 import * as api from '../api.js';
-import { projectPage, href, path, version, stateBadge } from './registry.js';
+import { projectPage, href, path, version, stateBadge, filesTable } from './registry.js';
 import {
-	h, mount, pagedTable, table, time, emptyState, showError, bytes, facts, hash, jsonBlock, panel, field, select,
+	h, mount, table, time, emptyState, showError, bytes, facts, hash, jsonBlock, panel, field, select,
 	form,
 } from '../ui.js';
-
-// A Download button that fetches one file with the session's token and saves it.
-export function downloadButton(apiPath, file, errSlot) {
-	const name = file.path.split('/').pop();
-	const btn = h('button', { type: 'button', class: 'small', 'aria-label': `Download ${file.path}` }, 'Download');
-	btn.addEventListener('click', async () => {
-		btn.disabled = true;
-		showError(errSlot, null);
-		try {
-			await api.download(`${apiPath}/files/${api.filePath(file.path)}`, name);
-		} catch (err) {
-			showError(errSlot, err);
-		} finally {
-			btn.disabled = false;
-		}
-	});
-	return btn;
-}
-
-// The files of a version (dataset or model) as a paginated table with downloads.
-export async function filesTable(apiPath, caption, errSlot) {
-	const columns = [
-		{ label: 'Path', cell: (f) => h('code', null, f.path) },
-		{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
-		{ label: 'sha256', cell: (f) => hash(f.sha256) },
-		{ label: 'Added', cell: (f) => time(f.created_at) },
-		{ label: 'Download', cell: (f) => downloadButton(apiPath, f, errSlot) },
-	];
-	return pagedTable(new api.Pager(`${apiPath}/files`, {}, 100), { caption, columns, rowKey: (f) => f.path }, (err) => showError(errSlot, err));
-}
 
 function diffPanel(diff, p, d) {
 	const list = (title, kind, rows, columns) =>
@@ -105,7 +75,7 @@ export async function render(root, ctx) {
 	const [v, versions, files] = await Promise.all([
 		api.get(vpath),
 		api.listAll(`${path.dataset(p, d)}/versions`, {}, 1000),
-		filesTable(vpath, `Files of ${d} ${version(vn)}`, errSlot),
+		filesTable(`${vpath}/files`, `Files of ${d} ${version(vn)}`, errSlot),
 	]);
 	if (against) {
 		try {

@@ -4,8 +4,7 @@
 // version -> deployments, and the sha256 of every dataset file it was trained on.
 import * as api from '../api.js';
 import { lineageGraph } from '../lineage.js';
-import { projectPage, href, path, version, stateBadge } from './registry.js';
-import { filesTable } from './dataset_version.js';
+import { projectPage, href, path, version, stateBadge, filesTable } from './registry.js';
 import { h, mount, table, time, emptyState, facts, chips, bytes, fmtBytes, jsonBlock, panel, copyButton } from '../ui.js';
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -79,7 +78,7 @@ export async function render(root, ctx) {
 	const vpath = path.modelVersion(p, mn, vn);
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const v = await api.get(vpath);
-	const [lin, files] = await Promise.all([api.get(`/model-versions/${v.id}/lineage`), filesTable(vpath, `Files of ${mn} ${version(v.version)}`, errSlot)]);
+	const [lin, files] = await Promise.all([api.get(`/model-versions/${v.id}/lineage`), filesTable(`${vpath}/files`, `Files of ${mn} ${version(v.version)}`, errSlot)]);
 	if (!ctx.alive()) return;
 	mount(
 		root,

@@ -1,16 +1,27 @@
 // views/overview.js: the platform at a glance, from GET /api/v1/admin/stats: people, the
-// registry (projects, datasets, models, promotions waiting), workers and GPUs. The figures
-// and the chart are tables of widgets below: a later phase adds a card or a series here when
-// the endpoint gains the field; until then the card says "not available yet" (jobs,
-// GPU-hours, deployments).
+// registry (projects, datasets, models, promotions waiting), workers and GPUs, jobs (by
+// state, the queue and its oldest job, GPUs held by jobs) and GPU-hours by team this week.
+// The figures and the charts are tables of widgets below: a later phase adds a card or a
+// series here when the endpoint gains the field; until then the card says "not available
+// yet" (deployments).
 import * as api from '../api.js';
-import { timeChart } from '../chart.js';
-import { h, mount, pageHeader, table, fmtTime, emptyState, field, select } from '../ui.js';
+import { timeChart, barChart } from '../chart.js';
+import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span } from '../ui.js';
+import { STATES } from './jobs.js';
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 const n = (v) => (typeof v === 'number' ? v.toLocaleString('en') : v);
 // '1 admin', '3 admins'
 const count = (v, word) => `${n(v)} ${word}${v === 1 ? '' : 's'}`;
+// GPU-hours: two significant digits under 0.1 (short test jobs), two decimals under 10, one
+// under 100, none above.
+export function fmtHours(v) {
+	if (typeof v !== 'number') return v;
+	if (v === 0) return '0';
+	if (v < 0.1) return String(Number(v.toPrecision(2)));
+	return v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+}
+const pct = (part, whole) => (whole ? Math.round((100 * part) / whole) : 0);
 
 /*
  * One card per figure: value(totals) gives the number (undefined: the API has no such figure
@@ -82,12 +93,34 @@ const CARDS = [
 		key: 'jobs',
 		label: 'Jobs running',
 		value: (t) => t.jobs?.running,
-		detail: (t) => `${n(t.jobs.queued ?? 0)} queued`,
+		detail: (t) => `${n(t.jobs.dispatched ?? 0)} starting · ${n(t.jobs.total ?? 0)} in all`,
+		href: '#/jobs?state=running',
+		link: 'See running jobs',
+	},
+	{
+		key: 'queue',
+		label: 'Jobs waiting',
+		value: (t) => t.queue?.length,
+		detail: (t) =>
+			t.queue.oldest
+				? `oldest: job ${t.queue.oldest.id} (${t.queue.oldest.project}), waiting ${span(t.queue.oldest.queued_at)}`
+				: 'the queue is empty',
+		href: (t) => (t.queue.oldest ? `#/jobs/${t.queue.oldest.id}` : '#/jobs?state=queued'),
+		link: (t) => (t.queue.oldest ? 'Why the oldest waits' : 'See the queue'),
+	},
+	{
+		key: 'gpus_in_use',
+		label: 'GPUs in use',
+		value: (t) => t.gpus?.in_use,
+		detail: (t) => `of ${n(t.gpus.total ?? 0)} online · ${pct(t.gpus.in_use, t.gpus.total)} % allocated to jobs`,
+		href: '#/workers',
+		link: 'Where they run',
 	},
 	{
 		key: 'gpu_hours',
 		label: 'GPU-hours this week',
-		value: (t) => t.gpu_hours?.total,
+		value: (t) => (t.gpu_hours ? fmtHours(t.gpu_hours.total) : undefined),
+		detail: (t) => `since ${t.gpu_hours.since.slice(0, 10)} · ${count(t.gpu_hours.by_team.length, 'team')}`,
 	},
 	{
 		key: 'deployments',
@@ -101,8 +134,8 @@ const CARDS = [
 const SERIES = [
 	{ key: 'active_users', label: 'Active users', color: '#2563eb', scale: 'left' },
 	{ key: 'requests', label: 'Changes made', color: '#94a3b8', scale: 'right', axisLabel: 'changes, jobs, runs' },
-	{ key: 'jobs', label: 'Jobs', color: '#16a34a', scale: 'right' },
-	{ key: 'runs', label: 'Runs', color: '#d97706', scale: 'right' },
+	{ key: 'jobs', label: 'Jobs', color: '#16a34a', scale: 'right', axisLabel: '' },
+	{ key: 'runs', label: 'Runs', color: '#d97706', scale: 'right', axisLabel: '' },
 ];
 
 const PERIODS = [
@@ -111,6 +144,9 @@ const PERIODS = [
 	['26', 'Last 26 weeks'],
 	['52', 'Last 52 weeks'],
 ];
+
+// A card's href or link text: fixed, or made from the totals.
+const at = (v, totals) => (typeof v === 'function' ? v(totals) : v);
 
 function card(c, totals) {
 	const v = c.value(totals);
@@ -121,7 +157,7 @@ function card(c, totals) {
 		h('h2', { id: `card-${c.key}` }, c.label),
 		h('p', { class: 'figure' }, available ? n(v) : '—'),
 		h('p', { class: 'detail' }, available ? (c.detail ? c.detail(totals) : '') : 'not available yet'),
-		available && c.href ? h('a', { href: c.href, class: 'card-link' }, c.link) : null,
+		available && c.href ? h('a', { href: at(c.href, totals), class: 'card-link' }, at(c.link, totals)) : null,
 	);
 }
 
@@ -154,10 +190,65 @@ function controls(ctx, weeks, bucket) {
 	return h('div', { class: 'controls' }, field('Period', period), field('Resolution', per));
 }
 
+// A chart's figures, as a table under it (closed until asked for).
+const figuresTable = (opts) => h('details', { class: 'figures' }, h('summary', null, 'Figures as a table'), table(opts));
+
+const STATE_BAR = { queued: 'warn', dispatched: 'info', running: 'info', succeeded: 'ok', failed: 'err', cancelled: 'muted', lost: 'warn' };
+
+// Jobs by state: bars, each state's figure linking to those jobs.
+function jobsPanel(t) {
+	if (!t.jobs) return null;
+	const rows = STATES.map((state) => ({ state, value: t.jobs[state] ?? 0 }));
+	return h(
+		'section',
+		{ class: 'panel', 'aria-labelledby': 'jobs-state-title', dataset: { panel: 'jobs' } },
+		h('h2', { id: 'jobs-state-title' }, `Jobs by state (${n(t.jobs.total)} in all)`),
+		t.jobs.total
+			? barChart({ label: 'Jobs by state', items: rows.map((r) => ({ label: r.state, value: r.value, kind: STATE_BAR[r.state] })), format: n })
+			: emptyState('No jobs yet.', 'Jobs are submitted in a project, from its Jobs tab or the API.'),
+		figuresTable({
+			caption: 'Jobs by state',
+			rowKey: (r) => r.state,
+			columns: [
+				{ label: 'State', cell: (r) => h('a', { href: `#/jobs?state=${r.state}` }, r.state) },
+				{ label: 'Jobs', cell: (r) => n(r.value), class: 'num' },
+			],
+			rows,
+		}),
+	);
+}
+
+// GPU-hours of the week by team: bars and a table (the team a job's project had).
+function gpuHoursPanel(t) {
+	const gh = t.gpu_hours;
+	if (!gh) return null;
+	const teamName = (r) => r.team ?? '(no team)';
+	return h(
+		'section',
+		{ class: 'panel', 'aria-labelledby': 'gpu-hours-title', dataset: { panel: 'gpu_hours' } },
+		h('h2', { id: 'gpu-hours-title' }, `GPU-hours by team since ${gh.since.slice(0, 10)}`),
+		gh.by_team.length
+			? [
+					barChart({ label: 'GPU-hours by team this week', items: gh.by_team.map((r) => ({ label: teamName(r), value: r.hours })), format: fmtHours }),
+					table({
+						caption: 'GPU-hours by team this week',
+						rowKey: (r) => teamName(r),
+						columns: [
+							{ label: 'Team', cell: (r) => (r.team ? h('a', { href: `#/admin/teams/${api.seg(r.team)}` }, r.team) : h('span', { class: 'muted' }, '(no team)')) },
+							{ label: 'GPU-hours', cell: (r) => h('span', { title: String(r.hours) }, fmtHours(r.hours)), class: 'num' },
+							{ label: 'Jobs', cell: (r) => n(r.jobs), class: 'num' },
+						],
+						rows: gh.by_team,
+					}),
+				]
+			: emptyState('No GPU time used this week yet.', 'Each job adds its GPUs times the hours it ran this week.'),
+	);
+}
+
 function adoption(ctx, stats, weeks) {
 	const present = SERIES.filter((s) => stats.series.some((b) => b[s.key] !== undefined));
 	const x = stats.series.map((b) => Date.parse(b.bucket_start) / 1000);
-	const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': `Active users and changes per ${stats.bucket}` });
+	const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': `Active users, changes, jobs and runs per ${stats.bucket}` });
 	const missing = SERIES.filter((s) => !present.includes(s)).map((s) => s.label.toLowerCase());
 	const rows = [...stats.series].reverse();
 	const section = h(
@@ -173,19 +264,14 @@ function adoption(ctx, stats, weeks) {
 		missing.length
 			? h('p', { class: 'muted note' }, `${cap(missing.join(' and '))} per ${stats.bucket} will show here once the platform records them (not available yet).`)
 			: null,
-		h(
-			'details',
-			{ class: 'figures' },
-			h('summary', null, 'Figures as a table'),
-			table({
-				caption: 'Adoption figures',
-				columns: [
-					{ label: `${stats.bucket === 'day' ? 'Day' : 'Week'} starting`, cell: (b) => fmtTime(b.bucket_start).slice(0, 10) },
-					...present.map((s) => ({ label: s.label, cell: (b) => n(b[s.key]), class: 'num' })),
-				],
-				rows,
-			}),
-		),
+		figuresTable({
+			caption: 'Adoption figures',
+			columns: [
+				{ label: `${stats.bucket === 'day' ? 'Day' : 'Week'} starting`, cell: (b) => fmtTime(b.bucket_start).slice(0, 10) },
+				...present.map((s) => ({ label: s.label, cell: (b) => n(b[s.key]), class: 'num' })),
+			],
+			rows,
+		}),
 	);
 	const draw = () =>
 		timeChart(chartBox, {
@@ -216,6 +302,7 @@ function memberOverview(root, ctx) {
 				'ul',
 				null,
 				h('li', null, h('a', { href: '#/projects' }, 'Your projects'), ': their datasets, runs and models.'),
+				h('li', null, h('a', { href: `#/jobs?user=${api.seg(ctx.me.username)}` }, 'Your jobs'), ', running and past.'),
 				h('li', null, h('a', { href: '#/promotions' }, 'Promotions'), ' waiting for your decision.'),
 				h('li', null, h('a', { href: '#/admin/tokens' }, 'Your API tokens'), ' for scripts and CI.'),
 			),
@@ -240,7 +327,7 @@ export async function render(root, ctx) {
 		key: 'active',
 		label: `Active ${bucket === 'day' ? 'today' : 'this week'}`,
 		value: () => last.active_users,
-		detail: () => `users · ${count(last.requests ?? 0, 'change')}`,
+		detail: () => `users · ${count(last.requests ?? 0, 'change')}${last.jobs !== undefined ? ` · ${count(last.jobs, 'job')}` : ''}`,
 	};
 	const { section, draw } = adoption(ctx, stats, weeks);
 	mount(
@@ -248,6 +335,7 @@ export async function render(root, ctx) {
 		pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`),
 		gettingStarted(t),
 		h('div', { class: 'cards' }, [CARDS[0], CARDS[1], CARDS[2], activeCard, ...CARDS.slice(3)].map((c) => card(c, t))),
+		h('div', { class: 'split' }, jobsPanel(t), gpuHoursPanel(t)),
 		section,
 	);
 	return draw();

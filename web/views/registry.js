@@ -1,8 +1,9 @@
 // views/registry.js: what the project views share (not a route): their addresses in the
-// dashboard and in the API, the project header with its tabs, role checks, state badges and
-// the promotion decisions (used by the model page and the promotions queue).
+// dashboard and in the API, the project header with its tabs, role checks, state badges,
+// tables of files with downloads, and the promotion decisions (used by the model page and
+// the promotions queue).
 import * as api from '../api.js';
-import { h, mount, badge, breadcrumb, tabs, pageHeader, pagedTable, showError, askDialog, toast, spaced } from '../ui.js';
+import { h, mount, badge, breadcrumb, tabs, pageHeader, pagedTable, showError, askDialog, toast, spaced, bytes, hash, time } from '../ui.js';
 
 const s = api.seg;
 
@@ -13,8 +14,11 @@ export const href = {
 	datasets: (p) => `#/projects/${s(p)}/datasets`,
 	dataset: (p, d) => `#/projects/${s(p)}/datasets/${s(d)}`,
 	datasetVersion: (p, d, v, against) => `#/projects/${s(p)}/datasets/${s(d)}/versions/${v}${against ? `?against=${against}` : ''}`,
-	runs: (p) => `#/projects/${s(p)}/runs`,
+	runs: (p, query) => `#/projects/${s(p)}/runs${query ? api.qs(query) : ''}`,
 	run: (p, id) => `#/projects/${s(p)}/runs/${id}`,
+	compare: (p, ids) => `#/projects/${s(p)}/compare?runs=${ids.join(',')}`,
+	jobs: (p) => `#/projects/${s(p)}/jobs`,
+	job: (id) => `#/jobs/${id}`,
 	models: (p) => `#/projects/${s(p)}/models`,
 	model: (p, m) => `#/projects/${s(p)}/models/${s(m)}`,
 	modelVersion: (p, m, v) => `#/projects/${s(p)}/models/${s(m)}/versions/${v}`,
@@ -38,6 +42,8 @@ export const mayMoveAlias = (p, alias) => isOwner(p) || (canEdit(p) && alias !==
 const STATE_KIND = {
 	committed: 'ok', draft: 'warn', pending: 'info', approved: 'ok', rejected: 'err', cancelled: 'muted',
 	running: 'info', finished: 'ok', failed: 'err', killed: 'muted', archived: 'muted',
+	// jobs
+	queued: 'warn', dispatched: 'info', succeeded: 'ok', lost: 'warn',
 };
 export const stateBadge = (state) => badge(state, STATE_KIND[state] || '');
 
@@ -47,7 +53,9 @@ const TABS = [
 	['overview', 'Overview', href.project],
 	['datasets', 'Datasets', href.datasets],
 	['runs', 'Runs', href.runs],
+	['jobs', 'Jobs', href.jobs],
 	['models', 'Models', href.models],
+	// Deployments (a later phase): ['deployments', 'Deployments', href.deployments].
 ];
 
 /*
@@ -84,6 +92,40 @@ export async function projectListPage(root, ctx, tab, title, list, empty) {
 	const t = await pagedTable(pager, opts, (err) => showError(errSlot, err));
 	if (!ctx.alive()) return;
 	mount(root, header, errSlot, t.first.length ? [t, t.more] : empty(project));
+}
+
+// A Download button that fetches one file with the session's token and saves it.
+function downloadButton(listPath, file, errSlot) {
+	const name = file.path.split('/').pop();
+	const btn = h('button', { type: 'button', class: 'small', 'aria-label': `Download ${file.path}` }, 'Download');
+	btn.addEventListener('click', async () => {
+		btn.disabled = true;
+		showError(errSlot, null);
+		try {
+			await api.download(`${listPath}/${api.filePath(file.path)}`, name);
+		} catch (err) {
+			showError(errSlot, err);
+		} finally {
+			btn.disabled = false;
+		}
+	});
+	return btn;
+}
+
+/*
+ * Files as a paginated table with downloads: listPath lists them ({path, size, sha256,
+ * created_at}: a version's files, a run's artifacts, a job's outputs) and serves each at
+ * listPath/PATH. Resolves to the table (t.first: the first page, t.more: "Load more").
+ */
+export async function filesTable(listPath, caption, errSlot) {
+	const columns = [
+		{ label: 'Path', cell: (f) => h('code', null, f.path) },
+		{ label: 'Size', cell: (f) => bytes(f.size), class: 'num' },
+		{ label: 'sha256', cell: (f) => hash(f.sha256) },
+		{ label: 'Added', cell: (f) => time(f.created_at) },
+		{ label: 'Download', cell: (f) => downloadButton(listPath, f, errSlot) },
+	];
+	return pagedTable(new api.Pager(listPath, {}, 100), { caption, columns, rowKey: (f) => f.path }, (err) => showError(errSlot, err));
 }
 
 // "alias → vN" chips of a model's aliases ({"staging": 2}), each linking to its version.

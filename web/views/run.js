@@ -1,26 +1,52 @@
-// views/run.js: one run (#/projects/P/runs/ID): status, times, params, tags and the dataset
-// versions it read. Metric charts belong to the runs work on another branch: they go in the
-// slot marked below (a panel after the inputs).
+// views/run.js: one run (#/projects/P/runs/ID): status, times, the job that made it, params,
+// tags, the dataset versions it read, its metrics (a summary table, then one chart per key
+// with its points as a table) and its artifacts (download).
 import * as api from '../api.js';
-import { projectPage, href, version, stateBadge } from './registry.js';
-import { h, mount, table, time, facts, chips, panel, emptyState } from '../ui.js';
+import { projectPage, href, version, stateBadge, filesTable } from './registry.js';
+import { metricSummaries, metricPoints, metricFigure, sampledNote, summaryTable, MAX_CHARTS } from './metrics.js';
+import { h, mount, table, time, span, facts, panel, emptyState } from '../ui.js';
+
+// A two-column table of a string map (params, tags).
+export function kvTable(caption, obj) {
+	const rows = Object.entries(obj || {}).map(([k, v]) => ({ k, v }));
+	return rows.length
+		? table({ caption, rowKey: (r) => r.k, columns: [{ label: 'Name', cell: (r) => h('code', null, r.k) }, { label: 'Value', cell: (r) => h('code', null, String(r.v)) }], rows })
+		: h('p', { class: 'muted' }, 'None.');
+}
+
+async function metricsPanel(run) {
+	const summaries = await metricSummaries(run.id);
+	if (!summaries.length) return { el: emptyState('No metrics logged.', 'Training code logs them with POST /api/v1/runs/{run}/metrics; a job does it with its own token.'), draws: [] };
+	const charted = summaries.slice(0, MAX_CHARTS);
+	const points = await Promise.all(charted.map((m) => metricPoints(run.id, m.key)));
+	const figures = points.map((pts) => metricFigure(pts.key, [{ label: pts.key, x: pts.steps, y: pts.values }], sampledNote(pts)));
+	return {
+		el: [
+			summaryTable(`Metrics of run ${run.id}`, summaries),
+			summaries.length > charted.length ? h('p', { class: 'muted note' }, `The first ${charted.length} of ${summaries.length} metrics are charted.`) : null,
+			h('div', { class: 'metric-grid' }, figures.map((f) => f.el)),
+		],
+		draws: figures.map((f) => f.draw),
+	};
+}
+
+async function artifactsPanel(run) {
+	const errSlot = h('div', { 'aria-live': 'assertive' });
+	const t = await filesTable(`/runs/${run.id}/artifacts`, `Artifacts of run ${run.id}`, errSlot);
+	if (!t.first.length) return emptyState('No artifacts.', 'Files a run keeps (plots, checkpoints) are uploaded with PUT /api/v1/runs/{run}/artifacts/PATH.');
+	return [errSlot, t, t.more];
+}
 
 export async function render(root, ctx) {
 	const id = ctx.params.run;
 	const run = await api.get(`/runs/${api.seg(id)}`);
-	const { project, header } = await projectPage(ctx, 'runs', {
-		title: `Run ${run.name || id}`,
-		crumbs: [['Runs', href.runs(ctx.params.project)], [run.name || id]],
-		intro: null,
-	});
-	if (!ctx.alive()) return;
+	const [{ project, header }, metrics, artifacts] = await Promise.all([
+		projectPage(ctx, 'runs', { title: `Run ${run.name || id}`, crumbs: [['Runs', href.runs(ctx.params.project)], [run.name || id]], intro: null }),
+		metricsPanel(run),
+		artifactsPanel(run),
+	]);
+	if (!ctx.alive()) return null;
 	const p = project.name;
-	const kvTable = (caption, obj) => {
-		const rows = Object.entries(obj || {}).map(([k, v]) => ({ k, v }));
-		return rows.length
-			? table({ caption, columns: [{ label: 'Name', cell: (r) => h('code', null, r.k) }, { label: 'Value', cell: (r) => h('code', null, String(r.v)) }], rows })
-			: h('p', { class: 'muted' }, 'None.');
-	};
 	mount(
 		root,
 		header,
@@ -31,12 +57,12 @@ export async function render(root, ctx) {
 				['Status', stateBadge(run.status)],
 				['Started', time(run.started_at)],
 				['Ended', run.ended_at ? time(run.ended_at) : null],
+				['Duration', span(run.started_at, run.ended_at) + (run.ended_at ? '' : ' so far')],
 				['By', run.created_by || null],
-				['Job', run.job_id ?? null],
-				['Tags', chips(run.tags)],
+				['Job', run.job_id ? h('a', { href: href.job(run.job_id) }, `job ${run.job_id}`) : null],
 			]),
 		),
-		panel('run-params', 'Params', kvTable('Params', run.params)),
+		h('div', { class: 'split' }, panel('run-params', 'Params', kvTable('Params', run.params)), panel('run-tags', 'Tags', kvTable('Tags', run.tags))),
 		panel(
 			'run-inputs',
 			'Dataset versions read',
@@ -44,6 +70,9 @@ export async function render(root, ctx) {
 				? h('ul', null, run.inputs.map((i) => h('li', null, h('a', { href: href.datasetVersion(p, i.dataset, i.version) }, `${i.dataset} ${version(i.version)}`))))
 				: emptyState('No inputs recorded.', 'Runs name the dataset versions they read in "inputs"; that links models to their data.'),
 		),
-		// Extension point: metric charts of the run (metrics branch).
+		panel('run-metrics', 'Metrics', metrics.el),
+		panel('run-artifacts', 'Artifacts', artifacts),
 	);
+	const cleanups = metrics.draws.map((draw) => draw());
+	return () => cleanups.forEach((c) => c());
 }

@@ -1,11 +1,15 @@
 // views/worker.js: one worker (#/workers/ID): its inventory, each GPU (model, memory,
-// utilisation, busy), the jobs it reported, and Cordon / Drain / Uncordon / Delete. Deleting
-// an online worker is refused by the API (409, shown as is) and can then be forced.
+// utilisation, busy, the job it is allocated to), the jobs running there, and Cordon /
+// Drain / Uncordon / Delete. Deleting an online worker is refused by the API (409, shown as
+// is) and can then be forced.
 import * as api from '../api.js';
-import { stateBadge, schedulingBadge, workerActions, mib } from './workers.js';
+import { stateBadge, schedulingBadge, workerActions, mib, jobsCell } from './workers.js';
+import { jobsByWorker, jobLink, jobState, gpusText, durationCell } from './jobs.js';
 import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
 
-function gpuTable(w) {
+function gpuTable(w, jobs) {
+	// GPU index -> the job holding it
+	const holder = new Map(jobs.flatMap((j) => (j.gpus || []).map((g) => [g, j])));
 	return table({
 		caption: `GPUs of ${w.name}`,
 		rowKey: (g) => String(g.index),
@@ -16,13 +20,36 @@ function gpuTable(w) {
 			{ label: 'UUID', cell: (g) => h('code', { class: 'small' }, g.uuid || '') },
 			{ label: 'Memory used', cell: (g) => `${mib(g.memory_used_mb)} / ${mib(g.memory_mb)}`, class: 'num' },
 			{ label: 'Utilisation', cell: (g) => (typeof g.utilization === 'number' ? `${g.utilization} %` : '—'), class: 'num' },
-			{ label: 'Busy', cell: (g) => (g.busy ? badge('busy: used outside Atrium', 'warn') : badge('free', 'ok')) },
+			{
+				label: 'Allocated to',
+				cell: (g) => (holder.has(g.index) ? [jobLink(holder.get(g.index)), ` (${holder.get(g.index).project})`] : h('span', { class: 'muted' }, 'no job')),
+			},
+			{ label: 'Busy', cell: (g) => (g.busy ? badge('busy: used outside Atrium', 'warn') : holder.has(g.index) ? badge('allocated', 'info') : badge('free', 'ok')) },
+		],
+	});
+}
+
+function jobsTable(w, jobs) {
+	if (!jobs.length) return h('p', { class: 'muted' }, 'No job runs here now.');
+	return table({
+		caption: `Jobs on ${w.name}`,
+		rowKey: (j) => String(j.id),
+		rows: jobs,
+		columns: [
+			{ label: 'Job', cell: (j) => h('strong', null, jobLink(j)) },
+			{ label: 'State', cell: jobState },
+			{ label: 'Project', cell: (j) => j.project },
+			{ label: 'GPUs', cell: gpusText, class: 'num' },
+			{ label: 'By', cell: (j) => j.created_by || '' },
+			{ label: 'Started', cell: (j) => time(j.started_at || j.dispatched_at, true) },
+			{ label: 'Running for', cell: durationCell, class: 'num' },
 		],
 	});
 }
 
 export async function render(root, ctx) {
 	const w = await api.get(`/workers/${api.seg(ctx.params.id)}`);
+	const jobs = (await jobsByWorker()).get(w.id) || [];
 	if (!ctx.alive()) return;
 	document.title = `Worker ${w.name} · Atrium`;
 	const errSlot = h('div', { 'aria-live': 'assertive' });
@@ -88,7 +115,8 @@ export async function render(root, ctx) {
 				['Memory', `${mib(w.memory_used_mb)} used of ${mib(w.memory_mb)}`],
 				['Load', typeof w.load === 'number' ? w.load.toFixed(2) : null],
 				['Labels', chips(w.labels)],
-				['Running jobs', (w.running || []).length ? w.running.join(', ') : 'none'],
+				['Jobs', jobsCell(w, jobs)],
+				['Jobs it reported', (w.running || []).length ? w.running.join(', ') : 'none'],
 				['Version', w.version || null],
 				['Id', String(w.id)],
 				['Registered', time(w.registered_at, true)],
@@ -97,6 +125,7 @@ export async function render(root, ctx) {
 				['Stopped cleanly', w.deregistered_at ? time(w.deregistered_at, true) : null],
 			]),
 		),
-		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
+		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w, jobs) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
+		panel('worker-jobs', 'Jobs running here', jobsTable(w, jobs)),
 	);
 }

@@ -1,12 +1,21 @@
 // views/workers.js: Compute -> Workers: the GPU hosts' inventory (state, whether jobs may be
-// placed, GPUs with model, memory and busy flag, CPUs, memory, labels, last heartbeat,
-// version) with Cordon / Drain / Uncordon. No workers yet: how to add one.
+// placed, GPUs with model, memory and busy flag, the jobs running there and the GPUs they
+// hold, CPUs, memory, labels, last heartbeat, version) with Cordon / Drain / Uncordon. No
+// workers yet: how to add one.
 import * as api from '../api.js';
 import { workerCommand, workerCommandNote } from './join_tokens.js';
+import { jobsByWorker, jobLink } from './jobs.js';
 import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced } from '../ui.js';
 
 export const workerHref = (w) => `#/workers/${w.id}`;
 export const mib = (mb) => (typeof mb === 'number' ? fmtBytes(mb * 1024 * 1024) : '—');
+
+// What runs on a worker: its jobs (links) and how many of its GPUs they hold.
+export function jobsCell(w, jobs) {
+	if (!jobs.length) return h('span', { class: 'muted' }, 'none');
+	const held = jobs.reduce((n, j) => n + (j.gpus || []).length, 0);
+	return h('span', { class: 'worker-jobs' }, spaced(jobs.map(jobLink)), ' ', badge(`${held} of ${(w.gpus || []).length} GPUs allocated`, 'info'));
+}
 
 export const stateBadge = (w) => badge(w.state, w.state === 'online' ? 'ok' : 'err');
 
@@ -72,11 +81,17 @@ export async function render(root, ctx) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const fail = (err) => showError(errSlot, err);
 	let list = null;
+	// Which jobs hold GPUs where; the inventory still shows when that list cannot be read.
+	const running = await jobsByWorker().catch((err) => {
+		fail(err);
+		return new Map();
+	});
 	const columns = [
 		{ label: 'Worker', cell: (w) => h('strong', null, h('a', { href: workerHref(w) }, w.name)) },
 		{ label: 'State', cell: stateBadge },
 		{ label: 'Scheduling', cell: schedulingBadge },
 		{ label: 'GPUs', cell: gpuSummary },
+		{ label: 'Jobs', cell: (w) => jobsCell(w, running.get(w.id) || []) },
 		{ label: 'CPUs', cell: (w) => String(w.cpus), class: 'num' },
 		{ label: 'Memory', cell: (w) => `${mib(w.memory_used_mb)} / ${mib(w.memory_mb)}`, class: 'num' },
 		{ label: 'Labels', cell: (w) => chips(w.labels) },
