@@ -17,6 +17,7 @@ CREATE TABLE runs (
 );
 -- Run search walks these in order (newest first, by start time, by name) within a project.
 CREATE INDEX runs_project ON runs(project_id, id);
+CREATE INDEX runs_created ON runs(created_at);
 CREATE INDEX runs_project_started ON runs(project_id, started_at, id);
 CREATE INDEX runs_project_name ON runs(project_id, name, id);
 

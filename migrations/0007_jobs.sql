@@ -49,6 +49,8 @@ CREATE INDEX jobs_active ON jobs(state) WHERE state IN ('queued', 'dispatched', 
 CREATE INDEX jobs_project ON jobs(project_id, id);
 CREATE INDEX jobs_ended ON jobs(ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX jobs_user ON jobs(created_by, id);
+CREATE INDEX jobs_created ON jobs(created_at);
+CREATE INDEX jobs_worker ON jobs(worker_id, state);
 
 CREATE TABLE job_events (
   id         INTEGER PRIMARY KEY,

@@ -73,7 +73,8 @@ struct atr_job_filter {
 	int64_t project_id; /* 0: any (admins) */
 	int64_t team_id;    /* 0: any */
 	int64_t user_id;    /* 0: any */
-	const char *state;  /* NULL: any */
+	const char *state;  /* NULL: any; "a,b": either */
+	int64_t worker_id;  /* 0: any */
 	const char *kind;   /* NULL: any */
 	int64_t visible_to; /* non-admin user: only projects they may read; 0: no restriction */
 };
@@ -85,6 +86,8 @@ int atr_store_job_events(struct atr_store *s, int64_t id, const struct atr_page 
 /* GPU-hours per team over [since, now] (jobs that ran, running ones counted to now). */
 int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team_id, double *hours);
 
+/* The job's run starts when the job does (not when it was submitted). */
+int atr_store_job_run_started(struct atr_store *s, int64_t run_id);
 /* The job's run follows the job: status finished | failed | killed, ended now (if running). */
 int atr_store_job_run_finish(struct atr_store *s, int64_t run_id, const char *status);
 

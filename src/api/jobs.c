@@ -169,7 +169,17 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	return 0;
 }
 
-static void reply_job(struct atr_req *r, unsigned status, int64_t id)
+/* Environment values may hold what a team would not show to its project's viewers: those
+ * (and every list) see the names only. */
+static void hide_env_values(json_t *job)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(job, "env"), k, v)
+		json_object_set_new(json_object_get(job, "env"), k, json_string("[hidden]"));
+}
+
+static void reply_job_as(struct atr_req *r, unsigned status, int64_t id, bool show_env)
 {
 	int rc;
 	json_t *j = atr_store_job_json(STORE(r), id, &rc);
@@ -177,7 +187,14 @@ static void reply_job(struct atr_req *r, unsigned status, int64_t id)
 		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)id);
 		return;
 	}
+	if (!show_env)
+		hide_env_values(j);
 	atr_reply_json(r, status, j);
+}
+
+static void reply_job(struct atr_req *r, unsigned status, int64_t id)
+{
+	reply_job_as(r, status, id, true); /* editors: they submit and cancel */
 }
 
 void api_jobs_create(struct atr_req *r)
@@ -299,8 +316,9 @@ int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row 
 void api_jobs_get(struct atr_req *r)
 {
 	struct atr_job_row row;
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
-		reply_job(r, 200, row.id);
+	struct atr_project p;
+	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, &p) == 0)
+		reply_job_as(r, 200, row.id, api_project_role(r, &p) >= ATR_PROLE_EDITOR);
 }
 
 void api_jobs_cancel(struct atr_req *r)
@@ -337,11 +355,24 @@ static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
 	const char *user = atr_req_query(r, "user"), *state = atr_req_query(r, "state"), *kind = atr_req_query(r, "kind");
 	struct atr_user u;
 
-	if (state && atr_job_state_parse(state) < 0) {
-		atr_reply_error(r, 400, "invalid", "state",
-				"'state' must be one of queued, dispatched, running, succeeded, failed, cancelled, lost");
-		return -1;
+	if (state) {
+		/* one state or several, comma-separated */
+		char one[24];
+		for (const char *p = state; *p;) {
+			const char *comma = strchr(p, ',');
+			size_t n = comma ? (size_t)(comma - p) : strlen(p);
+			snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
+			if (n == 0 || n >= sizeof(one) || atr_job_state_parse(one) < 0) {
+				atr_reply_error(r, 400, "invalid", "state",
+						"'state' must be one or more (comma-separated) of queued, dispatched, running,"
+						" succeeded, failed, cancelled, lost");
+				return -1;
+			}
+			p += n + (comma ? 1 : 0);
+		}
 	}
+	if (atr_req_query_int(r, "worker", 1, INT64_MAX, 0, &f->worker_id) < 0)
+		return -1;
 	if (kind && strcmp(kind, "training") && strcmp(kind, "batch_inference") && strcmp(kind, "service")) {
 		atr_reply_error(r, 400, "invalid", "kind", "'kind' must be one of training, batch_inference, service");
 		return -1;
@@ -372,6 +403,12 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list jobs");
 		return;
+	}
+	{
+		size_t i;
+		json_t *it;
+		json_array_foreach(items, i, it)
+			hide_env_values(it);
 	}
 	atr_reply_page(r, items, more);
 }

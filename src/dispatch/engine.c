@@ -348,7 +348,8 @@ void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j)
 	j->dispatch_unknown = false;
 	if (j->row.state != ATR_JOB_DISPATCHED)
 		return;
-	eng_move(e, j, ATR_JOB_RUNNING, NULL);
+	if (eng_move(e, j, ATR_JOB_RUNNING, NULL) == 0 && j->row.run_id && j->row.attempts == 1)
+		atr_store_job_run_started(e->app->store, j->row.run_id);
 	if (j->row.cancel_requested)
 		eng_dispatch_cancel(e, j);
 }

@@ -400,7 +400,8 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 {
 	sqlite3_stmt *st = atr_db_stmt(
 		s->db, "SELECT " JOB_COLS JOB_FROM " WHERE (?1 = 0 OR j.project_id = ?1) AND (?2 = 0 OR j.team_id = ?2)"
-		       " AND (?3 = 0 OR j.created_by = ?3) AND (?4 IS NULL OR j.state = ?4) AND (?5 IS NULL OR j.kind = ?5)"
+		       " AND (?3 = 0 OR j.created_by = ?3) AND (?4 IS NULL OR instr(',' || ?4 || ',', ',' || j.state || ',') > 0)"
+		       " AND (?5 IS NULL OR j.kind = ?5) AND (?9 = 0 OR j.worker_id = ?9)"
 		       " AND (?6 = 0 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
 		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7) ORDER BY j.id DESC LIMIT ?8");
 	if (!st)
@@ -413,6 +414,7 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 	sqlite3_bind_int64(st, 6, f->visible_to);
 	sqlite3_bind_int64(st, 7, p->after_id);
 	sqlite3_bind_int(st, 8, p->limit + 1);
+	sqlite3_bind_int64(st, 9, f->worker_id);
 	return atr_store_collect(st, p->limit, arr, more);
 }
 
@@ -447,7 +449,19 @@ int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team
 	return rc == SQLITE_ROW ? 0 : ATR_EDB;
 }
 
-/* Runs belong to src/store/runs.c; this is the one write the job engine makes to them. */
+/* Runs belong to src/store/runs.c; these are the writes the job engine makes to them. */
+int atr_store_job_run_started(struct atr_store *s, int64_t run_id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE runs SET started_at = ?, updated_at = ? WHERE id = ? AND status = 'running'");
+	int64_t now = atr_now_ms();
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, run_id);
+	return atr_db_step_write(st);
+}
+
 int atr_store_job_run_finish(struct atr_store *s, int64_t run_id, const char *status)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE runs SET status = ?, ended_at = ?, updated_at = ? WHERE id = ?"

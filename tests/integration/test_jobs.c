@@ -626,6 +626,43 @@ static void test_lists_and_wait(void **state)
 	assert_string_equal(h_header(&r, "X-Job-Terminal"), "false");
 	h_resp_free(&r);
 	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=99999", id), viewer, NULL, 400, "timeout_s");
+	/* several states, one worker (the worker of a job that succeeded) */
+	{
+		json_t *one = h_call(&S, "GET", "/api/v1/jobs?state=succeeded&limit=1", S.admin_token, NULL, 200);
+		long long wid = json_integer_value(json_object_get(json_array_get(json_object_get(one, "items"), 0), "worker_id"));
+		size_t i;
+		json_t *it;
+		json_decref(one);
+		assert_true(wid > 0);
+		j = h_call(&S, "GET", h_fmt("/api/v1/jobs?state=succeeded,failed&worker=%lld&limit=50", wid), S.admin_token,
+			   NULL, 200);
+		assert_true(json_array_size(json_object_get(j, "items")) > 0);
+		json_array_foreach(json_object_get(j, "items"), i, it) {
+			const char *st = json_string_value(json_object_get(it, "state"));
+			assert_true(!strcmp(st, "succeeded") || !strcmp(st, "failed"));
+			assert_int_equal(json_integer_value(json_object_get(it, "worker_id")), wid);
+		}
+		json_decref(j);
+	}
+	h_expect_error(&S, "GET", "/api/v1/jobs?state=succeeded,sleeping", viewer, NULL, 400, "state");
+	h_expect_error(&S, "GET", "/api/v1/jobs?worker=x", viewer, NULL, 400, "worker");
+	/* environment values: editors see them, viewers and lists see names only */
+	{
+		long long e = submit("free", editor, "{\"command\":\"true\",\"env\":{\"API_KEY\":\"s3cret\"}}");
+		json_t *je = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", e), editor, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")), "s3cret");
+		json_decref(je);
+		je = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", e), viewer, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")), "[hidden]");
+		json_decref(je);
+		je = h_call(&S, "GET", "/api/v1/projects/free/jobs?limit=1", editor, NULL, 200);
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(je, "items"), 0), "env"),
+							 "API_KEY")),
+			"[hidden]");
+		json_decref(je);
+		json_decref(wait_job(e, 60));
+	}
 	j = h_call(&S, "GET", "/api/v1/projects/free/jobs?state=succeeded&user=ed&limit=5", viewer, NULL, 200);
 	assert_true(json_array_size(json_object_get(j, "items")) > 0);
 	json_decref(j);
