@@ -43,8 +43,10 @@ static const char usage[] =
 	"  -1             one request only: body to stdout (or -o FILE), exit 0 on 2xx, 3 otherwise\n"
 	"  -o FILE        with -1: write the body here\n"
 	"  -t FILE        with -1: write the answer's Content-Type here\n"
+	"  -P PID         also report the server's CPU time per answer (from /proc/PID/stat)\n"
 	"output (not -1): requests= rps= p50_us= p90_us= p99_us= max_us= errors= non2xx= bad_status=\n"
-	"                 bytes= cpu_pct= seconds=\n";
+	"                 bytes= cpu_pct= server_us_per_req= seconds=\n"
+	"                 (errors: the whole run, warm-up included; the rest: the measured part)\n";
 
 /* ---- latency histogram: log-linear, 64 sub-buckets per power of two (<= 1.6% error) ---- */
 
@@ -315,6 +317,7 @@ struct opts {
 	bool once;
 	const char *out_file, *ctype_file;
 	bool templated;
+	int server_pid;
 };
 
 enum cstate { C_CONNECTING, C_WRITING, C_READING };
@@ -577,6 +580,25 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* A process's user + system CPU seconds from /proc/PID/stat; -1 when unknown. */
+static double proc_cpu_seconds(int pid)
+{
+	char path[64], *s, *p;
+	unsigned long long ut = 0, st = 0;
+	double v = -1;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	s = bench_read_file(path, NULL);
+	/* fields after the ")" that ends the command name: state is field 3, utime 14, stime 15 */
+	if (s && (p = strrchr(s, ')')) != NULL &&
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+		v = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	free(s);
+	return v;
+}
+
 static void write_file(const char *path, const char *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -619,7 +641,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->method = "GET";
 	o->path = "/";
 	o->port = -1;
-	while ((ch = getopt(argc, argv, "p:f:c:d:w:m:u:H:a:b:1o:t:h")) != -1) {
+	while ((ch = getopt(argc, argv, "p:f:c:d:w:m:u:H:a:b:1o:t:P:h")) != -1) {
 		switch (ch) {
 		case 'p': o->port = (int)bench_num(PROG, "-p", optarg); break;
 		case 'f': port_file = optarg; break;
@@ -638,6 +660,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case '1': o->once = true; break;
 		case 'o': o->out_file = optarg; break;
 		case 't': o->ctype_file = optarg; break;
+		case 'P': o->server_pid = (int)bench_num(PROG, "-P", optarg); break;
 		default: fputs(usage, ch == 'h' ? stdout : stderr); exit(ch == 'h' ? 0 : 2);
 		}
 	}
@@ -671,7 +694,7 @@ int main(int argc, char **argv)
 	struct gen *g = calloc(1, sizeof(*g));
 	struct epoll_event evs[256];
 	uint64_t t_measure = 0, t_warm_end, t_end, now;
-	double cpu0 = 0, secs;
+	double cpu0 = 0, srv0 = -1, srv1, secs;
 
 	if (!g)
 		bench_die(PROG, "out of memory");
@@ -703,6 +726,7 @@ int main(int argc, char **argv)
 			g->measuring = true; /* what the warm-up counted was never recorded */
 			t_measure = now;
 			cpu0 = cpu_seconds();
+			srv0 = proc_cpu_seconds(g->o.server_pid);
 		}
 		if (now >= t_end)
 			break;
@@ -714,15 +738,18 @@ int main(int argc, char **argv)
 			conn_event(g, evs[i].data.ptr, evs[i].events);
 	}
 	now = bench_now_ns();
+	srv1 = proc_cpu_seconds(g->o.server_pid);
 	secs = (double)(now - t_measure) / 1e9;
 	if (g->o.once)
 		return finish_once(g);
 	printf("requests=%llu rps=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f errors=%llu non2xx=%llu "
-	       "bad_status=%d bytes=%llu cpu_pct=%.0f seconds=%.2f\n",
+	       "bad_status=%d bytes=%llu cpu_pct=%.0f server_us_per_req=%.1f seconds=%.2f\n",
 	       (unsigned long long)(g->ok + g->non2xx), (double)g->ok / secs, (double)hist_pct(&g->hist, 50) / 1e3,
 	       (double)hist_pct(&g->hist, 90) / 1e3, (double)hist_pct(&g->hist, 99) / 1e3, (double)g->hist.max / 1e3,
 	       (unsigned long long)g->errors, (unsigned long long)g->non2xx, g->bad_status,
-	       (unsigned long long)g->bytes, 100.0 * (cpu_seconds() - cpu0) / secs, secs);
+	       (unsigned long long)g->bytes, 100.0 * (cpu_seconds() - cpu0) / secs,
+	       srv0 >= 0 && srv1 >= 0 && g->ok + g->non2xx ? (srv1 - srv0) * 1e6 / (double)(g->ok + g->non2xx) : -1.0,
+	       secs);
 	for (int i = 0; i < g->o.conns; i++) {
 		if (g->conns[i].fd >= 0)
 			close(g->conns[i].fd);

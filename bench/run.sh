@@ -17,7 +17,7 @@
 #   BENCH_PIN=0       do not pin the server to CPU 0 and the load generator to CPU 1
 #   BENCH_STRICT=1    exit 1 when a target is missed
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 BENCH_SMOKE=${BENCH_SMOKE:-0}
 BENCH_BIN=build/bench
@@ -36,6 +36,7 @@ BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/atrium-bench.XXXXXX") || exit 1
 : > "$BENCH_TMP/pids"
 : > "$BENCH_TMP/rows.tsv"
 
+# shellcheck disable=SC2317 # runs from the trap
 cleanup() {
 	trap - EXIT INT TERM HUP
 	while read -r pid; do
@@ -47,14 +48,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# shellcheck source=bench/lib.sh
 . bench/lib.sh
 
 # ---- sizes ----
+# shellcheck disable=SC2034 # read by the scenario files
 if [ "$BENCH_SMOKE" = 1 ]; then
 	LOAD_CONNS=32 LOAD_WARMUP=0.1 LOAD_SECONDS=0.3 LOAD_REPS=1
 	SIZE=smoke
 else
-	LOAD_CONNS=32 LOAD_WARMUP=1 LOAD_SECONDS=3 LOAD_REPS=3
+	LOAD_CONNS=32 LOAD_WARMUP=0.5 LOAD_SECONDS=2 LOAD_REPS=5
 	SIZE=full
 fi
 
@@ -76,6 +79,7 @@ LIBS="libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo 
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 for f in bench/scenarios/*.sh; do
+	# shellcheck source=/dev/null
 	. "$f"
 done
 
