@@ -53,6 +53,24 @@ static inline double bench_num(const char *prog, const char *opt, const char *s)
 	return v;
 }
 
+/* Arguments of the "PROG DIR COUNT REPS" programs: checks them (usage and exit 2 on a wrong
+ * count, exit 1 on a bad value) and returns COUNT; *reps gets REPS (1..max_reps). */
+static inline double bench_dir_count_reps(const char *prog, const char *count_name, int argc, char **argv, int max_reps,
+					  int *reps)
+{
+	double n;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s DIR %s REPS\n", prog, count_name);
+		exit(2);
+	}
+	n = bench_num(prog, count_name, argv[2]);
+	*reps = (int)bench_num(prog, "REPS", argv[3]);
+	if (n < 1 || *reps < 1 || *reps > max_reps)
+		bench_die(prog, "%s must be >= 1 and REPS 1..%d", count_name, max_reps);
+	return n;
+}
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

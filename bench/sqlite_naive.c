@@ -88,14 +88,7 @@ int main(int argc, char **argv)
 	long points;
 	int reps;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: sqlite_naive DIR POINTS REPS\n");
-		return 2;
-	}
-	points = (long)bench_num(PROG, "POINTS", argv[2]);
-	reps = (int)bench_num(PROG, "REPS", argv[3]);
-	if (points < 1 || reps < 1 || reps > MAX_REPS)
-		bench_die(PROG, "POINTS must be >= 1 and REPS 1..%d", MAX_REPS);
+	points = (long)bench_dir_count_reps(PROG, "POINTS", argc, argv, MAX_REPS, &reps);
 	snprintf(path, sizeof(path), "%s/naive.db", argv[1]);
 	for (int i = 0; i < reps; i++)
 		rates[i] = one_rep(path, points);

@@ -92,14 +92,7 @@ int main(int argc, char **argv)
 	uint64_t bytes;
 	int reps;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: upload_ref DIR BYTES REPS\n");
-		return 2;
-	}
-	bytes = (uint64_t)bench_num(PROG, "BYTES", argv[2]);
-	reps = (int)bench_num(PROG, "REPS", argv[3]);
-	if (bytes < 1 || reps < 1 || reps > MAX_REPS)
-		bench_die(PROG, "BYTES must be >= 1 and REPS 1..%d", MAX_REPS);
+	bytes = (uint64_t)bench_dir_count_reps(PROG, "BYTES", argc, argv, MAX_REPS, &reps);
 	if (!(buf = malloc(CHUNK)))
 		bench_die(PROG, "out of memory");
 	snprintf(src, sizeof(src), "%s/upload-src.bin", argv[1]);
