@@ -81,6 +81,8 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git status --porcelain 2>/dev/null | head -n 1)" ] && COMMIT="$COMMIT+dirty"
 LIBS="libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), sqlite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?'), libuv $(pkg-config --modversion libuv 2>/dev/null || echo '?')"
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# Other work on the machine moves the figures: the load average is part of the result.
+LOAD_START=$(cut -d ' ' -f 1 /proc/loadavg 2>/dev/null || echo '?')
 
 for f in bench/scenarios/*.sh; do
 	# shellcheck source=/dev/null
@@ -104,8 +106,11 @@ for s in $SCENARIOS; do
 	fi
 done
 
+LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg 2>/dev/null || echo '?')
+
 # ---- the table ----
 echo
+echo "load average (1 min): $LOAD_START at the start, $LOAD_END at the end, on $CORES cores"
 awk -F '\t' '
 	BEGIN { printf "%-14s %-26s %12s %12s %7s %-12s %s\n", "scenario", "figure", "atrium", "reference", "ratio", "target", "result"
 		printf "%-14s %-26s %12s %12s %7s %-12s %s\n", "--------", "------", "------", "---------", "-----", "------", "------" }
@@ -124,12 +129,14 @@ else
 fi
 mkdir -p "$(dirname "$out")"
 awk -F '\t' -v size="$SIZE" -v date="$DATE" -v cpu="${CPU_MODEL:-unknown}" -v cores="$CORES" -v kernel="$KERNEL" \
-	-v mem="${MEM_GIB:-0}" -v pin="$PIN_NOTE" -v libs="$LIBS" -v version="$VERSION" -v commit="$COMMIT" '
+	-v mem="${MEM_GIB:-0}" -v pin="$PIN_NOTE" -v libs="$LIBS" -v version="$VERSION" -v commit="$COMMIT" \
+	-v load0="$LOAD_START" -v load1="$LOAD_END" '
 	function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 	function v(s) { return s ~ /^[0-9]+([.][0-9]+)?$/ ? s : (s == "-" || s == "" ? "null" : q(s)) }
 	BEGIN { printf "{\n  \"size\": %s,\n  \"date\": %s,\n", q(size), q(date)
-		printf "  \"machine\": {\"cpu\": %s, \"cores\": %s, \"kernel\": %s, \"memory_gib\": %s, \"pinning\": %s, \"libraries\": %s},\n",
+		printf "  \"machine\": {\"cpu\": %s, \"cores\": %s, \"kernel\": %s, \"memory_gib\": %s, \"pinning\": %s, \"libraries\": %s,\n",
 			q(cpu), cores, q(kernel), mem, q(pin), q(libs)
+		printf "              \"load_average_start\": %s, \"load_average_end\": %s},\n", v(load0), v(load1)
 		printf "  \"atrium\": {\"version\": %s, \"commit\": %s},\n  \"rows\": [", q(version), q(commit) }
 	{ r = $5; sub(/x$/, "", r)
 	  printf "%s\n    {\"scenario\": %s, \"figure\": %s, \"atrium\": %s, \"reference\": %s, \"ratio\": %s, \"target\": %s, \"result\": %s, \"note\": %s}",
