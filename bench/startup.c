@@ -3,17 +3,22 @@
  * data dir RUNS times; each time it measures the time from just before the exec to the first
  * 200 from /healthz (polling DATA_DIR/listen.addr, then the port, every 100 us), lets the
  * daemon sit idle for a moment, reads its VmRSS from /proc/PID/status, and stops it with
- * SIGTERM, which must end it with status 0. The first run finds an empty data dir (migrations
- * and the first admin are part of it); the others are restarts. Prints one key=value line:
- * first_start_ms= first_rss_kib= start_ms= rss_kib= runs= (start_ms and rss_kib: medians of
- * the restarts). Not here: any load (the API scenarios measure RSS under load).
+ * SIGTERM, which must end it with status 0. It also reads how much of the start the daemon
+ * spent on a CPU and how much it waited for one (/proc/PID/task/T/schedstat): on a machine
+ * busy with other work the waiting grows, the work does not. The first run finds an empty
+ * data dir (migrations and the first admin are part of it); the others are restarts. Prints
+ * one key=value line: first_start_ms= first_cpu_ms= first_rss_kib= start_ms= start_cpu_ms=
+ * start_wait_ms= rss_kib= runs= (the start_ and rss_ figures: medians of the restarts).
+ * Not here: any load (the API scenarios measure RSS under load).
  */
 #include "common.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,6 +68,33 @@ static long rss_kib(pid_t pid)
 	return kib;
 }
 
+/* On-CPU and run-queue-wait nanoseconds of all the process's threads (/proc/PID/task/T/schedstat). */
+static void sched_ns(pid_t pid, double *cpu_ns, double *wait_ns)
+{
+	char path[300];
+	DIR *d;
+	struct dirent *e;
+
+	*cpu_ns = *wait_ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long run = 0, wait = 0;
+		char *s;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		s = bench_read_file(path, NULL);
+		if (s && sscanf(s, "%llu %llu", &run, &wait) == 2) {
+			*cpu_ns += (double)run;
+			*wait_ns += (double)wait;
+		}
+		free(s);
+	}
+	closedir(d);
+}
+
 static pid_t spawn(const char *bin, const char *dir)
 {
 	pid_t pid = fork();
@@ -107,8 +139,15 @@ static int stop(pid_t pid)
 	return 0;
 }
 
-/* One start: milliseconds to the first 200 from /healthz, and the idle RSS after settle_ms. */
-static int one_run(const char *bin, const char *dir, double settle_ms, double *ms, long *kib)
+struct run {
+	double ms;      /* exec to the first 200 from /healthz */
+	double cpu_ms;  /* of that, on a CPU */
+	double wait_ms; /* of that, runnable but waiting for a CPU (other work on the machine) */
+	double kib;     /* VmRSS after settle_ms idle */
+};
+
+/* One start and its figures. */
+static int one_run(const char *bin, const char *dir, double settle_ms, struct run *out)
 {
 	char addr_path[4200];
 	uint64_t t0, t1;
@@ -135,16 +174,28 @@ static int one_run(const char *bin, const char *dir, double settle_ms, double *m
 		bench_sleep_ns(100000);
 	}
 	t1 = bench_now_ns();
-	*ms = (double)(t1 - t0) / 1e6;
+	sched_ns(pid, &out->cpu_ms, &out->wait_ms);
+	out->ms = (double)(t1 - t0) / 1e6;
+	out->cpu_ms /= 1e6;
+	out->wait_ms /= 1e6;
 	bench_sleep_ns((uint64_t)(settle_ms * 1e6));
-	*kib = rss_kib(pid);
+	out->kib = (double)rss_kib(pid);
 	return stop(pid);
+}
+
+static double median_of(const struct run *r, size_t n, size_t field)
+{
+	double v[MAX_RUNS];
+	for (size_t i = 0; i < n; i++)
+		v[i] = *(const double *)(const void *)((const char *)&r[i] + field);
+	return bench_median(v, n);
 }
 
 int main(int argc, char **argv)
 {
-	double start_ms[MAX_RUNS], rss[MAX_RUNS], first_ms = 0, settle;
-	long first_rss = 0;
+	struct run runs_[MAX_RUNS], *restarts = runs_ + 1;
+	double settle;
+	size_t nrest;
 	int runs;
 
 	if (argc != 6) {
@@ -157,20 +208,15 @@ int main(int argc, char **argv)
 	log_path = argv[5];
 	if (runs < 2 || runs > MAX_RUNS)
 		bench_die(PROG, "RUNS must be 2..%d (one first start, then restarts)", MAX_RUNS);
-	for (int i = 0; i < runs; i++) {
-		double ms;
-		long kib;
-		if (one_run(argv[1], argv[2], settle, &ms, &kib) < 0)
+	for (int i = 0; i < runs; i++)
+		if (one_run(argv[1], argv[2], settle, &runs_[i]) < 0)
 			return 1;
-		if (i == 0) {
-			first_ms = ms;
-			first_rss = kib;
-		} else {
-			start_ms[i - 1] = ms;
-			rss[i - 1] = (double)kib;
-		}
-	}
-	printf("first_start_ms=%.1f first_rss_kib=%ld start_ms=%.1f rss_kib=%.0f runs=%d\n", first_ms, first_rss,
-	       bench_median(start_ms, (size_t)runs - 1), bench_median(rss, (size_t)runs - 1), runs);
+	nrest = (size_t)runs - 1;
+	printf("first_start_ms=%.1f first_cpu_ms=%.1f first_rss_kib=%.0f start_ms=%.1f start_cpu_ms=%.1f "
+	       "start_wait_ms=%.1f rss_kib=%.0f runs=%d\n",
+	       runs_[0].ms, runs_[0].cpu_ms, runs_[0].kib, median_of(restarts, nrest, offsetof(struct run, ms)),
+	       median_of(restarts, nrest, offsetof(struct run, cpu_ms)),
+	       median_of(restarts, nrest, offsetof(struct run, wait_ms)),
+	       median_of(restarts, nrest, offsetof(struct run, kib)), runs);
 	return 0;
 }
