@@ -105,7 +105,7 @@ build/asan/tests/integration/%: build/asan/obj/tests/integration/%.o $(INT_LIB:%
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
-test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) $(BENCH_BINS)
+test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS)
 
 test:
 	@scripts/deps.sh test
