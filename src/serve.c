@@ -86,6 +86,7 @@ static int bootstrap_admin(struct atr_store *s)
 	}
 	if ((rc = atr_store_commit(s)) < 0)
 		return rc;
+	atr_log_flush(); /* the start-up lines first, then the banner */
 	printf("Created user 'admin'. Its API token (shown once, also in %s):\n\n    %s\n\n", path, token);
 	fflush(stdout);
 	return 0;
