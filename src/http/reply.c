@@ -257,7 +257,7 @@ void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 				   r->idem_key, route, status, s);
 	}
 	if (r->cache_key && status == 200)
-		atr_server_cache_put(r->srv, r->cache_key, r->cache_gen, s, len);
+		atr_cache_put(&r->srv->cache, r->cache_key, r->cache_gen, s, len);
 	atr_reply_data_owned(r, status, "application/json; charset=utf-8", s, len);
 }
 

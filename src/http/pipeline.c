@@ -1,0 +1,475 @@
+/*
+ * pipeline.c: a request's life, and the pipeline that runs before any handler: route match
+ * (404/405), authentication (401/403), body limits (413), content type (415), Idempotency-Key
+ * replay, the answer cache, body parsing and validation (400), then the handler. It runs on
+ * the loop thread, called by libmicrohttpd through server.c. Reply helpers are in reply.c.
+ */
+#include "atrium/err.h"
+#include "atrium/log.h"
+#include "atrium/metrics.h"
+#include "atrium/router.h"
+#include "atrium/store_identity.h"
+#include "atrium/util.h"
+#include "http_internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void set_request_id(struct atr_req *r)
+{
+	const char *in = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = in ? strlen(in) : 0;
+	bool ok = n > 0 && n < sizeof(r->request_id);
+
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = in[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		     c == '_' || c == '.';
+	}
+	if (ok)
+		memcpy(r->request_id, in, n + 1);
+	else
+		snprintf(r->request_id, sizeof(r->request_id), "%016llx", (unsigned long long)atr_fast_rand());
+}
+
+static void set_client(struct atr_req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(r->client, sizeof(r->client), "-");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->client,
+			  sizeof(r->client));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->client,
+			  sizeof(r->client));
+}
+
+static struct atr_req *req_new(struct atr_server *s, struct MHD_Connection *c, const char *url,
+			       const char *method)
+{
+	struct atr_req *r = calloc(1, sizeof(*r));
+	const char *cl;
+
+	if (!r)
+		return NULL;
+	r->t0_us = atr_mono_us();
+	r->srv = s;
+	r->app = s->o.app;
+	r->conn = c;
+	r->refs = 1;
+	r->method = atr_req_strdup(r, method);
+	r->url = atr_req_strdup(r, url);
+	r->is_head = strcmp(method, "HEAD") == 0;
+	r->content_length = UINT64_MAX;
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (cl) {
+		int64_t v;
+		if (atr_parse_i64(cl, 0, INT64_MAX, &v) == 0)
+			r->content_length = (uint64_t)v;
+	}
+	set_request_id(r);
+	set_client(r);
+	r->next = s->live;
+	if (s->live)
+		s->live->prev = r;
+	s->live = r;
+	s->active++;
+	return r;
+}
+
+uv_loop_t *atr_req_loop(struct atr_req *r)
+{
+	return r->srv->loop;
+}
+
+void atr_req_ref(struct atr_req *r)
+{
+	r->refs++;
+}
+
+void atr_req_unref(struct atr_req *r)
+{
+	if (--r->refs > 0)
+		return;
+	if (r->ctx_free && r->ctx)
+		r->ctx_free(r->ctx);
+	json_decref(r->body);
+	free(r->body_buf);
+	atr_req_free_internals(r);
+	free(r);
+}
+
+static void access_log(struct atr_req *r, uint64_t us)
+{
+	char status[8], bytes[24], micros[24];
+	enum atr_log_level lvl = r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG
+												 : ATR_LOG_INFO;
+
+	snprintf(status, sizeof(status), "%u", r->status);
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_out);
+	snprintf(micros, sizeof(micros), "%llu", (unsigned long long)us);
+	atr_log_kv(lvl, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path",
+		   r->url, "status", status, "bytes", bytes, "us", micros, "request_id", r->request_id, "client",
+		   r->client, "user", r->who.username[0] ? r->who.username : "-", NULL);
+}
+
+void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct atr_server *s = cls;
+	struct atr_req *r = *con_cls;
+	uint64_t us;
+
+	(void)c;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	us = atr_mono_us() - r->t0_us;
+	if (!r->status)
+		r->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
+	/* Telemetry (heartbeats, log shipping, metric points) is logged at debug: it would drown the rest. */
+	if (s->o.access_log &&
+	    atr_log_enabled(r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG : ATR_LOG_INFO))
+		access_log(r, us);
+	if (s->o.metrics)
+		atr_metrics_observe(s->o.metrics, r->route ? (int)(r->route - s->o.routes) : -1, r->status, us);
+	r->closed = true;
+	if (r->on_close)
+		r->on_close(r);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		s->live = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	s->active--;
+	atr_req_unref(r);
+}
+
+/* ---- the pipeline ---- */
+
+static int authenticate(struct atr_req *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+	const struct atr_route *rt = r->route;
+	int rc;
+
+	if (h && strncasecmp(h, "Bearer ", 7) == 0 && r->srv->o.authenticate) {
+		const char *tok = h + 7;
+		while (*tok == ' ')
+			tok++;
+		rc = r->srv->o.authenticate(r->app, tok, &r->who);
+		if (rc < 0) {
+			memset(&r->who, 0, sizeof(r->who));
+			if (rt->access == ATR_ACCESS_PUBLIC)
+				return 0;
+			atr_reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+			if (rc == ATR_EDB)
+				atr_reply_error(r, 503, "unavailable", NULL, "the token store is not available");
+			else
+				atr_reply_error(r, 401, "unauthorized", NULL, "the token is unknown, revoked or expired");
+			return -1;
+		}
+	}
+	if (rt->access == ATR_ACCESS_PUBLIC)
+		return 0;
+	if (r->who.kind == ATR_P_NONE) {
+		atr_reply_header(r, "WWW-Authenticate", "Bearer");
+		atr_reply_error(r, 401, "unauthorized", NULL, "this endpoint needs 'Authorization: Bearer <token>'");
+		return -1;
+	}
+	switch (rt->access) {
+	case ATR_ACCESS_USER:
+		if (r->who.kind == ATR_P_USER || (r->who.kind == ATR_P_JOB && (rt->flags & ATR_RF_JOB_OK)) ||
+		    (r->who.kind == ATR_P_INVOKE && (rt->flags & ATR_RF_INVOKE_OK)))
+			return 0;
+		break;
+	case ATR_ACCESS_ADMIN:
+		if (r->who.kind == ATR_P_USER && r->who.admin)
+			return 0;
+		if (r->who.kind == ATR_P_USER) {
+			atr_reply_error(r, 403, "forbidden", NULL, "this endpoint is for administrators");
+			return -1;
+		}
+		break;
+	case ATR_ACCESS_WORKER:
+		if (r->who.kind == ATR_P_WORKER)
+			return 0;
+		break;
+	case ATR_ACCESS_PUBLIC:
+		return 0;
+	}
+	atr_reply_error(r, 403, "forbidden", NULL, "this kind of token cannot be used on '%s'", rt->name);
+	return -1;
+}
+
+static bool json_content_type_ok(struct atr_req *r)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+	if (!ct || !*ct)
+		return true;
+	return strncasecmp(ct, "application/json", 16) == 0 ||
+	       strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 || strncasecmp(ct, "text/plain", 10) == 0;
+}
+
+static void replay_idempotent(struct atr_req *r)
+{
+	const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+	char route[600];
+	unsigned status;
+	char *body = NULL;
+	int rc;
+
+	if (!key || !r->srv->o.idem || !(r->route->flags & ATR_RF_IDEMPOTENT))
+		return;
+	if (!*key || strlen(key) > 255) {
+		atr_reply_error(r, 400, "invalid", "Idempotency-Key", "'Idempotency-Key' must be 1-255 bytes");
+		return;
+	}
+	snprintf(route, sizeof(route), "%s %s", r->method, r->url);
+	rc = atr_store_idem_get(r->srv->o.idem, r->who.user_id ? r->who.user_id : -r->who.token_id, key, route,
+				&status, &body);
+	if (rc == ATR_ECONFLICT) {
+		atr_reply_error(r, 409, "conflict", "Idempotency-Key",
+				"this 'Idempotency-Key' was already used for another request");
+		return;
+	}
+	if (rc == 0) {
+		atr_reply_header(r, "Idempotency-Replayed", "true");
+		atr_reply_data_owned(r, status, "application/json; charset=utf-8", body, strlen(body));
+		return;
+	}
+	r->idem_key = atr_req_strdup(r, key);
+}
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **bad = cls;
+	char tmp[4096];
+	(void)kind;
+	if (value && (strlen(value) >= sizeof(tmp) || atr_percent_decode(value, strlen(value), tmp, 1, 0) < 0)) {
+		*bad = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Answers from the cache when it holds this caller's answer of this generation. */
+static bool cache_lookup(struct atr_req *r)
+{
+	struct atr_server *s = r->srv;
+	const struct atr_cache_slot *hit;
+	char key[1200];
+	uint64_t gen;
+
+	if (!s->o.generation || strcmp(r->method, "GET") ||
+	    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
+		return false;
+	snprintf(key, sizeof(key), "%s|%d|%lld|%lld|%lld|%lld|%d", r->url, (int)r->who.kind, (long long)r->who.user_id,
+		 (long long)r->who.scope_id, (long long)r->who.project_id, (long long)r->who.token_id, r->who.admin);
+	gen = s->o.generation(s->o.app);
+	hit = atr_cache_find(&s->cache, key, gen);
+	if (hit) {
+		atr_reply_data(r, 200, "application/json; charset=utf-8", hit->body, hit->len);
+		return true;
+	}
+	r->cache_key = atr_req_strdup(r, key);
+	r->cache_gen = gen;
+	return false;
+}
+
+static void begin(struct atr_req *r)
+{
+	struct atr_server *s = r->srv;
+	char allow[128];
+	const char *bad = NULL;
+	char *storage = atr_req_alloc(r, strlen(r->url) + ATR_MAX_PARAMS + 1);
+	enum atr_match m;
+
+	if (!storage) {
+		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		return;
+	}
+	m = atr_router_match(s->o.routes, s->o.nroutes, r->method, r->url, storage, r->params, &r->nparams, &r->route,
+			     allow, sizeof(allow), &bad);
+	if (m == ATR_MATCH_NOT_FOUND) {
+		bool api = strncmp(r->url, "/api/", 5) == 0 || strncmp(r->url, "/v2/", 4) == 0 ||
+			   strcmp(r->url, "/api") == 0;
+		if (s->o.fallback && !api && (!strcmp(r->method, "GET") || r->is_head)) {
+			r->fallback = true;
+			return; /* served at the end of the (empty) body */
+		}
+		atr_reply_error(r, 404, "not_found", NULL, "no route for '%s %s'", r->method, r->url);
+		return;
+	}
+	if (m == ATR_MATCH_BAD_METHOD) {
+		atr_reply_header(r, "Allow", allow);
+		atr_reply_error(r, 405, "method_not_allowed", NULL, "'%s' is not allowed here; allowed: %s", r->method,
+				allow);
+		return;
+	}
+	if (m == ATR_MATCH_BAD_PARAM) {
+		char name[64];
+		size_t n = 0;
+		while (bad[n] && bad[n] != '}' && bad[n] != '.' && n + 1 < sizeof(name)) {
+			name[n] = bad[n];
+			n++;
+		}
+		name[n] = 0;
+		atr_reply_error(r, 400, "invalid", name, "'%s' has a bad percent-encoding or a control character", name);
+		return;
+	}
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+	if (bad) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s", bad);
+		for (char *p = name; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = '?';
+		atr_reply_error(r, 400, "invalid", name, "query parameter '%s' is too long or badly encoded", name);
+		return;
+	}
+	if (authenticate(r) < 0)
+		return;
+	if (r->route->flags & ATR_RF_STREAM) {
+		if (r->content_length != UINT64_MAX && r->content_length > s->o.max_upload) {
+			atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
+					(unsigned long long)s->o.max_upload);
+			return;
+		}
+	} else if (r->content_length != UINT64_MAX && r->content_length > s->o.max_body) {
+		atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
+				(unsigned long long)s->o.max_body);
+		return;
+	}
+	if (r->route->schema && r->content_length && !json_content_type_ok(r)) {
+		atr_reply_error(r, 415, "unsupported_media_type", "Content-Type", "the body must be application/json");
+		return;
+	}
+	if (r->route->flags & ATR_RF_IDEMPOTENT) {
+		replay_idempotent(r);
+		if (r->answered)
+			return;
+	}
+	if ((r->route->flags & ATR_RF_CACHE) && cache_lookup(r))
+		return;
+	if ((r->route->flags & ATR_RF_STREAM) && r->route->on_begin)
+		r->route->on_begin(r);
+}
+
+static void take_body(struct atr_req *r, const char *data, size_t len)
+{
+	struct atr_server *s = r->srv;
+
+	if (r->route && (r->route->flags & ATR_RF_STREAM)) {
+		r->streamed += len;
+		if (r->streamed > s->o.max_upload) {
+			atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
+					(unsigned long long)s->o.max_upload);
+			return;
+		}
+		if (r->route->on_chunk)
+			r->route->on_chunk(r, data, len);
+		return;
+	}
+	if (!r->route) {
+		return; /* fallback routes take no body */
+	}
+	if (len > s->o.max_body - r->body_len) {
+		atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
+				(unsigned long long)s->o.max_body);
+		return;
+	}
+	if (r->body_len + len + 1 > r->body_cap) {
+		size_t ncap = r->body_cap ? r->body_cap : 1024;
+		char *p;
+		while (ncap < r->body_len + len + 1)
+			ncap *= 2;
+		p = realloc(r->body_buf, ncap);
+		if (!p) {
+			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			return;
+		}
+		r->body_buf = p;
+		r->body_cap = ncap;
+	}
+	memcpy(r->body_buf + r->body_len, data, len);
+	r->body_len += len;
+	r->body_buf[r->body_len] = 0;
+}
+
+static void finish(struct atr_req *r)
+{
+	const struct atr_route *rt = r->route;
+
+	if (r->fallback) {
+		r->srv->o.fallback(r);
+		return;
+	}
+	if (rt->flags & ATR_RF_RAW_BODY) {
+		r->raw_body = r->body_buf;
+		r->raw_len = r->body_len;
+	} else if (rt->schema) {
+		json_error_t jerr;
+		char field[128], msg[400];
+		if (r->body_len == 0) {
+			r->body = json_object();
+		} else {
+			r->body = json_loadb(r->body_buf, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!r->body) {
+				atr_reply_error(r, 400, "invalid_json", "body", "the body is not valid JSON: %s (line %d, column %d)",
+						jerr.text, jerr.line, jerr.column);
+				return;
+			}
+		}
+		if (atr_json_validate(r->body, rt->schema, field, sizeof(field), msg, sizeof(msg)) < 0) {
+			atr_reply_error(r, 400, "invalid", field, "%s", msg);
+			return;
+		}
+	}
+	rt->handler(r);
+}
+
+enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct atr_server *s = cls;
+	struct atr_req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = req_new(s, c, url, method);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		r->phase = ATR_PHASE_HEADERS;
+		if (s->stopping)
+			atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+		else
+			begin(r);
+		atr_req_flush(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		r->phase = ATR_PHASE_BODY;
+		if (!r->answered)
+			take_body(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	r->phase = ATR_PHASE_FINAL;
+	if (!r->answered && !r->handled) {
+		r->handled = true;
+		finish(r);
+		if (!r->answered && !r->suspended) {
+			atr_error("route '%s' did not answer request %s", r->route ? r->route->name : "-", r->request_id);
+			atr_reply_error(r, 500, "internal", NULL, "the server did not answer");
+		}
+	}
+	atr_req_flush(r);
+	return MHD_YES;
+}
