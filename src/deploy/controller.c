@@ -214,9 +214,9 @@ int dep_track_want(const struct dep *d, const struct dep_track *t)
 
 	if (t->replicas >= 0)
 		return t->replicas;
-	if (t->surge || d->ntracks == 1)
-		return n;
-	want = (n * t->weight + 99) / 100; /* a share of the replicas by weight, at least one */
+	if (t->surge || t->stable || d->ntracks == 1)
+		return n; /* the stable version keeps its size through a canary: rolling back costs nothing */
+	want = (n * t->weight + 99) / 100; /* a canary: its share of the replicas by weight, at least one */
 	return want < 1 ? 1 : want;
 }
 
