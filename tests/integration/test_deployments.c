@@ -271,7 +271,8 @@ static void test_deploy_infer_stats(void **state)
 	int v;
 	(void)state;
 
-	create("web", "\"version\":1,\"replicas\":2");
+	/* its model servers outlive a killed worker, as real ones would (see test_worker_killed) */
+	create("web", "\"version\":1,\"replicas\":2,\"env\":{\"MODELSERVER_KEEP_RUNNING\":\"1\"}");
 	d = wait_ready("web");
 	assert_int_equal(f_int(d, "version"), 1);
 	assert_int_equal(json_array_size(json_object_get(d, "instances")), 2);
@@ -546,21 +547,46 @@ static bool none_on(const json_t *d, const void *arg)
 static void test_worker_killed(void **state)
 {
 	const char *wargs[] = {"--heartbeat", "1", NULL};
-	json_t *d = dep("web");
+	json_t *d = dep("web"), *in;
 	long long victim_id = f_int(json_array_get(json_object_get(d, "instances"), 0), "worker_id");
 	struct h_worker *victim = worker_of(victim_id);
+	long long pids[8];
+	char name[64];
+	int npids = 0;
+	size_t i;
 	(void)state;
 
-	json_decref(d);
 	assert_non_null(victim);
+	/* the processes of its replicas there: they outlive the worker */
+	json_array_foreach(json_object_get(d, "instances"), i, in) {
+		struct h_server api = h_worker_api(victim, &S);
+		json_t *job;
+		if (f_int(in, "worker_id") != victim_id || npids == 8)
+			continue;
+		job = h_call(&api, "GET", h_fmt("/v1/jobs/%lld", f_int(in, "job_id")), victim->secret, NULL, 200);
+		pids[npids++] = f_int(job, "pid");
+		json_decref(job);
+	}
+	json_decref(d);
+	assert_true(npids > 0);
 	assert_int_equal(h_worker_stop(victim, SIGKILL), 128 + SIGKILL);
 	d = wait_for("web", none_on, &victim_id, "served by the other worker only");
 	json_decref(d);
 	for (int k = 0; k < 4; k++)
 		assert_int_equal(predict("web", EDITOR, "{\"x\":[1,1]}", NULL), 200);
-	/* the worker comes back under its name, for the tests that follow */
-	h_worker_start(victim, &S, h_join_token(&S, victim->name), victim->name, 2, wargs);
+	for (int k = 0; k < npids; k++)
+		assert_int_equal(kill((pid_t)pids[k], 0), 0); /* still running, orphaned */
+	/* the worker comes back under its name (for the tests that follow) and first stops what
+	 * its killed run left serving */
+	snprintf(name, sizeof(name), "%s", victim->name); /* h_worker_start clears *victim first */
+	h_worker_start(victim, &S, h_join_token(&S, name), name, 2, wargs);
 	assert_true(h_worker_wait_registered(victim, 0, 20000));
+	for (int k = 0; k < npids; k++) {
+		int t = 0;
+		while (kill((pid_t)pids[k], 0) == 0 && t++ < 100)
+			sleep_ms(100); /* SIGKILL was sent; the zombie is reaped by init */
+		assert_int_not_equal(kill((pid_t)pids[k], 0), 0);
+	}
 }
 
 static bool only_version(const json_t *d, const void *arg)

@@ -13,7 +13,9 @@
  *
  * Answers carry the model version ($ATRIUM_MODEL_VERSION) and the process id, so tests can
  * tell which version and which replica answered. Without a readable model.json it exits 1
- * (a broken version). It stops on SIGTERM, and when its parent (the worker) dies.
+ * (a broken version). It stops on SIGTERM, and when its parent (the worker) dies unless
+ * MODELSERVER_KEEP_RUNNING is set (as a real model server would: the tests then check that
+ * the worker, started again, stops it).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -313,6 +315,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	sigset_t set;
 	pid_t parent = getppid();
+	int watch_parent = !getenv("MODELSERVER_KEEP_RUNNING");
 	struct timespec tick = {0, 200 * 1000000L};
 
 	for (int i = 1; i < argc; i++) {
@@ -359,7 +362,7 @@ int main(int argc, char **argv)
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (getppid() != parent) /* the worker is gone: so is its service */
+		if (watch_parent && getppid() != parent) /* the worker is gone: so is its service */
 			break;
 	}
 	MHD_stop_daemon(d);
