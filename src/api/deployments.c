@@ -392,9 +392,14 @@ void api_deployments_patch(struct atr_req *r)
 	}
 	if (patch_or_reply(r, &d, &m, &pt) < 0)
 		return;
-	if ((pt.resources || pt.labels) &&
-	    feasible_or_reply(r, &p, pt.resources ? pt.resources : json_object_get(r->body, "resources"), pt.labels) < 0)
-		return;
+	if (pt.resources || pt.labels) { /* what the replicas would ask for, the rest as it is */
+		json_t *now = atr_deploy_json(DEPLOY(r), d.id);
+		int ok = feasible_or_reply(r, &p, pt.resources ? pt.resources : json_object_get(now, "resources"),
+					   pt.labels ? pt.labels : json_object_get(now, "labels"));
+		json_decref(now);
+		if (ok < 0)
+			return;
+	}
 	rc = atr_deploy_patch(DEPLOY(r), d.id, &pt, api_actor(r, actor, sizeof(actor)), why, sizeof(why));
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", NULL, "%s", why);
@@ -472,18 +477,12 @@ void api_deployments_rollback(struct atr_req *r)
 
 /* ---- history and statistics ---- */
 
-static int history_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
-{
-	const struct atr_deploy_ref *d = arg;
-	return atr_store_deployment_history(STORE(r), d->id, p, arr, more);
-}
-
 void api_deployments_history(struct atr_req *r)
 {
 	struct atr_deploy_ref d;
 	struct atr_project p;
 	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) == 0)
-		api_reply_list_cb(r, history_cb, &d, "the history");
+		api_reply_list(r, atr_store_deployment_history, d.id, "the history");
 }
 
 void api_deployments_stats(struct atr_req *r)

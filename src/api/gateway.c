@@ -77,8 +77,9 @@ void api_v2_ready(struct atr_req *r)
 	atr_reply_json(r, 200, json_pack("{s:b}", "ready", 1));
 }
 
-/* GET /v2/models/{name}[/versions/{version}]: the model server's own metadata. */
-void api_v2_model(struct atr_req *r)
+/* Forwards to the replica's /v2/models/{name}<suffix> (the version is the gateway's choice of
+ * replicas, so it is not passed on). */
+static void forward_v2(struct atr_req *r, const char *suffix)
 {
 	struct atr_deploy_ref d;
 	int64_t version;
@@ -86,8 +87,14 @@ void api_v2_model(struct atr_req *r)
 
 	if (callable_or_reply(r, &d, &version) < 0)
 		return;
-	snprintf(path, sizeof(path), "/v2/models/%s", d.name);
+	snprintf(path, sizeof(path), "/v2/models/%s%s", d.name, suffix);
 	atr_gateway_forward(DEPLOY(r), r, d.id, version, path);
+}
+
+/* GET /v2/models/{name}[/versions/{version}]: the model server's own metadata. */
+void api_v2_model(struct atr_req *r)
+{
+	forward_v2(r, "");
 }
 
 /* GET /v2/models/{name}[/versions/{version}]/ready: 200 while a replica is ready, else 503. */
@@ -107,14 +114,7 @@ void api_v2_model_ready(struct atr_req *r)
 
 void api_v2_infer(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	int64_t version;
-	char path[300];
-
-	if (callable_or_reply(r, &d, &version) < 0)
-		return;
-	snprintf(path, sizeof(path), "/v2/models/%s/infer", d.name);
-	atr_gateway_forward(DEPLOY(r), r, d.id, version, path);
+	forward_v2(r, "/infer");
 }
 
 void api_deployments_predict(struct atr_req *r)

@@ -50,18 +50,12 @@ void api_invoke_keys_create(struct atr_req *r)
 	atr_reply_json(r, 201, t);
 }
 
-static int keys_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
-{
-	const struct atr_deploy_ref *d = arg;
-	return atr_store_invoke_key_list(STORE(r), d->id, p, arr, more);
-}
-
 void api_invoke_keys_list(struct atr_req *r)
 {
 	struct atr_deploy_ref d;
 	struct atr_project p;
 	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) == 0)
-		api_reply_list_cb(r, keys_cb, &d, "invoke keys");
+		api_reply_list(r, atr_store_invoke_key_list, d.id, "invoke keys");
 }
 
 void api_invoke_keys_revoke(struct atr_req *r)

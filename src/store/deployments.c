@@ -32,6 +32,21 @@ static json_t *column_json(sqlite3_stmt *st, int col)
 	return t ? json_loads(t, 0, NULL) : NULL;
 }
 
+/* Steps st, its first parameter bound to id, for one row that fill copies into out. */
+static int one_row(sqlite3_stmt *st, int64_t id, void (*fill)(sqlite3_stmt *st, void *out), void *out)
+{
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		fill(st, out);
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+}
+
 void atr_deployment_row_release(struct atr_deployment_row *row)
 {
 	json_decref(row->command);
@@ -42,8 +57,10 @@ void atr_deployment_row_release(struct atr_deployment_row *row)
 	row->command = row->env = row->resources = row->labels = row->traffic = NULL;
 }
 
-static void fill_row(sqlite3_stmt *st, struct atr_deployment_row *o)
+static void fill_row(sqlite3_stmt *st, void *out)
 {
+	struct atr_deployment_row *o = out;
+
 	memset(o, 0, sizeof(*o));
 	o->id = sqlite3_column_int64(st, 0);
 	o->project_id = sqlite3_column_int64(st, 1);
@@ -78,18 +95,10 @@ static void fill_row(sqlite3_stmt *st, struct atr_deployment_row *o)
 
 int atr_store_deployment_load(struct atr_store *s, int64_t id, struct atr_deployment_row *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " DEP_COLS " FROM deployments WHERE id = ?");
-	int rc;
+	int rc = one_row(atr_db_stmt(s->db, "SELECT " DEP_COLS " FROM deployments WHERE id = ?"), id, fill_row, out);
 
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		fill_row(st, out);
-	atr_db_done(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	if (rc < 0)
+		return rc;
 	if (!out->command || !out->env || !out->resources || !out->labels || !out->traffic) {
 		atr_deployment_row_release(out);
 		return ATR_EDB;
@@ -325,38 +334,35 @@ int atr_store_rollout_save(struct atr_store *s, const struct atr_rollout *ro)
 	return atr_db_step_write(st);
 }
 
+static void fill_rollout(sqlite3_stmt *st, void *o)
+{
+	struct atr_rollout *out = o;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->deployment_id = sqlite3_column_int64(st, 1);
+	copy_text(out->kind, sizeof(out->kind), st, 2);
+	copy_text(out->trigger, sizeof(out->trigger), st, 3);
+	out->from_version_id = sqlite3_column_int64(st, 4);
+	out->from_version = sqlite3_column_int64(st, 5);
+	out->to_version_id = sqlite3_column_int64(st, 6);
+	out->to_version = sqlite3_column_int64(st, 7);
+	out->generation = sqlite3_column_int64(st, 8);
+	copy_text(out->state, sizeof(out->state), st, 9);
+	copy_text(out->reason, sizeof(out->reason), st, 10);
+	copy_text(out->actor, sizeof(out->actor), st, 11);
+	out->deadline_at = sqlite3_column_int64(st, 12);
+	out->started_at = sqlite3_column_int64(st, 13);
+	out->ended_at = sqlite3_column_int64(st, 14);
+}
+
 int atr_store_rollout_load(struct atr_store *s, int64_t id, struct atr_rollout *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, deployment_id, kind, trigger, coalesce(from_version_id, 0),"
-					      " coalesce(from_version, 0), to_version_id, to_version, generation, state,"
-					      " reason, coalesce(actor, ''), deadline_at, started_at, coalesce(ended_at, 0)"
-					      " FROM deployment_rollouts WHERE id = ?");
-	int rc;
-
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(st, 0);
-		out->deployment_id = sqlite3_column_int64(st, 1);
-		copy_text(out->kind, sizeof(out->kind), st, 2);
-		copy_text(out->trigger, sizeof(out->trigger), st, 3);
-		out->from_version_id = sqlite3_column_int64(st, 4);
-		out->from_version = sqlite3_column_int64(st, 5);
-		out->to_version_id = sqlite3_column_int64(st, 6);
-		out->to_version = sqlite3_column_int64(st, 7);
-		out->generation = sqlite3_column_int64(st, 8);
-		copy_text(out->state, sizeof(out->state), st, 9);
-		copy_text(out->reason, sizeof(out->reason), st, 10);
-		copy_text(out->actor, sizeof(out->actor), st, 11);
-		out->deadline_at = sqlite3_column_int64(st, 12);
-		out->started_at = sqlite3_column_int64(st, 13);
-		out->ended_at = sqlite3_column_int64(st, 14);
-	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return one_row(atr_db_stmt(s->db, "SELECT id, deployment_id, kind, trigger, coalesce(from_version_id, 0),"
+					  " coalesce(from_version, 0), to_version_id, to_version, generation, state,"
+					  " reason, coalesce(actor, ''), deadline_at, started_at, coalesce(ended_at, 0)"
+					  " FROM deployment_rollouts WHERE id = ?"),
+		       id, fill_rollout, out);
 }
 
 json_t *atr_store_rollout_json(struct atr_store *s, int64_t id, int *err)
@@ -463,26 +469,23 @@ int atr_store_deployment_replicas_active(struct atr_store *s, int64_t deployment
 	return rc;
 }
 
+static void fill_replica_job(sqlite3_stmt *st, void *o)
+{
+	struct atr_replica_job *out = o;
+
+	memset(out, 0, sizeof(*out));
+	copy_text(out->state, sizeof(out->state), st, 0);
+	out->worker_id = sqlite3_column_int64(st, 1);
+	copy_text(out->worker, sizeof(out->worker), st, 2);
+	copy_text(out->pending_reason, sizeof(out->pending_reason), st, 3);
+	copy_text(out->message, sizeof(out->message), st, 4);
+	out->attempts = sqlite3_column_int(st, 5);
+}
+
 int atr_store_deployment_replica_job(struct atr_store *s, int64_t job_id, struct atr_replica_job *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT j.state, coalesce(j.worker_id, 0), coalesce(w.name, ''),"
-					      " coalesce(j.pending_reason, ''), j.message, j.attempts FROM jobs j"
-					      " LEFT JOIN workers w ON w.id = j.worker_id WHERE j.id = ?");
-	int rc;
-
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, job_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		copy_text(out->state, sizeof(out->state), st, 0);
-		out->worker_id = sqlite3_column_int64(st, 1);
-		copy_text(out->worker, sizeof(out->worker), st, 2);
-		copy_text(out->pending_reason, sizeof(out->pending_reason), st, 3);
-		copy_text(out->message, sizeof(out->message), st, 4);
-		out->attempts = sqlite3_column_int(st, 5);
-	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return one_row(atr_db_stmt(s->db, "SELECT j.state, coalesce(j.worker_id, 0), coalesce(w.name, ''),"
+					  " coalesce(j.pending_reason, ''), j.message, j.attempts FROM jobs j"
+					  " LEFT JOIN workers w ON w.id = j.worker_id WHERE j.id = ?"),
+		       job_id, fill_replica_job, out);
 }
