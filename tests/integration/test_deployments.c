@@ -435,7 +435,13 @@ static void test_bad_input_and_access(void **state)
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/rollback", EDITOR, "{}", 409, NULL);
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/rollback", EDITOR, "{\"x\":1}", 400, "x");
 
+	/* lists and paths */
+	h_expect_error(&S, "GET", "/api/v1/projects/serve/deployments?limit=0", VIEWER, NULL, 400, "limit");
+	h_expect_error(&S, "GET", "/api/v1/deployments/web/history?limit=x", VIEWER, NULL, 400, "limit");
+	h_expect_error(&S, "DELETE", "/api/v1/deployments/web/keys/abc", EDITOR, NULL, 400, "id");
+
 	/* the gateway */
+	json_decref(h_call(&S, "GET", "/v2/models/web/versions/1", VIEWER, NULL, 200));
 	h_expect_error(&S, "POST", "/v2/models/web/infer", OUTSIDER, "{}", 404, NULL);
 	h_expect_error(&S, "POST", "/v2/models/nope/infer", OWNER, "{}", 404, NULL);
 	h_expect_error(&S, "POST", "/v2/models/web/infer", NULL, "{}", 401, NULL);
@@ -481,7 +487,22 @@ static void test_unavailable_and_timeout(void **state)
 		       NULL);
 	d = h_call(&S, "GET", "/api/v1/deployments/slow/stats", EDITOR, NULL, 200);
 	assert_true(f_int(d, "errors") >= 3); /* two 503, one 504 */
+	assert_int_equal(f_int(d, "in_flight"), 0);
 	json_decref(d);
+	/* an answer over --max-body-bytes (16 MiB) is not relayed; a request over it is refused */
+	h_expect_error(&S, "POST", "/api/v1/deployments/slow/predict", EDITOR, "{\"x\":[1,1],\"pad\":17000000}", 502,
+		       NULL);
+	{
+		size_t n = 17u << 20;
+		char *big = malloc(n + 1);
+		assert_non_null(big);
+		memset(big, ' ', n);
+		big[0] = '{';
+		big[n - 1] = '}';
+		big[n] = 0;
+		h_expect_error(&S, "POST", "/api/v1/deployments/slow/predict", EDITOR, big, 413, NULL);
+		free(big);
+	}
 	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/slow", EDITOR, NULL, 204));
 	h_expect_error(&S, "POST", "/api/v1/deployments/slow/predict", EDITOR, "{}", 404, NULL);
 }
@@ -906,6 +927,8 @@ static void test_lineage(void **state)
 	assert_true(json_is_null(json_object_get(l, "job")));
 	json_decref(l);
 	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/9/lineage", VIEWER, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/abc/lineage", VIEWER, NULL, 400,
+		       "version");
 	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/1/lineage", OUTSIDER, NULL, 404, NULL);
 }
 

@@ -9,7 +9,9 @@
  *   GET  /v2/models/{name}[/versions/{v}]        metadata
  *   GET  /v2/models/{name}[/versions/{v}]/ready
  *   POST /v2/models/{name}[/versions/{v}]/infer  {"inputs": [{"name", "shape": [B, n], "datatype", "data"}]}
- *   POST /predict                                {"instances": [[..], ..]} or {"x": [..]}, optional "delay_ms"
+ *   POST /predict                                {"instances": [[..], ..]} or {"x": [..]}, optional
+ *                                                "delay_ms" (answer that much later) and "pad" (that
+ *                                                many bytes more in the answer)
  *
  * Answers carry the model version ($ATRIUM_MODEL_VERSION) and the process id, so tests can
  * tell which version and which replica answered. Without a readable model.json it exits 1
@@ -202,6 +204,7 @@ static enum MHD_Result predict(struct MHD_Connection *c, const struct body *b)
 {
 	json_t *req = json_loadb(b->data ? b->data : "", b->len, 0, NULL), *rows, *ys;
 	long delay = (long)json_integer_value(json_object_get(req, "delay_ms"));
+	long pad = (long)json_integer_value(json_object_get(req, "pad"));
 	int ok;
 
 	if (delay > 0 && delay < 600000)
@@ -221,7 +224,18 @@ static enum MHD_Result predict(struct MHD_Connection *c, const struct body *b)
 		json_decref(ys);
 		return error(c, 400, "each row must have as many numbers as the model has weights");
 	}
-	return answer(c, 200, json_pack("{s:o, s:s, s:i}", "predictions", ys, "model_version", version, "pid", (int)getpid()));
+	{
+		json_t *o = json_pack("{s:o, s:s, s:i}", "predictions", ys, "model_version", version, "pid", (int)getpid());
+		if (pad > 0 && pad <= (64L << 20)) {
+			char *p = malloc((size_t)pad);
+			if (p) {
+				memset(p, 'x', (size_t)pad);
+				json_object_set_new(o, "pad", json_stringn(p, (size_t)pad));
+				free(p);
+			}
+		}
+		return answer(c, 200, o);
+	}
 }
 
 /* "/v2/models/{name}[/versions/{v}]" + rest: the rest ("", "/ready", "/infer") or NULL. */
