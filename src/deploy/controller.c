@@ -837,6 +837,7 @@ int atr_deploy_create(struct atr_deploy *dp, const struct atr_deploy_spec *spec,
 	row->capture_max_rows = spec->capture_max_rows;
 	row->capture_max_age_s = spec->capture_max_age_s;
 	snprintf(row->state, sizeof(row->state), "deploying");
+	snprintf(row->message, sizeof(row->message), "0 of %d replicas ready", row->replicas);
 	if (!row->command || !row->env || !row->resources || !row->labels || !row->traffic) {
 		dep_unref(d);
 		return ATR_ENOMEM;

@@ -138,7 +138,7 @@ static int send_to(struct gw_call *c)
 		.content_type = c->content_type[0] ? c->content_type : NULL,
 		.timeout_ms = c->d->row.timeout_ms,
 		.connect_timeout_ms = 2000,
-		.max_response = c->dp->app->cfg->max_body_bytes,
+		.max_response = (size_t)c->dp->app->cfg->max_body_bytes,
 		.headers = headers,
 	};
 	int rc;
@@ -215,8 +215,8 @@ static void on_answer(void *cls, const struct atr_client_resp *resp)
 		}
 	}
 	if (resp->truncated) {
-		atr_reply_error(c->r, 502, "bad_gateway", NULL, "the answer of deployment '%s' is larger than %zu bytes",
-				c->d->row.name, c->dp->app->cfg->max_body_bytes);
+		atr_reply_error(c->r, 502, "bad_gateway", NULL, "the answer of deployment '%s' is larger than %llu bytes",
+				c->d->row.name, (unsigned long long)c->dp->app->cfg->max_body_bytes);
 		finish(c, 502, NULL);
 	} else if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
 		atr_reply_error(c->r, 504, "gateway_timeout", NULL, "deployment '%s' did not answer within %lld ms",
