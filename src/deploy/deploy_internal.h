@@ -145,6 +145,20 @@ int dep_track_want(const struct dep *d, const struct dep_track *t);
 int dep_ready_in(const struct dep *d, int64_t generation);
 bool rep_routable(const struct dep_replica *r, int64_t now_ms);
 
+/* replicas.c */
+struct dep_replica *rep_new(struct dep *d, int64_t job_id, int64_t version_id, int64_t version, int64_t generation,
+			    int index, enum atr_job_state state);
+/* Removes it from the deployment (and its watch); it is freed when no call holds it. */
+void rep_unlink(struct dep *d, struct dep_replica *r);
+/* A new replica job for track t with index idx (queued; the engine places it). */
+int rep_create(struct dep *d, const struct dep_track *t, int idx);
+/* Cancels its job (once): the worker stops the process. */
+void rep_stop(struct dep_replica *r);
+/* No new requests; stopped once its last one ended or its drain time ran out. */
+void rep_drain(struct dep *d, struct dep_replica *r, int64_t now);
+/* The smallest replica index no active replica of the generation uses. */
+int rep_free_index(const struct dep *d, int64_t generation);
+
 /* rollout.c */
 /* Starts a rollout of version (a new generation): initial when nothing serves, else rolling
  * (or canary when canary_weight > 0). Supersedes one in progress. */
