@@ -33,6 +33,9 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%)
 INT_BINS  := $(INT_SRCS:tests/integration/%.c=build/asan/tests/integration/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/bench/%)
+# small programs the tests run (the V2 model server of the deployment tests), built optimised
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tests/tools/%)
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -105,7 +108,12 @@ build/asan/tests/integration/%: build/asan/obj/tests/integration/%.o $(INT_LIB:%
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
-test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS)
+build/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASE) $(REL_FLAGS) -o $@ $< $(PKG_LIBS)
+
+test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS) $(TOOL_BINS)
 
 test:
 	@scripts/deps.sh test
@@ -132,7 +140,7 @@ bench-smoke: build/atrium $(BENCH_BINS)
 
 # ---- running ----
 run: deps
-	@$(MAKE) --no-print-directory build/atrium
+	@$(MAKE) --no-print-directory build/atrium $(TOOL_BINS)
 	./build/atrium serve --listen 127.0.0.1:8080 --data-dir ./data --local-worker
 
 lint:

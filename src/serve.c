@@ -8,6 +8,7 @@
 #include "atrium/app.h"
 #include "atrium/auth.h"
 #include "atrium/client.h"
+#include "atrium/deploy.h"
 #include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/gc.h"
@@ -126,6 +127,8 @@ static void on_http_stopped(void *arg)
 	struct daemon *d = arg;
 
 	d->app.http = NULL;
+	atr_deploy_free(d->app.deploy); /* before the engine, whose jobs it watches */
+	d->app.deploy = NULL;
 	atr_engine_free(d->app.engine); /* before the client: it cancels its transfers */
 	d->app.engine = NULL;
 	api_workers_stop(&d->app);
@@ -272,7 +275,7 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		goto out_parts;
 	}
 	if (api_workers_start(&d.app) < 0 || atr_engine_new(&d.app, &d.app.engine) < 0 ||
-	    (cfg->local_worker && start_local_worker(&d) < 0)) {
+	    atr_deploy_new(&d.app, &d.app.deploy) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
 		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
@@ -282,6 +285,8 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
 out_parts:
+	atr_deploy_free(d.app.deploy);
+	d.app.deploy = NULL;
 	atr_engine_free(d.app.engine);
 	d.app.engine = NULL;
 	api_workers_stop(&d.app);

@@ -17,6 +17,7 @@ struct atr_client;
 struct atr_engine;
 struct atr_worker_registry;
 struct atr_gc;
+struct atr_deploy;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -31,6 +32,7 @@ struct atr_app {
 	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
 	struct atr_gc *gc;         /* the artifact garbage collector (atrium/gc.h) */
 	struct atr_engine *engine; /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
+	struct atr_deploy *deploy; /* deployments: controller and inference gateway (atrium/deploy.h) */
 };
 
 #endif

@@ -45,6 +45,9 @@ void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char 
 json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json_t *running);
 /* Whether the job is (or was last) placed on this worker: logs and reports are accepted. */
 bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_id);
+/* Whether the job is active (dispatched or running) on this worker in this attempt: a
+ * service's readiness report counts only then (deployments, src/deploy/). */
+bool atr_engine_job_current(struct atr_engine *e, int64_t job_id, int64_t worker_id, int64_t attempt);
 
 struct atr_job_report;
 /* A worker's final report: applies it once (a repeat or a stale attempt is ignored). */

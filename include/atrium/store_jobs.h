@@ -64,7 +64,8 @@ int atr_store_job_set_port(struct atr_store *s, int64_t id, int port);
 /* Links a job and its run both ways. */
 int atr_store_job_set_run(struct atr_store *s, int64_t id, int64_t run_id);
 
-/* The body the worker gets: command, env, timeout_s, kind, inputs (with project and files). */
+/* The body the worker gets: command, env, timeout_s, kind, inputs (with project and files),
+ * and for a deployment's replica (kind service) "service": {"health_path"}. */
 json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err);
 /* The API object. */
 json_t *atr_store_job_json(struct atr_store *s, int64_t id, int *err);

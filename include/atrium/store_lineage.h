@@ -19,4 +19,15 @@
  */
 json_t *atr_store_model_lineage(struct atr_store *s, int64_t version_id, int max_files, int *err);
 
+/*
+ * Where a dataset version came from (src/store/dsv_lineage.c), for versions a job wrote
+ * (batch inference outputs, training jobs with outputs.dataset); new reference:
+ *   {"dataset_version": {id, project, dataset, version, state, source_job_id},
+ *    "job": {id, kind, name, state, project} | null,
+ *    "model_version": {id, project, model, version} | null   (the model the job ran),
+ *    "inputs": [{dataset_version_id, project, dataset, version, as}]  (what the job read)}
+ * ATR_ENOTFOUND in *err when the version does not exist.
+ */
+json_t *atr_store_dsv_lineage(struct atr_store *s, int64_t dsv_id, int *err);
+
 #endif

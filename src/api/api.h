@@ -106,6 +106,10 @@ void api_files_list(struct atr_req *r, const char *kind, int64_t owner_id);
 extern const struct atr_field api_dataset_create_schema[], api_dsv_create_schema[], api_dsv_commit_schema[];
 /* {version}: a number, or "latest" (0) for the newest committed one; 400 otherwise. */
 int api_version_param_or_reply(struct atr_req *r, int64_t *version);
+/* The dataset version named by {project}/{dataset}/{version} when the caller has `need`;
+ * with draft, 409 when it is committed. */
+#include "atrium/store_datasets.h"
+int api_dsv_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_dataset_version *out);
 void api_datasets_create(struct atr_req *r);
 void api_datasets_list(struct atr_req *r);
 void api_datasets_get(struct atr_req *r);
@@ -150,7 +154,11 @@ void api_run_metric_get(struct atr_req *r);
 
 /* jobs.c, job_logs.c */
 #include "atrium/store_jobs.h"
-extern const struct atr_field api_job_create_schema[];
+extern const struct atr_field api_job_create_schema[], api_job_resources_schema[];
+/* A job's (or a deployment's) command: a non-empty string or an array of strings; 400 naming it. */
+int api_command_or_reply(struct atr_req *r, const json_t *cmd);
+/* Environment names [A-Za-z_][A-Za-z0-9_]*, none of Atrium's own (ATRIUM_*, CUDA_VISIBLE_DEVICES, PORT). */
+int api_env_or_reply(struct atr_req *r, const json_t *env);
 /* The job named by path parameter {job} when the caller has `need` in its project
  * (row->labels is not loaded). */
 int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj);
@@ -269,5 +277,42 @@ void api_search(struct atr_req *r);
 /* gc.c */
 extern const struct atr_field api_gc_schema[];
 void api_admin_gc(struct atr_req *r);
+
+/* deployments.c: deployments, rollouts (promote, rollback), history, stats */
+#include "atrium/deploy.h"
+#include "atrium/store_deployments.h"
+extern const struct atr_field api_deployment_create_schema[], api_deployment_patch_schema[],
+	api_deployment_promote_schema[];
+/* The deployment named by {name} when the caller has `need` in its project (404/403/409 answered). */
+int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_deploy_ref *ref,
+			    struct atr_project *proj);
+void api_deployments_create(struct atr_req *r);
+void api_deployments_list(struct atr_req *r);
+void api_deployments_get(struct atr_req *r);
+void api_deployments_patch(struct atr_req *r);
+void api_deployments_delete(struct atr_req *r);
+void api_deployments_promote(struct atr_req *r);
+void api_deployments_rollback(struct atr_req *r);
+void api_deployments_history(struct atr_req *r);
+void api_deployments_stats(struct atr_req *r);
+/* predictions.c: captured requests and responses */
+void api_deployments_predictions(struct atr_req *r);
+/* invoke_keys.c: deployment-scoped keys for applications */
+extern const struct atr_field api_invoke_key_schema[];
+void api_invoke_keys_create(struct atr_req *r);
+void api_invoke_keys_list(struct atr_req *r);
+void api_invoke_keys_revoke(struct atr_req *r);
+/* gateway.c: the inference endpoints (Open Inference Protocol and plain predict) */
+void api_v2_live(struct atr_req *r);
+void api_v2_ready(struct atr_req *r);
+void api_v2_model(struct atr_req *r);
+void api_v2_model_ready(struct atr_req *r);
+void api_v2_infer(struct atr_req *r);
+void api_deployments_predict(struct atr_req *r);
+/* service_reports.c: a worker tells a service's state (starting, ready, restarting) */
+extern const struct atr_field api_service_report_schema[], api_service_state_schema[];
+void api_worker_service_report(struct atr_req *r);
+/* dataset_lineage.c: where a dataset version a job wrote came from */
+void api_dsv_lineage(struct atr_req *r);
 
 #endif

@@ -63,7 +63,7 @@ int api_version_param_or_reply(struct atr_req *r, int64_t *version)
 	return 0;
 }
 
-static int version_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_dataset_version *out)
+int api_dsv_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_dataset_version *out)
 {
 	struct atr_project p;
 	int64_t dataset_id, version;
@@ -182,7 +182,7 @@ void api_dsv_list(struct atr_req *r)
 void api_dsv_get(struct atr_req *r)
 {
 	struct atr_dataset_version v;
-	if (version_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
 		return;
 	reply_version(r, 200, v.id);
 }
@@ -192,7 +192,7 @@ void api_dsv_delete(struct atr_req *r)
 	struct atr_dataset_version v;
 	int rc;
 
-	if (version_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
 		return;
 	rc = atr_store_dsv_delete(STORE(r), v.id);
 	if (rc < 0) {
@@ -207,7 +207,7 @@ void api_dsv_commit(struct atr_req *r)
 	struct atr_dataset_version v;
 	int rc;
 
-	if (version_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
 		return;
 	rc = atr_store_dsv_commit(STORE(r), v.id, atr_json_int(r->body, "rows", -1), json_object_get(r->body, "schema"),
 				  json_object_get(r->body, "metadata"));
@@ -225,7 +225,7 @@ void api_dsv_commit(struct atr_req *r)
 void api_dsv_files(struct atr_req *r)
 {
 	struct atr_dataset_version v;
-	if (version_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
 		return;
 	api_files_list(r, KIND, v.id);
 }
@@ -233,7 +233,7 @@ void api_dsv_files(struct atr_req *r)
 void api_dsv_file_begin(struct atr_req *r)
 {
 	struct atr_dataset_version v;
-	if (version_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
 		return;
 	api_upload_begin(r, KIND, v.id);
 }
@@ -247,7 +247,7 @@ void api_dsv_file_put(struct atr_req *r)
 {
 	struct atr_dataset_version v;
 	/* The version may have been committed while the bytes arrived. */
-	if (version_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
 		return;
 	api_upload_finish(r, 201);
 }
@@ -255,7 +255,7 @@ void api_dsv_file_put(struct atr_req *r)
 void api_dsv_file_get(struct atr_req *r)
 {
 	struct atr_dataset_version v;
-	if (version_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
 		return;
 	api_file_download(r, KIND, v.id);
 }
@@ -266,7 +266,7 @@ void api_dsv_file_delete(struct atr_req *r)
 	const char *path;
 	int rc;
 
-	if (version_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0 || !(path = api_path_or_reply(r)))
+	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0 || !(path = api_path_or_reply(r)))
 		return;
 	rc = atr_store_file_delete(STORE(r), KIND, v.id, path);
 	if (rc < 0) {
@@ -283,7 +283,7 @@ void api_dsv_diff(struct atr_req *r)
 	json_t *d;
 	int rc;
 
-	if (version_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
+	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
 		return;
 	if (atr_req_query_int(r, "against", 1, INT32_MAX, 0, &against) < 0)
 		return;

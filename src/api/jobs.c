@@ -17,7 +17,7 @@
 
 #define ENGINE(r) (APP(r)->engine)
 
-static const struct atr_field resources_schema[] = {
+const struct atr_field api_job_resources_schema[] = {
 	{"gpus", ATR_F_INT, 0, 0, 64, NULL, NULL},
 	{"gpu_type", ATR_F_STRING, ATR_FF_NULLABLE, 1, 64, NULL, NULL},
 	{"cpus", ATR_F_INT, 0, 0, 1024, NULL, NULL},
@@ -46,7 +46,7 @@ const struct atr_field api_job_create_schema[] = {
 	{"kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL},
 	{"command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL},
 	{"env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL},
-	{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, resources_schema},
+	{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema},
 	{"labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL},
 	{"priority", ATR_F_INT, 0, -1000, 1000, NULL, NULL},
 	{"max_attempts", ATR_F_INT, 0, 1, 20, NULL, NULL},
@@ -58,7 +58,7 @@ const struct atr_field api_job_create_schema[] = {
 };
 
 /* A command: a non-empty string (run by /bin/sh -c) or an array of strings, the first not empty. */
-static int command_or_reply(struct atr_req *r, const json_t *cmd)
+int api_command_or_reply(struct atr_req *r, const json_t *cmd)
 {
 	size_t i;
 	json_t *v;
@@ -84,7 +84,7 @@ static int command_or_reply(struct atr_req *r, const json_t *cmd)
 }
 
 /* Environment names: [A-Za-z_][A-Za-z0-9_]*, and not those the worker sets. */
-static int env_or_reply(struct atr_req *r, const json_t *env)
+int api_env_or_reply(struct atr_req *r, const json_t *env)
 {
 	const char *k;
 	json_t *v;
@@ -210,8 +210,8 @@ void api_jobs_create(struct atr_req *r)
 	int rc;
 
 	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 ||
-	    command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
-	    env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
+	    api_command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
+	    api_env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
 	    model_or_reply(r, p.id, json_object_get(r->body, "model"), &model_version) < 0)
 		return;
 	if (!(inputs = inputs_or_reply(r, p.id, json_object_get(r->body, "inputs"), &ids, &n)))

@@ -69,6 +69,7 @@ const struct atr_route atr_routes[] = {
 	{"DELETE", DSV, api_dsv_delete, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.delete", NULL, NULL},
 	{"POST", DSV "/commit", api_dsv_commit, USER, ATR_RF_JOB_OK, api_dsv_commit_schema, "datasets.versions.commit",
 	 NULL, NULL},
+	{"GET", DSV "/lineage", api_dsv_lineage, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.lineage", NULL, NULL},
 	{"GET", DSV "/diff", api_dsv_diff, USER, ATR_RF_JOB_OK, NULL, "datasets.versions.diff", NULL, NULL},
 	{"GET", DSV "/files", api_dsv_files, USER, ATR_RF_JOB_OK, NULL, "datasets.files.list", NULL, NULL},
 	{"PUT", DSV "/files/{path...}", api_dsv_file_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL, "datasets.files.put",
@@ -115,6 +116,8 @@ const struct atr_route atr_routes[] = {
 	 NULL, "workers.jobs.logs.append", NULL, NULL},
 	{"POST", "/api/v1/workers/jobs/{id}/status", api_worker_job_status_post, WORKER, ATR_RF_NO_AUDIT,
 	 api_job_status_schema, "workers.jobs.status.report", NULL, NULL},
+	{"POST", "/api/v1/workers/jobs/{id}/service", api_worker_service_report, WORKER, ATR_RF_NO_AUDIT,
+	 api_service_report_schema, "workers.jobs.service.report", NULL, NULL},
 	{"GET", "/api/v1/workers", api_workers_list, ADMIN, 0, NULL, "workers.list", NULL, NULL},
 	{"GET", "/api/v1/workers/{id}", api_workers_get, ADMIN, 0, NULL, "workers.get", NULL, NULL},
 	{"DELETE", "/api/v1/workers/{id}", api_workers_delete, ADMIN, 0, NULL, "workers.delete", NULL, NULL},
@@ -189,6 +192,43 @@ const struct atr_route atr_routes[] = {
 	{"PUT", J "/outputs/{path...}", api_job_output_put, USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL, "jobs.outputs.put",
 	 api_job_output_begin, api_job_output_chunk},
 	{"GET", J "/outputs/{path...}", api_job_output_get, USER, ATR_RF_JOB_OK, NULL, "jobs.outputs.get", NULL, NULL},
+
+	/* deployments */
+#define PD "/api/v1/projects/{project}/deployments"
+#define DEP "/api/v1/deployments/{name}"
+/* inference calls: the raw body is forwarded; invoke keys and job tokens may call; not audited */
+#define GW (ATR_RF_RAW_BODY | ATR_RF_INVOKE_OK | ATR_RF_JOB_OK | ATR_RF_NO_AUDIT)
+	{"GET", PD, api_deployments_list, USER, ATR_RF_JOB_OK, NULL, "deployments.list", NULL, NULL},
+	{"POST", PD, api_deployments_create, USER, ATR_RF_IDEMPOTENT, api_deployment_create_schema, "deployments.create",
+	 NULL, NULL},
+	{"GET", DEP, api_deployments_get, USER, ATR_RF_JOB_OK, NULL, "deployments.get", NULL, NULL},
+	{"PATCH", DEP, api_deployments_patch, USER, 0, api_deployment_patch_schema, "deployments.update", NULL, NULL},
+	{"DELETE", DEP, api_deployments_delete, USER, 0, NULL, "deployments.delete", NULL, NULL},
+	{"POST", DEP "/promote", api_deployments_promote, USER, 0, api_deployment_promote_schema, "deployments.promote",
+	 NULL, NULL},
+	{"POST", DEP "/rollback", api_deployments_rollback, USER, 0, atr_schema_empty, "deployments.rollback", NULL, NULL},
+	{"GET", DEP "/history", api_deployments_history, USER, ATR_RF_JOB_OK, NULL, "deployments.history", NULL, NULL},
+	{"GET", DEP "/stats", api_deployments_stats, USER, ATR_RF_JOB_OK, NULL, "deployments.stats", NULL, NULL},
+	{"GET", DEP "/predictions", api_deployments_predictions, USER, ATR_RF_JOB_OK, NULL, "deployments.predictions",
+	 NULL, NULL},
+	{"POST", DEP "/keys", api_invoke_keys_create, USER, 0, api_invoke_key_schema, "deployments.keys.create", NULL,
+	 NULL},
+	{"GET", DEP "/keys", api_invoke_keys_list, USER, 0, NULL, "deployments.keys.list", NULL, NULL},
+	{"DELETE", DEP "/keys/{id}", api_invoke_keys_revoke, USER, 0, NULL, "deployments.keys.revoke", NULL, NULL},
+	{"POST", DEP "/predict", api_deployments_predict, USER, GW, NULL, "deployments.predict", NULL, NULL},
+
+	/* the inference gateway: Open Inference Protocol (KServe V2); {name} is a deployment */
+	{"GET", "/v2/health/live", api_v2_live, PUB, ATR_RF_NO_AUDIT, NULL, "v2.health.live", NULL, NULL},
+	{"GET", "/v2/health/ready", api_v2_ready, PUB, ATR_RF_NO_AUDIT, NULL, "v2.health.ready", NULL, NULL},
+	{"GET", "/v2/models/{name}", api_v2_model, USER, GW, NULL, "v2.models.get", NULL, NULL},
+	{"GET", "/v2/models/{name}/ready", api_v2_model_ready, USER, GW, NULL, "v2.models.ready", NULL, NULL},
+	{"POST", "/v2/models/{name}/infer", api_v2_infer, USER, GW, NULL, "v2.models.infer", NULL, NULL},
+	{"GET", "/v2/models/{name}/versions/{version}", api_v2_model, USER, GW, NULL, "v2.models.versions.get", NULL,
+	 NULL},
+	{"GET", "/v2/models/{name}/versions/{version}/ready", api_v2_model_ready, USER, GW, NULL,
+	 "v2.models.versions.ready", NULL, NULL},
+	{"POST", "/v2/models/{name}/versions/{version}/infer", api_v2_infer, USER, GW, NULL, "v2.models.versions.infer",
+	 NULL, NULL},
 };
 
 

@@ -60,6 +60,8 @@ const struct atr_field api_worker_heartbeat_schema[] = {
 	{"running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL},
 	{"load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL},
 	{"memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
+	/* the state of each service (deployment replica) it runs: service_reports.c */
+	{"services", ATR_F_ARRAY, 0, 0, 4096, NULL, api_service_state_schema},
 	{0},
 };
 
@@ -325,6 +327,8 @@ void api_workers_heartbeat(struct atr_req *r)
 	/* Reconcile: jobs we placed there that it no longer has are lost; jobs it has that are
 	 * not its to run are to be cancelled. */
 	cancel = atr_engine_heartbeat(APP(r)->engine, r->who.scope_id, running ? running : empty);
+	if (APP(r)->deploy) /* readiness of its services (deployments) */
+		atr_deploy_services_heartbeat(APP(r)->deploy, r->who.scope_id, json_object_get(r->body, "services"));
 	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:o}", "state", "online", "drain", f.draining, "cordoned",
 					 f.cordoned, "cancel", cancel ? cancel : json_array()));
 }

@@ -168,6 +168,13 @@ bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_i
 	return on;
 }
 
+bool atr_engine_job_current(struct atr_engine *e, int64_t job_id, int64_t worker_id, int64_t attempt)
+{
+	struct eng_job *j = eng_job_find(e, job_id);
+	return j && j->row.worker_id == worker_id && j->row.attempts == attempt &&
+	       (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING);
+}
+
 int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 {
 	struct eng_job *j = eng_job_find(e, rep->job_id);

@@ -25,7 +25,9 @@ struct atr_client {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
+	uv_idle_t soon; /* curl's "timeout 0": the next loop iteration (see timer_cb) */
 	int active;
+	int open_handles;
 	bool closing;
 	struct atr_xfer *xfers; /* in flight */
 	struct sock_ctx *socks; /* watched sockets */
@@ -140,14 +142,30 @@ static void on_timeout(uv_timer_t *t)
 	check_done(c);
 }
 
+static void on_soon(uv_idle_t *h)
+{
+	uv_idle_stop(h);
+	on_timeout(&((struct atr_client *)h->data)->timer);
+}
+
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct atr_client *c = userp;
 	(void)multi;
-	if (timeout_ms < 0)
+	if (timeout_ms < 0) {
 		uv_timer_stop(&c->timer);
-	else /* 0 means "soon", not "from inside this callback" (multi-uv.c) */
-		uv_timer_start(&c->timer, on_timeout, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+		uv_idle_stop(&c->soon);
+	} else if (timeout_ms == 0) {
+		/* 0 means "soon", not "from inside this callback" (multi-uv.c). multi-uv.c waits
+		 * 1 ms for it, which is a millisecond added to every request (the gateway's whole
+		 * budget); an idle handle runs on the next loop iteration instead, without blocking
+		 * in between and without running twice in one iteration. */
+		uv_timer_stop(&c->timer);
+		uv_idle_start(&c->soon, on_soon);
+	} else {
+		uv_idle_stop(&c->soon);
+		uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_ms, 0);
+	}
 	return 0;
 }
 
@@ -163,7 +181,8 @@ int atr_client_new(uv_loop_t *loop, struct atr_client **out)
 		return ATR_ENOMEM;
 	}
 	uv_timer_init(loop, &c->timer);
-	c->timer.data = c;
+	uv_idle_init(loop, &c->soon);
+	c->timer.data = c->soon.data = c;
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -181,9 +200,11 @@ static void xfer_free(struct atr_xfer *x)
 	free(x);
 }
 
-static void on_client_timer_closed(uv_handle_t *h)
+static void on_client_handle_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct atr_client *c = h->data;
+	if (--c->open_handles == 0)
+		free(c);
 }
 
 static void unlink_xfer(struct atr_xfer *x)
@@ -208,7 +229,10 @@ void atr_client_free(struct atr_client *c)
 	while (c->socks)
 		close_sock(c->socks);
 	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *)&c->timer, on_client_timer_closed);
+	uv_idle_stop(&c->soon);
+	c->open_handles = 2;
+	uv_close((uv_handle_t *)&c->timer, on_client_handle_closed);
+	uv_close((uv_handle_t *)&c->soon, on_client_handle_closed);
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)

@@ -337,7 +337,10 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 		"   || '/versions/' || mv.version || '/files/', 'files', (SELECT json_group_array(json_object('path', f.path,"
 		"   'sha256', f.sha256, 'size', f.size)) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = mv.id))"
 		"  FROM model_versions mv JOIN models m ON m.id = mv.model_id JOIN projects mp ON mp.id = m.project_id"
-		"  WHERE mv.id = j.model_version_id) AS model__json"
+		"  WHERE mv.id = j.model_version_id) AS model__json,"
+		/* a deployment's replica: how the worker checks it is ready */
+		" (SELECT json_object('health_path', dep.health_path) FROM deployments dep"
+		"  WHERE dep.id = j.deployment_id AND j.kind = 'service') AS service__json"
 		" FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?");
 	json_t *o, *downloads, *model;
 
@@ -368,6 +371,8 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 		json_object_del(o, "upload_outputs");
 	if (json_is_null(json_object_get(o, "port")))
 		json_object_del(o, "port");
+	if (json_is_null(json_object_get(o, "service")))
+		json_object_del(o, "service");
 	return o;
 }
 

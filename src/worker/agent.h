@@ -32,6 +32,7 @@ enum agent_phase {
 };
 
 struct stage;
+struct agent_service;
 
 struct agent_job {
 	struct agent_job *next;
@@ -50,6 +51,7 @@ struct agent_job {
 	bool model_dir;     /* a download goes to model/: ATRIUM_MODEL_DIR */
 	int port;
 	uint64_t timeout_ms;
+	struct agent_service *svc; /* kind "service": kept running and health-checked (service.c) */
 	struct stage *stage;   /* fetching or uploading */
 	struct atr_proc *proc; /* NULL until the process starts (and when it never did) */
 	struct atr_spool log;  /* jobs/<id>/log: what staging says, then the process's output */
@@ -138,7 +140,8 @@ json_t *agent_job_json(const struct agent_job *j);
 /* Preparing or uploading: stops at once (ends cancelled); running: SIGTERM, then SIGKILL. */
 void agent_job_cancel(struct agent_job *j);
 void agent_jobs_cancel_all(struct agent *a);
-/* The worker stops: jobs still fetching their inputs are cancelled (they would never run). */
+/* The worker stops: jobs still fetching their inputs are cancelled (they would never run),
+ * and services too (they never end on their own; the server places them elsewhere). */
 void agent_jobs_cancel_preparing(struct agent *a);
 /* Frees every job now (end of the stop deadline): their reports are given up. */
 void agent_jobs_drop_all(struct agent *a);
@@ -148,6 +151,31 @@ void agent_job_remove(struct agent_job *j);
 bool agent_job_holds_gpus(const struct agent_job *j);
 /* "preparing", "running", "uploading", or how it ended. */
 const char *agent_job_state_name(const struct agent_job *j);
+/* Starts (or, for a service, starts again) the job's process. 0, or < 0 with why. */
+int agent_job_start_process(struct agent_job *j, char *why, size_t whylen);
+/* The job's end is known (state, message; in_log: also a line of its log): ship, report. */
+void agent_job_finish(struct agent_job *j, enum atr_proc_state state, const char *message, bool in_log);
+
+/* service.c: `service` jobs (deployment replicas) */
+/* Reads the request's "service" object ({"health_path"}) into j->svc; 0 or an atr_err. */
+int agent_service_new(struct agent_job *j, const json_t *service, char *field, size_t fieldlen, char *why,
+		      size_t whylen);
+/* Closes the service's timer and frees it later (transfers stop now). */
+void agent_service_free(struct agent_service *s);
+/* Stops probing, restarting and reporting (the job ends or is removed). */
+void agent_service_stop(struct agent_job *j);
+/* A free port for the next start of the process. */
+int agent_service_port(struct agent_job *j);
+/* The process started: health checks begin, the state is reported. */
+void agent_service_started(struct agent_job *j);
+/* The process ended: true when it will be started again (it was not cancelled). */
+bool agent_service_exited(struct agent_job *j);
+/* Between two runs of its process (no process now). */
+bool agent_service_waiting(const struct agent_job *j);
+/* {id, attempt, seq, state, port, restarts, message}: reports and heartbeats. */
+json_t *agent_service_json(const struct agent_job *j);
+/* At start: stops the services an earlier run of this worker left running (it was killed). */
+void agent_services_sweep(const char *work_dir);
 
 /* ship.c */
 /* New bytes are in the job's log: a batch goes soon. */

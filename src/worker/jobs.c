@@ -200,6 +200,7 @@ static void drop_start_data(struct agent_job *j)
 /* Frees a job that is not (or no longer) in the list. */
 static void job_free(struct agent_job *j)
 {
+	agent_service_free(j->svc);
 	stage_free(j->stage);
 	atr_proc_free(j->proc);
 	atr_spool_close(&j->log);
@@ -230,6 +231,7 @@ void agent_job_remove(struct agent_job *j)
 	j->ship = j->report = NULL;
 	stage_free(j->stage); /* now: its transfers stop with the job */
 	j->stage = NULL;
+	agent_service_stop(j);
 	uv_timer_stop(&j->timer);
 	uv_close((uv_handle_t *)&j->timer, job_timer_closed);
 	agent_job_gone(a);
@@ -248,10 +250,11 @@ static void on_note(void *cls, const char *line)
 }
 
 /* The job's end is known: ship the rest of its log, then report. */
-static void finish(struct agent_job *j, enum atr_proc_state state, const char *message, bool in_log)
+void agent_job_finish(struct agent_job *j, enum atr_proc_state state, const char *message, bool in_log)
 {
 	if (j->phase == AGENT_ENDED)
 		return;
+	agent_service_stop(j);
 	j->phase = AGENT_ENDED;
 	j->state = state;
 	j->finished_at = atr_now_ms();
@@ -281,8 +284,9 @@ static void stage_ctx_of(struct agent_job *j, const struct stage_ops *ops, struc
 				 .cls = j};
 }
 
-/* Starts the process. 0, or < 0 with why (nothing runs). */
-static int start_process(struct agent_job *j, char *why, size_t whylen)
+/* Starts the process. 0, or < 0 with why (nothing runs). A service keeps what starting
+ * needs: it is started again when its process exits. */
+int agent_job_start_process(struct agent_job *j, char *why, size_t whylen)
 {
 	struct agent *a = j->a;
 	struct atr_proc_spec spec = {0};
@@ -313,7 +317,7 @@ static int start_process(struct agent_job *j, char *why, size_t whylen)
 	spec.url = a->server;
 	spec.token = j->token;
 	spec.run_id = j->run_id;
-	spec.port = j->port;
+	spec.port = j->svc ? agent_service_port(j) : j->port;
 	spec.work_root = a->work_dir;
 	spec.timeout_ms = j->timeout_ms;
 	spec.grace_ms = AGENT_KILL_GRACE_MS;
@@ -326,9 +330,12 @@ static int start_process(struct agent_job *j, char *why, size_t whylen)
 		return rc;
 	}
 	j->phase = AGENT_RUNNING;
-	drop_start_data(j);
 	atr_info("job %lld (attempt %lld) started: pid %d, %d GPU%s", (long long)j->id, (long long)j->attempt,
 		 (int)atr_proc_pid(j->proc), j->ngpus, j->ngpus == 1 ? "" : "s");
+	if (j->svc)
+		agent_service_started(j);
+	else
+		drop_start_data(j);
 	return 0;
 }
 
@@ -340,11 +347,11 @@ static void on_fetched(void *cls, int rc, const char *message)
 	stage_free(j->stage);
 	j->stage = NULL;
 	if (rc < 0) {
-		finish(j, ATR_PROC_FAILED, message, true);
+		agent_job_finish(j, ATR_PROC_FAILED, message, true);
 		return;
 	}
-	if (start_process(j, why, sizeof(why)) < 0)
-		finish(j, ATR_PROC_FAILED, why, true);
+	if (agent_job_start_process(j, why, sizeof(why)) < 0)
+		agent_job_finish(j, ATR_PROC_FAILED, why, true);
 }
 
 static void on_uploaded(void *cls, int rc, const char *message)
@@ -354,9 +361,9 @@ static void on_uploaded(void *cls, int rc, const char *message)
 	stage_free(j->stage);
 	j->stage = NULL;
 	if (rc < 0)
-		finish(j, ATR_PROC_FAILED, message, true);
+		agent_job_finish(j, ATR_PROC_FAILED, message, true);
 	else
-		finish(j, ATR_PROC_SUCCEEDED, atr_proc_message(j->proc), false);
+		agent_job_finish(j, ATR_PROC_SUCCEEDED, atr_proc_message(j->proc), false);
 }
 
 static void on_output(void *cls, struct atr_proc *p)
@@ -371,8 +378,10 @@ static void on_done(void *cls, struct atr_proc *p)
 	struct stage_ctx cx;
 	char cache[1100];
 
+	if (j->svc && agent_service_exited(j))
+		return; /* a service runs until it is cancelled: started again later */
 	if (atr_proc_state(p) != ATR_PROC_SUCCEEDED || !j->upload_outputs) {
-		finish(j, atr_proc_state(p), atr_proc_message(p), false);
+		agent_job_finish(j, atr_proc_state(p), atr_proc_message(p), false);
 		return;
 	}
 	atr_info("job %lld succeeded: uploading its outputs", (long long)j->id);
@@ -380,7 +389,7 @@ static void on_done(void *cls, struct atr_proc *p)
 	stage_ctx_of(j, &upload_ops, &cx, cache, sizeof(cache));
 	if (stage_upload(&cx, &j->stage) < 0) {
 		j->stage = NULL;
-		finish(j, ATR_PROC_FAILED, "could not upload its outputs: out of memory", true);
+		agent_job_finish(j, ATR_PROC_FAILED, "could not upload its outputs: out of memory", true);
 	}
 }
 
@@ -420,6 +429,13 @@ static int accept_request(struct agent *a, const json_t *body, struct agent_job 
 	j->port = (int)atr_json_int(body, "port", 0);
 	j->timeout_ms = (uint64_t)atr_json_int(body, "timeout_s", 0) * 1000;
 	j->upload_outputs = atr_json_bool(body, "upload_outputs", false);
+	if (!strcmp(atr_json_str(body, "kind", "training"), "service")) {
+		/* a service never ends by itself: no time limit, nothing to upload */
+		j->timeout_ms = 0;
+		j->upload_outputs = false;
+		if ((rc = agent_service_new(j, json_object_get(body, "service"), field, fieldlen, why, whylen)) < 0)
+			return rc;
+	}
 	if (agent_job_find(a, j->id))
 		return agent_refuse(field, fieldlen, "id", why, whylen, ATR_ECONFLICT, "job %lld is already on this worker",
 			    (long long)j->id);
@@ -472,7 +488,7 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 		if (rc < 0)
 			agent_refuse(field, fieldlen, NULL, why, whylen, rc, "out of memory");
 	} else if (rc == 0) {
-		rc = start_process(j, why, whylen);
+		rc = agent_job_start_process(j, why, whylen);
 	}
 	stage_plan_free(plan);
 	if (rc < 0) {
@@ -493,19 +509,22 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 
 json_t *agent_job_json(const struct agent_job *j)
 {
-	json_t *gpus = json_array();
+	json_t *gpus = json_array(), *o;
 	char ts[40];
 
 	for (int i = 0; gpus && i < j->ngpus; i++)
 		json_array_append_new(gpus, json_integer(j->gpus[i]));
 	if (j->proc)
 		atr_time_format(atr_proc_started_at(j->proc), ts, sizeof(ts));
-	return json_pack("{s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o}", "id", (json_int_t)j->id, "run_id",
-			 j->run_id ? json_integer(j->run_id) : json_null(), "attempt", (json_int_t)j->attempt, "state",
-			 agent_job_state_name(j), "pid", j->proc ? json_integer(atr_proc_pid(j->proc)) : json_null(),
-			 "gpus", gpus ? gpus : json_array(), "started_at", j->proc ? json_string(ts) : json_null(),
-			 "log_bytes", (json_int_t)j->log.total, "log_shipped", (json_int_t)j->acked, "message",
-			 j->phase == AGENT_ENDED ? json_string(j->message) : json_null());
+	o = json_pack("{s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o}", "id", (json_int_t)j->id, "run_id",
+		      j->run_id ? json_integer(j->run_id) : json_null(), "attempt", (json_int_t)j->attempt, "state",
+		      agent_job_state_name(j), "pid", j->proc ? json_integer(atr_proc_pid(j->proc)) : json_null(), "gpus",
+		      gpus ? gpus : json_array(), "started_at", j->proc ? json_string(ts) : json_null(), "log_bytes",
+		      (json_int_t)j->log.total, "log_shipped", (json_int_t)j->acked, "message",
+		      j->phase == AGENT_ENDED ? json_string(j->message) : json_null());
+	if (o && j->svc)
+		json_object_set_new(o, "service", agent_service_json(j));
+	return o;
 }
 
 void agent_job_cancel(struct agent_job *j)
@@ -515,13 +534,16 @@ void agent_job_cancel(struct agent_job *j)
 	case AGENT_UPLOADING:
 		stage_free(j->stage);
 		j->stage = NULL;
-		finish(j, ATR_PROC_CANCELLED,
+		agent_job_finish(j, ATR_PROC_CANCELLED,
 		       j->phase == AGENT_PREPARING ? "cancelled while fetching its inputs"
 						   : "cancelled while uploading its outputs",
 		       true);
 		break;
 	case AGENT_RUNNING:
-		atr_proc_cancel(j->proc);
+		if (agent_service_waiting(j)) /* between two runs: nothing to stop */
+			agent_job_finish(j, ATR_PROC_CANCELLED, "cancelled", true);
+		else
+			atr_proc_cancel(j->proc);
 		break;
 	case AGENT_ENDED:
 		break;
@@ -539,6 +561,10 @@ void agent_jobs_cancel_preparing(struct agent *a)
 	for (struct agent_job *j = a->jobs; j; j = j->next)
 		if (j->phase == AGENT_PREPARING) {
 			atr_info("job %lld: the worker stops: cancelled before it started", (long long)j->id);
+			agent_job_cancel(j);
+		} else if (j->svc && j->phase == AGENT_RUNNING) {
+			atr_info("job %lld: the worker stops: the service is stopped (the server places it elsewhere)",
+				 (long long)j->id);
 			agent_job_cancel(j);
 		}
 }

@@ -295,19 +295,23 @@ static void on_heartbeat(void *cls, const struct atr_client_resp *resp)
 static void heartbeat_now(struct agent *a)
 {
 	struct atr_host_info h;
-	json_t *running = json_array(), *body;
+	json_t *running = json_array(), *services = json_array(), *body;
 	char *text;
 
-	if (!a->registered || a->hb_xfer || a->stopping || !running) {
+	if (!a->registered || a->hb_xfer || a->stopping || !running || !services) {
 		json_decref(running);
+		json_decref(services);
 		return;
 	}
 	/* every job it holds: one that ended is still the worker's until its report is in */
-	for (struct agent_job *j = a->jobs; j; j = j->next)
+	for (struct agent_job *j = a->jobs; j; j = j->next) {
 		json_array_append_new(running, json_integer(j->id));
+		if (j->svc && j->phase == AGENT_RUNNING) /* and how its services are (service.c) */
+			json_array_append_new(services, agent_service_json(j));
+	}
 	atr_host_info_read(&h);
-	body = json_pack("{s:o, s:o, s:f, s:I}", "gpus", gpus_json(a), "running", running, "load", h.load1,
-			 "memory_used_mb", (json_int_t)h.memory_used_mb);
+	body = json_pack("{s:o, s:o, s:f, s:I, s:o}", "gpus", gpus_json(a), "running", running, "load", h.load1,
+			 "memory_used_mb", (json_int_t)h.memory_used_mb, "services", services);
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text || agent_send(a, "POST", "/api/v1/workers/heartbeat", NULL, text, strlen(text), NULL,

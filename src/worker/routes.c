@@ -26,6 +26,12 @@ static const struct atr_field agent_download_schema[] = {
 	{0},
 };
 
+/* kind "service": how its readiness is checked (service.c) */
+static const struct atr_field agent_service_schema[] = {
+	{"health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL},
+	{0},
+};
+
 static const struct atr_field agent_job_schema[] = {
 	{"id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL},
 	{"run_id", ATR_F_INT, ATR_FF_NULLABLE, 0, INT64_MAX, NULL, NULL},
@@ -41,6 +47,7 @@ static const struct atr_field agent_job_schema[] = {
 	{"downloads", ATR_F_ARRAY, ATR_FF_NULLABLE, 0, STAGE_MAX_DOWNLOADS, NULL, agent_download_schema},
 	/* after a success, send what the job wrote in output/ (upload.c) */
 	{"upload_outputs", ATR_F_BOOL, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
+	{"service", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, agent_service_schema},
 	/* placeholders of the first protocol, accepted and ignored */
 	{"inputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
 	{"outputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},

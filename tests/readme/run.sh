@@ -16,6 +16,8 @@ for _ in $(seq 1 500); do
 done
 [ -s "$work/data/listen.addr" ] || { cat "$work/server.log"; exit 1; }
 export ATRIUM="http://$(cat "$work/data/listen.addr")"
+# the example model server the walkthrough deploys (its cwd is not the repository)
+export MODELSERVER="${MODELSERVER:-$root/build/tests/tools/modelserver}"
 
 awk '/<!-- walkthrough -->/{on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{exit} inblock{print}' \
 	"$root/README.md" >"$work/walkthrough.sh"

@@ -1,0 +1,86 @@
+/*
+ * invoke_keys.c: /api/v1/deployments/{name}/keys — keys an application holds to call one
+ * deployment's inference endpoints and nothing else. They are api_tokens of kind 'invoke'
+ * (scope: the deployment, project: its project), shown once, kept as sha256; project
+ * editors make, list and revoke them. The gateway (gateway.c) accepts them only for their
+ * own deployment.
+ */
+#include "api.h"
+#include "atrium/auth.h"
+#include "atrium/store_identity.h"
+#include "atrium/util.h"
+
+const struct atr_field api_invoke_key_schema[] = {
+	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL},
+	{"expires_at", ATR_F_TIME, 0, 0, 0, NULL, NULL},
+	{0},
+};
+
+void api_invoke_keys_create(struct atr_req *r)
+{
+	struct atr_deploy_ref d;
+	struct atr_project p;
+	struct atr_token_spec spec = {.kind = "invoke"};
+	char token[ATR_TOKEN_MAX];
+	const char *exp = atr_json_str(r->body, "expires_at", NULL);
+	int64_t id;
+	json_t *t;
+	int rc;
+
+	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
+		return;
+	if (exp) {
+		atr_time_parse(exp, &spec.expires_at); /* validated by the schema */
+		if (spec.expires_at <= atr_now_ms()) {
+			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
+			return;
+		}
+	}
+	spec.user_id = r->who.user_id;
+	spec.name = atr_json_str(r->body, "name", "");
+	spec.project_id = d.project_id;
+	spec.scope_id = d.id;
+	if ((rc = atr_store_token_create(STORE(r), &spec, token, &id)) < 0 || !(t = atr_store_token_json(STORE(r), id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not create the key");
+		return;
+	}
+	atr_req_audit_object(r, "project:%s/deployment:%s/key:%lld", p.name, d.name, (long long)id);
+	json_object_set_new(t, "deployment", json_string(d.name));
+	json_object_set_new(t, "token", json_string(token));
+	atr_reply_json(r, 201, t);
+}
+
+void api_invoke_keys_list(struct atr_req *r)
+{
+	struct atr_deploy_ref d;
+	struct atr_project p;
+	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) == 0)
+		api_reply_list(r, atr_store_invoke_key_list, d.id, "invoke keys");
+}
+
+void api_invoke_keys_revoke(struct atr_req *r)
+{
+	struct atr_deploy_ref d;
+	struct atr_project p;
+	int64_t id;
+	int rc;
+
+	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
+		return;
+	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
+		atr_reply_error(r, 400, "invalid", "id", "'id' must be a key id");
+		return;
+	}
+	atr_req_audit_object(r, "project:%s/deployment:%s/key:%lld", p.name, d.name, (long long)id);
+	rc = atr_store_invoke_key_revoke(STORE(r), d.id, id);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_error(r, 404, "not_found", NULL, "deployment '%s' has no key %lld", d.name, (long long)id);
+		return;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not revoke the key");
+		return;
+	}
+	atr_auth_invalidate(APP(r)->auth);
+	atr_reply_empty(r, 204);
+}
