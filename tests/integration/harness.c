@@ -347,10 +347,12 @@ long h_rss_kib(pid_t pid)
 void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_token, const char *name, int fake_gpus,
 		    const char *const *extra)
 {
-	char log[400], server[128], fake[16];
+	char log[400], server[128], fake[16], namebuf[sizeof(w->name)];
 	const char *argv[64];
 	int n = 0;
 
+	snprintf(namebuf, sizeof(namebuf), "%s", name); /* name may be w->name: a restart under the same name */
+	name = namebuf;
 	memset(w, 0, sizeof(*w));
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	snprintf(w->dir, sizeof(w->dir), "%s/workers/%s", s->dir, name);
