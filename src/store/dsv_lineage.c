@@ -1,7 +1,8 @@
 /*
- * dsv_lineage.c: the lineage of a dataset version a job wrote: the job, the model version
- * it ran (batch inference) and the dataset versions it read. Read-only joins over
- * dataset_versions, jobs, model_versions and the job's recorded inputs.
+ * dsv_lineage.c: the lineage of a dataset version: where it came from when a job wrote it (the
+ * job, the model version it ran for batch inference, the dataset versions it read), and what
+ * used it since (the runs that read it, the model versions those runs or their jobs made).
+ * Read-only joins over dataset_versions, jobs, runs, run_inputs and model_versions.
  */
 #include "atrium/store_lineage.h"
 #include "atrium/db.h"
@@ -22,7 +23,16 @@ json_t *atr_store_dsv_lineage(struct atr_store *s, int64_t dsv_id, int *err)
 		"  'dataset', idd.name, 'version', iv.version, 'as', json_extract(i.value, '$.as')))"
 		"  FROM jobs j, json_each(j.inputs) i JOIN dataset_versions iv"
 		"  ON iv.id = json_extract(i.value, '$.dataset_version_id') JOIN datasets idd ON idd.id = iv.dataset_id"
-		"  JOIN projects ip ON ip.id = idd.project_id WHERE j.id = v.source_job_id), '[]') AS inputs__json"
+		"  JOIN projects ip ON ip.id = idd.project_id WHERE j.id = v.source_job_id), '[]') AS inputs__json,"
+		" json_object('runs', coalesce((SELECT json_group_array(json_object('id', r.id, 'name', r.name,"
+		"  'status', r.status, 'job_id', r.job_id)) FROM (SELECT r.id, r.name, r.status, r.job_id FROM run_inputs i"
+		"  JOIN runs r ON r.id = i.run_id WHERE i.dataset_version_id = v.id ORDER BY r.id DESC LIMIT 100) r), json('[]')),"
+		"  'model_versions', coalesce((SELECT json_group_array(json_object('id', mv.id, 'model', m.name,"
+		"  'version', mv.version, 'state', mv.state)) FROM (SELECT mv.id, mv.model_id, mv.version, mv.state"
+		"  FROM model_versions mv WHERE mv.source_run_id IN (SELECT run_id FROM run_inputs WHERE dataset_version_id = v.id)"
+		"  OR mv.source_job_id IN (SELECT r.job_id FROM run_inputs i JOIN runs r ON r.id = i.run_id"
+		"  WHERE i.dataset_version_id = v.id AND r.job_id IS NOT NULL) ORDER BY mv.id DESC LIMIT 100) mv"
+		"  JOIN models m ON m.id = mv.model_id), json('[]'))) AS used_by__json"
 		" FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id JOIN projects p ON p.id = d.project_id"
 		" WHERE v.id = ?");
 

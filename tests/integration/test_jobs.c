@@ -46,16 +46,23 @@ static const char *state_of(const json_t *j)
 }
 
 /* Waits (server side, /wait) until the job ends; returns the job. */
+/* Long-polls in 30 s slices (the harness's HTTP timeout is 60 s) until the job ends or timeout_s passes. */
 static json_t *wait_job(long long id, int timeout_s)
 {
-	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=%d", id, timeout_s), S.admin_token, NULL, 200);
-	const char *st = state_of(j);
-	if (strcmp(st, "succeeded") && strcmp(st, "failed") && strcmp(st, "cancelled")) {
-		fprintf(stderr, "job %lld did not end in %d s: %s\n", id, timeout_s, st);
+	for (int waited = 0;; waited += 30) {
+		int slice = timeout_s - waited < 30 ? timeout_s - waited : 30;
+		json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=%d", id, slice > 0 ? slice : 0),
+				   S.admin_token, NULL, 200);
+		const char *st = state_of(j);
+		if (!strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "cancelled"))
+			return j;
+		if (waited + 30 >= timeout_s) {
+			fprintf(stderr, "job %lld did not end in %d s: %s\n", id, timeout_s, st);
+			json_decref(j);
+			fail();
+		}
 		json_decref(j);
-		fail();
 	}
-	return j;
 }
 
 /* Polls until the job reaches state (or fails the test after timeout_ms). */
@@ -760,6 +767,15 @@ static void test_inputs_outputs_lineage(void **state)
 		assert_non_null(strstr(dump, "cifar"));
 		free(dump);
 	}
+	json_decref(lin);
+	/* and the other way: the dataset version names the job's run and the model version it made */
+	lin = h_call(&S, "GET", "/api/v1/projects/free/datasets/cifar/versions/1/lineage", editor, NULL, 200);
+	dsv = json_object_get(lin, "used_by");
+	f = json_array_get(json_object_get(dsv, "runs"), 0);
+	assert_int_equal(json_integer_value(json_object_get(f, "id")), run);
+	assert_int_equal(json_integer_value(json_object_get(f, "job_id")), id);
+	f = json_array_get(json_object_get(dsv, "model_versions"), 0);
+	assert_int_equal(json_integer_value(json_object_get(f, "id")), mv);
 	json_decref(lin);
 
 	/* batch inference: the model's files under $ATRIUM_MODEL_DIR, outputs a dataset version */

@@ -502,6 +502,18 @@ static void test_lineage(void **state)
 	assert_true(json_is_true(json_object_get(ds, "truncated")));
 	json_decref(j);
 	h_expect_error(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage?files=5000", vid), vera, NULL, 400, "files");
+	/* the other way: the dataset version knows the run that read it and the model version made from it */
+	j = h_call(&S, "GET", "/api/v1/projects/vision/datasets/cifar/versions/1/lineage", vera, NULL, 200);
+	up = json_object_get(j, "used_by");
+	assert_int_equal(json_array_size(json_object_get(up, "runs")), 1);
+	assert_int_equal(f_int(json_array_get(json_object_get(up, "runs"), 0), "id"), run_id);
+	assert_string_equal(f_str(json_array_get(json_object_get(up, "runs"), 0), "name"), "sweep-3");
+	assert_int_equal(json_array_size(json_object_get(up, "model_versions")), 1);
+	assert_int_equal(f_int(json_array_get(json_object_get(up, "model_versions"), 0), "id"), vid);
+	assert_string_equal(f_str(json_array_get(json_object_get(up, "model_versions"), 0), "model"), "lin");
+	assert_true(json_is_null(json_object_get(j, "job")));
+	json_decref(j);
+	h_expect_error(&S, "GET", "/api/v1/projects/vision/datasets/cifar/versions/1/lineage", eve, NULL, 404, NULL);
 	/* access */
 	h_expect_error(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", vid), eve, NULL, 404, NULL);
 	h_expect_error(&S, "GET", "/api/v1/model-versions/nope/lineage", vera, NULL, 400, "id");
