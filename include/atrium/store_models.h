@@ -156,6 +156,7 @@ int atr_store_promotion_decide(struct atr_store *s, int64_t id, bool approve, in
 
 struct atr_promotion_filter {
 	int64_t project_id;  /* > 0: that project's promotions */
+	int64_t model_id;    /* > 0: that model's only */
 	const char *state;   /* NULL: any */
 	/* project_id == 0: only promotions this user may decide (owners: any alias; editors:
 	 * unprotected aliases); admin: all of them */

@@ -304,9 +304,21 @@ void api_promotions_list_project(struct atr_req *r)
 	struct atr_project p;
 	struct atr_promotion_filter f = {0};
 
+	const char *model = atr_req_query(r, "model");
+	struct atr_model m;
+	int rc;
+
 	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || state_or_reply(r, NULL, &f.state) < 0)
 		return;
+	if (model && (rc = atr_store_model_find(STORE(r), p.id, model, &m)) < 0) {
+		if (rc == ATR_ENOTFOUND)
+			atr_reply_error(r, 400, "invalid", "model", "model '%s' does not exist in this project", model);
+		else
+			api_reply_store_err(r, rc, "model", model);
+		return;
+	}
 	f.project_id = p.id;
+	f.model_id = model ? m.id : 0;
 	api_reply_list_cb(r, list, &f, "promotions");
 }
 

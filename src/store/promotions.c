@@ -258,7 +258,7 @@ int atr_store_promotion_list(struct atr_store *s, const struct atr_promotion_fil
 {
 	sqlite3_stmt *st = atr_db_stmt(
 		s->db, "SELECT " PROMOTION_COLS PROMOTION_FROM " WHERE (?1 IS NULL OR pr.state = ?1)"
-		       " AND (?2 = 0 OR pr.id < ?2)"
+		       " AND (?2 = 0 OR pr.id < ?2) AND (?7 = 0 OR pr.model_id = ?7)"
 		       " AND CASE WHEN ?3 > 0 THEN m.project_id = ?3"
 		       " WHEN ?4 THEN 1"
 		       " ELSE p.archived_at IS NULL AND EXISTS (SELECT 1 FROM project_members pm WHERE"
@@ -273,5 +273,6 @@ int atr_store_promotion_list(struct atr_store *s, const struct atr_promotion_fil
 	sqlite3_bind_int(st, 4, f->admin);
 	sqlite3_bind_int64(st, 5, f->decider_id);
 	sqlite3_bind_int(st, 6, p->limit + 1);
+	sqlite3_bind_int64(st, 7, f->model_id);
 	return atr_store_collect(st, p->limit, arr, more);
 }

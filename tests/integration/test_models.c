@@ -334,6 +334,11 @@ static void test_promotions(void **state)
 	assert_false(list_has("/api/v1/promotions", eve, pid));
 	assert_true(list_has("/api/v1/projects/vision/promotions?state=pending", vera, pid));
 	assert_false(list_has("/api/v1/projects/vision/promotions?state=approved", vera, pid));
+	/* one model's promotions */
+	json_decref(h_call(&S, "POST", M, bob, "{\"name\":\"det-other\"}", 201));
+	assert_true(list_has("/api/v1/projects/vision/promotions?model=det", vera, pid));
+	assert_false(list_has("/api/v1/projects/vision/promotions?model=det-other", vera, pid));
+	h_expect_error(&S, "GET", "/api/v1/projects/vision/promotions?model=nope", vera, NULL, 400, "model");
 	h_expect_error(&S, "GET", "/api/v1/projects/vision/promotions", eve, NULL, 404, NULL);
 	h_expect_error(&S, "GET", "/api/v1/projects/vision/promotions?state=maybe", vera, NULL, 400, "state");
 	h_expect_error(&S, "GET", "/api/v1/promotions?state=maybe", alice, NULL, 400, "state");
