@@ -65,6 +65,9 @@ struct atr_worker_config {
 	int64_t grace_s;
 	int64_t gpu_busy_mb;     /* memory used by foreign processes above which a GPU is withheld */
 	char advertise[64];      /* host the server should use to reach this worker */
+	int64_t housekeeping_s;  /* seconds between housekeeping passes (0: none) */
+	int64_t keep_jobs_s;     /* a finished job's folder is kept this long */
+	int64_t cache_max_mb;    /* the input cache's size limit (0: none) */
 };
 
 extern const struct atr_opt atr_serve_opts[];

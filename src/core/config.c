@@ -43,6 +43,9 @@ const struct atr_opt atr_worker_opts[] = {
 	WINT("grace", grace_s, 0, 86400, "seconds running jobs get on SIGTERM before they are handed back"),
 	WINT("gpu-busy-mb", gpu_busy_mb, 0, 1 << 30, "MiB used by other processes above which a GPU is withheld"),
 	WOPT("advertise", ATR_OPT_STR, advertise, "HOST", "host name the server uses to reach this worker"),
+	WINT("housekeeping", housekeeping_s, 0, 86400, "seconds between disk clean-ups (0: never)"),
+	WINT("keep-jobs", keep_jobs_s, 0, 86400 * 365, "seconds a finished job's folder is kept"),
+	WINT("cache-max-mb", cache_max_mb, 0, INT64_C(1) << 40, "MiB the input cache may hold (0: no limit)"),
 	{0},
 };
 
@@ -71,6 +74,9 @@ void atr_worker_config_defaults(struct atr_worker_config *c)
 	c->heartbeat_s = 3;
 	c->grace_s = 30;
 	c->gpu_busy_mb = 1024;
+	c->housekeeping_s = 600;
+	c->keep_jobs_s = 86400;
+	c->cache_max_mb = 100 * 1024;
 }
 
 int atr_parse_addr(const char *s, struct atr_addr *a)

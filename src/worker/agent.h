@@ -101,6 +101,9 @@ struct agent {
 	struct agent_job *jobs;
 	int njobs;
 	char shipbuf[AGENT_SHIP_BATCH];
+	/* housekeeping.c */
+	uv_timer_t hk_timer;
+	bool hk_running;
 	/* stopping */
 	bool stopping, cancelled_all, closing;
 	int exit_code;
@@ -155,6 +158,23 @@ const char *agent_job_state_name(const struct agent_job *j);
 int agent_job_start_process(struct agent_job *j, char *why, size_t whylen);
 /* The job's end is known (state, message; in_log: also a line of its log): ship, report. */
 void agent_job_finish(struct agent_job *j, enum atr_proc_state state, const char *message, bool in_log);
+
+/* housekeep.c: old job folders, stale downloads and the cache's size */
+struct hk_entry {
+	char name[72];
+	uint64_t size;
+	int64_t mtime;
+	bool linked; /* a job folder links it too */
+	bool evict;  /* out: chosen */
+};
+/*
+ * Picks what to evict from a cache holding e[0..n) (reordered: least recently used first)
+ * so it holds at most 90 % of max_bytes once it holds more than max_bytes (0: no limit);
+ * linked contents stay. Marks e[i].evict; returns how many; *total: the bytes kept.
+ */
+size_t hk_pick_evictions(struct hk_entry *e, size_t n, uint64_t max_bytes, uint64_t *total);
+/* The periodic pass (hk_timer, initialised by main.c); no-op when --housekeeping is 0. */
+void agent_housekeeping_start(struct agent *a);
 
 /* service.c: `service` jobs (deployment replicas) */
 /* Reads the request's "service" object ({"health_path"}) into j->svc; 0 or an atr_err. */

@@ -8,7 +8,8 @@
  * sha256, synced, renamed into the cache and then linked. A few blobs move at a time; each
  * gets STAGE_TRIES tries with backoff. The same content listed twice is fetched once.
  *
- * It does not evict anything from the cache, and it trusts a cached file by its size.
+ * It trusts a cached file by its size; a hit refreshes the file's mtime (housekeep.c evicts the
+ * least recently used), and a content evicted between the check and the link is fetched again.
  */
 #include "stage.h"
 #include "agent.h"
@@ -388,6 +389,14 @@ static void blob_placed(struct stage_slot *sl)
 }
 
 static void place(struct stage_slot *sl);
+static void download(struct stage_slot *sl);
+
+/* The cached content went (housekeeping evicted it after fetch_begin looked): fetch it again. */
+static void refetch(struct stage_slot *sl)
+{
+	sl->tries = 0;
+	download(sl);
+}
 
 static void on_copied(uv_fs_t *req)
 {
@@ -398,6 +407,10 @@ static void on_copied(uv_fs_t *req)
 	sl->fs_busy = false;
 	if (!stage_request_back(sl->s, sl))
 		return;
+	if (result == UV_ENOENT) {
+		refetch(sl);
+		return;
+	}
 	if (result < 0) {
 		local_failure(sl, "cannot copy it from the cache: %s", uv_strerror((int)result));
 		return;
@@ -446,6 +459,10 @@ static void place(struct stage_slot *sl)
 			}
 			sl->fs_busy = true;
 			s->pending++;
+			return;
+		}
+		if (errno == ENOENT && access(src, F_OK) < 0) {
+			refetch(sl);
 			return;
 		}
 		local_failure(sl, "cannot link '%s' to '%s': %s", src, dest, strerror(errno));
@@ -658,8 +675,10 @@ static int fetch_begin(struct stage *s)
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", s->cache_dir, b->sha);
 		b->cached = stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == b->size;
-		if (b->cached)
+		if (b->cached) {
 			FETCH(s)->cached_files += b->n;
+			utimensat(AT_FDCWD, path, NULL, 0); /* its "last used", for housekeeping */
+		}
 		else
 			missing += b->size;
 	}

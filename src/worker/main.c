@@ -101,6 +101,7 @@ static void close_all(struct agent *a)
 	uv_close((uv_handle_t *)&a->reg_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->hb_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->stop_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&a->hk_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigterm, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigint, on_handle_closed);
 	if (a->http)
@@ -303,9 +304,10 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	uv_timer_init(&loop, &a->reg_timer);
 	uv_timer_init(&loop, &a->hb_timer);
 	uv_timer_init(&loop, &a->stop_timer);
+	uv_timer_init(&loop, &a->hk_timer);
 	uv_signal_init(&loop, &a->sigterm);
 	uv_signal_init(&loop, &a->sigint);
-	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->sigterm.data = a->sigint.data = a;
+	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->sigterm.data = a->sigint.data = a;
 	if (start_http(a) < 0) {
 		a->exit_code = 1;
 		close_all(a);
@@ -315,6 +317,7 @@ int atr_worker_main(struct atr_worker_config *cfg)
 		atr_info("worker '%s' starting: API at %s, work dir %s, server %s", a->name, a->url, a->work_dir, a->server);
 		agent_services_sweep(a->work_dir); /* before any new job, and before the GPU inventory */
 		agent_probe_then(a, false); /* then registers */
+		agent_housekeeping_start(a);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = a->exit_code;

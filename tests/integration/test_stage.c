@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -890,6 +891,67 @@ static void test_cancel_while_preparing(void **state)
 	assert_int_equal(access(fmt("%s/jobs/19/ran", W.dir), F_OK), -1);
 }
 
+/* ---- housekeeping ---- */
+
+static long long dir_bytes(const char *sub)
+{
+	FILE *f = popen(fmt("du -sbl '%s/%s' 2>/dev/null | cut -f1", W.dir, sub), "r");
+	long long n = -1;
+	assert_non_null(f);
+	if (fscanf(f, "%lld", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
+static bool cleaned_up(void *arg)
+{
+	struct stat st;
+	(void)arg;
+	return stat(fmt("%s/jobs/11", W.dir), &st) < 0 && stat(fmt("%s/jobs/12", W.dir), &st) < 0 &&
+	       stat(fmt("%s/cache/%s", W.dir, sha_big), &st) < 0 && stat(fmt("%s/cache/.part-stale", W.dir), &st) < 0;
+}
+
+/* Restarted with --housekeeping 1 --keep-jobs 3 --cache-max-mb 2: the old job folders go, so
+ * nothing links the 5 MiB content any more and the cache drops under 2 MiB; a stale temp file
+ * goes, a fresh one stays; a running job's folder stays; a job needing an evicted content
+ * downloads it again. */
+static void test_housekeeping(void **state)
+{
+	const char *const args[] = {"--housekeeping", "1", "--keep-jobs", "3", "--cache-max-mb", "2", NULL};
+	struct stat st;
+	struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+	int big_gets = fake_gets("datasets/cifar/3/big.bin");
+	char *log;
+	(void)state;
+
+	assert_int_equal(stat(fmt("%s/jobs/11", W.dir), &st), 0);
+	assert_true(dir_bytes("cache") > 5 * 1024 * 1024);
+	assert_int_equal(h_sh("touch '%s/cache/.part-stale' '%s/cache/.part-fresh'", W.dir, W.dir), 0);
+	assert_int_equal(utimensat(AT_FDCWD, fmt("%s/cache/.part-stale", W.dir), old, 0), 0);
+	assert_int_equal(h_worker_stop(&W, SIGTERM), 0);
+	unlink(fmt("%s/worker.json", W.dir)); /* the restarted worker writes its new address there */
+	h_worker_start(&W, &S, "atr_join_unused", "stage-w", 2, args);
+	assert_true(h_worker_wait_registered(&W, 0, 20000));
+	API = h_worker_api(&W, &S);
+	/* a job running all along keeps its folder */
+	post_job(70, NULL, "sleep 6", 201, "running");
+	if (!h_wait(cleaned_up, NULL, 30000)) {
+		h_sh("ls -la '%s/jobs' '%s/cache' >&2; tail -20 '%s/worker.log' >&2", W.dir, W.dir, W.dir);
+		fail();
+	}
+	assert_true(dir_bytes("cache") <= 2 * 1024 * 1024);
+	assert_int_equal(stat(fmt("%s/cache/.part-fresh", W.dir), &st), 0);
+	assert_int_equal(stat(fmt("%s/jobs/70/log", W.dir), &st), 0);
+	assert_int_equal(h_sh("grep -q 'housekeeping: removed' '%s/worker.log'", W.dir), 0);
+	json_decref(wait_report(70, "succeeded", NULL));
+	/* the evicted content comes back when a job needs it */
+	log = run_inputs_job(71, "back");
+	assert_int_equal(fake_gets("datasets/cifar/3/big.bin"), big_gets + 1);
+	check_linked(71, "input/back/big.bin", sha_big);
+	free(log);
+}
+
 static void test_sigterm_while_preparing(void **state)
 {
 	char sha[65];
@@ -961,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_no_outputs),
 		cmocka_unit_test(test_upload_fails),
 		cmocka_unit_test(test_cancel_while_preparing),
+		cmocka_unit_test(test_housekeeping),
 		cmocka_unit_test(test_sigterm_while_preparing), /* last: it stops the worker */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
