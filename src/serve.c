@@ -17,6 +17,7 @@
 #include "atrium/server.h"
 #include "atrium/store.h"
 #include "atrium/store_identity.h"
+#include "atrium/store_workers.h"
 #include "atrium/util.h"
 #include "atrium/version.h"
 #include "atrium/worker.h"
@@ -103,12 +104,34 @@ static int authenticate(void *app, const char *token, struct atr_principal *out)
 	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
 }
 
+#define PRUNE_BUDGET_US 20000 /* of loop time per pass; what is left waits for the next one */
+
+/* Old job logs go a few jobs at a time, so one pass never holds the loop for long. */
+static void prune_job_logs(struct daemon *d)
+{
+	int64_t before = atr_now_ms() - d->app.cfg->job_log_retention_days * 86400000LL;
+	uint64_t t0 = atr_mono_us();
+	int n, total = 0;
+
+	do {
+		n = atr_store_job_logs_prune(d->app.store, before, 8);
+		total += n > 0 ? n : 0;
+	} while (n == 8 && atr_mono_us() - t0 < PRUNE_BUDGET_US);
+	if (n < 0)
+		atr_warn("job log retention: the store failed (%s)", atr_strerror(n));
+	if (total > 0)
+		atr_info("job log retention: deleted the logs of %d job%s that ended over %lld days ago", total,
+			 total == 1 ? "" : "s", (long long)d->app.cfg->job_log_retention_days);
+}
+
 static void on_housekeeping(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	atr_auth_flush(d->app.auth);
 	if (d->app.cfg->audit_retention_days > 0)
 		atr_store_audit_prune(d->app.store, atr_now_ms() - d->app.cfg->audit_retention_days * 86400000LL);
+	if (d->app.cfg->job_log_retention_days > 0)
+		prune_job_logs(d);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -280,7 +303,8 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
 	}
-	uv_timer_start(&d.housekeeping, on_housekeeping, 30000, 30000);
+	uv_timer_start(&d.housekeeping, on_housekeeping, (uint64_t)cfg->housekeeping_s * 1000,
+		       (uint64_t)cfg->housekeeping_s * 1000);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;

@@ -50,6 +50,8 @@ struct atr_serve_config {
 	char web_dir[1024];    /* serve the dashboard from here instead of the embedded copy */
 	int64_t gc_interval_s;
 	int64_t audit_retention_days;
+	int64_t job_log_retention_days;
+	int64_t housekeeping_s;
 };
 
 struct atr_worker_config {

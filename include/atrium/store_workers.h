@@ -85,6 +85,11 @@ int atr_store_job_log_add(struct atr_store *s, int64_t job_id, int64_t attempt, 
 /* Appends to out the stored bytes from offset on, at most max. */
 int atr_store_job_log_read(struct atr_store *s, int64_t job_id, int64_t attempt, int64_t offset, size_t max,
 			   struct atr_buf *out);
+/* Deletes the logs of at most max_jobs jobs that ended before before_ms (oldest first) and
+ * marks them pruned: the number of jobs, or an atr_err. */
+int atr_store_job_logs_prune(struct atr_store *s, int64_t before_ms, int max_jobs);
+/* When the job's logs were pruned (0: they were not). */
+int atr_store_job_logs_pruned_at(struct atr_store *s, int64_t job_id, int64_t *at);
 /* The highest attempt with log chunks or a report (0 when none). */
 int atr_store_job_last_attempt(struct atr_store *s, int64_t job_id, int64_t *attempt);
 

@@ -150,7 +150,7 @@ void api_job_logs(struct atr_req *r)
 {
 	struct atr_job_row row;
 	struct atr_buf b;
-	int64_t attempt, offset, limit, end = 0;
+	int64_t attempt, offset, limit, end = 0, pruned = 0;
 	const char *follow = atr_req_query(r, "follow");
 	char num[32];
 
@@ -160,6 +160,17 @@ void api_job_logs(struct atr_req *r)
 		return;
 	if (follow && strcmp(follow, "1") && strcmp(follow, "true") && strcmp(follow, "0") && strcmp(follow, "false")) {
 		atr_reply_error(r, 400, "invalid", "follow", "'follow' must be 1 or 0");
+		return;
+	}
+	if (atr_store_job_logs_pruned_at(STORE(r), row.id, &pruned) < 0) {
+		atr_reply_err(r, ATR_EDB, NULL, "could not read the log of job %lld", (long long)row.id);
+		return;
+	}
+	if (pruned) {
+		char when[40];
+		atr_time_format(pruned, when, sizeof(when));
+		atr_reply_error(r, 410, "gone", NULL, "the log of job %lld was deleted at %s (job log retention)",
+				(long long)row.id, when);
 		return;
 	}
 	atr_reply_header(r, "X-Job-State", atr_job_state_name(row.state));

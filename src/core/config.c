@@ -27,6 +27,9 @@ const struct atr_opt atr_serve_opts[] = {
 	SOPT("web-dir", ATR_OPT_STR, web_dir, "DIR", "serve the dashboard from DIR instead of the embedded copy"),
 	SINT("gc-interval", gc_interval_s, 0, 86400 * 7, "seconds between background blob GC passes (0: off)"),
 	SINT("audit-retention-days", audit_retention_days, 0, 36500, "days of audit log kept (0: forever)"),
+	SINT("job-log-retention-days", job_log_retention_days, 0, 36500,
+	     "days a finished job's log is kept (0: forever)"),
+	SINT("housekeeping", housekeeping_s, 1, 3600, "seconds between retention passes (audit log, job logs)"),
 	{0},
 };
 
@@ -62,6 +65,8 @@ void atr_serve_config_defaults(struct atr_serve_config *c)
 	c->heartbeat_timeout_s = 15;
 	c->gc_interval_s = 3600;
 	c->audit_retention_days = 0;
+	c->job_log_retention_days = 0;
+	c->housekeeping_s = 30;
 }
 
 void atr_worker_config_defaults(struct atr_worker_config *c)

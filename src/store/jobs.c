@@ -384,7 +384,8 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 	" j.inputs AS inputs__json, j.outputs AS outputs__json, j.run_id, j.worker_id, w.name AS worker,"            \
 	" j.assigned_gpus AS gpus__json, j.exit_code, j.message, j.cancel_requested AS cancel_requested__bool,"      \
 	" j.output_model_version_id, j.output_dataset_version_id, j.model_version_id, j.deployment_id, j.replica,"   \
-	" j.port, u.username AS created_by, j.created_at, j.queued_at, j.dispatched_at, j.started_at, j.ended_at"
+	" j.port, u.username AS created_by, j.created_at, j.queued_at, j.dispatched_at, j.started_at, j.ended_at," \
+	" j.logs_pruned_at"
 #define JOB_FROM                                                                                                       \
 	" FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN teams t ON t.id = j.team_id"                   \
 	" LEFT JOIN workers w ON w.id = j.worker_id LEFT JOIN users u ON u.id = j.created_by"

@@ -414,6 +414,68 @@ int atr_store_job_log_read(struct atr_store *s, int64_t job_id, int64_t attempt,
 	return 0;
 }
 
+int atr_store_job_logs_prune(struct atr_store *s, int64_t before_ms, int max_jobs)
+{
+	sqlite3_stmt *pick, *del, *mark;
+	int64_t ids[64];
+	int n = 0, rc;
+
+	if (max_jobs > (int)(sizeof(ids) / sizeof(ids[0])))
+		max_jobs = (int)(sizeof(ids) / sizeof(ids[0]));
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	pick = atr_db_stmt(s->db, "SELECT id FROM jobs WHERE ended_at IS NOT NULL AND logs_pruned_at IS NULL"
+				  " AND ended_at < ? ORDER BY ended_at LIMIT ?");
+	if (!pick) {
+		rc = ATR_EDB;
+		goto fail;
+	}
+	sqlite3_bind_int64(pick, 1, before_ms);
+	sqlite3_bind_int(pick, 2, max_jobs);
+	while (n < max_jobs && (rc = sqlite3_step(pick)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(pick, 0);
+	atr_db_done(pick);
+	for (int i = 0; i < n; i++) {
+		del = atr_db_stmt(s->db, "DELETE FROM job_logs WHERE job_id = ?");
+		if (!del) {
+			rc = ATR_EDB;
+			goto fail;
+		}
+		sqlite3_bind_int64(del, 1, ids[i]);
+		if ((rc = atr_db_step_write(del)) < 0)
+			goto fail;
+		mark = atr_db_stmt(s->db, "UPDATE jobs SET logs_pruned_at = ? WHERE id = ?");
+		if (!mark) {
+			rc = ATR_EDB;
+			goto fail;
+		}
+		sqlite3_bind_int64(mark, 1, atr_now_ms());
+		sqlite3_bind_int64(mark, 2, ids[i]);
+		if ((rc = atr_db_step_write(mark)) < 0)
+			goto fail;
+	}
+	if ((rc = atr_db_commit(s->db)) < 0)
+		return rc;
+	return n;
+fail:
+	atr_db_rollback(s->db);
+	return rc;
+}
+
+int atr_store_job_logs_pruned_at(struct atr_store *s, int64_t job_id, int64_t *at)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT coalesce(logs_pruned_at, 0) FROM jobs WHERE id = ?");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, job_id);
+	rc = sqlite3_step(st);
+	*at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	atr_db_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
+}
+
 int atr_store_job_last_attempt(struct atr_store *s, int64_t job_id, int64_t *attempt)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT max(coalesce((SELECT max(attempt) FROM job_logs WHERE job_id = ?), 0),"

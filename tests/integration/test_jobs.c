@@ -5,6 +5,7 @@
  * scope, losing a worker mid-job, restarting the server mid-job, idempotent submission,
  * access and bad input.
  */
+#include "fixtures.h"
 #include "harness.h"
 
 #include <curl/curl.h>
@@ -107,7 +108,8 @@ static int64_t ms_of(const json_t *j, const char *key)
 
 static int setup(void **state)
 {
-	static const char *const extra[] = {"--heartbeat-timeout", "3", NULL};
+	static const char *const extra[] = {"--heartbeat-timeout", "3", "--job-log-retention-days", "1", "--housekeeping", "1",
+					    NULL};
 	const char *wargs[] = {"--heartbeat", "1", NULL};
 	json_t *j;
 	(void)state;
@@ -469,6 +471,46 @@ static void test_big_log(void **state)
 	assert_true(offset > 100 * 1000 * 1000);
 }
 
+static bool log_gone(void *arg)
+{
+	struct h_resp r;
+	long status;
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", *(long long *)arg), viewer, NULL, NULL, &r);
+	status = r.status;
+	h_resp_free(&r);
+	return status == 410;
+}
+
+/* --job-log-retention-days 1: the log of a job that ended two days ago is deleted by the next
+ * housekeeping pass (every second here) and answers 410; a recent job's log stays. */
+static void test_log_retention(void **state)
+{
+	long long old = submit("free", editor, "{\"command\":\"echo from long ago\"}");
+	long long recent = submit("free", editor, "{\"command\":\"echo still here\"}");
+	struct h_resp r;
+	json_t *j;
+	(void)state;
+
+	json_decref(wait_job(old, 60));
+	json_decref(wait_job(recent, 60));
+	f_sql_exec(&S, h_fmt("UPDATE jobs SET ended_at = ended_at - 2 * 86400000 WHERE id = %lld", old));
+	assert_true(h_wait(log_gone, &old, 20000));
+	f_expect_message(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", old), editor, NULL, 410, "job log retention");
+	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?follow=1", old), editor, NULL, 410, NULL);
+	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", old), outsider, NULL, 404, NULL);
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", old), editor, NULL, 200);
+	assert_true(json_is_string(json_object_get(j, "logs_pruned_at")));
+	assert_string_equal(state_of(j), "succeeded"); /* the job itself stays */
+	json_decref(j);
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", recent), editor, NULL, 200);
+	assert_true(json_is_null(json_object_get(j, "logs_pruned_at")));
+	json_decref(j);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", recent), editor, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "still here"));
+	h_resp_free(&r);
+}
+
 /* The job token reaches the job's project only, and dies with the job. */
 static void test_job_token_scope(void **state)
 {
@@ -814,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_and_timeout_kill_group),
 		cmocka_unit_test(test_logs_follow),
 		cmocka_unit_test(test_big_log),
+		cmocka_unit_test(test_log_retention),
 		cmocka_unit_test(test_job_token_scope),
 		cmocka_unit_test(test_inputs_outputs_lineage),
 		cmocka_unit_test(test_worker_loss),
