@@ -1,4 +1,7 @@
-/* test_docs.c: every route of the table is documented in docs/api.md as "### `METHOD PATTERN`". */
+/*
+ * test_docs.c: every route of the table is documented in docs/api.md as "### `METHOD PATTERN`",
+ * and every flag of `atrium serve` and `atrium worker` has its row in the README's tables.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atrium/config.h"
 #include "atrium/http.h"
 
 static char *slurp(const char *path)
@@ -56,11 +60,40 @@ static void test_route_names_unique(void **state)
 		}
 }
 
+static int missing_flags(const struct atr_opt *opts, const char *doc, const char *what)
+{
+	int missing = 0;
+	for (const struct atr_opt *o = opts; o->name; o++) {
+		char want[128];
+		snprintf(want, sizeof(want), "| `--%s", o->name);
+		if (!strstr(doc, want)) {
+			fprintf(stderr, "README.md's %s table lacks a row for --%s\n", what, o->name);
+			missing++;
+		}
+	}
+	return missing;
+}
+
+static void test_every_flag_documented(void **state)
+{
+	char *doc = slurp("README.md");
+	char *worker = strstr(doc, "`atrium worker` (one per GPU host");
+	int missing;
+	(void)state;
+	assert_non_null(worker);
+	missing = missing_flags(atr_worker_opts, worker, "worker");
+	*worker = 0; /* what comes before is the server's */
+	missing += missing_flags(atr_serve_opts, doc, "serve");
+	free(doc);
+	assert_int_equal(missing, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_route_documented),
 		cmocka_unit_test(test_route_names_unique),
+		cmocka_unit_test(test_every_flag_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
