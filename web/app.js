@@ -6,8 +6,8 @@ import { h, errorBox } from './ui.js';
 import { renderSignIn, signOut } from './views/signin.js';
 
 /*
- * The route table. A later area (projects, datasets, runs, models, workers, jobs,
- * deployments) is one module under views/ and one line here; `section` groups the
+ * The route table. An area (projects, datasets, runs, models, workers, jobs, deployments)
+ * is one module under views/ and one line here; `section` groups the
  * navigation, `admin` hides the route from members, `nav: false` keeps it out of the menu.
  */
 export const ROUTES = [
@@ -28,8 +28,9 @@ export const ROUTES = [
 	{ path: 'promotions', title: 'Promotions', section: 'Registry', module: './views/promotions.js', count: 'promotions' },
 	{ path: 'jobs', title: 'Jobs', section: 'Compute', module: './views/jobs.js' },
 	{ path: 'jobs/:job', title: 'Job', module: './views/job.js', nav: false, parent: 'jobs' },
-	// Deployments (a later phase): 'deployments' and 'deployments/:id' in section 'Compute',
-	// 'projects/:project/deployments' as a project tab (TABS in views/registry.js).
+	{ path: 'projects/:project/deployments', title: 'Deployments', module: './views/deployments.js', nav: false, parent: 'projects' },
+	{ path: 'deployments', title: 'Deployments', section: 'Compute', module: './views/deployments.js' },
+	{ path: 'deployments/:name', title: 'Deployment', module: './views/deployment.js', nav: false, parent: 'deployments' },
 	{ path: 'workers', title: 'Workers', section: 'Compute', module: './views/workers.js', admin: true },
 	{ path: 'workers/:id', title: 'Worker', module: './views/worker.js', nav: false, admin: true, parent: 'workers' },
 	{ path: 'admin/users', title: 'Users', section: 'Admin', module: './views/users.js', admin: true },

@@ -26,17 +26,26 @@ const line = (s, color) => ({
 	scale: s.scale || 'left',
 	stroke: color,
 	width: 2,
-	spanGaps: true,
+	spanGaps: s.spanGaps ?? true,
 	points: { show: s.points ?? true, size: 6, fill: color },
 });
 
+// Tick labels of a time axis: days ('27 Nov') or times of day ('14:05:30', UTC).
+const TICKS = {
+	day: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' }),
+	time: new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }),
+};
+
 /*
- * timeChart(container, {x, series, height}):
+ * timeChart(container, {x, series, height, ticks}):
  *   x       bucket starts, in seconds since the epoch
- *   series  [{label, values, color, scale: 'left' | 'right', axisLabel}]
- * Series on the left scale share the left axis; those on the right, the right one.
+ *   series  [{label, values, color, scale: 'left' | 'right', axisLabel, points, spanGaps}]
+ *   ticks   'day' (default: '27 Nov') or 'time' ('14:05:30' UTC, for buckets of seconds)
+ * Series on the left scale share the left axis; those on the right, the right one (drawn
+ * only when a series uses it). A null value is no figure for that bucket: the line joins
+ * across it unless the series says spanGaps: false.
  */
-export function timeChart(container, { x, series, height = 260 }) {
+export function timeChart(container, { x, series, height = 260, ticks = 'day' }) {
 	const fromZero = (u, min, max) => [0, Math.max(1, Math.ceil(max * 1.1))];
 	const axisLabel = (side) =>
 		series
@@ -45,7 +54,7 @@ export function timeChart(container, { x, series, height = 260 }) {
 			.filter(Boolean)
 			.join(', ');
 	// Ticks on the buckets themselves (uPlot's own would not fall on Mondays), thinned to fit.
-	const day = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+	const fmt = TICKS[ticks] || TICKS.day;
 	const splits = (u) => {
 		const room = Math.max(2, Math.floor(u.bbox.width / (window.devicePixelRatio || 1) / 64));
 		const every = Math.ceil(x.length / room);
@@ -56,11 +65,11 @@ export function timeChart(container, { x, series, height = 260 }) {
 		tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
 		scales: { x: { time: true }, left: { range: fromZero }, right: { range: fromZero } },
 		axes: [
-			{ splits, values: (u, ticks) => ticks.map((t) => day.format(new Date(t * 1000))) },
+			{ splits, values: (u, at) => at.map((t) => fmt.format(new Date(t * 1000))) },
 			{ scale: 'left', label: axisLabel('left'), size: 50 },
-			{ scale: 'right', side: 1, label: axisLabel('right'), grid: { show: false }, size: 60 },
-		],
-		series: [{ label: 'Period starting' }, ...series.map((s) => line(s, s.color))],
+			series.some((s) => s.scale === 'right') ? { scale: 'right', side: 1, label: axisLabel('right'), grid: { show: false }, size: 60 } : null,
+		].filter(Boolean),
+		series: [{ label: ticks === 'time' ? 'Time (UTC)' : 'Period starting' }, ...series.map((s) => line(s, s.color))],
 		cursor: { drag: { x: false, y: false } },
 		legend: { live: false },
 	};

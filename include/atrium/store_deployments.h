@@ -48,9 +48,15 @@ int atr_store_deployment_load(struct atr_store *s, int64_t id, struct atr_deploy
 int atr_store_deployment_delete(struct atr_store *s, int64_t id);
 /* Every deployment id, ascending, into *ids (malloc'd; free it). */
 int atr_store_deployment_ids(struct atr_store *s, int64_t **ids, size_t *n);
-/* A page of the project's deployment ids (by id), into arr as integers. */
-int atr_store_deployment_list_ids(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
-				  bool *more);
+/* Which deployments a list holds: 0 / NULL fields do not filter. */
+struct atr_deployment_filter {
+	int64_t project_id;
+	const char *state;  /* deploying, ready, degraded, failed */
+	int64_t visible_to; /* a user: only projects that user may read (internal ones, or a member's) */
+};
+/* A page of deployment ids (by id) matching f, into arr as integers. */
+int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f,
+				  const struct atr_page *p, json_t *arr, bool *more);
 
 /* ---- rollouts ---- */
 

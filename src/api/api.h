@@ -288,6 +288,7 @@ int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_d
 			    struct atr_project *proj);
 void api_deployments_create(struct atr_req *r);
 void api_deployments_list(struct atr_req *r);
+void api_deployments_list_all(struct atr_req *r);
 void api_deployments_get(struct atr_req *r);
 void api_deployments_patch(struct atr_req *r);
 void api_deployments_delete(struct atr_req *r);

@@ -246,14 +246,13 @@ void api_deployments_create(struct atr_req *r)
 
 static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
 {
-	const struct atr_project *proj = arg;
 	json_t *ids = json_array(), *v;
 	size_t i;
 	int rc;
 
 	if (!ids)
 		return ATR_ENOMEM;
-	rc = atr_store_deployment_list_ids(STORE(r), proj->id, p, ids, more);
+	rc = atr_store_deployment_list_ids(STORE(r), arg, p, ids, more);
 	json_array_foreach(ids, i, v) {
 		json_t *o = rc == 0 ? atr_deploy_json(DEPLOY(r), json_integer_value(v)) : NULL;
 		if (o)
@@ -266,8 +265,40 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 void api_deployments_list(struct atr_req *r)
 {
 	struct atr_project p;
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) == 0)
-		api_reply_list_cb(r, list_cb, &p, "deployments");
+	struct atr_deployment_filter f = {0};
+
+	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
+		return;
+	f.project_id = p.id;
+	api_reply_list_cb(r, list_cb, &f, "deployments");
+}
+
+/* GET /api/v1/deployments: those of every project the caller may read (admins: all). */
+void api_deployments_list_all(struct atr_req *r)
+{
+	static const char *const states[] = {"deploying", "ready", "degraded", "failed"};
+	struct atr_deployment_filter f = {0};
+	const char *project = atr_req_query(r, "project");
+	size_t i;
+
+	f.state = atr_req_query(r, "state");
+	for (i = 0; f.state && i < sizeof(states) / sizeof(states[0]) && strcmp(f.state, states[i]) != 0; i++)
+		;
+	if (f.state && i == sizeof(states) / sizeof(states[0])) {
+		atr_reply_error(r, 400, "invalid", "state", "'state' must be deploying, ready, degraded or failed");
+		return;
+	}
+	if (project) {
+		struct atr_project p;
+		if (atr_store_project_find(STORE(r), project, &p) < 0 || api_project_role(r, &p) == ATR_PROLE_NONE) {
+			atr_reply_error(r, 400, "invalid", "project", "project '%s' does not exist", project);
+			return;
+		}
+		f.project_id = p.id;
+	}
+	if (!r->who.admin)
+		f.visible_to = r->who.user_id;
+	api_reply_list_cb(r, list_cb, &f, "deployments");
 }
 
 void api_deployments_get(struct atr_req *r)

@@ -198,6 +198,7 @@ const struct atr_route atr_routes[] = {
 #define DEP "/api/v1/deployments/{name}"
 /* inference calls: the raw body is forwarded; invoke keys and job tokens may call; not audited */
 #define GW (ATR_RF_RAW_BODY | ATR_RF_INVOKE_OK | ATR_RF_JOB_OK | ATR_RF_NO_AUDIT)
+	{"GET", "/api/v1/deployments", api_deployments_list_all, USER, 0, NULL, "deployments.list_all", NULL, NULL},
 	{"GET", PD, api_deployments_list, USER, ATR_RF_JOB_OK, NULL, "deployments.list", NULL, NULL},
 	{"POST", PD, api_deployments_create, USER, ATR_RF_IDEMPOTENT, api_deployment_create_schema, "deployments.create",
 	 NULL, NULL},

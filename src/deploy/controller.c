@@ -66,6 +66,7 @@ void dep_unref(struct dep *d)
 	if (--d->refs > 0)
 		return;
 	atr_deployment_row_release(&d->row);
+	free(d->series);
 	free(d);
 }
 

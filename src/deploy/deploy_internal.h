@@ -28,6 +28,8 @@
 #define DEP_TICK_MS 500
 #define DEP_SUSPECT_MS 1000 /* a replica that refused a connection gets no requests for this long */
 #define DEP_CAPTURE_MAX 10000 /* captured predictions queued in memory at most */
+#define DEP_SERIES_BUCKET_MS 10000 /* the statistics over time: 10 s buckets... */
+#define DEP_SERIES_BUCKETS 180     /* ...over the last 30 minutes */
 
 struct atr_job_watch;
 struct atr_prediction;
@@ -85,6 +87,12 @@ struct dep_vstats {
 	struct dep_stats s;
 };
 
+/* One bucket of the statistics over time (in_flight unused). */
+struct dep_bucket {
+	int64_t start; /* ms since the epoch; a slot whose start is not the time asked is empty */
+	struct dep_stats s;
+};
+
 struct dep {
 	struct dep *next, *hnext;
 	struct atr_deploy *dp;
@@ -102,6 +110,7 @@ struct dep {
 	struct dep_stats total;
 	struct dep_vstats vstats[DEP_MAX_VSTATS];
 	int nvstats;
+	struct dep_bucket *series; /* DEP_SERIES_BUCKETS slots, a ring by start time; from the first request */
 	int fail_streak;      /* replica jobs that ended on their own, in a row */
 	int64_t replace_after; /* ms: no new replica job before (backoff after failures) */
 };

@@ -2,13 +2,16 @@
  * stats.c: gateway statistics, kept in memory per deployment and per version (requests,
  * errors — answers of 500 and above, the gateway's own 502/503/504 included — requests in
  * flight, a latency histogram), rendered for /metrics and for GET .../stats with
- * percentiles estimated from the histogram. They start at zero when the daemon starts.
+ * percentiles estimated from the histogram; and the same per 10-second bucket over the last
+ * 30 minutes (the dashboard's charts), in a ring allocated at a deployment's first request
+ * (about 30 KiB). They start at zero when the daemon starts.
  */
 #include "atrium/app.h"
 #include "atrium/buf.h"
 #include "atrium/util.h"
 #include "deploy_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct dep_stats *dep_vstats(struct dep *d, int64_t version)
@@ -43,12 +46,32 @@ static void observe(struct dep_stats *s, unsigned status, uint64_t micros)
 	atr_hist_observe(&s->latency, (double)micros / 1e6);
 }
 
+/* The bucket of now_ms in the ring (emptied when it held an older bucket); NULL without memory. */
+static struct dep_bucket *series_bucket(struct dep *d, int64_t now_ms)
+{
+	int64_t start = now_ms - now_ms % DEP_SERIES_BUCKET_MS;
+	struct dep_bucket *b;
+
+	if (!d->series && !(d->series = calloc(DEP_SERIES_BUCKETS, sizeof(*d->series))))
+		return NULL;
+	b = &d->series[(start / DEP_SERIES_BUCKET_MS) % DEP_SERIES_BUCKETS];
+	if (b->start != start) {
+		memset(b, 0, sizeof(*b));
+		b->start = start;
+	}
+	return b;
+}
+
 void dep_stats_observe(struct dep *d, int64_t version, unsigned status, uint64_t micros)
 {
 	struct dep_stats *v = dep_vstats(d, version);
+	struct dep_bucket *b = series_bucket(d, atr_now_ms());
+
 	observe(&d->total, status, micros);
 	if (v)
 		observe(v, status, micros);
+	if (b) /* without memory for the ring, only the series misses the call */
+		observe(&b->s, status, micros);
 }
 
 /* The q-quantile (0..1) in milliseconds, linear within the histogram's bucket. */
@@ -69,23 +92,59 @@ static double quantile_ms(const struct atr_hist *h, double q)
 	return lo * 1000.0;
 }
 
+static json_t *latency_json(const struct atr_hist *h)
+{
+	return json_pack("{s:f, s:f, s:f, s:f}", "mean", h->count ? h->sum * 1000.0 / (double)h->count : 0.0, "p50",
+			 quantile_ms(h, 0.5), "p90", quantile_ms(h, 0.9), "p99", quantile_ms(h, 0.99));
+}
+
 static json_t *stats_json(const struct dep_stats *s)
 {
-	const struct atr_hist *h = &s->latency;
-	return json_pack("{s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f}}", "requests", (json_int_t)s->requests, "errors",
-			 (json_int_t)s->errors, "in_flight", (json_int_t)s->in_flight, "latency_ms", "mean",
-			 h->count ? h->sum * 1000.0 / (double)h->count : 0.0, "p50", quantile_ms(h, 0.5), "p90",
-			 quantile_ms(h, 0.9), "p99", quantile_ms(h, 0.99));
+	return json_pack("{s:I, s:I, s:I, s:o}", "requests", (json_int_t)s->requests, "errors", (json_int_t)s->errors,
+			 "in_flight", (json_int_t)s->in_flight, "latency_ms", latency_json(&s->latency));
+}
+
+/*
+ * {"bucket_s", "items": [{"start", "requests", "errors", "latency_ms" (null: no request)}]}:
+ * every bucket of the last 30 minutes (from the daemon's start when that is later) up to the
+ * current one, oldest first, empty ones included.
+ */
+static json_t *series_json(const struct dep *d, int64_t now_ms, int64_t since_ms)
+{
+	const int64_t w = DEP_SERIES_BUCKET_MS;
+	int64_t last = now_ms - now_ms % w, first = last - (DEP_SERIES_BUCKETS - 1) * w;
+	json_t *items = json_array();
+	char ts[40];
+
+	if (since_ms - since_ms % w > first)
+		first = since_ms - since_ms % w;
+	for (int64_t t = first; items && t <= last; t += w) {
+		const struct dep_bucket *b = d->series ? &d->series[(t / w) % DEP_SERIES_BUCKETS] : NULL;
+		const struct dep_stats *s = b && b->start == t ? &b->s : NULL;
+		json_t *o;
+
+		atr_time_format(t, ts, sizeof(ts));
+		o = json_pack("{s:s, s:I, s:I, s:o}", "start", ts, "requests", (json_int_t)(s ? s->requests : 0), "errors",
+			      (json_int_t)(s ? s->errors : 0), "latency_ms",
+			      s && s->requests ? latency_json(&s->latency) : json_null());
+		if (!o || json_array_append_new(items, o) < 0) {
+			json_decref(items);
+			return NULL;
+		}
+	}
+	return items ? json_pack("{s:I, s:o}", "bucket_s", (json_int_t)(w / 1000), "items", items) : NULL;
 }
 
 json_t *dep_stats_json(struct dep *d)
 {
-	json_t *o = stats_json(&d->total), *versions = json_array();
+	json_t *o = stats_json(&d->total), *versions = json_array(),
+	       *series = series_json(d, atr_now_ms(), d->dp->app->started_ms);
 	char since[40];
 
-	if (!o || !versions) {
+	if (!o || !versions || !series) {
 		json_decref(o);
 		json_decref(versions);
+		json_decref(series);
 		return NULL;
 	}
 	for (int i = 0; i < d->nvstats; i++) {
@@ -99,6 +158,7 @@ json_t *dep_stats_json(struct dep *d)
 	json_object_set_new(o, "deployment", json_string(d->row.name));
 	json_object_set_new(o, "since", json_string(since));
 	json_object_set_new(o, "versions", versions);
+	json_object_set_new(o, "series", series);
 	return o;
 }
 

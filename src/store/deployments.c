@@ -265,18 +265,24 @@ int atr_store_deployment_ids(struct atr_store *s, int64_t **ids, size_t *n)
 	return 0;
 }
 
-int atr_store_deployment_list_ids(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
-				  bool *more)
+int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f,
+				  const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id FROM deployments WHERE project_id = ? AND id > ? ORDER BY id"
-					      " LIMIT ?");
+	/* Readable projects as in the jobs list (store/jobs.c): internal ones, or a member's. */
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT d.id FROM deployments d JOIN projects p ON p.id = d.project_id"
+		       " WHERE (?1 = 0 OR d.project_id = ?1) AND (?2 IS NULL OR d.state = ?2)"
+		       " AND (?3 = 0 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
+		       " WHERE m.project_id = p.id AND m.user_id = ?3)) AND d.id > ?4 ORDER BY d.id LIMIT ?5");
 	int rc, n = 0;
 
 	if (!st)
 		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
+	sqlite3_bind_int64(st, 1, f->project_id);
+	atr_db_bind_text(st, 2, f->state);
+	sqlite3_bind_int64(st, 3, f->visible_to);
+	sqlite3_bind_int64(st, 4, p->after_id);
+	sqlite3_bind_int(st, 5, p->limit + 1);
 	*more = false;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == p->limit) {

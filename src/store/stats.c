@@ -135,7 +135,12 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		       "  'running', coalesce(sum(state = 'running'), 0), 'succeeded', coalesce(sum(state = 'succeeded'), 0),"
 		       "  'failed', coalesce(sum(state = 'failed'), 0), 'cancelled', coalesce(sum(state = 'cancelled'), 0),"
 		       "  'lost', coalesce(sum(state = 'lost'), 0)) FROM jobs)),"
-		       "'queue', json_object('length', (SELECT count(*) FROM jobs WHERE " ACTIVE " AND state = 'queued'))"
+		       "'queue', json_object('length', (SELECT count(*) FROM jobs WHERE " ACTIVE " AND state = 'queued')),"
+		       /* The state the deployment controller last wrote (it writes every change at once). */
+		       "'deployments', json((SELECT json_object('total', count(*),"
+		       "  'ready', coalesce(sum(state = 'ready'), 0), 'degraded', coalesce(sum(state = 'degraded'), 0),"
+		       "  'deploying', coalesce(sum(state = 'deploying'), 0), 'failed', coalesce(sum(state = 'failed'), 0))"
+		       "  FROM deployments))"
 		       ") AS totals__json");
 	json_t *row, *totals;
 

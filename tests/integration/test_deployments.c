@@ -7,7 +7,8 @@
  * with no failed request, a broken version leaving the old one serving, canary weights over
  * 1,000 requests, promote and rollback, following the production alias, invoke keys,
  * prediction capture with retention, lineage (model versions and batch-inference outputs),
- * history and audit, a server restart, deletion, access and bad input.
+ * history and audit, a server restart, deletion, access and bad input; the list of every
+ * readable project's deployments and the statistics over time.
  */
 #include "fixtures.h"
 
@@ -333,6 +334,27 @@ static void test_deploy_infer_stats(void **state)
 	assert_int_equal(f_int(st, "in_flight"), 0);
 	assert_int_equal(f_int(json_array_get(json_object_get(st, "versions"), 0), "version"), 1);
 	assert_true(json_real_value(json_object_get(json_object_get(st, "latency_ms"), "p50")) > 0);
+	/* the same over time: the 10 s buckets since the daemon started hold all 24 */
+	{
+		json_t *series = json_object_get(st, "series"), *b;
+		long long sum = 0, errors = 0, with_latency = 0;
+		assert_int_equal(f_int(series, "bucket_s"), 10);
+		assert_true(json_array_size(json_object_get(series, "items")) >= 1);
+		json_array_foreach(json_object_get(series, "items"), i, b) {
+			assert_non_null(json_string_value(json_object_get(b, "start")));
+			sum += f_int(b, "requests");
+			errors += f_int(b, "errors");
+			if (f_int(b, "requests") > 0) {
+				assert_true(json_real_value(json_object_get(json_object_get(b, "latency_ms"), "p99")) > 0);
+				with_latency++;
+			} else {
+				assert_true(json_is_null(json_object_get(b, "latency_ms")));
+			}
+		}
+		assert_int_equal(sum, 24);
+		assert_int_equal(errors, 0);
+		assert_true(with_latency >= 1);
+	}
 	json_decref(st);
 	h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
 	assert_non_null(strstr(r.body, "atrium_deployment_requests_total{deployment=\"web\",version=\"1\"} 24"));
@@ -343,6 +365,53 @@ static void test_deploy_infer_stats(void **state)
 	d = h_call(&S, "GET", "/api/v1/projects/serve/deployments", VIEWER, NULL, 200);
 	assert_string_equal(f_str(json_array_get(json_object_get(d, "items"), 0), "name"), "web");
 	json_decref(d);
+}
+
+/* The names of a list's items, comma-separated ("" when empty). */
+static const char *names_of(const json_t *list)
+{
+	static char out[512];
+	const json_t *e;
+	size_t i, n = 0;
+
+	out[0] = 0;
+	json_array_foreach(json_object_get(list, "items"), i, e)
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", f_str(e, "name"));
+	return out;
+}
+
+static void expect_names(const char *path, const char *token, const char *want)
+{
+	json_t *l = h_call(&S, "GET", path, token, NULL, 200);
+	assert_string_equal(names_of(l), want);
+	assert_true(json_is_null(json_object_get(l, "next_cursor")));
+	json_decref(l);
+}
+
+/* GET /api/v1/deployments: every readable project's, filtered by project and state. */
+static void test_list_all(void **state)
+{
+	json_t *l;
+	(void)state;
+
+	expect_names("/api/v1/deployments", VIEWER, "web");
+	expect_names("/api/v1/deployments", S.admin_token, "web");
+	expect_names("/api/v1/deployments?state=ready", VIEWER, "web");
+	expect_names("/api/v1/deployments?state=failed", VIEWER, "");
+	expect_names("/api/v1/deployments?project=serve&state=ready", EDITOR, "web");
+	l = h_call(&S, "GET", "/api/v1/deployments", VIEWER, NULL, 200);
+	assert_string_equal(f_str(json_array_get(json_object_get(l, "items"), 0), "project"), "serve");
+	assert_int_equal(f_int(json_array_get(json_object_get(l, "items"), 0), "ready_replicas"), 2);
+	json_decref(l);
+	/* a private project's deployments are not the outsider's to see, nor to filter by */
+	expect_names("/api/v1/deployments", OUTSIDER, "");
+	h_expect_error(&S, "GET", "/api/v1/deployments?project=serve", OUTSIDER, NULL, 400, "project");
+	h_expect_error(&S, "GET", "/api/v1/deployments?project=nope", OWNER, NULL, 400, "project");
+	h_expect_error(&S, "GET", "/api/v1/deployments?state=running", OWNER, NULL, 400, "state");
+	h_expect_error(&S, "GET", "/api/v1/deployments?state=", OWNER, NULL, 400, "state");
+	h_expect_error(&S, "GET", "/api/v1/deployments?limit=0", OWNER, NULL, 400, "limit");
+	h_expect_error(&S, "GET", "/api/v1/deployments", NULL, NULL, 401, NULL);
+	h_expect_error(&S, "POST", "/api/v1/deployments", OWNER, "{}", 405, NULL);
 }
 
 static void test_bad_input_and_access(void **state)
@@ -823,6 +892,7 @@ static void test_invoke_keys(void **state)
 	h_expect_error(&S, "POST", "/api/v1/deployments/roll/predict", key, "{\"x\":[1,1]}", 404, NULL);
 	h_expect_error(&S, "POST", "/v2/models/roll/infer", key, "{}", 404, NULL);
 	h_expect_error(&S, "GET", "/api/v1/deployments/web", key, NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/deployments", key, NULL, 403, NULL);
 	h_expect_error(&S, "GET", "/api/v1/projects/serve", key, NULL, 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/keys", key, "{\"name\":\"again\"}", 403, NULL);
 	list = h_call(&S, "GET", "/api/v1/deployments/web/keys", EDITOR, NULL, 200);
@@ -984,6 +1054,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deploy_infer_stats),
+		cmocka_unit_test(test_list_all),
 		cmocka_unit_test(test_bad_input_and_access),
 		cmocka_unit_test(test_unavailable_and_timeout),
 		cmocka_unit_test(test_replica_restart),

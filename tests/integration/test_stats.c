@@ -2,15 +2,18 @@
  * test_stats.c: GET /api/v1/admin/stats against a real daemon: the totals and the series
  * match what the test did (users, teams, tokens; projects, datasets, models, promotions,
  * workers and their GPUs; jobs by state, the queue, GPUs in use and GPU-hours by team, with a
- * real worker running the jobs; jobs and runs per bucket), buckets are aligned and
+ * real worker running the jobs; jobs and runs per bucket; deployments by state, with the
+ * example model server), buckets are aligned and
  * zero-filled, bad since/bucket are 400 naming the parameter, members get 403 and callers
  * without a token 401.
  */
 #include "harness.h"
 #include "fixtures.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,6 +451,124 @@ static void test_stats_jobs_queue_and_gpu_hours(void **state)
 	assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
 }
 
+/* ---- deployments: one in each state, served by the example model server ---- */
+
+static char modelserver[PATH_MAX];
+
+/* Polls deployment name until its state is want (90 s at most). */
+static void deployment_in(const char *name, const char *want)
+{
+	for (int i = 0; i < 450; i++) {
+		json_t *d = h_call(&S, "GET", h_fmt("/api/v1/deployments/%s", name), S.admin_token, NULL, 200);
+		bool ok = strcmp(f_str(d, "state"), want) == 0;
+		json_decref(d);
+		if (ok)
+			return;
+		usleep(200000);
+	}
+	fprintf(stderr, "deployment %s never became %s\n", name, want);
+	fail();
+}
+
+static void deploy(const char *project, const char *name, int version, const char *args)
+{
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/%s/deployments", project), S.admin_token,
+			   h_fmt("{\"name\":\"%s\",\"model\":\"lin\",\"version\":%d,\"labels\":{\"pool\":\"deploy\"},"
+				 "\"command\":[\"%s\"%s]}",
+				 name, version, modelserver, args),
+			   201));
+}
+
+/* A model "lin" in project with version 1 (servable) and 2 (no model.json: it exits at once). */
+static void servable_model(const char *project)
+{
+	const char *m = h_fmt("/api/v1/projects/%s/models", project);
+	char base[256];
+
+	snprintf(base, sizeof(base), "%s/lin/versions", m);
+	json_decref(h_call(&S, "POST", m, S.admin_token, "{\"name\":\"lin\"}", 201));
+	for (int v = 1; v <= 2; v++) {
+		const char *body = v == 1 ? "{\"weights\":[1],\"bias\":0}" : "broken";
+		json_decref(h_call(&S, "POST", base, S.admin_token, "{}", 201));
+		json_decref(f_put(&S, h_fmt("%s/%d/files/%s", base, v, v == 1 ? "model.json" : "README"), S.admin_token, body,
+				  strlen(body), NULL, 201));
+		json_decref(h_call(&S, "POST", h_fmt("%s/%d/commit", base, v), S.admin_token, "{}", 200));
+	}
+}
+
+static long long deployments_with(const char *state)
+{
+	json_t *l = h_call(&S, "GET", h_fmt("/api/v1/deployments?state=%s", state), S.admin_token, NULL, 200);
+	long long n = (long long)json_array_size(json_object_get(l, "items"));
+	json_decref(l);
+	return n;
+}
+
+static void test_stats_deployments(void **state)
+{
+	const char *admin = S.admin_token;
+	const char *const wargs[] = {"--labels", "pool=deploy", "--heartbeat", "1", NULL};
+	const char *env = getenv("ATRIUM_MODELSERVER");
+	static const char *const states[] = {"ready", "degraded", "deploying", "failed"};
+	struct h_worker w;
+	json_t *j, *t;
+	(void)state;
+
+	if (!realpath(env ? env : "build/tests/tools/modelserver", modelserver)) {
+		fprintf(stderr, "the model server is not built (make test-build)\n");
+		fail();
+	}
+	/* none yet: the figures are there, as zeros */
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "deployments", "total"), 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(num(t, "deployments", states[i]), 0);
+	json_decref(j);
+
+	/* dep-b's team runs one job at a time: its deployment's second replica waits */
+	json_decref(h_call(&S, "POST", "/api/v1/teams", admin, "{\"name\":\"tight\",\"max_concurrent_jobs\":1}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", admin, "{\"name\":\"dep-a\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", admin, "{\"name\":\"dep-b\",\"team\":\"tight\"}", 201));
+	servable_model("dep-a");
+	servable_model("dep-b");
+	h_worker_start(&w, &S, h_join_token(&S, "dep-w"), "dep-w", 0, wargs);
+	assert_true(h_worker_wait_registered(&w, 0, 20000));
+
+	deploy("dep-a", "ok", 1, "");
+	deploy("dep-a", "slow", 1, ",\"--ready-delay-ms\",\"600000\"");
+	deploy("dep-a", "broken", 2, "");
+	deploy("dep-b", "half", 1, "");
+	deployment_in("ok", "ready");
+	deployment_in("half", "ready");
+	json_decref(h_call(&S, "PATCH", "/api/v1/deployments/half", admin, "{\"replicas\":2}", 200));
+	deployment_in("half", "degraded");
+	deployment_in("broken", "failed");
+	deployment_in("slow", "deploying");
+
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "deployments", "total"), 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(num(t, "deployments", states[i]), 1);
+		/* the same as the list says */
+		assert_int_equal(deployments_with(states[i]), 1);
+	}
+	json_decref(j);
+
+	/* deleted ones are gone from the figures */
+	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/broken", admin, NULL, 204));
+	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/slow", admin, NULL, 204));
+	j = h_call(&S, "GET", "/api/v1/admin/stats", admin, NULL, 200);
+	t = json_object_get(j, "totals");
+	assert_int_equal(num(t, "deployments", "total"), 2);
+	assert_int_equal(num(t, "deployments", "deploying") + num(t, "deployments", "failed"), 0);
+	json_decref(j);
+	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/ok", admin, NULL, 204));
+	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/half", admin, NULL, 204));
+	assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
+}
+
 static void test_stats_access(void **state)
 {
 	const char *member = h_user(&S, "eli", false);
@@ -468,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_stats_bucket_limit),
 		cmocka_unit_test(test_stats_registry_and_workers),
 		cmocka_unit_test(test_stats_jobs_queue_and_gpu_hours),
+		cmocka_unit_test(test_stats_deployments),
 		cmocka_unit_test(test_stats_access),
 	};
 	memset(&S, 0, sizeof(S));

@@ -136,13 +136,13 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	const last = stats.series[stats.series.length - 1];
 	assert.equal(await cardFigure(page, 'active'), String(last.active_users));
 	// the registry and the workers, as seeded: cats, secret-lab and old-project (archived);
-	// photos (3 versions) and captions (1); detector (3 versions), tiny-llm (1) and
-	// cat-classifier (1, made by the train-small job); two pending promotions; gpu-a online
-	// with 4 fake GPUs (run.sh) and gpu-old offline
+	// photos (3 versions) and captions (1); detector (3 versions), tiny-llm (1),
+	// cat-classifier (1, made by the train-small job) and scorer (2, served by cat-scorer);
+	// two pending promotions; gpu-a online with 4 fake GPUs (run.sh) and gpu-old offline
 	const t = stats.totals;
 	assert.deepEqual(t.projects, { total: seed.projects.length, archived: 1 });
 	assert.deepEqual(t.datasets, { total: 2, versions: 4 });
-	assert.deepEqual(t.models, { total: 3, versions: 5 });
+	assert.deepEqual(t.models, { total: 4, versions: 7 });
 	assert.deepEqual(t.promotions, { pending: 2 });
 	assert.deepEqual(t.workers, { online: 1, offline: 1, schedulable: 1 });
 	assert.deepEqual(t.gpus, { total: 4, busy: 0, in_use: 0 });
@@ -150,16 +150,20 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	assert.equal(await text(page.locator('[data-stat="projects"] .detail')), '1 archived');
 	assert.equal(await cardFigure(page, 'datasets'), '2');
 	assert.equal(await text(page.locator('[data-stat="datasets"] .detail')), '4 versions');
-	assert.equal(await cardFigure(page, 'models'), '3');
+	assert.equal(await cardFigure(page, 'models'), '4');
 	assert.equal(await cardFigure(page, 'promotions'), '2');
 	assert.equal(await cardFigure(page, 'workers'), '1');
 	assert.equal(await text(page.locator('[data-stat="workers"] .detail')), '1 offline · 1 schedulable');
 	assert.equal(await cardFigure(page, 'gpus'), '4');
 	assert.equal(await text(page.locator('[data-stat="gpus"] .detail')), '0 busy outside Atrium');
-	// jobs as seeded (seed.mjs jobs): 3 succeeded, 1 failed, 1 waiting; none holds a GPU now
+	// jobs as seeded (seed.mjs jobs): 3 succeeded, 1 failed, 1 waiting, none holds a GPU now;
+	// and the deployment's replicas (jobs of kind service, with no GPU): its stable version's
+	// and its canary's, running
 	const seededJobs = Object.values(seed.jobs);
+	const services = (await apiOk('GET', '/jobs?kind=service&limit=100')).items;
+	assert.deepEqual(services.map((j) => j.state), ['running', 'running']);
 	const count = (state) => seededJobs.filter((j) => j.state === state).length;
-	assert.deepEqual(t.jobs, { total: seededJobs.length, queued: 1, dispatched: 0, running: 0, succeeded: count('succeeded'), failed: count('failed'), cancelled: 0, lost: 0 });
+	assert.deepEqual(t.jobs, { total: seededJobs.length + 2, queued: 1, dispatched: 0, running: 2, succeeded: count('succeeded'), failed: count('failed'), cancelled: 0, lost: 0 });
 	assert.equal(await cardFigure(page, 'jobs'), String(t.jobs.running));
 	assert.equal(await text(page.locator('[data-stat="jobs"] .detail')), `${t.jobs.dispatched} starting · ${t.jobs.total} in all`);
 	assert.equal(t.queue.length, 1);
@@ -184,8 +188,11 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	assert.deepEqual(await byState.locator('svg.bars g.bar').evaluateAll((gs) => gs.map((g) => [g.dataset.label, g.querySelector('.bar-value').textContent])), JOB_STATES.map((st) => [st, String(t.jobs[st])]));
 	await byState.locator('details.figures summary').click();
 	for (const st of JOB_STATES) assert.deepEqual(await cellTexts(byState.locator(`tr[data-key="${st}"]`)), [st, String(t.jobs[st])]);
-	// what later phases bring says so
-	assert.equal(await text(page.locator('[data-stat="deployments"] .detail')), 'not available yet');
+	// deployments: the seeded one is ready (its canary too)
+	assert.deepEqual(t.deployments, { total: 1, ready: 1, degraded: 0, deploying: 0, failed: 0 });
+	assert.equal(await cardFigure(page, 'deployments'), '1');
+	assert.equal(await text(page.locator('[data-stat="deployments"] .detail')), '0 degraded · 0 deploying · 0 failed');
+	assert.equal(await page.locator('[data-stat="deployments"] a').getAttribute('href'), '#/deployments');
 	// the adoption chart is drawn (uPlot canvas) and its table holds the API's figures: the
 	// jobs and runs of each bucket too
 	const adoption = panelOf(page, 'adoption-title');
@@ -894,7 +901,13 @@ test('workers: the inventory shows the real worker\'s 4 fake GPUs, labels and st
 	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
 	assert.equal(live.gpus.length, 4);
 	let cells = await cellTexts(row(page, live.id));
-	assert.deepEqual(cells.slice(0, 6), ['gpu-a', 'online', 'schedulable', '4 × Fake GPU (16 GiB)', 'none', String(live.cpus)]);
+	assert.deepEqual(cells.slice(0, 4), ['gpu-a', 'online', 'schedulable', '4 × Fake GPU (16 GiB)']);
+	assert.equal(cells[5], String(live.cpus));
+	// what runs there: the seeded deployment's replicas, holding no GPU
+	const serving = (await apiOk('GET', '/jobs?kind=service&state=running')).items;
+	assert.equal(serving.length, 2);
+	for (const j of serving) assert.ok(cells[4].includes(`#${j.id} ${j.name}`), cells[4]);
+	assert.match(cells[4], / 0 of 4 GPUs allocated$/);
 	assert.equal(cells[7], 'pool=large zone=a');
 	assert.equal(cells[9], live.version);
 	cells = await cellTexts(row(page, seed.workers.offline_id));
@@ -1351,7 +1364,10 @@ test('workers: the jobs running on a worker and which job holds each GPU', async
 		assert.equal(running.gpus.length, 2);
 		await asAdmin(page, 'workers', 'Workers');
 		const w = running.worker_id;
-		assert.equal((await cellTexts(row(page, w)))[4], `#${j.id} two-gpus 2 of 4 GPUs allocated`);
+		// beside the deployment's replicas, which hold no GPU
+		const jobsCell = (await cellTexts(row(page, w)))[4];
+		assert.ok(jobsCell.includes(`#${j.id} two-gpus`), jobsCell);
+		assert.match(jobsCell, / 2 of 4 GPUs allocated$/);
 		await view(page, `workers/${w}`, 'Worker gpu-a');
 		for (let i = 0; i < 4; i++) {
 			const held = running.gpus.includes(i);
@@ -1389,6 +1405,251 @@ test('narrow screen (400 px): jobs, runs and comparison pages do not scroll side
 	for (const [hash, heading, name] of pages) {
 		await view(page, hash, heading);
 		if (hash.includes('runs/') || hash.includes('compare')) await page.locator('main figure.metric .uplot canvas').first().waitFor();
+		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 401), `no sideways scrolling: ${hash}`);
+		if (name) await shot(page, name);
+	}
+});
+
+// ---------- deployments ----------
+
+const dep = () => apiOk('GET', `/deployments/${seed.deployment.name}`);
+const depPanel = (page, id) => panelOf(page, id);
+// The rows of a panel's table, by their data-key.
+const rowKeys = (loc) => loc.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.key));
+
+test('deployments list: the seeded deployment with its state, traffic and replicas; filters, the project tab, a member', async (page, ctx) => {
+	const D = seed.deployment;
+	await asAdmin(page, 'deployments', 'Deployments');
+	const d = await dep();
+	assert.equal(d.state, 'ready');
+	assert.deepEqual(await rowKeys(page.locator('main .table-wrap')), [D.name]);
+	// deployment, state, project, model, traffic, follows, replicas ready, latest rollout
+	assert.deepEqual((await cellTexts(row(page, D.name))).slice(0, 8), [
+		D.name, 'ready', D.project, D.model, `v${D.stable} ${100 - D.weight} % v${D.canary} ${D.weight} % (canary)`, 'pinned', '2 / 2', 'canary in_progress',
+	]);
+	await shot(page, 'deployments');
+	// the state filter goes in the address and narrows the list as the API does
+	await page.locator('main select[name=state]').selectOption('failed');
+	await page.waitForURL(/state=failed/);
+	await page.locator('main .empty', { hasText: 'No deployment matches these filters.' }).waitFor();
+	assert.equal((await apiOk('GET', '/deployments?state=failed')).items.length, 0);
+	await page.locator('main button', { hasText: 'Clear filters' }).click();
+	await row(page, D.name).waitFor();
+	// from the keyboard to its page
+	await row(page, D.name).locator('a').first().focus();
+	await page.keyboard.press('Enter');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: `Deployment ${D.name}` }).waitFor();
+	// the project's tab lists it; a project with none says how to make one
+	await view(page, `projects/${D.project}/deployments`, 'Deployments');
+	assert.equal(await page.locator('main nav.tabs a[aria-current=page]').textContent(), 'Deployments');
+	assert.deepEqual(await rowKeys(page.locator('main .table-wrap')), [D.name]);
+	await view(page, 'projects/secret-lab/deployments', 'Deployments');
+	assert.match(await itext(page.locator('main .empty')), /No deployments in secret-lab yet\..*curl -X POST .*\/api\/v1\/projects\/secret-lab\/deployments/);
+	// a viewer of cats sees it too
+	const member = await ctx.newPage();
+	try {
+		await asUser(member, 'victor', 'deployments', 'Deployments');
+		assert.deepEqual(await rowKeys(member.locator('main .table-wrap')), (await apiOk('GET', '/deployments', seed.tokens.victor)).items.map((x) => x.name));
+		await row(member, D.name).waitFor();
+	} finally {
+		await member.close();
+	}
+});
+
+test('deployment page: replicas, the traffic split, request figures and charts, the history, captured predictions', async (page) => {
+	const D = seed.deployment;
+	await asAdmin(page, `deployments/${D.name}`, `Deployment ${D.name}`);
+	const d = await dep();
+	assert.match(await itext(depPanel(page, 'dep-status')), new RegExp(`State ready ${d.message}`));
+	assert.match(await itext(depPanel(page, 'dep-status')), /Replicas ready 2 \/ 2/);
+	// the traffic split: a row and a bar per version
+	assert.deepEqual(d.traffic.map((t) => [t.version, t.weight]), [[D.stable, 100 - D.weight], [D.canary, D.weight]]);
+	for (const t of d.traffic) {
+		assert.deepEqual(await cellTexts(prow(page, 'dep-traffic', t.version)), [`v${t.version}`, t.stable ? 'stable' : 'canary', `${t.weight} %`, `${t.ready_replicas} / ${t.replicas}`]);
+	}
+	assert.deepEqual(await depPanel(page, 'dep-traffic').locator('svg.bars .bar-value').allTextContents(), [`${100 - D.weight} %`, `${D.weight} %`]);
+	// replicas: one row per instance, as the API has it
+	assert.equal(d.instances.length, 2);
+	for (const r of d.instances) {
+		const cells = await cellTexts(prow(page, 'dep-replicas', r.job_id));
+		assert.deepEqual(cells, [`#${r.replica}`, `v${r.version}`, 'ready', `#${r.job_id}`, 'gpu-a', String(r.port), String(r.restarts), String(r.in_flight), String(r.requests)]);
+	}
+	// the gateway's figures: every seeded call, and each version's
+	const st = await apiOk('GET', `/deployments/${D.name}/stats`);
+	assert.equal(st.requests, D.calls);
+	assert.equal(await cardFigure(page, 'requests'), String(st.requests));
+	assert.equal(await cardFigure(page, 'errors'), '0');
+	assert.equal(st.versions.length, 2);
+	for (const v of st.versions) {
+		assert.ok(v.requests > 0, `version ${v.version} answered`);
+		assert.deepEqual((await cellTexts(prow(page, 'dep-stats', v.version))).slice(0, 4), [`v${v.version}`, String(v.requests), '0', '0.0 %']);
+	}
+	// two charts over time; their figures: the buckets with calls add up as in the API
+	const stats = depPanel(page, 'dep-stats');
+	await stats.locator('figure[data-chart="rate"] .uplot canvas').first().waitFor();
+	await stats.locator('figure[data-chart="latency"] .uplot canvas').first().waitFor();
+	assert.deepEqual(await stats.locator('figure[data-chart="rate"] .u-legend .u-series .u-label').allTextContents(), ['Requests/s', 'Errors/s']);
+	assert.deepEqual(await stats.locator('figure[data-chart="latency"] .u-legend .u-series .u-label').allTextContents(), ['p50', 'p90', 'p99']);
+	await stats.locator('details.figures summary').click();
+	const shownCalls = await stats.locator('details.figures tbody tr').evaluateAll((trs) => trs.reduce((n, tr) => n + Number(tr.cells[1].innerText), 0));
+	assert.equal(shownCalls, st.series.items.reduce((n, b) => n + b.requests, 0));
+	// the history, newest first, as the API has it
+	const hist = (await apiOk('GET', `/deployments/${D.name}/history?limit=20`)).items;
+	assert.deepEqual(await rowKeys(depPanel(page, 'dep-history')), hist.map((e) => String(e.id)));
+	const canary = hist.find((e) => e.kind === 'canary_started');
+	assert.match(await itext(prow(page, 'dep-history', canary.id)), new RegExp(`canary started v${D.stable} → v${D.canary} bob`));
+	assert.match(await itext(prow(page, 'dep-history', hist[hist.length - 1].id)), /created v1 bob/);
+	// captured predictions (every call is kept), newest first
+	const preds = (await apiOk('GET', `/deployments/${D.name}/predictions?limit=10`)).items;
+	assert.equal(preds.length, 10);
+	assert.deepEqual(await rowKeys(depPanel(page, 'dep-predictions')), preds.map((p) => String(p.id)));
+	assert.match(await itext(prow(page, 'dep-predictions', preds[0].id)), new RegExp(`v${preds[0].version} 200`));
+	await shot(page, 'deployment');
+});
+
+test('deployment page refreshes itself: new calls show without a reload, an open dialog and the scroll stay', async (page) => {
+	const D = seed.deployment;
+	await asAdmin(page, `deployments/${D.name}`, `Deployment ${D.name}`);
+	await page.evaluate(() => {
+		window.__samePage = true;
+	});
+	const before = Number(await cardFigure(page, 'requests'));
+	// scrolled down to the keys, with a confirmation open
+	const revoke = depPanel(page, 'dep-keys').locator('button', { hasText: 'Revoke' }).first();
+	await revoke.scrollIntoViewIfNeeded();
+	const y = await page.evaluate(() => window.scrollY);
+	assert.ok(y > 0);
+	await revoke.click();
+	await page.locator('dialog[open]').waitFor();
+	for (let i = 0; i < 5; i++) await apiOk('POST', `/deployments/${D.name}/predict`, seed.tokens.bob, { x: [i, i] });
+	await eventually(async () => assert.equal(Number(await cardFigure(page, 'requests')), before + 5), 'the figures refresh', 20_000);
+	assert.equal(await page.locator('dialog[open]').count(), 1, 'the dialog is still open');
+	assert.equal(await page.evaluate(() => window.scrollY), y, 'the page did not scroll');
+	await confirm(page, 'Cancel');
+	assert.equal(await page.evaluate(() => window.__samePage), true, 'the page was not reloaded');
+	assert.equal((await apiOk('GET', `/deployments/${D.name}/keys`, seed.tokens.bob)).items.find((k) => k.name === D.key).revoked_at, null);
+});
+
+test('promote the canary from the UI, then start another and roll it back (checked through the API)', async (page) => {
+	const D = seed.deployment;
+	await asUser(page, 'bob', `deployments/${D.name}`, `Deployment ${D.name}`);
+	const controls = depPanel(page, 'dep-traffic');
+	await controls.locator('button', { hasText: `Promote v${D.canary}` }).click();
+	await confirm(page, 'Promote');
+	await eventually(async () => {
+		const d = await dep();
+		assert.equal(d.rollout.state, 'promoted');
+		assert.equal(d.version, D.canary);
+		assert.deepEqual(d.traffic.map((t) => [t.version, t.weight, t.stable]), [[D.canary, 100, true]]);
+	}, 'promoted');
+	// the page follows without a reload
+	await prow(page, 'dep-traffic', D.canary).locator('td', { hasText: 'stable' }).waitFor();
+	await eventually(async () => assert.equal(await prow(page, 'dep-traffic', D.stable).count(), 0), 'v1 left the split');
+	// a new canary: the previous version gets 30 %
+	await controls.locator('summary', { hasText: 'Start a canary' }).click();
+	const f = controls.locator('form[aria-label="Start a canary"]');
+	await f.locator('select[name=version]').selectOption(String(D.stable));
+	await f.locator('input[name=weight]').fill('30');
+	await f.locator('button[type=submit]').click();
+	await eventually(async () => {
+		const d = await dep();
+		assert.equal(d.rollout.kind, 'canary');
+		assert.equal(d.rollout.state, 'in_progress');
+		assert.deepEqual(d.traffic.map((t) => [t.version, t.weight]), [[D.canary, 70], [D.stable, 30]]);
+	}, 'canary started');
+	// once the page shows the canary, its Roll back ends it
+	await controls.locator('.canary-controls', { hasText: `v${D.stable} gets 30 %` }).waitFor();
+	await controls.locator('button', { hasText: 'Roll back' }).click();
+	assert.match(await itext(page.locator('dialog[open]')), new RegExp(`Roll back the canary of ${D.name}\\?`));
+	await confirm(page, 'Roll back');
+	await eventually(async () => {
+		const d = await dep();
+		assert.equal(d.rollout.state, 'rolled_back');
+		assert.deepEqual(d.traffic.map((t) => [t.version, t.weight]), [[D.canary, 100]]);
+	}, 'rolled back');
+	// the history says so
+	await prow(page, 'dep-history', (await apiOk('GET', `/deployments/${D.name}/history?limit=1`)).items[0].id).waitFor();
+	const kinds = (await apiOk('GET', `/deployments/${D.name}/history?limit=50`)).items.map((e) => e.kind);
+	assert.ok(kinds.includes('promoted') && kinds.includes('rolled_back'), kinds.join(' '));
+	await shot(page, 'deployment-rolled-back');
+});
+
+test('invoke keys: one made in the UI is shown once and calls the gateway; revoked in the UI, it stops working', async (page) => {
+	const D = seed.deployment;
+	await asUser(page, 'bob', `deployments/${D.name}`, `Deployment ${D.name}`);
+	const keys = depPanel(page, 'dep-keys');
+	const seeded = (await apiOk('GET', `/deployments/${D.name}/keys`, seed.tokens.bob)).items.find((k) => k.name === D.key);
+	assert.match(await itext(prow(page, 'dep-keys', seeded.id)), new RegExp(`${D.key} ${seeded.prefix}… bob .* active`));
+	await keys.locator('summary', { hasText: 'New invoke key' }).click();
+	await keys.locator('form input[name=name]').fill('ui-key');
+	await keys.locator('form button[type=submit]').click();
+	const secret = await keys.locator('.secret-once input.secret').inputValue();
+	assert.match(secret, /^atr_/);
+	const call = () => api('POST', `/deployments/${D.name}/predict`, secret, { x: [1, 2] });
+	const answer = await call();
+	assert.equal(answer.status, 200);
+	assert.ok(answer.json.model_version);
+	const made = (await apiOk('GET', `/deployments/${D.name}/keys`, seed.tokens.bob)).items.find((k) => k.name === 'ui-key');
+	await prow(page, 'dep-keys', made.id).locator('button', { hasText: 'Revoke' }).click();
+	await confirm(page, 'Revoke');
+	await prow(page, 'dep-keys', made.id).locator('.badge', { hasText: 'revoked' }).waitFor();
+	await eventually(async () => assert.equal((await call()).status, 401), 'the key is refused');
+});
+
+test('scale from the UI; a viewer sees the figures but no controls; delete a deployment after a confirmation', async (page, ctx) => {
+	const D = seed.deployment;
+	await asUser(page, 'bob', `deployments/${D.name}`, `Deployment ${D.name}`);
+	const scale = page.locator('main form[aria-label="Scale cat-scorer"]');
+	await scale.locator('input[name=replicas]').fill('2');
+	await scale.locator('button[type=submit]').click();
+	await eventually(async () => assert.equal((await dep()).replicas, 2), 'scaled to 2');
+	await eventually(async () => assert.match(await itext(depPanel(page, 'dep-status')), /Scale 2 replicas/), 'the page shows it');
+	// a viewer: the same page without write controls
+	const viewer = await ctx.newPage();
+	try {
+		await asUser(viewer, 'victor', `deployments/${D.name}`, `Deployment ${D.name}`);
+		await viewer.locator('main [data-stat="requests"]').waitFor();
+		assert.equal(await viewer.locator('main button', { hasText: /Delete|Roll back|Promote/ }).count(), 0);
+		assert.equal(await viewer.locator('main form').count(), 0);
+		assert.equal(await viewer.locator('main section[aria-labelledby="dep-keys"]').count(), 0);
+	} finally {
+		await viewer.close();
+	}
+	await apiOk('PATCH', `/deployments/${D.name}`, seed.tokens.bob, { replicas: 1 });
+	// a deployment made for the occasion: cancelling keeps it, confirming deletes it
+	await apiOk('POST', `/projects/${D.project}/deployments`, seed.tokens.bob, { name: 'tmp-scorer', model: D.model, version: D.canary, command: D.command });
+	await view(page, 'deployments/tmp-scorer', 'Deployment tmp-scorer');
+	await page.locator('main .page-header button', { hasText: 'Delete' }).click();
+	await confirm(page, 'Cancel');
+	assert.equal((await api('GET', '/deployments/tmp-scorer')).status, 200);
+	await page.locator('main .page-header button', { hasText: 'Delete' }).click();
+	assert.match(await itext(page.locator('dialog[open]')), /Delete deployment tmp-scorer\?.*cannot be undone/);
+	await confirm(page, 'Delete');
+	await page.locator('main .view:not([aria-busy]) nav.tabs a[aria-current=page]', { hasText: 'Deployments' }).waitFor();
+	assert.equal((await api('GET', '/deployments/tmp-scorer')).status, 404);
+	assert.deepEqual(await rowKeys(page.locator('main .table-wrap')), [D.name]);
+});
+
+test('lineage: a model version\'s deployment node leads to the deployment; at 400 px deployment pages do not scroll sideways', async (page) => {
+	const D = seed.deployment;
+	await eventually(async () => {
+		const d = await dep();
+		assert.deepEqual([d.state, d.ready_replicas, d.replicas], ['ready', 1, 1]);
+	}, 'cat-scorer settled', 60_000);
+	await asAdmin(page, `projects/${D.project}/models/${D.model}/versions/${D.canary}`, `${D.model} v${D.canary}`);
+	const node = page.locator(`svg.lineage a[data-node="deployment"]`);
+	assert.equal(await node.count(), 1);
+	assert.match(await node.getAttribute('aria-label'), new RegExp(`^${D.name} \\(ready · 100 % stable\\)$`));
+	await node.focus();
+	await page.keyboard.press('Enter');
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: `Deployment ${D.name}` }).waitFor();
+	await page.setViewportSize({ width: 400, height: 860 });
+	for (const [hash, heading, name] of [
+		['deployments', 'Deployments', 'deployments-narrow'],
+		[`deployments/${D.name}`, `Deployment ${D.name}`, 'deployment-narrow'],
+		[`projects/${D.project}/deployments`, 'Deployments', null],
+	]) {
+		await view(page, hash, heading);
 		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 401), `no sideways scrolling: ${hash}`);
 		if (name) await shot(page, name);
 	}

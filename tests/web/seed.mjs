@@ -5,8 +5,11 @@
 // assert on. The worker join token it makes is in `.workers.join_token`: tests/web/run.sh
 // starts a real `atrium worker` (4 fake GPUs) with it once seeding is done, then runs
 //   node tests/web/seed.mjs BASE_URL ADMIN_TOKEN jobs < seed.json > seed-with-jobs.json
-// which submits jobs (they need a registered worker), waits for those that end, and adds
-// them to the JSON it read.
+// which submits jobs (they need a registered worker), waits for those that end, then makes
+// a deployment served by the example model server (a canary in progress, some calls through
+// the gateway, an invoke key), and adds them to the JSON it read.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [base, adminToken, phase] = process.argv.slice(2);
 if (!base || !adminToken || (phase && phase !== 'jobs')) {
@@ -286,13 +289,64 @@ async function seedJobs(out) {
 	return out;
 }
 
+// The deployment: bob (an editor of cats) serves alice's model `scorer` (a linear model the
+// example server reads from model.json) with one replica of v1, captures every call, sends
+// calls through the gateway, makes an invoke key, then starts a canary: v2 gets 20 % of the
+// requests on a replica of its own. The browser tests promote or roll it back.
+export const DEPLOYMENT = { name: 'cat-scorer', project: 'cats', model: 'scorer', by: 'bob', stable: 1, canary: 2, weight: 20, key: 'seed-app' };
+const MODELSERVER = process.env.MODELSERVER || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../build/tests/tools/modelserver');
+
+async function deploymentWhen(token, check, what) {
+	let d = null;
+	for (let i = 0; i < 600; i++) {
+		d = await call('GET', `/deployments/${DEPLOYMENT.name}`, token);
+		if (check(d)) return d;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`seed: deployment ${DEPLOYMENT.name} never became ${what}: ${JSON.stringify(d)}`);
+}
+
+const settled = (d) => d.state === 'ready' && d.rollout?.state !== 'failed' && d.instances.every((r) => r.state === 'ready');
+
+async function seedDeployment(out) {
+	const { alice, bob } = out.tokens;
+	const D = DEPLOYMENT;
+	const md = `/projects/${D.project}/models`;
+	await call('POST', md, alice, { name: D.model, description: 'Scores cat photos (a linear model)' });
+	for (const v of [D.stable, D.canary]) {
+		await call('POST', `${md}/${D.model}/versions`, alice, { description: `scorer build ${v}` });
+		await putFile(`${md}/${D.model}/versions/${v}`, alice, 'model.json', JSON.stringify({ weights: [0.5, 0.25], bias: v }));
+		await call('POST', `${md}/${D.model}/versions/${v}/commit`, alice, {});
+	}
+	await call('POST', `/projects/${D.project}/deployments`, bob, {
+		name: D.name, model: D.model, version: D.stable, replicas: 1, command: [MODELSERVER], capture: { sample_rate: 1 },
+	});
+	await deploymentWhen(bob, settled, 'ready');
+	let calls = 0;
+	for (let i = 0; i < 12; i++, calls++) await call('POST', `/deployments/${D.name}/predict`, bob, { instances: [[i, 2]] });
+	const key = await call('POST', `/deployments/${D.name}/keys`, bob, { name: D.key });
+	for (let i = 0; i < 2; i++, calls++) await call('POST', `/deployments/${D.name}/predict`, key.token, { x: [1, i] });
+	await call('PATCH', `/deployments/${D.name}`, bob, {
+		traffic: [{ version: D.stable, weight: 100 - D.weight }, { version: D.canary, weight: D.weight }],
+	});
+	await deploymentWhen(bob, (d) => settled(d) && d.traffic.length === 2 && d.traffic.every((t) => t.ready_replicas === t.replicas), 'ready with its canary');
+	// by the split, and then some calls to the canary's version itself, so both have figures
+	for (let i = 0; i < 20; i++, calls++) await call('POST', `/deployments/${D.name}/predict`, bob, { x: [i, 1] });
+	const v2 = { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP64', data: [2, 4] }] };
+	for (let i = 0; i < 3; i++, calls++) {
+		const res = await fetch(`${base}/v2/models/${D.name}/versions/${D.canary}/infer`, { method: 'POST', headers: { Authorization: `Bearer ${bob}` }, body: JSON.stringify(v2) });
+		if (!res.ok) throw new Error(`seed: V2 infer on version ${D.canary}: ${res.status} ${await res.text()}`);
+	}
+	out.deployment = { ...D, calls, key_prefix: key.prefix, command: [MODELSERVER] };
+}
+
 async function readStdin() {
 	const parts = [];
 	for await (const c of process.stdin) parts.push(c);
 	return JSON.parse(Buffer.concat(parts).toString('utf8'));
 }
 
-(phase === 'jobs' ? readStdin().then(seedJobs) : seed()).then(
+(phase === 'jobs' ? readStdin().then(seedJobs).then(async (out) => (await seedDeployment(out), out)) : seed()).then(
 	(out) => process.stdout.write(JSON.stringify(out, null, 1) + '\n'),
 	(err) => {
 		console.error(err.message);

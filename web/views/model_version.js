@@ -1,7 +1,8 @@
 // views/model_version.js: one model version (#/projects/P/models/M/versions/N): what it is
 // (state, aliases, source run, framework, signature), its files (download, sha256), and its
 // lineage from GET /model-versions/{id}/lineage: a graph dataset versions -> run -> this
-// version -> deployments, and the sha256 of every dataset file it was trained on.
+// version -> the deployments serving it (links to their pages), and the sha256 of every
+// dataset file it was trained on.
 import * as api from '../api.js';
 import { lineageGraph } from '../lineage.js';
 import { projectPage, href, path, version, stateBadge, filesTable } from './registry.js';
@@ -41,7 +42,12 @@ function graph(lin, p) {
 		{
 			title: 'Deployments',
 			nodes: deployments.length
-				? deployments.map((d) => ({ kind: 'deployment', title: d.name || `deployment ${d.id}`, detail: d.state || '' }))
+				? deployments.map((d) => ({
+						kind: 'deployment',
+						title: d.name,
+						detail: `${d.state} · ${d.weight} %${d.stable ? ' stable' : ' canary'}`,
+						href: href.deployment(d.name),
+					}))
 				: [{ kind: 'deployment', title: 'No deployments', detail: 'none yet' }],
 		},
 	]);

@@ -1,9 +1,9 @@
 // views/overview.js: the platform at a glance, from GET /api/v1/admin/stats: people, the
 // registry (projects, datasets, models, promotions waiting), workers and GPUs, jobs (by
-// state, the queue and its oldest job, GPUs held by jobs) and GPU-hours by team this week.
-// The figures and the charts are tables of widgets below: a later phase adds a card or a
-// series here when the endpoint gains the field; until then the card says "not available
-// yet" (deployments).
+// state, the queue and its oldest job, GPUs held by jobs), GPU-hours by team this week and
+// deployments by state. The figures and the charts are tables of widgets below: a later
+// phase adds a card or a series here when the endpoint gains the field; until then the card
+// says "not available yet".
 import * as api from '../api.js';
 import { timeChart, barChart } from '../chart.js';
 import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span } from '../ui.js';
@@ -126,7 +126,10 @@ const CARDS = [
 		key: 'deployments',
 		label: 'Deployments ready',
 		value: (t) => t.deployments?.ready,
-		detail: (t) => `${n(t.deployments.degraded ?? 0)} degraded`,
+		detail: (t) =>
+			`${n(t.deployments.degraded ?? 0)} degraded · ${n(t.deployments.deploying ?? 0)} deploying · ${n(t.deployments.failed ?? 0)} failed`,
+		href: (t) => (t.deployments.degraded ? '#/deployments?state=degraded' : '#/deployments'),
+		link: (t) => (t.deployments.degraded ? 'See the degraded ones' : 'See deployments'),
 	},
 ];
 
@@ -303,6 +306,7 @@ function memberOverview(root, ctx) {
 				null,
 				h('li', null, h('a', { href: '#/projects' }, 'Your projects'), ': their datasets, runs and models.'),
 				h('li', null, h('a', { href: `#/jobs?user=${api.seg(ctx.me.username)}` }, 'Your jobs'), ', running and past.'),
+				h('li', null, h('a', { href: '#/deployments' }, 'Deployments'), ' of your projects: replicas, traffic, requests.'),
 				h('li', null, h('a', { href: '#/promotions' }, 'Promotions'), ' waiting for your decision.'),
 				h('li', null, h('a', { href: '#/admin/tokens' }, 'Your API tokens'), ' for scripts and CI.'),
 			),

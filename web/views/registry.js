@@ -22,6 +22,8 @@ export const href = {
 	models: (p) => `#/projects/${s(p)}/models`,
 	model: (p, m) => `#/projects/${s(p)}/models/${s(m)}`,
 	modelVersion: (p, m, v) => `#/projects/${s(p)}/models/${s(m)}/versions/${v}`,
+	deployments: (p) => `#/projects/${s(p)}/deployments`,
+	deployment: (name) => `#/deployments/${s(name)}`,
 };
 
 // API paths (under /api/v1) of the same objects.
@@ -44,6 +46,9 @@ const STATE_KIND = {
 	running: 'info', finished: 'ok', failed: 'err', killed: 'muted', archived: 'muted',
 	// jobs
 	queued: 'warn', dispatched: 'info', succeeded: 'ok', lost: 'warn',
+	// deployments, their replicas and rollouts
+	ready: 'ok', degraded: 'warn', deploying: 'info', starting: 'info', restarting: 'warn', draining: 'muted',
+	stopping: 'muted', in_progress: 'info', promoted: 'ok', rolled_back: 'warn',
 };
 export const stateBadge = (state) => badge(state, STATE_KIND[state] || '');
 
@@ -55,7 +60,7 @@ const TABS = [
 	['runs', 'Runs', href.runs],
 	['jobs', 'Jobs', href.jobs],
 	['models', 'Models', href.models],
-	// Deployments (a later phase): ['deployments', 'Deployments', href.deployments].
+	['deployments', 'Deployments', href.deployments],
 ];
 
 /*
