@@ -15,6 +15,9 @@
 #define APP(req) ((struct atr_app *)(req)->app)
 #define STORE(req) (APP(req)->store)
 
+/* Environment values may hold what a team would not show to its project's viewers: those (and
+ * every list) see the names only ("[hidden]") in jobs and deployments. */
+void api_hide_env_values(json_t *o);
 /* Answers a store error (404 names what, 409 says it exists, else 500). */
 void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name);
 /* A user by name, or 404 answered. */

@@ -39,3 +39,16 @@ json_t *api_new_items(struct atr_req *r)
 		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
 	return a;
 }
+
+void api_hide_env_values(json_t *o)
+{
+	json_t *env = json_object_get(o, "env"), *names, *v;
+	const char *k;
+
+	if (!json_is_object(env) || !(names = json_object()))
+		return;
+	/* a new object: o's "env" may be shared with live state (a deployment's) */
+	json_object_foreach(env, k, v)
+		json_object_set_new(names, k, json_string("[hidden]"));
+	json_object_set_new(o, "env", names);
+}

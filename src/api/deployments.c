@@ -178,14 +178,22 @@ int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_d
 	return 0;
 }
 
-static void reply_deployment(struct atr_req *r, unsigned status, int64_t id)
+/* Editors and owners see env values (every caller that changed it is one); viewers the names. */
+static void reply_deployment_as(struct atr_req *r, unsigned status, int64_t id, bool show_env)
 {
 	json_t *o = atr_deploy_json(DEPLOY(r), id);
 	if (!o) {
 		atr_reply_error(r, 404, "not_found", NULL, "the deployment is gone");
 		return;
 	}
+	if (!show_env)
+		api_hide_env_values(o);
 	atr_reply_json(r, status, o);
+}
+
+static void reply_deployment(struct atr_req *r, unsigned status, int64_t id)
+{
+	reply_deployment_as(r, status, id, true);
 }
 
 /* ---- create, list, read ---- */
@@ -255,8 +263,10 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 	rc = atr_store_deployment_list_ids(STORE(r), arg, p, ids, more);
 	json_array_foreach(ids, i, v) {
 		json_t *o = rc == 0 ? atr_deploy_json(DEPLOY(r), json_integer_value(v)) : NULL;
-		if (o)
+		if (o) {
+			api_hide_env_values(o);
 			json_array_append_new(arr, o);
+		}
 	}
 	json_decref(ids);
 	return rc;
@@ -306,7 +316,7 @@ void api_deployments_get(struct atr_req *r)
 	struct atr_deploy_ref d;
 	struct atr_project p;
 	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) == 0)
-		reply_deployment(r, 200, d.id);
+		reply_deployment_as(r, 200, d.id, api_project_role(r, &p) >= ATR_PROLE_EDITOR);
 }
 
 /* ---- changes ---- */

@@ -169,16 +169,6 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	return 0;
 }
 
-/* Environment values may hold what a team would not show to its project's viewers: those
- * (and every list) see the names only. */
-static void hide_env_values(json_t *job)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(job, "env"), k, v)
-		json_object_set_new(json_object_get(job, "env"), k, json_string("[hidden]"));
-}
-
 static void reply_job_as(struct atr_req *r, unsigned status, int64_t id, bool show_env)
 {
 	int rc;
@@ -188,7 +178,7 @@ static void reply_job_as(struct atr_req *r, unsigned status, int64_t id, bool sh
 		return;
 	}
 	if (!show_env)
-		hide_env_values(j);
+		api_hide_env_values(j);
 	atr_reply_json(r, status, j);
 }
 
@@ -408,7 +398,7 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 		size_t i;
 		json_t *it;
 		json_array_foreach(items, i, it)
-			hide_env_values(it);
+			api_hide_env_values(it);
 	}
 	atr_reply_page(r, items, more);
 }

@@ -465,6 +465,31 @@ static void test_bad_input_and_access(void **state)
 	json_decref(h_call(&S, "DELETE", "/api/v1/projects/serve/models/lin/versions/5", OWNER, NULL, 204));
 
 	/* access: viewers read, editors change, outsiders see nothing */
+	{ /* env values: editors see them, viewers and lists see the names only */
+		json_t *d = h_call(&S, "GET", "/api/v1/deployments/web", EDITOR, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")),
+				    "1");
+		json_decref(d);
+		d = h_call(&S, "GET", "/api/v1/deployments/web", VIEWER, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")),
+				    "[hidden]");
+		json_decref(d);
+		d = h_call(&S, "GET", "/api/v1/projects/serve/deployments", OWNER, NULL, 200);
+		{
+			json_t *it;
+			size_t i;
+			bool seen = false;
+			json_array_foreach(json_object_get(d, "items"), i, it)
+				if (!strcmp(json_string_value(json_object_get(it, "name")), "web")) {
+					seen = true;
+					assert_string_equal(json_string_value(json_object_get(json_object_get(it, "env"),
+												 "MODELSERVER_KEEP_RUNNING")),
+							    "[hidden]");
+				}
+			assert_true(seen);
+		}
+		json_decref(d);
+	}
 	snprintf(body, sizeof(body), "{\"name\":\"x\"," BASE_BODY "}");
 	h_expect_error(&S, "POST", P, VIEWER, body, 403, NULL);
 	h_expect_error(&S, "POST", P, OUTSIDER, body, 404, NULL);
@@ -558,7 +583,9 @@ static void test_unavailable_and_timeout(void **state)
 	assert_true(f_int(d, "errors") >= 3); /* two 503, one 504 */
 	assert_int_equal(f_int(d, "in_flight"), 0);
 	json_decref(d);
-	/* an answer over --max-body-bytes (16 MiB) is not relayed; a request over it is refused */
+	/* an answer over --max-body-bytes (16 MiB) is not relayed; a request over it is refused
+	 * (a longer timeout first: making 17 MB under the sanitizers on a loaded host can take 1 s) */
+	json_decref(h_call(&S, "PATCH", "/api/v1/deployments/slow", EDITOR, "{\"timeout_s\":60}", 200));
 	h_expect_error(&S, "POST", "/api/v1/deployments/slow/predict", EDITOR, "{\"x\":[1,1],\"pad\":17000000}", 502,
 		       NULL);
 	{
