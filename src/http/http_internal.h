@@ -19,6 +19,9 @@ bool atr_server_stopping(const struct atr_server *s);
 /* Keeps a 200 JSON answer of an ATR_RF_CACHE route (copied). */
 void atr_server_cache_put(struct atr_server *s, const char *key, uint64_t gen, const char *body, size_t len);
 void atr_server_audit(struct atr_server *s, struct atr_req *r);
+/* Called as an answer is made: when the store holds uncommitted writes the request is
+ * suspended until they commit (true: held; send nothing now). */
+bool atr_server_hold(struct atr_server *s, struct atr_req *r);
 struct atr_store *atr_server_idem_store(struct atr_server *s);
 
 #endif

@@ -186,6 +186,8 @@ static void deliver(struct atr_req *r, unsigned status, struct MHD_Response *res
 	r->pending = resp;
 	r->pending_status = status;
 	atr_server_audit(r->srv, r);
+	if (atr_server_hold(r->srv, r))
+		return; /* sent once what it (or the turn) wrote is committed */
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);
