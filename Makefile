@@ -129,7 +129,8 @@ integration: test-build
 # ---- benchmark ----
 build/bench/%: bench/%.c $(REL_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(REL_FLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASE) $(REL_FLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory build/atrium $(BENCH_BINS)

@@ -48,20 +48,55 @@ wait_file() {
 # rss_mib PID: resident memory in MiB from /proc/PID/status.
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 
-# atrium_start NAME: `atrium serve` on 127.0.0.1:0 with a fresh data dir, pinned to the
-# server CPU. Sets A_PID, A_DIR (data dir), A_ADDR (its listen.addr), A_ADMIN (admin.token).
+# note_value NAME VALUE / noted NAME: figures one scenario leaves for another (the footprint
+# scenario reports the RSS the run-search and dispatch scenarios left).
+note_value() { printf '%s\n' "$2" > "$BENCH_TMP/noted.$1"; }
+noted() { cat "$BENCH_TMP/noted.$1" 2>/dev/null || echo -; }
+
+# atrium_start NAME [OPTION...]: `atrium serve` on 127.0.0.1:0 with a fresh data dir (and
+# the options), pinned to the server CPU. Sets A_PID, A_DIR (data dir), A_ADDR (its
+# listen.addr), A_ADMIN (admin.token).
 atrium_start() {
 	A_DIR=$BENCH_TMP/$1
+	shift
 	A_ADDR=$A_DIR/listen.addr
 	A_ADMIN=$A_DIR/admin.token
 	mkdir -p "$A_DIR"
+	atrium_restart "$@"
+}
+
+# atrium_restart [OPTION...]: starts `atrium serve` again on the data dir of the last
+# atrium_start (stopped with atrium_stop first).
+atrium_restart() {
+	rm -f "$A_ADDR"
 	# shellcheck disable=SC2086
-	$PIN_SERVER "$ATRIUM" serve --listen 127.0.0.1:0 --data-dir "$A_DIR" > "$A_DIR.log" 2>&1 &
+	$PIN_SERVER "$ATRIUM" serve --listen 127.0.0.1:0 --data-dir "$A_DIR" "$@" >> "$A_DIR.log" 2>&1 &
 	A_PID=$!
 	track "$A_PID"
 	wait_file "$A_ADDR" || { fail "atrium did not start (log: $A_DIR.log)"; return 1; }
 	api GET /healthz > /dev/null || { fail "atrium does not answer /healthz"; return 1; }
 }
+
+# seed_project: a team "bench", a member of it (token in $A_DIR/member.token) and, as that
+# member (so not an admin: the access checks run), the team's project "bench".
+seed_project() {
+	if ! { api POST /api/v1/teams '{"name": "bench", "description": "benchmark team"}' > /dev/null &&
+		api POST /api/v1/users '{"username": "bench-member", "display_name": "Bench Member"}' |
+		json_str token > "$A_DIR/member.token" &&
+		api PUT /api/v1/teams/bench/members/bench-member '{"role": "member"}' > /dev/null &&
+		[ -s "$A_DIR/member.token" ] &&
+		api POST /api/v1/projects '{"name": "bench", "team": "bench", "description": "benchmark project"}' \
+			"$A_DIR/member.token" > /dev/null; }; then
+		fail "could not seed the team, member and project"
+		return 1
+	fi
+}
+
+# json_num KEY: the first "KEY":number in the JSON on stdin (ids).
+json_num() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" | head -n 1; }
+
+# vm_kib PID FIELD: a /proc/PID/status field in KiB (VmRSS, VmHWM).
+vm_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # atrium_stop: SIGTERM; fails unless the daemon ends with status 0 (no crash, no leak report).
 atrium_stop() {
@@ -116,6 +151,42 @@ load() {
 		return 1
 	fi
 	printf '%s\n' "$_line"
+}
+
+# ab_load [loadgen options...]: LOAD_REPS pairs of runs, Atrium ($A_ADDR, $A_PID) then the
+# reference ($R_ADDR, $R_PID), with the same options, so that drift on a shared machine hits
+# both sides. With AB_COUNTER_STEP set, repetition i starts the '{n}' counter at i times it
+# (unique steps across repetitions). Sets the medians AB_A_RPS AB_A_P50 AB_A_P99 AB_A_CPU,
+# AB_R_RPS AB_R_P50 AB_R_P99 AB_R_CPU and AB_LG (the generator's CPU while driving the reference).
+ab_load() {
+	_a_rps="" _a_p50="" _a_p99="" _a_cpu="" _r_rps="" _r_p50="" _r_p99="" _r_cpu="" _lg=""
+	_i=0
+	while [ $_i -lt "$LOAD_REPS" ]; do
+		_i=$((_i + 1))
+		_n=$((_i * ${AB_COUNTER_STEP:-0}))
+		_l=$(LOAD_LABEL=atrium load "$A_ADDR" -P "$A_PID" -n "$_n" "$@") || return 1
+		_a_rps="$_a_rps $(kv rps "$_l")" _a_p50="$_a_p50 $(kv p50_us "$_l")" _a_p99="$_a_p99 $(kv p99_us "$_l")"
+		_a_cpu="$_a_cpu $(kv server_us_per_req "$_l")"
+		_l=$(LOAD_LABEL=reference load "$R_ADDR" -P "$R_PID" -n "$_n" "$@") || return 1
+		_r_rps="$_r_rps $(kv rps "$_l")" _r_p50="$_r_p50 $(kv p50_us "$_l")" _r_p99="$_r_p99 $(kv p99_us "$_l")"
+		_r_cpu="$_r_cpu $(kv server_us_per_req "$_l")" _lg="$_lg $(kv cpu_pct "$_l")"
+	done
+	# shellcheck disable=SC2086
+	{
+		AB_A_RPS=$(median $_a_rps | awk '{ printf "%.0f", $1 }') AB_R_RPS=$(median $_r_rps | awk '{ printf "%.0f", $1 }')
+		AB_A_P50=$(median $_a_p50) AB_A_P99=$(median $_a_p99) AB_A_CPU=$(median $_a_cpu)
+		AB_R_P50=$(median $_r_p50) AB_R_P99=$(median $_r_p99) AB_R_CPU=$(median $_r_cpu) AB_LG=$(median $_lg)
+	}
+}
+
+# ab_rows SCENARIO TARGET_TEXT RULE NOTE: the rows of an ab_load comparison.
+ab_rows() {
+	row "$1" "req/s" "$AB_A_RPS" "$AB_R_RPS" "$2" "$3" "$4"
+	row "$1" "p50 latency (us)" "$AB_A_P50" "$AB_R_P50" "-" ""
+	row "$1" "p99 latency (us)" "$AB_A_P99" "$AB_R_P99" "-" ""
+	row "$1" "server CPU per req (us)" "$AB_A_CPU" "$AB_R_CPU" "-" "" "steadier than req/s on a shared machine"
+	row "$1" "RSS after load (MiB)" "$(rss_mib "$A_PID")" "-" "-" "" "$LOAD_CONNS connections"
+	row "$1" "loadgen CPU (% of a core)" "-" "$AB_LG" "-" "" "while driving the reference; 100 = generator-bound"
 }
 
 # ---- result rows ----

@@ -9,7 +9,10 @@
  *
  * A one-shot mode (-1) sends a single request and writes the body out: bench/run.sh seeds
  * data and fetches the bytes the reference server replays with it, so the driver needs no
- * curl or jq. Not here: anything about what is measured (the scenarios in bench/scenarios/).
+ * curl or jq. A counted mode (-N) sends a fixed number of requests as fast as the connections
+ * allow and can record each answer (-R: when it was sent and answered, its status and the
+ * first "id" in its body), which is how the dispatch scenario learns when each job was
+ * submitted. Not here: anything about what is measured (the scenarios in bench/scenarios/).
  */
 #include "common.h"
 
@@ -40,6 +43,10 @@ static const char usage[] =
 	"  -H 'K: V'      extra request header (repeatable)\n"
 	"  -a FILE        send 'Authorization: Bearer <first line of FILE>'\n"
 	"  -b BODY        request body; '{n}' is replaced by a request counter\n"
+	"  -n START       the first value of the '{n}' counter (0)\n"
+	"  -N COUNT       send COUNT requests in all, then stop (no time limit; -w and -d are ignored)\n"
+	"  -R FILE        with -N: write one line per answer: 'ID SENT_NS DONE_NS STATUS' (CLOCK_MONOTONIC;\n"
+	"                 ID is the first \"id\" number of the body, -1 when there is none)\n"
 	"  -1             one request only: body to stdout (or -o FILE), exit 0 on 2xx, 3 otherwise\n"
 	"  -o FILE        with -1: write the body here\n"
 	"  -t FILE        with -1: write the answer's Content-Type here\n"
@@ -318,9 +325,11 @@ struct opts {
 	const char *out_file, *ctype_file;
 	bool templated;
 	int server_pid;
+	uint64_t first_n, total;
+	const char *record_file;
 };
 
-enum cstate { C_CONNECTING, C_WRITING, C_READING };
+enum cstate { C_CONNECTING, C_WRITING, C_READING, C_IDLE };
 
 struct conn {
 	int fd;
@@ -330,6 +339,13 @@ struct conn {
 	size_t req_len, req_off, req_cap;
 	uint64_t t0;
 	struct resp resp;
+};
+
+/* One answer of a counted run (-R). */
+struct record {
+	int64_t id;
+	uint64_t sent_ns, done_ns;
+	int status;
 };
 
 struct gen {
@@ -345,6 +361,9 @@ struct gen {
 	uint64_t ok, non2xx, errors, bytes;
 	int bad_status;
 	bool stop;
+	uint64_t answered; /* -N: answers and broken connections so far */
+	struct record *rec;
+	size_t nrec, reccap;
 };
 
 static size_t expand(char *out, size_t cap, const char *tmpl, uint64_t n)
@@ -414,6 +433,8 @@ static void conn_open(struct gen *g, struct conn *c);
 static void conn_fail(struct gen *g, struct conn *c)
 {
 	g->errors++;
+	if (g->o.total && c->state != C_CONNECTING && ++g->answered >= g->o.total)
+		g->stop = true; /* the request it carried counts as answered (an error) */
 	if (g->o.once) {
 		fprintf(stderr, "%s: connection to 127.0.0.1:%d failed or broke mid-answer\n", PROG, g->o.port);
 		g->stop = true;
@@ -446,7 +467,14 @@ static void conn_write(struct gen *g, struct conn *c)
 
 static void conn_send(struct gen *g, struct conn *c)
 {
-	uint64_t n = g->counter++;
+	uint64_t n;
+
+	if (g->o.total && g->counter - g->o.first_n >= g->o.total) {
+		c->state = C_IDLE; /* every request is out: this connection is done */
+		set_events(g, c, 0);
+		return;
+	}
+	n = g->counter++;
 
 	if (g->fixed_req) {
 		c->req = g->fixed_req;
@@ -484,9 +512,48 @@ static void conn_open(struct gen *g, struct conn *c)
 	}
 }
 
+/* The first "id": N of an answer's body, -1 when there is none. */
+static int64_t first_id(const struct resp *r)
+{
+	const char *p = r->capture, *end = r->capture ? r->capture + r->cap_len : NULL;
+
+	for (; p && end - p > 5; p++) {
+		const char *v = p + 5;
+		if (memcmp(p, "\"id\":", 5) != 0)
+			continue;
+		while (v < end && *v == ' ')
+			v++;
+		if (v < end && *v >= '0' && *v <= '9') {
+			int64_t id = 0;
+			for (; v < end && *v >= '0' && *v <= '9' && id < INT64_MAX / 10 - 9; v++)
+				id = id * 10 + (*v - '0');
+			return id;
+		}
+	}
+	return -1;
+}
+
+static void record(struct gen *g, struct conn *c)
+{
+	if (g->nrec == g->reccap) {
+		size_t ncap = g->reccap ? g->reccap * 2 : 4096;
+		struct record *p = realloc(g->rec, ncap * sizeof(*p));
+		if (!p)
+			bench_die(PROG, "out of memory");
+		g->rec = p;
+		g->reccap = ncap;
+	}
+	g->rec[g->nrec++] = (struct record){first_id(&c->resp), c->t0, bench_now_ns(), c->resp.status};
+}
+
 static void answer_done(struct gen *g, struct conn *c)
 {
 	struct resp *r = &c->resp;
+
+	if (g->o.record_file)
+		record(g, c);
+	if (g->o.total && ++g->answered >= g->o.total)
+		g->stop = true;
 
 	if (g->measuring) {
 		hist_add(&g->hist, bench_now_ns() - c->t0);
@@ -570,6 +637,8 @@ static void conn_event(struct gen *g, struct conn *c, uint32_t ev)
 	}
 	if (c->state == C_READING && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		conn_read(g, c);
+	else if (c->state == C_IDLE && (ev & (EPOLLERR | EPOLLHUP)))
+		set_events(g, c, 0);
 }
 
 static double cpu_seconds(void)
@@ -604,6 +673,20 @@ static void write_file(const char *path, const char *data, size_t len)
 	FILE *f = fopen(path, "wb");
 	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
 		bench_die(PROG, "cannot write '%s'", path);
+}
+
+/* -R: one line per answer, in the order they came. */
+static void write_records(const struct gen *g)
+{
+	FILE *f = fopen(g->o.record_file, "w");
+
+	if (!f)
+		bench_die(PROG, "cannot write '%s'", g->o.record_file);
+	for (size_t i = 0; i < g->nrec; i++)
+		fprintf(f, "%lld %llu %llu %d\n", (long long)g->rec[i].id, (unsigned long long)g->rec[i].sent_ns,
+			(unsigned long long)g->rec[i].done_ns, g->rec[i].status);
+	if (fclose(f) != 0)
+		bench_die(PROG, "cannot write '%s'", g->o.record_file);
 }
 
 /* -1 mode: the body goes out, the exit status says whether it was a 2xx. */
@@ -641,7 +724,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->method = "GET";
 	o->path = "/";
 	o->port = -1;
-	while ((ch = getopt(argc, argv, "p:f:c:d:w:m:u:H:a:b:1o:t:P:h")) != -1) {
+	while ((ch = getopt(argc, argv, "p:f:c:d:w:m:u:H:a:b:n:N:R:1o:t:P:h")) != -1) {
 		switch (ch) {
 		case 'p': o->port = (int)bench_num(PROG, "-p", optarg); break;
 		case 'f': port_file = optarg; break;
@@ -657,6 +740,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 'a': auth_file = optarg; break;
 		case 'b': o->body = optarg; break;
+		case 'n': o->first_n = (uint64_t)bench_num(PROG, "-n", optarg); break;
+		case 'N': o->total = (uint64_t)bench_num(PROG, "-N", optarg); break;
+		case 'R': o->record_file = optarg; break;
 		case '1': o->once = true; break;
 		case 'o': o->out_file = optarg; break;
 		case 't': o->ctype_file = optarg; break;
@@ -683,6 +769,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	if (o->once) {
 		o->conns = 1;
 		o->warmup = 0;
+	}
+	if (o->record_file && !o->total)
+		bench_die(PROG, "-R needs -N");
+	if (o->total) {
+		o->warmup = 0;
+		o->duration = 1e6; /* until every answer is in */
 	}
 	if (o->duration < 0)
 		o->duration = o->once ? 10 : 5;
@@ -713,6 +805,9 @@ int main(int argc, char **argv)
 		bench_die(PROG, "cannot set up: %s", strerror(errno));
 	if (g->o.once)
 		g->conns[0].resp.keep_body = true;
+	for (int i = 0; g->o.record_file && i < g->o.conns; i++)
+		g->conns[i].resp.keep_body = true;
+	g->counter = g->o.first_n;
 	now = bench_now_ns();
 	t_warm_end = now + (uint64_t)(g->o.warmup * 1e9);
 	t_end = t_warm_end + (uint64_t)(g->o.duration * 1e9);
@@ -742,6 +837,8 @@ int main(int argc, char **argv)
 	secs = (double)(now - t_measure) / 1e9;
 	if (g->o.once)
 		return finish_once(g);
+	if (g->o.record_file)
+		write_records(g);
 	printf("requests=%llu rps=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f errors=%llu non2xx=%llu "
 	       "bad_status=%d bytes=%llu cpu_pct=%.0f server_us_per_req=%.1f seconds=%.2f\n",
 	       (unsigned long long)(g->ok + g->non2xx), (double)g->ok / secs, (double)hist_pct(&g->hist, 50) / 1e3,
@@ -758,6 +855,7 @@ int main(int argc, char **argv)
 		free(g->conns[i].resp.capture);
 	}
 	free(g->fixed_req);
+	free(g->rec);
 	free(g->conns);
 	close(g->ep);
 	free(g);

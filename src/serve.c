@@ -99,6 +99,24 @@ static uint64_t store_generation(void *app)
 	return atr_store_generation(((struct atr_app *)app)->store);
 }
 
+static bool store_uncommitted(void *app)
+{
+	return atr_store_uncommitted(((struct atr_app *)app)->store);
+}
+
+static void store_flush(void *app)
+{
+	atr_store_flush(((struct atr_app *)app)->store);
+}
+
+/* After each commit of a loop turn's writes: the answers that waited for it go out. */
+static void on_commit(void *arg, int rc)
+{
+	struct daemon *d = arg;
+	if (d->app.http)
+		atr_server_release_held(d->app.http, rc == 0);
+}
+
 static int authenticate(void *app, const char *token, struct atr_principal *out)
 {
 	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
@@ -139,10 +157,12 @@ static void on_handle_closed(uv_handle_t *h)
 	(void)h;
 }
 
+/* Before the loop waits: the turn's reads end, its writes commit (group commit). */
 static void on_end_read(uv_prepare_t *p)
 {
 	struct daemon *d = p->data;
 	atr_store_end_read(d->app.store);
+	atr_store_flush(d->app.store);
 }
 
 static void on_http_stopped(void *arg)
@@ -228,6 +248,8 @@ static int start_http(struct daemon *d)
 		.metrics = d->app.metrics,
 		.idem = d->app.store,
 		.generation = store_generation,
+		.uncommitted = store_uncommitted,
+		.flush = store_flush,
 		.access_log = true,
 	};
 	int rc = atr_server_start(d->app.loop, &d->app.cfg->listen, &o, &d->app.http);
@@ -270,6 +292,9 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		goto out_loop;
 	if (bootstrap_admin(d.app.store) < 0)
 		goto out_store;
+	/* From here on a loop turn's writes commit together (atrium/store.h), before any of
+	 * them is answered. */
+	atr_store_set_group_commit(d.app.store, true, on_commit, &d);
 	/* The artifact garbage collector: background passes on the loop's idle time (atrium/gc.h). */
 	if (atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
 		goto out_parts;

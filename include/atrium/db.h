@@ -8,6 +8,7 @@
  * integer (ms since the epoch) becomes an RFC 3339 string; "x__json" holding text becomes
  * the parsed JSON value under "x"; "x__bool" becomes true/false under "x".
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <sqlite3.h>
 #include <jansson.h>
@@ -36,6 +37,19 @@ uint64_t atr_db_write_generation(const struct atr_db *db);
 
 /* Ends the read transaction the loop turn's reads share (call before the loop waits). */
 void atr_db_end_read(struct atr_db *db);
+
+/*
+ * Group commit (see src/store/db.c): on, the writes of a loop turn share one transaction,
+ * committed by atr_db_flush; on_commit (may be NULL) is called after each such commit with 0
+ * or ATR_EDB (then the turn's writes were rolled back). Off (the default) every transaction
+ * commits on its own.
+ */
+void atr_db_set_group_commit(struct atr_db *db, bool on, void (*on_commit)(void *arg, int rc), void *arg);
+/* Whether writes wait for atr_db_flush: nothing written since may be acknowledged yet. */
+bool atr_db_uncommitted(const struct atr_db *db);
+/* Commits the turn's writes (not while a store transaction is open: it then waits for the
+ * next call). 0, or ATR_EDB when the commit failed and the writes were rolled back. */
+int atr_db_flush(struct atr_db *db);
 
 /* Runs SQL without parameters (DDL, pragmas). 0 or ATR_EDB. */
 int atr_db_exec(struct atr_db *db, const char *sql);

@@ -94,6 +94,8 @@ struct atr_req {
 	bool answered;  /* an answer was made */
 	bool handled;   /* the handler ran */
 	bool suspended; /* waiting for an answer from elsewhere */
+	bool held;      /* answered, suspended until the store commits what it wrote */
+	struct atr_req *held_next;
 	bool stream_waiting;
 	bool fallback;
 	bool is_head;

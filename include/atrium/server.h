@@ -33,6 +33,11 @@ struct atr_server_opts {
 	/* The store's write generation (ATR_RF_CACHE answers are valid while it is unchanged);
 	 * NULL: no answer cache. */
 	uint64_t (*generation)(void *app);
+	/* Whether the store holds writes not yet committed (group commit): an answer given
+	 * meanwhile waits for atr_server_release_held. NULL: answers go out at once. */
+	bool (*uncommitted)(void *app);
+	/* Commits what the store holds (then calls atr_server_release_held); before stopping. */
+	void (*flush)(void *app);
 	bool access_log;
 };
 
@@ -50,5 +55,11 @@ void atr_server_shutdown(struct atr_server *s, uint64_t grace_ms, void (*done)(v
 
 /* Run MHD soon (after a resume); safe from anywhere on the loop. */
 void atr_server_kick(struct atr_server *s);
+
+/*
+ * The store committed (committed) or rolled back what the held answers waited for: they go
+ * out now; after a rollback a 2xx becomes 503, as its change was lost.
+ */
+void atr_server_release_held(struct atr_server *s, bool committed);
 
 #endif

@@ -47,6 +47,18 @@ void atr_store_end_read(struct atr_store *s);
 /* See atr_db_write_generation: unchanged means nothing was written since. */
 uint64_t atr_store_generation(struct atr_store *s);
 
+/*
+ * Group commit (the daemon's mode; see src/store/db.c): the writes of a loop turn commit
+ * together at atr_store_flush, which serve.c calls before the loop waits; on_commit(arg, rc)
+ * follows each commit (rc 0, or <0: the writes were rolled back). While atr_store_uncommitted
+ * says so, nothing may be acknowledged: the server holds its answers until the commit.
+ * Anything that must see its writes durable before acting outside the database (removing a
+ * file a deleted row pointed to) calls atr_store_flush first.
+ */
+void atr_store_set_group_commit(struct atr_store *s, bool on, void (*on_commit)(void *arg, int rc), void *arg);
+bool atr_store_uncommitted(struct atr_store *s);
+int atr_store_flush(struct atr_store *s);
+
 /* Transactions around several store calls (nestable). */
 int atr_store_begin(struct atr_store *s);
 int atr_store_commit(struct atr_store *s);

@@ -236,6 +236,8 @@ static void step_rows(struct atr_gc *gc)
 
 	if (rc == 0 && n > 0)
 		rc = atr_store_gc_forget(gc->s, shas, n, sizes);
+	if (rc == 0 && n > 0)
+		rc = atr_store_flush(gc->s); /* the rows are gone for good before their bytes go */
 	if (rc < 0) {
 		atr_warn("gc: the blob rows could not be collected: %s", atr_strerror(rc));
 		gc->st.errors++;

@@ -157,8 +157,30 @@ static void workers_load_all(struct atr_engine *e)
 	}
 }
 
-static void allocate(struct eng_worker *w, const struct eng_job *j, int sign)
+/* The team's row of what its jobs hold (added when missing; NULL only without memory). */
+struct eng_team_hold *eng_team_hold(struct atr_engine *e, int64_t team_id)
 {
+	struct eng_team_hold *h;
+
+	for (int i = 0; i < e->nholds; i++)
+		if (e->holds[i].team_id == team_id)
+			return &e->holds[i];
+	if (!(h = realloc(e->holds, (size_t)(e->nholds + 1) * sizeof(*h))))
+		return NULL;
+	e->holds = h;
+	h = &e->holds[e->nholds++];
+	*h = (struct eng_team_hold){.team_id = team_id};
+	return h;
+}
+
+static void allocate(struct atr_engine *e, struct eng_worker *w, const struct eng_job *j, int sign)
+{
+	struct eng_team_hold *h = j->row.team_id ? eng_team_hold(e, j->row.team_id) : NULL;
+
+	if (h) {
+		h->gpus += sign * j->row.gpus;
+		h->jobs += sign;
+	}
 	if (!w)
 		return;
 	for (int i = 0; i < j->row.nassigned; i++)
@@ -170,6 +192,32 @@ static void allocate(struct eng_worker *w, const struct eng_job *j, int sign)
 }
 
 /* ---- jobs in memory ---- */
+
+static void queue_add(struct atr_engine *e, struct eng_job *j)
+{
+	j->qnext = NULL;
+	j->qprev = e->qtail;
+	if (e->qtail)
+		e->qtail->qnext = j;
+	else
+		e->qhead = j;
+	e->qtail = j;
+	e->nqueued++;
+}
+
+static void queue_remove(struct atr_engine *e, struct eng_job *j)
+{
+	if (j->qprev)
+		j->qprev->qnext = j->qnext;
+	else
+		e->qhead = j->qnext;
+	if (j->qnext)
+		j->qnext->qprev = j->qprev;
+	else
+		e->qtail = j->qprev;
+	j->qnext = j->qprev = NULL;
+	e->nqueued--;
+}
 
 static void job_index(struct atr_engine *e, struct eng_job *j)
 {
@@ -186,6 +234,8 @@ static void job_index(struct atr_engine *e, struct eng_job *j)
 		e->head = j;
 	e->tail = j;
 	e->njobs++;
+	if (j->row.state == ATR_JOB_QUEUED)
+		queue_add(e, j);
 	j->nsel = 0;
 	json_object_foreach(j->row.labels, k, v) {
 		if (j->nsel < ENG_MAX_LABELS && json_is_string(v)) {
@@ -212,6 +262,8 @@ static void job_unindex(struct atr_engine *e, struct eng_job *j)
 	else
 		e->tail = j->prev;
 	e->njobs--;
+	if (j->row.state == ATR_JOB_QUEUED)
+		queue_remove(e, j);
 }
 
 static void job_free(struct eng_job *j)
@@ -233,7 +285,7 @@ static int take_row(const struct atr_job_row *row, void *cls)
 	j->dispatched_ms = row->dispatched_at;
 	job_index(e, j);
 	if (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING)
-		allocate(eng_worker_find(e, j->row.worker_id), j, 1);
+		allocate(e, eng_worker_find(e, j->row.worker_id), j, 1);
 	return 0;
 }
 
@@ -275,9 +327,15 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 	leaves_worker = (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING) &&
 			to != ATR_JOB_RUNNING && to != ATR_JOB_DISPATCHED;
 	if (leaves_worker) {
-		allocate(eng_worker_find(e, j->row.worker_id), j, -1);
+		allocate(e, eng_worker_find(e, j->row.worker_id), j, -1);
 		eng_dispatch_abort(j);
 	}
+	if (j->row.gpus > 0 && (leaves_worker || to == ATR_JOB_RUNNING))
+		e->fair_share_at = 0; /* its team's GPU-hours change: read them again at the next pass */
+	if (j->row.state == ATR_JOB_QUEUED && to != ATR_JOB_QUEUED)
+		queue_remove(e, j);
+	else if (j->row.state != ATR_JOB_QUEUED && to == ATR_JOB_QUEUED)
+		queue_add(e, j);
 	j->row.state = to;
 	if (c.attempts >= 0)
 		j->row.attempts = c.attempts;
@@ -287,7 +345,7 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 		j->row.nassigned = c.ngpus;
 		j->dispatched_ms = atr_now_ms();
 		j->reason[0] = 0;
-		allocate(eng_worker_find(e, j->row.worker_id), j, 1);
+		allocate(e, eng_worker_find(e, j->row.worker_id), j, 1);
 	} else if (to == ATR_JOB_QUEUED) {
 		j->row.worker_id = 0;
 		j->row.nassigned = 0;
@@ -483,6 +541,10 @@ void atr_engine_free(struct atr_engine *e)
 		free(w);
 	}
 	eng_watches_free(e);
+	free(e->fair);
+	e->fair = NULL;
+	free(e->holds);
+	e->holds = NULL;
 	e->closing = 3; /* two handles to close; 1 means "closing, nothing left" */
 	uv_close((uv_handle_t *)&e->pass_timer, on_engine_closed);
 	uv_close((uv_handle_t *)&e->tick, on_engine_closed);

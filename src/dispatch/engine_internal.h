@@ -38,6 +38,7 @@ struct eng_worker {
 struct eng_job {
 	struct eng_job *hnext;      /* hash chain */
 	struct eng_job *next, *prev; /* all active jobs, by id */
+	struct eng_job *qnext, *qprev; /* the queued ones (a pass reads only these) */
 	struct atr_job_row row;
 	struct atr_sched_label sel[ENG_MAX_LABELS];
 	int nsel;
@@ -50,6 +51,18 @@ struct eng_job {
 	bool cancel_sent;           /* the worker was told to cancel */
 	char token[ATR_TOKEN_MAX];  /* the job token of the current attempt */
 	struct atr_engine *e;
+};
+
+struct eng_team_usage {
+	int64_t team_id;
+	double gpu_hours;
+};
+
+/* What a team's dispatched and running jobs hold, kept as jobs move (like a worker's
+ * cpus_alloc), so that a pass does not walk every active job to count it. */
+struct eng_team_hold {
+	int64_t team_id;
+	int64_t gpus, jobs;
 };
 
 struct atr_job_watch {
@@ -66,18 +79,26 @@ struct atr_engine {
 	struct eng_job *buckets[ENG_BUCKETS];
 	struct eng_job *head, *tail;
 	int64_t njobs;
+	struct eng_job *qhead, *qtail; /* queued jobs, in the order they were queued */
+	int64_t nqueued;
+	struct eng_team_hold *holds;
+	int nholds;
 	uv_timer_t pass_timer;
 	uv_timer_t tick;      /* periodic: pending reasons, reconciliation timeouts */
 	bool pass_scheduled;
 	uint64_t last_pass_us, last_pass_cost_us;
 	struct atr_job_watch *watches;
 	int watch_depth;      /* > 0 while watchers run: unwatch only marks */
-	int64_t fair_share_at; /* when recent usage was last read */
+	int64_t fair_share_at; /* when recent usage was last read (pass.c keeps it FAIR_SHARE_TTL_MS) */
+	struct eng_team_usage *fair; /* recent GPU-hours per team, as read then */
+	int nfair;
 	int closing;
 };
 
 struct eng_job *eng_job_find(struct atr_engine *e, int64_t id);
 struct eng_worker *eng_worker_find(struct atr_engine *e, int64_t id);
+/* What team_id's dispatched and running jobs hold (a new zero row when it holds nothing yet). */
+struct eng_team_hold *eng_team_hold(struct atr_engine *e, int64_t team_id);
 
 /* engine.c: moves j to `to` (store first, then memory); a terminal job is freed. */
 int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, const struct atr_job_change *extra);

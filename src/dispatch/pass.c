@@ -17,12 +17,14 @@
 #include <string.h>
 
 #define FAIR_SHARE_WINDOW_H 24.0
+/* Recent GPU-hours (a scan of the team's jobs) are read again after this long: a 24-hour
+ * average does not move in seconds, and passes come many times a second under load. */
+#define FAIR_SHARE_TTL_MS 10000
 
 /* ---- scheduling ---- */
 
 struct pass_arrays {
 	struct atr_sched_job *jobs;
-	struct eng_job **jobrefs;
 	struct atr_sched_worker *workers;
 	struct atr_sched_team *teams;
 	int njobs, nworkers, nteams;
@@ -36,13 +38,38 @@ static struct atr_sched_team *team_slot(struct pass_arrays *a, int64_t team_id)
 	return NULL;
 }
 
-static int load_teams(struct atr_engine *e, struct pass_arrays *a)
+/* The team's GPU-hours within the fair-share window, from the engine's copy (refreshed after
+ * FAIR_SHARE_TTL_MS: then every team is read again). */
+static double recent_gpu_hours(struct atr_engine *e, int64_t team_id, int64_t now)
+{
+	int64_t since = now - (int64_t)(FAIR_SHARE_WINDOW_H * 3600000.0);
+	struct eng_team_usage *u;
+	double hours = 0;
+
+	if (now - e->fair_share_at > FAIR_SHARE_TTL_MS) {
+		e->nfair = 0;
+		e->fair_share_at = now;
+	}
+	for (int i = 0; i < e->nfair; i++)
+		if (e->fair[i].team_id == team_id)
+			return e->fair[i].gpu_hours;
+	atr_store_team_gpu_hours(e->app->store, since, team_id, &hours);
+	if ((u = realloc(e->fair, (size_t)(e->nfair + 1) * sizeof(*u))) != NULL) {
+		e->fair = u;
+		e->fair[e->nfair++] = (struct eng_team_usage){team_id, hours};
+	}
+	return hours;
+}
+
+/* The teams with their quotas; with_usage: and their recent GPU-hours (a pass needs them,
+ * a feasibility check does not). */
+static int load_teams(struct atr_engine *e, struct pass_arrays *a, bool with_usage)
 {
 	struct atr_page p = {.limit = 1000};
 	json_t *items = json_array(), *it;
 	bool more;
 	size_t i;
-	int64_t since = atr_now_ms() - (int64_t)(FAIR_SHARE_WINDOW_H * 3600000.0);
+	int64_t now = atr_now_ms();
 
 	if (!items || atr_store_team_list(e->app->store, &p, items, &more) < 0) {
 		json_decref(items);
@@ -61,7 +88,7 @@ static int load_teams(struct atr_engine *e, struct pass_arrays *a)
 		t->max_gpus = json_is_integer(g) ? json_integer_value(g) : -1;
 		t->max_jobs = json_is_integer(mj) ? json_integer_value(mj) : -1;
 		t->weight = 1;
-		atr_store_team_gpu_hours(e->app->store, since, t->id, &t->recent_gpu_hours);
+		t->recent_gpu_hours = with_usage ? recent_gpu_hours(e, t->id, now) : 0;
 	}
 	json_decref(items);
 	return 0;
@@ -70,23 +97,24 @@ static int load_teams(struct atr_engine *e, struct pass_arrays *a)
 static void pass_arrays_release(struct pass_arrays *a)
 {
 	free(a->jobs);
-	free(a->jobrefs);
 	free(a->workers);
 	free(a->teams);
 }
 
-static int build_pass(struct atr_engine *e, struct pass_arrays *a)
+/* The planner's input; with_jobs: the queued jobs too and what the active ones hold (a
+ * feasibility check needs only the workers and the teams' quotas). */
+static int build_pass(struct atr_engine *e, struct pass_arrays *a, bool with_jobs)
 {
 	int nw = 0;
 	int64_t now = atr_now_ms();
+	size_t nj = with_jobs ? (size_t)e->nqueued : 0;
 
 	memset(a, 0, sizeof(*a));
 	for (struct eng_worker *w = e->workers; w; w = w->next)
 		nw++;
-	a->jobs = calloc((size_t)e->njobs + 1, sizeof(*a->jobs));
-	a->jobrefs = calloc((size_t)e->njobs + 1, sizeof(*a->jobrefs));
+	a->jobs = calloc(nj + 1, sizeof(*a->jobs));
 	a->workers = calloc((size_t)nw + 1, sizeof(*a->workers));
-	if (!a->jobs || !a->jobrefs || !a->workers || load_teams(e, a) < 0)
+	if (!a->jobs || !a->workers || load_teams(e, a, with_jobs) < 0)
 		return ATR_ENOMEM;
 	for (struct eng_worker *w = e->workers; w; w = w->next) {
 		struct atr_sched_worker *s = &a->workers[a->nworkers++];
@@ -105,19 +133,15 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a)
 		s->cpus_allocated = w->cpus_alloc;
 		s->memory_allocated_mb = w->memory_alloc;
 	}
-	for (struct eng_job *j = e->head; j; j = j->next) {
+	for (int i = 0; with_jobs && i < a->nteams; i++) {
+		const struct eng_team_hold *h = eng_team_hold(e, a->teams[i].id);
+		a->teams[i].gpus_used = h ? h->gpus : 0;
+		a->teams[i].jobs_running = h ? h->jobs : 0;
+	}
+	for (struct eng_job *j = with_jobs ? e->qhead : NULL; j; j = j->qnext) {
 		struct atr_sched_team *t = j->row.team_id ? team_slot(a, j->row.team_id) : NULL;
-		if (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING) {
-			if (t) {
-				t->gpus_used += j->row.gpus;
-				t->jobs_running++;
-			}
-			continue;
-		}
-		if (j->row.state != ATR_JOB_QUEUED)
-			continue;
-		struct atr_sched_job *s = &a->jobs[a->njobs];
-		a->jobrefs[a->njobs++] = j;
+		struct atr_sched_job *s = &a->jobs[a->njobs++];
+
 		s->id = j->row.id;
 		s->team_id = t ? j->row.team_id : 0;
 		s->priority = j->row.priority;
@@ -130,14 +154,6 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a)
 		s->nselector = j->nsel;
 	}
 	return 0;
-}
-
-static struct eng_job *ref_of(struct pass_arrays *a, int64_t id)
-{
-	for (int i = 0; i < a->njobs; i++)
-		if (a->jobrefs[i]->row.id == id)
-			return a->jobrefs[i];
-	return NULL;
 }
 
 static void place(struct atr_engine *e, struct eng_job *j, const struct atr_sched_placement *pl)
@@ -164,7 +180,11 @@ static void run_pass(struct atr_engine *e)
 	e->pass_scheduled = false;
 	if (e->closing)
 		return;
-	if (build_pass(e, &a) < 0 || a.njobs == 0) {
+	if (e->nqueued == 0) { /* nothing waits */
+		e->last_pass_us = atr_mono_us();
+		return;
+	}
+	if (build_pass(e, &a, true) < 0 || a.njobs == 0) {
 		pass_arrays_release(&a);
 		e->last_pass_us = atr_mono_us();
 		return;
@@ -179,7 +199,7 @@ static void run_pass(struct atr_engine *e)
 	/* One transaction for the whole pass: placements and reasons commit together. */
 	atr_store_begin(e->app->store);
 	for (int i = 0; i < plan.nplacements; i++) {
-		struct eng_job *j = ref_of(&a, plan.placements[i].job_id);
+		struct eng_job *j = eng_job_find(e, plan.placements[i].job_id);
 		if (j && j->row.state == ATR_JOB_QUEUED)
 			place(e, j, &plan.placements[i]);
 	}
@@ -241,7 +261,7 @@ bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, 
 		}
 	}
 	job.selector = sel;
-	if (build_pass(e, &a) < 0) {
+	if (build_pass(e, &a, false) < 0) {
 		pass_arrays_release(&a);
 		snprintf(why, whylen, "the scheduler is not available");
 		return false;

@@ -140,7 +140,13 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 				json_array_append_new(cancel, json_integer(j->row.id));
 			continue;
 		}
-		if (j->row.state == ATR_JOB_RUNNING || now - j->dispatched_ms > DISPATCH_GRACE_MS)
+		/*
+		 * Not listed. A heartbeat is composed before it is sent: one that left the worker
+		 * just before a dispatch arrived there can reach us after the worker's 201 moved
+		 * the job to running. So a job dispatched within the grace is not lost yet (running
+		 * or not); a later heartbeat lists it, or the grace ends.
+		 */
+		if (now - j->dispatched_ms > DISPATCH_GRACE_MS)
 			eng_lose(e, j, "lost: its worker no longer has it");
 	}
 	/* Jobs the worker holds that are not (or no longer) its to run: stop them. */

@@ -21,6 +21,9 @@ void atr_req_force_resume(struct atr_req *r);
 
 bool atr_server_stopping(const struct atr_server *s);
 void atr_server_audit(struct atr_server *s, struct atr_req *r);
+/* Called as an answer is made: when the store holds uncommitted writes the request is
+ * suspended until they commit (true: held; send nothing now). */
+bool atr_server_hold(struct atr_server *s, struct atr_req *r);
 struct atr_store *atr_server_idem_store(struct atr_server *s);
 
 /* ---- the answer cache (cache.c) ---- */
@@ -62,6 +65,7 @@ struct atr_server {
 	int closing_handles;
 	uint64_t grace_deadline_us;
 	struct atr_req *live; /* every request in flight, for shutdown */
+	struct atr_req *held; /* answered, waiting for the store's commit */
 	void (*done)(void *);
 	void *done_arg;
 };

@@ -165,6 +165,14 @@ void atr_req_flush(struct atr_req *r)
 {
 	if (!r->pending || r->suspended || r->stream_waiting || r->closed || r->phase == ATR_PHASE_BODY)
 		return;
+	/*
+	 * An answer made from the headers alone (a cached read, an idempotent replay) goes out
+	 * on the request's final call: queued on the first, MHD stops reading the request and
+	 * closes the connection after the answer, so every such read paid for a new connection.
+	 * Errors still go at once (a 413 must not wait for the body it refuses).
+	 */
+	if (r->phase == ATR_PHASE_HEADERS && r->pending_status < 400)
+		return;
 	if (MHD_queue_response(r->conn, r->pending_status, r->pending) != MHD_YES)
 		atr_error("could not queue the answer to request %s", r->request_id);
 	MHD_destroy_response(r->pending);
@@ -186,6 +194,8 @@ static void deliver(struct atr_req *r, unsigned status, struct MHD_Response *res
 	r->pending = resp;
 	r->pending_status = status;
 	atr_server_audit(r->srv, r);
+	if (atr_server_hold(r->srv, r))
+		return; /* sent once what it (or the turn) wrote is committed */
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);

@@ -104,6 +104,46 @@ struct atr_store *atr_server_idem_store(struct atr_server *s)
 	return s->o.idem;
 }
 
+/* ---- answers that wait for the store's commit (group commit, see atrium/store.h) ---- */
+
+bool atr_server_hold(struct atr_server *s, struct atr_req *r)
+{
+	if (r->held || !s->o.uncommitted || !s->o.uncommitted(s->o.app))
+		return false;
+	r->held = true;
+	r->held_next = s->held;
+	s->held = r;
+	atr_req_ref(r);
+	if (!r->suspended) {
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+	}
+	return true;
+}
+
+void atr_server_release_held(struct atr_server *s, bool committed)
+{
+	struct atr_req *r = s->held, *next;
+
+	s->held = NULL;
+	for (; r; r = next) {
+		next = r->held_next;
+		r->held = false;
+		if (!committed && r->status >= 200 && r->status < 300 && r->pending && !r->closed) {
+			MHD_destroy_response(r->pending);
+			r->pending = NULL;
+			r->answered = false;
+			atr_reply_error(r, 503, "unavailable", NULL, "the change could not be committed; try again");
+		}
+		if (!r->held && r->suspended) { /* (a new answer may be held again, for the next commit) */
+			r->suspended = false;
+			MHD_resume_connection(r->conn);
+		}
+		atr_req_unref(r);
+	}
+	atr_server_kick(s);
+}
+
 int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
 		     struct atr_server **out)
 {
@@ -186,6 +226,10 @@ static void stop_now(struct atr_server *s)
 {
 	if (!s->d)
 		return;
+	if (s->o.flush)
+		s->o.flush(s->o.app); /* held answers go out committed */
+	if (s->held)
+		atr_server_release_held(s, true);
 	/* Anything still suspended must be resumed before MHD_stop_daemon. */
 	for (struct atr_req *r = s->live; r; r = r->next)
 		atr_req_force_resume(r);

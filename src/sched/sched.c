@@ -31,10 +31,9 @@ struct pass {
 	struct wstate *ws;
 	struct tstate *ts; /* nteams + 1: the last is "no team" */
 	int *team_of;      /* per job: index into ts */
-	int *sorted;       /* job indices by priority desc, submitted_at, id */
-	bool *done;
-	int *seen; /* per team: the stamp of the next_job scan that met its head */
-	int stamp;
+	int *rank;         /* per job: its place in the order priority desc, submitted_at, id */
+	int *by_team;      /* job indices grouped by team, each group in that order */
+	int *head, *end;   /* per team: its next job (the group's first not yet considered), its end */
 };
 
 /* ---- matching ---- */
@@ -126,33 +125,38 @@ static double score(const struct pass *ps, const struct tstate *t)
 	return ((double)t->gpus + t->recent / window) / t->weight;
 }
 
-/* The next job to consider: the highest priority left, then the team with the lowest score,
- * then that team's oldest job. -1 when none is left. */
+/*
+ * The next job to consider: the highest priority left, then the team with the lowest score,
+ * then that team's oldest job; ties go to the older head job, then the lower id. -1 when none
+ * is left. Each team's jobs are kept in that order with a cursor at its head, so this costs
+ * one look per team, not one per queued job (a pass over thousands of jobs stays linear).
+ */
 static int next_job(struct pass *ps)
 {
 	const struct atr_sched_job *jobs = ps->in->jobs;
-	int n = ps->in->njobs, first = -1, best = -1;
+	int best = -1;
 	double best_score = 0;
 
-	ps->stamp++;
-	for (int k = 0; k < n; k++) {
-		int j = ps->sorted[k], t = ps->team_of[j];
+	for (int t = 0; t <= ps->in->nteams; t++) {
+		int j;
 		double s;
-		if (ps->done[j])
+		if (ps->head[t] == ps->end[t])
 			continue;
-		if (first < 0)
-			first = j;
-		else if (jobs[j].priority != jobs[first].priority)
-			break;
-		if (ps->seen[t] == ps->stamp)
-			continue; /* not its team's head: an older job of the team came first */
-		ps->seen[t] = ps->stamp;
+		j = ps->by_team[ps->head[t]];
 		s = score(ps, &ps->ts[t]);
-		if (best < 0 || s < best_score) {
-			best = j;
-			best_score = s;
+		if (best >= 0) {
+			if (jobs[j].priority != jobs[best].priority) {
+				if (jobs[j].priority < jobs[best].priority)
+					continue;
+			} else if (s != best_score ? s > best_score : ps->rank[j] > ps->rank[best]) {
+				continue;
+			}
 		}
+		best = j;
+		best_score = s;
 	}
+	if (best >= 0)
+		ps->head[ps->team_of[best]]++;
 	return best;
 }
 
@@ -309,11 +313,12 @@ static int pass_init(struct pass *ps, const struct atr_sched_input *in)
 	ps->ws = calloc((size_t)in->nworkers + 1, sizeof(*ps->ws));
 	ps->ts = calloc((size_t)nt + 1, sizeof(*ps->ts));
 	ps->team_of = calloc((size_t)in->njobs + 1, sizeof(int));
-	ps->sorted = calloc((size_t)in->njobs + 1, sizeof(int));
-	ps->done = calloc((size_t)in->njobs + 1, sizeof(bool));
-	ps->seen = calloc((size_t)nt + 1, sizeof(int));
+	ps->rank = calloc((size_t)in->njobs + 1, sizeof(int));
+	ps->by_team = calloc((size_t)in->njobs + 1, sizeof(int));
+	ps->head = calloc((size_t)nt + 1, sizeof(int));
+	ps->end = calloc((size_t)nt + 1, sizeof(int));
 	keys = calloc((size_t)in->njobs + 1, sizeof(*keys));
-	if (!ps->ws || !ps->ts || !ps->team_of || !ps->sorted || !ps->done || !ps->seen || !keys) {
+	if (!ps->ws || !ps->ts || !ps->team_of || !ps->rank || !ps->by_team || !ps->head || !ps->end || !keys) {
 		free(keys);
 		return ATR_ENOMEM;
 	}
@@ -349,8 +354,19 @@ static int pass_init(struct pass *ps, const struct atr_sched_input *in)
 		keys[j].idx = j;
 	}
 	qsort(keys, (size_t)in->njobs, sizeof(*keys), cmp_keys);
+	/* group the sorted jobs by team (a counting sort keeps each group in order) */
 	for (int j = 0; j < in->njobs; j++)
-		ps->sorted[j] = keys[j].idx;
+		ps->end[ps->team_of[j]]++;
+	for (int t = 0, at = 0; t <= nt; t++) {
+		ps->head[t] = at;
+		at += ps->end[t];
+		ps->end[t] = ps->head[t];
+	}
+	for (int k = 0; k < in->njobs; k++) {
+		int j = keys[k].idx;
+		ps->rank[j] = k;
+		ps->by_team[ps->end[ps->team_of[j]]++] = j;
+	}
 	free(keys);
 	return 0;
 }
@@ -360,9 +376,10 @@ static void pass_release(struct pass *ps)
 	free(ps->ws);
 	free(ps->ts);
 	free(ps->team_of);
-	free(ps->sorted);
-	free(ps->done);
-	free(ps->seen);
+	free(ps->rank);
+	free(ps->by_team);
+	free(ps->head);
+	free(ps->end);
 }
 
 int atr_sched_plan(const struct atr_sched_input *in, struct atr_sched_plan *out)
@@ -379,7 +396,6 @@ int atr_sched_plan(const struct atr_sched_input *in, struct atr_sched_plan *out)
 	if (rc == 0 && (!out->placements || !out->pending || !out->order))
 		rc = ATR_ENOMEM;
 	while (rc == 0 && (j = next_job(&ps)) >= 0) {
-		ps.done[j] = true;
 		out->order[out->norder++] = in->jobs[j].id;
 		place(&ps, j, out);
 	}

@@ -1,6 +1,16 @@
 /*
  * db.c: the SQLite connection, statement cache and transactions. One connection, used only
  * from the loop thread: SQLite is the single writer and there is nothing to lock.
+ *
+ * Group commit (atr_db_set_group_commit, the daemon's mode): the writes of one loop turn
+ * share one transaction, committed when the loop is about to wait (atr_db_flush) or before
+ * anything that must not run inside it. A store transaction (atr_db_begin at depth 0) is a
+ * savepoint in it: its rollback undoes only its own writes. Nothing written is acknowledged
+ * before the commit: the server holds every answer given while writes are uncommitted
+ * (atr_db_uncommitted) and sends them after it. Each commit writes a page the turn's writes
+ * share (a table's last leaf, an index's) once, not once per request, and takes SQLite's
+ * locks once: with many small writes per turn that is most of their cost.
+ *
  * Not here: any entity's SQL (see the other files of src/store/), migrations (migrate.c).
  */
 #include "atrium/db.h"
@@ -13,6 +23,11 @@
 #include <string.h>
 
 #define CACHE_SLOTS 512 /* power of two; constant SQL texts only, so it never fills */
+#define CTL_DEPTHS 8     /* savepoint statements kept prepared for this many nesting levels */
+
+/* Transaction control statements, prepared once: parsing them costs more than running them. */
+enum ctl { CTL_BEGIN, CTL_BEGIN_READ, CTL_COMMIT, CTL_ROLLBACK, CTL_NFIXED };
+enum ctl_sp { SP_SAVE, SP_RELEASE, SP_ROLLBACK_TO, SP_NVERBS };
 
 struct cache_slot {
 	char *sql;
@@ -25,8 +40,57 @@ struct atr_db {
 	int depth; /* transaction nesting */
 	bool read_txn; /* the loop turn's shared read transaction is open (see atr_db_end_read) */
 	uint64_t write_gen; /* bumped by anything that may write: answers cached before are stale */
+	bool group_mode;    /* writes share one transaction per loop turn (see the top) */
+	bool group_open;    /* that transaction is open: its writes are not committed yet */
+	void (*on_commit)(void *arg, int rc);
+	void *on_commit_arg;
+	sqlite3_stmt *ctl[CTL_NFIXED];
+	sqlite3_stmt *sp[SP_NVERBS][CTL_DEPTHS];
 	struct cache_slot cache[CACHE_SLOTS];
 };
+
+static const char *const ctl_sql[CTL_NFIXED] = {"BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK"};
+static const char *const sp_verb[SP_NVERBS] = {"SAVEPOINT", "RELEASE", "ROLLBACK TO"};
+
+/* Runs a prepared-once statement; 0 or ATR_EDB (logged). */
+static int run_ctl(struct atr_db *db, sqlite3_stmt **slot, const char *sql)
+{
+	int rc;
+
+	if (!*slot && sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+		atr_error("prepare failed: %s: %s", sqlite3_errmsg(db->h), sql);
+		return ATR_EDB;
+	}
+	rc = sqlite3_step(*slot);
+	sqlite3_reset(*slot);
+	if (rc != SQLITE_DONE) {
+		atr_error("sql failed: %s: %s", sqlite3_errmsg(db->h), sql);
+		return ATR_EDB;
+	}
+	return 0;
+}
+
+static int ctl(struct atr_db *db, enum ctl which)
+{
+	db->write_gen++;
+	return run_ctl(db, &db->ctl[which], ctl_sql[which]);
+}
+
+/* SAVEPOINT / RELEASE / ROLLBACK TO sp<depth>. */
+static int ctl_sp(struct atr_db *db, enum ctl_sp verb, int depth)
+{
+	char sql[48];
+
+	db->write_gen++;
+	snprintf(sql, sizeof(sql), "%s sp%d", sp_verb[verb], depth);
+	if (depth >= CTL_DEPTHS) {
+		sqlite3_stmt *once = NULL;
+		int rc = run_ctl(db, &once, sql);
+		sqlite3_finalize(once);
+		return rc;
+	}
+	return run_ctl(db, &db->sp[verb][depth], sql);
+}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -70,6 +134,12 @@ void atr_db_close(struct atr_db *db)
 	if (!db)
 		return;
 	atr_db_end_read(db);
+	atr_db_flush(db);
+	for (int i = 0; i < CTL_NFIXED; i++)
+		sqlite3_finalize(db->ctl[i]);
+	for (int v = 0; v < SP_NVERBS; v++)
+		for (int i = 0; i < CTL_DEPTHS; i++)
+			sqlite3_finalize(db->sp[v][i]);
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		sqlite3_finalize(db->cache[i].st);
 		free(db->cache[i].sql);
@@ -96,25 +166,71 @@ void atr_db_end_read(struct atr_db *db)
 	if (!db->read_txn)
 		return;
 	db->read_txn = false;
-	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK || !sqlite3_get_autocommit(db->h))
+	if (run_ctl(db, &db->ctl[CTL_COMMIT], ctl_sql[CTL_COMMIT]) < 0 || !sqlite3_get_autocommit(db->h))
 		atr_error("could not end the shared read transaction: %s", sqlite3_errmsg(db->h));
 }
 
-/* Before a statement runs outside an explicit transaction: reads join the turn's read
- * transaction, writes end it. false when a write cannot run on its own (then it must not run). */
+void atr_db_set_group_commit(struct atr_db *db, bool on, void (*on_commit)(void *arg, int rc), void *arg)
+{
+	atr_db_flush(db);
+	db->group_mode = on;
+	db->on_commit = on_commit;
+	db->on_commit_arg = arg;
+}
+
+bool atr_db_uncommitted(const struct atr_db *db)
+{
+	return db->group_open;
+}
+
+/* Group mode: opens the turn's write transaction (ending its read transaction) if needed. */
+static int group_open(struct atr_db *db)
+{
+	if (db->group_open)
+		return 0;
+	atr_db_end_read(db);
+	if (ctl(db, CTL_BEGIN) < 0)
+		return ATR_EDB;
+	db->group_open = true;
+	return 0;
+}
+
+int atr_db_flush(struct atr_db *db)
+{
+	int rc;
+
+	if (!db->group_open || db->depth > 0)
+		return 0; /* nothing to commit, or a store transaction is in the middle: at its end */
+	db->group_open = false;
+	rc = ctl(db, CTL_COMMIT);
+	if (rc < 0) {
+		atr_error("could not commit the writes of a loop turn: %s", sqlite3_errmsg(db->h));
+		if (!sqlite3_get_autocommit(db->h))
+			run_ctl(db, &db->ctl[CTL_ROLLBACK], ctl_sql[CTL_ROLLBACK]);
+	}
+	if (db->on_commit)
+		db->on_commit(db->on_commit_arg, rc);
+	return rc;
+}
+
+/* Before a statement runs outside an explicit transaction: reads join the turn's read (or
+ * group) transaction; a write ends the read transaction and runs on its own, or in group mode
+ * joins the group. false when a write cannot run (then it must not run). */
 static bool prepare_for(struct atr_db *db, sqlite3_stmt *st)
 {
 	if (db->depth > 0)
 		return true;
 	if (sqlite3_stmt_readonly(st)) {
 		if (!db->read_txn && sqlite3_get_autocommit(db->h)) {
-			if (sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK)
+			if (run_ctl(db, &db->ctl[CTL_BEGIN_READ], ctl_sql[CTL_BEGIN_READ]) == 0)
 				db->read_txn = true;
 		}
 		return true;
 	}
-	atr_db_end_read(db);
 	db->write_gen++;
+	if (db->group_mode)
+		return group_open(db) == 0;
+	atr_db_end_read(db);
 	return sqlite3_get_autocommit(db->h) != 0;
 }
 
@@ -169,8 +285,10 @@ int atr_db_exec(struct atr_db *db, const char *sql)
 {
 	char *msg = NULL;
 
-	if (db->depth == 0)
+	if (db->depth == 0) {
 		atr_db_end_read(db);
+		atr_db_flush(db); /* raw SQL (DDL, pragmas) runs on its own */
+	}
 	db->write_gen++;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		atr_error("sql failed: %s: %.120s", msg ? msg : sqlite3_errmsg(db->h), sql);
@@ -180,21 +298,21 @@ int atr_db_exec(struct atr_db *db, const char *sql)
 	return 0;
 }
 
-static const char *savepoint_sql(int depth, const char *verb, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s sp%d", verb, depth);
-	return buf;
-}
-
+/*
+ * The outermost transaction is BEGIN IMMEDIATE (in group mode: a savepoint in the turn's
+ * transaction, sp0), inner ones are savepoints sp<depth>.
+ */
 int atr_db_begin(struct atr_db *db)
 {
-	char sql[48];
 	int rc;
 
-	if (db->depth == 0)
-		rc = atr_db_exec(db, "BEGIN IMMEDIATE");
-	else
-		rc = atr_db_exec(db, savepoint_sql(db->depth, "SAVEPOINT", sql, sizeof(sql)));
+	if (db->depth == 0 && db->group_mode)
+		rc = group_open(db) == 0 ? ctl_sp(db, SP_SAVE, 0) : ATR_EDB;
+	else if (db->depth == 0) {
+		atr_db_end_read(db);
+		rc = ctl(db, CTL_BEGIN);
+	} else
+		rc = ctl_sp(db, SP_SAVE, db->depth);
 	if (rc == 0)
 		db->depth++;
 	return rc;
@@ -202,15 +320,14 @@ int atr_db_begin(struct atr_db *db)
 
 int atr_db_commit(struct atr_db *db)
 {
-	char sql[48];
 	int rc;
 
 	if (db->depth <= 0)
 		return ATR_EDB;
-	if (db->depth == 1)
-		rc = atr_db_exec(db, "COMMIT");
+	if (db->depth == 1 && !db->group_mode)
+		rc = ctl(db, CTL_COMMIT);
 	else
-		rc = atr_db_exec(db, savepoint_sql(db->depth - 1, "RELEASE", sql, sizeof(sql)));
+		rc = ctl_sp(db, SP_RELEASE, db->depth - 1); /* group mode: committed with its turn */
 	if (rc < 0) {
 		atr_db_rollback(db);
 		return rc;
@@ -221,16 +338,14 @@ int atr_db_commit(struct atr_db *db)
 
 void atr_db_rollback(struct atr_db *db)
 {
-	char sql[48];
-
 	if (db->depth <= 0)
 		return;
-	if (db->depth == 1) {
+	if (db->depth == 1 && !db->group_mode) {
 		if (sqlite3_get_autocommit(db->h) == 0)
-			atr_db_exec(db, "ROLLBACK");
-	} else {
-		atr_db_exec(db, savepoint_sql(db->depth - 1, "ROLLBACK TO", sql, sizeof(sql)));
-		atr_db_exec(db, savepoint_sql(db->depth - 1, "RELEASE", sql, sizeof(sql)));
+			ctl(db, CTL_ROLLBACK);
+	} else if (!sqlite3_get_autocommit(db->h)) {
+		ctl_sp(db, SP_ROLLBACK_TO, db->depth - 1);
+		ctl_sp(db, SP_RELEASE, db->depth - 1);
 	}
 	db->depth--;
 }
@@ -358,6 +473,7 @@ int64_t atr_db_size_bytes(struct atr_db *db)
 }
 
 struct atr_db_backup {
+	struct atr_db *src;
 	sqlite3 *dst;
 	sqlite3_backup *b;
 	int rc;
@@ -365,10 +481,12 @@ struct atr_db_backup {
 
 int atr_db_backup_start(struct atr_db *db, const char *path, struct atr_db_backup **out)
 {
-	struct atr_db_backup *k = calloc(1, sizeof(*k));
+	struct atr_db_backup *k;
 
-	if (!k)
+	atr_db_flush(db); /* the copy starts from committed pages */
+	if (!(k = calloc(1, sizeof(*k))))
 		return ATR_ENOMEM;
+	k->src = db;
 	if (sqlite3_open_v2(path, &k->dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		sqlite3_close(k->dst);
 		free(k);
@@ -388,6 +506,7 @@ int atr_db_backup_start(struct atr_db *db, const char *path, struct atr_db_backu
 
 int atr_db_backup_step(struct atr_db_backup *k, int pages)
 {
+	atr_db_flush(k->src); /* copy committed pages only, never a turn's writes in flight */
 	k->rc = sqlite3_backup_step(k->b, pages);
 	if (k->rc == SQLITE_DONE)
 		return 1;

@@ -132,3 +132,18 @@ uint64_t atr_store_generation(struct atr_store *s)
 {
 	return atr_db_write_generation(s->db);
 }
+
+void atr_store_set_group_commit(struct atr_store *s, bool on, void (*on_commit)(void *arg, int rc), void *arg)
+{
+	atr_db_set_group_commit(s->db, on, on_commit, arg);
+}
+
+bool atr_store_uncommitted(struct atr_store *s)
+{
+	return atr_db_uncommitted(s->db);
+}
+
+int atr_store_flush(struct atr_store *s)
+{
+	return atr_db_flush(s->db);
+}
