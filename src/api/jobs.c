@@ -93,11 +93,11 @@ int api_env_or_reply(struct atr_req *r, const json_t *env)
 		bool ok = isalpha((unsigned char)k[0]) || k[0] == '_';
 		for (const char *p = k; ok && *p; p++)
 			ok = isalnum((unsigned char)*p) || *p == '_';
-		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") || !strcmp(k, "PORT")) {
+		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") || !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT")) {
 			char f[300];
 			snprintf(f, sizeof(f), "env.%s", k);
 			atr_reply_error(r, 400, "invalid", f,
-					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES and PORT are set by Atrium",
+					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER and PORT are set by Atrium",
 					f);
 			return -1;
 		}

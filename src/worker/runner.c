@@ -137,6 +137,9 @@ static int build_env(const struct atr_proc_spec *s, const char *dir, struct envb
 	for (int i = 0; i < s->ngpus && off + 8 < sizeof(gpus); i++)
 		off += (size_t)snprintf(gpus + off, sizeof(gpus) - off, "%s%d", i ? "," : "", s->gpus[i]);
 	rc |= env_addf(b, "CUDA_VISIBLE_DEVICES", gpus);
+	/* the indices are nvidia-smi's, which count in PCI bus order; CUDA's default order is
+	 * fastest first, which differs on mixed hosts */
+	rc |= env_addf(b, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
 	rc |= env_addf(b, "ATRIUM_URL", s->url ? s->url : "");
 	rc |= env_addf(b, "ATRIUM_TOKEN", s->token ? s->token : "");
 	snprintf(num, sizeof(num), "%lld", (long long)s->id);

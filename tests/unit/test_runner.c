@@ -137,8 +137,8 @@ static void test_env(void **state)
 {
 	struct run r;
 	int gpus[] = {0, 2};
-	const char *env[] = {"FOO=bar baz", "CUDA_VISIBLE_DEVICES=9", "ATRIUM_JOB_ID=666", NULL};
-	struct atr_proc_spec s = {.shell = "echo \"$CUDA_VISIBLE_DEVICES|$ATRIUM_JOB_ID|$ATRIUM_RUN_ID|$FOO|"
+	const char *env[] = {"FOO=bar baz", "CUDA_VISIBLE_DEVICES=9", "CUDA_DEVICE_ORDER=FASTEST_FIRST", "ATRIUM_JOB_ID=666", NULL};
+	struct atr_proc_spec s = {.shell = "echo \"$CUDA_VISIBLE_DEVICES|$CUDA_DEVICE_ORDER|$ATRIUM_JOB_ID|$ATRIUM_RUN_ID|$FOO|"
 					  "$ATRIUM_URL|$ATRIUM_TOKEN|${ATRIUM_JOIN_TOKEN:-none}|${PORT:-noport}\"; pwd",
 				  .env = env,
 				  .gpus = gpus,
@@ -155,7 +155,7 @@ static void test_env(void **state)
 	unsetenv("ATRIUM_JOIN_TOKEN");
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_SUCCEEDED);
 	assert_int_equal(atr_proc_exit_code(r.p), 0);
-	snprintf(want, sizeof(want), "0,2|%lld|12|bar baz|http://server:8080|atr_jobtoken|none|noport\n%s\n",
+	snprintf(want, sizeof(want), "0,2|PCI_BUS_ID|%lld|12|bar baz|http://server:8080|atr_jobtoken|none|noport\n%s\n",
 		 (long long)s.id, atr_proc_dir(r.p));
 	expect_log(r.p, want);
 	finish(&r);
