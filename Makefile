@@ -133,10 +133,10 @@ build/bench/%: bench/%.c $(REL_OBJS)
 	$(Q)$(CC) $(BASE) $(REL_FLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 bench: deps
-	@$(MAKE) --no-print-directory build/atrium $(BENCH_BINS)
+	@$(MAKE) --no-print-directory build/atrium $(BENCH_BINS) $(TOOL_BINS)
 	@bench/run.sh
 
-bench-smoke: build/atrium $(BENCH_BINS)
+bench-smoke: build/atrium $(BENCH_BINS) $(TOOL_BINS)
 	@BENCH_SMOKE=1 bench/run.sh
 
 # ---- running ----
