@@ -100,6 +100,8 @@ def finish(job_id, timeout=120):
 
 # The probe the jobs run: what the job's environment and CUDA say it may use.
 PROBE = ("echo CUDA_VISIBLE_DEVICES=[$CUDA_VISIBLE_DEVICES] CUDA_DEVICE_ORDER=$CUDA_DEVICE_ORDER; "
+         "echo 'nvidia-smi -L (it lists every GPU of the host: it does not read CUDA_VISIBLE_DEVICES):'; "
+         "nvidia-smi -L; "
          "if [ -n \"$CUDA_VISIBLE_DEVICES\" ]; then nvidia-smi --query-gpu=index,uuid --format=csv,noheader "
          "-i \"$CUDA_VISIBLE_DEVICES\"; fi; "
          + PY + " -c \"import sys\ntry:\n import torch\nexcept Exception:\n print('torch: not installed'); sys.exit(0)\n"
