@@ -30,6 +30,9 @@ sqlite3 *atr_db_handle(struct atr_db *db);
 sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql);
 /* Resets a statement from atr_db_stmt after use (also fine to call twice). */
 void atr_db_done(sqlite3_stmt *st);
+/* atr_db_done(st), then what the step that gave rc found: 0 a row, ATR_ENOTFOUND none,
+ * ATR_EDB an error. */
+int atr_db_row_done(sqlite3_stmt *st, int rc);
 
 /* Changes whenever anything may have written through this connection (a write statement, a
  * transaction, raw SQL): an answer computed at generation g is still exact while it is g. */

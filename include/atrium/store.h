@@ -72,5 +72,12 @@ struct sqlite3_stmt;
 int atr_store_collect(struct sqlite3_stmt *st, int limit, json_t *arr, bool *more);
 /* One row as JSON (new reference) or NULL with *err = ATR_ENOTFOUND / ATR_EDB. */
 json_t *atr_store_one(struct sqlite3_stmt *st, int *err);
+/* atr_store_one of sql with its one parameter bound to id (NULL, *err = ATR_EDB, when sql
+ * does not prepare). */
+json_t *atr_store_json_by_id(struct atr_store *s, const char *sql, int64_t id, int *err);
+/* A page of a list keyed by one id: sql's parameters are (key, p->after_id, p->limit + 1),
+ * in that order; the rows go to arr as atr_store_collect puts them. */
+int atr_store_list_keyed(struct atr_store *s, const char *sql, int64_t key, const struct atr_page *p, json_t *arr,
+			 bool *more);
 
 #endif

@@ -42,8 +42,7 @@ int atr_store_dataset_find(struct atr_store *s, int64_t project_id, const char *
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id_out = sqlite3_column_int64(st, 0);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 #define DATASET_COLS                                                                                                   \
@@ -56,25 +55,13 @@ int atr_store_dataset_find(struct atr_store *s, int64_t project_id, const char *
 
 json_t *atr_store_dataset_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.id = ?", id, err);
 }
 
 int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " DATASET_COLS DATASET_FROM
-					      " WHERE d.project_id = ? AND d.id > ? ORDER BY d.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(s, "SELECT " DATASET_COLS DATASET_FROM
+					      " WHERE d.project_id = ? AND d.id > ? ORDER BY d.id LIMIT ?", project_id, p, arr, more);
 }
 
 static int fill_version(sqlite3_stmt *st, struct atr_dataset_version *out)
@@ -86,8 +73,7 @@ static int fill_version(sqlite3_stmt *st, struct atr_dataset_version *out)
 		out->version = sqlite3_column_int64(st, 2);
 		out->committed = strcmp((const char *)sqlite3_column_text(st, 3), "committed") == 0;
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_dsv_find(struct atr_store *s, int64_t dataset_id, int64_t version, struct atr_dataset_version *out)
@@ -169,27 +155,15 @@ fail:
 
 json_t *atr_store_dsv_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS ", d.name AS dataset FROM dataset_versions v"
+	return atr_store_json_by_id(s, "SELECT " VERSION_COLS ", d.name AS dataset FROM dataset_versions v"
 					      " JOIN datasets d ON d.id = v.dataset_id LEFT JOIN users u ON u.id = v.created_by"
-					      " WHERE v.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+					      " WHERE v.id = ?", id, err);
 }
 
 int atr_store_dsv_list(struct atr_store *s, int64_t dataset_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u"
-					      " ON u.id = v.created_by WHERE v.dataset_id = ? AND v.id > ? ORDER BY v.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, dataset_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(s, "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u"
+					      " ON u.id = v.created_by WHERE v.dataset_id = ? AND v.id > ? ORDER BY v.id LIMIT ?", dataset_id, p, arr, more);
 }
 
 int atr_store_dsv_commit(struct atr_store *s, int64_t id, int64_t rows, const json_t *schema, const json_t *metadata)

@@ -281,6 +281,12 @@ void atr_db_done(sqlite3_stmt *st)
 		sqlite3_reset(st);
 }
 
+int atr_db_row_done(sqlite3_stmt *st, int rc)
+{
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+}
+
 int atr_db_exec(struct atr_db *db, const char *sql)
 {
 	char *msg = NULL;

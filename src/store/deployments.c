@@ -43,8 +43,7 @@ static int one_row(sqlite3_stmt *st, int64_t id, void (*fill)(sqlite3_stmt *st, 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		fill(st, out);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 void atr_deployment_row_release(struct atr_deployment_row *row)
@@ -373,14 +372,8 @@ int atr_store_rollout_load(struct atr_store *s, int64_t id, struct atr_rollout *
 
 json_t *atr_store_rollout_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, kind, trigger, state, from_version, to_version, reason, actor,"
-					      " started_at, deadline_at, ended_at FROM deployment_rollouts WHERE id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT id, kind, trigger, state, from_version, to_version, reason, actor,"
+					      " started_at, deadline_at, ended_at FROM deployment_rollouts WHERE id = ?", id, err);
 }
 
 /* ---- history ---- */

@@ -57,8 +57,7 @@ int atr_store_file_get(struct atr_store *s, const char *kind, int64_t owner_id, 
 		snprintf(out->sha256, sizeof(out->sha256), "%s", (const char *)sqlite3_column_text(st, 0));
 		out->size = sqlite3_column_int64(st, 1);
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_file_delete(struct atr_store *s, const char *kind, int64_t owner_id, const char *path)

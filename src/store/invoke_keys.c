@@ -11,16 +11,10 @@
 int atr_store_invoke_key_list(struct atr_store *s, int64_t deployment_id, const struct atr_page *p, json_t *arr,
 			      bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
+	return atr_store_list_keyed(s, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
 					      " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
 					      " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'invoke'"
-					      " AND t.scope_id = ?1 AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, deployment_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+					      " AND t.scope_id = ?1 AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3", deployment_id, p, arr, more);
 }
 
 int atr_store_invoke_key_revoke(struct atr_store *s, int64_t deployment_id, int64_t key_id)

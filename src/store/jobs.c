@@ -142,8 +142,7 @@ int atr_store_job_row(struct atr_store *s, int64_t id, struct atr_job_row *out)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		fill_row(st, out);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_row *row, void *cls), void *cls)
@@ -392,13 +391,7 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 
 json_t *atr_store_job_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " JOB_COLS JOB_FROM " WHERE j.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " JOB_COLS JOB_FROM " WHERE j.id = ?", id, err);
 }
 
 int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, const struct atr_page *p, json_t *arr,
@@ -426,15 +419,9 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 
 int atr_store_job_events(struct atr_store *s, int64_t id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT e.id, e.created_at, e.from_state, e.to_state, e.attempt, e.worker_id,"
+	return atr_store_list_keyed(s, "SELECT e.id, e.created_at, e.from_state, e.to_state, e.attempt, e.worker_id,"
 					      " w.name AS worker, e.message FROM job_events e LEFT JOIN workers w"
-					      " ON w.id = e.worker_id WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+					      " ON w.id = e.worker_id WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?", id, p, arr, more);
 }
 
 int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team_id, double *hours)

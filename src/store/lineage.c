@@ -54,15 +54,9 @@ static int64_t run_of_job(struct atr_store *s, int64_t job_id)
 
 static json_t *run_part(struct atr_store *s, int64_t run_id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT r.id, r.name, r.status, r.job_id, (SELECT json_group_object(k.key,"
+	return atr_store_json_by_id(s, "SELECT r.id, r.name, r.status, r.job_id, (SELECT json_group_object(k.key,"
 					      " k.value) FROM run_params k WHERE k.run_id = r.id) AS params__json"
-					      " FROM runs r WHERE r.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, run_id);
-	return atr_store_one(st, err);
+					      " FROM runs r WHERE r.id = ?", run_id, err);
 }
 
 /* Adds "files" (at most max, by path) and "truncated" to one dataset version object. */

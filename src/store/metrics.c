@@ -59,8 +59,7 @@ static int load_series(struct atr_store *s, int64_t run_id, const char *key, str
 		out->tail_id = sqlite3_column_int64(st, 8);
 		out->tail_n = sqlite3_column_int64(st, 9);
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 static int create_series(struct atr_store *s, int64_t run_id, int64_t project_id, const char *key, int64_t now,

@@ -36,8 +36,7 @@ static int fill_version(sqlite3_stmt *st, struct atr_model_version *out)
 		out->version = sqlite3_column_int64(st, 2);
 		out->committed = strcmp((const char *)sqlite3_column_text(st, 3), "committed") == 0;
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_model_version_get(struct atr_store *s, int64_t id, struct atr_model_version *out)
@@ -193,26 +192,14 @@ fail:
 
 json_t *atr_store_model_version_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS VERSION_FROM " WHERE v.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " VERSION_COLS VERSION_FROM " WHERE v.id = ?", id, err);
 }
 
 int atr_store_model_version_list(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
 				 bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " VERSION_COLS VERSION_FROM
-					      " WHERE v.model_id = ? AND v.id > ? ORDER BY v.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, model_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(s, "SELECT " VERSION_COLS VERSION_FROM
+					      " WHERE v.model_id = ? AND v.id > ? ORDER BY v.id LIMIT ?", model_id, p, arr, more);
 }
 
 int atr_store_model_version_commit(struct atr_store *s, int64_t id, const char *actor)

@@ -84,8 +84,7 @@ static int fill_model(sqlite3_stmt *st, struct atr_model *out)
 		out->project_id = sqlite3_column_int64(st, 1);
 		snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 2));
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_model_find(struct atr_store *s, int64_t project_id, const char *name, struct atr_model *out)
@@ -151,25 +150,13 @@ int atr_store_model_update(struct atr_store *s, int64_t id, const char *descript
 
 json_t *atr_store_model_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " MODEL_COLS MODEL_FROM " WHERE m.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " MODEL_COLS MODEL_FROM " WHERE m.id = ?", id, err);
 }
 
 int atr_store_model_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " MODEL_COLS MODEL_FROM
-					      " WHERE m.project_id = ? AND m.id > ? ORDER BY m.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(s, "SELECT " MODEL_COLS MODEL_FROM
+					      " WHERE m.project_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", project_id, p, arr, more);
 }
 
 int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,

@@ -237,13 +237,7 @@ int64_t atr_store_project_owner_count(struct atr_store *s, int64_t project_id)
 int atr_store_project_members(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
 			      bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT u.id, u.username, u.display_name, m.role, m.added_at"
+	return atr_store_list_keyed(s, "SELECT u.id, u.username, u.display_name, m.role, m.added_at"
 					      " FROM project_members m JOIN users u ON u.id = m.user_id"
-					      " WHERE m.project_id = ? AND u.id > ? ORDER BY u.id LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+					      " WHERE m.project_id = ? AND u.id > ? ORDER BY u.id LIMIT ?", project_id, p, arr, more);
 }

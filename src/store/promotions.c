@@ -22,8 +22,7 @@ int atr_store_model_alias_get(struct atr_store *s, int64_t model_id, const char 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*version_id = sqlite3_column_int64(st, 0);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 static int put_alias(struct atr_store *s, int64_t model_id, const char *alias, int64_t version_id, const char *actor)
@@ -179,8 +178,7 @@ int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotio
 		snprintf(out->alias, sizeof(out->alias), "%s", (const char *)sqlite3_column_text(st, 5));
 		snprintf(out->state, sizeof(out->state), "%s", (const char *)sqlite3_column_text(st, 6));
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 #define PROMOTION_COLS                                                                                                 \
@@ -193,13 +191,7 @@ int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotio
 
 json_t *atr_store_promotion_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " PROMOTION_COLS PROMOTION_FROM " WHERE pr.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " PROMOTION_COLS PROMOTION_FROM " WHERE pr.id = ?", id, err);
 }
 
 static int mark_decided(struct atr_store *s, int64_t id, bool approve, int64_t user_id, const char *comment)

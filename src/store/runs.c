@@ -111,8 +111,7 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 		out->project_id = sqlite3_column_int64(st, 1);
 		snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 2));
 	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 #define RUN_COLS                                                                                                       \
@@ -123,28 +122,16 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " RUN_COLS ", (SELECT json_group_array(json_object('dataset', d.name,"
+	return atr_store_json_by_id(s, "SELECT " RUN_COLS ", (SELECT json_group_array(json_object('dataset', d.name,"
 					      " 'version', v.version, 'dataset_version_id', v.id)) FROM run_inputs i"
 					      " JOIN dataset_versions v ON v.id = i.dataset_version_id JOIN datasets d"
 					      " ON d.id = v.dataset_id WHERE i.run_id = r.id) AS inputs__json" RUN_FROM
-					      " WHERE r.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+					      " WHERE r.id = ?", id, err);
 }
 
 json_t *atr_store_run_item(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " RUN_COLS RUN_FROM " WHERE r.id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " RUN_COLS RUN_FROM " WHERE r.id = ?", id, err);
 }
 
 /* Params: new keys only; an existing key must keep its value (ATR_ECONFLICT otherwise). */

@@ -90,6 +90,31 @@ int atr_store_collect(sqlite3_stmt *st, int limit, json_t *arr, bool *more)
 	return 0;
 }
 
+json_t *atr_store_json_by_id(struct atr_store *s, const char *sql, int64_t id, int *err)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
+
+	if (!st) {
+		*err = ATR_EDB;
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	return atr_store_one(st, err);
+}
+
+int atr_store_list_keyed(struct atr_store *s, const char *sql, int64_t key, const struct atr_page *p, json_t *arr,
+			 bool *more)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_int64(st, 2, p->after_id);
+	sqlite3_bind_int(st, 3, p->limit + 1);
+	return atr_store_collect(st, p->limit, arr, more);
+}
+
 json_t *atr_store_one(sqlite3_stmt *st, int *err)
 {
 	int rc = sqlite3_step(st);

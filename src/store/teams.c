@@ -45,24 +45,17 @@ int atr_store_team_id(struct atr_store *s, const char *name, int64_t *id_out)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id_out = sqlite3_column_int64(st, 0);
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 #define TEAM_COLS "id, name, description, max_gpus, max_concurrent_jobs, created_at"
 
 json_t *atr_store_team_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " TEAM_COLS ", (SELECT json_group_array(json_object("
+	return atr_store_json_by_id(s, "SELECT " TEAM_COLS ", (SELECT json_group_array(json_object("
 					      "'username', u.username, 'role', m.role)) FROM team_members m JOIN users u"
 					      " ON u.id = m.user_id WHERE m.team_id = teams.id) AS members__json"
-					      " FROM teams WHERE id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+					      " FROM teams WHERE id = ?", id, err);
 }
 
 int atr_store_team_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)

@@ -101,13 +101,7 @@ int atr_store_token_lookup(struct atr_store *s, const char *hash_hex, struct atr
 
 json_t *atr_store_token_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " TOKEN_COLS " FROM api_tokens WHERE id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " TOKEN_COLS " FROM api_tokens WHERE id = ?", id, err);
 }
 
 int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind, const struct atr_page *p,

@@ -74,16 +74,10 @@ int atr_store_user_get_by_id(struct atr_store *s, int64_t id, struct atr_user *o
 
 json_t *atr_store_user_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " USER_COLS ", (SELECT json_group_array(json_object("
+	return atr_store_json_by_id(s, "SELECT " USER_COLS ", (SELECT json_group_array(json_object("
 					      "'team', t.name, 'role', m.role)) FROM team_members m JOIN teams t"
 					      " ON t.id = m.team_id WHERE m.user_id = users.id) AS teams__json"
-					      " FROM users WHERE id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+					      " FROM users WHERE id = ?", id, err);
 }
 
 int atr_store_user_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)

@@ -29,8 +29,7 @@ static int one_value(sqlite3_stmt *st, int64_t *num, char *text)
 		*num = sqlite3_column_int64(st, 0);
 	if (rc == SQLITE_ROW && text)
 		snprintf(text, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	atr_db_done(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+	return atr_db_row_done(st, rc);
 }
 
 static int find_by_name(struct atr_store *s, const char *name, int64_t *id)
@@ -228,13 +227,7 @@ int atr_store_worker_delete(struct atr_store *s, int64_t id)
 
 json_t *atr_store_worker_json(struct atr_store *s, int64_t id, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " WORKER_COLS " FROM workers WHERE id = ?");
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	return atr_store_one(st, err);
+	return atr_store_json_by_id(s, "SELECT " WORKER_COLS " FROM workers WHERE id = ?", id, err);
 }
 
 int atr_store_worker_list(struct atr_store *s, const char *state, int schedulable, const struct atr_page *p,
@@ -303,16 +296,10 @@ int atr_store_worker_counts(struct atr_store *s, struct atr_worker_counts *out)
 
 int atr_store_join_token_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
+	return atr_store_list_keyed(s, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
 					      " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
 					      " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'join'"
-					      " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, p->after_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int(st, 3, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+					      " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?", p->after_id, p, arr, more);
 }
 
 int atr_store_join_token_revoke(struct atr_store *s, int64_t id)
