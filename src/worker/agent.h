@@ -194,8 +194,11 @@ bool agent_service_exited(struct agent_job *j);
 bool agent_service_waiting(const struct agent_job *j);
 /* {id, attempt, seq, state, port, restarts, message}: reports and heartbeats. */
 json_t *agent_service_json(const struct agent_job *j);
-/* At start: stops the services an earlier run of this worker left running (it was killed). */
-void agent_services_sweep(const char *work_dir);
+/* leftovers.c: jobs/<id>/process.pid holds the job's process group while it runs (pid 0:
+ * removes it); at start, agent_jobs_sweep stops the groups an earlier, killed run of this
+ * worker left running. */
+void agent_job_pid_file(struct agent_job *j, pid_t pid);
+void agent_jobs_sweep(const char *work_dir);
 
 /* ship.c */
 /* New bytes are in the job's log: a batch goes soon. */

@@ -330,6 +330,7 @@ int agent_job_start_process(struct agent_job *j, char *why, size_t whylen)
 		return rc;
 	}
 	j->phase = AGENT_RUNNING;
+	agent_job_pid_file(j, atr_proc_pid(j->proc));
 	atr_info("job %lld (attempt %lld) started: pid %d, %d GPU%s", (long long)j->id, (long long)j->attempt,
 		 (int)atr_proc_pid(j->proc), j->ngpus, j->ngpus == 1 ? "" : "s");
 	if (j->svc)
@@ -378,6 +379,7 @@ static void on_done(void *cls, struct atr_proc *p)
 	struct stage_ctx cx;
 	char cache[1100];
 
+	agent_job_pid_file(j, 0);
 	if (j->svc && agent_service_exited(j))
 		return; /* a service runs until it is cancelled: started again later */
 	if (atr_proc_state(p) != ATR_PROC_SUCCEEDED || !j->upload_outputs) {

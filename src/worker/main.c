@@ -315,7 +315,7 @@ int atr_worker_main(struct atr_worker_config *cfg)
 		uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 		uv_signal_start(&a->sigint, on_signal, SIGINT);
 		atr_info("worker '%s' starting: API at %s, work dir %s, server %s", a->name, a->url, a->work_dir, a->server);
-		agent_services_sweep(a->work_dir); /* before any new job, and before the GPU inventory */
+		agent_jobs_sweep(a->work_dir); /* before any new job, and before the GPU inventory */
 		agent_probe_then(a, false); /* then registers */
 		agent_housekeeping_start(a);
 	}

@@ -8,8 +8,7 @@
  * state is reported at once (POST /api/v1/workers/jobs/{id}/service) and the current
  * state rides on every heartbeat, so a lost report costs at most one heartbeat.
  * A service ends only when cancelled (or when it cannot be started at all).
- * Its process group is written to jobs/<id>/service.pid while it runs, so a worker that
- * starts again after being killed stops what its previous run left serving.
+ * Like every job's, its process group is in jobs/<id>/process.pid while it runs (leftovers.c).
  * Not here: fetching the model (fetch.c) and the process itself (runner.c, jobs.c).
  */
 #include "agent.h"
@@ -18,11 +17,8 @@
 #include "atrium/util.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,87 +225,9 @@ static void probe(struct agent_service *s)
 
 /* ---- the process ---- */
 
-/* jobs/<id>/service.pid holds the process group while it runs (pid 0: removes it). */
-static void pid_file(struct agent_job *j, pid_t pid)
-{
-	char path[1200], text[32];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "%s/service.pid", j->dir);
-	if (pid <= 0) {
-		unlink(path);
-		return;
-	}
-	n = snprintf(text, sizeof(text), "%d\n", (int)pid);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, (size_t)n) != n)
-		atr_warn("job %lld: cannot write '%s': %s", (long long)j->id, path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Whether process pid runs with ATRIUM_JOB_ID=<job> in its environment (not a reused pid). */
-static bool runs_job(long pid, const char *job)
-{
-	char path[64], want[64], buf[65536];
-	size_t wl;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-	wl = (size_t)snprintf(want, sizeof(want), "ATRIUM_JOB_ID=%s", job);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
-		if (strlen(buf + i) == wl && !memcmp(buf + i, want, wl))
-			return true;
-	return false;
-}
-
-void agent_services_sweep(const char *work_dir)
-{
-	char path[1200], text[32];
-	struct dirent *e;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/jobs", work_dir);
-	if (!(dir = opendir(path)))
-		return;
-	while ((e = readdir(dir))) {
-		long pid;
-		int fd;
-		ssize_t n;
-
-		if (strspn(e->d_name, "0123456789") != strlen(e->d_name) || !e->d_name[0])
-			continue;
-		snprintf(path, sizeof(path), "%s/jobs/%s/service.pid", work_dir, e->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-		text[n > 0 ? n : 0] = 0;
-		pid = strtol(text, NULL, 10);
-		if (pid > 1 && runs_job(pid, e->d_name)) {
-			atr_warn("job %s: its service (process group %ld) was left running by an earlier run of this worker;"
-				 " stopping it",
-				 e->d_name, pid);
-			kill((pid_t)-pid, SIGKILL);
-		}
-		unlink(path);
-	}
-	closedir(dir);
-}
-
 void agent_service_started(struct agent_job *j)
 {
 	struct agent_service *s = j->svc;
-
-	pid_file(j, atr_proc_pid(j->proc));
 
 	s->state = SVC_STARTING;
 	s->fails = 0;
@@ -348,7 +266,6 @@ bool agent_service_exited(struct agent_job *j)
 	struct agent_service *s = j->svc;
 	char line[600];
 
-	pid_file(j, 0);
 	if (!s || s->stopped || atr_proc_state(j->proc) == ATR_PROC_CANCELLED)
 		return false; /* asked to stop: the job ends */
 	if (s->probe) {

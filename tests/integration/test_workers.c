@@ -549,20 +549,74 @@ static void test_log_offsets(void **state)
 
 /* ---- failures and stops ---- */
 
+/* A process that left a pid file: its pid; whether it still runs (a zombie does not: nobody
+ * may reap an orphan in a container). */
+static long read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+static bool file_has_pid(void *path)
+{
+	return read_pid(path) > 1;
+}
+
+static bool process_alive(long pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+static bool process_gone(void *pid)
+{
+	return !process_alive(*(long *)pid);
+}
+
 static void test_kill9_goes_offline_and_comes_back(void **state)
 {
 	const char *tok = h_join_token(&S, "crashy");
+	const char *const crashy[] = {"--labels", "pool=crashy", NULL};
 	struct h_worker w, again;
 	char old_secret[128];
-	long long id;
+	const char *pidfile;
+	long long id, job;
+	long leftover;
 	(void)state;
 
-	h_worker_start(&w, &S, tok, "gpu-03", 1, NULL);
+	h_worker_start(&w, &S, tok, "gpu-03", 1, crashy);
 	assert_true(h_worker_wait_registered(&w, 0, 20000));
 	id = w.id;
 	snprintf(old_secret, sizeof(old_secret), "%s", w.secret);
 	assert_string_equal(worker_state(id), "online");
+	/* a job it runs outlives it (its own process group)... */
+	pidfile = h_fmt("%s/leftover.pid", S.dir);
+	job = submit(h_fmt("{\"command\":\"echo $$ > %s; exec sleep 300\",\"labels\":{\"pool\":\"crashy\"},"
+			   "\"max_attempts\":1}",
+			   pidfile));
+	{
+		struct running_wait rw = {job};
+		assert_true(h_wait(is_running, &rw, 20000));
+	}
+	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
+	leftover = read_pid(pidfile);
 	assert_int_equal(h_worker_stop(&w, SIGKILL), 128 + SIGKILL);
+	assert_true(process_alive(leftover));
 	/* --heartbeat-timeout 3: offline within a few seconds, not at once */
 	assert_true(wait_state(id, "offline", 10000));
 	{
@@ -573,8 +627,11 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	}
 	/* the same name registers again: same id, a new secret, the old one dead */
 	unlink(h_fmt("%s/worker.json", w.dir));
-	h_worker_start(&again, &S, tok, "gpu-03", 1, NULL);
+	h_worker_start(&again, &S, tok, "gpu-03", 1, crashy);
 	assert_true(h_worker_wait_registered(&again, 0, 20000));
+	/* ...until the worker starts again on its work dir: what it left running is stopped */
+	assert_true(h_wait(process_gone, &leftover, 5000));
+	json_decref(wait_job(job, "failed")); /* lost with its worker, no attempt left */
 	assert_int_equal(again.id, id);
 	assert_string_not_equal(again.secret, old_secret);
 	assert_string_equal(worker_state(id), "online");
