@@ -23,7 +23,7 @@ static inline uint64_t bench_now_ns(void)
 
 static inline void bench_sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+	struct timespec ts = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }

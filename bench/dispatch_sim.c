@@ -68,7 +68,7 @@ static struct sim {
 	bool written;
 	pthread_mutex_t mu;
 	volatile sig_atomic_t stop;
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} S = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- a blocking HTTP/1.1 client (registration and heartbeats: a few a second) ---- */
 
@@ -77,7 +77,7 @@ static struct sim {
 static int http_call(const char *method, const char *path, const char *bearer, const char *body, char *out,
 		     size_t outcap)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.atrium_port)};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)S.atrium_port) };
 	char head[1024];
 	size_t blen = body ? strlen(body) : 0, got = 0;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, status = -1, n;
@@ -177,7 +177,8 @@ static void *heartbeats(void *arg)
 			json_object_set_new(o, "load", json_real(0));
 			body = json_dumps(o, JSON_COMPACT);
 			json_decref(o);
-			status = body ? http_call("POST", "/api/v1/workers/heartbeat", S.w[i].secret, body, out, sizeof(out))
+			status = body ? http_call("POST", "/api/v1/workers/heartbeat", S.w[i].secret, body, out,
+						  sizeof(out))
 				      : -1;
 			free(body);
 			if (status != 200 && !S.stop)
@@ -224,7 +225,7 @@ static void arrived(int64_t job, int wi)
 		S.arr = p;
 		S.cap = ncap;
 	}
-	S.arr[S.narr++] = (struct arrival){job, now, wi};
+	S.arr[S.narr++] = (struct arrival){ job, now, wi };
 	if (w->nrunning == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 64;
 		int64_t *p = realloc(w->running, ncap * sizeof(*p));
@@ -243,8 +244,8 @@ static void arrived(int64_t job, int wi)
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -300,14 +301,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return MHD_YES;
 	}
 	if (wi < 0)
-		return answer(c, 404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such worker\",\"field\":null}}");
+		return answer(c, 404,
+			      "{\"error\":{\"code\":\"not_found\",\"message\":\"no such worker\",\"field\":null}}");
 	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, S.w[wi].secret) != 0)
-		return answer(c, 401, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"bad secret\",\"field\":null}}");
+		return answer(c, 401,
+			      "{\"error\":{\"code\":\"unauthorized\",\"message\":\"bad secret\",\"field\":null}}");
 	if (strcmp(method, "DELETE") == 0)
 		return answer(c, 202, "{\"state\":\"cancelled\"}");
 	if (strcmp(method, "POST") != 0 || *rest)
-		return answer(c, 405, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"no\",\"field\":null}}");
+		return answer(c, 405,
+			      "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"no\",\"field\":null}}");
 	o = u->body ? json_loadb(u->body, u->len, 0, NULL) : NULL;
 	job = json_is_integer(json_object_get(o, "id")) ? json_integer_value(json_object_get(o, "id")) : -1;
 	json_decref(o);
@@ -341,7 +345,7 @@ static void on_signal(int sig)
 
 static int serve(const char *addr_file, const char *join_file, const char *ready_file)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
 	pthread_t hb;
@@ -358,10 +362,11 @@ static int serve(const char *addr_file, const char *join_file, const char *ready
 	signal(SIGINT, on_signal);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* 100 workers' worth of connections on one listener: the server opens one per transfer */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access,
-			     NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, on_done,
-			     NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-			     (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0,
+			     NULL, NULL, on_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16000,
+			     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned)60, MHD_OPTION_END);
 	if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
 		bench_die(PROG, "cannot listen on 127.0.0.1");
 	S.port = info->port;
@@ -415,7 +420,7 @@ static int report(const char *submit_file, const char *recv_file)
 			bench_die(PROG, "out of memory");
 		if (st != 201)
 			bench_die(PROG, "a submission answered %d", st);
-		sub[ns++] = (struct arrival){id, a, 0};
+		sub[ns++] = (struct arrival){ id, a, 0 };
 		if (a < first)
 			first = a;
 		if (b > last_done)
@@ -424,7 +429,7 @@ static int report(const char *submit_file, const char *recv_file)
 	while (fscanf(fr, "%lld %llu %d", &id, &a, &wi) == 3) {
 		if (nr == cr && !(rec = realloc(rec, (cr = cr ? cr * 2 : 16384) * sizeof(*rec))))
 			bench_die(PROG, "out of memory");
-		rec[nr++] = (struct arrival){id, a, wi};
+		rec[nr++] = (struct arrival){ id, a, wi };
 		if (a > last_recv)
 			last_recv = a;
 	}
@@ -447,11 +452,12 @@ static int report(const char *submit_file, const char *recv_file)
 			missing++;
 	}
 	bench_median(lat, nlat); /* sorts */
-	printf("jobs=%zu dispatched=%zu missing=%zu duplicates=%zu all_dispatched_s=%.3f submit_s=%.3f p50_ms=%.2f p99_ms=%.2f "
+	printf("jobs=%zu dispatched=%zu missing=%zu duplicates=%zu all_dispatched_s=%.3f submit_s=%.3f p50_ms=%.2f "
+	       "p99_ms=%.2f "
 	       "max_ms=%.2f\n",
-	       ns, nlat, missing, dups, nr ? (double)(last_recv - first) / 1e9 : -1.0, (double)(last_done - first) / 1e9,
-	       nlat ? lat[nlat / 2] : -1.0, nlat ? lat[(size_t)((double)nlat * 0.99)] : -1.0,
-	       nlat ? lat[nlat - 1] : -1.0);
+	       ns, nlat, missing, dups, nr ? (double)(last_recv - first) / 1e9 : -1.0,
+	       (double)(last_done - first) / 1e9, nlat ? lat[nlat / 2] : -1.0,
+	       nlat ? lat[(size_t)((double)nlat * 0.99)] : -1.0, nlat ? lat[nlat - 1] : -1.0);
 	free(lat);
 	free(sub);
 	free(rec);
@@ -465,14 +471,30 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "f:j:w:n:o:r:s:h")) != -1) {
 		switch (ch) {
-		case 'f': addr = optarg; break;
-		case 'j': join = optarg; break;
-		case 'w': S.nworkers = (int)bench_num(PROG, "-w", optarg); break;
-		case 'n': S.want = (size_t)bench_num(PROG, "-n", optarg); break;
-		case 'o': S.recv_file = optarg; break;
-		case 'r': ready = optarg; break;
-		case 's': submit = optarg; break;
-		default: fputs(usage, ch == 'h' ? stdout : stderr); return ch == 'h' ? 0 : 2;
+		case 'f':
+			addr = optarg;
+			break;
+		case 'j':
+			join = optarg;
+			break;
+		case 'w':
+			S.nworkers = (int)bench_num(PROG, "-w", optarg);
+			break;
+		case 'n':
+			S.want = (size_t)bench_num(PROG, "-n", optarg);
+			break;
+		case 'o':
+			S.recv_file = optarg;
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		case 's':
+			submit = optarg;
+			break;
+		default:
+			fputs(usage, ch == 'h' ? stdout : stderr);
+			return ch == 'h' ? 0 : 2;
 		}
 	}
 	if (!S.recv_file || optind != argc) {

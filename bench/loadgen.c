@@ -258,7 +258,7 @@ static int resp_feed(struct resp *r, const char *p, size_t n, bool head_request)
 		if (!hend)
 			return r->hlen >= HDR_CAP - 1 ? -1 : 0;
 		p += (size_t)(hend + 4 - r->head) - before; /* the body starts after the blank line */
-		r->hlen = (size_t)(hend + 2 - r->head);    /* keep the last header's CRLF */
+		r->hlen = (size_t)(hend + 2 - r->head);	    /* keep the last header's CRLF */
 		if (parse_head(r, head_request) < 0)
 			return -1;
 	}
@@ -420,7 +420,7 @@ static size_t build_request(struct gen *g, uint64_t n, char **buf, size_t *cap)
 
 static void set_events(struct gen *g, struct conn *c, uint32_t ev)
 {
-	struct epoll_event e = {.events = ev, .data.ptr = c};
+	struct epoll_event e = { .events = ev, .data.ptr = c };
 	if (c->events == ev)
 		return;
 	if (epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &e) < 0)
@@ -491,7 +491,7 @@ static void conn_send(struct gen *g, struct conn *c)
 
 static void conn_open(struct gen *g, struct conn *c)
 {
-	struct epoll_event e = {.events = EPOLLOUT, .data.ptr = c};
+	struct epoll_event e = { .events = EPOLLOUT, .data.ptr = c };
 	int one = 1;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -543,7 +543,7 @@ static void record(struct gen *g, struct conn *c)
 		g->rec = p;
 		g->reccap = ncap;
 	}
-	g->rec[g->nrec++] = (struct record){first_id(&c->resp), c->t0, bench_now_ns(), c->resp.status};
+	g->rec[g->nrec++] = (struct record){ first_id(&c->resp), c->t0, bench_now_ns(), c->resp.status };
 }
 
 static void answer_done(struct gen *g, struct conn *c)
@@ -624,7 +624,8 @@ static void conn_event(struct gen *g, struct conn *c, uint32_t ev)
 		socklen_t len = sizeof(err);
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
 			if (g->o.once)
-				fprintf(stderr, "%s: cannot connect to 127.0.0.1:%d: %s\n", PROG, g->o.port, strerror(err));
+				fprintf(stderr, "%s: cannot connect to 127.0.0.1:%d: %s\n", PROG, g->o.port,
+					strerror(err));
 			conn_fail(g, c);
 			return;
 		}
@@ -696,7 +697,8 @@ static int finish_once(struct gen *g)
 
 	if (!g->ok && !g->non2xx) {
 		if (!g->errors)
-			fprintf(stderr, "%s: no answer from 127.0.0.1:%d within %.1f s\n", PROG, g->o.port, g->o.duration);
+			fprintf(stderr, "%s: no answer from 127.0.0.1:%d within %.1f s\n", PROG, g->o.port,
+				g->o.duration);
 		return 1;
 	}
 	if (g->o.out_file)
@@ -726,28 +728,62 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->port = -1;
 	while ((ch = getopt(argc, argv, "p:f:c:d:w:m:u:H:a:b:n:N:R:1o:t:P:h")) != -1) {
 		switch (ch) {
-		case 'p': o->port = (int)bench_num(PROG, "-p", optarg); break;
-		case 'f': port_file = optarg; break;
-		case 'c': o->conns = (int)bench_num(PROG, "-c", optarg); break;
-		case 'd': o->duration = bench_num(PROG, "-d", optarg); break;
-		case 'w': o->warmup = bench_num(PROG, "-w", optarg); break;
-		case 'm': o->method = optarg; break;
-		case 'u': o->path = optarg; break;
+		case 'p':
+			o->port = (int)bench_num(PROG, "-p", optarg);
+			break;
+		case 'f':
+			port_file = optarg;
+			break;
+		case 'c':
+			o->conns = (int)bench_num(PROG, "-c", optarg);
+			break;
+		case 'd':
+			o->duration = bench_num(PROG, "-d", optarg);
+			break;
+		case 'w':
+			o->warmup = bench_num(PROG, "-w", optarg);
+			break;
+		case 'm':
+			o->method = optarg;
+			break;
+		case 'u':
+			o->path = optarg;
+			break;
 		case 'H':
 			if (o->nheaders == MAX_HEADERS)
 				bench_die(PROG, "at most %d -H options", MAX_HEADERS);
 			o->headers[o->nheaders++] = optarg;
 			break;
-		case 'a': auth_file = optarg; break;
-		case 'b': o->body = optarg; break;
-		case 'n': o->first_n = (uint64_t)bench_num(PROG, "-n", optarg); break;
-		case 'N': o->total = (uint64_t)bench_num(PROG, "-N", optarg); break;
-		case 'R': o->record_file = optarg; break;
-		case '1': o->once = true; break;
-		case 'o': o->out_file = optarg; break;
-		case 't': o->ctype_file = optarg; break;
-		case 'P': o->server_pid = (int)bench_num(PROG, "-P", optarg); break;
-		default: fputs(usage, ch == 'h' ? stdout : stderr); exit(ch == 'h' ? 0 : 2);
+		case 'a':
+			auth_file = optarg;
+			break;
+		case 'b':
+			o->body = optarg;
+			break;
+		case 'n':
+			o->first_n = (uint64_t)bench_num(PROG, "-n", optarg);
+			break;
+		case 'N':
+			o->total = (uint64_t)bench_num(PROG, "-N", optarg);
+			break;
+		case 'R':
+			o->record_file = optarg;
+			break;
+		case '1':
+			o->once = true;
+			break;
+		case 'o':
+			o->out_file = optarg;
+			break;
+		case 't':
+			o->ctype_file = optarg;
+			break;
+		case 'P':
+			o->server_pid = (int)bench_num(PROG, "-P", optarg);
+			break;
+		default:
+			fputs(usage, ch == 'h' ? stdout : stderr);
+			exit(ch == 'h' ? 0 : 2);
 		}
 	}
 	if (optind != argc)

@@ -71,8 +71,9 @@ static void run_metrics(struct atr_metric_batch *b, int64_t ts)
 
 	n += (size_t)snprintf(body + n, sizeof(body) - n, "{\"metrics\":[");
 	for (int k = 0; k < METRICS; k++)
-		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s{\"key\":\"m%d\",\"value\":%.6f,\"step\":0,\"timestamp\":%lld}",
-				      k ? "," : "", k, (double)(next_rand() % 1000000) / 1e6, (long long)ts);
+		n += (size_t)snprintf(body + n, sizeof(body) - n,
+				      "%s{\"key\":\"m%d\",\"value\":%.6f,\"step\":0,\"timestamp\":%lld}", k ? "," : "",
+				      k, (double)(next_rand() % 1000000) / 1e6, (long long)ts);
 	n += (size_t)snprintf(body + n, sizeof(body) - n, "]}");
 	atr_metric_batch_init(b);
 	if (atr_metric_batch_parse(b, body, n, METRICS) < 0)
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
 		bench_die(PROG, "cannot set the bulk-load pragmas");
 	t0 = bench_now_ns();
 	for (long i = 0; i < runs; i++) {
-		struct atr_run_spec spec = {0};
+		struct atr_run_spec spec = { 0 };
 		struct atr_metric_batch b;
 		char name[32];
 		json_t *params;

@@ -17,8 +17,8 @@
 #define BATCH 1000
 #define MAX_REPS 32
 
-static const char *const keys[] = {"loss", "accuracy", "learning_rate", "grad_norm",
-				   "val_loss", "val_accuracy", "samples_per_s", "gpu_util"};
+static const char *const keys[] = { "loss",	"accuracy",	"learning_rate", "grad_norm",
+				    "val_loss", "val_accuracy", "samples_per_s", "gpu_util" };
 
 static void exec(sqlite3 *db, const char *sql)
 {

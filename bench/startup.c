@@ -34,7 +34,7 @@ static const char *log_path;
 static bool healthz_ok(int port)
 {
 	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	char buf[64];
 	ssize_t n;
 	size_t got = 0;
@@ -132,18 +132,18 @@ static int stop(pid_t pid)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "%s: the daemon ended with %s %d (log: %s)\n", PROG,
-			WIFEXITED(status) ? "status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			log_path);
+			WIFEXITED(status) ? "status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_path);
 		return -1;
 	}
 	return 0;
 }
 
 struct run {
-	double ms;      /* exec to the first 200 from /healthz */
-	double cpu_ms;  /* of that, on a CPU */
+	double ms;	/* exec to the first 200 from /healthz */
+	double cpu_ms;	/* of that, on a CPU */
 	double wait_ms; /* of that, runnable but waiting for a CPU (other work on the machine) */
-	double kib;     /* VmRSS after settle_ms idle */
+	double kib;	/* VmRSS after settle_ms idle */
 };
 
 /* One start and its figures. */

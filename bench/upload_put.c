@@ -69,7 +69,7 @@ static void send_all(int fd, const void *p, size_t n)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct sockaddr_in sa = { .sin_family = AF_INET };
 	char head[2048], hex[65], answer[8192], *tok;
 	unsigned char *buf;
 	uint64_t bytes, x = 0x2545f4914f6cdd1dULL, t0;
@@ -132,8 +132,8 @@ int main(int argc, char **argv)
 		bench_die(PROG, "PUT %s answered %d: %.400s", argv[3], status, answer);
 	if (!strstr(answer, hex))
 		bench_die(PROG, "the answer does not name the sha256 %s: %.400s", hex, answer);
-	printf("mb_s=%.0f seconds=%.3f bytes=%llu status=%d\n", (double)bytes / secs / 1e6, secs, (unsigned long long)bytes,
-	       status);
+	printf("mb_s=%.0f seconds=%.3f bytes=%llu status=%d\n", (double)bytes / secs / 1e6, secs,
+	       (unsigned long long)bytes, status);
 	free(tok);
 	free(buf);
 	return 0;

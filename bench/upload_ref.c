@@ -47,7 +47,7 @@ static void make_source(const char *path, uint64_t bytes, unsigned char *buf)
 static double time_cp(const char *src, const char *dst, uint64_t bytes)
 {
 	char cp[] = "cp";
-	char *args[] = {cp, (char *)(uintptr_t)src, (char *)(uintptr_t)dst, NULL};
+	char *args[] = { cp, (char *)(uintptr_t)src, (char *)(uintptr_t)dst, NULL };
 	uint64_t t0 = bench_now_ns();
 	pid_t pid;
 	int status, fd;

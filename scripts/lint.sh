@@ -23,7 +23,7 @@ check "blocking calls in the daemon (use uv timers, uv_spawn, curl multi)" '\b(s
 check "SQL built with printf (bind parameters instead)" '(snprintf|sqlite3_mprintf|asprintf)\s*\([^;]*"(SELECT|INSERT|UPDATE|DELETE)'
 
 if [ -f .clang-format ] && command -v clang-format >/dev/null; then
-	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h'); do
+	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' 'tools/*.c'); do
 		clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
 	done)
 	if [ -n "$bad" ]; then

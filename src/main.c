@@ -7,15 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *usage_top =
-	"usage: atrium <command> [options]\n"
-	"\n"
-	"commands:\n"
-	"  serve     run the Atrium server (REST API, dashboard, scheduler)\n"
-	"  worker    run a GPU worker agent that executes jobs\n"
-	"  version   print the version\n"
-	"\n"
-	"`atrium <command> --help` lists a command's options.";
+static const char *usage_top = "usage: atrium <command> [options]\n"
+			       "\n"
+			       "commands:\n"
+			       "  serve     run the Atrium server (REST API, dashboard, scheduler)\n"
+			       "  worker    run a GPU worker agent that executes jobs\n"
+			       "  version   print the version\n"
+			       "\n"
+			       "`atrium <command> --help` lists a command's options.";
 
 static const char *usage_serve = "usage: atrium serve [options]";
 static const char *usage_worker = "usage: atrium worker --server URL --join-token TOKEN [options]";

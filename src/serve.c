@@ -36,7 +36,7 @@ struct daemon {
 	struct atr_app app;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t housekeeping;
-	uv_prepare_t end_read; /* before the loop waits: end the turn's shared read transaction */
+	uv_prepare_t end_read;		       /* before the loop waits: end the turn's shared read transaction */
 	struct atr_local_worker *local_worker; /* --local-worker */
 	bool stopping;
 	int exit_code;
@@ -59,7 +59,7 @@ static int write_secret_file(const char *path, const char *text)
 /* First start on an empty data dir: user 'admin' and its token in DATA_DIR/admin.token. */
 static int bootstrap_admin(struct atr_store *s)
 {
-	struct atr_token_spec spec = {.kind = "user", .name = "bootstrap"};
+	struct atr_token_spec spec = { .kind = "user", .name = "bootstrap" };
 	char token[ATR_TOKEN_MAX], path[1200], line[ATR_TOKEN_MAX + 2];
 	char hash[160];
 	const char *pw = getenv("ATRIUM_ADMIN_PASSWORD");
@@ -214,8 +214,9 @@ static void on_signal(uv_signal_t *s, int signum)
 static int start_local_worker(struct daemon *d)
 {
 	char token[ATR_TOKEN_MAX], dir[1100];
-	struct atr_local_worker_opts o = {.server = d->app.public_url, .join_token = token, .work_dir = dir,
-					  .grace_s = LOCAL_WORKER_GRACE_S};
+	struct atr_local_worker_opts o = {
+		.server = d->app.public_url, .join_token = token, .work_dir = dir, .grace_s = LOCAL_WORKER_GRACE_S
+	};
 
 	snprintf(dir, sizeof(dir), "%s/worker", d->app.store->data_dir);
 	if (api_workers_local_join_token(&d->app, token) < 0) {
@@ -299,7 +300,8 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	if (atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
 		goto out_parts;
 	atr_gc_schedule(d.app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
-	if (atr_auth_new(d.app.store, &d.app.auth) < 0 || atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
+	if (atr_auth_new(d.app.store, &d.app.auth) < 0 ||
+	    atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
 	    atr_client_new(&loop, &d.app.client) < 0)
 		goto out_parts;
 	/* Signals first: once listen.addr exists, a SIGTERM must already mean a clean stop. */

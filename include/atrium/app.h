@@ -28,11 +28,11 @@ struct atr_app {
 	struct atr_metrics *metrics;
 	struct atr_client *client; /* outgoing HTTP on the loop (libcurl multi) */
 	int64_t started_ms;
-	char public_url[256];      /* how workers and jobs reach this server */
+	char public_url[256];		     /* how workers and jobs reach this server */
 	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
-	struct atr_gc *gc;         /* the artifact garbage collector (atrium/gc.h) */
-	struct atr_engine *engine; /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
-	struct atr_deploy *deploy; /* deployments: controller and inference gateway (atrium/deploy.h) */
+	struct atr_gc *gc;		     /* the artifact garbage collector (atrium/gc.h) */
+	struct atr_engine *engine;	     /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
+	struct atr_deploy *deploy;	     /* deployments: controller and inference gateway (atrium/deploy.h) */
 };
 
 #endif

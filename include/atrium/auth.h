@@ -24,7 +24,7 @@ enum atr_principal_kind {
 
 struct atr_principal {
 	enum atr_principal_kind kind;
-	int64_t user_id;    /* the user behind the token (job tokens: the submitter); 0 if none */
+	int64_t user_id; /* the user behind the token (job tokens: the submitter); 0 if none */
 	int64_t token_id;
 	bool admin;
 	int64_t project_id; /* job and invoke tokens: the only project they reach */

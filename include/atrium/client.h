@@ -16,30 +16,30 @@ struct atr_client;
 struct atr_xfer;
 
 struct atr_client_resp {
-	long status;        /* HTTP status, 0 when no answer came (one that broke off part-way
+	long status;	   /* HTTP status, 0 when no answer came (one that broke off part-way
 	                     * keeps its status: check curl_code too) */
-	int curl_code;      /* CURLE_OK (0) or the transport error */
-	const char *error;  /* human text for curl_code (static or in the transfer) */
-	char *body;         /* NUL-terminated, owned by the transfer (valid in the callback) */
+	int curl_code;	   /* CURLE_OK (0) or the transport error */
+	const char *error; /* human text for curl_code (static or in the transfer) */
+	char *body;	   /* NUL-terminated, owned by the transfer (valid in the callback) */
 	size_t len;
-	bool truncated;     /* the body passed max_response */
-	bool aborted;       /* the sink asked to stop (curl_code is CURLE_WRITE_ERROR) */
+	bool truncated; /* the body passed max_response */
+	bool aborted;	/* the sink asked to stop (curl_code is CURLE_WRITE_ERROR) */
 	char content_type[128];
-	uint64_t micros;    /* total time */
+	uint64_t micros; /* total time */
 };
 
 typedef void (*atr_client_cb)(void *cls, const struct atr_client_resp *resp);
 
 struct atr_client_req {
-	const char *method;       /* "GET", "POST", "DELETE", ... */
+	const char *method; /* "GET", "POST", "DELETE", ... */
 	const char *url;
-	const char *bearer;       /* Authorization: Bearer <bearer>, or NULL */
+	const char *bearer;	  /* Authorization: Bearer <bearer>, or NULL */
 	const char *content_type; /* for the body; NULL means application/json when there is one */
-	const void *body;         /* copied */
+	const void *body;	  /* copied */
 	size_t body_len;
-	long timeout_ms;          /* whole transfer; 0: 30 s; < 0: none (large transfers: see stall_s) */
-	long connect_timeout_ms;  /* 0: 5 s */
-	size_t max_response;      /* 0: 16 MiB */
+	long timeout_ms;	    /* whole transfer; 0: 30 s; < 0: none (large transfers: see stall_s) */
+	long connect_timeout_ms;    /* 0: 5 s */
+	size_t max_response;	    /* 0: 16 MiB */
 	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
 	/*
 	 * > 0: abort a transfer that moves fewer than 1024 bytes per second for this many

@@ -44,10 +44,10 @@ struct atr_serve_config {
 	uint64_t max_body_bytes;
 	uint64_t max_upload_bytes;
 	int local_worker;
-	char sync[8];          /* "normal" (survives process crashes) or "full" (power loss too) */
+	char sync[8]; /* "normal" (survives process crashes) or "full" (power loss too) */
 	int64_t heartbeat_timeout_s;
-	char public_url[256];  /* how workers and jobs reach this server; default http://listen */
-	char web_dir[1024];    /* serve the dashboard from here instead of the embedded copy */
+	char public_url[256]; /* how workers and jobs reach this server; default http://listen */
+	char web_dir[1024];   /* serve the dashboard from here instead of the embedded copy */
 	int64_t gc_interval_s;
 	int64_t audit_retention_days;
 	int64_t job_log_retention_days;
@@ -65,11 +65,11 @@ struct atr_worker_config {
 	int log_json;
 	int64_t heartbeat_s;
 	int64_t grace_s;
-	int64_t gpu_busy_mb;     /* memory used by foreign processes above which a GPU is withheld */
-	char advertise[64];      /* host the server should use to reach this worker */
-	int64_t housekeeping_s;  /* seconds between housekeeping passes (0: none) */
-	int64_t keep_jobs_s;     /* a finished job's folder is kept this long */
-	int64_t cache_max_mb;    /* the input cache's size limit (0: none) */
+	int64_t gpu_busy_mb;	/* memory used by foreign processes above which a GPU is withheld */
+	char advertise[64];	/* host the server should use to reach this worker */
+	int64_t housekeeping_s; /* seconds between housekeeping passes (0: none) */
+	int64_t keep_jobs_s;	/* a finished job's folder is kept this long */
+	int64_t cache_max_mb;	/* the input cache's size limit (0: none) */
 };
 
 extern const struct atr_opt atr_serve_opts[];
@@ -82,8 +82,8 @@ void atr_worker_config_defaults(struct atr_worker_config *c);
  * Applies ATRIUM_* variables, then argv[first..argc). On error writes a clear message to err
  * and returns ATR_EINVAL (the caller exits 2). Returns 1 when --help was asked (printed to out).
  */
-int atr_config_parse(const struct atr_opt *opts, void *cfg, int argc, char **argv, int first,
-		     const char *usage, FILE *out, FILE *err);
+int atr_config_parse(const struct atr_opt *opts, void *cfg, int argc, char **argv, int first, const char *usage,
+		     FILE *out, FILE *err);
 int atr_parse_addr(const char *s, struct atr_addr *a);
 void atr_config_help(const struct atr_opt *opts, const char *usage, FILE *out);
 

@@ -84,8 +84,8 @@ int64_t atr_db_size_bytes(struct atr_db *db);
  * why) when an applied migration's checksum changed or the database is newer than this
  * binary. applied_out counts migrations applied now (may be NULL).
  */
-int atr_db_migrate(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why,
-		   size_t whylen, int *applied_out);
+int atr_db_migrate(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why, size_t whylen,
+		   int *applied_out);
 
 /*
  * Online backup to path with SQLite's backup API, a few pages at a time so the loop keeps

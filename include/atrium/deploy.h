@@ -69,22 +69,22 @@ int atr_deploy_create(struct atr_deploy *dp, const struct atr_deploy_spec *spec,
  * the new settings. version and traffic together are refused by the caller.
  */
 struct atr_deploy_patch {
-	int replicas;                   /* -1: keep */
-	int64_t version_id, version;    /* 0: keep */
-	const char *follow_alias;       /* NULL: keep; "": pin (stop following) */
+	int replicas;		     /* -1: keep */
+	int64_t version_id, version; /* 0: keep */
+	const char *follow_alias;    /* NULL: keep; "": pin (stop following) */
 	struct atr_deploy_track tracks[ATR_DEPLOY_MAX_TRACKS];
-	int ntracks;                    /* -1: keep */
-	int64_t timeout_ms, rollout_timeout_s; /* -1: keep */
-	double sample_rate;             /* < 0: keep */
+	int ntracks;							/* -1: keep */
+	int64_t timeout_ms, rollout_timeout_s;				/* -1: keep */
+	double sample_rate;						/* < 0: keep */
 	int64_t capture_max_bytes, capture_max_rows, capture_max_age_s; /* -1: keep */
-	const json_t *command, *env, *resources, *labels; /* NULL: keep (borrowed) */
-	const char *health_path, *predict_path;           /* NULL: keep */
+	const json_t *command, *env, *resources, *labels;		/* NULL: keep (borrowed) */
+	const char *health_path, *predict_path;				/* NULL: keep */
 };
 void atr_deploy_patch_init(struct atr_deploy_patch *p);
 /* Applies a change. ATR_ECONFLICT with the reason in why (a split without a stable
  * version, ...); ATR_ENOTFOUND. */
-int atr_deploy_patch(struct atr_deploy *dp, int64_t id, const struct atr_deploy_patch *p, const char *actor,
-		     char *why, size_t whylen);
+int atr_deploy_patch(struct atr_deploy *dp, int64_t id, const struct atr_deploy_patch *p, const char *actor, char *why,
+		     size_t whylen);
 /* Stops its replicas and deletes it (history, captured predictions, invoke keys). */
 int atr_deploy_delete(struct atr_deploy *dp, int64_t id, const char *actor);
 /* Ends a canary: version_id (0: the canary version) gets all the traffic. ATR_ECONFLICT

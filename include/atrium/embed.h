@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 struct atr_embedded {
-	const char *name;          /* path relative to its folder, e.g. "0001_init.sql" */
+	const char *name;	   /* path relative to its folder, e.g. "0001_init.sql" */
 	const unsigned char *data; /* NUL-terminated for convenience; len excludes it */
 	size_t len;
 };

@@ -26,14 +26,14 @@ struct uv_loop_s;
 struct atr_gc;
 
 #define ATR_GC_BATCH 128
-#define ATR_GC_GRACE_MS (3600 * 1000LL)       /* default grace of background passes */
+#define ATR_GC_GRACE_MS (3600 * 1000LL)	      /* default grace of background passes */
 #define ATR_GC_FILE_MIN_AGE_MS (600 * 1000LL) /* files without a row are never younger */
 
 struct atr_gc_stats {
-	int64_t blobs, bytes;               /* unreferenced blobs removed (rows and bytes) */
+	int64_t blobs, bytes;		    /* unreferenced blobs removed (rows and bytes) */
 	int64_t orphan_files, orphan_bytes; /* files in blobs/ that had no row */
-	int64_t tmp_files, tmp_bytes;       /* stale uploads removed from tmp/ */
-	int64_t errors;                     /* files that could not be removed (logged) */
+	int64_t tmp_files, tmp_bytes;	    /* stale uploads removed from tmp/ */
+	int64_t errors;			    /* files that could not be removed (logged) */
 	int64_t duration_ms;
 };
 

@@ -16,13 +16,13 @@
 #define ATR_GPU_MAX 64 /* GPUs per host; indices must be below this */
 
 struct atr_gpu {
-	int index;              /* nvidia-smi's index: what CUDA_VISIBLE_DEVICES names */
-	char uuid[80];          /* "" when unknown */
-	char name[96];          /* "NVIDIA A100-SXM4-80GB" */
-	int64_t memory_mb;      /* MiB; -1 when unknown */
+	int index;		/* nvidia-smi's index: what CUDA_VISIBLE_DEVICES names */
+	char uuid[80];		/* "" when unknown */
+	char name[96];		/* "NVIDIA A100-SXM4-80GB" */
+	int64_t memory_mb;	/* MiB; -1 when unknown */
 	int64_t memory_used_mb; /* MiB; -1 when unknown */
-	int utilization;        /* percent; -1 when unknown */
-	bool busy;              /* used by something Atrium did not start: not offered */
+	int utilization;	/* percent; -1 when unknown */
+	bool busy;		/* used by something Atrium did not start: not offered */
 };
 
 /*

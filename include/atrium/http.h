@@ -53,9 +53,9 @@ struct atr_route {
 	enum atr_access access;
 	unsigned flags;
 	const struct atr_field *schema; /* JSON body schema; NULL: body not parsed */
-	const char *name;               /* "projects.create": audit action and metrics label */
-	atr_handler_fn on_begin;        /* ATR_RF_STREAM: headers are in; may reply to refuse */
-	atr_chunk_fn on_chunk;          /* ATR_RF_STREAM: one piece of the body */
+	const char *name;		/* "projects.create": audit action and metrics label */
+	atr_handler_fn on_begin;	/* ATR_RF_STREAM: headers are in; may reply to refuse */
+	atr_chunk_fn on_chunk;		/* ATR_RF_STREAM: one piece of the body */
 };
 
 #define ATR_MAX_PARAMS 8
@@ -80,21 +80,21 @@ struct atr_req {
 	char client[64];
 	struct atr_req_param params[ATR_MAX_PARAMS];
 	int nparams;
-	json_t *body;       /* validated JSON body (NULL when the route has no schema) */
-	char *raw_body;     /* ATR_RF_RAW_BODY: the bytes */
+	json_t *body;	/* validated JSON body (NULL when the route has no schema) */
+	char *raw_body; /* ATR_RF_RAW_BODY: the bytes */
 	size_t raw_len;
 	uint64_t content_length; /* from the header, UINT64_MAX when absent */
-	void *ctx;               /* handler state (uploads, waits) */
+	void *ctx;		 /* handler state (uploads, waits) */
 	void (*ctx_free)(void *ctx);
 	/* what follows is private to src/http/ */
 	struct atr_req *next, *prev; /* the server's list of live requests */
 	int phase;
 	int refs;
-	bool closed;    /* the connection is gone */
-	bool answered;  /* an answer was made */
-	bool handled;   /* the handler ran */
+	bool closed;	/* the connection is gone */
+	bool answered;	/* an answer was made */
+	bool handled;	/* the handler ran */
 	bool suspended; /* waiting for an answer from elsewhere */
-	bool held;      /* answered, suspended until the store commits what it wrote */
+	bool held;	/* answered, suspended until the store commits what it wrote */
 	struct atr_req *held_next;
 	bool stream_waiting;
 	bool fallback;
@@ -112,8 +112,8 @@ struct atr_req {
 	char *body_buf;
 	size_t body_len, body_cap;
 	char *idem_key;
-	char *cache_key;   /* ATR_RF_CACHE: where a 200 answer is kept */
-	uint64_t cache_gen; /* the store's write generation when the request began */
+	char *cache_key;		       /* ATR_RF_CACHE: where a 200 answer is kept */
+	uint64_t cache_gen;		       /* the store's write generation when the request began */
 	void (*on_close)(struct atr_req *req); /* called once when the connection ends */
 	/* Called when the server begins to stop, for requests that wait on an event (long
 	 * polls): answer now. Requests without it may finish within the grace period. */
@@ -136,25 +136,21 @@ void atr_req_audit_object(struct atr_req *req, const char *fmt, ...) __attribute
  * Query helpers that reply 400 naming the parameter themselves and return -1, so handlers
  * stay flat: `if (atr_req_query_int(req, "limit", 1, 1000, 50, &limit) < 0) return;`
  */
-int atr_req_query_int(struct atr_req *req, const char *name, int64_t min, int64_t max, int64_t dflt,
-		      int64_t *out);
+int atr_req_query_int(struct atr_req *req, const char *name, int64_t min, int64_t max, int64_t dflt, int64_t *out);
 
 /* Answers. Each may be called once per request; later calls are ignored. */
 void atr_reply_json(struct atr_req *req, unsigned status, json_t *body); /* steals body */
 /* The one error helper: {"error":{"code","message","field"}}. field may be NULL. */
-void atr_reply_error(struct atr_req *req, unsigned status, const char *code, const char *field,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void atr_reply_error(struct atr_req *req, unsigned status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Error from an enum atr_err, with its status and code. */
 void atr_reply_err(struct atr_req *req, int err, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-void atr_reply_data(struct atr_req *req, unsigned status, const char *content_type, const void *data,
-		    size_t len);
+void atr_reply_data(struct atr_req *req, unsigned status, const char *content_type, const void *data, size_t len);
 /* Takes ownership of data (freed with free()). */
-void atr_reply_data_owned(struct atr_req *req, unsigned status, const char *content_type, char *data,
-			  size_t len);
+void atr_reply_data_owned(struct atr_req *req, unsigned status, const char *content_type, char *data, size_t len);
 /* Sends len bytes of fd from off; the fd is closed when done. */
-void atr_reply_fd(struct atr_req *req, unsigned status, const char *content_type, int fd, uint64_t off,
-		  uint64_t len);
+void atr_reply_fd(struct atr_req *req, unsigned status, const char *content_type, int fd, uint64_t off, uint64_t len);
 void atr_reply_empty(struct atr_req *req, unsigned status);
 
 /*
@@ -166,8 +162,8 @@ struct atr_stream_ops {
 	long (*read)(void *cls, char *buf, size_t max);
 	void (*done)(void *cls);
 };
-void atr_reply_stream(struct atr_req *req, unsigned status, const char *content_type,
-		      const struct atr_stream_ops *ops, void *cls);
+void atr_reply_stream(struct atr_req *req, unsigned status, const char *content_type, const struct atr_stream_ops *ops,
+		      void *cls);
 /* New data (or the end) is ready for a stream that returned 0. */
 void atr_stream_wake(struct atr_req *req);
 

@@ -15,12 +15,12 @@ enum atr_ftype {
 	ATR_F_INT,    /* min/max: value range */
 	ATR_F_NUMBER, /* any finite number */
 	ATR_F_BOOL,
-	ATR_F_OBJECT, /* sub: schema of the nested object; NULL accepts any object */
-	ATR_F_ARRAY,  /* max: items; sub: schema each item (an object) must match; NULL: any */
-	ATR_F_STRMAP, /* object whose values are strings; max: entries */
-	ATR_F_STRLIST,/* array of strings; max: items */
-	ATR_F_TIME,   /* RFC 3339 string */
-	ATR_F_ANY,    /* any JSON value (free-form metadata); max: bytes when encoded (0: no cap) */
+	ATR_F_OBJECT,	     /* sub: schema of the nested object; NULL accepts any object */
+	ATR_F_ARRAY,	     /* max: items; sub: schema each item (an object) must match; NULL: any */
+	ATR_F_STRMAP,	     /* object whose values are strings; max: entries */
+	ATR_F_STRLIST,	     /* array of strings; max: items */
+	ATR_F_TIME,	     /* RFC 3339 string */
+	ATR_F_ANY,	     /* any JSON value (free-form metadata); max: bytes when encoded (0: no cap) */
 	ATR_F_INT_OR_STRING, /* a version number or an alias */
 };
 
@@ -43,8 +43,8 @@ extern const struct atr_field atr_schema_empty[];
  * Checks obj against schema: unknown fields, types, required, bounds. On failure fills
  * field ("resources.gpus", "metrics[3].value") and msg and returns ATR_EINVAL.
  */
-int atr_json_validate(const json_t *obj, const struct atr_field *schema, char *field, size_t fieldlen,
-		      char *msg, size_t msglen);
+int atr_json_validate(const json_t *obj, const struct atr_field *schema, char *field, size_t fieldlen, char *msg,
+		      size_t msglen);
 
 /* Typed getters with defaults (borrowed strings). */
 const char *atr_json_str(const json_t *o, const char *key, const char *dflt);

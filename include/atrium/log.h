@@ -14,8 +14,7 @@ int atr_log_parse_level(const char *s, enum atr_log_level *out);
 int atr_log_enabled(enum atr_log_level lvl);
 
 /* A message; in JSON format it becomes {"ts","level","msg"}. */
-void atr_log(enum atr_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void atr_log(enum atr_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A structured line: pairs of key, value strings ended by NULL, e.g. the access log. */
 void atr_log_kv(enum atr_log_level lvl, const char *msg, ...);

@@ -12,15 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATR_METRIC_KEY_MAX 250                 /* bytes */
+#define ATR_METRIC_KEY_MAX 250		       /* bytes */
 #define ATR_METRIC_STEP_MAX 9007199254740991LL /* 2^53 - 1: exact in JavaScript too */
 #define ATR_METRIC_TS_MAX 253402300799999LL    /* 9999-12-31T23:59:59.999Z */
 
 struct atr_metric_in {
-	uint32_t key;  /* index into atr_metric_batch.keys */
-	int64_t step;  /* -1: not given */
-	double value;  /* finite */
-	int64_t ts;    /* ms since the epoch; -1: not given */
+	uint32_t key; /* index into atr_metric_batch.keys */
+	int64_t step; /* -1: not given */
+	double value; /* finite */
+	int64_t ts;   /* ms since the epoch; -1: not given */
 };
 
 struct atr_metric_key {
@@ -37,7 +37,7 @@ struct atr_metric_batch {
 	uint32_t *slots; /* hash of keys: index + 1, 0 when empty */
 	size_t nslots;
 	/* after ATR_EINVAL: */
-	bool syntax;     /* malformed JSON (field is "body"), not a bad field */
+	bool syntax;	 /* malformed JSON (field is "body"), not a bad field */
 	char field[300]; /* "metrics[3].value", "metrics", "body" */
 	char msg[400];
 };

@@ -18,8 +18,8 @@ enum atr_match {
 };
 
 enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const char *method, const char *path,
-				char *storage, struct atr_req_param *params, int *nparams,
-				const struct atr_route **out, char *allow, size_t allowlen, const char **bad_param);
+				char *storage, struct atr_req_param *params, int *nparams, const struct atr_route **out,
+				char *allow, size_t allowlen, const char **bad_param);
 
 /* Percent-decodes in into out (may be the same buffer); plus_space turns '+' into ' '.
  * Returns the decoded length or -1 on a bad escape, a NUL or a control character. */

@@ -38,7 +38,7 @@ struct atr_rq_clause {
 	enum atr_rq_op op;
 	const char *key; /* params, tags, metrics: the key (borrowed from the parsed text) */
 	const char *str; /* the value as text (borrowed) */
-	double num;      /* metrics: the value */
+	double num;	 /* metrics: the value */
 };
 
 struct atr_runquery {

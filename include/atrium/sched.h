@@ -36,11 +36,11 @@ struct atr_sched_label {
 struct atr_sched_job {
 	int64_t id;
 	int64_t team_id;      /* 0: no team (no quota, weight 1) */
-	int priority;         /* higher runs first */
+	int priority;	      /* higher runs first */
 	int64_t submitted_at; /* FIFO within a priority */
 	int gpus;
 	const char *gpu_type; /* NULL or "": any */
-	int cpus;             /* 0: no request */
+	int cpus;	      /* 0: no request */
 	int64_t memory_mb;    /* 0: no request */
 	const struct atr_sched_label *selector;
 	int nselector;
@@ -49,7 +49,7 @@ struct atr_sched_job {
 struct atr_sched_gpu {
 	int index;
 	const char *name;
-	bool busy;      /* used by processes Atrium did not start */
+	bool busy;	/* used by processes Atrium did not start */
 	bool allocated; /* held by a running Atrium job */
 };
 
@@ -64,19 +64,19 @@ struct atr_sched_worker {
 	int ngpus;
 	int cpus;
 	int64_t memory_mb;
-	int cpus_allocated;          /* by running jobs */
+	int cpus_allocated;	     /* by running jobs */
 	int64_t memory_allocated_mb; /* by running jobs */
 };
 
 struct atr_sched_team {
 	int64_t id;
 	const char *name;
-	int64_t max_gpus;        /* -1: unlimited */
-	int64_t max_jobs;        /* max_concurrent_jobs; -1: unlimited */
-	int64_t gpus_used;       /* by running jobs */
+	int64_t max_gpus;  /* -1: unlimited */
+	int64_t max_jobs;  /* max_concurrent_jobs; -1: unlimited */
+	int64_t gpus_used; /* by running jobs */
 	int64_t jobs_running;
 	double recent_gpu_hours; /* GPU-hours used within the fair-share window */
-	double weight;           /* share; <= 0 counts as 1 */
+	double weight;		 /* share; <= 0 counts as 1 */
 };
 
 struct atr_sched_input {

@@ -27,9 +27,9 @@ struct atr_server_opts {
 	void (*audit)(void *app, struct atr_req *req);
 	/* GET/HEAD outside /api/ and /v2/ that matched no route (the dashboard). May be NULL. */
 	atr_handler_fn fallback;
-	void *app; /* becomes req->app */
+	void *app;		     /* becomes req->app */
 	struct atr_metrics *metrics; /* may be NULL */
-	struct atr_store *idem;      /* where Idempotency-Key answers are kept; NULL: ignored */
+	struct atr_store *idem;	     /* where Idempotency-Key answers are kept; NULL: ignored */
 	/* The store's write generation (ATR_RF_CACHE answers are valid while it is unchanged);
 	 * NULL: no answer cache. */
 	uint64_t (*generation)(void *app);

@@ -5,9 +5,9 @@
 #include "atrium/store.h"
 
 struct atr_dataset_version {
-	int64_t id;         /* row id: the files' owner_id, lineage links */
+	int64_t id; /* row id: the files' owner_id, lineage links */
 	int64_t dataset_id;
-	int64_t version;    /* 1, 2, 3 ... */
+	int64_t version; /* 1, 2, 3 ... */
 	bool committed;
 };
 
@@ -15,8 +15,7 @@ int atr_store_dataset_create(struct atr_store *s, int64_t project_id, const char
 			     const json_t *tags, int64_t user_id, int64_t *id_out);
 int atr_store_dataset_find(struct atr_store *s, int64_t project_id, const char *name, int64_t *id_out);
 json_t *atr_store_dataset_json(struct atr_store *s, int64_t id, int *err);
-int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
-			   bool *more);
+int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more);
 
 /* Next number; with parent > 0 the draft starts with that version's files. ATR_ENOTFOUND: no such parent. */
 int atr_store_dsv_create(struct atr_store *s, int64_t dataset_id, const char *message, int64_t parent,

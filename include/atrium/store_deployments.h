@@ -20,8 +20,8 @@
 struct atr_deployment_row {
 	int64_t id, project_id, model_id, created_by, created_at;
 	char name[ATR_DEP_NAME_MAX];
-	char follow_alias[64]; /* "" when pinned */
-	int64_t version_id, version;                   /* the stable version (0: none yet) */
+	char follow_alias[64];			       /* "" when pinned */
+	int64_t version_id, version;		       /* the stable version (0: none yet) */
 	int64_t previous_version_id, previous_version; /* what a rollback goes back to (0: none) */
 	int replicas;
 	json_t *command, *env, *resources, *labels;
@@ -55,17 +55,17 @@ struct atr_deployment_filter {
 	int64_t visible_to; /* a user: only projects that user may read (internal ones, or a member's) */
 };
 /* A page of deployment ids (by id) matching f, into arr as integers. */
-int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f,
-				  const struct atr_page *p, json_t *arr, bool *more);
+int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f, const struct atr_page *p,
+				  json_t *arr, bool *more);
 
 /* ---- rollouts ---- */
 
 struct atr_rollout {
 	int64_t id, deployment_id;
-	char kind[16];    /* initial | rolling | canary */
+	char kind[16];	  /* initial | rolling | canary */
 	char trigger[16]; /* create | patch | alias | rollback | config */
 	int64_t from_version_id, from_version, to_version_id, to_version, generation;
-	char state[16];   /* in_progress | succeeded | failed | cancelled | promoted | rolled_back */
+	char state[16]; /* in_progress | succeeded | failed | cancelled | promoted | rolled_back */
 	char reason[512];
 	char actor[80];
 	int64_t deadline_at, started_at, ended_at; /* ms */
@@ -84,10 +84,10 @@ json_t *atr_store_rollout_json(struct atr_store *s, int64_t id, int *err);
 struct atr_deployment_event {
 	int64_t deployment_id;
 	const char *kind;
-	int64_t rollout_id;       /* 0: none */
-	int64_t from_version;     /* numbers; 0: none */
+	int64_t rollout_id;   /* 0: none */
+	int64_t from_version; /* numbers; 0: none */
 	int64_t to_version;
-	const char *actor;        /* NULL: the controller */
+	const char *actor; /* NULL: the controller */
 	const char *message;
 };
 int atr_store_deployment_event_add(struct atr_store *s, const struct atr_deployment_event *e);
@@ -125,8 +125,8 @@ struct atr_prediction {
 	int64_t deployment_id, version_id, version;
 	int64_t created_at, latency_us;
 	int status;
-	char *content_type;   /* owned by the caller */
-	char *request;        /* at most the deployment's cap */
+	char *content_type; /* owned by the caller */
+	char *request;	    /* at most the deployment's cap */
 	size_t request_len, request_size;
 	char *response;
 	size_t response_len, response_size;

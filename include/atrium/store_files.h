@@ -18,8 +18,8 @@ int atr_store_file_put(struct atr_store *s, const char *kind, int64_t owner_id, 
 int atr_store_file_get(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, struct atr_file *out);
 int atr_store_file_delete(struct atr_store *s, const char *kind, int64_t owner_id, const char *path);
 /* Files of an owner ordered by path; the cursor is the last path (page->after_str). */
-int atr_store_file_list(struct atr_store *s, const char *kind, int64_t owner_id, const struct atr_page *p,
-			json_t *arr, bool *more);
+int atr_store_file_list(struct atr_store *s, const char *kind, int64_t owner_id, const struct atr_page *p, json_t *arr,
+			bool *more);
 int atr_store_file_totals(struct atr_store *s, const char *kind, int64_t owner_id, int64_t *count, int64_t *bytes);
 int atr_store_files_delete_owner(struct atr_store *s, const char *kind, int64_t owner_id);
 /* Points (to_kind, to_id) at the same blobs as (from_kind, from_id); no bytes are copied. */

@@ -30,7 +30,7 @@ int64_t atr_store_admin_count(struct atr_store *s);
 /* Tokens. kind: "user", "session", "job", "worker", "invoke", "join". */
 struct atr_token_spec {
 	const char *kind;
-	int64_t user_id;    /* 0: none */
+	int64_t user_id; /* 0: none */
 	const char *name;
 	int64_t project_id; /* 0: none */
 	int64_t scope_id;   /* 0: none */
@@ -43,8 +43,8 @@ int atr_store_token_create(struct atr_store *s, const struct atr_token_spec *spe
 int atr_store_token_lookup(struct atr_store *s, const char *hash_hex, struct atr_principal *out);
 json_t *atr_store_token_json(struct atr_store *s, int64_t id, int *err);
 /* Lists tokens of a user (kind user/session), newest first. */
-int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind, const struct atr_page *p,
-			 json_t *arr, bool *more);
+int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind, const struct atr_page *p, json_t *arr,
+			 bool *more);
 /* Revokes: user_id > 0 restricts to that owner. ATR_ENOTFOUND when nothing matched. */
 int atr_store_token_revoke(struct atr_store *s, int64_t id, int64_t user_id);
 /* Revokes every token of a kind with a scope (a job's token when the job ends). */
@@ -58,8 +58,7 @@ int atr_store_team_id(struct atr_store *s, const char *name, int64_t *id_out);
 json_t *atr_store_team_json(struct atr_store *s, int64_t id, int *err);
 int atr_store_team_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more);
 /* -1 keeps a quota, -2 clears it (unlimited); description NULL keeps. */
-int atr_store_team_update(struct atr_store *s, int64_t id, const char *description, int64_t max_gpus,
-			  int64_t max_jobs);
+int atr_store_team_update(struct atr_store *s, int64_t id, const char *description, int64_t max_gpus, int64_t max_jobs);
 int atr_store_team_member_set(struct atr_store *s, int64_t team_id, int64_t user_id, const char *role);
 int atr_store_team_member_remove(struct atr_store *s, int64_t team_id, int64_t user_id);
 /* The caller's role in the team: "maintainer", "member" or NULL (static strings). */

@@ -9,7 +9,7 @@
 struct atr_job_spec {
 	int64_t project_id;
 	int64_t team_id; /* 0: none */
-	int64_t run_id;  /* 0: none */
+	int64_t run_id;	 /* 0: none */
 	int64_t created_by;
 	const char *name;
 	const char *kind;      /* training | batch_inference | service */
@@ -47,10 +47,10 @@ int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_ro
 /* A change of state, with what goes with it. */
 struct atr_job_change {
 	enum atr_job_state from, to;
-	int64_t worker_id;   /* to dispatched: the worker; requeue: cleared */
-	const int *gpus;     /* to dispatched: the GPU indices */
+	int64_t worker_id; /* to dispatched: the worker; requeue: cleared */
+	const int *gpus;   /* to dispatched: the GPU indices */
 	int ngpus;
-	int attempts;        /* >= 0: set */
+	int attempts; /* >= 0: set */
 	bool set_exit;
 	int64_t exit_code;
 	const char *message; /* the event's message; also the job's for terminal states */

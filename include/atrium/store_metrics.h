@@ -16,8 +16,8 @@
  * each summary row current. A point without a step gets the series' greatest step + 1 (0 for
  * a new series); one without a timestamp gets now_ms. *stored_out (may be NULL) counts them.
  */
-int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t project_id,
-			     const struct atr_metric_batch *b, int64_t now_ms, size_t *stored_out);
+int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t project_id, const struct atr_metric_batch *b,
+			     int64_t now_ms, size_t *stored_out);
 
 /* The run's series summaries ordered by key (cursor: the last key, page->after_str). */
 int atr_store_metrics_list(struct atr_store *s, int64_t run_id, const struct atr_page *p, json_t *arr, bool *more);
@@ -30,8 +30,8 @@ json_t *atr_store_metric_summary(struct atr_store *s, int64_t run_id, const char
  * step order (otherwise atr_metric_sort them). *pts is malloc'd: free() it. ATR_ENOTFOUND when
  * there is no series.
  */
-int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts,
-			  size_t *n, bool *in_order);
+int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts, size_t *n,
+			  bool *in_order);
 /*
  * The same through a private read-only connection to the database at db_path (the store's
  * db_path), for a worker thread: the store's own connection belongs to the loop. WAL lets it

@@ -35,9 +35,9 @@ struct atr_model {
 };
 
 struct atr_model_version {
-	int64_t id;       /* row id: the files' owner_id, lineage, /api/v1/model-versions/{id} */
+	int64_t id; /* row id: the files' owner_id, lineage, /api/v1/model-versions/{id} */
 	int64_t model_id;
-	int64_t version;  /* 1, 2, 3 ... */
+	int64_t version; /* 1, 2, 3 ... */
 	bool committed;
 };
 
@@ -61,23 +61,22 @@ json_t *atr_store_model_json(struct atr_store *s, int64_t id, int *err);
 /* Models of a project, by id. */
 int atr_store_model_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more);
 /* The model's history, newest first (cursor: event id). */
-int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
-			    bool *more);
+int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr, bool *more);
 
 /* ---- versions ---- */
 
 struct atr_model_version_spec {
 	int64_t model_id;
-	const char *description; /* NULL: "" */
-	const char *framework;   /* NULL: "" */
-	const json_t *signature; /* any JSON, borrowed; NULL: none */
-	int64_t source_run_id;   /* 0: none */
-	int64_t source_job_id;   /* 0: none */
-	int64_t user_id;         /* 0: none (a job) */
-	const char *actor;       /* for the history */
+	const char *description;    /* NULL: "" */
+	const char *framework;	    /* NULL: "" */
+	const json_t *signature;    /* any JSON, borrowed; NULL: none */
+	int64_t source_run_id;	    /* 0: none */
+	int64_t source_job_id;	    /* 0: none */
+	int64_t user_id;	    /* 0: none (a job) */
+	const char *actor;	    /* for the history */
 	const char *copy_from_kind; /* with copy_from_id: start with that owner's files */
 	int64_t copy_from_id;
-	bool commit;                /* freeze it at once (after the copy) */
+	bool commit; /* freeze it at once (after the copy) */
 };
 
 /*
@@ -155,9 +154,9 @@ int atr_store_promotion_decide(struct atr_store *s, int64_t id, bool approve, in
 			       const char *comment, int64_t *from_id);
 
 struct atr_promotion_filter {
-	int64_t project_id;  /* > 0: that project's promotions */
-	int64_t model_id;    /* > 0: that model's only */
-	const char *state;   /* NULL: any */
+	int64_t project_id; /* > 0: that project's promotions */
+	int64_t model_id;   /* > 0: that model's only */
+	const char *state;  /* NULL: any */
 	/* project_id == 0: only promotions this user may decide (owners: any alias; editors:
 	 * unprotected aliases); admin: all of them */
 	int64_t decider_id;

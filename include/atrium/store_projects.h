@@ -9,7 +9,7 @@ struct atr_project {
 	int64_t id;
 	char name[64];
 	int64_t team_id; /* 0: none */
-	bool internal;   /* visibility 'internal': every user may read */
+	bool internal;	 /* visibility 'internal': every user may read */
 	bool archived;
 };
 
@@ -32,8 +32,8 @@ json_t *atr_store_project_json(struct atr_store *s, int64_t id, enum atr_prole r
 int atr_store_project_list(struct atr_store *s, int64_t user_id, bool admin, int64_t team_id, bool archived,
 			   const struct atr_page *p, json_t *arr, bool *more);
 /* NULL/-1 keep a field. */
-int atr_store_project_update(struct atr_store *s, int64_t id, const char *description, int internal,
-			     int64_t team_id, const json_t *tags);
+int atr_store_project_update(struct atr_store *s, int64_t id, const char *description, int internal, int64_t team_id,
+			     const json_t *tags);
 int atr_store_project_archive(struct atr_store *s, int64_t id);
 /* The user's explicit role in the project (ATR_PROLE_NONE when not a member). */
 enum atr_prole atr_store_project_member_role(struct atr_store *s, int64_t project_id, int64_t user_id);

@@ -16,11 +16,11 @@ struct atr_run {
 struct atr_run_spec {
 	int64_t project_id;
 	const char *name;
-	const json_t *params;  /* string map, may be NULL */
-	const json_t *tags;    /* string map, may be NULL */
-	const char *status;    /* NULL: running */
-	int64_t started_at;    /* 0: now */
-	int64_t job_id;        /* 0: none */
+	const json_t *params; /* string map, may be NULL */
+	const json_t *tags;   /* string map, may be NULL */
+	const char *status;   /* NULL: running */
+	int64_t started_at;   /* 0: now */
+	int64_t job_id;	      /* 0: none */
 	int64_t user_id;
 	const int64_t *inputs; /* dataset_versions.id */
 	size_t ninputs;

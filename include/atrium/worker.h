@@ -26,17 +26,16 @@ int atr_worker_labels_parse(const char *s, json_t **out, char *err, size_t errle
 struct uv_loop_s;
 struct atr_local_worker;
 struct atr_local_worker_opts {
-	const char *server;     /* the server's public URL */
+	const char *server; /* the server's public URL */
 	const char *join_token;
-	const char *work_dir;   /* DATA_DIR/worker */
-	const char *name;       /* NULL: local-<hostname> */
-	int64_t grace_s;        /* passed as --grace */
+	const char *work_dir; /* DATA_DIR/worker */
+	const char *name;     /* NULL: local-<hostname> */
+	int64_t grace_s;      /* passed as --grace */
 };
 int atr_local_worker_start(struct uv_loop_s *loop, const struct atr_local_worker_opts *o,
 			   struct atr_local_worker **out);
 /* SIGTERM to the worker; done(arg) once it exited (SIGKILL after kill_after_ms) and every
  * handle is closed. */
-void atr_local_worker_stop(struct atr_local_worker *lw, uint64_t kill_after_ms, void (*done)(void *arg),
-			   void *arg);
+void atr_local_worker_stop(struct atr_local_worker *lw, uint64_t kill_after_ms, void (*done)(void *arg), void *arg);
 
 #endif

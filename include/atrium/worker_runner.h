@@ -22,12 +22,12 @@
 /* ---- the spool: a byte stream by offset, file-backed, with a capped memory copy ---- */
 
 struct atr_spool {
-	int fd;            /* the log file, -1 when it could not be opened */
-	uint64_t total;    /* bytes appended so far (the next offset) */
+	int fd;		   /* the log file, -1 when it could not be opened */
+	uint64_t total;	   /* bytes appended so far (the next offset) */
 	uint64_t file_len; /* bytes [0, file_len) are in the file */
 	uint64_t mem_base; /* offset of mem.data[0]; memory holds [mem_base, total) */
 	struct atr_buf mem;
-	uint64_t lost;     /* bytes dropped: the file failed and memory was full */
+	uint64_t lost; /* bytes dropped: the file failed and memory was full */
 };
 
 /* Opens (truncating) path; mem_cap bytes of memory at most. 0, or ATR_EIO (then the spool
@@ -56,20 +56,20 @@ enum atr_proc_state {
 const char *atr_proc_state_name(enum atr_proc_state s);
 
 struct atr_proc_spec {
-	int64_t id;                /* job id: the folder is work_root/jobs/<id> */
-	const char *const *argv;   /* NULL-terminated program and arguments, or NULL ... */
-	const char *shell;         /* ... a command for /bin/sh -c */
-	const char *const *env;    /* extra "NAME=value" entries, NULL-terminated, or NULL */
-	const int *gpus;           /* GPU indices for CUDA_VISIBLE_DEVICES ("" when none) */
+	int64_t id;		 /* job id: the folder is work_root/jobs/<id> */
+	const char *const *argv; /* NULL-terminated program and arguments, or NULL ... */
+	const char *shell;	 /* ... a command for /bin/sh -c */
+	const char *const *env;	 /* extra "NAME=value" entries, NULL-terminated, or NULL */
+	const int *gpus;	 /* GPU indices for CUDA_VISIBLE_DEVICES ("" when none) */
 	int ngpus;
-	const char *url;           /* ATRIUM_URL */
-	const char *token;         /* ATRIUM_TOKEN */
-	int64_t run_id;            /* ATRIUM_RUN_ID ("" when 0) */
-	int port;                  /* > 0: PORT (service jobs) */
-	const char *work_root;     /* absolute WORK_DIR */
-	uint64_t timeout_ms;       /* 0: none */
-	uint64_t grace_ms;         /* SIGTERM -> SIGKILL */
-	size_t log_mem_cap;        /* 0: 1 MiB */
+	const char *url;       /* ATRIUM_URL */
+	const char *token;     /* ATRIUM_TOKEN */
+	int64_t run_id;	       /* ATRIUM_RUN_ID ("" when 0) */
+	int port;	       /* > 0: PORT (service jobs) */
+	const char *work_root; /* absolute WORK_DIR */
+	uint64_t timeout_ms;   /* 0: none */
+	uint64_t grace_ms;     /* SIGTERM -> SIGKILL */
+	size_t log_mem_cap;    /* 0: 1 MiB */
 	/* The log to write into: NULL opens work_root/jobs/<id>/log (truncated) and owns it;
 	 * given, it is the caller's (open, and kept open until atr_proc_free was called), and
 	 * the output is appended after what it already holds. */
@@ -94,8 +94,8 @@ struct atr_proc_ops {
  * executable) is not an error here: the job ends FAILED with the reason in its message and
  * its log. Returns 0, or < 0 when the folder, the log or memory failed (nothing runs).
  */
-int atr_proc_start(struct uv_loop_s *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops,
-		   void *cls, struct atr_proc **out);
+int atr_proc_start(struct uv_loop_s *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops, void *cls,
+		   struct atr_proc **out);
 /* SIGTERM to the group now, SIGKILL after the grace period; the job ends CANCELLED. */
 void atr_proc_cancel(struct atr_proc *p);
 /* Frees a finished job (after done). On a running one it kills the group first (SIGKILL)
@@ -104,11 +104,11 @@ void atr_proc_free(struct atr_proc *p);
 
 enum atr_proc_state atr_proc_state(const struct atr_proc *p);
 pid_t atr_proc_pid(const struct atr_proc *p);
-int atr_proc_exit_code(const struct atr_proc *p); /* -1 when killed by a signal or never started */
-int atr_proc_signal(const struct atr_proc *p);    /* 0 when none */
+int atr_proc_exit_code(const struct atr_proc *p);	/* -1 when killed by a signal or never started */
+int atr_proc_signal(const struct atr_proc *p);		/* 0 when none */
 const char *atr_proc_message(const struct atr_proc *p); /* human text about the end */
-int64_t atr_proc_started_at(const struct atr_proc *p);  /* ms */
-int64_t atr_proc_ended_at(const struct atr_proc *p);    /* ms, 0 while running */
+int64_t atr_proc_started_at(const struct atr_proc *p);	/* ms */
+int64_t atr_proc_ended_at(const struct atr_proc *p);	/* ms, 0 while running */
 struct atr_spool *atr_proc_spool(struct atr_proc *p);
 const char *atr_proc_dir(const struct atr_proc *p);
 

@@ -135,8 +135,7 @@ extern const struct atr_field api_run_create_schema[], api_run_patch_schema[];
 /* The run named by path parameter {run} when the caller has `need` in its project. */
 int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj);
 /* Body inputs [{dataset, version}] -> committed dataset_versions ids (in the request arena). */
-int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out,
-			size_t *n_out);
+int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out, size_t *n_out);
 void api_runs_create(struct atr_req *r);
 void api_runs_get(struct atr_req *r);
 void api_runs_list(struct atr_req *r);

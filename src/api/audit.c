@@ -8,7 +8,7 @@
 void api_audit_record(void *app, struct atr_req *r)
 {
 	struct atr_app *a = app;
-	struct atr_audit_entry e = {0};
+	struct atr_audit_entry e = { 0 };
 	char actor[80];
 
 	switch (r->who.kind) {

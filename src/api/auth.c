@@ -17,9 +17,9 @@
 #define SESSION_MS (12LL * 3600 * 1000)
 
 const struct atr_field api_login_schema[] = {
-	{"username", ATR_F_STRING, ATR_FF_REQUIRED, 1, 64, NULL, NULL},
-	{"password", ATR_F_STRING, ATR_FF_REQUIRED, 1, 256, NULL, NULL},
-	{0},
+	{ "username", ATR_F_STRING, ATR_FF_REQUIRED, 1, 64, NULL, NULL },
+	{ "password", ATR_F_STRING, ATR_FF_REQUIRED, 1, 256, NULL, NULL },
+	{ 0 },
 };
 
 struct login {
@@ -41,7 +41,7 @@ static void verify(void *data)
 static void after_verify(struct atr_req *r, void *data)
 {
 	struct login *l = data;
-	struct atr_token_spec spec = {.kind = "session", .name = "dashboard session"};
+	struct atr_token_spec spec = { .kind = "session", .name = "dashboard session" };
 	char token[ATR_TOKEN_MAX], exp[40];
 	int64_t now = atr_now_ms();
 	json_t *user;

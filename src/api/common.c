@@ -48,7 +48,6 @@ void api_hide_env_values(json_t *o)
 	if (!json_is_object(env) || !(names = json_object()))
 		return;
 	/* a new object: o's "env" may be shared with live state (a deployment's) */
-	json_object_foreach(env, k, v)
-		json_object_set_new(names, k, json_string("[hidden]"));
+	json_object_foreach(env, k, v) json_object_set_new(names, k, json_string("[hidden]"));
 	json_object_set_new(o, "env", names);
 }

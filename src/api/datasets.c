@@ -13,23 +13,23 @@
 #define KIND "dataset_version"
 
 const struct atr_field api_dataset_create_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_dsv_create_schema[] = {
-	{"message", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"parent", ATR_F_INT, ATR_FF_NULLABLE, 1, INT32_MAX, NULL, NULL},
-	{0},
+	{ "message", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "parent", ATR_F_INT, ATR_FF_NULLABLE, 1, INT32_MAX, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_dsv_commit_schema[] = {
-	{"rows", ATR_F_INT, ATR_FF_NULLABLE, 0, INT64_MAX, NULL, NULL},
-	{"schema", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL},
-	{"metadata", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL},
-	{0},
+	{ "rows", ATR_F_INT, ATR_FF_NULLABLE, 0, INT64_MAX, NULL, NULL },
+	{ "schema", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL },
+	{ "metadata", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL },
+	{ 0 },
 };
 
 /* The dataset named by {dataset} in the project named by {project}. */
@@ -100,7 +100,8 @@ void api_datasets_create(struct atr_req *r)
 	rc = atr_store_dataset_create(STORE(r), p.id, name, atr_json_str(r->body, "description", ""),
 				      json_object_get(r->body, "tags"), r->who.user_id, &id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "dataset '%s' already exists in project '%s'", name, p.name);
+		atr_reply_error(r, 409, "conflict", "name", "dataset '%s' already exists in project '%s'", name,
+				p.name);
 		return;
 	}
 	if (rc < 0 || !(d = atr_store_dataset_json(STORE(r), id, &rc))) {
@@ -157,8 +158,8 @@ void api_dsv_create(struct atr_req *r)
 	rc = atr_store_dsv_create(STORE(r), dataset_id, atr_json_str(r->body, "message", ""), parent, 0, r->who.user_id,
 				  &v);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 400, "invalid", "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
-				(long long)parent);
+		atr_reply_error(r, 400, "invalid", "parent", "dataset '%s' has no version %lld",
+				atr_req_param(r, "dataset"), (long long)parent);
 		return;
 	}
 	if (rc < 0) {
@@ -294,7 +295,8 @@ void api_dsv_diff(struct atr_req *r)
 	rc = atr_store_dsv_find(STORE(r), v.dataset_id, against, &other);
 	if (rc < 0) {
 		if (rc == ATR_ENOTFOUND)
-			atr_reply_error(r, 400, "invalid", "against", "version %lld does not exist", (long long)against);
+			atr_reply_error(r, 400, "invalid", "against", "version %lld does not exist",
+					(long long)against);
 		else
 			atr_reply_err(r, rc, NULL, "could not read version %lld", (long long)against);
 		return;

@@ -23,48 +23,51 @@
 #define DEFAULT_CAPTURE_AGE_S (7 * 86400)
 
 static const struct atr_field capture_schema[] = {
-	{"sample_rate", ATR_F_NUMBER, 0, 0, 0, NULL, NULL},
-	{"max_body_bytes", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL},
-	{"max_rows", ATR_F_INT, 0, 0, 10000000, NULL, NULL},
-	{"max_age_s", ATR_F_INT, 0, 0, 10LL * 365 * 86400, NULL, NULL},
-	{0},
+	{ "sample_rate", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
+	{ "max_body_bytes", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL },
+	{ "max_rows", ATR_F_INT, 0, 0, 10000000, NULL, NULL },
+	{ "max_age_s", ATR_F_INT, 0, 0, 10LL * 365 * 86400, NULL, NULL },
+	{ 0 },
 };
 
 static const struct atr_field traffic_schema[] = {
-	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL},
-	{"weight", ATR_F_INT, ATR_FF_REQUIRED, 0, 100, NULL, NULL},
-	{"replicas", ATR_F_INT, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL },
+	{ "weight", ATR_F_INT, ATR_FF_REQUIRED, 0, 100, NULL, NULL },
+	{ "replicas", ATR_F_INT, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 /* Shared by create and patch; create marks its required fields below. */
 #define DEPLOYMENT_FIELDS(req)                                                                                         \
-	{"model", ATR_F_SLUG, req, 1, 63, NULL, NULL}, {"version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL},      \
-		{"replicas", ATR_F_INT, 0, 1, 64, NULL, NULL},                                                         \
-		{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema},                                  \
-		{"command", ATR_F_ANY, req, 0, 1 << 20, NULL, NULL}, {"env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL},     \
-		{"labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL}, {"health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL}, \
-		{"predict_path", ATR_F_STRING, 0, 1, 255, NULL, NULL},                                                \
-		{"timeout_s", ATR_F_INT, 0, 1, 3600, NULL, NULL},                                                      \
-		{"rollout_timeout_s", ATR_F_INT, 0, 5, 86400, NULL, NULL},                                             \
-		{"capture", ATR_F_OBJECT, 0, 0, 0, NULL, capture_schema}
+	{ "model", ATR_F_SLUG, req, 1, 63, NULL, NULL }, { "version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL },   \
+		{ "replicas", ATR_F_INT, 0, 1, 64, NULL, NULL },                                                       \
+		{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },                                \
+		{ "command", ATR_F_ANY, req, 0, 1 << 20, NULL, NULL }, { "env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL }, \
+		{ "labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL },                                                      \
+		{ "health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL },                                                \
+		{ "predict_path", ATR_F_STRING, 0, 1, 255, NULL, NULL },                                               \
+		{ "timeout_s", ATR_F_INT, 0, 1, 3600, NULL, NULL },                                                    \
+		{ "rollout_timeout_s", ATR_F_INT, 0, 5, 86400, NULL, NULL },                                           \
+	{                                                                                                              \
+		"capture", ATR_F_OBJECT, 0, 0, 0, NULL, capture_schema                                                 \
+	}
 
 const struct atr_field api_deployment_create_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	DEPLOYMENT_FIELDS(ATR_FF_REQUIRED),
-	{0},
+	{ 0 },
 };
 
 const struct atr_field api_deployment_patch_schema[] = {
 	DEPLOYMENT_FIELDS(0),
-	{"traffic", ATR_F_ARRAY, 0, 0, ATR_DEPLOY_MAX_TRACKS, NULL, traffic_schema},
-	{0},
+	{ "traffic", ATR_F_ARRAY, 0, 0, ATR_DEPLOY_MAX_TRACKS, NULL, traffic_schema },
+	{ 0 },
 };
 
 /* promote: {"version"} (optional: the canary's) */
 const struct atr_field api_deployment_promote_schema[] = {
-	{"version", ATR_F_INT_OR_STRING, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "version", ATR_F_INT_OR_STRING, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 /* ---- checks ---- */
@@ -138,7 +141,7 @@ static int version_or_reply(struct atr_req *r, const struct atr_model *m, const 
 /* Whether a worker could ever run a replica with these resources and labels (422 otherwise). */
 static int feasible_or_reply(struct atr_req *r, const struct atr_project *p, const json_t *res, const json_t *labels)
 {
-	struct atr_job_spec spec = {0};
+	struct atr_job_spec spec = { 0 };
 	char why[300];
 
 	spec.team_id = p->team_id;
@@ -159,7 +162,8 @@ int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_d
 	const char *name = atr_req_param(r, "name");
 	enum atr_prole role = ATR_PROLE_NONE;
 
-	if (name && atr_deploy_find(DEPLOY(r), name, ref) == 0 && atr_store_project_get(STORE(r), ref->project_id, proj) == 0)
+	if (name && atr_deploy_find(DEPLOY(r), name, ref) == 0 &&
+	    atr_store_project_get(STORE(r), ref->project_id, proj) == 0)
 		role = api_project_role(r, proj);
 	if (role == ATR_PROLE_NONE) {
 		atr_reply_error(r, 404, "not_found", NULL, "deployment '%s' does not exist", name ? name : "");
@@ -167,8 +171,8 @@ int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_d
 	}
 	atr_req_audit_object(r, "project:%s/deployment:%s", proj->name, ref->name);
 	if (role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s", proj->name,
-				atr_prole_name(need));
+		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s",
+				proj->name, atr_prole_name(need));
 		return -1;
 	}
 	if (need >= ATR_PROLE_EDITOR && proj->archived) {
@@ -203,7 +207,7 @@ void api_deployments_create(struct atr_req *r)
 	struct atr_project p;
 	struct atr_model m;
 	struct atr_model_version v;
-	struct atr_deploy_spec spec = {0};
+	struct atr_deploy_spec spec = { 0 };
 	const json_t *cap = json_object_get(r->body, "capture");
 	const char *model = atr_json_str(r->body, "model", ""), *alias;
 	char actor[80];
@@ -261,7 +265,8 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 	if (!ids)
 		return ATR_ENOMEM;
 	rc = atr_store_deployment_list_ids(STORE(r), arg, p, ids, more);
-	json_array_foreach(ids, i, v) {
+	json_array_foreach(ids, i, v)
+	{
 		json_t *o = rc == 0 ? atr_deploy_json(DEPLOY(r), json_integer_value(v)) : NULL;
 		if (o) {
 			api_hide_env_values(o);
@@ -275,7 +280,7 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 void api_deployments_list(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_deployment_filter f = {0};
+	struct atr_deployment_filter f = { 0 };
 
 	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
 		return;
@@ -286,8 +291,8 @@ void api_deployments_list(struct atr_req *r)
 /* GET /api/v1/deployments: those of every project the caller may read (admins: all). */
 void api_deployments_list_all(struct atr_req *r)
 {
-	static const char *const states[] = {"deploying", "ready", "degraded", "failed"};
-	struct atr_deployment_filter f = {0};
+	static const char *const states[] = { "deploying", "ready", "degraded", "failed" };
+	struct atr_deployment_filter f = { 0 };
 	const char *project = atr_req_query(r, "project");
 	size_t i;
 
@@ -334,7 +339,8 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 	if (!traffic)
 		return 0;
 	if (json_object_get(r->body, "version")) {
-		atr_reply_error(r, 400, "invalid", "traffic", "give 'version' (a rolling update) or 'traffic' (a split), not both");
+		atr_reply_error(r, 400, "invalid", "traffic",
+				"give 'version' (a rolling update) or 'traffic' (a split), not both");
 		return -1;
 	}
 	if (json_array_size(traffic) == 0) {
@@ -342,7 +348,8 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 		return -1;
 	}
 	pt->ntracks = 0;
-	json_array_foreach(traffic, i, e) {
+	json_array_foreach(traffic, i, e)
+	{
 		struct atr_deploy_track *t = &pt->tracks[pt->ntracks++];
 		struct atr_model_version v;
 		const char *alias;
@@ -353,7 +360,8 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 			return -1;
 		for (int k = 0; k + 1 < pt->ntracks; k++)
 			if (pt->tracks[k].version_id == v.id) {
-				atr_reply_error(r, 400, "invalid", f, "version %lld is listed twice", (long long)v.version);
+				atr_reply_error(r, 400, "invalid", f, "version %lld is listed twice",
+						(long long)v.version);
 				return -1;
 			}
 		t->version_id = v.id;
@@ -427,8 +435,8 @@ void api_deployments_patch(struct atr_req *r)
 		return;
 	}
 	if (model && strcmp(model, m.name) != 0) {
-		atr_reply_error(r, 400, "invalid", "model", "deployment '%s' serves model '%s'; 'model' cannot change", d.name,
-				m.name);
+		atr_reply_error(r, 400, "invalid", "model", "deployment '%s' serves model '%s'; 'model' cannot change",
+				d.name, m.name);
 		return;
 	}
 	if (patch_or_reply(r, &d, &m, &pt) < 0)
@@ -476,7 +484,7 @@ void api_deployments_promote(struct atr_req *r)
 	struct atr_deploy_ref d;
 	struct atr_project p;
 	struct atr_model m;
-	struct atr_model_version v = {0};
+	struct atr_model_version v = { 0 };
 	const json_t *ver = json_object_get(r->body, "version");
 	const char *alias;
 	char actor[80], why[300];

@@ -63,7 +63,8 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 		unsigned char raw[32];
 		if (strlen(sum) != 64 || atr_hex_decode(sum, raw, 32) < 0) {
 			free(c);
-			atr_reply_error(r, 400, "invalid", "X-Content-SHA256", "'X-Content-SHA256' must be 64 hex digits");
+			atr_reply_error(r, 400, "invalid", "X-Content-SHA256",
+					"'X-Content-SHA256' must be 64 hex digits");
 			return -1;
 		}
 		for (int i = 0; i < 64; i++)
@@ -110,12 +111,12 @@ void api_upload_finish(struct atr_req *r, unsigned status)
 		atr_reply_error(r, 400, "invalid", "body", "no upload in progress");
 		return;
 	}
-	rc = atr_upload_commit(STORE(r), c->u, c->has_expect ? c->expect : NULL,
-			       strcmp(APP(r)->cfg->sync, "full") == 0, sha);
+	rc = atr_upload_commit(STORE(r), c->u, c->has_expect ? c->expect : NULL, strcmp(APP(r)->cfg->sync, "full") == 0,
+			       sha);
 	if (rc == ATR_EINVAL) {
 		atr_reply_error(r, 400, "invalid", "X-Content-SHA256",
-				"the body's sha256 is %s, not the %s given in 'X-Content-SHA256'; nothing was stored", sha,
-				c->expect);
+				"the body's sha256 is %s, not the %s given in 'X-Content-SHA256'; nothing was stored",
+				sha, c->expect);
 		return;
 	}
 	if (rc < 0) {
@@ -127,8 +128,9 @@ void api_upload_finish(struct atr_req *r, unsigned status)
 		atr_reply_err(r, rc, NULL, "could not record the file");
 		return;
 	}
-	atr_reply_json(r, status, json_pack("{s:s, s:I, s:s}", "path", c->path, "size", (json_int_t)atr_upload_size(c->u),
-					    "sha256", sha));
+	atr_reply_json(r, status,
+		       json_pack("{s:s, s:I, s:s}", "path", c->path, "size", (json_int_t)atr_upload_size(c->u),
+				 "sha256", sha));
 }
 
 /* Content-Disposition with the file's base name, percent-encoded (RFC 6266 / 5987). */
@@ -191,13 +193,14 @@ void api_file_download(struct atr_req *r, const char *kind, int64_t owner_id)
 		close(fd);
 		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
 		atr_reply_header(r, "Content-Range", cr);
-		atr_reply_error(r, 416, "range_not_satisfiable", "Range", "the file has %lld bytes", (long long)st.st_size);
+		atr_reply_error(r, 416, "range_not_satisfiable", "Range", "the file has %lld bytes",
+				(long long)st.st_size);
 		return;
 	}
 	disposition(r, path);
 	if (range > 0) {
-		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%lld", (unsigned long long)off, (unsigned long long)(off + len - 1),
-			 (long long)st.st_size);
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%lld", (unsigned long long)off,
+			 (unsigned long long)(off + len - 1), (long long)st.st_size);
 		atr_reply_header(r, "Content-Range", cr);
 		atr_reply_fd(r, 206, "application/octet-stream", fd, off, len);
 		return;
@@ -221,6 +224,7 @@ void api_files_list(struct atr_req *r, const char *kind, int64_t owner_id)
 		return;
 	}
 	if (more && json_array_size(items))
-		next = json_pack("[O,i]", json_object_get(json_array_get(items, json_array_size(items) - 1), "path"), 0);
+		next = json_pack("[O,i]", json_object_get(json_array_get(items, json_array_size(items) - 1), "path"),
+				 0);
 	atr_reply_page_cursor(r, items, next);
 }

@@ -7,8 +7,8 @@
 #include "atrium/gc.h"
 
 const struct atr_field api_gc_schema[] = {
-	{"grace_seconds", ATR_F_INT, 0, 0, 86400 * 366, NULL, NULL},
-	{0},
+	{ "grace_seconds", ATR_F_INT, 0, 0, 86400 * 366, NULL, NULL },
+	{ 0 },
 };
 
 static void gc_done(void *arg, const struct atr_gc_stats *st)
@@ -16,11 +16,12 @@ static void gc_done(void *arg, const struct atr_gc_stats *st)
 	struct atr_req *r = arg;
 
 	r->on_close = NULL;
-	atr_reply_json(r, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blobs", (json_int_t)st->blobs,
-					 "bytes", (json_int_t)st->bytes, "orphan_files", (json_int_t)st->orphan_files,
-					 "orphan_bytes", (json_int_t)st->orphan_bytes, "tmp_files",
-					 (json_int_t)st->tmp_files, "tmp_bytes", (json_int_t)st->tmp_bytes, "errors",
-					 (json_int_t)st->errors, "duration_ms", (json_int_t)st->duration_ms));
+	atr_reply_json(r, 200,
+		       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blobs", (json_int_t)st->blobs, "bytes",
+				 (json_int_t)st->bytes, "orphan_files", (json_int_t)st->orphan_files, "orphan_bytes",
+				 (json_int_t)st->orphan_bytes, "tmp_files", (json_int_t)st->tmp_files, "tmp_bytes",
+				 (json_int_t)st->tmp_bytes, "errors", (json_int_t)st->errors, "duration_ms",
+				 (json_int_t)st->duration_ms));
 }
 
 static void gc_closed(struct atr_req *r)

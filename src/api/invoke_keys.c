@@ -11,16 +11,16 @@
 #include "atrium/util.h"
 
 const struct atr_field api_invoke_key_schema[] = {
-	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL},
-	{"expires_at", ATR_F_TIME, 0, 0, 0, NULL, NULL},
-	{0},
+	{ "name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL },
+	{ "expires_at", ATR_F_TIME, 0, 0, 0, NULL, NULL },
+	{ 0 },
 };
 
 void api_invoke_keys_create(struct atr_req *r)
 {
 	struct atr_deploy_ref d;
 	struct atr_project p;
-	struct atr_token_spec spec = {.kind = "invoke"};
+	struct atr_token_spec spec = { .kind = "invoke" };
 	char token[ATR_TOKEN_MAX];
 	const char *exp = atr_json_str(r->body, "expires_at", NULL);
 	int64_t id;
@@ -40,7 +40,8 @@ void api_invoke_keys_create(struct atr_req *r)
 	spec.name = atr_json_str(r->body, "name", "");
 	spec.project_id = d.project_id;
 	spec.scope_id = d.id;
-	if ((rc = atr_store_token_create(STORE(r), &spec, token, &id)) < 0 || !(t = atr_store_token_json(STORE(r), id, &rc))) {
+	if ((rc = atr_store_token_create(STORE(r), &spec, token, &id)) < 0 ||
+	    !(t = atr_store_token_json(STORE(r), id, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not create the key");
 		return;
 	}

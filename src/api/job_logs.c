@@ -111,7 +111,7 @@ static void follow_done(void *cls)
 	free(f);
 }
 
-static const struct atr_stream_ops follow_ops = {follow_read, follow_done};
+static const struct atr_stream_ops follow_ops = { follow_read, follow_done };
 
 static void start_follow(struct atr_req *r, const struct atr_job_row *row, int64_t attempt, int64_t offset)
 {
@@ -231,7 +231,8 @@ static void waiter_finish(struct waiter *w)
 		job = atr_store_job_json(w->app->store, w->job_id, &rc);
 		if (job) {
 			int s = atr_job_state_parse(atr_json_str(job, "state", ""));
-			atr_reply_header(r, "X-Job-Terminal", s >= 0 && atr_job_state_terminal((enum atr_job_state)s) ? "true" : "false");
+			atr_reply_header(r, "X-Job-Terminal",
+					 s >= 0 && atr_job_state_terminal((enum atr_job_state)s) ? "true" : "false");
 			atr_reply_json(r, 200, job);
 		} else {
 			atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)w->job_id);

@@ -18,43 +18,43 @@
 #define ENGINE(r) (APP(r)->engine)
 
 const struct atr_field api_job_resources_schema[] = {
-	{"gpus", ATR_F_INT, 0, 0, 64, NULL, NULL},
-	{"gpu_type", ATR_F_STRING, ATR_FF_NULLABLE, 1, 64, NULL, NULL},
-	{"cpus", ATR_F_INT, 0, 0, 1024, NULL, NULL},
-	{"memory_mb", ATR_F_INT, 0, 0, 1LL << 30, NULL, NULL},
-	{0},
+	{ "gpus", ATR_F_INT, 0, 0, 64, NULL, NULL },
+	{ "gpu_type", ATR_F_STRING, ATR_FF_NULLABLE, 1, 64, NULL, NULL },
+	{ "cpus", ATR_F_INT, 0, 0, 1024, NULL, NULL },
+	{ "memory_mb", ATR_F_INT, 0, 0, 1LL << 30, NULL, NULL },
+	{ 0 },
 };
 static const struct atr_field input_schema[] = {
-	{"dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL},
-	{"as", ATR_F_STRING, 0, 1, 128, NULL, NULL},
-	{0},
+	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL },
+	{ "as", ATR_F_STRING, 0, 1, 128, NULL, NULL },
+	{ 0 },
 };
 static const struct atr_field outputs_schema[] = {
-	{"model", ATR_F_SLUG, 0, 1, 63, NULL, NULL},
-	{"dataset", ATR_F_SLUG, 0, 1, 63, NULL, NULL},
-	{0},
+	{ "model", ATR_F_SLUG, 0, 1, 63, NULL, NULL },
+	{ "dataset", ATR_F_SLUG, 0, 1, 63, NULL, NULL },
+	{ 0 },
 };
 static const struct atr_field model_ref_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_job_create_schema[] = {
-	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
-	{"kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL},
-	{"command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL},
-	{"env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL},
-	{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema},
-	{"labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL},
-	{"priority", ATR_F_INT, 0, -1000, 1000, NULL, NULL},
-	{"max_attempts", ATR_F_INT, 0, 1, 20, NULL, NULL},
-	{"timeout_s", ATR_F_INT, 0, 0, 30LL * 86400, NULL, NULL},
-	{"inputs", ATR_F_ARRAY, 0, 0, 32, NULL, input_schema},
-	{"outputs", ATR_F_OBJECT, 0, 0, 0, NULL, outputs_schema},
-	{"model", ATR_F_OBJECT, 0, 0, 0, NULL, model_ref_schema},
-	{0},
+	{ "name", ATR_F_STRING, 0, 0, 256, NULL, NULL },
+	{ "kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL },
+	{ "command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL },
+	{ "env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL },
+	{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },
+	{ "labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL },
+	{ "priority", ATR_F_INT, 0, -1000, 1000, NULL, NULL },
+	{ "max_attempts", ATR_F_INT, 0, 1, 20, NULL, NULL },
+	{ "timeout_s", ATR_F_INT, 0, 0, 30LL * 86400, NULL, NULL },
+	{ "inputs", ATR_F_ARRAY, 0, 0, 32, NULL, input_schema },
+	{ "outputs", ATR_F_OBJECT, 0, 0, 0, NULL, outputs_schema },
+	{ "model", ATR_F_OBJECT, 0, 0, 0, NULL, model_ref_schema },
+	{ 0 },
 };
 
 /* A command: a non-empty string (run by /bin/sh -c) or an array of strings, the first not empty. */
@@ -63,10 +63,12 @@ int api_command_or_reply(struct atr_req *r, const json_t *cmd)
 	size_t i;
 	json_t *v;
 
-	if (json_is_string(cmd) && json_string_length(cmd) > 0 && strlen(json_string_value(cmd)) == json_string_length(cmd))
+	if (json_is_string(cmd) && json_string_length(cmd) > 0 &&
+	    strlen(json_string_value(cmd)) == json_string_length(cmd))
 		return 0;
 	if (json_is_array(cmd) && json_array_size(cmd) > 0 && json_array_size(cmd) <= 4096) {
-		json_array_foreach(cmd, i, v) {
+		json_array_foreach(cmd, i, v)
+		{
 			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 			    (i == 0 && json_string_length(v) == 0)) {
 				char f[32];
@@ -89,15 +91,18 @@ int api_env_or_reply(struct atr_req *r, const json_t *env)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)env, k, v) {
+	json_object_foreach((json_t *)env, k, v)
+	{
 		bool ok = isalpha((unsigned char)k[0]) || k[0] == '_';
 		for (const char *p = k; ok && *p; p++)
 			ok = isalnum((unsigned char)*p) || *p == '_';
-		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") || !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT")) {
+		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") ||
+		    !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT")) {
 			char f[300];
 			snprintf(f, sizeof(f), "env.%s", k);
 			atr_reply_error(r, 400, "invalid", f,
-					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER and PORT are set by Atrium",
+					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, "
+					"CUDA_DEVICE_ORDER and PORT are set by Atrium",
 					f);
 			return -1;
 		}
@@ -115,14 +120,16 @@ static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json
 		json_decref(out);
 		return NULL;
 	}
-	json_array_foreach(inputs, i, in) {
+	json_array_foreach(inputs, i, in)
+	{
 		const char *as = atr_json_str(in, "as", atr_json_str(in, "dataset", ""));
 		struct atr_dataset_version v;
 		char f[48];
 
 		snprintf(f, sizeof(f), "inputs[%zu].as", i);
 		if (!atr_is_safe_path(as, strlen(as)) || strchr(as, '/')) {
-			atr_reply_error(r, 400, "invalid", f, "'%s' must be one path segment without '/', '.' or '..'", f);
+			atr_reply_error(r, 400, "invalid", f, "'%s' must be one path segment without '/', '.' or '..'",
+					f);
 			json_decref(out);
 			return NULL;
 		}
@@ -162,7 +169,8 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	else
 		vref = json_string_value(vj);
 	if (atr_store_model_version_resolve(STORE(r), m.id, vref, &v) < 0 || !v.committed) {
-		atr_reply_error(r, 400, "invalid", "model.version", "model '%s' has no committed version '%s'", m.name, vref);
+		atr_reply_error(r, 400, "invalid", "model.version", "model '%s' has no committed version '%s'", m.name,
+				vref);
 		return -1;
 	}
 	*version_id = v.id;
@@ -190,8 +198,8 @@ static void reply_job(struct atr_req *r, unsigned status, int64_t id)
 void api_jobs_create(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_job_spec spec = {0};
-	struct atr_run_spec run = {0};
+	struct atr_job_spec spec = { 0 };
+	struct atr_run_spec run = { 0 };
 	const json_t *res = json_object_get(r->body, "resources");
 	json_t *inputs = NULL;
 	int64_t *ids = NULL, id, run_id, model_version;
@@ -342,7 +350,8 @@ void api_jobs_events(struct atr_req *r)
 /* Filters common to both lists: state, kind, user. -1 when it answered an error. */
 static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
 {
-	const char *user = atr_req_query(r, "user"), *state = atr_req_query(r, "state"), *kind = atr_req_query(r, "kind");
+	const char *user = atr_req_query(r, "user"), *state = atr_req_query(r, "state"),
+		   *kind = atr_req_query(r, "kind");
 	struct atr_user u;
 
 	if (state) {
@@ -353,9 +362,10 @@ static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
 			size_t n = comma ? (size_t)(comma - p) : strlen(p);
 			snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
 			if (n == 0 || n >= sizeof(one) || atr_job_state_parse(one) < 0) {
-				atr_reply_error(r, 400, "invalid", "state",
-						"'state' must be one or more (comma-separated) of queued, dispatched, running,"
-						" succeeded, failed, cancelled, lost");
+				atr_reply_error(
+					r, 400, "invalid", "state",
+					"'state' must be one or more (comma-separated) of queued, dispatched, running,"
+					" succeeded, failed, cancelled, lost");
 				return -1;
 			}
 			p += n + (comma ? 1 : 0);
@@ -397,8 +407,7 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 	{
 		size_t i;
 		json_t *it;
-		json_array_foreach(items, i, it)
-			api_hide_env_values(it);
+		json_array_foreach(items, i, it) api_hide_env_values(it);
 	}
 	atr_reply_page(r, items, more);
 }
@@ -406,7 +415,7 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 void api_jobs_list(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_job_filter f = {0};
+	struct atr_job_filter f = { 0 };
 
 	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || filter_or_reply(r, &f) < 0)
 		return;
@@ -416,7 +425,7 @@ void api_jobs_list(struct atr_req *r)
 
 void api_jobs_list_all(struct atr_req *r)
 {
-	struct atr_job_filter f = {0};
+	struct atr_job_filter f = { 0 };
 	const char *project = atr_req_query(r, "project"), *team = atr_req_query(r, "team");
 
 	if (filter_or_reply(r, &f) < 0)

@@ -18,7 +18,8 @@ void api_lineage_get(struct atr_req *r)
 	    atr_req_query_int(r, "files", 0, 1000, 1000, &max_files) < 0)
 		return;
 	if (!(l = atr_store_model_lineage(STORE(r), ref.version.id, (int)max_files, &rc))) {
-		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld", (long long)ref.version.id);
+		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld",
+			      (long long)ref.version.id);
 		return;
 	}
 	atr_models_lineage_extend(APP(r), ref.version.id, l);

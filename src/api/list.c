@@ -35,6 +35,6 @@ static int by_owner(struct atr_req *r, const void *arg, const struct atr_page *p
 
 void api_reply_list(struct atr_req *r, api_list_fn fn, int64_t owner_id, const char *what)
 {
-	struct owner_list o = {fn, owner_id};
+	struct owner_list o = { fn, owner_id };
 	api_reply_list_cb(r, by_owner, &o, what);
 }

@@ -31,7 +31,8 @@ void atr_models_alias_moved(struct atr_app *app, int64_t model_id, const char *a
 		  (long long)from_version_id, (long long)to_version_id);
 	for (size_t i = 0; i < nlisteners; i++)
 		if (listeners[i].alias_moved)
-			listeners[i].alias_moved(app, listeners[i].arg, model_id, alias, from_version_id, to_version_id);
+			listeners[i].alias_moved(app, listeners[i].arg, model_id, alias, from_version_id,
+						 to_version_id);
 }
 
 int atr_models_version_deletable(struct atr_app *app, int64_t version_id, char *why, size_t whylen)

@@ -16,24 +16,24 @@
 #define KIND "model_version"
 
 const struct atr_field api_model_create_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_model_patch_schema[] = {
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_mv_create_schema[] = {
-	{"source_run", ATR_F_INT, ATR_FF_NULLABLE, 1, INT64_MAX, NULL, NULL},
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"framework", ATR_F_STRING, 0, 0, 64, NULL, NULL},
-	{"signature", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL},
-	{0},
+	{ "source_run", ATR_F_INT, ATR_FF_NULLABLE, 1, INT64_MAX, NULL, NULL },
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "framework", ATR_F_STRING, 0, 0, 64, NULL, NULL },
+	{ "signature", ATR_F_ANY, ATR_FF_NULLABLE, 0, 65536, NULL, NULL },
+	{ 0 },
 };
 
 const char *api_actor(struct atr_req *r, char *buf, size_t len)
@@ -154,8 +154,8 @@ void api_models_create(struct atr_req *r)
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s", p.name, name);
 	rc = atr_store_model_create(STORE(r), p.id, name, atr_json_str(r->body, "description", ""),
-				    json_object_get(r->body, "tags"), r->who.user_id, api_actor(r, actor, sizeof(actor)),
-				    &id);
+				    json_object_get(r->body, "tags"), r->who.user_id,
+				    api_actor(r, actor, sizeof(actor)), &id);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", "name", "model '%s' already exists in project '%s'", name, p.name);
 		return;
@@ -234,8 +234,8 @@ static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *
 	if (id <= 0)
 		return 0;
 	if (atr_store_run_get(STORE(r), id, &run) < 0 || run.project_id != p->id) {
-		atr_reply_error(r, 400, "invalid", "source_run", "run %lld does not exist in project '%s'", (long long)id,
-				p->name);
+		atr_reply_error(r, 400, "invalid", "source_run", "run %lld does not exist in project '%s'",
+				(long long)id, p->name);
 		return -1;
 	}
 	return id;
@@ -246,12 +246,13 @@ void api_mv_create(struct atr_req *r)
 	struct atr_project p;
 	struct atr_model m;
 	struct atr_model_version v;
-	struct atr_model_version_spec spec = {0};
+	struct atr_model_version_spec spec = { 0 };
 	const json_t *sig = json_object_get(r->body, "signature");
 	char actor[80];
 	int rc;
 
-	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0 || (spec.source_run_id = source_run_or_reply(r, &p)) < 0)
+	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0 ||
+	    (spec.source_run_id = source_run_or_reply(r, &p)) < 0)
 		return;
 	spec.model_id = m.id;
 	spec.description = atr_json_str(r->body, "description", "");
@@ -304,7 +305,8 @@ void api_mv_commit(struct atr_req *r)
 		return;
 	rc = atr_store_model_version_commit(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)));
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld is committed already", (long long)ref.version.version);
+		atr_reply_error(r, 409, "conflict", NULL, "version %lld is committed already",
+				(long long)ref.version.version);
 		return;
 	}
 	if (rc < 0) {
@@ -330,8 +332,8 @@ void api_mv_delete(struct atr_req *r)
 	rc = atr_store_model_version_delete(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)), alias);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", "alias",
-				"alias '%s' points at version %lld of model '%s'; move or delete the alias first", alias,
-				(long long)ref.version.version, ref.model.name);
+				"alias '%s' points at version %lld of model '%s'; move or delete the alias first",
+				alias, (long long)ref.version.version, ref.model.name);
 		return;
 	}
 	if (rc < 0) {

@@ -9,25 +9,25 @@
 #include <string.h>
 
 const struct atr_field api_project_create_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL},
-	{"visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL},
-	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL },
+	{ "visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL },
+	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_project_patch_schema[] = {
-	{"description", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{"team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL},
-	{"visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL},
-	{"tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ "team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL },
+	{ "visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL },
+	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_project_member_schema[] = {
-	{"role", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "owner|editor|viewer", NULL},
-	{0},
+	{ "role", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "owner|editor|viewer", NULL },
+	{ 0 },
 };
 
 static void reply_project(struct atr_req *r, unsigned status, int64_t id, enum atr_prole role)
@@ -105,8 +105,8 @@ void api_projects_list(struct atr_req *r)
 	}
 	if (!(items = api_new_items(r)))
 		return;
-	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id, archived && !strcmp(archived, "true"),
-				    &p, items, &more);
+	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id,
+				    archived && !strcmp(archived, "true"), &p, items, &more);
 	if (rc < 0) {
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list projects");
@@ -188,7 +188,8 @@ void api_projects_member_put(struct atr_req *r)
 		return;
 	atr_req_audit_object(r, "project:%s/member:%s", p.name, u.username);
 	if (role != ATR_PROLE_OWNER && last_owner(r, p.id, u.id)) {
-		atr_reply_error(r, 409, "conflict", "role", "'%s' is the last owner of project '%s'", u.username, p.name);
+		atr_reply_error(r, 409, "conflict", "role", "'%s' is the last owner of project '%s'", u.username,
+				p.name);
 		return;
 	}
 	rc = atr_store_project_member_set(STORE(r), p.id, u.id, role);

@@ -13,19 +13,19 @@
 #include <string.h>
 
 const struct atr_field api_alias_set_schema[] = {
-	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{0},
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_promotion_create_schema[] = {
-	{"alias", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"comment", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{0},
+	{ "alias", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "comment", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_promotion_decide_schema[] = {
-	{"comment", ATR_F_STRING, 0, 0, 4096, NULL, NULL},
-	{0},
+	{ "comment", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
+	{ 0 },
 };
 
 /* What moving an alias takes: owners for the protected one, editors for the rest. */
@@ -54,7 +54,8 @@ static int alias_access_or_reply(struct atr_req *r, enum atr_prole role, const c
 	if (role >= alias_role(alias))
 		return 0;
 	atr_reply_error(r, 403, "forbidden", NULL,
-			"moving alias '%s' needs an owner of project '%s'; ask for a promotion instead", alias, project);
+			"moving alias '%s' needs an owner of project '%s'; ask for a promotion instead", alias,
+			project);
 	return -1;
 }
 
@@ -110,7 +111,8 @@ void api_aliases_put(struct atr_req *r)
 
 	if (!(alias = alias_or_reply(r, &p, &m)) || body_version_or_reply(r, &m, &v) < 0)
 		return;
-	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", p.name, m.name, (long long)v.version, alias);
+	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", p.name, m.name, (long long)v.version,
+			     alias);
 	rc = atr_store_model_alias_set(STORE(r), m.id, alias, v.id, api_actor(r, actor, sizeof(actor)), 0, &from);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not set alias '%s'", alias);
@@ -118,9 +120,10 @@ void api_aliases_put(struct atr_req *r)
 	}
 	if (from != v.id)
 		atr_models_alias_moved(APP(r), m.id, alias, from, v.id);
-	atr_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:o}", "model", m.name, "alias", alias, "version",
-					 (json_int_t)v.version, "previous_version",
-					 from ? json_integer(atr_store_model_version_number(STORE(r), from)) : json_null()));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s, s:s, s:I, s:o}", "model", m.name, "alias", alias, "version",
+				 (json_int_t)v.version, "previous_version",
+				 from ? json_integer(atr_store_model_version_number(STORE(r), from)) : json_null()));
 }
 
 void api_aliases_delete(struct atr_req *r)
@@ -170,7 +173,8 @@ void api_promotions_create(struct atr_req *r)
 	int64_t id;
 	int rc;
 
-	if (alias_name_or_reply(r, alias, "alias") < 0 || api_model_version_or_reply(r, ATR_PROLE_EDITOR, false, &ref) < 0)
+	if (alias_name_or_reply(r, alias, "alias") < 0 ||
+	    api_model_version_or_reply(r, ATR_PROLE_EDITOR, false, &ref) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", ref.project.name, ref.model.name,
 			     (long long)ref.version.version, alias);
@@ -253,7 +257,8 @@ static void decide(struct atr_req *r, bool approve)
 		atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s/promotion:%lld", p.name, m.name,
 				     (long long)pr.version, pr.alias, (long long)pr.id);
 	if (rc == 0)
-		rc = atr_store_promotion_decide(STORE(r), pr.id, approve, r->who.user_id, api_actor(r, actor, sizeof(actor)),
+		rc = atr_store_promotion_decide(STORE(r), pr.id, approve, r->who.user_id,
+						api_actor(r, actor, sizeof(actor)),
 						atr_json_str(r->body, "comment", ""), &from);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", NULL, "promotion %lld is %s, not pending", (long long)pr.id,
@@ -302,7 +307,7 @@ static int list(struct atr_req *r, const void *filter, const struct atr_page *p,
 void api_promotions_list_project(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_promotion_filter f = {0};
+	struct atr_promotion_filter f = { 0 };
 
 	const char *model = atr_req_query(r, "model");
 	struct atr_model m;
@@ -324,7 +329,7 @@ void api_promotions_list_project(struct atr_req *r)
 
 void api_promotions_list_mine(struct atr_req *r)
 {
-	struct atr_promotion_filter f = {0};
+	struct atr_promotion_filter f = { 0 };
 
 	if (state_or_reply(r, "pending", &f.state) < 0)
 		return;

@@ -106,10 +106,10 @@ static int put_double(struct atr_buf *b, double v)
 }
 
 /* {"key", "count", "returned", "downsampled", "steps": [...], "values": [...], "timestamps": [...]} */
-static int series_json(struct atr_buf *b, const char *key, const struct atr_metric_pt *pts, size_t n,
-		       const size_t *idx, size_t m)
+static int series_json(struct atr_buf *b, const char *key, const struct atr_metric_pt *pts, size_t n, const size_t *idx,
+		       size_t m)
 {
-	static const char *const cols[] = {"steps", "values", "timestamps"};
+	static const char *const cols[] = { "steps", "values", "timestamps" };
 	int rc = atr_buf_printf(b, "{\"key\":\"%s\",\"count\":%zu,\"returned\":%zu,\"downsampled\":%s", key, n, m,
 				m < n ? "true" : "false");
 
@@ -216,10 +216,11 @@ void api_run_metric_get(struct atr_req *r)
 	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
 		return;
 	if (!key || !atr_metric_key_valid(key, strlen(key))) {
-		atr_reply_error(r, 400, "invalid", "key",
-				"'key' must be 1-%d bytes of letters, digits, spaces and '_' '.' '/' '-' (percent-encode "
-				"'/' as %%2F in the path)",
-				ATR_METRIC_KEY_MAX);
+		atr_reply_error(
+			r, 400, "invalid", "key",
+			"'key' must be 1-%d bytes of letters, digits, spaces and '_' '.' '/' '-' (percent-encode "
+			"'/' as %%2F in the path)",
+			ATR_METRIC_KEY_MAX);
 		return;
 	}
 	if (atr_req_query_int(r, "max_points", 4, MAX_MAX_POINTS, DEFAULT_MAX_POINTS, &max_points) < 0)

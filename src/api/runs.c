@@ -15,26 +15,26 @@
 #include <string.h>
 
 static const struct atr_field input_schema[] = {
-	{"dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, NULL, NULL},
-	{0},
+	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_run_create_schema[] = {
-	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
-	{"params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL},
-	{"tags", ATR_F_STRMAP, 0, 0, 100, NULL, NULL},
-	{"status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL},
-	{"inputs", ATR_F_ARRAY, 0, 0, 100, NULL, input_schema},
-	{0},
+	{ "name", ATR_F_STRING, 0, 0, 256, NULL, NULL },
+	{ "params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL },
+	{ "tags", ATR_F_STRMAP, 0, 0, 100, NULL, NULL },
+	{ "status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL },
+	{ "inputs", ATR_F_ARRAY, 0, 0, 100, NULL, input_schema },
+	{ 0 },
 };
 
 const struct atr_field api_run_patch_schema[] = {
-	{"name", ATR_F_STRING, 0, 0, 256, NULL, NULL},
-	{"params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL},
-	{"tags", ATR_F_OBJECT, 0, 0, 0, NULL, NULL}, /* string values set, null removes: tags_or_reply */
-	{"status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL},
-	{0},
+	{ "name", ATR_F_STRING, 0, 0, 256, NULL, NULL },
+	{ "params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL },
+	{ "tags", ATR_F_OBJECT, 0, 0, 0, NULL, NULL }, /* string values set, null removes: tags_or_reply */
+	{ "status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL },
+	{ 0 },
 };
 
 int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj)
@@ -85,7 +85,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 
 	*ids_out = ids;
 	*n_out = 0;
-	json_array_foreach(inputs, i, in) {
+	json_array_foreach(inputs, i, in)
+	{
 		const char *ds = atr_json_str(in, "dataset", "");
 		const json_t *vj = json_object_get(in, "version");
 		struct atr_dataset_version v;
@@ -109,7 +110,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 			return -1;
 		}
 		if (!v.committed) {
-			atr_reply_error(r, 400, "invalid", field, "version %lld of dataset '%s' is a draft; commit it first",
+			atr_reply_error(r, 400, "invalid", field,
+					"version %lld of dataset '%s' is a draft; commit it first",
 					(long long)v.version, ds);
 			return -1;
 		}
@@ -121,7 +123,7 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 void api_runs_create(struct atr_req *r)
 {
 	struct atr_project p;
-	struct atr_run_spec spec = {0};
+	struct atr_run_spec spec = { 0 };
 	int64_t *inputs, id;
 	size_t n;
 	json_t *run;
@@ -200,7 +202,8 @@ void api_runs_list(struct atr_req *r)
 	if (rc < 0) {
 		json_decref(items);
 		if (rc == ATR_EINVAL)
-			atr_reply_error(r, 400, "invalid", "cursor", "'cursor' comes from a list with another order_by");
+			atr_reply_error(r, 400, "invalid", "cursor",
+					"'cursor' comes from a list with another order_by");
 		else
 			atr_reply_err(r, rc, NULL, "could not list runs");
 		return;
@@ -218,7 +221,8 @@ static int tags_or_reply(struct atr_req *r, const json_t *tags)
 		atr_reply_error(r, 400, "invalid", "tags", "'tags' must have at most 100 entries");
 		return -1;
 	}
-	json_object_foreach((json_t *)tags, k, v) {
+	json_object_foreach((json_t *)tags, k, v)
+	{
 		bool ok = json_is_null(v) || (json_is_string(v) && json_string_length(v) <= 4096 &&
 					      strlen(json_string_value(v)) == json_string_length(v));
 		if (!ok || !*k || strlen(k) > 256) {
@@ -237,7 +241,7 @@ static int tags_or_reply(struct atr_req *r, const json_t *tags)
 void api_runs_patch(struct atr_req *r)
 {
 	struct atr_run run;
-	struct atr_run_patch patch = {0};
+	struct atr_run_patch patch = { 0 };
 	char key[300] = "", field[320];
 	json_t *j;
 	int rc;
@@ -274,7 +278,8 @@ void api_runs_delete(struct atr_req *r)
 	rc = atr_store_run_delete(STORE(r), run.id);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", NULL,
-				"run %lld is the source run of a model version and cannot be deleted", (long long)run.id);
+				"run %lld is the source run of a model version and cannot be deleted",
+				(long long)run.id);
 		return;
 	}
 	if (rc < 0) {

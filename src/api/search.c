@@ -9,7 +9,7 @@
 
 void api_search(struct atr_req *r)
 {
-	struct atr_search_query q = {0};
+	struct atr_search_query q = { 0 };
 	struct atr_page pg;
 	const char *text = atr_req_query(r, "q");
 	char expr[1024];
@@ -20,8 +20,8 @@ void api_search(struct atr_req *r)
 	int rc;
 
 	if (!text || strlen(text) > 256 || atr_search_expr(text, expr, sizeof(expr)) < 0) {
-		atr_reply_error(r, 400, "invalid", "q",
-				"'q' must hold 1 to %d words, at most 256 bytes in all", ATR_SEARCH_MAX_TERMS);
+		atr_reply_error(r, 400, "invalid", "q", "'q' must hold 1 to %d words, at most 256 bytes in all",
+				ATR_SEARCH_MAX_TERMS);
 		return;
 	}
 	q.kind = atr_req_query(r, "kind");

@@ -11,23 +11,25 @@
 #include "atrium/util.h"
 
 /* One service's state; in a heartbeat each entry also names its job ("id"). */
-#define SERVICE_FIELDS                                                                                                 \
-	{"attempt", ATR_F_INT, ATR_FF_REQUIRED, 1, 1000000, NULL, NULL},                                               \
-		{"seq", ATR_F_INT, 0, 0, INT64_MAX, NULL, NULL},                                                       \
-		{"state", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "starting|ready|restarting", NULL},                    \
-		{"port", ATR_F_INT, ATR_FF_NULLABLE, 0, 65535, NULL, NULL},                                           \
-		{"restarts", ATR_F_INT, 0, 0, INT32_MAX, NULL, NULL},                                                  \
-		{"message", ATR_F_STRING, 0, 0, 1024, NULL, NULL}
+#define SERVICE_FIELDS                                                                               \
+	{ "attempt", ATR_F_INT, ATR_FF_REQUIRED, 1, 1000000, NULL, NULL },                           \
+		{ "seq", ATR_F_INT, 0, 0, INT64_MAX, NULL, NULL },                                   \
+		{ "state", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "starting|ready|restarting", NULL }, \
+		{ "port", ATR_F_INT, ATR_FF_NULLABLE, 0, 65535, NULL, NULL },                        \
+		{ "restarts", ATR_F_INT, 0, 0, INT32_MAX, NULL, NULL },                              \
+	{                                                                                            \
+		"message", ATR_F_STRING, 0, 0, 1024, NULL, NULL                                      \
+	}
 
 const struct atr_field api_service_report_schema[] = {
 	SERVICE_FIELDS,
-	{0},
+	{ 0 },
 };
 
 const struct atr_field api_service_state_schema[] = {
-	{"id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL},
+	{ "id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL },
 	SERVICE_FIELDS,
-	{0},
+	{ 0 },
 };
 
 void api_worker_service_report(struct atr_req *r)

@@ -68,6 +68,7 @@ void api_admin_stats(struct atr_req *r)
 	}
 	atr_time_format(since, since_s, sizeof(since_s));
 	atr_time_format(now, until_s, sizeof(until_s));
-	atr_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:o, s:o}", "since", since_s, "until", until_s, "bucket",
-					 bucket, "totals", totals, "series", series));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s, s:s, s:s, s:o, s:o}", "since", since_s, "until", until_s, "bucket", bucket,
+				 "totals", totals, "series", series));
 }

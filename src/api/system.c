@@ -38,11 +38,13 @@ void api_metrics(struct atr_req *r)
 
 	atr_buf_init(&b, 64u << 20);
 	atr_metrics_render(APP(r)->metrics, &b);
-	atr_buf_printf(&b, "# HELP atrium_db_size_bytes Size of the SQLite database file.\n"
-			   "# TYPE atrium_db_size_bytes gauge\natrium_db_size_bytes %lld\n",
+	atr_buf_printf(&b,
+		       "# HELP atrium_db_size_bytes Size of the SQLite database file.\n"
+		       "# TYPE atrium_db_size_bytes gauge\natrium_db_size_bytes %lld\n",
 		       (long long)atr_db_size_bytes(STORE(r)->db));
-	atr_buf_printf(&b, "# HELP atrium_up_seconds Seconds since the server started.\n"
-			   "# TYPE atrium_up_seconds gauge\natrium_up_seconds %lld\n",
+	atr_buf_printf(&b,
+		       "# HELP atrium_up_seconds Seconds since the server started.\n"
+		       "# TYPE atrium_up_seconds gauge\natrium_up_seconds %lld\n",
 		       (long long)((atr_now_ms() - APP(r)->started_ms) / 1000));
 	atr_reply_data_owned(r, 200, "text/plain; version=0.0.4; charset=utf-8", atr_buf_steal(&b), b.len);
 }
@@ -72,8 +74,9 @@ static void backup_tick(uv_timer_t *t)
 		unlink(k->path);
 		atr_reply_err(k->r, rc, NULL, "backup to '%s' failed", k->path);
 	} else {
-		atr_reply_json(k->r, 201, json_pack("{s:s, s:I}", "path", k->path, "size_bytes",
-						    (json_int_t)(stat(k->path, &st) == 0 ? st.st_size : 0)));
+		atr_reply_json(k->r, 201,
+			       json_pack("{s:s, s:I}", "path", k->path, "size_bytes",
+					 (json_int_t)(stat(k->path, &st) == 0 ? st.st_size : 0)));
 	}
 	atr_req_unref(k->r);
 	uv_timer_stop(t);

@@ -8,23 +8,23 @@
 #include <string.h>
 
 const struct atr_field api_team_create_schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"description", ATR_F_STRING, 0, 0, 1024, NULL, NULL},
-	{"max_gpus", ATR_F_INT, ATR_FF_NULLABLE, 0, 100000, NULL, NULL},
-	{"max_concurrent_jobs", ATR_F_INT, ATR_FF_NULLABLE, 0, 1000000, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "description", ATR_F_STRING, 0, 0, 1024, NULL, NULL },
+	{ "max_gpus", ATR_F_INT, ATR_FF_NULLABLE, 0, 100000, NULL, NULL },
+	{ "max_concurrent_jobs", ATR_F_INT, ATR_FF_NULLABLE, 0, 1000000, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_team_patch_schema[] = {
-	{"description", ATR_F_STRING, 0, 0, 1024, NULL, NULL},
-	{"max_gpus", ATR_F_INT, ATR_FF_NULLABLE, 0, 100000, NULL, NULL},
-	{"max_concurrent_jobs", ATR_F_INT, ATR_FF_NULLABLE, 0, 1000000, NULL, NULL},
-	{0},
+	{ "description", ATR_F_STRING, 0, 0, 1024, NULL, NULL },
+	{ "max_gpus", ATR_F_INT, ATR_FF_NULLABLE, 0, 100000, NULL, NULL },
+	{ "max_concurrent_jobs", ATR_F_INT, ATR_FF_NULLABLE, 0, 1000000, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_team_member_schema[] = {
-	{"role", ATR_F_STRING, 0, 0, 0, "maintainer|member", NULL},
-	{0},
+	{ "role", ATR_F_STRING, 0, 0, 0, "maintainer|member", NULL },
+	{ 0 },
 };
 
 /* A quota from the body: absent -1 (keep), null -2 (unlimited), else the value. */
@@ -96,8 +96,8 @@ void api_teams_patch(struct atr_req *r)
 	if (api_team_or_reply(r, atr_req_param(r, "team"), &id) < 0)
 		return;
 	atr_req_audit_object(r, "team:%s", atr_req_param(r, "team"));
-	rc = atr_store_team_update(STORE(r), id, atr_json_str(r->body, "description", NULL),
-				   quota(r->body, "max_gpus"), quota(r->body, "max_concurrent_jobs"));
+	rc = atr_store_team_update(STORE(r), id, atr_json_str(r->body, "description", NULL), quota(r->body, "max_gpus"),
+				   quota(r->body, "max_concurrent_jobs"));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not update the team");
 		return;
@@ -114,7 +114,8 @@ static int team_manager_or_reply(struct atr_req *r, int64_t *team_id, struct atr
 		return -1;
 	role = atr_store_team_role(STORE(r), *team_id, r->who.user_id);
 	if (!r->who.admin && (!role || strcmp(role, "maintainer") != 0)) {
-		atr_reply_error(r, 403, "forbidden", NULL, "only admins and maintainers of team '%s' manage its members",
+		atr_reply_error(r, 403, "forbidden", NULL,
+				"only admins and maintainers of team '%s' manage its members",
 				atr_req_param(r, "team"));
 		return -1;
 	}

@@ -7,7 +7,7 @@
 void api_issue_token_reply(struct atr_req *r, const char *kind, int64_t user_id, const char *name,
 			   const char *expires_at)
 {
-	struct atr_token_spec spec = {.kind = kind, .user_id = user_id, .name = name};
+	struct atr_token_spec spec = { .kind = kind, .user_id = user_id, .name = name };
 	char token[ATR_TOKEN_MAX];
 	int64_t id, exp = 0;
 	json_t *t;

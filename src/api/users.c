@@ -12,25 +12,25 @@
 #include <string.h>
 
 const struct atr_field api_user_create_schema[] = {
-	{"username", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"display_name", ATR_F_STRING, 0, 0, 128, NULL, NULL},
-	{"role", ATR_F_STRING, 0, 0, 0, "admin|member", NULL},
-	{"password", ATR_F_STRING, 0, 8, 256, NULL, NULL},
-	{0},
+	{ "username", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "display_name", ATR_F_STRING, 0, 0, 128, NULL, NULL },
+	{ "role", ATR_F_STRING, 0, 0, 0, "admin|member", NULL },
+	{ "password", ATR_F_STRING, 0, 8, 256, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_user_patch_schema[] = {
-	{"display_name", ATR_F_STRING, 0, 0, 128, NULL, NULL},
-	{"role", ATR_F_STRING, 0, 0, 0, "admin|member", NULL},
-	{"disabled", ATR_F_BOOL, 0, 0, 0, NULL, NULL},
-	{"password", ATR_F_STRING, 0, 8, 256, NULL, NULL},
-	{0},
+	{ "display_name", ATR_F_STRING, 0, 0, 128, NULL, NULL },
+	{ "role", ATR_F_STRING, 0, 0, 0, "admin|member", NULL },
+	{ "disabled", ATR_F_BOOL, 0, 0, 0, NULL, NULL },
+	{ "password", ATR_F_STRING, 0, 8, 256, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_token_create_schema[] = {
-	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL},
-	{"expires_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	{0},
+	{ "name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL },
+	{ "expires_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
+	{ 0 },
 };
 
 /* State carried across the password hashing. */
@@ -69,7 +69,7 @@ static void create_user(struct atr_req *r, const char *password_hash)
 {
 	const char *username = atr_json_str(r->body, "username", "");
 	const char *role = atr_json_str(r->body, "role", "member");
-	struct atr_token_spec spec = {.kind = "user", .name = "first token"};
+	struct atr_token_spec spec = { .kind = "user", .name = "first token" };
 	char token[ATR_TOKEN_MAX];
 	int64_t id;
 	int rc;
@@ -248,5 +248,6 @@ void api_users_token_create(struct atr_req *r)
 	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
 	atr_req_audit_object(r, "user:%s", u.username);
-	api_issue_token_reply(r, "user", u.id, atr_json_str(r->body, "name", ""), atr_json_str(r->body, "expires_at", NULL));
+	api_issue_token_reply(r, "user", u.id, atr_json_str(r->body, "name", ""),
+			      atr_json_str(r->body, "expires_at", NULL));
 }

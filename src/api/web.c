@@ -19,11 +19,18 @@ static const struct {
 	const char *ext;
 	const char *type;
 } types[] = {
-	{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-	{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-	{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-	{".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".txt", "text/plain; charset=utf-8"},
-	{".map", "application/json"}, {".md", "text/plain; charset=utf-8"},
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".json", "application/json" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
+	{ ".woff2", "font/woff2" },
+	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".map", "application/json" },
+	{ ".md", "text/plain; charset=utf-8" },
 };
 
 static const char *content_type(const char *name)

@@ -18,15 +18,15 @@
 #define LOG_READ_MAX (16u << 20)
 
 const struct atr_field api_job_status_schema[] = {
-	{"state", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "succeeded|failed|cancelled|timeout", NULL},
-	{"attempt", ATR_F_INT, 0, 1, 1000000, NULL, NULL},
-	{"exit_code", ATR_F_INT, ATR_FF_NULLABLE, -1, 255, NULL, NULL},
-	{"signal", ATR_F_INT, ATR_FF_NULLABLE, 0, 128, NULL, NULL},
-	{"message", ATR_F_STRING, 0, 0, 2048, NULL, NULL},
-	{"log_bytes", ATR_F_INT, 0, 0, INT64_MAX, NULL, NULL},
-	{"started_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	{"finished_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	{0},
+	{ "state", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "succeeded|failed|cancelled|timeout", NULL },
+	{ "attempt", ATR_F_INT, 0, 1, 1000000, NULL, NULL },
+	{ "exit_code", ATR_F_INT, ATR_FF_NULLABLE, -1, 255, NULL, NULL },
+	{ "signal", ATR_F_INT, ATR_FF_NULLABLE, 0, 128, NULL, NULL },
+	{ "message", ATR_F_STRING, 0, 0, 2048, NULL, NULL },
+	{ "log_bytes", ATR_F_INT, 0, 0, INT64_MAX, NULL, NULL },
+	{ "started_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
+	{ "finished_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
+	{ 0 },
 };
 
 /* The job named by {id}, when it is (or was last) on the calling worker; 404 otherwise. */
@@ -91,8 +91,8 @@ void api_worker_job_logs_post(struct atr_req *r)
 		atr_reply_header(r, "X-Log-Next-Offset", next);
 		atr_reply_json(r, 409,
 			       json_pack("{s:{s:s, s:s, s:s}, s:I}", "error", "code", "conflict", "message",
-					 "the log has a gap: resend from next_offset", "field", "X-Log-Offset", "next_offset",
-					 (json_int_t)end));
+					 "the log has a gap: resend from next_offset", "field", "X-Log-Offset",
+					 "next_offset", (json_int_t)end));
 		return;
 	}
 	/* bytes before end are already stored (a retried batch): keep only what is new */
@@ -109,8 +109,9 @@ void api_worker_job_logs_post(struct atr_req *r)
 		atr_engine_log_appended(APP(r)->engine, job_id);
 	}
 	atr_reply_header(r, "X-Log-Next-Offset", next);
-	atr_reply_json(r, 200, json_pack("{s:I, s:I}", "next_offset", (json_int_t)end, "stored",
-					 (json_int_t)(len > skip ? len - skip : 0)));
+	atr_reply_json(r, 200,
+		       json_pack("{s:I, s:I}", "next_offset", (json_int_t)end, "stored",
+				 (json_int_t)(len > skip ? len - skip : 0)));
 }
 
 static int64_t time_field(const json_t *body, const char *key)
@@ -124,7 +125,7 @@ static int64_t time_field(const json_t *body, const char *key)
 
 void api_worker_job_status_post(struct atr_req *r)
 {
-	struct atr_job_report rep = {0};
+	struct atr_job_report rep = { 0 };
 	json_t *j;
 	int rc;
 

@@ -10,9 +10,9 @@
 #include "atrium/util.h"
 
 const struct atr_field api_join_token_schema[] = {
-	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL},
-	{"expires_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	{0},
+	{ "name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 128, NULL, NULL },
+	{ "expires_at", ATR_F_TIME, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
+	{ 0 },
 };
 
 /* ---- join tokens ---- */
@@ -67,7 +67,7 @@ void api_workers_join_delete(struct atr_req *r)
 
 int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX])
 {
-	struct atr_token_spec spec = {.kind = "join", .name = "local-worker"};
+	struct atr_token_spec spec = { .kind = "join", .name = "local-worker" };
 	int rc = atr_store_begin(app->store);
 
 	/* the one from an earlier start (a crash left it unrevoked) goes first */

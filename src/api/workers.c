@@ -33,36 +33,36 @@ struct atr_worker_registry {
 /* ---- schemas ---- */
 
 static const struct atr_field gpu_schema[] = {
-	{"index", ATR_F_INT, ATR_FF_REQUIRED, 0, 63, NULL, NULL},
-	{"uuid", ATR_F_STRING, 0, 0, 79, NULL, NULL},
-	{"name", ATR_F_STRING, 0, 0, 95, NULL, NULL},
-	{"memory_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
-	{"memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
-	{"utilization", ATR_F_INT, ATR_FF_NULLABLE, 0, 100, NULL, NULL},
-	{"busy", ATR_F_BOOL, 0, 0, 0, NULL, NULL},
-	{0},
+	{ "index", ATR_F_INT, ATR_FF_REQUIRED, 0, 63, NULL, NULL },
+	{ "uuid", ATR_F_STRING, 0, 0, 79, NULL, NULL },
+	{ "name", ATR_F_STRING, 0, 0, 95, NULL, NULL },
+	{ "memory_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
+	{ "memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
+	{ "utilization", ATR_F_INT, ATR_FF_NULLABLE, 0, 100, NULL, NULL },
+	{ "busy", ATR_F_BOOL, 0, 0, 0, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_worker_register_schema[] = {
-	{"join_token", ATR_F_STRING, ATR_FF_REQUIRED, 1, 127, NULL, NULL},
-	{"name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"url", ATR_F_STRING, ATR_FF_REQUIRED, 8, 255, NULL, NULL},
-	{"labels", ATR_F_STRMAP, 0, 0, 64, NULL, NULL},
-	{"gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema},
-	{"cpus", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL},
-	{"memory_mb", ATR_F_INT, 0, 0, 1LL << 40, NULL, NULL},
-	{"version", ATR_F_STRING, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "join_token", ATR_F_STRING, ATR_FF_REQUIRED, 1, 127, NULL, NULL },
+	{ "name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "url", ATR_F_STRING, ATR_FF_REQUIRED, 8, 255, NULL, NULL },
+	{ "labels", ATR_F_STRMAP, 0, 0, 64, NULL, NULL },
+	{ "gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema },
+	{ "cpus", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL },
+	{ "memory_mb", ATR_F_INT, 0, 0, 1LL << 40, NULL, NULL },
+	{ "version", ATR_F_STRING, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 const struct atr_field api_worker_heartbeat_schema[] = {
-	{"gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema},
-	{"running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL},
-	{"load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL},
-	{"memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL},
+	{ "gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema },
+	{ "running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL },
+	{ "load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
+	{ "memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
 	/* the state of each service (deployment replica) it runs: service_reports.c */
-	{"services", ATR_F_ARRAY, 0, 0, 4096, NULL, api_service_state_schema},
-	{0},
+	{ "services", ATR_F_ARRAY, 0, 0, 4096, NULL, api_service_state_schema },
+	{ 0 },
 };
 
 /* ---- checks the schema cannot express ---- */
@@ -93,7 +93,8 @@ static int labels_ok_or_reply(struct atr_req *r, const json_t *labels)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)labels, k, v) {
+	json_object_foreach((json_t *)labels, k, v)
+	{
 		const char *s = json_string_value(v);
 		if (!label_key_ok(k)) {
 			atr_reply_error(r, 400, "invalid", "labels",
@@ -114,7 +115,8 @@ static int gpus_ok_or_reply(struct atr_req *r, const json_t *gpus)
 	size_t i;
 	json_t *g;
 
-	json_array_foreach(gpus, i, g) {
+	json_array_foreach(gpus, i, g)
+	{
 		int64_t idx = atr_json_int(g, "index", 0);
 		if (seen & (1ULL << idx)) {
 			atr_reply_error(r, 400, "invalid", "gpus", "GPU index %lld appears twice", (long long)idx);
@@ -130,7 +132,8 @@ static int running_ok_or_reply(struct atr_req *r, const json_t *running)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(running, i, v) {
+	json_array_foreach(running, i, v)
+	{
 		if (!json_is_integer(v) || json_integer_value(v) < 1) {
 			char f[32];
 			snprintf(f, sizeof(f), "running[%zu]", i);
@@ -259,7 +262,8 @@ static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg
 	if (existed) {
 		/* the old secret is revoked: drop it from the cache too */
 		atr_auth_invalidate(APP(r)->auth);
-		atr_info("worker '%s' (%lld) registered again; its previous secret is revoked", reg->name, (long long)*id);
+		atr_info("worker '%s' (%lld) registered again; its previous secret is revoked", reg->name,
+			 (long long)*id);
 	} else {
 		atr_info("worker '%s' registered as %lld", reg->name, (long long)*id);
 	}
@@ -268,7 +272,7 @@ static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg
 
 void api_workers_register(struct atr_req *r)
 {
-	struct atr_worker_reg reg = {0};
+	struct atr_worker_reg reg = { 0 };
 	char secret[ATR_TOKEN_MAX];
 	int64_t id;
 	bool existed;
@@ -298,8 +302,9 @@ void api_workers_register(struct atr_req *r)
 		return;
 	/* Jobs of an earlier registration under this name are lost: their processes are gone. */
 	atr_engine_worker_changed(APP(r)->engine, id, existed);
-	atr_reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
-					 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
+	atr_reply_json(r, 201,
+		       json_pack("{s:I, s:s, s:s, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
+				 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
 }
 
 void api_workers_heartbeat(struct atr_req *r)
@@ -329,8 +334,9 @@ void api_workers_heartbeat(struct atr_req *r)
 	cancel = atr_engine_heartbeat(APP(r)->engine, r->who.scope_id, running ? running : empty);
 	if (APP(r)->deploy) /* readiness of its services (deployments) */
 		atr_deploy_services_heartbeat(APP(r)->deploy, r->who.scope_id, json_object_get(r->body, "services"));
-	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:o}", "state", "online", "drain", f.draining, "cordoned",
-					 f.cordoned, "cancel", cancel ? cancel : json_array()));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s, s:b, s:b, s:o}", "state", "online", "drain", f.draining, "cordoned", f.cordoned,
+				 "cancel", cancel ? cancel : json_array()));
 }
 
 void api_workers_deregister(struct atr_req *r)
@@ -508,15 +514,16 @@ static void render_metrics(void *cls, struct atr_buf *out)
 
 	if (atr_store_worker_counts(w->app->store, &c) < 0)
 		return;
-	atr_buf_printf(out,
-		       "# HELP atrium_workers Registered workers by connectivity.\n# TYPE atrium_workers gauge\n"
-		       "atrium_workers{state=\"online\"} %lld\natrium_workers{state=\"offline\"} %lld\n"
-		       "# HELP atrium_workers_schedulable Online workers neither cordoned nor draining.\n"
-		       "# TYPE atrium_workers_schedulable gauge\natrium_workers_schedulable %lld\n"
-		       "# HELP atrium_gpus GPUs on online workers; busy: used by processes Atrium did not start.\n"
-		       "# TYPE atrium_gpus gauge\natrium_gpus{state=\"total\"} %lld\natrium_gpus{state=\"busy\"} %lld\n",
-		       (long long)c.online, (long long)c.offline, (long long)c.schedulable, (long long)c.gpus,
-		       (long long)c.gpus_busy);
+	atr_buf_printf(
+		out,
+		"# HELP atrium_workers Registered workers by connectivity.\n# TYPE atrium_workers gauge\n"
+		"atrium_workers{state=\"online\"} %lld\natrium_workers{state=\"offline\"} %lld\n"
+		"# HELP atrium_workers_schedulable Online workers neither cordoned nor draining.\n"
+		"# TYPE atrium_workers_schedulable gauge\natrium_workers_schedulable %lld\n"
+		"# HELP atrium_gpus GPUs on online workers; busy: used by processes Atrium did not start.\n"
+		"# TYPE atrium_gpus gauge\natrium_gpus{state=\"total\"} %lld\natrium_gpus{state=\"busy\"} %lld\n",
+		(long long)c.online, (long long)c.offline, (long long)c.schedulable, (long long)c.gpus,
+		(long long)c.gpus_busy);
 }
 
 int api_workers_start(struct atr_app *app)

@@ -36,13 +36,13 @@ struct atr_gc {
 	int open_handles;
 	enum phase phase;
 	int64_t row_cutoff, file_cutoff, started_ms;
-	char after[65];     /* GC_ROWS: last sha256 examined */
-	DIR *top, *sub;     /* GC_BLOBS: blobs/ and the current blobs/xx/ */
+	char after[65]; /* GC_ROWS: last sha256 examined */
+	DIR *top, *sub; /* GC_BLOBS: blobs/ and the current blobs/xx/ */
 	char subname[3];
-	DIR *tmp;           /* GC_TMP */
+	DIR *tmp; /* GC_TMP */
 	struct atr_gc_stats st;
 	struct waiter *waiters; /* of the running pass */
-	struct waiter *queued;  /* of the pass that follows it */
+	struct waiter *queued;	/* of the pass that follows it */
 	bool queued_pass;
 	int64_t queued_grace;
 	int64_t bg_grace;

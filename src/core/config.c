@@ -8,10 +8,22 @@
 #include <string.h>
 #include <strings.h>
 
-#define SOPT(n, t, f, mv, h) {n, t, offsetof(struct atr_serve_config, f), sizeof(((struct atr_serve_config *)0)->f), 0, 0, mv, h}
-#define SINT(n, f, lo, hi, h) {n, ATR_OPT_INT, offsetof(struct atr_serve_config, f), 0, lo, hi, "N", h}
-#define WOPT(n, t, f, mv, h) {n, t, offsetof(struct atr_worker_config, f), sizeof(((struct atr_worker_config *)0)->f), 0, 0, mv, h}
-#define WINT(n, f, lo, hi, h) {n, ATR_OPT_INT, offsetof(struct atr_worker_config, f), 0, lo, hi, "N", h}
+#define SOPT(n, t, f, mv, h)                                                                                       \
+	{                                                                                                          \
+		n, t, offsetof(struct atr_serve_config, f), sizeof(((struct atr_serve_config *)0)->f), 0, 0, mv, h \
+	}
+#define SINT(n, f, lo, hi, h)                                                           \
+	{                                                                               \
+		n, ATR_OPT_INT, offsetof(struct atr_serve_config, f), 0, lo, hi, "N", h \
+	}
+#define WOPT(n, t, f, mv, h)                                                                                         \
+	{                                                                                                            \
+		n, t, offsetof(struct atr_worker_config, f), sizeof(((struct atr_worker_config *)0)->f), 0, 0, mv, h \
+	}
+#define WINT(n, f, lo, hi, h)                                                            \
+	{                                                                                \
+		n, ATR_OPT_INT, offsetof(struct atr_worker_config, f), 0, lo, hi, "N", h \
+	}
 
 const struct atr_opt atr_serve_opts[] = {
 	SOPT("listen", ATR_OPT_ADDR, listen, "ADDR:PORT", "address to listen on (port 0 picks one)"),
@@ -30,7 +42,7 @@ const struct atr_opt atr_serve_opts[] = {
 	SINT("job-log-retention-days", job_log_retention_days, 0, 36500,
 	     "days a finished job's log is kept (0: forever)"),
 	SINT("housekeeping", housekeeping_s, 1, 3600, "seconds between retention passes (audit log, job logs)"),
-	{0},
+	{ 0 },
 };
 
 const struct atr_opt atr_worker_opts[] = {
@@ -49,7 +61,7 @@ const struct atr_opt atr_worker_opts[] = {
 	WINT("housekeeping", housekeeping_s, 0, 86400, "seconds between disk clean-ups (0: never)"),
 	WINT("keep-jobs", keep_jobs_s, 0, 86400 * 365, "seconds a finished job's folder is kept"),
 	WINT("cache-max-mb", cache_max_mb, 0, INT64_C(1) << 40, "MiB the input cache may hold (0: no limit)"),
-	{0},
+	{ 0 },
 };
 
 void atr_serve_config_defaults(struct atr_serve_config *c)
@@ -192,15 +204,14 @@ void atr_config_help(const struct atr_opt *opts, const char *usage, FILE *out)
 	fprintf(out, "%s\n\noptions (each also as an environment variable):\n", usage);
 	for (const struct atr_opt *o = opts; o->name; o++) {
 		env_name(o->name, env, sizeof(env));
-		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "",
-			 o->metavar ? o->metavar : "");
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
 		fprintf(out, "  %-30s %s [%s]\n", flag, o->help, env);
 	}
 	fprintf(out, "  %-30s %s\n", "--help", "this text");
 }
 
-int atr_config_parse(const struct atr_opt *opts, void *cfg, int argc, char **argv, int first,
-		     const char *usage, FILE *out, FILE *err)
+int atr_config_parse(const struct atr_opt *opts, void *cfg, int argc, char **argv, int first, const char *usage,
+		     FILE *out, FILE *err)
 {
 	char env[64], from[96];
 

@@ -22,8 +22,8 @@ static char pending[BUF_BYTES];
 static size_t npending;
 static int flush_registered;
 
-static const char *level_names[] = {"debug", "info", "warn", "error"};
-static const char *level_pad[] = {"debug ", "info  ", "warn  ", "error "};
+static const char *level_names[] = { "debug", "info", "warn", "error" };
+static const char *level_pad[] = { "debug ", "info  ", "warn  ", "error " };
 
 void atr_log_flush(void)
 {

@@ -283,8 +283,8 @@ static int number(struct parser *x, struct num *n)
 	return 0;
 }
 
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-				     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double pow10_exact[] = { 1e0,  1e1,  1e2,	1e3,  1e4,  1e5,  1e6,	1e7,  1e8,  1e9,  1e10, 1e11,
+				      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
 static double num_double(const struct num *n)
 {
@@ -574,7 +574,7 @@ static int field_ts(struct parser *x, long i, struct atr_metric_in *pt)
 static int point(struct parser *x, long i)
 {
 	struct atr_metric_batch *b = x->b;
-	struct atr_metric_in pt = {.step = -1, .ts = -1};
+	struct atr_metric_in pt = { .step = -1, .ts = -1 };
 	unsigned seen = 0;
 	int rc;
 
@@ -597,10 +597,10 @@ static int point(struct parser *x, long i)
 			if (seen & (unsigned)id)
 				return syntax(x, "duplicate object key");
 			seen |= (unsigned)id;
-			rc = id == F_KEY ? field_key(x, i, &pt)
+			rc = id == F_KEY     ? field_key(x, i, &pt)
 			     : id == F_VALUE ? field_value(x, i, &pt)
-			     : id == F_STEP ? field_step(x, i, &pt)
-					      : field_ts(x, i, &pt);
+			     : id == F_STEP  ? field_step(x, i, &pt)
+					     : field_ts(x, i, &pt);
 			if (rc < 0 || (rc = next_or_end(x, '}')) < 0)
 				return rc;
 			if (rc == 0)
@@ -646,7 +646,7 @@ static int points(struct parser *x, size_t max)
 
 int atr_metric_batch_parse(struct atr_metric_batch *b, const char *json, size_t len, size_t max_points)
 {
-	struct parser x = {json, json, json + len, b};
+	struct parser x = { json, json, json + len, b };
 	bool seen = false;
 	int rc;
 

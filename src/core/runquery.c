@@ -86,8 +86,11 @@ static int field(struct rq *x, enum atr_rq_field *f, char **k, size_t *n)
 	static const struct {
 		const char *word;
 		enum atr_rq_field f;
-	} words[] = {{"params.", ATR_RQ_PARAM}, {"tags.", ATR_RQ_TAG}, {"metrics.", ATR_RQ_METRIC},
-		     {"status", ATR_RQ_STATUS}, {"name", ATR_RQ_NAME}};
+	} words[] = { { "params.", ATR_RQ_PARAM },
+		      { "tags.", ATR_RQ_TAG },
+		      { "metrics.", ATR_RQ_METRIC },
+		      { "status", ATR_RQ_STATUS },
+		      { "name", ATR_RQ_NAME } };
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		size_t wl = strlen(words[i].word);
@@ -105,8 +108,11 @@ static int field(struct rq *x, enum atr_rq_field *f, char **k, size_t *n)
 		if (key_span(x, k, n) < 0)
 			return ATR_EINVAL;
 		if (!key_ok(*f, *k, *n))
-			return fail(x, *f == ATR_RQ_METRIC ? "a metric key is 1-250 bytes of letters, digits, spaces and '_' '.' '/' '-'"
-							   : "a key is 1-256 bytes without control characters");
+			return fail(
+				x,
+				*f == ATR_RQ_METRIC
+					? "a metric key is 1-250 bytes of letters, digits, spaces and '_' '.' '/' '-'"
+					: "a key is 1-256 bytes without control characters");
 		return 0;
 	}
 	return fail(x, "expected status, name, params.<key>, tags.<key> or metrics.<key>");
@@ -201,7 +207,7 @@ static int clause(struct rq *x, struct atr_rq_clause *c)
 
 int atr_rq_parse_filter(char *s, struct atr_runquery *q, char *msg, size_t msglen)
 {
-	struct rq x = {s, s, msg, msglen, "filter"};
+	struct rq x = { s, s, msg, msglen, "filter" };
 	int rc;
 
 	if (strlen(s) > ATR_RQ_MAX_TEXT)
@@ -228,7 +234,7 @@ int atr_rq_parse_filter(char *s, struct atr_runquery *q, char *msg, size_t msgle
 
 int atr_rq_parse_order(char *s, struct atr_runquery *q, char *msg, size_t msglen)
 {
-	struct rq x = {s, s, msg, msglen, "order_by"};
+	struct rq x = { s, s, msg, msglen, "order_by" };
 	size_t n = strlen(s);
 	char *k;
 

@@ -125,8 +125,8 @@ int atr_time_parse(const char *s, int64_t *ms)
 	int y, mo, d, h, mi, sec, ms_part = 0, oh = 0, om = 0, sign = 0;
 	const char *p = s;
 
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-	    digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d) ||
+	    (*p != 'T' && *p != 't' && *p != ' '))
 		return ATR_EINVAL;
 	p++;
 	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
@@ -155,8 +155,7 @@ int atr_time_parse(const char *s, int64_t *ms)
 	} else {
 		return ATR_EINVAL;
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
-	    om > 59)
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return ATR_EINVAL;
 	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);

@@ -50,7 +50,8 @@ void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned st
 	if (d->deleted || d->row.sample_rate <= 0 ||
 	    (d->row.sample_rate < 1 && (double)(atr_fast_rand() % 1000000) >= d->row.sample_rate * 1e6))
 		return;
-	if (dp->queued >= DEP_CAPTURE_MAX || (!dp->queue && !(dp->queue = calloc(DEP_CAPTURE_MAX, sizeof(*dp->queue))))) {
+	if (dp->queued >= DEP_CAPTURE_MAX ||
+	    (!dp->queue && !(dp->queue = calloc(DEP_CAPTURE_MAX, sizeof(*dp->queue))))) {
 		dp->capture_dropped++;
 		return;
 	}

@@ -140,7 +140,8 @@ static void tracks_from_row(struct dep *d)
 	json_t *t;
 
 	d->ntracks = 0;
-	json_array_foreach(d->row.traffic, i, t) {
+	json_array_foreach(d->row.traffic, i, t)
+	{
 		struct dep_track *k;
 		if (d->ntracks >= ATR_DEPLOY_MAX_TRACKS)
 			break;
@@ -167,8 +168,11 @@ void dep_save(struct dep *d)
 void dep_event(struct dep *d, const char *kind, int64_t from_version, int64_t to_version, const char *actor,
 	       const char *fmt, ...)
 {
-	struct atr_deployment_event e = {.deployment_id = d->row.id, .kind = kind, .from_version = from_version,
-					 .to_version = to_version, .actor = actor};
+	struct atr_deployment_event e = { .deployment_id = d->row.id,
+					  .kind = kind,
+					  .from_version = from_version,
+					  .to_version = to_version,
+					  .actor = actor };
 	char msg[600];
 	va_list ap;
 
@@ -186,8 +190,9 @@ void dep_event(struct dep *d, const char *kind, int64_t from_version, int64_t to
 
 void dep_audit(struct dep *d, const char *action, const char *fmt, ...)
 {
-	struct atr_audit_entry e = {.actor = "controller", .action = action, .status = 200, .client = "-",
-				    .request_id = "-"};
+	struct atr_audit_entry e = {
+		.actor = "controller", .action = action, .status = 200, .client = "-", .request_id = "-"
+	};
 	char object[200];
 	va_list ap;
 
@@ -229,7 +234,8 @@ int dep_ready_in(const struct dep *d, int64_t generation)
 {
 	int n = 0;
 	for (const struct dep_replica *r = d->reps; r; r = r->next)
-		if (r->generation == generation && !r->draining && r->svc == REP_READY && r->job_state == ATR_JOB_RUNNING)
+		if (r->generation == generation && !r->draining && r->svc == REP_READY &&
+		    r->job_state == ATR_JOB_RUNNING)
 			n++;
 	return n;
 }
@@ -246,16 +252,16 @@ static void reap(struct dep *d, int64_t now)
 		if (!atr_job_state_terminal(r->job_state))
 			continue;
 		if (!r->stopping) {
-			struct atr_replica_job info = {0};
+			struct atr_replica_job info = { 0 };
 			int64_t backoff = 1000;
 			atr_store_deployment_replica_job(STORE(d->dp), r->job_id, &info);
 			d->fail_streak++;
 			for (int i = 1; i < d->fail_streak && backoff < REPLACE_BACKOFF_MAX_MS; i++)
 				backoff *= 2;
 			d->replace_after = now + (backoff < REPLACE_BACKOFF_MAX_MS ? backoff : REPLACE_BACKOFF_MAX_MS);
-			dep_event(d, "replica_failed", 0, r->version, NULL, "replica %d of version %lld (job %lld) ended: %s",
-				  r->index, (long long)r->version, (long long)r->job_id,
-				  info.message[0] ? info.message : info.state);
+			dep_event(d, "replica_failed", 0, r->version, NULL,
+				  "replica %d of version %lld (job %lld) ended: %s", r->index, (long long)r->version,
+				  (long long)r->job_id, info.message[0] ? info.message : info.state);
 			if (d->ro.id && !strcmp(d->ro.state, "in_progress") && r->generation == d->ro.generation)
 				dep_rollout_replica_failed(d, r, info.message[0] ? info.message : info.state);
 		}
@@ -409,10 +415,10 @@ static void lineage(struct atr_app *app, void *arg, int64_t version_id, json_t *
 			const struct dep_track *t = &d->tracks[i];
 			if (t->version_id != version_id)
 				continue;
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:b}", "id", (json_int_t)d->row.id,
-							     "name", d->row.name, "project", d->project, "state",
-							     d->row.state, "weight", t->weight, "ready_replicas",
-							     dep_ready_in(d, t->generation), "stable",
+			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:b}", "id",
+							     (json_int_t)d->row.id, "name", d->row.name, "project",
+							     d->project, "state", d->row.state, "weight", t->weight,
+							     "ready_replicas", dep_ready_in(d, t->generation), "stable",
 							     d->row.version_id == version_id));
 			break;
 		}
@@ -486,8 +492,9 @@ static int dep_load(struct atr_deploy *dp, int64_t id)
 int atr_deploy_new(struct atr_app *app, struct atr_deploy **out)
 {
 	struct atr_deploy *dp = calloc(1, sizeof(*dp));
-	struct atr_models_listener l = {.alias_moved = dep_alias_moved, .version_deletable = version_deletable,
-					.lineage = lineage};
+	struct atr_models_listener l = { .alias_moved = dep_alias_moved,
+					 .version_deletable = version_deletable,
+					 .lineage = lineage };
 	int64_t *ids = NULL;
 	size_t n = 0;
 	int rc;

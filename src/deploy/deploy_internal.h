@@ -22,22 +22,22 @@
 #include "atrium/metrics.h"
 #include "atrium/store_deployments.h"
 
-#define DEP_BUCKETS 256     /* power of two */
-#define DEP_MAX_VSTATS 16   /* per-version statistics kept per deployment */
-#define DEP_CRASH_LIMIT 3   /* a new replica that crashed this often before it was ready fails its rollout */
+#define DEP_BUCKETS 256	  /* power of two */
+#define DEP_MAX_VSTATS 16 /* per-version statistics kept per deployment */
+#define DEP_CRASH_LIMIT 3 /* a new replica that crashed this often before it was ready fails its rollout */
 #define DEP_TICK_MS 500
-#define DEP_SUSPECT_MS 1000 /* a replica that refused a connection gets no requests for this long */
-#define DEP_CAPTURE_MAX 10000 /* captured predictions queued in memory at most */
+#define DEP_SUSPECT_MS 1000	   /* a replica that refused a connection gets no requests for this long */
+#define DEP_CAPTURE_MAX 10000	   /* captured predictions queued in memory at most */
 #define DEP_SERIES_BUCKET_MS 10000 /* the statistics over time: 10 s buckets... */
-#define DEP_SERIES_BUCKETS 180     /* ...over the last 30 minutes */
+#define DEP_SERIES_BUCKETS 180	   /* ...over the last 30 minutes */
 
 struct atr_job_watch;
 struct atr_prediction;
 
 enum rep_svc {
-	REP_PENDING,    /* no report yet: queued, placed, fetching the model */
-	REP_STARTING,   /* its process runs, the health check does not pass (yet) */
-	REP_READY,      /* the health check passes */
+	REP_PENDING,	/* no report yet: queued, placed, fetching the model */
+	REP_STARTING,	/* its process runs, the health check does not pass (yet) */
+	REP_READY,	/* the health check passes */
 	REP_RESTARTING, /* its process exited; the worker starts it again after a pause */
 };
 
@@ -62,7 +62,7 @@ struct dep_replica {
 	int port;
 	char url[300]; /* "http://host:port", set while a port is known */
 	int restarts;
-	int64_t seq;   /* the last report applied */
+	int64_t seq; /* the last report applied */
 	char message[256];
 	bool ever_ready;
 	bool draining;
@@ -111,8 +111,8 @@ struct dep {
 	struct dep_vstats vstats[DEP_MAX_VSTATS];
 	int nvstats;
 	struct dep_bucket *series; /* DEP_SERIES_BUCKETS slots, a ring by start time; from the first request */
-	int fail_streak;      /* replica jobs that ended on their own, in a row */
-	int64_t replace_after; /* ms: no new replica job before (backoff after failures) */
+	int fail_streak;	   /* replica jobs that ended on their own, in a row */
+	int64_t replace_after;	   /* ms: no new replica job before (backoff after failures) */
 };
 
 struct atr_deploy {

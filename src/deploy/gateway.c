@@ -130,7 +130,7 @@ static void on_answer(void *cls, const struct atr_client_resp *resp);
 static int send_to(struct gw_call *c)
 {
 	struct atr_req *r = c->r;
-	const char *headers[] = {c->request_id_header, NULL};
+	const char *headers[] = { c->request_id_header, NULL };
 	char url[900];
 	struct atr_client_req rq = {
 		.method = r->method,
@@ -204,8 +204,8 @@ static void on_answer(void *cls, const struct atr_client_resp *resp)
 		/* Nothing reached the replica: another one may take it, once. */
 		c->rep->suspect_until = atr_now_ms() + DEP_SUSPECT_MS;
 		if (!c->retried && (next = pick(c->d, c->version, c->rep))) {
-			atr_debug("deployment '%s': replica %s refused the connection; trying %s", c->d->row.name, c->rep->url,
-				  next->url);
+			atr_debug("deployment '%s': replica %s refused the connection; trying %s", c->d->row.name,
+				  c->rep->url, next->url);
 			rep_unref(c->rep);
 			c->rep = next;
 			rep_ref(next);
@@ -215,8 +215,9 @@ static void on_answer(void *cls, const struct atr_client_resp *resp)
 		}
 	}
 	if (resp->truncated) {
-		atr_reply_error(c->r, 502, "bad_gateway", NULL, "the answer of deployment '%s' is larger than %llu bytes",
-				c->d->row.name, (unsigned long long)c->dp->app->cfg->max_body_bytes);
+		atr_reply_error(c->r, 502, "bad_gateway", NULL,
+				"the answer of deployment '%s' is larger than %llu bytes", c->d->row.name,
+				(unsigned long long)c->dp->app->cfg->max_body_bytes);
 		finish(c, 502, NULL);
 	} else if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
 		atr_reply_error(c->r, 504, "gateway_timeout", NULL, "deployment '%s' did not answer within %lld ms",
@@ -261,11 +262,12 @@ void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, i
 	if (!(rep = pick(d, version, NULL))) {
 		dep_stats_observe(d, 0, 503, 0);
 		if (version)
-			atr_reply_error(r, 503, "unavailable", NULL, "deployment '%s' has no ready replica of version %lld",
-					d->row.name, (long long)version);
+			atr_reply_error(r, 503, "unavailable", NULL,
+					"deployment '%s' has no ready replica of version %lld", d->row.name,
+					(long long)version);
 		else
-			atr_reply_error(r, 503, "unavailable", NULL, "deployment '%s' has no ready replica (%s)", d->row.name,
-					d->row.state);
+			atr_reply_error(r, 503, "unavailable", NULL, "deployment '%s' has no ready replica (%s)",
+					d->row.name, d->row.state);
 		return;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
@@ -285,7 +287,8 @@ void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, i
 	snprintf(c->content_type, sizeof(c->content_type), "%s", ct && strlen(ct) < sizeof(c->content_type) ? ct : "");
 	snprintf(c->request_id_header, sizeof(c->request_id_header), "X-Request-Id: %s", r->request_id);
 	if (send_to(c) < 0) {
-		atr_reply_error(r, 503, "unavailable", NULL, "could not start the request to deployment '%s'", d->row.name);
+		atr_reply_error(r, 503, "unavailable", NULL, "could not start the request to deployment '%s'",
+				d->row.name);
 		finish(c, 503, NULL);
 		return;
 	}

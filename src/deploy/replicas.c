@@ -44,8 +44,8 @@ static void on_job(void *cls, int64_t job_id, enum atr_job_state state, bool log
 	dep_kick(r->d->dp);
 }
 
-struct dep_replica *rep_new(struct dep *d, int64_t job_id, int64_t version_id, int64_t version,
-				   int64_t generation, int index, enum atr_job_state state)
+struct dep_replica *rep_new(struct dep *d, int64_t job_id, int64_t version_id, int64_t version, int64_t generation,
+			    int index, enum atr_job_state state)
 {
 	struct dep_replica *r = calloc(1, sizeof(*r)), **pp;
 
@@ -103,7 +103,7 @@ int rep_create(struct dep *d, const struct dep_track *t, int idx)
 {
 	struct atr_deploy *dp = d->dp;
 	const json_t *res = d->row.resources;
-	struct atr_job_spec spec = {0};
+	struct atr_job_spec spec = { 0 };
 	char name[200];
 	json_t *env = replica_env(d, t->version);
 	int64_t id;
@@ -111,7 +111,8 @@ int rep_create(struct dep *d, const struct dep_track *t, int idx)
 
 	if (!env)
 		return ATR_ENOMEM;
-	snprintf(name, sizeof(name), "deployment %s: version %lld, replica %d", d->row.name, (long long)t->version, idx);
+	snprintf(name, sizeof(name), "deployment %s: version %lld, replica %d", d->row.name, (long long)t->version,
+		 idx);
 	spec.project_id = d->row.project_id;
 	spec.team_id = d->team_id;
 	spec.created_by = d->row.created_by;
@@ -219,7 +220,7 @@ static enum rep_svc svc_parse(const char *s)
 	return REP_STARTING;
 }
 
-static const char *const svc_names[] = {"pending", "starting", "ready", "restarting"};
+static const char *const svc_names[] = { "pending", "starting", "ready", "restarting" };
 
 void atr_deploy_service_report(struct atr_deploy *dp, int64_t worker_id, const json_t *svc)
 {
@@ -263,6 +264,5 @@ void atr_deploy_services_heartbeat(struct atr_deploy *dp, int64_t worker_id, con
 {
 	size_t i;
 	json_t *s;
-	json_array_foreach(services, i, s)
-		atr_deploy_service_report(dp, worker_id, s);
+	json_array_foreach(services, i, s) atr_deploy_service_report(dp, worker_id, s);
 }

@@ -116,7 +116,7 @@ static int new_rollout(struct dep *d, const char *kind, const char *trigger, int
 
 int dep_rollout_start(struct dep *d, int64_t version_id, int64_t version, const char *trigger, const char *actor)
 {
-	struct dep_track t = {.version_id = version_id, .version = version, .replicas = -1};
+	struct dep_track t = { .version_id = version_id, .version = version, .replicas = -1 };
 	char by[64];
 	bool serving;
 	int rc;
@@ -125,7 +125,8 @@ int dep_rollout_start(struct dep *d, int64_t version_id, int64_t version, const 
 	supersede(d, by);
 	serving = stable_track(d) != NULL;
 	t.generation = ++d->row.generation;
-	if ((rc = new_rollout(d, serving ? "rolling" : "initial", trigger, version_id, version, t.generation, actor)) < 0)
+	if ((rc = new_rollout(d, serving ? "rolling" : "initial", trigger, version_id, version, t.generation, actor)) <
+	    0)
 		return rc;
 	if (!serving) {
 		t.weight = 100;
@@ -182,7 +183,7 @@ static void not_ready_detail(struct dep *d, int64_t generation, char *out, size_
 {
 	out[0] = 0;
 	for (struct dep_replica *r = d->reps; r; r = r->next) {
-		struct atr_replica_job info = {0};
+		struct atr_replica_job info = { 0 };
 		if (r->generation != generation || r->draining || r->svc == REP_READY)
 			continue;
 		if (r->svc == REP_PENDING && atr_store_deployment_replica_job(STORE(d), r->job_id, &info) == 0 &&
@@ -224,7 +225,8 @@ static void target_ready(struct dep *d, struct dep_track *t, int ready)
 	d->row.version_id = t->version_id;
 	d->row.version = t->version;
 	dep_rollout_end(d, "succeeded", "%d replica%s of version %lld ready%s", ready, ready == 1 ? "" : "s",
-			(long long)t->version, !strcmp(d->ro.kind, "rolling") ? "; traffic moved, the old replicas drain" : "");
+			(long long)t->version,
+			!strcmp(d->ro.kind, "rolling") ? "; traffic moved, the old replicas drain" : "");
 	dep_event(d, "rollout_succeeded", d->ro.from_version, t->version, NULL, "rollout %lld to version %lld: %s",
 		  (long long)d->ro.id, (long long)t->version, d->ro.reason);
 	dep_save(d);
@@ -244,7 +246,8 @@ void dep_rollout_step(struct dep *d, int64_t now)
 	ready = dep_ready_in(d, t->generation);
 	for (struct dep_replica *r = d->reps; r; r = r->next)
 		if (r->generation == t->generation && !r->ever_ready && r->restarts >= DEP_CRASH_LIMIT) {
-			snprintf(why, sizeof(why), "version %lld: replica %d crashed %d times before it was ever ready%s%s%s",
+			snprintf(why, sizeof(why),
+				 "version %lld: replica %d crashed %d times before it was ever ready%s%s%s",
 				 (long long)t->version, r->index, r->restarts, r->message[0] ? " (" : "", r->message,
 				 r->message[0] ? ")" : "");
 			fail(d, why);
@@ -293,7 +296,8 @@ static int canary_start(struct dep *d, const struct atr_deploy_patch *p, const c
 	memcpy(d->tracks, tracks, sizeof(tracks[0]) * (size_t)n);
 	d->ntracks = n;
 	if (!best) { /* only the stable version: the split is over */
-		dep_event(d, "traffic_changed", 0, s->version, actor, "all traffic on version %lld", (long long)s->version);
+		dep_event(d, "traffic_changed", 0, s->version, actor, "all traffic on version %lld",
+			  (long long)s->version);
 		dep_save(d);
 		return 0;
 	}
@@ -321,8 +325,8 @@ int atr_deploy_promote(struct atr_deploy *dp, int64_t id, int64_t version_id, co
 		return ATR_ECONFLICT;
 	}
 	for (int i = 0; i < d->ntracks; i++)
-		if (!d->tracks[i].stable && (version_id ? d->tracks[i].version_id == version_id
-							: d->tracks[i].generation == d->ro.generation))
+		if (!d->tracks[i].stable &&
+		    (version_id ? d->tracks[i].version_id == version_id : d->tracks[i].generation == d->ro.generation))
 			t = &d->tracks[i];
 	if (!t) {
 		snprintf(why, whylen, "that version is not a canary of deployment '%s'", d->row.name);
@@ -339,8 +343,9 @@ int atr_deploy_promote(struct atr_deploy *dp, int64_t id, int64_t version_id, co
 	d->tracks[0].stable = true;
 	d->ntracks = 1;
 	dep_rollout_end(d, "promoted", "version %lld promoted by %s", (long long)d->row.version, actor);
-	dep_event(d, "promoted", from, d->row.version, actor, "version %lld promoted by %s: all traffic, version %lld drains",
-		  (long long)d->row.version, actor, (long long)from);
+	dep_event(d, "promoted", from, d->row.version, actor,
+		  "version %lld promoted by %s: all traffic, version %lld drains", (long long)d->row.version, actor,
+		  (long long)from);
 	dep_save(d);
 	dep_kick(dp);
 	return 0;
@@ -367,8 +372,8 @@ int atr_deploy_rollback(struct atr_deploy *dp, int64_t id, const char *actor, ch
 		dep_rollout_end(d, "rolled_back", "rolled back by %s", actor);
 		reset_to_stable(d);
 		dep_event(d, "rolled_back", to, d->row.version, actor,
-			  "%s to version %lld rolled back by %s: all traffic on version %lld", d->ro.kind, (long long)to,
-			  actor, (long long)d->row.version);
+			  "%s to version %lld rolled back by %s: all traffic on version %lld", d->ro.kind,
+			  (long long)to, actor, (long long)d->row.version);
 		dep_save(d);
 		dep_kick(dp);
 		return 0;
@@ -401,8 +406,8 @@ void dep_alias_moved(struct atr_app *app, void *arg, int64_t model_id, const cha
 		if (d->row.model_id != model_id || strcmp(d->row.follow_alias, alias) != 0)
 			continue;
 		if (!to_id) {
-			dep_event(d, "alias_removed", 0, 0, NULL, "alias '%s' was removed; version %lld keeps serving", alias,
-				  (long long)d->row.version);
+			dep_event(d, "alias_removed", 0, 0, NULL, "alias '%s' was removed; version %lld keeps serving",
+				  alias, (long long)d->row.version);
 			continue;
 		}
 		if (in_progress(d) ? d->ro.to_version_id == to_id : d->row.version_id == to_id && d->ntracks > 0)
@@ -500,8 +505,8 @@ static int patch_rollout(struct dep *d, const struct atr_deploy_patch *p, bool c
 	return 0;
 }
 
-int atr_deploy_patch(struct atr_deploy *dp, int64_t id, const struct atr_deploy_patch *p, const char *actor,
-		     char *why, size_t whylen)
+int atr_deploy_patch(struct atr_deploy *dp, int64_t id, const struct atr_deploy_patch *p, const char *actor, char *why,
+		     size_t whylen)
 {
 	struct dep *d = dep_by_id(dp, id);
 	struct atr_deployment_row saved;

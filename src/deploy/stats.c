@@ -29,7 +29,8 @@ struct dep_stats *dep_vstats(struct dep *d, int64_t version)
 				victim = i;
 		if (victim < 0)
 			return NULL;
-		memmove(&d->vstats[victim], &d->vstats[victim + 1], sizeof(d->vstats[0]) * (size_t)(d->nvstats - victim - 1));
+		memmove(&d->vstats[victim], &d->vstats[victim + 1],
+			sizeof(d->vstats[0]) * (size_t)(d->nvstats - victim - 1));
 		d->nvstats--;
 	}
 	v = &d->vstats[d->nvstats++];
@@ -124,8 +125,8 @@ static json_t *series_json(const struct dep *d, int64_t now_ms, int64_t since_ms
 		json_t *o;
 
 		atr_time_format(t, ts, sizeof(ts));
-		o = json_pack("{s:s, s:I, s:I, s:o}", "start", ts, "requests", (json_int_t)(s ? s->requests : 0), "errors",
-			      (json_int_t)(s ? s->errors : 0), "latency_ms",
+		o = json_pack("{s:s, s:I, s:I, s:o}", "start", ts, "requests", (json_int_t)(s ? s->requests : 0),
+			      "errors", (json_int_t)(s ? s->errors : 0), "latency_ms",
 			      s && s->requests ? latency_json(&s->latency) : json_null());
 		if (!o || json_array_append_new(items, o) < 0) {
 			json_decref(items);
@@ -151,7 +152,8 @@ json_t *dep_stats_json(struct dep *d)
 		json_t *v = stats_json(&d->vstats[i].s);
 		if (!v)
 			continue;
-		json_object_set_new(v, "version", d->vstats[i].version ? json_integer(d->vstats[i].version) : json_null());
+		json_object_set_new(v, "version",
+				    d->vstats[i].version ? json_integer(d->vstats[i].version) : json_null());
 		json_array_append_new(versions, v);
 	}
 	atr_time_format(d->dp->app->started_ms, since, sizeof(since));
@@ -173,11 +175,12 @@ static void version_label(char *out, size_t n, const struct dep *d, int64_t vers
 void dep_metrics_render(void *cls, struct atr_buf *out)
 {
 	static const char *const families[][3] = {
-		{"atrium_deployment_requests_total", "counter", "Inference requests through the gateway."},
-		{"atrium_deployment_errors_total", "counter", "Inference answers of 500 and above (gateway errors included)."},
-		{"atrium_deployment_in_flight", "gauge", "Inference requests waiting for a replica."},
+		{ "atrium_deployment_requests_total", "counter", "Inference requests through the gateway." },
+		{ "atrium_deployment_errors_total", "counter",
+		  "Inference answers of 500 and above (gateway errors included)." },
+		{ "atrium_deployment_in_flight", "gauge", "Inference requests waiting for a replica." },
 	};
-	static const char *const svc[] = {"pending", "starting", "ready", "restarting"};
+	static const char *const svc[] = { "pending", "starting", "ready", "restarting" };
 	struct atr_deploy *dp = cls;
 	char labels[200];
 
@@ -189,7 +192,9 @@ void dep_metrics_render(void *cls, struct atr_buf *out)
 				const struct dep_stats *s = &d->vstats[i].s;
 				version_label(labels, sizeof(labels), d, d->vstats[i].version);
 				atr_buf_printf(out, "%s{%s} %lld\n", families[f][0], labels,
-					       f == 0 ? (long long)s->requests : f == 1 ? (long long)s->errors : (long long)s->in_flight);
+					       f == 0	? (long long)s->requests
+					       : f == 1 ? (long long)s->errors
+							: (long long)s->in_flight);
 			}
 	}
 	atr_buf_puts(out, "# HELP atrium_deployment_request_duration_seconds Inference latency through the gateway.\n"
@@ -197,24 +202,27 @@ void dep_metrics_render(void *cls, struct atr_buf *out)
 	for (struct dep *d = dp->deps; d; d = d->next)
 		for (int i = 0; i < d->nvstats; i++) {
 			version_label(labels, sizeof(labels), d, d->vstats[i].version);
-			atr_hist_render(&d->vstats[i].s.latency, "atrium_deployment_request_duration_seconds", labels, out);
+			atr_hist_render(&d->vstats[i].s.latency, "atrium_deployment_request_duration_seconds", labels,
+					out);
 		}
-	atr_buf_puts(out, "# HELP atrium_deployment_replicas Replicas by state.\n# TYPE atrium_deployment_replicas gauge\n");
+	atr_buf_puts(out,
+		     "# HELP atrium_deployment_replicas Replicas by state.\n# TYPE atrium_deployment_replicas gauge\n");
 	for (struct dep *d = dp->deps; d; d = d->next) {
-		int n[4] = {0};
+		int n[4] = { 0 };
 		for (struct dep_replica *r = d->reps; r; r = r->next)
 			n[r->svc]++;
 		for (int k = 0; k < 4; k++)
-			atr_buf_printf(out, "atrium_deployment_replicas{deployment=\"%s\",state=\"%s\"} %d\n", d->row.name, svc[k],
-				       n[k]);
+			atr_buf_printf(out, "atrium_deployment_replicas{deployment=\"%s\",state=\"%s\"} %d\n",
+				       d->row.name, svc[k], n[k]);
 	}
 	atr_buf_puts(out, "# HELP atrium_deployment_ready Whether the deployment is ready (1) or not (0).\n"
 			  "# TYPE atrium_deployment_ready gauge\n");
 	for (struct dep *d = dp->deps; d; d = d->next)
-		atr_buf_printf(out, "atrium_deployment_ready{deployment=\"%s\",state=\"%s\"} %d\n", d->row.name, d->row.state,
-			       !strcmp(d->row.state, "ready"));
-	atr_buf_printf(out, "# HELP atrium_deployment_captures_dropped_total Captured predictions dropped (queue full).\n"
-			    "# TYPE atrium_deployment_captures_dropped_total counter\n"
-			    "atrium_deployment_captures_dropped_total %llu\n",
+		atr_buf_printf(out, "atrium_deployment_ready{deployment=\"%s\",state=\"%s\"} %d\n", d->row.name,
+			       d->row.state, !strcmp(d->row.state, "ready"));
+	atr_buf_printf(out,
+		       "# HELP atrium_deployment_captures_dropped_total Captured predictions dropped (queue full).\n"
+		       "# TYPE atrium_deployment_captures_dropped_total counter\n"
+		       "atrium_deployment_captures_dropped_total %llu\n",
 		       (unsigned long long)dp->capture_dropped);
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define MAX_TRIES 4
-static const unsigned backoff_ms[MAX_TRIES] = {0, 200, 1000, 3000};
+static const unsigned backoff_ms[MAX_TRIES] = { 0, 200, 1000, 3000 };
 
 static void retry_closed(uv_handle_t *h)
 {
@@ -114,7 +114,8 @@ static void on_sent(void *cls, const struct atr_client_resp *resp)
 	if (resp->curl_code == CURLE_OPERATION_TIMEDOUT && resp->status == 0) {
 		/* It may have started: the worker's next heartbeat says (see atr_engine_heartbeat). */
 		j->dispatch_unknown = true;
-		atr_warn("job %lld: no answer from its worker in time; waiting for its heartbeat", (long long)j->row.id);
+		atr_warn("job %lld: no answer from its worker in time; waiting for its heartbeat",
+			 (long long)j->row.id);
 		return;
 	}
 	if (++j->tries < MAX_TRIES && resp->status != 401 && resp->status != 403) {
@@ -128,7 +129,7 @@ static void send_now(struct eng_job *j)
 {
 	struct atr_engine *e = j->e;
 	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
-	struct atr_client_req rq = {.method = "POST", .timeout_ms = 10000, .connect_timeout_ms = 3000};
+	struct atr_client_req rq = { .method = "POST", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
 	char url[400];
 	json_t *body, *gpus;
 	char *text;
@@ -172,8 +173,11 @@ static void send_now(struct eng_job *j)
 
 void eng_dispatch_send(struct atr_engine *e, struct eng_job *j)
 {
-	struct atr_token_spec spec = {.kind = "job", .name = "job token", .user_id = j->row.created_by,
-				      .project_id = j->row.project_id, .scope_id = j->row.id};
+	struct atr_token_spec spec = { .kind = "job",
+				       .name = "job token",
+				       .user_id = j->row.created_by,
+				       .project_id = j->row.project_id,
+				       .scope_id = j->row.id };
 
 	j->e = e;
 	j->tries = 0;
@@ -201,7 +205,7 @@ static void on_cancel_sent(void *cls, const struct atr_client_resp *resp)
 void eng_dispatch_cancel(struct atr_engine *e, struct eng_job *j)
 {
 	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
-	struct atr_client_req rq = {.method = "DELETE", .timeout_ms = 10000, .connect_timeout_ms = 3000};
+	struct atr_client_req rq = { .method = "DELETE", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
 	char url[400];
 
 	j->e = e;

@@ -24,8 +24,6 @@
 #include <string.h>
 #include <strings.h>
 
-
-
 /* ---- lookups ---- */
 
 static unsigned bucket(int64_t id)
@@ -75,7 +73,8 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 	w->memory_mb = atr_json_int(o, "memory_mb", 0);
 	w->labels_json = json_incref(json_object_get(o, "labels"));
 	w->nlabels = 0;
-	json_object_foreach(w->labels_json, k, v) {
+	json_object_foreach(w->labels_json, k, v)
+	{
 		if (w->nlabels < ENG_MAX_LABELS && json_is_string(v)) {
 			w->labels[w->nlabels].key = k;
 			w->labels[w->nlabels].value = json_string_value(v);
@@ -83,7 +82,8 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 		}
 	}
 	w->ngpus = 0;
-	json_array_foreach(json_object_get(o, "gpus"), i, v) {
+	json_array_foreach(json_object_get(o, "gpus"), i, v)
+	{
 		struct atr_sched_gpu *g;
 		if (w->ngpus >= ATR_SCHED_MAX_GPUS)
 			break;
@@ -133,7 +133,7 @@ struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id)
 
 static void workers_load_all(struct atr_engine *e)
 {
-	struct atr_page p = {.limit = 500};
+	struct atr_page p = { .limit = 500 };
 	for (;;) {
 		json_t *items = json_array(), *it;
 		bool more = false;
@@ -142,7 +142,8 @@ static void workers_load_all(struct atr_engine *e)
 			json_decref(items);
 			return;
 		}
-		json_array_foreach(items, i, it) {
+		json_array_foreach(items, i, it)
+		{
 			struct eng_worker *w = calloc(1, sizeof(*w));
 			if (!w)
 				break;
@@ -169,7 +170,7 @@ struct eng_team_hold *eng_team_hold(struct atr_engine *e, int64_t team_id)
 		return NULL;
 	e->holds = h;
 	h = &e->holds[e->nholds++];
-	*h = (struct eng_team_hold){.team_id = team_id};
+	*h = (struct eng_team_hold){ .team_id = team_id };
 	return h;
 }
 
@@ -237,7 +238,8 @@ static void job_index(struct atr_engine *e, struct eng_job *j)
 	if (j->row.state == ATR_JOB_QUEUED)
 		queue_add(e, j);
 	j->nsel = 0;
-	json_object_foreach(j->row.labels, k, v) {
+	json_object_foreach(j->row.labels, k, v)
+	{
 		if (j->nsel < ENG_MAX_LABELS && json_is_string(v)) {
 			j->sel[j->nsel].key = k;
 			j->sel[j->nsel].value = json_string_value(v);
@@ -304,7 +306,7 @@ static void revoke_job_token(struct atr_engine *e, int64_t job_id)
  */
 int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, const struct atr_job_change *extra)
 {
-	struct atr_job_change c = {.from = j->row.state, .to = to, .attempts = -1};
+	struct atr_job_change c = { .from = j->row.state, .to = to, .attempts = -1 };
 	int64_t id = j->row.id;
 	bool leaves_worker;
 	int rc;
@@ -368,14 +370,16 @@ void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_s
 	revoke_job_token(e, id);
 	if (run_id > 0)
 		atr_store_job_run_finish(e->app->store, run_id,
-					 to == ATR_JOB_SUCCEEDED ? "finished" : to == ATR_JOB_CANCELLED ? "killed" : "failed");
+					 to == ATR_JOB_SUCCEEDED   ? "finished"
+					 : to == ATR_JOB_CANCELLED ? "killed"
+								   : "failed");
 }
 
 /* A lost job goes back to the queue while attempts remain; else it fails (or, when a cancel
  * was asked for, it is cancelled). */
 void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg)
 {
-	struct atr_job_change c = {.attempts = -1, .message = requeue_msg};
+	struct atr_job_change c = { .attempts = -1, .message = requeue_msg };
 	int64_t id = j->row.id, run = j->row.run_id;
 	enum atr_job_state to;
 
@@ -393,7 +397,7 @@ void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *re
 /* A job whose worker vanished: lost, then requeued or failed. */
 void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why)
 {
-	struct atr_job_change c = {.message = why, .attempts = -1};
+	struct atr_job_change c = { .message = why, .attempts = -1 };
 
 	if (eng_move(e, j, ATR_JOB_LOST, &c) == 0)
 		eng_requeue_or_fail(e, j, "requeued after its worker was lost");
@@ -414,7 +418,7 @@ void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j)
 
 void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *why, bool worker_suspect)
 {
-	struct atr_job_change c = {.message = why};
+	struct atr_job_change c = { .message = why };
 	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
 
 	if (worker_suspect && w) {
@@ -438,7 +442,7 @@ void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *wh
 
 void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *why)
 {
-	struct atr_job_change c = {.message = why, .attempts = -1};
+	struct atr_job_change c = { .message = why, .attempts = -1 };
 	int64_t id = j->row.id, run = j->row.run_id;
 
 	if (j->row.state != ATR_JOB_DISPATCHED)
@@ -473,8 +477,8 @@ static void render_metrics(void *cls, struct atr_buf *out)
 	atr_buf_puts(out, "# HELP atrium_jobs Active jobs by state.\n# TYPE atrium_jobs gauge\n");
 	for (int s = 0; s < ATR_JOB_NSTATES; s++)
 		if (atr_job_state_active((enum atr_job_state)s))
-			atr_buf_printf(out, "atrium_jobs{state=\"%s\"} %lld\n", atr_job_state_name((enum atr_job_state)s),
-				       (long long)c.by_state[s]);
+			atr_buf_printf(out, "atrium_jobs{state=\"%s\"} %lld\n",
+				       atr_job_state_name((enum atr_job_state)s), (long long)c.by_state[s]);
 	atr_buf_printf(out,
 		       "# HELP atrium_jobs_oldest_queued_seconds Age of the oldest queued job.\n"
 		       "# TYPE atrium_jobs_oldest_queued_seconds gauge\natrium_jobs_oldest_queued_seconds %.3f\n"
@@ -566,7 +570,7 @@ int atr_engine_job_added(struct atr_engine *e, int64_t job_id)
 int atr_engine_cancel(struct atr_engine *e, int64_t job_id)
 {
 	struct eng_job *j = eng_job_find(e, job_id);
-	struct atr_job_change c = {.attempts = -1, .message = "cancelled by request"};
+	struct atr_job_change c = { .attempts = -1, .message = "cancelled by request" };
 	int rc;
 
 	if (!j)
@@ -598,7 +602,8 @@ void atr_engine_counts(struct atr_engine *e, struct atr_engine_counts *out)
 	memset(out, 0, sizeof(*out));
 	for (struct eng_job *j = e->head; j; j = j->next) {
 		out->by_state[j->row.state]++;
-		if (j->row.state == ATR_JOB_QUEUED && (!out->queued_oldest_ms || j->row.queued_at < out->queued_oldest_ms))
+		if (j->row.state == ATR_JOB_QUEUED &&
+		    (!out->queued_oldest_ms || j->row.queued_at < out->queued_oldest_ms))
 			out->queued_oldest_ms = j->row.queued_at;
 		if (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING)
 			out->gpus_allocated += j->row.gpus;

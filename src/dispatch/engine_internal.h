@@ -36,20 +36,20 @@ struct eng_worker {
 };
 
 struct eng_job {
-	struct eng_job *hnext;      /* hash chain */
-	struct eng_job *next, *prev; /* all active jobs, by id */
+	struct eng_job *hnext;	       /* hash chain */
+	struct eng_job *next, *prev;   /* all active jobs, by id */
 	struct eng_job *qnext, *qprev; /* the queued ones (a pass reads only these) */
 	struct atr_job_row row;
 	struct atr_sched_label sel[ENG_MAX_LABELS];
 	int nsel;
 	char reason[200];
-	struct atr_xfer *xfer;      /* dispatch or cancel in flight */
-	int tries;                  /* dispatch attempts to the current worker */
-	uv_timer_t *retry;          /* a pending retry of the dispatch */
+	struct atr_xfer *xfer; /* dispatch or cancel in flight */
+	int tries;	       /* dispatch attempts to the current worker */
+	uv_timer_t *retry;     /* a pending retry of the dispatch */
 	int64_t dispatched_ms;
-	bool dispatch_unknown;      /* sent, no answer: the worker's heartbeat decides */
-	bool cancel_sent;           /* the worker was told to cancel */
-	char token[ATR_TOKEN_MAX];  /* the job token of the current attempt */
+	bool dispatch_unknown;	   /* sent, no answer: the worker's heartbeat decides */
+	bool cancel_sent;	   /* the worker was told to cancel */
+	char token[ATR_TOKEN_MAX]; /* the job token of the current attempt */
 	struct atr_engine *e;
 };
 
@@ -84,12 +84,12 @@ struct atr_engine {
 	struct eng_team_hold *holds;
 	int nholds;
 	uv_timer_t pass_timer;
-	uv_timer_t tick;      /* periodic: pending reasons, reconciliation timeouts */
+	uv_timer_t tick; /* periodic: pending reasons, reconciliation timeouts */
 	bool pass_scheduled;
 	uint64_t last_pass_us, last_pass_cost_us;
 	struct atr_job_watch *watches;
-	int watch_depth;      /* > 0 while watchers run: unwatch only marks */
-	int64_t fair_share_at; /* when recent usage was last read (pass.c keeps it FAIR_SHARE_TTL_MS) */
+	int watch_depth;	     /* > 0 while watchers run: unwatch only marks */
+	int64_t fair_share_at;	     /* when recent usage was last read (pass.c keeps it FAIR_SHARE_TTL_MS) */
 	struct eng_team_usage *fair; /* recent GPU-hours per team, as read then */
 	int nfair;
 	int closing;

@@ -56,7 +56,7 @@ static double recent_gpu_hours(struct atr_engine *e, int64_t team_id, int64_t no
 	atr_store_team_gpu_hours(e->app->store, since, team_id, &hours);
 	if ((u = realloc(e->fair, (size_t)(e->nfair + 1) * sizeof(*u))) != NULL) {
 		e->fair = u;
-		e->fair[e->nfair++] = (struct eng_team_usage){team_id, hours};
+		e->fair[e->nfair++] = (struct eng_team_usage){ team_id, hours };
 	}
 	return hours;
 }
@@ -65,7 +65,7 @@ static double recent_gpu_hours(struct atr_engine *e, int64_t team_id, int64_t no
  * a feasibility check does not). */
 static int load_teams(struct atr_engine *e, struct pass_arrays *a, bool with_usage)
 {
-	struct atr_page p = {.limit = 1000};
+	struct atr_page p = { .limit = 1000 };
 	json_t *items = json_array(), *it;
 	bool more;
 	size_t i;
@@ -80,7 +80,8 @@ static int load_teams(struct atr_engine *e, struct pass_arrays *a, bool with_usa
 		json_decref(items);
 		return ATR_ENOMEM;
 	}
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		struct atr_sched_team *t = &a->teams[a->nteams++];
 		const json_t *g = json_object_get(it, "max_gpus"), *mj = json_object_get(it, "max_concurrent_jobs");
 		t->id = atr_json_int(it, "id", 0);
@@ -158,8 +159,11 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a, bool with_job
 
 static void place(struct atr_engine *e, struct eng_job *j, const struct atr_sched_placement *pl)
 {
-	struct atr_job_change c = {.worker_id = pl->worker_id, .gpus = pl->gpus, .ngpus = pl->ngpus,
-				   .attempts = j->row.attempts + 1, .message = NULL};
+	struct atr_job_change c = { .worker_id = pl->worker_id,
+				    .gpus = pl->gpus,
+				    .ngpus = pl->ngpus,
+				    .attempts = j->row.attempts + 1,
+				    .message = NULL };
 	struct eng_worker *w = eng_worker_find(e, pl->worker_id);
 	char msg[160];
 
@@ -189,8 +193,13 @@ static void run_pass(struct atr_engine *e)
 		e->last_pass_us = atr_mono_us();
 		return;
 	}
-	in = (struct atr_sched_input){.jobs = a.jobs, .njobs = a.njobs, .workers = a.workers, .nworkers = a.nworkers,
-				      .teams = a.teams, .nteams = a.nteams, .window_hours = FAIR_SHARE_WINDOW_H};
+	in = (struct atr_sched_input){ .jobs = a.jobs,
+				       .njobs = a.njobs,
+				       .workers = a.workers,
+				       .nworkers = a.nworkers,
+				       .teams = a.teams,
+				       .nteams = a.nteams,
+				       .window_hours = FAIR_SHARE_WINDOW_H };
 	if (atr_sched_plan(&in, &plan) < 0) {
 		pass_arrays_release(&a);
 		atr_error("scheduling pass failed");
@@ -241,7 +250,7 @@ void atr_engine_kick(struct atr_engine *e)
 
 bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, char *why, size_t whylen)
 {
-	struct atr_sched_job job = {0};
+	struct atr_sched_job job = { 0 };
 	struct atr_sched_label sel[ENG_MAX_LABELS];
 	struct pass_arrays a;
 	struct atr_sched_team *team = NULL;
@@ -253,7 +262,8 @@ bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, 
 	job.gpu_type = spec->gpu_type && *spec->gpu_type ? spec->gpu_type : NULL;
 	job.cpus = spec->cpus;
 	job.memory_mb = spec->memory_mb;
-	json_object_foreach((json_t *)spec->labels, k, v) {
+	json_object_foreach((json_t *)spec->labels, k, v)
+	{
 		if (job.nselector < ENG_MAX_LABELS) {
 			sel[job.nselector].key = k;
 			sel[job.nselector].value = json_string_value(v);
@@ -273,4 +283,3 @@ bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, 
 	pass_arrays_release(&a);
 	return ok;
 }
-

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* On success with outputs.model: the job's uploaded files become a committed model version. */
 static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
 {
@@ -46,9 +45,13 @@ static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
 	if (rc == 0 && model) {
 		struct atr_model m;
 		struct atr_model_version v;
-		struct atr_model_version_spec spec = {.source_run_id = run_id, .source_job_id = id, .actor = actor,
-						      .copy_from_kind = "job_output", .copy_from_id = id, .commit = true,
-						      .description = atr_json_str(job, "name", "")};
+		struct atr_model_version_spec spec = { .source_run_id = run_id,
+						       .source_job_id = id,
+						       .actor = actor,
+						       .copy_from_kind = "job_output",
+						       .copy_from_id = id,
+						       .commit = true,
+						       .description = atr_json_str(job, "name", "") };
 		rc = atr_store_model_find_or_create(e->app->store, project_id, model, actor, &m);
 		spec.model_id = m.id;
 		if (rc == 0)
@@ -114,9 +117,7 @@ static bool listed(const json_t *running, int64_t id)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(running, i, v)
-		if (json_integer_value(v) == id)
-			return true;
+	json_array_foreach(running, i, v) if (json_integer_value(v) == id) return true;
 	return false;
 }
 
@@ -150,7 +151,8 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 			eng_lose(e, j, "lost: its worker no longer has it");
 	}
 	/* Jobs the worker holds that are not (or no longer) its to run: stop them. */
-	json_array_foreach(running, i, v) {
+	json_array_foreach(running, i, v)
+	{
 		struct eng_job *j = eng_job_find(e, json_integer_value(v));
 		if (!j || j->row.worker_id != worker_id)
 			json_array_append_new(cancel, json_integer(json_integer_value(v)));
@@ -184,7 +186,7 @@ bool atr_engine_job_current(struct atr_engine *e, int64_t job_id, int64_t worker
 int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 {
 	struct eng_job *j = eng_job_find(e, rep->job_id);
-	struct atr_job_change c = {.attempts = -1};
+	struct atr_job_change c = { .attempts = -1 };
 	enum atr_job_state to;
 	char msg[600];
 	const char *why = NULL;
@@ -203,7 +205,10 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 		to = ATR_JOB_SUCCEEDED;
 		if (publish_outputs(e, id, &why) < 0)
 			to = ATR_JOB_FAILED;
-		snprintf(msg, sizeof(msg), "%s", why ? why : rep->message && *rep->message ? rep->message : "succeeded");
+		snprintf(msg, sizeof(msg), "%s",
+			 why				 ? why
+			 : rep->message && *rep->message ? rep->message
+							 : "succeeded");
 	} else if (!strcmp(rep->state, "cancelled") && !j->row.cancel_requested) {
 		/* Nobody asked: the worker stopped and could not wait for it. Hand it back. */
 		eng_lose(e, j, "handed back: its worker stopped before it ended");
@@ -224,4 +229,3 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 		eng_settle(e, id, run, to);
 	return rc;
 }
-

@@ -288,7 +288,8 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
 	while (r < 0 && errno == EINTR);
 	if (r <= 0) {
 		snprintf(x->up_err, sizeof(x->up_err), "cannot read the body to send at byte %llu: %s",
-			 (unsigned long long)x->up_off, r == 0 ? "the file is shorter than its announced size" : strerror(errno));
+			 (unsigned long long)x->up_off,
+			 r == 0 ? "the file is shorter than its announced size" : strerror(errno));
 		return CURL_READFUNC_ABORT;
 	}
 	x->up_off += (uint64_t)r;
@@ -346,7 +347,10 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, rq->timeout_ms < 0 ? 0L : rq->timeout_ms ? rq->timeout_ms : 30000L);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+			 rq->timeout_ms < 0 ? 0L
+			 : rq->timeout_ms   ? rq->timeout_ms
+					    : 30000L);
 	if (rq->stall_s > 0) {
 		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, rq->stall_s);
@@ -371,11 +375,13 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 		memcpy(x->req_body, rq->body, rq->body_len);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+		snprintf(line, sizeof(line), "Content-Type: %s",
+			 rq->content_type ? rq->content_type : "application/json");
 		x->hdrs = curl_slist_append(x->hdrs, line);
 	}
 	if (rq->upload) {
-		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type ? rq->content_type : "application/octet-stream");
+		snprintf(line, sizeof(line), "Content-Type: %s",
+			 rq->content_type ? rq->content_type : "application/octet-stream");
 		x->hdrs = curl_slist_append(x->hdrs, line);
 	}
 	for (const char *const *h = rq->headers; h && *h; h++)
@@ -429,7 +435,9 @@ static void check_done(struct atr_client *c)
 		resp.curl_code = m->data.result;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &resp.status);
 		if (resp.curl_code != CURLE_OK) {
-			resp.error = x->up_err[0] ? x->up_err : x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
+			resp.error = x->up_err[0]   ? x->up_err
+				     : x->errbuf[0] ? x->errbuf
+						    : curl_easy_strerror(m->data.result);
 			if (resp.curl_code != CURLE_WRITE_ERROR || !x->truncated)
 				resp.status = resp.status ? resp.status : 0;
 		}

@@ -74,7 +74,6 @@ struct atr_server {
 enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				    const char *version, const char *upload_data, size_t *upload_data_size,
 				    void **con_cls);
-void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			    enum MHD_RequestTerminationCode toe);
+void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct atr_field atr_schema_empty[] = {{0}};
+const struct atr_field atr_schema_empty[] = { { 0 } };
 
 static const char *type_name(enum atr_ftype t)
 {
@@ -65,8 +65,8 @@ static int fail(char *field, size_t fieldlen, const char *path, char *msg, size_
 	return ATR_EINVAL;
 }
 
-static int check_string(const json_t *v, const struct atr_field *f, const char *path, char *field,
-			size_t fieldlen, char *msg, size_t msglen)
+static int check_string(const json_t *v, const struct atr_field *f, const char *path, char *field, size_t fieldlen,
+			char *msg, size_t msglen)
 {
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
@@ -95,8 +95,8 @@ static int check_string(const json_t *v, const struct atr_field *f, const char *
 	return 0;
 }
 
-static int validate_value(const json_t *v, const struct atr_field *f, const char *path, char *field,
-			  size_t fieldlen, char *msg, size_t msglen);
+static int validate_value(const json_t *v, const struct atr_field *f, const char *path, char *field, size_t fieldlen,
+			  char *msg, size_t msglen);
 
 static int validate_object(const json_t *obj, const struct atr_field *schema, const char *prefix, char *field,
 			   size_t fieldlen, char *msg, size_t msglen)
@@ -105,7 +105,8 @@ static int validate_object(const json_t *obj, const struct atr_field *schema, co
 	json_t *v;
 	char path[256];
 
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		const struct atr_field *f;
 		for (f = schema; f->name; f++)
 			if (strcmp(f->name, key) == 0)
@@ -130,8 +131,8 @@ static int validate_object(const json_t *obj, const struct atr_field *schema, co
 	return 0;
 }
 
-static int validate_value(const json_t *v, const struct atr_field *f, const char *path, char *field,
-			  size_t fieldlen, char *msg, size_t msglen)
+static int validate_value(const json_t *v, const struct atr_field *f, const char *path, char *field, size_t fieldlen,
+			  char *msg, size_t msglen)
 {
 	char m[48];
 
@@ -187,15 +188,18 @@ static int validate_value(const json_t *v, const struct atr_field *f, const char
 			snprintf(m, sizeof(m), "at most %lld entries", (long long)f->max);
 			return fail(field, fieldlen, path, msg, msglen, "must have ", m);
 		}
-		json_object_foreach((json_t *)v, k, x) {
+		json_object_foreach((json_t *)v, k, x)
+		{
 			char sub[256];
 			snprintf(sub, sizeof(sub), "%s.%s", path, k);
 			if (!json_is_string(x))
 				return fail(field, fieldlen, sub, msg, msglen, "must be a string", "");
 			if (strlen(json_string_value(x)) != json_string_length(x) || json_string_length(x) > 4096 ||
 			    !*k || strlen(k) > 256)
-				return fail(field, fieldlen, sub, msg, msglen,
-					    "must be a name of 1-256 bytes with a value of at most 4096 bytes and no NUL", "");
+				return fail(
+					field, fieldlen, sub, msg, msglen,
+					"must be a name of 1-256 bytes with a value of at most 4096 bytes and no NUL",
+					"");
 		}
 		return 0;
 	}
@@ -209,11 +213,12 @@ static int validate_value(const json_t *v, const struct atr_field *f, const char
 			snprintf(m, sizeof(m), "at most %lld items", (long long)f->max);
 			return fail(field, fieldlen, path, msg, msglen, "must have ", m);
 		}
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			char sub[256];
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 			if (f->type == ATR_F_STRLIST) {
-				struct atr_field item = {"", ATR_F_STRING, ATR_FF_REQUIRED, 1, 4096, NULL, NULL};
+				struct atr_field item = { "", ATR_F_STRING, ATR_FF_REQUIRED, 1, 4096, NULL, NULL };
 				int rc;
 				if (!json_is_string(x))
 					return fail(field, fieldlen, sub, msg, msglen, "must be a string", "");

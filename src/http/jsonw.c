@@ -154,7 +154,8 @@ static void write_value(struct out *o, const json_t *v, int depth)
 		json_t *x;
 		bool first = true;
 		put(o, "{", 1);
-		json_object_foreach((json_t *)v, k, x) {
+		json_object_foreach((json_t *)v, k, x)
+		{
 			if (!first)
 				put(o, ",", 1);
 			first = false;
@@ -169,7 +170,8 @@ static void write_value(struct out *o, const json_t *v, int depth)
 		size_t i;
 		json_t *x;
 		put(o, "[", 1);
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (i)
 				put(o, ",", 1);
 			write_value(o, x, depth + 1);
@@ -200,7 +202,7 @@ static void write_value(struct out *o, const json_t *v, int depth)
 
 char *atr_json_write(const json_t *v, size_t *len)
 {
-	struct out o = {0};
+	struct out o = { 0 };
 
 	if (!v)
 		return NULL;

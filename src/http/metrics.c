@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double atr_hist_bounds[ATR_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-						  0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+const double atr_hist_bounds[ATR_HIST_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+						   0.025,  0.05,    0.1,    0.25,  0.5,	   1,	  5 };
 
-static const unsigned statuses[] = {200, 201, 202, 204, 206, 301, 304, 400, 401, 403, 404, 405,
-				    409, 412, 413, 415, 416, 422, 429, 500, 502, 503, 504};
+static const unsigned statuses[] = { 200, 201, 202, 204, 206, 301, 304, 400, 401, 403, 404, 405,
+				     409, 412, 413, 415, 416, 422, 429, 500, 502, 503, 504 };
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* last: other */
 
 struct route_stats {
@@ -137,8 +137,9 @@ int atr_metrics_render(struct atr_metrics *m, struct atr_buf *out)
 		snprintf(labels, sizeof(labels), "route=\"%s\"", route_label(m, i));
 		atr_hist_render(&m->stats[i].latency, "atrium_http_request_duration_seconds", labels, out);
 	}
-	atr_buf_printf(out, "# HELP atrium_http_open_connections Open client connections.\n"
-			    "# TYPE atrium_http_open_connections gauge\natrium_http_open_connections %lld\n",
+	atr_buf_printf(out,
+		       "# HELP atrium_http_open_connections Open client connections.\n"
+		       "# TYPE atrium_http_open_connections gauge\natrium_http_open_connections %lld\n",
 		       (long long)m->connections);
 	for (size_t i = 0; i < m->nsources; i++)
 		m->sources[i].fn(m->sources[i].cls, out);

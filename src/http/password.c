@@ -21,8 +21,8 @@
 static int derive(const char *password, const unsigned char *salt, size_t salt_len, int iter,
 		  unsigned char out[HASH_LEN])
 {
-	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iter, EVP_sha256(),
-				 HASH_LEN, out) == 1
+	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iter, EVP_sha256(), HASH_LEN,
+				 out) == 1
 		       ? 0
 		       : ATR_EIO;
 }

@@ -49,8 +49,7 @@ static void set_client(struct atr_req *r)
 			  sizeof(r->client));
 }
 
-static struct atr_req *req_new(struct atr_server *s, struct MHD_Connection *c, const char *url,
-			       const char *method)
+static struct atr_req *req_new(struct atr_server *s, struct MHD_Connection *c, const char *url, const char *method)
 {
 	struct atr_req *r = calloc(1, sizeof(*r));
 	const char *cl;
@@ -107,15 +106,15 @@ void atr_req_unref(struct atr_req *r)
 static void access_log(struct atr_req *r, uint64_t us)
 {
 	char status[8], bytes[24], micros[24];
-	enum atr_log_level lvl = r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG
-												 : ATR_LOG_INFO;
+	enum atr_log_level lvl =
+		r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG : ATR_LOG_INFO;
 
 	snprintf(status, sizeof(status), "%u", r->status);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_out);
 	snprintf(micros, sizeof(micros), "%llu", (unsigned long long)us);
-	atr_log_kv(lvl, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path",
-		   r->url, "status", status, "bytes", bytes, "us", micros, "request_id", r->request_id, "client",
-		   r->client, "user", r->who.username[0] ? r->who.username : "-", NULL);
+	atr_log_kv(lvl, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path", r->url,
+		   "status", status, "bytes", bytes, "us", micros, "request_id", r->request_id, "client", r->client,
+		   "user", r->who.username[0] ? r->who.username : "-", NULL);
 }
 
 void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -133,7 +132,8 @@ void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		r->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
 	/* Telemetry (heartbeats, log shipping, metric points) is logged at debug: it would drown the rest. */
 	if (s->o.access_log &&
-	    atr_log_enabled(r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG : ATR_LOG_INFO))
+	    atr_log_enabled(r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG
+											       : ATR_LOG_INFO))
 		access_log(r, us);
 	if (s->o.metrics)
 		atr_metrics_observe(s->o.metrics, r->route ? (int)(r->route - s->o.routes) : -1, r->status, us);
@@ -171,7 +171,8 @@ static int authenticate(struct atr_req *r)
 			if (rc == ATR_EDB)
 				atr_reply_error(r, 503, "unavailable", NULL, "the token store is not available");
 			else
-				atr_reply_error(r, 401, "unauthorized", NULL, "the token is unknown, revoked or expired");
+				atr_reply_error(r, 401, "unauthorized", NULL,
+						"the token is unknown, revoked or expired");
 			return -1;
 		}
 	}
@@ -231,8 +232,8 @@ static void replay_idempotent(struct atr_req *r)
 		return;
 	}
 	snprintf(route, sizeof(route), "%s %s", r->method, r->url);
-	rc = atr_store_idem_get(r->srv->o.idem, r->who.user_id ? r->who.user_id : -r->who.token_id, key, route,
-				&status, &body);
+	rc = atr_store_idem_get(r->srv->o.idem, r->who.user_id ? r->who.user_id : -r->who.token_id, key, route, &status,
+				&body);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_error(r, 409, "conflict", "Idempotency-Key",
 				"this 'Idempotency-Key' was already used for another request");
@@ -320,7 +321,8 @@ static void begin(struct atr_req *r)
 			n++;
 		}
 		name[n] = 0;
-		atr_reply_error(r, 400, "invalid", name, "'%s' has a bad percent-encoding or a control character", name);
+		atr_reply_error(r, 400, "invalid", name, "'%s' has a bad percent-encoding or a control character",
+				name);
 		return;
 	}
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
@@ -421,8 +423,9 @@ static void finish(struct atr_req *r)
 		} else {
 			r->body = json_loadb(r->body_buf, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 			if (!r->body) {
-				atr_reply_error(r, 400, "invalid_json", "body", "the body is not valid JSON: %s (line %d, column %d)",
-						jerr.text, jerr.line, jerr.column);
+				atr_reply_error(r, 400, "invalid_json", "body",
+						"the body is not valid JSON: %s (line %d, column %d)", jerr.text,
+						jerr.line, jerr.column);
 				return;
 			}
 		}
@@ -435,7 +438,8 @@ static void finish(struct atr_req *r)
 }
 
 enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+				    const char *version, const char *upload_data, size_t *upload_data_size,
+				    void **con_cls)
 {
 	struct atr_server *s = cls;
 	struct atr_req *r = *con_cls;
@@ -466,7 +470,8 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		r->handled = true;
 		finish(r);
 		if (!r->answered && !r->suspended) {
-			atr_error("route '%s' did not answer request %s", r->route ? r->route->name : "-", r->request_id);
+			atr_error("route '%s' did not answer request %s", r->route ? r->route->name : "-",
+				  r->request_id);
 			atr_reply_error(r, 500, "internal", NULL, "the server did not answer");
 		}
 	}

@@ -58,8 +58,8 @@ static const char *next_seg(const char *p, const char **seg, size_t *len)
 }
 
 /* Matches one pattern; on success fills params (decoded into storage). */
-static int match_one(const char *pattern, const char *path, char *storage, struct atr_req_param *params,
-		     int *nparams, const char **bad)
+static int match_one(const char *pattern, const char *path, char *storage, struct atr_req_param *params, int *nparams,
+		     const char **bad)
 {
 	const char *pp = pattern + 1, *up = path + 1;
 	size_t used = 0;
@@ -204,8 +204,8 @@ static const struct route_meta *meta_of(const struct atr_route *routes, size_t n
 }
 
 enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const char *method, const char *path,
-				char *storage, struct atr_req_param *params, int *nparams,
-				const struct atr_route **out, char *allow, size_t allowlen, const char **bad_param)
+				char *storage, struct atr_req_param *params, int *nparams, const struct atr_route **out,
+				char *allow, size_t allowlen, const char **bad_param)
 {
 	size_t alen = 0;
 	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;

@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-static const char *const names[ATR_JOB_NSTATES] = {"queued", "dispatched", "running", "succeeded",
-						   "failed", "cancelled", "lost"};
+static const char *const names[ATR_JOB_NSTATES] = { "queued", "dispatched", "running", "succeeded",
+						    "failed", "cancelled",  "lost" };
 
 #define Q (1u << ATR_JOB_QUEUED)
 #define D (1u << ATR_JOB_DISPATCHED)

@@ -30,9 +30,9 @@ struct pass {
 	const struct atr_sched_input *in;
 	struct wstate *ws;
 	struct tstate *ts; /* nteams + 1: the last is "no team" */
-	int *team_of;      /* per job: index into ts */
-	int *rank;         /* per job: its place in the order priority desc, submitted_at, id */
-	int *by_team;      /* job indices grouped by team, each group in that order */
+	int *team_of;	   /* per job: index into ts */
+	int *rank;	   /* per job: its place in the order priority desc, submitted_at, id */
+	int *by_team;	   /* job indices grouped by team, each group in that order */
 	int *head, *end;   /* per team: its next job (the group's first not yet considered), its end */
 };
 
@@ -256,9 +256,11 @@ static void explain_wait(const struct pass *ps, const struct atr_sched_job *j, c
 		snprintf(why, whylen, "waiting for %s on one worker: at most %d free on one (%d in total)", g, max_free,
 			 total_free);
 	else if (max_cpus < j->cpus)
-		snprintf(why, whylen, "waiting for %d CPUs: at most %d free on a worker with %s free", j->cpus, max_cpus, g);
+		snprintf(why, whylen, "waiting for %d CPUs: at most %d free on a worker with %s free", j->cpus,
+			 max_cpus, g);
 	else
-		snprintf(why, whylen, "waiting for %lld MB of memory: at most %lld MB free on a worker with the CPUs and %s",
+		snprintf(why, whylen,
+			 "waiting for %lld MB of memory: at most %lld MB free on a worker with the CPUs and %s",
 			 (long long)j->memory_mb, (long long)max_mem, g);
 }
 
@@ -469,9 +471,11 @@ bool atr_sched_feasible(const struct atr_sched_job *job, const struct atr_sched_
 		snprintf(why, whylen, "no registered worker has %s (the most is %d, on '%s')", g, most_gpus,
 			 most_gpus_on ? most_gpus_on : "?");
 	else if (with_cpus == 0)
-		snprintf(why, whylen, "no registered worker with %s has %d CPUs (the most is %d)", g, job->cpus, most_cpus);
+		snprintf(why, whylen, "no registered worker with %s has %d CPUs (the most is %d)", g, job->cpus,
+			 most_cpus);
 	else
-		snprintf(why, whylen, "no registered worker with %s and %d CPUs has %lld MB of memory (the most is %lld)", g,
+		snprintf(why, whylen,
+			 "no registered worker with %s and %d CPUs has %lld MB of memory (the most is %lld)", g,
 			 job->cpus, (long long)job->memory_mb, (long long)most_mem);
 	return false;
 }

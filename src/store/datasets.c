@@ -45,11 +45,11 @@ int atr_store_dataset_find(struct atr_store *s, int64_t project_id, const char *
 	return atr_db_row_done(st, rc);
 }
 
-#define DATASET_COLS                                                                                                   \
-	"d.id, d.name, d.description, d.tags AS tags__json, p.name AS project, u.username AS created_by,"              \
-	" d.created_at, d.updated_at,"                                                                                 \
-	" (SELECT count(*) FROM dataset_versions v WHERE v.dataset_id = d.id) AS version_count,"                       \
-	" (SELECT max(version) FROM dataset_versions v WHERE v.dataset_id = d.id AND v.state = 'committed')"           \
+#define DATASET_COLS                                                                                         \
+	"d.id, d.name, d.description, d.tags AS tags__json, p.name AS project, u.username AS created_by,"    \
+	" d.created_at, d.updated_at,"                                                                       \
+	" (SELECT count(*) FROM dataset_versions v WHERE v.dataset_id = d.id) AS version_count,"             \
+	" (SELECT max(version) FROM dataset_versions v WHERE v.dataset_id = d.id AND v.state = 'committed')" \
 	" AS latest_version"
 #define DATASET_FROM " FROM datasets d JOIN projects p ON p.id = d.project_id LEFT JOIN users u ON u.id = d.created_by"
 
@@ -60,8 +60,9 @@ json_t *atr_store_dataset_json(struct atr_store *s, int64_t id, int *err)
 
 int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT " DATASET_COLS DATASET_FROM
-					      " WHERE d.project_id = ? AND d.id > ? ORDER BY d.id LIMIT ?", project_id, p, arr, more);
+	return atr_store_list_keyed(
+		s, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.project_id = ? AND d.id > ? ORDER BY d.id LIMIT ?",
+		project_id, p, arr, more);
 }
 
 static int fill_version(sqlite3_stmt *st, struct atr_dataset_version *out)
@@ -78,9 +79,10 @@ static int fill_version(sqlite3_stmt *st, struct atr_dataset_version *out)
 
 int atr_store_dsv_find(struct atr_store *s, int64_t dataset_id, int64_t version, struct atr_dataset_version *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, dataset_id, version, state FROM dataset_versions"
-					      " WHERE dataset_id = ? AND (version = ? OR (? = 0 AND state = 'committed'))"
-					      " ORDER BY version DESC LIMIT 1");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, dataset_id, version, state FROM dataset_versions"
+				   " WHERE dataset_id = ? AND (version = ? OR (? = 0 AND state = 'committed'))"
+				   " ORDER BY version DESC LIMIT 1");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, dataset_id);
@@ -91,7 +93,8 @@ int atr_store_dsv_find(struct atr_store *s, int64_t dataset_id, int64_t version,
 
 int atr_store_dsv_get(struct atr_store *s, int64_t id, struct atr_dataset_version *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, dataset_id, version, state FROM dataset_versions WHERE id = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, dataset_id, version, state FROM dataset_versions WHERE id = ?");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
@@ -118,9 +121,10 @@ int atr_store_dsv_create(struct atr_store *s, int64_t dataset_id, const char *me
 	sqlite3_bind_int64(st, 2, dataset_id);
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
-	st = atr_db_stmt(s->db, "INSERT INTO dataset_versions(dataset_id, version, message, parent_version, source_job_id,"
-				" created_by, created_at) VALUES (?1, (SELECT last_version FROM datasets WHERE id = ?1),"
-				" ?2, ?3, ?4, ?5, ?6)");
+	st = atr_db_stmt(s->db,
+			 "INSERT INTO dataset_versions(dataset_id, version, message, parent_version, source_job_id,"
+			 " created_by, created_at) VALUES (?1, (SELECT last_version FROM datasets WHERE id = ?1),"
+			 " ?2, ?3, ?4, ?5, ?6)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -146,24 +150,28 @@ fail:
 	return rc;
 }
 
-#define VERSION_COLS                                                                                                   \
+#define VERSION_COLS                                                                                                  \
 	"v.id, v.version, v.message, v.parent_version, v.state, v.rows, v.schema AS schema__json,"                    \
-	" v.metadata AS metadata__json, v.source_job_id, u.username AS created_by, v.created_at, v.committed_at,"      \
-	" (SELECT count(*) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id) AS file_count,"  \
-	" (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)"   \
+	" v.metadata AS metadata__json, v.source_job_id, u.username AS created_by, v.created_at, v.committed_at,"     \
+	" (SELECT count(*) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id) AS file_count," \
+	" (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)"  \
 	" AS total_bytes"
 
 json_t *atr_store_dsv_json(struct atr_store *s, int64_t id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT " VERSION_COLS ", d.name AS dataset FROM dataset_versions v"
-					      " JOIN datasets d ON d.id = v.dataset_id LEFT JOIN users u ON u.id = v.created_by"
-					      " WHERE v.id = ?", id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT " VERSION_COLS ", d.name AS dataset FROM dataset_versions v"
+				    " JOIN datasets d ON d.id = v.dataset_id LEFT JOIN users u ON u.id = v.created_by"
+				    " WHERE v.id = ?",
+				    id, err);
 }
 
 int atr_store_dsv_list(struct atr_store *s, int64_t dataset_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u"
-					      " ON u.id = v.created_by WHERE v.dataset_id = ? AND v.id > ? ORDER BY v.id LIMIT ?", dataset_id, p, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u"
+				    " ON u.id = v.created_by WHERE v.dataset_id = ? AND v.id > ? ORDER BY v.id LIMIT ?",
+				    dataset_id, p, arr, more);
 }
 
 int atr_store_dsv_commit(struct atr_store *s, int64_t id, int64_t rows, const json_t *schema, const json_t *metadata)

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define CACHE_SLOTS 512 /* power of two; constant SQL texts only, so it never fills */
-#define CTL_DEPTHS 8     /* savepoint statements kept prepared for this many nesting levels */
+#define CTL_DEPTHS 8	/* savepoint statements kept prepared for this many nesting levels */
 
 /* Transaction control statements, prepared once: parsing them costs more than running them. */
 enum ctl { CTL_BEGIN, CTL_BEGIN_READ, CTL_COMMIT, CTL_ROLLBACK, CTL_NFIXED };
@@ -37,8 +37,8 @@ struct cache_slot {
 
 struct atr_db {
 	sqlite3 *h;
-	int depth; /* transaction nesting */
-	bool read_txn; /* the loop turn's shared read transaction is open (see atr_db_end_read) */
+	int depth;	    /* transaction nesting */
+	bool read_txn;	    /* the loop turn's shared read transaction is open (see atr_db_end_read) */
 	uint64_t write_gen; /* bumped by anything that may write: answers cached before are stale */
 	bool group_mode;    /* writes share one transaction per loop turn (see the top) */
 	bool group_open;    /* that transaction is open: its writes are not committed yet */
@@ -49,8 +49,8 @@ struct atr_db {
 	struct cache_slot cache[CACHE_SLOTS];
 };
 
-static const char *const ctl_sql[CTL_NFIXED] = {"BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK"};
-static const char *const sp_verb[SP_NVERBS] = {"SAVEPOINT", "RELEASE", "ROLLBACK TO"};
+static const char *const ctl_sql[CTL_NFIXED] = { "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK" };
+static const char *const sp_verb[SP_NVERBS] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
 
 /* Runs a prepared-once statement; 0 or ATR_EDB (logged). */
 static int run_ctl(struct atr_db *db, sqlite3_stmt **slot, const char *sql)
@@ -109,8 +109,7 @@ int atr_db_open(const char *path, int sync_full, struct atr_db **out)
 
 	if (!db)
 		return ATR_ENOMEM;
-	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		atr_error("cannot open database '%s': %s", path, db->h ? sqlite3_errmsg(db->h) : "no memory");
 		sqlite3_close(db->h);

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEP_COLS                                                                                                       \
-	"id, project_id, model_id, coalesce(created_by, 0), created_at, name, coalesce(follow_alias, ''),"             \
-	" coalesce(version_id, 0), coalesce(version, 0), coalesce(previous_version_id, 0),"                          \
-	" coalesce(previous_version, 0), replicas, command, env, resources, labels, health_path, predict_path,"      \
-	" timeout_ms, rollout_timeout_s, sample_rate, capture_max_bytes, capture_max_rows, capture_max_age_s,"        \
+#define DEP_COLS                                                                                                \
+	"id, project_id, model_id, coalesce(created_by, 0), created_at, name, coalesce(follow_alias, ''),"      \
+	" coalesce(version_id, 0), coalesce(version, 0), coalesce(previous_version_id, 0),"                     \
+	" coalesce(previous_version, 0), replicas, command, env, resources, labels, health_path, predict_path," \
+	" timeout_ms, rollout_timeout_s, sample_rate, capture_max_bytes, capture_max_rows, capture_max_age_s,"  \
 	" generation, traffic, state, message, coalesce(rollout_id, 0)"
 
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
@@ -148,12 +148,13 @@ static int bind_mutable(sqlite3_stmt *st, const struct atr_deployment_row *r)
 int atr_store_deployment_insert(struct atr_store *s, struct atr_deployment_row *row)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "INSERT INTO deployments(follow_alias, version_id, version, previous_version_id, previous_version,"
-		       " replicas, command, env, resources, labels, health_path, predict_path, timeout_ms, rollout_timeout_s,"
-		       " sample_rate, capture_max_bytes, capture_max_rows, capture_max_age_s, generation, traffic, state,"
-		       " message, rollout_id, updated_at, project_id, name, model_id, created_by, created_at)"
-		       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
-		       "?25,?26,?27,?28,?24)");
+		s->db,
+		"INSERT INTO deployments(follow_alias, version_id, version, previous_version_id, previous_version,"
+		" replicas, command, env, resources, labels, health_path, predict_path, timeout_ms, rollout_timeout_s,"
+		" sample_rate, capture_max_bytes, capture_max_rows, capture_max_age_s, generation, traffic, state,"
+		" message, rollout_id, updated_at, project_id, name, model_id, created_by, created_at)"
+		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+		"?25,?26,?27,?28,?24)");
 	int rc;
 
 	if (!st)
@@ -177,11 +178,12 @@ int atr_store_deployment_insert(struct atr_store *s, struct atr_deployment_row *
 int atr_store_deployment_save(struct atr_store *s, const struct atr_deployment_row *row)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "UPDATE deployments SET follow_alias = ?1, version_id = ?2, version = ?3, previous_version_id = ?4,"
-		       " previous_version = ?5, replicas = ?6, command = ?7, env = ?8, resources = ?9, labels = ?10,"
-		       " health_path = ?11, predict_path = ?12, timeout_ms = ?13, rollout_timeout_s = ?14, sample_rate = ?15,"
-		       " capture_max_bytes = ?16, capture_max_rows = ?17, capture_max_age_s = ?18, generation = ?19,"
-		       " traffic = ?20, state = ?21, message = ?22, rollout_id = ?23, updated_at = ?24 WHERE id = ?25");
+		s->db,
+		"UPDATE deployments SET follow_alias = ?1, version_id = ?2, version = ?3, previous_version_id = ?4,"
+		" previous_version = ?5, replicas = ?6, command = ?7, env = ?8, resources = ?9, labels = ?10,"
+		" health_path = ?11, predict_path = ?12, timeout_ms = ?13, rollout_timeout_s = ?14, sample_rate = ?15,"
+		" capture_max_bytes = ?16, capture_max_rows = ?17, capture_max_age_s = ?18, generation = ?19,"
+		" traffic = ?20, state = ?21, message = ?22, rollout_id = ?23, updated_at = ?24 WHERE id = ?25");
 	int rc;
 
 	if (!st)
@@ -264,8 +266,8 @@ int atr_store_deployment_ids(struct atr_store *s, int64_t **ids, size_t *n)
 	return 0;
 }
 
-int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f,
-				  const struct atr_page *p, json_t *arr, bool *more)
+int atr_store_deployment_list_ids(struct atr_store *s, const struct atr_deployment_filter *f, const struct atr_page *p,
+				  json_t *arr, bool *more)
 {
 	/* Readable projects as in the jobs list (store/jobs.c): internal ones, or a member's. */
 	sqlite3_stmt *st = atr_db_stmt(
@@ -372,16 +374,19 @@ int atr_store_rollout_load(struct atr_store *s, int64_t id, struct atr_rollout *
 
 json_t *atr_store_rollout_json(struct atr_store *s, int64_t id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT id, kind, trigger, state, from_version, to_version, reason, actor,"
-					      " started_at, deadline_at, ended_at FROM deployment_rollouts WHERE id = ?", id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT id, kind, trigger, state, from_version, to_version, reason, actor,"
+				    " started_at, deadline_at, ended_at FROM deployment_rollouts WHERE id = ?",
+				    id, err);
 }
 
 /* ---- history ---- */
 
 int atr_store_deployment_event_add(struct atr_store *s, const struct atr_deployment_event *e)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO deployment_events(deployment_id, created_at, kind, rollout_id,"
-					      " from_version, to_version, actor, message) VALUES (?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT INTO deployment_events(deployment_id, created_at, kind, rollout_id,"
+				   " from_version, to_version, actor, message) VALUES (?,?,?,?,?,?,?,?)");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, e->deployment_id);
@@ -428,11 +433,12 @@ int atr_store_deployment_replicas_active(struct atr_store *s, int64_t deployment
 					 int (*fn)(const struct atr_replica_row *row, void *cls), void *cls)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT j.id, coalesce(j.model_version_id, 0), coalesce(v.version, 0), coalesce(r.generation, 0),"
-		       " coalesce(j.replica, 0), j.state FROM jobs j LEFT JOIN deployment_replicas r ON r.job_id = j.id"
-		       " LEFT JOIN model_versions v ON v.id = j.model_version_id"
-		       " WHERE j.deployment_id = ? AND j.kind = 'service'"
-		       " AND j.state IN ('queued','dispatched','running','lost') ORDER BY j.id");
+		s->db,
+		"SELECT j.id, coalesce(j.model_version_id, 0), coalesce(v.version, 0), coalesce(r.generation, 0),"
+		" coalesce(j.replica, 0), j.state FROM jobs j LEFT JOIN deployment_replicas r ON r.job_id = j.id"
+		" LEFT JOIN model_versions v ON v.id = j.model_version_id"
+		" WHERE j.deployment_id = ? AND j.kind = 'service'"
+		" AND j.state IN ('queued','dispatched','running','lost') ORDER BY j.id");
 	struct atr_replica_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int rc;

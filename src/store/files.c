@@ -23,9 +23,10 @@ int atr_store_file_put(struct atr_store *s, const char *kind, int64_t owner_id, 
 	sqlite3_bind_int64(st, 3, now);
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
-	st = atr_db_stmt(s->db, "INSERT INTO files(owner_kind, owner_id, path, sha256, size, created_at) VALUES (?,?,?,?,?,?)"
-				" ON CONFLICT(owner_kind, owner_id, path) DO UPDATE SET sha256 = excluded.sha256,"
-				" size = excluded.size, created_at = excluded.created_at");
+	st = atr_db_stmt(s->db,
+			 "INSERT INTO files(owner_kind, owner_id, path, sha256, size, created_at) VALUES (?,?,?,?,?,?)"
+			 " ON CONFLICT(owner_kind, owner_id, path) DO UPDATE SET sha256 = excluded.sha256,"
+			 " size = excluded.size, created_at = excluded.created_at");
 	if (!st)
 		goto fail;
 	atr_db_bind_text(st, 1, kind);
@@ -44,7 +45,8 @@ fail:
 
 int atr_store_file_get(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, struct atr_file *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT sha256, size FROM files WHERE owner_kind = ? AND owner_id = ? AND path = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT sha256, size FROM files WHERE owner_kind = ? AND owner_id = ? AND path = ?");
 	int rc;
 
 	if (!st)
@@ -73,8 +75,8 @@ int atr_store_file_delete(struct atr_store *s, const char *kind, int64_t owner_i
 	return rc == 0 && atr_db_changes(s->db) == 0 ? ATR_ENOTFOUND : rc;
 }
 
-int atr_store_file_list(struct atr_store *s, const char *kind, int64_t owner_id, const struct atr_page *p,
-			json_t *arr, bool *more)
+int atr_store_file_list(struct atr_store *s, const char *kind, int64_t owner_id, const struct atr_page *p, json_t *arr,
+			bool *more)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT path, size, sha256, created_at FROM files WHERE owner_kind = ?"
 					      " AND owner_id = ? AND path > ? ORDER BY path LIMIT ?");
@@ -118,10 +120,11 @@ int atr_store_files_delete_owner(struct atr_store *s, const char *kind, int64_t 
 int atr_store_files_copy(struct atr_store *s, const char *from_kind, int64_t from_id, const char *to_kind,
 			 int64_t to_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO files(owner_kind, owner_id, path, sha256, size, created_at)"
-					      " SELECT ?, ?, path, sha256, size, ? FROM files WHERE owner_kind = ? AND owner_id = ?"
-					      " ON CONFLICT(owner_kind, owner_id, path) DO UPDATE SET sha256 = excluded.sha256,"
-					      " size = excluded.size");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "INSERT INTO files(owner_kind, owner_id, path, sha256, size, created_at)"
+		       " SELECT ?, ?, path, sha256, size, ? FROM files WHERE owner_kind = ? AND owner_id = ?"
+		       " ON CONFLICT(owner_kind, owner_id, path) DO UPDATE SET sha256 = excluded.sha256,"
+		       " size = excluded.size");
 	if (!st)
 		return ATR_EDB;
 	atr_db_bind_text(st, 1, to_kind);
@@ -132,8 +135,8 @@ int atr_store_files_copy(struct atr_store *s, const char *from_kind, int64_t fro
 	return atr_db_step_write(st);
 }
 
-static int diff_list(struct atr_store *s, const char *sql, const char *kind, int64_t x, int64_t y, int max,
-		     json_t *arr, bool *truncated)
+static int diff_list(struct atr_store *s, const char *sql, const char *kind, int64_t x, int64_t y, int max, json_t *arr,
+		     bool *truncated)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
 	bool more;
@@ -161,27 +164,31 @@ json_t *atr_store_files_diff(struct atr_store *s, const char *kind, int64_t a, i
 	if (!added || !removed || !changed)
 		goto out;
 	/* in b, not in a */
-	*err = diff_list(s, "SELECT n.path, n.size, n.sha256 FROM files n WHERE n.owner_kind = ?1 AND n.owner_id = ?3"
-			    " AND NOT EXISTS (SELECT 1 FROM files o WHERE o.owner_kind = ?1 AND o.owner_id = ?2"
-			    " AND o.path = n.path) ORDER BY n.path LIMIT ?4",
+	*err = diff_list(s,
+			 "SELECT n.path, n.size, n.sha256 FROM files n WHERE n.owner_kind = ?1 AND n.owner_id = ?3"
+			 " AND NOT EXISTS (SELECT 1 FROM files o WHERE o.owner_kind = ?1 AND o.owner_id = ?2"
+			 " AND o.path = n.path) ORDER BY n.path LIMIT ?4",
 			 kind, a, b, max, added, &truncated);
 	if (*err < 0)
 		goto out;
-	*err = diff_list(s, "SELECT o.path, o.size, o.sha256 FROM files o WHERE o.owner_kind = ?1 AND o.owner_id = ?2"
-			    " AND NOT EXISTS (SELECT 1 FROM files n WHERE n.owner_kind = ?1 AND n.owner_id = ?3"
-			    " AND n.path = o.path) ORDER BY o.path LIMIT ?4",
+	*err = diff_list(s,
+			 "SELECT o.path, o.size, o.sha256 FROM files o WHERE o.owner_kind = ?1 AND o.owner_id = ?2"
+			 " AND NOT EXISTS (SELECT 1 FROM files n WHERE n.owner_kind = ?1 AND n.owner_id = ?3"
+			 " AND n.path = o.path) ORDER BY o.path LIMIT ?4",
 			 kind, a, b, max, removed, &truncated);
 	if (*err < 0)
 		goto out;
-	*err = diff_list(s, "SELECT o.path, o.size AS old_size, n.size AS new_size, o.sha256 AS old_sha256,"
-			    " n.sha256 AS new_sha256 FROM files o JOIN files n ON n.owner_kind = o.owner_kind"
-			    " AND n.path = o.path WHERE o.owner_kind = ?1 AND o.owner_id = ?2 AND n.owner_id = ?3"
-			    " AND n.sha256 <> o.sha256 ORDER BY o.path LIMIT ?4",
+	*err = diff_list(s,
+			 "SELECT o.path, o.size AS old_size, n.size AS new_size, o.sha256 AS old_sha256,"
+			 " n.sha256 AS new_sha256 FROM files o JOIN files n ON n.owner_kind = o.owner_kind"
+			 " AND n.path = o.path WHERE o.owner_kind = ?1 AND o.owner_id = ?2 AND n.owner_id = ?3"
+			 " AND n.sha256 <> o.sha256 ORDER BY o.path LIMIT ?4",
 			 kind, a, b, max, changed, &truncated);
 	if (*err < 0)
 		goto out;
-	st = atr_db_stmt(s->db, "SELECT count(*) FROM files o JOIN files n ON n.owner_kind = o.owner_kind AND n.path = o.path"
-				" WHERE o.owner_kind = ? AND o.owner_id = ? AND n.owner_id = ? AND n.sha256 = o.sha256");
+	st = atr_db_stmt(s->db,
+			 "SELECT count(*) FROM files o JOIN files n ON n.owner_kind = o.owner_kind AND n.path = o.path"
+			 " WHERE o.owner_kind = ? AND o.owner_id = ? AND n.owner_id = ? AND n.sha256 = o.sha256");
 	if (!st) {
 		*err = ATR_EDB;
 		goto out;
@@ -192,8 +199,8 @@ json_t *atr_store_files_diff(struct atr_store *s, const char *kind, int64_t a, i
 	if (sqlite3_step(st) == SQLITE_ROW)
 		unchanged = sqlite3_column_int64(st, 0);
 	atr_db_done(st);
-	out = json_pack("{s:O, s:O, s:O, s:I, s:b}", "added", added, "removed", removed, "changed", changed, "unchanged",
-			(json_int_t)unchanged, "truncated", truncated);
+	out = json_pack("{s:O, s:O, s:O, s:I, s:b}", "added", added, "removed", removed, "changed", changed,
+			"unchanged", (json_int_t)unchanged, "truncated", truncated);
 	*err = out ? 0 : ATR_ENOMEM;
 out:
 	json_decref(added);

@@ -11,10 +11,12 @@
 int atr_store_invoke_key_list(struct atr_store *s, int64_t deployment_id, const struct atr_page *p, json_t *arr,
 			      bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
-					      " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
-					      " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'invoke'"
-					      " AND t.scope_id = ?1 AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3", deployment_id, p, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
+				    " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
+				    " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'invoke'"
+				    " AND t.scope_id = ?1 AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3",
+				    deployment_id, p, arr, more);
 }
 
 int atr_store_invoke_key_revoke(struct atr_store *s, int64_t deployment_id, int64_t key_id)

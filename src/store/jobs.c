@@ -11,8 +11,9 @@
 static int add_event(struct atr_store *s, int64_t id, const char *from, const char *to, int attempt, int64_t worker,
 		     const char *message)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO job_events(job_id, created_at, from_state, to_state, attempt,"
-					      " worker_id, message) VALUES (?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT INTO job_events(job_id, created_at, from_state, to_state, attempt,"
+				   " worker_id, message) VALUES (?,?,?,?,?,?,?)");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
@@ -34,11 +35,12 @@ int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *j, int6
 
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;
-	st = atr_db_stmt(s->db, "INSERT INTO jobs(project_id, team_id, name, kind, state, command, env, gpus, gpu_type,"
-				" cpus, memory_mb, labels, priority, max_attempts, timeout_s, inputs, outputs, run_id,"
-				" model_version_id, deployment_id, replica, created_by, created_at, queued_at, updated_at)"
-				" VALUES (?,?,?,?,'queued',?,coalesce(?,'{}'),?,?,?,?,coalesce(?,'{}'),?,?,?,coalesce(?,'[]'),"
-				"coalesce(?,'{}'),?,?,?,?,?,?,?,?)");
+	st = atr_db_stmt(s->db,
+			 "INSERT INTO jobs(project_id, team_id, name, kind, state, command, env, gpus, gpu_type,"
+			 " cpus, memory_mb, labels, priority, max_attempts, timeout_s, inputs, outputs, run_id,"
+			 " model_version_id, deployment_id, replica, created_by, created_at, queued_at, updated_at)"
+			 " VALUES (?,?,?,?,'queued',?,coalesce(?,'{}'),?,?,?,?,coalesce(?,'{}'),?,?,?,coalesce(?,'[]'),"
+			 "coalesce(?,'{}'),?,?,?,?,?,?,?,?)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -90,9 +92,9 @@ fail:
 	return rc;
 }
 
-#define ROW_COLS                                                                                                        \
-	"id, project_id, team_id, run_id, worker_id, created_by, deployment_id, state, kind, gpu_type, gpus, cpus,"   \
-	" priority, max_attempts, attempts, timeout_s, memory_mb, queued_at, dispatched_at, cancel_requested,"         \
+#define ROW_COLS                                                                                                    \
+	"id, project_id, team_id, run_id, worker_id, created_by, deployment_id, state, kind, gpu_type, gpus, cpus," \
+	" priority, max_attempts, attempts, timeout_s, memory_mb, queued_at, dispatched_at, cancel_requested,"      \
 	" assigned_gpus, labels"
 
 static void fill_row(sqlite3_stmt *st, struct atr_job_row *o)
@@ -124,7 +126,8 @@ static void fill_row(sqlite3_stmt *st, struct atr_job_row *o)
 	o->dispatched_at = sqlite3_column_int64(st, 18);
 	o->cancel_requested = sqlite3_column_int(st, 19) != 0;
 	a = json_loads((const char *)sqlite3_column_text(st, 20), 0, NULL);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (o->nassigned < ATR_JOB_MAX_GPUS)
 			o->assigned[o->nassigned++] = (int)json_integer_value(v);
 	}
@@ -155,8 +158,9 @@ int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_ro
 	for (;;) {
 		struct atr_job_row rows[64];
 		int n = 0;
-		st = atr_db_stmt(s->db, "SELECT " ROW_COLS " FROM jobs WHERE state IN ('queued','dispatched','running','lost')"
-					" AND id > ? ORDER BY id LIMIT 64");
+		st = atr_db_stmt(s->db,
+				 "SELECT " ROW_COLS " FROM jobs WHERE state IN ('queued','dispatched','running','lost')"
+				 " AND id > ? ORDER BY id LIMIT 64");
 		if (!st)
 			return ATR_EDB;
 		sqlite3_bind_int64(st, 1, after);
@@ -198,20 +202,22 @@ int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_j
 	gpus[n] = 0;
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;
-	st = atr_db_stmt(s->db,
-			 "UPDATE jobs SET state = ?2, updated_at = ?3,"
-			 " worker_id = CASE WHEN ?2 = 'dispatched' THEN ?4 WHEN ?2 = 'queued' THEN NULL ELSE worker_id END,"
-			 " assigned_gpus = CASE WHEN ?2 = 'dispatched' THEN ?5 WHEN ?2 = 'queued' THEN '[]' ELSE assigned_gpus END,"
-			 " dispatched_at = CASE WHEN ?2 = 'dispatched' THEN ?3 ELSE dispatched_at END,"
-			 " started_at = CASE WHEN ?2 = 'running' THEN ?3 ELSE started_at END,"
-			 " queued_at = CASE WHEN ?2 = 'queued' THEN ?3 ELSE queued_at END,"
-			 " ended_at = CASE WHEN ?2 IN ('succeeded','failed','cancelled') THEN ?3 ELSE ended_at END,"
-			 " attempts = CASE WHEN ?6 >= 0 THEN ?6 ELSE attempts END,"
-			 " exit_code = CASE WHEN ?7 THEN ?8 ELSE exit_code END,"
-			 " message = CASE WHEN ?2 IN ('succeeded','failed','cancelled','lost') THEN coalesce(?9, message)"
-			 " ELSE message END,"
-			 " pending_reason = CASE WHEN ?2 = 'queued' THEN pending_reason ELSE NULL END"
-			 " WHERE id = ?1 AND state = ?10");
+	st = atr_db_stmt(
+		s->db,
+		"UPDATE jobs SET state = ?2, updated_at = ?3,"
+		" worker_id = CASE WHEN ?2 = 'dispatched' THEN ?4 WHEN ?2 = 'queued' THEN NULL ELSE worker_id END,"
+		" assigned_gpus = CASE WHEN ?2 = 'dispatched' THEN ?5 WHEN ?2 = 'queued' THEN '[]' ELSE assigned_gpus "
+		"END,"
+		" dispatched_at = CASE WHEN ?2 = 'dispatched' THEN ?3 ELSE dispatched_at END,"
+		" started_at = CASE WHEN ?2 = 'running' THEN ?3 ELSE started_at END,"
+		" queued_at = CASE WHEN ?2 = 'queued' THEN ?3 ELSE queued_at END,"
+		" ended_at = CASE WHEN ?2 IN ('succeeded','failed','cancelled') THEN ?3 ELSE ended_at END,"
+		" attempts = CASE WHEN ?6 >= 0 THEN ?6 ELSE attempts END,"
+		" exit_code = CASE WHEN ?7 THEN ?8 ELSE exit_code END,"
+		" message = CASE WHEN ?2 IN ('succeeded','failed','cancelled','lost') THEN coalesce(?9, message)"
+		" ELSE message END,"
+		" pending_reason = CASE WHEN ?2 = 'queued' THEN pending_reason ELSE NULL END"
+		" WHERE id = ?1 AND state = ?10");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -279,7 +285,8 @@ int atr_store_job_set_pending(struct atr_store *s, int64_t id, const char *reaso
 
 int atr_store_job_request_cancel(struct atr_store *s, int64_t id)
 {
-	return set_column(s, "UPDATE jobs SET cancel_requested = ?1, updated_at = ?2 WHERE id = ?3", id, NULL, 1, false);
+	return set_column(s, "UPDATE jobs SET cancel_requested = ?1, updated_at = ?2 WHERE id = ?3", id, NULL, 1,
+			  false);
 }
 
 int atr_store_job_set_port(struct atr_store *s, int64_t id, int port)
@@ -303,9 +310,10 @@ int atr_store_job_set_run(struct atr_store *s, int64_t id, int64_t run_id)
 
 int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE jobs SET output_model_version_id = coalesce(?2, output_model_version_id),"
-					      " output_dataset_version_id = coalesce(?3, output_dataset_version_id)"
-					      " WHERE id = ?1");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "UPDATE jobs SET output_model_version_id = coalesce(?2, output_model_version_id),"
+				   " output_dataset_version_id = coalesce(?3, output_dataset_version_id)"
+				   " WHERE id = ?1");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
@@ -327,14 +335,18 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 		" (json_extract(j.outputs, '$.model') IS NOT NULL OR json_extract(j.outputs, '$.dataset') IS NOT NULL)"
 		" AS upload_outputs__bool,"
 		" (SELECT json_group_array(json_object('dir', 'input/' || json_extract(i.value, '$.as'),"
-		"   'base', '/api/v1/projects/' || p.name || '/datasets/' || d.name || '/versions/' || v.version || '/files/',"
+		"   'base', '/api/v1/projects/' || p.name || '/datasets/' || d.name || '/versions/' || v.version || "
+		"'/files/',"
 		"   'files', (SELECT json_group_array(json_object('path', f.path, 'sha256', f.sha256, 'size', f.size))"
 		"    FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)))"
-		"  FROM json_each(j.inputs) i JOIN dataset_versions v ON v.id = json_extract(i.value, '$.dataset_version_id')"
+		"  FROM json_each(j.inputs) i JOIN dataset_versions v ON v.id = json_extract(i.value, "
+		"'$.dataset_version_id')"
 		"  JOIN datasets d ON d.id = v.dataset_id) AS inputs__json,"
 		" (SELECT json_object('dir', 'model', 'base', '/api/v1/projects/' || mp.name || '/models/' || m.name"
-		"   || '/versions/' || mv.version || '/files/', 'files', (SELECT json_group_array(json_object('path', f.path,"
-		"   'sha256', f.sha256, 'size', f.size)) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = mv.id))"
+		"   || '/versions/' || mv.version || '/files/', 'files', (SELECT json_group_array(json_object('path', "
+		"f.path,"
+		"   'sha256', f.sha256, 'size', f.size)) FROM files f WHERE f.owner_kind = 'model_version' AND "
+		"f.owner_id = mv.id))"
 		"  FROM model_versions mv JOIN models m ON m.id = mv.model_id JOIN projects mp ON mp.id = m.project_id"
 		"  WHERE mv.id = j.model_version_id) AS model__json,"
 		/* a deployment's replica: how the worker checks it is ready */
@@ -375,18 +387,18 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 	return o;
 }
 
-#define JOB_COLS                                                                                                       \
-	"j.id, p.name AS project, t.name AS team, j.name, j.kind, j.state, j.pending_reason,"                          \
-	" j.command AS command__json, j.env AS env__json,"                                                            \
-	" json_object('gpus', j.gpus, 'gpu_type', j.gpu_type, 'cpus', j.cpus, 'memory_mb', j.memory_mb)"             \
-	" AS resources__json, j.labels AS labels__json, j.priority, j.attempts, j.max_attempts, j.timeout_s,"        \
-	" j.inputs AS inputs__json, j.outputs AS outputs__json, j.run_id, j.worker_id, w.name AS worker,"            \
-	" j.assigned_gpus AS gpus__json, j.exit_code, j.message, j.cancel_requested AS cancel_requested__bool,"      \
-	" j.output_model_version_id, j.output_dataset_version_id, j.model_version_id, j.deployment_id, j.replica,"   \
+#define JOB_COLS                                                                                                   \
+	"j.id, p.name AS project, t.name AS team, j.name, j.kind, j.state, j.pending_reason,"                      \
+	" j.command AS command__json, j.env AS env__json,"                                                         \
+	" json_object('gpus', j.gpus, 'gpu_type', j.gpu_type, 'cpus', j.cpus, 'memory_mb', j.memory_mb)"           \
+	" AS resources__json, j.labels AS labels__json, j.priority, j.attempts, j.max_attempts, j.timeout_s,"      \
+	" j.inputs AS inputs__json, j.outputs AS outputs__json, j.run_id, j.worker_id, w.name AS worker,"          \
+	" j.assigned_gpus AS gpus__json, j.exit_code, j.message, j.cancel_requested AS cancel_requested__bool,"    \
+	" j.output_model_version_id, j.output_dataset_version_id, j.model_version_id, j.deployment_id, j.replica," \
 	" j.port, u.username AS created_by, j.created_at, j.queued_at, j.dispatched_at, j.started_at, j.ended_at," \
 	" j.logs_pruned_at"
-#define JOB_FROM                                                                                                       \
-	" FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN teams t ON t.id = j.team_id"                   \
+#define JOB_FROM                                                                                    \
+	" FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN teams t ON t.id = j.team_id" \
 	" LEFT JOIN workers w ON w.id = j.worker_id LEFT JOIN users u ON u.id = j.created_by"
 
 json_t *atr_store_job_json(struct atr_store *s, int64_t id, int *err)
@@ -399,10 +411,12 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 {
 	sqlite3_stmt *st = atr_db_stmt(
 		s->db, "SELECT " JOB_COLS JOB_FROM " WHERE (?1 = 0 OR j.project_id = ?1) AND (?2 = 0 OR j.team_id = ?2)"
-		       " AND (?3 = 0 OR j.created_by = ?3) AND (?4 IS NULL OR instr(',' || ?4 || ',', ',' || j.state || ',') > 0)"
+		       " AND (?3 = 0 OR j.created_by = ?3) AND (?4 IS NULL OR instr(',' || ?4 || ',', ',' || j.state "
+		       "|| ',') > 0)"
 		       " AND (?5 IS NULL OR j.kind = ?5) AND (?9 = 0 OR j.worker_id = ?9)"
 		       " AND (?6 = 0 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
-		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7) ORDER BY j.id DESC LIMIT ?8");
+		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7) ORDER BY j.id DESC "
+		       "LIMIT ?8");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, f->project_id);
@@ -419,9 +433,11 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 
 int atr_store_job_events(struct atr_store *s, int64_t id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT e.id, e.created_at, e.from_state, e.to_state, e.attempt, e.worker_id,"
-					      " w.name AS worker, e.message FROM job_events e LEFT JOIN workers w"
-					      " ON w.id = e.worker_id WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?", id, p, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT e.id, e.created_at, e.from_state, e.to_state, e.attempt, e.worker_id,"
+				    " w.name AS worker, e.message FROM job_events e LEFT JOIN workers w"
+				    " ON w.id = e.worker_id WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
+				    id, p, arr, more);
 }
 
 int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team_id, double *hours)
@@ -445,7 +461,8 @@ int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team
 /* Runs belong to src/store/runs.c; these are the writes the job engine makes to them. */
 int atr_store_job_run_started(struct atr_store *s, int64_t run_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE runs SET started_at = ?, updated_at = ? WHERE id = ? AND status = 'running'");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "UPDATE runs SET started_at = ?, updated_at = ? WHERE id = ? AND status = 'running'");
 	int64_t now = atr_now_ms();
 	if (!st)
 		return ATR_EDB;

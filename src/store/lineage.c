@@ -26,8 +26,9 @@ static int version_part(struct atr_store *s, int64_t id, json_t **mv, int64_t *r
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*mv = json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "project",
-				(const char *)sqlite3_column_text(st, 1), "model", (const char *)sqlite3_column_text(st, 2),
-				"version", (json_int_t)sqlite3_column_int64(st, 3), "state",
+				(const char *)sqlite3_column_text(st, 1), "model",
+				(const char *)sqlite3_column_text(st, 2), "version",
+				(json_int_t)sqlite3_column_int64(st, 3), "state",
 				(const char *)sqlite3_column_text(st, 4));
 		*run_id = sqlite3_column_int64(st, 5);
 		*job_id = sqlite3_column_int64(st, 6);
@@ -54,16 +55,19 @@ static int64_t run_of_job(struct atr_store *s, int64_t job_id)
 
 static json_t *run_part(struct atr_store *s, int64_t run_id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT r.id, r.name, r.status, r.job_id, (SELECT json_group_object(k.key,"
-					      " k.value) FROM run_params k WHERE k.run_id = r.id) AS params__json"
-					      " FROM runs r WHERE r.id = ?", run_id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT r.id, r.name, r.status, r.job_id, (SELECT json_group_object(k.key,"
+				    " k.value) FROM run_params k WHERE k.run_id = r.id) AS params__json"
+				    " FROM runs r WHERE r.id = ?",
+				    run_id, err);
 }
 
 /* Adds "files" (at most max, by path) and "truncated" to one dataset version object. */
 static int add_files(struct atr_store *s, json_t *dv, int max)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT path, size, sha256 FROM files WHERE owner_kind = 'dataset_version'"
-					      " AND owner_id = ? ORDER BY path LIMIT ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT path, size, sha256 FROM files WHERE owner_kind = 'dataset_version'"
+				   " AND owner_id = ? ORDER BY path LIMIT ?");
 	json_t *files = json_array();
 	bool more = false;
 	int rc;
@@ -84,12 +88,13 @@ static int add_files(struct atr_store *s, json_t *dv, int max)
 static json_t *datasets_part(struct atr_store *s, int64_t run_id, int max_files, int *err)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT v.id AS dataset_version_id, p.name AS project, d.name AS dataset, v.version,"
-		       " (SELECT count(*) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)"
-		       " AS file_count, (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'dataset_version'"
-		       " AND f.owner_id = v.id) AS total_bytes FROM run_inputs i JOIN dataset_versions v"
-		       " ON v.id = i.dataset_version_id JOIN datasets d ON d.id = v.dataset_id JOIN projects p"
-		       " ON p.id = d.project_id WHERE i.run_id = ? ORDER BY d.name, v.version LIMIT ?");
+		s->db,
+		"SELECT v.id AS dataset_version_id, p.name AS project, d.name AS dataset, v.version,"
+		" (SELECT count(*) FROM files f WHERE f.owner_kind = 'dataset_version' AND f.owner_id = v.id)"
+		" AS file_count, (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'dataset_version'"
+		" AND f.owner_id = v.id) AS total_bytes FROM run_inputs i JOIN dataset_versions v"
+		" ON v.id = i.dataset_version_id JOIN datasets d ON d.id = v.dataset_id JOIN projects p"
+		" ON p.id = d.project_id WHERE i.run_id = ? ORDER BY d.name, v.version LIMIT ?");
 	json_t *arr = json_array(), *dv;
 	bool more;
 	size_t i;
@@ -102,7 +107,8 @@ static json_t *datasets_part(struct atr_store *s, int64_t run_id, int max_files,
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int(st, 2, MAX_INPUTS);
 	*err = atr_store_collect(st, MAX_INPUTS, arr, &more);
-	json_array_foreach(arr, i, dv) {
+	json_array_foreach(arr, i, dv)
+	{
 		if (*err < 0)
 			break;
 		*err = add_files(s, dv, max_files);

@@ -31,7 +31,7 @@ struct series {
 struct appender {
 	struct atr_store *s;
 	sqlite3_blob *blob;
-	unsigned char *rec; /* encoded records of the series being written */
+	unsigned char *rec;   /* encoded records of the series being written */
 	unsigned char *chunk; /* a whole chunk being built */
 	struct atr_metric_pt *pts;
 };
@@ -65,9 +65,10 @@ static int load_series(struct atr_store *s, int64_t run_id, const char *key, str
 static int create_series(struct atr_store *s, int64_t run_id, int64_t project_id, const char *key, int64_t now,
 			 struct series *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO run_metrics(run_id, project_id, key, last, last_step, last_ts,"
-					      " min, max, count, sorted, tail_id, tail_n, updated_at)"
-					      " VALUES (?,?,?,0,0,0,0,0,0,1,0,0,?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT INTO run_metrics(run_id, project_id, key, last, last_step, last_ts,"
+				   " min, max, count, sorted, tail_id, tail_n, updated_at)"
+				   " VALUES (?,?,?,0,0,0,0,0,0,1,0,0,?)");
 	int rc;
 
 	if (!st)
@@ -244,10 +245,10 @@ static int append_series(struct appender *a, int64_t run_id, int64_t project_id,
 	return save_series(a->s, &sr, now);
 }
 
-int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t project_id,
-			     const struct atr_metric_batch *b, int64_t now_ms, size_t *stored_out)
+int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t project_id, const struct atr_metric_batch *b,
+			     int64_t now_ms, size_t *stored_out)
 {
-	struct appender a = {s, NULL, NULL, NULL, NULL};
+	struct appender a = { s, NULL, NULL, NULL, NULL };
 	size_t *start = NULL, *idx = NULL, most = 0;
 	int rc = ATR_ENOMEM;
 
@@ -276,7 +277,8 @@ int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t projec
 	if ((rc = atr_db_begin(s->db)) < 0)
 		goto out;
 	for (size_t k = 0; k < b->nkeys && rc == 0; k++)
-		rc = append_series(&a, run_id, project_id, b, b->keys[k].name, idx + start[k], b->keys[k].count, now_ms);
+		rc = append_series(&a, run_id, project_id, b, b->keys[k].name, idx + start[k], b->keys[k].count,
+				   now_ms);
 	sqlite3_blob_close(a.blob); /* before COMMIT: an open blob handle is a statement in progress */
 	a.blob = NULL;
 	if (rc == 0)
@@ -296,8 +298,9 @@ out:
 
 int atr_store_metrics_list(struct atr_store *s, int64_t run_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT key, last, last_step, min, max, count, updated_at FROM run_metrics"
-					      " WHERE run_id = ? AND key > ? ORDER BY key LIMIT ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT key, last, last_step, min, max, count, updated_at FROM run_metrics"
+				   " WHERE run_id = ? AND key > ? ORDER BY key LIMIT ?");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -308,8 +311,9 @@ int atr_store_metrics_list(struct atr_store *s, int64_t run_id, const struct atr
 
 json_t *atr_store_metric_summary(struct atr_store *s, int64_t run_id, const char *key, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT key, last, last_step, min, max, count, updated_at FROM run_metrics"
-					      " WHERE run_id = ? AND key = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT key, last, last_step, min, max, count, updated_at FROM run_metrics"
+				   " WHERE run_id = ? AND key = ?");
 	if (!st) {
 		*err = ATR_EDB;
 		return NULL;
@@ -385,8 +389,8 @@ out:
 	return rc;
 }
 
-int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts,
-			  size_t *n, bool *in_order)
+int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, struct atr_metric_pt **pts, size_t *n,
+			  bool *in_order)
 {
 	return read_series(atr_db_handle(s->db), run_id, key, pts, n, in_order);
 }

@@ -37,8 +37,7 @@ static const struct atr_embedded *find_version(const struct atr_embedded *list, 
 	return NULL;
 }
 
-static int check_applied(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why,
-			 size_t whylen)
+static int check_applied(struct atr_db *db, const struct atr_embedded *list, size_t n, char *why, size_t whylen)
 {
 	sqlite3_stmt *st = atr_db_stmt(db, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
 	int rc = 0;

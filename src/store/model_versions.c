@@ -70,8 +70,9 @@ int atr_store_model_version_resolve(struct atr_store *s, int64_t model_id, const
 			return ATR_EDB;
 		sqlite3_bind_int64(st, 1, model_id);
 	} else {
-		st = atr_db_stmt(s->db, "SELECT v.id, v.model_id, v.version, v.state FROM model_aliases a"
-					" JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?");
+		st = atr_db_stmt(s->db,
+				 "SELECT v.id, v.model_id, v.version, v.state FROM model_aliases a"
+				 " JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?");
 		if (!st)
 			return ATR_EDB;
 		sqlite3_bind_int64(st, 1, model_id);
@@ -152,7 +153,7 @@ static int insert_version(struct atr_store *s, const struct atr_model_version_sp
 int atr_store_model_version_create(struct atr_store *s, const struct atr_model_version_spec *spec,
 				   struct atr_model_version *out)
 {
-	struct model_event e = {.model_id = spec->model_id, .kind = "version_created", .actor = spec->actor};
+	struct model_event e = { .model_id = spec->model_id, .kind = "version_created", .actor = spec->actor };
 	int64_t id;
 	int rc;
 
@@ -178,16 +179,16 @@ fail:
 	return rc;
 }
 
-#define VERSION_COLS                                                                                                   \
-	"v.id, m.name AS model, p.name AS project, v.version, v.description, v.framework,"                             \
-	" v.signature AS signature__json, v.source_run_id AS source_run, v.source_job_id, v.state,"                    \
-	" (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases__json,"         \
-	" u.username AS created_by, v.created_at, v.committed_at,"                                                     \
-	" (SELECT count(*) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id) AS file_count,"    \
-	" (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id)"     \
+#define VERSION_COLS                                                                                                \
+	"v.id, m.name AS model, p.name AS project, v.version, v.description, v.framework,"                          \
+	" v.signature AS signature__json, v.source_run_id AS source_run, v.source_job_id, v.state,"                 \
+	" (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases__json,"      \
+	" u.username AS created_by, v.created_at, v.committed_at,"                                                  \
+	" (SELECT count(*) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id) AS file_count," \
+	" (SELECT coalesce(sum(size), 0) FROM files f WHERE f.owner_kind = 'model_version' AND f.owner_id = v.id)"  \
 	" AS total_bytes"
-#define VERSION_FROM                                                                                                   \
-	" FROM model_versions v JOIN models m ON m.id = v.model_id JOIN projects p ON p.id = m.project_id"             \
+#define VERSION_FROM                                                                                       \
+	" FROM model_versions v JOIN models m ON m.id = v.model_id JOIN projects p ON p.id = m.project_id" \
 	" LEFT JOIN users u ON u.id = v.created_by"
 
 json_t *atr_store_model_version_json(struct atr_store *s, int64_t id, int *err)
@@ -198,14 +199,15 @@ json_t *atr_store_model_version_json(struct atr_store *s, int64_t id, int *err)
 int atr_store_model_version_list(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
 				 bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT " VERSION_COLS VERSION_FROM
-					      " WHERE v.model_id = ? AND v.id > ? ORDER BY v.id LIMIT ?", model_id, p, arr, more);
+	return atr_store_list_keyed(
+		s, "SELECT " VERSION_COLS VERSION_FROM " WHERE v.model_id = ? AND v.id > ? ORDER BY v.id LIMIT ?",
+		model_id, p, arr, more);
 }
 
 int atr_store_model_version_commit(struct atr_store *s, int64_t id, const char *actor)
 {
 	struct atr_model_version v;
-	struct model_event e = {.kind = "version_committed", .actor = actor};
+	struct model_event e = { .kind = "version_committed", .actor = actor };
 	int rc;
 
 	if ((rc = atr_db_begin(s->db)) < 0)
@@ -225,7 +227,8 @@ fail:
 /* The first alias (by name) pointing at a version, into alias (64 bytes); false when none. */
 static bool aliased(struct atr_store *s, int64_t version_id, char *alias)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT alias FROM model_aliases WHERE version_id = ? ORDER BY alias LIMIT 1");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT alias FROM model_aliases WHERE version_id = ? ORDER BY alias LIMIT 1");
 	bool found = false;
 	if (!st)
 		return true; /* refuse rather than guess */
@@ -264,7 +267,7 @@ static int delete_version_rows(struct atr_store *s, int64_t id)
 int atr_store_model_version_delete(struct atr_store *s, int64_t id, const char *actor, char *alias_out)
 {
 	struct atr_model_version v;
-	struct model_event e = {.kind = "version_deleted", .actor = actor};
+	struct model_event e = { .kind = "version_deleted", .actor = actor };
 	int rc;
 
 	if ((rc = atr_db_begin(s->db)) < 0)

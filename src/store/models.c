@@ -37,7 +37,7 @@ int atr_store_model_event_add(struct atr_store *s, const struct model_event *e)
 int atr_store_model_create(struct atr_store *s, int64_t project_id, const char *name, const char *description,
 			   const json_t *tags, int64_t user_id, const char *actor, int64_t *id_out)
 {
-	struct model_event e = {.kind = "model_created", .actor = actor};
+	struct model_event e = { .kind = "model_created", .actor = actor };
 	sqlite3_stmt *st;
 	int64_t now = atr_now_ms();
 	int rc;
@@ -89,7 +89,8 @@ static int fill_model(sqlite3_stmt *st, struct atr_model *out)
 
 int atr_store_model_find(struct atr_store *s, int64_t project_id, const char *name, struct atr_model *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, project_id, name FROM models WHERE project_id = ? AND name = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, project_id, name FROM models WHERE project_id = ? AND name = ?");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -138,13 +139,13 @@ int atr_store_model_update(struct atr_store *s, int64_t id, const char *descript
 	return rc == 0 && atr_db_changes(s->db) == 0 ? ATR_ENOTFOUND : rc;
 }
 
-#define MODEL_COLS                                                                                                     \
-	"m.id, m.name, p.name AS project, m.description, m.tags AS tags__json, u.username AS created_by,"              \
-	" m.created_at, m.updated_at,"                                                                                 \
-	" (SELECT count(*) FROM model_versions v WHERE v.model_id = m.id) AS version_count,"                           \
-	" (SELECT max(version) FROM model_versions v WHERE v.model_id = m.id AND v.state = 'committed')"               \
-	" AS latest_version,"                                                                                          \
-	" (SELECT json_group_object(a.alias, v.version) FROM model_aliases a JOIN model_versions v"                    \
+#define MODEL_COLS                                                                                        \
+	"m.id, m.name, p.name AS project, m.description, m.tags AS tags__json, u.username AS created_by," \
+	" m.created_at, m.updated_at,"                                                                    \
+	" (SELECT count(*) FROM model_versions v WHERE v.model_id = m.id) AS version_count,"              \
+	" (SELECT max(version) FROM model_versions v WHERE v.model_id = m.id AND v.state = 'committed')"  \
+	" AS latest_version,"                                                                             \
+	" (SELECT json_group_object(a.alias, v.version) FROM model_aliases a JOIN model_versions v"       \
 	" ON v.id = a.version_id WHERE a.model_id = m.id) AS aliases__json"
 #define MODEL_FROM " FROM models m JOIN projects p ON p.id = m.project_id LEFT JOIN users u ON u.id = m.created_by"
 
@@ -155,12 +156,12 @@ json_t *atr_store_model_json(struct atr_store *s, int64_t id, int *err)
 
 int atr_store_model_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT " MODEL_COLS MODEL_FROM
-					      " WHERE m.project_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", project_id, p, arr, more);
+	return atr_store_list_keyed(
+		s, "SELECT " MODEL_COLS MODEL_FROM " WHERE m.project_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+		project_id, p, arr, more);
 }
 
-int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr,
-			    bool *more)
+int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr, bool *more)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, kind, version, alias, from_version, promotion_id, actor,"
 					      " comment, created_at FROM model_events WHERE model_id = ?"

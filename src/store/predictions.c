@@ -16,9 +16,10 @@ int atr_store_predictions_insert(struct atr_store *s, const struct atr_predictio
 	int rc = atr_db_begin(s->db);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO deployment_predictions(deployment_id, version_id, version,"
-						      " created_at, latency_us, status, content_type, request, request_size,"
-						      " response, response_size) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+		sqlite3_stmt *st =
+			atr_db_stmt(s->db, "INSERT INTO deployment_predictions(deployment_id, version_id, version,"
+					   " created_at, latency_us, status, content_type, request, request_size,"
+					   " response, response_size) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 		if (!st) {
 			rc = ATR_EDB;
 			break;
@@ -112,14 +113,15 @@ static json_t *row_json(sqlite3_stmt *st)
 	atr_time_format(sqlite3_column_int64(st, 3), at, sizeof(at));
 	o = json_pack("{s:I, s:o, s:s, s:f, s:i, s:o, s:o, s:I, s:b, s:o, s:I, s:b}", "id",
 		      (json_int_t)sqlite3_column_int64(st, 0), "version",
-		      sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, 2)),
+		      sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
+								: json_integer(sqlite3_column_int64(st, 2)),
 		      "created_at", at, "latency_ms", (double)sqlite3_column_int64(st, 4) / 1000.0, "status",
 		      sqlite3_column_int(st, 5), "content_type",
 		      sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null()
-								 : json_string((const char *)sqlite3_column_text(st, 6)),
-		      "request", rq, "request_size", (json_int_t)req_size, "request_truncated", (int64_t)req_len < req_size,
-		      "response", rs, "response_size", (json_int_t)resp_size, "response_truncated",
-		      (int64_t)resp_len < resp_size);
+								: json_string((const char *)sqlite3_column_text(st, 6)),
+		      "request", rq, "request_size", (json_int_t)req_size, "request_truncated",
+		      (int64_t)req_len < req_size, "response", rs, "response_size", (json_int_t)resp_size,
+		      "response_truncated", (int64_t)resp_len < resp_size);
 	if (o && enc_req)
 		json_object_set_new(o, "request_encoding", json_string(enc_req));
 	if (o && enc_resp)
@@ -130,10 +132,11 @@ static json_t *row_json(sqlite3_stmt *st)
 int atr_store_predictions_list(struct atr_store *s, int64_t deployment_id, int64_t version, const struct atr_page *p,
 			       json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, version_id, version, created_at, latency_us, status, content_type,"
-					      " request, request_size, response, response_size FROM deployment_predictions"
-					      " WHERE deployment_id = ?1 AND (?2 = 0 OR version = ?2) AND (?3 = 0 OR id < ?3)"
-					      " ORDER BY id DESC LIMIT ?4");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, version_id, version, created_at, latency_us, status, content_type,"
+				   " request, request_size, response, response_size FROM deployment_predictions"
+				   " WHERE deployment_id = ?1 AND (?2 = 0 OR version = ?2) AND (?3 = 0 OR id < ?3)"
+				   " ORDER BY id DESC LIMIT ?4");
 	int rc, n = 0;
 
 	if (!st)

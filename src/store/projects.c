@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static const char *const role_names[] = {"none", "viewer", "editor", "owner"};
+static const char *const role_names[] = { "none", "viewer", "editor", "owner" };
 
 enum atr_prole atr_prole_parse(const char *s)
 {
@@ -40,7 +40,8 @@ static int fill(sqlite3_stmt *st, struct atr_project *out)
 
 int atr_store_project_get(struct atr_store *s, int64_t id, struct atr_project *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, name, team_id, visibility, archived_at FROM projects WHERE id = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, name, team_id, visibility, archived_at FROM projects WHERE id = ?");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
@@ -49,7 +50,8 @@ int atr_store_project_get(struct atr_store *s, int64_t id, struct atr_project *o
 
 int atr_store_project_find(struct atr_store *s, const char *ref, struct atr_project *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, name, team_id, visibility, archived_at FROM projects WHERE name = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT id, name, team_id, visibility, archived_at FROM projects WHERE name = ?");
 	int64_t id;
 	int rc;
 
@@ -100,9 +102,9 @@ int atr_store_project_create(struct atr_store *s, const char *name, const char *
 	return rc;
 }
 
-#define PROJECT_COLS                                                                                                    \
-	"p.id, p.name, p.description, t.name AS team, p.visibility, p.tags AS tags__json, u.username AS created_by,"    \
-	" p.created_at, p.updated_at, p.archived_at,"                                                                   \
+#define PROJECT_COLS                                                                                                 \
+	"p.id, p.name, p.description, t.name AS team, p.visibility, p.tags AS tags__json, u.username AS created_by," \
+	" p.created_at, p.updated_at, p.archived_at,"                                                                \
 	" (SELECT count(*) FROM project_members m WHERE m.project_id = p.id) AS member_count"
 #define PROJECT_FROM " FROM projects p LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.created_by"
 
@@ -126,11 +128,12 @@ int atr_store_project_list(struct atr_store *s, int64_t user_id, bool admin, int
 			   const struct atr_page *p, json_t *arr, bool *more)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT " PROJECT_COLS ", CASE WHEN ? THEN 'owner' ELSE coalesce((SELECT role FROM project_members m"
-		       " WHERE m.project_id = p.id AND m.user_id = ?), 'viewer') END AS role" PROJECT_FROM
-		       " WHERE p.id > ? AND (? OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
-		       " WHERE m.project_id = p.id AND m.user_id = ?)) AND (? = 0 OR p.team_id = ?)"
-		       " AND ((p.archived_at IS NULL) OR ?) ORDER BY p.id LIMIT ?");
+		s->db,
+		"SELECT " PROJECT_COLS ", CASE WHEN ? THEN 'owner' ELSE coalesce((SELECT role FROM project_members m"
+		" WHERE m.project_id = p.id AND m.user_id = ?), 'viewer') END AS role" PROJECT_FROM
+		" WHERE p.id > ? AND (? OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
+		" WHERE m.project_id = p.id AND m.user_id = ?)) AND (? = 0 OR p.team_id = ?)"
+		" AND ((p.archived_at IS NULL) OR ?) ORDER BY p.id LIMIT ?");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int(st, 1, admin);
@@ -145,8 +148,8 @@ int atr_store_project_list(struct atr_store *s, int64_t user_id, bool admin, int
 	return atr_store_collect(st, p->limit, arr, more);
 }
 
-int atr_store_project_update(struct atr_store *s, int64_t id, const char *description, int internal,
-			     int64_t team_id, const json_t *tags)
+int atr_store_project_update(struct atr_store *s, int64_t id, const char *description, int internal, int64_t team_id,
+			     const json_t *tags)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE projects SET description = coalesce(?, description),"
 					      " visibility = coalesce(?, visibility),"
@@ -170,8 +173,9 @@ int atr_store_project_update(struct atr_store *s, int64_t id, const char *descri
 
 int atr_store_project_archive(struct atr_store *s, int64_t id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE projects SET archived_at = coalesce(archived_at, ?), updated_at = ?"
-					      " WHERE id = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "UPDATE projects SET archived_at = coalesce(archived_at, ?), updated_at = ?"
+				   " WHERE id = ?");
 	int64_t now = atr_now_ms();
 	if (!st)
 		return ATR_EDB;
@@ -198,8 +202,9 @@ enum atr_prole atr_store_project_member_role(struct atr_store *s, int64_t projec
 
 int atr_store_project_member_set(struct atr_store *s, int64_t project_id, int64_t user_id, enum atr_prole role)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO project_members(project_id, user_id, role, added_at)"
-					      " VALUES (?,?,?,?) ON CONFLICT(project_id, user_id) DO UPDATE SET role = excluded.role");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "INSERT INTO project_members(project_id, user_id, role, added_at)"
+		       " VALUES (?,?,?,?) ON CONFLICT(project_id, user_id) DO UPDATE SET role = excluded.role");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -223,7 +228,8 @@ int atr_store_project_member_remove(struct atr_store *s, int64_t project_id, int
 
 int64_t atr_store_project_owner_count(struct atr_store *s, int64_t project_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT count(*) FROM project_members WHERE project_id = ? AND role = 'owner'");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT count(*) FROM project_members WHERE project_id = ? AND role = 'owner'");
 	int64_t n = -1;
 	if (!st)
 		return -1;
@@ -237,7 +243,9 @@ int64_t atr_store_project_owner_count(struct atr_store *s, int64_t project_id)
 int atr_store_project_members(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
 			      bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT u.id, u.username, u.display_name, m.role, m.added_at"
-					      " FROM project_members m JOIN users u ON u.id = m.user_id"
-					      " WHERE m.project_id = ? AND u.id > ? ORDER BY u.id LIMIT ?", project_id, p, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT u.id, u.username, u.display_name, m.role, m.added_at"
+				    " FROM project_members m JOIN users u ON u.id = m.user_id"
+				    " WHERE m.project_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
+				    project_id, p, arr, more);
 }

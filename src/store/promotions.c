@@ -27,10 +27,11 @@ int atr_store_model_alias_get(struct atr_store *s, int64_t model_id, const char 
 
 static int put_alias(struct atr_store *s, int64_t model_id, const char *alias, int64_t version_id, const char *actor)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO model_aliases(model_id, alias, version_id, updated_by,"
-					      " updated_at) VALUES (?,?,?,?,?) ON CONFLICT(model_id, alias) DO UPDATE SET"
-					      " version_id = excluded.version_id, updated_by = excluded.updated_by,"
-					      " updated_at = excluded.updated_at");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT INTO model_aliases(model_id, alias, version_id, updated_by,"
+				   " updated_at) VALUES (?,?,?,?,?) ON CONFLICT(model_id, alias) DO UPDATE SET"
+				   " version_id = excluded.version_id, updated_by = excluded.updated_by,"
+				   " updated_at = excluded.updated_at");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -45,8 +46,11 @@ int atr_store_model_alias_set(struct atr_store *s, int64_t model_id, const char 
 			      const char *actor, int64_t promotion_id, int64_t *from_id)
 {
 	struct atr_model_version v;
-	struct model_event e = {.model_id = model_id, .kind = "alias_moved", .alias = alias, .actor = actor,
-				.promotion_id = promotion_id};
+	struct model_event e = { .model_id = model_id,
+				 .kind = "alias_moved",
+				 .alias = alias,
+				 .actor = actor,
+				 .promotion_id = promotion_id };
 	int64_t from = 0;
 	int rc;
 
@@ -82,7 +86,7 @@ fail:
 int atr_store_model_alias_delete(struct atr_store *s, int64_t model_id, const char *alias, const char *actor,
 				 int64_t *from_id)
 {
-	struct model_event e = {.model_id = model_id, .kind = "alias_deleted", .alias = alias, .actor = actor};
+	struct model_event e = { .model_id = model_id, .kind = "alias_deleted", .alias = alias, .actor = actor };
 	sqlite3_stmt *st;
 	int64_t from = 0;
 	int rc;
@@ -115,7 +119,7 @@ int atr_store_promotion_create(struct atr_store *s, int64_t version_id, const ch
 			       int64_t user_id, const char *actor, int64_t *id_out)
 {
 	struct atr_model_version v;
-	struct model_event e = {.kind = "promotion_requested", .alias = alias, .actor = actor, .comment = comment};
+	struct model_event e = { .kind = "promotion_requested", .alias = alias, .actor = actor, .comment = comment };
 	sqlite3_stmt *st;
 	int rc;
 
@@ -160,9 +164,10 @@ fail:
 
 int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotion *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT pr.id, pr.model_id, m.project_id, pr.version_id, pr.version,"
-					      " pr.alias, pr.state FROM model_promotions pr JOIN models m ON m.id = pr.model_id"
-					      " WHERE pr.id = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT pr.id, pr.model_id, m.project_id, pr.version_id, pr.version,"
+				   " pr.alias, pr.state FROM model_promotions pr JOIN models m ON m.id = pr.model_id"
+				   " WHERE pr.id = ?");
 	int rc;
 	if (!st)
 		return ATR_EDB;
@@ -181,12 +186,12 @@ int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotio
 	return atr_db_row_done(st, rc);
 }
 
-#define PROMOTION_COLS                                                                                                 \
-	"pr.id, p.name AS project, m.name AS model, pr.version, pr.version_id, pr.alias, pr.state, pr.comment,"        \
-	" rq.username AS requested_by, pr.requested_at, dc.username AS decided_by, pr.decided_at,"                     \
+#define PROMOTION_COLS                                                                                          \
+	"pr.id, p.name AS project, m.name AS model, pr.version, pr.version_id, pr.alias, pr.state, pr.comment," \
+	" rq.username AS requested_by, pr.requested_at, dc.username AS decided_by, pr.decided_at,"              \
 	" pr.decision_comment"
-#define PROMOTION_FROM                                                                                                 \
-	" FROM model_promotions pr JOIN models m ON m.id = pr.model_id JOIN projects p ON p.id = m.project_id"         \
+#define PROMOTION_FROM                                                                                         \
+	" FROM model_promotions pr JOIN models m ON m.id = pr.model_id JOIN projects p ON p.id = m.project_id" \
 	" LEFT JOIN users rq ON rq.id = pr.requested_by LEFT JOIN users dc ON dc.id = pr.decided_by"
 
 json_t *atr_store_promotion_json(struct atr_store *s, int64_t id, int *err)
@@ -215,7 +220,7 @@ int atr_store_promotion_decide(struct atr_store *s, int64_t id, bool approve, in
 			       const char *comment, int64_t *from_id)
 {
 	struct atr_promotion pr;
-	struct model_event e = {.kind = "promotion_rejected", .actor = actor, .comment = comment};
+	struct model_event e = { .kind = "promotion_rejected", .actor = actor, .comment = comment };
 	int rc;
 
 	if ((rc = atr_db_begin(s->db)) < 0)
@@ -248,15 +253,15 @@ fail:
 int atr_store_promotion_list(struct atr_store *s, const struct atr_promotion_filter *f, const struct atr_page *p,
 			     json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT " PROMOTION_COLS PROMOTION_FROM " WHERE (?1 IS NULL OR pr.state = ?1)"
-		       " AND (?2 = 0 OR pr.id < ?2) AND (?7 = 0 OR pr.model_id = ?7)"
-		       " AND CASE WHEN ?3 > 0 THEN m.project_id = ?3"
-		       " WHEN ?4 THEN 1"
-		       " ELSE p.archived_at IS NULL AND EXISTS (SELECT 1 FROM project_members pm WHERE"
-		       " pm.project_id = m.project_id AND pm.user_id = ?5 AND (pm.role = 'owner' OR"
-		       " (pm.role = 'editor' AND pr.alias <> '" ATR_ALIAS_PROTECTED "'))) END"
-		       " ORDER BY pr.id DESC LIMIT ?6");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT " PROMOTION_COLS PROMOTION_FROM " WHERE (?1 IS NULL OR pr.state = ?1)"
+				   " AND (?2 = 0 OR pr.id < ?2) AND (?7 = 0 OR pr.model_id = ?7)"
+				   " AND CASE WHEN ?3 > 0 THEN m.project_id = ?3"
+				   " WHEN ?4 THEN 1"
+				   " ELSE p.archived_at IS NULL AND EXISTS (SELECT 1 FROM project_members pm WHERE"
+				   " pm.project_id = m.project_id AND pm.user_id = ?5 AND (pm.role = 'owner' OR"
+				   " (pm.role = 'editor' AND pr.alias <> '" ATR_ALIAS_PROTECTED "'))) END"
+				   " ORDER BY pr.id DESC LIMIT ?6");
 	if (!st)
 		return ATR_EDB;
 	atr_db_bind_text(st, 1, f->state);

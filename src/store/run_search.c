@@ -122,14 +122,14 @@ struct search {
 	const struct atr_page *p;
 	struct qb q;
 	int64_t count[ATR_RQ_MAX_CLAUSES]; /* rows clause i matches (capped); -1: no index for it */
-	int driver;                        /* the clause whose runs are read and sorted, or -1 */
-	const char *set_id;                /* what a set clause tests: "+r.id", or "+o.run_id" */
+	int driver;			   /* the clause whose runs are read and sorted, or -1 */
+	const char *set_id;		   /* what a set clause tests: "+r.id", or "+o.run_id" */
 	int64_t *ids;
 	size_t n, want, limit; /* want = limit + 1: one more says another page follows */
 	json_t *last_value;    /* the order value of the page's last row, for the cursor */
 };
 
-static const char *const op_sql[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
+static const char *const op_sql[] = { " = ", " <> ", " < ", " <= ", " > ", " >= " };
 
 /* Whether clause i is tested against a set built once (it matches few enough runs). */
 static bool is_set(const struct search *x, int i)
@@ -160,13 +160,14 @@ static bool indexable(const struct atr_rq_clause *c)
 static const struct field_sql {
 	const char *table, *indexed, *scope, *value;
 } fields[] = {
-	[ATR_RQ_PARAM] = {"run_params", "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE ", NULL, "value"},
-	[ATR_RQ_TAG] = {"run_tags", "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE ", NULL, "value"},
-	[ATR_RQ_METRIC] = {"run_metrics", "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE ",
-			   "project_id = ", "last"},
-	[ATR_RQ_STATUS] = {NULL, NULL, NULL, "status"},
-	[ATR_RQ_NAME] = {NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE ", "project_id = ",
-			 "name"},
+	[ATR_RQ_PARAM] = { "run_params", "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE ", NULL,
+			   "value" },
+	[ATR_RQ_TAG] = { "run_tags", "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE ", NULL, "value" },
+	[ATR_RQ_METRIC] = { "run_metrics", "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE ",
+			    "project_id = ", "last" },
+	[ATR_RQ_STATUS] = { NULL, NULL, NULL, "status" },
+	[ATR_RQ_NAME] = { NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE ",
+			  "project_id = ", "name" },
 };
 
 /* "SELECT run_id FROM <the clause's index> WHERE <the clause>" (indexable clauses). */
@@ -308,14 +309,14 @@ static int64_t probe(struct search *x, int d, bool others, int64_t cap)
 /* ---- the order ---- */
 
 struct order {
-	const char *v;   /* the order value expression ("NULL" for the default order) */
-	bool nullable;   /* runs may lack it (params, metrics): they come last */
+	const char *v; /* the order value expression ("NULL" for the default order) */
+	bool nullable; /* runs may lack it (params, metrics): they come last */
 	bool desc;
 };
 
 static void order_of(const struct atr_runquery *rq, struct order *o)
 {
-	static const char *const v[] = {"NULL", "r.started_at", "r.name", "o.value", "o.last"};
+	static const char *const v[] = { "NULL", "r.started_at", "r.name", "o.value", "o.last" };
 	o->v = v[rq->order];
 	o->nullable = rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC;
 	o->desc = rq->order == ATR_RQ_BY_ID ? true : rq->desc;
@@ -425,8 +426,9 @@ static int plan_driven(struct search *x)
 /* Walks the runs of the project in id, start-time or name order, testing the clauses. */
 static int plan_runs(struct search *x)
 {
-	static const char *const from[] = {" FROM runs r INDEXED BY runs_project", " FROM runs r INDEXED BY runs_project_started",
-					   " FROM runs r INDEXED BY runs_project_name"};
+	static const char *const from[] = { " FROM runs r INDEXED BY runs_project",
+					    " FROM runs r INDEXED BY runs_project_started",
+					    " FROM runs r INDEXED BY runs_project_name" };
 	struct order o;
 
 	order_of(x->rq, &o);
@@ -530,8 +532,8 @@ static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
  */
 static void choose(struct search *x)
 {
-	int64_t cap = atr_run_search_set_cap > atr_run_search_drive_cap ? atr_run_search_set_cap
-									  : atr_run_search_drive_cap;
+	int64_t cap =
+		atr_run_search_set_cap > atr_run_search_drive_cap ? atr_run_search_set_cap : atr_run_search_drive_cap;
 	int64_t m;
 	int d = -1, sets = 0;
 
@@ -585,9 +587,9 @@ int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct a
 	}
 	if (rc == 0 && x.n > x.limit) {
 		int64_t last = x.ids[x.limit - 1];
-		*next = rq->order == ATR_RQ_BY_ID ? json_pack("[I]", (json_int_t)last)
-						  : json_pack("[O,I]", x.last_value ? x.last_value : json_null(),
-							      (json_int_t)last);
+		*next = rq->order == ATR_RQ_BY_ID
+				? json_pack("[I]", (json_int_t)last)
+				: json_pack("[O,I]", x.last_value ? x.last_value : json_null(), (json_int_t)last);
 		if (!*next)
 			rc = ATR_ENOMEM;
 	}

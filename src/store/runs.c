@@ -20,7 +20,8 @@ static int put_pairs(struct atr_store *s, bool tags, int64_t run_id, const json_
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)map, k, v) {
+	json_object_foreach((json_t *)map, k, v)
+	{
 		sqlite3_stmt *st;
 		int rc;
 		if (json_is_null(v))
@@ -51,8 +52,10 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;
-	st = atr_db_stmt(s->db, "INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
-				" ended_at, created_at, updated_at) VALUES (?,?,?,coalesce(?, '{}'),coalesce(?, '{}'),?,?,?,?,?,?)");
+	st = atr_db_stmt(
+		s->db,
+		"INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
+		" ended_at, created_at, updated_at) VALUES (?,?,?,coalesce(?, '{}'),coalesce(?, '{}'),?,?,?,?,?,?)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -114,19 +117,21 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 	return atr_db_row_done(st, rc);
 }
 
-#define RUN_COLS                                                                                                       \
-	"r.id, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json, r.job_id,"         \
-	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                             \
+#define RUN_COLS                                                                                               \
+	"r.id, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json, r.job_id," \
+	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                     \
 	" (SELECT json_group_object(key, last) FROM run_metrics WHERE run_id = r.id) AS metrics__json"
 #define RUN_FROM " FROM runs r JOIN projects p ON p.id = r.project_id LEFT JOIN users u ON u.id = r.created_by"
 
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT " RUN_COLS ", (SELECT json_group_array(json_object('dataset', d.name,"
-					      " 'version', v.version, 'dataset_version_id', v.id)) FROM run_inputs i"
-					      " JOIN dataset_versions v ON v.id = i.dataset_version_id JOIN datasets d"
-					      " ON d.id = v.dataset_id WHERE i.run_id = r.id) AS inputs__json" RUN_FROM
-					      " WHERE r.id = ?", id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT " RUN_COLS ", (SELECT json_group_array(json_object('dataset', d.name,"
+				    " 'version', v.version, 'dataset_version_id', v.id)) FROM run_inputs i"
+				    " JOIN dataset_versions v ON v.id = i.dataset_version_id JOIN datasets d"
+				    " ON d.id = v.dataset_id WHERE i.run_id = r.id) AS inputs__json" RUN_FROM
+				    " WHERE r.id = ?",
+				    id, err);
 }
 
 json_t *atr_store_run_item(struct atr_store *s, int64_t id, int *err)
@@ -140,7 +145,8 @@ static int add_params(struct atr_store *s, int64_t id, const json_t *params, cha
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)params, k, v) {
+	json_object_foreach((json_t *)params, k, v)
+	{
 		sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT value FROM run_params WHERE run_id = ? AND key = ?");
 		bool differs;
 		if (!st)
@@ -178,13 +184,17 @@ int atr_store_run_update(struct atr_store *s, int64_t id, const struct atr_run_p
 		return rc;
 	if (patch->params &&
 	    ((rc = add_params(s, id, patch->params, conflict_key, keylen)) < 0 ||
-	     (rc = refresh_copy(s, "UPDATE runs SET params = (SELECT json_group_object(key, value) FROM run_params"
-				   " WHERE run_id = ?1) WHERE id = ?1", id)) < 0))
+	     (rc = refresh_copy(s,
+				"UPDATE runs SET params = (SELECT json_group_object(key, value) FROM run_params"
+				" WHERE run_id = ?1) WHERE id = ?1",
+				id)) < 0))
 		goto fail;
 	if (patch->tags &&
 	    ((rc = put_pairs(s, true, id, patch->tags)) < 0 ||
-	     (rc = refresh_copy(s, "UPDATE runs SET tags = (SELECT json_group_object(key, value) FROM run_tags"
-				   " WHERE run_id = ?1) WHERE id = ?1", id)) < 0))
+	     (rc = refresh_copy(s,
+				"UPDATE runs SET tags = (SELECT json_group_object(key, value) FROM run_tags"
+				" WHERE run_id = ?1) WHERE id = ?1",
+				id)) < 0))
 		goto fail;
 	st = atr_db_stmt(s->db, "UPDATE runs SET name = coalesce(?1, name), status = coalesce(?2, status),"
 				" ended_at = CASE WHEN ?2 IS NULL THEN ended_at WHEN ?2 = 'running' THEN NULL"

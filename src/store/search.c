@@ -51,14 +51,15 @@ int atr_store_search(struct atr_store *s, const struct atr_search_query *q, cons
 		     bool *more, double *last_score, int64_t *last_rowid)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT search_index.rowid, search_index.kind, search_index.ref_id, pr.name, search_index.name,"
-		       " snippet(search_index, -1, '**', '**', '...', 12), search_index.rank"
-		       " FROM search_index JOIN projects pr ON pr.id = search_index.project_id"
-		       " WHERE search_index MATCH ?1 AND (?2 IS NULL OR search_index.kind = ?2) AND pr.archived_at IS NULL"
-		       " AND (?3 OR pr.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
-		       " WHERE m.project_id = pr.id AND m.user_id = ?4))"
-		       " AND (?5 = 0 OR search_index.rank > ?6 OR (search_index.rank = ?6 AND search_index.rowid > ?7))"
-		       " ORDER BY search_index.rank, search_index.rowid LIMIT ?8");
+		s->db,
+		"SELECT search_index.rowid, search_index.kind, search_index.ref_id, pr.name, search_index.name,"
+		" snippet(search_index, -1, '**', '**', '...', 12), search_index.rank"
+		" FROM search_index JOIN projects pr ON pr.id = search_index.project_id"
+		" WHERE search_index MATCH ?1 AND (?2 IS NULL OR search_index.kind = ?2) AND pr.archived_at IS NULL"
+		" AND (?3 OR pr.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
+		" WHERE m.project_id = pr.id AND m.user_id = ?4))"
+		" AND (?5 = 0 OR search_index.rank > ?6 OR (search_index.rank = ?6 AND search_index.rowid > ?7))"
+		" ORDER BY search_index.rank, search_index.rowid LIMIT ?8");
 	int n = 0, rc;
 
 	*more = false;
@@ -79,8 +80,9 @@ int atr_store_search(struct atr_store *s, const struct atr_search_query *q, cons
 			break;
 		}
 		o = json_pack("{s:s, s:I, s:s, s:s, s:s}", "kind", (const char *)sqlite3_column_text(st, 1), "id",
-			      (json_int_t)sqlite3_column_int64(st, 2), "project", (const char *)sqlite3_column_text(st, 3),
-			      "name", (const char *)sqlite3_column_text(st, 4), "snippet",
+			      (json_int_t)sqlite3_column_int64(st, 2), "project",
+			      (const char *)sqlite3_column_text(st, 3), "name",
+			      (const char *)sqlite3_column_text(st, 4), "snippet",
 			      sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
 		if (!o || json_array_append_new(arr, o) < 0) {
 			atr_db_done(st);

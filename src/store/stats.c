@@ -27,10 +27,11 @@ int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms)
 /* totals.queue.oldest: the job waiting longest in the queue (since it was last queued), or null. */
 static int add_oldest_queued(struct atr_store *s, json_t *totals)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT j.id, p.name AS project, j.name, j.priority,"
-					      " j.created_at AS submitted_at, j.queued_at, j.pending_reason"
-					      " FROM jobs j JOIN projects p ON p.id = j.project_id"
-					      " WHERE j." ACTIVE " AND j.state = 'queued' ORDER BY j.queued_at, j.id LIMIT 1");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT j.id, p.name AS project, j.name, j.priority,"
+				   " j.created_at AS submitted_at, j.queued_at, j.pending_reason"
+				   " FROM jobs j JOIN projects p ON p.id = j.project_id"
+				   " WHERE j." ACTIVE " AND j.state = 'queued' ORDER BY j.queued_at, j.id LIMIT 1");
 	json_t *oldest;
 	int rc;
 
@@ -52,15 +53,15 @@ static int add_oldest_queued(struct atr_store *s, json_t *totals)
  */
 static int add_gpu_hours(struct atr_store *s, int64_t now_ms, json_t *totals)
 {
-	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "WITH spans(team_id, gpus, a, b) AS ("
-		       " SELECT team_id, gpus, max(started_at, ?1), min(ended_at, ?2) FROM jobs"
-		       "  WHERE ended_at > ?1 AND started_at IS NOT NULL AND gpus > 0"
-		       " UNION ALL SELECT team_id, gpus, max(started_at, ?1), ?2 FROM jobs"
-		       "  WHERE " ACTIVE " AND state = 'running' AND started_at IS NOT NULL AND gpus > 0)"
-		       " SELECT t.name AS team, sum(spans.gpus * (b - a)) AS gpu_ms, count(*) AS jobs"
-		       " FROM spans LEFT JOIN teams t ON t.id = spans.team_id WHERE b > a"
-		       " GROUP BY spans.team_id ORDER BY gpu_ms DESC, t.name");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "WITH spans(team_id, gpus, a, b) AS ("
+				   " SELECT team_id, gpus, max(started_at, ?1), min(ended_at, ?2) FROM jobs"
+				   "  WHERE ended_at > ?1 AND started_at IS NOT NULL AND gpus > 0"
+				   " UNION ALL SELECT team_id, gpus, max(started_at, ?1), ?2 FROM jobs"
+				   "  WHERE " ACTIVE " AND state = 'running' AND started_at IS NOT NULL AND gpus > 0)"
+				   " SELECT t.name AS team, sum(spans.gpus * (b - a)) AS gpu_ms, count(*) AS jobs"
+				   " FROM spans LEFT JOIN teams t ON t.id = spans.team_id WHERE b > a"
+				   " GROUP BY spans.team_id ORDER BY gpu_ms DESC, t.name");
 	json_t *teams = json_array(), *o = NULL, *team;
 	int64_t week = atr_stats_bucket_start(now_ms, ATR_STATS_WEEK_MS), total_ms = 0;
 	char since[40];
@@ -100,48 +101,49 @@ out:
 json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT json_object("
-		       "'users', json_object('total', (SELECT count(*) FROM users),"
-		       " 'admins', (SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0),"
-		       " 'disabled', (SELECT count(*) FROM users WHERE disabled <> 0)),"
-		       "'teams', json_object('total', (SELECT count(*) FROM teams)),"
-		       "'tokens', json_object("
-		       " 'active', (SELECT count(*) FROM api_tokens WHERE kind = 'user' AND revoked_at IS NULL"
-		       "  AND (expires_at IS NULL OR expires_at > ?1)),"
-		       " 'sessions', (SELECT count(*) FROM api_tokens WHERE kind = 'session' AND revoked_at IS NULL"
-		       "  AND (expires_at IS NULL OR expires_at > ?1))),"
-		       "'projects', json_object('total', (SELECT count(*) FROM projects),"
-		       " 'archived', (SELECT count(*) FROM projects WHERE archived_at IS NOT NULL)),"
-		       "'datasets', json_object('total', (SELECT count(*) FROM datasets),"
-		       " 'versions', (SELECT count(*) FROM dataset_versions)),"
-		       "'models', json_object('total', (SELECT count(*) FROM models),"
-		       " 'versions', (SELECT count(*) FROM model_versions)),"
-		       "'promotions', json_object('pending', (SELECT count(*) FROM model_promotions WHERE state = 'pending')),"
-		       /* A subquery's JSON is text to the outer json_object: json() keeps it an object. GPUs
+		s->db,
+		"SELECT json_object("
+		"'users', json_object('total', (SELECT count(*) FROM users),"
+		" 'admins', (SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0),"
+		" 'disabled', (SELECT count(*) FROM users WHERE disabled <> 0)),"
+		"'teams', json_object('total', (SELECT count(*) FROM teams)),"
+		"'tokens', json_object("
+		" 'active', (SELECT count(*) FROM api_tokens WHERE kind = 'user' AND revoked_at IS NULL"
+		"  AND (expires_at IS NULL OR expires_at > ?1)),"
+		" 'sessions', (SELECT count(*) FROM api_tokens WHERE kind = 'session' AND revoked_at IS NULL"
+		"  AND (expires_at IS NULL OR expires_at > ?1))),"
+		"'projects', json_object('total', (SELECT count(*) FROM projects),"
+		" 'archived', (SELECT count(*) FROM projects WHERE archived_at IS NOT NULL)),"
+		"'datasets', json_object('total', (SELECT count(*) FROM datasets),"
+		" 'versions', (SELECT count(*) FROM dataset_versions)),"
+		"'models', json_object('total', (SELECT count(*) FROM models),"
+		" 'versions', (SELECT count(*) FROM model_versions)),"
+		"'promotions', json_object('pending', (SELECT count(*) FROM model_promotions WHERE state = 'pending')),"
+		/* A subquery's JSON is text to the outer json_object: json() keeps it an object. GPUs
 		        * are counted on online workers, as in /metrics (store/workers.c). */
-		       "'workers', json((SELECT json_object('online', coalesce(sum(state = 'online'), 0),"
-		       "  'offline', coalesce(sum(state <> 'online'), 0),"
-		       "  'schedulable', coalesce(sum(state = 'online' AND NOT cordoned AND NOT draining), 0)) FROM workers)),"
-		       "'gpus', json((SELECT json_object("
-		       "  'total', coalesce(sum(CASE WHEN state = 'online' THEN json_array_length(gpus) END), 0),"
-		       "  'busy', coalesce(sum(CASE WHEN state = 'online' THEN (SELECT count(*) FROM json_each(workers.gpus)"
-		       "   WHERE json_extract(value, '$.busy') = 1) END), 0),"
-		       /* The GPUs placed jobs hold: what the scheduler counts against the inventory. The
+		"'workers', json((SELECT json_object('online', coalesce(sum(state = 'online'), 0),"
+		"  'offline', coalesce(sum(state <> 'online'), 0),"
+		"  'schedulable', coalesce(sum(state = 'online' AND NOT cordoned AND NOT draining), 0)) FROM workers)),"
+		"'gpus', json((SELECT json_object("
+		"  'total', coalesce(sum(CASE WHEN state = 'online' THEN json_array_length(gpus) END), 0),"
+		"  'busy', coalesce(sum(CASE WHEN state = 'online' THEN (SELECT count(*) FROM json_each(workers.gpus)"
+		"   WHERE json_extract(value, '$.busy') = 1) END), 0),"
+		/* The GPUs placed jobs hold: what the scheduler counts against the inventory. The
 			* IN term matches the jobs_active partial index. */
-		       "  'in_use', (SELECT coalesce(sum(gpus), 0) FROM jobs WHERE " ACTIVE
-		       "   AND state IN ('dispatched', 'running'))) FROM workers)),"
-		       "'jobs', json((SELECT json_object('total', count(*),"
-		       "  'queued', coalesce(sum(state = 'queued'), 0), 'dispatched', coalesce(sum(state = 'dispatched'), 0),"
-		       "  'running', coalesce(sum(state = 'running'), 0), 'succeeded', coalesce(sum(state = 'succeeded'), 0),"
-		       "  'failed', coalesce(sum(state = 'failed'), 0), 'cancelled', coalesce(sum(state = 'cancelled'), 0),"
-		       "  'lost', coalesce(sum(state = 'lost'), 0)) FROM jobs)),"
-		       "'queue', json_object('length', (SELECT count(*) FROM jobs WHERE " ACTIVE " AND state = 'queued')),"
-		       /* The state the deployment controller last wrote (it writes every change at once). */
-		       "'deployments', json((SELECT json_object('total', count(*),"
-		       "  'ready', coalesce(sum(state = 'ready'), 0), 'degraded', coalesce(sum(state = 'degraded'), 0),"
-		       "  'deploying', coalesce(sum(state = 'deploying'), 0), 'failed', coalesce(sum(state = 'failed'), 0))"
-		       "  FROM deployments))"
-		       ") AS totals__json");
+		"  'in_use', (SELECT coalesce(sum(gpus), 0) FROM jobs WHERE " ACTIVE
+		"   AND state IN ('dispatched', 'running'))) FROM workers)),"
+		"'jobs', json((SELECT json_object('total', count(*),"
+		"  'queued', coalesce(sum(state = 'queued'), 0), 'dispatched', coalesce(sum(state = 'dispatched'), 0),"
+		"  'running', coalesce(sum(state = 'running'), 0), 'succeeded', coalesce(sum(state = 'succeeded'), 0),"
+		"  'failed', coalesce(sum(state = 'failed'), 0), 'cancelled', coalesce(sum(state = 'cancelled'), 0),"
+		"  'lost', coalesce(sum(state = 'lost'), 0)) FROM jobs)),"
+		"'queue', json_object('length', (SELECT count(*) FROM jobs WHERE " ACTIVE " AND state = 'queued')),"
+		/* The state the deployment controller last wrote (it writes every change at once). */
+		"'deployments', json((SELECT json_object('total', count(*),"
+		"  'ready', coalesce(sum(state = 'ready'), 0), 'degraded', coalesce(sum(state = 'degraded'), 0),"
+		"  'deploying', coalesce(sum(state = 'deploying'), 0), 'failed', coalesce(sum(state = 'failed'), 0))"
+		"  FROM deployments))"
+		") AS totals__json");
 	json_t *row, *totals;
 
 	if (!st) {
@@ -172,19 +174,20 @@ int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_
 	 * bucket joins its range of audit_log through the created_at index. Jobs and runs are
 	 * counted in one pass each, grouped by the bucket their creation falls in. */
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "WITH RECURSIVE b(start) AS (SELECT ?1 UNION ALL SELECT start + ?2 FROM b"
-		       " WHERE start + ?2 < ?3 LIMIT ?4),"
-		       " audit(start, active_users, requests) AS (SELECT b.start, count(DISTINCT a.actor_id), count(a.id)"
-		       "  FROM b LEFT JOIN audit_log a ON a.created_at >= b.start AND a.created_at < b.start + ?2"
-		       "  GROUP BY b.start),"
-		       " jb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM jobs"
-		       "  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1),"
-		       " rb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM runs"
-		       "  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1)"
-		       " SELECT strftime('%Y-%m-%dT%H:%M:%fZ', audit.start / 1000.0, 'unixepoch') AS bucket_start,"
-		       " audit.active_users, audit.requests, coalesce(jb.n, 0) AS jobs, coalesce(rb.n, 0) AS runs"
-		       " FROM audit LEFT JOIN jb ON jb.start = audit.start LEFT JOIN rb ON rb.start = audit.start"
-		       " ORDER BY audit.start");
+		s->db,
+		"WITH RECURSIVE b(start) AS (SELECT ?1 UNION ALL SELECT start + ?2 FROM b"
+		" WHERE start + ?2 < ?3 LIMIT ?4),"
+		" audit(start, active_users, requests) AS (SELECT b.start, count(DISTINCT a.actor_id), count(a.id)"
+		"  FROM b LEFT JOIN audit_log a ON a.created_at >= b.start AND a.created_at < b.start + ?2"
+		"  GROUP BY b.start),"
+		" jb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM jobs"
+		"  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1),"
+		" rb(start, n) AS (SELECT ?1 + (created_at - ?1) / ?2 * ?2, count(*) FROM runs"
+		"  WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1)"
+		" SELECT strftime('%Y-%m-%dT%H:%M:%fZ', audit.start / 1000.0, 'unixepoch') AS bucket_start,"
+		" audit.active_users, audit.requests, coalesce(jb.n, 0) AS jobs, coalesce(rb.n, 0) AS runs"
+		" FROM audit LEFT JOIN jb ON jb.start = audit.start LEFT JOIN rb ON rb.start = audit.start"
+		" ORDER BY audit.start");
 	bool more;
 
 	if (!st)

@@ -52,10 +52,12 @@ int atr_store_team_id(struct atr_store *s, const char *name, int64_t *id_out)
 
 json_t *atr_store_team_json(struct atr_store *s, int64_t id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT " TEAM_COLS ", (SELECT json_group_array(json_object("
-					      "'username', u.username, 'role', m.role)) FROM team_members m JOIN users u"
-					      " ON u.id = m.user_id WHERE m.team_id = teams.id) AS members__json"
-					      " FROM teams WHERE id = ?", id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT " TEAM_COLS ", (SELECT json_group_array(json_object("
+				    "'username', u.username, 'role', m.role)) FROM team_members m JOIN users u"
+				    " ON u.id = m.user_id WHERE m.team_id = teams.id) AS members__json"
+				    " FROM teams WHERE id = ?",
+				    id, err);
 }
 
 int atr_store_team_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)
@@ -70,8 +72,7 @@ int atr_store_team_list(struct atr_store *s, const struct atr_page *p, json_t *a
 	return atr_store_collect(st, p->limit, arr, more);
 }
 
-int atr_store_team_update(struct atr_store *s, int64_t id, const char *description, int64_t max_gpus,
-			  int64_t max_jobs)
+int atr_store_team_update(struct atr_store *s, int64_t id, const char *description, int64_t max_gpus, int64_t max_jobs)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE teams SET description = coalesce(?, description),"
 					      " max_gpus = CASE ? WHEN 1 THEN max_gpus ELSE ? END,"
@@ -95,8 +96,9 @@ int atr_store_team_update(struct atr_store *s, int64_t id, const char *descripti
 
 int atr_store_team_member_set(struct atr_store *s, int64_t team_id, int64_t user_id, const char *role)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO team_members(team_id, user_id, role, added_at)"
-					      " VALUES (?,?,?,?) ON CONFLICT(team_id, user_id) DO UPDATE SET role = excluded.role");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "INSERT INTO team_members(team_id, user_id, role, added_at)"
+		       " VALUES (?,?,?,?) ON CONFLICT(team_id, user_id) DO UPDATE SET role = excluded.role");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, team_id);

@@ -11,8 +11,9 @@
 int atr_store_token_create(struct atr_store *s, const struct atr_token_spec *spec, char token_out[ATR_TOKEN_MAX],
 			   int64_t *id_out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO api_tokens(kind, user_id, name, token_hash, prefix,"
-					      " project_id, scope_id, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT INTO api_tokens(kind, user_id, name, token_hash, prefix,"
+				   " project_id, scope_id, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)");
 	char hash[65], prefix[12];
 	int rc;
 
@@ -104,8 +105,8 @@ json_t *atr_store_token_json(struct atr_store *s, int64_t id, int *err)
 	return atr_store_json_by_id(s, "SELECT " TOKEN_COLS " FROM api_tokens WHERE id = ?", id, err);
 }
 
-int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind, const struct atr_page *p,
-			 json_t *arr, bool *more)
+int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind, const struct atr_page *p, json_t *arr,
+			 bool *more)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " TOKEN_COLS " FROM api_tokens WHERE user_id = ?"
 					      " AND (? IS NULL OR kind = ?) AND (? = 0 OR id < ?)"
@@ -123,8 +124,9 @@ int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind,
 
 int atr_store_token_revoke(struct atr_store *s, int64_t id, int64_t user_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?)"
-					      " WHERE id = ? AND (? = 0 OR user_id = ?) AND kind IN ('user','session','join','invoke')");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?)"
+		       " WHERE id = ? AND (? = 0 OR user_id = ?) AND kind IN ('user','session','join','invoke')");
 	int rc;
 
 	if (!st)

@@ -6,8 +6,9 @@
 
 #include <string.h>
 
-#define USER_COLS "id, username, display_name, role, disabled AS disabled__bool, " \
-		  "password_hash IS NOT NULL AS has_password__bool, created_at, updated_at"
+#define USER_COLS                                                        \
+	"id, username, display_name, role, disabled AS disabled__bool, " \
+	"password_hash IS NOT NULL AS has_password__bool, created_at, updated_at"
 
 int atr_store_user_create(struct atr_store *s, const char *username, const char *display_name, bool admin,
 			  const char *password_hash, int64_t *id_out)
@@ -74,10 +75,12 @@ int atr_store_user_get_by_id(struct atr_store *s, int64_t id, struct atr_user *o
 
 json_t *atr_store_user_json(struct atr_store *s, int64_t id, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT " USER_COLS ", (SELECT json_group_array(json_object("
-					      "'team', t.name, 'role', m.role)) FROM team_members m JOIN teams t"
-					      " ON t.id = m.team_id WHERE m.user_id = users.id) AS teams__json"
-					      " FROM users WHERE id = ?", id, err);
+	return atr_store_json_by_id(s,
+				    "SELECT " USER_COLS ", (SELECT json_group_array(json_object("
+				    "'team', t.name, 'role', m.role)) FROM team_members m JOIN teams t"
+				    " ON t.id = m.team_id WHERE m.user_id = users.id) AS teams__json"
+				    " FROM users WHERE id = ?",
+				    id, err);
 }
 
 int atr_store_user_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)
@@ -93,9 +96,10 @@ int atr_store_user_list(struct atr_store *s, const struct atr_page *p, json_t *a
 int atr_store_user_update(struct atr_store *s, int64_t id, const char *display_name, int admin, int disabled,
 			  const char *password_hash)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE users SET display_name = coalesce(?, display_name),"
-					      " role = coalesce(?, role), disabled = coalesce(?, disabled),"
-					      " password_hash = coalesce(?, password_hash), updated_at = ? WHERE id = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "UPDATE users SET display_name = coalesce(?, display_name),"
+				   " role = coalesce(?, role), disabled = coalesce(?, disabled),"
+				   " password_hash = coalesce(?, password_hash), updated_at = ? WHERE id = ?");
 	int rc;
 
 	if (!st)

@@ -53,15 +53,17 @@ int atr_store_worker_register(struct atr_store *s, const struct atr_worker_reg *
 		return rc;
 	*existed = rc == 0;
 	if (*existed) {
-		st = atr_db_stmt(s->db, "UPDATE workers SET url = ?, labels = ?, gpus = ?, cpus = ?, memory_mb = ?,"
-					" version = ?, join_token_id = ?, secret_nonce = ?, running = '[]',"
-					" state_changed_at = CASE state WHEN 'online' THEN state_changed_at ELSE ? END,"
-					" state = 'online', registered_at = ?, last_heartbeat_at = ?, deregistered_at = NULL"
-					" WHERE id = ?");
+		st = atr_db_stmt(s->db,
+				 "UPDATE workers SET url = ?, labels = ?, gpus = ?, cpus = ?, memory_mb = ?,"
+				 " version = ?, join_token_id = ?, secret_nonce = ?, running = '[]',"
+				 " state_changed_at = CASE state WHEN 'online' THEN state_changed_at ELSE ? END,"
+				 " state = 'online', registered_at = ?, last_heartbeat_at = ?, deregistered_at = NULL"
+				 " WHERE id = ?");
 	} else {
-		st = atr_db_stmt(s->db, "INSERT INTO workers(url, labels, gpus, cpus, memory_mb, version, join_token_id,"
-					" secret_nonce, state_changed_at, registered_at, last_heartbeat_at, name, state)"
-					" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'online')");
+		st = atr_db_stmt(s->db,
+				 "INSERT INTO workers(url, labels, gpus, cpus, memory_mb, version, join_token_id,"
+				 " secret_nonce, state_changed_at, registered_at, last_heartbeat_at, name, state)"
+				 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'online')");
 	}
 	if (!st)
 		return ATR_EDB;
@@ -128,8 +130,8 @@ int atr_store_worker_state(struct atr_store *s, int64_t id, char state[16])
 	return one_value(st, NULL, state);
 }
 
-int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running,
-			       double load, int64_t memory_used_mb, struct atr_worker_flags *out)
+int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running, double load,
+			       int64_t memory_used_mb, struct atr_worker_flags *out)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT state, cordoned, draining FROM workers WHERE id = ?");
 	int64_t now = atr_now_ms();
@@ -219,10 +221,10 @@ int atr_store_worker_delete(struct atr_store *s, int64_t id)
 	return rc < 0 ? rc : atr_store_token_revoke_scope(s, "worker", id);
 }
 
-#define WORKER_COLS                                                                                                    \
-	"id, name, url, state, (state = 'online' AND NOT cordoned AND NOT draining) AS schedulable__bool,"             \
-	" cordoned AS cordoned__bool, draining AS draining__bool, labels AS labels__json, gpus AS gpus__json,"         \
-	" json_array_length(gpus) AS gpu_count, cpus, memory_mb, memory_used_mb, load, running AS running__json,"     \
+#define WORKER_COLS                                                                                               \
+	"id, name, url, state, (state = 'online' AND NOT cordoned AND NOT draining) AS schedulable__bool,"        \
+	" cordoned AS cordoned__bool, draining AS draining__bool, labels AS labels__json, gpus AS gpus__json,"    \
+	" json_array_length(gpus) AS gpu_count, cpus, memory_mb, memory_used_mb, load, running AS running__json," \
 	" version, registered_at, last_heartbeat_at, state_changed_at, deregistered_at"
 
 json_t *atr_store_worker_json(struct atr_store *s, int64_t id, int *err)
@@ -270,11 +272,12 @@ int atr_store_workers_sweep(struct atr_store *s, int64_t before_ms, int64_t *ids
 
 int atr_store_worker_counts(struct atr_store *s, struct atr_worker_counts *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT coalesce(sum(state = 'online'), 0), coalesce(sum(state = 'offline'), 0),"
-					      " coalesce(sum(state = 'online' AND NOT cordoned AND NOT draining), 0),"
-					      " coalesce(sum(CASE state WHEN 'online' THEN json_array_length(gpus) END), 0),"
-					      " coalesce(sum(CASE state WHEN 'online' THEN (SELECT count(*) FROM json_each(gpus)"
-					      " WHERE json_extract(value, '$.busy')) END), 0) FROM workers");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT coalesce(sum(state = 'online'), 0), coalesce(sum(state = 'offline'), 0),"
+				   " coalesce(sum(state = 'online' AND NOT cordoned AND NOT draining), 0),"
+				   " coalesce(sum(CASE state WHEN 'online' THEN json_array_length(gpus) END), 0),"
+				   " coalesce(sum(CASE state WHEN 'online' THEN (SELECT count(*) FROM json_each(gpus)"
+				   " WHERE json_extract(value, '$.busy')) END), 0) FROM workers");
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -296,10 +299,12 @@ int atr_store_worker_counts(struct atr_store *s, struct atr_worker_counts *out)
 
 int atr_store_join_token_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s, "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
-					      " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
-					      " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'join'"
-					      " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?", p->after_id, p, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
+				    " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
+				    " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'join'"
+				    " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?",
+				    p->after_id, p, arr, more);
 }
 
 int atr_store_join_token_revoke(struct atr_store *s, int64_t id)
@@ -465,8 +470,9 @@ int atr_store_job_logs_pruned_at(struct atr_store *s, int64_t job_id, int64_t *a
 
 int atr_store_job_last_attempt(struct atr_store *s, int64_t job_id, int64_t *attempt)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT max(coalesce((SELECT max(attempt) FROM job_logs WHERE job_id = ?), 0),"
-					      " coalesce((SELECT max(attempt) FROM worker_job_reports WHERE job_id = ?), 0))");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT max(coalesce((SELECT max(attempt) FROM job_logs WHERE job_id = ?), 0),"
+				   " coalesce((SELECT max(attempt) FROM worker_job_reports WHERE job_id = ?), 0))");
 	int rc;
 
 	if (!st)
@@ -481,9 +487,10 @@ int atr_store_job_last_attempt(struct atr_store *s, int64_t job_id, int64_t *att
 
 int atr_store_job_report_put(struct atr_store *s, const struct atr_job_report *r)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT OR REPLACE INTO worker_job_reports(job_id, attempt, worker_id, state,"
-					      " exit_code, signal, message, log_bytes, started_at, finished_at, reported_at)"
-					      " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "INSERT OR REPLACE INTO worker_job_reports(job_id, attempt, worker_id, state,"
+				   " exit_code, signal, message, log_bytes, started_at, finished_at, reported_at)"
+				   " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, r->job_id);
@@ -506,11 +513,12 @@ int atr_store_job_report_put(struct atr_store *s, const struct atr_job_report *r
 
 json_t *atr_store_job_report_json(struct atr_store *s, int64_t job_id, int64_t attempt, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT job_id, attempt, worker_id, state, exit_code, signal, message,"
-					      " log_bytes, (SELECT coalesce(max(byte_offset + length(data)), 0) FROM job_logs l"
-					      " WHERE l.job_id = r.job_id AND l.attempt = r.attempt) AS log_bytes_received,"
-					      " started_at, finished_at, reported_at FROM worker_job_reports r"
-					      " WHERE job_id = ? AND attempt = ?");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT job_id, attempt, worker_id, state, exit_code, signal, message,"
+				   " log_bytes, (SELECT coalesce(max(byte_offset + length(data)), 0) FROM job_logs l"
+				   " WHERE l.job_id = r.job_id AND l.attempt = r.attempt) AS log_bytes_received,"
+				   " started_at, finished_at, reported_at FROM worker_job_reports r"
+				   " WHERE job_id = ? AND attempt = ?");
 	if (!st) {
 		*err = ATR_EDB;
 		return NULL;

@@ -19,16 +19,16 @@
 #include "atrium/http.h"
 #include "atrium/worker_runner.h"
 
-#define AGENT_MAX_JOBS 256         /* jobs at once on one worker */
-#define AGENT_KILL_GRACE_MS 10000  /* cancel: SIGTERM, then SIGKILL this much later */
+#define AGENT_MAX_JOBS 256	  /* jobs at once on one worker */
+#define AGENT_KILL_GRACE_MS 10000 /* cancel: SIGTERM, then SIGKILL this much later */
 #define AGENT_SHIP_BATCH (256u << 10)
 
 /* Where a job is. Its GPUs are held while it prepares or runs. */
 enum agent_phase {
 	AGENT_PREPARING, /* fetching its inputs (stage.h): no process yet */
-	AGENT_RUNNING,   /* its process runs */
+	AGENT_RUNNING,	 /* its process runs */
 	AGENT_UPLOADING, /* its process succeeded; its outputs are being sent */
-	AGENT_ENDED,     /* its end is known (state, message); its log and report may be on the way */
+	AGENT_ENDED,	 /* its end is known (state, message); its log and report may be on the way */
 };
 
 struct stage;
@@ -43,28 +43,28 @@ struct agent_job {
 	char *token;
 	enum agent_phase phase;
 	/* what starts the process, kept from the request until it does */
-	json_t *req;        /* the request's body: its strings back argv and shell */
-	const char **argv;  /* NULL-terminated, or NULL for a shell command */
+	json_t *req;	   /* the request's body: its strings back argv and shell */
+	const char **argv; /* NULL-terminated, or NULL for a shell command */
 	const char *shell;
-	char **env;         /* "NAME=value", NULL-terminated */
+	char **env; /* "NAME=value", NULL-terminated */
 	bool upload_outputs;
-	bool model_dir;     /* a download goes to model/: ATRIUM_MODEL_DIR */
+	bool model_dir; /* a download goes to model/: ATRIUM_MODEL_DIR */
 	int port;
 	uint64_t timeout_ms;
 	struct agent_service *svc; /* kind "service": kept running and health-checked (service.c) */
-	struct stage *stage;   /* fetching or uploading */
-	struct atr_proc *proc; /* NULL until the process starts (and when it never did) */
-	struct atr_spool log;  /* jobs/<id>/log: what staging says, then the process's output */
-	char dir[1100];        /* absolute WORK_DIR/jobs/<id> */
+	struct stage *stage;	   /* fetching or uploading */
+	struct atr_proc *proc;	   /* NULL until the process starts (and when it never did) */
+	struct atr_spool log;	   /* jobs/<id>/log: what staging says, then the process's output */
+	char dir[1100];		   /* absolute WORK_DIR/jobs/<id> */
 	/* its end (AGENT_ENDED) */
 	enum atr_proc_state state;
 	char message[1024];
 	int64_t finished_at;
 	/* shipping the log and reporting (ship.c) */
-	uint64_t acked;      /* log bytes the server has */
-	bool log_lost;       /* a range could not be read back: shipping stopped */
+	uint64_t acked; /* log bytes the server has */
+	bool log_lost;	/* a range could not be read back: shipping stopped */
 	struct atr_xfer *ship, *report;
-	uv_timer_t timer;    /* batching and retries of shipping and reporting */
+	uv_timer_t timer; /* batching and retries of shipping and reporting */
 	int failures;
 };
 
@@ -73,8 +73,8 @@ struct agent {
 	struct atr_worker_config *cfg;
 	struct atr_client *client;
 	struct atr_server *http;
-	char server[256];    /* base URL, no trailing '/' */
-	char url[300];       /* this worker's API base URL, as the server should use it */
+	char server[256]; /* base URL, no trailing '/' */
+	char url[300];	  /* this worker's API base URL, as the server should use it */
 	char name[64];
 	char work_dir[1024]; /* absolute */
 	json_t *labels;
@@ -118,9 +118,8 @@ void agent_register(struct agent *a);
 void agent_secret_rejected(struct agent *a);
 void agent_deregister(struct agent *a);
 /* Sends a request to the server with the secret; path is under the server's base. */
-int agent_send(struct agent *a, const char *method, const char *path, const char *ctype, const void *body,
-	       size_t len, const char *const *headers, long timeout_ms, atr_client_cb cb, void *cls,
-	       struct atr_xfer **x);
+int agent_send(struct agent *a, const char *method, const char *path, const char *ctype, const void *body, size_t len,
+	       const char *const *headers, long timeout_ms, atr_client_cb cb, void *cls, struct atr_xfer **x);
 uint64_t agent_gpus_in_use(const struct agent *a);
 
 /* routes.c */
@@ -131,8 +130,8 @@ int agent_authenticate(void *app, const char *token, struct atr_principal *out);
 /* jobs.c */
 /* A refused request: field (may be NULL: none) into field, the formatted reason into why;
  * returns err. */
-int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
-		 ...) __attribute__((format(printf, 7, 8)));
+int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 /* Accepts a job from a validated body: 0 with *job (preparing, or already running when it
  * has nothing to fetch), or an atr_err with the reason in why (ATR_ECONFLICT: GPUs or id in
  * use; ATR_EINVAL: bad field named in field). */

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 struct plan_dl {
-	char *dir;       /* under the job's folder: "input/train", "model" */
-	char *base;      /* URL path prefix on the server, ending in '/' */
+	char *dir;	 /* under the job's folder: "input/train", "model" */
+	char *base;	 /* URL path prefix on the server, ending in '/' */
 	char label[200]; /* "dataset 'cifar' version 3", for messages */
 };
 
@@ -98,7 +98,7 @@ static bool base_ok(const char *b)
 /* "dataset 'cifar' version 3" from ".../datasets/cifar/versions/3/files/", else "'<dir>'". */
 static void label_of(const char *base, const char *dir, char *out, size_t outlen)
 {
-	static const char *const kinds[][2] = {{"/datasets/", "dataset"}, {"/models/", "model"}};
+	static const char *const kinds[][2] = { { "/datasets/", "dataset" }, { "/models/", "model" } };
 	char name[80], version[40];
 
 	for (size_t i = 0; i < 2; i++) {
@@ -199,9 +199,10 @@ static int group_blobs(struct stage_plan *p, char *field, size_t fieldlen, char 
 			if (b->size != f->size) {
 				char fl[64];
 				snprintf(fl, sizeof(fl), "downloads[%u].files[%u].size", f->dl, f->k);
-				return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
-					   "'%s' is %llu, but another file with the same sha256 has %llu bytes", fl,
-					   (unsigned long long)f->size, (unsigned long long)b->size);
+				return agent_refuse(
+					field, fieldlen, fl, why, whylen, ATR_EINVAL,
+					"'%s' is %llu, but another file with the same sha256 has %llu bytes", fl,
+					(unsigned long long)f->size, (unsigned long long)b->size);
 			}
 			b->n++;
 			continue;
@@ -226,10 +227,11 @@ static int parse_file(struct stage_plan *p, const json_t *v, uint32_t i, uint32_
 
 	snprintf(fl, sizeof(fl), "downloads[%u].files[%u].path", i, k);
 	if (!atr_is_safe_path(path, strlen(path)))
-		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
-			   "'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
-			   "characters, at most 1024 bytes",
-			   fl);
+		return agent_refuse(
+			field, fieldlen, fl, why, whylen, ATR_EINVAL,
+			"'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
+			"characters, at most 1024 bytes",
+			fl);
 	snprintf(fl, sizeof(fl), "downloads[%u].files[%u].sha256", i, k);
 	if (strlen(sha) != 64 || atr_hex_decode(sha, raw, 32) < 0)
 		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL, "'%s' must be 64 hex digits", fl);
@@ -260,17 +262,19 @@ static int parse_download(struct stage_plan *p, const json_t *d, uint32_t i, cha
 
 	snprintf(fl, sizeof(fl), "downloads[%u].dir", i);
 	if (!atr_is_safe_path(dir, strlen(dir)))
-		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
-			   "'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
-			   "characters, at most 1024 bytes",
-			   fl);
+		return agent_refuse(
+			field, fieldlen, fl, why, whylen, ATR_EINVAL,
+			"'%s' must be a relative path: '/'-separated, without empty, '.' or '..' parts or control "
+			"characters, at most 1024 bytes",
+			fl);
 	if (strcmp(dir, "log") == 0 || strncmp(dir, "log/", 4) == 0)
 		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
 				    "'%s' must not be in 'log': the job's log is there", fl);
 	snprintf(fl, sizeof(fl), "downloads[%u].base", i);
 	if (!base_ok(base))
 		return agent_refuse(field, fieldlen, fl, why, whylen, ATR_EINVAL,
-			   "'%s' must be a path on the server, starting with '/', without a query or spaces", fl);
+				    "'%s' must be a path on the server, starting with '/', without a query or spaces",
+				    fl);
 	dl->dir = strdup(dir);
 	dl->base = malloc(bl + 2);
 	if (!dl->dir || !dl->base) {
@@ -283,7 +287,8 @@ static int parse_download(struct stage_plan *p, const json_t *d, uint32_t i, cha
 	p->ndl++;
 	if (strcmp(dir, "model") == 0 || strncmp(dir, "model/", 6) == 0)
 		p->model = true;
-	json_array_foreach(json_object_get(d, "files"), k, v) {
+	json_array_foreach(json_object_get(d, "files"), k, v)
+	{
 		int rc = parse_file(p, v, i, (uint32_t)k, field, fieldlen, why, whylen);
 		if (rc < 0)
 			return rc;
@@ -308,13 +313,16 @@ int stage_plan_parse(const json_t *downloads, struct stage_plan **out, char *fie
 	json_array_foreach(downloads, i, d) total += json_array_size(json_object_get(d, "files"));
 	if (total > STAGE_MAX_FILES)
 		return agent_refuse(field, fieldlen, "downloads", why, whylen, ATR_EINVAL,
-			   "'downloads' list %zu files; a job may have at most %d input files", total, STAGE_MAX_FILES);
+				    "'downloads' list %zu files; a job may have at most %d input files", total,
+				    STAGE_MAX_FILES);
 	p = calloc(1, sizeof(*p));
-	if (!p || !(p->dls = calloc(n, sizeof(*p->dls))) || !(p->files = calloc(total ? total : 1, sizeof(*p->files)))) {
+	if (!p || !(p->dls = calloc(n, sizeof(*p->dls))) ||
+	    !(p->files = calloc(total ? total : 1, sizeof(*p->files)))) {
 		stage_plan_free(p);
 		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	}
-	json_array_foreach(downloads, i, d) {
+	json_array_foreach(downloads, i, d)
+	{
 		rc = parse_download(p, d, (uint32_t)i, field, fieldlen, why, whylen);
 		if (rc < 0)
 			break;
@@ -518,7 +526,8 @@ static size_t fetch_sink(void *cls, const char *data, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			snprintf(sl->why, sizeof(sl->why), "cannot write '%s': %s", sl->tmp, strerror(w < 0 ? errno : EIO));
+			snprintf(sl->why, sizeof(sl->why), "cannot write '%s': %s", sl->tmp,
+				 strerror(w < 0 ? errno : EIO));
 			sl->local_error = true;
 			return 0;
 		}
@@ -544,8 +553,8 @@ static void on_fetched(void *cls, const struct atr_client_resp *resp)
 		EVP_DigestFinal_ex(sl->md, d, &dl);
 		atr_hex_encode(d, 32, got);
 		if (sl->bytes != b->size) {
-			snprintf(sl->why, sizeof(sl->why), "got %llu bytes, expected %llu", (unsigned long long)sl->bytes,
-				 (unsigned long long)b->size);
+			snprintf(sl->why, sizeof(sl->why), "got %llu bytes, expected %llu",
+				 (unsigned long long)sl->bytes, (unsigned long long)b->size);
 		} else if (strcmp(got, b->sha) != 0) {
 			snprintf(sl->why, sizeof(sl->why), "its sha256 is %s, expected %s", got, b->sha);
 		} else {
@@ -577,14 +586,14 @@ static void download(struct stage_slot *sl)
 	const struct plan_blob *b = &p->blobs[sl->idx];
 	const struct plan_file *f = blob_file(p, b, 0);
 	char url[8192];
-	struct atr_client_req rq = {.method = "GET",
-				    .url = url,
-				    .bearer = s->token,
-				    .timeout_ms = -1,
-				    .connect_timeout_ms = 10000,
-				    .stall_s = STAGE_STALL_S,
-				    .max_response = 64u << 10,
-				    .sink = fetch_sink};
+	struct atr_client_req rq = { .method = "GET",
+				     .url = url,
+				     .bearer = s->token,
+				     .timeout_ms = -1,
+				     .connect_timeout_ms = 10000,
+				     .stall_s = STAGE_STALL_S,
+				     .max_response = 64u << 10,
+				     .sink = fetch_sink };
 
 	sl->why[0] = 0;
 	sl->local_error = false;
@@ -650,7 +659,7 @@ static void fetch_release(void *data)
 	free(f);
 }
 
-static const struct stage_kind fetch_kind = {fetch_pump, download, fetch_release};
+static const struct stage_kind fetch_kind = { fetch_pump, download, fetch_release };
 
 /* Folders, and which blobs the cache already holds. 0, or the stage is finished with why. */
 static int fetch_begin(struct stage *s)
@@ -678,16 +687,15 @@ static int fetch_begin(struct stage *s)
 		if (b->cached) {
 			FETCH(s)->cached_files += b->n;
 			utimensat(AT_FDCWD, path, NULL, 0); /* its "last used", for housekeeping */
-		}
-		else
+		} else
 			missing += b->size;
 	}
 	s->files_total = p->nfiles;
 	s->bytes_total = p->bytes;
 	stage_size_text(p->bytes, size, sizeof(size));
 	stage_size_text(missing, msize, sizeof(msize));
-	stage_note(s, "atrium: fetching inputs: %zu file%s (%s); %llu in this worker's cache, %s to download", p->nfiles,
-		   p->nfiles == 1 ? "" : "s", size, (unsigned long long)FETCH(s)->cached_files, msize);
+	stage_note(s, "atrium: fetching inputs: %zu file%s (%s); %llu in this worker's cache, %s to download",
+		   p->nfiles, p->nfiles == 1 ? "" : "s", size, (unsigned long long)FETCH(s)->cached_files, msize);
 	return 0;
 }
 

@@ -145,7 +145,8 @@ int atr_gpu_fake_count(void)
 void atr_gpu_mark_busy(struct atr_gpu *gpus, int n, int64_t busy_mb, uint64_t atrium_mask)
 {
 	for (int i = 0; i < n; i++) {
-		bool ours = gpus[i].index >= 0 && gpus[i].index < ATR_GPU_MAX && (atrium_mask & (1ULL << gpus[i].index));
+		bool ours =
+			gpus[i].index >= 0 && gpus[i].index < ATR_GPU_MAX && (atrium_mask & (1ULL << gpus[i].index));
 		gpus[i].busy = !ours && gpus[i].memory_used_mb >= 0 && gpus[i].memory_used_mb > busy_mb;
 	}
 }
@@ -304,9 +305,9 @@ int atr_gpu_probe_start(uv_loop_t *loop, uint64_t timeout_ms, atr_gpu_probe_cb c
 			struct atr_gpu_probe **out)
 {
 	const char *bin = getenv("ATRIUM_NVIDIA_SMI");
-	char *args[] = {(char *)"nvidia-smi",
-			(char *)"--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu",
-			(char *)"--format=csv,noheader,nounits", NULL};
+	char *args[] = { (char *)"nvidia-smi",
+			 (char *)"--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu",
+			 (char *)"--format=csv,noheader,nounits", NULL };
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
 	struct atr_gpu_probe *p = calloc(1, sizeof(*p));

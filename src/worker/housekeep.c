@@ -43,7 +43,7 @@ struct hk_pass {
 	uint64_t cache_max;
 	bool deleting; /* second stage: the trash */
 	/* results of the scan */
-	char **old;   /* names under jobs/ to move to the trash */
+	char **old; /* names under jobs/ to move to the trash */
 	size_t nold, capold;
 	uint64_t parts_removed, evicted_files, evicted_bytes, cache_bytes;
 	/* results of the delete */
@@ -66,9 +66,10 @@ size_t hk_pick_evictions(struct hk_entry *e, size_t n, uint64_t max_bytes, uint6
 	for (size_t i = 1; i < n; i++) {
 		struct hk_entry k = e[i];
 		size_t j = i;
-		while (j > 0 && (e[j - 1].mtime > k.mtime ||
-				 (e[j - 1].mtime == k.mtime &&
-				  (e[j - 1].size < k.size || (e[j - 1].size == k.size && strcmp(e[j - 1].name, k.name) > 0))))) {
+		while (j > 0 &&
+		       (e[j - 1].mtime > k.mtime ||
+			(e[j - 1].mtime == k.mtime &&
+			 (e[j - 1].size < k.size || (e[j - 1].size == k.size && strcmp(e[j - 1].name, k.name) > 0))))) {
 			e[j] = e[j - 1];
 			j--;
 		}

@@ -21,8 +21,7 @@
 
 /* ---- checking the request ---- */
 
-int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt,
-		 ...)
+int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt, ...)
 {
 	va_list ap;
 	snprintf(field, fieldlen, "%s", f ? f : "");
@@ -62,26 +61,27 @@ static int command_of(const json_t *cmd, const char ***argv, const char **shell,
 	if (json_is_string(cmd)) {
 		if (json_string_length(cmd) == 0 || strlen(json_string_value(cmd)) != json_string_length(cmd))
 			return agent_refuse(field, fieldlen, "command", why, whylen, ATR_EINVAL,
-				    "'command' must not be empty or contain NUL");
+					    "'command' must not be empty or contain NUL");
 		*shell = json_string_value(cmd);
 		return 0;
 	}
 	n = json_array_size(cmd);
 	if (!json_is_array(cmd) || n == 0 || n > 4096)
 		return agent_refuse(field, fieldlen, "command", why, whylen, ATR_EINVAL,
-			    "'command' must be a string (run by /bin/sh -c) or an array of 1-4096 strings");
+				    "'command' must be a string (run by /bin/sh -c) or an array of 1-4096 strings");
 	*argv = calloc(n + 1, sizeof(**argv));
 	if (!*argv)
 		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
-	json_array_foreach(cmd, i, v) {
+	json_array_foreach(cmd, i, v)
+	{
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    (i == 0 && json_string_length(v) == 0)) {
 			char f[32];
 			free(*argv);
 			*argv = NULL;
 			snprintf(f, sizeof(f), "command[%zu]", i);
-			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' must be a string without NUL%s", f,
-				    i == 0 ? " and not empty" : "");
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL,
+					    "'%s' must be a string without NUL%s", f, i == 0 ? " and not empty" : "");
 		}
 		(*argv)[i] = json_string_value(v);
 	}
@@ -89,24 +89,27 @@ static int command_of(const json_t *cmd, const char ***argv, const char **shell,
 }
 
 /* The GPU indices into j: known on this host, not repeated, not held by a running job. */
-static int gpus_of(struct agent *a, const json_t *gpus, struct agent_job *j, char *field, size_t fieldlen,
-		   char *why, size_t whylen)
+static int gpus_of(struct agent *a, const json_t *gpus, struct agent_job *j, char *field, size_t fieldlen, char *why,
+		   size_t whylen)
 {
 	uint64_t in_use = agent_gpus_in_use(a), seen = 0;
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(gpus, i, v) {
+	json_array_foreach(gpus, i, v)
+	{
 		char f[32];
 		json_int_t idx = json_is_integer(v) ? json_integer_value(v) : -1;
 		snprintf(f, sizeof(f), "gpus[%zu]", i);
 		if (idx < 0 || idx >= ATR_GPU_MAX || !known_gpu(a, (int)idx))
-			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "'%s' is not a GPU index of this worker", f);
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL,
+					    "'%s' is not a GPU index of this worker", f);
 		if (seen & (1ULL << idx))
-			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "GPU %d is listed twice", (int)idx);
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL, "GPU %d is listed twice",
+					    (int)idx);
 		if (in_use & (1ULL << idx))
-			return agent_refuse(field, fieldlen, f, why, whylen, ATR_ECONFLICT, "GPU %d is in use by another job",
-				    (int)idx);
+			return agent_refuse(field, fieldlen, f, why, whylen, ATR_ECONFLICT,
+					    "GPU %d is in use by another job", (int)idx);
 		seen |= 1ULL << idx;
 		j->gpus[j->ngpus++] = (int)idx;
 	}
@@ -123,13 +126,15 @@ static int env_of(const json_t *env, char ***out, char *field, size_t fieldlen, 
 	*out = calloc(n + 1, sizeof(**out));
 	if (!*out)
 		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
-	json_object_foreach((json_t *)env, name, v) {
+	json_object_foreach((json_t *)env, name, v)
+	{
 		size_t len = strlen(name) + json_string_length(v) + 2;
 		if (!env_name_ok(name)) {
 			char f[80];
 			snprintf(f, sizeof(f), "env.%.60s", name);
-			return agent_refuse(field, fieldlen, f, why, whylen, ATR_EINVAL,
-				    "'%s': variable names are letters, digits and '_', not starting with a digit", f);
+			return agent_refuse(
+				field, fieldlen, f, why, whylen, ATR_EINVAL,
+				"'%s': variable names are letters, digits and '_', not starting with a digit", f);
 		}
 		(*out)[k] = malloc(len);
 		if (!(*out)[k])
@@ -150,12 +155,12 @@ static void strv_free(char **v)
 
 static void on_output(void *cls, struct atr_proc *p);
 static void on_done(void *cls, struct atr_proc *p);
-static const struct atr_proc_ops proc_ops = {on_output, on_done};
+static const struct atr_proc_ops proc_ops = { on_output, on_done };
 static void on_note(void *cls, const char *line);
 static void on_fetched(void *cls, int rc, const char *message);
 static void on_uploaded(void *cls, int rc, const char *message);
-static const struct stage_ops fetch_ops = {on_note, on_fetched};
-static const struct stage_ops upload_ops = {on_note, on_uploaded};
+static const struct stage_ops fetch_ops = { on_note, on_fetched };
+static const struct stage_ops upload_ops = { on_note, on_uploaded };
 
 struct agent_job *agent_job_find(struct agent *a, int64_t id)
 {
@@ -273,15 +278,15 @@ static void stage_ctx_of(struct agent_job *j, const struct stage_ops *ops, struc
 			 size_t cachelen)
 {
 	snprintf(cache, cachelen, "%s/cache", j->a->work_dir);
-	*cx = (struct stage_ctx){.loop = j->a->loop,
-				 .client = j->a->client,
-				 .server = j->a->server,
-				 .token = j->token,
-				 .job_dir = j->dir,
-				 .cache_dir = cache,
-				 .job_id = j->id,
-				 .ops = ops,
-				 .cls = j};
+	*cx = (struct stage_ctx){ .loop = j->a->loop,
+				  .client = j->a->client,
+				  .server = j->a->server,
+				  .token = j->token,
+				  .job_dir = j->dir,
+				  .cache_dir = cache,
+				  .job_id = j->id,
+				  .ops = ops,
+				  .cls = j };
 }
 
 /* Starts the process. 0, or < 0 with why (nothing runs). A service keeps what starting
@@ -289,7 +294,7 @@ static void stage_ctx_of(struct agent_job *j, const struct stage_ops *ops, struc
 int agent_job_start_process(struct agent_job *j, char *why, size_t whylen)
 {
 	struct agent *a = j->a;
-	struct atr_proc_spec spec = {0};
+	struct atr_proc_spec spec = { 0 };
 	const char **env = NULL;
 	char model[1200];
 	size_t n = 0, k = 0;
@@ -408,7 +413,8 @@ static int make_folder(struct agent_job *j)
 	if (lstat(j->dir, &st) == 0) {
 		snprintf(path, sizeof(path), "%s.before-%lld", j->dir, (long long)atr_now_ms());
 		if (rename(j->dir, path) < 0) {
-			atr_warn("job %lld: cannot move the old '%s' aside: %s", (long long)j->id, j->dir, strerror(errno));
+			atr_warn("job %lld: cannot move the old '%s' aside: %s", (long long)j->id, j->dir,
+				 strerror(errno));
 			return ATR_EIO;
 		}
 		atr_info("job %lld: the folder of an earlier run is now '%s'", (long long)j->id, path);
@@ -439,8 +445,8 @@ static int accept_request(struct agent *a, const json_t *body, struct agent_job 
 			return rc;
 	}
 	if (agent_job_find(a, j->id))
-		return agent_refuse(field, fieldlen, "id", why, whylen, ATR_ECONFLICT, "job %lld is already on this worker",
-			    (long long)j->id);
+		return agent_refuse(field, fieldlen, "id", why, whylen, ATR_ECONFLICT,
+				    "job %lld is already on this worker", (long long)j->id);
 	rc = command_of(json_object_get(body, "command"), &j->argv, &j->shell, field, fieldlen, why, whylen);
 	if (rc == 0)
 		rc = gpus_of(a, json_object_get(body, "gpus"), j, field, fieldlen, why, whylen);
@@ -469,8 +475,8 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 
 	field[0] = 0;
 	if (a->njobs >= AGENT_MAX_JOBS)
-		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ECONFLICT, "this worker already runs %d jobs",
-			    a->njobs);
+		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ECONFLICT,
+				    "this worker already runs %d jobs", a->njobs);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
@@ -480,8 +486,8 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 	j->timer.data = j;
 	rc = accept_request(a, body, j, &plan, field, fieldlen, why, whylen);
 	if (rc == 0 && (rc = make_folder(j)) < 0)
-		agent_refuse(field, fieldlen, NULL, why, whylen, rc, "cannot prepare job %lld in '%s/jobs': %s", (long long)j->id,
-		     a->work_dir, atr_strerror(rc));
+		agent_refuse(field, fieldlen, NULL, why, whylen, rc, "cannot prepare job %lld in '%s/jobs': %s",
+			     (long long)j->id, a->work_dir, atr_strerror(rc));
 	if (rc == 0 && plan) {
 		j->phase = AGENT_PREPARING;
 		stage_ctx_of(j, &fetch_ops, &cx, cache, sizeof(cache));
@@ -504,7 +510,8 @@ int agent_job_start(struct agent *a, const json_t *body, struct agent_job **out,
 	a->jobs = j;
 	a->njobs++;
 	if (j->phase == AGENT_PREPARING)
-		atr_info("job %lld (attempt %lld) accepted: fetching its inputs", (long long)j->id, (long long)j->attempt);
+		atr_info("job %lld (attempt %lld) accepted: fetching its inputs", (long long)j->id,
+			 (long long)j->attempt);
 	*out = j;
 	return 0;
 }
@@ -520,9 +527,9 @@ json_t *agent_job_json(const struct agent_job *j)
 		atr_time_format(atr_proc_started_at(j->proc), ts, sizeof(ts));
 	o = json_pack("{s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o}", "id", (json_int_t)j->id, "run_id",
 		      j->run_id ? json_integer(j->run_id) : json_null(), "attempt", (json_int_t)j->attempt, "state",
-		      agent_job_state_name(j), "pid", j->proc ? json_integer(atr_proc_pid(j->proc)) : json_null(), "gpus",
-		      gpus ? gpus : json_array(), "started_at", j->proc ? json_string(ts) : json_null(), "log_bytes",
-		      (json_int_t)j->log.total, "log_shipped", (json_int_t)j->acked, "message",
+		      agent_job_state_name(j), "pid", j->proc ? json_integer(atr_proc_pid(j->proc)) : json_null(),
+		      "gpus", gpus ? gpus : json_array(), "started_at", j->proc ? json_string(ts) : json_null(),
+		      "log_bytes", (json_int_t)j->log.total, "log_shipped", (json_int_t)j->acked, "message",
 		      j->phase == AGENT_ENDED ? json_string(j->message) : json_null());
 	if (o && j->svc)
 		json_object_set_new(o, "service", agent_service_json(j));
@@ -537,9 +544,9 @@ void agent_job_cancel(struct agent_job *j)
 		stage_free(j->stage);
 		j->stage = NULL;
 		agent_job_finish(j, ATR_PROC_CANCELLED,
-		       j->phase == AGENT_PREPARING ? "cancelled while fetching its inputs"
-						   : "cancelled while uploading its outputs",
-		       true);
+				 j->phase == AGENT_PREPARING ? "cancelled while fetching its inputs"
+							     : "cancelled while uploading its outputs",
+				 true);
 		break;
 	case AGENT_RUNNING:
 		if (agent_service_waiting(j)) /* between two runs: nothing to stop */

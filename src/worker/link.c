@@ -20,20 +20,19 @@
 #define REG_BACKOFF_MAX_MS 30000
 #define PROBE_TIMEOUT_MS 10000
 
-int agent_send(struct agent *a, const char *method, const char *path, const char *ctype, const void *body,
-	       size_t len, const char *const *headers, long timeout_ms, atr_client_cb cb, void *cls,
-	       struct atr_xfer **x)
+int agent_send(struct agent *a, const char *method, const char *path, const char *ctype, const void *body, size_t len,
+	       const char *const *headers, long timeout_ms, atr_client_cb cb, void *cls, struct atr_xfer **x)
 {
 	char url[600];
-	struct atr_client_req rq = {.method = method,
-				    .url = url,
-				    .bearer = a->registered ? a->secret : NULL,
-				    .content_type = ctype,
-				    .body = body,
-				    .body_len = len,
-				    .timeout_ms = timeout_ms,
-				    .max_response = 1u << 20,
-				    .headers = headers};
+	struct atr_client_req rq = { .method = method,
+				     .url = url,
+				     .bearer = a->registered ? a->secret : NULL,
+				     .content_type = ctype,
+				     .body = body,
+				     .body_len = len,
+				     .timeout_ms = timeout_ms,
+				     .max_response = 1u << 20,
+				     .headers = headers };
 	snprintf(url, sizeof(url), "%s%s", a->server, path);
 	return atr_client_send(a->client, &rq, cb, cls, x);
 }
@@ -55,12 +54,11 @@ static json_t *gpus_json(struct agent *a)
 	atr_gpu_mark_busy(a->gpus, a->ngpus, a->cfg->gpu_busy_mb, agent_gpus_in_use(a));
 	for (int i = 0; arr && i < a->ngpus; i++) {
 		const struct atr_gpu *g = &a->gpus[i];
-		json_t *o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:b}", "index", g->index, "uuid", g->uuid, "name",
-				      g->name, "memory_mb", g->memory_mb >= 0 ? json_integer(g->memory_mb) : json_null(),
-				      "memory_used_mb",
-				      g->memory_used_mb >= 0 ? json_integer(g->memory_used_mb) : json_null(),
-				      "utilization", g->utilization >= 0 ? json_integer(g->utilization) : json_null(),
-				      "busy", g->busy);
+		json_t *o = json_pack(
+			"{s:i, s:s, s:s, s:o, s:o, s:o, s:b}", "index", g->index, "uuid", g->uuid, "name", g->name,
+			"memory_mb", g->memory_mb >= 0 ? json_integer(g->memory_mb) : json_null(), "memory_used_mb",
+			g->memory_used_mb >= 0 ? json_integer(g->memory_used_mb) : json_null(), "utilization",
+			g->utilization >= 0 ? json_integer(g->utilization) : json_null(), "busy", g->busy);
 		if (!o || json_array_append_new(arr, o) < 0) {
 			json_decref(arr);
 			return NULL;
@@ -282,7 +280,8 @@ static void on_heartbeat(void *cls, const struct atr_client_resp *resp)
 	}
 	a->cordoned = atr_json_bool(j, "cordoned", false);
 	cancel = json_object_get(j, "cancel");
-	json_array_foreach(cancel, i, v) {
+	json_array_foreach(cancel, i, v)
+	{
 		struct agent_job *job = json_is_integer(v) ? agent_job_find(a, json_integer_value(v)) : NULL;
 		if (job) {
 			atr_info("job %lld: the server asks to cancel it", (long long)job->id);

@@ -137,9 +137,19 @@ static char **child_env(const char *token)
 
 static void spawn_child(struct atr_local_worker *lw)
 {
-	char *args[] = {(char *)"atrium", (char *)"worker", (char *)"--server", lw->server, (char *)"--listen",
-			(char *)"127.0.0.1:0", (char *)"--name", lw->name, (char *)"--work-dir", lw->work_dir,
-			(char *)"--grace", lw->grace, NULL};
+	char *args[] = { (char *)"atrium",
+			 (char *)"worker",
+			 (char *)"--server",
+			 lw->server,
+			 (char *)"--listen",
+			 (char *)"127.0.0.1:0",
+			 (char *)"--name",
+			 lw->name,
+			 (char *)"--work-dir",
+			 lw->work_dir,
+			 (char *)"--grace",
+			 lw->grace,
+			 NULL };
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
 	struct child *c = calloc(1, sizeof(*c));
@@ -205,8 +215,8 @@ int atr_local_worker_start(uv_loop_t *loop, const struct atr_local_worker_opts *
 		host[sizeof(host) - 1] = 0;
 		snprintf(lw->name, sizeof(lw->name), "local-%s", host);
 		for (char *p = lw->name; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-			      *p == '_' || *p == '.'))
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      *p == '-' || *p == '_' || *p == '.'))
 				*p = '-';
 	}
 	uv_timer_init(loop, &lw->restart);

@@ -58,7 +58,8 @@ int atr_worker_labels_parse(const char *s, json_t **out, char *err, size_t errle
 		*(char *)eq = 0;
 		for (const char *c = k; *c; c++)
 			if (!isalnum((unsigned char)*c) && !strchr("-_./", *c)) {
-				snprintf(err, errlen, "label name '%s' may only have letters, digits and '-', '_', '.', '/'", k);
+				snprintf(err, errlen,
+					 "label name '%s' may only have letters, digits and '-', '_', '.', '/'", k);
 				goto bad;
 			}
 		if (strlen(k) > 63 || strlen(v) > 255) {
@@ -215,7 +216,8 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 		return ATR_EINVAL;
 	}
 	if (!cfg->join_token[0]) {
-		fprintf(stderr, "atrium: --join-token is required (an admin makes one: POST /api/v1/workers/join-tokens)\n");
+		fprintf(stderr,
+			"atrium: --join-token is required (an admin makes one: POST /api/v1/workers/join-tokens)\n");
 		return ATR_EINVAL;
 	}
 	snprintf(a->server, sizeof(a->server), "%s", cfg->server);
@@ -236,10 +238,12 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 	}
 	for (const char *p = a->name; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p)) {
-			fprintf(stderr, "atrium: --name: '%s' may only have letters, digits, '-', '_' and '.'\n", a->name);
+			fprintf(stderr, "atrium: --name: '%s' may only have letters, digits, '-', '_' and '.'\n",
+				a->name);
 			return ATR_EINVAL;
 		}
-	if (atr_mkdirs(cfg->work_dir, 0750) < 0 || !realpath(cfg->work_dir, abs) || strlen(abs) >= sizeof(a->work_dir)) {
+	if (atr_mkdirs(cfg->work_dir, 0750) < 0 || !realpath(cfg->work_dir, abs) ||
+	    strlen(abs) >= sizeof(a->work_dir)) {
 		fprintf(stderr, "atrium: --work-dir: cannot create '%s'\n", cfg->work_dir);
 		return ATR_EINVAL;
 	}
@@ -307,16 +311,18 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	uv_timer_init(&loop, &a->hk_timer);
 	uv_signal_init(&loop, &a->sigterm);
 	uv_signal_init(&loop, &a->sigint);
-	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->sigterm.data = a->sigint.data = a;
+	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->sigterm.data =
+		a->sigint.data = a;
 	if (start_http(a) < 0) {
 		a->exit_code = 1;
 		close_all(a);
 	} else {
 		uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 		uv_signal_start(&a->sigint, on_signal, SIGINT);
-		atr_info("worker '%s' starting: API at %s, work dir %s, server %s", a->name, a->url, a->work_dir, a->server);
+		atr_info("worker '%s' starting: API at %s, work dir %s, server %s", a->name, a->url, a->work_dir,
+			 a->server);
 		agent_jobs_sweep(a->work_dir); /* before any new job, and before the GPU inventory */
-		agent_probe_then(a, false); /* then registers */
+		agent_probe_then(a, false);    /* then registers */
 		agent_housekeeping_start(a);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);

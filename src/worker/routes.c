@@ -13,45 +13,45 @@
 #include <string.h>
 
 static const struct atr_field agent_download_file_schema[] = {
-	{"path", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
-	{"sha256", ATR_F_STRING, ATR_FF_REQUIRED, 64, 64, NULL, NULL},
-	{"size", ATR_F_INT, ATR_FF_REQUIRED, 0, INT64_MAX, NULL, NULL},
-	{0},
+	{ "path", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL },
+	{ "sha256", ATR_F_STRING, ATR_FF_REQUIRED, 64, 64, NULL, NULL },
+	{ "size", ATR_F_INT, ATR_FF_REQUIRED, 0, INT64_MAX, NULL, NULL },
+	{ 0 },
 };
 
 static const struct atr_field agent_download_schema[] = {
-	{"dir", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
-	{"base", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL},
-	{"files", ATR_F_ARRAY, ATR_FF_REQUIRED, 0, STAGE_MAX_FILES, NULL, agent_download_file_schema},
-	{0},
+	{ "dir", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL },
+	{ "base", ATR_F_STRING, ATR_FF_REQUIRED, 1, 1024, NULL, NULL },
+	{ "files", ATR_F_ARRAY, ATR_FF_REQUIRED, 0, STAGE_MAX_FILES, NULL, agent_download_file_schema },
+	{ 0 },
 };
 
 /* kind "service": how its readiness is checked (service.c) */
 static const struct atr_field agent_service_schema[] = {
-	{"health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL},
-	{0},
+	{ "health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL },
+	{ 0 },
 };
 
 static const struct atr_field agent_job_schema[] = {
-	{"id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL},
-	{"run_id", ATR_F_INT, ATR_FF_NULLABLE, 0, INT64_MAX, NULL, NULL},
-	{"attempt", ATR_F_INT, 0, 1, 1000000, NULL, NULL},
-	{"kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference|service", NULL},
-	{"command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 256 * 1024, NULL, NULL},
-	{"env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL},
-	{"gpus", ATR_F_ARRAY, 0, 0, ATR_GPU_MAX, NULL, NULL},
-	{"timeout_s", ATR_F_INT, ATR_FF_NULLABLE, 0, 30LL * 86400, NULL, NULL},
-	{"token", ATR_F_STRING, 0, 0, 255, NULL, NULL},
-	{"port", ATR_F_INT, ATR_FF_NULLABLE, 1, 65535, NULL, NULL},
+	{ "id", ATR_F_INT, ATR_FF_REQUIRED, 1, INT64_MAX, NULL, NULL },
+	{ "run_id", ATR_F_INT, ATR_FF_NULLABLE, 0, INT64_MAX, NULL, NULL },
+	{ "attempt", ATR_F_INT, 0, 1, 1000000, NULL, NULL },
+	{ "kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference|service", NULL },
+	{ "command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 256 * 1024, NULL, NULL },
+	{ "env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL },
+	{ "gpus", ATR_F_ARRAY, 0, 0, ATR_GPU_MAX, NULL, NULL },
+	{ "timeout_s", ATR_F_INT, ATR_FF_NULLABLE, 0, 30LL * 86400, NULL, NULL },
+	{ "token", ATR_F_STRING, 0, 0, 255, NULL, NULL },
+	{ "port", ATR_F_INT, ATR_FF_NULLABLE, 1, 65535, NULL, NULL },
 	/* files to fetch before the process starts (fetch.c checks paths and sums) */
-	{"downloads", ATR_F_ARRAY, ATR_FF_NULLABLE, 0, STAGE_MAX_DOWNLOADS, NULL, agent_download_schema},
+	{ "downloads", ATR_F_ARRAY, ATR_FF_NULLABLE, 0, STAGE_MAX_DOWNLOADS, NULL, agent_download_schema },
 	/* after a success, send what the job wrote in output/ (upload.c) */
-	{"upload_outputs", ATR_F_BOOL, ATR_FF_NULLABLE, 0, 0, NULL, NULL},
-	{"service", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, agent_service_schema},
+	{ "upload_outputs", ATR_F_BOOL, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
+	{ "service", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, agent_service_schema },
 	/* placeholders of the first protocol, accepted and ignored */
-	{"inputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
-	{"outputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL},
-	{0},
+	{ "inputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL },
+	{ "outputs", ATR_F_ANY, ATR_FF_NULLABLE, 0, 1 << 20, NULL, NULL },
+	{ 0 },
 };
 
 #define AGENT(r) ((struct agent *)(r)->app)
@@ -73,9 +73,10 @@ int agent_authenticate(void *app, const char *token, struct atr_principal *out)
 static void api_health(struct atr_req *r)
 {
 	struct agent *a = AGENT(r);
-	atr_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "status", a->stopping ? "stopping" : "ok",
-					 "name", a->name, "worker_id", (json_int_t)a->worker_id, "registered",
-					 a->registered, "draining", a->draining, "jobs", a->njobs));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "status", a->stopping ? "stopping" : "ok", "name",
+				 a->name, "worker_id", (json_int_t)a->worker_id, "registered", a->registered,
+				 "draining", a->draining, "jobs", a->njobs));
 }
 
 static void api_jobs_create(struct atr_req *r)
@@ -154,11 +155,11 @@ static void api_jobs_list(struct atr_req *r)
 #define W ATR_ACCESS_WORKER
 
 const struct atr_route agent_routes[] = {
-	{"GET", "/v1/healthz", api_health, ATR_ACCESS_PUBLIC, 0, NULL, "healthz", NULL, NULL},
-	{"GET", "/v1/jobs", api_jobs_list, W, 0, NULL, "jobs.list", NULL, NULL},
-	{"POST", "/v1/jobs", api_jobs_create, W, 0, agent_job_schema, "jobs.create", NULL, NULL},
-	{"GET", "/v1/jobs/{id}", api_jobs_get, W, 0, NULL, "jobs.get", NULL, NULL},
-	{"DELETE", "/v1/jobs/{id}", api_jobs_cancel, W, 0, NULL, "jobs.cancel", NULL, NULL},
+	{ "GET", "/v1/healthz", api_health, ATR_ACCESS_PUBLIC, 0, NULL, "healthz", NULL, NULL },
+	{ "GET", "/v1/jobs", api_jobs_list, W, 0, NULL, "jobs.list", NULL, NULL },
+	{ "POST", "/v1/jobs", api_jobs_create, W, 0, agent_job_schema, "jobs.create", NULL, NULL },
+	{ "GET", "/v1/jobs/{id}", api_jobs_get, W, 0, NULL, "jobs.get", NULL, NULL },
+	{ "DELETE", "/v1/jobs/{id}", api_jobs_cancel, W, 0, NULL, "jobs.cancel", NULL, NULL },
 };
 
 const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);

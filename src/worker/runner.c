@@ -27,7 +27,7 @@ struct atr_proc {
 	uv_pipe_t out;
 	uv_timer_t timeout, grace, drain;
 	int open_handles;
-	struct atr_spool own;   /* the log, when the caller gave none */
+	struct atr_spool own;	 /* the log, when the caller gave none */
 	struct atr_spool *spool; /* the log written into: &own or the caller's */
 	const struct atr_proc_ops *ops;
 	void *cls;
@@ -231,7 +231,8 @@ static void on_drain(uv_timer_t *t)
 static void kill_group(struct atr_proc *p, int sig)
 {
 	if (p->pid > 0 && kill(-p->pid, sig) < 0 && errno != ESRCH)
-		atr_warn("job %lld: cannot signal process group %d: %s", (long long)p->id, (int)p->pid, strerror(errno));
+		atr_warn("job %lld: cannot signal process group %d: %s", (long long)p->id, (int)p->pid,
+			 strerror(errno));
 }
 
 static void on_exit_cb(uv_process_t *proc, int64_t status, int sig)
@@ -333,12 +334,12 @@ int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const stru
 		   struct atr_proc **out)
 {
 	struct atr_proc *p = calloc(1, sizeof(*p));
-	const char *sh_args[] = {"sh", "-c", spec->shell, NULL};
+	const char *sh_args[] = { "sh", "-c", spec->shell, NULL };
 	const char *const *args = spec->argv ? spec->argv : sh_args;
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
-	struct envb env = {0};
-	uv_file fds[2] = {-1, -1};
+	struct envb env = { 0 };
+	uv_file fds[2] = { -1, -1 };
 	int rc;
 
 	if (!p)

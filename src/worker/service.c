@@ -34,7 +34,7 @@
 #define STABLE_MS 60000 /* ready this long: the next crash restarts after the shortest pause */
 
 enum svc_state { SVC_STARTING, SVC_READY, SVC_RESTARTING };
-static const char *const state_names[] = {"starting", "ready", "restarting"};
+static const char *const state_names[] = { "starting", "ready", "restarting" };
 
 struct agent_service {
 	struct agent_job *j;
@@ -122,9 +122,10 @@ int agent_service_port(struct agent_job *j)
 json_t *agent_service_json(const struct agent_job *j)
 {
 	const struct agent_service *s = j->svc;
-	return json_pack("{s:I, s:I, s:I, s:s, s:o, s:i, s:s}", "id", (json_int_t)j->id, "attempt", (json_int_t)j->attempt,
-			 "seq", (json_int_t)s->seq, "state", state_names[s->state], "port",
-			 s->port > 0 ? json_integer(s->port) : json_null(), "restarts", s->restarts, "message", s->message);
+	return json_pack("{s:I, s:I, s:I, s:s, s:o, s:i, s:s}", "id", (json_int_t)j->id, "attempt",
+			 (json_int_t)j->attempt, "seq", (json_int_t)s->seq, "state", state_names[s->state], "port",
+			 s->port > 0 ? json_integer(s->port) : json_null(), "restarts", s->restarts, "message",
+			 s->message);
 }
 
 /* ---- reporting ---- */
@@ -160,7 +161,8 @@ static void send_report(struct agent_service *s)
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	snprintf(path, sizeof(path), "/api/v1/workers/jobs/%lld/service", (long long)j->id);
-	if (!text || agent_send(j->a, "POST", path, NULL, text, strlen(text), NULL, 10000, on_reported, s, &s->report) < 0)
+	if (!text ||
+	    agent_send(j->a, "POST", path, NULL, text, strlen(text), NULL, 10000, on_reported, s, &s->report) < 0)
 		s->report = NULL;
 	free(text);
 }
@@ -204,7 +206,9 @@ static void on_probe(void *cls, const struct atr_client_resp *resp)
 		}
 	} else if (s->state == SVC_READY && ++s->fails >= UNHEALTHY_AFTER) {
 		snprintf(s->message, sizeof(s->message), "health check failed %d times: %s", s->fails,
-			 resp->status ? "it answered an error" : resp->error ? resp->error : "no answer");
+			 resp->status  ? "it answered an error"
+			 : resp->error ? resp->error
+				       : "no answer");
 		set_state(s, SVC_STARTING);
 	}
 	probe_later(s);
@@ -213,8 +217,11 @@ static void on_probe(void *cls, const struct atr_client_resp *resp)
 static void probe(struct agent_service *s)
 {
 	char url[400];
-	struct atr_client_req rq = {.method = "GET", .url = url, .timeout_ms = PROBE_TIMEOUT_MS,
-				    .connect_timeout_ms = 1000, .max_response = 64 * 1024};
+	struct atr_client_req rq = { .method = "GET",
+				     .url = url,
+				     .timeout_ms = PROBE_TIMEOUT_MS,
+				     .connect_timeout_ms = 1000,
+				     .max_response = 64 * 1024 };
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, s->health_path);
 	if (atr_client_send(s->j->a->client, &rq, on_probe, s, &s->probe) < 0) {

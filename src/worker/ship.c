@@ -55,8 +55,9 @@ void agent_ship_now(struct agent_job *j)
 static int64_t next_offset(const struct atr_client_resp *resp)
 {
 	json_t *b = json_loadb(resp->body, resp->len, 0, NULL);
-	int64_t n = json_is_integer(json_object_get(b, "next_offset")) ? json_integer_value(json_object_get(b, "next_offset"))
-									 : -1;
+	int64_t n = json_is_integer(json_object_get(b, "next_offset"))
+			    ? json_integer_value(json_object_get(b, "next_offset"))
+			    : -1;
 	json_decref(b);
 	return n;
 }
@@ -101,7 +102,7 @@ static void ship(struct agent_job *j)
 {
 	struct agent *a = j->a;
 	char off[64], att[64], path[96];
-	const char *hdrs[] = {off, att, NULL};
+	const char *hdrs[] = { off, att, NULL };
 	long n;
 
 	if (j->ship || j->report)
@@ -170,13 +171,14 @@ static void report(struct agent_job *j)
 	body = json_pack("{s:s, s:I, s:o, s:o, s:s, s:I, s:o, s:o}", "state", atr_proc_state_name(j->state), "attempt",
 			 (json_int_t)j->attempt, "exit_code",
 			 p && atr_proc_exit_code(p) >= 0 ? json_integer(atr_proc_exit_code(p)) : json_null(), "signal",
-			 p && atr_proc_signal(p) ? json_integer(atr_proc_signal(p)) : json_null(), "message", j->message,
-			 "log_bytes", (json_int_t)j->log.total, "started_at",
+			 p && atr_proc_signal(p) ? json_integer(atr_proc_signal(p)) : json_null(), "message",
+			 j->message, "log_bytes", (json_int_t)j->log.total, "started_at",
 			 time_or_null(p ? atr_proc_started_at(p) : 0), "finished_at", time_or_null(j->finished_at));
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	snprintf(path, sizeof(path), "/api/v1/workers/jobs/%lld/status", (long long)j->id);
-	if (!text || agent_send(j->a, "POST", path, NULL, text, strlen(text), NULL, 30000, on_reported, j, &j->report) < 0)
+	if (!text ||
+	    agent_send(j->a, "POST", path, NULL, text, strlen(text), NULL, 30000, on_reported, j, &j->report) < 0)
 		later(j, retry_ms(j));
 	free(text);
 }

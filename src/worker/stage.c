@@ -267,7 +267,7 @@ bool stage_url(char *out, size_t outlen, const char *server, const char *prefix,
 
 void stage_size_text(uint64_t bytes, char *out, size_t outlen)
 {
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)bytes;
 	int u = -1;
 

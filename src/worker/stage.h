@@ -19,8 +19,8 @@
 
 #include "atrium/client.h"
 
-#define STAGE_SLOTS 4          /* transfers at once per job */
-#define STAGE_TRIES 3          /* per file */
+#define STAGE_SLOTS 4 /* transfers at once per job */
+#define STAGE_TRIES 3 /* per file */
 #define STAGE_MAX_OUTPUTS 10000
 #define STAGE_MAX_DOWNLOADS 64
 #define STAGE_MAX_FILES 100000 /* input files of one job, all downloads together */
@@ -79,30 +79,30 @@ void stage_free(struct stage *s);
 
 /* What a kind of stage (fetch.c, upload.c) does in the common frame. */
 struct stage_kind {
-	void (*pump)(struct stage *s);        /* gives idle slots work; finishes when all is done */
+	void (*pump)(struct stage *s);	      /* gives idle slots work; finishes when all is done */
 	void (*retry)(struct stage_slot *sl); /* the backoff is over: the next try */
-	void (*release)(void *data);          /* frees the kind's data (at the very end) */
+	void (*release)(void *data);	      /* frees the kind's data (at the very end) */
 };
 
 struct stage_slot {
 	struct stage *s;
-	long idx;           /* the item it works on (blob or output), -1 when idle */
+	long idx; /* the item it works on (blob or output), -1 when idle */
 	int tries;
 	struct atr_xfer *x;
-	uv_timer_t timer;   /* backoff between tries */
-	uv_fs_t fs;         /* a copy or a sync in flight (fs_busy) */
-	uv_work_t work;     /* hashing in flight (work_busy) */
+	uv_timer_t timer; /* backoff between tries */
+	uv_fs_t fs;	  /* a copy or a sync in flight (fs_busy) */
+	uv_work_t work;	  /* hashing in flight (work_busy) */
 	bool fs_busy, work_busy;
-	bool local_error;   /* the last try failed on this host's disk: not worth retrying */
-	atomic_bool stop;   /* hashing: give up (the stage is going away) */
-	int fd;             /* the file being written or read, -1 */
+	bool local_error; /* the last try failed on this host's disk: not worth retrying */
+	atomic_bool stop; /* hashing: give up (the stage is going away) */
+	int fd;		  /* the file being written or read, -1 */
 	EVP_MD_CTX *md;
-	uint64_t bytes;     /* written (fetching) */
-	uint64_t size;      /* of the file being sent (uploading) */
-	size_t next;        /* fetching: the next destination of the blob to put in place */
-	char sha[65];       /* uploading: the file's sha256 */
+	uint64_t bytes;	      /* written (fetching) */
+	uint64_t size;	      /* of the file being sent (uploading) */
+	size_t next;	      /* fetching: the next destination of the blob to put in place */
+	char sha[65];	      /* uploading: the file's sha256 */
 	char tmp[STAGE_PATH]; /* fetching: the temp file in the cache, "" when none */
-	char why[512];      /* why the last try failed */
+	char why[512];	      /* why the last try failed */
 };
 
 struct stage {

@@ -86,7 +86,7 @@ static void skip(struct walk *w, const char *rel, mode_t mode)
 		return;
 	stage_printable(rel, shown, sizeof(shown));
 	snprintf(line, sizeof(line), "'%s' is %s", shown,
-		 S_ISLNK(mode)    ? "a symbolic link"
+		 S_ISLNK(mode)	  ? "a symbolic link"
 		 : S_ISFIFO(mode) ? "a named pipe"
 		 : S_ISSOCK(mode) ? "a socket"
 				  : "a special file");
@@ -119,7 +119,8 @@ static void walk_dir(struct walk *w, const char *rel, int depth)
 		}
 		if (S_ISDIR(st.st_mode)) {
 			if (depth >= WALK_MAX_DEPTH)
-				walk_fail(w, ATR_EINVAL, "output/ has folders nested more than %d deep", WALK_MAX_DEPTH);
+				walk_fail(w, ATR_EINVAL, "output/ has folders nested more than %d deep",
+					  WALK_MAX_DEPTH);
 			else if (n >= 0 && (size_t)n < sizeof(child))
 				walk_dir(w, child, depth + 1);
 			else
@@ -129,11 +130,13 @@ static void walk_dir(struct walk *w, const char *rel, int depth)
 				char shown[300];
 				stage_printable(child, shown, sizeof(shown));
 				walk_fail(w, ATR_EINVAL,
-					  "output file '%s' has a name that cannot be uploaded (control characters, or a path "
+					  "output file '%s' has a name that cannot be uploaded (control characters, or "
+					  "a path "
 					  "longer than 1024 bytes)",
 					  shown);
 			} else if (w->n >= STAGE_MAX_OUTPUTS) {
-				walk_fail(w, ATR_ELIMIT, "the job wrote more than %d files in output/; nothing was uploaded",
+				walk_fail(w, ATR_ELIMIT,
+					  "the job wrote more than %d files in output/; nothing was uploaded",
 					  STAGE_MAX_OUTPUTS);
 			} else if (!push(&w->files, &w->n, &w->cap, child)) {
 				walk_fail(w, ATR_ENOMEM, "out of memory");
@@ -269,19 +272,19 @@ static void put(struct stage_slot *sl)
 {
 	struct stage *s = sl->s;
 	char url[8192], prefix[96], hdr[100];
-	const char *hdrs[] = {hdr, NULL};
-	struct atr_client_req rq = {.method = "PUT",
-				    .url = url,
-				    .bearer = s->token,
-				    .content_type = "application/octet-stream",
-				    .timeout_ms = -1,
-				    .connect_timeout_ms = 10000,
-				    .stall_s = STAGE_STALL_S,
-				    .max_response = 64u << 10,
-				    .headers = hdrs,
-				    .upload = true,
-				    .upload_fd = sl->fd,
-				    .upload_size = sl->size};
+	const char *hdrs[] = { hdr, NULL };
+	struct atr_client_req rq = { .method = "PUT",
+				     .url = url,
+				     .bearer = s->token,
+				     .content_type = "application/octet-stream",
+				     .timeout_ms = -1,
+				     .connect_timeout_ms = 10000,
+				     .stall_s = STAGE_STALL_S,
+				     .max_response = 64u << 10,
+				     .headers = hdrs,
+				     .upload = true,
+				     .upload_fd = sl->fd,
+				     .upload_size = sl->size };
 
 	snprintf(prefix, sizeof(prefix), "/api/v1/jobs/%lld/outputs/", (long long)s->cx.job_id);
 	snprintf(hdr, sizeof(hdr), "X-Content-SHA256: %s", sl->sha);
@@ -308,7 +311,8 @@ static void begin(struct stage_slot *sl)
 	snprintf(path, sizeof(path), "%s/%s", UPLOAD(s)->w.root, UPLOAD(s)->w.files[sl->idx]);
 	sl->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (sl->fd < 0 || fstat(sl->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(sl->why, sizeof(sl->why), "cannot open it: %s", sl->fd < 0 ? strerror(errno) : "not a regular file");
+		snprintf(sl->why, sizeof(sl->why), "cannot open it: %s",
+			 sl->fd < 0 ? strerror(errno) : "not a regular file");
 		upload_failed(sl, true);
 		return;
 	}
@@ -390,7 +394,7 @@ static void upload_release(void *data)
 	free(u);
 }
 
-static const struct stage_kind upload_kind = {upload_pump, put, upload_release};
+static const struct stage_kind upload_kind = { upload_pump, put, upload_release };
 
 int stage_upload(const struct stage_ctx *cx, struct stage **out)
 {

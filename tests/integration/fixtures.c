@@ -69,12 +69,13 @@ static long perform(struct h_server *s, const char *method, const char *path, co
 json_t *f_put(struct h_server *s, const char *path, const char *token, const void *data, size_t len,
 	      const char *const *headers, long expect)
 {
-	struct sink body = {0};
+	struct sink body = { 0 };
 	long status = perform(s, "PUT", path, token, data ? data : "", len, headers, &body);
 	json_t *j = NULL;
 
 	if (status != expect) {
-		fprintf(stderr, "fixtures: PUT %s: expected %ld, got %ld: %s\n", path, expect, status, body.p ? body.p : "");
+		fprintf(stderr, "fixtures: PUT %s: expected %ld, got %ld: %s\n", path, expect, status,
+			body.p ? body.p : "");
 		free(body.p);
 		fail();
 	}
@@ -86,7 +87,7 @@ json_t *f_put(struct h_server *s, const char *path, const char *token, const voi
 
 long f_status_raw(struct h_server *s, const char *method, const char *path, const char *token)
 {
-	struct sink body = {0};
+	struct sink body = { 0 };
 	long status = perform(s, method, path, token, NULL, 0, NULL, &body);
 	free(body.p);
 	return status;
@@ -146,7 +147,8 @@ int f_count_files(struct h_server *s, const char *sub)
 
 json_t *f_gc(struct h_server *s, int grace_seconds)
 {
-	return h_call(s, "POST", "/api/v1/admin/gc", s->admin_token, h_fmt("{\"grace_seconds\":%d}", grace_seconds), 200);
+	return h_call(s, "POST", "/api/v1/admin/gc", s->admin_token, h_fmt("{\"grace_seconds\":%d}", grace_seconds),
+		      200);
 }
 
 long long f_int(const json_t *o, const char *key)
@@ -160,8 +162,8 @@ const char *f_str(const json_t *o, const char *key)
 	return v ? v : "";
 }
 
-void f_expect_message(struct h_server *s, const char *method, const char *path, const char *token,
-		      const char *body, long status, const char *needle)
+void f_expect_message(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+		      long status, const char *needle)
 {
 	json_t *j = h_call(s, method, path, token, body, status);
 	const char *msg = f_str(json_object_get(j, "error"), "message");
@@ -234,8 +236,7 @@ int f_walk_pages(struct h_server *s, const char *path, const char *token, void (
 		json_t *j = h_call(s, "GET", url, token, NULL, 200), *it;
 		const char *next;
 		size_t i;
-		json_array_foreach(json_object_get(j, "items"), i, it)
-			each(it, arg);
+		json_array_foreach(json_object_get(j, "items"), i, it) each(it, arg);
 		pages++;
 		next = json_string_value(json_object_get(j, "next_cursor"));
 		if (next)

@@ -42,7 +42,7 @@ long long f_int(const json_t *o, const char *key);
 /* String field of a JSON object ("" when absent). */
 const char *f_str(const json_t *o, const char *key);
 /* Asserts that the error message of an answer contains needle. */
-void f_expect_message(struct h_server *s, const char *method, const char *path, const char *token,
-		      const char *body, long status, const char *needle);
+void f_expect_message(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
+		      long status, const char *needle);
 
 #endif

@@ -22,7 +22,7 @@ const char *h_bin(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -66,7 +66,8 @@ static void spawn(struct h_server *s, const char *const *extra)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "warn", 0);
+		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "warn",
+		       0);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -165,7 +166,7 @@ void h_req(struct h_server *s, const char *method, const char *path, const char 
 {
 	CURL *c = s->curl;
 	struct curl_slist *h = NULL;
-	struct grow b = {0}, hd = {0};
+	struct grow b = { 0 }, hd = { 0 };
 	char url[4096], auth[300];
 	CURLcode rc;
 
@@ -272,7 +273,8 @@ void h_expect_error(struct h_server *s, const char *method, const char *path, co
 	if (field) {
 		const char *f = json_string_value(json_object_get(e, "field"));
 		if (!f || strcmp(f, field) != 0) {
-			fprintf(stderr, "harness: %s %s: expected field '%s', got '%s'\n", method, path, field, f ? f : "(null)");
+			fprintf(stderr, "harness: %s %s: expected field '%s', got '%s'\n", method, path, field,
+				f ? f : "(null)");
 			json_decref(j);
 			fail();
 		}
@@ -387,7 +389,8 @@ void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_tok
 		}
 		if (fake_gpus >= 0)
 			setenv("ATRIUM_FAKE_GPUS", fake, 1);
-		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "info", 0);
+		setenv("ATRIUM_LOG_LEVEL", getenv("ATRIUM_TEST_LOG_LEVEL") ? getenv("ATRIUM_TEST_LOG_LEVEL") : "info",
+		       0);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -448,7 +451,8 @@ const char *h_join_token(struct h_server *s, const char *name)
 	static char toks[8][128];
 	static int i;
 	char *t = toks[i++ % 8];
-	json_t *j = h_call(s, "POST", "/api/v1/workers/join-tokens", s->admin_token, h_fmt("{\"name\":\"%s\"}", name), 201);
+	json_t *j =
+		h_call(s, "POST", "/api/v1/workers/join-tokens", s->admin_token, h_fmt("{\"name\":\"%s\"}", name), 201);
 	snprintf(t, 128, "%s", json_string_value(json_object_get(j, "token")));
 	json_decref(j);
 	return t;

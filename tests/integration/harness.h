@@ -66,9 +66,9 @@ long h_rss_kib(pid_t pid);
 /* ---- workers (`atrium worker` processes against a server) ---- */
 struct h_worker {
 	pid_t pid;
-	char dir[300];  /* its --work-dir (under the server's data dir) */
+	char dir[300]; /* its --work-dir (under the server's data dir) */
 	char name[64];
-	char url[128];  /* its API, from WORK_DIR/worker.json once registered */
+	char url[128]; /* its API, from WORK_DIR/worker.json once registered */
 	char secret[128];
 	long long id;
 };

@@ -25,9 +25,7 @@ static bool list_has_name(const char *path, const char *token, const char *name)
 	json_t *j = h_call(&S, "GET", path, token, NULL, 200), *it;
 	size_t i;
 	bool found = false;
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (!strcmp(f_str(it, "name"), name))
-			found = true;
+	json_array_foreach(json_object_get(j, "items"), i, it) if (!strcmp(f_str(it, "name"), name)) found = true;
 	json_decref(j);
 	return found;
 }
@@ -66,8 +64,8 @@ static void test_projects(void **state)
 	/* patch: owners only */
 	h_expect_error(&S, "PATCH", "/api/v1/projects/ds", ed, "{\"description\":\"x\"}", 403, NULL);
 	h_expect_error(&S, "PATCH", "/api/v1/projects/ds", out, "{\"description\":\"x\"}", 404, NULL);
-	j = h_call(&S, "PATCH", "/api/v1/projects/proj-a", olga, "{\"description\":\"changed\",\"visibility\":\"internal\"}",
-		   200);
+	j = h_call(&S, "PATCH", "/api/v1/projects/proj-a", olga,
+		   "{\"description\":\"changed\",\"visibility\":\"internal\"}", 200);
 	assert_string_equal(f_str(j, "description"), "changed");
 	assert_string_equal(f_str(j, "visibility"), "internal");
 	json_decref(j);
@@ -113,7 +111,8 @@ static void test_members_and_teams(void **state)
 	json_decref(j);
 	h_expect_error(&S, "GET", "/api/v1/projects/team-proj/members", out, NULL, 404, NULL);
 	/* the last owner stays */
-	h_expect_error(&S, "PUT", "/api/v1/projects/team-proj/members/olga", olga, "{\"role\":\"editor\"}", 409, "role");
+	h_expect_error(&S, "PUT", "/api/v1/projects/team-proj/members/olga", olga, "{\"role\":\"editor\"}", 409,
+		       "role");
 	h_expect_error(&S, "DELETE", "/api/v1/projects/team-proj/members/olga", olga, NULL, 409, NULL);
 	json_decref(h_call(&S, "PUT", "/api/v1/projects/team-proj/members/ed", olga, "{\"role\":\"owner\"}", 200));
 	json_decref(h_call(&S, "PUT", "/api/v1/projects/team-proj/members/olga", ed, "{\"role\":\"viewer\"}", 200));
@@ -189,7 +188,8 @@ static void test_access_matrix(void **state)
 	f_project(&S, olga, "pub", "internal");
 	json_decref(h_call(&S, "POST", "/api/v1/projects/pub/datasets", olga, "{\"name\":\"open\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/pub/datasets/open/versions", olga, "{}", 201));
-	json_decref(f_put(&S, "/api/v1/projects/pub/datasets/open/versions/1/files/r.txt", olga, "read me", 7, NULL, 201));
+	json_decref(
+		f_put(&S, "/api/v1/projects/pub/datasets/open/versions/1/files/r.txt", olga, "read me", 7, NULL, 201));
 	json_decref(h_call(&S, "GET", "/api/v1/projects/pub/datasets", out, NULL, 200));
 	json_decref(h_call(&S, "GET", "/api/v1/projects/pub/datasets/open/versions/1/files/r.txt", out, NULL, 200));
 	h_expect_error(&S, "POST", "/api/v1/projects/pub/datasets", out, "{\"name\":\"mine\"}", 403, NULL);
@@ -201,8 +201,8 @@ static void test_access_matrix(void **state)
 static void test_paths(void **state)
 {
 	static const char *const bad[] = {
-		"../x", "%2e%2e/x", "%2E%2E/x", "..%2Fx", "a/../b", "/abs", "a//b", "a/./b", "./a", "a/", "x%00y", "x%0ay",
-		"x%zz",
+		"../x",	 "%2e%2e/x", "%2E%2E/x", "..%2Fx", "a/../b", "/abs", "a//b",
+		"a/./b", "./a",	     "a/",	 "x%00y",  "x%0ay",  "x%zz",
 	};
 	(void)state;
 
@@ -270,9 +270,11 @@ static bool tmp_empty(void *arg)
 
 static void test_checksums(void **state)
 {
-	const char *wrong[] = {"X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000", NULL};
-	const char *right[] = {"X-Content-SHA256: 2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824", NULL};
-	const char *junk[] = {"X-Content-SHA256: not-hex", NULL};
+	const char *wrong[] = { "X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000",
+				NULL };
+	const char *right[] = { "X-Content-SHA256: 2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824",
+				NULL };
+	const char *junk[] = { "X-Content-SHA256: not-hex", NULL };
 	int blobs;
 	json_t *j;
 	(void)state;
@@ -385,7 +387,7 @@ static size_t keep(char *ptr, size_t size, size_t nmemb, void *ud)
 
 static void test_one_gib_upload(void **state)
 {
-	struct gen g = {0};
+	struct gen g = { 0 };
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	char url[512], auth[200], answer[1024] = "", sha[65];
@@ -470,7 +472,7 @@ static void see_file(json_t *it, void *arg)
 
 static void test_pagination_1000_files(void **state)
 {
-	struct seen seen = {.limit = 1000};
+	struct seen seen = { .limit = 1000 };
 	json_t *j;
 	(void)state;
 
@@ -478,8 +480,8 @@ static void test_pagination_1000_files(void **state)
 	json_decref(h_call(&S, "POST", DS "/many/versions", ed, "{}", 201));
 	for (int i = 0; i < 1000; i++) {
 		const char *text = h_fmt("file %d", i);
-		json_decref(f_put(&S, h_fmt(DS "/many/versions/1/files/d%d/f%04d.txt", i % 7, i), ed, text, strlen(text),
-				  NULL, 201));
+		json_decref(f_put(&S, h_fmt(DS "/many/versions/1/files/d%d/f%04d.txt", i % 7, i), ed, text,
+				  strlen(text), NULL, 201));
 	}
 	assert_int_equal(f_walk_pages(&S, DS "/many/versions/1/files?limit=37", vic, see_file, &seen), 28);
 	assert_int_equal(seen.count, 1000);
@@ -505,7 +507,7 @@ static void test_ranges(void **state)
 	assert_non_null(h_header(&r, "X-Content-SHA256"));
 	h_resp_free(&r);
 	{
-		const char *hd[] = {"Range: bytes=2-5", NULL};
+		const char *hd[] = { "Range: bytes=2-5", NULL };
 		h_req(&S, "GET", DS "/ranged/versions/1/files/r.bin", vic, NULL, hd, &r);
 		assert_int_equal(r.status, 206);
 		assert_int_equal(r.len, 4);
@@ -514,21 +516,21 @@ static void test_ranges(void **state)
 		h_resp_free(&r);
 	}
 	{
-		const char *hd[] = {"Range: bytes=-3", NULL};
+		const char *hd[] = { "Range: bytes=-3", NULL };
 		h_req(&S, "GET", DS "/ranged/versions/1/files/r.bin", vic, NULL, hd, &r);
 		assert_int_equal(r.status, 206);
 		assert_memory_equal(r.body, "789", 3);
 		h_resp_free(&r);
 	}
 	{
-		const char *hd[] = {"Range: bytes=7-", NULL};
+		const char *hd[] = { "Range: bytes=7-", NULL };
 		h_req(&S, "GET", DS "/ranged/versions/1/files/r.bin", vic, NULL, hd, &r);
 		assert_int_equal(r.status, 206);
 		assert_memory_equal(r.body, "789", 3);
 		h_resp_free(&r);
 	}
 	{
-		const char *hd[] = {"Range: bytes=10-20", NULL};
+		const char *hd[] = { "Range: bytes=10-20", NULL };
 		h_req(&S, "GET", DS "/ranged/versions/1/files/r.bin", vic, NULL, hd, &r);
 		assert_int_equal(r.status, 416);
 		rg = h_header(&r, "Content-Range");
@@ -537,7 +539,7 @@ static void test_ranges(void **state)
 		h_resp_free(&r);
 	}
 	{
-		const char *hd[] = {h_fmt("If-None-Match: %s", etag), NULL};
+		const char *hd[] = { h_fmt("If-None-Match: %s", etag), NULL };
 		h_req(&S, "GET", DS "/ranged/versions/1/files/r.bin", vic, NULL, hd, &r);
 		assert_int_equal(r.status, 304);
 		h_resp_free(&r);
@@ -610,7 +612,7 @@ static void test_parent_diff_and_drafts(void **state)
 
 static void test_idempotent_versions(void **state)
 {
-	const char *key[] = {"Idempotency-Key: nightly-2026-11-27", NULL};
+	const char *key[] = { "Idempotency-Key: nightly-2026-11-27", NULL };
 	struct h_resp r;
 	long long first;
 	(void)state;
@@ -646,7 +648,7 @@ int main(void)
 		cmocka_unit_test(test_parent_diff_and_drafts),
 		cmocka_unit_test(test_idempotent_versions),
 	};
-	static const char *const names[4] = {"olga", "ed", "vic", "out"};
+	static const char *const names[4] = { "olga", "ed", "vic", "out" };
 
 	h_server_start(&S, NULL);
 	f_people(&S, "ds", names, people);

@@ -26,7 +26,7 @@
 
 static struct h_server S;
 static struct h_worker W1, W2;
-static char tok[4][128]; /* owner, editor, viewer, outsider of project "serve" */
+static char tok[4][128];  /* owner, editor, viewer, outsider of project "serve" */
 static char ms[PATH_MAX]; /* the model server binary */
 static int port;
 
@@ -37,7 +37,7 @@ static int port;
 
 static void sleep_ms(int ms_)
 {
-	struct timespec ts = {ms_ / 1000, (long)(ms_ % 1000) * 1000000L};
+	struct timespec ts = { ms_ / 1000, (long)(ms_ % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -47,11 +47,13 @@ static void sleep_ms(int ms_)
 static void model_version(int n, const char *model_json)
 {
 	json_decref(h_call(&S, "POST", "/api/v1/projects/serve/models/lin/versions", OWNER, "{}", 201));
-	json_decref(f_put(&S, h_fmt("/api/v1/projects/serve/models/lin/versions/%d/files/%s", n,
-				   model_json ? "model.json" : "README"),
-			  OWNER, model_json ? model_json : "no model here", strlen(model_json ? model_json : "no model here"),
-			  NULL, 201));
-	json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/serve/models/lin/versions/%d/commit", n), OWNER, "{}", 200));
+	json_decref(f_put(&S,
+			  h_fmt("/api/v1/projects/serve/models/lin/versions/%d/files/%s", n,
+				model_json ? "model.json" : "README"),
+			  OWNER, model_json ? model_json : "no model here",
+			  strlen(model_json ? model_json : "no model here"), NULL, 201));
+	json_decref(
+		h_call(&S, "POST", h_fmt("/api/v1/projects/serve/models/lin/versions/%d/commit", n), OWNER, "{}", 200));
 }
 
 static json_t *dep(const char *name)
@@ -62,8 +64,8 @@ static json_t *dep(const char *name)
 static void create(const char *name, const char *extra)
 {
 	json_decref(h_call(&S, "POST", "/api/v1/projects/serve/deployments", EDITOR,
-			   h_fmt("{\"name\":\"%s\",\"model\":\"lin\",\"command\":[\"%s\"]%s%s}", name, ms, *extra ? "," : "",
-				 extra),
+			   h_fmt("{\"name\":\"%s\",\"model\":\"lin\",\"command\":[\"%s\"]%s%s}", name, ms,
+				 *extra ? "," : "", extra),
 			   201));
 }
 
@@ -107,9 +109,8 @@ static bool settled(const json_t *d, const void *arg)
 	if (strcmp(f_str(d, "state"), "ready") != 0 || f_int(d, "ready_replicas") != f_int(d, "replicas") ||
 	    !strcmp(f_str(json_object_get(d, "rollout"), "state"), "in_progress"))
 		return false;
-	json_array_foreach(json_object_get(d, "instances"), i, in)
-		if (strcmp(f_str(in, "state"), "ready") != 0)
-			return false;
+	json_array_foreach(json_object_get(d, "instances"), i,
+			   in) if (strcmp(f_str(in, "state"), "ready") != 0) return false;
 	return true;
 }
 
@@ -139,12 +140,13 @@ static long predict(const char *name, const char *token, const char *body, int *
 /* Successful audit entries of an action by an actor. */
 static int audited(const char *action, const char *actor)
 {
-	json_t *d = h_call(&S, "GET", h_fmt("/api/v1/audit?action=%s&limit=1000", action), S.admin_token, NULL, 200), *e;
+	json_t *d = h_call(&S, "GET", h_fmt("/api/v1/audit?action=%s&limit=1000", action), S.admin_token, NULL, 200),
+	       *e;
 	size_t i;
 	int n = 0;
-	json_array_foreach(json_object_get(d, "items"), i, e)
-		if (f_int(e, "status") < 300 && !strcmp(f_str(e, "actor"), actor) && !strcmp(f_str(e, "action"), action))
-			n++;
+	json_array_foreach(json_object_get(d, "items"), i, e) if (f_int(e, "status") < 300 &&
+								  !strcmp(f_str(e, "actor"), actor) &&
+								  !strcmp(f_str(e, "action"), action)) n++;
 	json_decref(d);
 	return n;
 }
@@ -181,7 +183,7 @@ static void *load_main(void *arg)
 
 	h = curl_slist_append(h, "Content-Type: application/json");
 	while (!l->stop) {
-		struct h_resp r = {0};
+		struct h_resp r = { 0 };
 		long st = 0;
 		curl_easy_setopt(c, CURLOPT_URL, l->url);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -226,14 +228,15 @@ static void load_stop(struct load *l)
 
 static int setup(void **state)
 {
-	static const char *const extra[] = {"--heartbeat-timeout", "3", NULL};
-	static const char *const names[4] = {"dana", "eve", "vic", "oscar"};
-	const char *wargs[] = {"--heartbeat", "1", NULL};
+	static const char *const extra[] = { "--heartbeat-timeout", "3", NULL };
+	static const char *const names[4] = { "dana", "eve", "vic", "oscar" };
+	const char *wargs[] = { "--heartbeat", "1", NULL };
 	const char *env = getenv("ATRIUM_MODELSERVER");
 	(void)state;
 
 	if (!realpath(env ? env : "build/tests/tools/modelserver", ms)) {
-		fprintf(stderr, "the model server is not built (make test-build): %s\n", env ? env : "build/tests/tools/modelserver");
+		fprintf(stderr, "the model server is not built (make test-build): %s\n",
+			env ? env : "build/tests/tools/modelserver");
 		return -1;
 	}
 	h_server_start(&S, extra);
@@ -277,7 +280,8 @@ static void test_deploy_infer_stats(void **state)
 	d = wait_ready("web");
 	assert_int_equal(f_int(d, "version"), 1);
 	assert_int_equal(json_array_size(json_object_get(d, "instances")), 2);
-	json_array_foreach(json_object_get(d, "instances"), i, in) {
+	json_array_foreach(json_object_get(d, "instances"), i, in)
+	{
 		assert_true(f_int(in, "port") > 0);
 		assert_non_null(json_string_value(json_object_get(in, "worker")));
 	}
@@ -285,7 +289,8 @@ static void test_deploy_infer_stats(void **state)
 
 	/* V2: y = 1*x0 + 2*x1 + 0.5 for each row */
 	h_req(&S, "POST", "/v2/models/web/infer", VIEWER,
-	      "{\"id\":\"r1\",\"inputs\":[{\"name\":\"x\",\"shape\":[2,2],\"datatype\":\"FP64\",\"data\":[1,1,2,3]}]}", NULL, &r);
+	      "{\"id\":\"r1\",\"inputs\":[{\"name\":\"x\",\"shape\":[2,2],\"datatype\":\"FP64\",\"data\":[1,1,2,3]}]}",
+	      NULL, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(h_header(&r, "X-Model-Version"), "1");
 	{
@@ -320,11 +325,11 @@ static void test_deploy_infer_stats(void **state)
 		assert_int_equal(v, 1);
 	}
 	d = dep("web");
-	json_array_foreach(json_object_get(d, "instances"), i, in)
-		if (f_int(in, "requests") == 0) {
-			fprintf(stderr, "replica %lld took no request of 20\n", f_int(in, "replica"));
-			fail();
-		}
+	json_array_foreach(json_object_get(d, "instances"), i, in) if (f_int(in, "requests") == 0)
+	{
+		fprintf(stderr, "replica %lld took no request of 20\n", f_int(in, "replica"));
+		fail();
+	}
 	json_decref(d);
 
 	/* 2 infer + 1 model-server error + 1 metadata + 20 predicts = 24 forwarded */
@@ -340,12 +345,14 @@ static void test_deploy_infer_stats(void **state)
 		long long sum = 0, errors = 0, with_latency = 0;
 		assert_int_equal(f_int(series, "bucket_s"), 10);
 		assert_true(json_array_size(json_object_get(series, "items")) >= 1);
-		json_array_foreach(json_object_get(series, "items"), i, b) {
+		json_array_foreach(json_object_get(series, "items"), i, b)
+		{
 			assert_non_null(json_string_value(json_object_get(b, "start")));
 			sum += f_int(b, "requests");
 			errors += f_int(b, "errors");
 			if (f_int(b, "requests") > 0) {
-				assert_true(json_real_value(json_object_get(json_object_get(b, "latency_ms"), "p99")) > 0);
+				assert_true(json_real_value(json_object_get(json_object_get(b, "latency_ms"), "p99")) >
+					    0);
 				with_latency++;
 			} else {
 				assert_true(json_is_null(json_object_get(b, "latency_ms")));
@@ -358,7 +365,8 @@ static void test_deploy_infer_stats(void **state)
 	json_decref(st);
 	h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
 	assert_non_null(strstr(r.body, "atrium_deployment_requests_total{deployment=\"web\",version=\"1\"} 24"));
-	assert_non_null(strstr(r.body, "atrium_deployment_request_duration_seconds_bucket{deployment=\"web\",version=\"1\""));
+	assert_non_null(
+		strstr(r.body, "atrium_deployment_request_duration_seconds_bucket{deployment=\"web\",version=\"1\""));
 	assert_non_null(strstr(r.body, "atrium_deployment_replicas{deployment=\"web\",state=\"ready\"} 2"));
 	h_resp_free(&r);
 	/* the list */
@@ -375,8 +383,8 @@ static const char *names_of(const json_t *list)
 	size_t i, n = 0;
 
 	out[0] = 0;
-	json_array_foreach(json_object_get(list, "items"), i, e)
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", f_str(e, "name"));
+	json_array_foreach(json_object_get(list, "items"), i, e) n +=
+		(size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", f_str(e, "name"));
 	return out;
 }
 
@@ -424,22 +432,24 @@ static void test_bad_input_and_access(void **state)
 	h_expect_error(&S, "POST", P, EDITOR, "{" BASE_BODY "}", 400, "name");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"Bad Name\"," BASE_BODY "}", 400, "name");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":1}", 400, "command");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":1,\"command\":[\"\"]}", 400,
-		       "command[0]");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"nope\",\"version\":1,\"command\":\"x\"}", 400,
-		       "model");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":99,\"command\":\"x\"}", 400,
-		       "version");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":\"nosuchalias\",\"command\":\"x\"}",
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":1,\"command\":[\"\"]}",
+		       400, "command[0]");
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"nope\",\"version\":1,\"command\":\"x\"}",
+		       400, "model");
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":99,\"command\":\"x\"}",
 		       400, "version");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":null,\"command\":\"x\"}", 400,
+	h_expect_error(&S, "POST", P, EDITOR,
+		       "{\"name\":\"x\",\"model\":\"lin\",\"version\":\"nosuchalias\",\"command\":\"x\"}", 400,
 		       "version");
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":null,\"command\":\"x\"}",
+		       400, "version");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"replicas\":0}", 400, "replicas");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"replicas\":65}", 400, "replicas");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"replicas\":\"2\"}", 400, "replicas");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"env\":{\"ATRIUM_X\":\"1\"}}", 400,
 		       "env.ATRIUM_X");
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"env\":{\"PORT\":\"1\"}}", 400, "env.PORT");
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"env\":{\"PORT\":\"1\"}}", 400,
+		       "env.PORT");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"health_path\":\"ready\"}", 400,
 		       "health_path");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"predict_path\":\"/a b\"}", 400,
@@ -455,7 +465,8 @@ static void test_bad_input_and_access(void **state)
 	h_expect_error(&S, "POST", P, EDITOR, "[1]", 400, NULL);
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"web\"," BASE_BODY "}", 409, "name");
 	/* no worker has 9 GPUs, or the label */
-	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"resources\":{\"gpus\":9}}", 422, "resources");
+	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"resources\":{\"gpus\":9}}", 422,
+		       "resources");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\"," BASE_BODY ",\"labels\":{\"pool\":\"huge\"}}", 422,
 		       "resources");
 	/* a draft cannot be deployed */
@@ -467,25 +478,27 @@ static void test_bad_input_and_access(void **state)
 	/* access: viewers read, editors change, outsiders see nothing */
 	{ /* env values: editors see them, viewers and lists see the names only */
 		json_t *d = h_call(&S, "GET", "/api/v1/deployments/web", EDITOR, NULL, 200);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")),
-				    "1");
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")), "1");
 		json_decref(d);
 		d = h_call(&S, "GET", "/api/v1/deployments/web", VIEWER, NULL, 200);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")),
-				    "[hidden]");
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(d, "env"), "MODELSERVER_KEEP_RUNNING")),
+			"[hidden]");
 		json_decref(d);
 		d = h_call(&S, "GET", "/api/v1/projects/serve/deployments", OWNER, NULL, 200);
 		{
 			json_t *it;
 			size_t i;
 			bool seen = false;
-			json_array_foreach(json_object_get(d, "items"), i, it)
-				if (!strcmp(json_string_value(json_object_get(it, "name")), "web")) {
-					seen = true;
-					assert_string_equal(json_string_value(json_object_get(json_object_get(it, "env"),
-												 "MODELSERVER_KEEP_RUNNING")),
-							    "[hidden]");
-				}
+			json_array_foreach(json_object_get(d, "items"), i,
+					   it) if (!strcmp(json_string_value(json_object_get(it, "name")), "web"))
+			{
+				seen = true;
+				assert_string_equal(json_string_value(json_object_get(json_object_get(it, "env"),
+										      "MODELSERVER_KEEP_RUNNING")),
+						    "[hidden]");
+			}
 			assert_true(seen);
 		}
 		json_decref(d);
@@ -515,15 +528,17 @@ static void test_bad_input_and_access(void **state)
 	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR,
 		       "{\"traffic\":[{\"version\":1,\"weight\":90},{\"version\":2,\"weight\":20}]}", 400, "traffic");
 	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR,
-		       "{\"traffic\":[{\"version\":1,\"weight\":50},{\"version\":1,\"weight\":50}]}", 400, "traffic[1].version");
+		       "{\"traffic\":[{\"version\":1,\"weight\":50},{\"version\":1,\"weight\":50}]}", 400,
+		       "traffic[1].version");
 	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR,
 		       "{\"traffic\":[{\"version\":2,\"weight\":50},{\"version\":4,\"weight\":50}]}", 400, "traffic");
 	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR,
 		       "{\"version\":2,\"traffic\":[{\"version\":1,\"weight\":100}]}", 400, "traffic");
-	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR, "{\"traffic\":[{\"version\":1,\"weight\":101}]}", 400,
-		       "traffic[0].weight");
+	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR, "{\"traffic\":[{\"version\":1,\"weight\":101}]}",
+		       400, "traffic[0].weight");
 	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR, "{\"traffic\":[]}", 400, "traffic");
-	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR, "{\"resources\":{\"gpus\":9}}", 422, "resources");
+	h_expect_error(&S, "PATCH", "/api/v1/deployments/web", EDITOR, "{\"resources\":{\"gpus\":9}}", 422,
+		       "resources");
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/promote", EDITOR, "{}", 409, NULL);
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/promote", EDITOR, "{\"version\":99}", 400, "version");
 	h_expect_error(&S, "POST", "/api/v1/deployments/web/rollback", EDITOR, "{}", 409, NULL);
@@ -545,8 +560,8 @@ static void test_bad_input_and_access(void **state)
 	h_expect_error(&S, "GET", "/v2/models/web/infer", OWNER, NULL, 405, NULL);
 
 	/* the workers' report route: the job must be the calling worker's */
-	h_expect_error(&S, "POST", "/api/v1/workers/jobs/999999/service", W1.secret, "{\"attempt\":1,\"state\":\"ready\"}",
-		       404, NULL);
+	h_expect_error(&S, "POST", "/api/v1/workers/jobs/999999/service", W1.secret,
+		       "{\"attempt\":1,\"state\":\"ready\"}", 404, NULL);
 	h_expect_error(&S, "POST", "/api/v1/workers/jobs/1/service", W1.secret, "{\"attempt\":1,\"state\":\"up\"}", 400,
 		       "state");
 	h_expect_error(&S, "POST", "/api/v1/workers/jobs/1/service", OWNER, "{\"attempt\":1,\"state\":\"ready\"}", 403,
@@ -630,12 +645,14 @@ static void test_replica_restart(void **state)
 		json_t *in2;
 		size_t i;
 		d = dep("web");
-		json_array_foreach(json_object_get(d, "instances"), i, in2)
-			if (f_int(in2, "job_id") == job_id && f_int(in2, "restarts") >= 1 && !strcmp(f_str(in2, "state"), "ready")) {
-				job = h_call(&api, "GET", h_fmt("/v1/jobs/%lld", job_id), w->secret, NULL, 200);
-				pid2 = f_int(job, "pid");
-				json_decref(job);
-			}
+		json_array_foreach(json_object_get(d, "instances"), i, in2) if (f_int(in2, "job_id") == job_id &&
+										f_int(in2, "restarts") >= 1 &&
+										!strcmp(f_str(in2, "state"), "ready"))
+		{
+			job = h_call(&api, "GET", h_fmt("/v1/jobs/%lld", job_id), w->secret, NULL, 200);
+			pid2 = f_int(job, "pid");
+			json_decref(job);
+		}
 		json_decref(d);
 		if (!pid2)
 			sleep_ms(200);
@@ -654,16 +671,14 @@ static bool none_on(const json_t *d, const void *arg)
 	json_t *in;
 	if (!settled(d, NULL))
 		return false;
-	json_array_foreach(json_object_get(d, "instances"), i, in)
-		if (f_int(in, "worker_id") == *worker)
-			return false;
+	json_array_foreach(json_object_get(d, "instances"), i, in) if (f_int(in, "worker_id") == *worker) return false;
 	return true;
 }
 
 /* kill -9 of a worker: its replicas are placed on the other worker and serve again. */
 static void test_worker_killed(void **state)
 {
-	const char *wargs[] = {"--heartbeat", "1", NULL};
+	const char *wargs[] = { "--heartbeat", "1", NULL };
 	json_t *d = dep("web"), *in;
 	long long victim_id = f_int(json_array_get(json_object_get(d, "instances"), 0), "worker_id");
 	struct h_worker *victim = worker_of(victim_id);
@@ -675,7 +690,8 @@ static void test_worker_killed(void **state)
 
 	assert_non_null(victim);
 	/* the processes of its replicas there: they outlive the worker */
-	json_array_foreach(json_object_get(d, "instances"), i, in) {
+	json_array_foreach(json_object_get(d, "instances"), i, in)
+	{
 		struct h_server api = h_worker_api(victim, &S);
 		json_t *job;
 		if (f_int(in, "worker_id") != victim_id || npids == 8)
@@ -713,9 +729,7 @@ static bool only_version(const json_t *d, const void *arg)
 	json_t *in;
 	if (!settled(d, NULL) || f_int(d, "version") != *v)
 		return false;
-	json_array_foreach(json_object_get(d, "instances"), i, in)
-		if (f_int(in, "version") != *v)
-			return false;
+	json_array_foreach(json_object_get(d, "instances"), i, in) if (f_int(in, "version") != *v) return false;
 	return true;
 }
 
@@ -787,16 +801,15 @@ static bool canary_ready(const json_t *d, const void *arg)
 	(void)arg;
 	if (json_array_size(json_object_get(d, "traffic")) != 2)
 		return false;
-	json_array_foreach(json_object_get(d, "traffic"), i, t)
-		if (f_int(t, "ready_replicas") < f_int(t, "replicas"))
-			return false;
+	json_array_foreach(json_object_get(d, "traffic"), i,
+			   t) if (f_int(t, "ready_replicas") < f_int(t, "replicas")) return false;
 	return true;
 }
 
 /* Canary weights hold over 1,000 requests; promote moves everything; rollback ends a split. */
 static void test_canary_promote_rollback(void **state)
 {
-	int count[8] = {0}, v, four = 4;
+	int count[8] = { 0 }, v, four = 4;
 	json_t *d;
 	(void)state;
 
@@ -843,16 +856,15 @@ static bool history_has(const char *name, const char *kind)
 	json_t *h = h_call(&S, "GET", h_fmt("/api/v1/deployments/%s/history?limit=1000", name), VIEWER, NULL, 200), *e;
 	size_t i;
 	bool found = false;
-	json_array_foreach(json_object_get(h, "items"), i, e)
-		found |= !strcmp(f_str(e, "kind"), kind);
+	json_array_foreach(json_object_get(h, "items"), i, e) found |= !strcmp(f_str(e, "kind"), kind);
 	json_decref(h);
 	return found;
 }
 
 static void test_history(void **state)
 {
-	static const char *const kinds[] = {"created", "rollout_started", "rollout_succeeded", "rollout_failed",
-					    "canary_started", "promoted", "rolled_back", "updated"};
+	static const char *const kinds[] = { "created",	       "rollout_started", "rollout_succeeded", "rollout_failed",
+					     "canary_started", "promoted",	  "rolled_back",       "updated" };
 	json_t *h;
 	(void)state;
 
@@ -874,13 +886,15 @@ static void test_follows_alias(void **state)
 	int v, two = 2;
 	(void)state;
 
-	json_decref(h_call(&S, "PUT", "/api/v1/projects/serve/models/lin/aliases/production", OWNER, "{\"version\":1}", 200));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/serve/models/lin/aliases/production", OWNER, "{\"version\":1}",
+			   200));
 	create("prod", "\"version\":\"production\"");
 	d = wait_ready("prod");
 	assert_string_equal(f_str(d, "follows"), "production");
 	assert_int_equal(f_int(d, "version"), 1);
 	json_decref(d);
-	json_decref(h_call(&S, "PUT", "/api/v1/projects/serve/models/lin/aliases/production", OWNER, "{\"version\":2}", 200));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/serve/models/lin/aliases/production", OWNER, "{\"version\":2}",
+			   200));
 	d = wait_for("prod", only_version, &two, "on version 2");
 	assert_string_equal(f_str(json_object_get(d, "rollout"), "trigger"), "alias");
 	json_decref(d);
@@ -913,7 +927,8 @@ static void test_invoke_keys(void **state)
 		       "{\"name\":\"x\",\"expires_at\":\"2001-01-01T00:00:00Z\"}", 400, "expires_at");
 	assert_int_equal(predict("web", key, "{\"x\":[1,1]}", NULL), 200);
 	json_decref(h_call(&S, "POST", "/v2/models/web/infer", key,
-			   "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,2],\"datatype\":\"FP64\",\"data\":[1,1]}]}", 200));
+			   "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,2],\"datatype\":\"FP64\",\"data\":[1,1]}]}",
+			   200));
 	json_decref(h_call(&S, "GET", "/v2/models/web/ready", key, NULL, 200));
 	/* not another deployment's, nor the rest of the API */
 	h_expect_error(&S, "POST", "/api/v1/deployments/roll/predict", key, "{\"x\":[1,1]}", 404, NULL);
@@ -950,8 +965,13 @@ static void test_prediction_capture(void **state)
 
 	patch("web", "{\"capture\":{\"sample_rate\":1,\"max_rows\":5,\"max_body_bytes\":64}}");
 	for (int k = 0; k < 8; k++)
-		assert_int_equal(predict("web", EDITOR, h_fmt("{\"x\":[%d,1],\"note\":\"%s\"}", k, k == 7 ? "a rather long"
-								" note that makes this body longer than sixty-four bytes" : "-"), NULL), 200);
+		assert_int_equal(predict("web", EDITOR,
+					 h_fmt("{\"x\":[%d,1],\"note\":\"%s\"}", k,
+					       k == 7 ? "a rather long"
+							" note that makes this body longer than sixty-four bytes"
+						      : "-"),
+					 NULL),
+				 200);
 	assert_true(h_wait(captured, &n, WAIT_MS));
 	p = h_call(&S, "GET", "/api/v1/deployments/web/predictions?limit=2", VIEWER, NULL, 200);
 	first = json_array_get(json_object_get(p, "items"), 0);
@@ -985,12 +1005,12 @@ static void test_lineage(void **state)
 	mv = f_int(d, "id");
 	json_decref(d);
 	l = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), VIEWER, NULL, 200);
-	json_array_foreach(json_object_get(l, "deployments"), i, e)
-		if (!strcmp(f_str(e, "name"), "web")) {
-			web = true;
-			assert_int_equal(f_int(e, "weight"), 100);
-			assert_true(json_is_true(json_object_get(e, "stable")));
-		}
+	json_array_foreach(json_object_get(l, "deployments"), i, e) if (!strcmp(f_str(e, "name"), "web"))
+	{
+		web = true;
+		assert_int_equal(f_int(e, "weight"), 100);
+		assert_true(json_is_true(json_object_get(e, "stable")));
+	}
 	json_decref(l);
 	assert_true(web);
 	f_expect_message(&S, "DELETE", "/api/v1/projects/serve/models/lin/versions/1", OWNER, NULL, 409, "web");
@@ -998,12 +1018,15 @@ static void test_lineage(void **state)
 	/* batch inference: its output dataset version's lineage */
 	json_decref(h_call(&S, "POST", "/api/v1/projects/serve/datasets", EDITOR, "{\"name\":\"inputs\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/serve/datasets/inputs/versions", EDITOR, "{}", 201));
-	json_decref(f_put(&S, "/api/v1/projects/serve/datasets/inputs/versions/1/files/x.csv", EDITOR, "1,1\n", 4, NULL, 201));
+	json_decref(f_put(&S, "/api/v1/projects/serve/datasets/inputs/versions/1/files/x.csv", EDITOR, "1,1\n", 4, NULL,
+			  201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/serve/datasets/inputs/versions/1/commit", EDITOR, "{}", 200));
 	d = h_call(&S, "POST", "/api/v1/projects/serve/jobs", EDITOR,
 		   "{\"name\":\"score\",\"kind\":\"batch_inference\",\"model\":{\"name\":\"lin\",\"version\":1},"
-		   "\"inputs\":[{\"dataset\":\"inputs\",\"version\":1,\"as\":\"data\"}],\"outputs\":{\"dataset\":\"scores\"},"
-		   "\"command\":\"cat $ATRIUM_MODEL_DIR/model.json $ATRIUM_INPUT_DIR/data/x.csv > $ATRIUM_OUTPUT_DIR/out.txt\"}",
+		   "\"inputs\":[{\"dataset\":\"inputs\",\"version\":1,\"as\":\"data\"}],\"outputs\":{\"dataset\":"
+		   "\"scores\"},"
+		   "\"command\":\"cat $ATRIUM_MODEL_DIR/model.json $ATRIUM_INPUT_DIR/data/x.csv > "
+		   "$ATRIUM_OUTPUT_DIR/out.txt\"}",
 		   201);
 	job = f_int(d, "id");
 	json_decref(d);
@@ -1026,13 +1049,14 @@ static void test_lineage(void **state)
 	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/9/lineage", VIEWER, NULL, 404, NULL);
 	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/abc/lineage", VIEWER, NULL, 400,
 		       "version");
-	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/1/lineage", OUTSIDER, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/projects/serve/datasets/inputs/versions/1/lineage", OUTSIDER, NULL, 404,
+		       NULL);
 }
 
 /* kill -9 of the server: deployments and their replicas carry on after the restart. */
 static void test_server_restart(void **state)
 {
-	const char *extra[] = {"--heartbeat-timeout", "3", "--listen", h_fmt("127.0.0.1:%d", port), NULL};
+	const char *extra[] = { "--heartbeat-timeout", "3", "--listen", h_fmt("127.0.0.1:%d", port), NULL };
 	json_t *d;
 	(void)state;
 
@@ -1047,15 +1071,14 @@ static void test_server_restart(void **state)
 
 static bool jobs_ended(void *arg)
 {
-	json_t *list = h_call(&S, "GET", "/api/v1/projects/serve/jobs?kind=service&state=running&limit=1000", OWNER, NULL,
-			      200),
+	json_t *list = h_call(&S, "GET", "/api/v1/projects/serve/jobs?kind=service&state=running&limit=1000", OWNER,
+			      NULL, 200),
 	       *j;
 	const char *prefix = arg;
 	size_t i;
 	bool none = true;
-	json_array_foreach(json_object_get(list, "items"), i, j)
-		if (!strncmp(f_str(j, "name"), prefix, strlen(prefix)))
-			none = false;
+	json_array_foreach(json_object_get(list, "items"), i, j) if (!strncmp(f_str(j, "name"), prefix, strlen(prefix)))
+		none = false;
 	json_decref(list);
 	return none;
 }

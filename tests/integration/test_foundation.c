@@ -51,7 +51,7 @@ static void test_health_ready_metrics(void **state)
 static void test_request_id(void **state)
 {
 	struct h_resp r;
-	const char *hdr[] = {"X-Request-Id: ci-run-42.step_1", NULL};
+	const char *hdr[] = { "X-Request-Id: ci-run-42.step_1", NULL };
 	(void)state;
 
 	h_req(&S, "GET", "/healthz", NULL, NULL, hdr, &r);
@@ -61,7 +61,7 @@ static void test_request_id(void **state)
 	assert_true(strlen(h_header(&r, "X-Request-Id")) >= 8);
 	h_resp_free(&r);
 	/* A hostile id is replaced, not echoed. */
-	const char *bad[] = {"X-Request-Id: <script>", NULL};
+	const char *bad[] = { "X-Request-Id: <script>", NULL };
 	h_req(&S, "GET", "/healthz", NULL, NULL, bad, &r);
 	assert_null(strchr(h_header(&r, "X-Request-Id"), '<'));
 	h_resp_free(&r);
@@ -106,14 +106,15 @@ static void test_users_and_roles(void **state)
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":null}", 400, "username");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":7}", 400, "username");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{}", 400, "username");
-	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\",\"role\":\"god\"}", 400, "role");
+	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\",\"role\":\"god\"}", 400,
+		       "role");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\",\"password\":\"short\"}", 400,
 		       "password");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\",\"extra\":1}", 400, "extra");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\"", 400, "body");
 	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "[1,2]", 400, "body");
-	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token,
-		       "{\"username\":\"x1\",\"username\":\"x2\"}", 400, "body");
+	h_expect_error(&S, "POST", "/api/v1/users", S.admin_token, "{\"username\":\"x1\",\"username\":\"x2\"}", 400,
+		       "body");
 	/* admin promotes and disables */
 	j = h_call(&S, "PATCH", "/api/v1/users/bob", S.admin_token, "{\"display_name\":\"Bob B\"}", 200);
 	assert_string_equal(json_string_value(json_object_get(j, "display_name")), "Bob B");
@@ -229,7 +230,7 @@ static void test_http_errors(void **state)
 {
 	struct h_resp r;
 	char *big;
-	const char *xml[] = {"Content-Type: application/xml", NULL};
+	const char *xml[] = { "Content-Type: application/xml", NULL };
 	(void)state;
 
 	h_expect_error(&S, "GET", "/api/v1/nope", S.admin_token, NULL, 404, NULL);
@@ -267,18 +268,20 @@ static void test_http_errors(void **state)
 
 static void test_pagination(void **state)
 {
-	char seen[200] = {0};
+	char seen[200] = { 0 };
 	int count = 0, pages = 0;
 	char path[512] = "/api/v1/users?limit=7";
 	(void)state;
 
 	for (int i = 0; i < 30; i++)
-		json_decref(h_call(&S, "POST", "/api/v1/users", S.admin_token, h_fmt("{\"username\":\"page-%02d\"}", i), 201));
+		json_decref(h_call(&S, "POST", "/api/v1/users", S.admin_token, h_fmt("{\"username\":\"page-%02d\"}", i),
+				   201));
 	for (;;) {
 		json_t *j = h_call(&S, "GET", path, S.admin_token, NULL, 200), *it;
 		size_t i;
 		const char *next;
-		json_array_foreach(json_object_get(j, "items"), i, it) {
+		json_array_foreach(json_object_get(j, "items"), i, it)
+		{
 			long long id = json_integer_value(json_object_get(it, "id"));
 			assert_true(id > 0 && id < 200);
 			assert_int_equal(seen[id], 0);
@@ -309,7 +312,8 @@ static void test_audit(void **state)
 	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token, "{\"name\":\"audited\"}", 201));
 	j = h_call(&S, "GET", "/api/v1/audit?action=teams.create&limit=100", S.admin_token, NULL, 200);
 	items = json_object_get(j, "items");
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		assert_string_equal(json_string_value(json_object_get(it, "action")), "teams.create");
 		if (!strcmp(json_string_value(json_object_get(it, "object")), "team:audited")) {
 			found = true;
@@ -336,7 +340,8 @@ static void test_login(void **state)
 
 	json_decref(h_call(&S, "POST", "/api/v1/users", S.admin_token,
 			   "{\"username\":\"lena\",\"password\":\"correct horse\"}", 201));
-	j = h_call(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"correct horse\"}", 200);
+	j = h_call(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"correct horse\"}",
+		   200);
 	snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(j, "token")));
 	assert_non_null(json_string_value(json_object_get(j, "expires_at")));
 	json_decref(j);
@@ -344,13 +349,15 @@ static void test_login(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "username")), "lena");
 	json_decref(j);
 	h_expect_error(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\"}", 400, "password");
-	h_expect_error(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"ghost\",\"password\":\"x\"}", 401, NULL);
+	h_expect_error(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"ghost\",\"password\":\"x\"}", 401,
+		       NULL);
 	/* five failures lock the name out: 429 with Retry-After, even with the right password */
 	for (int i = 0; i < 5; i++)
-		h_expect_error(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"wrong\"}", 401,
-			       NULL);
+		h_expect_error(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"wrong\"}",
+			       401, NULL);
 	struct h_resp r;
-	h_req(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"correct horse\"}", NULL, &r);
+	h_req(&S, "POST", "/api/v1/auth/login", NULL, "{\"username\":\"lena\",\"password\":\"correct horse\"}", NULL,
+	      &r);
 	assert_int_equal(r.status, 429);
 	assert_non_null(h_header(&r, "Retry-After"));
 	h_resp_free(&r);
@@ -406,8 +413,8 @@ static void test_answer_cache_never_stale(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "display_name")), "Zoe Z");
 	json_decref(j);
 	/* the same path, another caller: another answer */
-	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"cache-p\",\"visibility\":\"internal\"}",
-			   201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token,
+			   "{\"name\":\"cache-p\",\"visibility\":\"internal\"}", 201));
 	for (int i = 0; i < 2; i++) {
 		j = h_call(&S, "GET", "/api/v1/projects/cache-p", S.admin_token, NULL, 200);
 		assert_string_equal(json_string_value(json_object_get(j, "role")), "owner");
@@ -416,11 +423,13 @@ static void test_answer_cache_never_stale(void **state)
 		assert_string_equal(json_string_value(json_object_get(j, "role")), "viewer");
 		json_decref(j);
 	}
-	json_decref(h_call(&S, "PUT", "/api/v1/projects/cache-p/members/zoe", S.admin_token, "{\"role\":\"editor\"}", 200));
+	json_decref(
+		h_call(&S, "PUT", "/api/v1/projects/cache-p/members/zoe", S.admin_token, "{\"role\":\"editor\"}", 200));
 	j = h_call(&S, "GET", "/api/v1/projects/cache-p", zoe, NULL, 200);
 	assert_string_equal(json_string_value(json_object_get(j, "role")), "editor");
 	json_decref(j);
-	json_decref(h_call(&S, "PATCH", "/api/v1/projects/cache-p", S.admin_token, "{\"visibility\":\"private\"}", 200));
+	json_decref(
+		h_call(&S, "PATCH", "/api/v1/projects/cache-p", S.admin_token, "{\"visibility\":\"private\"}", 200));
 	json_decref(h_call(&S, "DELETE", "/api/v1/projects/cache-p/members/zoe", S.admin_token, NULL, 204));
 	h_expect_error(&S, "GET", "/api/v1/projects/cache-p", zoe, NULL, 404, NULL);
 	/* a revoked token gets no cached answer */
@@ -429,8 +438,10 @@ static void test_answer_cache_never_stale(void **state)
 		char tok[128];
 		snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(t, "token")));
 		json_decref(h_call(&S, "GET", "/api/v1/users/me", tok, NULL, 200));
-		json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/tokens/%lld", (long long)json_integer_value(json_object_get(t, "id"))),
-				   zoe, NULL, 204));
+		json_decref(
+			h_call(&S, "DELETE",
+			       h_fmt("/api/v1/tokens/%lld", (long long)json_integer_value(json_object_get(t, "id"))),
+			       zoe, NULL, 204));
 		json_decref(t);
 		h_expect_error(&S, "GET", "/api/v1/users/me", tok, NULL, 401, NULL);
 	}
@@ -438,7 +449,7 @@ static void test_answer_cache_never_stale(void **state)
 
 int main(void)
 {
-	static const char *const extra[] = {"--max-body-bytes", "65536", NULL};
+	static const char *const extra[] = { "--max-body-bytes", "65536", NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_ready_metrics),
 		cmocka_unit_test(test_request_id),

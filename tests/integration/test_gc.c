@@ -155,7 +155,7 @@ static void test_orphans_and_stale_uploads(void **state)
 	assert_int_equal(f_int(j, "tmp_bytes"), 29);
 	json_decref(j);
 	assert_false(file_exists(&S, "blobs/ab", orphan));
-	assert_true(file_exists(&S, "blobs/ab", young));   /* younger than ten minutes */
+	assert_true(file_exists(&S, "blobs/ab", young));       /* younger than ten minutes */
 	assert_true(file_exists(&S, "blobs/ab", "notes.txt")); /* not named by a sha256 */
 	assert_false(file_exists(&S, "tmp", "upload-dead"));
 	assert_true(file_exists(&S, "tmp", "upload-live"));
@@ -166,7 +166,8 @@ static void test_orphans_and_stale_uploads(void **state)
 	assert_int_equal(f_int(j, "tmp_files"), 0);
 	json_decref(j);
 	assert_true(file_exists(&S, "tmp", "upload-hour"));
-	h_sh("rm -f '%s/tmp/upload-live' '%s/tmp/keep-me' '%s/tmp/upload-hour' '%s/blobs/ab/%s' '%s/blobs/ab/notes.txt'",
+	h_sh("rm -f '%s/tmp/upload-live' '%s/tmp/keep-me' '%s/tmp/upload-hour' '%s/blobs/ab/%s' "
+	     "'%s/blobs/ab/notes.txt'",
 	     S.dir, S.dir, S.dir, S.dir, young, S.dir);
 	/* an orphan blob file that a row names is not an orphan: referenced blobs keep old mtimes */
 	json_decref(h_call(&S, "POST", M, owner, "{\"name\":\"aged\"}", 201));
@@ -182,7 +183,7 @@ static void test_orphans_and_stale_uploads(void **state)
 
 static int raw_connect(struct h_server *s)
 {
-	struct sockaddr_in sin = {0};
+	struct sockaddr_in sin = { 0 };
 	const char *colon = strrchr(s->base, ':');
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
@@ -248,13 +249,15 @@ static void test_admin_only(void **state)
 	h_expect_error(&S, "POST", "/api/v1/admin/gc", owner, "{}", 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/admin/gc", NULL, "{}", 401, NULL);
 	h_expect_error(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{\"grace_seconds\":-1}", 400, "grace_seconds");
-	h_expect_error(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{\"grace_seconds\":\"0\"}", 400, "grace_seconds");
+	h_expect_error(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{\"grace_seconds\":\"0\"}", 400,
+		       "grace_seconds");
 	h_expect_error(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{\"force\":true}", 400, "force");
 	json_t *j = h_call(&S, "GET", "/api/v1/audit?action=admin.gc&limit=1000", S.admin_token, NULL, 200), *it;
 	size_t i;
 	int ok = 0;
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		ok += f_int(it, "status") == 200 && !strcmp(f_str(it, "object"), "gc") && !strcmp(f_str(it, "actor"), "admin");
+	json_array_foreach(json_object_get(j, "items"), i, it) ok += f_int(it, "status") == 200 &&
+								     !strcmp(f_str(it, "object"), "gc") &&
+								     !strcmp(f_str(it, "actor"), "admin");
 	json_decref(j);
 	assert_true(ok >= 5);
 }
@@ -274,7 +277,7 @@ static bool blob_gone(void *arg)
 
 static void test_background(void **state)
 {
-	static const char *const extra[] = {"--gc-interval", "1", NULL};
+	static const char *const extra[] = { "--gc-interval", "1", NULL };
 	struct h_server b;
 	char tok[128];
 	struct gone g;
@@ -329,8 +332,8 @@ static void test_kill_during_gc(void **state)
 	}
 	for (int i = 0; i < 20; i++) {
 		const char *text = h_fmt("precious number %d", i);
-		j = f_put(&k, h_fmt("/api/v1/projects/kp/models/m/versions/2/files/p%d", i), tok, text, strlen(text), NULL,
-			  201);
+		j = f_put(&k, h_fmt("/api/v1/projects/kp/models/m/versions/2/files/p%d", i), tok, text, strlen(text),
+			  NULL, 201);
 		snprintf(kept[i], 65, "%s", f_str(j, "sha256"));
 		json_decref(j);
 	}
@@ -339,7 +342,8 @@ static void test_kill_during_gc(void **state)
 	/* start a pass without waiting for it, then kill the server */
 	fd = raw_connect(&k);
 	snprintf(req, sizeof(req),
-		 "POST /api/v1/admin/gc HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+		 "POST /api/v1/admin/gc HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Type: "
+		 "application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s",
 		 k.admin_token, strlen(body), body);
 	send_all(fd, req, strlen(req));
@@ -359,8 +363,8 @@ static void test_kill_during_gc(void **state)
 	json_decref(f_gc(&k, 0));
 	assert_int_equal(f_sql_int(&k, "SELECT count(*) FROM blobs"), 20);
 	assert_true(f_count_files(&k, "blobs") - 20 <= 128);
-	assert_int_equal(h_sh("find '%s/blobs' -type f -exec touch -d '@%lld' {} +", k.dir, (long long)time(NULL) - 7200),
-			 0);
+	assert_int_equal(
+		h_sh("find '%s/blobs' -type f -exec touch -d '@%lld' {} +", k.dir, (long long)time(NULL) - 7200), 0);
 	json_decref(f_gc(&k, 0));
 	assert_int_equal(f_count_files(&k, "blobs"), 20);
 	for (int i = 0; i < 20; i++)

@@ -24,7 +24,7 @@ static int port;
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -95,12 +95,13 @@ static char *logs(long long id)
 
 static int64_t ms_of(const json_t *j, const char *key)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int ms = 0;
 	const char *s = json_string_value(json_object_get(j, key));
 	if (!s)
 		return 0;
-	sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
+	sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	       &ms);
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	return (int64_t)timegm(&tm) * 1000 + ms;
@@ -108,9 +109,10 @@ static int64_t ms_of(const json_t *j, const char *key)
 
 static int setup(void **state)
 {
-	static const char *const extra[] = {"--heartbeat-timeout", "3", "--job-log-retention-days", "1", "--housekeeping", "1",
-					    NULL};
-	const char *wargs[] = {"--heartbeat", "1", NULL};
+	static const char *const extra[] = {
+		"--heartbeat-timeout", "3", "--job-log-retention-days", "1", "--housekeeping", "1", NULL
+	};
+	const char *wargs[] = { "--heartbeat", "1", NULL };
 	json_t *j;
 	(void)state;
 
@@ -121,10 +123,13 @@ static int setup(void **state)
 	snprintf(outsider, sizeof(outsider), "%s", h_user(&S, "out", false));
 	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token, "{\"name\":\"vision\",\"max_gpus\":2}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token, "{\"name\":\"nlp\",\"max_gpus\":3}", 201));
-	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token, "{\"name\":\"serial\",\"max_concurrent_jobs\":1}", 201));
-	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"cv\",\"team\":\"vision\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token,
+			   "{\"name\":\"serial\",\"max_concurrent_jobs\":1}", 201));
+	json_decref(
+		h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"cv\",\"team\":\"vision\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"nl\",\"team\":\"nlp\"}", 201));
-	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"ser\",\"team\":\"serial\"}", 201));
+	json_decref(
+		h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"ser\",\"team\":\"serial\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"free\"}", 201));
 	json_decref(h_call(&S, "PUT", "/api/v1/projects/free/members/ed", S.admin_token, "{\"role\":\"editor\"}", 200));
 	json_decref(h_call(&S, "PUT", "/api/v1/projects/free/members/vi", S.admin_token, "{\"role\":\"viewer\"}", 200));
@@ -197,38 +202,39 @@ static void test_gpu_isolation(void **state)
 static void test_infeasible_and_bad_input(void **state)
 {
 	(void)state;
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"resources\":{\"gpus\":5}}",
-		       422, "resources");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
+		       "{\"command\":\"true\",\"resources\":{\"gpus\":5}}", 422, "resources");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
 		       "{\"command\":\"true\",\"resources\":{\"gpus\":1,\"gpu_type\":\"A100\"}}", 422, "resources");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"labels\":{\"pool\":\"x\"}}",
-		       422, "resources");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
+		       "{\"command\":\"true\",\"labels\":{\"pool\":\"x\"}}", 422, "resources");
 	/* a team quota below what the job asks can never be met either */
-	h_expect_error(&S, "POST", "/api/v1/projects/cv/jobs", S.admin_token, "{\"command\":\"true\",\"resources\":{\"gpus\":3}}",
-		       422, "resources");
+	h_expect_error(&S, "POST", "/api/v1/projects/cv/jobs", S.admin_token,
+		       "{\"command\":\"true\",\"resources\":{\"gpus\":3}}", 422, "resources");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{}", 400, "command");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":[]}", 400, "command");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":[\"\"]}", 400, "command[0]");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":[\"a\",3]}", 400, "command[1]");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"\"}", 400, "command");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"env\":{\"ATRIUM_X\":\"1\"}}",
-		       400, "env.ATRIUM_X");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"env\":{\"1A\":\"1\"}}", 400,
-		       "env.1A");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
+		       "{\"command\":\"true\",\"env\":{\"ATRIUM_X\":\"1\"}}", 400, "env.ATRIUM_X");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
+		       "{\"command\":\"true\",\"env\":{\"1A\":\"1\"}}", 400, "env.1A");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
 		       "{\"command\":\"true\",\"resources\":{\"gpus\":-1}}", 400, "resources.gpus");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"kind\":\"service\"}", 400,
-		       "kind");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"priority\":\"high\"}", 400,
-		       "priority");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"kind\":\"service\"}",
+		       400, "kind");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"priority\":\"high\"}",
+		       400, "priority");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
-		       "{\"command\":\"true\",\"inputs\":[{\"dataset\":\"nope\",\"version\":1}]}", 400, "inputs[0].dataset");
+		       "{\"command\":\"true\",\"inputs\":[{\"dataset\":\"nope\",\"version\":1}]}", 400,
+		       "inputs[0].dataset");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
 		       "{\"command\":\"true\",\"kind\":\"batch_inference\"}", 400, "model");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
 		       "{\"command\":\"true\",\"model\":{\"name\":\"nope\",\"version\":1}}", 400, "model.name");
-	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":\"true\",\"outputs\":{\"model\":\"Bad\"}}",
-		       400, "outputs.model");
+	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
+		       "{\"command\":\"true\",\"outputs\":{\"model\":\"Bad\"}}", 400, "outputs.model");
 	/* access */
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", viewer, "{\"command\":\"true\"}", 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", outsider, "{\"command\":\"true\"}", 404, NULL);
@@ -388,9 +394,8 @@ static size_t on_stream(char *p, size_t size, size_t n, void *ud)
 /* logs?follow=1 sends lines as they are printed and ends when the job ends. */
 static void test_logs_follow(void **state)
 {
-	long long id = submit("free", editor,
-			      "{\"command\":\"for i in 1 2 3 4 5; do echo tick $i; sleep 0.4; done\"}");
-	struct stream s = {0};
+	long long id = submit("free", editor, "{\"command\":\"for i in 1 2 3 4 5; do echo tick $i; sleep 0.4; done\"}");
+	struct stream s = { 0 };
 	char url[256], auth[200];
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -444,8 +449,8 @@ static void test_big_log(void **state)
 	for (;;) {
 		struct h_resp r;
 		const char *next;
-		h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=%lld&limit=4194304", id, offset), S.admin_token, NULL,
-		      NULL, &r);
+		h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=%lld&limit=4194304", id, offset), S.admin_token,
+		      NULL, NULL, &r);
 		assert_int_equal(r.status, 200);
 		if (r.len == 0) {
 			h_resp_free(&r);
@@ -514,7 +519,8 @@ static void test_log_retention(void **state)
 /* The job token reaches the job's project only, and dies with the job. */
 static void test_job_token_scope(void **state)
 {
-	long long id = submit("free", editor, "{\"command\":\"echo TOKEN=$ATRIUM_TOKEN RUN=$ATRIUM_RUN_ID; sleep 60\"}");
+	long long id =
+		submit("free", editor, "{\"command\":\"echo TOKEN=$ATRIUM_TOKEN RUN=$ATRIUM_RUN_ID; sleep 60\"}");
 	char token[128] = "";
 	long long run = 0;
 	json_t *j;
@@ -539,7 +545,8 @@ static void test_job_token_scope(void **state)
 	{
 		struct h_resp r;
 		h_req(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", run), token,
-		      "{\"metrics\":[{\"key\":\"loss\",\"value\":0.5,\"step\":1},{\"key\":\"loss\",\"value\":0.25,\"step\":2}]}",
+		      "{\"metrics\":[{\"key\":\"loss\",\"value\":0.5,\"step\":1},{\"key\":\"loss\",\"value\":0.25,"
+		      "\"step\":2}]}",
 		      NULL, &r);
 		assert_true(r.status >= 200 && r.status < 300);
 		h_resp_free(&r);
@@ -570,7 +577,7 @@ static void test_job_token_scope(void **state)
 /* kill -9 of the worker running a job: the job is lost, requeued and finishes elsewhere. */
 static void test_worker_loss(void **state)
 {
-	const char *wargs[] = {"--heartbeat", "1", NULL};
+	const char *wargs[] = { "--heartbeat", "1", NULL };
 	long long id = submit("free", editor, "{\"command\":\"sleep 2; echo finished\",\"max_attempts\":3}");
 	long long first_worker;
 	struct h_worker *victim;
@@ -591,9 +598,8 @@ static void test_worker_loss(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
 	json_decref(j);
 	ev = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/events", id), editor, NULL, 200);
-	json_array_foreach(json_object_get(ev, "items"), i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "to_state")), "lost"))
-			lost = true;
+	json_array_foreach(json_object_get(ev, "items"), i,
+			   e) if (!strcmp(json_string_value(json_object_get(e, "to_state")), "lost")) lost = true;
 	json_decref(ev);
 	assert_true(lost);
 	/* the same worker comes back under its name */
@@ -607,9 +613,8 @@ static int count_events(long long id, const char *to)
 	json_t *ev = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/events?limit=1000", id), S.admin_token, NULL, 200), *e;
 	size_t i;
 	int n = 0;
-	json_array_foreach(json_object_get(ev, "items"), i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "to_state")), to))
-			n++;
+	json_array_foreach(json_object_get(ev, "items"), i,
+			   e) if (!strcmp(json_string_value(json_object_get(e, "to_state")), to)) n++;
 	json_decref(ev);
 	return n;
 }
@@ -617,7 +622,7 @@ static int count_events(long long id, const char *to)
 /* kill -9 of the server mid-job, then a restart: the job's end is recorded, once. */
 static void test_server_restart(void **state)
 {
-	const char *extra[] = {"--heartbeat-timeout", "3", "--listen", h_fmt("127.0.0.1:%d", port), NULL};
+	const char *extra[] = { "--heartbeat-timeout", "3", "--listen", h_fmt("127.0.0.1:%d", port), NULL };
 	long long id = submit("free", editor, "{\"command\":\"sleep 3; echo survived\"}");
 	json_t *j;
 	char *log;
@@ -639,7 +644,7 @@ static void test_server_restart(void **state)
 
 static void test_idempotent_submit(void **state)
 {
-	const char *key[] = {"Idempotency-Key: ci-build-77", NULL};
+	const char *key[] = { "Idempotency-Key: ci-build-77", NULL };
 	struct h_resp a, b;
 	json_t *list;
 	int n = 0;
@@ -651,14 +656,14 @@ static void test_idempotent_submit(void **state)
 	h_req(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"name\":\"once\",\"command\":\"true\"}", key, &b);
 	assert_int_equal(a.status, 201);
 	assert_int_equal(b.status, 201);
-	assert_int_equal(json_integer_value(json_object_get(a.json, "id")), json_integer_value(json_object_get(b.json, "id")));
+	assert_int_equal(json_integer_value(json_object_get(a.json, "id")),
+			 json_integer_value(json_object_get(b.json, "id")));
 	assert_string_equal(h_header(&b, "Idempotency-Replayed"), "true");
 	h_resp_free(&a);
 	h_resp_free(&b);
 	list = h_call(&S, "GET", "/api/v1/projects/free/jobs?limit=1000", editor, NULL, 200);
-	json_array_foreach(json_object_get(list, "items"), i, it)
-		if (!strcmp(json_string_value(json_object_get(it, "name")), "once"))
-			n++;
+	json_array_foreach(json_object_get(list, "items"), i,
+			   it) if (!strcmp(json_string_value(json_object_get(it, "name")), "once")) n++;
 	json_decref(list);
 	assert_int_equal(n, 1);
 }
@@ -678,15 +683,17 @@ static void test_lists_and_wait(void **state)
 	/* several states, one worker (the worker of a job that succeeded) */
 	{
 		json_t *one = h_call(&S, "GET", "/api/v1/jobs?state=succeeded&limit=1", S.admin_token, NULL, 200);
-		long long wid = json_integer_value(json_object_get(json_array_get(json_object_get(one, "items"), 0), "worker_id"));
+		long long wid = json_integer_value(
+			json_object_get(json_array_get(json_object_get(one, "items"), 0), "worker_id"));
 		size_t i;
 		json_t *it;
 		json_decref(one);
 		assert_true(wid > 0);
-		j = h_call(&S, "GET", h_fmt("/api/v1/jobs?state=succeeded,failed&worker=%lld&limit=50", wid), S.admin_token,
-			   NULL, 200);
+		j = h_call(&S, "GET", h_fmt("/api/v1/jobs?state=succeeded,failed&worker=%lld&limit=50", wid),
+			   S.admin_token, NULL, 200);
 		assert_true(json_array_size(json_object_get(j, "items")) > 0);
-		json_array_foreach(json_object_get(j, "items"), i, it) {
+		json_array_foreach(json_object_get(j, "items"), i, it)
+		{
 			const char *st = json_string_value(json_object_get(it, "state"));
 			assert_true(!strcmp(st, "succeeded") || !strcmp(st, "failed"));
 			assert_int_equal(json_integer_value(json_object_get(it, "worker_id")), wid);
@@ -699,15 +706,17 @@ static void test_lists_and_wait(void **state)
 	{
 		long long e = submit("free", editor, "{\"command\":\"true\",\"env\":{\"API_KEY\":\"s3cret\"}}");
 		json_t *je = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", e), editor, NULL, 200);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")), "s3cret");
+		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")),
+				    "s3cret");
 		json_decref(je);
 		je = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", e), viewer, NULL, 200);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")), "[hidden]");
+		assert_string_equal(json_string_value(json_object_get(json_object_get(je, "env"), "API_KEY")),
+				    "[hidden]");
 		json_decref(je);
 		je = h_call(&S, "GET", "/api/v1/projects/free/jobs?limit=1", editor, NULL, 200);
 		assert_string_equal(
-			json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(je, "items"), 0), "env"),
-							 "API_KEY")),
+			json_string_value(json_object_get(
+				json_object_get(json_array_get(json_object_get(je, "items"), 0), "env"), "API_KEY")),
 			"[hidden]");
 		json_decref(je);
 		json_decref(wait_job(e, 60));
@@ -738,8 +747,8 @@ static const char *sha_of_file(const char *project, const char *dataset, const c
 {
 	static char sha[80];
 	struct h_resp r;
-	h_req(&S, "GET", h_fmt("/api/v1/projects/%s/datasets/%s/versions/1/files/%s", project, dataset, path), editor, NULL,
-	      NULL, &r);
+	h_req(&S, "GET", h_fmt("/api/v1/projects/%s/datasets/%s/versions/1/files/%s", project, dataset, path), editor,
+	      NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	snprintf(sha, sizeof(sha), "%s", h_header(&r, "X-Content-SHA256"));
 	h_resp_free(&r);
@@ -761,10 +770,12 @@ static void test_inputs_outputs_lineage(void **state)
 	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets/cifar/versions", editor, "{}", 201));
 	{
 		struct h_resp r;
-		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/a.csv", editor, "1,2\n", NULL, &r);
+		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/a.csv", editor, "1,2\n", NULL,
+		      &r);
 		assert_int_equal(r.status, 201);
 		h_resp_free(&r);
-		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/sub/b.txt", editor, "weights!", NULL, &r);
+		h_req(&S, "PUT", "/api/v1/projects/free/datasets/cifar/versions/1/files/sub/b.txt", editor, "weights!",
+		      NULL, &r);
 		assert_int_equal(r.status, 201);
 		h_resp_free(&r);
 	}
@@ -773,7 +784,8 @@ static void test_inputs_outputs_lineage(void **state)
 	id = submit("free", editor,
 		    "{\"name\":\"train\",\"inputs\":[{\"dataset\":\"cifar\",\"version\":1,\"as\":\"train\"}],"
 		    "\"outputs\":{\"model\":\"resnet\"},\"command\":\"cat $ATRIUM_INPUT_DIR/train/a.csv;"
-		    " mkdir -p $ATRIUM_OUTPUT_DIR/w && cp $ATRIUM_INPUT_DIR/train/sub/b.txt $ATRIUM_OUTPUT_DIR/w/weights.bin"
+		    " mkdir -p $ATRIUM_OUTPUT_DIR/w && cp $ATRIUM_INPUT_DIR/train/sub/b.txt "
+		    "$ATRIUM_OUTPUT_DIR/w/weights.bin"
 		    " && echo meta > $ATRIUM_OUTPUT_DIR/model.json\"}");
 	j = wait_job(id, 120);
 	assert_string_equal(state_of(j), "succeeded");
@@ -790,11 +802,12 @@ static void test_inputs_outputs_lineage(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "committed");
 	json_decref(j);
 	files = h_call(&S, "GET", "/api/v1/projects/free/models/resnet/versions/1/files", editor, NULL, 200);
-	json_array_foreach(json_object_get(files, "items"), i, f)
-		if (!strcmp(json_string_value(json_object_get(f, "path")), "w/weights.bin")) {
-			found = true;
-			assert_string_equal(json_string_value(json_object_get(f, "sha256")), b_sha);
-		}
+	json_array_foreach(json_object_get(files, "items"), i,
+			   f) if (!strcmp(json_string_value(json_object_get(f, "path")), "w/weights.bin"))
+	{
+		found = true;
+		assert_string_equal(json_string_value(json_object_get(f, "sha256")), b_sha);
+	}
 	assert_true(found);
 	json_decref(files);
 	/* lineage: job -> run -> dataset version, with its files' hashes */
@@ -823,8 +836,10 @@ static void test_inputs_outputs_lineage(void **state)
 	/* batch inference: the model's files under $ATRIUM_MODEL_DIR, outputs a dataset version */
 	id = submit("free", editor,
 		    "{\"name\":\"score\",\"kind\":\"batch_inference\",\"model\":{\"name\":\"resnet\",\"version\":1},"
-		    "\"inputs\":[{\"dataset\":\"cifar\",\"version\":\"latest\",\"as\":\"data\"}],\"outputs\":{\"dataset\":\"preds\"},"
-		    "\"command\":\"ls $ATRIUM_MODEL_DIR > $ATRIUM_OUTPUT_DIR/listing.txt; wc -c < $ATRIUM_INPUT_DIR/data/a.csv"
+		    "\"inputs\":[{\"dataset\":\"cifar\",\"version\":\"latest\",\"as\":\"data\"}],\"outputs\":{"
+		    "\"dataset\":\"preds\"},"
+		    "\"command\":\"ls $ATRIUM_MODEL_DIR > $ATRIUM_OUTPUT_DIR/listing.txt; wc -c < "
+		    "$ATRIUM_INPUT_DIR/data/a.csv"
 		    " >> $ATRIUM_OUTPUT_DIR/listing.txt\"}");
 	j = wait_job(id, 120);
 	assert_string_equal(state_of(j), "succeeded");
@@ -837,7 +852,8 @@ static void test_inputs_outputs_lineage(void **state)
 	json_decref(j);
 	{
 		struct h_resp r;
-		h_req(&S, "GET", "/api/v1/projects/free/datasets/preds/versions/1/files/listing.txt", editor, NULL, NULL, &r);
+		h_req(&S, "GET", "/api/v1/projects/free/datasets/preds/versions/1/files/listing.txt", editor, NULL,
+		      NULL, &r);
 		assert_int_equal(r.status, 200);
 		assert_string_equal(r.body, "model.json\nw\n4\n");
 		h_resp_free(&r);

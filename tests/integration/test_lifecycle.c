@@ -123,8 +123,8 @@ static void test_sigterm_finishes_in_flight(void **state)
 		struct h_resp r;
 		s.curl = NULL;
 		s.curl = curl_easy_init();
-		h_req(&s, "POST", "/api/v1/users", s.admin_token, "{\"username\":\"slow\",\"password\":\"long enough\"}", NULL,
-		      &r);
+		h_req(&s, "POST", "/api/v1/users", s.admin_token,
+		      "{\"username\":\"slow\",\"password\":\"long enough\"}", NULL, &r);
 		_exit(r.status == 201 ? 0 : 1);
 	}
 	usleep(150 * 1000);
@@ -166,7 +166,8 @@ static void test_migration_checksum_refused(void **state)
 	snprintf(db, sizeof(db), "%s/atrium.db", s.dir);
 	assert_true(sql_int(db, "SELECT count(*) FROM schema_migrations") >= 1);
 	sql_exec(db, "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1");
-	assert_int_not_equal(h_sh("%s serve --listen 127.0.0.1:0 --data-dir %s 2>%s/err.txt", h_bin(), s.dir, s.dir), 0);
+	assert_int_not_equal(h_sh("%s serve --listen 127.0.0.1:0 --data-dir %s 2>%s/err.txt", h_bin(), s.dir, s.dir),
+			     0);
 	assert_int_equal(h_sh("grep -q 'was changed after it was applied' %s/err.txt", s.dir), 0);
 	h_server_cleanup(&s);
 
@@ -174,7 +175,8 @@ static void test_migration_checksum_refused(void **state)
 	assert_int_equal(h_server_stop(&s, SIGTERM), 0);
 	snprintf(db, sizeof(db), "%s/atrium.db", s.dir);
 	sql_exec(db, "INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x', 0)");
-	assert_int_not_equal(h_sh("%s serve --listen 127.0.0.1:0 --data-dir %s 2>%s/err.txt", h_bin(), s.dir, s.dir), 0);
+	assert_int_not_equal(h_sh("%s serve --listen 127.0.0.1:0 --data-dir %s 2>%s/err.txt", h_bin(), s.dir, s.dir),
+			     0);
 	assert_int_equal(h_sh("grep -q 'newer than the binary' %s/err.txt", s.dir), 0);
 	h_server_cleanup(&s);
 }

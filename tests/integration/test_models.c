@@ -22,7 +22,8 @@ static long long committed_version(const char *model, const char *text)
 	json_t *v = h_call(&S, "POST", h_fmt(M "/%s/versions", model), bob, "{}", 201);
 	long long n = f_int(v, "version");
 	json_decref(v);
-	json_decref(f_put(&S, h_fmt(M "/%s/versions/%lld/files/model.bin", model, n), bob, text, strlen(text), NULL, 201));
+	json_decref(
+		f_put(&S, h_fmt(M "/%s/versions/%lld/files/model.bin", model, n), bob, text, strlen(text), NULL, 201));
 	json_decref(h_call(&S, "POST", h_fmt(M "/%s/versions/%lld/commit", model, n), bob, "{}", 200));
 	return n;
 }
@@ -32,7 +33,8 @@ static void test_models(void **state)
 	json_t *j, *items;
 	(void)state;
 
-	j = h_call(&S, "POST", M, bob, "{\"name\":\"resnet\",\"description\":\"image classifier\",\"tags\":[\"cnn\"]}", 201);
+	j = h_call(&S, "POST", M, bob, "{\"name\":\"resnet\",\"description\":\"image classifier\",\"tags\":[\"cnn\"]}",
+		   201);
 	assert_string_equal(f_str(j, "name"), "resnet");
 	assert_string_equal(f_str(j, "project"), "vision");
 	assert_int_equal(f_int(j, "version_count"), 0);
@@ -65,7 +67,8 @@ static void test_models(void **state)
 	assert_true(json_is_null(json_object_get(j, "latest")));
 	json_decref(j);
 	/* PATCH: editors */
-	j = h_call(&S, "PATCH", M "/resnet", bob, "{\"description\":\"imagenet classifier\",\"tags\":[\"cnn\",\"v2\"]}", 200);
+	j = h_call(&S, "PATCH", M "/resnet", bob, "{\"description\":\"imagenet classifier\",\"tags\":[\"cnn\",\"v2\"]}",
+		   200);
 	assert_string_equal(f_str(j, "description"), "imagenet classifier");
 	assert_int_equal(json_array_size(json_object_get(j, "tags")), 2);
 	json_decref(j);
@@ -76,15 +79,17 @@ static void test_models(void **state)
 
 static void test_versions(void **state)
 {
-	const char *key[] = {"Idempotency-Key: ci-build-77", NULL};
+	const char *key[] = { "Idempotency-Key: ci-build-77", NULL };
 	struct h_resp r;
 	json_t *j;
 	long long id1;
 	(void)state;
 
 	json_decref(h_call(&S, "POST", M, bob, "{\"name\":\"vers\"}", 201));
-	j = h_call(&S, "POST", M "/vers/versions", bob,
-		   "{\"framework\":\"pytorch\",\"description\":\"first\",\"signature\":{\"inputs\":[{\"name\":\"x\"}]}}", 201);
+	j = h_call(
+		&S, "POST", M "/vers/versions", bob,
+		"{\"framework\":\"pytorch\",\"description\":\"first\",\"signature\":{\"inputs\":[{\"name\":\"x\"}]}}",
+		201);
 	assert_int_equal(f_int(j, "version"), 1);
 	assert_string_equal(f_str(j, "state"), "draft");
 	assert_string_equal(f_str(j, "framework"), "pytorch");
@@ -98,7 +103,8 @@ static void test_versions(void **state)
 	/* bad input */
 	h_expect_error(&S, "POST", M "/vers/versions", bob, "{\"framework\":7}", 400, "framework");
 	h_expect_error(&S, "POST", M "/vers/versions", bob,
-		       "{\"framework\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", 400, "framework");
+		       "{\"framework\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", 400,
+		       "framework");
 	h_expect_error(&S, "POST", M "/vers/versions", bob, "{\"source_run\":\"abc\"}", 400, "source_run");
 	h_expect_error(&S, "POST", M "/vers/versions", bob, "{\"source_run\":999}", 400, "source_run");
 	h_expect_error(&S, "POST", M "/vers/versions", bob, "{\"source_run\":0}", 400, "source_run");
@@ -132,8 +138,9 @@ static void test_versions(void **state)
 	json_decref(f_put(&S, M "/vers/versions/1/files/..%2Fx", bob, "no", 2, NULL, 400));
 	json_decref(f_put(&S, M "/vers/versions/1/files/a//b", bob, "no", 2, NULL, 400));
 	{
-		const char *bad[] = {"X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000",
-				     NULL};
+		const char *bad[] = {
+			"X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000", NULL
+		};
 		json_decref(f_put(&S, M "/vers/versions/1/files/bad", bob, "abc", 3, bad, 400));
 	}
 	j = h_call(&S, "GET", M "/vers/versions/1/files", vera, NULL, 200);
@@ -146,7 +153,7 @@ static void test_versions(void **state)
 	assert_memory_equal(r.body, "0123456789", 10);
 	h_resp_free(&r);
 	{
-		const char *range[] = {"Range: bytes=2-4", NULL};
+		const char *range[] = { "Range: bytes=2-4", NULL };
 		h_req(&S, "GET", M "/vers/versions/1/files/weights/model.bin", vera, NULL, range, &r);
 		assert_int_equal(r.status, 206);
 		assert_memory_equal(r.body, "234", 3);
@@ -205,20 +212,18 @@ static json_t *history_event(const char *model, const char *kind, json_t **hist)
 	json_t *it;
 	size_t i;
 	*hist = h_call(&S, "GET", h_fmt(M "/%s/history", model), vera, NULL, 200);
-	json_array_foreach(json_object_get(*hist, "items"), i, it)
-		if (!strcmp(f_str(it, "kind"), kind))
-			return it;
+	json_array_foreach(json_object_get(*hist, "items"), i, it) if (!strcmp(f_str(it, "kind"), kind)) return it;
 	return NULL;
 }
 
 static bool audit_has(const char *action, const char *object_part)
 {
-	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/audit?action=%s&limit=100", action), S.admin_token, NULL, 200), *it;
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/audit?action=%s&limit=100", action), S.admin_token, NULL, 200),
+	       *it;
 	size_t i;
 	bool found = false;
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (strstr(f_str(it, "object"), object_part) && f_int(it, "status") < 300)
-			found = true;
+	json_array_foreach(json_object_get(j, "items"), i,
+			   it) if (strstr(f_str(it, "object"), object_part) && f_int(it, "status") < 300) found = true;
 	json_decref(j);
 	return found;
 }
@@ -292,9 +297,7 @@ static bool list_has(const char *path, const char *token, long long id)
 	json_t *j = h_call(&S, "GET", path, token, NULL, 200), *it;
 	size_t i;
 	bool found = false;
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (f_int(it, "id") == id)
-			found = true;
+	json_array_foreach(json_object_get(j, "items"), i, it) if (f_int(it, "id") == id) found = true;
 	json_decref(j);
 	return found;
 }
@@ -433,12 +436,14 @@ static void test_archived_project(void **state)
 	json_decref(h_call(&S, "POST", "/api/v1/projects/old/models", bob, "{\"name\":\"m\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/old/models/m/versions", bob, "{}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/old/models/m/versions/1/commit", bob, "{}", 200));
-	j = h_call(&S, "POST", "/api/v1/projects/old/models/m/versions/1/promotions", bob, "{\"alias\":\"production\"}", 201);
+	j = h_call(&S, "POST", "/api/v1/projects/old/models/m/versions/1/promotions", bob, "{\"alias\":\"production\"}",
+		   201);
 	pid = f_int(j, "id");
 	json_decref(j);
 	json_decref(h_call(&S, "DELETE", "/api/v1/projects/old", alice, NULL, 200));
 	h_expect_error(&S, "POST", h_fmt("/api/v1/promotions/%lld/approve", pid), alice, "{}", 409, NULL);
-	h_expect_error(&S, "PUT", "/api/v1/projects/old/models/m/aliases/production", alice, "{\"version\":1}", 409, NULL);
+	h_expect_error(&S, "PUT", "/api/v1/projects/old/models/m/aliases/production", alice, "{\"version\":1}", 409,
+		       NULL);
 	h_expect_error(&S, "POST", "/api/v1/projects/old/models/m/versions", bob, "{}", 409, NULL);
 	h_expect_error(&S, "DELETE", "/api/v1/projects/old/models/m/versions/1", bob, NULL, 409, NULL);
 	assert_false(list_has("/api/v1/promotions", alice, pid));
@@ -456,7 +461,8 @@ static void test_lineage(void **state)
 	/* a dataset version with two files, a run that read it, a model version from the run */
 	json_decref(h_call(&S, "POST", "/api/v1/projects/vision/datasets", bob, "{\"name\":\"cifar\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/vision/datasets/cifar/versions", bob, "{}", 201));
-	up = f_put(&S, "/api/v1/projects/vision/datasets/cifar/versions/1/files/train.csv", bob, "a,b\n1,2\n", 8, NULL, 201);
+	up = f_put(&S, "/api/v1/projects/vision/datasets/cifar/versions/1/files/train.csv", bob, "a,b\n1,2\n", 8, NULL,
+		   201);
 	snprintf(sha_a, sizeof(sha_a), "%s", f_str(up, "sha256"));
 	json_decref(up);
 	up = f_put(&S, "/api/v1/projects/vision/datasets/cifar/versions/1/files/test.csv", bob, "a,b\n", 4, NULL, 201);
@@ -506,7 +512,8 @@ static void test_lineage(void **state)
 	assert_int_equal(json_array_size(json_object_get(ds, "files")), 1);
 	assert_true(json_is_true(json_object_get(ds, "truncated")));
 	json_decref(j);
-	h_expect_error(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage?files=5000", vid), vera, NULL, 400, "files");
+	h_expect_error(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage?files=5000", vid), vera, NULL, 400,
+		       "files");
 	/* the other way: the dataset version knows the run that read it and the model version made from it */
 	j = h_call(&S, "GET", "/api/v1/projects/vision/datasets/cifar/versions/1/lineage", vera, NULL, 200);
 	up = json_object_get(j, "used_by");
@@ -536,15 +543,12 @@ static void test_lineage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_models),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_promotions),
-		cmocka_unit_test(test_archived_project),
-		cmocka_unit_test(test_lineage),
+		cmocka_unit_test(test_models),		 cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_aliases),		 cmocka_unit_test(test_promotions),
+		cmocka_unit_test(test_archived_project), cmocka_unit_test(test_lineage),
 	};
 	int rc;
-	static const char *const names[4] = {"alice", "bob", "vera", "eve"};
+	static const char *const names[4] = { "alice", "bob", "vera", "eve" };
 
 	memset(&S, 0, sizeof(S));
 	h_server_start(&S, NULL);

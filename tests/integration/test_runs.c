@@ -66,7 +66,8 @@ static int setup(void **state)
 	EVE = eve;
 	vision = id_of(h_call(&S, "POST", "/api/v1/projects", ALICE, "{\"name\":\"vision\"}", 201));
 	json_decref(h_call(&S, "PUT", "/api/v1/projects/vision/members/bob", ALICE, "{\"role\":\"viewer\"}", 200));
-	other = id_of(h_call(&S, "POST", "/api/v1/projects", ALICE, "{\"name\":\"open\",\"visibility\":\"internal\"}", 201));
+	other = id_of(
+		h_call(&S, "POST", "/api/v1/projects", ALICE, "{\"name\":\"open\",\"visibility\":\"internal\"}", 201));
 	make_job_token(vision, job);
 	make_job_token(other, other_job);
 	return 0;
@@ -187,13 +188,14 @@ static void test_access(void **state)
 	h_expect_error(&S, "POST", h_fmt("%s/metrics", orun), EVE, "{\"metrics\":[]}", 403, NULL);
 	h_expect_error(&S, "PATCH", orun, EVE, "{\"name\":\"x\"}", 403, NULL);
 	/* job tokens: their own project only, and never DELETE */
-	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", run), job, "{\"metrics\":[{\"key\":\"a\",\"value\":2}]}", 200));
+	json_decref(
+		h_call(&S, "POST", h_fmt("%s/metrics", run), job, "{\"metrics\":[{\"key\":\"a\",\"value\":2}]}", 200));
 	json_decref(h_call(&S, "GET", h_fmt("%s/metrics/a", run), job, NULL, 200));
 	h_expect_error(&S, "POST", h_fmt("%s/metrics", run), other_job, "{\"metrics\":[]}", 404, NULL);
 	h_expect_error(&S, "GET", run, other_job, NULL, 404, NULL);
 	h_expect_error(&S, "DELETE", run, job, NULL, 403, NULL);
-	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", orun), other_job, "{\"metrics\":[{\"key\":\"a\",\"value\":2}]}",
-			   200));
+	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", orun), other_job,
+			   "{\"metrics\":[{\"key\":\"a\",\"value\":2}]}", 200));
 	/* no token */
 	h_expect_error(&S, "GET", run, NULL, NULL, 401, NULL);
 	h_expect_error(&S, "POST", h_fmt("%s/metrics", run), NULL, "{\"metrics\":[]}", 401, NULL);
@@ -207,7 +209,8 @@ static void test_delete(void **state)
 	(void)state;
 
 	snprintf(run, sizeof(run), "/api/v1/runs/%lld", (long long)id);
-	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", run), ALICE, "{\"metrics\":[{\"key\":\"a\",\"value\":1}]}", 200));
+	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", run), ALICE, "{\"metrics\":[{\"key\":\"a\",\"value\":1}]}",
+			   200));
 	json_decref(h_call(&S, "PUT", h_fmt("%s/artifacts/model.bin", run), ALICE, "weights", 201));
 	assert_int_equal(h_sh("test -n \"$(ls %s/blobs)\"", S.dir), 0);
 	json_decref(h_call(&S, "DELETE", run, ALICE, NULL, 204));
@@ -226,8 +229,9 @@ static void test_delete(void **state)
 	 * enforce foreign keys, so model 999 need not exist) */
 	db_exec("CREATE TABLE IF NOT EXISTS model_versions (id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL,"
 		" version INTEGER NOT NULL, source_run_id INTEGER, created_at INTEGER NOT NULL)");
-	db_exec(h_fmt("INSERT INTO model_versions(model_id, version, source_run_id, created_at) VALUES (999, 1, %lld, 0)",
-		      (long long)id));
+	db_exec(h_fmt(
+		"INSERT INTO model_versions(model_id, version, source_run_id, created_at) VALUES (999, 1, %lld, 0)",
+		(long long)id));
 	h_expect_error(&S, "DELETE", run, ALICE, NULL, 409, NULL);
 	json_decref(h_call(&S, "GET", run, ALICE, NULL, 200));
 }
@@ -236,7 +240,8 @@ static void test_delete(void **state)
 
 static json_t *series(int64_t run, const char *key_path, const char *query)
 {
-	return h_call(&S, "GET", h_fmt("/api/v1/runs/%lld/metrics/%s%s", (long long)run, key_path, query), BOB, NULL, 200);
+	return h_call(&S, "GET", h_fmt("/api/v1/runs/%lld/metrics/%s%s", (long long)run, key_path, query), BOB, NULL,
+		      200);
 }
 
 static int64_t count_of(int64_t run, const char *key_path)
@@ -280,7 +285,8 @@ static void test_metrics_basic(void **state)
 	/* keys are paginated by name */
 	j = h_call(&S, "GET", h_fmt("%s?limit=1", path), BOB, NULL, 200);
 	assert_true(json_is_string(json_object_get(j, "next_cursor")));
-	json_t *j2 = h_call(&S, "GET", h_fmt("%s?limit=1&cursor=%s", path, str_at(j, "next_cursor", NULL)), BOB, NULL, 200);
+	json_t *j2 =
+		h_call(&S, "GET", h_fmt("%s?limit=1&cursor=%s", path, str_at(j, "next_cursor", NULL)), BOB, NULL, 200);
 	assert_string_equal(str_at(json_array_get(json_object_get(j2, "items"), 0), "key", NULL), "train/loss");
 	assert_true(json_is_null(json_object_get(j2, "next_cursor")));
 	json_decref(j);
@@ -318,7 +324,7 @@ static void test_metrics_bad_input(void **state)
 	const char *ok = "{\"key\":\"k\",\"value\":1}";
 	char path[64];
 	struct h_resp r;
-	const char *xml[] = {"Content-Type: application/xml", NULL};
+	const char *xml[] = { "Content-Type: application/xml", NULL };
 	(void)state;
 
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld/metrics", (long long)id);
@@ -366,7 +372,8 @@ static char *big_batch(const char *key, int n, int first_step, long bad_at)
 		if (i == 777)
 			v = -1000.0; /* a dip */
 		if (i == bad_at)
-			len += (size_t)snprintf(b + len, cap - len, "%s{\"key\":\"%s\",\"value\":\"oops\"}", i ? "," : "", key);
+			len += (size_t)snprintf(b + len, cap - len, "%s{\"key\":\"%s\",\"value\":\"oops\"}",
+						i ? "," : "", key);
 		else
 			len += (size_t)snprintf(b + len, cap - len, "%s{\"key\":\"%s\",\"value\":%.17g,\"step\":%d}",
 						i ? "," : "", key, v, first_step + i);
@@ -468,11 +475,11 @@ struct bulk {
 };
 
 static struct bulk B[NBULK];
-static const char *const lrs[] = {"0.1", "0.01", "0.001"};
+static const char *const lrs[] = { "0.1", "0.01", "0.001" };
 
 static void seed_bulk(void)
 {
-	static const double accs[] = {0.5, 0.6, 0.7};
+	static const double accs[] = { 0.5, 0.6, 0.7 };
 	static bool done;
 	if (done)
 		return;
@@ -490,7 +497,8 @@ static void seed_bulk(void)
 		b->has_loss = i % 3 != 1;
 		b->loss = (double)((i * 37) % 101) / 100.0;
 		if (b->bs < 0)
-			snprintf(body, sizeof(body), "{\"name\":\"b%04d\",\"status\":\"%s\",\"params\":{\"lr\":\"%s\"}}", i,
+			snprintf(body, sizeof(body),
+				 "{\"name\":\"b%04d\",\"status\":\"%s\",\"params\":{\"lr\":\"%s\"}}", i,
 				 b->finished ? "finished" : "running", lrs[b->lr]);
 		else
 			snprintf(body, sizeof(body),
@@ -499,13 +507,16 @@ static void seed_bulk(void)
 		b->id = new_run("bulk", ALICE, body);
 		m += (size_t)snprintf(mbody + m, sizeof(mbody) - m, "{\"metrics\":[");
 		if (b->has_acc)
-			m += (size_t)snprintf(mbody + m, sizeof(mbody) - m, "{\"key\":\"acc\",\"value\":%.17g}", b->acc);
+			m += (size_t)snprintf(mbody + m, sizeof(mbody) - m, "{\"key\":\"acc\",\"value\":%.17g}",
+					      b->acc);
 		if (b->has_loss)
-			m += (size_t)snprintf(mbody + m, sizeof(mbody) - m, "%s{\"key\":\"loss\",\"value\":9},"
-									 "{\"key\":\"loss\",\"value\":%.17g}",
+			m += (size_t)snprintf(mbody + m, sizeof(mbody) - m,
+					      "%s{\"key\":\"loss\",\"value\":9},"
+					      "{\"key\":\"loss\",\"value\":%.17g}",
 					      b->has_acc ? "," : "", b->loss);
 		snprintf(mbody + m, sizeof(mbody) - m, "]}");
-		json_decref(h_call(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", (long long)b->id), ALICE, mbody, 200));
+		json_decref(
+			h_call(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", (long long)b->id), ALICE, mbody, 200));
 	}
 }
 
@@ -538,7 +549,8 @@ static size_t paginate(const char *filter, const char *order, int limit, int64_t
 		json_t *items = json_object_get(j, "items"), *it, *next = json_object_get(j, "next_cursor");
 		size_t i;
 		assert_true(json_array_size(items) <= (size_t)limit);
-		json_array_foreach(items, i, it) {
+		json_array_foreach(items, i, it)
+		{
 			int64_t id = json_integer_value(json_object_get(it, "id"));
 			for (size_t k = 0; k < n; k++)
 				assert_true(out[k] != id); /* each run once */
@@ -633,8 +645,8 @@ static void check_search(const char *filter, bool (*pred)(const struct bulk *), 
 		fail_msg("filter '%s' order '%s': %zu runs, want %zu", filter, order, ng, nw);
 	for (size_t i = 0; i < nw; i++)
 		if (want[i]->id != got[i])
-			fail_msg("filter '%s' order '%s' limit %d: item %zu is run %lld, want %lld", filter, order, limit, i,
-				 (long long)got[i], (long long)want[i]->id);
+			fail_msg("filter '%s' order '%s' limit %d: item %zu is run %lld, want %lld", filter, order,
+				 limit, i, (long long)got[i], (long long)want[i]->id);
 }
 
 static void test_search(void **state)
@@ -666,19 +678,21 @@ static void test_search(void **state)
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?filter=lr%3D1", ALICE, NULL, 400, "filter");
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?filter=metrics.acc%3Dhigh", ALICE, NULL, 400, "filter");
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?filter=status%3Ddone", ALICE, NULL, 400, "filter");
-	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?order_by=metrics.acc%3Bdrop", ALICE, NULL, 400, "order_by");
+	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?order_by=metrics.acc%3Bdrop", ALICE, NULL, 400,
+		       "order_by");
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?order_by=id", ALICE, NULL, 400, "order_by");
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?cursor=bm9wZQ", ALICE, NULL, 400, "cursor");
 	h_expect_error(&S, "GET", "/api/v1/projects/bulk/runs?limit=0", ALICE, NULL, 400, "limit");
 	/* a cursor from another order */
 	j = h_call(&S, "GET", "/api/v1/projects/bulk/runs?limit=2&order_by=name", ALICE, NULL, 200);
-	h_expect_error(&S, "GET",
-		       h_fmt("/api/v1/projects/bulk/runs?order_by=metrics.acc&cursor=%s", str_at(j, "next_cursor", NULL)),
-		       ALICE, NULL, 400, "cursor");
+	h_expect_error(
+		&S, "GET",
+		h_fmt("/api/v1/projects/bulk/runs?order_by=metrics.acc&cursor=%s", str_at(j, "next_cursor", NULL)),
+		ALICE, NULL, 400, "cursor");
 	json_decref(j);
 	/* quotes are data */
-	j = h_call(&S, "GET", "/api/v1/projects/bulk/runs?filter=params.lr%3D%221%27%20OR%20%271%27%3D%271%22", ALICE, NULL,
-		   200);
+	j = h_call(&S, "GET", "/api/v1/projects/bulk/runs?filter=params.lr%3D%221%27%20OR%20%271%27%3D%271%22", ALICE,
+		   NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
 }
@@ -687,10 +701,12 @@ static void test_search(void **state)
 
 static void test_artifacts(void **state)
 {
-	int64_t id = new_run("vision", ALICE, "{\"name\":\"art\"}"), id2 = new_run("vision", ALICE, "{\"name\":\"art2\"}");
+	int64_t id = new_run("vision", ALICE, "{\"name\":\"art\"}"),
+		id2 = new_run("vision", ALICE, "{\"name\":\"art2\"}");
 	char base[64];
-	const char *range[] = {"Range: bytes=2-5", NULL};
-	const char *badsum[] = {"X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000", NULL};
+	const char *range[] = { "Range: bytes=2-5", NULL };
+	const char *badsum[] = { "X-Content-SHA256: 0000000000000000000000000000000000000000000000000000000000000000",
+				 NULL };
 	struct h_resp r;
 	json_t *j, *k;
 	(void)state;
@@ -754,10 +770,14 @@ static void test_clean_shutdown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_patch),	 cmocka_unit_test(test_access),
-		cmocka_unit_test(test_delete),		 cmocka_unit_test(test_metrics_basic),
-		cmocka_unit_test(test_metrics_bad_input), cmocka_unit_test(test_metrics_batches),
-		cmocka_unit_test(test_search),		 cmocka_unit_test(test_artifacts),
+		cmocka_unit_test(test_get_patch),
+		cmocka_unit_test(test_access),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_metrics_basic),
+		cmocka_unit_test(test_metrics_bad_input),
+		cmocka_unit_test(test_metrics_batches),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_artifacts),
 		cmocka_unit_test(test_clean_shutdown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -30,9 +30,8 @@ static bool finds(const char *token, const char *q, const char *kind, const char
 	json_t *j = search(token, q, "&limit=1000", 200), *it;
 	size_t i;
 	bool found = false;
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (!strcmp(f_str(it, "kind"), kind) && !strcmp(f_str(it, "name"), name))
-			found = true;
+	json_array_foreach(json_object_get(j, "items"), i,
+			   it) if (!strcmp(f_str(it, "kind"), kind) && !strcmp(f_str(it, "name"), name)) found = true;
 	json_decref(j);
 	return found;
 }
@@ -48,9 +47,11 @@ static void setup_world(void)
 	json_decref(h_call(&S, "POST", "/api/v1/projects/secret-lab/datasets", alice,
 			   "{\"name\":\"zephyr-images\",\"description\":\"photos of zephyr winds\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/secret-lab/models", alice,
-			   "{\"name\":\"zephyr-net\",\"description\":\"predicts zephyr\",\"tags\":[\"edge-tpu\"]}", 201));
+			   "{\"name\":\"zephyr-net\",\"description\":\"predicts zephyr\",\"tags\":[\"edge-tpu\"]}",
+			   201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects", bob,
-			   "{\"name\":\"open-lab\",\"visibility\":\"internal\",\"description\":\"shared zephyr work\"}", 201));
+			   "{\"name\":\"open-lab\",\"visibility\":\"internal\",\"description\":\"shared zephyr work\"}",
+			   201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/open-lab/models", bob,
 			   "{\"name\":\"zephyr-open\",\"description\":\"detects cats\"}", 201));
 }
@@ -110,8 +111,7 @@ static void test_fields_and_answers(void **state)
 	json_decref(j);
 	/* kind narrows */
 	j = search(alice, "zephyr", "&kind=model&limit=1000", 200);
-	json_array_foreach(json_object_get(j, "items"), i, it)
-		assert_string_equal(f_str(it, "kind"), "model");
+	json_array_foreach(json_object_get(j, "items"), i, it) assert_string_equal(f_str(it, "kind"), "model");
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
 	json_decref(j);
 	/* updates are searchable at once; the old words are gone */
@@ -124,9 +124,27 @@ static void test_fields_and_answers(void **state)
 static void test_bad_queries(void **state)
 {
 	static const char *const weird[] = {
-		"\"", "\"\"", "AND", "zephyr AND", "OR zephyr", "NOT", "NEAR(zephyr", "zephyr*", "*", "-zephyr",
-		"name:zephyr", "^zephyr", "(zephyr", "zephyr)", "{name}: x", "a\"b", "'; DROP TABLE projects; --", "+",
-		"\xc3\xa9t\xc3\xa9", "..", "zephyr OR 1=1",
+		"\"",
+		"\"\"",
+		"AND",
+		"zephyr AND",
+		"OR zephyr",
+		"NOT",
+		"NEAR(zephyr",
+		"zephyr*",
+		"*",
+		"-zephyr",
+		"name:zephyr",
+		"^zephyr",
+		"(zephyr",
+		"zephyr)",
+		"{name}: x",
+		"a\"b",
+		"'; DROP TABLE projects; --",
+		"+",
+		"\xc3\xa9t\xc3\xa9",
+		"..",
+		"zephyr OR 1=1",
 	};
 	json_t *j;
 	char many[400] = "", big[300];
@@ -180,7 +198,7 @@ static void see_model(json_t *it, void *arg)
 
 static void test_pages_and_archived(void **state)
 {
-	struct seen seen = {0};
+	struct seen seen = { 0 };
 	(void)state;
 
 	f_project(&S, alice, "pager", "private");

@@ -72,10 +72,10 @@ struct fake {
 	int njobs;
 	struct fout outs[256];
 	int nouts;
-	int fail_puts;     /* answer the next N output uploads with 500 */
-	int stalled_open;  /* stalled downloads still connected */
+	int fail_puts;	  /* answer the next N output uploads with 500 */
+	int stalled_open; /* stalled downloads still connected */
 	int stalled_seen;
-	int bad_token;     /* transfers that came without the job's token */
+	int bad_token; /* transfers that came without the job's token */
 };
 
 static struct fake F;
@@ -112,13 +112,15 @@ static long long param_id(struct atr_req *r)
 
 static void h_register(struct atr_req *r)
 {
-	atr_reply_json(r, 201, json_pack("{s:i, s:s, s:s, s:i}", "worker_id", 1, "name", "stage-w", "secret", SECRET,
-					 "heartbeat_s", 1));
+	atr_reply_json(r, 201,
+		       json_pack("{s:i, s:s, s:s, s:i}", "worker_id", 1, "name", "stage-w", "secret", SECRET,
+				 "heartbeat_s", 1));
 }
 
 static void h_heartbeat(struct atr_req *r)
 {
-	atr_reply_json(r, 200, json_pack("{s:s, s:b, s:b, s:[]}", "state", "online", "drain", 0, "cordoned", 0, "cancel"));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s, s:b, s:b, s:[]}", "state", "online", "drain", 0, "cordoned", 0, "cancel"));
 }
 
 static void h_deregister(struct atr_req *r)
@@ -201,7 +203,7 @@ static void trickle_done(void *cls)
 	pthread_mutex_unlock(&F.mu);
 }
 
-static const struct atr_stream_ops trickle_ops = {trickle_read, trickle_done};
+static const struct atr_stream_ops trickle_ops = { trickle_read, trickle_done };
 
 static void serve_file(struct atr_req *r, const char *kind, const char *name)
 {
@@ -338,18 +340,22 @@ static int fake_auth(void *app, const char *token, struct atr_principal *out)
 
 #define NA ATR_RF_NO_AUDIT
 static const struct atr_route fake_routes[] = {
-	{"POST", "/api/v1/workers/register", h_register, ATR_ACCESS_PUBLIC, ATR_RF_RAW_BODY, NULL, "register", NULL, NULL},
-	{"POST", "/api/v1/workers/heartbeat", h_heartbeat, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "hb", NULL, NULL},
-	{"POST", "/api/v1/workers/deregister", h_deregister, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "dereg", NULL, NULL},
-	{"POST", "/api/v1/workers/jobs/{id}/logs", h_logs, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "logs", NULL, NULL},
-	{"POST", "/api/v1/workers/jobs/{id}/status", h_status, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "status", NULL,
-	 NULL},
-	{"GET", "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/files/{path...}", h_dataset_file,
-	 ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "dsfile", NULL, NULL},
-	{"GET", "/api/v1/projects/{project}/models/{model}/versions/{version}/files/{path...}", h_model_file,
-	 ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "mfile", NULL, NULL},
-	{"PUT", "/api/v1/jobs/{id}/outputs/{path...}", h_output, ATR_ACCESS_USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL,
-	 "output", h_output_begin, h_output_chunk},
+	{ "POST", "/api/v1/workers/register", h_register, ATR_ACCESS_PUBLIC, ATR_RF_RAW_BODY, NULL, "register", NULL,
+	  NULL },
+	{ "POST", "/api/v1/workers/heartbeat", h_heartbeat, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "hb", NULL,
+	  NULL },
+	{ "POST", "/api/v1/workers/deregister", h_deregister, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "dereg", NULL,
+	  NULL },
+	{ "POST", "/api/v1/workers/jobs/{id}/logs", h_logs, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "logs", NULL,
+	  NULL },
+	{ "POST", "/api/v1/workers/jobs/{id}/status", h_status, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "status",
+	  NULL, NULL },
+	{ "GET", "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/files/{path...}", h_dataset_file,
+	  ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "dsfile", NULL, NULL },
+	{ "GET", "/api/v1/projects/{project}/models/{model}/versions/{version}/files/{path...}", h_model_file,
+	  ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "mfile", NULL, NULL },
+	{ "PUT", "/api/v1/jobs/{id}/outputs/{path...}", h_output, ATR_ACCESS_USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL,
+	  "output", h_output_begin, h_output_chunk },
 };
 
 static void fake_stopped(void *arg)
@@ -372,13 +378,13 @@ static void *fake_main(void *arg)
 
 static void fake_start(void)
 {
-	struct atr_addr a = {"127.0.0.1", 0};
-	struct atr_server_opts o = {.routes = fake_routes,
-				    .nroutes = sizeof(fake_routes) / sizeof(fake_routes[0]),
-				    .max_body = 1u << 20,
-				    .max_upload = 1ull << 30,
-				    .authenticate = fake_auth,
-				    .app = &F};
+	struct atr_addr a = { "127.0.0.1", 0 };
+	struct atr_server_opts o = { .routes = fake_routes,
+				     .nroutes = sizeof(fake_routes) / sizeof(fake_routes[0]),
+				     .max_body = 1u << 20,
+				     .max_upload = 1ull << 30,
+				     .authenticate = fake_auth,
+				     .app = &F };
 	pthread_mutex_init(&F.mu, NULL);
 	assert_int_equal(uv_loop_init(&F.loop), 0);
 	uv_async_init(&F.loop, &F.stop, on_stop);
@@ -504,7 +510,7 @@ static bool has_report(void *arg)
 /* Waits for the job's report; returns it (new reference) with the job's whole log in *log. */
 static json_t *wait_report(long long job, const char *state, char **log)
 {
-	struct report_wait w = {job};
+	struct report_wait w = { job };
 	struct flog *l;
 	json_t *rep;
 
@@ -542,7 +548,7 @@ static const char *msg_of(const json_t *rep)
 static const char *dl_entry(const char *dir, const char *kind, const char *name, int version, const char *files)
 {
 	return fmt("{\"dir\":\"%s\",\"base\":\"/api/v1/projects/vision/%s/%s/versions/%d/files/\",\"files\":[%s]}", dir,
-		     kind, name, version, files);
+		   kind, name, version, files);
 }
 
 static const char *file_entry(const char *path, const char *sha, size_t size)
@@ -558,7 +564,7 @@ static void post_job(long long id, const char *extra, const char *command, long 
 {
 	json_t *j = h_call(&API, "POST", "/v1/jobs", W.secret,
 			   fmt("{\"id\":%lld,\"command\":\"%s\",\"token\":\"" JOB_TOKEN "\"%s%s}", id, command,
-				 extra ? "," : "", extra ? extra : ""),
+			       extra ? "," : "", extra ? extra : ""),
 			   expect);
 	if (expect_state)
 		assert_string_equal(json_string_value(json_object_get(j, "state")), expect_state);
@@ -572,27 +578,28 @@ static void test_accept_checks(void **state)
 		const char *downloads;
 		const char *field;
 	} cases[] = {
-		{fmt("[%s]", dl_entry("../up", "datasets", "cifar", 3, ok)), "downloads[0].dir"},
-		{fmt("[%s]", dl_entry("log", "datasets", "cifar", 3, ok)), "downloads[0].dir"},
-		{fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3, file_entry("a/../b", sha_a, 3))),
-		 "downloads[0].files[0].path"},
-		{fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3, file_entry("/etc/passwd", sha_a, 3))),
-		 "downloads[0].files[0].path"},
-		{fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3,
-					fmt("%s,%s", ok, file_entry("b", "zz", 3)))),
-		 "downloads[0].files[1].sha256"},
-		{fmt("[%s,%s]", dl_entry("input/x", "datasets", "cifar", 3, ok), dl_entry("input/x", "datasets", "cifar", 3, ok)),
-		 "downloads[1].files[0].path"},
-		{fmt("[%s,%s]", dl_entry("input/x", "datasets", "cifar", 3, ok),
-		       dl_entry("input/y", "datasets", "cifar", 3, file_entry("a.csv", sha_a, 4))),
-		 "downloads[1].files[0].size"},
-		{"[{\"dir\":\"input/x\",\"base\":\"http://evil.example/\",\"files\":[]}]", "downloads[0].base"},
-		{"[{\"dir\":\"input/x\",\"base\":\"/a b/\",\"files\":[]}]", "downloads[0].base"},
-		{"[{\"dir\":\"input/x\",\"base\":\"/files/\"}]", "downloads[0].files"},
-		{"[{\"dir\":\"input/x\",\"base\":\"/files/\",\"files\":[],\"extra\":1}]", "downloads[0].extra"},
-		{"[{\"dir\":\"input/x\",\"base\":\"/files/\",\"files\":[{\"path\":\"a\",\"sha256\":\"x\",\"size\":-1}]}]",
-		 "downloads[0].files[0].sha256"},
-		{"{}", "downloads"},
+		{ fmt("[%s]", dl_entry("../up", "datasets", "cifar", 3, ok)), "downloads[0].dir" },
+		{ fmt("[%s]", dl_entry("log", "datasets", "cifar", 3, ok)), "downloads[0].dir" },
+		{ fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3, file_entry("a/../b", sha_a, 3))),
+		  "downloads[0].files[0].path" },
+		{ fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3, file_entry("/etc/passwd", sha_a, 3))),
+		  "downloads[0].files[0].path" },
+		{ fmt("[%s]", dl_entry("input/x", "datasets", "cifar", 3, fmt("%s,%s", ok, file_entry("b", "zz", 3)))),
+		  "downloads[0].files[1].sha256" },
+		{ fmt("[%s,%s]", dl_entry("input/x", "datasets", "cifar", 3, ok),
+		      dl_entry("input/x", "datasets", "cifar", 3, ok)),
+		  "downloads[1].files[0].path" },
+		{ fmt("[%s,%s]", dl_entry("input/x", "datasets", "cifar", 3, ok),
+		      dl_entry("input/y", "datasets", "cifar", 3, file_entry("a.csv", sha_a, 4))),
+		  "downloads[1].files[0].size" },
+		{ "[{\"dir\":\"input/x\",\"base\":\"http://evil.example/\",\"files\":[]}]", "downloads[0].base" },
+		{ "[{\"dir\":\"input/x\",\"base\":\"/a b/\",\"files\":[]}]", "downloads[0].base" },
+		{ "[{\"dir\":\"input/x\",\"base\":\"/files/\"}]", "downloads[0].files" },
+		{ "[{\"dir\":\"input/x\",\"base\":\"/files/\",\"files\":[],\"extra\":1}]", "downloads[0].extra" },
+		{ "[{\"dir\":\"input/x\",\"base\":\"/files/"
+		  "\",\"files\":[{\"path\":\"a\",\"sha256\":\"x\",\"size\":-1}]}]",
+		  "downloads[0].files[0].sha256" },
+		{ "{}", "downloads" },
 	};
 	(void)state;
 
@@ -600,8 +607,8 @@ static void test_accept_checks(void **state)
 		h_expect_error(&API, "POST", "/v1/jobs", W.secret,
 			       fmt("{\"id\":9000,\"command\":\"true\",\"downloads\":%s}", cases[i].downloads), 400,
 			       cases[i].field);
-	h_expect_error(&API, "POST", "/v1/jobs", W.secret, "{\"id\":9000,\"command\":\"true\",\"upload_outputs\":\"yes\"}",
-		       400, "upload_outputs");
+	h_expect_error(&API, "POST", "/v1/jobs", W.secret,
+		       "{\"id\":9000,\"command\":\"true\",\"upload_outputs\":\"yes\"}", 400, "upload_outputs");
 	/* nothing was kept of the refused jobs */
 	{
 		json_t *j = h_call(&API, "GET", "/v1/jobs", W.secret, NULL, 200);
@@ -618,17 +625,19 @@ static void test_accept_checks(void **state)
 static const char *inputs_json(const char *as)
 {
 	const char *files = fmt("%s,%s,%s,%s,%s,%s", file_entry("a.csv", sha_a, 8), file_entry("sub/b c.csv", sha_b, 6),
-				  file_entry("big.bin", sha_big, BIG_LEN), file_entry("empty", sha_empty, 0),
-				  file_entry("copy-of-a.csv", sha_a, 8), file_entry("\u00fcn\u00ef.txt", sha_uni, 4));
+				file_entry("big.bin", sha_big, BIG_LEN), file_entry("empty", sha_empty, 0),
+				file_entry("copy-of-a.csv", sha_a, 8), file_entry("\u00fcn\u00ef.txt", sha_uni, 4));
 	char ds[4096];
 	snprintf(ds, sizeof(ds), "%s", dl_entry(fmt("input/%s", as), "datasets", "cifar", 3, files));
-	return fmt("\"downloads\":[%s,%s]", ds, dl_entry("model", "models", "resnet", 2, file_entry("weights.bin", sha_w, 7)));
+	return fmt("\"downloads\":[%s,%s]", ds,
+		   dl_entry("model", "models", "resnet", 2, file_entry("weights.bin", sha_w, 7)));
 }
 
-#define READ_INPUTS                                                                                                    \
-	"cat $ATRIUM_INPUT_DIR/%s/a.csv; cat \\\"$ATRIUM_INPUT_DIR/%s/sub/b c.csv\\\"; cat "                            \
-	"$ATRIUM_INPUT_DIR/%s/copy-of-a.csv; cat $ATRIUM_INPUT_DIR/%s/ün*.txt; sha256sum < $ATRIUM_INPUT_DIR/%s/big.bin; " \
-	"test -f $ATRIUM_INPUT_DIR/%s/empty && test ! -s $ATRIUM_INPUT_DIR/%s/empty && echo empty-ok; "                  \
+#define READ_INPUTS                                                                                     \
+	"cat $ATRIUM_INPUT_DIR/%s/a.csv; cat \\\"$ATRIUM_INPUT_DIR/%s/sub/b c.csv\\\"; cat "            \
+	"$ATRIUM_INPUT_DIR/%s/copy-of-a.csv; cat $ATRIUM_INPUT_DIR/%s/ün*.txt; sha256sum < "           \
+	"$ATRIUM_INPUT_DIR/%s/big.bin; "                                                                \
+	"test -f $ATRIUM_INPUT_DIR/%s/empty && test ! -s $ATRIUM_INPUT_DIR/%s/empty && echo empty-ok; " \
 	"echo model=$ATRIUM_MODEL_DIR; cat $ATRIUM_MODEL_DIR/weights.bin"
 
 static void check_inputs_log(long long job, const char *log)
@@ -712,11 +721,13 @@ static void test_fetch_failures(void **state)
 	/* the server's bytes do not match the sum: 3 tries, then the job fails without running */
 	fake_file("datasets/cifar/3/bad.csv", "tampered", 8, false, NULL);
 	atr_sha256_hex("original", 8, wrong);
-	post_job(13, fmt("\"downloads\":[%s]", dl_entry("input/cifar", "datasets", "cifar", 3,
-							   file_entry("bad.csv", wrong, 8))),
+	post_job(13,
+		 fmt("\"downloads\":[%s]",
+		     dl_entry("input/cifar", "datasets", "cifar", 3, file_entry("bad.csv", wrong, 8))),
 		 "touch ran", 201, "preparing");
 	rep = wait_report(13, "failed", &log);
-	assert_non_null(strstr(msg_of(rep), "could not fetch input 'bad.csv' of dataset 'cifar' version 3: its sha256 is"));
+	assert_non_null(
+		strstr(msg_of(rep), "could not fetch input 'bad.csv' of dataset 'cifar' version 3: its sha256 is"));
 	assert_true(json_is_null(json_object_get(rep, "exit_code")));
 	assert_true(json_is_null(json_object_get(rep, "started_at")));
 	assert_true(json_is_string(json_object_get(rep, "finished_at")));
@@ -730,7 +741,8 @@ static void test_fetch_failures(void **state)
 	free(log);
 
 	/* a file the server does not have: no point in trying again */
-	post_job(14, fmt("\"downloads\":[%s]", dl_entry("model", "models", "resnet", 2, file_entry("gone.bin", wrong, 8))),
+	post_job(14,
+		 fmt("\"downloads\":[%s]", dl_entry("model", "models", "resnet", 2, file_entry("gone.bin", wrong, 8))),
 		 "touch ran", 201, "preparing");
 	rep = wait_report(14, "failed", &log);
 	assert_non_null(strstr(msg_of(rep), "could not fetch input 'gone.bin' of model 'resnet' version 2: HTTP 404"));
@@ -821,7 +833,8 @@ static void test_no_outputs(void **state)
 	assert_int_equal(fake_puts(17), 0);
 	json_decref(rep);
 	/* a new run of job 15 (another attempt) sends only what it wrote, not the old run's files */
-	post_job(15, "\"attempt\":2,\"upload_outputs\":true", "echo again > $ATRIUM_OUTPUT_DIR/second.txt", 201, "running");
+	post_job(15, "\"attempt\":2,\"upload_outputs\":true", "echo again > $ATRIUM_OUTPUT_DIR/second.txt", 201,
+		 "running");
 	json_decref(wait_report(15, "succeeded", NULL));
 	assert_int_equal(fake_puts(15), 5);
 	expect_output(15, "second.txt", 6);
@@ -840,7 +853,8 @@ static void test_upload_fails(void **state)
 	rep = wait_report(18, "failed", &log);
 	assert_string_equal(msg_of(rep), "could not upload output 'model.pt': HTTP 500: the disk is on fire");
 	assert_int_equal(json_integer_value(json_object_get(rep, "exit_code")), 0); /* the process itself succeeded */
-	assert_non_null(strstr(log, "atrium: uploading output 'model.pt' failed (HTTP 500: the disk is on fire); trying again"));
+	assert_non_null(strstr(
+		log, "atrium: uploading output 'model.pt' failed (HTTP 500: the disk is on fire); trying again"));
 	assert_int_equal(fake_puts(18), 3);
 	json_decref(rep);
 	free(log);
@@ -873,7 +887,9 @@ static void test_cancel_while_preparing(void **state)
 	(void)state;
 
 	fake_file("datasets/slow/1/huge.bin", "0123456789", 10, true, sha);
-	post_job(19, fmt("\"downloads\":[%s]", dl_entry("input/slow", "datasets", "slow", 1, file_entry("huge.bin", sha, 10))),
+	post_job(19,
+		 fmt("\"downloads\":[%s]",
+		     dl_entry("input/slow", "datasets", "slow", 1, file_entry("huge.bin", sha, 10))),
 		 "touch ran", 201, "preparing");
 	assert_true(h_wait(stalled, &one, 10000));
 	j = h_call(&API, "GET", "/v1/jobs/19", W.secret, NULL, 200);
@@ -918,9 +934,9 @@ static bool cleaned_up(void *arg)
  * downloads it again. */
 static void test_housekeeping(void **state)
 {
-	const char *const args[] = {"--housekeeping", "1", "--keep-jobs", "3", "--cache-max-mb", "2", NULL};
+	const char *const args[] = { "--housekeeping", "1", "--keep-jobs", "3", "--cache-max-mb", "2", NULL };
 	struct stat st;
-	struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+	struct timespec old[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
 	int big_gets = fake_gets("datasets/cifar/3/big.bin");
 	char *log;
 	(void)state;
@@ -960,7 +976,9 @@ static void test_sigterm_while_preparing(void **state)
 	(void)state;
 
 	fake_file("datasets/slow/2/huge.bin", "abcdefghij", 10, true, sha);
-	post_job(20, fmt("\"downloads\":[%s]", dl_entry("input/slow", "datasets", "slow", 2, file_entry("huge.bin", sha, 10))),
+	post_job(20,
+		 fmt("\"downloads\":[%s]",
+		     dl_entry("input/slow", "datasets", "slow", 2, file_entry("huge.bin", sha, 10))),
 		 "touch ran", 201, "preparing");
 	assert_true(h_wait(stalled, &two, 10000));
 	/* --grace 30: a job still fetching is cancelled at once instead */

@@ -59,7 +59,7 @@ static long long series_sum(const json_t *stats, const char *field, size_t *n)
 /* Day of the week (0 = Sunday) of an RFC 3339 UTC date, asserting midnight. */
 static int midnight_weekday(const char *ts)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	assert_non_null(ts);
 	assert_non_null(strstr(ts, "T00:00:00.000Z"));
 	assert_int_equal(sscanf(ts, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday), 3);
@@ -108,16 +108,17 @@ static void test_stats_match_what_happened(void **state)
 	assert_int_equal(num(t, "datasets", "total") + num(t, "datasets", "versions"), 0);
 	assert_int_equal(num(t, "models", "total") + num(t, "models", "versions"), 0);
 	assert_int_equal(num(t, "promotions", "pending"), 0);
-	assert_int_equal(num(t, "workers", "online") + num(t, "workers", "offline") + num(t, "workers", "schedulable"), 0);
+	assert_int_equal(num(t, "workers", "online") + num(t, "workers", "offline") + num(t, "workers", "schedulable"),
+			 0);
 	assert_int_equal(num(t, "gpus", "total") + num(t, "gpus", "busy"), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "bucket")), "week");
 	/* default: 12 weeks back, aligned to a Monday, so 13 weekly buckets up to now */
 	assert_int_equal(midnight_weekday(json_string_value(json_object_get(j, "since"))), 1);
 	assert_int_equal(series_sum(j, "requests", &n), 11);
 	assert_int_equal(n, 13);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "series"), 0),
-								"bucket_start")),
-			    json_string_value(json_object_get(j, "since")));
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "series"), 0), "bucket_start")),
+		json_string_value(json_object_get(j, "since")));
 	/* all of it happened in the last bucket (or the last two, across a Monday midnight) */
 	assert_int_equal(num(json_array_get(json_object_get(j, "series"), 0), "requests", NULL), 0);
 	assert_true(series_sum(j, "active_users", &n) >= 2);
@@ -144,7 +145,8 @@ static void test_stats_day_buckets(void **state)
 	assert_int_equal(strncmp(json_string_value(json_object_get(j, "since")), since, 10), 0);
 	json_decref(j);
 	/* an offset is accepted */
-	json_decref(h_call(&S, "GET", "/api/v1/admin/stats?since=2024-01-01T00:00:00%2B02:00", S.admin_token, NULL, 200));
+	json_decref(
+		h_call(&S, "GET", "/api/v1/admin/stats?since=2024-01-01T00:00:00%2B02:00", S.admin_token, NULL, 200));
 }
 
 static void test_stats_bad_input(void **state)
@@ -194,10 +196,11 @@ static long long register_worker(const char *join_token, const char *name, int n
 	long long id;
 
 	for (int i = 0; i < n_gpus; i++)
-		len += (size_t)snprintf(gpus + len, sizeof(gpus) - len,
-					"%s{\"index\":%d,\"uuid\":\"GPU-%s-%d\",\"name\":\"Test GPU\",\"memory_mb\":8192,"
-					"\"memory_used_mb\":%d,\"utilization\":0,\"busy\":%s}",
-					i ? "," : "", i, name, i, i < busy ? 4096 : 0, i < busy ? "true" : "false");
+		len += (size_t)snprintf(
+			gpus + len, sizeof(gpus) - len,
+			"%s{\"index\":%d,\"uuid\":\"GPU-%s-%d\",\"name\":\"Test GPU\",\"memory_mb\":8192,"
+			"\"memory_used_mb\":%d,\"utilization\":0,\"busy\":%s}",
+			i ? "," : "", i, name, i, i < busy ? 4096 : 0, i < busy ? "true" : "false");
 	j = h_call(&S, "POST", "/api/v1/workers/register", NULL,
 		   h_fmt("{\"join_token\":\"%s\",\"name\":\"%s\",\"url\":\"http://127.0.0.1:9\",\"cpus\":4,"
 			 "\"memory_mb\":8000,\"gpus\":[%s]}",
@@ -296,7 +299,8 @@ static long long submit(const char *project, int gpus, const char *command)
 static json_t *job_in(long long id, const char *state)
 {
 	for (int i = 0; i < 600; i++) {
-		json_t *j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=1", id), S.admin_token, NULL, 200);
+		json_t *j =
+			h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=1", id), S.admin_token, NULL, 200);
 		if (strcmp(f_str(j, "state"), state) == 0)
 			return j;
 		json_decref(j);
@@ -309,7 +313,7 @@ static json_t *job_in(long long id, const char *state)
 /* ms since the epoch of an RFC 3339 UTC time with milliseconds, as the API writes them. */
 static long long ms_of(const char *ts)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int ms = 0;
 	assert_int_equal(sscanf(ts, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
 				&tm.tm_min, &tm.tm_sec, &ms),
@@ -353,7 +357,7 @@ static double team_hours(const json_t *gh, const char *team, long long *jobs)
 static void test_stats_jobs_queue_and_gpu_hours(void **state)
 {
 	const char *admin = S.admin_token;
-	const char *const wargs[] = {"--labels", "pool=stats", NULL};
+	const char *const wargs[] = { "--labels", "pool=stats", NULL };
 	struct h_worker w;
 	long long ok1, bad, noteam, cpu, longjob, q1, q2, week, ms_team, ms_nlp, ms_none, n;
 	json_t *j, *t, *gh, *q;
@@ -434,8 +438,7 @@ static void test_stats_jobs_queue_and_gpu_hours(void **state)
 	assert_int_equal(n, 1);
 	assert_true(team_hours(gh, NULL, &n) == (double)ms_none / 3600000.0);
 	assert_int_equal(n, 1);
-	assert_true(json_real_value(json_object_get(gh, "total")) ==
-		    (double)(ms_team + ms_nlp + ms_none) / 3600000.0);
+	assert_true(json_real_value(json_object_get(gh, "total")) == (double)(ms_team + ms_nlp + ms_none) / 3600000.0);
 	/* the team that ran longest comes first */
 	assert_string_equal(f_str(json_array_get(json_object_get(gh, "by_team"), 0), "team"), "gpu-team");
 	/* per bucket: the 7 jobs submitted and the runs created (one per job, and one by hand) */
@@ -490,8 +493,8 @@ static void servable_model(const char *project)
 	for (int v = 1; v <= 2; v++) {
 		const char *body = v == 1 ? "{\"weights\":[1],\"bias\":0}" : "broken";
 		json_decref(h_call(&S, "POST", base, S.admin_token, "{}", 201));
-		json_decref(f_put(&S, h_fmt("%s/%d/files/%s", base, v, v == 1 ? "model.json" : "README"), S.admin_token, body,
-				  strlen(body), NULL, 201));
+		json_decref(f_put(&S, h_fmt("%s/%d/files/%s", base, v, v == 1 ? "model.json" : "README"), S.admin_token,
+				  body, strlen(body), NULL, 201));
 		json_decref(h_call(&S, "POST", h_fmt("%s/%d/commit", base, v), S.admin_token, "{}", 200));
 	}
 }
@@ -507,9 +510,9 @@ static long long deployments_with(const char *state)
 static void test_stats_deployments(void **state)
 {
 	const char *admin = S.admin_token;
-	const char *const wargs[] = {"--labels", "pool=deploy", "--heartbeat", "1", NULL};
+	const char *const wargs[] = { "--labels", "pool=deploy", "--heartbeat", "1", NULL };
 	const char *env = getenv("ATRIUM_MODELSERVER");
-	static const char *const states[] = {"ready", "degraded", "deploying", "failed"};
+	static const char *const states[] = { "ready", "degraded", "deploying", "failed" };
 	struct h_worker w;
 	json_t *j, *t;
 	(void)state;

@@ -23,7 +23,7 @@ static struct h_worker W1, W2;
 
 static void msleep(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -54,7 +54,7 @@ static bool has_state(void *arg)
 
 static bool wait_state(long long id, const char *state, int ms)
 {
-	struct state_wait w = {id, state};
+	struct state_wait w = { id, state };
 	return h_wait(has_state, &w, ms);
 }
 
@@ -97,7 +97,7 @@ static bool is_running(void *arg)
 
 static void wait_running(long long job)
 {
-	struct running_wait w = {job};
+	struct running_wait w = { job };
 	assert_true(h_wait(is_running, &w, 30000));
 }
 
@@ -148,7 +148,8 @@ static void test_join_tokens(void **state)
 	/* revoked: registration refuses it */
 	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/workers/join-tokens/%lld", id), S.admin_token, NULL, 204));
 	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
-		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", tok), 401, "join_token");
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", tok), 401,
+		       "join_token");
 	h_expect_error(&S, "DELETE", "/api/v1/workers/join-tokens/999999", S.admin_token, NULL, 404, NULL);
 	h_expect_error(&S, "DELETE", "/api/v1/workers/join-tokens/abc", S.admin_token, NULL, 400, "id");
 }
@@ -160,7 +161,8 @@ static void test_register_refused(void **state)
 	(void)state;
 
 	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
-		       "{\"join_token\":\"atr_nope\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", 401, "join_token");
+		       "{\"join_token\":\"atr_nope\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", 401,
+		       "join_token");
 	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
 		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\"}", user), 403,
 		       "join_token");
@@ -182,19 +184,20 @@ static void test_register_refused(void **state)
 			     tok),
 		       400, "gpus[0].index");
 	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
-		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"labels\":{\"a b\":\"c\"}}",
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"labels\":{\"a "
+			     "b\":\"c\"}}",
 			     tok),
 		       400, "labels");
 	h_expect_error(&S, "POST", "/api/v1/workers/register", NULL,
-		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"ram\":1}", tok), 400,
-		       "ram");
+		       h_fmt("{\"join_token\":\"%s\",\"name\":\"w\",\"url\":\"http://127.0.0.1:1\",\"ram\":1}", tok),
+		       400, "ram");
 	/* worker-only routes refuse users and anonymous callers */
 	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", user, "{}", 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", NULL, "{}", 401, NULL);
 	h_expect_error(&S, "POST", "/api/v1/workers/jobs/1/status", S.admin_token, "{\"state\":\"failed\"}", 403, NULL);
 	/* the worker process itself gives up on a bad join token: exit 1 */
-	assert_int_equal(h_sh("%s worker --server %s --join-token atr_bad --work-dir %s/bad-worker 2>/dev/null", h_bin(),
-			      S.base, S.dir),
+	assert_int_equal(h_sh("%s worker --server %s --join-token atr_bad --work-dir %s/bad-worker 2>/dev/null",
+			      h_bin(), S.base, S.dir),
 			 1);
 }
 
@@ -205,9 +208,11 @@ static void test_worker_cli(void **state)
 	assert_int_equal(h_sh("%s worker --join-token x 2>/dev/null", h_bin()), 2);
 	assert_int_equal(h_sh("%s worker --server %s 2>/dev/null", h_bin(), S.base), 2);
 	assert_int_equal(h_sh("%s worker --server %s --join-token x --labels nolabel 2>/dev/null", h_bin(), S.base), 2);
-	assert_int_equal(h_sh("%s worker --server %s --join-token x --name 'bad name' 2>/dev/null", h_bin(), S.base), 2);
-	assert_int_equal(h_sh("%s worker --server %s --join-token x --labels a=b --heartbeat 0 2>/dev/null", h_bin(), S.base),
+	assert_int_equal(h_sh("%s worker --server %s --join-token x --name 'bad name' 2>/dev/null", h_bin(), S.base),
 			 2);
+	assert_int_equal(
+		h_sh("%s worker --server %s --join-token x --labels a=b --heartbeat 0 2>/dev/null", h_bin(), S.base),
+		2);
 }
 
 /* ---- the registry with real workers ---- */
@@ -215,8 +220,8 @@ static void test_worker_cli(void **state)
 static void test_inventory_and_heartbeats(void **state)
 {
 	const char *tok = h_join_token(&S, "fleet");
-	const char *const l1[] = {"--labels", "pool=large,zone=a", NULL};
-	const char *const l2[] = {"--labels", "pool=small", NULL};
+	const char *const l1[] = { "--labels", "pool=large,zone=a", NULL };
+	const char *const l2[] = { "--labels", "pool=small", NULL };
 	json_t *j, *items, *it;
 	char first_hb[40];
 	size_t i;
@@ -231,16 +236,19 @@ static void test_inventory_and_heartbeats(void **state)
 
 	j = h_call(&S, "GET", "/api/v1/workers", S.admin_token, NULL, 200);
 	items = json_object_get(j, "items");
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const char *name = json_string_value(json_object_get(it, "name"));
 		if (!strcmp(name, "gpu-01")) {
 			seen++;
 			assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 4);
-			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "pool")), "large");
-			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "zone")), "a");
-			assert_string_equal(
-				json_string_value(json_object_get(json_array_get(json_object_get(it, "gpus"), 3), "uuid")),
-				"GPU-fake-3");
+			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "pool")),
+					    "large");
+			assert_string_equal(json_string_value(json_object_get(json_object_get(it, "labels"), "zone")),
+					    "a");
+			assert_string_equal(json_string_value(json_object_get(
+						    json_array_get(json_object_get(it, "gpus"), 3), "uuid")),
+					    "GPU-fake-3");
 			assert_string_equal(json_string_value(json_object_get(it, "url")), W1.url);
 			assert_true(json_integer_value(json_object_get(it, "cpus")) >= 1);
 			assert_true(json_integer_value(json_object_get(it, "memory_mb")) > 0);
@@ -318,7 +326,7 @@ static bool is_draining(void *arg)
 /* The worker's own view, which follows the server's heartbeat answers. */
 static bool wait_draining(struct h_server *api, bool want)
 {
-	struct drain_wait d = {api, want};
+	struct drain_wait d = { api, want };
 	return h_wait(is_draining, &d, 10000);
 }
 
@@ -384,20 +392,22 @@ static void test_job_runs_and_reports(void **state)
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"\"}", 400, "command");
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":[]}", 400, "command");
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":[\"ls\",3]}", 400, "command[1]");
-	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"gpus\":[7]}", 400, "gpus[0]");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"gpus\":[7]}", 400,
+		       "gpus[0]");
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"gpus\":[1,1]}", 400,
 		       "gpus[1]");
-	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"env\":{\"1X\":\"y\"}}", 400,
-		       "env.1X");
+	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"env\":{\"1X\":\"y\"}}",
+		       400, "env.1X");
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":0,\"command\":\"true\"}", 400, "id");
 	h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":1,\"command\":\"true\",\"timeout_s\":-1}", 400,
 		       "timeout_s");
 
 	/* a job sees exactly its GPUs; stdout and stderr both reach the server */
 	{
-		long long id = submit("{\"command\":\"echo $CUDA_VISIBLE_DEVICES; echo run=$ATRIUM_RUN_ID job=$ATRIUM_JOB_ID;"
-				      " echo oops >&2\",\"resources\":{\"gpus\":2},\"env\":{\"MODE\":\"x\"},"
-				      "\"labels\":{\"pool\":\"large\"}}");
+		long long id =
+			submit("{\"command\":\"echo $CUDA_VISIBLE_DEVICES; echo run=$ATRIUM_RUN_ID job=$ATRIUM_JOB_ID;"
+			       " echo oops >&2\",\"resources\":{\"gpus\":2},\"env\":{\"MODE\":\"x\"},"
+			       "\"labels\":{\"pool\":\"large\"}}");
 		long long run;
 		char want[128];
 		j = wait_job(id, "succeeded");
@@ -414,14 +424,18 @@ static void test_job_runs_and_reports(void **state)
 	}
 	/* GPUs in use and ids in use: the worker's own API refuses them (409) */
 	{
-		long long id = submit("{\"command\":[\"sh\",\"-c\",\"echo started; sleep 30\"],\"resources\":{\"gpus\":4},"
-				      "\"labels\":{\"pool\":\"large\"}}");
+		long long id =
+			submit("{\"command\":[\"sh\",\"-c\",\"echo started; sleep 30\"],\"resources\":{\"gpus\":4},"
+			       "\"labels\":{\"pool\":\"large\"}}");
 		wait_running(id);
-		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"true\",\"gpus\":[2]}", 409, NULL);
-		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, h_fmt("{\"id\":%lld,\"command\":\"true\"}", id), 409, "id");
+		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, "{\"id\":103,\"command\":\"true\",\"gpus\":[2]}",
+			       409, NULL);
+		h_expect_error(&api, "POST", "/v1/jobs", W1.secret, h_fmt("{\"id\":%lld,\"command\":\"true\"}", id),
+			       409, "id");
 		j = h_call(&api, "GET", "/v1/jobs", W1.secret, NULL, 200);
 		assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
-		assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), id);
+		assert_int_equal(
+			json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), id);
 		json_decref(j);
 		/* the heartbeat carries it */
 		msleep(1500);
@@ -468,19 +482,20 @@ static void expect_log_post_error(const char *token, const char *const *hdrs, lo
 	h_req(&S, "POST", h_fmt("/api/v1/workers/jobs/%lld/logs", quiet_job), token, "x", hdrs, &r);
 	assert_int_equal(r.status, status);
 	if (field)
-		assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")), field);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+				    field);
 	h_resp_free(&r);
 }
 
 /* Log chunks by offset, as a worker sends them: retries never duplicate, gaps are refused. */
 static void test_log_offsets(void **state)
 {
-	const char *hdr0[] = {"X-Log-Offset: 0", "Content-Type: application/octet-stream", NULL};
-	const char *hdr3[] = {"X-Log-Offset: 3", "Content-Type: application/octet-stream", NULL};
-	const char *hdr9[] = {"X-Log-Offset: 9", NULL};
-	const char *hdr5[] = {"X-Log-Offset: 5", NULL};
-	const char *bad[] = {"X-Log-Offset: -1", NULL};
-	const char *att2[] = {"X-Log-Offset: 0", "X-Job-Attempt: 2", NULL};
+	const char *hdr0[] = { "X-Log-Offset: 0", "Content-Type: application/octet-stream", NULL };
+	const char *hdr3[] = { "X-Log-Offset: 3", "Content-Type: application/octet-stream", NULL };
+	const char *hdr9[] = { "X-Log-Offset: 9", NULL };
+	const char *hdr5[] = { "X-Log-Offset: 5", NULL };
+	const char *bad[] = { "X-Log-Offset: -1", NULL };
+	const char *att2[] = { "X-Log-Offset: 0", "X-Job-Attempt: 2", NULL };
 	const char *other = h_fmt("%s", "");
 	struct h_resp r;
 	const char *logs;
@@ -506,8 +521,7 @@ static void test_log_offsets(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r.json, "stored")), 3);
 	h_resp_free(&r);
 	/* a gap: 409 with where to resume */
-	h_req(&S, "POST", logs, W1.secret, "zzz", (const char *[]){"X-Log-Offset: 20", NULL},
-	      &r);
+	h_req(&S, "POST", logs, W1.secret, "zzz", (const char *[]){ "X-Log-Offset: 20", NULL }, &r);
 	assert_int_equal(r.status, 409);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 9);
 	assert_string_equal(h_header(&r, "X-Log-Next-Offset"), "9");
@@ -540,9 +554,10 @@ static void test_log_offsets(void **state)
 	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
 	(void)other;
-	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=-3", quiet_job), S.admin_token, NULL, 400, "offset");
-	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/jobs/%lld/status", quiet_job), W1.secret, "{\"state\":\"exploded\"}",
-		       400, "state");
+	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?offset=-3", quiet_job), S.admin_token, NULL, 400,
+		       "offset");
+	h_expect_error(&S, "POST", h_fmt("/api/v1/workers/jobs/%lld/status", quiet_job), W1.secret,
+		       "{\"state\":\"exploded\"}", 400, "state");
 	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", quiet_job), S.admin_token, NULL, 202));
 	json_decref(wait_job(quiet_job, "cancelled"));
 }
@@ -591,7 +606,7 @@ static bool process_gone(void *pid)
 static void test_kill9_goes_offline_and_comes_back(void **state)
 {
 	const char *tok = h_join_token(&S, "crashy");
-	const char *const crashy[] = {"--labels", "pool=crashy", NULL};
+	const char *const crashy[] = { "--labels", "pool=crashy", NULL };
 	struct h_worker w, again;
 	char old_secret[128];
 	const char *pidfile;
@@ -610,7 +625,7 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 			   "\"max_attempts\":1}",
 			   pidfile));
 	{
-		struct running_wait rw = {job};
+		struct running_wait rw = { job };
 		assert_true(h_wait(is_running, &rw, 20000));
 	}
 	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
@@ -685,7 +700,7 @@ static void test_sigterm_drains_and_deregisters(void **state)
 
 	/* one that outlives --grace is cancelled and reported so */
 	{
-		const char *const g[] = {"--grace", "1", "--labels", "pool=grace", NULL};
+		const char *const g[] = { "--grace", "1", "--labels", "pool=grace", NULL };
 		struct h_worker w;
 		h_worker_start(&w, &S, h_join_token(&S, "short-grace"), "gpu-04", 2, g);
 		assert_true(h_worker_wait_registered(&w, 0, 20000));
@@ -705,7 +720,7 @@ static void test_sigterm_drains_and_deregisters(void **state)
 
 static void test_local_worker(void **state)
 {
-	static const char *const extra[] = {"--local-worker", "--heartbeat-timeout", "3", NULL};
+	static const char *const extra[] = { "--local-worker", "--heartbeat-timeout", "3", NULL };
 	struct h_server s;
 	json_t *j, *it;
 	int found = 0;
@@ -717,12 +732,13 @@ static void test_local_worker(void **state)
 	for (int i = 0; i < 300 && !found; i++) {
 		size_t k;
 		j = h_call(&s, "GET", "/api/v1/workers", s.admin_token, NULL, 200);
-		json_array_foreach(json_object_get(j, "items"), k, it)
-			if (!strncmp(json_string_value(json_object_get(it, "name")), "local-", 6) &&
-			    !strcmp(json_string_value(json_object_get(it, "state")), "online")) {
-				found = 1;
-				assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 2);
-			}
+		json_array_foreach(json_object_get(j, "items"), k,
+				   it) if (!strncmp(json_string_value(json_object_get(it, "name")), "local-", 6) &&
+					   !strcmp(json_string_value(json_object_get(it, "state")), "online"))
+		{
+			found = 1;
+			assert_int_equal(json_integer_value(json_object_get(it, "gpu_count")), 2);
+		}
 		json_decref(j);
 		if (!found)
 			msleep(50);
@@ -759,7 +775,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-	static const char *const extra[] = {"--heartbeat-timeout", "3", NULL};
+	static const char *const extra[] = { "--heartbeat-timeout", "3", NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_tokens),
 		cmocka_unit_test(test_register_refused),

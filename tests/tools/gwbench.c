@@ -103,10 +103,10 @@ int main(int argc, char **argv)
 	qsort(da + warm, (size_t)m, sizeof(*da), cmp);
 	qsort(db + warm, (size_t)m, sizeof(*db), cmp);
 	printf("requests: %d each (after %d warm-up)\n", m, warm);
-	printf("direct:  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", pct(da + warm, m, 0.5) / 1e3, pct(da + warm, m, 0.9) / 1e3,
-	       pct(da + warm, m, 0.99) / 1e3);
-	printf("gateway: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", pct(db + warm, m, 0.5) / 1e3, pct(db + warm, m, 0.9) / 1e3,
-	       pct(db + warm, m, 0.99) / 1e3);
+	printf("direct:  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", pct(da + warm, m, 0.5) / 1e3,
+	       pct(da + warm, m, 0.9) / 1e3, pct(da + warm, m, 0.99) / 1e3);
+	printf("gateway: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", pct(db + warm, m, 0.5) / 1e3,
+	       pct(db + warm, m, 0.9) / 1e3, pct(db + warm, m, 0.99) / 1e3);
 	printf("added:   p50 %.3f ms  p90 %.3f ms\n", (pct(db + warm, m, 0.5) - pct(da + warm, m, 0.5)) / 1e3,
 	       (pct(db + warm, m, 0.9) - pct(da + warm, m, 0.9)) / 1e3);
 	curl_easy_cleanup(a);

@@ -53,7 +53,7 @@ static int now_after(const struct timespec *t)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -94,7 +94,8 @@ static double predict_one(const json_t *row, int *ok)
 		*ok = 0;
 		return 0;
 	}
-	json_array_foreach(row, i, v) {
+	json_array_foreach(row, i, v)
+	{
 		if (!json_is_number(v)) {
 			*ok = 0;
 			return 0;
@@ -129,9 +130,9 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned status, const ch
 
 static json_t *metadata(void)
 {
-	return json_pack("{s:s, s:[s], s:s, s:[{s:s, s:s, s:[i,i]}], s:[{s:s, s:s, s:[i]}]}", "name", model_name, "versions",
-			 version, "platform", "atrium-linear", "inputs", "name", "x", "datatype", "FP64", "shape", -1,
-			 (int)nfeatures, "outputs", "name", "y", "datatype", "FP64", "shape", -1);
+	return json_pack("{s:s, s:[s], s:s, s:[{s:s, s:s, s:[i,i]}], s:[{s:s, s:s, s:[i]}]}", "name", model_name,
+			 "versions", version, "platform", "atrium-linear", "inputs", "name", "x", "datatype", "FP64",
+			 "shape", -1, (int)nfeatures, "outputs", "name", "y", "datatype", "FP64", "shape", -1);
 }
 
 /* The V2 tensor's rows: data flat (shape [B, n]) or nested. New reference, or NULL. */
@@ -148,7 +149,8 @@ static json_t *rows_of(const json_t *input)
 	if (json_array_size(data) % nfeatures != 0)
 		return NULL;
 	b = json_array_size(data) / nfeatures;
-	if (json_is_array(shape) && json_array_size(shape) >= 1 && json_integer_value(json_array_get(shape, 0)) != (json_int_t)b)
+	if (json_is_array(shape) && json_array_size(shape) >= 1 &&
+	    json_integer_value(json_array_get(shape, 0)) != (json_int_t)b)
 		return NULL;
 	rows = json_array();
 	for (i = 0; i < b; i++) {
@@ -190,8 +192,8 @@ static enum MHD_Result infer(struct MHD_Connection *c, const struct body *b)
 	}
 	id = json_string_value(json_object_get(req, "id"));
 	{
-		json_t *o = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[I], s:o}], s:i}", "model_name", model_name, "model_version",
-				      version, "outputs", "name", "y", "datatype", "FP64", "shape",
+		json_t *o = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[I], s:o}], s:i}", "model_name", model_name,
+				      "model_version", version, "outputs", "name", "y", "datatype", "FP64", "shape",
 				      (json_int_t)json_array_size(ys), "data", ys, "pid", (int)getpid());
 		if (id)
 			json_object_set_new(o, "id", json_string(id));
@@ -225,7 +227,8 @@ static enum MHD_Result predict(struct MHD_Connection *c, const struct body *b)
 		return error(c, 400, "each row must have as many numbers as the model has weights");
 	}
 	{
-		json_t *o = json_pack("{s:o, s:s, s:i}", "predictions", ys, "model_version", version, "pid", (int)getpid());
+		json_t *o =
+			json_pack("{s:o, s:s, s:i}", "predictions", ys, "model_version", version, "pid", (int)getpid());
 		if (pad > 0 && pad <= (64L << 20)) {
 			char *p = malloc((size_t)pad);
 			if (p) {
@@ -265,7 +268,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
 	if (get && !strcmp(url, "/v2/health/ready"))
 		return now_after(&ready_at) ? answer(c, 200, json_pack("{s:b}", "ready", 1)) : error(c, 503, "loading");
 	if (get && !strcmp(url, "/v2"))
-		return answer(c, 200, json_pack("{s:s, s:s, s:[]}", "name", "atrium-linear", "version", "1", "extensions"));
+		return answer(c, 200,
+			      json_pack("{s:s, s:s, s:[]}", "name", "atrium-linear", "version", "1", "extensions"));
 	if (get && rest && !*rest)
 		return answer(c, 200, metadata());
 	if (get && rest && !strcmp(rest, "/ready"))
@@ -330,7 +334,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	pid_t parent = getppid();
 	int watch_parent = !getenv("MODELSERVER_KEEP_RUNNING");
-	struct timespec tick = {0, 200 * 1000000L};
+	struct timespec tick = { 0, 200 * 1000000L };
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--ready-delay-ms") && i + 1 < argc) {
@@ -364,8 +368,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)p, NULL, NULL,
-			     on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-			     (unsigned int)120, MHD_OPTION_END);
+			     on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "modelserver: cannot listen on port %ld\n", p);
 		return 1;

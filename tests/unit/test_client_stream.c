@@ -71,7 +71,7 @@ static long big_read(void *cls, char *buf, size_t max)
 	return (long)n;
 }
 
-static const struct atr_stream_ops big_ops = {big_read, free};
+static const struct atr_stream_ops big_ops = { big_read, free };
 
 static void h_big(struct atr_req *r)
 {
@@ -91,8 +91,9 @@ static void h_upload(struct atr_req *r)
 {
 	char hex[65];
 	hex_of(F.up_md, hex);
-	atr_reply_json(r, 201, json_pack("{s:I, s:s, s:s}", "size", (json_int_t)F.up_bytes, "sha256", hex, "method",
-					 r->method));
+	atr_reply_json(
+		r, 201,
+		json_pack("{s:I, s:s, s:s}", "size", (json_int_t)F.up_bytes, "sha256", hex, "method", r->method));
 }
 
 static void h_upload_begin(struct atr_req *r)
@@ -103,8 +104,8 @@ static void h_upload_begin(struct atr_req *r)
 }
 
 static const struct atr_route routes[] = {
-	{"GET", "/big", h_big, ATR_ACCESS_PUBLIC, 0, NULL, "big", NULL, NULL},
-	{"PUT", "/up", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "up", h_upload_begin, up_chunk},
+	{ "GET", "/big", h_big, ATR_ACCESS_PUBLIC, 0, NULL, "big", NULL, NULL },
+	{ "PUT", "/up", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "up", h_upload_begin, up_chunk },
 };
 
 /* ---- the client's side ---- */
@@ -176,7 +177,7 @@ static long peak_rss_kib(const char *field)
 static void get(const char *path, struct got *g, bool with_sink)
 {
 	char url[256];
-	struct atr_client_req rq = {.method = "GET", .url = url, .timeout_ms = -1, .stall_s = 10};
+	struct atr_client_req rq = { .method = "GET", .url = url, .timeout_ms = -1, .stall_s = 10 };
 	if (with_sink)
 		rq.sink = sink;
 	url_of(url, sizeof(url), path);
@@ -188,7 +189,7 @@ static void get(const char *path, struct got *g, bool with_sink)
 
 static void test_download_to_sink(void **state)
 {
-	struct got g = {0};
+	struct got g = { 0 };
 	char want[65], have[65], *buf = malloc(1 << 20);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	long rss0 = peak_rss_kib("VmRSS"), hwm;
@@ -201,7 +202,7 @@ static void test_download_to_sink(void **state)
 	assert_false(g.aborted);
 	assert_int_equal(g.bytes, BIG);
 	assert_int_equal(g.body_len, 0); /* nothing kept */
-	assert_true(g.pieces > 50);      /* it came in pieces, as it arrived */
+	assert_true(g.pieces > 50);	 /* it came in pieces, as it arrived */
 	/* the bytes are right: the same sha256 as the pattern */
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (uint64_t off = 0; off < BIG; off += 1 << 20) {
@@ -222,7 +223,7 @@ static void test_download_to_sink(void **state)
 
 static void test_error_answer_is_buffered(void **state)
 {
-	struct got g = {0};
+	struct got g = { 0 };
 	(void)state;
 	get("/nothing-here", &g, true);
 	assert_int_equal(g.status, 404);
@@ -233,7 +234,7 @@ static void test_error_answer_is_buffered(void **state)
 
 static void test_sink_aborts(void **state)
 {
-	struct got g = {.abort_after = 1 << 20}, again = {0};
+	struct got g = { .abort_after = 1 << 20 }, again = { 0 };
 	(void)state;
 	get("/big", &g, true);
 	assert_true(g.aborted);
@@ -271,7 +272,7 @@ static int temp_file(size_t n, char hex[65])
 static void put_fd(int fd, uint64_t size, struct got *g)
 {
 	char url[256];
-	struct atr_client_req rq = {.method = "PUT", .url = url, .upload = true, .upload_fd = fd, .upload_size = size};
+	struct atr_client_req rq = { .method = "PUT", .url = url, .upload = true, .upload_fd = fd, .upload_size = size };
 	url_of(url, sizeof(url), "/up");
 	assert_int_equal(atr_client_send(F.cli, &rq, on_resp, g, NULL), 0);
 	wait_for(g);
@@ -281,7 +282,7 @@ static void test_upload_from_fd(void **state)
 {
 	char hex[65], want[200];
 	int fd = temp_file(8u << 20, hex);
-	struct got g = {0};
+	struct got g = { 0 };
 	(void)state;
 
 	put_fd(fd, 8u << 20, &g);
@@ -300,7 +301,7 @@ static void test_upload_empty_file(void **state)
 {
 	char hex[65], want[200];
 	int fd = temp_file(0, hex);
-	struct got g = {0};
+	struct got g = { 0 };
 	(void)state;
 
 	put_fd(fd, 0, &g);
@@ -315,10 +316,15 @@ static void test_upload_file_too_short(void **state)
 {
 	char hex[65];
 	int fd = temp_file(1000, hex);
-	struct got g = {0};
+	struct got g = { 0 };
 	char url[64] = "http://127.0.0.1:1/";
-	struct atr_client_req both = {.method = "PUT", .url = url, .body = "x", .body_len = 1, .upload = true,
-				      .upload_fd = fd, .upload_size = 1};
+	struct atr_client_req both = { .method = "PUT",
+				       .url = url,
+				       .body = "x",
+				       .body_len = 1,
+				       .upload = true,
+				       .upload_fd = fd,
+				       .upload_size = 1 };
 	(void)state;
 
 	put_fd(fd, 5000, &g); /* announces more than the file has */
@@ -333,12 +339,12 @@ static void test_upload_file_too_short(void **state)
 
 static int setup(void **state)
 {
-	struct atr_addr a = {"127.0.0.1", 0};
-	struct atr_server_opts o = {.routes = routes,
-				    .nroutes = sizeof(routes) / sizeof(routes[0]),
-				    .max_body = 1024,
-				    .max_upload = 64u << 20,
-				    .app = &F};
+	struct atr_addr a = { "127.0.0.1", 0 };
+	struct atr_server_opts o = { .routes = routes,
+				     .nroutes = sizeof(routes) / sizeof(routes[0]),
+				     .max_body = 1024,
+				     .max_upload = 64u << 20,
+				     .app = &F };
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.up_md = EVP_MD_CTX_new();
@@ -372,10 +378,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_download_to_sink), /* first: the peak memory is measured from here */
-		cmocka_unit_test(test_error_answer_is_buffered),
-		cmocka_unit_test(test_sink_aborts),
-		cmocka_unit_test(test_upload_from_fd),
-		cmocka_unit_test(test_upload_empty_file),
+		cmocka_unit_test(test_error_answer_is_buffered), cmocka_unit_test(test_sink_aborts),
+		cmocka_unit_test(test_upload_from_fd),		 cmocka_unit_test(test_upload_empty_file),
 		cmocka_unit_test(test_upload_file_too_short),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,7 +34,7 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct atr_model_version_spec spec = {.commit = true, .actor = "ann"};
+	struct atr_model_version_spec spec = { .commit = true, .actor = "ann" };
 	struct atr_model_version v;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/atrium-dep-XXXXXX");
@@ -135,8 +135,8 @@ static void test_rollouts_and_history(void **state)
 {
 	struct fx *f = *state;
 	struct atr_deployment_row r;
-	struct atr_rollout ro = {0}, back;
-	struct atr_page p = {.limit = 2};
+	struct atr_rollout ro = { 0 }, back;
+	struct atr_page p = { .limit = 2 };
 	json_t *arr = json_array(), *j;
 	bool more;
 	int err;
@@ -168,8 +168,10 @@ static void test_rollouts_and_history(void **state)
 	json_decref(j);
 
 	for (int i = 0; i < 5; i++) {
-		struct atr_deployment_event e = {.deployment_id = r.id, .kind = i == 4 ? "rollout_failed" : "scaled",
-						 .to_version = i, .message = "m"};
+		struct atr_deployment_event e = { .deployment_id = r.id,
+						  .kind = i == 4 ? "rollout_failed" : "scaled",
+						  .to_version = i,
+						  .message = "m" };
 		assert_int_equal(atr_store_deployment_event_add(f->s, &e), 0);
 	}
 	assert_int_equal(atr_store_deployment_history(f->s, r.id, &p, arr, &more), 0);
@@ -201,8 +203,8 @@ static void test_replicas(void **state)
 {
 	struct fx *f = *state;
 	struct atr_deployment_row r;
-	struct atr_job_spec spec = {0};
-	struct atr_job_change c = {.from = ATR_JOB_QUEUED, .to = ATR_JOB_CANCELLED, .attempts = -1, .message = "x"};
+	struct atr_job_spec spec = { 0 };
+	struct atr_job_change c = { .from = ATR_JOB_QUEUED, .to = ATR_JOB_CANCELLED, .attempts = -1, .message = "x" };
 	struct atr_replica_job info;
 	json_t *cmd = json_pack("[s]", "serve");
 	int64_t job;
@@ -245,10 +247,19 @@ static void test_replicas(void **state)
 static void capture(struct fx *f, int64_t dep, int i, const char *req, size_t req_len, size_t req_size,
 		    int64_t created_at)
 {
-	struct atr_prediction p = {.deployment_id = dep, .version_id = f->v1, .version = 1, .created_at = created_at,
-				   .latency_us = 1500, .status = 200, .content_type = (char *)"application/json",
-				   .request = (char *)req, .request_len = req_len, .request_size = req_size,
-				   .response = (char *)"{\"y\":1}", .response_len = 7, .response_size = 7};
+	struct atr_prediction p = { .deployment_id = dep,
+				    .version_id = f->v1,
+				    .version = 1,
+				    .created_at = created_at,
+				    .latency_us = 1500,
+				    .status = 200,
+				    .content_type = (char *)"application/json",
+				    .request = (char *)req,
+				    .request_len = req_len,
+				    .request_size = req_size,
+				    .response = (char *)"{\"y\":1}",
+				    .response_len = 7,
+				    .response_size = 7 };
 	(void)i;
 	assert_int_equal(atr_store_predictions_insert(f->s, &p, 1), 0);
 }
@@ -257,7 +268,7 @@ static void test_predictions(void **state)
 {
 	struct fx *f = *state;
 	struct atr_deployment_row r;
-	struct atr_page p = {.limit = 50};
+	struct atr_page p = { .limit = 50 };
 	json_t *arr = json_array(), *it;
 	int64_t now = atr_now_ms(), deleted;
 	bool more;
@@ -266,8 +277,8 @@ static void test_predictions(void **state)
 	assert_int_equal(atr_store_deployment_insert(f->s, &r), 0);
 	for (int i = 0; i < 6; i++)
 		capture(f, r.id, i, "{\"x\":[1,2]}", 11, 11, now - (6 - i) * 1000);
-	capture(f, r.id, 6, "{\"x\":[1,", 8, 30, now);        /* cut: a string */
-	capture(f, r.id, 7, "\xff\xfe\x01", 3, 3, now);         /* not UTF-8: base64url */
+	capture(f, r.id, 6, "{\"x\":[1,", 8, 30, now);	/* cut: a string */
+	capture(f, r.id, 7, "\xff\xfe\x01", 3, 3, now); /* not UTF-8: base64url */
 	assert_int_equal(atr_store_predictions_list(f->s, r.id, 0, &p, arr, &more), 0);
 	assert_int_equal(json_array_size(arr), 8);
 	it = json_array_get(arr, 0); /* newest first */
@@ -308,9 +319,9 @@ static void test_invoke_keys(void **state)
 {
 	struct fx *f = *state;
 	struct atr_deployment_row a, b;
-	struct atr_token_spec spec = {.kind = "invoke", .name = "shop"};
+	struct atr_token_spec spec = { .kind = "invoke", .name = "shop" };
 	struct atr_principal who;
-	struct atr_page p = {.limit = 10};
+	struct atr_page p = { .limit = 10 };
 	char token[ATR_TOKEN_MAX], hash[65];
 	json_t *arr = json_array();
 	int64_t key;
@@ -358,7 +369,8 @@ static void test_dsv_lineage_by_hand(void **state)
 	assert_int_equal(atr_store_dsv_create(f->s, ds, "", 0, 0, f->user, &v), 0);
 	l = atr_store_dsv_lineage(f->s, v.id, &err);
 	assert_non_null(l);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "dataset_version"), "dataset")), "photos");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "dataset_version"), "dataset")),
+			    "photos");
 	assert_true(json_is_null(json_object_get(l, "job")));
 	assert_true(json_is_null(json_object_get(l, "model_version")));
 	assert_int_equal(json_array_size(json_object_get(l, "inputs")), 0);

@@ -107,7 +107,7 @@ static void done(void *arg, const struct atr_gc_stats *st)
 /* Runs a pass with grace 0 to its end; returns its stats. */
 static struct atr_gc_stats pass(struct fx *f)
 {
-	struct result r = {0};
+	struct result r = { 0 };
 	assert_int_equal(atr_gc_request(f->gc, 0, done, &r), 0);
 	assert_true(atr_gc_running(f->gc));
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -127,7 +127,7 @@ static void test_unreferenced_go_referenced_stay(void **state)
 	assert_int_equal(atr_store_files_delete_owner(f->s, "model_version", 2), 0);
 	/* a long grace keeps it */
 	{
-		struct result r = {0};
+		struct result r = { 0 };
 		assert_int_equal(atr_gc_request(f->gc, 3600 * 1000, done, &r), 0);
 		uv_run(&f->loop, UV_RUN_DEFAULT);
 		assert_int_equal(r.st.blobs, 0);
@@ -167,7 +167,8 @@ static void test_referenced_again_is_kept(void **state)
 	assert_true(atr_store_blob_exists(f->s, sha, NULL));
 	assert_int_equal(atr_store_blob_forget(f->s, sha, NULL), ATR_ECONFLICT);
 	assert_int_equal(atr_store_gc_known(f->s, sha), 1);
-	assert_int_equal(atr_store_gc_known(f->s, "0000000000000000000000000000000000000000000000000000000000000000"), 0);
+	assert_int_equal(atr_store_gc_known(f->s, "0000000000000000000000000000000000000000000000000000000000000000"),
+			 0);
 }
 
 static void test_crash_between_row_and_bytes(void **state)
@@ -212,7 +213,7 @@ static void test_steps_are_bounded(void **state)
 {
 	struct fx *f = *state;
 	char sha[65];
-	struct result r = {0};
+	struct result r = { 0 };
 	int steps = 0;
 
 	for (int i = 0; i < 300; i++) {
@@ -239,12 +240,12 @@ static void test_steps_are_bounded(void **state)
 static void test_queue_and_forget(void **state)
 {
 	struct fx *f = *state;
-	struct result a = {0}, b = {0}, c = {0}, gone = {0};
+	struct result a = { 0 }, b = { 0 }, c = { 0 }, gone = { 0 };
 
 	order_counter = 0;
 	assert_int_equal(atr_gc_request(f->gc, 0, done, &a), 0);
-	assert_int_equal(atr_gc_request(f->gc, 5000, done, &b), 0);  /* queued behind a */
-	assert_int_equal(atr_gc_request(f->gc, 0, done, &c), 0);     /* joins b's pass */
+	assert_int_equal(atr_gc_request(f->gc, 5000, done, &b), 0); /* queued behind a */
+	assert_int_equal(atr_gc_request(f->gc, 0, done, &c), 0);    /* joins b's pass */
 	assert_int_equal(atr_gc_request(f->gc, 0, done, &gone), 0);
 	atr_gc_forget_waiter(f->gc, &gone); /* its request went away */
 	assert_int_equal(atr_gc_request(f->gc, 0, NULL, NULL), 0);

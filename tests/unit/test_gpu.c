@@ -166,9 +166,10 @@ static void test_fake_and_meminfo(void **state)
 	unsetenv("ATRIUM_FAKE_GPUS");
 	assert_int_equal(atr_gpu_fake_count(), -1);
 
-	assert_int_equal(atr_meminfo_parse("MemTotal:       16384000 kB\nMemFree:  100 kB\nMemAvailable:   8192000 kB\n",
-					   &total, &avail),
-			 0);
+	assert_int_equal(
+		atr_meminfo_parse("MemTotal:       16384000 kB\nMemFree:  100 kB\nMemAvailable:   8192000 kB\n", &total,
+				  &avail),
+		0);
 	assert_int_equal(total, 16384000);
 	assert_int_equal(avail, 8192000);
 	assert_int_equal(atr_meminfo_parse("MemTotal: 1000 kB\nMemFree: 400 kB\n", &total, &avail), 0);

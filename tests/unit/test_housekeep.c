@@ -17,7 +17,7 @@
 
 static struct hk_entry ent(const char *name, uint64_t size, int64_t mtime, bool linked)
 {
-	struct hk_entry e = {.size = size, .mtime = mtime, .linked = linked};
+	struct hk_entry e = { .size = size, .mtime = mtime, .linked = linked };
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	return e;
 }
@@ -33,7 +33,7 @@ static bool evicted(const struct hk_entry *e, size_t n, const char *name)
 
 static void test_under_limit(void **state)
 {
-	struct hk_entry e[] = {ent("a", 3 * MB, 100, false), ent("b", 3 * MB, 50, false)};
+	struct hk_entry e[] = { ent("a", 3 * MB, 100, false), ent("b", 3 * MB, 50, false) };
 	uint64_t total;
 	(void)state;
 	assert_int_equal(hk_pick_evictions(e, 2, 6 * MB, &total), 0);
@@ -46,8 +46,8 @@ static void test_under_limit(void **state)
 static void test_lru_to_ninety_percent(void **state)
 {
 	/* 10 MiB over a 8 MiB limit: down to 7.2 MiB, oldest first */
-	struct hk_entry e[] = {ent("new", 4 * MB, 300, false), ent("old", 2 * MB, 100, false),
-			       ent("mid", 2 * MB, 200, false), ent("older", 2 * MB, 50, false)};
+	struct hk_entry e[] = { ent("new", 4 * MB, 300, false), ent("old", 2 * MB, 100, false),
+				ent("mid", 2 * MB, 200, false), ent("older", 2 * MB, 50, false) };
 	uint64_t total;
 	(void)state;
 	assert_int_equal(hk_pick_evictions(e, 4, 8 * MB, &total), 2);
@@ -63,8 +63,8 @@ static void test_lru_to_ninety_percent(void **state)
 
 static void test_linked_stay(void **state)
 {
-	struct hk_entry e[] = {ent("busy", 6 * MB, 10, true), ent("free", 3 * MB, 20, false),
-			       ent("recent", 3 * MB, 30, false)};
+	struct hk_entry e[] = { ent("busy", 6 * MB, 10, true), ent("free", 3 * MB, 20, false),
+				ent("recent", 3 * MB, 30, false) };
 	uint64_t total;
 	(void)state;
 	/* 12 MiB over 5: the linked one cannot go, so both others do, and it stays over */
@@ -77,7 +77,7 @@ static void test_linked_stay(void **state)
 
 static void test_equal_ages_and_no_limit(void **state)
 {
-	struct hk_entry e[] = {ent("b", 1 * MB, 5, false), ent("a", 1 * MB, 5, false), ent("big", 4 * MB, 5, false)};
+	struct hk_entry e[] = { ent("b", 1 * MB, 5, false), ent("a", 1 * MB, 5, false), ent("big", 4 * MB, 5, false) };
 	uint64_t total;
 	(void)state;
 	/* 6 MiB over 5: the biggest of the same age goes first, and that is enough */

@@ -12,26 +12,26 @@
 #include "atrium/json.h"
 
 static const struct atr_field res[] = {
-	{"gpus", ATR_F_INT, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "gpus", ATR_F_INT, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 static const struct atr_field point[] = {
-	{"key", ATR_F_STRING, ATR_FF_REQUIRED, 1, 250, NULL, NULL},
-	{"value", ATR_F_NUMBER, ATR_FF_REQUIRED, 0, 0, NULL, NULL},
-	{0},
+	{ "key", ATR_F_STRING, ATR_FF_REQUIRED, 1, 250, NULL, NULL },
+	{ "value", ATR_F_NUMBER, ATR_FF_REQUIRED, 0, 0, NULL, NULL },
+	{ 0 },
 };
 static const struct atr_field schema[] = {
-	{"name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL},
-	{"kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL},
-	{"note", ATR_F_STRING, ATR_FF_NULLABLE, 0, 10, NULL, NULL},
-	{"resources", ATR_F_OBJECT, 0, 0, 0, NULL, res},
-	{"env", ATR_F_STRMAP, 0, 0, 3, NULL, NULL},
-	{"points", ATR_F_ARRAY, 0, 0, 3, NULL, point},
-	{"argv", ATR_F_STRLIST, 0, 0, 4, NULL, NULL},
-	{"when", ATR_F_TIME, 0, 0, 0, NULL, NULL},
-	{"ok", ATR_F_BOOL, 0, 0, 0, NULL, NULL},
-	{"version", ATR_F_INT_OR_STRING, 0, 0, 64, NULL, NULL},
-	{0},
+	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL },
+	{ "note", ATR_F_STRING, ATR_FF_NULLABLE, 0, 10, NULL, NULL },
+	{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, res },
+	{ "env", ATR_F_STRMAP, 0, 0, 3, NULL, NULL },
+	{ "points", ATR_F_ARRAY, 0, 0, 3, NULL, point },
+	{ "argv", ATR_F_STRLIST, 0, 0, 4, NULL, NULL },
+	{ "when", ATR_F_TIME, 0, 0, 0, NULL, NULL },
+	{ "ok", ATR_F_BOOL, 0, 0, 0, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, 0, 0, 64, NULL, NULL },
+	{ 0 },
 };
 
 static const char *check(const char *text)

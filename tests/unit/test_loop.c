@@ -21,7 +21,7 @@ struct fixture {
 	struct atr_server *srv;
 	struct atr_client *cli;
 	int port;
-	int pending;       /* client requests in flight */
+	int pending; /* client requests in flight */
 	int stopped;
 	uint64_t uploaded;
 	struct atr_req *poller;
@@ -35,7 +35,8 @@ static struct fixture F;
 
 static void h_hello(struct atr_req *r)
 {
-	atr_reply_json(r, 200, json_pack("{s:s}", "hello", atr_req_query(r, "name") ? atr_req_query(r, "name") : "you"));
+	atr_reply_json(r, 200,
+		       json_pack("{s:s}", "hello", atr_req_query(r, "name") ? atr_req_query(r, "name") : "you"));
 }
 
 static void h_echo(struct atr_req *r)
@@ -111,7 +112,7 @@ static void stream_done(void *cls)
 	uv_timer_stop(&F.timer);
 }
 
-static const struct atr_stream_ops stream_ops = {stream_read, stream_done};
+static const struct atr_stream_ops stream_ops = { stream_read, stream_done };
 
 static void h_stream(struct atr_req *r)
 {
@@ -145,15 +146,15 @@ static int authenticate(void *app, const char *token, struct atr_principal *out)
 	return 0;
 }
 
-static const struct atr_field echo_schema[] = {{"msg", ATR_F_STRING, ATR_FF_REQUIRED, 1, 100, NULL, NULL}, {0}};
+static const struct atr_field echo_schema[] = { { "msg", ATR_F_STRING, ATR_FF_REQUIRED, 1, 100, NULL, NULL }, { 0 } };
 
 static const struct atr_route routes[] = {
-	{"GET", "/hello", h_hello, ATR_ACCESS_PUBLIC, 0, NULL, "hello", NULL, NULL},
-	{"POST", "/echo", h_echo, ATR_ACCESS_USER, 0, echo_schema, "echo", NULL, NULL},
-	{"GET", "/slow", h_slow, ATR_ACCESS_PUBLIC, 0, NULL, "slow", NULL, NULL},
-	{"GET", "/poll", h_poll, ATR_ACCESS_PUBLIC, 0, NULL, "poll", NULL, NULL},
-	{"GET", "/stream", h_stream, ATR_ACCESS_PUBLIC, 0, NULL, "stream", NULL, NULL},
-	{"PUT", "/upload", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "upload", NULL, up_chunk},
+	{ "GET", "/hello", h_hello, ATR_ACCESS_PUBLIC, 0, NULL, "hello", NULL, NULL },
+	{ "POST", "/echo", h_echo, ATR_ACCESS_USER, 0, echo_schema, "echo", NULL, NULL },
+	{ "GET", "/slow", h_slow, ATR_ACCESS_PUBLIC, 0, NULL, "slow", NULL, NULL },
+	{ "GET", "/poll", h_poll, ATR_ACCESS_PUBLIC, 0, NULL, "poll", NULL, NULL },
+	{ "GET", "/stream", h_stream, ATR_ACCESS_PUBLIC, 0, NULL, "stream", NULL, NULL },
+	{ "PUT", "/upload", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "upload", NULL, up_chunk },
 };
 
 struct expect {
@@ -177,7 +178,7 @@ static void send_req(const char *method, const char *path, const char *bearer, c
 		     long status, const char *contains)
 {
 	char url[256];
-	struct atr_client_req rq = {.method = method, .url = url, .bearer = bearer, .body = body, .body_len = len};
+	struct atr_client_req rq = { .method = method, .url = url, .bearer = bearer, .body = body, .body_len = len };
 	struct expect *e = malloc(sizeof(*e));
 	e->status = status;
 	e->contains = contains;
@@ -194,13 +195,13 @@ static void run_until_idle(void)
 
 static int setup(void **state)
 {
-	struct atr_addr a = {"127.0.0.1", 0};
-	struct atr_server_opts o = {.routes = routes,
-				    .nroutes = sizeof(routes) / sizeof(routes[0]),
-				    .max_body = 1024,
-				    .max_upload = 10 << 20,
-				    .authenticate = authenticate,
-				    .app = &F};
+	struct atr_addr a = { "127.0.0.1", 0 };
+	struct atr_server_opts o = { .routes = routes,
+				     .nroutes = sizeof(routes) / sizeof(routes[0]),
+				     .max_body = 1024,
+				     .max_upload = 10 << 20,
+				     .authenticate = authenticate,
+				     .app = &F };
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	assert_int_equal(uv_loop_init(&F.loop), 0);

@@ -27,13 +27,14 @@ static void test_valid(void **state)
 	struct atr_metric_batch b;
 	(void)state;
 
-	assert_int_equal(parse(&b,
-			       " {\"metrics\" : [ {\"key\":\"loss\",\"value\":0.5},\n"
-			       "{\"value\":-1e3,\"key\":\"train/acc\",\"step\":7,\"timestamp\":1700000000000},"
-			       "{\"key\":\"lo\\u0073s\",\"value\":2,\"step\":null,\"timestamp\":\"2026-01-02T03:04:05.678Z\"},"
-			       "{\"key\":\"a b.c-d_e\",\"value\":1.25E-2,\"timestamp\":null} ] } ",
-			       10000),
-			 0);
+	assert_int_equal(
+		parse(&b,
+		      " {\"metrics\" : [ {\"key\":\"loss\",\"value\":0.5},\n"
+		      "{\"value\":-1e3,\"key\":\"train/acc\",\"step\":7,\"timestamp\":1700000000000},"
+		      "{\"key\":\"lo\\u0073s\",\"value\":2,\"step\":null,\"timestamp\":\"2026-01-02T03:04:05.678Z\"},"
+		      "{\"key\":\"a b.c-d_e\",\"value\":1.25E-2,\"timestamp\":null} ] } ",
+		      10000),
+		0);
 	assert_int_equal(b.n, 4);
 	assert_int_equal(b.nkeys, 3);
 	assert_string_equal(b.keys[0].name, "loss");
@@ -60,8 +61,9 @@ static void test_valid(void **state)
 	/* limits are inclusive */
 	assert_int_equal(parse(&b, "{\"metrics\":[{\"key\":\"k\",\"value\":1},{\"key\":\"k\",\"value\":2}]}", 2), 0);
 	atr_metric_batch_release(&b);
-	assert_int_equal(parse(&b, "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"step\":9007199254740991,"
-				   "\"timestamp\":253402300799999}]}",
+	assert_int_equal(parse(&b,
+			       "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"step\":9007199254740991,"
+			       "\"timestamp\":253402300799999}]}",
 			       2),
 			 0);
 	assert_int_equal(b.pts[0].step, 9007199254740991LL);
@@ -123,9 +125,10 @@ static void test_bad_fields(void **state)
 	expect_field("  ", "body", false);
 	expect_field("\"x\"", "body", false);
 	/* more points than allowed (3 here) */
-	expect_field("{\"metrics\":[{\"key\":\"a\",\"value\":1},{\"key\":\"a\",\"value\":1},{\"key\":\"a\",\"value\":1},"
-		     "{\"key\":\"a\",\"value\":1}]}",
-		     "metrics", false);
+	expect_field(
+		"{\"metrics\":[{\"key\":\"a\",\"value\":1},{\"key\":\"a\",\"value\":1},{\"key\":\"a\",\"value\":1},"
+		"{\"key\":\"a\",\"value\":1}]}",
+		"metrics", false);
 	/* the first bad field wins, in document order */
 	expect_field(PT("{\"value\":\"x\",\"key\":7}"), "metrics[1].value", false);
 }
@@ -172,11 +175,26 @@ static double parsed(const char *num)
 
 static void test_numbers(void **state)
 {
-	static const char *const fixed[] = {"0",	"-0",	"1",	"-1",	  "0.1",     "0.30000000000000004",
-					    "1e22", "1e23", "1e-22", "1e-23", "123456789012345678901234567890",
-					    "9007199254740993", "0.000001234", "1.7976931348623157e308",
-					    "4.9e-324", "2.2250738585072014E-308", "12345678901234567890e-10",
-					    "0.1e1", "100", "3.14159265358979323846264338327950288"};
+	static const char *const fixed[] = { "0",
+					     "-0",
+					     "1",
+					     "-1",
+					     "0.1",
+					     "0.30000000000000004",
+					     "1e22",
+					     "1e23",
+					     "1e-22",
+					     "1e-23",
+					     "123456789012345678901234567890",
+					     "9007199254740993",
+					     "0.000001234",
+					     "1.7976931348623157e308",
+					     "4.9e-324",
+					     "2.2250738585072014E-308",
+					     "12345678901234567890e-10",
+					     "0.1e1",
+					     "100",
+					     "3.14159265358979323846264338327950288" };
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
 	char buf[64];
 	(void)state;
@@ -247,8 +265,8 @@ static void test_key_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),	   cmocka_unit_test(test_bad_fields), cmocka_unit_test(test_bad_json),
-		cmocka_unit_test(test_numbers),	   cmocka_unit_test(test_many_keys),  cmocka_unit_test(test_key_rules),
+		cmocka_unit_test(test_valid),	cmocka_unit_test(test_bad_fields), cmocka_unit_test(test_bad_json),
+		cmocka_unit_test(test_numbers), cmocka_unit_test(test_many_keys),  cmocka_unit_test(test_key_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

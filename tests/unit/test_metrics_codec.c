@@ -17,12 +17,12 @@
 static void test_round_trip(void **state)
 {
 	struct atr_metric_pt in[] = {
-		{0, 0.0, 0},
-		{1, -0.0, 1},
-		{9007199254740991LL, DBL_MAX, 253402300799999LL},
-		{42, DBL_MIN, 1767225600000LL},
-		{7, -1.5e-300, 5},
-		{INT64_MAX, 4.9e-324, INT64_MAX},
+		{ 0, 0.0, 0 },
+		{ 1, -0.0, 1 },
+		{ 9007199254740991LL, DBL_MAX, 253402300799999LL },
+		{ 42, DBL_MIN, 1767225600000LL },
+		{ 7, -1.5e-300, 5 },
+		{ INT64_MAX, 4.9e-324, INT64_MAX },
 	};
 	size_t n = sizeof(in) / sizeof(in[0]);
 	unsigned char buf[sizeof(in) / sizeof(in[0]) * ATR_METRIC_REC];
@@ -40,7 +40,7 @@ static void test_round_trip(void **state)
 
 static void test_byte_order(void **state)
 {
-	struct atr_metric_pt p = {0x0102030405060708LL, 1.0, 0x1122334455667788LL};
+	struct atr_metric_pt p = { 0x0102030405060708LL, 1.0, 0x1122334455667788LL };
 	unsigned char b[ATR_METRIC_REC];
 	static const unsigned char want[ATR_METRIC_REC] = {
 		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* step, little-endian */

@@ -63,9 +63,9 @@ static void test_contract(void **state)
 		x ^= x << 17;
 		v[i] = sin((double)i / 500.0) + (double)(x % 1000) / 5000.0;
 	}
-	v[31337] = 50.0;   /* a spike */
-	v[77777] = -50.0;  /* a dip */
-	static const size_t budgets[] = {1, 2, 3, 4, 5, 7, 8, 100, 1000, 4096, 99999, 100003, 200000};
+	v[31337] = 50.0;  /* a spike */
+	v[77777] = -50.0; /* a dip */
+	static const size_t budgets[] = { 1, 2, 3, 4, 5, 7, 8, 100, 1000, 4096, 99999, 100003, 200000 };
 	for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++)
 		check(v, N, budgets[b]);
 	for (size_t n = 1; n < 40; n++)
@@ -76,7 +76,7 @@ static void test_contract(void **state)
 
 static void test_short_series_whole(void **state)
 {
-	double v[5] = {3, 1, 4, 1, 5};
+	double v[5] = { 3, 1, 4, 1, 5 };
 	size_t idx[10], m;
 	(void)state;
 	m = atr_downsample(v, 5, 10, idx);

@@ -25,7 +25,7 @@ static int64_t project, run;
 
 static int setup(void **state)
 {
-	struct atr_run_spec spec = {0};
+	struct atr_run_spec spec = { 0 };
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/atrium-unit-XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -55,7 +55,8 @@ static int append(int64_t run_id, const char *key, const double *v, const int64_
 
 	len += (size_t)snprintf(json + len, cap - len, "{\"metrics\":[");
 	for (size_t i = 0; i < n; i++) {
-		len += (size_t)snprintf(json + len, cap - len, "%s{\"key\":\"%s\",\"value\":%.17g", i ? "," : "", key, v[i]);
+		len += (size_t)snprintf(json + len, cap - len, "%s{\"key\":\"%s\",\"value\":%.17g", i ? "," : "", key,
+					v[i]);
 		if (steps && steps[i] >= 0)
 			len += (size_t)snprintf(json + len, cap - len, ",\"step\":%lld", (long long)steps[i]);
 		len += (size_t)snprintf(json + len, cap - len, "}");
@@ -119,7 +120,7 @@ static void check_chunks(const char *key)
 static void test_appends_read_back(void **state)
 {
 	/* batch sizes crossing the small-tail growth and the 1024-point chunk boundaries */
-	static const size_t sizes[] = {1, 1, 2, 5, 100, 1, 1000, 1023, 1, 3000, 7, 1024, 2048, 1};
+	static const size_t sizes[] = { 1, 1, 2, 5, 100, 1, 1000, 1023, 1, 3000, 7, 1024, 2048, 1 };
 	size_t total = 0, n, n2;
 	double *v = malloc(20000 * sizeof(*v));
 	struct atr_metric_pt *pts, *pts2;
@@ -166,8 +167,8 @@ static void test_appends_read_back(void **state)
 
 static void test_out_of_order(void **state)
 {
-	double v[] = {1, 2, 3, 4, 5, 6};
-	int64_t steps[] = {10, 5, 10, -1, 0, 7};
+	double v[] = { 1, 2, 3, 4, 5, 6 };
+	int64_t steps[] = { 10, 5, 10, -1, 0, 7 };
 	struct atr_metric_pt *pts;
 	size_t n;
 	bool in_order;
@@ -181,8 +182,8 @@ static void test_out_of_order(void **state)
 	assert_false(in_order);
 	assert_int_equal(atr_metric_sort(pts, n), 0);
 	assert_int_equal(n, 6);
-	int64_t want_steps[] = {0, 5, 7, 10, 10, 11};
-	double want_values[] = {5, 2, 6, 1, 3, 4};
+	int64_t want_steps[] = { 0, 5, 7, 10, 10, 11 };
+	double want_values[] = { 5, 2, 6, 1, 3, 4 };
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(pts[i].step, want_steps[i]);
 		assert_true(pts[i].value == want_values[i]);
@@ -205,7 +206,7 @@ static void test_out_of_order(void **state)
 
 static void test_all_or_nothing(void **state)
 {
-	double v[3] = {1, 2, 3};
+	double v[3] = { 1, 2, 3 };
 	int64_t before = one("SELECT count(*) FROM metric_chunks WHERE ? > 0", 1);
 	(void)state;
 
@@ -241,9 +242,9 @@ static void test_many_keys_one_batch(void **state)
 
 static void test_delete_cascades(void **state)
 {
-	struct atr_run_spec spec = {0};
+	struct atr_run_spec spec = { 0 };
 	int64_t r2;
-	double v[2] = {1, 2};
+	double v[2] = { 1, 2 };
 	(void)state;
 
 	spec.project_id = project;

@@ -63,22 +63,20 @@ static int teardown(void **state)
 
 static int64_t history_count(struct fx *f, int64_t model_id, const char *kind)
 {
-	struct atr_page p = {.limit = 1000};
+	struct atr_page p = { .limit = 1000 };
 	json_t *arr = json_array(), *it;
 	bool more;
 	size_t i;
 	int64_t n = 0;
 	assert_int_equal(atr_store_model_history(f->s, model_id, &p, arr, &more), 0);
-	json_array_foreach(arr, i, it)
-		if (!strcmp(json_string_value(json_object_get(it, "kind")), kind))
-			n++;
+	json_array_foreach(arr, i, it) if (!strcmp(json_string_value(json_object_get(it, "kind")), kind)) n++;
 	json_decref(arr);
 	return n;
 }
 
 static void version(struct fx *f, int64_t model_id, bool commit, struct atr_model_version *v)
 {
-	struct atr_model_version_spec spec = {.model_id = model_id, .commit = commit, .actor = "ann"};
+	struct atr_model_version_spec spec = { .model_id = model_id, .commit = commit, .actor = "ann" };
 	assert_int_equal(atr_store_model_version_create(f->s, &spec, v), 0);
 }
 
@@ -92,7 +90,8 @@ static void test_models_and_numbers(void **state)
 	int err;
 
 	assert_int_equal(atr_store_model_create(f->s, f->project, "clf", "d", NULL, f->user, "ann", &id), 0);
-	assert_int_equal(atr_store_model_create(f->s, f->project, "clf", "", NULL, f->user, "ann", NULL), ATR_ECONFLICT);
+	assert_int_equal(atr_store_model_create(f->s, f->project, "clf", "", NULL, f->user, "ann", NULL),
+			 ATR_ECONFLICT);
 	assert_int_equal(atr_store_model_find(f->s, f->project, "clf", &m), 0);
 	assert_int_equal(m.id, id);
 	assert_int_equal(atr_store_model_find(f->s, f->project, "nope", &m2), ATR_ENOTFOUND);
@@ -113,7 +112,7 @@ static void test_models_and_numbers(void **state)
 	version(f, m.id, false, &v3);
 	assert_int_equal(v3.version, 3); /* 2 is never reused */
 	{
-		struct atr_model_version_spec bad = {.model_id = 12345};
+		struct atr_model_version_spec bad = { .model_id = 12345 };
 		assert_int_equal(atr_store_model_version_create(f->s, &bad, &r), ATR_ENOTFOUND);
 	}
 	/* commit once */
@@ -146,7 +145,11 @@ static void test_job_registration(void **state)
 	int64_t count, bytes;
 	int err;
 	struct atr_model_version_spec spec = {
-		.source_job_id = 42, .copy_from_kind = "job_output", .copy_from_id = 42, .commit = true, .actor = "job:42",
+		.source_job_id = 42,
+		.copy_from_kind = "job_output",
+		.copy_from_id = 42,
+		.commit = true,
+		.actor = "job:42",
 	};
 
 	assert_int_equal(atr_store_file_put(f->s, "job_output", 42, "model.pt", SHA_A, 100), 0);
@@ -206,7 +209,8 @@ static void test_aliases_and_promotions(void **state)
 	assert_int_equal(atr_store_model_alias_delete(f->s, m.id, "staging", "ann", &from), ATR_ENOTFOUND);
 
 	/* promotions */
-	assert_int_equal(atr_store_promotion_create(f->s, draft.id, "production", "", f->other, "ben", &pid), ATR_ECONFLICT);
+	assert_int_equal(atr_store_promotion_create(f->s, draft.id, "production", "", f->other, "ben", &pid),
+			 ATR_ECONFLICT);
 	assert_int_equal(atr_store_promotion_create(f->s, v1.id, "production", "first", f->other, "ben", &pid), 0);
 	assert_int_equal(atr_store_promotion_get(f->s, pid, &pr), 0);
 	assert_string_equal(pr.state, "pending");
@@ -234,8 +238,8 @@ static void test_aliases_and_promotions(void **state)
 	assert_int_equal(atr_store_promotion_get(f->s, 424242, &pr), ATR_ENOTFOUND);
 	/* the decider's queue: owners see production, others nothing */
 	{
-		struct atr_promotion_filter fl = {.state = "cancelled", .decider_id = f->user};
-		struct atr_page p = {.limit = 10};
+		struct atr_promotion_filter fl = { .state = "cancelled", .decider_id = f->user };
+		struct atr_page p = { .limit = 10 };
 		json_t *arr = json_array();
 		bool more;
 		assert_int_equal(atr_store_promotion_list(f->s, &fl, &p, arr, &more), 0);
@@ -254,7 +258,7 @@ static void test_lineage(void **state)
 	struct atr_model m;
 	struct atr_model_version v, v2;
 	struct atr_dataset_version dv;
-	struct atr_run_spec rs = {0};
+	struct atr_run_spec rs = { 0 };
 	int64_t ds, run, inputs[1];
 	json_t *l, *d;
 	int err;
@@ -275,30 +279,31 @@ static void test_lineage(void **state)
 	json_decref((json_t *)rs.params);
 	assert_int_equal(atr_store_model_find_or_create(f->s, f->project, "lin", "ann", &m), 0);
 	{
-		struct atr_model_version_spec spec = {.model_id = m.id, .source_run_id = run};
+		struct atr_model_version_spec spec = { .model_id = m.id, .source_run_id = run };
 		assert_int_equal(atr_store_model_version_create(f->s, &spec, &v), 0);
 	}
 	l = atr_store_model_lineage(f->s, v.id, 1, &err);
 	assert_non_null(l);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(l, "run"), "params"), "lr")),
-			    "0.1");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(json_object_get(l, "run"), "params"), "lr")), "0.1");
 	d = json_array_get(json_object_get(l, "datasets"), 0);
 	assert_int_equal(json_integer_value(json_object_get(d, "file_count")), 2);
 	assert_int_equal(json_array_size(json_object_get(d, "files")), 1);
 	assert_true(json_is_true(json_object_get(d, "truncated")));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(d, "files"), 0), "sha256")),
-			    SHA_A);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(d, "files"), 0), "sha256")), SHA_A);
 	assert_true(json_is_null(json_object_get(l, "job")));
 	json_decref(l);
 	/* without a run, the job's run */
 	{
-		struct atr_model_version_spec spec = {.model_id = m.id, .source_job_id = 77};
+		struct atr_model_version_spec spec = { .model_id = m.id, .source_job_id = 77 };
 		assert_int_equal(atr_store_model_version_create(f->s, &spec, &v2), 0);
 	}
 	l = atr_store_model_lineage(f->s, v2.id, 1000, &err);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(l, "run"), "id")), run);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(l, "job"), "id")), 77);
-	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(l, "datasets"), 0), "files")), 2);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(l, "datasets"), 0), "files")),
+			 2);
 	json_decref(l);
 	assert_null(atr_store_model_lineage(f->s, 999999, 10, &err));
 	assert_int_equal(err, ATR_ENOTFOUND);
@@ -328,8 +333,8 @@ static void test_search_expr(void **state)
 
 static int search_count(struct fx *f, const char *q, int64_t user, bool admin, const char *kind)
 {
-	struct atr_search_query sq = {.kind = kind, .user_id = user, .admin = admin};
-	struct atr_page p = {.limit = 100};
+	struct atr_search_query sq = { .kind = kind, .user_id = user, .admin = admin };
+	struct atr_page p = { .limit = 100 };
 	char expr[256];
 	json_t *arr = json_array();
 	double score;
@@ -348,8 +353,8 @@ static void test_search_visibility(void **state)
 {
 	struct fx *f = *state;
 	int64_t id, pub;
-	struct atr_search_query sq = {.expr = "\"unclosed", .user_id = 1};
-	struct atr_page p = {.limit = 10};
+	struct atr_search_query sq = { .expr = "\"unclosed", .user_id = 1 };
+	struct atr_page p = { .limit = 10 };
 	json_t *arr = json_array();
 	double score;
 	int64_t rowid;
@@ -397,14 +402,15 @@ static void add_deployment(struct atr_app *app, void *arg, int64_t version_id, j
 	struct heard *h = arg;
 	(void)app;
 	h->lineage++;
-	json_array_append_new(json_object_get(l, "deployments"), json_pack("{s:I}", "version_row", (json_int_t)version_id));
+	json_array_append_new(json_object_get(l, "deployments"),
+			      json_pack("{s:I}", "version_row", (json_int_t)version_id));
 }
 
 static void test_hooks(void **state)
 {
-	struct heard h = {0};
-	struct atr_models_listener l = {.arg = &h, .alias_moved = on_moved, .lineage = add_deployment};
-	struct atr_models_listener r = {.version_deletable = refuse};
+	struct heard h = { 0 };
+	struct atr_models_listener l = { .arg = &h, .alias_moved = on_moved, .lineage = add_deployment };
+	struct atr_models_listener r = { .version_deletable = refuse };
 	char why[128] = "";
 	json_t *lin = json_pack("{s:[]}", "deployments");
 	(void)state;

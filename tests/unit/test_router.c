@@ -14,19 +14,19 @@ static void h(struct atr_req *r)
 }
 
 static const struct atr_route routes[] = {
-	{"GET", "/api/v1/projects", h, ATR_ACCESS_USER, 0, NULL, "projects.list", NULL, NULL},
-	{"POST", "/api/v1/projects", h, ATR_ACCESS_USER, 0, NULL, "projects.create", NULL, NULL},
-	{"GET", "/api/v1/projects/{project}", h, ATR_ACCESS_USER, 0, NULL, "projects.get", NULL, NULL},
-	{"PUT", "/api/v1/projects/{p}/datasets/{d}/versions/{v}/files/{path...}", h, ATR_ACCESS_USER, 0, NULL,
-	 "files.put", NULL, NULL},
-	{"GET", "/api/v1/projects/{p}/datasets/{d}/versions/{v}/files/{path...}", h, ATR_ACCESS_USER, 0, NULL,
-	 "files.get", NULL, NULL},
-	{"DELETE", "/api/v1/tokens/{id}", h, ATR_ACCESS_USER, 0, NULL, "tokens.revoke", NULL, NULL},
+	{ "GET", "/api/v1/projects", h, ATR_ACCESS_USER, 0, NULL, "projects.list", NULL, NULL },
+	{ "POST", "/api/v1/projects", h, ATR_ACCESS_USER, 0, NULL, "projects.create", NULL, NULL },
+	{ "GET", "/api/v1/projects/{project}", h, ATR_ACCESS_USER, 0, NULL, "projects.get", NULL, NULL },
+	{ "PUT", "/api/v1/projects/{p}/datasets/{d}/versions/{v}/files/{path...}", h, ATR_ACCESS_USER, 0, NULL,
+	  "files.put", NULL, NULL },
+	{ "GET", "/api/v1/projects/{p}/datasets/{d}/versions/{v}/files/{path...}", h, ATR_ACCESS_USER, 0, NULL,
+	  "files.get", NULL, NULL },
+	{ "DELETE", "/api/v1/tokens/{id}", h, ATR_ACCESS_USER, 0, NULL, "tokens.revoke", NULL, NULL },
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 
-static enum atr_match m(const char *method, const char *path, const struct atr_route **rt,
-			struct atr_req_param *params, int *np, char *allow, const char **bad)
+static enum atr_match m(const char *method, const char *path, const struct atr_route **rt, struct atr_req_param *params,
+			int *np, char *allow, const char **bad)
 {
 	static char storage[4096];
 	return atr_router_match(routes, N, method, path, storage, params, np, rt, allow, 128, bad);
@@ -50,8 +50,9 @@ static void test_match(void **state)
 	assert_string_equal(p[0].value, "vision");
 	assert_int_equal(p[0].name_len, 7);
 	assert_int_equal(m("HEAD", "/api/v1/projects/vision", &rt, p, &np, allow, &bad), ATR_MATCH_OK);
-	assert_int_equal(m("PUT", "/api/v1/projects/a/datasets/b/versions/3/files/x/y%20z.csv", &rt, p, &np, allow, &bad),
-			 ATR_MATCH_OK);
+	assert_int_equal(
+		m("PUT", "/api/v1/projects/a/datasets/b/versions/3/files/x/y%20z.csv", &rt, p, &np, allow, &bad),
+		ATR_MATCH_OK);
 	assert_string_equal(rt->name, "files.put");
 	assert_int_equal(np, 4);
 	assert_string_equal(p[2].value, "3");

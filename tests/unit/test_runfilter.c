@@ -49,9 +49,10 @@ static void test_filters(void **state)
 	assert_string_equal(Q.c[0].key, "lr");
 	assert_string_equal(Q.c[0].str, "0.01");
 
-	assert_int_equal(filter("  params.optimizer.name != 'adam w' AND metrics.train/loss<=-1.5e-3 and status=finished "
-				"aNd tags.`team name` >= \"a \\\"b\\\"\" and name < r7 and metrics.acc>1 "),
-			 0);
+	assert_int_equal(
+		filter("  params.optimizer.name != 'adam w' AND metrics.train/loss<=-1.5e-3 and status=finished "
+		       "aNd tags.`team name` >= \"a \\\"b\\\"\" and name < r7 and metrics.acc>1 "),
+		0);
 	assert_int_equal(Q.n, 6);
 	assert_string_equal(Q.c[0].key, "optimizer.name");
 	assert_int_equal(Q.c[0].op, ATR_RQ_NE);
@@ -148,8 +149,10 @@ static void test_orders(void **state)
 	assert_int_equal(order("metrics.`train loss`:desc"), 0);
 	assert_string_equal(Q.order_key, "train loss");
 
-	static const char *const bad[] = {"", "id", "started", "started_at:up", "metrics.", "metrics.a:b", "params.",
-					  "params.`x`y", "metrics.acc:DESC", "name desc", "tags.x"};
+	static const char *const bad[] = {
+		"",	   "id",	  "started",	      "started_at:up", "metrics.", "metrics.a:b",
+		"params.", "params.`x`y", "metrics.acc:DESC", "name desc",     "tags.x"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (order(bad[i]) != ATR_EINVAL || !strstr(msg, "'order_by'")) {
 			fprintf(stderr, "order_by '%s' was accepted\n", bad[i]);
@@ -200,12 +203,12 @@ static void log_metric(int64_t run, int64_t project, const char *key, double v)
 
 static int64_t add_run(int64_t project, struct mrun *m)
 {
-	static const char *const statuses[] = {"running", "finished", "failed", "killed"};
-	static const char *const p1s[] = {"a", "b", "c", NULL};
-	static const char *const p2s[] = {"1", "10", "2", "x y", NULL};
-	static const char *const t1s[] = {"x", "y", NULL};
-	static const double m1s[] = {0.1, 0.2, 0.3, -1};
-	struct atr_run_spec spec = {0};
+	static const char *const statuses[] = { "running", "finished", "failed", "killed" };
+	static const char *const p1s[] = { "a", "b", "c", NULL };
+	static const char *const p2s[] = { "1", "10", "2", "x y", NULL };
+	static const char *const t1s[] = { "x", "y", NULL };
+	static const double m1s[] = { 0.1, 0.2, 0.3, -1 };
+	struct atr_run_spec spec = { 0 };
 	json_t *params = json_object(), *tags = json_object();
 	int64_t id;
 
@@ -379,7 +382,7 @@ static int cmp_model(const void *pa, const void *pb)
 /* Pages through a search; returns the ids in answer order. */
 static size_t paginate(const struct atr_runquery *q, int limit, int64_t *out)
 {
-	struct atr_page p = {0};
+	struct atr_page p = { 0 };
 	json_t *next = NULL;
 	size_t n = 0;
 
@@ -392,7 +395,8 @@ static size_t paginate(const struct atr_runquery *q, int limit, int64_t *out)
 		assert_true(pages <= NRUNS + 1);
 		assert_int_equal(atr_store_run_search(S, PA, q, &p, items, &next), 0);
 		assert_true(json_array_size(items) <= (size_t)limit);
-		json_array_foreach(items, i, it) {
+		json_array_foreach(items, i, it)
+		{
 			assert_true(n < NRUNS);
 			out[n++] = json_integer_value(json_object_get(it, "id"));
 		}
@@ -405,7 +409,9 @@ static size_t paginate(const struct atr_runquery *q, int limit, int64_t *out)
 		p.after_id = json_integer_value(json_array_get(next, json_array_size(next) - 1));
 		if (json_array_size(next) == 2) {
 			json_t *v = json_array_get(next, 0);
-			p.after_kind = json_is_null(v) ? ATR_PAGE_NULL : json_is_string(v) ? ATR_PAGE_STR : ATR_PAGE_NUM;
+			p.after_kind = json_is_null(v)	   ? ATR_PAGE_NULL
+				       : json_is_string(v) ? ATR_PAGE_STR
+							   : ATR_PAGE_NUM;
 			p.after_num = json_number_value(v);
 			p.after_str = json_string_value(v);
 		}
@@ -435,8 +441,10 @@ static void check_query(const char *f, const char *o, int limit)
 	ng = paginate(&q, limit, got);
 	for (size_t i = 0; i < nw || i < ng; i++) {
 		if (i >= nw || i >= ng || want[i]->id != got[i]) {
-			fprintf(stderr, "filter '%s' order '%s' limit %d: at %zu want %lld got %lld (%zu vs %zu rows)\n", f, o,
-				limit, i, i < nw ? (long long)want[i]->id : -1LL, i < ng ? (long long)got[i] : -1LL, nw, ng);
+			fprintf(stderr,
+				"filter '%s' order '%s' limit %d: at %zu want %lld got %lld (%zu vs %zu rows)\n", f, o,
+				limit, i, i < nw ? (long long)want[i]->id : -1LL, i < ng ? (long long)got[i] : -1LL, nw,
+				ng);
 			fail();
 		}
 	}
@@ -463,9 +471,19 @@ static const char *const filters[] = {
 	"params.nokey = a",
 	"metrics.nokey > 0",
 };
-static const char *const orders[] = {"",	  "started_at",	   "started_at:desc", "name",	      "name:desc",
-				     "params.p1", "params.p1:desc", "params.p2",       "metrics.m1", "metrics.m1:desc",
-				     "metrics.m2:desc", "metrics.nokey", "params.nokey:desc"};
+static const char *const orders[] = { "",
+				      "started_at",
+				      "started_at:desc",
+				      "name",
+				      "name:desc",
+				      "params.p1",
+				      "params.p1:desc",
+				      "params.p2",
+				      "metrics.m1",
+				      "metrics.m1:desc",
+				      "metrics.m2:desc",
+				      "metrics.nokey",
+				      "params.nokey:desc" };
 
 static void run_all(int64_t drive_cap, int64_t set_cap)
 {
@@ -504,7 +522,7 @@ static void test_search_filter_driven(void **state)
 static void test_search_bad_cursor(void **state)
 {
 	struct atr_runquery q;
-	struct atr_page p = {0};
+	struct atr_page p = { 0 };
 	json_t *items = json_array(), *next = NULL;
 	(void)state;
 
@@ -526,7 +544,7 @@ static void test_search_bad_cursor(void **state)
 static void test_items_carry_params_tags_metrics(void **state)
 {
 	struct atr_runquery q;
-	struct atr_page p = {0};
+	struct atr_page p = { 0 };
 	json_t *items = json_array(), *next = NULL, *it;
 	size_t i;
 	(void)state;
@@ -536,7 +554,8 @@ static void test_items_carry_params_tags_metrics(void **state)
 	assert_int_equal(atr_store_run_search(S, PA, &q, &p, items, &next), 0);
 	assert_null(next);
 	assert_int_equal(json_array_size(items), NRUNS);
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const struct mrun *m = &M[NRUNS - 1 - i]; /* newest first */
 		json_t *metrics = json_object_get(it, "metrics");
 		assert_int_equal(json_integer_value(json_object_get(it, "id")), m->id);

@@ -75,7 +75,7 @@ static void on_done(void *cls, struct atr_proc *p)
 		consume(r);
 }
 
-static const struct atr_proc_ops ops = {on_output, on_done};
+static const struct atr_proc_ops ops = { on_output, on_done };
 
 static void start(struct run *r, struct atr_proc_spec *spec)
 {
@@ -136,16 +136,19 @@ static void expect_log(struct atr_proc *p, const char *want)
 static void test_env(void **state)
 {
 	struct run r;
-	int gpus[] = {0, 2};
-	const char *env[] = {"FOO=bar baz", "CUDA_VISIBLE_DEVICES=9", "CUDA_DEVICE_ORDER=FASTEST_FIRST", "ATRIUM_JOB_ID=666", NULL};
-	struct atr_proc_spec s = {.shell = "echo \"$CUDA_VISIBLE_DEVICES|$CUDA_DEVICE_ORDER|$ATRIUM_JOB_ID|$ATRIUM_RUN_ID|$FOO|"
-					  "$ATRIUM_URL|$ATRIUM_TOKEN|${ATRIUM_JOIN_TOKEN:-none}|${PORT:-noport}\"; pwd",
-				  .env = env,
-				  .gpus = gpus,
-				  .ngpus = 2,
-				  .url = "http://server:8080",
-				  .token = "atr_jobtoken",
-				  .run_id = 12};
+	int gpus[] = { 0, 2 };
+	const char *env[] = { "FOO=bar baz", "CUDA_VISIBLE_DEVICES=9", "CUDA_DEVICE_ORDER=FASTEST_FIRST",
+			      "ATRIUM_JOB_ID=666", NULL };
+	struct atr_proc_spec s = {
+		.shell = "echo \"$CUDA_VISIBLE_DEVICES|$CUDA_DEVICE_ORDER|$ATRIUM_JOB_ID|$ATRIUM_RUN_ID|$FOO|"
+			 "$ATRIUM_URL|$ATRIUM_TOKEN|${ATRIUM_JOIN_TOKEN:-none}|${PORT:-noport}\"; pwd",
+		.env = env,
+		.gpus = gpus,
+		.ngpus = 2,
+		.url = "http://server:8080",
+		.token = "atr_jobtoken",
+		.run_id = 12
+	};
 	char want[1400];
 	(void)state;
 
@@ -161,9 +164,11 @@ static void test_env(void **state)
 	finish(&r);
 
 	/* no GPUs: the variable is there and empty, so CUDA sees no device; PORT when given */
-	struct atr_proc_spec s2 = {.shell = "echo \"[${CUDA_VISIBLE_DEVICES-unset}] $PORT\"; test -d \"$ATRIUM_INPUT_DIR\""
-					    " && test -d \"$ATRIUM_OUTPUT_DIR\"",
-				   .port = 9123};
+	struct atr_proc_spec s2 = {
+		.shell = "echo \"[${CUDA_VISIBLE_DEVICES-unset}] $PORT\"; test -d \"$ATRIUM_INPUT_DIR\""
+			 " && test -d \"$ATRIUM_OUTPUT_DIR\"",
+		.port = 9123
+	};
 	start(&r, &s2);
 	wait_done(&r);
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_SUCCEEDED);
@@ -174,9 +179,9 @@ static void test_env(void **state)
 static void test_argv_and_exit_codes(void **state)
 {
 	struct run r;
-	const char *argv[] = {"printf", "%s-%s\\n", "a b", "c", NULL};
-	const char *missing[] = {"/nonexistent/train.py", "--epochs", "3", NULL};
-	struct atr_proc_spec s = {.argv = argv};
+	const char *argv[] = { "printf", "%s-%s\\n", "a b", "c", NULL };
+	const char *missing[] = { "/nonexistent/train.py", "--epochs", "3", NULL };
+	struct atr_proc_spec s = { .argv = argv };
 	(void)state;
 
 	start(&r, &s);
@@ -185,7 +190,7 @@ static void test_argv_and_exit_codes(void **state)
 	expect_log(r.p, "a b-c\n");
 	finish(&r);
 
-	s = (struct atr_proc_spec){.shell = "echo out; echo err >&2; echo out2; exit 3"};
+	s = (struct atr_proc_spec){ .shell = "echo out; echo err >&2; echo out2; exit 3" };
 	start(&r, &s);
 	wait_done(&r);
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_FAILED);
@@ -196,7 +201,7 @@ static void test_argv_and_exit_codes(void **state)
 	assert_true(atr_proc_ended_at(r.p) >= atr_proc_started_at(r.p));
 	finish(&r);
 
-	s = (struct atr_proc_spec){.shell = "kill -9 $$"};
+	s = (struct atr_proc_spec){ .shell = "kill -9 $$" };
 	start(&r, &s);
 	wait_done(&r);
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_FAILED);
@@ -204,7 +209,7 @@ static void test_argv_and_exit_codes(void **state)
 	assert_int_equal(atr_proc_exit_code(r.p), -1);
 	finish(&r);
 
-	s = (struct atr_proc_spec){.argv = missing};
+	s = (struct atr_proc_spec){ .argv = missing };
 	start(&r, &s);
 	wait_done(&r);
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_FAILED);
@@ -222,16 +227,17 @@ static void test_argv_and_exit_codes(void **state)
 static void test_big_output(void **state)
 {
 	const int lines = 200000;
-	struct atr_proc_spec s = {.shell = "awk 'BEGIN { for (i = 0; i < 200000; i++) printf \"line %07d of the big "
-					   "output test, padded to fifty\\n\", i }'",
-				  .log_mem_cap = 64 * 1024};
+	struct atr_proc_spec s = { .shell = "awk 'BEGIN { for (i = 0; i < 200000; i++) printf \"line %07d of the big "
+					    "output test, padded to fifty\\n\", i }'",
+				   .log_mem_cap = 64 * 1024 };
 	size_t line_len = strlen("line 0000000 of the big output test, padded to fifty\n"), n;
 	char *want = malloc(line_len * (size_t)lines + 1), *got;
 	struct run r;
 	(void)state;
 
 	for (int i = 0; i < lines; i++)
-		snprintf(want + (size_t)i * line_len, line_len + 1, "line %07d of the big output test, padded to fifty\n", i);
+		snprintf(want + (size_t)i * line_len, line_len + 1,
+			 "line %07d of the big output test, padded to fifty\n", i);
 	/* nobody ships: everything past the cap lives in the file only */
 	start(&r, &s);
 	wait_done(&r);
@@ -281,7 +287,7 @@ static bool pid_dead(pid_t pid)
 
 static pid_t read_pid(const struct atr_proc *p)
 {
-	char path[1200], buf[32] = {0};
+	char path[1200], buf[32] = { 0 };
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/grandchild.pid", atr_proc_dir(p));
@@ -301,7 +307,7 @@ static pid_t read_pid(const struct atr_proc *p)
 
 static void test_timeout_kills_group(void **state)
 {
-	struct atr_proc_spec s = {.shell = "sleep 100 & echo $! > grandchild.pid; sleep 100", .timeout_ms = 300};
+	struct atr_proc_spec s = { .shell = "sleep 100 & echo $! > grandchild.pid; sleep 100", .timeout_ms = 300 };
 	struct run r;
 	uint64_t t0 = uv_hrtime();
 	pid_t gc;
@@ -327,8 +333,8 @@ static void on_cancel_timer(uv_timer_t *t)
 static void test_cancel_escalates_to_sigkill(void **state)
 {
 	/* ignores SIGTERM, and so does its grandchild: only the SIGKILL after the grace ends it */
-	struct atr_proc_spec s = {.shell = "trap '' TERM; sleep 100 & echo $! > grandchild.pid; sleep 100",
-				  .grace_ms = 300};
+	struct atr_proc_spec s = { .shell = "trap '' TERM; sleep 100 & echo $! > grandchild.pid; sleep 100",
+				   .grace_ms = 300 };
 	struct run r;
 	uv_timer_t t;
 	pid_t gc;
@@ -349,7 +355,7 @@ static void test_cancel_escalates_to_sigkill(void **state)
 	finish(&r);
 
 	/* a job that stops on SIGTERM ends at once, cancelled */
-	s = (struct atr_proc_spec){.shell = "sleep 100", .grace_ms = 60000};
+	s = (struct atr_proc_spec){ .shell = "sleep 100", .grace_ms = 60000 };
 	start(&r, &s);
 	uv_timer_init(&r.loop, &t);
 	t.data = r.p;
@@ -363,7 +369,7 @@ static void test_cancel_escalates_to_sigkill(void **state)
 
 static void test_free_while_running(void **state)
 {
-	struct atr_proc_spec s = {.shell = "sleep 100"};
+	struct atr_proc_spec s = { .shell = "sleep 100" };
 	struct run r;
 	(void)state;
 

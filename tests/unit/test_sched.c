@@ -22,10 +22,11 @@ static struct atr_sched_gpu gpu_pool[64][ATR_SCHED_MAX_GPUS];
 
 static struct atr_sched_worker worker(int slot, int64_t id, int ngpus, const char *type)
 {
-	struct atr_sched_worker w = {.id = id, .name = "w", .online = true, .schedulable = true, .cpus = 64,
-				     .memory_mb = 512000};
+	struct atr_sched_worker w = {
+		.id = id, .name = "w", .online = true, .schedulable = true, .cpus = 64, .memory_mb = 512000
+	};
 	for (int i = 0; i < ngpus; i++)
-		gpu_pool[slot][i] = (struct atr_sched_gpu){.index = i, .name = type};
+		gpu_pool[slot][i] = (struct atr_sched_gpu){ .index = i, .name = type };
 	w.gpus = gpu_pool[slot];
 	w.ngpus = ngpus;
 	return w;
@@ -33,7 +34,7 @@ static struct atr_sched_worker worker(int slot, int64_t id, int ngpus, const cha
 
 static struct atr_sched_job job(int64_t id, int64_t team, int prio, int64_t at, int gpus)
 {
-	return (struct atr_sched_job){.id = id, .team_id = team, .priority = prio, .submitted_at = at, .gpus = gpus};
+	return (struct atr_sched_job){ .id = id, .team_id = team, .priority = prio, .submitted_at = at, .gpus = gpus };
 }
 
 static const struct atr_sched_placement *placed(const struct atr_sched_plan *p, int64_t job_id)
@@ -55,7 +56,7 @@ static const char *reason(const struct atr_sched_plan *p, int64_t job_id)
 static void plan(const struct atr_sched_job *jobs, int nj, const struct atr_sched_worker *ws, int nw,
 		 const struct atr_sched_team *ts, int nt, struct atr_sched_plan *out)
 {
-	struct atr_sched_input in = {jobs, nj, ws, nw, ts, nt, 24};
+	struct atr_sched_input in = { jobs, nj, ws, nw, ts, nt, 24 };
 	assert_int_equal(atr_sched_plan(&in, out), 0);
 	assert_int_equal(out->nplacements + out->npending, nj);
 	assert_int_equal(out->norder, nj);
@@ -74,8 +75,9 @@ static void expect_reason(const struct atr_sched_plan *p, int64_t job_id, const 
 
 static void test_best_fit_packing(void **state)
 {
-	struct atr_sched_worker ws[] = {worker(0, 1, 8, "NVIDIA A100-SXM4-80GB"), worker(1, 2, 4, "NVIDIA A100-SXM4-80GB")};
-	struct atr_sched_job js[] = {job(10, 0, 0, 1, 1), job(11, 0, 0, 2, 3), job(12, 0, 0, 3, 8)};
+	struct atr_sched_worker ws[] = { worker(0, 1, 8, "NVIDIA A100-SXM4-80GB"),
+					 worker(1, 2, 4, "NVIDIA A100-SXM4-80GB") };
+	struct atr_sched_job js[] = { job(10, 0, 0, 1, 1), job(11, 0, 0, 2, 3), job(12, 0, 0, 3, 8) };
 	struct atr_sched_plan p;
 	(void)state;
 
@@ -105,7 +107,7 @@ static void test_best_fit_packing(void **state)
 
 	/* CPU-only jobs go where they leave the most GPUs free */
 	struct atr_sched_worker cpu_box = worker(2, 3, 0, NULL);
-	struct atr_sched_worker mix[] = {ws[0], cpu_box};
+	struct atr_sched_worker mix[] = { ws[0], cpu_box };
 	struct atr_sched_job cpu = job(30, 0, 0, 1, 0);
 	cpu.cpus = 8;
 	plan(&cpu, 1, mix, 2, NULL, 0, &p);
@@ -116,9 +118,9 @@ static void test_best_fit_packing(void **state)
 
 static void test_priority_and_fifo(void **state)
 {
-	struct atr_sched_worker ws[] = {worker(0, 1, 2, "Tesla V100-SXM2-16GB")};
-	struct atr_sched_job js[] = {job(1, 0, 0, 100, 1), job(2, 0, 5, 300, 1), job(3, 0, 0, 200, 1),
-				     job(4, 0, 0, 50, 1)};
+	struct atr_sched_worker ws[] = { worker(0, 1, 2, "Tesla V100-SXM2-16GB") };
+	struct atr_sched_job js[] = { job(1, 0, 0, 100, 1), job(2, 0, 5, 300, 1), job(3, 0, 0, 200, 1),
+				      job(4, 0, 0, 50, 1) };
 	struct atr_sched_plan p;
 	(void)state;
 
@@ -137,17 +139,17 @@ static void test_priority_and_fifo(void **state)
 
 static void test_fair_share(void **state)
 {
-	struct atr_sched_worker ws[] = {worker(0, 1, 8, "NVIDIA H100 80GB HBM3")};
-	struct atr_sched_team ts[] = {{.id = 1, .name = "vision", .max_gpus = -1, .max_jobs = -1, .gpus_used = 0},
-				      {.id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = -1, .gpus_used = 0}};
-	struct atr_sched_job js[] = {job(1, 1, 0, 1, 1), job(2, 1, 0, 2, 1), job(3, 1, 0, 3, 1), job(4, 2, 0, 10, 1),
-				     job(5, 2, 0, 11, 1), job(6, 2, 0, 12, 1)};
+	struct atr_sched_worker ws[] = { worker(0, 1, 8, "NVIDIA H100 80GB HBM3") };
+	struct atr_sched_team ts[] = { { .id = 1, .name = "vision", .max_gpus = -1, .max_jobs = -1, .gpus_used = 0 },
+				       { .id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = -1, .gpus_used = 0 } };
+	struct atr_sched_job js[] = { job(1, 1, 0, 1, 1),  job(2, 1, 0, 2, 1),	job(3, 1, 0, 3, 1),
+				      job(4, 2, 0, 10, 1), job(5, 2, 0, 11, 1), job(6, 2, 0, 12, 1) };
 	struct atr_sched_plan p;
 	(void)state;
 
 	/* equal teams alternate, though all of vision's jobs are older */
 	plan(js, 6, ws, 1, ts, 2, &p);
-	int64_t want[] = {1, 4, 2, 5, 3, 6};
+	int64_t want[] = { 1, 4, 2, 5, 3, 6 };
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(p.order[i], want[i]);
 	atr_sched_plan_release(&p);
@@ -170,9 +172,10 @@ static void test_fair_share(void **state)
 	atr_sched_plan_release(&p);
 
 	/* recent usage counts: 48 GPU-hours in a 24 h window weigh as 2 GPUs held now */
-	ts[0] = (struct atr_sched_team){.id = 1, .name = "vision", .max_gpus = -1, .max_jobs = -1,
-					.recent_gpu_hours = 48};
-	ts[1] = (struct atr_sched_team){.id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = -1, .recent_gpu_hours = 0};
+	ts[0] = (struct atr_sched_team){
+		.id = 1, .name = "vision", .max_gpus = -1, .max_jobs = -1, .recent_gpu_hours = 48
+	};
+	ts[1] = (struct atr_sched_team){ .id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = -1, .recent_gpu_hours = 0 };
 	plan(js, 6, ws, 1, ts, 2, &p);
 	assert_int_equal(p.order[0], 4);
 	assert_int_equal(p.order[1], 5);
@@ -188,12 +191,13 @@ static void test_fair_share(void **state)
 
 static void test_quotas(void **state)
 {
-	struct atr_sched_worker ws[] = {worker(0, 1, 8, "NVIDIA A100-SXM4-80GB")};
-	struct atr_sched_team ts[] = {{.id = 1, .name = "vision", .max_gpus = 4, .max_jobs = -1, .gpus_used = 3,
-				       .jobs_running = 1},
-				      {.id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = 2, .jobs_running = 1}};
-	struct atr_sched_job js[] = {job(1, 1, 0, 1, 2), job(2, 1, 0, 2, 1), job(3, 1, 0, 3, 1), job(4, 2, 0, 4, 0),
-				     job(5, 2, 0, 5, 0)};
+	struct atr_sched_worker ws[] = { worker(0, 1, 8, "NVIDIA A100-SXM4-80GB") };
+	struct atr_sched_team ts[] = {
+		{ .id = 1, .name = "vision", .max_gpus = 4, .max_jobs = -1, .gpus_used = 3, .jobs_running = 1 },
+		{ .id = 2, .name = "nlp", .max_gpus = -1, .max_jobs = 2, .jobs_running = 1 }
+	};
+	struct atr_sched_job js[] = { job(1, 1, 0, 1, 2), job(2, 1, 0, 2, 1), job(3, 1, 0, 3, 1), job(4, 2, 0, 4, 0),
+				      job(5, 2, 0, 5, 0) };
 	struct atr_sched_plan p;
 	(void)state;
 
@@ -208,10 +212,11 @@ static void test_quotas(void **state)
 
 static void test_types_labels_and_states(void **state)
 {
-	struct atr_sched_label big[] = {{"pool", "large"}, {"zone", "a"}}, small[] = {{"pool", "small"}};
-	struct atr_sched_label want_big[] = {{"pool", "large"}}, want_gpu_box[] = {{"pool", "gpu-box"}};
-	struct atr_sched_worker ws[] = {worker(0, 1, 4, "NVIDIA A100-SXM4-80GB"), worker(1, 2, 4, "Tesla V100-SXM2-16GB"),
-					worker(2, 3, 8, "NVIDIA A100-SXM4-80GB")};
+	struct atr_sched_label big[] = { { "pool", "large" }, { "zone", "a" } }, small[] = { { "pool", "small" } };
+	struct atr_sched_label want_big[] = { { "pool", "large" } }, want_gpu_box[] = { { "pool", "gpu-box" } };
+	struct atr_sched_worker ws[] = { worker(0, 1, 4, "NVIDIA A100-SXM4-80GB"),
+					 worker(1, 2, 4, "Tesla V100-SXM2-16GB"),
+					 worker(2, 3, 8, "NVIDIA A100-SXM4-80GB") };
 	struct atr_sched_job js[4];
 	struct atr_sched_plan p;
 	(void)state;
@@ -252,7 +257,7 @@ static void test_types_labels_and_states(void **state)
 	/* free GPUs spread over workers: at most N on one */
 	gpu_pool[0][1].busy = false;
 	js[1] = job(5, 0, 0, 1, 3);
-	struct atr_sched_worker two[] = {worker(3, 7, 2, "T4"), worker(4, 8, 2, "T4")};
+	struct atr_sched_worker two[] = { worker(3, 7, 2, "T4"), worker(4, 8, 2, "T4") };
 	plan(&js[1], 1, two, 2, NULL, 0, &p);
 	expect_reason(&p, 5, "waiting for 3 GPUs on one worker: at most 2 free on one (4 in total)");
 	atr_sched_plan_release(&p);
@@ -267,8 +272,8 @@ static void test_types_labels_and_states(void **state)
 
 static void test_cpus_and_memory(void **state)
 {
-	struct atr_sched_worker ws[] = {worker(0, 1, 2, "T4"), worker(1, 2, 2, "T4")};
-	struct atr_sched_job js[] = {job(1, 0, 0, 1, 1), job(2, 0, 0, 2, 1), job(3, 0, 0, 3, 1)};
+	struct atr_sched_worker ws[] = { worker(0, 1, 2, "T4"), worker(1, 2, 2, "T4") };
+	struct atr_sched_job js[] = { job(1, 0, 0, 1, 1), job(2, 0, 0, 2, 1), job(3, 0, 0, 3, 1) };
 	struct atr_sched_plan p;
 	(void)state;
 
@@ -278,14 +283,15 @@ static void test_cpus_and_memory(void **state)
 	ws[1].cpus = 16;
 	ws[1].memory_mb = 64000;
 	ws[1].memory_allocated_mb = 32000;
-	js[0].cpus = 4; /* only worker 2 has 4 free CPUs */
+	js[0].cpus = 4;	 /* only worker 2 has 4 free CPUs */
 	js[1].cpus = 13; /* 16 - 4 = 12 left there */
 	js[2].memory_mb = 40000;
 	js[2].cpus = 1;
 	plan(js, 3, ws, 2, NULL, 0, &p);
 	assert_int_equal(placed(&p, 1)->worker_id, 2);
 	expect_reason(&p, 2, "waiting for 13 CPUs: at most 12 free on a worker with 1 GPU free");
-	expect_reason(&p, 3, "waiting for 40000 MB of memory: at most 32000 MB free on a worker with the CPUs and 1 GPU");
+	expect_reason(&p, 3,
+		      "waiting for 40000 MB of memory: at most 32000 MB free on a worker with the CPUs and 1 GPU");
 	atr_sched_plan_release(&p);
 	js[1].cpus = 12;
 	plan(js, 2, ws, 2, NULL, 0, &p);
@@ -295,9 +301,10 @@ static void test_cpus_and_memory(void **state)
 
 static void test_feasible(void **state)
 {
-	struct atr_sched_label lab[] = {{"pool", "large"}};
-	struct atr_sched_worker ws[] = {worker(0, 1, 8, "NVIDIA A100-SXM4-80GB"), worker(1, 2, 4, "Tesla V100-SXM2-16GB")};
-	struct atr_sched_team team = {.id = 1, .name = "vision", .max_gpus = 4, .max_jobs = -1};
+	struct atr_sched_label lab[] = { { "pool", "large" } };
+	struct atr_sched_worker ws[] = { worker(0, 1, 8, "NVIDIA A100-SXM4-80GB"),
+					 worker(1, 2, 4, "Tesla V100-SXM2-16GB") };
+	struct atr_sched_team team = { .id = 1, .name = "vision", .max_gpus = 4, .max_jobs = -1 };
 	struct atr_sched_job j = job(1, 1, 0, 1, 16);
 	char why[200];
 	(void)state;
@@ -350,16 +357,17 @@ static unsigned rnd(unsigned n)
 	return (unsigned)(rng % n);
 }
 
-static const char *types[] = {"NVIDIA A100-SXM4-80GB", "Tesla V100-SXM2-16GB", "Tesla T4"};
-static const char *want_types[] = {NULL, "A100", "V100", "t4", "H100"};
-static struct atr_sched_label pools[] = {{"pool", "a"}, {"pool", "b"}};
+static const char *types[] = { "NVIDIA A100-SXM4-80GB", "Tesla V100-SXM2-16GB", "Tesla T4" };
+static const char *want_types[] = { NULL, "A100", "V100", "t4", "H100" };
+static struct atr_sched_label pools[] = { { "pool", "a" }, { "pool", "b" } };
 
 static bool label_ok(const struct atr_sched_job *j, const struct atr_sched_worker *w)
 {
 	for (int i = 0; i < j->nselector; i++) {
 		bool f = false;
 		for (int k = 0; k < w->nlabels; k++)
-			f |= !strcmp(w->labels[k].key, j->selector[i].key) && !strcmp(w->labels[k].value, j->selector[i].value);
+			f |= !strcmp(w->labels[k].key, j->selector[i].key) &&
+			     !strcmp(w->labels[k].value, j->selector[i].value);
 		if (!f)
 			return false;
 	}
@@ -374,8 +382,8 @@ static void check_scenario(void)
 	struct atr_sched_plan p, again;
 	int nw = (int)rnd(7), nt = (int)rnd(4), nj = (int)rnd(40);
 	bool used[8][ATR_SCHED_MAX_GPUS];
-	int cpus[8] = {0};
-	int64_t mem[8] = {0}, tg[5] = {0}, tj[5] = {0};
+	int cpus[8] = { 0 };
+	int64_t mem[8] = { 0 }, tg[5] = { 0 }, tj[5] = { 0 };
 
 	memset(used, 0, sizeof(used));
 	for (int i = 0; i < nw; i++) {
@@ -400,9 +408,14 @@ static void check_scenario(void)
 		}
 	}
 	for (int i = 0; i < nt; i++)
-		ts[i] = (struct atr_sched_team){.id = i + 1, .name = "t", .max_gpus = rnd(3) ? (int64_t)rnd(10) : -1,
-						.max_jobs = rnd(3) ? (int64_t)rnd(6) : -1, .gpus_used = rnd(6),
-						.jobs_running = rnd(4), .recent_gpu_hours = rnd(100), .weight = rnd(3)};
+		ts[i] = (struct atr_sched_team){ .id = i + 1,
+						 .name = "t",
+						 .max_gpus = rnd(3) ? (int64_t)rnd(10) : -1,
+						 .max_jobs = rnd(3) ? (int64_t)rnd(6) : -1,
+						 .gpus_used = rnd(6),
+						 .jobs_running = rnd(4),
+						 .recent_gpu_hours = rnd(100),
+						 .weight = rnd(3) };
 	for (int i = 0; i < nj; i++) {
 		js[i] = job(i + 1, rnd(nt + 1), (int)rnd(3), rnd(1000), (int)rnd(5));
 		js[i].gpu_type = want_types[rnd(5)];

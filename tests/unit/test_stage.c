@@ -94,7 +94,8 @@ static void test_plan(void **state)
 
 	assert_int_equal(parse("[{\"dir\":\"a//b\",\"base\":\"/f/\",\"files\":[]}]", &p, field), ATR_EINVAL);
 	assert_string_equal(field, "downloads[0].dir");
-	assert_int_equal(parse("[{\"dir\":\"a\",\"base\":\"/f/\",\"files\":[]},{\"dir\":\"log/x\",\"base\":\"/f/\",\"files\":[]}]",
+	assert_int_equal(parse("[{\"dir\":\"a\",\"base\":\"/f/\",\"files\":[]},{\"dir\":\"log/x\",\"base\":\"/f/"
+			       "\",\"files\":[]}]",
 			       &p, field),
 			 ATR_EINVAL);
 	assert_string_equal(field, "downloads[1].dir");
@@ -114,8 +115,8 @@ static void test_plan(void **state)
 	assert_string_equal(field, "downloads[0].files[0].sha256");
 	/* a file and the same place through another download's dir */
 	assert_int_equal(parse("[{\"dir\":\"a\",\"base\":\"/f/\",\"files\":[{\"path\":\"b/c\",\"sha256\":\"" SHA_A
-			       "\",\"size\":1}]},{\"dir\":\"a/b\",\"base\":\"/g/\",\"files\":[{\"path\":\"c\",\"sha256\":\"" SHA_B
-			       "\",\"size\":1}]}]",
+			       "\",\"size\":1}]},{\"dir\":\"a/b\",\"base\":\"/g/"
+			       "\",\"files\":[{\"path\":\"c\",\"sha256\":\"" SHA_B "\",\"size\":1}]}]",
 			       &p, field),
 			 ATR_EINVAL);
 	assert_string_equal(field, "downloads[1].files[0].path");

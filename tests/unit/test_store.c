@@ -18,17 +18,22 @@
 #include "atrium/store_identity.h"
 #include "atrium/util.h"
 
-#define M(name, sql) {name, (const unsigned char *)sql, sizeof(sql) - 1}
+#define M(name, sql)                                              \
+	{                                                         \
+		name, (const unsigned char *)sql, sizeof(sql) - 1 \
+	}
 
 static void test_migrations(void **state)
 {
-	struct atr_embedded v1[] = {M("0001_a.sql", "CREATE TABLE a(x INTEGER);"), {0, 0, 0}};
-	struct atr_embedded v2[] = {M("0001_a.sql", "CREATE TABLE a(x INTEGER);"),
-				    M("0002_b.sql", "CREATE TABLE b(y INTEGER); INSERT INTO a VALUES (1);"), {0, 0, 0}};
-	struct atr_embedded changed[] = {M("0001_a.sql", "CREATE TABLE a(x TEXT);"), {0, 0, 0}};
-	struct atr_embedded broken[] = {M("0001_a.sql", "CREATE TABLE a(x INTEGER);"),
-					M("0002_b.sql", "CREATE TABLE b(y INTEGER); INSERT INTO a VALUES (1);"),
-					M("0003_c.sql", "CREATE TABLE c(z); INSERT INTO nope VALUES (1);"), {0, 0, 0}};
+	struct atr_embedded v1[] = { M("0001_a.sql", "CREATE TABLE a(x INTEGER);"), { 0, 0, 0 } };
+	struct atr_embedded v2[] = { M("0001_a.sql", "CREATE TABLE a(x INTEGER);"),
+				     M("0002_b.sql", "CREATE TABLE b(y INTEGER); INSERT INTO a VALUES (1);"),
+				     { 0, 0, 0 } };
+	struct atr_embedded changed[] = { M("0001_a.sql", "CREATE TABLE a(x TEXT);"), { 0, 0, 0 } };
+	struct atr_embedded broken[] = { M("0001_a.sql", "CREATE TABLE a(x INTEGER);"),
+					 M("0002_b.sql", "CREATE TABLE b(y INTEGER); INSERT INTO a VALUES (1);"),
+					 M("0003_c.sql", "CREATE TABLE c(z); INSERT INTO nope VALUES (1);"),
+					 { 0, 0, 0 } };
 	struct atr_db *db;
 	char why[512];
 	int applied;
@@ -80,7 +85,7 @@ static void test_tokens_and_cache(void **state)
 	struct atr_store *s = open_store(dir, sizeof(dir));
 	struct atr_auth *a;
 	struct atr_principal p;
-	struct atr_token_spec spec = {.kind = "user", .name = "t"};
+	struct atr_token_spec spec = { .kind = "user", .name = "t" };
 	int64_t uid, tid;
 	(void)state;
 
@@ -108,7 +113,7 @@ static void test_tokens_and_cache(void **state)
 	assert_int_equal(atr_store_token_create(s, &spec, tok2, NULL), 0);
 	assert_int_equal(atr_auth_lookup(a, tok2, &p), ATR_EUNAUTH);
 	/* a job token never carries admin rights and is scoped */
-	struct atr_token_spec js = {.kind = "job", .user_id = uid, .project_id = 7, .scope_id = 99};
+	struct atr_token_spec js = { .kind = "job", .user_id = uid, .project_id = 7, .scope_id = 99 };
 	assert_int_equal(atr_store_user_update(s, uid, NULL, 1, -1, NULL), 0);
 	assert_int_equal(atr_store_token_create(s, &js, tok2, NULL), 0);
 	assert_int_equal(atr_auth_lookup(a, tok2, &p), 0);
@@ -178,8 +183,8 @@ static void test_audit_and_idem(void **state)
 {
 	char dir[64];
 	struct atr_store *s = open_store(dir, sizeof(dir));
-	struct atr_audit_entry e = {.actor = "admin", .action = "teams.create", .object = "team:x", .status = 201};
-	struct atr_page p = {.limit = 10};
+	struct atr_audit_entry e = { .actor = "admin", .action = "teams.create", .object = "team:x", .status = 201 };
+	struct atr_page p = { .limit = 10 };
 	json_t *arr = json_array();
 	bool more;
 	unsigned status;
@@ -208,8 +213,9 @@ static void test_audit_and_idem(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_migrations),  cmocka_unit_test(test_tokens_and_cache), cmocka_unit_test(test_token_hash),
-		cmocka_unit_test(test_passwords),   cmocka_unit_test(test_ratelimit),       cmocka_unit_test(test_audit_and_idem),
+		cmocka_unit_test(test_migrations), cmocka_unit_test(test_tokens_and_cache),
+		cmocka_unit_test(test_token_hash), cmocka_unit_test(test_passwords),
+		cmocka_unit_test(test_ratelimit),  cmocka_unit_test(test_audit_and_idem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

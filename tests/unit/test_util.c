@@ -34,7 +34,7 @@ static void test_time(void **state)
 static void test_b64_and_hex(void **state)
 {
 	char enc[64], dec[64];
-	unsigned char raw[3] = {0xff, 0x00, 0x7f};
+	unsigned char raw[3] = { 0xff, 0x00, 0x7f };
 	long n;
 	(void)state;
 	atr_b64url_encode("[12]", 4, enc);
@@ -150,8 +150,8 @@ static void test_buf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_time),  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
-		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),   cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_time),	  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
+		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),	      cmocka_unit_test(test_buf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
