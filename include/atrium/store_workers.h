@@ -42,8 +42,13 @@ struct atr_worker_flags {
 };
 /* A heartbeat: online, last_heartbeat_at now, and what is given (gpus/running NULL, load < 0,
  * memory_used_mb < 0: kept). ATR_ENOTFOUND when the worker is gone. */
-int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running, double load,
-			       int64_t memory_used_mb, struct atr_worker_flags *out);
+/* What a heartbeat says of the host; a negative field was not reported (kept as it was). */
+struct atr_worker_usage {
+	double load;
+	int64_t memory_used_mb, disk_total_mb, disk_free_mb;
+};
+int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running,
+			       const struct atr_worker_usage *u, struct atr_worker_flags *out);
 /* A clean stop: offline, deregistered_at now, its secrets revoked. */
 int atr_store_worker_deregister(struct atr_store *s, int64_t id);
 /* cordoned / draining: 0 or 1, -1 keeps. ATR_ENOTFOUND when absent. */

@@ -60,6 +60,9 @@ const struct atr_field api_worker_heartbeat_schema[] = {
 	{ "running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL },
 	{ "load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
 	{ "memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
+	/* the --work-dir file system, MiB */
+	{ "disk_total_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 50, NULL, NULL },
+	{ "disk_free_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 50, NULL, NULL },
 	/* the state of each service (deployment replica) it runs: service_reports.c */
 	{ "services", ATR_F_ARRAY, 0, 0, 4096, NULL, api_service_state_schema },
 	{ 0 },
@@ -307,11 +310,19 @@ void api_workers_register(struct atr_req *r)
 				 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
 }
 
+/* An integer field of the body, or -1 when absent or null (not reported). */
+static int64_t json_int_or(const json_t *body, const char *name)
+{
+	const json_t *v = json_object_get(body, name);
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
 void api_workers_heartbeat(struct atr_req *r)
 {
 	const json_t *gpus = json_object_get(r->body, "gpus"), *running = json_object_get(r->body, "running");
-	const json_t *mem = json_object_get(r->body, "memory_used_mb");
 	struct atr_worker_flags f;
+	struct atr_worker_usage u = { atr_json_num(r->body, "load", -1), json_int_or(r->body, "memory_used_mb"),
+				      json_int_or(r->body, "disk_total_mb"), json_int_or(r->body, "disk_free_mb") };
 	json_t *cancel, *empty = json_array();
 	int rc;
 
@@ -319,8 +330,12 @@ void api_workers_heartbeat(struct atr_req *r)
 		json_decref(empty);
 		return;
 	}
-	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, atr_json_num(r->body, "load", -1),
-					json_is_integer(mem) ? json_integer_value(mem) : -1, &f);
+	if (u.disk_total_mb >= 0 && u.disk_free_mb > u.disk_total_mb) {
+		json_decref(empty);
+		atr_reply_error(r, 400, "invalid", "disk_free_mb", "'disk_free_mb' is more than 'disk_total_mb'");
+		return;
+	}
+	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, &u, &f);
 	if (rc < 0) {
 		json_decref(empty);
 		api_reply_store_err(r, rc, "worker", "");

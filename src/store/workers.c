@@ -130,8 +130,8 @@ int atr_store_worker_state(struct atr_store *s, int64_t id, char state[16])
 	return one_value(st, NULL, state);
 }
 
-int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running, double load,
-			       int64_t memory_used_mb, struct atr_worker_flags *out)
+int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gpus, const json_t *running,
+			       const struct atr_worker_usage *u, struct atr_worker_flags *out)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT state, cordoned, draining FROM workers WHERE id = ?");
 	int64_t now = atr_now_ms();
@@ -152,21 +152,27 @@ int atr_store_worker_heartbeat(struct atr_store *s, int64_t id, const json_t *gp
 	st = atr_db_stmt(s->db, "UPDATE workers SET gpus = coalesce(?, gpus), running = coalesce(?, running),"
 				" load = coalesce(?, load), memory_used_mb = coalesce(?, memory_used_mb),"
 				" last_heartbeat_at = ?, state = 'online',"
-				" state_changed_at = CASE ? WHEN 1 THEN ? ELSE state_changed_at END WHERE id = ?");
+				" state_changed_at = CASE ? WHEN 1 THEN ? ELSE state_changed_at END,"
+				" disk_total_mb = coalesce(?, disk_total_mb), disk_free_mb = coalesce(?, disk_free_mb)"
+				" WHERE id = ?");
 	if (!st)
 		return ATR_EDB;
 	if (atr_db_bind_json(st, 1, gpus) < 0 || atr_db_bind_json(st, 2, running) < 0) {
 		atr_db_done(st);
 		return ATR_ENOMEM;
 	}
-	if (load >= 0)
-		sqlite3_bind_double(st, 3, load);
-	if (memory_used_mb >= 0)
-		sqlite3_bind_int64(st, 4, memory_used_mb);
+	if (u->load >= 0)
+		sqlite3_bind_double(st, 3, u->load);
+	if (u->memory_used_mb >= 0)
+		sqlite3_bind_int64(st, 4, u->memory_used_mb);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int(st, 6, out->was_offline);
 	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, id);
+	if (u->disk_total_mb >= 0)
+		sqlite3_bind_int64(st, 8, u->disk_total_mb);
+	if (u->disk_free_mb >= 0)
+		sqlite3_bind_int64(st, 9, u->disk_free_mb);
+	sqlite3_bind_int64(st, 10, id);
 	return atr_db_step_write(st);
 }
 
@@ -221,10 +227,11 @@ int atr_store_worker_delete(struct atr_store *s, int64_t id)
 	return rc < 0 ? rc : atr_store_token_revoke_scope(s, "worker", id);
 }
 
-#define WORKER_COLS                                                                                               \
-	"id, name, url, state, (state = 'online' AND NOT cordoned AND NOT draining) AS schedulable__bool,"        \
-	" cordoned AS cordoned__bool, draining AS draining__bool, labels AS labels__json, gpus AS gpus__json,"    \
-	" json_array_length(gpus) AS gpu_count, cpus, memory_mb, memory_used_mb, load, running AS running__json," \
+#define WORKER_COLS                                                                                                  \
+	"id, name, url, state, (state = 'online' AND NOT cordoned AND NOT draining) AS schedulable__bool,"           \
+	" cordoned AS cordoned__bool, draining AS draining__bool, labels AS labels__json, gpus AS gpus__json,"       \
+	" json_array_length(gpus) AS gpu_count, cpus, memory_mb, memory_used_mb, load, disk_total_mb, disk_free_mb," \
+	" running AS running__json,"                                                                                 \
 	" version, registered_at, last_heartbeat_at, state_changed_at, deregistered_at"
 
 json_t *atr_store_worker_json(struct atr_store *s, int64_t id, int *err)

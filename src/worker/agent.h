@@ -89,6 +89,10 @@ struct agent {
 	int fake_gpus; /* -1: ask nvidia-smi */
 	struct atr_gpu_probe *probe;
 	bool heartbeat_after_probe;
+	/* the work dir's file system, read on the thread pool before each heartbeat (MiB; -1 not yet) */
+	uv_fs_t statfs_req;
+	bool statfs_busy;
+	int64_t disk_total_mb, disk_free_mb;
 	/* talking to the server */
 	uv_timer_t reg_timer, hb_timer, stop_timer;
 	uv_signal_t sigterm, sigint;

@@ -70,6 +70,7 @@ static json_t *gpus_json(struct agent *a)
 /* ---- inventory ---- */
 
 static void heartbeat_now(struct agent *a);
+static void disk_probe(struct agent *a);
 
 static void on_probe(void *cls, int rc, const struct atr_gpu *gpus, int n)
 {
@@ -222,6 +223,7 @@ void agent_register(struct agent *a)
 
 	if (a->stopping || a->reg_xfer)
 		return;
+	disk_probe(a); /* ready for the first heartbeat */
 	atr_host_info_read(&h);
 	body = json_pack("{s:s, s:s, s:s, s:O, s:o, s:i, s:I, s:s}", "join_token", a->cfg->join_token, "name", a->name,
 			 "url", a->url, "labels", a->labels, "gpus", gpus_json(a), "cpus", h.cpus, "memory_mb",
@@ -291,6 +293,34 @@ static void on_heartbeat(void *cls, const struct atr_client_resp *resp)
 	json_decref(j);
 }
 
+/* The work dir's free space, for the next heartbeat (statfs may block: the thread pool). */
+static void on_statfs(uv_fs_t *req)
+{
+	struct agent *a = req->data;
+	const uv_statfs_t *f = req->ptr;
+
+	a->statfs_busy = false;
+	if (req->result == 0 && f) {
+		a->disk_total_mb = (int64_t)(f->f_blocks * f->f_bsize / (1024 * 1024));
+		a->disk_free_mb = (int64_t)(f->f_bavail * f->f_bsize / (1024 * 1024));
+	}
+	uv_fs_req_cleanup(req);
+}
+
+static void disk_probe(struct agent *a)
+{
+	if (a->statfs_busy)
+		return;
+	a->statfs_req.data = a;
+	if (uv_fs_statfs(a->loop, &a->statfs_req, a->work_dir, on_statfs) == 0)
+		a->statfs_busy = true;
+}
+
+static json_t *mb_or_null(int64_t v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
 static void heartbeat_now(struct agent *a)
 {
 	struct atr_host_info h;
@@ -309,8 +339,10 @@ static void heartbeat_now(struct agent *a)
 			json_array_append_new(services, agent_service_json(j));
 	}
 	atr_host_info_read(&h);
-	body = json_pack("{s:o, s:o, s:f, s:I, s:o}", "gpus", gpus_json(a), "running", running, "load", h.load1,
-			 "memory_used_mb", (json_int_t)h.memory_used_mb, "services", services);
+	body = json_pack("{s:o, s:o, s:f, s:I, s:o, s:o, s:o}", "gpus", gpus_json(a), "running", running, "load",
+			 h.load1, "memory_used_mb", (json_int_t)h.memory_used_mb, "services", services, "disk_total_mb",
+			 mb_or_null(a->disk_total_mb), "disk_free_mb", mb_or_null(a->disk_free_mb));
+	disk_probe(a); /* for the next one */
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text || agent_send(a, "POST", "/api/v1/workers/heartbeat", NULL, text, strlen(text), NULL,

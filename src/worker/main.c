@@ -294,6 +294,7 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	atr_log_setup(cfg->log_level, cfg->log_json);
 	a->cfg = cfg;
 	a->loop = &loop;
+	a->disk_total_mb = a->disk_free_mb = -1;
 	if (check_options(a, cfg) < 0) {
 		json_decref(a->labels);
 		free(a);

@@ -287,8 +287,18 @@ static void test_inventory_and_heartbeats(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "online");
 	assert_true(strcmp(json_string_value(json_object_get(j, "last_heartbeat_at")), first_hb) > 0);
 	assert_true(json_is_number(json_object_get(j, "load")));
+	/* the work dir's file system, from statfs */
+	assert_true(json_integer_value(json_object_get(j, "disk_total_mb")) > 0);
+	assert_true(json_integer_value(json_object_get(j, "disk_free_mb")) > 0);
+	assert_true(json_integer_value(json_object_get(j, "disk_free_mb")) <=
+		    json_integer_value(json_object_get(j, "disk_total_mb")));
 	json_decref(j);
 	assert_string_equal(worker_state(W2.id), "online");
+	/* a heartbeat's figures are checked: free space above the total is refused, naming it */
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", W2.secret,
+		       "{\"disk_total_mb\":100,\"disk_free_mb\":200}", 400, "disk_free_mb");
+	h_expect_error(&S, "POST", "/api/v1/workers/heartbeat", W2.secret, "{\"disk_free_mb\":-1}", 400,
+		       "disk_free_mb");
 
 	/* /metrics counts them */
 	{

@@ -908,8 +908,11 @@ test('workers: the inventory shows the real worker\'s 4 fake GPUs, labels and st
 	assert.equal(serving.length, 2);
 	for (const j of serving) assert.ok(cells[4].includes(`#${j.id} ${j.name}`), cells[4]);
 	assert.match(cells[4], / 0 of 4 GPUs allocated$/);
-	assert.equal(cells[7], 'pool=large zone=a');
-	assert.equal(cells[9], live.version);
+	// the work dir's free space, as the worker's heartbeat reported it
+	assert.ok(live.disk_free_mb > 0 && live.disk_total_mb >= live.disk_free_mb, JSON.stringify(live));
+	assert.match(cells[7], /^[\d.]+ [KMGT]?i?B \(\d+ %\)/);
+	assert.equal(cells[8], 'pool=large zone=a');
+	assert.equal(cells[10], live.version);
 	cells = await cellTexts(row(page, seed.workers.offline_id));
 	assert.deepEqual(cells.slice(0, 4), ['gpu-old', 'offline', 'not schedulable', '2 × Tesla V100-SXM2-16GB (16 GiB) 1 busy']);
 	await shot(page, 'workers');
@@ -920,6 +923,7 @@ test('workers: the inventory shows the real worker\'s 4 fake GPUs, labels and st
 		assert.match(await itext(prow(page, 'gpus-title', i)), /0 B \/ 16 GiB.*free/);
 	}
 	assert.match(await itext(panelOf(page, 'worker-about')), /State online schedulable/);
+	assert.match(await itext(panelOf(page, 'worker-about')), /Disk \(work dir\) .* free of /);
 	await shot(page, 'worker');
 });
 

@@ -3,7 +3,7 @@
 // Drain / Uncordon / Delete. Deleting an online worker is refused by the API (409, shown as
 // is) and can then be forced.
 import * as api from '../api.js';
-import { stateBadge, schedulingBadge, workerActions, mib, jobsCell } from './workers.js';
+import { stateBadge, schedulingBadge, workerActions, mib, jobsCell, diskFree } from './workers.js';
 import { jobsByWorker, jobLink, jobState, gpusText, durationCell } from './jobs.js';
 import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
 
@@ -113,6 +113,7 @@ export async function render(root, ctx) {
 				['GPUs', String(w.gpu_count ?? (w.gpus || []).length)],
 				['CPUs', String(w.cpus)],
 				['Memory', `${mib(w.memory_used_mb)} used of ${mib(w.memory_mb)}`],
+				['Disk (work dir)', typeof w.disk_free_mb === 'number' ? [diskFree(w), ` free of ${mib(w.disk_total_mb)}`] : null],
 				['Load', typeof w.load === 'number' ? w.load.toFixed(2) : null],
 				['Labels', chips(w.labels)],
 				['Jobs', jobsCell(w, jobs)],

@@ -10,6 +10,14 @@ import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, t
 export const workerHref = (w) => `#/workers/${w.id}`;
 export const mib = (mb) => (typeof mb === 'number' ? fmtBytes(mb * 1024 * 1024) : '—');
 
+/* Free space of the worker's work dir, marked when under 10 % (jobs fail on a full disk). */
+export function diskFree(w) {
+	if (typeof w.disk_free_mb !== 'number' || !w.disk_total_mb) return '—';
+	const pct = Math.round((100 * w.disk_free_mb) / w.disk_total_mb);
+	const text = `${mib(w.disk_free_mb)} (${pct} %)`;
+	return pct < 10 ? badge(`${text}: nearly full`, 'err') : text;
+}
+
 // What runs on a worker: its jobs (links) and how many of its GPUs they hold.
 export function jobsCell(w, jobs) {
 	if (!jobs.length) return h('span', { class: 'muted' }, 'none');
@@ -94,6 +102,7 @@ export async function render(root, ctx) {
 		{ label: 'Jobs', cell: (w) => jobsCell(w, running.get(w.id) || []) },
 		{ label: 'CPUs', cell: (w) => String(w.cpus), class: 'num' },
 		{ label: 'Memory', cell: (w) => `${mib(w.memory_used_mb)} / ${mib(w.memory_mb)}`, class: 'num' },
+		{ label: 'Disk free', cell: diskFree, class: 'num' },
 		{ label: 'Labels', cell: (w) => chips(w.labels) },
 		{ label: 'Last heartbeat', cell: (w) => time(w.last_heartbeat_at, true) },
 		{ label: 'Version', cell: (w) => w.version || '' },
