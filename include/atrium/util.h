@@ -22,6 +22,13 @@ int atr_random_bytes(void *out, size_t len);
 /* Fast non-cryptographic 64-bit random (request ids, jitter), seeded from atr_random_bytes. */
 uint64_t atr_fast_rand(void);
 
+/* v in decimal at out (room for 21 bytes), NUL-terminated; returns the length. Hot paths
+ * (the access log, cache keys): no printf machinery. */
+size_t atr_fmt_u64(char *out, uint64_t v);
+size_t atr_fmt_i64(char *out, int64_t v);
+/* v as 16 lowercase hex digits at out (17 bytes), NUL-terminated. */
+void atr_fmt_hex64(char *out, uint64_t v);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void atr_hex_encode(const void *in, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex chars; 0 or ATR_EINVAL. */

@@ -170,6 +170,38 @@ int atr_random_bytes(void *out, size_t len)
 	return 0;
 }
 
+size_t atr_fmt_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
+}
+
+size_t atr_fmt_i64(char *out, int64_t v)
+{
+	if (v >= 0)
+		return atr_fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + atr_fmt_u64(out + 1, 0 - (uint64_t)v); /* INT64_MIN too */
+}
+
+void atr_fmt_hex64(char *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+	out[16] = 0;
+}
+
 /* xorshift64*: only for ids and jitter, never for secrets. The loop is single-threaded. */
 uint64_t atr_fast_rand(void)
 {

@@ -32,7 +32,7 @@ static void set_request_id(struct atr_req *r)
 	if (ok)
 		memcpy(r->request_id, in, n + 1);
 	else
-		snprintf(r->request_id, sizeof(r->request_id), "%016llx", (unsigned long long)atr_fast_rand());
+		atr_fmt_hex64(r->request_id, atr_fast_rand());
 }
 
 static void set_client(struct atr_req *r)
@@ -105,13 +105,13 @@ void atr_req_unref(struct atr_req *r)
 
 static void access_log(struct atr_req *r, uint64_t us)
 {
-	char status[8], bytes[24], micros[24];
+	char status[24], bytes[24], micros[24];
 	enum atr_log_level lvl =
 		r->route && (r->route->flags & ATR_RF_NO_AUDIT) && r->status < 400 ? ATR_LOG_DEBUG : ATR_LOG_INFO;
 
-	snprintf(status, sizeof(status), "%u", r->status);
-	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_out);
-	snprintf(micros, sizeof(micros), "%llu", (unsigned long long)us);
+	atr_fmt_u64(status, r->status);
+	atr_fmt_u64(bytes, r->bytes_out);
+	atr_fmt_u64(micros, us);
 	atr_log_kv(lvl, "request", "method", r->method, "route", r->route ? r->route->pattern : "-", "path", r->url,
 		   "status", status, "bytes", bytes, "us", micros, "request_id", r->request_id, "client", r->client,
 		   "user", r->who.username[0] ? r->who.username : "-", NULL);
@@ -265,13 +265,21 @@ static bool cache_lookup(struct atr_req *r)
 	struct atr_server *s = r->srv;
 	const struct atr_cache_slot *hit;
 	char key[1200];
+	const int64_t who[] = { r->who.kind,	   r->who.user_id,  r->who.scope_id,
+				r->who.project_id, r->who.token_id, r->who.admin };
+	size_t n = strlen(r->url);
 	uint64_t gen;
 
-	if (!s->o.generation || strcmp(r->method, "GET") ||
+	/* (a longer path is not cached: its key must never be cut short) */
+	if (!s->o.generation || strcmp(r->method, "GET") || n > sizeof(key) - 6 * 22 ||
 	    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
 		return false;
-	snprintf(key, sizeof(key), "%s|%d|%lld|%lld|%lld|%lld|%d", r->url, (int)r->who.kind, (long long)r->who.user_id,
-		 (long long)r->who.scope_id, (long long)r->who.project_id, (long long)r->who.token_id, r->who.admin);
+	/* URL|kind|user|scope|project|token|admin: who asked decides what the answer holds */
+	memcpy(key, r->url, n);
+	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		key[n++] = '|';
+		n += atr_fmt_i64(key + n, who[i]);
+	}
 	gen = s->o.generation(s->o.app);
 	hit = atr_cache_find(&s->cache, key, gen);
 	if (hit) {

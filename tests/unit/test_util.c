@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,11 +148,32 @@ static void test_buf(void **state)
 	free(s);
 }
 
+/* The printf-free number writers agree with printf, at the edges too. */
+static void test_fmt(void **state)
+{
+	const int64_t cases[] = { 0, 1, -1, 9, 10, -10, 99, 100, 4294967296LL, INT64_MAX, INT64_MIN };
+	char got[32], want[32];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", (long long)cases[i]);
+		assert_int_equal(atr_fmt_i64(got, cases[i]), strlen(want));
+		assert_string_equal(got, want);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)cases[i]);
+		assert_int_equal(atr_fmt_u64(got, (uint64_t)cases[i]), strlen(want));
+		assert_string_equal(got, want);
+		snprintf(want, sizeof(want), "%016llx", (unsigned long long)cases[i]);
+		atr_fmt_hex64(got, (uint64_t)cases[i]);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time),	  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
 		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),	      cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_fmt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
