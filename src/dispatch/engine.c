@@ -47,6 +47,33 @@ struct eng_worker *eng_worker_find(struct atr_engine *e, int64_t id)
 	return NULL;
 }
 
+/* ---- a worker's jobs: the ones it holds, linked from it ---- */
+
+static void worker_unlink(struct eng_job *j)
+{
+	if (!j->won)
+		return;
+	if (j->wprev)
+		j->wprev->wnext = j->wnext;
+	else
+		j->won->jobs = j->wnext;
+	if (j->wnext)
+		j->wnext->wprev = j->wprev;
+	j->won = NULL;
+	j->wnext = j->wprev = NULL;
+}
+
+static void worker_link(struct eng_worker *w, struct eng_job *j)
+{
+	worker_unlink(j);
+	j->won = w;
+	j->wprev = NULL;
+	j->wnext = w->jobs;
+	if (w->jobs)
+		w->jobs->wprev = j;
+	w->jobs = j;
+}
+
 /* ---- workers ---- */
 
 static void worker_release(struct eng_worker *w)
@@ -112,6 +139,8 @@ struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id)
 			while (*pp != w)
 				pp = &(*pp)->next;
 			*pp = w->next;
+			while (w->jobs)
+				worker_unlink(w->jobs);
 			worker_release(w);
 			free(w);
 		}
@@ -125,6 +154,12 @@ struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id)
 		}
 		w->next = e->workers;
 		e->workers = w;
+		w->id = atr_json_int(o, "id", 0);
+		/* (a worker known again: the jobs the store says it holds are its list) */
+		for (struct eng_job *j = e->head; j; j = j->next)
+			if (j->row.worker_id == w->id && !j->won &&
+			    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
+				worker_link(w, j);
 	}
 	worker_from_json(e, w, o);
 	json_decref(o);
@@ -174,9 +209,15 @@ struct eng_team_hold *eng_team_hold(struct atr_engine *e, int64_t team_id)
 	return h;
 }
 
-static void allocate(struct atr_engine *e, struct eng_worker *w, const struct eng_job *j, int sign)
+/* A job joins (sign 1) or leaves (-1) a worker: what it holds there and in its team's count. */
+static void allocate(struct atr_engine *e, struct eng_worker *w, struct eng_job *j, int sign)
 {
 	struct eng_team_hold *h = j->row.team_id ? eng_team_hold(e, j->row.team_id) : NULL;
+
+	if (sign < 0)
+		worker_unlink(j);
+	else if (w)
+		worker_link(w, j);
 
 	if (h) {
 		h->gpus += sign * j->row.gpus;
@@ -250,6 +291,7 @@ static void job_index(struct atr_engine *e, struct eng_job *j)
 
 static void job_unindex(struct atr_engine *e, struct eng_job *j)
 {
+	worker_unlink(j);
 	struct eng_job **pp = &e->buckets[bucket(j->row.id)];
 	while (*pp && *pp != j)
 		pp = &(*pp)->hnext;

@@ -33,12 +33,15 @@ struct eng_worker {
 	int64_t memory_alloc;
 	int64_t suspect_until; /* ms: dispatch failed; not offered until then */
 	char secret[ATR_TOKEN_MAX];
+	struct eng_job *jobs; /* the dispatched and running jobs it holds (wnext): a heartbeat reads these */
 };
 
 struct eng_job {
 	struct eng_job *hnext;	       /* hash chain */
 	struct eng_job *next, *prev;   /* all active jobs, by id */
 	struct eng_job *qnext, *qprev; /* the queued ones (a pass reads only these) */
+	struct eng_job *wnext, *wprev; /* the jobs of one worker (eng_worker.jobs) */
+	struct eng_worker *won;	       /* the worker whose list holds it, or NULL */
 	struct atr_job_row row;
 	struct atr_sched_label sel[ENG_MAX_LABELS];
 	int nsel;

@@ -113,28 +113,40 @@ void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char 
 	atr_engine_kick(e);
 }
 
-static bool listed(const json_t *running, int64_t id)
+static int cmp_id(const void *a, const void *b)
 {
-	size_t i;
-	json_t *v;
-	json_array_foreach(running, i, v) if (json_integer_value(v) == id) return true;
-	return false;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool listed(const int64_t *ids, size_t n, int64_t id)
+{
+	return n && bsearch(&id, ids, n, sizeof(*ids), cmp_id);
 }
 
 json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json_t *running)
 {
 	json_t *cancel = json_array();
-	int64_t now = atr_now_ms();
-	size_t i;
+	int64_t now = atr_now_ms(), *ids = NULL;
+	size_t i, n = json_array_size(running);
+	struct eng_worker *w;
 	json_t *v;
 
-	eng_worker_load(e, worker_id);
-	for (struct eng_job *j = e->head, *next; j; j = next) {
-		next = j->next;
+	/* the ids it reports, sorted: each of its jobs is looked up, not searched for */
+	if (n && !(ids = malloc(n * sizeof(*ids)))) {
+		json_decref(cancel);
+		return NULL;
+	}
+	json_array_foreach(running, i, v) ids[i] = json_integer_value(v);
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_id);
+	w = eng_worker_load(e, worker_id);
+	for (struct eng_job *j = w ? w->jobs : NULL, *next; j; j = next) {
+		next = j->wnext;
 		if (j->row.worker_id != worker_id ||
 		    (j->row.state != ATR_JOB_DISPATCHED && j->row.state != ATR_JOB_RUNNING))
 			continue;
-		if (listed(running, j->row.id)) {
+		if (listed(ids, n, j->row.id)) {
 			if (j->row.state == ATR_JOB_DISPATCHED && !j->xfer)
 				eng_dispatch_accepted(e, j); /* the answer was lost, the job runs */
 			else if (j->row.cancel_requested)
@@ -157,6 +169,7 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 		if (!j || j->row.worker_id != worker_id)
 			json_array_append_new(cancel, json_integer(json_integer_value(v)));
 	}
+	free(ids);
 	return cancel;
 }
 
