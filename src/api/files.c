@@ -85,6 +85,15 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 	return 0;
 }
 
+/* Writing the bytes failed: a full disk is 507, anything else 500. */
+static void reply_write_failed(struct atr_req *r, const struct atr_upload *u)
+{
+	if (atr_upload_errno(u) == ENOSPC || atr_upload_errno(u) == EDQUOT)
+		atr_reply_error(r, 507, "insufficient_storage", NULL, "the server's disk is full");
+	else
+		atr_reply_err(r, ATR_EIO, NULL, "could not write the upload");
+}
+
 int api_upload_chunk(struct atr_req *r, const char *data, size_t len)
 {
 	struct upload_ctx *c = r->ctx;
@@ -92,10 +101,7 @@ int api_upload_chunk(struct atr_req *r, const char *data, size_t len)
 	if (!c)
 		return -1;
 	if (atr_upload_write(c->u, data, len) < 0) {
-		if (atr_upload_errno(c->u) == ENOSPC || atr_upload_errno(c->u) == EDQUOT)
-			atr_reply_error(r, 507, "insufficient_storage", NULL, "the server's disk is full");
-		else
-			atr_reply_err(r, ATR_EIO, NULL, "could not write the upload");
+		reply_write_failed(r, c->u);
 		return -1;
 	}
 	return 0;
@@ -117,6 +123,10 @@ void api_upload_finish(struct atr_req *r, unsigned status)
 		atr_reply_error(r, 400, "invalid", "X-Content-SHA256",
 				"the body's sha256 is %s, not the %s given in 'X-Content-SHA256'; nothing was stored",
 				sha, c->expect);
+		return;
+	}
+	if (rc < 0 && atr_upload_errno(c->u)) { /* the last bytes' write (they are buffered) */
+		reply_write_failed(r, c->u);
 		return;
 	}
 	if (rc < 0) {

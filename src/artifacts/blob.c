@@ -21,6 +21,10 @@
 
 #include <openssl/evp.h>
 
+/* Bytes are gathered into this much before a write(2): MHD hands a request body over in
+ * pieces of its connection buffer (32 KiB at most), one write each cost a syscall per piece. */
+#define UPLOAD_BUF (512 * 1024)
+
 struct atr_upload {
 	int fd;
 	char tmp[1200];
@@ -28,6 +32,8 @@ struct atr_upload {
 	uint64_t size;
 	int err;
 	bool committed;
+	unsigned char *buf; /* UPLOAD_BUF bytes; blen of them not written yet */
+	size_t blen;
 };
 
 int atr_upload_open(struct atr_store *s, struct atr_upload **out)
@@ -42,7 +48,8 @@ int atr_upload_open(struct atr_store *s, struct atr_upload **out)
 	snprintf(u->tmp, sizeof(u->tmp), "%s/upload-%s", s->tmp_dir, rnd);
 	u->fd = open(u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	u->md = EVP_MD_CTX_new();
-	if (u->fd < 0 || !u->md || EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
+	u->buf = malloc(UPLOAD_BUF);
+	if (u->fd < 0 || !u->md || !u->buf || EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
 		atr_error("cannot start an upload in '%s': %s", s->tmp_dir, strerror(errno));
 		atr_upload_free(u);
 		return ATR_EIO;
@@ -51,16 +58,11 @@ int atr_upload_open(struct atr_store *s, struct atr_upload **out)
 	return 0;
 }
 
-int atr_upload_write(struct atr_upload *u, const void *data, size_t len)
+/* Writes len bytes at p to the file; 0, or ATR_EIO with u->err set. */
+static int write_all(struct atr_upload *u, const unsigned char *p, size_t len)
 {
-	const char *p = data;
-	size_t left = len;
-
-	if (u->err)
-		return ATR_EIO;
-	EVP_DigestUpdate(u->md, data, len);
-	while (left > 0) {
-		ssize_t w = write(u->fd, p, left);
+	while (len > 0) {
+		ssize_t w = write(u->fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -68,9 +70,30 @@ int atr_upload_write(struct atr_upload *u, const void *data, size_t len)
 			return ATR_EIO;
 		}
 		p += w;
-		left -= (size_t)w;
+		len -= (size_t)w;
 	}
+	return 0;
+}
+
+static int flush_buf(struct atr_upload *u)
+{
+	int rc = write_all(u, u->buf, u->blen);
+	u->blen = 0;
+	return rc;
+}
+
+int atr_upload_write(struct atr_upload *u, const void *data, size_t len)
+{
+	if (u->err)
+		return ATR_EIO;
+	EVP_DigestUpdate(u->md, data, len);
 	u->size += len;
+	if (u->blen + len > UPLOAD_BUF && flush_buf(u) < 0)
+		return ATR_EIO;
+	if (len >= UPLOAD_BUF)
+		return write_all(u, data, len);
+	memcpy(u->buf + u->blen, data, len);
+	u->blen += len;
 	return 0;
 }
 
@@ -96,7 +119,7 @@ int atr_upload_commit(struct atr_store *s, struct atr_upload *u, const char *exp
 	char path[1300], dir[1200];
 	struct stat st;
 
-	if (u->err)
+	if (u->err || flush_buf(u) < 0)
 		return ATR_EIO;
 	if (EVP_DigestFinal_ex(u->md, d, &dl) != 1 || dl != 32)
 		return ATR_EIO;
@@ -136,6 +159,7 @@ void atr_upload_free(struct atr_upload *u)
 	if (!u->committed && u->tmp[0])
 		unlink(u->tmp);
 	EVP_MD_CTX_free(u->md);
+	free(u->buf);
 	free(u);
 }
 
