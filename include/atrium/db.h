@@ -59,6 +59,8 @@ int atr_db_exec(struct atr_db *db, const char *sql);
 
 /* Nested transactions: the outermost is BEGIN IMMEDIATE, inner ones are savepoints. */
 int atr_db_begin(struct atr_db *db);
+/* Whether a transaction (atr_db_begin) is open: a caller's rollback then undoes what runs in it. */
+bool atr_db_in_txn(const struct atr_db *db);
 int atr_db_commit(struct atr_db *db);
 void atr_db_rollback(struct atr_db *db);
 

@@ -12,7 +12,8 @@
 #define ATR_METRIC_CHUNK_POINTS 1024 /* points per full chunk (24 KiB) */
 
 /*
- * Appends every point of b to the run's series, all or nothing (one transaction), keeping
+ * Appends every point of b to the run's series, all or nothing (its own transaction, or
+ * the caller's when one is open: the caller then rolls back on failure), keeping
  * each summary row current. A point without a step gets the series' greatest step + 1 (0 for
  * a new series); one without a timestamp gets now_ms. *stored_out (may be NULL) counts them.
  */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #define CACHE_SLOTS 512 /* power of two; constant SQL texts only, so it never fills */
+#define PTR_SLOTS 256	/* power of two: the address-keyed front of the cache */
 #define CTL_DEPTHS 8	/* savepoint statements kept prepared for this many nesting levels */
 
 /* Transaction control statements, prepared once: parsing them costs more than running them. */
@@ -47,6 +48,12 @@ struct atr_db {
 	sqlite3_stmt *ctl[CTL_NFIXED];
 	sqlite3_stmt *sp[SP_NVERBS][CTL_DEPTHS];
 	struct cache_slot cache[CACHE_SLOTS];
+	/* The same SQL text comes from the same string literal: its address finds its slot
+	 * without hashing the text (the text is still compared, so any pointer is safe). */
+	struct {
+		const char *ptr;
+		struct cache_slot *slot;
+	} by_ptr[PTR_SLOTS];
 };
 
 static const char *const ctl_sql[CTL_NFIXED] = { "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK" };
@@ -238,20 +245,34 @@ uint64_t atr_db_write_generation(const struct atr_db *db)
 	return db->write_gen;
 }
 
+/* A cached statement, ready to bind and step. */
+static sqlite3_stmt *reuse(struct atr_db *db, struct cache_slot *s)
+{
+	sqlite3_reset(s->st);
+	sqlite3_clear_bindings(s->st);
+	return prepare_for(db, s->st) ? s->st : NULL;
+}
+
 sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
 {
-	uint64_t h = fnv1a(sql);
-	unsigned i = (unsigned)h & (CACHE_SLOTS - 1);
+	uintptr_t a = (uintptr_t)sql;
+	unsigned pi = (unsigned)((a >> 3) ^ (a >> 12)) & (PTR_SLOTS - 1);
+	uint64_t h;
+	unsigned i;
 	sqlite3_stmt *st = NULL;
 
+	if (db->by_ptr[pi].ptr == sql && db->by_ptr[pi].slot->sql && strcmp(db->by_ptr[pi].slot->sql, sql) == 0)
+		return reuse(db, db->by_ptr[pi].slot);
+	h = fnv1a(sql);
+	i = (unsigned)h & (CACHE_SLOTS - 1);
 	for (unsigned probe = 0; probe < CACHE_SLOTS; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
 		struct cache_slot *s = &db->cache[i];
 		if (!s->sql)
 			break;
 		if (s->hash == h && strcmp(s->sql, sql) == 0) {
-			sqlite3_reset(s->st);
-			sqlite3_clear_bindings(s->st);
-			return prepare_for(db, s->st) ? s->st : NULL;
+			db->by_ptr[pi].ptr = sql;
+			db->by_ptr[pi].slot = s;
+			return reuse(db, s);
 		}
 	}
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
@@ -271,6 +292,8 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
 	}
 	db->cache[i].hash = h;
 	db->cache[i].st = st;
+	db->by_ptr[pi].ptr = sql;
+	db->by_ptr[pi].slot = &db->cache[i];
 	return prepare_for(db, st) ? st : NULL;
 }
 
@@ -321,6 +344,11 @@ int atr_db_begin(struct atr_db *db)
 	if (rc == 0)
 		db->depth++;
 	return rc;
+}
+
+bool atr_db_in_txn(const struct atr_db *db)
+{
+	return db->depth > 0;
 }
 
 int atr_db_commit(struct atr_db *db)

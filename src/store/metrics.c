@@ -250,6 +250,8 @@ int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t projec
 {
 	struct appender a = { s, NULL, NULL, NULL, NULL };
 	size_t *start = NULL, *idx = NULL, most = 0;
+	/* all or nothing: in the caller's transaction (its rollback undoes a failure), else in our own */
+	bool own = !atr_db_in_txn(s->db);
 	int rc = ATR_ENOMEM;
 
 	if (stored_out)
@@ -274,16 +276,17 @@ int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t projec
 	for (size_t k = b->nkeys; k > 0; k--) /* start[k] is now the end of key k: shift back */
 		start[k] = start[k - 1];
 	start[0] = 0;
-	if ((rc = atr_db_begin(s->db)) < 0)
+	if (own && (rc = atr_db_begin(s->db)) < 0)
 		goto out;
+	rc = 0;
 	for (size_t k = 0; k < b->nkeys && rc == 0; k++)
 		rc = append_series(&a, run_id, project_id, b, b->keys[k].name, idx + start[k], b->keys[k].count,
 				   now_ms);
 	sqlite3_blob_close(a.blob); /* before COMMIT: an open blob handle is a statement in progress */
 	a.blob = NULL;
-	if (rc == 0)
+	if (own && rc == 0)
 		rc = atr_db_commit(s->db);
-	else
+	else if (own)
 		atr_db_rollback(s->db);
 	if (rc == 0 && stored_out)
 		*stored_out = b->n;
