@@ -1432,6 +1432,21 @@ test('deployments list: the seeded deployment with its state, traffic and replic
 		D.name, 'ready', D.project, D.model, `v${D.stable} ${100 - D.weight} % v${D.canary} ${D.weight} % (canary)`, 'pinned', '2 / 2', 'canary in_progress',
 	]);
 	await shot(page, 'deployments');
+	// the list keeps itself current: a scale made elsewhere shows without Refresh
+	const shown = (x) => `${x.traffic.reduce((n, tr) => n + tr.ready_replicas, 0)} / ${x.traffic.reduce((n, tr) => n + tr.replicas, 0)}`;
+	await apiOk('PATCH', `/deployments/${D.name}`, seed.tokens.bob, { replicas: d.replicas + 1 });
+	await eventually(async () => {
+		const now = shown(await dep());
+		assert.notEqual(now, '2 / 2');
+		assert.equal((await cellTexts(row(page, D.name)))[6], now);
+	}, 'the row follows the scale', 20000);
+	assert.match(await itext(page.locator('main .refresh-status')), /Updated \d\d:\d\d:\d\d UTC; refreshes every 5 s/);
+	await apiOk('PATCH', `/deployments/${D.name}`, seed.tokens.bob, { replicas: d.replicas });
+	await eventually(async () => {
+		const x = await dep();
+		assert.equal(x.state, 'ready');
+		assert.equal(shown(x), '2 / 2');
+	}, 'back to its replicas', 30000);
 	// the state filter goes in the address and narrows the list as the API does
 	await page.locator('main select[name=state]').selectOption('failed');
 	await page.waitForURL(/state=failed/);

@@ -5,7 +5,8 @@
 // exports what the deployment page shares (state, traffic, the curl that creates one).
 import * as api from '../api.js';
 import { projectPage, href, stateBadge, version } from './registry.js';
-import { h, mount, pageHeader, pagedTable, time, emptyState, showError, field, select, snippet, chips, spaced } from '../ui.js';
+import { h, mount, pageHeader, pagedTable, time, emptyState, showError, field, select, snippet, chips, spaced, poll } from '../ui.js';
+import { REFRESH_MS } from './jobs.js';
 
 export const STATES = ['deploying', 'ready', 'degraded', 'failed'];
 
@@ -65,6 +66,27 @@ function columns(global) {
 	].filter(Boolean);
 }
 
+/*
+ * Keeps the shown rows current (states, traffic and replicas move during rollouts): every
+ * REFRESH_MS (not while the tab is hidden) the first page is fetched again and the rows it
+ * has are redrawn. Deployments made since appear with Refresh.
+ */
+function autoRefresh(query, t, shown, ctx, status, errSlot) {
+	return poll(async () => {
+		if (!ctx.alive()) return false;
+		try {
+			const page = await api.get('/deployments', { ...query, limit: 50 });
+			if (!ctx.alive()) return false;
+			for (const d of page.items || []) if (shown.has(d.name)) t.updateRow(d);
+			showError(errSlot, null);
+			status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${REFRESH_MS / 1000} s.`;
+		} catch (err) {
+			showError(errSlot, err);
+		}
+		return true;
+	}, REFRESH_MS);
+}
+
 // The filter controls (state; project on the global list); each change goes in the address.
 async function filters(ctx, global, f) {
 	const controls = [['state', 'State', select('state', [['', 'Any'], ...STATES.map((s) => [s, s])], f.state)]];
@@ -109,11 +131,18 @@ export async function render(root, ctx) {
 	}
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	// One endpoint for both: the project tab is the list filtered by its project.
-	const pager = new api.Pager('/deployments', global ? query : { ...query, project: project.name });
+	const listQuery = global ? query : { ...query, project: project.name };
+	const pager = new api.Pager('/deployments', listQuery);
 	const [t, controls] = await Promise.all([
 		pagedTable(pager, { caption: global ? 'Deployments' : `Deployments of ${p}`, columns: columns(global), rowKey: (d) => d.name }, (err) => showError(errSlot, err)),
 		filters(ctx, global, f),
 	]);
 	if (!ctx.alive()) return;
-	mount(root, head, controls, errSlot, t.first.length ? [t, t.more] : empty(project?.name, Object.keys(query).length > 0));
+	if (!t.first.length) {
+		mount(root, head, controls, errSlot, empty(project?.name, Object.keys(query).length > 0));
+		return;
+	}
+	const status = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' }, `Refreshes every ${REFRESH_MS / 1000} s.`);
+	mount(root, head, controls, errSlot, [t, t.more, status]);
+	return autoRefresh(listQuery, t, new Set(t.first.map((d) => d.name)), ctx, status, errSlot);
 }
