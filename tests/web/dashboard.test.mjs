@@ -1308,6 +1308,7 @@ test('run page: a chart per metric key, legends name the keys, the points as a t
 	const fig = page.locator('main figure.metric[data-key="val/acc"]');
 	await fig.locator('details.figures summary').click();
 	const rows = fig.locator('details.figures tbody tr');
+	await rows.first().waitFor(); // (the table is filled when the details open)
 	assert.equal(await rows.count(), pts.steps.length);
 	assert.deepEqual(await cellTexts(rows.first()), [String(pts.steps[0]), String(pts.values[0])]);
 	assert.deepEqual(await cellTexts(rows.last()), [String(pts.steps.at(-1)), String(pts.values.at(-1))]);
