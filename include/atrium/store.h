@@ -72,11 +72,16 @@ struct sqlite3_stmt;
 int atr_store_collect(struct sqlite3_stmt *st, int limit, json_t *arr, bool *more);
 /* One row as JSON (new reference) or NULL with *err = ATR_ENOTFOUND / ATR_EDB. */
 json_t *atr_store_one(struct sqlite3_stmt *st, int *err);
+/* Steps st (NULL: ATR_EDB), its first parameter bound to id, for one row that fill copies
+ * into out: 0, ATR_ENOTFOUND or ATR_EDB. */
+int atr_store_row_by_id(struct sqlite3_stmt *st, int64_t id, void (*fill)(struct sqlite3_stmt *st, void *out),
+			void *out);
 /* atr_store_one of sql with its one parameter bound to id (NULL, *err = ATR_EDB, when sql
  * does not prepare). */
 json_t *atr_store_json_by_id(struct atr_store *s, const char *sql, int64_t id, int *err);
 /* A page of a list keyed by one id: sql's parameters are (key, p->after_id, p->limit + 1),
- * in that order; the rows go to arr as atr_store_collect puts them. */
+ * in that order (numbered ?1 ?2 ?3 when one is used twice, as newest-first lists do:
+ * "(?2 = 0 OR id < ?2) ORDER BY id DESC"); the rows go to arr as atr_store_collect puts them. */
 int atr_store_list_keyed(struct atr_store *s, const char *sql, int64_t key, const struct atr_page *p, json_t *arr,
 			 bool *more);
 

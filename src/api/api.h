@@ -18,6 +18,9 @@
 /* Environment values may hold what a team would not show to its project's viewers: those (and
  * every list) see the names only ("[hidden]") in jobs and deployments. */
 void api_hide_env_values(json_t *o);
+/* The path parameter `name` as an id (1 and up) into *id; -1 after a 400 naming it
+ * ("'job' must be a job id", what = "job"). */
+int api_id_or_reply(struct atr_req *r, const char *name, const char *what, int64_t *id);
 /* Answers a store error (404 names what, 409 says it exists, else 500). */
 void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name);
 /* A user by name, or 404 answered. */

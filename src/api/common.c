@@ -1,6 +1,7 @@
 /* common.c: the lookup-or-reply helpers shared by the REST handlers. */
 #include "api.h"
 #include "atrium/store_identity.h"
+#include "atrium/util.h"
 
 void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name)
 {
@@ -50,4 +51,12 @@ void api_hide_env_values(json_t *o)
 	/* a new object: o's "env" may be shared with live state (a deployment's) */
 	json_object_foreach(env, k, v) json_object_set_new(names, k, json_string("[hidden]"));
 	json_object_set_new(o, "env", names);
+}
+
+int api_id_or_reply(struct atr_req *r, const char *name, const char *what, int64_t *id)
+{
+	if (atr_parse_i64(atr_req_param(r, name), 1, INT64_MAX, id) == 0)
+		return 0;
+	atr_reply_error(r, 400, "invalid", name, "'%s' must be a %s id", name, what);
+	return -1;
 }

@@ -68,10 +68,8 @@ void api_invoke_keys_revoke(struct atr_req *r)
 
 	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
 		return;
-	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a key id");
+	if (api_id_or_reply(r, "id", "key", &id) < 0)
 		return;
-	}
 	atr_req_audit_object(r, "project:%s/deployment:%s/key:%lld", p.name, d.name, (long long)id);
 	rc = atr_store_invoke_key_revoke(STORE(r), d.id, id);
 	if (rc == ATR_ENOTFOUND) {

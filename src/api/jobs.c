@@ -275,16 +275,13 @@ fail:
 /* The job named by {job} when the caller has `need` in its project. */
 int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj)
 {
-	const char *ref = atr_req_param(r, "job");
 	struct atr_project p;
 	int64_t id;
 	enum atr_prole role;
 	int rc;
 
-	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "job", "'job' must be a job id");
+	if (api_id_or_reply(r, "job", "job", &id) < 0)
 		return -1;
-	}
 	rc = atr_store_job_row(STORE(r), id, row);
 	if (rc == 0) {
 		json_decref(row->labels);

@@ -90,14 +90,11 @@ int api_model_version_or_reply(struct atr_req *r, enum atr_prole need, bool draf
 
 int api_model_version_by_id_or_reply(struct atr_req *r, enum atr_prole need, struct atr_model_ref *out)
 {
-	const char *ref = atr_req_param(r, "id");
 	int64_t id;
 	int rc;
 
-	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a model version id");
+	if (api_id_or_reply(r, "id", "model version", &id) < 0)
 		return -1;
-	}
 	rc = atr_store_model_version_get(STORE(r), id, &out->version);
 	if (rc == 0)
 		rc = atr_store_model_get(STORE(r), out->version.model_id, &out->model);

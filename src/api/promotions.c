@@ -198,15 +198,12 @@ void api_promotions_create(struct atr_req *r)
  */
 static int promotion_or_reply(struct atr_req *r, bool decide, struct atr_promotion *pr, struct atr_project *p)
 {
-	const char *ref = atr_req_param(r, "id");
 	enum atr_prole role;
 	int64_t id;
 	int rc;
 
-	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a promotion id");
+	if (api_id_or_reply(r, "id", "promotion", &id) < 0)
 		return -1;
-	}
 	rc = atr_store_promotion_get(STORE(r), id, pr);
 	if (rc == 0)
 		rc = atr_store_project_get(STORE(r), pr->project_id, p);

@@ -39,16 +39,13 @@ const struct atr_field api_run_patch_schema[] = {
 
 int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj)
 {
-	const char *ref = atr_req_param(r, "run");
 	struct atr_project p;
 	int64_t id;
 	enum atr_prole role;
 	int rc;
 
-	if (!ref || atr_parse_i64(ref, 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "run", "'run' must be a run id");
+	if (api_id_or_reply(r, "run", "run", &id) < 0)
 		return -1;
-	}
 	rc = atr_store_run_get(STORE(r), id, run);
 	if (rc == 0)
 		rc = atr_store_project_get(STORE(r), run->project_id, &p);

@@ -36,10 +36,8 @@ void api_worker_service_report(struct atr_req *r)
 {
 	int64_t job_id;
 
-	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &job_id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a job id");
+	if (api_id_or_reply(r, "id", "job", &job_id) < 0)
 		return;
-	}
 	if (!atr_engine_job_is_on(APP(r)->engine, job_id, r->who.scope_id)) {
 		atr_reply_error(r, 404, "not_found", NULL, "job %lld is not this worker's", (long long)job_id);
 		return;

@@ -56,10 +56,8 @@ void api_tokens_delete(struct atr_req *r)
 	int64_t id;
 	int rc;
 
-	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a token id");
+	if (api_id_or_reply(r, "id", "token", &id) < 0)
 		return;
-	}
 	/* Admins may revoke any token; others only their own (and see 404 for the rest). */
 	rc = atr_store_token_revoke(STORE(r), id, r->who.admin ? 0 : r->who.user_id);
 	if (rc < 0) {

@@ -32,10 +32,8 @@ const struct atr_field api_job_status_schema[] = {
 /* The job named by {id}, when it is (or was last) on the calling worker; 404 otherwise. */
 static int job_or_reply(struct atr_req *r, int64_t *job_id)
 {
-	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, job_id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a job id");
+	if (api_id_or_reply(r, "id", "job", job_id) < 0)
 		return -1;
-	}
 	if (!atr_engine_job_is_on(APP(r)->engine, *job_id, r->who.scope_id)) {
 		atr_reply_error(r, 404, "not_found", NULL, "job %lld is not this worker's", (long long)*job_id);
 		return -1;

@@ -47,10 +47,8 @@ void api_workers_join_delete(struct atr_req *r)
 	int64_t id;
 	int rc;
 
-	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a join token id");
+	if (api_id_or_reply(r, "id", "join token", &id) < 0)
 		return;
-	}
 	atr_req_audit_object(r, "join-token:%lld", (long long)id);
 	rc = atr_store_join_token_revoke(STORE(r), id);
 	if (rc == ATR_ENOTFOUND) {

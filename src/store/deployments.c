@@ -32,20 +32,6 @@ static json_t *column_json(sqlite3_stmt *st, int col)
 	return t ? json_loads(t, 0, NULL) : NULL;
 }
 
-/* Steps st, its first parameter bound to id, for one row that fill copies into out. */
-static int one_row(sqlite3_stmt *st, int64_t id, void (*fill)(sqlite3_stmt *st, void *out), void *out)
-{
-	int rc;
-
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		fill(st, out);
-	return atr_db_row_done(st, rc);
-}
-
 void atr_deployment_row_release(struct atr_deployment_row *row)
 {
 	json_decref(row->command);
@@ -94,7 +80,8 @@ static void fill_row(sqlite3_stmt *st, void *out)
 
 int atr_store_deployment_load(struct atr_store *s, int64_t id, struct atr_deployment_row *out)
 {
-	int rc = one_row(atr_db_stmt(s->db, "SELECT " DEP_COLS " FROM deployments WHERE id = ?"), id, fill_row, out);
+	int rc = atr_store_row_by_id(atr_db_stmt(s->db, "SELECT " DEP_COLS " FROM deployments WHERE id = ?"), id,
+				     fill_row, out);
 
 	if (rc < 0)
 		return rc;
@@ -365,11 +352,12 @@ static void fill_rollout(sqlite3_stmt *st, void *o)
 
 int atr_store_rollout_load(struct atr_store *s, int64_t id, struct atr_rollout *out)
 {
-	return one_row(atr_db_stmt(s->db, "SELECT id, deployment_id, kind, trigger, coalesce(from_version_id, 0),"
-					  " coalesce(from_version, 0), to_version_id, to_version, generation, state,"
-					  " reason, coalesce(actor, ''), deadline_at, started_at, coalesce(ended_at, 0)"
-					  " FROM deployment_rollouts WHERE id = ?"),
-		       id, fill_rollout, out);
+	return atr_store_row_by_id(
+		atr_db_stmt(s->db, "SELECT id, deployment_id, kind, trigger, coalesce(from_version_id, 0),"
+				   " coalesce(from_version, 0), to_version_id, to_version, generation, state,"
+				   " reason, coalesce(actor, ''), deadline_at, started_at, coalesce(ended_at, 0)"
+				   " FROM deployment_rollouts WHERE id = ?"),
+		id, fill_rollout, out);
 }
 
 json_t *atr_store_rollout_json(struct atr_store *s, int64_t id, int *err)
@@ -403,16 +391,11 @@ int atr_store_deployment_event_add(struct atr_store *s, const struct atr_deploym
 int atr_store_deployment_history(struct atr_store *s, int64_t deployment_id, const struct atr_page *p, json_t *arr,
 				 bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, kind, rollout_id, from_version, to_version, actor, message,"
-					      " created_at FROM deployment_events WHERE deployment_id = ?"
-					      " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, deployment_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int64(st, 3, p->after_id);
-	sqlite3_bind_int(st, 4, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(s,
+				    "SELECT id, kind, rollout_id, from_version, to_version, actor, message, created_at"
+				    " FROM deployment_events WHERE deployment_id = ?1 AND (?2 = 0 OR id < ?2)"
+				    " ORDER BY id DESC LIMIT ?3",
+				    deployment_id, p, arr, more);
 }
 
 /* ---- replicas ---- */
@@ -489,8 +472,9 @@ static void fill_replica_job(sqlite3_stmt *st, void *o)
 
 int atr_store_deployment_replica_job(struct atr_store *s, int64_t job_id, struct atr_replica_job *out)
 {
-	return one_row(atr_db_stmt(s->db, "SELECT j.state, coalesce(j.worker_id, 0), coalesce(w.name, ''),"
-					  " coalesce(j.pending_reason, ''), j.message, j.attempts FROM jobs j"
-					  " LEFT JOIN workers w ON w.id = j.worker_id WHERE j.id = ?"),
-		       job_id, fill_replica_job, out);
+	return atr_store_row_by_id(atr_db_stmt(s->db,
+					       "SELECT j.state, coalesce(j.worker_id, 0), coalesce(w.name, ''),"
+					       " coalesce(j.pending_reason, ''), j.message, j.attempts FROM jobs j"
+					       " LEFT JOIN workers w ON w.id = j.worker_id WHERE j.id = ?"),
+				   job_id, fill_replica_job, out);
 }

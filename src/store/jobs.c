@@ -97,8 +97,9 @@ fail:
 	" priority, max_attempts, attempts, timeout_s, memory_mb, queued_at, dispatched_at, cancel_requested,"      \
 	" assigned_gpus, labels"
 
-static void fill_row(sqlite3_stmt *st, struct atr_job_row *o)
+static void fill_row(sqlite3_stmt *st, void *out)
 {
+	struct atr_job_row *o = out;
 	json_t *a;
 	size_t i;
 	json_t *v;
@@ -137,15 +138,7 @@ static void fill_row(sqlite3_stmt *st, struct atr_job_row *o)
 
 int atr_store_job_row(struct atr_store *s, int64_t id, struct atr_job_row *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " ROW_COLS " FROM jobs WHERE id = ?");
-	int rc;
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		fill_row(st, out);
-	return atr_db_row_done(st, rc);
+	return atr_store_row_by_id(atr_db_stmt(s->db, "SELECT " ROW_COLS " FROM jobs WHERE id = ?"), id, fill_row, out);
 }
 
 int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_row *row, void *cls), void *cls)

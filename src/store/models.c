@@ -163,14 +163,9 @@ int atr_store_model_list(struct atr_store *s, int64_t project_id, const struct a
 
 int atr_store_model_history(struct atr_store *s, int64_t model_id, const struct atr_page *p, json_t *arr, bool *more)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, kind, version, alias, from_version, promotion_id, actor,"
-					      " comment, created_at FROM model_events WHERE model_id = ?"
-					      " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?");
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, model_id);
-	sqlite3_bind_int64(st, 2, p->after_id);
-	sqlite3_bind_int64(st, 3, p->after_id);
-	sqlite3_bind_int(st, 4, p->limit + 1);
-	return atr_store_collect(st, p->limit, arr, more);
+	return atr_store_list_keyed(
+		s,
+		"SELECT id, kind, version, alias, from_version, promotion_id, actor, comment, created_at"
+		" FROM model_events WHERE model_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+		model_id, p, arr, more);
 }

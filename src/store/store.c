@@ -90,6 +90,19 @@ int atr_store_collect(sqlite3_stmt *st, int limit, json_t *arr, bool *more)
 	return 0;
 }
 
+int atr_store_row_by_id(sqlite3_stmt *st, int64_t id, void (*fill)(sqlite3_stmt *st, void *out), void *out)
+{
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		fill(st, out);
+	return atr_db_row_done(st, rc);
+}
+
 json_t *atr_store_json_by_id(struct atr_store *s, const char *sql, int64_t id, int *err)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, sql);

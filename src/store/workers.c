@@ -310,8 +310,8 @@ int atr_store_join_token_list(struct atr_store *s, const struct atr_page *p, jso
 				    "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
 				    " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
 				    " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'join'"
-				    " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?",
-				    p->after_id, p, arr, more);
+				    " AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3",
+				    0 /* no key: ?1 unused */, p, arr, more);
 }
 
 int atr_store_join_token_revoke(struct atr_store *s, int64_t id)
