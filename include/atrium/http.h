@@ -94,7 +94,7 @@ struct atr_req {
 	bool answered;	/* an answer was made */
 	bool handled;	/* the handler ran */
 	bool suspended; /* waiting for an answer from elsewhere */
-	bool held;	/* answered, suspended until the store commits what it wrote */
+	bool held;	/* answered, waiting until the store commits what it wrote */
 	struct atr_req *held_next;
 	bool stream_waiting;
 	bool fallback;

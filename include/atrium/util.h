@@ -42,6 +42,12 @@ long atr_b64url_decode(const char *in, void *out, size_t outcap);
 
 /* sha256 of a buffer: 32 raw bytes / 65-byte hex. */
 void atr_sha256(const void *data, size_t len, unsigned char out[32]);
+/* A SHA-256 context kept by a hot caller on one thread (hashing with it allocates nothing);
+ * atr_sha256_with falls back to atr_sha256 when ctx is NULL or fails. */
+struct evp_md_ctx_st;
+struct evp_md_ctx_st *atr_sha256_ctx_new(void);
+void atr_sha256_ctx_free(struct evp_md_ctx_st *ctx);
+void atr_sha256_with(struct evp_md_ctx_st *ctx, const void *data, size_t len, unsigned char out[32]);
 void atr_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Parses a whole decimal integer in [min,max]; 0 or ATR_EINVAL. */

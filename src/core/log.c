@@ -87,6 +87,18 @@ static void put_value(struct line *l, const char *s)
 	static const char hx[] = "0123456789abcdef";
 	for (; *s && l->n < sizeof(l->b) - 8; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t run = 0;
+		/* a run of characters that need nothing goes in one copy (most values are one run) */
+		while (c >= 0x20 && c != '"' && c != '\\')
+			c = (unsigned char)s[++run];
+		if (run) {
+			if (run > sizeof(l->b) - 8 - l->n)
+				run = sizeof(l->b) - 8 - l->n;
+			memcpy(l->b + l->n, s, run);
+			l->n += run;
+			s += run - 1;
+			continue;
+		}
 		if (json_format && (c == '"' || c == '\\')) {
 			l->b[l->n++] = '\\';
 			l->b[l->n++] = (char)c;

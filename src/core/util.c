@@ -357,6 +357,27 @@ void atr_sha256(const void *data, size_t len, unsigned char out[32])
 		SHA256(data, len, out);
 }
 
+struct evp_md_ctx_st *atr_sha256_ctx_new(void)
+{
+	return EVP_MD_CTX_new();
+}
+
+void atr_sha256_ctx_free(struct evp_md_ctx_st *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+void atr_sha256_with(struct evp_md_ctx_st *ctx, const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	/* the same algorithm again: OpenSSL re-initialises the context's state, allocating nothing */
+	if (!ctx || !sha256_md || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, data, len) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1)
+		atr_sha256(data, len, out);
+}
+
 void atr_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char d[32];

@@ -28,6 +28,7 @@ struct atr_auth {
 	struct atr_store *store;
 	struct entry *slots;
 	size_t count;
+	struct evp_md_ctx_st *sha; /* reused for every request's token (NULL: one per hash) */
 };
 
 int atr_token_new(char token[ATR_TOKEN_MAX], char hash_hex[65])
@@ -59,6 +60,7 @@ int atr_auth_new(struct atr_store *store, struct atr_auth **out)
 		return ATR_ENOMEM;
 	}
 	a->store = store;
+	a->sha = atr_sha256_ctx_new();
 	*out = a;
 	return 0;
 }
@@ -67,6 +69,7 @@ void atr_auth_free(struct atr_auth *a)
 {
 	if (!a)
 		return;
+	atr_sha256_ctx_free(a->sha);
 	free(a->slots);
 	free(a);
 }
@@ -124,7 +127,7 @@ int atr_auth_lookup(struct atr_auth *a, const char *token, struct atr_principal 
 
 	if (strncmp(token, "atr_", 4) != 0 || strlen(token) >= ATR_TOKEN_MAX)
 		return ATR_EUNAUTH;
-	atr_sha256(token, strlen(token), hash);
+	atr_sha256_with(a->sha, token, strlen(token), hash);
 	e = find(a, hash, &found);
 	if (!found) {
 		struct atr_principal who;

@@ -21,8 +21,8 @@ void atr_req_force_resume(struct atr_req *r);
 
 bool atr_server_stopping(const struct atr_server *s);
 void atr_server_audit(struct atr_server *s, struct atr_req *r);
-/* Called as an answer is made: when the store holds uncommitted writes the request is
- * suspended until they commit (true: held; send nothing now). */
+/* Called as an answer is made: when the store holds uncommitted writes the answer waits
+ * until they commit (true: held; send nothing now). */
 bool atr_server_hold(struct atr_server *s, struct atr_req *r);
 struct atr_store *atr_server_idem_store(struct atr_server *s);
 

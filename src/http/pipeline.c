@@ -41,10 +41,15 @@ static void set_client(struct atr_req *r)
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	snprintf(r->client, sizeof(r->client), "-");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->client,
-			  sizeof(r->client));
-	else if (sa && sa->sa_family == AF_INET6)
+	if (sa && sa->sa_family == AF_INET) { /* (inet_ntop formats through sprintf: a tenth of a cached read) */
+		const unsigned char *a =
+			(const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		char *p = r->client;
+		for (int i = 0; i < 4; i++) {
+			p += atr_fmt_u64(p, a[i]);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+	} else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->client,
 			  sizeof(r->client));
 }

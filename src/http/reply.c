@@ -163,7 +163,7 @@ void atr_req_suspend(struct atr_req *r)
 
 void atr_req_flush(struct atr_req *r)
 {
-	if (!r->pending || r->suspended || r->stream_waiting || r->closed || r->phase == ATR_PHASE_BODY)
+	if (!r->pending || r->suspended || r->held || r->stream_waiting || r->closed || r->phase == ATR_PHASE_BODY)
 		return;
 	/*
 	 * An answer made from the headers alone (a cached read, an idempotent replay) goes out

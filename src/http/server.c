@@ -51,6 +51,14 @@ static void run_mhd(struct atr_server *s)
 		return;
 	if (s->kicked) {
 		uv_timer_start(&s->timer, on_timer, 0, 0);
+	} else if (s->held) {
+		/*
+		 * MHD asks to run again at once while a held answer waits (its connection stays
+		 * among the ready ones); that run is useless before the commit, and a 0 ms timer
+		 * started from a timer's callback would run in this same turn, forever. The
+		 * commit comes before the loop waits, and its release kicks the next run.
+		 */
+		uv_timer_stop(&s->timer);
 	} else if (MHD_get_timeout(s->d, &to) == MHD_YES) {
 		uv_timer_start(&s->timer, on_timer, (uint64_t)to, 0);
 	} else {
@@ -114,10 +122,12 @@ bool atr_server_hold(struct atr_server *s, struct atr_req *r)
 	r->held_next = s->held;
 	s->held = r;
 	atr_req_ref(r);
-	if (!r->suspended) {
-		r->suspended = true;
-		MHD_suspend_connection(r->conn);
-	}
+	/*
+	 * Not suspended: MHD keeps a request whose final call queued nothing among its ready
+	 * connections and calls the handler again on its next run (a connection suspended
+	 * and resumed for this paid two epoll_ctl per write). The commit comes before that
+	 * run (a uv_prepare, serve.c), and atr_req_flush sends nothing while it waits.
+	 */
 	return true;
 }
 
@@ -138,6 +148,8 @@ void atr_server_release_held(struct atr_server *s, bool committed)
 		if (!r->held && r->suspended) { /* (a new answer may be held again, for the next commit) */
 			r->suspended = false;
 			MHD_resume_connection(r->conn);
+		} else if (!r->held && r->phase == ATR_PHASE_FINAL) {
+			atr_req_flush(r); /* (before its final call, the next call of the handler sends it) */
 		}
 		atr_req_unref(r);
 	}

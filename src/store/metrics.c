@@ -106,6 +106,15 @@ static int save_series(struct atr_store *s, const struct series *sr, int64_t now
 	return atr_db_step_write(st);
 }
 
+/* The whole-chunk scratch buffer, allocated by the first write that needs it (a point appended
+ * into a tail's free room, the common case, needs none). */
+static unsigned char *chunk_buf(struct appender *a)
+{
+	if (!a->chunk)
+		a->chunk = malloc(ATR_METRIC_CHUNK_POINTS * ATR_METRIC_REC);
+	return a->chunk;
+}
+
 /* The blob handle on chunk id (reopened when one is open: cheaper than a new one). */
 static sqlite3_blob *blob_at(struct appender *a, int64_t id)
 {
@@ -170,6 +179,8 @@ static int write_records(struct appender *a, struct series *sr, size_t k)
 			if (ncap > ATR_METRIC_CHUNK_POINTS)
 				ncap = ATR_METRIC_CHUNK_POINTS;
 			m = ncap - n0 < k ? ncap - n0 : k;
+			if (!chunk_buf(a))
+				return ATR_ENOMEM;
 			memset(a->chunk, 0, ncap * ATR_METRIC_REC);
 			if (sqlite3_blob_read(blob, a->chunk, (int)(n0 * ATR_METRIC_REC), 0) != SQLITE_OK)
 				return ATR_EDB;
@@ -192,6 +203,8 @@ static int write_records(struct appender *a, struct series *sr, size_t k)
 		if (before < ATR_METRIC_CHUNK_POINTS && k < cap)
 			cap = k > MIN_CHUNK_POINTS ? k : MIN_CHUNK_POINTS;
 		m = k < cap ? k : cap;
+		if (!chunk_buf(a))
+			return ATR_ENOMEM;
 		memcpy(a->chunk, rec, m * ATR_METRIC_REC);
 		memset(a->chunk + m * ATR_METRIC_REC, 0, (cap - m) * ATR_METRIC_REC);
 		if ((rc = insert_chunk(a->s, sr->id, a->chunk, cap * ATR_METRIC_REC, &sr->tail_id)) < 0)
@@ -268,8 +281,7 @@ int atr_store_metrics_append(struct atr_store *s, int64_t run_id, int64_t projec
 	}
 	a.rec = malloc(most * ATR_METRIC_REC);
 	a.pts = malloc(most * sizeof(*a.pts));
-	a.chunk = malloc(ATR_METRIC_CHUNK_POINTS * ATR_METRIC_REC);
-	if (!start || !idx || !a.rec || !a.pts || !a.chunk)
+	if (!start || !idx || !a.rec || !a.pts)
 		goto out;
 	for (size_t i = 0; i < b->n; i++)
 		idx[start[b->pts[i].key]++] = i;
