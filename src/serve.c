@@ -260,7 +260,7 @@ static int start_http(struct daemon *d)
 		return rc;
 	port = atr_server_port(d->app.http);
 	if (d->app.cfg->public_url[0])
-		snprintf(d->app.public_url, sizeof(d->app.public_url), "%s", d->app.cfg->public_url);
+		atr_copy(d->app.public_url, sizeof(d->app.public_url), d->app.cfg->public_url);
 	else
 		snprintf(d->app.public_url, sizeof(d->app.public_url), "http://%s:%d",
 			 strcmp(d->app.cfg->listen.host, "0.0.0.0") == 0 ? "127.0.0.1" : d->app.cfg->listen.host, port);

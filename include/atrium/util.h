@@ -24,6 +24,9 @@ uint64_t atr_fast_rand(void);
 
 /* v in decimal at out (room for 21 bytes), NUL-terminated; returns the length. Hot paths
  * (the access log, cache keys): no printf machinery. */
+/* Copies src (NULL: "") into dst of cap bytes, cut to fit, terminated (nothing when cap is 0):
+ * snprintf(dst, cap, "%s", src) without the format parsing. */
+void atr_copy(char *dst, size_t cap, const char *src);
 size_t atr_fmt_u64(char *out, uint64_t v);
 size_t atr_fmt_i64(char *out, int64_t v);
 /* v as 16 lowercase hex digits at out (17 bytes), NUL-terminated. */

@@ -13,7 +13,7 @@ void api_audit_record(void *app, struct atr_req *r)
 
 	switch (r->who.kind) {
 	case ATR_P_USER:
-		snprintf(actor, sizeof(actor), "%s", r->who.username);
+		atr_copy(actor, sizeof(actor), r->who.username);
 		break;
 	case ATR_P_JOB:
 		snprintf(actor, sizeof(actor), "job:%lld", (long long)r->who.scope_id);

@@ -98,9 +98,9 @@ void api_auth_login(struct atr_req *r)
 	if (atr_store_user_get(STORE(r), username, &u) == 0 && !u.disabled && u.password_hash[0]) {
 		l->exists = true;
 		l->user_id = u.id;
-		snprintf(l->stored, sizeof(l->stored), "%s", u.password_hash);
+		atr_copy(l->stored, sizeof(l->stored), u.password_hash);
 	}
-	snprintf(l->password, sizeof(l->password), "%s", atr_json_str(r->body, "password", ""));
+	atr_copy(l->password, sizeof(l->password), atr_json_str(r->body, "password", ""));
 	if (atr_req_offload(r, verify, after_verify, l) < 0) {
 		free(l);
 		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule the password check");

@@ -77,7 +77,7 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 		atr_reply_err(r, rc, NULL, "cannot store uploads right now");
 		return -1;
 	}
-	snprintf(c->kind, sizeof(c->kind), "%s", kind);
+	atr_copy(c->kind, sizeof(c->kind), kind);
 	c->owner_id = owner_id;
 	c->path = path;
 	r->ctx = c;

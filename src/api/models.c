@@ -41,7 +41,7 @@ const char *api_actor(struct atr_req *r, char *buf, size_t len)
 	if (r->who.kind == ATR_P_JOB)
 		snprintf(buf, len, "job:%lld", (long long)r->who.scope_id);
 	else
-		snprintf(buf, len, "%s", r->who.username);
+		atr_copy(buf, len, r->who.username);
 	return buf;
 }
 

@@ -69,7 +69,7 @@ static int body_version_or_reply(struct atr_req *r, const struct atr_model *m, s
 	if (json_is_integer(j))
 		snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(j));
 	else
-		snprintf(ref, sizeof(ref), "%s", json_string_value(j));
+		atr_copy(ref, sizeof(ref), json_string_value(j));
 	rc = atr_store_model_version_resolve(STORE(r), m->id, ref, v);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_error(r, 400, "invalid", "version", "model '%s' has no version '%s'", m->name, ref);

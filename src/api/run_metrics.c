@@ -236,8 +236,8 @@ void api_run_metric_get(struct atr_req *r)
 			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
 			return;
 		}
-		snprintf(j->db_path, sizeof(j->db_path), "%s", STORE(r)->db_path);
-		snprintf(j->key, sizeof(j->key), "%s", key);
+		atr_copy(j->db_path, sizeof(j->db_path), STORE(r)->db_path);
+		atr_copy(j->key, sizeof(j->key), key);
 		j->run_id = run.id;
 		j->max_points = (size_t)max_points;
 		if (atr_req_offload(r, series_work, series_after, j) < 0) {

@@ -128,7 +128,7 @@ void api_users_create(struct atr_req *r)
 		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
 		return;
 	}
-	snprintf(w->password, sizeof(w->password), "%s", password);
+	atr_copy(w->password, sizeof(w->password), password);
 	if (atr_req_offload(r, hash_password, after_create_hash, w) < 0) {
 		free(w);
 		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule password hashing");
@@ -220,7 +220,7 @@ void api_users_patch(struct atr_req *r)
 	w->has_disabled = atr_json_has(r->body, "disabled");
 	w->disabled = atr_json_bool(r->body, "disabled", false);
 	w->has_display_name = atr_json_has(r->body, "display_name");
-	snprintf(w->display_name, sizeof(w->display_name), "%s", atr_json_str(r->body, "display_name", ""));
+	atr_copy(w->display_name, sizeof(w->display_name), atr_json_str(r->body, "display_name", ""));
 	atr_req_audit_object(r, "user:%s", u.username);
 	if (removes_last_admin(r, &u, w)) {
 		const char *field = w->has_role ? "role" : "disabled";
@@ -234,7 +234,7 @@ void api_users_patch(struct atr_req *r)
 		free(w);
 		return;
 	}
-	snprintf(w->password, sizeof(w->password), "%s", password);
+	atr_copy(w->password, sizeof(w->password), password);
 	if (atr_req_offload(r, hash_password, after_patch_hash, w) < 0) {
 		free(w);
 		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule password hashing");

@@ -72,7 +72,7 @@ static int bad(struct atr_metric_batch *b, long i, const char *name, const char 
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (i < 0)
-		snprintf(b->field, sizeof(b->field), "%s", name);
+		atr_copy(b->field, sizeof(b->field), name);
 	else if (name)
 		snprintf(b->field, sizeof(b->field), "metrics[%ld].%s", i, name);
 	else

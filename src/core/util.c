@@ -170,6 +170,18 @@ int atr_random_bytes(void *out, size_t len)
 	return 0;
 }
 
+void atr_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n;
+
+	if (cap == 0)
+		return;
+	n = src ? strnlen(src, cap - 1) : 0;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 size_t atr_fmt_u64(char *out, uint64_t v)
 {
 	char tmp[20];

@@ -327,15 +327,15 @@ static void update_state(struct dep *d)
 	else
 		state = "degraded";
 	if (d->ntracks == 0)
-		snprintf(msg, sizeof(msg), "%s", d->ro.id && d->ro.reason[0] ? d->ro.reason : "no version is deployed");
+		atr_copy(msg, sizeof(msg), d->ro.id && d->ro.reason[0] ? d->ro.reason : "no version is deployed");
 	else
 		snprintf(msg, sizeof(msg), "%d of %d replicas ready", ready, want);
 	if (!strcmp(state, d->row.state) && !strcmp(msg, d->row.message))
 		return;
 	if (strcmp(state, d->row.state) != 0)
 		dep_event(d, "state_changed", 0, 0, NULL, "%s -> %s: %s", d->row.state, state, msg);
-	snprintf(d->row.state, sizeof(d->row.state), "%s", state);
-	snprintf(d->row.message, sizeof(d->row.message), "%s", msg);
+	atr_copy(d->row.state, sizeof(d->row.state), state);
+	atr_copy(d->row.message, sizeof(d->row.message), msg);
 	dep_save(d);
 }
 
@@ -448,8 +448,8 @@ static int dep_names(struct atr_deploy *dp, struct dep *d)
 		rc = atr_store_model_get(STORE(dp), d->row.model_id, &m);
 	if (rc < 0)
 		return rc;
-	snprintf(d->project, sizeof(d->project), "%s", p.name);
-	snprintf(d->model, sizeof(d->model), "%s", m.name);
+	atr_copy(d->project, sizeof(d->project), p.name);
+	atr_copy(d->model, sizeof(d->model), m.name);
 	d->team_id = p.team_id;
 	return 0;
 }
@@ -566,7 +566,7 @@ int atr_deploy_find(struct atr_deploy *dp, const char *name, struct atr_deploy_r
 	out->project_id = d->row.project_id;
 	out->model_id = d->row.model_id;
 	out->version_id = d->row.version_id;
-	snprintf(out->name, sizeof(out->name), "%s", d->row.name);
+	atr_copy(out->name, sizeof(out->name), d->row.name);
 	return 0;
 }
 
@@ -582,16 +582,16 @@ int atr_deploy_create(struct atr_deploy *dp, const struct atr_deploy_spec *spec,
 	row->project_id = spec->project_id;
 	row->model_id = spec->model_id;
 	row->created_by = spec->created_by;
-	snprintf(row->name, sizeof(row->name), "%s", spec->name);
-	snprintf(row->follow_alias, sizeof(row->follow_alias), "%s", spec->follow_alias ? spec->follow_alias : "");
+	atr_copy(row->name, sizeof(row->name), spec->name);
+	atr_copy(row->follow_alias, sizeof(row->follow_alias), spec->follow_alias ? spec->follow_alias : "");
 	row->replicas = spec->replicas;
 	row->command = json_deep_copy(spec->command);
 	row->env = spec->env ? json_deep_copy(spec->env) : json_object();
 	row->resources = spec->resources ? json_deep_copy(spec->resources) : json_object();
 	row->labels = spec->labels ? json_deep_copy(spec->labels) : json_object();
 	row->traffic = json_array();
-	snprintf(row->health_path, sizeof(row->health_path), "%s", spec->health_path);
-	snprintf(row->predict_path, sizeof(row->predict_path), "%s", spec->predict_path);
+	atr_copy(row->health_path, sizeof(row->health_path), spec->health_path);
+	atr_copy(row->predict_path, sizeof(row->predict_path), spec->predict_path);
 	row->timeout_ms = spec->timeout_ms;
 	row->rollout_timeout_s = spec->rollout_timeout_s;
 	row->sample_rate = spec->sample_rate;

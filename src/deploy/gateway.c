@@ -283,8 +283,8 @@ void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, i
 	dep_ref(d);
 	rep_ref(rep);
 	atr_req_ref(r);
-	snprintf(c->path, sizeof(c->path), "%s", upstream_path ? upstream_path : d->row.predict_path);
-	snprintf(c->content_type, sizeof(c->content_type), "%s", ct && strlen(ct) < sizeof(c->content_type) ? ct : "");
+	atr_copy(c->path, sizeof(c->path), upstream_path ? upstream_path : d->row.predict_path);
+	atr_copy(c->content_type, sizeof(c->content_type), ct && strlen(ct) < sizeof(c->content_type) ? ct : "");
 	snprintf(c->request_id_header, sizeof(c->request_id_header), "X-Request-Id: %s", r->request_id);
 	if (send_to(c) < 0) {
 		atr_reply_error(r, 503, "unavailable", NULL, "could not start the request to deployment '%s'",

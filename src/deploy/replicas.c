@@ -248,7 +248,7 @@ void atr_deploy_service_report(struct atr_deploy *dp, int64_t worker_id, const j
 	}
 	r->svc = port > 0 ? now_svc : REP_STARTING;
 	r->restarts = (int)atr_json_int(svc, "restarts", 0);
-	snprintf(r->message, sizeof(r->message), "%s", atr_json_str(svc, "message", ""));
+	atr_copy(r->message, sizeof(r->message), atr_json_str(svc, "message", ""));
 	if (r->svc == REP_READY) {
 		r->ever_ready = true;
 		r->d->fail_streak = 0;

@@ -61,7 +61,7 @@ void dep_rollout_end(struct dep *d, const char *state, const char *fmt, ...)
 {
 	va_list ap;
 
-	snprintf(d->ro.state, sizeof(d->ro.state), "%s", state);
+	atr_copy(d->ro.state, sizeof(d->ro.state), state);
 	va_start(ap, fmt);
 	vsnprintf(d->ro.reason, sizeof(d->ro.reason), fmt, ap);
 	va_end(ap);
@@ -92,10 +92,10 @@ static int new_rollout(struct dep *d, const char *kind, const char *trigger, int
 
 	memset(ro, 0, sizeof(*ro));
 	ro->deployment_id = d->row.id;
-	snprintf(ro->kind, sizeof(ro->kind), "%s", kind);
-	snprintf(ro->trigger, sizeof(ro->trigger), "%s", trigger);
+	atr_copy(ro->kind, sizeof(ro->kind), kind);
+	atr_copy(ro->trigger, sizeof(ro->trigger), trigger);
 	snprintf(ro->state, sizeof(ro->state), "in_progress");
-	snprintf(ro->actor, sizeof(ro->actor), "%s", actor ? actor : "");
+	atr_copy(ro->actor, sizeof(ro->actor), actor ? actor : "");
 	if (s) {
 		ro->from_version_id = s->version_id;
 		ro->from_version = s->version;
@@ -448,7 +448,7 @@ static bool set_text(char *field, size_t n, const char *v)
 {
 	if (!v || !strcmp(field, v))
 		return false;
-	snprintf(field, n, "%s", v);
+	atr_copy(field, n, v);
 	return true;
 }
 

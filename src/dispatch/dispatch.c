@@ -46,11 +46,11 @@ static const char *error_message(const struct atr_client_resp *resp, char *buf, 
 	const char *m = atr_json_str(json_object_get(o, "error"), "message", NULL);
 
 	if (m)
-		snprintf(buf, len, "%s", m);
+		atr_copy(buf, len, m);
 	else if (resp->status)
 		snprintf(buf, len, "the worker answered %ld", resp->status);
 	else
-		snprintf(buf, len, "%s", resp->error ? resp->error : "no answer");
+		atr_copy(buf, len, resp->error ? resp->error : "no answer");
 	json_decref(o);
 	return buf;
 }

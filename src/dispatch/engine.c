@@ -92,8 +92,8 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 
 	worker_release(w);
 	w->id = atr_json_int(o, "id", 0);
-	snprintf(w->name, sizeof(w->name), "%s", atr_json_str(o, "name", ""));
-	snprintf(w->url, sizeof(w->url), "%s", atr_json_str(o, "url", ""));
+	atr_copy(w->name, sizeof(w->name), atr_json_str(o, "name", ""));
+	atr_copy(w->url, sizeof(w->url), atr_json_str(o, "url", ""));
 	w->online = strcmp(atr_json_str(o, "state", ""), "online") == 0;
 	w->schedulable = atr_json_bool(o, "schedulable", false);
 	w->cpus = (int)atr_json_int(o, "cpus", 0);
@@ -116,7 +116,7 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 			break;
 		g = &w->gpus[w->ngpus];
 		g->index = (int)atr_json_int(v, "index", w->ngpus);
-		snprintf(w->gpu_names[w->ngpus], sizeof(w->gpu_names[0]), "%s", atr_json_str(v, "name", ""));
+		atr_copy(w->gpu_names[w->ngpus], sizeof(w->gpu_names[0]), atr_json_str(v, "name", ""));
 		g->name = w->gpu_names[w->ngpus];
 		g->busy = atr_json_bool(v, "busy", false);
 		w->ngpus++;

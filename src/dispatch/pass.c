@@ -215,7 +215,7 @@ static void run_pass(struct atr_engine *e)
 	for (int i = 0; i < plan.npending; i++) {
 		struct eng_job *j = eng_job_find(e, plan.pending[i].job_id);
 		if (j && j->row.state == ATR_JOB_QUEUED && strcmp(j->reason, plan.pending[i].reason) != 0) {
-			snprintf(j->reason, sizeof(j->reason), "%s", plan.pending[i].reason);
+			atr_copy(j->reason, sizeof(j->reason), plan.pending[i].reason);
 			atr_store_job_set_pending(e->app->store, j->row.id, j->reason);
 		}
 	}

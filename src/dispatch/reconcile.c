@@ -228,13 +228,13 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 		return 0;
 	} else if (!strcmp(rep->state, "cancelled")) {
 		to = ATR_JOB_CANCELLED;
-		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "cancelled");
+		atr_copy(msg, sizeof(msg), rep->message && *rep->message ? rep->message : "cancelled");
 	} else if (!strcmp(rep->state, "timeout")) {
 		to = ATR_JOB_FAILED;
 		snprintf(msg, sizeof(msg), "timed out after %d s", j->row.timeout_s);
 	} else {
 		to = ATR_JOB_FAILED;
-		snprintf(msg, sizeof(msg), "%s", rep->message && *rep->message ? rep->message : "failed");
+		atr_copy(msg, sizeof(msg), rep->message && *rep->message ? rep->message : "failed");
 	}
 	c.message = msg;
 	rc = eng_move(e, j, to, &c);

@@ -60,7 +60,7 @@ static bool enum_has(const char *enums, const char *v, size_t vlen)
 static int fail(char *field, size_t fieldlen, const char *path, char *msg, size_t msglen, const char *what,
 		const char *extra)
 {
-	snprintf(field, fieldlen, "%s", path);
+	atr_copy(field, fieldlen, path);
 	snprintf(msg, msglen, "'%s' %s%s", path, what, extra);
 	return ATR_EINVAL;
 }

@@ -91,7 +91,7 @@ static struct rl_entry *rl_find(const char *key, bool create, int64_t now)
 		if (e->key[0] && !stale && strncmp(e->key, key, sizeof(e->key) - 1) == 0)
 			return e;
 		if (create && (!e->key[0] || stale)) {
-			snprintf(e->key, sizeof(e->key), "%s", key);
+			atr_copy(e->key, sizeof(e->key), key);
 			e->fails = 0;
 			e->start = now;
 			return e;
@@ -101,7 +101,7 @@ static struct rl_entry *rl_find(const char *key, bool create, int64_t now)
 		return NULL;
 	/* Neighbourhood full: reuse the oldest of the probed slots. */
 	struct rl_entry *e = &rl[(size_t)h % RL_SLOTS];
-	snprintf(e->key, sizeof(e->key), "%s", key);
+	atr_copy(e->key, sizeof(e->key), key);
 	e->fails = 0;
 	e->start = now;
 	return e;

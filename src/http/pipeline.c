@@ -341,7 +341,7 @@ static void begin(struct atr_req *r)
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
 	if (bad) {
 		char name[64];
-		snprintf(name, sizeof(name), "%s", bad);
+		atr_copy(name, sizeof(name), bad);
 		for (char *p = name; *p; p++)
 			if ((unsigned char)*p < 0x20)
 				*p = '?';

@@ -242,6 +242,17 @@ enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const 
 			*nparams = np;
 			return ATR_MATCH_OK;
 		}
+		alen = 1; /* the path exists for another method: its Allow list is made below */
+	}
+	if (!alen)
+		return ATR_MATCH_NOT_FOUND;
+	alen = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *bad = NULL;
+		int np = 0;
+
+		if (!match_one(routes[i].pattern, path, storage, params, &np, &bad))
+			continue;
 		if (!strstr(allow, routes[i].method)) {
 			int w = snprintf(allow + alen, allowlen - alen, "%s%s", alen ? ", " : "", routes[i].method);
 			if (w > 0 && (size_t)w < allowlen - alen)

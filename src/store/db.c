@@ -18,6 +18,7 @@
 #include "atrium/log.h"
 #include "atrium/util.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ static int run_ctl(struct atr_db *db, sqlite3_stmt **slot, const char *sql)
 	rc = sqlite3_step(*slot);
 	sqlite3_reset(*slot);
 	if (rc != SQLITE_DONE) {
-		atr_error("sql failed: %s: %s", sqlite3_errmsg(db->h), sql);
+		atr_error("sql failed: %s: %s", sqlite3_errmsg(db->h), sql ? sql : sqlite3_sql(*slot));
 		return ATR_EDB;
 	}
 	return 0;
@@ -89,6 +90,8 @@ static int ctl_sp(struct atr_db *db, enum ctl_sp verb, int depth)
 	char sql[48];
 
 	db->write_gen++;
+	if (depth < CTL_DEPTHS && db->sp[verb][depth])
+		return run_ctl(db, &db->sp[verb][depth], NULL); /* prepared: the text is only for its errors */
 	snprintf(sql, sizeof(sql), "%s sp%d", sp_verb[verb], depth);
 	if (depth >= CTL_DEPTHS) {
 		sqlite3_stmt *once = NULL;
@@ -109,11 +112,23 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
+/*
+ * Before SQLite's first use: no memory statistics (nothing reads them), which otherwise take
+ * a global mutex around every one of SQLite's allocations (dozens per write request).
+ */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int atr_db_open(const char *path, int sync_full, struct atr_db **out)
 {
-	struct atr_db *db = calloc(1, sizeof(*db));
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct atr_db *db;
 	int rc;
 
+	pthread_once(&once, sqlite_setup);
+	db = calloc(1, sizeof(*db));
 	if (!db)
 		return ATR_ENOMEM;
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

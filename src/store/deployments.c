@@ -23,7 +23,7 @@
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
-	snprintf(dst, n, "%s", t ? t : "");
+	atr_copy(dst, n, t ? t : "");
 }
 
 static json_t *column_json(sqlite3_stmt *st, int col)

@@ -56,7 +56,7 @@ int atr_store_file_get(struct atr_store *s, const char *kind, int64_t owner_id, 
 	atr_db_bind_text(st, 3, path);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out->sha256, sizeof(out->sha256), "%s", (const char *)sqlite3_column_text(st, 0));
+		atr_copy(out->sha256, sizeof(out->sha256), (const char *)sqlite3_column_text(st, 0));
 		out->size = sqlite3_column_int64(st, 1);
 	}
 	return atr_db_row_done(st, rc);
@@ -236,7 +236,7 @@ int atr_store_blobs_garbage(struct atr_store *s, int64_t before_ms, int max, cha
 	sqlite3_bind_int64(st, 1, before_ms);
 	sqlite3_bind_int(st, 2, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-		snprintf(out[*n], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+		atr_copy(out[*n], 65, (const char *)sqlite3_column_text(st, 0));
 		(*n)++;
 	}
 	atr_db_done(st);

@@ -7,6 +7,7 @@
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/store_files.h"
+#include "atrium/util.h"
 
 #include <stdio.h>
 
@@ -27,10 +28,10 @@ int atr_store_gc_scan(struct atr_store *s, const char *after, int64_t before_ms,
 	sqlite3_bind_int(st, 3, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *sha = (const char *)sqlite3_column_text(st, 0);
-		snprintf(last, 65, "%s", sha);
+		atr_copy(last, 65, sha);
 		(*examined)++;
 		if (sqlite3_column_int(st, 1))
-			snprintf(out[(*n)++], 65, "%s", sha);
+			atr_copy(out[(*n)++], 65, sha);
 	}
 	atr_db_done(st);
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;

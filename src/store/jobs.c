@@ -114,8 +114,8 @@ static void fill_row(sqlite3_stmt *st, void *out)
 	o->created_by = sqlite3_column_int64(st, 5);
 	o->deployment_id = sqlite3_column_int64(st, 6);
 	o->state = (enum atr_job_state)atr_job_state_parse((const char *)sqlite3_column_text(st, 7));
-	snprintf(o->kind, sizeof(o->kind), "%s", (const char *)sqlite3_column_text(st, 8));
-	snprintf(o->gpu_type, sizeof(o->gpu_type), "%s", gt ? gt : "");
+	atr_copy(o->kind, sizeof(o->kind), (const char *)sqlite3_column_text(st, 8));
+	atr_copy(o->gpu_type, sizeof(o->gpu_type), gt ? gt : "");
 	o->gpus = sqlite3_column_int(st, 10);
 	o->cpus = sqlite3_column_int(st, 11);
 	o->priority = sqlite3_column_int(st, 12);

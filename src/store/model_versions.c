@@ -236,7 +236,7 @@ static bool aliased(struct atr_store *s, int64_t version_id, char *alias)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		found = true;
 		if (alias)
-			snprintf(alias, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+			atr_copy(alias, 64, (const char *)sqlite3_column_text(st, 0));
 	}
 	atr_db_done(st);
 	return found;

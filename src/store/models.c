@@ -82,7 +82,7 @@ static int fill_model(sqlite3_stmt *st, struct atr_model *out)
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
 		out->project_id = sqlite3_column_int64(st, 1);
-		snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 2));
+		atr_copy(out->name, sizeof(out->name), (const char *)sqlite3_column_text(st, 2));
 	}
 	return atr_db_row_done(st, rc);
 }

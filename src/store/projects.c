@@ -30,7 +30,7 @@ static int fill(sqlite3_stmt *st, struct atr_project *out)
 	}
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
-	snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 1));
+	atr_copy(out->name, sizeof(out->name), (const char *)sqlite3_column_text(st, 1));
 	out->team_id = sqlite3_column_int64(st, 2);
 	out->internal = strcmp((const char *)sqlite3_column_text(st, 3), "internal") == 0;
 	out->archived = sqlite3_column_type(st, 4) != SQLITE_NULL;

@@ -180,8 +180,8 @@ int atr_store_promotion_get(struct atr_store *s, int64_t id, struct atr_promotio
 		out->project_id = sqlite3_column_int64(st, 2);
 		out->version_id = sqlite3_column_int64(st, 3); /* NULL reads as 0 */
 		out->version = sqlite3_column_int64(st, 4);
-		snprintf(out->alias, sizeof(out->alias), "%s", (const char *)sqlite3_column_text(st, 5));
-		snprintf(out->state, sizeof(out->state), "%s", (const char *)sqlite3_column_text(st, 6));
+		atr_copy(out->alias, sizeof(out->alias), (const char *)sqlite3_column_text(st, 5));
+		atr_copy(out->state, sizeof(out->state), (const char *)sqlite3_column_text(st, 6));
 	}
 	return atr_db_row_done(st, rc);
 }

@@ -112,7 +112,7 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
 		out->project_id = sqlite3_column_int64(st, 1);
-		snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 2));
+		atr_copy(out->status, sizeof(out->status), (const char *)sqlite3_column_text(st, 2));
 	}
 	return atr_db_row_done(st, rc);
 }
@@ -157,7 +157,7 @@ static int add_params(struct atr_store *s, int64_t id, const json_t *params, cha
 			  strcmp((const char *)sqlite3_column_text(st, 0), json_string_value(v)) != 0;
 		atr_db_done(st);
 		if (differs) {
-			snprintf(conflict_key, keylen, "%s", k);
+			atr_copy(conflict_key, keylen, k);
 			return ATR_ECONFLICT;
 		}
 	}

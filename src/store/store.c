@@ -21,7 +21,7 @@ int atr_store_open(const char *data_dir, int sync_full, struct atr_store **out)
 
 	if (!s)
 		return ATR_ENOMEM;
-	snprintf(s->data_dir, sizeof(s->data_dir), "%s", data_dir);
+	atr_copy(s->data_dir, sizeof(s->data_dir), data_dir);
 	snprintf(s->blob_dir, sizeof(s->blob_dir), "%s/blobs", data_dir);
 	snprintf(s->tmp_dir, sizeof(s->tmp_dir), "%s/tmp", data_dir);
 	snprintf(s->db_path, sizeof(s->db_path), "%s/atrium.db", data_dir);

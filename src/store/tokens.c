@@ -81,7 +81,7 @@ int atr_store_token_lookup(struct atr_store *s, const char *hash_hex, struct atr
 	out->scope_id = sqlite3_column_int64(st, 4);
 	out->expires_at = sqlite3_column_int64(st, 5);
 	if (sqlite3_column_type(st, 7) == SQLITE_TEXT)
-		snprintf(out->username, sizeof(out->username), "%s", (const char *)sqlite3_column_text(st, 7));
+		atr_copy(out->username, sizeof(out->username), (const char *)sqlite3_column_text(st, 7));
 	out->admin = sqlite3_column_type(st, 8) == SQLITE_TEXT &&
 		     strcmp((const char *)sqlite3_column_text(st, 8), "admin") == 0;
 	rc = 0;

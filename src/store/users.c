@@ -43,12 +43,12 @@ static int fill_user(sqlite3_stmt *st, struct atr_user *out)
 	}
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
-	snprintf(out->username, sizeof(out->username), "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(out->display_name, sizeof(out->display_name), "%s", (const char *)sqlite3_column_text(st, 2));
+	atr_copy(out->username, sizeof(out->username), (const char *)sqlite3_column_text(st, 1));
+	atr_copy(out->display_name, sizeof(out->display_name), (const char *)sqlite3_column_text(st, 2));
 	out->admin = strcmp((const char *)sqlite3_column_text(st, 3), "admin") == 0;
 	out->disabled = sqlite3_column_int(st, 4) != 0;
 	ph = (const char *)sqlite3_column_text(st, 5);
-	snprintf(out->password_hash, sizeof(out->password_hash), "%s", ph ? ph : "");
+	atr_copy(out->password_hash, sizeof(out->password_hash), ph ? ph : "");
 	atr_db_done(st);
 	return 0;
 }

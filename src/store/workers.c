@@ -28,7 +28,7 @@ static int one_value(sqlite3_stmt *st, int64_t *num, char *text)
 	if (rc == SQLITE_ROW && num)
 		*num = sqlite3_column_int64(st, 0);
 	if (rc == SQLITE_ROW && text)
-		snprintf(text, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+		atr_copy(text, 16, (const char *)sqlite3_column_text(st, 0));
 	return atr_db_row_done(st, rc);
 }
 

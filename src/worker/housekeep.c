@@ -188,7 +188,7 @@ static void scan_cache(struct hk_pass *p)
 			e = ne;
 			cap = ncap;
 		}
-		snprintf(e[n].name, sizeof(e[n].name), "%s", de->d_name);
+		atr_copy(e[n].name, sizeof(e[n].name), de->d_name);
 		e[n].size = (uint64_t)st.st_size;
 		e[n].mtime = st.st_mtime;
 		e[n].linked = st.st_nlink > 1;
@@ -347,7 +347,7 @@ static void on_hk_timer(uv_timer_t *t)
 		return;
 	p->a = a;
 	p->work.data = p;
-	snprintf(p->work_dir, sizeof(p->work_dir), "%s", a->work_dir);
+	atr_copy(p->work_dir, sizeof(p->work_dir), a->work_dir);
 	p->now_s = (int64_t)time(NULL);
 	p->keep_s = a->cfg->keep_jobs_s;
 	p->cache_max = (uint64_t)a->cfg->cache_max_mb << 20;

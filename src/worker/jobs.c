@@ -24,7 +24,7 @@
 int agent_refuse(char *field, size_t fieldlen, const char *f, char *why, size_t whylen, int err, const char *fmt, ...)
 {
 	va_list ap;
-	snprintf(field, fieldlen, "%s", f ? f : "");
+	atr_copy(field, fieldlen, f ? f : "");
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
@@ -263,7 +263,7 @@ void agent_job_finish(struct agent_job *j, enum atr_proc_state state, const char
 	j->phase = AGENT_ENDED;
 	j->state = state;
 	j->finished_at = atr_now_ms();
-	snprintf(j->message, sizeof(j->message), "%s", message);
+	atr_copy(j->message, sizeof(j->message), message);
 	if (in_log) {
 		char line[1100];
 		snprintf(line, sizeof(line), "atrium: %s\n", message);

@@ -167,7 +167,7 @@ static const char *server_says(const struct atr_client_resp *resp)
 	const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 
 	if (resp->status == 0)
-		snprintf(msg, sizeof(msg), "%s", resp->error ? resp->error : "no answer");
+		atr_copy(msg, sizeof(msg), resp->error ? resp->error : "no answer");
 	else
 		snprintf(msg, sizeof(msg), "HTTP %ld: %s", resp->status, m ? m : "(no message)");
 	json_decref(j);
@@ -199,7 +199,7 @@ static void on_registered(void *cls, const struct atr_client_resp *resp)
 		return;
 	}
 	a->worker_id = json_integer_value(json_object_get(j, "worker_id"));
-	snprintf(a->secret, sizeof(a->secret), "%s", secret);
+	atr_copy(a->secret, sizeof(a->secret), secret);
 	hb = atr_json_int(j, "heartbeat_s", a->cfg->heartbeat_s);
 	json_decref(j);
 	if (hb > a->cfg->heartbeat_s || hb < 1)

@@ -203,12 +203,12 @@ int atr_local_worker_start(uv_loop_t *loop, const struct atr_local_worker_opts *
 	if (!lw)
 		return ATR_ENOMEM;
 	lw->loop = loop;
-	snprintf(lw->server, sizeof(lw->server), "%s", o->server);
-	snprintf(lw->token, sizeof(lw->token), "%s", o->join_token);
-	snprintf(lw->work_dir, sizeof(lw->work_dir), "%s", o->work_dir);
+	atr_copy(lw->server, sizeof(lw->server), o->server);
+	atr_copy(lw->token, sizeof(lw->token), o->join_token);
+	atr_copy(lw->work_dir, sizeof(lw->work_dir), o->work_dir);
 	snprintf(lw->grace, sizeof(lw->grace), "%lld", (long long)o->grace_s);
 	if (o->name) {
-		snprintf(lw->name, sizeof(lw->name), "%s", o->name);
+		atr_copy(lw->name, sizeof(lw->name), o->name);
 	} else {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "host");

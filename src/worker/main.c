@@ -220,7 +220,7 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 			"atrium: --join-token is required (an admin makes one: POST /api/v1/workers/join-tokens)\n");
 		return ATR_EINVAL;
 	}
-	snprintf(a->server, sizeof(a->server), "%s", cfg->server);
+	atr_copy(a->server, sizeof(a->server), cfg->server);
 	n = strlen(a->server);
 	while (n > 0 && a->server[n - 1] == '/')
 		a->server[--n] = 0;
@@ -229,12 +229,12 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 		return ATR_EINVAL;
 	}
 	if (cfg->name[0]) {
-		snprintf(a->name, sizeof(a->name), "%s", cfg->name);
+		atr_copy(a->name, sizeof(a->name), cfg->name);
 	} else {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "worker");
 		host[sizeof(host) - 1] = 0;
-		snprintf(a->name, sizeof(a->name), "%s", host);
+		atr_copy(a->name, sizeof(a->name), host);
 	}
 	for (const char *p = a->name; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p)) {
@@ -247,7 +247,7 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 		fprintf(stderr, "atrium: --work-dir: cannot create '%s'\n", cfg->work_dir);
 		return ATR_EINVAL;
 	}
-	snprintf(a->work_dir, sizeof(a->work_dir), "%s", abs);
+	atr_copy(a->work_dir, sizeof(a->work_dir), abs);
 	a->fake_gpus = atr_gpu_fake_count();
 	if (getenv("ATRIUM_PARENT_PID")) {
 		int64_t pid;
@@ -274,11 +274,11 @@ static int start_http(struct agent *a)
 	if (rc < 0)
 		return rc;
 	if (a->cfg->advertise[0])
-		snprintf(host, sizeof(host), "%s", a->cfg->advertise);
+		atr_copy(host, sizeof(host), a->cfg->advertise);
 	else if (strcmp(a->cfg->listen.host, "0.0.0.0") == 0 && gethostname(host, sizeof(host)) == 0)
 		host[sizeof(host) - 1] = 0;
 	else
-		snprintf(host, sizeof(host), "%s", a->cfg->listen.host);
+		atr_copy(host, sizeof(host), a->cfg->listen.host);
 	snprintf(a->url, sizeof(a->url), "http://%s:%d", host, atr_server_port(a->http));
 	return 0;
 }

@@ -65,7 +65,7 @@ int agent_service_new(struct agent_job *j, const json_t *service, char *field, s
 	if (!(s = calloc(1, sizeof(*s))))
 		return agent_refuse(field, fieldlen, NULL, why, whylen, ATR_ENOMEM, "out of memory");
 	s->j = j;
-	snprintf(s->health_path, sizeof(s->health_path), "%s", path);
+	atr_copy(s->health_path, sizeof(s->health_path), path);
 	uv_timer_init(j->a->loop, &s->timer);
 	s->timer.data = s;
 	j->svc = s;
@@ -286,7 +286,7 @@ bool agent_service_exited(struct agent_job *j)
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->restarts++;
-	snprintf(s->message, sizeof(s->message), "%s", atr_proc_message(j->proc));
+	atr_copy(s->message, sizeof(s->message), atr_proc_message(j->proc));
 	snprintf(line, sizeof(line), "atrium: the service %s; starting it again in %.1f s (restart %d)\n", s->message,
 		 (double)s->backoff_ms / 1000.0, s->restarts);
 	atr_spool_append(&j->log, line, strlen(line));

@@ -69,10 +69,10 @@ struct stage *stage_new(const struct stage_ctx *cx, const struct stage_kind *kin
 	s->cx = *cx;
 	s->kind = kind;
 	s->data = data;
-	snprintf(s->server, sizeof(s->server), "%s", cx->server);
-	snprintf(s->token, sizeof(s->token), "%s", cx->token ? cx->token : "");
-	snprintf(s->job_dir, sizeof(s->job_dir), "%s", cx->job_dir);
-	snprintf(s->cache_dir, sizeof(s->cache_dir), "%s", cx->cache_dir ? cx->cache_dir : "");
+	atr_copy(s->server, sizeof(s->server), cx->server);
+	atr_copy(s->token, sizeof(s->token), cx->token ? cx->token : "");
+	atr_copy(s->job_dir, sizeof(s->job_dir), cx->job_dir);
+	atr_copy(s->cache_dir, sizeof(s->cache_dir), cx->cache_dir ? cx->cache_dir : "");
 	s->cx.server = s->server;
 	s->cx.token = s->token;
 	s->cx.job_dir = s->job_dir;
