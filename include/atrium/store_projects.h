@@ -20,6 +20,10 @@ const char *atr_prole_name(enum atr_prole r);
 /* By name, or by id when ref is all digits and no project has that name. */
 int atr_store_project_find(struct atr_store *s, const char *ref, struct atr_project *out);
 int atr_store_project_get(struct atr_store *s, int64_t id, struct atr_project *out);
+/* A project from the columns "id, name, team_id, visibility, archived_at" of a stepped row,
+ * the first at col (for queries that join a project to what they read). */
+struct sqlite3_stmt;
+void atr_store_project_row(struct sqlite3_stmt *st, int col, struct atr_project *out);
 /* Creates the project and makes creator its owner, in one transaction. */
 int atr_store_project_create(struct atr_store *s, const char *name, const char *description, int64_t team_id,
 			     bool internal, const json_t *tags, int64_t creator, int64_t *id_out);

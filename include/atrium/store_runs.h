@@ -6,6 +6,7 @@
  */
 #include "atrium/runquery.h"
 #include "atrium/store.h"
+#include "atrium/store_projects.h"
 
 struct atr_run {
 	int64_t id;
@@ -36,6 +37,11 @@ struct atr_run_patch {
 
 int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, int64_t *id_out);
 int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out);
+/* The run, its project and user_id's membership role there (ATR_PROLE_NONE when not a member
+ * or user_id is 0), in one query: what a run endpoint's access check reads. 0, ATR_ENOTFOUND
+ * or ATR_EDB. */
+int atr_store_run_access(struct atr_store *s, int64_t id, int64_t user_id, struct atr_run *run,
+			 struct atr_project *project, enum atr_prole *member);
 /* The run with params, tags, metrics ({key: last}), inputs ([{dataset, version, dataset_version_id}]). */
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err);
 /* The run as a list item: like atr_store_run_json without inputs. */

@@ -9,16 +9,18 @@
 
 enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p)
 {
-	enum atr_prole role;
+	bool member_counts = r->who.kind == ATR_P_USER && !r->who.admin;
+	return api_project_role_as(
+		r, p, member_counts ? atr_store_project_member_role(STORE(r), p->id, r->who.user_id) : ATR_PROLE_NONE);
+}
 
+enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member)
+{
 	switch (r->who.kind) {
 	case ATR_P_USER:
 		if (r->who.admin)
 			return ATR_PROLE_OWNER;
-		role = atr_store_project_member_role(STORE(r), p->id, r->who.user_id);
-		if (role == ATR_PROLE_NONE && p->internal)
-			role = ATR_PROLE_VIEWER;
-		return role;
+		return member == ATR_PROLE_NONE && p->internal ? ATR_PROLE_VIEWER : member;
 	case ATR_P_JOB:
 		return r->who.project_id == p->id ? ATR_PROLE_EDITOR : ATR_PROLE_NONE;
 	default:

@@ -77,6 +77,8 @@ void api_audit_record(void *app, struct atr_req *r);
 /* access.c: project roles. */
 #include "atrium/store_projects.h"
 enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p);
+/* The same, given the caller's membership role in p (read with what the endpoint read). */
+enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member);
 /*
  * The project named by path parameter `param` when the caller has at least `need` in it:
  * 404 when it does not exist or the caller may not read it, 403 when the role is too low,

@@ -41,15 +41,13 @@ int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run
 {
 	struct atr_project p;
 	int64_t id;
-	enum atr_prole role;
+	enum atr_prole role, member = ATR_PROLE_NONE;
 	int rc;
 
 	if (api_id_or_reply(r, "run", "run", &id) < 0)
 		return -1;
-	rc = atr_store_run_get(STORE(r), id, run);
-	if (rc == 0)
-		rc = atr_store_project_get(STORE(r), run->project_id, &p);
-	role = rc == 0 ? api_project_role(r, &p) : ATR_PROLE_NONE;
+	rc = atr_store_run_access(STORE(r), id, r->who.kind == ATR_P_USER ? r->who.user_id : 0, run, &p, &member);
+	role = rc == 0 ? api_project_role_as(r, &p, member) : ATR_PROLE_NONE;
 	if (rc < 0 && rc != ATR_ENOTFOUND) {
 		atr_reply_err(r, rc, NULL, "could not read run %lld", (long long)id);
 		return -1;

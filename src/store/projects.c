@@ -21,21 +21,24 @@ const char *atr_prole_name(enum atr_prole r)
 	return role_names[r <= ATR_PROLE_OWNER ? r : 0];
 }
 
+void atr_store_project_row(sqlite3_stmt *st, int col, struct atr_project *out)
+{
+	const char *vis = (const char *)sqlite3_column_text(st, col + 3);
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, col);
+	atr_copy(out->name, sizeof(out->name), (const char *)sqlite3_column_text(st, col + 1));
+	out->team_id = sqlite3_column_int64(st, col + 2);
+	out->internal = vis && strcmp(vis, "internal") == 0;
+	out->archived = sqlite3_column_type(st, col + 4) != SQLITE_NULL;
+}
+
 static int fill(sqlite3_stmt *st, struct atr_project *out)
 {
 	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		atr_db_done(st);
-		return rc == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
-	}
-	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(st, 0);
-	atr_copy(out->name, sizeof(out->name), (const char *)sqlite3_column_text(st, 1));
-	out->team_id = sqlite3_column_int64(st, 2);
-	out->internal = strcmp((const char *)sqlite3_column_text(st, 3), "internal") == 0;
-	out->archived = sqlite3_column_type(st, 4) != SQLITE_NULL;
-	atr_db_done(st);
-	return 0;
+	if (rc == SQLITE_ROW)
+		atr_store_project_row(st, 0, out);
+	return atr_db_row_done(st, rc);
 }
 
 int atr_store_project_get(struct atr_store *s, int64_t id, struct atr_project *out)

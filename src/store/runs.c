@@ -117,6 +117,30 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 	return atr_db_row_done(st, rc);
 }
 
+int atr_store_run_access(struct atr_store *s, int64_t id, int64_t user_id, struct atr_run *run,
+			 struct atr_project *project, enum atr_prole *member)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT p.id, p.name, p.team_id, p.visibility, p.archived_at, r.status, m.role"
+		       " FROM runs r JOIN projects p ON p.id = r.project_id"
+		       " LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ?2 WHERE r.id = ?1");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		atr_store_project_row(st, 0, project);
+		run->id = id;
+		run->project_id = project->id;
+		atr_copy(run->status, sizeof(run->status), (const char *)sqlite3_column_text(st, 5));
+		*member = atr_prole_parse((const char *)sqlite3_column_text(st, 6));
+	}
+	return atr_db_row_done(st, rc);
+}
+
 #define RUN_COLS                                                                                               \
 	"r.id, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json, r.job_id," \
 	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                     \
