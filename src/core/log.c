@@ -89,7 +89,7 @@ static void put_value(struct line *l, const char *s)
 		unsigned char c = (unsigned char)*s;
 		size_t run = 0;
 		/* a run of characters that need nothing goes in one copy (most values are one run) */
-		while (c >= 0x20 && c != '"' && c != '\\')
+		while (c > '\\' || (c >= 0x20 && c != '"' && c != '\\'))
 			c = (unsigned char)s[++run];
 		if (run) {
 			if (run > sizeof(l->b) - 8 - l->n)
@@ -115,11 +115,16 @@ static void put_value(struct line *l, const char *s)
 
 static void emit(enum atr_log_level lvl, const char *msg, const char *const *kv, size_t nkv)
 {
+	static int64_t ts_ms = -1; /* lines of the same millisecond share its formatted time */
+	static char ts[40];
 	struct line l;
-	char ts[40];
+	int64_t now = atr_now_ms();
 
 	l.n = 0;
-	atr_time_format(atr_now_ms(), ts, sizeof(ts));
+	if (now != ts_ms) {
+		atr_time_format(now, ts, sizeof(ts));
+		ts_ms = now;
+	}
 	if (json_format) {
 		puts_(&l, "{\"ts\":\"");
 		puts_(&l, ts);

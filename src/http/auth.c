@@ -1,8 +1,14 @@
 /*
- * auth.c: bearer tokens. A token is hashed once per request (sha256, ~1 us) and looked up in
- * an in-memory table keyed by that hash; only a miss reaches SQLite. Any change to tokens or
- * users clears the table (changes are rare, requests are many). Last-used times are kept in
- * the table and written in one transaction by atr_auth_flush, not one write per request.
+ * auth.c: bearer tokens. A token's sha256 is looked up in an in-memory table keyed by that
+ * hash; only a miss reaches SQLite. Any change to tokens or users clears the table (changes
+ * are rare, requests are many). Last-used times are kept in the table and written in one
+ * transaction by atr_auth_flush, not one write per request.
+ *
+ * The sha256 itself comes from a small front table of the tokens that recently authenticated
+ * (their text and hash, compared in constant time), so a client sending the same token again
+ * is not hashed again. A token's hash never changes: the front table needs no invalidation,
+ * and a revoked token in it still fails in the table behind it. It holds token text in memory,
+ * as the request buffers do, and is wiped when freed.
  */
 #include "atrium/auth.h"
 #include "atrium/db.h"
@@ -14,7 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 4096 /* power of two; the table is cleared when it is 3/4 full */
+#include <openssl/crypto.h>
+
+#define SLOTS 4096	 /* power of two; the table is cleared when it is 3/4 full */
+#define FRONT_SLOTS 1024 /* power of two; direct-mapped */
+
+struct front {
+	char token[ATR_TOKEN_MAX]; /* zero-padded; "" when empty */
+	unsigned char hash[32];
+};
 
 struct entry {
 	unsigned char hash[32];
@@ -28,7 +42,8 @@ struct atr_auth {
 	struct atr_store *store;
 	struct entry *slots;
 	size_t count;
-	struct evp_md_ctx_st *sha; /* reused for every request's token (NULL: one per hash) */
+	struct evp_md_ctx_st *sha; /* reused for every hash (NULL: one context per hash) */
+	struct front *front;	   /* FRONT_SLOTS */
 };
 
 int atr_token_new(char token[ATR_TOKEN_MAX], char hash_hex[65])
@@ -55,7 +70,10 @@ int atr_auth_new(struct atr_store *store, struct atr_auth **out)
 	if (!a)
 		return ATR_ENOMEM;
 	a->slots = calloc(SLOTS, sizeof(*a->slots));
-	if (!a->slots) {
+	a->front = calloc(FRONT_SLOTS, sizeof(*a->front));
+	if (!a->slots || !a->front) {
+		free(a->slots);
+		free(a->front);
 		free(a);
 		return ATR_ENOMEM;
 	}
@@ -70,6 +88,8 @@ void atr_auth_free(struct atr_auth *a)
 	if (!a)
 		return;
 	atr_sha256_ctx_free(a->sha);
+	OPENSSL_cleanse(a->front, FRONT_SLOTS * sizeof(*a->front));
+	free(a->front);
 	free(a->slots);
 	free(a);
 }
@@ -116,18 +136,43 @@ void atr_auth_invalidate(struct atr_auth *a)
 	a->count = 0;
 }
 
+/* The front slot for token (len < ATR_TOKEN_MAX), its zero-padded copy in padded; *known: the
+ * slot holds this token, and its hash. */
+static struct front *front_of(struct atr_auth *a, const char *token, size_t len, char padded[ATR_TOKEN_MAX],
+			      bool *known)
+{
+	uint64_t h = 1469598103934665603ULL;
+	struct front *f;
+
+	memset(padded, 0, ATR_TOKEN_MAX);
+	memcpy(padded, token, len);
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)token[i];
+		h *= 1099511628211ULL;
+	}
+	f = &a->front[h & (FRONT_SLOTS - 1)];
+	*known = f->token[0] && CRYPTO_memcmp(f->token, padded, ATR_TOKEN_MAX) == 0;
+	return f;
+}
+
 int atr_auth_lookup(struct atr_auth *a, const char *token, struct atr_principal *out)
 {
 	unsigned char hash[32];
-	char hex[65];
+	char hex[65], padded[ATR_TOKEN_MAX];
 	struct entry *e;
-	bool found;
+	struct front *f;
+	bool found, known;
+	size_t len = strlen(token);
 	int64_t now = atr_now_ms();
 	int rc;
 
-	if (strncmp(token, "atr_", 4) != 0 || strlen(token) >= ATR_TOKEN_MAX)
+	if (strncmp(token, "atr_", 4) != 0 || len >= ATR_TOKEN_MAX)
 		return ATR_EUNAUTH;
-	atr_sha256_with(a->sha, token, strlen(token), hash);
+	f = front_of(a, token, len, padded, &known);
+	if (known)
+		memcpy(hash, f->hash, 32);
+	else
+		atr_sha256_with(a->sha, token, len, hash);
 	e = find(a, hash, &found);
 	if (!found) {
 		struct atr_principal who;
@@ -148,6 +193,10 @@ int atr_auth_lookup(struct atr_auth *a, const char *token, struct atr_principal 
 	}
 	if (e->who.expires_at && e->who.expires_at <= now)
 		return ATR_EUNAUTH;
+	if (!known) { /* it authenticated: the next request with it skips the hash */
+		memcpy(f->token, padded, ATR_TOKEN_MAX);
+		memcpy(f->hash, hash, 32);
+	}
 	/* Record use at most once a minute per token: the column is informative. */
 	if (now - e->last_used > 60000) {
 		e->last_used = now;
