@@ -6,6 +6,14 @@
 
 #define ATR_JOB_MAX_GPUS 64
 
+/*
+ * The SQL term for the jobs that may hold or wait for GPUs, on the state column c ("state",
+ * "j.state"): the exact condition of the jobs_active partial index (migration 0012), so that
+ * queries naming it read the index rather than every job ever run. ORs, not IN: SQLite builds
+ * a temporary b-tree for an IN list of more than two constants each time a statement runs.
+ */
+#define ATR_JOBS_ACTIVE(c) "(" c " = 'queued' OR " c " = 'dispatched' OR " c " = 'running' OR " c " = 'lost')"
+
 struct atr_job_spec {
 	int64_t project_id;
 	int64_t team_id; /* 0: none */

@@ -8,6 +8,7 @@
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/store_identity.h"
+#include "atrium/store_jobs.h"
 #include "atrium/util.h"
 
 #include <stdlib.h>
@@ -421,7 +422,7 @@ int atr_store_deployment_replicas_active(struct atr_store *s, int64_t deployment
 		" coalesce(j.replica, 0), j.state FROM jobs j LEFT JOIN deployment_replicas r ON r.job_id = j.id"
 		" LEFT JOIN model_versions v ON v.id = j.model_version_id"
 		" WHERE j.deployment_id = ? AND j.kind = 'service'"
-		" AND j.state IN ('queued','dispatched','running','lost') ORDER BY j.id");
+		" AND " ATR_JOBS_ACTIVE("j.state") " ORDER BY j.id");
 	struct atr_replica_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int rc;

@@ -151,9 +151,8 @@ int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_ro
 	for (;;) {
 		struct atr_job_row rows[64];
 		int n = 0;
-		st = atr_db_stmt(s->db,
-				 "SELECT " ROW_COLS " FROM jobs WHERE state IN ('queued','dispatched','running','lost')"
-				 " AND id > ? ORDER BY id LIMIT 64");
+		st = atr_db_stmt(s->db, "SELECT " ROW_COLS " FROM jobs WHERE " ATR_JOBS_ACTIVE(
+						"state") " AND id > ? ORDER BY id LIMIT 64");
 		if (!st)
 			return ATR_EDB;
 		sqlite3_bind_int64(st, 1, after);
@@ -204,10 +203,11 @@ int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_j
 		" dispatched_at = CASE WHEN ?2 = 'dispatched' THEN ?3 ELSE dispatched_at END,"
 		" started_at = CASE WHEN ?2 = 'running' THEN ?3 ELSE started_at END,"
 		" queued_at = CASE WHEN ?2 = 'queued' THEN ?3 ELSE queued_at END,"
-		" ended_at = CASE WHEN ?2 IN ('succeeded','failed','cancelled') THEN ?3 ELSE ended_at END,"
+		" ended_at = CASE WHEN ?2 = 'succeeded' OR ?2 = 'failed' OR ?2 = 'cancelled' THEN ?3 ELSE ended_at END,"
 		" attempts = CASE WHEN ?6 >= 0 THEN ?6 ELSE attempts END,"
 		" exit_code = CASE WHEN ?7 THEN ?8 ELSE exit_code END,"
-		" message = CASE WHEN ?2 IN ('succeeded','failed','cancelled','lost') THEN coalesce(?9, message)"
+		" message = CASE WHEN ?2 = 'succeeded' OR ?2 = 'failed' OR ?2 = 'cancelled' OR ?2 = 'lost'"
+		" THEN coalesce(?9, message)"
 		" ELSE message END,"
 		" pending_reason = CASE WHEN ?2 = 'queued' THEN pending_reason ELSE NULL END"
 		" WHERE id = ?1 AND state = ?10");

@@ -4,15 +4,14 @@
  * responsible for parsing or checking the range: src/api/stats.c does that.
  */
 #include "atrium/store_stats.h"
+#include "atrium/store_jobs.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/util.h"
 
 #include <stdbool.h>
 
-/* Jobs that may hold or wait for GPUs: the exact term of the jobs_active partial index, so
- * that queries naming it read the index rather than every job ever run. */
-#define ACTIVE "state IN ('queued', 'dispatched', 'running', 'lost')"
+#define ACTIVE ATR_JOBS_ACTIVE("state")
 
 int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms)
 {
@@ -27,11 +26,12 @@ int64_t atr_stats_bucket_start(int64_t ms, int64_t width_ms)
 /* totals.queue.oldest: the job waiting longest in the queue (since it was last queued), or null. */
 static int add_oldest_queued(struct atr_store *s, json_t *totals)
 {
-	sqlite3_stmt *st =
-		atr_db_stmt(s->db, "SELECT j.id, p.name AS project, j.name, j.priority,"
-				   " j.created_at AS submitted_at, j.queued_at, j.pending_reason"
-				   " FROM jobs j JOIN projects p ON p.id = j.project_id"
-				   " WHERE j." ACTIVE " AND j.state = 'queued' ORDER BY j.queued_at, j.id LIMIT 1");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db,
+		"SELECT j.id, p.name AS project, j.name, j.priority,"
+		" j.created_at AS submitted_at, j.queued_at, j.pending_reason"
+		" FROM jobs j JOIN projects p ON p.id = j.project_id"
+		" WHERE " ATR_JOBS_ACTIVE("j.state") " AND j.state = 'queued' ORDER BY j.queued_at, j.id LIMIT 1");
 	json_t *oldest;
 	int rc;
 
@@ -129,7 +129,7 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		"  'busy', coalesce(sum(CASE WHEN state = 'online' THEN (SELECT count(*) FROM json_each(workers.gpus)"
 		"   WHERE json_extract(value, '$.busy') = 1) END), 0),"
 		/* The GPUs placed jobs hold: what the scheduler counts against the inventory. The
-			* IN term matches the jobs_active partial index. */
+			* ACTIVE term matches the jobs_active partial index. */
 		"  'in_use', (SELECT coalesce(sum(gpus), 0) FROM jobs WHERE " ACTIVE
 		"   AND state IN ('dispatched', 'running'))) FROM workers)),"
 		"'jobs', json((SELECT json_object('total', count(*),"
