@@ -28,6 +28,9 @@ uint64_t atr_fast_rand(void);
  * snprintf(dst, cap, "%s", src) without the format parsing. */
 void atr_copy(char *dst, size_t cap, const char *src);
 size_t atr_fmt_u64(char *out, uint64_t v);
+/* FNV-1a (64-bit) of n bytes at p: the hash of the in-memory tables (not for anything an
+ * attacker must not collide: every table compares the whole key after it). */
+uint64_t atr_fnv1a(const void *p, size_t n);
 size_t atr_fmt_i64(char *out, int64_t v);
 /* v as 16 lowercase hex digits at out (17 bytes), NUL-terminated. */
 void atr_fmt_hex64(char *out, uint64_t v);

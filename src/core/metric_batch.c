@@ -316,23 +316,13 @@ static int64_t num_index(const struct num *n, int64_t max)
 
 /* ---- keys ---- */
 
-static uint64_t fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static int rehash(struct atr_metric_batch *b, size_t nslots)
 {
 	uint32_t *s = calloc(nslots, sizeof(*s));
 	if (!s)
 		return ATR_ENOMEM;
 	for (size_t k = 0; k < b->nkeys; k++) {
-		size_t i = (size_t)fnv(b->keys[k].name, b->keys[k].len) & (nslots - 1);
+		size_t i = (size_t)atr_fnv1a(b->keys[k].name, b->keys[k].len) & (nslots - 1);
 		while (s[i])
 			i = (i + 1) & (nslots - 1);
 		s[i] = (uint32_t)(k + 1);
@@ -349,7 +339,7 @@ static int intern(struct atr_metric_batch *b, const char *name, size_t len, uint
 
 	if (b->nkeys * 2 >= b->nslots && rehash(b, b->nslots ? b->nslots * 2 : 16) < 0)
 		return ATR_ENOMEM;
-	i = (size_t)fnv(name, len) & (b->nslots - 1);
+	i = (size_t)atr_fnv1a(name, len) & (b->nslots - 1);
 	for (; b->slots[i]; i = (i + 1) & (b->nslots - 1)) {
 		struct atr_metric_key *k = &b->keys[b->slots[i] - 1];
 		if (k->len == len && memcmp(k->name, name, len) == 0) {

@@ -182,6 +182,16 @@ void atr_copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+uint64_t atr_fnv1a(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	return h;
+}
+
 size_t atr_fmt_u64(char *out, uint64_t v)
 {
 	char tmp[20];

@@ -141,16 +141,10 @@ void atr_auth_invalidate(struct atr_auth *a)
 static struct front *front_of(struct atr_auth *a, const char *token, size_t len, char padded[ATR_TOKEN_MAX],
 			      bool *known)
 {
-	uint64_t h = 1469598103934665603ULL;
-	struct front *f;
+	struct front *f = &a->front[atr_fnv1a(token, len) & (FRONT_SLOTS - 1)];
 
 	memset(padded, 0, ATR_TOKEN_MAX);
 	memcpy(padded, token, len);
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)token[i];
-		h *= 1099511628211ULL;
-	}
-	f = &a->front[h & (FRONT_SLOTS - 1)];
 	*known = f->token[0] && CRYPTO_memcmp(f->token, padded, ATR_TOKEN_MAX) == 0;
 	return f;
 }

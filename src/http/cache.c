@@ -3,6 +3,7 @@
  * (path and principal) and the store's write generation when it was made; it is good while the
  * generation has not moved, so a hit is never stale. Collisions simply replace the slot.
  */
+#include "atrium/util.h"
 #include "http_internal.h"
 
 #include <stdlib.h>
@@ -12,10 +13,7 @@
 
 static uint64_t cache_hash(const char *k)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-	return h;
+	return atr_fnv1a(k, strlen(k));
 }
 
 void atr_cache_put(struct atr_cache *c, const char *key, uint64_t gen, const char *body, size_t len)

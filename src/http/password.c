@@ -82,9 +82,7 @@ static struct rl_entry rl[RL_SLOTS];
 
 static struct rl_entry *rl_find(const char *key, bool create, int64_t now)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	uint64_t h = atr_fnv1a(key, strlen(key));
 	for (size_t n = 0, i = (size_t)h % RL_SLOTS; n < 8; n++, i = (i + 1) % RL_SLOTS) {
 		struct rl_entry *e = &rl[i];
 		bool stale = e->key[0] && now - e->start > RL_WINDOW_MS;

@@ -40,7 +40,6 @@ static void set_client(struct atr_req *r)
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-	snprintf(r->client, sizeof(r->client), "-");
 	if (sa && sa->sa_family == AF_INET) { /* (inet_ntop formats through sprintf: a tenth of a cached read) */
 		const unsigned char *a =
 			(const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
@@ -52,6 +51,8 @@ static void set_client(struct atr_req *r)
 	} else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->client,
 			  sizeof(r->client));
+	else
+		atr_copy(r->client, sizeof(r->client), "-");
 }
 
 static struct atr_req *req_new(struct atr_server *s, struct MHD_Connection *c, const char *url, const char *method)

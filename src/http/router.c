@@ -208,6 +208,7 @@ enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const 
 				char *allow, size_t allowlen, const char **bad_param)
 {
 	size_t alen = 0;
+	bool other_method = false; /* the path exists for another method */
 	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	const struct route_meta *meta = meta_of(routes, n);
 	uint16_t req_nseg;
@@ -242,11 +243,11 @@ enum atr_match atr_router_match(const struct atr_route *routes, size_t n, const 
 			*nparams = np;
 			return ATR_MATCH_OK;
 		}
-		alen = 1; /* the path exists for another method: its Allow list is made below */
+		other_method = true;
 	}
-	if (!alen)
+	if (!other_method)
 		return ATR_MATCH_NOT_FOUND;
-	alen = 0;
+	/* a 405: its Allow list, from every route on this path (rare, so made only now) */
 	for (size_t i = 0; i < n; i++) {
 		const char *bad = NULL;
 		int np = 0;

@@ -102,16 +102,6 @@ static int ctl_sp(struct atr_db *db, enum ctl_sp verb, int depth)
 	return run_ctl(db, &db->sp[verb][depth], sql);
 }
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /*
  * Before SQLite's first use: no memory statistics (nothing reads them), which otherwise take
  * a global mutex around every one of SQLite's allocations (dozens per write request).
@@ -278,7 +268,7 @@ sqlite3_stmt *atr_db_stmt(struct atr_db *db, const char *sql)
 
 	if (db->by_ptr[pi].ptr == sql && db->by_ptr[pi].slot->sql && strcmp(db->by_ptr[pi].slot->sql, sql) == 0)
 		return reuse(db, db->by_ptr[pi].slot);
-	h = fnv1a(sql);
+	h = atr_fnv1a(sql, strlen(sql));
 	i = (unsigned)h & (CACHE_SLOTS - 1);
 	for (unsigned probe = 0; probe < CACHE_SLOTS; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
 		struct cache_slot *s = &db->cache[i];
