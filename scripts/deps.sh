@@ -16,17 +16,40 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-# Node.js may come from elsewhere (nodesource bundles npm): look for the commands.
+# Node.js may come from elsewhere (nodesource bundles npm): look for the commands, then for
+# the version the browser tests' pinned playwright-core needs (its "engines" field in
+# tests/web/package-lock.json; Debian 12's own nodejs, 18.x, satisfies it).
+NODE_MIN=$(sed -n 's/.*"node": ">=\([0-9][0-9]*\).*/\1/p' tests/web/package-lock.json 2>/dev/null | head -n 1)
+NODE_MIN=${NODE_MIN:-18}
+node_major() {
+	node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0
+}
 if [ "${1:-build}" = test ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
 	missing="$missing nodejs npm"
 fi
-[ -z "$missing" ] && exit 0
+node_check() {
+	[ "${1:-build}" = test ] || return 0
+	command -v node >/dev/null || return 0
+	have=$(node_major)
+	if [ "$have" -lt "$NODE_MIN" ]; then
+		echo "deps: $(command -v node) is Node.js $(node --version 2>/dev/null), the browser tests" >&2
+		echo "deps: (playwright-core, pinned in tests/web/package.json) need Node.js $NODE_MIN or newer." >&2
+		echo "deps: Debian 12's own package is new enough: apt-get install nodejs npm, and put" >&2
+		echo "deps: /usr/bin ahead of $(dirname "$(command -v node)") in PATH (or remove the older Node)." >&2
+		return 1
+	fi
+}
+if [ -z "$missing" ]; then
+	node_check "${1:-build}"
+	exit $?
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	node_check "${1:-build}"
 else
 	echo "deps: missing Debian packages:$missing" >&2
 	echo "deps: run: sudo apt-get install -y$missing" >&2

@@ -29,8 +29,13 @@ command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm ar
 mkdir -p "$SHOTS" || fail "cannot create $SHOTS"
 rm -f "$SHOTS"/*.png
 
-if [ ! -f tests/web/node_modules/playwright-core/package.json ]; then
-	echo "web tests: installing playwright-core (npm ci)"
+# npm ci when playwright-core is missing or is not the version the lock file pins (a checkout
+# that moved to another pin must not test with the old one).
+want=$(node -e 'process.stdout.write(require("./tests/web/package-lock.json").packages["node_modules/playwright-core"].version)') ||
+	fail "cannot read tests/web/package-lock.json"
+have=$(node -e 'try { process.stdout.write(require("./tests/web/node_modules/playwright-core/package.json").version) } catch (e) {}')
+if [ "$have" != "$want" ]; then
+	echo "web tests: installing playwright-core $want (npm ci)"
 	(cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
 		fail "npm ci failed in tests/web"
 fi
