@@ -40,6 +40,9 @@ uint64_t atr_db_write_generation(const struct atr_db *db);
 
 /* Ends the read transaction the loop turn's reads share (call before the loop waits). */
 void atr_db_end_read(struct atr_db *db);
+/* The coming reads belong to a write: in group mode, the turn's write transaction opens now
+ * (if it is not open) so they join it instead of opening a read transaction of their own. */
+int atr_db_write_ahead(struct atr_db *db);
 
 /*
  * Group commit (see src/store/db.c): on, the writes of a loop turn share one transaction,

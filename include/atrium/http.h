@@ -15,7 +15,9 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "atrium/access.h"
 #include "atrium/auth.h"
+#include "atrium/err.h"
 #include "atrium/json.h"
 
 struct atr_app;
@@ -45,20 +47,68 @@ enum atr_access {
 /* GET answers (200, JSON, no query string) are kept and replayed to the same caller until
  * anything is written to the store (see atr_server_opts.generation): exact, never stale. */
 #define ATR_RF_CACHE 0x80
+#define ATR_RF_DRAFT 0x100 /* the (dataset or model) version must still be a draft: 409 once committed */
+#define ATR_RF_SELF 0x200  /* ATR_RES_JOB: only that job's own token (it writes its outputs) */
 
+/*
+ * Query parameters are described like request bodies: one table per route, checked by one
+ * validator before the handler runs (400 naming the parameter; unknown parameters too).
+ * Handlers read the checked values with atr_req_query / atr_req_qint / atr_req_qbool.
+ */
+enum atr_qtype {
+	ATR_Q_INT,	 /* min..max; dflt when absent */
+	ATR_Q_STRING,	 /* min..max bytes (max 0: 1024; min 0 accepts an empty value) */
+	ATR_Q_ENUM,	 /* one of enums ("a|b|c") */
+	ATR_Q_ENUM_LIST, /* one or more of enums, comma-separated ("queued,running") */
+	ATR_Q_BOOL,	 /* true|false (also 1|0); dflt when absent */
+	ATR_Q_TIME,	 /* RFC 3339; atr_req_qint gives milliseconds since the epoch (0 when absent) */
+};
+
+#define ATR_QF_REQUIRED 0x1
+
+struct atr_qparam {
+	const char *name; /* NULL ends the table */
+	enum atr_qtype type;
+	unsigned flags; /* ATR_QF_REQUIRED */
+	int64_t min, max, dflt;
+	const char *enums;
+	const char *doc; /* one line for the OpenAPI document */
+};
+
+/* ?limit (1..1000, 50) and ?cursor of a paged list: the first rows of a list route's table. */
+#define ATR_Q_PAGE                                                                                  \
+	{ "limit", ATR_Q_INT, 0, 1, 1000, 50, NULL, "items per page" },                             \
+	{                                                                                           \
+		"cursor", ATR_Q_STRING, 0, 1, 2048, 0, NULL, "the next_cursor of the previous page" \
+	}
+
+/*
+ * A row of the route table (src/api/routes.c), written with designated initialisers. The
+ * pipeline checks everything a row says before the handler runs: the token's kind (access,
+ * flags), the resource the path points at and the caller's project role there (resource,
+ * role: private and no access -> 404, too low a role -> 403 naming the role needed, a write
+ * to an archived project -> 409), the query (query), the body (body). The handler finds the
+ * loaded resource in req->resource.
+ */
 struct atr_route {
 	const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
 	const char *pattern; /* "/api/v1/projects/{project}/datasets/{path...}" */
 	atr_handler_fn handler;
 	enum atr_access access;
+	enum atr_res resource; /* ATR_RES_NONE: the path names no project resource */
+	enum atr_prole role;   /* the project role needed on resource */
 	unsigned flags;
-	const struct atr_field *schema; /* JSON body schema; NULL: body not parsed */
+	const struct atr_field *body;	/* JSON body schema; NULL: body not parsed */
+	const struct atr_qparam *query; /* query parameters; NULL: none accepted */
 	const char *name;		/* "projects.create": audit action and metrics label */
+	const char *summary;		/* one line: the OpenAPI document's summary */
+	unsigned status;		/* the success status (0: 200) */
 	atr_handler_fn on_begin;	/* ATR_RF_STREAM: headers are in; may reply to refuse */
 	atr_chunk_fn on_chunk;		/* ATR_RF_STREAM: one piece of the body */
 };
 
 #define ATR_MAX_PARAMS 8
+#define ATR_MAX_QUERY 24 /* query parameters a route may declare */
 
 struct atr_req_param {
 	const char *name; /* points into the route pattern */
@@ -84,6 +134,7 @@ struct atr_req {
 	char *raw_body; /* ATR_RF_RAW_BODY: the bytes */
 	size_t raw_len;
 	uint64_t content_length; /* from the header, UINT64_MAX when absent */
+	void *resource;		 /* what the route's path points at, loaded by the pipeline's resolver */
 	void *ctx;		 /* handler state (uploads, waits) */
 	void (*ctx_free)(void *ctx);
 	/* what follows is private to src/http/ */
@@ -111,6 +162,8 @@ struct atr_req {
 	void *stream; /* the running response stream, if any */
 	char *body_buf;
 	size_t body_len, body_cap;
+	int64_t qval[ATR_MAX_QUERY]; /* checked query values (atr_req_qint) */
+	uint32_t qset;		     /* which of them the request gave */
 	char *idem_key;
 	char *cache_key;		       /* ATR_RF_CACHE: where a 200 answer is kept */
 	uint64_t cache_gen;		       /* the store's write generation when the request began */
@@ -124,6 +177,10 @@ struct atr_req {
 const char *atr_req_param(struct atr_req *req, const char *name);
 /* Query parameter (decoded, owned by the request; NULL when absent or undecodable). */
 const char *atr_req_query(struct atr_req *req, const char *name);
+/* A query parameter the route's table declares as ATR_Q_INT, ATR_Q_TIME or ATR_Q_BOOL, as
+ * checked by the pipeline (its default when absent). */
+int64_t atr_req_qint(struct atr_req *req, const char *name);
+bool atr_req_qbool(struct atr_req *req, const char *name);
 /* Request header (borrowed; NULL when absent). */
 const char *atr_req_header(struct atr_req *req, const char *name);
 /* Memory that lives as long as the request. NULL on failure. */
@@ -132,20 +189,22 @@ char *atr_req_strdup(struct atr_req *req, const char *s);
 /* What the audit log records as the object ("project:vision"); defaults to the path. */
 void atr_req_audit_object(struct atr_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * Query helpers that reply 400 naming the parameter themselves and return -1, so handlers
- * stay flat: `if (atr_req_query_int(req, "limit", 1, 1000, 50, &limit) < 0) return;`
- */
-int atr_req_query_int(struct atr_req *req, const char *name, int64_t min, int64_t max, int64_t dflt, int64_t *out);
-
 /* Answers. Each may be called once per request; later calls are ignored. */
 void atr_reply_json(struct atr_req *req, unsigned status, json_t *body); /* steals body */
-/* The one error helper: {"error":{"code","message","field"}}. field may be NULL. */
-void atr_reply_error(struct atr_req *req, unsigned status, const char *code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-/* Error from an enum atr_err, with its status and code. */
+/*
+ * The one error answer, {"error":{"code","message","field"}}, with the status and code of
+ * an enum atr_err (the ATR_ERRORS table). field (NULL: none) names the bad input. Messages
+ * are lowercase and quote their subject; control characters are never echoed.
+ */
 void atr_reply_err(struct atr_req *req, int err, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The same, one helper per error of the table: atr_reply_invalid(req, "name", "..."),
+ * atr_reply_not_found(req, NULL, "..."), atr_reply_conflict, atr_reply_forbidden, ... */
+#define ATR_REPLY_HELPER_(name, value, status, code, helper, text)                            \
+	void atr_reply_##helper(struct atr_req *req, const char *field, const char *fmt, ...) \
+		__attribute__((format(printf, 3, 4)));
+ATR_ERRORS(ATR_REPLY_HELPER_)
+#undef ATR_REPLY_HELPER_
 void atr_reply_data(struct atr_req *req, unsigned status, const char *content_type, const void *data, size_t len);
 /* Takes ownership of data (freed with free()). */
 void atr_reply_data_owned(struct atr_req *req, unsigned status, const char *content_type, char *data, size_t len);

@@ -14,7 +14,6 @@
 
 struct uv_loop_s;
 struct atr_metrics;
-struct atr_store;
 
 struct atr_server_opts {
 	const struct atr_route *routes;
@@ -29,7 +28,14 @@ struct atr_server_opts {
 	atr_handler_fn fallback;
 	void *app;		     /* becomes req->app */
 	struct atr_metrics *metrics; /* may be NULL */
-	struct atr_store *idem;	     /* where Idempotency-Key answers are kept; NULL: ignored */
+	/* Loads what a route's path points at and decides the caller's access to it (the route's
+	 * resource and role): 0, or -1 after answering. May be NULL (no resources). */
+	int (*resolve)(void *app, struct atr_req *req);
+	/* Idempotency-Key answers, kept by the caller, the key and what the request is (route and
+	 * resource): 0 and *body (malloc'd) to replay, ATR_ENOTFOUND, or ATR_ECONFLICT when the key
+	 * was used for another request. NULL: the header is ignored. */
+	int (*idem_get)(void *app, struct atr_req *req, const char *key, unsigned *status, char **body);
+	void (*idem_put)(void *app, struct atr_req *req, const char *key, unsigned status, const char *body);
 	/* The store's write generation (ATR_RF_CACHE answers are valid while it is unchanged);
 	 * NULL: no answer cache. */
 	uint64_t (*generation)(void *app);

@@ -44,6 +44,8 @@ bool atr_store_ready(struct atr_store *s); /* the database answers a query */
 /* Reads on the loop share one read transaction per loop turn: end it before the loop waits
  * (serve.c does, from a uv_prepare). Writes end it themselves. */
 void atr_store_end_read(struct atr_store *s);
+/* The coming reads belong to a write (atr_db_write_ahead): a request's access check, say. */
+int atr_store_write_ahead(struct atr_store *s);
 /* See atr_db_write_generation: unchanged means nothing was written since. */
 uint64_t atr_store_generation(struct atr_store *s);
 

@@ -1,9 +1,8 @@
 #ifndef ATRIUM_STORE_PROJECTS_H
 #define ATRIUM_STORE_PROJECTS_H
 /* Projects and members (src/store/projects.c). Access decisions live in src/api/access.c. */
+#include "atrium/access.h"
 #include "atrium/store.h"
-
-enum atr_prole { ATR_PROLE_NONE = 0, ATR_PROLE_VIEWER, ATR_PROLE_EDITOR, ATR_PROLE_OWNER };
 
 struct atr_project {
 	int64_t id;
@@ -12,10 +11,6 @@ struct atr_project {
 	bool internal;	 /* visibility 'internal': every user may read */
 	bool archived;
 };
-
-/* "owner" -> ATR_PROLE_OWNER ...; NULL/unknown -> ATR_PROLE_NONE. */
-enum atr_prole atr_prole_parse(const char *s);
-const char *atr_prole_name(enum atr_prole r);
 
 /* By name, or by id when ref is all digits and no project has that name. */
 int atr_store_project_find(struct atr_store *s, const char *ref, struct atr_project *out);

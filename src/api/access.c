@@ -1,18 +1,24 @@
 /*
- * access.c: who may do what in a project. One function decides the caller's effective role
- * (admins: owner; job tokens: editor of their own project only; members: their role;
- * everyone: viewer of internal projects); one helper answers 404/403/409 for handlers.
- * Private projects answer 404 to non-members, exactly as if they did not exist.
+ * access.c: the one access decision of the API. The route table names, for each route, the
+ * resource its path points at and the project role it needs; before the handler runs, the
+ * request pipeline calls api_resolve (installed by serve.c), which loads that resource and
+ * its project once and decides once:
+ *   - missing, or private and the caller has no role there: 404, exactly as if it did not
+ *     exist (outsiders never learn a name);
+ *   - a role below the route's: 403 naming the role needed and the one the caller has;
+ *   - a write (anything but GET/HEAD) to an archived project: 409;
+ *   - ATR_RF_DRAFT routes on a committed version: 409.
+ * The loaded resource goes to the handler as RES(req). Who has which role (api_project_role):
+ * admins are owners everywhere; users have their membership role, or viewer of internal
+ * projects; a job's token is an editor of its own project only; a deployment's invoke key may
+ * only call that deployment. Handlers never compare roles themselves: rules that depend on
+ * the request's content (moving the protected alias) go through api_need_role_or_reply.
  */
 #include "api.h"
-#include "atrium/store_projects.h"
+#include "atrium/deploy.h"
+#include "atrium/util.h"
 
-enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p)
-{
-	bool member_counts = r->who.kind == ATR_P_USER && !r->who.admin;
-	return api_project_role_as(
-		r, p, member_counts ? atr_store_project_member_role(STORE(r), p->id, r->who.user_id) : ATR_PROLE_NONE);
-}
+#include <string.h>
 
 enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member)
 {
@@ -28,35 +34,377 @@ enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *
 	}
 }
 
-int api_project_or_reply(struct atr_req *r, const char *param, enum atr_prole need, struct atr_project *out,
-			 enum atr_prole *role_out)
+enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p)
 {
-	const char *ref = atr_req_param(r, param);
-	enum atr_prole role;
-	int rc;
+	bool member_counts = r->who.kind == ATR_P_USER && !r->who.admin;
+	return api_project_role_as(
+		r, p, member_counts ? atr_store_project_member_role(STORE(r), p->id, r->who.user_id) : ATR_PROLE_NONE);
+}
 
-	if (!ref)
-		ref = "";
-	rc = atr_store_project_find(STORE(r), ref, out);
+/* "a viewer", "an editor", "an owner" */
+static const char *role_phrase(enum atr_prole role)
+{
+	switch (role) {
+	case ATR_PROLE_VIEWER:
+		return "a viewer";
+	case ATR_PROLE_EDITOR:
+		return "an editor";
+	case ATR_PROLE_OWNER:
+		return "an owner";
+	default:
+		return "not a member";
+	}
+}
+
+int api_need_role_or_reply(struct atr_req *r, enum atr_prole need, const char *why)
+{
+	const struct api_res *x = RES(r);
+
+	if (x->role >= need)
+		return 0;
+	atr_reply_forbidden(r, NULL, "you are %s of project '%s'; %s needs %s", role_phrase(x->role), x->project.name,
+			    why ? why : "this", role_phrase(need));
+	return -1;
+}
+
+int api_project_visible_or_reply(struct atr_req *r, const char *ref, const char *field, struct atr_project *out)
+{
+	int rc = atr_store_project_find(STORE(r), ref, out);
+
 	if (rc < 0 && rc != ATR_ENOTFOUND) {
 		atr_reply_err(r, rc, NULL, "could not read project '%s'", ref);
 		return -1;
 	}
-	role = rc == 0 ? api_project_role(r, out) : ATR_PROLE_NONE;
-	if (role == ATR_PROLE_NONE) {
-		atr_reply_error(r, 404, "not_found", NULL, "project '%s' does not exist", ref);
+	if (rc == ATR_ENOTFOUND || api_project_role(r, out) == ATR_PROLE_NONE) {
+		if (field)
+			atr_reply_invalid(r, field, "project '%s' does not exist", ref);
+		else
+			atr_reply_not_found(r, NULL, "project '%s' does not exist", ref);
 		return -1;
 	}
-	if (role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are %s of project '%s'; this needs %s",
-				role == ATR_PROLE_VIEWER ? "a viewer" : "an editor", out->name, atr_prole_name(need));
+	return 0;
+}
+
+/* ---- loading what a path points at ---- */
+
+/* A path id ({run}, {job}, {id}): 1 and up, else 400 naming it. */
+static int path_id(struct atr_req *r, const char *param, int64_t *id)
+{
+	if (atr_parse_i64(atr_req_param(r, param), 1, INT64_MAX, id) == 0)
+		return 0;
+	atr_reply_invalid(r, param, "'%s' must be a %s id", param, atr_res_name(r->route->resource));
+	return -1;
+}
+
+/*
+ * The project of {project}, when the caller may see it. 1: it does not exist for the caller
+ * (the 404 is answered by the caller of this function, naming what the path asked for).
+ */
+static int load_project(struct atr_req *r, struct api_res *x)
+{
+	const char *ref = atr_req_param(r, "project");
+	int rc = atr_store_project_find(STORE(r), ref ? ref : "", &x->project);
+
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	x->role = api_project_role(r, &x->project);
+	return x->role == ATR_PROLE_NONE ? 1 : 0;
+}
+
+/* The project (by id) a resource found by its own id lives in. */
+static int load_project_of(struct atr_req *r, struct api_res *x, int64_t project_id)
+{
+	int rc = atr_store_project_get(STORE(r), project_id, &x->project);
+
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	x->role = api_project_role(r, &x->project);
+	return x->role == ATR_PROLE_NONE ? 1 : 0;
+}
+
+/* {version} of a dataset: a number, or "latest" (0) for the newest committed one. */
+static int dataset_version_param(struct atr_req *r, int64_t *version)
+{
+	const char *v = atr_req_param(r, "version");
+	if (v && strcmp(v, "latest") == 0) {
+		*version = 0;
+		return 0;
+	}
+	if (!v || atr_parse_i64(v, 1, INT32_MAX, version) < 0) {
+		atr_reply_invalid(r, "version", "'version' must be a version number or 'latest'");
 		return -1;
 	}
-	if (need >= ATR_PROLE_EDITOR && out->archived) {
-		atr_reply_error(r, 409, "conflict", NULL, "project '%s' is archived", out->name);
+	return 0;
+}
+
+/* Each loader returns 0 (loaded, role set), 1 (404: answered by the loader, naming what is
+ * missing), -1 (answered), or a store error. */
+
+static int load_dataset(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "dataset");
+	int rc = load_project(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = atr_store_dataset_find(STORE(r), x->project.id, name ? name : "", &x->dataset_id);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "dataset '%s' does not exist in project '%s'", name ? name : "",
+				    x->project.name);
 		return -1;
 	}
-	if (role_out)
-		*role_out = role;
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/dataset:%s", x->project.name, name);
+	return rc;
+}
+
+static int load_dataset_version(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "dataset");
+	int64_t version;
+	int rc = load_dataset(r, x);
+
+	if (rc != 0)
+		return rc;
+	if (dataset_version_param(r, &version) < 0)
+		return -1;
+	rc = atr_store_dsv_find(STORE(r), x->dataset_id, version, &x->dsv);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "dataset '%s' has no version '%s'", name, atr_req_param(r, "version"));
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/dataset:%s/version:%lld", x->project.name, name,
+				     (long long)x->dsv.version);
+	return rc;
+}
+
+static int load_run(struct atr_req *r, struct api_res *x)
+{
+	enum atr_prole member = ATR_PROLE_NONE;
+	int64_t id;
+	int rc;
+
+	if (path_id(r, "run", &id) < 0)
+		return -1;
+	/* the run, its project and the caller's membership in one query (the hot path of metric logging) */
+	rc = atr_store_run_access(STORE(r), id, r->who.kind == ATR_P_USER ? r->who.user_id : 0, &x->run, &x->project,
+				  &member);
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	x->role = api_project_role_as(r, &x->project, member);
+	if (x->role != ATR_PROLE_NONE)
+		atr_req_audit_object(r, "run:%lld", (long long)id);
+	return x->role == ATR_PROLE_NONE ? 1 : 0;
+}
+
+static int load_job(struct atr_req *r, struct api_res *x)
+{
+	int64_t id;
+	int rc;
+
+	if (path_id(r, "job", &id) < 0)
+		return -1;
+	rc = atr_store_job_row(STORE(r), id, &x->job);
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	json_decref(x->job.labels); /* (placement labels: not needed by the API) */
+	x->job.labels = NULL;
+	rc = load_project_of(r, x, x->job.project_id);
+	if (rc == 0)
+		atr_req_audit_object(r, "job:%lld", (long long)id);
+	return rc;
+}
+
+static int load_model(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "model");
+	int rc = load_project(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = atr_store_model_find(STORE(r), x->project.id, name ? name : "", &x->model);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "model '%s' does not exist in project '%s'", name ? name : "",
+				    x->project.name);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/model:%s", x->project.name, x->model.name);
+	return rc;
+}
+
+static int load_model_version(struct atr_req *r, struct api_res *x)
+{
+	const char *ref = atr_req_param(r, "version");
+	int rc = load_model(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = atr_store_model_version_resolve(STORE(r), x->model.id, ref ? ref : "", &x->version);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "model '%s' has no version '%s'", x->model.name, ref ? ref : "");
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
+				     (long long)x->version.version);
+	return rc;
+}
+
+static int load_model_version_id(struct atr_req *r, struct api_res *x)
+{
+	int64_t id;
+	int rc;
+
+	if (path_id(r, "id", &id) < 0)
+		return -1;
+	rc = atr_store_model_version_get(STORE(r), id, &x->version);
+	if (rc == 0)
+		rc = atr_store_model_get(STORE(r), x->version.model_id, &x->model);
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	rc = load_project_of(r, x, x->model.project_id);
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
+				     (long long)x->version.version);
+	return rc;
+}
+
+static int load_deployment(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "name");
+	int rc;
+
+	if (!name || atr_deploy_find(APP(r)->deploy, name, &x->deployment) < 0)
+		return 1;
+	if (r->who.kind == ATR_P_INVOKE) { /* an invoke key calls its own deployment, nothing else */
+		if (r->who.scope_id != x->deployment.id)
+			return 1;
+		rc = atr_store_project_get(STORE(r), x->deployment.project_id, &x->project);
+		x->role = ATR_PROLE_VIEWER;
+	} else {
+		rc = load_project_of(r, x, x->deployment.project_id);
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/deployment:%s", x->project.name, x->deployment.name);
+	return rc;
+}
+
+static int load_promotion(struct atr_req *r, struct api_res *x)
+{
+	int64_t id;
+	int rc;
+
+	if (path_id(r, "id", &id) < 0)
+		return -1;
+	rc = atr_store_promotion_get(STORE(r), id, &x->promotion);
+	if (rc == ATR_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return rc;
+	rc = load_project_of(r, x, x->promotion.project_id);
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/promotion:%lld/version:%lld/alias:%s", x->project.name,
+				     (long long)id, (long long)x->promotion.version, x->promotion.alias);
+	return rc;
+}
+
+static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) = {
+	[ATR_RES_PROJECT] = load_project,
+	[ATR_RES_DATASET] = load_dataset,
+	[ATR_RES_DATASET_VERSION] = load_dataset_version,
+	[ATR_RES_RUN] = load_run,
+	[ATR_RES_JOB] = load_job,
+	[ATR_RES_MODEL] = load_model,
+	[ATR_RES_MODEL_VERSION] = load_model_version,
+	[ATR_RES_MODEL_VERSION_ID] = load_model_version_id,
+	[ATR_RES_DEPLOYMENT] = load_deployment,
+	[ATR_RES_PROMOTION] = load_promotion,
+};
+
+/* What the 404 names: the project for paths under /projects/{project}, else the object itself. */
+static void reply_absent(struct atr_req *r)
+{
+	enum atr_res kind = r->route->resource;
+	const char *project = atr_req_param(r, "project");
+	const char *ref = project		       ? project
+			  : kind == ATR_RES_DEPLOYMENT ? atr_req_param(r, "name")
+			  : kind == ATR_RES_RUN	       ? atr_req_param(r, "run")
+			  : kind == ATR_RES_JOB	       ? atr_req_param(r, "job")
+						       : atr_req_param(r, "id");
+
+	if (project)
+		atr_reply_not_found(r, NULL, "project '%s' does not exist", ref);
+	else if (kind == ATR_RES_DEPLOYMENT)
+		atr_reply_not_found(r, NULL, "deployment '%s' does not exist", ref ? ref : "");
+	else
+		atr_reply_not_found(r, NULL, "%s %s does not exist", atr_res_name(kind), ref ? ref : "");
+}
+
+static bool is_write(const struct atr_req *r)
+{
+	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+}
+
+int api_resolve(void *app, struct atr_req *r)
+{
+	const struct atr_route *rt = r->route;
+	struct api_res *x;
+	int rc;
+
+	(void)app;
+	if (rt->resource <= ATR_RES_NONE || rt->resource >= ATR_RES_COUNT || !loaders[rt->resource])
+		return 0;
+	x = atr_req_alloc(r, sizeof(*x));
+	if (!x) {
+		atr_reply_nomem(r, NULL, "out of memory");
+		return -1;
+	}
+	memset(x, 0, sizeof(*x));
+	r->resource = x;
+	/* A write's reads join the turn's write transaction rather than open a read one first. */
+	if (is_write(r) && !(rt->flags & ATR_RF_STREAM))
+		atr_store_write_ahead(STORE(r));
+	rc = loaders[rt->resource](r, x);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		reply_absent(r);
+		return -1;
+	}
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not read the %s", atr_res_name(rt->resource));
+		return -1;
+	}
+	if (api_need_role_or_reply(r, rt->role, NULL) < 0)
+		return -1;
+	if ((rt->flags & ATR_RF_SELF) && !(r->who.kind == ATR_P_JOB && r->who.scope_id == x->job.id)) {
+		atr_reply_forbidden(r, NULL, "only job %lld itself, with its token, may do this", (long long)x->job.id);
+		return -1;
+	}
+	if (x->project.archived && is_write(r)) {
+		atr_reply_conflict(r, NULL, "project '%s' is archived", x->project.name);
+		return -1;
+	}
+	if ((rt->flags & ATR_RF_DRAFT) &&
+	    (rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.committed : x->version.committed)) {
+		atr_reply_conflict(
+			r, NULL, "version %lld of %s '%s' is committed and cannot change",
+			(long long)(rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.version : x->version.version),
+			rt->resource == ATR_RES_DATASET_VERSION ? "dataset" : "model",
+			rt->resource == ATR_RES_DATASET_VERSION ? atr_req_param(r, "dataset") : x->model.name);
+		return -1;
+	}
 	return 0;
 }

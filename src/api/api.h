@@ -74,18 +74,51 @@ void api_audit_list(struct atr_req *r);
 /* The server's audit hook: records one answered mutating request. */
 void api_audit_record(void *app, struct atr_req *r);
 
-/* access.c: project roles. */
+/* access.c: the one access decision (see its header comment). */
+#include "atrium/deploy.h"
+#include "atrium/store_datasets.h"
+#include "atrium/store_jobs.h"
+#include "atrium/store_models.h"
 #include "atrium/store_projects.h"
+#include "atrium/store_runs.h"
+/* What a route's path points at, loaded by api_resolve before the handler runs: the project
+ * and the caller's role there always, the rest by the route's resource kind. */
+struct api_res {
+	enum atr_prole role;
+	struct atr_project project;
+	int64_t dataset_id;		  /* ATR_RES_DATASET, ATR_RES_DATASET_VERSION */
+	struct atr_dataset_version dsv;	  /* ATR_RES_DATASET_VERSION */
+	struct atr_run run;		  /* ATR_RES_RUN */
+	struct atr_job_row job;		  /* ATR_RES_JOB (labels not loaded) */
+	struct atr_model model;		  /* ATR_RES_MODEL, ATR_RES_MODEL_VERSION[_ID] */
+	struct atr_model_version version; /* ATR_RES_MODEL_VERSION[_ID] */
+	struct atr_deploy_ref deployment; /* ATR_RES_DEPLOYMENT */
+	struct atr_promotion promotion;	  /* ATR_RES_PROMOTION */
+};
+#define RES(req) ((struct api_res *)(req)->resource)
+/* The pipeline's resolver (atr_server_opts.resolve): loads the route's resource, decides. */
+int api_resolve(void *app, struct atr_req *r);
+/* The caller's role in p (and the same given its membership role, read with what the caller read). */
 enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p);
-/* The same, given the caller's membership role in p (read with what the endpoint read). */
 enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member);
-/*
- * The project named by path parameter `param` when the caller has at least `need` in it:
- * 404 when it does not exist or the caller may not read it, 403 when the role is too low,
- * 409 for writes (need >= editor) to an archived project. role_out may be NULL.
- */
-int api_project_or_reply(struct atr_req *r, const char *param, enum atr_prole need, struct atr_project *out,
-			 enum atr_prole *role_out);
+/* For rules that depend on the request's content (the protected alias needs an owner): 403
+ * naming the role needed (why: "moving alias 'production'") unless RES(r)->role reaches need. */
+int api_need_role_or_reply(struct atr_req *r, enum atr_prole need, const char *why);
+/* A project named by a query parameter (a list's filter): unless the caller may read it, a 400
+ * naming field (or 404 when field is NULL), as if it did not exist. */
+int api_project_visible_or_reply(struct atr_req *r, const char *ref, const char *field, struct atr_project *out);
+
+/* idempotency.c: the server's Idempotency-Key hooks (atr_server_opts.idem_get / idem_put). */
+int api_idem_get(void *app, struct atr_req *r, const char *key, unsigned *status, char **body);
+void api_idem_put(void *app, struct atr_req *r, const char *key, unsigned status, const char *body);
+
+/* The query tables the route table names (each beside its handlers). */
+extern const struct atr_qparam api_page_query[], api_audit_query[], api_dsv_diff_query[],
+	api_deployments_list_all_query[], api_job_logs_query[], api_job_wait_query[], api_jobs_list_query[],
+	api_jobs_list_all_query[], api_lineage_query[], api_predictions_query[], api_projects_list_query[],
+	api_promotions_list_project_query[], api_promotions_list_mine_query[], api_run_metric_get_query[],
+	api_runs_list_query[], api_search_query[], api_stats_query[], api_workers_list_query[],
+	api_workers_delete_query[];
 
 /* projects.c */
 extern const struct atr_field api_project_create_schema[], api_project_patch_schema[], api_project_member_schema[];
@@ -112,12 +145,6 @@ void api_files_list(struct atr_req *r, const char *kind, int64_t owner_id);
 
 /* datasets.c */
 extern const struct atr_field api_dataset_create_schema[], api_dsv_create_schema[], api_dsv_commit_schema[];
-/* {version}: a number, or "latest" (0) for the newest committed one; 400 otherwise. */
-int api_version_param_or_reply(struct atr_req *r, int64_t *version);
-/* The dataset version named by {project}/{dataset}/{version} when the caller has `need`;
- * with draft, 409 when it is committed. */
-#include "atrium/store_datasets.h"
-int api_dsv_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_dataset_version *out);
 void api_datasets_create(struct atr_req *r);
 void api_datasets_list(struct atr_req *r);
 void api_datasets_get(struct atr_req *r);
@@ -137,8 +164,6 @@ void api_dsv_diff(struct atr_req *r);
 /* runs.c */
 #include "atrium/store_runs.h"
 extern const struct atr_field api_run_create_schema[], api_run_patch_schema[];
-/* The run named by path parameter {run} when the caller has `need` in its project. */
-int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj);
 /* Body inputs [{dataset, version}] -> committed dataset_versions ids (in the request arena). */
 int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out, size_t *n_out);
 void api_runs_create(struct atr_req *r);
@@ -166,9 +191,6 @@ extern const struct atr_field api_job_create_schema[], api_job_resources_schema[
 int api_command_or_reply(struct atr_req *r, const json_t *cmd);
 /* Environment names [A-Za-z_][A-Za-z0-9_]*, none of Atrium's own (ATRIUM_*, CUDA_VISIBLE_DEVICES, PORT). */
 int api_env_or_reply(struct atr_req *r, const json_t *env);
-/* The job named by path parameter {job} when the caller has `need` in its project
- * (row->labels is not loaded). */
-int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj);
 void api_jobs_create(struct atr_req *r);
 void api_jobs_list(struct atr_req *r);
 void api_jobs_list_all(struct atr_req *r);
@@ -229,22 +251,8 @@ void api_reply_list(struct atr_req *r, api_list_fn fn, int64_t owner_id, const c
 /* models.c */
 #include "atrium/store_models.h"
 extern const struct atr_field api_model_create_schema[], api_model_patch_schema[], api_mv_create_schema[];
-/* A model version with the model and project it is in, and the caller's role there. */
-struct atr_model_ref {
-	struct atr_project project;
-	struct atr_model model;
-	struct atr_model_version version;
-	enum atr_prole role;
-};
 /* What the history shows as the caller: the user name, or "job:ID" (into buf). */
 const char *api_actor(struct atr_req *r, char *buf, size_t len);
-/* The model named by {model} in {project} when the caller has `need` there (role may be NULL). */
-int api_model_or_reply(struct atr_req *r, enum atr_prole need, struct atr_project *p, struct atr_model *m,
-		       enum atr_prole *role);
-/* {version} (number, alias or "latest") of that model; with draft, 409 when committed. */
-int api_model_version_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_model_ref *out);
-/* The version named by path parameter {id} (a row id); 404 unless the caller may read it. */
-int api_model_version_by_id_or_reply(struct atr_req *r, enum atr_prole need, struct atr_model_ref *out);
 void api_mv_reply(struct atr_req *r, unsigned status, int64_t version_id);
 void api_models_create(struct atr_req *r);
 void api_models_list(struct atr_req *r);
@@ -254,7 +262,6 @@ void api_models_history(struct atr_req *r);
 void api_mv_create(struct atr_req *r);
 void api_mv_list(struct atr_req *r);
 void api_mv_get(struct atr_req *r);
-void api_mv_get_by_id(struct atr_req *r);
 void api_mv_commit(struct atr_req *r);
 void api_mv_delete(struct atr_req *r);
 void api_mv_files(struct atr_req *r);
@@ -290,9 +297,6 @@ void api_admin_gc(struct atr_req *r);
 #include "atrium/store_deployments.h"
 extern const struct atr_field api_deployment_create_schema[], api_deployment_patch_schema[],
 	api_deployment_promote_schema[];
-/* The deployment named by {name} when the caller has `need` in its project (404/403/409 answered). */
-int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_deploy_ref *ref,
-			    struct atr_project *proj);
 void api_deployments_create(struct atr_req *r);
 void api_deployments_list(struct atr_req *r);
 void api_deployments_list_all(struct atr_req *r);

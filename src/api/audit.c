@@ -38,25 +38,26 @@ void api_audit_record(void *app, struct atr_req *r)
 		atr_log(ATR_LOG_ERROR, "could not write the audit entry of request %s", r->request_id);
 }
 
+const struct atr_qparam api_audit_query[] = {
+	ATR_Q_PAGE,
+	{ "actor", ATR_Q_STRING, 0, 1, 128, 0, NULL, "entries of this actor (a user name, job:ID, worker:ID)" },
+	{ "action", ATR_Q_STRING, 0, 1, 128, 0, NULL,
+	  "entries whose action starts with this (teams, projects.create)" },
+	{ "since", ATR_Q_TIME, 0, 0, 0, 0, NULL, "entries from this time on" },
+	{ 0 },
+};
+
 void api_audit_list(struct atr_req *r)
 {
 	struct atr_page p;
-	const char *since = atr_req_query(r, "since");
-	int64_t since_ms = 0;
 	json_t *items;
 	bool more;
 	int rc;
 
-	if (atr_page_from_req(r, &p) < 0)
+	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
 		return;
-	if (since && atr_time_parse(since, &since_ms) < 0) {
-		atr_reply_error(r, 400, "invalid", "since", "'since' must be an RFC 3339 time");
-		return;
-	}
-	if (!(items = api_new_items(r)))
-		return;
-	rc = atr_store_audit_list(STORE(r), atr_req_query(r, "actor"), atr_req_query(r, "action"), since_ms, &p, items,
-				  &more);
+	rc = atr_store_audit_list(STORE(r), atr_req_query(r, "actor"), atr_req_query(r, "action"),
+				  atr_req_qint(r, "since"), &p, items, &more);
 	if (rc < 0) {
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list the audit log");

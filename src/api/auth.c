@@ -50,7 +50,7 @@ static void after_verify(struct atr_req *r, void *data)
 	if (!l->ok) {
 		atr_ratelimit_fail(l->user_key, now);
 		atr_ratelimit_fail(l->client_key, now);
-		atr_reply_error(r, 401, "unauthorized", NULL, "wrong user name or password");
+		atr_reply_unauthorized(r, NULL, "wrong user name or password");
 		goto out;
 	}
 	atr_ratelimit_reset(l->user_key, now);
@@ -77,7 +77,7 @@ void api_auth_login(struct atr_req *r)
 	int wait;
 
 	if (!l) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	snprintf(l->user_key, sizeof(l->user_key), "u:%s", username);
@@ -90,7 +90,7 @@ void api_auth_login(struct atr_req *r)
 		char secs[16];
 		snprintf(secs, sizeof(secs), "%d", wait);
 		atr_reply_header(r, "Retry-After", secs);
-		atr_reply_error(r, 429, "rate_limited", NULL, "too many failed sign-ins; try again in %d s", wait);
+		atr_reply_rate_limited(r, NULL, "too many failed sign-ins; try again in %d s", wait);
 		free(l);
 		return;
 	}
@@ -103,6 +103,6 @@ void api_auth_login(struct atr_req *r)
 	atr_copy(l->password, sizeof(l->password), atr_json_str(r->body, "password", ""));
 	if (atr_req_offload(r, verify, after_verify, l) < 0) {
 		free(l);
-		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule the password check");
+		atr_reply_unavailable(r, NULL, "could not schedule the password check");
 	}
 }

@@ -6,9 +6,9 @@
 void api_reply_store_err(struct atr_req *r, int err, const char *what, const char *name)
 {
 	if (err == ATR_ENOTFOUND)
-		atr_reply_error(r, 404, "not_found", NULL, "%s '%s' does not exist", what, name ? name : "");
+		atr_reply_not_found(r, NULL, "%s '%s' does not exist", what, name ? name : "");
 	else if (err == ATR_ECONFLICT)
-		atr_reply_error(r, 409, "conflict", NULL, "%s '%s' already exists", what, name ? name : "");
+		atr_reply_conflict(r, NULL, "%s '%s' already exists", what, name ? name : "");
 	else
 		atr_reply_err(r, err, NULL, "could not access %s '%s'", what, name ? name : "");
 }
@@ -37,7 +37,7 @@ json_t *api_new_items(struct atr_req *r)
 {
 	json_t *a = json_array();
 	if (!a)
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 	return a;
 }
 
@@ -57,6 +57,6 @@ int api_id_or_reply(struct atr_req *r, const char *name, const char *what, int64
 {
 	if (atr_parse_i64(atr_req_param(r, name), 1, INT64_MAX, id) == 0)
 		return 0;
-	atr_reply_error(r, 400, "invalid", name, "'%s' must be a %s id", name, what);
+	atr_reply_invalid(r, name, "'%s' must be a %s id", name, what);
 	return -1;
 }

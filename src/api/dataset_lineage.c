@@ -9,14 +9,12 @@
 
 void api_dsv_lineage(struct atr_req *r)
 {
-	struct atr_dataset_version v;
+	const struct atr_dataset_version *v = &RES(r)->dsv;
 	json_t *l;
 	int rc;
 
-	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
-		return;
-	if (!(l = atr_store_dsv_lineage(STORE(r), v.id, &rc))) {
-		atr_reply_err(r, rc, NULL, "could not read the lineage of dataset version %lld", (long long)v.version);
+	if (!(l = atr_store_dsv_lineage(STORE(r), v->id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not read the lineage of dataset version %lld", (long long)v->version);
 		return;
 	}
 	atr_reply_json(r, 200, l);

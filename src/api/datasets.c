@@ -32,76 +32,24 @@ const struct atr_field api_dsv_commit_schema[] = {
 	{ 0 },
 };
 
-/* The dataset named by {dataset} in the project named by {project}. */
-static int dataset_or_reply(struct atr_req *r, enum atr_prole need, struct atr_project *p, int64_t *dataset_id)
-{
-	const char *name = atr_req_param(r, "dataset");
-	int rc;
-
-	if (api_project_or_reply(r, "project", need, p, NULL) < 0)
-		return -1;
-	rc = atr_store_dataset_find(STORE(r), p->id, name, dataset_id);
-	if (rc < 0) {
-		api_reply_store_err(r, rc, "dataset", name);
-		return -1;
-	}
-	return 0;
-}
-
-/* {version}: a number, or "latest" for the newest committed version. */
-int api_version_param_or_reply(struct atr_req *r, int64_t *version)
-{
-	const char *v = atr_req_param(r, "version");
-	if (v && strcmp(v, "latest") == 0) {
-		*version = 0;
-		return 0;
-	}
-	if (!v || atr_parse_i64(v, 1, INT32_MAX, version) < 0) {
-		atr_reply_error(r, 400, "invalid", "version", "'version' must be a version number or 'latest'");
-		return -1;
-	}
-	return 0;
-}
-
-int api_dsv_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_dataset_version *out)
-{
-	struct atr_project p;
-	int64_t dataset_id, version;
-	int rc;
-
-	if (dataset_or_reply(r, need, &p, &dataset_id) < 0 || api_version_param_or_reply(r, &version) < 0)
-		return -1;
-	rc = atr_store_dsv_find(STORE(r), dataset_id, version, out);
-	if (rc < 0) {
-		api_reply_store_err(r, rc, "version", atr_req_param(r, "version"));
-		return -1;
-	}
-	atr_req_audit_object(r, "project:%s/dataset:%s/version:%lld", p.name, atr_req_param(r, "dataset"),
-			     (long long)out->version);
-	if (draft && out->committed) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld of dataset '%s' is committed and cannot change",
-				(long long)out->version, atr_req_param(r, "dataset"));
-		return -1;
-	}
-	return 0;
-}
+const struct atr_qparam api_dsv_diff_query[] = {
+	{ "against", ATR_Q_INT, ATR_QF_REQUIRED, 1, INT32_MAX, 0, NULL, "the version to compare with" },
+	{ 0 },
+};
 
 void api_datasets_create(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project *p = &RES(r)->project;
 	const char *name = atr_json_str(r->body, "name", "");
 	int64_t id;
 	json_t *d;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0)
-		return;
-	atr_req_audit_object(r, "project:%s/dataset:%s", p.name, name);
-	rc = atr_store_dataset_create(STORE(r), p.id, name, atr_json_str(r->body, "description", ""),
+	atr_req_audit_object(r, "project:%s/dataset:%s", p->name, name);
+	rc = atr_store_dataset_create(STORE(r), p->id, name, atr_json_str(r->body, "description", ""),
 				      json_object_get(r->body, "tags"), r->who.user_id, &id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "dataset '%s' already exists in project '%s'", name,
-				p.name);
+		atr_reply_conflict(r, "name", "dataset '%s' already exists in project '%s'", name, p->name);
 		return;
 	}
 	if (rc < 0 || !(d = atr_store_dataset_json(STORE(r), id, &rc))) {
@@ -113,22 +61,15 @@ void api_datasets_create(struct atr_req *r)
 
 void api_datasets_list(struct atr_req *r)
 {
-	struct atr_project p;
-
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) == 0)
-		api_reply_list(r, atr_store_dataset_list, p.id, "datasets");
+	api_reply_list(r, atr_store_dataset_list, RES(r)->project.id, "datasets");
 }
 
 void api_datasets_get(struct atr_req *r)
 {
-	struct atr_project p;
-	int64_t id;
 	json_t *d;
 	int rc;
 
-	if (dataset_or_reply(r, ATR_PROLE_VIEWER, &p, &id) < 0)
-		return;
-	if (!(d = atr_store_dataset_json(STORE(r), id, &rc))) {
+	if (!(d = atr_store_dataset_json(STORE(r), RES(r)->dataset_id, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the dataset");
 		return;
 	}
@@ -148,54 +89,40 @@ static void reply_version(struct atr_req *r, unsigned status, int64_t id)
 
 void api_dsv_create(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct api_res *x = RES(r);
 	struct atr_dataset_version v;
-	int64_t dataset_id, parent = atr_json_int(r->body, "parent", 0);
+	int64_t parent = atr_json_int(r->body, "parent", 0);
 	int rc;
 
-	if (dataset_or_reply(r, ATR_PROLE_EDITOR, &p, &dataset_id) < 0)
-		return;
-	rc = atr_store_dsv_create(STORE(r), dataset_id, atr_json_str(r->body, "message", ""), parent, 0, r->who.user_id,
-				  &v);
+	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(r->body, "message", ""), parent, 0,
+				  r->who.user_id, &v);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 400, "invalid", "parent", "dataset '%s' has no version %lld",
-				atr_req_param(r, "dataset"), (long long)parent);
+		atr_reply_invalid(r, "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
+				  (long long)parent);
 		return;
 	}
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not create the version");
 		return;
 	}
-	atr_req_audit_object(r, "project:%s/dataset:%s/version:%lld", p.name, atr_req_param(r, "dataset"),
+	atr_req_audit_object(r, "project:%s/dataset:%s/version:%lld", x->project.name, atr_req_param(r, "dataset"),
 			     (long long)v.version);
 	reply_version(r, 201, v.id);
 }
 
 void api_dsv_list(struct atr_req *r)
 {
-	struct atr_project p;
-	int64_t dataset_id;
-
-	if (dataset_or_reply(r, ATR_PROLE_VIEWER, &p, &dataset_id) == 0)
-		api_reply_list(r, atr_store_dsv_list, dataset_id, "versions");
+	api_reply_list(r, atr_store_dsv_list, RES(r)->dataset_id, "versions");
 }
 
 void api_dsv_get(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
-		return;
-	reply_version(r, 200, v.id);
+	reply_version(r, 200, RES(r)->dsv.id);
 }
 
 void api_dsv_delete(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	int rc;
-
-	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
-		return;
-	rc = atr_store_dsv_delete(STORE(r), v.id);
+	int rc = atr_store_dsv_delete(STORE(r), RES(r)->dsv.id);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not delete the version");
 		return;
@@ -205,38 +132,30 @@ void api_dsv_delete(struct atr_req *r)
 
 void api_dsv_commit(struct atr_req *r)
 {
-	struct atr_dataset_version v;
+	const struct atr_dataset_version *v = &RES(r)->dsv;
 	int rc;
 
-	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
-		return;
-	rc = atr_store_dsv_commit(STORE(r), v.id, atr_json_int(r->body, "rows", -1), json_object_get(r->body, "schema"),
-				  json_object_get(r->body, "metadata"));
+	rc = atr_store_dsv_commit(STORE(r), v->id, atr_json_int(r->body, "rows", -1),
+				  json_object_get(r->body, "schema"), json_object_get(r->body, "metadata"));
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld is committed already", (long long)v.version);
+		atr_reply_conflict(r, NULL, "version %lld is committed already", (long long)v->version);
 		return;
 	}
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not commit the version");
 		return;
 	}
-	reply_version(r, 200, v.id);
+	reply_version(r, 200, v->id);
 }
 
 void api_dsv_files(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
-		return;
-	api_files_list(r, KIND, v.id);
+	api_files_list(r, KIND, RES(r)->dsv.id);
 }
 
 void api_dsv_file_begin(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
-		return;
-	api_upload_begin(r, KIND, v.id);
+	api_upload_begin(r, KIND, RES(r)->dsv.id);
 }
 
 int api_dsv_file_chunk(struct atr_req *r, const char *data, size_t len)
@@ -246,30 +165,31 @@ int api_dsv_file_chunk(struct atr_req *r, const char *data, size_t len)
 
 void api_dsv_file_put(struct atr_req *r)
 {
-	struct atr_dataset_version v;
+	struct atr_dataset_version now;
+	const struct atr_dataset_version *v = &RES(r)->dsv;
+
 	/* The version may have been committed while the bytes arrived. */
-	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0)
+	if (atr_store_dsv_find(STORE(r), v->dataset_id, v->version, &now) == 0 && now.committed) {
+		atr_reply_conflict(r, NULL, "version %lld of dataset '%s' was committed during the upload",
+				   (long long)v->version, atr_req_param(r, "dataset"));
 		return;
+	}
 	api_upload_finish(r, 201);
 }
 
 void api_dsv_file_get(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
-		return;
-	api_file_download(r, KIND, v.id);
+	api_file_download(r, KIND, RES(r)->dsv.id);
 }
 
 void api_dsv_file_delete(struct atr_req *r)
 {
-	struct atr_dataset_version v;
-	const char *path;
+	const char *path = api_path_or_reply(r);
 	int rc;
 
-	if (api_dsv_or_reply(r, ATR_PROLE_EDITOR, true, &v) < 0 || !(path = api_path_or_reply(r)))
+	if (!path)
 		return;
-	rc = atr_store_file_delete(STORE(r), KIND, v.id, path);
+	rc = atr_store_file_delete(STORE(r), KIND, RES(r)->dsv.id, path);
 	if (rc < 0) {
 		api_reply_store_err(r, rc, "file", path);
 		return;
@@ -279,34 +199,26 @@ void api_dsv_file_delete(struct atr_req *r)
 
 void api_dsv_diff(struct atr_req *r)
 {
-	struct atr_dataset_version v, other;
-	int64_t against;
+	const struct atr_dataset_version *v = &RES(r)->dsv;
+	struct atr_dataset_version other;
+	int64_t against = atr_req_qint(r, "against");
 	json_t *d;
 	int rc;
 
-	if (api_dsv_or_reply(r, ATR_PROLE_VIEWER, false, &v) < 0)
-		return;
-	if (atr_req_query_int(r, "against", 1, INT32_MAX, 0, &against) < 0)
-		return;
-	if (!against) {
-		atr_reply_error(r, 400, "invalid", "against", "'against' (the version to compare with) is required");
-		return;
-	}
-	rc = atr_store_dsv_find(STORE(r), v.dataset_id, against, &other);
+	rc = atr_store_dsv_find(STORE(r), v->dataset_id, against, &other);
 	if (rc < 0) {
 		if (rc == ATR_ENOTFOUND)
-			atr_reply_error(r, 400, "invalid", "against", "version %lld does not exist",
-					(long long)against);
+			atr_reply_invalid(r, "against", "version %lld does not exist", (long long)against);
 		else
 			atr_reply_err(r, rc, NULL, "could not read version %lld", (long long)against);
 		return;
 	}
-	d = atr_store_files_diff(STORE(r), KIND, other.id, v.id, 1000, &rc);
+	d = atr_store_files_diff(STORE(r), KIND, other.id, v->id, 1000, &rc);
 	if (!d) {
 		atr_reply_err(r, rc, NULL, "could not compare the versions");
 		return;
 	}
 	json_object_set_new(d, "from", json_integer(other.version));
-	json_object_set_new(d, "to", json_integer(v.version));
+	json_object_set_new(d, "to", json_integer(v->version));
 	atr_reply_json(r, 200, d);
 }

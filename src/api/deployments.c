@@ -80,8 +80,8 @@ static int path_or_reply(struct atr_req *r, const char *field)
 		return 0;
 	for (const char *p = v; *p; p++)
 		if (*p <= ' ' || *p > '~' || *p == '?' || *p == '#' || (p == v && *p != '/')) {
-			atr_reply_error(r, 400, "invalid", field,
-					"'%s' must be a path starting with '/', without spaces, '?' or '#'", field);
+			atr_reply_invalid(r, field, "'%s' must be a path starting with '/', without spaces, '?' or '#'",
+					  field);
 			return -1;
 		}
 	return 0;
@@ -93,7 +93,7 @@ static int capture_or_reply(struct atr_req *r)
 	double rate = atr_json_num(c, "sample_rate", 0);
 
 	if (rate < 0 || rate > 1) {
-		atr_reply_error(r, 400, "invalid", "capture.sample_rate", "'capture.sample_rate' must be from 0 to 1");
+		atr_reply_invalid(r, "capture.sample_rate", "'capture.sample_rate' must be from 0 to 1");
 		return -1;
 	}
 	return 0;
@@ -125,12 +125,12 @@ static int version_or_reply(struct atr_req *r, const struct atr_model *m, const 
 	else
 		ref = json_string_value(v);
 	if (atr_store_model_version_resolve(STORE(r), m->id, ref, out) < 0) {
-		atr_reply_error(r, 400, "invalid", field, "model '%s' has no version or alias '%s'", m->name, ref);
+		atr_reply_invalid(r, field, "model '%s' has no version or alias '%s'", m->name, ref);
 		return -1;
 	}
 	if (!out->committed) {
-		atr_reply_error(r, 400, "invalid", field, "version %lld of model '%s' is a draft; commit it first",
-				(long long)out->version, m->name);
+		atr_reply_invalid(r, field, "version %lld of model '%s' is a draft; commit it first",
+				  (long long)out->version, m->name);
 		return -1;
 	}
 	if (!json_is_integer(v) && strcmp(ref, "latest") != 0)
@@ -152,34 +152,8 @@ static int feasible_or_reply(struct atr_req *r, const struct atr_project *p, con
 	spec.labels = labels;
 	if (atr_engine_feasible(APP(r)->engine, &spec, why, sizeof(why)))
 		return 0;
-	atr_reply_error(r, 422, "unprocessable", "resources", "no worker could ever run a replica: %s", why);
+	atr_reply_unprocessable(r, "resources", "no worker could ever run a replica: %s", why);
 	return -1;
-}
-
-int api_deployment_or_reply(struct atr_req *r, enum atr_prole need, struct atr_deploy_ref *ref,
-			    struct atr_project *proj)
-{
-	const char *name = atr_req_param(r, "name");
-	enum atr_prole role = ATR_PROLE_NONE;
-
-	if (name && atr_deploy_find(DEPLOY(r), name, ref) == 0 &&
-	    atr_store_project_get(STORE(r), ref->project_id, proj) == 0)
-		role = api_project_role(r, proj);
-	if (role == ATR_PROLE_NONE) {
-		atr_reply_error(r, 404, "not_found", NULL, "deployment '%s' does not exist", name ? name : "");
-		return -1;
-	}
-	atr_req_audit_object(r, "project:%s/deployment:%s", proj->name, ref->name);
-	if (role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s",
-				proj->name, atr_prole_name(need));
-		return -1;
-	}
-	if (need >= ATR_PROLE_EDITOR && proj->archived) {
-		atr_reply_error(r, 409, "conflict", NULL, "project '%s' is archived", proj->name);
-		return -1;
-	}
-	return 0;
 }
 
 /* Editors and owners see env values (every caller that changed it is one); viewers the names. */
@@ -187,7 +161,7 @@ static void reply_deployment_as(struct atr_req *r, unsigned status, int64_t id, 
 {
 	json_t *o = atr_deploy_json(DEPLOY(r), id);
 	if (!o) {
-		atr_reply_error(r, 404, "not_found", NULL, "the deployment is gone");
+		atr_reply_not_found(r, NULL, "the deployment is gone");
 		return;
 	}
 	if (!show_env)
@@ -204,7 +178,7 @@ static void reply_deployment(struct atr_req *r, unsigned status, int64_t id)
 
 void api_deployments_create(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 	struct atr_model m;
 	struct atr_model_version v;
 	struct atr_deploy_spec spec = { 0 };
@@ -214,10 +188,10 @@ void api_deployments_create(struct atr_req *r)
 	int64_t id;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 || fields_or_reply(r) < 0)
+	if (fields_or_reply(r) < 0)
 		return;
 	if (atr_store_model_find(STORE(r), p.id, model, &m) < 0) {
-		atr_reply_error(r, 400, "invalid", "model", "model '%s' does not exist in project '%s'", model, p.name);
+		atr_reply_invalid(r, "model", "model '%s' does not exist in project '%s'", model, p.name);
 		return;
 	}
 	if (version_or_reply(r, &m, json_object_get(r->body, "version"), "version", &v, &alias) < 0 ||
@@ -246,7 +220,7 @@ void api_deployments_create(struct atr_req *r)
 	atr_req_audit_object(r, "project:%s/deployment:%s/version:%lld", p.name, spec.name, (long long)v.version);
 	rc = atr_deploy_create(DEPLOY(r), &spec, api_actor(r, actor, sizeof(actor)), &id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "a deployment named '%s' already exists", spec.name);
+		atr_reply_conflict(r, "name", "a deployment named '%s' already exists", spec.name);
 		return;
 	}
 	if (rc < 0) {
@@ -279,36 +253,23 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 
 void api_deployments_list(struct atr_req *r)
 {
-	struct atr_project p;
 	struct atr_deployment_filter f = { 0 };
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
-		return;
-	f.project_id = p.id;
+	f.project_id = RES(r)->project.id;
 	api_reply_list_cb(r, list_cb, &f, "deployments");
 }
 
 /* GET /api/v1/deployments: those of every project the caller may read (admins: all). */
 void api_deployments_list_all(struct atr_req *r)
 {
-	static const char *const states[] = { "deploying", "ready", "degraded", "failed" };
 	struct atr_deployment_filter f = { 0 };
 	const char *project = atr_req_query(r, "project");
-	size_t i;
 
 	f.state = atr_req_query(r, "state");
-	for (i = 0; f.state && i < sizeof(states) / sizeof(states[0]) && strcmp(f.state, states[i]) != 0; i++)
-		;
-	if (f.state && i == sizeof(states) / sizeof(states[0])) {
-		atr_reply_error(r, 400, "invalid", "state", "'state' must be deploying, ready, degraded or failed");
-		return;
-	}
 	if (project) {
 		struct atr_project p;
-		if (atr_store_project_find(STORE(r), project, &p) < 0 || api_project_role(r, &p) == ATR_PROLE_NONE) {
-			atr_reply_error(r, 400, "invalid", "project", "project '%s' does not exist", project);
+		if (api_project_visible_or_reply(r, project, "project", &p) < 0)
 			return;
-		}
 		f.project_id = p.id;
 	}
 	if (!r->who.admin)
@@ -316,12 +277,17 @@ void api_deployments_list_all(struct atr_req *r)
 	api_reply_list_cb(r, list_cb, &f, "deployments");
 }
 
+const struct atr_qparam api_deployments_list_all_query[] = {
+	ATR_Q_PAGE,
+	{ "state", ATR_Q_ENUM, 0, 0, 0, 0, "deploying|ready|degraded|failed", NULL },
+	{ "project", ATR_Q_STRING, 0, 1, 64, 0, NULL, "deployments of this project (a name or an id)" },
+	{ 0 },
+};
+
 void api_deployments_get(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
-	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) == 0)
-		reply_deployment_as(r, 200, d.id, api_project_role(r, &p) >= ATR_PROLE_EDITOR);
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	reply_deployment_as(r, 200, d.id, RES(r)->role >= ATR_PROLE_EDITOR);
 }
 
 /* ---- changes ---- */
@@ -339,12 +305,11 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 	if (!traffic)
 		return 0;
 	if (json_object_get(r->body, "version")) {
-		atr_reply_error(r, 400, "invalid", "traffic",
-				"give 'version' (a rolling update) or 'traffic' (a split), not both");
+		atr_reply_invalid(r, "traffic", "give 'version' (a rolling update) or 'traffic' (a split), not both");
 		return -1;
 	}
 	if (json_array_size(traffic) == 0) {
-		atr_reply_error(r, 400, "invalid", "traffic", "'traffic' lists at least one version");
+		atr_reply_invalid(r, "traffic", "'traffic' lists at least one version");
 		return -1;
 	}
 	pt->ntracks = 0;
@@ -360,8 +325,7 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 			return -1;
 		for (int k = 0; k + 1 < pt->ntracks; k++)
 			if (pt->tracks[k].version_id == v.id) {
-				atr_reply_error(r, 400, "invalid", f, "version %lld is listed twice",
-						(long long)v.version);
+				atr_reply_invalid(r, f, "version %lld is listed twice", (long long)v.version);
 				return -1;
 			}
 		t->version_id = v.id;
@@ -372,13 +336,12 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 		has_stable |= v.id == d->version_id;
 	}
 	if (sum != 100) {
-		atr_reply_error(r, 400, "invalid", "traffic", "the weights add up to %d, not 100", sum);
+		atr_reply_invalid(r, "traffic", "the weights add up to %d, not 100", sum);
 		return -1;
 	}
 	if (!has_stable && d->version_id) {
-		atr_reply_error(r, 400, "invalid", "traffic",
-				"the split must include the stable version (version %lld serves now)",
-				(long long)atr_store_model_version_number(STORE(r), d->version_id));
+		atr_reply_invalid(r, "traffic", "the split must include the stable version (version %lld serves now)",
+				  (long long)atr_store_model_version_number(STORE(r), d->version_id));
 		return -1;
 	}
 	return 0;
@@ -420,23 +383,23 @@ static int patch_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, con
 
 void api_deployments_patch(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	const struct atr_project p = RES(r)->project;
 	struct atr_model m;
 	struct atr_deploy_patch pt;
 	const char *model = atr_json_str(r->body, "model", NULL);
 	char actor[80], why[300] = "";
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0 || fields_or_reply(r) < 0)
+	if (fields_or_reply(r) < 0)
 		return;
 	if (atr_store_model_get(STORE(r), d.model_id, &m) < 0) {
-		atr_reply_error(r, 409, "conflict", NULL, "the model of deployment '%s' is gone", d.name);
+		atr_reply_conflict(r, NULL, "the model of deployment '%s' is gone", d.name);
 		return;
 	}
 	if (model && strcmp(model, m.name) != 0) {
-		atr_reply_error(r, 400, "invalid", "model", "deployment '%s' serves model '%s'; 'model' cannot change",
-				d.name, m.name);
+		atr_reply_invalid(r, "model", "deployment '%s' serves model '%s'; 'model' cannot change", d.name,
+				  m.name);
 		return;
 	}
 	if (patch_or_reply(r, &d, &m, &pt) < 0)
@@ -451,7 +414,7 @@ void api_deployments_patch(struct atr_req *r)
 	}
 	rc = atr_deploy_patch(DEPLOY(r), d.id, &pt, api_actor(r, actor, sizeof(actor)), why, sizeof(why));
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL, "%s", why);
+		atr_reply_conflict(r, NULL, "%s", why);
 		return;
 	}
 	if (rc < 0) {
@@ -463,13 +426,10 @@ void api_deployments_patch(struct atr_req *r)
 
 void api_deployments_delete(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
 	char actor[80];
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
-		return;
 	rc = atr_deploy_delete(DEPLOY(r), d.id, api_actor(r, actor, sizeof(actor)));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not delete deployment '%s'", d.name);
@@ -481,8 +441,7 @@ void api_deployments_delete(struct atr_req *r)
 
 void api_deployments_promote(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
 	struct atr_model m;
 	struct atr_model_version v = { 0 };
 	const json_t *ver = json_object_get(r->body, "version");
@@ -490,12 +449,10 @@ void api_deployments_promote(struct atr_req *r)
 	char actor[80], why[300];
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
-		return;
 	if (ver && (atr_store_model_get(STORE(r), d.model_id, &m) < 0 ||
 		    version_or_reply(r, &m, ver, "version", &v, &alias) < 0)) {
 		if (!atr_req_done(r))
-			atr_reply_error(r, 409, "conflict", NULL, "the model of deployment '%s' is gone", d.name);
+			atr_reply_conflict(r, NULL, "the model of deployment '%s' is gone", d.name);
 		return;
 	}
 	rc = atr_deploy_promote(DEPLOY(r), d.id, v.id, api_actor(r, actor, sizeof(actor)), why, sizeof(why));
@@ -509,13 +466,10 @@ void api_deployments_promote(struct atr_req *r)
 
 void api_deployments_rollback(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
 	char actor[80], why[300];
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
-		return;
 	rc = atr_deploy_rollback(DEPLOY(r), d.id, api_actor(r, actor, sizeof(actor)), why, sizeof(why));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "%s", rc == ATR_ECONFLICT ? why : "could not roll back");
@@ -528,22 +482,17 @@ void api_deployments_rollback(struct atr_req *r)
 
 void api_deployments_history(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
-	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) == 0)
-		api_reply_list(r, atr_store_deployment_history, d.id, "the history");
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	api_reply_list(r, atr_store_deployment_history, d.id, "the history");
 }
 
 void api_deployments_stats(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
 	json_t *o;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) < 0)
-		return;
 	if (!(o = atr_deploy_stats_json(DEPLOY(r), d.id))) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	atr_reply_json(r, 200, o);

@@ -37,9 +37,9 @@ const char *api_path_or_reply(struct atr_req *r)
 {
 	const char *path = atr_req_param(r, "path");
 	if (!path || !atr_is_safe_path(path, strlen(path))) {
-		atr_reply_error(r, 400, "invalid", "path",
-				"'path' must be relative, '/'-separated, without empty, '.' or '..' parts or control "
-				"characters, at most 1024 bytes");
+		atr_reply_invalid(r, "path",
+				  "'path' must be relative, '/'-separated, without empty, '.' or '..' parts or control "
+				  "characters, at most 1024 bytes");
 		return NULL;
 	}
 	return path;
@@ -56,15 +56,14 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 		return -1;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return -1;
 	}
 	if (sum) {
 		unsigned char raw[32];
 		if (strlen(sum) != 64 || atr_hex_decode(sum, raw, 32) < 0) {
 			free(c);
-			atr_reply_error(r, 400, "invalid", "X-Content-SHA256",
-					"'X-Content-SHA256' must be 64 hex digits");
+			atr_reply_invalid(r, "X-Content-SHA256", "'X-Content-SHA256' must be 64 hex digits");
 			return -1;
 		}
 		for (int i = 0; i < 64; i++)
@@ -89,7 +88,7 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 static void reply_write_failed(struct atr_req *r, const struct atr_upload *u)
 {
 	if (atr_upload_errno(u) == ENOSPC || atr_upload_errno(u) == EDQUOT)
-		atr_reply_error(r, 507, "insufficient_storage", NULL, "the server's disk is full");
+		atr_reply_no_space(r, NULL, "the server's disk is full");
 	else
 		atr_reply_err(r, ATR_EIO, NULL, "could not write the upload");
 }
@@ -114,15 +113,15 @@ void api_upload_finish(struct atr_req *r, unsigned status)
 	int rc;
 
 	if (!c) {
-		atr_reply_error(r, 400, "invalid", "body", "no upload in progress");
+		atr_reply_invalid(r, "body", "no upload in progress");
 		return;
 	}
 	rc = atr_upload_commit(STORE(r), c->u, c->has_expect ? c->expect : NULL, strcmp(APP(r)->cfg->sync, "full") == 0,
 			       sha);
 	if (rc == ATR_EINVAL) {
-		atr_reply_error(r, 400, "invalid", "X-Content-SHA256",
-				"the body's sha256 is %s, not the %s given in 'X-Content-SHA256'; nothing was stored",
-				sha, c->expect);
+		atr_reply_invalid(r, "X-Content-SHA256",
+				  "the body's sha256 is %s, not the %s given in 'X-Content-SHA256'; nothing was stored",
+				  sha, c->expect);
 		return;
 	}
 	if (rc < 0 && atr_upload_errno(c->u)) { /* the last bytes' write (they are buffered) */
@@ -203,8 +202,7 @@ void api_file_download(struct atr_req *r, const char *kind, int64_t owner_id)
 		close(fd);
 		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
 		atr_reply_header(r, "Content-Range", cr);
-		atr_reply_error(r, 416, "range_not_satisfiable", "Range", "the file has %lld bytes",
-				(long long)st.st_size);
+		atr_reply_range(r, "Range", "the file has %lld bytes", (long long)st.st_size);
 		return;
 	}
 	disposition(r, path);

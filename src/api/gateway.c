@@ -20,44 +20,23 @@
 #define DEPLOY(r) (APP(r)->deploy)
 
 /*
- * The deployment named {name} when the caller may call it, and the version asked for
- * ({version}, 0 when none). Everyone else gets 404, as if it did not exist: an invoke key
- * of another deployment learns nothing.
+ * The deployment named {name} (loaded, and who may call it decided, by api_resolve: its
+ * project's readers, that project's job tokens, its own invoke keys; everyone else gets 404
+ * as if it did not exist) and the version asked for ({version}, 0 when none).
  */
 static int callable_or_reply(struct atr_req *r, struct atr_deploy_ref *d, int64_t *version)
 {
-	const char *name = atr_req_param(r, "name"), *v = atr_req_param(r, "version");
-	struct atr_project p;
-	bool ok = false;
+	const char *v = atr_req_param(r, "version");
 
+	*d = RES(r)->deployment;
 	*version = 0;
-	if (name && atr_deploy_find(DEPLOY(r), name, d) == 0) {
-		switch (r->who.kind) {
-		case ATR_P_INVOKE:
-			ok = r->who.scope_id == d->id;
-			break;
-		case ATR_P_JOB:
-			ok = r->who.project_id == d->project_id;
-			break;
-		case ATR_P_USER:
-			ok = r->who.admin || (atr_store_project_get(STORE(r), d->project_id, &p) == 0 &&
-					      api_project_role(r, &p) >= ATR_PROLE_VIEWER);
-			break;
-		default:
-			break;
-		}
-	}
-	if (!ok) {
-		atr_reply_error(r, 404, "not_found", NULL, "model '%s' is not deployed", name ? name : "");
-		return -1;
-	}
 	if (v && atr_parse_i64(v, 1, INT32_MAX, version) < 0) {
-		atr_reply_error(r, 400, "invalid", "version", "'version' must be a version number");
+		atr_reply_invalid(r, "version", "'version' must be a version number");
 		return -1;
 	}
 	if (*version && !atr_deploy_has_version(DEPLOY(r), d->id, *version)) {
-		atr_reply_error(r, 404, "not_found", NULL, "deployment '%s' does not serve version %lld", d->name,
-				(long long)*version);
+		atr_reply_not_found(r, NULL, "deployment '%s' does not serve version %lld", d->name,
+				    (long long)*version);
 		return -1;
 	}
 	return 0;
@@ -71,7 +50,7 @@ void api_v2_live(struct atr_req *r)
 void api_v2_ready(struct atr_req *r)
 {
 	if (!atr_store_ready(STORE(r))) {
-		atr_reply_error(r, 503, "unavailable", NULL, "the database does not answer");
+		atr_reply_unavailable(r, NULL, "the database does not answer");
 		return;
 	}
 	atr_reply_json(r, 200, json_pack("{s:b}", "ready", 1));
@@ -106,7 +85,7 @@ void api_v2_model_ready(struct atr_req *r)
 	if (callable_or_reply(r, &d, &version) < 0)
 		return;
 	if (atr_deploy_ready_count(DEPLOY(r), d.id, version) == 0) {
-		atr_reply_error(r, 503, "unavailable", NULL, "deployment '%s' has no ready replica", d.name);
+		atr_reply_unavailable(r, NULL, "deployment '%s' has no ready replica", d.name);
 		return;
 	}
 	atr_reply_json(r, 200, json_pack("{s:s, s:b}", "name", d.name, "ready", 1));

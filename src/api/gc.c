@@ -36,11 +36,11 @@ void api_admin_gc(struct atr_req *r)
 
 	atr_req_audit_object(r, "gc");
 	if (!APP(r)->gc) {
-		atr_reply_error(r, 503, "unavailable", NULL, "the garbage collector is not running");
+		atr_reply_unavailable(r, NULL, "the garbage collector is not running");
 		return;
 	}
 	if (atr_gc_request(APP(r)->gc, grace_s * 1000, gc_done, r) < 0) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	r->on_close = gc_closed;

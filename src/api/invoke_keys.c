@@ -18,8 +18,8 @@ const struct atr_field api_invoke_key_schema[] = {
 
 void api_invoke_keys_create(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	const struct atr_project p = RES(r)->project;
 	struct atr_token_spec spec = { .kind = "invoke" };
 	char token[ATR_TOKEN_MAX];
 	const char *exp = atr_json_str(r->body, "expires_at", NULL);
@@ -27,12 +27,10 @@ void api_invoke_keys_create(struct atr_req *r)
 	json_t *t;
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
-		return;
 	if (exp) {
 		atr_time_parse(exp, &spec.expires_at); /* validated by the schema */
 		if (spec.expires_at <= atr_now_ms()) {
-			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
+			atr_reply_invalid(r, "expires_at", "'expires_at' must be in the future");
 			return;
 		}
 	}
@@ -53,27 +51,23 @@ void api_invoke_keys_create(struct atr_req *r)
 
 void api_invoke_keys_list(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) == 0)
-		api_reply_list(r, atr_store_invoke_key_list, d.id, "invoke keys");
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	api_reply_list(r, atr_store_invoke_key_list, d.id, "invoke keys");
 }
 
 void api_invoke_keys_revoke(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
+	const struct atr_deploy_ref d = RES(r)->deployment;
+	const struct atr_project p = RES(r)->project;
 	int64_t id;
 	int rc;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_EDITOR, &d, &p) < 0)
-		return;
 	if (api_id_or_reply(r, "id", "key", &id) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/deployment:%s/key:%lld", p.name, d.name, (long long)id);
 	rc = atr_store_invoke_key_revoke(STORE(r), d.id, id);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "deployment '%s' has no key %lld", d.name, (long long)id);
+		atr_reply_not_found(r, NULL, "deployment '%s' has no key %lld", d.name, (long long)id);
 		return;
 	}
 	if (rc < 0) {

@@ -18,10 +18,31 @@
 #define ENGINE(r) (APP(r)->engine)
 #define READ_MAX (4u << 20)
 
+const struct atr_qparam api_job_logs_query[] = {
+	{ "attempt", ATR_Q_INT, 0, 1, 1000, 0, NULL, "which attempt's log (default: the latest)" },
+	{ "offset", ATR_Q_INT, 0, 0, INT64_MAX, 0, NULL, "the first byte to read" },
+	{ "limit", ATR_Q_INT, 0, 1, READ_MAX, 1 << 20, NULL, "at most this many bytes" },
+	{ "follow", ATR_Q_BOOL, 0, 0, 0, 0, NULL, "stream new lines until the job ends (chunked)" },
+	{ 0 },
+};
+
+const struct atr_qparam api_job_wait_query[] = {
+	{ "timeout_s", ATR_Q_INT, 0, 0, 3600, 300, NULL, "answer after this long even if the job still runs" },
+	{ 0 },
+};
+
+/* ?attempt: 1 to the job's latest attempt (the default). */
 static int attempt_or_reply(struct atr_req *r, const struct atr_job_row *row, int64_t *attempt)
 {
 	int64_t latest = row->attempts > 0 ? row->attempts : 1;
-	return atr_req_query_int(r, "attempt", 1, latest, latest, attempt);
+
+	*attempt = atr_req_qint(r, "attempt");
+	if (*attempt == 0)
+		*attempt = latest;
+	if (*attempt <= latest)
+		return 0;
+	atr_reply_invalid(r, "attempt", "'attempt' must be a whole number from 1 to %lld", (long long)latest);
+	return -1;
 }
 
 /* ---- following ---- */
@@ -118,7 +139,7 @@ static void start_follow(struct atr_req *r, const struct atr_job_row *row, int64
 	struct follow *f = calloc(1, sizeof(*f));
 
 	if (!f) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	f->r = r;
@@ -131,7 +152,7 @@ static void start_follow(struct atr_req *r, const struct atr_job_row *row, int64
 		f->watch = atr_engine_watch(ENGINE(r), row->id, follow_event, f);
 		if (!f->watch) {
 			free(f);
-			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			atr_reply_nomem(r, NULL, "out of memory");
 			return;
 		}
 	}
@@ -148,20 +169,13 @@ static void start_follow(struct atr_req *r, const struct atr_job_row *row, int64
 
 void api_job_logs(struct atr_req *r)
 {
-	struct atr_job_row row;
+	struct atr_job_row row = RES(r)->job;
 	struct atr_buf b;
-	int64_t attempt, offset, limit, end = 0, pruned = 0;
-	const char *follow = atr_req_query(r, "follow");
+	int64_t attempt, offset = atr_req_qint(r, "offset"), limit = atr_req_qint(r, "limit"), end = 0, pruned = 0;
 	char num[32];
 
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) < 0 || attempt_or_reply(r, &row, &attempt) < 0 ||
-	    atr_req_query_int(r, "offset", 0, INT64_MAX, 0, &offset) < 0 ||
-	    atr_req_query_int(r, "limit", 1, READ_MAX, 1 << 20, &limit) < 0)
+	if (attempt_or_reply(r, &row, &attempt) < 0)
 		return;
-	if (follow && strcmp(follow, "1") && strcmp(follow, "true") && strcmp(follow, "0") && strcmp(follow, "false")) {
-		atr_reply_error(r, 400, "invalid", "follow", "'follow' must be 1 or 0");
-		return;
-	}
 	if (atr_store_job_logs_pruned_at(STORE(r), row.id, &pruned) < 0) {
 		atr_reply_err(r, ATR_EDB, NULL, "could not read the log of job %lld", (long long)row.id);
 		return;
@@ -169,12 +183,12 @@ void api_job_logs(struct atr_req *r)
 	if (pruned) {
 		char when[40];
 		atr_time_format(pruned, when, sizeof(when));
-		atr_reply_error(r, 410, "gone", NULL, "the log of job %lld was deleted at %s (job log retention)",
-				(long long)row.id, when);
+		atr_reply_gone(r, NULL, "the log of job %lld was deleted at %s (job log retention)", (long long)row.id,
+			       when);
 		return;
 	}
 	atr_reply_header(r, "X-Job-State", atr_job_state_name(row.state));
-	if (follow && (!strcmp(follow, "1") || !strcmp(follow, "true"))) {
+	if (atr_req_qbool(r, "follow")) {
 		start_follow(r, &row, attempt, offset);
 		return;
 	}
@@ -262,13 +276,10 @@ static void waiter_req_gone(struct atr_req *r)
 
 void api_job_wait(struct atr_req *r)
 {
-	struct atr_job_row row;
+	const struct atr_job_row row = RES(r)->job;
 	struct waiter *w;
-	int64_t timeout_s;
+	int64_t timeout_s = atr_req_qint(r, "timeout_s");
 
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) < 0 ||
-	    atr_req_query_int(r, "timeout_s", 0, 3600, 300, &timeout_s) < 0)
-		return;
 	if (atr_job_state_terminal(row.state) || timeout_s == 0 || !(w = calloc(1, sizeof(*w)))) {
 		json_t *job;
 		int rc;

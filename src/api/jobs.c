@@ -73,15 +73,15 @@ int api_command_or_reply(struct atr_req *r, const json_t *cmd)
 			    (i == 0 && json_string_length(v) == 0)) {
 				char f[32];
 				snprintf(f, sizeof(f), "command[%zu]", i);
-				atr_reply_error(r, 400, "invalid", f, "'%s' must be a string without NUL%s", f,
-						i == 0 ? ", not empty" : "");
+				atr_reply_invalid(r, f, "'%s' must be a string without NUL%s", f,
+						  i == 0 ? ", not empty" : "");
 				return -1;
 			}
 		}
 		return 0;
 	}
-	atr_reply_error(r, 400, "invalid", "command",
-			"'command' must be a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings");
+	atr_reply_invalid(r, "command",
+			  "'command' must be a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings");
 	return -1;
 }
 
@@ -100,10 +100,10 @@ int api_env_or_reply(struct atr_req *r, const json_t *env)
 		    !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT")) {
 			char f[300];
 			snprintf(f, sizeof(f), "env.%s", k);
-			atr_reply_error(r, 400, "invalid", f,
-					"'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, "
-					"CUDA_DEVICE_ORDER and PORT are set by Atrium",
-					f);
+			atr_reply_invalid(r, f,
+					  "'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, "
+					  "CUDA_DEVICE_ORDER and PORT are set by Atrium",
+					  f);
 			return -1;
 		}
 	}
@@ -128,14 +128,13 @@ static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json
 
 		snprintf(f, sizeof(f), "inputs[%zu].as", i);
 		if (!atr_is_safe_path(as, strlen(as)) || strchr(as, '/')) {
-			atr_reply_error(r, 400, "invalid", f, "'%s' must be one path segment without '/', '.' or '..'",
-					f);
+			atr_reply_invalid(r, f, "'%s' must be one path segment without '/', '.' or '..'", f);
 			json_decref(out);
 			return NULL;
 		}
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(atr_json_str(json_array_get(out, k), "as", ""), as)) {
-				atr_reply_error(r, 400, "invalid", f, "two inputs are both called '%s'", as);
+				atr_reply_invalid(r, f, "two inputs are both called '%s'", as);
 				json_decref(out);
 				return NULL;
 			}
@@ -160,8 +159,8 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	if (!ref)
 		return 0;
 	if (atr_store_model_find(STORE(r), project_id, atr_json_str(ref, "name", ""), &m) < 0) {
-		atr_reply_error(r, 400, "invalid", "model.name", "model '%s' does not exist in this project",
-				atr_json_str(ref, "name", ""));
+		atr_reply_invalid(r, "model.name", "model '%s' does not exist in this project",
+				  atr_json_str(ref, "name", ""));
 		return -1;
 	}
 	if (json_is_integer(vj))
@@ -169,8 +168,7 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	else
 		vref = json_string_value(vj);
 	if (atr_store_model_version_resolve(STORE(r), m.id, vref, &v) < 0 || !v.committed) {
-		atr_reply_error(r, 400, "invalid", "model.version", "model '%s' has no committed version '%s'", m.name,
-				vref);
+		atr_reply_invalid(r, "model.version", "model '%s' has no committed version '%s'", m.name, vref);
 		return -1;
 	}
 	*version_id = v.id;
@@ -197,7 +195,7 @@ static void reply_job(struct atr_req *r, unsigned status, int64_t id)
 
 void api_jobs_create(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project *p = &RES(r)->project;
 	struct atr_job_spec spec = { 0 };
 	struct atr_run_spec run = { 0 };
 	const json_t *res = json_object_get(r->body, "resources");
@@ -207,21 +205,20 @@ void api_jobs_create(struct atr_req *r)
 	char why[300];
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 ||
-	    api_command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
+	if (api_command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
 	    api_env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
-	    model_or_reply(r, p.id, json_object_get(r->body, "model"), &model_version) < 0)
+	    model_or_reply(r, p->id, json_object_get(r->body, "model"), &model_version) < 0)
 		return;
-	if (!(inputs = inputs_or_reply(r, p.id, json_object_get(r->body, "inputs"), &ids, &n)))
+	if (!(inputs = inputs_or_reply(r, p->id, json_object_get(r->body, "inputs"), &ids, &n)))
 		return;
 	spec.kind = atr_json_str(r->body, "kind", "training");
 	if (!strcmp(spec.kind, "batch_inference") && !model_version) {
 		json_decref(inputs);
-		atr_reply_error(r, 400, "invalid", "model", "a batch_inference job names the model version it runs");
+		atr_reply_invalid(r, "model", "a batch_inference job names the model version it runs");
 		return;
 	}
-	spec.project_id = p.id;
-	spec.team_id = p.team_id;
+	spec.project_id = p->id;
+	spec.team_id = p->team_id;
 	spec.created_by = r->who.user_id;
 	spec.name = atr_json_str(r->body, "name", "");
 	spec.command = json_object_get(r->body, "command");
@@ -239,14 +236,14 @@ void api_jobs_create(struct atr_req *r)
 	spec.model_version_id = model_version;
 	if (!atr_engine_feasible(ENGINE(r), &spec, why, sizeof(why))) {
 		json_decref(inputs);
-		atr_reply_error(r, 422, "unprocessable", "resources", "no worker could ever run this job: %s", why);
+		atr_reply_unprocessable(r, "resources", "no worker could ever run this job: %s", why);
 		return;
 	}
 	/* The job, its run (the job's metrics land there) and the link, in one transaction. */
 	if ((rc = atr_store_begin(STORE(r))) < 0)
 		goto fail;
 	rc = atr_store_job_create(STORE(r), &spec, &id);
-	run.project_id = p.id;
+	run.project_id = p->id;
 	run.name = spec.name[0] ? spec.name : "job";
 	run.job_id = id;
 	run.user_id = r->who.user_id;
@@ -263,7 +260,7 @@ void api_jobs_create(struct atr_req *r)
 	if (rc < 0)
 		goto fail;
 	json_decref(inputs);
-	atr_req_audit_object(r, "project:%s/job:%lld", p.name, (long long)id);
+	atr_req_audit_object(r, "project:%s/job:%lld", p->name, (long long)id);
 	atr_engine_job_added(ENGINE(r), id);
 	reply_job(r, 201, id);
 	return;
@@ -272,117 +269,66 @@ fail:
 	atr_reply_err(r, rc, NULL, "could not submit the job");
 }
 
-/* The job named by {job} when the caller has `need` in its project. */
-int api_job_or_reply(struct atr_req *r, enum atr_prole need, struct atr_job_row *row, struct atr_project *proj)
-{
-	struct atr_project p;
-	int64_t id;
-	enum atr_prole role;
-	int rc;
-
-	if (api_id_or_reply(r, "job", "job", &id) < 0)
-		return -1;
-	rc = atr_store_job_row(STORE(r), id, row);
-	if (rc == 0) {
-		json_decref(row->labels);
-		row->labels = NULL;
-		rc = atr_store_project_get(STORE(r), row->project_id, &p);
-	}
-	if (rc < 0 && rc != ATR_ENOTFOUND) {
-		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)id);
-		return -1;
-	}
-	role = rc == 0 ? api_project_role(r, &p) : ATR_PROLE_NONE;
-	if (role == ATR_PROLE_NONE) {
-		atr_reply_error(r, 404, "not_found", NULL, "job %lld does not exist", (long long)id);
-		return -1;
-	}
-	if (role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s", p.name,
-				atr_prole_name(need));
-		return -1;
-	}
-	atr_req_audit_object(r, "project:%s/job:%lld", p.name, (long long)id);
-	if (proj)
-		*proj = p;
-	return 0;
-}
-
 void api_jobs_get(struct atr_req *r)
 {
-	struct atr_job_row row;
-	struct atr_project p;
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, &p) == 0)
-		reply_job_as(r, 200, row.id, api_project_role(r, &p) >= ATR_PROLE_EDITOR);
+	reply_job_as(r, 200, RES(r)->job.id, RES(r)->role >= ATR_PROLE_EDITOR);
 }
 
 void api_jobs_cancel(struct atr_req *r)
 {
-	struct atr_job_row row;
-	int rc;
+	const struct atr_job_row *row = &RES(r)->job;
+	int rc = atr_engine_cancel(ENGINE(r), row->id);
 
-	if (api_job_or_reply(r, ATR_PROLE_EDITOR, &row, NULL) < 0)
-		return;
-	rc = atr_engine_cancel(ENGINE(r), row.id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL, "job %lld has ended (%s)", (long long)row.id,
-				atr_job_state_name(row.state));
+		atr_reply_conflict(r, NULL, "job %lld has ended (%s)", (long long)row->id,
+				   atr_job_state_name(row->state));
 		return;
 	}
 	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not cancel job %lld", (long long)row.id);
+		atr_reply_err(r, rc, NULL, "could not cancel job %lld", (long long)row->id);
 		return;
 	}
-	reply_job(r, 202, row.id);
+	reply_job(r, 202, row->id);
 }
 
 void api_jobs_events(struct atr_req *r)
 {
-	struct atr_job_row row;
-
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
-		api_reply_list(r, atr_store_job_events, row.id, "the events");
+	api_reply_list(r, atr_store_job_events, RES(r)->job.id, "the events");
 }
 
-/* Filters common to both lists: state, kind, user. -1 when it answered an error. */
+#define JOB_STATES "queued|dispatched|running|succeeded|failed|cancelled|lost"
+#define JOB_FILTERS                                                                                              \
+	ATR_Q_PAGE, { "state", ATR_Q_ENUM_LIST, 0, 0, 0, 0, JOB_STATES, "one or more states, comma-separated" }, \
+		{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "training|batch_inference|service", NULL },                    \
+		{ "user", ATR_Q_STRING, 0, 1, 64, 0, NULL, "jobs submitted by this user" },                      \
+	{                                                                                                        \
+		"worker", ATR_Q_INT, 0, 1, INT64_MAX, 0, NULL, "jobs placed on this worker"                      \
+	}
+
+const struct atr_qparam api_jobs_list_query[] = { JOB_FILTERS, { 0 } };
+const struct atr_qparam api_jobs_list_all_query[] = {
+	JOB_FILTERS,
+	{ "project", ATR_Q_STRING, 0, 1, 64, 0, NULL, "jobs of this project (a name or an id)" },
+	{ "team", ATR_Q_STRING, 0, 1, 64, 0, NULL, "jobs of this team's projects" },
+	{ 0 },
+};
+
+/* Filters common to both lists: state, kind, user, worker. -1 when it answered an error. */
 static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
 {
-	const char *user = atr_req_query(r, "user"), *state = atr_req_query(r, "state"),
-		   *kind = atr_req_query(r, "kind");
+	const char *user = atr_req_query(r, "user");
 	struct atr_user u;
 
-	if (state) {
-		/* one state or several, comma-separated */
-		char one[24];
-		for (const char *p = state; *p;) {
-			const char *comma = strchr(p, ',');
-			size_t n = comma ? (size_t)(comma - p) : strlen(p);
-			snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
-			if (n == 0 || n >= sizeof(one) || atr_job_state_parse(one) < 0) {
-				atr_reply_error(
-					r, 400, "invalid", "state",
-					"'state' must be one or more (comma-separated) of queued, dispatched, running,"
-					" succeeded, failed, cancelled, lost");
-				return -1;
-			}
-			p += n + (comma ? 1 : 0);
-		}
-	}
-	if (atr_req_query_int(r, "worker", 1, INT64_MAX, 0, &f->worker_id) < 0)
-		return -1;
-	if (kind && strcmp(kind, "training") && strcmp(kind, "batch_inference") && strcmp(kind, "service")) {
-		atr_reply_error(r, 400, "invalid", "kind", "'kind' must be one of training, batch_inference, service");
-		return -1;
-	}
 	if (user) {
 		if (atr_store_user_get(STORE(r), user, &u) < 0) {
-			atr_reply_error(r, 400, "invalid", "user", "user '%s' does not exist", user);
+			atr_reply_invalid(r, "user", "user '%s' does not exist", user);
 			return -1;
 		}
 		f->user_id = u.id;
 	}
-	f->state = state;
-	f->kind = kind;
+	f->worker_id = atr_req_qint(r, "worker");
+	f->state = atr_req_query(r, "state");
+	f->kind = atr_req_query(r, "kind");
 	return 0;
 }
 
@@ -411,12 +357,11 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 
 void api_jobs_list(struct atr_req *r)
 {
-	struct atr_project p;
 	struct atr_job_filter f = { 0 };
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || filter_or_reply(r, &f) < 0)
+	if (filter_or_reply(r, &f) < 0)
 		return;
-	f.project_id = p.id;
+	f.project_id = RES(r)->project.id;
 	reply_list(r, &f);
 }
 
@@ -429,14 +374,12 @@ void api_jobs_list_all(struct atr_req *r)
 		return;
 	if (project) {
 		struct atr_project p;
-		if (atr_store_project_find(STORE(r), project, &p) < 0 || api_project_role(r, &p) == ATR_PROLE_NONE) {
-			atr_reply_error(r, 400, "invalid", "project", "project '%s' does not exist", project);
+		if (api_project_visible_or_reply(r, project, "project", &p) < 0)
 			return;
-		}
 		f.project_id = p.id;
 	}
 	if (team && atr_store_team_id(STORE(r), team, &f.team_id) < 0) {
-		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
+		atr_reply_invalid(r, "team", "team '%s' does not exist", team);
 		return;
 	}
 	if (!r->who.admin)
@@ -446,18 +389,21 @@ void api_jobs_list_all(struct atr_req *r)
 
 /* ---- outputs: what the job uploads with its own token, then they become a model/dataset version ---- */
 
-static int output_writer_or_reply(struct atr_req *r, struct atr_job_row *row)
+/* Outputs are written while the job runs (checked again at the end: it may have ended meanwhile). */
+static int running_or_reply(struct atr_req *r)
 {
-	if (api_job_or_reply(r, ATR_PROLE_EDITOR, row, NULL) < 0)
-		return -1;
-	if (r->who.kind != ATR_P_JOB || r->who.scope_id != row->id) {
-		atr_reply_error(r, 403, "forbidden", NULL, "outputs are uploaded by job %lld itself, with its token",
-				(long long)row->id);
+	struct atr_job_row now;
+	int64_t id = RES(r)->job.id;
+	int rc = atr_store_job_row(STORE(r), id, &now);
+
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not read job %lld", (long long)id);
 		return -1;
 	}
-	if (row->state != ATR_JOB_RUNNING) {
-		atr_reply_error(r, 409, "conflict", NULL, "job %lld is %s, not running", (long long)row->id,
-				atr_job_state_name(row->state));
+	json_decref(now.labels);
+	if (now.state != ATR_JOB_RUNNING) {
+		atr_reply_conflict(r, NULL, "job %lld is %s, not running", (long long)id,
+				   atr_job_state_name(now.state));
 		return -1;
 	}
 	return 0;
@@ -465,9 +411,8 @@ static int output_writer_or_reply(struct atr_req *r, struct atr_job_row *row)
 
 void api_job_output_begin(struct atr_req *r)
 {
-	struct atr_job_row row;
-	if (output_writer_or_reply(r, &row) == 0)
-		api_upload_begin(r, "job_output", row.id);
+	if (running_or_reply(r) == 0)
+		api_upload_begin(r, "job_output", RES(r)->job.id);
 }
 
 int api_job_output_chunk(struct atr_req *r, const char *data, size_t len)
@@ -477,21 +422,16 @@ int api_job_output_chunk(struct atr_req *r, const char *data, size_t len)
 
 void api_job_output_put(struct atr_req *r)
 {
-	struct atr_job_row row;
-	if (output_writer_or_reply(r, &row) == 0)
+	if (running_or_reply(r) == 0)
 		api_upload_finish(r, 201);
 }
 
 void api_job_outputs(struct atr_req *r)
 {
-	struct atr_job_row row;
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
-		api_files_list(r, "job_output", row.id);
+	api_files_list(r, "job_output", RES(r)->job.id);
 }
 
 void api_job_output_get(struct atr_req *r)
 {
-	struct atr_job_row row;
-	if (api_job_or_reply(r, ATR_PROLE_VIEWER, &row, NULL) == 0)
-		api_file_download(r, "job_output", row.id);
+	api_file_download(r, "job_output", RES(r)->job.id);
 }

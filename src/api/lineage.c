@@ -7,21 +7,21 @@
 #include "atrium/model_hooks.h"
 #include "atrium/store_lineage.h"
 
+const struct atr_qparam api_lineage_query[] = {
+	{ "files", ATR_Q_INT, 0, 0, 1000, 1000, NULL, "at most this many dataset files (with their sha256)" },
+	{ 0 },
+};
+
 void api_lineage_get(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	int64_t max_files;
+	int64_t id = RES(r)->version.id;
 	json_t *l;
 	int rc;
 
-	if (api_model_version_by_id_or_reply(r, ATR_PROLE_VIEWER, &ref) < 0 ||
-	    atr_req_query_int(r, "files", 0, 1000, 1000, &max_files) < 0)
-		return;
-	if (!(l = atr_store_model_lineage(STORE(r), ref.version.id, (int)max_files, &rc))) {
-		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld",
-			      (long long)ref.version.id);
+	if (!(l = atr_store_model_lineage(STORE(r), id, (int)atr_req_qint(r, "files"), &rc))) {
+		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld", (long long)id);
 		return;
 	}
-	atr_models_lineage_extend(APP(r), ref.version.id, l);
+	atr_models_lineage_extend(APP(r), id, l);
 	atr_reply_json(r, 200, l);
 }

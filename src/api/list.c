@@ -4,6 +4,8 @@
  */
 #include "api.h"
 
+const struct atr_qparam api_page_query[] = { ATR_Q_PAGE, { 0 } };
+
 void api_reply_list_cb(struct atr_req *r, api_list_cb cb, const void *arg, const char *what)
 {
 	struct atr_page pg;

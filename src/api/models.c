@@ -45,78 +45,6 @@ const char *api_actor(struct atr_req *r, char *buf, size_t len)
 	return buf;
 }
 
-int api_model_or_reply(struct atr_req *r, enum atr_prole need, struct atr_project *p, struct atr_model *m,
-		       enum atr_prole *role)
-{
-	const char *name = atr_req_param(r, "model");
-	int rc;
-
-	if (api_project_or_reply(r, "project", need, p, role) < 0)
-		return -1;
-	rc = atr_store_model_find(STORE(r), p->id, name ? name : "", m);
-	if (rc < 0) {
-		api_reply_store_err(r, rc, "model", name);
-		return -1;
-	}
-	atr_req_audit_object(r, "project:%s/model:%s", p->name, m->name);
-	return 0;
-}
-
-int api_model_version_or_reply(struct atr_req *r, enum atr_prole need, bool draft, struct atr_model_ref *out)
-{
-	const char *ref = atr_req_param(r, "version");
-	int rc;
-
-	if (api_model_or_reply(r, need, &out->project, &out->model, &out->role) < 0)
-		return -1;
-	rc = atr_store_model_version_resolve(STORE(r), out->model.id, ref, &out->version);
-	if (rc < 0) {
-		if (rc == ATR_ENOTFOUND)
-			atr_reply_error(r, 404, "not_found", NULL, "model '%s' has no version '%s'", out->model.name,
-					ref ? ref : "");
-		else
-			atr_reply_err(r, rc, NULL, "could not read version '%s'", ref ? ref : "");
-		return -1;
-	}
-	atr_req_audit_object(r, "project:%s/model:%s/version:%lld", out->project.name, out->model.name,
-			     (long long)out->version.version);
-	if (draft && out->version.committed) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld of model '%s' is committed and cannot change",
-				(long long)out->version.version, out->model.name);
-		return -1;
-	}
-	return 0;
-}
-
-int api_model_version_by_id_or_reply(struct atr_req *r, enum atr_prole need, struct atr_model_ref *out)
-{
-	int64_t id;
-	int rc;
-
-	if (api_id_or_reply(r, "id", "model version", &id) < 0)
-		return -1;
-	rc = atr_store_model_version_get(STORE(r), id, &out->version);
-	if (rc == 0)
-		rc = atr_store_model_get(STORE(r), out->version.model_id, &out->model);
-	if (rc == 0)
-		rc = atr_store_project_get(STORE(r), out->model.project_id, &out->project);
-	if (rc < 0 && rc != ATR_ENOTFOUND) {
-		atr_reply_err(r, rc, NULL, "could not read model version %lld", (long long)id);
-		return -1;
-	}
-	out->role = rc == 0 ? api_project_role(r, &out->project) : ATR_PROLE_NONE;
-	if (out->role == ATR_PROLE_NONE) {
-		atr_reply_error(r, 404, "not_found", NULL, "model version %lld does not exist", (long long)id);
-		return -1;
-	}
-	if (out->role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s",
-				out->project.name, atr_prole_name(need));
-		return -1;
-	}
-	return 0;
-}
-
 static void reply_model(struct atr_req *r, unsigned status, int64_t id)
 {
 	int rc;
@@ -141,20 +69,18 @@ void api_mv_reply(struct atr_req *r, unsigned status, int64_t version_id)
 
 void api_models_create(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project *p = &RES(r)->project;
 	const char *name = atr_json_str(r->body, "name", "");
 	char actor[80];
 	int64_t id;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0)
-		return;
-	atr_req_audit_object(r, "project:%s/model:%s", p.name, name);
-	rc = atr_store_model_create(STORE(r), p.id, name, atr_json_str(r->body, "description", ""),
+	atr_req_audit_object(r, "project:%s/model:%s", p->name, name);
+	rc = atr_store_model_create(STORE(r), p->id, name, atr_json_str(r->body, "description", ""),
 				    json_object_get(r->body, "tags"), r->who.user_id,
 				    api_actor(r, actor, sizeof(actor)), &id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "model '%s' already exists in project '%s'", name, p.name);
+		atr_reply_conflict(r, "name", "model '%s' already exists in project '%s'", name, p->name);
 		return;
 	}
 	if (rc < 0) {
@@ -166,27 +92,21 @@ void api_models_create(struct atr_req *r)
 
 void api_models_list(struct atr_req *r)
 {
-	struct atr_project p;
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0)
-		return;
-	api_reply_list(r, atr_store_model_list, p.id, "models");
+	api_reply_list(r, atr_store_model_list, RES(r)->project.id, "models");
 }
 
 void api_models_get(struct atr_req *r)
 {
-	struct atr_project p;
-	struct atr_model m;
+	const struct atr_model *m = &RES(r)->model;
 	struct atr_model_version v;
 	json_t *o, *latest = NULL;
 	int rc;
 
-	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
-		return;
-	if (!(o = atr_store_model_json(STORE(r), m.id, &rc))) {
+	if (!(o = atr_store_model_json(STORE(r), m->id, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the model");
 		return;
 	}
-	rc = atr_store_model_version_resolve(STORE(r), m.id, "latest", &v);
+	rc = atr_store_model_version_resolve(STORE(r), m->id, "latest", &v);
 	if (rc == 0 && !(latest = atr_store_model_version_json(STORE(r), v.id, &rc))) {
 		json_decref(o);
 		atr_reply_err(r, rc, NULL, "could not read the latest version");
@@ -198,28 +118,19 @@ void api_models_get(struct atr_req *r)
 
 void api_models_patch(struct atr_req *r)
 {
-	struct atr_project p;
-	struct atr_model m;
-	int rc;
-
-	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0)
-		return;
-	rc = atr_store_model_update(STORE(r), m.id, atr_json_str(r->body, "description", NULL),
-				    json_object_get(r->body, "tags"));
+	const struct atr_model *m = &RES(r)->model;
+	int rc = atr_store_model_update(STORE(r), m->id, atr_json_str(r->body, "description", NULL),
+					json_object_get(r->body, "tags"));
 	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not update model '%s'", m.name);
+		atr_reply_err(r, rc, NULL, "could not update model '%s'", m->name);
 		return;
 	}
-	reply_model(r, 200, m.id);
+	reply_model(r, 200, m->id);
 }
 
 void api_models_history(struct atr_req *r)
 {
-	struct atr_project p;
-	struct atr_model m;
-	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
-		return;
-	api_reply_list(r, atr_store_model_history, m.id, "the history");
+	api_reply_list(r, atr_store_model_history, RES(r)->model.id, "the history");
 }
 
 /* The body's source_run: 0 when absent, -1 when it answered 400 (unknown or another project's). */
@@ -231,8 +142,7 @@ static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *
 	if (id <= 0)
 		return 0;
 	if (atr_store_run_get(STORE(r), id, &run) < 0 || run.project_id != p->id) {
-		atr_reply_error(r, 400, "invalid", "source_run", "run %lld does not exist in project '%s'",
-				(long long)id, p->name);
+		atr_reply_invalid(r, "source_run", "run %lld does not exist in project '%s'", (long long)id, p->name);
 		return -1;
 	}
 	return id;
@@ -240,18 +150,16 @@ static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *
 
 void api_mv_create(struct atr_req *r)
 {
-	struct atr_project p;
-	struct atr_model m;
+	const struct api_res *x = RES(r);
 	struct atr_model_version v;
 	struct atr_model_version_spec spec = { 0 };
 	const json_t *sig = json_object_get(r->body, "signature");
 	char actor[80];
 	int rc;
 
-	if (api_model_or_reply(r, ATR_PROLE_EDITOR, &p, &m, NULL) < 0 ||
-	    (spec.source_run_id = source_run_or_reply(r, &p)) < 0)
+	if ((spec.source_run_id = source_run_or_reply(r, &x->project)) < 0)
 		return;
-	spec.model_id = m.id;
+	spec.model_id = x->model.id;
 	spec.description = atr_json_str(r->body, "description", "");
 	spec.framework = atr_json_str(r->body, "framework", "");
 	spec.signature = json_is_null(sig) ? NULL : sig;
@@ -260,77 +168,57 @@ void api_mv_create(struct atr_req *r)
 	spec.actor = api_actor(r, actor, sizeof(actor));
 	rc = atr_store_model_version_create(STORE(r), &spec, &v);
 	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not create a version of model '%s'", m.name);
+		atr_reply_err(r, rc, NULL, "could not create a version of model '%s'", x->model.name);
 		return;
 	}
-	atr_req_audit_object(r, "project:%s/model:%s/version:%lld", p.name, m.name, (long long)v.version);
+	atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
+			     (long long)v.version);
 	api_mv_reply(r, 201, v.id);
 }
 
 void api_mv_list(struct atr_req *r)
 {
-	struct atr_project p;
-	struct atr_model m;
-	if (api_model_or_reply(r, ATR_PROLE_VIEWER, &p, &m, NULL) < 0)
-		return;
-	api_reply_list(r, atr_store_model_version_list, m.id, "versions");
+	api_reply_list(r, atr_store_model_version_list, RES(r)->model.id, "versions");
 }
 
 void api_mv_get(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
-		return;
-	api_mv_reply(r, 200, ref.version.id);
-}
-
-void api_mv_get_by_id(struct atr_req *r)
-{
-	struct atr_model_ref ref;
-	if (api_model_version_by_id_or_reply(r, ATR_PROLE_VIEWER, &ref) < 0)
-		return;
-	api_mv_reply(r, 200, ref.version.id);
+	api_mv_reply(r, 200, RES(r)->version.id);
 }
 
 void api_mv_commit(struct atr_req *r)
 {
-	struct atr_model_ref ref;
+	const struct atr_model_version *v = &RES(r)->version;
 	char actor[80];
-	int rc;
+	int rc = atr_store_model_version_commit(STORE(r), v->id, api_actor(r, actor, sizeof(actor)));
 
-	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
-		return;
-	rc = atr_store_model_version_commit(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)));
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld is committed already",
-				(long long)ref.version.version);
+		atr_reply_conflict(r, NULL, "version %lld is committed already", (long long)v->version);
 		return;
 	}
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not commit the version");
 		return;
 	}
-	api_mv_reply(r, 200, ref.version.id);
+	api_mv_reply(r, 200, v->id);
 }
 
 void api_mv_delete(struct atr_req *r)
 {
-	struct atr_model_ref ref;
+	const struct api_res *x = RES(r);
 	char actor[80], why[256] = "", alias[64] = "";
 	int rc;
 
-	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, false, &ref) < 0)
-		return;
-	if (atr_models_version_deletable(APP(r), ref.version.id, why, sizeof(why)) < 0) {
-		atr_reply_error(r, 409, "conflict", NULL, "version %lld of model '%s' cannot be deleted: %s",
-				(long long)ref.version.version, ref.model.name, why[0] ? why : "it is in use");
+	if (atr_models_version_deletable(APP(r), x->version.id, why, sizeof(why)) < 0) {
+		atr_reply_conflict(r, NULL, "version %lld of model '%s' cannot be deleted: %s",
+				   (long long)x->version.version, x->model.name, why[0] ? why : "it is in use");
 		return;
 	}
-	rc = atr_store_model_version_delete(STORE(r), ref.version.id, api_actor(r, actor, sizeof(actor)), alias);
+	rc = atr_store_model_version_delete(STORE(r), x->version.id, api_actor(r, actor, sizeof(actor)), alias);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "alias",
-				"alias '%s' points at version %lld of model '%s'; move or delete the alias first",
-				alias, (long long)ref.version.version, ref.model.name);
+		atr_reply_conflict(r, "alias",
+				   "alias '%s' points at version %lld of model '%s'; move or delete the alias first",
+				   alias, (long long)x->version.version, x->model.name);
 		return;
 	}
 	if (rc < 0) {
@@ -342,18 +230,12 @@ void api_mv_delete(struct atr_req *r)
 
 void api_mv_files(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
-		return;
-	api_files_list(r, KIND, ref.version.id);
+	api_files_list(r, KIND, RES(r)->version.id);
 }
 
 void api_mv_file_begin(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
-		return;
-	api_upload_begin(r, KIND, ref.version.id);
+	api_upload_begin(r, KIND, RES(r)->version.id);
 }
 
 int api_mv_file_chunk(struct atr_req *r, const char *data, size_t len)
@@ -363,30 +245,32 @@ int api_mv_file_chunk(struct atr_req *r, const char *data, size_t len)
 
 void api_mv_file_put(struct atr_req *r)
 {
-	struct atr_model_ref ref;
+	const struct api_res *x = RES(r);
+	struct atr_model_version now;
+	int rc = atr_store_model_version_get(STORE(r), x->version.id, &now);
+
 	/* The version may have been committed or deleted while the bytes arrived. */
-	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0)
+	if (rc < 0 || now.committed) {
+		atr_reply_conflict(r, NULL, "version %lld of model '%s' was %s during the upload",
+				   (long long)x->version.version, x->model.name, rc < 0 ? "deleted" : "committed");
 		return;
+	}
 	api_upload_finish(r, 201);
 }
 
 void api_mv_file_get(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	if (api_model_version_or_reply(r, ATR_PROLE_VIEWER, false, &ref) < 0)
-		return;
-	api_file_download(r, KIND, ref.version.id);
+	api_file_download(r, KIND, RES(r)->version.id);
 }
 
 void api_mv_file_delete(struct atr_req *r)
 {
-	struct atr_model_ref ref;
-	const char *path;
+	const char *path = api_path_or_reply(r);
 	int rc;
 
-	if (api_model_version_or_reply(r, ATR_PROLE_EDITOR, true, &ref) < 0 || !(path = api_path_or_reply(r)))
+	if (!path)
 		return;
-	rc = atr_store_file_delete(STORE(r), KIND, ref.version.id, path);
+	rc = atr_store_file_delete(STORE(r), KIND, RES(r)->version.id, path);
 	if (rc < 0) {
 		api_reply_store_err(r, rc, "file", path);
 		return;

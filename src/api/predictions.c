@@ -16,15 +16,17 @@ static int predictions_cb(struct atr_req *r, const void *arg, const struct atr_p
 	return atr_store_predictions_list(STORE(r), l->id, l->version, p, arr, more);
 }
 
+const struct atr_qparam api_predictions_query[] = {
+	ATR_Q_PAGE,
+	{ "version", ATR_Q_INT, 0, 1, INT32_MAX, 0, NULL, "only calls answered by this model version" },
+	{ 0 },
+};
+
 void api_deployments_predictions(struct atr_req *r)
 {
-	struct atr_deploy_ref d;
-	struct atr_project p;
 	struct pred_list l;
 
-	if (api_deployment_or_reply(r, ATR_PROLE_VIEWER, &d, &p) < 0 ||
-	    atr_req_query_int(r, "version", 0, INT32_MAX, 0, &l.version) < 0)
-		return;
-	l.id = d.id;
+	l.version = atr_req_qint(r, "version");
+	l.id = RES(r)->deployment.id;
 	api_reply_list_cb(r, predictions_cb, &l, "captured predictions");
 }

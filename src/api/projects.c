@@ -51,11 +51,11 @@ static int64_t body_team_or_reply(struct atr_req *r)
 	if (!team)
 		return 0;
 	if (atr_store_team_id(STORE(r), team, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
+		atr_reply_invalid(r, "team", "team '%s' does not exist", team);
 		return -1;
 	}
 	if (!r->who.admin && !atr_store_team_role(STORE(r), id, r->who.user_id)) {
-		atr_reply_error(r, 403, "forbidden", "team", "you are not a member of team '%s'", team);
+		atr_reply_forbidden(r, "team", "you are not a member of team '%s'", team);
 		return -1;
 	}
 	return id;
@@ -74,7 +74,7 @@ void api_projects_create(struct atr_req *r)
 				      strcmp(atr_json_str(r->body, "visibility", "private"), "internal") == 0,
 				      json_object_get(r->body, "tags"), r->who.user_id, &id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "project '%s' already exists", name);
+		atr_reply_conflict(r, "name", "project '%s' already exists", name);
 		return;
 	}
 	if (rc < 0) {
@@ -84,10 +84,17 @@ void api_projects_create(struct atr_req *r)
 	reply_project(r, 201, id, ATR_PROLE_OWNER);
 }
 
+const struct atr_qparam api_projects_list_query[] = {
+	ATR_Q_PAGE,
+	{ "team", ATR_Q_STRING, 0, 1, 64, 0, NULL, "projects of this team" },
+	{ "archived", ATR_Q_BOOL, 0, 0, 0, 0, NULL, "archived projects instead of live ones" },
+	{ 0 },
+};
+
 void api_projects_list(struct atr_req *r)
 {
 	struct atr_page p;
-	const char *team = atr_req_query(r, "team"), *archived = atr_req_query(r, "archived");
+	const char *team = atr_req_query(r, "team");
 	int64_t team_id = 0;
 	json_t *items;
 	bool more;
@@ -96,17 +103,13 @@ void api_projects_list(struct atr_req *r)
 	if (atr_page_from_req(r, &p) < 0)
 		return;
 	if (team && atr_store_team_id(STORE(r), team, &team_id) < 0) {
-		atr_reply_error(r, 400, "invalid", "team", "team '%s' does not exist", team);
-		return;
-	}
-	if (archived && strcmp(archived, "true") && strcmp(archived, "false")) {
-		atr_reply_error(r, 400, "invalid", "archived", "'archived' must be true or false");
+		atr_reply_invalid(r, "team", "team '%s' does not exist", team);
 		return;
 	}
 	if (!(items = api_new_items(r)))
 		return;
-	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id,
-				    archived && !strcmp(archived, "true"), &p, items, &more);
+	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id, atr_req_qbool(r, "archived"), &p,
+				    items, &more);
 	if (rc < 0) {
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list projects");
@@ -117,22 +120,16 @@ void api_projects_list(struct atr_req *r)
 
 void api_projects_get(struct atr_req *r)
 {
-	struct atr_project p;
-	enum atr_prole role;
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, &role) < 0)
-		return;
-	reply_project(r, 200, p.id, role);
+	reply_project(r, 200, RES(r)->project.id, RES(r)->role);
 }
 
 void api_projects_patch(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 	const char *vis = atr_json_str(r->body, "visibility", NULL);
 	int64_t team = -1;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0)
-		return;
 	atr_req_audit_object(r, "project:%s", p.name);
 	if (atr_json_has(r->body, "team") && (team = body_team_or_reply(r)) < 0)
 		return;
@@ -147,11 +144,9 @@ void api_projects_patch(struct atr_req *r)
 
 void api_projects_delete(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0)
-		return;
 	atr_req_audit_object(r, "project:%s", p.name);
 	rc = atr_store_project_archive(STORE(r), p.id);
 	if (rc < 0) {
@@ -163,10 +158,9 @@ void api_projects_delete(struct atr_req *r)
 
 void api_projects_members(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) == 0)
-		api_reply_list(r, atr_store_project_members, p.id, "members");
+	api_reply_list(r, atr_store_project_members, p.id, "members");
 }
 
 /* Would removing or demoting this member leave the project without an owner? */
@@ -178,18 +172,16 @@ static bool last_owner(struct atr_req *r, int64_t project_id, int64_t user_id)
 
 void api_projects_member_put(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 	struct atr_user u;
 	enum atr_prole role = atr_prole_parse(atr_json_str(r->body, "role", ""));
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0 ||
-	    api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
+	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/member:%s", p.name, u.username);
 	if (role != ATR_PROLE_OWNER && last_owner(r, p.id, u.id)) {
-		atr_reply_error(r, 409, "conflict", "role", "'%s' is the last owner of project '%s'", u.username,
-				p.name);
+		atr_reply_conflict(r, "role", "'%s' is the last owner of project '%s'", u.username, p.name);
 		return;
 	}
 	rc = atr_store_project_member_set(STORE(r), p.id, u.id, role);
@@ -202,21 +194,20 @@ void api_projects_member_put(struct atr_req *r)
 
 void api_projects_member_delete(struct atr_req *r)
 {
-	struct atr_project p;
+	const struct atr_project p = RES(r)->project;
 	struct atr_user u;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_OWNER, &p, NULL) < 0 ||
-	    api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
+	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/member:%s", p.name, u.username);
 	if (last_owner(r, p.id, u.id)) {
-		atr_reply_error(r, 409, "conflict", NULL, "'%s' is the last owner of project '%s'", u.username, p.name);
+		atr_reply_conflict(r, NULL, "'%s' is the last owner of project '%s'", u.username, p.name);
 		return;
 	}
 	rc = atr_store_project_member_remove(STORE(r), p.id, u.id);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "'%s' is not a member of project '%s'", u.username, p.name);
+		atr_reply_not_found(r, NULL, "'%s' is not a member of project '%s'", u.username, p.name);
 		return;
 	}
 	if (rc < 0) {

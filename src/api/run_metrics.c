@@ -24,11 +24,17 @@
 #define MAX_MAX_POINTS 100000
 #define INLINE_POINTS 10000 /* longer series are read and formatted off the loop */
 
+const struct atr_qparam api_run_metric_get_query[] = {
+	{ "max_points", ATR_Q_INT, 0, 4, MAX_MAX_POINTS, DEFAULT_MAX_POINTS, NULL,
+	  "downsample to at most this many points (extremes kept)" },
+	{ 0 },
+};
+
 void api_run_metrics_log(struct atr_req *r)
 {
 	const char *ct = atr_req_header(r, "Content-Type");
 	struct atr_metric_batch b;
-	struct atr_run run;
+	const struct atr_run *run = &RES(r)->run;
 	size_t stored = 0;
 	char out[48];
 	int rc;
@@ -36,23 +42,18 @@ void api_run_metrics_log(struct atr_req *r)
 	/* the same types the server accepts for JSON routes (curl -d sends a form type) */
 	if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0 && strncasecmp(ct, "text/plain", 10) != 0 &&
 	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		atr_reply_error(r, 415, "unsupported_media_type", "Content-Type", "the body must be application/json");
+		atr_reply_unsupported_media(r, "Content-Type", "the body must be application/json");
 		return;
 	}
-	/*
-	 * One transaction from the access check to the last point: the reads then need no
-	 * read transaction (and file locks) of their own, which is most of a one-point request.
-	 */
+	/* (the access check's reads ran in the turn's write transaction: api_resolve) */
 	if ((rc = atr_store_begin(STORE(r))) < 0) {
 		atr_reply_err(r, rc, NULL, "the database is not available");
 		return;
 	}
 	atr_metric_batch_init(&b);
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
-		goto out;
 	rc = atr_metric_batch_parse(&b, r->raw_body ? r->raw_body : "", r->raw_len, MAX_POINTS_PER_REQUEST);
 	if (rc == 0)
-		rc = atr_store_metrics_append(STORE(r), run.id, run.project_id, &b, atr_now_ms(), &stored);
+		rc = atr_store_metrics_append(STORE(r), run->id, run->project_id, &b, atr_now_ms(), &stored);
 	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {
 		/* the hot path: a fixed answer needs no JSON tree */
 		int n = snprintf(out, sizeof(out), "{\"stored\":%zu}", stored);
@@ -61,29 +62,27 @@ void api_run_metrics_log(struct atr_req *r)
 		return;
 	}
 	if (rc == ATR_EINVAL && b.field[0])
-		atr_reply_error(r, 400, b.syntax ? "invalid_json" : "invalid", b.field, "%s", b.msg);
+		atr_reply_err(r, b.syntax ? ATR_EBADJSON : ATR_EINVAL, b.field, "%s", b.msg);
 	else
-		atr_reply_err(r, rc, NULL, "could not store the metrics of run %lld", (long long)run.id);
-out:
+		atr_reply_err(r, rc, NULL, "could not store the metrics of run %lld", (long long)run->id);
 	atr_store_rollback(STORE(r));
 	atr_metric_batch_release(&b);
 }
 
 void api_run_metrics_list(struct atr_req *r)
 {
-	struct atr_run run;
+	int64_t run_id = RES(r)->run.id;
 	struct atr_page p;
 	json_t *items, *next = NULL;
 	bool more;
 	int rc;
 
-	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0 || atr_page_from_req(r, &p) < 0 ||
-	    !(items = api_new_items(r)))
+	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
 		return;
-	rc = atr_store_metrics_list(STORE(r), run.id, &p, items, &more);
+	rc = atr_store_metrics_list(STORE(r), run_id, &p, items, &more);
 	if (rc < 0) {
 		json_decref(items);
-		atr_reply_err(r, rc, NULL, "could not list the metrics of run %lld", (long long)run.id);
+		atr_reply_err(r, rc, NULL, "could not list the metrics of run %lld", (long long)run_id);
 		return;
 	}
 	if (more && json_array_size(items))
@@ -186,7 +185,7 @@ static void reply_series(struct atr_req *r, int rc, int64_t run_id, const char *
 	if (rc == 0)
 		atr_reply_data_owned(r, 200, "application/json; charset=utf-8", out, len);
 	else if (rc == ATR_ENOTFOUND)
-		atr_reply_error(r, 404, "not_found", NULL, "run %lld has no metric '%s'", (long long)run_id, key);
+		atr_reply_not_found(r, NULL, "run %lld has no metric '%s'", (long long)run_id, key);
 	else
 		atr_reply_err(r, rc, NULL, "could not read metric '%s' of run %lld", key, (long long)run_id);
 }
@@ -205,50 +204,45 @@ void api_run_metric_get(struct atr_req *r)
 	const char *key = atr_req_param(r, "key");
 	struct atr_metric_pt *pts = NULL;
 	struct series_job *j;
-	struct atr_run run;
-	int64_t max_points, count;
+	int64_t run_id = RES(r)->run.id, max_points = atr_req_qint(r, "max_points"), count;
 	char *out = NULL;
 	size_t n, len = 0;
 	bool in_order;
 	json_t *sum;
 	int rc;
 
-	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
-		return;
 	if (!key || !atr_metric_key_valid(key, strlen(key))) {
-		atr_reply_error(
-			r, 400, "invalid", "key",
+		atr_reply_invalid(
+			r, "key",
 			"'key' must be 1-%d bytes of letters, digits, spaces and '_' '.' '/' '-' (percent-encode "
 			"'/' as %%2F in the path)",
 			ATR_METRIC_KEY_MAX);
 		return;
 	}
-	if (atr_req_query_int(r, "max_points", 4, MAX_MAX_POINTS, DEFAULT_MAX_POINTS, &max_points) < 0)
-		return;
-	if (!(sum = atr_store_metric_summary(STORE(r), run.id, key, &rc))) {
-		reply_series(r, rc, run.id, key, NULL, 0);
+	if (!(sum = atr_store_metric_summary(STORE(r), run_id, key, &rc))) {
+		reply_series(r, rc, run_id, key, NULL, 0);
 		return;
 	}
 	count = json_integer_value(json_object_get(sum, "count"));
 	json_decref(sum);
 	if (count > INLINE_POINTS) {
 		if (!(j = calloc(1, sizeof(*j)))) {
-			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			atr_reply_nomem(r, NULL, "out of memory");
 			return;
 		}
 		atr_copy(j->db_path, sizeof(j->db_path), STORE(r)->db_path);
 		atr_copy(j->key, sizeof(j->key), key);
-		j->run_id = run.id;
+		j->run_id = run_id;
 		j->max_points = (size_t)max_points;
 		if (atr_req_offload(r, series_work, series_after, j) < 0) {
 			free(j);
-			atr_reply_error(r, 503, "unavailable", NULL, "could not schedule the read");
+			atr_reply_unavailable(r, NULL, "could not schedule the read");
 		}
 		return;
 	}
-	rc = atr_store_metric_read(STORE(r), run.id, key, &pts, &n, &in_order);
+	rc = atr_store_metric_read(STORE(r), run_id, key, &pts, &n, &in_order);
 	if (rc == 0)
 		rc = series_answer(pts, n, in_order, key, (size_t)max_points, &out, &len);
 	free(pts);
-	reply_series(r, rc, run.id, key, out, len);
+	reply_series(r, rc, run_id, key, out, len);
 }

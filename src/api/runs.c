@@ -37,39 +37,13 @@ const struct atr_field api_run_patch_schema[] = {
 	{ 0 },
 };
 
-int api_run_or_reply(struct atr_req *r, enum atr_prole need, struct atr_run *run, struct atr_project *proj)
-{
-	struct atr_project p;
-	int64_t id;
-	enum atr_prole role, member = ATR_PROLE_NONE;
-	int rc;
-
-	if (api_id_or_reply(r, "run", "run", &id) < 0)
-		return -1;
-	rc = atr_store_run_access(STORE(r), id, r->who.kind == ATR_P_USER ? r->who.user_id : 0, run, &p, &member);
-	role = rc == 0 ? api_project_role_as(r, &p, member) : ATR_PROLE_NONE;
-	if (rc < 0 && rc != ATR_ENOTFOUND) {
-		atr_reply_err(r, rc, NULL, "could not read run %lld", (long long)id);
-		return -1;
-	}
-	if (role == ATR_PROLE_NONE) {
-		atr_reply_error(r, 404, "not_found", NULL, "run %lld does not exist", (long long)id);
-		return -1;
-	}
-	if (role < need) {
-		atr_reply_error(r, 403, "forbidden", NULL, "you are a viewer of project '%s'; this needs %s", p.name,
-				atr_prole_name(need));
-		return -1;
-	}
-	if (need >= ATR_PROLE_EDITOR && p.archived) {
-		atr_reply_error(r, 409, "conflict", NULL, "project '%s' is archived", p.name);
-		return -1;
-	}
-	atr_req_audit_object(r, "run:%lld", (long long)id);
-	if (proj)
-		*proj = p;
-	return 0;
-}
+const struct atr_qparam api_runs_list_query[] = {
+	ATR_Q_PAGE,
+	{ "filter", ATR_Q_STRING, 0, 0, 4096, 0, NULL,
+	  "run search: 'status = finished and params.lr = 0.01 and metrics.val/acc > 0.9'" },
+	{ "order_by", ATR_Q_STRING, 0, 0, 512, 0, NULL, "'metrics.val/acc:desc', 'params.lr', 'created_at:asc'" },
+	{ 0 },
+};
 
 /* Resolves body inputs [{dataset, version}] to dataset_versions ids (committed ones only). */
 int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out, size_t *n_out)
@@ -90,24 +64,23 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 
 		snprintf(field, sizeof(field), "inputs[%zu].dataset", i);
 		if (atr_store_dataset_find(STORE(r), project_id, ds, &dataset_id) < 0) {
-			atr_reply_error(r, 400, "invalid", field, "dataset '%s' does not exist in this project", ds);
+			atr_reply_invalid(r, field, "dataset '%s' does not exist in this project", ds);
 			return -1;
 		}
 		snprintf(field, sizeof(field), "inputs[%zu].version", i);
 		if (json_is_integer(vj))
 			version = json_integer_value(vj);
 		else if (strcmp(json_string_value(vj), "latest") != 0) {
-			atr_reply_error(r, 400, "invalid", field, "'version' must be a number or 'latest'");
+			atr_reply_invalid(r, field, "'version' must be a number or 'latest'");
 			return -1;
 		}
 		if (version < 0 || atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0) {
-			atr_reply_error(r, 400, "invalid", field, "dataset '%s' has no such committed version", ds);
+			atr_reply_invalid(r, field, "dataset '%s' has no such committed version", ds);
 			return -1;
 		}
 		if (!v.committed) {
-			atr_reply_error(r, 400, "invalid", field,
-					"version %lld of dataset '%s' is a draft; commit it first",
-					(long long)v.version, ds);
+			atr_reply_invalid(r, field, "version %lld of dataset '%s' is a draft; commit it first",
+					  (long long)v.version, ds);
 			return -1;
 		}
 		ids[(*n_out)++] = v.id;
@@ -117,17 +90,16 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 
 void api_runs_create(struct atr_req *r)
 {
-	struct atr_project p;
+	int64_t project_id = RES(r)->project.id;
 	struct atr_run_spec spec = { 0 };
 	int64_t *inputs, id;
 	size_t n;
 	json_t *run;
 	int rc;
 
-	if (api_project_or_reply(r, "project", ATR_PROLE_EDITOR, &p, NULL) < 0 ||
-	    api_inputs_or_reply(r, p.id, json_object_get(r->body, "inputs"), &inputs, &n) < 0)
+	if (api_inputs_or_reply(r, project_id, json_object_get(r->body, "inputs"), &inputs, &n) < 0)
 		return;
-	spec.project_id = p.id;
+	spec.project_id = project_id;
 	spec.name = atr_json_str(r->body, "name", "");
 	spec.params = json_object_get(r->body, "params");
 	spec.tags = json_object_get(r->body, "tags");
@@ -147,13 +119,10 @@ void api_runs_create(struct atr_req *r)
 
 void api_runs_get(struct atr_req *r)
 {
-	struct atr_run run;
 	json_t *j;
 	int rc;
 
-	if (api_run_or_reply(r, ATR_PROLE_VIEWER, &run, NULL) < 0)
-		return;
-	if (!(j = atr_store_run_json(STORE(r), run.id, &rc))) {
+	if (!(j = atr_store_run_json(STORE(r), RES(r)->run.id, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the run");
 		return;
 	}
@@ -168,13 +137,13 @@ static int query_or_reply(struct atr_req *r, const char *name, struct atr_runque
 	char msg[256], *copy;
 
 	if (!v || !*v)
-		return 0; /* absent or empty: no filter, the default order */
+		return 0; /* absent: no filter, the default order */
 	if (!(copy = atr_req_strdup(r, v))) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return -1;
 	}
 	if (fn(copy, q, msg, sizeof(msg)) < 0) {
-		atr_reply_error(r, 400, "invalid", name, "%s", msg);
+		atr_reply_invalid(r, name, "%s", msg);
 		return -1;
 	}
 	return 0;
@@ -182,23 +151,20 @@ static int query_or_reply(struct atr_req *r, const char *name, struct atr_runque
 
 void api_runs_list(struct atr_req *r)
 {
-	struct atr_project p;
 	struct atr_page pg;
 	struct atr_runquery q;
 	json_t *items, *next;
 	int rc;
 
 	atr_rq_init(&q);
-	if (api_project_or_reply(r, "project", ATR_PROLE_VIEWER, &p, NULL) < 0 || atr_page_from_req(r, &pg) < 0 ||
-	    query_or_reply(r, "filter", &q, atr_rq_parse_filter) < 0 ||
+	if (atr_page_from_req(r, &pg) < 0 || query_or_reply(r, "filter", &q, atr_rq_parse_filter) < 0 ||
 	    query_or_reply(r, "order_by", &q, atr_rq_parse_order) < 0 || !(items = api_new_items(r)))
 		return;
-	rc = atr_store_run_search(STORE(r), p.id, &q, &pg, items, &next);
+	rc = atr_store_run_search(STORE(r), RES(r)->project.id, &q, &pg, items, &next);
 	if (rc < 0) {
 		json_decref(items);
 		if (rc == ATR_EINVAL)
-			atr_reply_error(r, 400, "invalid", "cursor",
-					"'cursor' comes from a list with another order_by");
+			atr_reply_invalid(r, "cursor", "'cursor' comes from a list with another order_by");
 		else
 			atr_reply_err(r, rc, NULL, "could not list runs");
 		return;
@@ -213,7 +179,7 @@ static int tags_or_reply(struct atr_req *r, const json_t *tags)
 	json_t *v;
 
 	if (json_object_size(tags) > 100) {
-		atr_reply_error(r, 400, "invalid", "tags", "'tags' must have at most 100 entries");
+		atr_reply_invalid(r, "tags", "'tags' must have at most 100 entries");
 		return -1;
 	}
 	json_object_foreach((json_t *)tags, k, v)
@@ -223,10 +189,11 @@ static int tags_or_reply(struct atr_req *r, const json_t *tags)
 		if (!ok || !*k || strlen(k) > 256) {
 			char field[300];
 			snprintf(field, sizeof(field), "tags.%s", k);
-			atr_reply_error(r, 400, "invalid", field,
-					"'%s' must be a name of 1-256 bytes with a string value of at most 4096 bytes "
-					"(null removes the tag)",
-					field);
+			atr_reply_invalid(
+				r, field,
+				"'%s' must be a name of 1-256 bytes with a string value of at most 4096 bytes "
+				"(null removes the tag)",
+				field);
 			return -1;
 		}
 	}
@@ -235,29 +202,28 @@ static int tags_or_reply(struct atr_req *r, const json_t *tags)
 
 void api_runs_patch(struct atr_req *r)
 {
-	struct atr_run run;
+	const struct atr_run *run = &RES(r)->run;
 	struct atr_run_patch patch = { 0 };
 	char key[300] = "", field[320];
 	json_t *j;
 	int rc;
 
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0 ||
-	    tags_or_reply(r, json_object_get(r->body, "tags")) < 0)
+	if (tags_or_reply(r, json_object_get(r->body, "tags")) < 0)
 		return;
 	patch.name = atr_json_str(r->body, "name", NULL);
 	patch.status = atr_json_str(r->body, "status", NULL);
 	patch.params = json_object_get(r->body, "params");
 	patch.tags = json_object_get(r->body, "tags");
-	rc = atr_store_run_update(STORE(r), run.id, &patch, key, sizeof(key));
+	rc = atr_store_run_update(STORE(r), run->id, &patch, key, sizeof(key));
 	if (rc == ATR_ECONFLICT) {
 		snprintf(field, sizeof(field), "params.%s", key);
-		atr_reply_error(r, 409, "conflict", field,
-				"param '%s' of run %lld already has another value; a run's params never change", key,
-				(long long)run.id);
+		atr_reply_conflict(r, field,
+				   "param '%s' of run %lld already has another value; a run's params never change", key,
+				   (long long)run->id);
 		return;
 	}
-	if (rc < 0 || !(j = atr_store_run_json(STORE(r), run.id, &rc))) {
-		atr_reply_err(r, rc, NULL, "could not update run %lld", (long long)run.id);
+	if (rc < 0 || !(j = atr_store_run_json(STORE(r), run->id, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not update run %lld", (long long)run->id);
 		return;
 	}
 	atr_reply_json(r, 200, j);
@@ -265,20 +231,16 @@ void api_runs_patch(struct atr_req *r)
 
 void api_runs_delete(struct atr_req *r)
 {
-	struct atr_run run;
-	int rc;
+	int64_t id = RES(r)->run.id;
+	int rc = atr_store_run_delete(STORE(r), id);
 
-	if (api_run_or_reply(r, ATR_PROLE_EDITOR, &run, NULL) < 0)
-		return;
-	rc = atr_store_run_delete(STORE(r), run.id);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", NULL,
-				"run %lld is the source run of a model version and cannot be deleted",
-				(long long)run.id);
+		atr_reply_conflict(r, NULL, "run %lld is the source run of a model version and cannot be deleted",
+				   (long long)id);
 		return;
 	}
 	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not delete run %lld", (long long)run.id);
+		atr_reply_err(r, rc, NULL, "could not delete run %lld", (long long)id);
 		return;
 	}
 	atr_reply_empty(r, 204);
@@ -288,50 +250,43 @@ void api_runs_delete(struct atr_req *r)
 
 #define KIND "run"
 
-/* The {run} as the owner of its files when the caller has `need`; 0 when answered. */
-static int64_t owner_or_reply(struct atr_req *r, enum atr_prole need)
-{
-	struct atr_run run;
-	return api_run_or_reply(r, need, &run, NULL) < 0 ? 0 : run.id;
-}
-
 void api_run_artifacts_list(struct atr_req *r)
 {
-	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
-	if (id)
-		api_files_list(r, KIND, id);
+	api_files_list(r, KIND, RES(r)->run.id);
 }
 
 void api_run_artifact_begin(struct atr_req *r)
 {
-	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
-	if (id)
-		api_upload_begin(r, KIND, id);
+	api_upload_begin(r, KIND, RES(r)->run.id);
 }
 
 void api_run_artifact_put(struct atr_req *r)
 {
+	struct atr_run now;
+	enum atr_prole member;
+	struct atr_project p;
+
 	/* The run may have been deleted while the bytes arrived. */
-	if (owner_or_reply(r, ATR_PROLE_EDITOR))
-		api_upload_finish(r, 201);
+	if (atr_store_run_access(STORE(r), RES(r)->run.id, 0, &now, &p, &member) == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "run %lld was deleted during the upload", (long long)RES(r)->run.id);
+		return;
+	}
+	api_upload_finish(r, 201);
 }
 
 void api_run_artifact_get(struct atr_req *r)
 {
-	int64_t id = owner_or_reply(r, ATR_PROLE_VIEWER);
-	if (id)
-		api_file_download(r, KIND, id);
+	api_file_download(r, KIND, RES(r)->run.id);
 }
 
 void api_run_artifact_delete(struct atr_req *r)
 {
-	int64_t id = owner_or_reply(r, ATR_PROLE_EDITOR);
-	const char *path;
+	const char *path = api_path_or_reply(r);
 	int rc;
 
-	if (!id || !(path = api_path_or_reply(r)))
+	if (!path)
 		return;
-	rc = atr_store_file_delete(STORE(r), KIND, id, path);
+	rc = atr_store_file_delete(STORE(r), KIND, RES(r)->run.id, path);
 	if (rc < 0) {
 		api_reply_store_err(r, rc, "artifact", path);
 		return;

@@ -7,6 +7,13 @@
 
 #include <string.h>
 
+const struct atr_qparam api_search_query[] = {
+	ATR_Q_PAGE,
+	{ "q", ATR_Q_STRING, ATR_QF_REQUIRED, 1, 256, 0, NULL, "the words to look for" },
+	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model", NULL },
+	{ 0 },
+};
+
 void api_search(struct atr_req *r)
 {
 	struct atr_search_query q = { 0 };
@@ -19,16 +26,12 @@ void api_search(struct atr_req *r)
 	bool more;
 	int rc;
 
-	if (!text || strlen(text) > 256 || atr_search_expr(text, expr, sizeof(expr)) < 0) {
-		atr_reply_error(r, 400, "invalid", "q", "'q' must hold 1 to %d words, at most 256 bytes in all",
-				ATR_SEARCH_MAX_TERMS);
+	if (atr_search_expr(text, expr, sizeof(expr)) < 0) {
+		atr_reply_invalid(r, "q", "'q' must hold 1 to %d words, at most 256 bytes in all",
+				  ATR_SEARCH_MAX_TERMS);
 		return;
 	}
 	q.kind = atr_req_query(r, "kind");
-	if (q.kind && strcmp(q.kind, "project") && strcmp(q.kind, "dataset") && strcmp(q.kind, "model")) {
-		atr_reply_error(r, 400, "invalid", "kind", "'kind' must be project, dataset or model");
-		return;
-	}
 	if (atr_page_from_req(r, &pg) < 0 || !(items = api_new_items(r)))
 		return;
 	q.expr = expr;
@@ -38,7 +41,7 @@ void api_search(struct atr_req *r)
 	if (rc < 0) {
 		json_decref(items);
 		if (rc == ATR_EINVAL)
-			atr_reply_error(r, 400, "invalid", "q", "'q' is not a search this server understands");
+			atr_reply_invalid(r, "q", "'q' is not a search this server understands");
 		else
 			atr_reply_err(r, rc, NULL, "could not search");
 		return;

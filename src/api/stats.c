@@ -11,34 +11,28 @@
 
 #define DEFAULT_WEEKS 12
 
+const struct atr_qparam api_stats_query[] = {
+	{ "bucket", ATR_Q_ENUM, 0, 0, 0, 0, "day|week", "the width of a bucket (default: week)" },
+	{ "since", ATR_Q_TIME, 0, 0, 0, 0, NULL, "the first bucket holds this time (default: 12 weeks ago)" },
+	{ 0 },
+};
+
 /* since and bucket from the query; replies 400 naming the parameter and returns -1. */
 static int range_or_reply(struct atr_req *r, int64_t now, int64_t *since, int64_t *width, const char **bucket)
 {
 	const char *b = atr_req_query(r, "bucket");
-	const char *s = atr_req_query(r, "since");
 
 	*bucket = b ? b : "week";
-	if (strcmp(*bucket, "week") == 0) {
-		*width = ATR_STATS_WEEK_MS;
-	} else if (strcmp(*bucket, "day") == 0) {
-		*width = ATR_STATS_DAY_MS;
-	} else {
-		atr_reply_error(r, 400, "invalid", "bucket", "'bucket' must be 'day' or 'week'");
-		return -1;
-	}
-	*since = now - DEFAULT_WEEKS * ATR_STATS_WEEK_MS;
-	if (s && atr_time_parse(s, since) < 0) {
-		atr_reply_error(r, 400, "invalid", "since", "'since' must be an RFC 3339 time");
-		return -1;
-	}
+	*width = strcmp(*bucket, "day") == 0 ? ATR_STATS_DAY_MS : ATR_STATS_WEEK_MS;
+	*since = atr_req_query(r, "since") ? atr_req_qint(r, "since") : now - DEFAULT_WEEKS * ATR_STATS_WEEK_MS;
 	if (*since > now) {
-		atr_reply_error(r, 400, "invalid", "since", "'since' must not be in the future");
+		atr_reply_invalid(r, "since", "'since' must not be in the future");
 		return -1;
 	}
 	/* Buckets from the start of since's bucket up to now, counting the current one. */
 	if (*since < 0 || (now - atr_stats_bucket_start(*since, *width)) / *width >= ATR_STATS_MAX_BUCKETS) {
-		atr_reply_error(r, 400, "invalid", "since", "'since' is too far back: at most %d buckets of a %s",
-				ATR_STATS_MAX_BUCKETS, *bucket);
+		atr_reply_invalid(r, "since", "'since' is too far back: at most %d buckets of a %s",
+				  ATR_STATS_MAX_BUCKETS, *bucket);
 		return -1;
 	}
 	*since = atr_stats_bucket_start(*since, *width);

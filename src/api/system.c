@@ -21,7 +21,7 @@ void api_healthz(struct atr_req *r)
 void api_readyz(struct atr_req *r)
 {
 	if (!atr_store_ready(STORE(r))) {
-		atr_reply_error(r, 503, "unavailable", NULL, "the database does not answer");
+		atr_reply_unavailable(r, NULL, "the database does not answer");
 		return;
 	}
 	atr_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
@@ -91,7 +91,7 @@ void api_admin_backup(struct atr_req *r)
 	int rc;
 
 	if (!k) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	atr_time_format(atr_now_ms(), ts, sizeof(ts));

@@ -59,7 +59,7 @@ void api_teams_create(struct atr_req *r)
 
 	atr_req_audit_object(r, "team:%s", name);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "name", "team '%s' already exists", name);
+		atr_reply_conflict(r, "name", "team '%s' already exists", name);
 		return;
 	}
 	if (rc < 0) {
@@ -114,9 +114,8 @@ static int team_manager_or_reply(struct atr_req *r, int64_t *team_id, struct atr
 		return -1;
 	role = atr_store_team_role(STORE(r), *team_id, r->who.user_id);
 	if (!r->who.admin && (!role || strcmp(role, "maintainer") != 0)) {
-		atr_reply_error(r, 403, "forbidden", NULL,
-				"only admins and maintainers of team '%s' manage its members",
-				atr_req_param(r, "team"));
+		atr_reply_forbidden(r, NULL, "only admins and maintainers of team '%s' manage its members",
+				    atr_req_param(r, "team"));
 		return -1;
 	}
 	return api_user_or_reply(r, atr_req_param(r, "user"), u);
@@ -150,8 +149,7 @@ void api_teams_member_delete(struct atr_req *r)
 	atr_req_audit_object(r, "team:%s/member:%s", atr_req_param(r, "team"), u.username);
 	rc = atr_store_team_member_remove(STORE(r), team_id, u.id);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "'%s' is not a member of team '%s'", u.username,
-				atr_req_param(r, "team"));
+		atr_reply_not_found(r, NULL, "'%s' is not a member of team '%s'", u.username, atr_req_param(r, "team"));
 		return;
 	}
 	if (rc < 0) {

@@ -16,7 +16,7 @@ void api_issue_token_reply(struct atr_req *r, const char *kind, int64_t user_id,
 	if (expires_at) {
 		atr_time_parse(expires_at, &exp); /* validated by the schema */
 		if (exp <= atr_now_ms()) {
-			atr_reply_error(r, 400, "invalid", "expires_at", "'expires_at' must be in the future");
+			atr_reply_invalid(r, "expires_at", "'expires_at' must be in the future");
 			return;
 		}
 		spec.expires_at = exp;
@@ -62,7 +62,7 @@ void api_tokens_delete(struct atr_req *r)
 	rc = atr_store_token_revoke(STORE(r), id, r->who.admin ? 0 : r->who.user_id);
 	if (rc < 0) {
 		if (rc == ATR_ENOTFOUND)
-			atr_reply_error(r, 404, "not_found", NULL, "token %lld does not exist", (long long)id);
+			atr_reply_not_found(r, NULL, "token %lld does not exist", (long long)id);
 		else
 			atr_reply_err(r, rc, NULL, "could not revoke the token");
 		return;

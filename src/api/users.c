@@ -90,7 +90,7 @@ static void create_user(struct atr_req *r, const char *password_hash)
 		atr_store_rollback(STORE(r));
 	if (rc < 0) {
 		if (rc == ATR_ECONFLICT)
-			atr_reply_error(r, 409, "conflict", "username", "user '%s' already exists", username);
+			atr_reply_conflict(r, "username", "user '%s' already exists", username);
 		else
 			atr_reply_err(r, rc, NULL, "could not create user '%s'", username);
 		return;
@@ -116,7 +116,7 @@ void api_users_create(struct atr_req *r)
 	struct atr_user existing;
 
 	if (atr_store_user_get(STORE(r), atr_json_str(r->body, "username", ""), &existing) == 0) {
-		atr_reply_error(r, 409, "conflict", "username", "user '%s' already exists", existing.username);
+		atr_reply_conflict(r, "username", "user '%s' already exists", existing.username);
 		return;
 	}
 	if (!password) {
@@ -125,13 +125,13 @@ void api_users_create(struct atr_req *r)
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	atr_copy(w->password, sizeof(w->password), password);
 	if (atr_req_offload(r, hash_password, after_create_hash, w) < 0) {
 		free(w);
-		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule password hashing");
+		atr_reply_unavailable(r, NULL, "could not schedule password hashing");
 	}
 }
 
@@ -211,7 +211,7 @@ void api_users_patch(struct atr_req *r)
 		return;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	w->user_id = u.id;
@@ -225,8 +225,7 @@ void api_users_patch(struct atr_req *r)
 	if (removes_last_admin(r, &u, w)) {
 		const char *field = w->has_role ? "role" : "disabled";
 		free(w);
-		atr_reply_error(r, 409, "conflict", field, "'%s' is the last enabled admin; make another admin first",
-				u.username);
+		atr_reply_conflict(r, field, "'%s' is the last enabled admin; make another admin first", u.username);
 		return;
 	}
 	if (!password) {
@@ -237,7 +236,7 @@ void api_users_patch(struct atr_req *r)
 	atr_copy(w->password, sizeof(w->password), password);
 	if (atr_req_offload(r, hash_password, after_patch_hash, w) < 0) {
 		free(w);
-		atr_reply_error(r, 503, "unavailable", NULL, "could not schedule password hashing");
+		atr_reply_unavailable(r, NULL, "could not schedule password hashing");
 	}
 }
 

@@ -35,7 +35,7 @@ static int job_or_reply(struct atr_req *r, int64_t *job_id)
 	if (api_id_or_reply(r, "id", "job", job_id) < 0)
 		return -1;
 	if (!atr_engine_job_is_on(APP(r)->engine, *job_id, r->who.scope_id)) {
-		atr_reply_error(r, 404, "not_found", NULL, "job %lld is not this worker's", (long long)*job_id);
+		atr_reply_not_found(r, NULL, "job %lld is not this worker's", (long long)*job_id);
 		return -1;
 	}
 	return 0;
@@ -47,15 +47,14 @@ static int header_int_or_reply(struct atr_req *r, const char *name, int64_t min,
 	const char *v = atr_req_header(r, name);
 	if (!v) {
 		if (dflt < 0) {
-			atr_reply_error(r, 400, "invalid", name, "the '%s' header is required", name);
+			atr_reply_invalid(r, name, "the '%s' header is required", name);
 			return -1;
 		}
 		*out = dflt;
 		return 0;
 	}
 	if (atr_parse_i64(v, min, INT64_MAX / 2, out) < 0) {
-		atr_reply_error(r, 400, "invalid", name, "'%s' must be a whole number of at least %lld", name,
-				(long long)min);
+		atr_reply_invalid(r, name, "'%s' must be a whole number of at least %lld", name, (long long)min);
 		return -1;
 	}
 	return 0;
@@ -73,8 +72,8 @@ void api_worker_job_logs_post(struct atr_req *r)
 	    header_int_or_reply(r, "X-Job-Attempt", 1, 1, &attempt) < 0)
 		return;
 	if (atr_store_job_row(STORE(r), job_id, &row) < 0 || attempt > row.attempts) {
-		atr_reply_error(r, 400, "invalid", "X-Job-Attempt", "job %lld has no attempt %lld", (long long)job_id,
-				(long long)attempt);
+		atr_reply_invalid(r, "X-Job-Attempt", "job %lld has no attempt %lld", (long long)job_id,
+				  (long long)attempt);
 		return;
 	}
 	json_decref(row.labels);

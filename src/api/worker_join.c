@@ -52,7 +52,7 @@ void api_workers_join_delete(struct atr_req *r)
 	atr_req_audit_object(r, "join-token:%lld", (long long)id);
 	rc = atr_store_join_token_revoke(STORE(r), id);
 	if (rc == ATR_ENOTFOUND) {
-		atr_reply_error(r, 404, "not_found", NULL, "join token %lld does not exist", (long long)id);
+		atr_reply_not_found(r, NULL, "join token %lld does not exist", (long long)id);
 		return;
 	}
 	if (rc < 0) {

@@ -100,12 +100,11 @@ static int labels_ok_or_reply(struct atr_req *r, const json_t *labels)
 	{
 		const char *s = json_string_value(v);
 		if (!label_key_ok(k)) {
-			atr_reply_error(r, 400, "invalid", "labels",
-					"label names are 1-63 letters, digits and '-', '_', '.', '/'");
+			atr_reply_invalid(r, "labels", "label names are 1-63 letters, digits and '-', '_', '.', '/'");
 			return -1;
 		}
 		if (strlen(s) > 255) {
-			atr_reply_error(r, 400, "invalid", "labels", "label '%s' has a value over 255 bytes", k);
+			atr_reply_invalid(r, "labels", "label '%s' has a value over 255 bytes", k);
 			return -1;
 		}
 	}
@@ -122,7 +121,7 @@ static int gpus_ok_or_reply(struct atr_req *r, const json_t *gpus)
 	{
 		int64_t idx = atr_json_int(g, "index", 0);
 		if (seen & (1ULL << idx)) {
-			atr_reply_error(r, 400, "invalid", "gpus", "GPU index %lld appears twice", (long long)idx);
+			atr_reply_invalid(r, "gpus", "GPU index %lld appears twice", (long long)idx);
 			return -1;
 		}
 		seen |= 1ULL << idx;
@@ -140,7 +139,7 @@ static int running_ok_or_reply(struct atr_req *r, const json_t *running)
 		if (!json_is_integer(v) || json_integer_value(v) < 1) {
 			char f[32];
 			snprintf(f, sizeof(f), "running[%zu]", i);
-			atr_reply_error(r, 400, "invalid", f, "'%s' must be a job id", f);
+			atr_reply_invalid(r, f, "'%s' must be a job id", f);
 			return -1;
 		}
 	}
@@ -199,7 +198,7 @@ static int load_key(struct atr_worker_registry *w, const char *data_dir)
 static int id_or_reply(struct atr_req *r, const char *param, const char *what, int64_t *id)
 {
 	if (atr_parse_i64(atr_req_param(r, param), 1, INT64_MAX, id) < 0) {
-		atr_reply_error(r, 400, "invalid", param, "'%s' must be %s id", param, what);
+		atr_reply_invalid(r, param, "'%s' must be %s id", param, what);
 		return -1;
 	}
 	return 0;
@@ -220,15 +219,15 @@ static int join_token_or_reply(struct atr_req *r, int64_t *token_id)
 	int rc = atr_auth_lookup(APP(r)->auth, atr_json_str(r->body, "join_token", ""), &who);
 
 	if (rc == ATR_EDB) {
-		atr_reply_error(r, 503, "unavailable", NULL, "the token store is not available");
+		atr_reply_unavailable(r, NULL, "the token store is not available");
 		return -1;
 	}
 	if (rc < 0) {
-		atr_reply_error(r, 401, "unauthorized", "join_token", "'join_token' is unknown, revoked or expired");
+		atr_reply_unauthorized(r, "join_token", "'join_token' is unknown, revoked or expired");
 		return -1;
 	}
 	if (who.kind != ATR_P_JOIN) {
-		atr_reply_error(r, 403, "forbidden", "join_token", "'join_token' is not a worker join token");
+		atr_reply_forbidden(r, "join_token", "'join_token' is not a worker join token");
 		return -1;
 	}
 	*token_id = who.token_id;
@@ -291,12 +290,12 @@ void api_workers_register(struct atr_req *r)
 	if (join_token_or_reply(r, &reg.join_token_id) < 0)
 		return;
 	if (!name_ok(reg.name)) {
-		atr_reply_error(r, 400, "invalid", "name",
-				"'name' must be letters, digits, '-', '_' and '.', starting with a letter or digit");
+		atr_reply_invalid(r, "name",
+				  "'name' must be letters, digits, '-', '_' and '.', starting with a letter or digit");
 		return;
 	}
 	if (strncmp(reg.url, "http://", 7) != 0 && strncmp(reg.url, "https://", 8) != 0) {
-		atr_reply_error(r, 400, "invalid", "url", "'url' must be an http:// or https:// URL");
+		atr_reply_invalid(r, "url", "'url' must be an http:// or https:// URL");
 		return;
 	}
 	if ((reg.labels && labels_ok_or_reply(r, reg.labels) < 0) || (reg.gpus && gpus_ok_or_reply(r, reg.gpus) < 0))
@@ -332,7 +331,7 @@ void api_workers_heartbeat(struct atr_req *r)
 	}
 	if (u.disk_total_mb >= 0 && u.disk_free_mb > u.disk_total_mb) {
 		json_decref(empty);
-		atr_reply_error(r, 400, "invalid", "disk_free_mb", "'disk_free_mb' is more than 'disk_total_mb'");
+		atr_reply_invalid(r, "disk_free_mb", "'disk_free_mb' is more than 'disk_total_mb'");
 		return;
 	}
 	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, &u, &f);
@@ -375,7 +374,7 @@ void api_workers_deregister(struct atr_req *r)
 static void reply_worker_err(struct atr_req *r, int err, int64_t id, const char *doing)
 {
 	if (err == ATR_ENOTFOUND)
-		atr_reply_error(r, 404, "not_found", NULL, "worker %lld does not exist", (long long)id);
+		atr_reply_not_found(r, NULL, "worker %lld does not exist", (long long)id);
 	else
 		atr_reply_err(r, err, NULL, "could not %s worker %lld", doing, (long long)id);
 }
@@ -392,36 +391,24 @@ static void reply_worker(struct atr_req *r, unsigned status, int64_t id)
 	atr_reply_json(r, status, w);
 }
 
-/* ?name=true|false: 1 or 0, -1 when absent; answered 400 (returns -2) otherwise. */
-static int bool_query_or_reply(struct atr_req *r, const char *name)
-{
-	const char *v = atr_req_query(r, name);
-	if (!v)
-		return -1;
-	if (!strcmp(v, "true") || !strcmp(v, "false"))
-		return !strcmp(v, "true");
-	atr_reply_error(r, 400, "invalid", name, "'%s' must be true or false", name);
-	return -2;
-}
+const struct atr_qparam api_workers_list_query[] = {
+	ATR_Q_PAGE,
+	{ "state", ATR_Q_ENUM, 0, 0, 0, 0, "online|offline", NULL },
+	{ "schedulable", ATR_Q_BOOL, 0, 0, 0, -1, NULL, "only workers that take (or do not take) new jobs" },
+	{ 0 },
+};
 
 void api_workers_list(struct atr_req *r)
 {
-	const char *state = atr_req_query(r, "state");
-	int schedulable;
 	struct atr_page p;
 	json_t *items;
 	bool more;
 	int rc;
 
-	if (atr_page_from_req(r, &p) < 0)
+	if (atr_page_from_req(r, &p) < 0 || !(items = api_new_items(r)))
 		return;
-	if (state && strcmp(state, "online") != 0 && strcmp(state, "offline") != 0) {
-		atr_reply_error(r, 400, "invalid", "state", "'state' must be online or offline");
-		return;
-	}
-	if ((schedulable = bool_query_or_reply(r, "schedulable")) < -1 || !(items = api_new_items(r)))
-		return;
-	rc = atr_store_worker_list(STORE(r), state, schedulable, &p, items, &more);
+	rc = atr_store_worker_list(STORE(r), atr_req_query(r, "state"), (int)atr_req_qint(r, "schedulable"), &p, items,
+				   &more);
 	if (rc < 0) {
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list workers");
@@ -469,22 +456,27 @@ void api_workers_uncordon(struct atr_req *r)
 	set_flags(r, 0, 0);
 }
 
+const struct atr_qparam api_workers_delete_query[] = {
+	{ "force", ATR_Q_BOOL, 0, 0, 0, 0, NULL, "forget the worker even while it is online" },
+	{ 0 },
+};
+
 void api_workers_delete(struct atr_req *r)
 {
 	char state[16];
 	int64_t id;
-	int rc, force;
+	int rc;
+	bool force;
 
 	if (id_or_reply(r, "id", "a worker", &id) < 0)
 		return;
 	atr_req_audit_object(r, "worker:%lld", (long long)id);
-	if ((force = bool_query_or_reply(r, "force")) < -1)
-		return;
+	force = atr_req_qbool(r, "force");
 	rc = atr_store_worker_state(STORE(r), id, state);
-	if (rc == 0 && strcmp(state, "online") == 0 && force != 1) {
-		atr_reply_error(r, 409, "conflict", NULL,
-				"worker %lld is online: stop its agent first (it deregisters), or add ?force=true",
-				(long long)id);
+	if (rc == 0 && strcmp(state, "online") == 0 && !force) {
+		atr_reply_conflict(r, NULL,
+				   "worker %lld is online: stop its agent first (it deregisters), or add ?force=true",
+				   (long long)id);
 		return;
 	}
 	if (rc == 0)

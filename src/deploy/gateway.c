@@ -177,7 +177,7 @@ static void relay(struct gw_call *c, const struct atr_client_resp *resp)
 	unsigned status = (unsigned)resp->status;
 
 	if (!copy) {
-		atr_reply_error(c->r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(c->r, NULL, "out of memory");
 		finish(c, 503, NULL);
 		return;
 	}
@@ -215,17 +215,16 @@ static void on_answer(void *cls, const struct atr_client_resp *resp)
 		}
 	}
 	if (resp->truncated) {
-		atr_reply_error(c->r, 502, "bad_gateway", NULL,
-				"the answer of deployment '%s' is larger than %llu bytes", c->d->row.name,
-				(unsigned long long)c->dp->app->cfg->max_body_bytes);
+		atr_reply_bad_gateway(c->r, NULL, "the answer of deployment '%s' is larger than %llu bytes",
+				      c->d->row.name, (unsigned long long)c->dp->app->cfg->max_body_bytes);
 		finish(c, 502, NULL);
 	} else if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
-		atr_reply_error(c->r, 504, "gateway_timeout", NULL, "deployment '%s' did not answer within %lld ms",
-				c->d->row.name, (long long)c->d->row.timeout_ms);
+		atr_reply_gateway_timeout(c->r, NULL, "deployment '%s' did not answer within %lld ms", c->d->row.name,
+					  (long long)c->d->row.timeout_ms);
 		finish(c, 504, NULL);
 	} else {
-		atr_reply_error(c->r, 502, "bad_gateway", NULL, "deployment '%s': replica %d could not be reached: %s",
-				c->d->row.name, c->rep->index, resp->error ? resp->error : "no answer");
+		atr_reply_bad_gateway(c->r, NULL, "deployment '%s': replica %d could not be reached: %s",
+				      c->d->row.name, c->rep->index, resp->error ? resp->error : "no answer");
 		finish(c, 502, NULL);
 	}
 }
@@ -243,7 +242,7 @@ static void on_server_stopping(struct atr_req *r)
 	struct gw_call *c = r->ctx;
 	if (!c)
 		return;
-	atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+	atr_reply_unavailable(r, NULL, "the server is shutting down");
 	finish(c, 503, NULL);
 }
 
@@ -256,22 +255,21 @@ void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, i
 	struct gw_call *c;
 
 	if (!d) {
-		atr_reply_error(r, 404, "not_found", NULL, "no such deployment");
+		atr_reply_not_found(r, NULL, "no such deployment");
 		return;
 	}
 	if (!(rep = pick(d, version, NULL))) {
 		dep_stats_observe(d, 0, 503, 0);
 		if (version)
-			atr_reply_error(r, 503, "unavailable", NULL,
-					"deployment '%s' has no ready replica of version %lld", d->row.name,
-					(long long)version);
+			atr_reply_unavailable(r, NULL, "deployment '%s' has no ready replica of version %lld",
+					      d->row.name, (long long)version);
 		else
-			atr_reply_error(r, 503, "unavailable", NULL, "deployment '%s' has no ready replica (%s)",
-					d->row.name, d->row.state);
+			atr_reply_unavailable(r, NULL, "deployment '%s' has no ready replica (%s)", d->row.name,
+					      d->row.state);
 		return;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	c->r = r;
@@ -287,8 +285,7 @@ void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, i
 	atr_copy(c->content_type, sizeof(c->content_type), ct && strlen(ct) < sizeof(c->content_type) ? ct : "");
 	snprintf(c->request_id_header, sizeof(c->request_id_header), "X-Request-Id: %s", r->request_id);
 	if (send_to(c) < 0) {
-		atr_reply_error(r, 503, "unavailable", NULL, "could not start the request to deployment '%s'",
-				d->row.name);
+		atr_reply_unavailable(r, NULL, "could not start the request to deployment '%s'", d->row.name);
 		finish(c, 503, NULL);
 		return;
 	}

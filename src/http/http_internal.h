@@ -10,6 +10,8 @@
 
 enum { ATR_PHASE_HEADERS = 1, ATR_PHASE_BODY, ATR_PHASE_FINAL };
 
+/* Checks the query against the route's table (query.c); -1 after a 400 naming the parameter. */
+int atr_req_check_query(struct atr_req *r);
 /* Queues the pending answer if MHD allows it now (not mid-body, not suspended). */
 void atr_req_flush(struct atr_req *r);
 /* Frees the arena and header list. */
@@ -24,7 +26,9 @@ void atr_server_audit(struct atr_server *s, struct atr_req *r);
 /* Called as an answer is made: when the store holds uncommitted writes the answer waits
  * until they commit (true: held; send nothing now). */
 bool atr_server_hold(struct atr_server *s, struct atr_req *r);
-struct atr_store *atr_server_idem_store(struct atr_server *s);
+/* Keeps a 2xx answer for its Idempotency-Key (atr_server_opts.idem_put). */
+void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *key, unsigned status,
+			 const char *body);
 
 /* ---- the answer cache (cache.c) ---- */
 #define ATR_CACHE_SLOTS 256 /* power of two */

@@ -74,12 +74,13 @@ int atr_page_from_req(struct atr_req *r, struct atr_page *p)
 	const char *c;
 
 	memset(p, 0, sizeof(*p));
-	if (atr_req_query_int(r, "limit", 1, 1000, 50, &limit) < 0)
-		return -1;
+	limit = atr_req_qint(r, "limit"); /* (checked by the route's ATR_Q_PAGE) */
+	if (limit <= 0)
+		limit = 50;
 	p->limit = (int)limit;
 	c = atr_req_query(r, "cursor");
 	if (c && *c && atr_cursor_decode(r, c, p) < 0) {
-		atr_reply_error(r, 400, "invalid", "cursor", "'cursor' is not a cursor this server gave out");
+		atr_reply_invalid(r, "cursor", "'cursor' is not a cursor this server gave out");
 		return -1;
 	}
 	return 0;
@@ -94,7 +95,7 @@ void atr_reply_page_cursor(struct atr_req *r, json_t *items, json_t *next)
 	if (!o) {
 		free(c);
 		json_decref(items);
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	json_object_set_new(o, "items", items);

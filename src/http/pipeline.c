@@ -8,7 +8,6 @@
 #include "atrium/log.h"
 #include "atrium/metrics.h"
 #include "atrium/router.h"
-#include "atrium/store_identity.h"
 #include "atrium/util.h"
 #include "http_internal.h"
 
@@ -175,10 +174,9 @@ static int authenticate(struct atr_req *r)
 				return 0;
 			atr_reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 			if (rc == ATR_EDB)
-				atr_reply_error(r, 503, "unavailable", NULL, "the token store is not available");
+				atr_reply_unavailable(r, NULL, "the token store is not available");
 			else
-				atr_reply_error(r, 401, "unauthorized", NULL,
-						"the token is unknown, revoked or expired");
+				atr_reply_unauthorized(r, NULL, "the token is unknown, revoked or expired");
 			return -1;
 		}
 	}
@@ -186,7 +184,7 @@ static int authenticate(struct atr_req *r)
 		return 0;
 	if (r->who.kind == ATR_P_NONE) {
 		atr_reply_header(r, "WWW-Authenticate", "Bearer");
-		atr_reply_error(r, 401, "unauthorized", NULL, "this endpoint needs 'Authorization: Bearer <token>'");
+		atr_reply_unauthorized(r, NULL, "this endpoint needs 'Authorization: Bearer <token>'");
 		return -1;
 	}
 	switch (rt->access) {
@@ -199,7 +197,7 @@ static int authenticate(struct atr_req *r)
 		if (r->who.kind == ATR_P_USER && r->who.admin)
 			return 0;
 		if (r->who.kind == ATR_P_USER) {
-			atr_reply_error(r, 403, "forbidden", NULL, "this endpoint is for administrators");
+			atr_reply_forbidden(r, NULL, "this endpoint is for administrators");
 			return -1;
 		}
 		break;
@@ -210,7 +208,7 @@ static int authenticate(struct atr_req *r)
 	case ATR_ACCESS_PUBLIC:
 		return 0;
 	}
-	atr_reply_error(r, 403, "forbidden", NULL, "this kind of token cannot be used on '%s'", rt->name);
+	atr_reply_forbidden(r, NULL, "this kind of token cannot be used on '%s'", rt->name);
 	return -1;
 }
 
@@ -223,26 +221,28 @@ static bool json_content_type_ok(struct atr_req *r)
 	       strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 || strncasecmp(ct, "text/plain", 10) == 0;
 }
 
+/*
+ * Idempotency-Key: a stored 2xx answer of this caller for this key is replayed. Asked only
+ * after access was decided (an answer is never replayed to a caller who may not see it now),
+ * and the answer is keyed by what the request is (its route and resource, atr_server_opts.
+ * idem_get): the same key sent for another request is a 409.
+ */
 static void replay_idempotent(struct atr_req *r)
 {
 	const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
-	char route[600];
 	unsigned status;
 	char *body = NULL;
 	int rc;
 
-	if (!key || !r->srv->o.idem || !(r->route->flags & ATR_RF_IDEMPOTENT))
+	if (!key || !r->srv->o.idem_get || !(r->route->flags & ATR_RF_IDEMPOTENT))
 		return;
 	if (!*key || strlen(key) > 255) {
-		atr_reply_error(r, 400, "invalid", "Idempotency-Key", "'Idempotency-Key' must be 1-255 bytes");
+		atr_reply_invalid(r, "Idempotency-Key", "'Idempotency-Key' must be 1-255 bytes");
 		return;
 	}
-	snprintf(route, sizeof(route), "%s %s", r->method, r->url);
-	rc = atr_store_idem_get(r->srv->o.idem, r->who.user_id ? r->who.user_id : -r->who.token_id, key, route, &status,
-				&body);
+	rc = r->srv->o.idem_get(r->srv->o.app, r, key, &status, &body);
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_error(r, 409, "conflict", "Idempotency-Key",
-				"this 'Idempotency-Key' was already used for another request");
+		atr_reply_conflict(r, "Idempotency-Key", "this 'Idempotency-Key' was already used for another request");
 		return;
 	}
 	if (rc == 0) {
@@ -251,18 +251,6 @@ static void replay_idempotent(struct atr_req *r)
 		return;
 	}
 	r->idem_key = atr_req_strdup(r, key);
-}
-
-static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	const char **bad = cls;
-	char tmp[4096];
-	(void)kind;
-	if (value && (strlen(value) >= sizeof(tmp) || atr_percent_decode(value, strlen(value), tmp, 1, 0) < 0)) {
-		*bad = key;
-		return MHD_NO;
-	}
-	return MHD_YES;
 }
 
 /* Answers from the cache when it holds this caller's answer of this generation. */
@@ -306,7 +294,7 @@ static void begin(struct atr_req *r)
 	enum atr_match m;
 
 	if (!storage) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	m = atr_router_match(s->o.routes, s->o.nroutes, r->method, r->url, storage, r->params, &r->nparams, &r->route,
@@ -318,13 +306,12 @@ static void begin(struct atr_req *r)
 			r->fallback = true;
 			return; /* served at the end of the (empty) body */
 		}
-		atr_reply_error(r, 404, "not_found", NULL, "no route for '%s %s'", r->method, r->url);
+		atr_reply_not_found(r, NULL, "no route for '%s %s'", r->method, r->url);
 		return;
 	}
 	if (m == ATR_MATCH_BAD_METHOD) {
 		atr_reply_header(r, "Allow", allow);
-		atr_reply_error(r, 405, "method_not_allowed", NULL, "'%s' is not allowed here; allowed: %s", r->method,
-				allow);
+		atr_reply_method_not_allowed(r, NULL, "'%s' is not allowed here; allowed: %s", r->method, allow);
 		return;
 	}
 	if (m == ATR_MATCH_BAD_PARAM) {
@@ -335,35 +322,32 @@ static void begin(struct atr_req *r)
 			n++;
 		}
 		name[n] = 0;
-		atr_reply_error(r, 400, "invalid", name, "'%s' has a bad percent-encoding or a control character",
-				name);
-		return;
-	}
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
-	if (bad) {
-		char name[64];
-		atr_copy(name, sizeof(name), bad);
-		for (char *p = name; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = '?';
-		atr_reply_error(r, 400, "invalid", name, "query parameter '%s' is too long or badly encoded", name);
+		atr_reply_invalid(r, name, "'%s' has a bad percent-encoding or a control character", name);
 		return;
 	}
 	if (authenticate(r) < 0)
 		return;
 	if (r->route->flags & ATR_RF_STREAM) {
 		if (r->content_length != UINT64_MAX && r->content_length > s->o.max_upload) {
-			atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
-					(unsigned long long)s->o.max_upload);
+			atr_reply_too_large(r, NULL, "the body is larger than the %llu-byte limit",
+					    (unsigned long long)s->o.max_upload);
 			return;
 		}
 	} else if (r->content_length != UINT64_MAX && r->content_length > s->o.max_body) {
-		atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
-				(unsigned long long)s->o.max_body);
+		atr_reply_too_large(r, NULL, "the body is larger than the %llu-byte limit",
+				    (unsigned long long)s->o.max_body);
 		return;
 	}
-	if (r->route->schema && r->content_length && !json_content_type_ok(r)) {
-		atr_reply_error(r, 415, "unsupported_media_type", "Content-Type", "the body must be application/json");
+	/* an exact replay of this caller's answer of this store generation: decided when it was made */
+	if ((r->route->flags & ATR_RF_CACHE) && cache_lookup(r))
+		return;
+	/* the resource the path points at, and the caller's access to it: once, before anything else */
+	if (r->route->resource != ATR_RES_NONE && s->o.resolve && s->o.resolve(s->o.app, r) < 0)
+		return;
+	if (atr_req_check_query(r) < 0)
+		return;
+	if (r->route->body && r->content_length && !json_content_type_ok(r)) {
+		atr_reply_unsupported_media(r, "Content-Type", "the body must be application/json");
 		return;
 	}
 	if (r->route->flags & ATR_RF_IDEMPOTENT) {
@@ -371,8 +355,6 @@ static void begin(struct atr_req *r)
 		if (r->answered)
 			return;
 	}
-	if ((r->route->flags & ATR_RF_CACHE) && cache_lookup(r))
-		return;
 	if ((r->route->flags & ATR_RF_STREAM) && r->route->on_begin)
 		r->route->on_begin(r);
 }
@@ -384,8 +366,8 @@ static void take_body(struct atr_req *r, const char *data, size_t len)
 	if (r->route && (r->route->flags & ATR_RF_STREAM)) {
 		r->streamed += len;
 		if (r->streamed > s->o.max_upload) {
-			atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
-					(unsigned long long)s->o.max_upload);
+			atr_reply_too_large(r, NULL, "the body is larger than the %llu-byte limit",
+					    (unsigned long long)s->o.max_upload);
 			return;
 		}
 		if (r->route->on_chunk)
@@ -396,8 +378,8 @@ static void take_body(struct atr_req *r, const char *data, size_t len)
 		return; /* fallback routes take no body */
 	}
 	if (len > s->o.max_body - r->body_len) {
-		atr_reply_error(r, 413, "too_large", NULL, "the body is larger than the %llu-byte limit",
-				(unsigned long long)s->o.max_body);
+		atr_reply_too_large(r, NULL, "the body is larger than the %llu-byte limit",
+				    (unsigned long long)s->o.max_body);
 		return;
 	}
 	if (r->body_len + len + 1 > r->body_cap) {
@@ -407,7 +389,7 @@ static void take_body(struct atr_req *r, const char *data, size_t len)
 			ncap *= 2;
 		p = realloc(r->body_buf, ncap);
 		if (!p) {
-			atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+			atr_reply_nomem(r, NULL, "out of memory");
 			return;
 		}
 		r->body_buf = p;
@@ -429,7 +411,7 @@ static void finish(struct atr_req *r)
 	if (rt->flags & ATR_RF_RAW_BODY) {
 		r->raw_body = r->body_buf;
 		r->raw_len = r->body_len;
-	} else if (rt->schema) {
+	} else if (rt->body) {
 		json_error_t jerr;
 		char field[128], msg[400];
 		if (r->body_len == 0) {
@@ -437,14 +419,13 @@ static void finish(struct atr_req *r)
 		} else {
 			r->body = json_loadb(r->body_buf, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 			if (!r->body) {
-				atr_reply_error(r, 400, "invalid_json", "body",
-						"the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-						jerr.line, jerr.column);
+				atr_reply_invalid_json(r, "body", "the body is not valid JSON: %s (line %d, column %d)",
+						       jerr.text, jerr.line, jerr.column);
 				return;
 			}
 		}
-		if (atr_json_validate(r->body, rt->schema, field, sizeof(field), msg, sizeof(msg)) < 0) {
-			atr_reply_error(r, 400, "invalid", field, "%s", msg);
+		if (atr_json_validate(r->body, rt->body, field, sizeof(field), msg, sizeof(msg)) < 0) {
+			atr_reply_invalid(r, field, "%s", msg);
 			return;
 		}
 	}
@@ -466,7 +447,7 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		*con_cls = r;
 		r->phase = ATR_PHASE_HEADERS;
 		if (s->stopping)
-			atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+			atr_reply_unavailable(r, NULL, "the server is shutting down");
 		else
 			begin(r);
 		atr_req_flush(r);
@@ -486,7 +467,7 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		if (!r->answered && !r->suspended) {
 			atr_error("route '%s' did not answer request %s", r->route ? r->route->name : "-",
 				  r->request_id);
-			atr_reply_error(r, 500, "internal", NULL, "the server did not answer");
+			atr_reply_internal(r, NULL, "the server did not answer");
 		}
 	}
 	atr_req_flush(r);

@@ -7,7 +7,6 @@
 #include "atrium/log.h"
 #include "atrium/router.h"
 #include "atrium/server.h"
-#include "atrium/store_identity.h"
 #include "atrium/util.h"
 #include "http_internal.h"
 
@@ -102,25 +101,6 @@ const char *atr_req_query(struct atr_req *r, const char *name)
 const char *atr_req_header(struct atr_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-int atr_req_query_int(struct atr_req *r, const char *name, int64_t min, int64_t max, int64_t dflt, int64_t *out)
-{
-	const char *v = atr_req_query(r, name);
-	if (!v) {
-		if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name)) {
-			atr_reply_error(r, 400, "invalid", name, "'%s' has a bad percent-encoding", name);
-			return -1;
-		}
-		*out = dflt;
-		return 0;
-	}
-	if (atr_parse_i64(v, min, max, out) < 0) {
-		atr_reply_error(r, 400, "invalid", name, "'%s' must be a whole number from %lld to %lld", name,
-				(long long)min, (long long)max);
-		return -1;
-	}
-	return 0;
 }
 
 void atr_req_audit_object(struct atr_req *r, const char *fmt, ...)
@@ -257,31 +237,27 @@ void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 	s = atr_json_write(body, &len);
 	json_decref(body);
 	if (!s) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	if (r->idem_key && status >= 200 && status < 300 && atr_server_idem_store(r->srv)) {
-		char route[600];
-		snprintf(route, sizeof(route), "%s %s", r->method, r->url);
-		atr_store_idem_put(atr_server_idem_store(r->srv), r->who.user_id ? r->who.user_id : -r->who.token_id,
-				   r->idem_key, route, status, s);
-	}
+	if (r->idem_key && status >= 200 && status < 300)
+		atr_server_idem_put(r->srv, r, r->idem_key, status, s);
 	if (r->cache_key && status == 200)
 		atr_cache_put(&r->srv->cache, r->cache_key, r->cache_gen, s, len);
 	atr_reply_data_owned(r, status, "application/json; charset=utf-8", s, len);
 }
 
-void atr_reply_error(struct atr_req *r, unsigned status, const char *code, const char *field, const char *fmt, ...)
+static void reply_verr(struct atr_req *r, int err, const char *field, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
+	const char *code = atr_err_code(err);
 	json_t *o;
 
 	if (!may_answer(r))
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	if (err == ATR_EDB || err == ATR_EIO || err == ATR_ENOMEM || err == ATR_EINTERNAL)
+		atr_error("request %s: %s: %s", r->request_id, msg, atr_strerror(err));
 	/* Messages may quote client input: never echo raw control characters. */
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20)
@@ -291,21 +267,28 @@ void atr_reply_error(struct atr_req *r, unsigned status, const char *code, const
 		/* Invalid UTF-8 in the message: answer without it rather than not at all. */
 		o = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", "invalid input", "field");
 	}
-	atr_reply_json(r, status, o);
+	atr_reply_json(r, atr_err_http_status(err), o);
 }
 
 void atr_reply_err(struct atr_req *r, int err, const char *field, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	reply_verr(r, err, field, fmt, ap);
 	va_end(ap);
-	if (err == ATR_EDB || err == ATR_EIO || err == ATR_ENOMEM)
-		atr_error("request %s: %s: %s", r->request_id, msg, atr_strerror(err));
-	atr_reply_error(r, atr_err_http_status(err), atr_err_code(err), field, "%s", msg);
 }
+
+#define REPLY_HELPER(name, value, status, code, helper, text)                               \
+	void atr_reply_##helper(struct atr_req *r, const char *field, const char *fmt, ...) \
+	{                                                                                   \
+		va_list ap;                                                                 \
+		va_start(ap, fmt);                                                          \
+		reply_verr(r, name, field, fmt, ap);                                        \
+		va_end(ap);                                                                 \
+	}
+ATR_ERRORS(REPLY_HELPER)
+#undef REPLY_HELPER
 
 void atr_reply_fd(struct atr_req *r, unsigned status, const char *content_type, int fd, uint64_t off, uint64_t len)
 {
@@ -318,7 +301,7 @@ void atr_reply_fd(struct atr_req *r, unsigned status, const char *content_type, 
 	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
 	if (!resp) {
 		close(fd);
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	if (content_type)
@@ -380,7 +363,7 @@ void atr_reply_stream(struct atr_req *r, unsigned status, const char *content_ty
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, w, stream_free);
 	if (!resp) {
 		stream_free(w);
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	r->stream = w;
@@ -410,7 +393,7 @@ void atr_req_shutdown(struct atr_req *r)
 void atr_req_force_resume(struct atr_req *r)
 {
 	if (r->suspended && !r->answered)
-		atr_reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+		atr_reply_unavailable(r, NULL, "the server is shutting down");
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);

@@ -107,9 +107,10 @@ void atr_server_audit(struct atr_server *s, struct atr_req *r)
 		s->o.audit(s->o.app, r);
 }
 
-struct atr_store *atr_server_idem_store(struct atr_server *s)
+void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *key, unsigned status, const char *body)
 {
-	return s->o.idem;
+	if (s->o.idem_put)
+		s->o.idem_put(s->o.app, r, key, status, body);
 }
 
 /* ---- answers that wait for the store's commit (group commit, see atrium/store.h) ---- */
@@ -143,7 +144,7 @@ void atr_server_release_held(struct atr_server *s, bool committed)
 			MHD_destroy_response(r->pending);
 			r->pending = NULL;
 			r->answered = false;
-			atr_reply_error(r, 503, "unavailable", NULL, "the change could not be committed; try again");
+			atr_reply_unavailable(r, NULL, "the change could not be committed; try again");
 		}
 		if (!r->held && r->suspended) { /* (a new answer may be held again, for the next commit) */
 			r->suspended = false;

@@ -206,6 +206,11 @@ static int group_open(struct atr_db *db)
 	return 0;
 }
 
+int atr_db_write_ahead(struct atr_db *db)
+{
+	return db->group_mode && db->depth == 0 ? group_open(db) : 0;
+}
+
 int atr_db_flush(struct atr_db *db)
 {
 	int rc;

@@ -6,20 +6,6 @@
 
 #include <string.h>
 
-static const char *const role_names[] = { "none", "viewer", "editor", "owner" };
-
-enum atr_prole atr_prole_parse(const char *s)
-{
-	for (int i = 1; s && i < 4; i++)
-		if (strcmp(s, role_names[i]) == 0)
-			return (enum atr_prole)i;
-	return ATR_PROLE_NONE;
-}
-
-const char *atr_prole_name(enum atr_prole r)
-{
-	return role_names[r <= ATR_PROLE_OWNER ? r : 0];
-}
 
 void atr_store_project_row(sqlite3_stmt *st, int col, struct atr_project *out)
 {

@@ -166,6 +166,11 @@ void atr_store_end_read(struct atr_store *s)
 	atr_db_end_read(s->db);
 }
 
+int atr_store_write_ahead(struct atr_store *s)
+{
+	return atr_db_write_ahead(s->db);
+}
+
 uint64_t atr_store_generation(struct atr_store *s)
 {
 	return atr_db_write_generation(s->db);

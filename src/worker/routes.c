@@ -87,11 +87,11 @@ static void api_jobs_create(struct atr_req *r)
 	int rc;
 
 	if (a->stopping) {
-		atr_reply_error(r, 503, "unavailable", NULL, "worker '%s' is stopping", a->name);
+		atr_reply_unavailable(r, NULL, "worker '%s' is stopping", a->name);
 		return;
 	}
 	if (a->draining) {
-		atr_reply_error(r, 409, "conflict", NULL, "worker '%s' is draining: it takes no new jobs", a->name);
+		atr_reply_conflict(r, NULL, "worker '%s' is draining: it takes no new jobs", a->name);
 		return;
 	}
 	rc = agent_job_start(a, r->body, &j, field, sizeof(field), why, sizeof(why));
@@ -106,12 +106,12 @@ static int job_or_reply(struct atr_req *r, struct agent_job **j)
 {
 	int64_t id;
 	if (atr_parse_i64(atr_req_param(r, "id"), 1, INT64_MAX, &id) < 0) {
-		atr_reply_error(r, 400, "invalid", "id", "'id' must be a job id");
+		atr_reply_invalid(r, "id", "'id' must be a job id");
 		return -1;
 	}
 	*j = agent_job_find(AGENT(r), id);
 	if (!*j) {
-		atr_reply_error(r, 404, "not_found", NULL, "job %lld is not on this worker", (long long)id);
+		atr_reply_not_found(r, NULL, "job %lld is not on this worker", (long long)id);
 		return -1;
 	}
 	return 0;
@@ -146,7 +146,7 @@ static void api_jobs_list(struct atr_req *r)
 	for (struct agent_job *j = AGENT(r)->jobs; items && j; j = j->next)
 		json_array_append_new(items, agent_job_json(j));
 	if (!items) {
-		atr_reply_error(r, 503, "unavailable", NULL, "out of memory");
+		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
 	atr_reply_json(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
@@ -155,11 +155,24 @@ static void api_jobs_list(struct atr_req *r)
 #define W ATR_ACCESS_WORKER
 
 const struct atr_route agent_routes[] = {
-	{ "GET", "/v1/healthz", api_health, ATR_ACCESS_PUBLIC, 0, NULL, "healthz", NULL, NULL },
-	{ "GET", "/v1/jobs", api_jobs_list, W, 0, NULL, "jobs.list", NULL, NULL },
-	{ "POST", "/v1/jobs", api_jobs_create, W, 0, agent_job_schema, "jobs.create", NULL, NULL },
-	{ "GET", "/v1/jobs/{id}", api_jobs_get, W, 0, NULL, "jobs.get", NULL, NULL },
-	{ "DELETE", "/v1/jobs/{id}", api_jobs_cancel, W, 0, NULL, "jobs.cancel", NULL, NULL },
+	{ .method = "GET",
+	  .pattern = "/v1/healthz",
+	  .handler = api_health,
+	  .access = ATR_ACCESS_PUBLIC,
+	  .name = "healthz" },
+	{ .method = "GET", .pattern = "/v1/jobs", .handler = api_jobs_list, .access = W, .name = "jobs.list" },
+	{ .method = "POST",
+	  .pattern = "/v1/jobs",
+	  .handler = api_jobs_create,
+	  .access = W,
+	  .body = agent_job_schema,
+	  .name = "jobs.create" },
+	{ .method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get, .access = W, .name = "jobs.get" },
+	{ .method = "DELETE",
+	  .pattern = "/v1/jobs/{id}",
+	  .handler = api_jobs_cancel,
+	  .access = W,
+	  .name = "jobs.cancel" },
 };
 
 const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);

@@ -233,7 +233,7 @@ static void serve_file(struct atr_req *r, const char *kind, const char *name)
 	}
 	pthread_mutex_unlock(&F.mu);
 	if (!f) {
-		atr_reply_error(r, 404, "not_found", NULL, "file '%s' does not exist", atr_req_param(r, "path"));
+		atr_reply_not_found(r, NULL, "file '%s' does not exist", atr_req_param(r, "path"));
 		return;
 	}
 	atr_reply_header(r, "X-Content-SHA256", f->sha);
@@ -301,12 +301,12 @@ static void h_output(struct atr_req *r)
 		F.fail_puts--;
 	pthread_mutex_unlock(&F.mu);
 	if (fail_now) {
-		atr_reply_error(r, 500, "internal", NULL, "the disk is on fire");
+		atr_reply_internal(r, NULL, "the disk is on fire");
 		return;
 	}
 	if (!want || strcmp(want, sha) != 0) {
-		atr_reply_error(r, 400, "invalid", "X-Content-SHA256", "the body's sha256 is %s, not %s", sha,
-				want ? want : "(none)");
+		atr_reply_invalid(r, "X-Content-SHA256", "the body's sha256 is %s, not %s", sha,
+				  want ? want : "(none)");
 		return;
 	}
 	pthread_mutex_lock(&F.mu);
@@ -340,22 +340,56 @@ static int fake_auth(void *app, const char *token, struct atr_principal *out)
 
 #define NA ATR_RF_NO_AUDIT
 static const struct atr_route fake_routes[] = {
-	{ "POST", "/api/v1/workers/register", h_register, ATR_ACCESS_PUBLIC, ATR_RF_RAW_BODY, NULL, "register", NULL,
-	  NULL },
-	{ "POST", "/api/v1/workers/heartbeat", h_heartbeat, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "hb", NULL,
-	  NULL },
-	{ "POST", "/api/v1/workers/deregister", h_deregister, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "dereg", NULL,
-	  NULL },
-	{ "POST", "/api/v1/workers/jobs/{id}/logs", h_logs, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "logs", NULL,
-	  NULL },
-	{ "POST", "/api/v1/workers/jobs/{id}/status", h_status, ATR_ACCESS_WORKER, ATR_RF_RAW_BODY, NULL, "status",
-	  NULL, NULL },
-	{ "GET", "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/files/{path...}", h_dataset_file,
-	  ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "dsfile", NULL, NULL },
-	{ "GET", "/api/v1/projects/{project}/models/{model}/versions/{version}/files/{path...}", h_model_file,
-	  ATR_ACCESS_USER, ATR_RF_JOB_OK, NULL, "mfile", NULL, NULL },
-	{ "PUT", "/api/v1/jobs/{id}/outputs/{path...}", h_output, ATR_ACCESS_USER, ATR_RF_JOB_OK | ATR_RF_STREAM, NULL,
-	  "output", h_output_begin, h_output_chunk },
+	{ .method = "POST",
+	  .pattern = "/api/v1/workers/register",
+	  .handler = h_register,
+	  .access = ATR_ACCESS_PUBLIC,
+	  .flags = ATR_RF_RAW_BODY,
+	  .name = "register" },
+	{ .method = "POST",
+	  .pattern = "/api/v1/workers/heartbeat",
+	  .handler = h_heartbeat,
+	  .access = ATR_ACCESS_WORKER,
+	  .flags = ATR_RF_RAW_BODY,
+	  .name = "hb" },
+	{ .method = "POST",
+	  .pattern = "/api/v1/workers/deregister",
+	  .handler = h_deregister,
+	  .access = ATR_ACCESS_WORKER,
+	  .flags = ATR_RF_RAW_BODY,
+	  .name = "dereg" },
+	{ .method = "POST",
+	  .pattern = "/api/v1/workers/jobs/{id}/logs",
+	  .handler = h_logs,
+	  .access = ATR_ACCESS_WORKER,
+	  .flags = ATR_RF_RAW_BODY,
+	  .name = "logs" },
+	{ .method = "POST",
+	  .pattern = "/api/v1/workers/jobs/{id}/status",
+	  .handler = h_status,
+	  .access = ATR_ACCESS_WORKER,
+	  .flags = ATR_RF_RAW_BODY,
+	  .name = "status" },
+	{ .method = "GET",
+	  .pattern = "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/files/{path...}",
+	  .handler = h_dataset_file,
+	  .access = ATR_ACCESS_USER,
+	  .flags = ATR_RF_JOB_OK,
+	  .name = "dsfile" },
+	{ .method = "GET",
+	  .pattern = "/api/v1/projects/{project}/models/{model}/versions/{version}/files/{path...}",
+	  .handler = h_model_file,
+	  .access = ATR_ACCESS_USER,
+	  .flags = ATR_RF_JOB_OK,
+	  .name = "mfile" },
+	{ .method = "PUT",
+	  .pattern = "/api/v1/jobs/{id}/outputs/{path...}",
+	  .handler = h_output,
+	  .access = ATR_ACCESS_USER,
+	  .flags = ATR_RF_JOB_OK | ATR_RF_STREAM,
+	  .name = "output",
+	  .on_begin = h_output_begin,
+	  .on_chunk = h_output_chunk },
 };
 
 static void fake_stopped(void *arg)

@@ -104,8 +104,15 @@ static void h_upload_begin(struct atr_req *r)
 }
 
 static const struct atr_route routes[] = {
-	{ "GET", "/big", h_big, ATR_ACCESS_PUBLIC, 0, NULL, "big", NULL, NULL },
-	{ "PUT", "/up", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "up", h_upload_begin, up_chunk },
+	{ .method = "GET", .pattern = "/big", .handler = h_big, .access = ATR_ACCESS_PUBLIC, .name = "big" },
+	{ .method = "PUT",
+	  .pattern = "/up",
+	  .handler = h_upload,
+	  .access = ATR_ACCESS_PUBLIC,
+	  .flags = ATR_RF_STREAM,
+	  .name = "up",
+	  .on_begin = h_upload_begin,
+	  .on_chunk = up_chunk },
 };
 
 /* ---- the client's side ---- */

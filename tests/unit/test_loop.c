@@ -148,13 +148,34 @@ static int authenticate(void *app, const char *token, struct atr_principal *out)
 
 static const struct atr_field echo_schema[] = { { "msg", ATR_F_STRING, ATR_FF_REQUIRED, 1, 100, NULL, NULL }, { 0 } };
 
+static const struct atr_qparam hello_query[] = {
+	{ "name", ATR_Q_STRING, 0, 1, 64, 0, NULL, NULL },
+	{ 0 },
+};
+
 static const struct atr_route routes[] = {
-	{ "GET", "/hello", h_hello, ATR_ACCESS_PUBLIC, 0, NULL, "hello", NULL, NULL },
-	{ "POST", "/echo", h_echo, ATR_ACCESS_USER, 0, echo_schema, "echo", NULL, NULL },
-	{ "GET", "/slow", h_slow, ATR_ACCESS_PUBLIC, 0, NULL, "slow", NULL, NULL },
-	{ "GET", "/poll", h_poll, ATR_ACCESS_PUBLIC, 0, NULL, "poll", NULL, NULL },
-	{ "GET", "/stream", h_stream, ATR_ACCESS_PUBLIC, 0, NULL, "stream", NULL, NULL },
-	{ "PUT", "/upload", h_upload, ATR_ACCESS_PUBLIC, ATR_RF_STREAM, NULL, "upload", NULL, up_chunk },
+	{ .method = "GET",
+	  .pattern = "/hello",
+	  .handler = h_hello,
+	  .access = ATR_ACCESS_PUBLIC,
+	  .query = hello_query,
+	  .name = "hello" },
+	{ .method = "POST",
+	  .pattern = "/echo",
+	  .handler = h_echo,
+	  .access = ATR_ACCESS_USER,
+	  .body = echo_schema,
+	  .name = "echo" },
+	{ .method = "GET", .pattern = "/slow", .handler = h_slow, .access = ATR_ACCESS_PUBLIC, .name = "slow" },
+	{ .method = "GET", .pattern = "/poll", .handler = h_poll, .access = ATR_ACCESS_PUBLIC, .name = "poll" },
+	{ .method = "GET", .pattern = "/stream", .handler = h_stream, .access = ATR_ACCESS_PUBLIC, .name = "stream" },
+	{ .method = "PUT",
+	  .pattern = "/upload",
+	  .handler = h_upload,
+	  .access = ATR_ACCESS_PUBLIC,
+	  .flags = ATR_RF_STREAM,
+	  .name = "upload",
+	  .on_chunk = up_chunk },
 };
 
 struct expect {
