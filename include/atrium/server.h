@@ -49,6 +49,12 @@ struct atr_server_opts {
 
 struct atr_server;
 
+/*
+ * Starts MHD on loop and sets *out (owned by the loop: atr_server_shutdown frees it). On
+ * failure returns <0 and leaves *out alone; handles it had initialised by then are closing,
+ * and their memory is freed in their close callbacks: the caller runs the loop before
+ * uv_loop_close (as it would after a shutdown).
+ */
 int atr_server_start(struct uv_loop_s *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
 		     struct atr_server **out);
 int atr_server_port(const struct atr_server *s);

@@ -1,6 +1,7 @@
 #ifndef ATRIUM_UTIL_H
 #define ATRIUM_UTIL_H
-/* Small helpers with no HTTP and no SQL: time, randomness, encodings, hashing, strings. */
+/* Small helpers with no HTTP and no SQL: time, randomness, encodings, hashing, strings, and
+ * closing a libuv loop at exit. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -71,5 +72,15 @@ bool atr_is_safe_path(const char *s, size_t len);
 char *atr_strdup(const char *s);
 /* mkdir -p with mode; 0 or ATR_EIO. */
 int atr_mkdirs(const char *path, unsigned mode);
+
+struct uv_loop_s;
+/*
+ * Closes a loop at the end of a program, after its last uv_run. A handle still on it was
+ * forgotten: each one is logged (its type, active or not, closing or not), closed, and the
+ * loop run until they are, so that it closes anyway. Returns 0 when the loop closed with
+ * nothing left on it, else the number of handles that were (at least 1): the program then
+ * fails its exit, as libuv's own tests fail when uv_loop_close() != 0.
+ */
+int atr_loop_close(struct uv_loop_s *loop);
 
 #endif

@@ -71,12 +71,14 @@ void api_worker_job_logs_post(struct atr_req *r)
 	if (job_or_reply(r, &job_id) < 0 || header_int_or_reply(r, "X-Log-Offset", 0, -1, &off) < 0 ||
 	    header_int_or_reply(r, "X-Job-Attempt", 1, 1, &attempt) < 0)
 		return;
-	if (atr_store_job_row(STORE(r), job_id, &row) < 0 || attempt > row.attempts) {
+	rc = atr_store_job_row(STORE(r), job_id, &row);
+	if (rc == 0)
+		json_decref(row.labels); /* (only its attempts are needed) */
+	if (rc < 0 || attempt > row.attempts) {
 		atr_reply_invalid(r, "X-Job-Attempt", "job %lld has no attempt %lld", (long long)job_id,
 				  (long long)attempt);
 		return;
 	}
-	json_decref(row.labels);
 	rc = atr_store_job_log_end(STORE(r), job_id, attempt, &end);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not read the log of job %lld", (long long)job_id);

@@ -1,6 +1,7 @@
 /* util.c: time, randomness, encodings, hashing and string checks shared by every module. */
 #include "atrium/util.h"
 #include "atrium/err.h"
+#include "atrium/log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <uv.h>
 
 int64_t atr_now_ms(void)
 {
@@ -524,4 +526,33 @@ int atr_mkdirs(const char *path, unsigned mode)
 	if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
 		return ATR_EIO;
 	return 0;
+}
+
+static void report_and_close(uv_handle_t *h, void *arg)
+{
+	const char *type = uv_handle_type_name(uv_handle_get_type(h));
+	int *left = arg;
+
+	(*left)++;
+	atr_error("handle '%s' left open at exit (%s, %s)", type ? type : "unknown",
+		  uv_is_active(h) ? "active" : "inactive", uv_is_closing(h) ? "closing" : "not closing");
+	if (!uv_is_closing(h))
+		uv_close(h, NULL); /* (its owner forgot it: nobody waits for the callback) */
+}
+
+int atr_loop_close(uv_loop_t *loop)
+{
+	int left = 0;
+
+	if (uv_loop_close(loop) == 0)
+		return 0;
+	uv_walk(loop, report_and_close, &left);
+	if (left > 0)
+		atr_error("the loop still had open handles at exit: %d", left);
+	else
+		atr_error("the loop still had requests in flight at exit");
+	uv_run(loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(loop) != 0)
+		atr_error("the loop cannot be closed, even after closing what was left on it");
+	return left > 0 ? left : 1;
 }

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 static void run_mhd(struct atr_server *s);
+static void on_handle_closed(uv_handle_t *h);
 
 static void on_prepare(uv_prepare_t *p)
 {
@@ -200,9 +201,11 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 		atr_error("cannot watch the HTTP server's epoll descriptor");
 		MHD_stop_daemon(s->d);
 		s->d = NULL;
-		uv_close((uv_handle_t *)&s->timer, NULL);
-		uv_close((uv_handle_t *)&s->grace, NULL);
-		free(s); /* the timers hold no memory of their own; closed before the loop runs */
+		/* The timers are on the loop already: s goes when both are closed, as the caller
+		 * runs its loop (uv_poll_init failed before it initialised the poll handle). */
+		s->closing_handles = 2;
+		uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+		uv_close((uv_handle_t *)&s->grace, on_handle_closed);
 		return ATR_EIO;
 	}
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
@@ -225,6 +228,8 @@ int atr_server_active(const struct atr_server *s)
 	return s->active;
 }
 
+/* The server is freed in the close callback of the last of its handles (libuv owns a closing
+ * handle's memory until then). */
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct atr_server *s = h->data;

@@ -328,10 +328,8 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = a->exit_code;
-	if (uv_loop_close(&loop) != 0) {
-		atr_error("the loop still had open handles at exit");
+	if (atr_loop_close(&loop) != 0)
 		rc = rc ? rc : 1;
-	}
 	json_decref(a->labels);
 	free(a);
 	return rc;

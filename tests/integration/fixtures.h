@@ -16,7 +16,8 @@ long f_status_raw(struct h_server *s, const char *method, const char *path, cons
  * it, names[1] is an editor, names[2] a viewer, names[3] an outsider.
  */
 void f_people(struct h_server *s, const char *project, const char *const names[4], char tokens[4][128]);
-/* Stops the server with SIGTERM (its sanitizer leak check must pass: else rc 1), cleans up. */
+/* Stops the server with SIGTERM (its sanitizer leak check must pass: else rc 1), cleans up,
+ * and returns h_finish(rc). */
 int f_finish(struct h_server *s, int rc);
 /* A query on the server's database (read while it runs; WAL). */
 long long f_sql_int(struct h_server *s, const char *sql);

@@ -14,6 +14,138 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * Every `atrium serve` and `atrium worker` this process started, and how each one ended. A
+ * clean stop (SIGTERM or SIGINT) must end in exit status 0: under the sanitizers a leak or a
+ * report exits 1, and so does a handle left open on the loop (atr_loop_close), as libuv's
+ * test runner fails a test whose uv_loop_close() != 0. cmocka ignores what fails in a group
+ * teardown, so the verdict is kept here and given by h_finish, which every main returns.
+ */
+#define H_PROCS 256
+
+static struct h_proc {
+	pid_t pid;
+	bool worker;
+	bool running;
+	int status; /* once stopped: as h_server_stop returns it */
+	char what[96];
+	char log[400];
+} procs[H_PROCS];
+static int nprocs, unclean;
+static bool finished, guard_registered;
+
+static void sleep_ms(int ms);
+static void finish_guard(void);
+
+static void track(pid_t pid, bool worker, const char *what, const char *log)
+{
+	struct h_proc *p;
+
+	if (!guard_registered) {
+		atexit(finish_guard);
+		guard_registered = true;
+	}
+	if (nprocs == H_PROCS) {
+		fprintf(stderr, "harness: more than %d processes started; raise H_PROCS\n", H_PROCS);
+		fail();
+	}
+	p = &procs[nprocs++];
+	p->pid = pid;
+	p->worker = worker;
+	p->running = true;
+	p->status = 0;
+	snprintf(p->what, sizeof(p->what), "%s", what);
+	snprintf(p->log, sizeof(p->log), "%s", log);
+}
+
+static struct h_proc *find_proc(pid_t pid)
+{
+	for (int i = nprocs - 1; i >= 0; i--)
+		if (procs[i].pid == pid)
+			return &procs[i];
+	return NULL;
+}
+
+static void exited(pid_t pid, int status)
+{
+	struct h_proc *p = find_proc(pid);
+	if (p && p->running) {
+		p->running = false;
+		p->status = status;
+	}
+}
+
+/* Sends sig, waits up to wait_ms, then SIGKILL: the exit status, 128+signal when killed by a
+ * signal, -2 when it had to be killed. A process the harness already stopped is not
+ * signalled again (its pid may be another process's by now): its status is returned. */
+static int stop_pid(pid_t pid, int sig, int wait_ms, bool check)
+{
+	struct h_proc *p = find_proc(pid);
+	int st = 0, rc = -2;
+
+	if (p && !p->running)
+		return p->status;
+	kill(pid, sig);
+	for (int t = 0; t < wait_ms; t += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (rc == -2) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	exited(pid, rc);
+	if (check && (sig == SIGTERM || sig == SIGINT) && rc != 0) {
+		unclean++;
+		if (rc == -2)
+			fprintf(stderr, "harness: %s (pid %d) did not stop within %d s of %s; killed\n",
+				p ? p->what : "a daemon", (int)pid, wait_ms / 1000,
+				sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		else
+			fprintf(stderr,
+				"harness: %s (pid %d) exited with status %d after %s, not 0 (a sanitizer report, "
+				"a leak, a handle left open?)\n",
+				p ? p->what : "a daemon", (int)pid, rc, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		if (p) { /* the first report in its log, else its end */
+			fprintf(stderr, "harness: from %s:\n", p->log);
+			h_sh("(grep -m1 -A60 -e 'ERROR: ' -e 'left open at exit' '%s' || tail -n 40 '%s') >&2", p->log,
+			     p->log);
+		}
+	}
+	return rc;
+}
+
+int h_finish(int rc)
+{
+	finished = true;
+	/* workers first: they deregister from their server as they stop */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < nprocs; i++)
+			if (procs[i].running && procs[i].worker == (pass == 0)) {
+				fprintf(stderr, "harness: %s (pid %d) still runs at the end; stopping it (SIGTERM)\n",
+					procs[i].what, (int)procs[i].pid);
+				stop_pid(procs[i].pid, SIGTERM, 30000, true);
+			}
+	if (unclean)
+		fprintf(stderr, "harness: %d daemon stop%s did not exit 0 (see above): failing\n", unclean,
+			unclean == 1 ? "" : "s");
+	return rc != 0 ? rc : unclean ? 1 : 0;
+}
+
+/* A main that returns without h_finish would leave its daemons running and unchecked. */
+static void finish_guard(void)
+{
+	if (finished)
+		return;
+	fprintf(stderr, "harness: main did not return h_finish(...): the daemons' exits were not checked\n");
+	h_finish(0);
+	fflush(NULL); /* (_exit skips it) */
+	_exit(1);
+}
+
 const char *h_bin(void)
 {
 	const char *b = getenv("ATRIUM_BIN");
@@ -71,6 +203,7 @@ static void spawn(struct h_server *s, const char *const *extra)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	track(s->pid, false, "'atrium serve'", log);
 	for (int i = 0; i < 1000; i++) {
 		int st;
 		if (read_file(lpath, addr, sizeof(addr))) {
@@ -78,6 +211,7 @@ static void spawn(struct h_server *s, const char *const *extra)
 			break;
 		}
 		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			exited(s->pid, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 			s->pid = 0;
 			fprintf(stderr, "harness: the server exited at start; see %s\n", log);
 			h_sh("tail -20 %s >&2", log);
@@ -106,34 +240,42 @@ void h_server_restart(struct h_server *s, const char *const *extra)
 	spawn(s, extra);
 }
 
-int h_server_stop(struct h_server *s, int sig)
+static int server_stop(struct h_server *s, int sig, bool check)
 {
-	int st = 0;
+	int rc;
+
 	if (s->pid <= 0)
 		return -1;
-	kill(s->pid, sig);
-	for (int i = 0; i < 1500; i++) {
-		pid_t p = waitpid(s->pid, &st, WNOHANG);
-		if (p == s->pid) {
-			s->pid = 0;
-			if (s->curl) {
-				curl_easy_cleanup(s->curl);
-				s->curl = NULL;
-			}
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		sleep_ms(10);
-	}
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, &st, 0);
+	rc = stop_pid(s->pid, sig, 15000, check);
 	s->pid = 0;
-	return -2;
+	if (s->curl) {
+		curl_easy_cleanup(s->curl);
+		s->curl = NULL;
+	}
+	return rc;
+}
+
+int h_server_stop(struct h_server *s, int sig)
+{
+	return server_stop(s, sig, true);
+}
+
+int h_server_stop_unchecked(struct h_server *s, int sig)
+{
+	return server_stop(s, sig, false);
 }
 
 void h_server_cleanup(struct h_server *s)
 {
+	size_t n = strlen(s->dir);
+
+	/* its workers (their work dirs are in its data dir), then itself: each must exit 0 */
+	for (int i = 0; n && i < nprocs; i++)
+		if (procs[i].running && procs[i].worker && strncmp(procs[i].log, s->dir, n) == 0 &&
+		    procs[i].log[n] == '/')
+			stop_pid(procs[i].pid, SIGTERM, 30000, true);
 	if (s->pid > 0)
-		h_server_stop(s, SIGKILL);
+		h_server_stop(s, SIGTERM);
 	if (s->curl) {
 		curl_easy_cleanup(s->curl);
 		s->curl = NULL;
@@ -349,7 +491,7 @@ long h_rss_kib(pid_t pid)
 void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_token, const char *name, int fake_gpus,
 		    const char *const *extra)
 {
-	char log[400], server[128], fake[16], namebuf[sizeof(w->name)];
+	char log[400], server[128], fake[16], namebuf[sizeof(w->name)], what[96];
 	const char *argv[64];
 	int n = 0;
 
@@ -394,6 +536,8 @@ void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_tok
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	snprintf(what, sizeof(what), "'atrium worker' %s", w->name);
+	track(w->pid, true, what, log);
 }
 
 bool h_worker_wait_registered(struct h_worker *w, long long not_id, int timeout_ms)
@@ -421,21 +565,13 @@ bool h_worker_wait_registered(struct h_worker *w, long long not_id, int timeout_
 
 int h_worker_stop(struct h_worker *w, int sig)
 {
-	int st = 0;
+	int rc;
+
 	if (w->pid <= 0)
 		return -1;
-	kill(w->pid, sig);
-	for (int i = 0; i < 3000; i++) {
-		if (waitpid(w->pid, &st, WNOHANG) == w->pid) {
-			w->pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		sleep_ms(10);
-	}
-	kill(w->pid, SIGKILL);
-	waitpid(w->pid, &st, 0);
+	rc = stop_pid(w->pid, sig, 30000, true);
 	w->pid = 0;
-	return -2;
+	return rc;
 }
 
 struct h_server h_worker_api(const struct h_worker *w, const struct h_server *s)

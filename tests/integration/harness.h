@@ -3,7 +3,9 @@
 /*
  * harness.h: integration tests start the real `atrium` binary (ATRIUM_BIN, default
  * build/asan/atrium) on an ephemeral loopback port with a temporary data dir and talk HTTP
- * to it with libcurl. Every wait has a timeout; h_server_cleanup kills what is left.
+ * to it with libcurl. Every wait has a timeout. Every daemon and worker it starts must exit 0
+ * when stopped with SIGTERM (h_server_stop, h_worker_stop, h_server_cleanup); h_finish, the
+ * value every main returns, stops what is left and fails the run if one did not.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,10 +37,25 @@ const char *h_bin(void);
 void h_server_start(struct h_server *s, const char *const *extra);
 /* Starts again on the data dir of s (a restart). */
 void h_server_restart(struct h_server *s, const char *const *extra);
-/* Sends sig and waits (10 s) for exit; returns the exit status, 128+signal when killed. */
+/*
+ * Sends sig and waits (15 s, then SIGKILL) for exit; returns the exit status, 128+signal when
+ * killed by a signal, -2 when it had to be killed. After SIGTERM or SIGINT (a clean stop) a
+ * status other than 0 is reported with the end of the log and fails h_finish.
+ */
 int h_server_stop(struct h_server *s, int sig);
-/* Stops if running and removes the data dir. */
+/* h_server_stop without that check: for a test of a stop that must fail. */
+int h_server_stop_unchecked(struct h_server *s, int sig);
+/* Stops (SIGTERM, checked) its workers still running, then the server if running, and removes
+ * the data dir. */
 void h_server_cleanup(struct h_server *s);
+/*
+ * What every integration test's main returns: h_finish(cmocka_run_group_tests(...)). Stops
+ * (SIGTERM, checked) each daemon and worker still running, workers first; returns rc, or 1
+ * when any clean stop of the run did not exit 0. (cmocka does not count a failure in a
+ * group teardown, so an assertion there alone would not fail the run.) A main that exits
+ * without it is failed at exit.
+ */
+int h_finish(int rc);
 
 /* One request. body may be NULL; extra_headers is NULL-terminated "Name: value". */
 void h_req(struct h_server *s, const char *method, const char *path, const char *token, const char *body,
@@ -79,7 +96,8 @@ void h_worker_start(struct h_worker *w, struct h_server *s, const char *join_tok
 /* Waits for WORK_DIR/worker.json (written at each registration) with a worker id other than
  * not_id (0: any) and fills url, secret and id. */
 bool h_worker_wait_registered(struct h_worker *w, long long not_id, int timeout_ms);
-/* Sends sig and waits (30 s) for exit; returns the exit status, 128+signal when killed. */
+/* Sends sig and waits (30 s, then SIGKILL) for exit; returns as h_server_stop, with the same
+ * check after SIGTERM or SIGINT. */
 int h_worker_stop(struct h_worker *w, int sig);
 /* A view of s that talks to the worker's own API (same curl handle). */
 struct h_server h_worker_api(const struct h_worker *w, const struct h_server *s);

@@ -1120,5 +1120,5 @@ int main(void)
 		cmocka_unit_test(test_server_restart),
 		cmocka_unit_test(test_delete),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

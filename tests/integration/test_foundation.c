@@ -468,6 +468,5 @@ int main(void)
 	(void)setup;
 	memset(&S, 0, sizeof(S));
 	h_server_start(&S, (const char *const *)extra);
-	int rc = cmocka_run_group_tests(tests, NULL, teardown);
-	return rc;
+	return h_finish(cmocka_run_group_tests(tests, NULL, teardown));
 }

@@ -880,5 +880,5 @@ int main(void)
 		cmocka_unit_test(test_idempotent_submit),
 		cmocka_unit_test(test_lists_and_wait),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

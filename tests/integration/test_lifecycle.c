@@ -1,7 +1,8 @@
 /*
  * test_lifecycle.c: what happens around requests: the command line (exit codes), restarts
  * on the same data dir, kill -9 right after acknowledged writes, SIGTERM with a request in
- * flight, and migrations that refuse to run (changed checksum, database newer than binary).
+ * flight, migrations that refuse to run (changed checksum, database newer than binary), and
+ * a handle left open at exit failing the daemon's exit status.
  */
 #include "harness.h"
 
@@ -194,6 +195,28 @@ static void test_admin_password_env(void **state)
 	h_server_cleanup(&s);
 }
 
+/*
+ * A handle left open when the loop ends (a timer that the test hook ATRIUM_TEST_FORGET_HANDLE
+ * initialises and nobody closes): the daemon names it, closes it so that the loop closes, and
+ * exits 1 after SIGTERM, as libuv's test runner fails a test whose uv_loop_close() != 0.
+ */
+static void test_handle_left_open_fails_the_exit(void **state)
+{
+	struct h_server s;
+	(void)state;
+
+	setenv("ATRIUM_TEST_FORGET_HANDLE", "1", 1);
+	h_server_start(&s, NULL);
+	unsetenv("ATRIUM_TEST_FORGET_HANDLE");
+	json_decref(h_call(&s, "GET", "/healthz", NULL, NULL, 200));
+	assert_int_equal(h_server_stop_unchecked(&s, SIGTERM), 1);
+	assert_int_equal(
+		h_sh("grep -q \"handle 'timer' left open at exit (inactive, not closing)\" %s/server.log", s.dir), 0);
+	assert_int_equal(h_sh("grep -q 'the loop still had open handles at exit: 1' %s/server.log", s.dir), 0);
+	assert_int_not_equal(h_sh("grep -q Sanitizer %s/server.log", s.dir), 0);
+	h_server_cleanup(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_finishes_in_flight),
 		cmocka_unit_test(test_migration_checksum_refused),
 		cmocka_unit_test(test_admin_password_env),
+		cmocka_unit_test(test_handle_left_open_fails_the_exit),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

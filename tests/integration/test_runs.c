@@ -780,5 +780,5 @@ int main(void)
 		cmocka_unit_test(test_artifacts),
 		cmocka_unit_test(test_clean_shutdown),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

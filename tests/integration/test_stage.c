@@ -1057,7 +1057,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	h_worker_stop(&W, SIGKILL);
+	h_worker_stop(&W, SIGTERM); /* (checked: exit 0; the last test stopped it already) */
 	fake_stop();
 	free(big);
 	h_server_cleanup(&S);
@@ -1078,5 +1078,5 @@ int main(void)
 		cmocka_unit_test(test_housekeeping),
 		cmocka_unit_test(test_sigterm_while_preparing), /* last: it stops the worker */
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

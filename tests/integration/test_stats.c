@@ -597,5 +597,5 @@ int main(void)
 	};
 	memset(&S, 0, sizeof(S));
 	h_server_start(&S, NULL);
-	return cmocka_run_group_tests(tests, NULL, teardown);
+	return h_finish(cmocka_run_group_tests(tests, NULL, teardown));
 }

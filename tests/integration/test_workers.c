@@ -777,8 +777,8 @@ static void test_local_worker(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	h_worker_stop(&W1, SIGKILL);
-	h_worker_stop(&W2, SIGKILL);
+	h_worker_stop(&W1, SIGTERM); /* (checked: exit 0) */
+	h_worker_stop(&W2, SIGTERM);
 	h_server_cleanup(&S);
 	return 0;
 }
@@ -804,5 +804,5 @@ int main(void)
 	memset(&W2, 0, sizeof(W2));
 	h_server_start(&S, (const char *const *)extra);
 	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"wk\"}", 201));
-	return cmocka_run_group_tests(tests, NULL, teardown);
+	return h_finish(cmocka_run_group_tests(tests, NULL, teardown));
 }

@@ -1,4 +1,5 @@
-/* test_util.c: time, encodings, slugs, artifact paths, sizes, the capped buffer. */
+/* test_util.c: time, encodings, slugs, artifact paths, sizes, the capped buffer, closing a
+ * loop that still has handles on it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "atrium/buf.h"
 #include "atrium/err.h"
+#include "atrium/log.h"
 #include "atrium/util.h"
 
 static void test_time(void **state)
@@ -168,12 +172,73 @@ static void test_fmt(void **state)
 	}
 }
 
+static void never(uv_timer_t *t)
+{
+	(void)t;
+	fail_msg("the timer left open must not fire");
+}
+
+/* atr_loop_close with handles left on the loop: what it logs (stderr, into a file meanwhile). */
+static int loop_close_logged(uv_loop_t *loop, char *log, size_t cap)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO), left;
+	size_t n;
+
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	atr_log_flush();
+	assert_int_equal(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
+	left = atr_loop_close(loop);
+	atr_log_flush();
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(log, 1, cap - 1, f);
+	log[n] = 0;
+	fclose(f);
+	return left;
+}
+
+static void test_loop_close(void **state)
+{
+	uv_loop_t loop;
+	uv_timer_t active;
+	uv_prepare_t inactive;
+	uv_idle_t closing;
+	char log[2048];
+	(void)state;
+
+	/* nothing left: closed, 0, nothing said */
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(loop_close_logged(&loop, log, sizeof(log)), 0);
+	assert_string_equal(log, "");
+
+	/* three forgotten handles: each named, all closed, the loop closed (LeakSanitizer would
+	 * see its memory otherwise), and a count to fail on */
+	assert_int_equal(uv_loop_init(&loop), 0);
+	uv_timer_init(&loop, &active);
+	uv_timer_start(&active, never, 60000, 0);
+	uv_prepare_init(&loop, &inactive);
+	uv_idle_init(&loop, &closing);
+	uv_close((uv_handle_t *)&closing, NULL); /* closed, but the loop never ran its close */
+	assert_int_equal(loop_close_logged(&loop, log, sizeof(log)), 3);
+	assert_non_null(strstr(log, "handle 'timer' left open at exit (active, not closing)"));
+	assert_non_null(strstr(log, "handle 'prepare' left open at exit (inactive, not closing)"));
+	assert_non_null(strstr(log, "handle 'idle' left open at exit (inactive, closing)"));
+	assert_non_null(strstr(log, "the loop still had open handles at exit: 3"));
+	assert_null(strstr(log, "cannot be closed"));
+	assert_true(uv_is_closing((uv_handle_t *)&active));
+	assert_true(uv_is_closing((uv_handle_t *)&inactive));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time),	  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
 		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),	      cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_fmt),	  cmocka_unit_test(test_loop_close),
 	};
+	atr_log_setup(ATR_LOG_WARN, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
