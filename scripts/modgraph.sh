@@ -42,7 +42,7 @@ net: core
 sched: core
 artifacts: core store
 jobs: core store sched
-registry: core store net jobs
+registry: core store net
 dispatch: core store net sched jobs registry
 deploy: core store net sched jobs registry dispatch
 http: core
@@ -66,7 +66,8 @@ metric_codec: core
 runquery: core
 util: core
 version: core
-password: core
+principal: core
+credentials: core
 metrics: core
 page: http
 store: store
@@ -89,21 +90,20 @@ store_evaluations: store
 client: net
 loop: net
 sched: sched
-jobstate: sched
-jobs: jobs
+jobstate: core
+dispatch: dispatch
 registry: registry
-worker_secret: registry
 model_hooks: registry
 auth: registry
 artifacts: artifacts
 gc: artifacts
-engine: dispatch
+engine: jobs
 deploy: deploy
 http: http
 server: http
 router: http
 work: http
-app: serve
+app: api
 serve: serve
 worker: worker
 worker_runner: worker
@@ -138,6 +138,7 @@ awk 'NR == FNR { mod[$1] = $2; next }
 for o in $(find "$OBJ/$SRC" -name '*.o' 2>/dev/null | sort); do
 	f=${o#"$OBJ"/}
 	f=${f%.o}.c
+	[ -f "$f" ] || continue # (an object left from a file that moved)
 	nm -g --defined-only "$o" 2>/dev/null | awk -v f="$f" 'NF >= 3 { print $3, f }' >>"$tmp/defs"
 	nm -u "$o" 2>/dev/null | awk -v f="$f" '{ print f, $NF }' >>"$tmp/uses"
 done

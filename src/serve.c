@@ -9,11 +9,13 @@
 #include "atrium/auth.h"
 #include "atrium/client.h"
 #include "atrium/deploy.h"
+#include "atrium/dispatch.h"
 #include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/gc.h"
 #include "atrium/log.h"
 #include "atrium/metrics.h"
+#include "atrium/registry.h"
 #include "atrium/server.h"
 #include "atrium/store.h"
 #include "atrium/store_identity.h"
@@ -118,6 +120,12 @@ static void on_commit(void *arg, int rc)
 		atr_server_release_held(d->app.http, rc == 0);
 }
 
+static const char *route_label(void *cls, size_t i)
+{
+	(void)cls;
+	return atr_routes[i].name;
+}
+
 static int authenticate(void *app, const char *token, struct atr_principal *out)
 {
 	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
@@ -166,16 +174,75 @@ static void on_end_read(uv_prepare_t *p)
 	atr_store_flush(d->app.store);
 }
 
+/* The parts below the API, each given what it uses (the modules below never see the app). */
+static void tokens_revoked(void *cls)
+{
+	atr_auth_invalidate(cls);
+}
+
+static void worker_offline(void *cls, int64_t worker_id, const char *why)
+{
+	struct daemon *d = cls;
+	atr_engine_worker_gone(d->app.engine, worker_id, why);
+}
+
+static int start_parts(struct daemon *d)
+{
+	struct atr_app *a = &d->app;
+	struct atr_registry_opts ro = { .loop = a->loop,
+					.store = a->store,
+					.metrics = a->metrics,
+					.offline = worker_offline,
+					.cls = d,
+					.heartbeat_timeout_s = a->cfg->heartbeat_timeout_s,
+					.started_ms = a->started_ms };
+	struct atr_dispatcher_opts dio = { .loop = a->loop, .store = a->store, .client = a->client };
+	struct atr_engine_opts eo = { .loop = a->loop,
+				      .store = a->store,
+				      .metrics = a->metrics,
+				      .tokens_revoked = tokens_revoked,
+				      .cls = a->auth };
+	struct atr_deploy_opts dpo = { .loop = a->loop,
+				       .store = a->store,
+				       .client = a->client,
+				       .metrics = a->metrics,
+				       .max_body = a->cfg->max_body_bytes,
+				       .started_ms = a->started_ms };
+
+	if (atr_registry_new(&ro, &a->registry) < 0)
+		return ATR_EIO;
+	dio.registry = a->registry;
+	if (atr_dispatcher_new(&dio, &a->dispatcher) < 0)
+		return ATR_ENOMEM;
+	eo.backend = atr_dispatcher_backend(a->dispatcher);
+	if (atr_engine_new(&eo, &a->engine) < 0)
+		return ATR_EDB;
+	dpo.engine = a->engine;
+	return atr_deploy_new(&dpo, &a->deploy);
+}
+
+/* In reverse: deployments watch the engine's jobs, the engine aborts what the dispatcher
+ * sends, the dispatcher's transfers go before the client. */
+static void stop_parts(struct daemon *d)
+{
+	struct atr_app *a = &d->app;
+
+	atr_deploy_free(a->deploy);
+	a->deploy = NULL;
+	atr_engine_free(a->engine);
+	a->engine = NULL;
+	atr_dispatcher_free(a->dispatcher);
+	a->dispatcher = NULL;
+	atr_registry_free(a->registry);
+	a->registry = NULL;
+}
+
 static void on_http_stopped(void *arg)
 {
 	struct daemon *d = arg;
 
 	d->app.http = NULL;
-	atr_deploy_free(d->app.deploy); /* before the engine, whose jobs it watches */
-	d->app.deploy = NULL;
-	atr_engine_free(d->app.engine); /* before the client: it cancels its transfers */
-	d->app.engine = NULL;
-	api_workers_stop(&d->app);
+	stop_parts(d);
 	atr_auth_flush(d->app.auth);
 	atr_client_free(d->app.client);
 	d->app.client = NULL;
@@ -303,7 +370,7 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		goto out_parts;
 	atr_gc_schedule(d.app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
 	if (atr_auth_new(d.app.store, &d.app.auth) < 0 ||
-	    atr_metrics_new(atr_routes, atr_routes_count, &d.app.metrics) < 0 ||
+	    atr_metrics_new(atr_routes_count, route_label, NULL, &d.app.metrics) < 0 ||
 	    atr_client_new(&loop, &d.app.client) < 0)
 		goto out_parts;
 	/* Signals first: once listen.addr exists, a SIGTERM must already mean a clean stop. */
@@ -330,8 +397,7 @@ int atr_serve_run(struct atr_serve_config *cfg)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
 	}
-	if (api_workers_start(&d.app) < 0 || atr_engine_new(&d.app, &d.app.engine) < 0 ||
-	    atr_deploy_new(&d.app, &d.app.deploy) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
+	if (start_parts(&d) < 0 || (cfg->local_worker && start_local_worker(&d) < 0)) {
 		atr_server_shutdown(d.app.http, 0, on_http_stopped, &d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
@@ -342,12 +408,8 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	d.exit_code = 0;
 out_parts:
-	atr_deploy_free(d.app.deploy);
-	d.app.deploy = NULL;
-	atr_engine_free(d.app.engine);
-	d.app.engine = NULL;
-	api_workers_stop(&d.app);
-	if (d.app.client || d.app.gc || d.app.engine) {
+	stop_parts(&d);
+	if (d.app.client || d.app.gc) {
 		atr_client_free(d.app.client);
 		atr_gc_free(d.app.gc);
 		uv_run(&loop, UV_RUN_DEFAULT);

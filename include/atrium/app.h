@@ -1,8 +1,9 @@
 #ifndef ATRIUM_APP_H
 #define ATRIUM_APP_H
 /*
- * app.h: the daemon's parts, reachable from every handler as req->app. Owned by serve.c,
- * which creates them in order and tears them down in reverse.
+ * app.h: the daemon's parts, reachable from every REST handler as req->app. Owned by serve.c,
+ * which creates them in order and tears them down in reverse. Only src/api and serve.c see
+ * it: the modules below the API get what they use, one by one, in their options.
  */
 #include <stdint.h>
 
@@ -15,7 +16,8 @@ struct atr_server;
 struct atr_metrics;
 struct atr_client;
 struct atr_engine;
-struct atr_worker_registry;
+struct atr_registry;
+struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
 
@@ -28,11 +30,12 @@ struct atr_app {
 	struct atr_metrics *metrics;
 	struct atr_client *client; /* outgoing HTTP on the loop (libcurl multi) */
 	int64_t started_ms;
-	char public_url[256];		     /* how workers and jobs reach this server */
-	struct atr_worker_registry *workers; /* src/api/workers.c: sweep timer, metrics, secret key */
-	struct atr_gc *gc;		     /* the artifact garbage collector (atrium/gc.h) */
-	struct atr_engine *engine;	     /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
-	struct atr_deploy *deploy;	     /* deployments: controller and inference gateway (atrium/deploy.h) */
+	char public_url[256];		   /* how workers and jobs reach this server */
+	struct atr_registry *registry;	   /* workers: secrets, the offline sweep (atrium/registry.h) */
+	struct atr_dispatcher *dispatcher; /* runs jobs on the workers (atrium/dispatch.h) */
+	struct atr_gc *gc;		   /* the artifact garbage collector (atrium/gc.h) */
+	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
+	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
 };
 
 #endif

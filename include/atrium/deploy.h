@@ -5,9 +5,9 @@
  * deployment in memory (loaded from the store at start), runs its replicas as `service`
  * jobs through the job engine, follows their readiness from the workers' reports, drives
  * rollouts (rolling, canary, promote, rollback, alias following) and writes what must
- * survive a restart. The gateway (gateway.c) forwards inference requests to ready
- * replicas with libcurl multi while the client's connection is suspended, keeps the
- * statistics in memory and samples requests for prediction capture (capture.c).
+ * survive a restart. The gateway (gateway.c) forwards inference calls to ready replicas with
+ * libcurl multi, keeps the statistics in memory and samples calls for prediction capture
+ * (capture.c). No HTTP server here: the REST layer suspends the client's request meanwhile.
  *
  * REST handlers (src/api/deployments.c, gateway.c, ...) validate and check access; the
  * functions here decide. Everything runs on the loop thread.
@@ -17,13 +17,26 @@
 #include <stdint.h>
 #include <jansson.h>
 
-struct atr_app;
+struct uv_loop_s;
+struct atr_store;
+struct atr_engine;
+struct atr_client;
+struct atr_metrics;
 struct atr_deploy;
-struct atr_req;
 
 #define ATR_DEPLOY_MAX_TRACKS 8
 
-int atr_deploy_new(struct atr_app *app, struct atr_deploy **out);
+struct atr_deploy_opts {
+	struct uv_loop_s *loop;
+	struct atr_store *store;
+	struct atr_engine *engine;   /* replicas are service jobs */
+	struct atr_client *client;   /* the gateway's HTTP to replicas */
+	struct atr_metrics *metrics; /* may be NULL */
+	uint64_t max_body;	     /* the largest answer taken from a replica */
+	int64_t started_ms;	     /* the daemon's start: request figures count from it */
+};
+
+int atr_deploy_new(const struct atr_deploy_opts *o, struct atr_deploy **out);
 /* Writes the captured predictions still queued, stops timers, forgets everything; frees
  * after the loop ran the close callbacks. Call before the engine is freed. */
 void atr_deploy_free(struct atr_deploy *dp);
@@ -107,15 +120,39 @@ bool atr_deploy_has_version(struct atr_deploy *dp, int64_t id, int64_t version);
 /* ---- the gateway ---- */
 
 /*
- * Forwards the request's raw body (method POST or GET) to a ready replica of the
- * deployment: by the traffic split, or of one version (version > 0), at upstream_path
- * (e.g. "/v2/models/web/infer"; NULL: the deployment's predict_path). The connection is suspended until the replica answers;
- * the answer is relayed as is (status, body, content type). 503 when no replica is ready,
- * 504 past the deployment's timeout, 502 when the replica cannot be reached (after one
- * retry on another replica, for connection failures only) or answers too much.
+ * One inference call through the gateway: a version by the traffic split (or the one asked
+ * for), its least busy ready replica, the body sent with libcurl multi. 0 when the call is
+ * under way: done() runs once, later, with the replica's answer (relayed as is by the caller)
+ * or an error (ATR_ETIMEOUT past the deployment's timeout, ATR_EUPSTREAM when no replica
+ * could be reached after one retry on another, for connection failures only, or the answer
+ * was too large). <0 at once, with why: ATR_EBUSY (no ready replica), ATR_ENOTFOUND,
+ * ATR_ENOMEM.
  */
-void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, int64_t version,
-			 const char *upstream_path);
+struct atr_gateway_call_spec {
+	int64_t deployment_id;
+	int64_t version;	   /* 0: by the traffic split */
+	const char *method;	   /* "GET" or "POST" */
+	const char *upstream_path; /* "/v2/models/web/infer"; NULL: the deployment's predict_path */
+	const char *content_type;  /* may be NULL */
+	const char *request_id;	   /* sent on as X-Request-Id */
+	const char *body;	   /* borrowed: it must live until done() or atr_gateway_cancel */
+	size_t body_len;
+};
+struct atr_gateway_result {
+	int err; /* 0: the replica answered */
+	long status;
+	const char *body; /* borrowed for the call of done() */
+	size_t len;
+	const char *content_type; /* may be NULL */
+	int64_t version;	  /* the version that answered */
+	const char *message;	  /* when err */
+};
+typedef void (*atr_gateway_done_fn)(void *cls, const struct atr_gateway_result *res);
+struct atr_gw_call;
+int atr_gateway_call(struct atr_deploy *dp, const struct atr_gateway_call_spec *spec, atr_gateway_done_fn done,
+		     void *cls, struct atr_gw_call **out, char *why, size_t whylen);
+/* The caller gave up (its client left: 499; shutdown: 503): the call ends, done() never runs. */
+void atr_gateway_cancel(struct atr_gw_call *c, unsigned status);
 
 /* ---- from the workers ---- */
 

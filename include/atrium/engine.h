@@ -3,10 +3,11 @@
 /*
  * engine.h: the job engine of `atrium serve`, on the loop. It keeps the active jobs and the
  * workers in memory (loaded from the store at start), runs scheduling passes with the pure
- * planner (sched.h) when something changes, dispatches placements to workers with libcurl
- * multi (src/dispatch/dispatch.c), applies every state change through the store (one
- * job_events row each), reconciles with workers' heartbeats and reports, and wakes the
- * requests that wait on a job (wait, log follow).
+ * planner (sched.h) when something changes, hands placements to a backend that runs them
+ * (src/dispatch/: Atrium's workers over HTTP), applies every state change through the store
+ * (one job_events row each: it is the only writer of job rows), reconciles with workers'
+ * heartbeats and reports, and wakes the requests that wait on a job (wait, log follow).
+ * Submitting, cancelling, requeueing: the whole life of a job is here (src/jobs/).
  *
  * The store is the truth: after a restart the engine rebuilds itself from it and from the
  * workers' next heartbeats; no job is forgotten and none runs twice.
@@ -18,10 +19,42 @@
 
 #include "atrium/store_jobs.h"
 
-struct atr_app;
+struct uv_loop_s;
+struct atr_store;
+struct atr_metrics;
 struct atr_engine;
 
-int atr_engine_new(struct atr_app *app, struct atr_engine **out);
+/*
+ * What starts and stops jobs on the hosts that run them (src/dispatch/: Atrium's workers over
+ * HTTP; Slurm next; a fake one in the unit tests). The engine decides, the backend sends: it
+ * answers each send with atr_engine_dispatch_result and each cancel with
+ * atr_engine_cancel_result, later, from the loop.
+ */
+struct atr_job_dispatch {
+	const struct atr_job_row *row; /* worker_id, assigned GPUs, attempt (borrowed: copy what is kept) */
+	const char *worker_url;
+	int64_t worker_nonce; /* the worker's registration (its secret derives from it) */
+	const char *token;    /* the job token of this attempt */
+};
+struct atr_job_backend {
+	void *cls;
+	void (*send)(void *cls, struct atr_engine *e, const struct atr_job_dispatch *d);
+	void (*cancel)(void *cls, struct atr_engine *e, const struct atr_job_dispatch *d);
+	/* Forget what is in flight for the job (it moved on): no result comes for it. */
+	void (*abort)(void *cls, int64_t job_id);
+};
+
+struct atr_engine_opts {
+	struct uv_loop_s *loop;
+	struct atr_store *store;
+	struct atr_metrics *metrics;	       /* may be NULL */
+	const struct atr_job_backend *backend; /* copied */
+	/* A job token was revoked (its job moved on): cached tokens must be forgotten. May be NULL. */
+	void (*tokens_revoked)(void *cls);
+	void *cls;
+};
+
+int atr_engine_new(const struct atr_engine_opts *o, struct atr_engine **out);
 /* Stops timers and transfers; frees after the loop ran their close callbacks. */
 void atr_engine_free(struct atr_engine *e);
 
@@ -29,13 +62,39 @@ void atr_engine_free(struct atr_engine *e);
 void atr_engine_kick(struct atr_engine *e);
 /* Whether any registered worker could ever run the job (else why, for a 422). */
 bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, char *why, size_t whylen);
-/* A job was created in the store (queued): take it in and schedule soon. */
-int atr_engine_job_added(struct atr_engine *e, int64_t job_id);
+/*
+ * Submitting: the one way a job is created (the REST API and the deployments both use it).
+ * The job, its tracked run when it has one (run_name not NULL: training and batch inference;
+ * the run reads run_inputs) and what the caller adds (also(), a deployment's replica row) are
+ * written in one transaction; then the engine takes the job in and schedules soon.
+ */
+struct atr_job_submit {
+	const struct atr_job_spec *spec;
+	const char *run_name; /* NULL: no run */
+	int64_t run_user_id;
+	const int64_t *run_inputs; /* dataset_versions ids */
+	size_t run_ninputs;
+	int (*also)(struct atr_store *s, int64_t job_id, void *cls);
+	void *also_cls;
+};
+int atr_engine_submit(struct atr_engine *e, const struct atr_job_submit *sub, int64_t *id_out);
 /* Cancels: queued -> cancelled now; on a worker: cancel requested, the worker is told.
  * ATR_ECONFLICT when the job already ended, ATR_ENOTFOUND when unknown. */
 int atr_engine_cancel(struct atr_engine *e, int64_t job_id);
 
-/* ---- from the worker registry (src/api/workers.c, worker_jobs.c) ---- */
+/* ---- from the backend ---- */
+enum atr_dispatch_result {
+	ATR_DISPATCH_ACCEPTED, /* the worker runs it */
+	ATR_DISPATCH_REFUSED,  /* the worker could not or would not take it: requeued, the worker suspect */
+	ATR_DISPATCH_FAILED,   /* not sent (nothing to blame the worker for): requeued */
+	ATR_DISPATCH_REJECTED, /* the job itself is impossible: it fails */
+	ATR_DISPATCH_UNKNOWN,  /* no answer: the worker's next heartbeat says whether it runs */
+};
+void atr_engine_dispatch_result(struct atr_engine *e, int64_t job_id, enum atr_dispatch_result res, const char *why);
+/* A cancel reached the worker (or it no longer has the job); !delivered: the next heartbeat retries. */
+void atr_engine_cancel_result(struct atr_engine *e, int64_t job_id, bool delivered);
+
+/* ---- from the worker registry (src/registry/, src/api/workers.c, worker_jobs.c) ---- */
 /* Registered, (un)cordoned, drained, inventory changed: reload it. existed_before: a
  * registration under a known name, whose earlier jobs are lost. */
 void atr_engine_worker_changed(struct atr_engine *e, int64_t worker_id, bool registered_again);

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "atrium/access.h"
-#include "atrium/auth.h"
+#include "atrium/principal.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 

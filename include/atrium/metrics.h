@@ -9,12 +9,13 @@
 
 #include "atrium/buf.h"
 
-struct atr_route;
 struct atr_metrics;
 
 typedef void (*atr_metrics_source_fn)(void *cls, struct atr_buf *out);
+/* The name of route i (0 <= i < nroutes), for the route="..." label. */
+typedef const char *(*atr_metrics_label_fn)(void *cls, size_t i);
 
-int atr_metrics_new(const struct atr_route *routes, size_t nroutes, struct atr_metrics **out);
+int atr_metrics_new(size_t nroutes, atr_metrics_label_fn label, void *label_cls, struct atr_metrics **out);
 void atr_metrics_free(struct atr_metrics *m);
 /* route_idx: index into the table, or -1 for requests that matched none. */
 void atr_metrics_observe(struct atr_metrics *m, int route_idx, unsigned status, uint64_t micros);

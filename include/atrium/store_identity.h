@@ -1,7 +1,7 @@
 #ifndef ATRIUM_STORE_IDENTITY_H
 #define ATRIUM_STORE_IDENTITY_H
 /* Users, teams, tokens, the audit log and idempotency keys (src/store/{users,teams,tokens,audit}.c). */
-#include "atrium/auth.h"
+#include "atrium/principal.h"
 #include "atrium/store.h"
 
 struct atr_user {

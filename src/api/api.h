@@ -227,14 +227,6 @@ void api_workers_drain(struct atr_req *r);
 void api_workers_cordon(struct atr_req *r);
 void api_workers_uncordon(struct atr_req *r);
 void api_workers_delete(struct atr_req *r);
-/* The registry's background part (offline sweep timer, /metrics figures, the secret key in
- * DATA_DIR/worker.key); serve.c starts it after the store and stops it with the timers. */
-int api_workers_start(struct atr_app *app);
-void api_workers_stop(struct atr_app *app);
-/* A worker's current secret: HMAC-SHA256 of its id and its registration's random nonce
- * (atr_store_worker_nonce) under DATA_DIR/worker.key. The database keeps only its sha256;
- * the server re-derives it to call the worker's own API (the jobs phase dispatches with it). */
-#include "atrium/worker_secret.h"
 
 /* worker_jobs.c: job logs and final reports sent by workers */
 extern const struct atr_field api_job_status_schema[];

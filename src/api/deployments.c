@@ -6,6 +6,7 @@
  * controller's (src/deploy/); this file checks input and access.
  */
 #include "api.h"
+#include "atrium/auth.h"
 #include "atrium/engine.h"
 #include "atrium/store_models.h"
 #include "atrium/util.h"

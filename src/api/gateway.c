@@ -2,10 +2,11 @@
  * gateway.c: the inference endpoints. The Open Inference Protocol (KServe V2) paths
  * /v2/health/{live,ready} and /v2/models/{name}[/versions/{version}][/ready|/infer], and
  * the plain passthrough POST /api/v1/deployments/{name}/predict for models that take
- * free-form JSON. {name} is the deployment's name. These handlers only check who calls
- * (a token that can read the deployment's project, a job token of that project, or an
- * invoke key of this very deployment) and which version; forwarding is
- * src/deploy/gateway.c. Inference calls are telemetry: not audited.
+ * free-form JSON. {name} is the deployment's name. Who may call (a token that can read the
+ * deployment's project, a job token of that project, or an invoke key of this very
+ * deployment) is decided by the pipeline (api_resolve); these handlers check the version,
+ * suspend the request while src/deploy/gateway.c forwards the call, and relay the answer.
+ * Inference calls are telemetry: not audited.
  *
  * Upstream paths: V2 calls go to the replica as /v2/models/{name}[/infer] (the version
  * part is the gateway's choice of replicas, so it is not passed on); predict goes to the
@@ -15,6 +16,8 @@
 #include "atrium/deploy.h"
 #include "atrium/util.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEPLOY(r) (APP(r)->deploy)
@@ -56,6 +59,78 @@ void api_v2_ready(struct atr_req *r)
 	atr_reply_json(r, 200, json_pack("{s:b}", "ready", 1));
 }
 
+/* ---- relaying a call (the request waits, suspended, for done) ---- */
+
+static void on_done(void *cls, const struct atr_gateway_result *res)
+{
+	struct atr_req *r = cls;
+	char num[32], *copy;
+
+	r->ctx = NULL;
+	r->on_close = NULL;
+	r->on_shutdown = NULL;
+	if (res->err) {
+		atr_reply_err(r, res->err, NULL, "%s", res->message);
+	} else if (!(copy = malloc(res->len + 1))) {
+		atr_reply_nomem(r, NULL, "out of memory");
+	} else {
+		memcpy(copy, res->body, res->len);
+		snprintf(num, sizeof(num), "%lld", (long long)res->version);
+		atr_reply_header(r, "X-Model-Version", num);
+		atr_reply_data_owned(r, (unsigned)res->status, res->content_type, copy, res->len);
+	}
+	atr_req_unref(r);
+}
+
+/* The client went away while its call was in flight: the call stops. */
+static void on_client_gone(struct atr_req *r)
+{
+	struct atr_gw_call *c = r->ctx;
+	r->ctx = NULL;
+	r->on_shutdown = NULL;
+	if (c) {
+		atr_gateway_cancel(c, 499);
+		atr_req_unref(r);
+	}
+}
+
+static void on_server_stopping(struct atr_req *r)
+{
+	struct atr_gw_call *c = r->ctx;
+	r->ctx = NULL;
+	r->on_close = NULL;
+	if (!c)
+		return;
+	atr_reply_unavailable(r, NULL, "the server is shutting down");
+	atr_gateway_cancel(c, 503);
+	atr_req_unref(r);
+}
+
+static void forward(struct atr_req *r, int64_t id, int64_t version, const char *upstream_path)
+{
+	struct atr_gateway_call_spec spec = { .deployment_id = id,
+					      .version = version,
+					      .method = r->method,
+					      .upstream_path = upstream_path,
+					      .content_type = atr_req_header(r, "Content-Type"),
+					      .request_id = r->request_id,
+					      .body = r->raw_body,
+					      .body_len = r->raw_len };
+	struct atr_gw_call *c;
+	char why[300];
+	int rc = atr_gateway_call(DEPLOY(r), &spec, on_done, r, &c, why, sizeof(why));
+
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "%s", why);
+		return;
+	}
+	atr_req_ref(r); /* (until done, or the call is cancelled) */
+	r->ctx = c;
+	r->on_close = on_client_gone;
+	r->on_shutdown = on_server_stopping;
+	atr_req_suspend(r);
+}
+
 /* Forwards to the replica's /v2/models/{name}<suffix> (the version is the gateway's choice of
  * replicas, so it is not passed on). */
 static void forward_v2(struct atr_req *r, const char *suffix)
@@ -67,7 +142,7 @@ static void forward_v2(struct atr_req *r, const char *suffix)
 	if (callable_or_reply(r, &d, &version) < 0)
 		return;
 	snprintf(path, sizeof(path), "/v2/models/%s%s", d.name, suffix);
-	atr_gateway_forward(DEPLOY(r), r, d.id, version, path);
+	forward(r, d.id, version, path);
 }
 
 /* GET /v2/models/{name}[/versions/{version}]: the model server's own metadata. */
@@ -102,5 +177,5 @@ void api_deployments_predict(struct atr_req *r)
 	int64_t version;
 
 	if (callable_or_reply(r, &d, &version) == 0)
-		atr_gateway_forward(DEPLOY(r), r, d.id, 0, NULL); /* to the deployment's predict_path */
+		forward(r, d.id, 0, NULL); /* to the deployment's predict_path */
 }

@@ -197,10 +197,10 @@ void api_jobs_create(struct atr_req *r)
 {
 	const struct atr_project *p = &RES(r)->project;
 	struct atr_job_spec spec = { 0 };
-	struct atr_run_spec run = { 0 };
+	struct atr_job_submit sub = { 0 };
 	const json_t *res = json_object_get(r->body, "resources");
 	json_t *inputs = NULL;
-	int64_t *ids = NULL, id, run_id, model_version;
+	int64_t *ids = NULL, id, model_version;
 	size_t n = 0;
 	char why[300];
 	int rc;
@@ -239,29 +239,17 @@ void api_jobs_create(struct atr_req *r)
 		atr_reply_unprocessable(r, "resources", "no worker could ever run this job: %s", why);
 		return;
 	}
-	/* The job, its run (the job's metrics land there) and the link, in one transaction. */
-	if ((rc = atr_store_begin(STORE(r))) < 0)
-		goto fail;
-	rc = atr_store_job_create(STORE(r), &spec, &id);
-	run.project_id = p->id;
-	run.name = spec.name[0] ? spec.name : "job";
-	run.job_id = id;
-	run.user_id = r->who.user_id;
-	run.inputs = ids;
-	run.ninputs = n;
-	if (rc == 0)
-		rc = atr_store_run_create(STORE(r), &run, &run_id);
-	if (rc == 0)
-		rc = atr_store_job_set_run(STORE(r), id, run_id);
-	if (rc == 0)
-		rc = atr_store_commit(STORE(r));
-	else
-		atr_store_rollback(STORE(r));
+	/* The job and its run (the job's metrics land there), in one transaction. */
+	sub.spec = &spec;
+	sub.run_name = spec.name[0] ? spec.name : "job";
+	sub.run_user_id = r->who.user_id;
+	sub.run_inputs = ids;
+	sub.run_ninputs = n;
+	rc = atr_engine_submit(ENGINE(r), &sub, &id);
 	if (rc < 0)
 		goto fail;
 	json_decref(inputs);
 	atr_req_audit_object(r, "project:%s/job:%lld", p->name, (long long)id);
-	atr_engine_job_added(ENGINE(r), id);
 	reply_job(r, 201, id);
 	return;
 fail:

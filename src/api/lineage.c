@@ -22,6 +22,6 @@ void api_lineage_get(struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld", (long long)id);
 		return;
 	}
-	atr_models_lineage_extend(APP(r), id, l);
+	atr_models_lineage_extend(id, l);
 	atr_reply_json(r, 200, l);
 }

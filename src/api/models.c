@@ -209,7 +209,7 @@ void api_mv_delete(struct atr_req *r)
 	char actor[80], why[256] = "", alias[64] = "";
 	int rc;
 
-	if (atr_models_version_deletable(APP(r), x->version.id, why, sizeof(why)) < 0) {
+	if (atr_models_version_deletable(x->version.id, why, sizeof(why)) < 0) {
 		atr_reply_conflict(r, NULL, "version %lld of model '%s' cannot be deleted: %s",
 				   (long long)x->version.version, x->model.name, why[0] ? why : "it is in use");
 		return;

@@ -117,7 +117,7 @@ void api_aliases_put(struct atr_req *r)
 		return;
 	}
 	if (from != v.id)
-		atr_models_alias_moved(APP(r), m->id, alias, from, v.id);
+		atr_models_alias_moved(m->id, alias, from, v.id);
 	atr_reply_json(r, 200,
 		       json_pack("{s:s, s:s, s:I, s:o}", "model", m->name, "alias", alias, "version",
 				 (json_int_t)v.version, "previous_version",
@@ -148,7 +148,7 @@ void api_aliases_delete(struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not delete alias '%s'", alias);
 		return;
 	}
-	atr_models_alias_moved(APP(r), m->id, alias, from, 0);
+	atr_models_alias_moved(m->id, alias, from, 0);
 	atr_reply_empty(r, 204);
 }
 
@@ -224,7 +224,7 @@ static void decide(struct atr_req *r, bool approve)
 		return;
 	}
 	if (approve && from != pr->version_id)
-		atr_models_alias_moved(APP(r), pr->model_id, pr->alias, from, pr->version_id);
+		atr_models_alias_moved(pr->model_id, pr->alias, from, pr->version_id);
 	reply_promotion(r, 200, pr->id);
 }
 

@@ -1,13 +1,14 @@
 /*
  * workers.c: /api/v1/workers, the worker registry. Admins manage workers (list, drain,
  * cordon, delete); workers register with a join token, heartbeat and deregister with their
- * secret. Also the registry's background part: the timer that marks silent workers offline,
- * the /metrics figures, and the key worker secrets derive from. Join tokens are in
- * worker_join.c, job logs and reports sent by workers in worker_jobs.c.
+ * secret. The registry's own work (secrets, the offline sweep, its /metrics figures) is
+ * src/registry/workers.c. Join tokens are in worker_join.c, job logs and reports sent by
+ * workers in worker_jobs.c.
  */
 #include "api.h"
 #include "atrium/engine.h"
 #include "atrium/auth.h"
+#include "atrium/registry.h"
 #include "atrium/buf.h"
 #include "atrium/metrics.h"
 #include "atrium/store_identity.h"
@@ -16,19 +17,8 @@
 #include "atrium/version.h"
 
 #include <ctype.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <uv.h>
-
-struct atr_worker_registry {
-	struct atr_app *app;
-	uv_timer_t sweep;
-	unsigned char key[32]; /* DATA_DIR/worker.key: worker secrets are derived from it */
-};
 
 /* ---- schemas ---- */
 
@@ -148,53 +138,6 @@ static int running_ok_or_reply(struct atr_req *r, const json_t *running)
 
 /* ---- secrets ---- */
 
-void api_worker_secret(const struct atr_app *app, int64_t worker_id, int64_t nonce, char out[ATR_TOKEN_MAX])
-{
-	char msg[96], b62[48];
-	unsigned char mac[32];
-	unsigned int len = 0;
-
-	snprintf(msg, sizeof(msg), "atrium-worker-secret:%lld:%lld", (long long)worker_id, (long long)nonce);
-	HMAC(EVP_sha256(), app->workers->key, (int)sizeof(app->workers->key), (const unsigned char *)msg, strlen(msg),
-	     mac, &len);
-	atr_base62_encode(mac, sizeof(mac), b62);
-	snprintf(out, ATR_TOKEN_MAX, "atr_%s", b62);
-}
-
-static int load_key(struct atr_worker_registry *w, const char *data_dir)
-{
-	char path[1200], hex[80];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/worker.key", data_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, hex, sizeof(hex) - 1);
-		close(fd);
-		while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
-			n--;
-		hex[n < 0 ? 0 : n] = 0;
-		if (n == 64 && atr_hex_decode(hex, w->key, sizeof(w->key)) == 0)
-			return 0;
-		atr_error("'%s' is damaged; move it away to issue new worker secrets (workers re-register)", path);
-		return ATR_EIO;
-	}
-	if (atr_random_bytes(w->key, sizeof(w->key)) < 0)
-		return ATR_EIO;
-	atr_hex_encode(w->key, sizeof(w->key), hex);
-	hex[64] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, hex, 65) != 65 || fsync(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		atr_error("cannot write '%s'", path);
-		return ATR_EIO;
-	}
-	close(fd);
-	return 0;
-}
-
 static int id_or_reply(struct atr_req *r, const char *param, const char *what, int64_t *id)
 {
 	if (atr_parse_i64(atr_req_param(r, param), 1, INT64_MAX, id) < 0) {
@@ -248,7 +191,7 @@ static int register_or_reply(struct atr_req *r, const struct atr_worker_reg *reg
 		rc = atr_store_worker_register(s, reg, id, &nonce, &existed);
 	*existed_out = existed;
 	if (rc == 0) {
-		api_worker_secret(APP(r), *id, nonce, secret);
+		atr_registry_secret(APP(r)->registry, *id, nonce, secret);
 		atr_token_hash(secret, hash);
 		snprintf(prefix, sizeof(prefix), "%.8s", secret);
 		snprintf(tname, sizeof(tname), "worker:%s", reg->name);
@@ -488,83 +431,4 @@ void api_workers_delete(struct atr_req *r)
 	atr_auth_invalidate(APP(r)->auth);
 	atr_engine_worker_gone(APP(r)->engine, id, "lost: its worker was deleted");
 	atr_reply_empty(r, 204);
-}
-
-/* ---- background: offline sweep, metrics ---- */
-
-static void on_sweep(uv_timer_t *t)
-{
-	struct atr_worker_registry *w = t->data;
-	const struct atr_app *app = w->app;
-	int64_t ids[32];
-	int n = 0;
-
-	/* Right after a start, workers have not had a chance to heartbeat this server yet. */
-	if (atr_now_ms() - app->started_ms < app->cfg->heartbeat_timeout_s * 1000)
-		return;
-	if (atr_store_workers_sweep(app->store, atr_now_ms() - app->cfg->heartbeat_timeout_s * 1000, ids,
-				    (int)ATR_ARRAY_LEN(ids), &n) < 0) {
-		atr_warn("could not check worker heartbeats");
-		return;
-	}
-	for (int i = 0; i < n && i < (int)ATR_ARRAY_LEN(ids); i++) {
-		atr_warn("worker %lld is offline: no heartbeat for %lld s", (long long)ids[i],
-			 (long long)app->cfg->heartbeat_timeout_s);
-		atr_engine_worker_gone(app->engine, ids[i], "lost: its worker stopped sending heartbeats");
-	}
-}
-
-static void render_metrics(void *cls, struct atr_buf *out)
-{
-	struct atr_worker_registry *w = cls;
-	struct atr_worker_counts c;
-
-	if (atr_store_worker_counts(w->app->store, &c) < 0)
-		return;
-	atr_buf_printf(
-		out,
-		"# HELP atrium_workers Registered workers by connectivity.\n# TYPE atrium_workers gauge\n"
-		"atrium_workers{state=\"online\"} %lld\natrium_workers{state=\"offline\"} %lld\n"
-		"# HELP atrium_workers_schedulable Online workers neither cordoned nor draining.\n"
-		"# TYPE atrium_workers_schedulable gauge\natrium_workers_schedulable %lld\n"
-		"# HELP atrium_gpus GPUs on online workers; busy: used by processes Atrium did not start.\n"
-		"# TYPE atrium_gpus gauge\natrium_gpus{state=\"total\"} %lld\natrium_gpus{state=\"busy\"} %lld\n",
-		(long long)c.online, (long long)c.offline, (long long)c.schedulable, (long long)c.gpus,
-		(long long)c.gpus_busy);
-}
-
-int api_workers_start(struct atr_app *app)
-{
-	struct atr_worker_registry *w = calloc(1, sizeof(*w));
-	uint64_t every;
-
-	if (!w)
-		return ATR_ENOMEM;
-	w->app = app;
-	if (load_key(w, app->store->data_dir) < 0) {
-		free(w);
-		return ATR_EIO;
-	}
-	app->workers = w;
-	if (app->metrics)
-		atr_metrics_add_source(app->metrics, render_metrics, w);
-	uv_timer_init(app->loop, &w->sweep);
-	w->sweep.data = w;
-	/* check a few times per timeout, so "offline" comes at most a quarter late */
-	every = (uint64_t)app->cfg->heartbeat_timeout_s * 250;
-	uv_timer_start(&w->sweep, on_sweep, every, every);
-	return 0;
-}
-
-static void on_registry_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-void api_workers_stop(struct atr_app *app)
-{
-	if (!app->workers)
-		return;
-	uv_close((uv_handle_t *)&app->workers->sweep, on_registry_closed);
-	app->workers = NULL;
 }

@@ -7,7 +7,6 @@
  * The queue has a cap: past it samples are dropped and counted, so a slow disk never
  * grows the daemon's memory.
  */
-#include "atrium/app.h"
 #include "atrium/err.h"
 #include "atrium/log.h"
 #include "atrium/util.h"
@@ -79,7 +78,7 @@ static void prune(struct dep *d)
 {
 	int64_t deleted = 0, before = d->row.capture_max_age_s > 0 ? atr_now_ms() - d->row.capture_max_age_s * 1000 : 0;
 
-	if (atr_store_predictions_prune(d->dp->app->store, d->row.id, d->row.capture_max_rows, before, &deleted) < 0)
+	if (atr_store_predictions_prune(d->dp->o.store, d->row.id, d->row.capture_max_rows, before, &deleted) < 0)
 		atr_warn("deployment '%s': could not prune its captured predictions", d->row.name);
 	else if (deleted)
 		atr_debug("deployment '%s': %lld captured predictions past retention removed", d->row.name,
@@ -103,7 +102,7 @@ void dep_capture_flush(struct atr_deploy *dp)
 		n++;
 	}
 	dp->queued = n;
-	if (n && atr_store_predictions_insert(dp->app->store, dp->queue, n) < 0) {
+	if (n && atr_store_predictions_insert(dp->o.store, dp->queue, n) < 0) {
 		atr_warn("could not write %zu captured predictions; they are dropped", n);
 		dp->capture_dropped += n;
 	}

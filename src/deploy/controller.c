@@ -9,7 +9,6 @@
  * forwarding (gateway.c), statistics (stats.c), prediction capture (capture.c), the API
  * object (view.c).
  */
-#include "atrium/app.h"
 #include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
@@ -27,8 +26,8 @@
 
 #define REPLACE_BACKOFF_MAX_MS 60000
 
-#define STORE(dp) ((dp)->app->store)
-#define ENGINE(dp) ((dp)->app->engine)
+#define STORE(dp) ((dp)->o.store)
+#define ENGINE(dp) ((dp)->o.engine)
 
 /* ---- lookups and lifetimes ---- */
 
@@ -388,10 +387,9 @@ static bool dep_uses_version(const struct dep *d, int64_t version_id)
 	return false;
 }
 
-static int version_deletable(struct atr_app *app, void *arg, int64_t version_id, char *why, size_t whylen)
+static int version_deletable(void *arg, int64_t version_id, char *why, size_t whylen)
 {
 	struct atr_deploy *dp = arg;
-	(void)app;
 	for (struct dep *d = dp->deps; d; d = d->next)
 		if (dep_uses_version(d, version_id)) {
 			snprintf(why, whylen, "deployment '%s' serves it", d->row.name);
@@ -400,12 +398,11 @@ static int version_deletable(struct atr_app *app, void *arg, int64_t version_id,
 	return 0;
 }
 
-static void lineage(struct atr_app *app, void *arg, int64_t version_id, json_t *l)
+static void lineage(void *arg, int64_t version_id, json_t *l)
 {
 	struct atr_deploy *dp = arg;
 	json_t *arr = json_object_get(l, "deployments");
 
-	(void)app;
 	if (!json_is_array(arr)) {
 		arr = json_array();
 		json_object_set_new(l, "deployments", arr);
@@ -489,7 +486,7 @@ static int dep_load(struct atr_deploy *dp, int64_t id)
 
 /* ---- public ---- */
 
-int atr_deploy_new(struct atr_app *app, struct atr_deploy **out)
+int atr_deploy_new(const struct atr_deploy_opts *o, struct atr_deploy **out)
 {
 	struct atr_deploy *dp = calloc(1, sizeof(*dp));
 	struct atr_models_listener l = { .alias_moved = dep_alias_moved,
@@ -501,12 +498,12 @@ int atr_deploy_new(struct atr_app *app, struct atr_deploy **out)
 
 	if (!dp)
 		return ATR_ENOMEM;
-	dp->app = app;
-	uv_timer_init(app->loop, &dp->tick);
-	uv_timer_init(app->loop, &dp->soon);
-	uv_timer_init(app->loop, &dp->flush);
+	dp->o = *o;
+	uv_timer_init(o->loop, &dp->tick);
+	uv_timer_init(o->loop, &dp->soon);
+	uv_timer_init(o->loop, &dp->flush);
 	dp->tick.data = dp->soon.data = dp->flush.data = dp;
-	rc = atr_store_deployment_ids(app->store, &ids, &n);
+	rc = atr_store_deployment_ids(o->store, &ids, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (dep_load(dp, ids[i]) < 0)
 			atr_error("deployment %lld could not be loaded; it is not served", (long long)ids[i]);
@@ -517,8 +514,8 @@ int atr_deploy_new(struct atr_app *app, struct atr_deploy **out)
 	}
 	l.arg = dp;
 	atr_models_listen(&l);
-	if (app->metrics)
-		atr_metrics_add_source(app->metrics, dep_metrics_render, dp);
+	if (o->metrics)
+		atr_metrics_add_source(o->metrics, dep_metrics_render, dp);
 	uv_unref((uv_handle_t *)&dp->tick);
 	uv_timer_start(&dp->tick, on_tick, DEP_TICK_MS, DEP_TICK_MS);
 	dep_capture_start(dp);

@@ -116,7 +116,7 @@ struct dep {
 };
 
 struct atr_deploy {
-	struct atr_app *app;
+	struct atr_deploy_opts o;
 	struct dep *deps;
 	struct dep *buckets[DEP_BUCKETS];
 	uv_timer_t tick, soon, flush;
@@ -178,8 +178,7 @@ void dep_rollout_step(struct dep *d, int64_t now);
 void dep_rollout_end(struct dep *d, const char *state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A replica job of the target ended on its own: the rollout fails. */
 void dep_rollout_replica_failed(struct dep *d, struct dep_replica *r, const char *why);
-void dep_alias_moved(struct atr_app *app, void *arg, int64_t model_id, const char *alias, int64_t from_id,
-		     int64_t to_id);
+void dep_alias_moved(void *arg, int64_t model_id, const char *alias, int64_t from_id, int64_t to_id);
 
 /* stats.c */
 void dep_stats_observe(struct dep *d, int64_t version, unsigned status, uint64_t micros);

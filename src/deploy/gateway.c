@@ -2,26 +2,29 @@
  * gateway.c: forwarding inference requests to replicas. A call picks a version by the
  * traffic split (or the one asked for), then among that version's ready replicas the one
  * with the fewest requests outstanding (ties taken in turn), and sends the client's body
- * with libcurl multi (connections to replicas are reused) while the client's connection
- * is suspended. A connection that cannot be made is tried once more on another replica;
- * nothing is ever sent twice once a replica may have received it. The answer is relayed
- * as is. Statistics are counted in memory; sampled calls are captured (capture.c).
- * Nothing here touches the database.
+ * with libcurl multi (connections to replicas are reused). A connection that cannot be made
+ * is tried once more on another replica; nothing is ever sent twice once a replica may have
+ * received it. The answer goes back as is to the caller's done() (the REST layer relays it:
+ * no HTTP server here). Statistics are counted in memory; sampled calls are captured
+ * (capture.c). Nothing here touches the database.
  */
-#include "atrium/app.h"
 #include "atrium/client.h"
 #include "atrium/config.h"
-#include "atrium/http.h"
+#include "atrium/err.h"
 #include "atrium/log.h"
 #include "atrium/util.h"
 #include "deploy_internal.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct gw_call {
-	struct atr_req *r;
+struct atr_gw_call {
+	struct atr_gateway_call_spec spec;
+	atr_gateway_done_fn done;
+	void *cls;
 	struct atr_deploy *dp;
 	struct dep *d;
 	struct dep_replica *rep;
@@ -31,7 +34,7 @@ struct gw_call {
 	bool retried;
 	char path[512];
 	char content_type[128];
-	char request_id_header[64];
+	char request_id_header[80];
 };
 
 /* Whether a replica may take the call (exclude: the one that just refused a connection). */
@@ -96,7 +99,7 @@ static struct dep_replica *pick(struct dep *d, int64_t version, const struct dep
 	return best;
 }
 
-static void in_flight(struct gw_call *c, int delta)
+static void in_flight(struct atr_gw_call *c, int delta)
 {
 	struct dep_stats *v = dep_vstats(c->d, c->rep->version);
 	c->rep->outstanding += delta;
@@ -106,49 +109,42 @@ static void in_flight(struct gw_call *c, int delta)
 }
 
 /* Lets go of everything the call holds; the request may still be answered by the caller. */
-static void call_free(struct gw_call *c)
+static void call_free(struct atr_gw_call *c)
 {
-	struct atr_req *r = c->r;
-
 	if (c->xfer) {
 		atr_client_cancel(c->xfer);
 		c->xfer = NULL;
 		in_flight(c, -1);
 	}
-	r->on_close = NULL;
-	r->on_shutdown = NULL;
-	r->ctx = NULL;
 	if (c->rep)
 		rep_unref(c->rep);
 	dep_unref(c->d);
 	free(c);
-	atr_req_unref(r);
 }
 
 static void on_answer(void *cls, const struct atr_client_resp *resp);
 
-static int send_to(struct gw_call *c)
+static int send_to(struct atr_gw_call *c)
 {
-	struct atr_req *r = c->r;
 	const char *headers[] = { c->request_id_header, NULL };
 	char url[900];
 	struct atr_client_req rq = {
-		.method = r->method,
+		.method = c->spec.method,
 		.url = url,
 		.content_type = c->content_type[0] ? c->content_type : NULL,
 		.timeout_ms = c->d->row.timeout_ms,
 		.connect_timeout_ms = 2000,
-		.max_response = (size_t)c->dp->app->cfg->max_body_bytes,
+		.max_response = (size_t)c->dp->o.max_body,
 		.headers = headers,
 	};
 	int rc;
 
 	snprintf(url, sizeof(url), "%s%s", c->rep->url, c->path);
-	if (strcmp(r->method, "GET") != 0) {
-		rq.body = r->raw_body ? r->raw_body : "";
-		rq.body_len = r->raw_len;
+	if (strcmp(c->spec.method, "GET") != 0) {
+		rq.body = c->spec.body ? c->spec.body : "";
+		rq.body_len = c->spec.body_len;
 	}
-	rc = atr_client_send(c->dp->app->client, &rq, on_answer, c, &c->xfer);
+	rc = atr_client_send(c->dp->o.client, &rq, on_answer, c, &c->xfer);
 	if (rc < 0) {
 		c->xfer = NULL;
 		return rc;
@@ -158,45 +154,54 @@ static int send_to(struct gw_call *c)
 	return 0;
 }
 
-/* The final answer: stats, capture, reply, release. */
-static void finish(struct gw_call *c, unsigned status, const struct atr_client_resp *resp)
+/* The end of a call: stats, capture, release (done() was called, or the caller gave up). */
+static void finish(struct atr_gw_call *c, unsigned status, const struct atr_client_resp *resp)
 {
 	uint64_t us = atr_mono_us() - c->t0;
 	int64_t version = c->rep ? c->rep->version : 0;
 
 	dep_stats_observe(c->d, version, status, us);
 	if (c->d->row.sample_rate > 0)
-		dep_capture(c->d, c->rep ? c->rep->version_id : 0, version, status, us, c->content_type, c->r->raw_body,
-			    c->r->raw_len, resp ? resp->body : NULL, resp ? resp->len : 0);
+		dep_capture(c->d, c->rep ? c->rep->version_id : 0, version, status, us, c->content_type, c->spec.body,
+			    c->spec.body_len, resp ? resp->body : NULL, resp ? resp->len : 0);
 	call_free(c);
 }
 
-static void relay(struct gw_call *c, const struct atr_client_resp *resp)
+/* Tells the caller, then ends the call. */
+static void complete(struct atr_gw_call *c, const struct atr_gateway_result *res, const struct atr_client_resp *resp)
 {
-	char *copy = malloc(resp->len + 1), num[32];
-	unsigned status = (unsigned)resp->status;
+	c->done(c->cls, res);
+	finish(c, res->err ? atr_err_http_status(res->err) : (unsigned)res->status, resp);
+}
 
-	if (!copy) {
-		atr_reply_nomem(c->r, NULL, "out of memory");
-		finish(c, 503, NULL);
-		return;
-	}
-	memcpy(copy, resp->body, resp->len);
-	snprintf(num, sizeof(num), "%lld", (long long)c->rep->version);
-	atr_reply_header(c->r, "X-Model-Version", num);
-	atr_reply_data_owned(c->r, status, resp->content_type[0] ? resp->content_type : NULL, copy, resp->len);
-	finish(c, status, resp);
+static void fail(struct atr_gw_call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct atr_gw_call *c, int err, const char *fmt, ...)
+{
+	struct atr_gateway_result res = { .err = err };
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	res.message = msg;
+	complete(c, &res, NULL);
 }
 
 static void on_answer(void *cls, const struct atr_client_resp *resp)
 {
-	struct gw_call *c = cls;
+	struct atr_gw_call *c = cls;
 	struct dep_replica *next;
 
 	c->xfer = NULL;
 	in_flight(c, -1);
 	if (resp->curl_code == CURLE_OK && resp->status > 0) {
-		relay(c, resp);
+		struct atr_gateway_result res = { .status = resp->status,
+						  .body = resp->body,
+						  .len = resp->len,
+						  .content_type = resp->content_type[0] ? resp->content_type : NULL,
+						  .version = c->rep->version };
+		complete(c, &res, resp);
 		return;
 	}
 	if ((resp->curl_code == CURLE_COULDNT_CONNECT || resp->curl_code == CURLE_COULDNT_RESOLVE_HOST) &&
@@ -214,83 +219,67 @@ static void on_answer(void *cls, const struct atr_client_resp *resp)
 				return;
 		}
 	}
-	if (resp->truncated) {
-		atr_reply_bad_gateway(c->r, NULL, "the answer of deployment '%s' is larger than %llu bytes",
-				      c->d->row.name, (unsigned long long)c->dp->app->cfg->max_body_bytes);
-		finish(c, 502, NULL);
-	} else if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
-		atr_reply_gateway_timeout(c->r, NULL, "deployment '%s' did not answer within %lld ms", c->d->row.name,
-					  (long long)c->d->row.timeout_ms);
-		finish(c, 504, NULL);
-	} else {
-		atr_reply_bad_gateway(c->r, NULL, "deployment '%s': replica %d could not be reached: %s",
-				      c->d->row.name, c->rep->index, resp->error ? resp->error : "no answer");
-		finish(c, 502, NULL);
-	}
+	if (resp->truncated)
+		fail(c, ATR_EUPSTREAM, "the answer of deployment '%s' is larger than %llu bytes", c->d->row.name,
+		     (unsigned long long)c->dp->o.max_body);
+	else if (resp->curl_code == CURLE_OPERATION_TIMEDOUT)
+		fail(c, ATR_ETIMEOUT, "deployment '%s' did not answer within %lld ms", c->d->row.name,
+		     (long long)c->d->row.timeout_ms);
+	else
+		fail(c, ATR_EUPSTREAM, "deployment '%s': replica %d could not be reached: %s", c->d->row.name,
+		     c->rep->index, resp->error ? resp->error : "no answer");
 }
 
-/* The client went away while its call was in flight: stop the transfer, free everything. */
-static void on_client_gone(struct atr_req *r)
+void atr_gateway_cancel(struct atr_gw_call *c, unsigned status)
 {
-	struct gw_call *c = r->ctx;
-	if (c)
-		finish(c, 499, NULL);
+	finish(c, status, NULL);
 }
 
-static void on_server_stopping(struct atr_req *r)
+int atr_gateway_call(struct atr_deploy *dp, const struct atr_gateway_call_spec *spec, atr_gateway_done_fn done,
+		     void *cls, struct atr_gw_call **out, char *why, size_t whylen)
 {
-	struct gw_call *c = r->ctx;
-	if (!c)
-		return;
-	atr_reply_unavailable(r, NULL, "the server is shutting down");
-	finish(c, 503, NULL);
-}
-
-void atr_gateway_forward(struct atr_deploy *dp, struct atr_req *r, int64_t id, int64_t version,
-			 const char *upstream_path)
-{
-	struct dep *d = dep_by_id(dp, id);
-	const char *ct = atr_req_header(r, "Content-Type");
+	struct dep *d = dep_by_id(dp, spec->deployment_id);
 	struct dep_replica *rep;
-	struct gw_call *c;
+	struct atr_gw_call *c;
 
+	*out = NULL;
 	if (!d) {
-		atr_reply_not_found(r, NULL, "no such deployment");
-		return;
+		snprintf(why, whylen, "no such deployment");
+		return ATR_ENOTFOUND;
 	}
-	if (!(rep = pick(d, version, NULL))) {
+	if (!(rep = pick(d, spec->version, NULL))) {
 		dep_stats_observe(d, 0, 503, 0);
-		if (version)
-			atr_reply_unavailable(r, NULL, "deployment '%s' has no ready replica of version %lld",
-					      d->row.name, (long long)version);
+		if (spec->version)
+			snprintf(why, whylen, "deployment '%s' has no ready replica of version %lld", d->row.name,
+				 (long long)spec->version);
 		else
-			atr_reply_unavailable(r, NULL, "deployment '%s' has no ready replica (%s)", d->row.name,
-					      d->row.state);
-		return;
+			snprintf(why, whylen, "deployment '%s' has no ready replica (%s)", d->row.name, d->row.state);
+		return ATR_EBUSY;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
-		atr_reply_nomem(r, NULL, "out of memory");
-		return;
+		snprintf(why, whylen, "out of memory");
+		return ATR_ENOMEM;
 	}
-	c->r = r;
+	c->spec = *spec;
+	c->done = done;
+	c->cls = cls;
 	c->dp = dp;
 	c->d = d;
 	c->rep = rep;
-	c->version = version;
+	c->version = spec->version;
 	c->t0 = atr_mono_us();
 	dep_ref(d);
 	rep_ref(rep);
-	atr_req_ref(r);
-	atr_copy(c->path, sizeof(c->path), upstream_path ? upstream_path : d->row.predict_path);
-	atr_copy(c->content_type, sizeof(c->content_type), ct && strlen(ct) < sizeof(c->content_type) ? ct : "");
-	snprintf(c->request_id_header, sizeof(c->request_id_header), "X-Request-Id: %s", r->request_id);
+	atr_copy(c->path, sizeof(c->path), spec->upstream_path ? spec->upstream_path : d->row.predict_path);
+	atr_copy(c->content_type, sizeof(c->content_type),
+		 spec->content_type && strlen(spec->content_type) < sizeof(c->content_type) ? spec->content_type : "");
+	snprintf(c->request_id_header, sizeof(c->request_id_header), "X-Request-Id: %s",
+		 spec->request_id ? spec->request_id : "-");
 	if (send_to(c) < 0) {
-		atr_reply_unavailable(r, NULL, "could not start the request to deployment '%s'", d->row.name);
+		snprintf(why, whylen, "could not start the request to deployment '%s'", d->row.name);
 		finish(c, 503, NULL);
-		return;
+		return ATR_EBUSY;
 	}
-	r->ctx = c;
-	r->on_close = on_client_gone;
-	r->on_shutdown = on_server_stopping;
-	atr_req_suspend(r);
+	*out = c;
+	return 0;
 }

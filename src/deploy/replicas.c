@@ -5,7 +5,6 @@
  * (starting, ready, restarting; its port and thus its address). The decisions of how many
  * and which are the controller's (controller.c).
  */
-#include "atrium/app.h"
 #include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
@@ -20,8 +19,8 @@
 
 #define REPLICA_MAX_ATTEMPTS 1000 /* a replica is placed again after every lost worker */
 
-#define STORE(dp) ((dp)->app->store)
-#define ENGINE(dp) ((dp)->app->engine)
+#define STORE(dp) ((dp)->o.store)
+#define ENGINE(dp) ((dp)->o.engine)
 
 /* ---- replicas ---- */
 
@@ -98,12 +97,25 @@ static json_t *replica_env(struct dep *d, int64_t version)
 	return env;
 }
 
+struct replica_row {
+	int64_t deployment_id, generation;
+};
+
+/* Submitted with the replica's job, in its transaction: the row that makes it a replica. */
+static int add_replica_row(struct atr_store *s, int64_t job_id, void *cls)
+{
+	const struct replica_row *rr = cls;
+	return atr_store_deployment_replica_add(s, job_id, rr->deployment_id, rr->generation);
+}
+
 /* A new replica job for track t with index idx (queued; the engine places it). */
 int rep_create(struct dep *d, const struct dep_track *t, int idx)
 {
 	struct atr_deploy *dp = d->dp;
 	const json_t *res = d->row.resources;
 	struct atr_job_spec spec = { 0 };
+	struct replica_row row = { d->row.id, t->generation };
+	struct atr_job_submit sub = { .spec = &spec, .also = add_replica_row, .also_cls = &row };
 	char name[200];
 	json_t *env = replica_env(d, t->version);
 	int64_t id;
@@ -129,15 +141,7 @@ int rep_create(struct dep *d, const struct dep_track *t, int idx)
 	spec.model_version_id = t->version_id;
 	spec.deployment_id = d->row.id;
 	spec.replica = idx;
-	if ((rc = atr_store_begin(STORE(dp))) == 0) {
-		rc = atr_store_job_create(STORE(dp), &spec, &id);
-		if (rc == 0)
-			rc = atr_store_deployment_replica_add(STORE(dp), id, d->row.id, t->generation);
-		if (rc == 0)
-			rc = atr_store_commit(STORE(dp));
-		else
-			atr_store_rollback(STORE(dp));
-	}
+	rc = atr_engine_submit(ENGINE(dp), &sub, &id);
 	json_decref(env);
 	if (rc < 0) {
 		atr_error("deployment '%s': could not create replica %d: %s", d->row.name, idx, atr_strerror(rc));
@@ -145,7 +149,6 @@ int rep_create(struct dep *d, const struct dep_track *t, int idx)
 	}
 	if (!rep_new(d, id, t->version_id, t->version, t->generation, idx, ATR_JOB_QUEUED))
 		return ATR_ENOMEM;
-	atr_engine_job_added(ENGINE(dp), id);
 	atr_debug("deployment '%s': replica %d of version %lld is job %lld", d->row.name, idx, (long long)t->version,
 		  (long long)id);
 	return 0;

@@ -16,7 +16,6 @@
  * following an alias. Every step is a history row; rollouts the controller starts or
  * ends on its own are audited as actor "controller".
  */
-#include "atrium/app.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
@@ -27,7 +26,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define STORE(d) ((d)->dp->app->store)
+#define STORE(d) ((d)->dp->o.store)
 
 static bool in_progress(const struct dep *d)
 {
@@ -395,11 +394,10 @@ int atr_deploy_rollback(struct atr_deploy *dp, int64_t id, const char *actor, ch
 
 /* ---- following an alias ---- */
 
-void dep_alias_moved(struct atr_app *app, void *arg, int64_t model_id, const char *alias, int64_t from_id,
-		     int64_t to_id)
+void dep_alias_moved(void *arg, int64_t model_id, const char *alias, int64_t from_id, int64_t to_id)
 {
 	struct atr_deploy *dp = arg;
-	int64_t to = to_id ? atr_store_model_version_number(app->store, to_id) : 0;
+	int64_t to = to_id ? atr_store_model_version_number(dp->o.store, to_id) : 0;
 
 	(void)from_id;
 	for (struct dep *d = dp->deps; d; d = d->next) {

@@ -6,7 +6,6 @@
  * 30 minutes (the dashboard's charts), in a ring allocated at a deployment's first request
  * (about 30 KiB). They start at zero when the daemon starts.
  */
-#include "atrium/app.h"
 #include "atrium/buf.h"
 #include "atrium/util.h"
 #include "deploy_internal.h"
@@ -139,7 +138,7 @@ static json_t *series_json(const struct dep *d, int64_t now_ms, int64_t since_ms
 json_t *dep_stats_json(struct dep *d)
 {
 	json_t *o = stats_json(&d->total), *versions = json_array(),
-	       *series = series_json(d, atr_now_ms(), d->dp->app->started_ms);
+	       *series = series_json(d, atr_now_ms(), d->dp->o.started_ms);
 	char since[40];
 
 	if (!o || !versions || !series) {
@@ -156,7 +155,7 @@ json_t *dep_stats_json(struct dep *d)
 				    d->vstats[i].version ? json_integer(d->vstats[i].version) : json_null());
 		json_array_append_new(versions, v);
 	}
-	atr_time_format(d->dp->app->started_ms, since, sizeof(since));
+	atr_time_format(d->dp->o.started_ms, since, sizeof(since));
 	json_object_set_new(o, "deployment", json_string(d->row.name));
 	json_object_set_new(o, "since", json_string(since));
 	json_object_set_new(o, "versions", versions);

@@ -4,7 +4,6 @@
  * state, restarts, requests in flight). Replica jobs waiting to be placed show why, from
  * the store; everything else is the controller's memory.
  */
-#include "atrium/app.h"
 #include "atrium/json.h"
 #include "atrium/store_identity.h"
 #include "atrium/util.h"
@@ -27,7 +26,7 @@ static json_t *instance_json(struct dep *d, struct dep_replica *r)
 	struct atr_replica_job info = { 0 };
 	json_t *o;
 
-	atr_store_deployment_replica_job(d->dp->app->store, r->job_id, &info);
+	atr_store_deployment_replica_job(d->dp->o.store, r->job_id, &info);
 	o = json_pack("{s:i, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:I, s:o}", "replica", r->index,
 		      "version", (json_int_t)r->version, "generation", (json_int_t)r->generation, "job_id",
 		      (json_int_t)r->job_id, "state", instance_state(r), "job_state", info.state, "worker",
@@ -59,7 +58,7 @@ static json_t *rollout_json(struct dep *d)
 	int err;
 	json_t *o;
 
-	if (!d->ro.id || !(o = atr_store_rollout_json(d->dp->app->store, d->ro.id, &err)))
+	if (!d->ro.id || !(o = atr_store_rollout_json(d->dp->o.store, d->ro.id, &err)))
 		return json_null();
 	return o;
 }
@@ -94,7 +93,7 @@ json_t *dep_json(struct dep *d)
 		      "max_age_s", (json_int_t)w->capture_max_age_s, "traffic", traffic_json(d), "rollout",
 		      rollout_json(d), "instances", instances ? instances : json_array(), "endpoints", "v2", v2,
 		      "predict", predict, "created_by",
-		      w->created_by && atr_store_user_get_by_id(d->dp->app->store, w->created_by, &u) == 0
+		      w->created_by && atr_store_user_get_by_id(d->dp->o.store, w->created_by, &u) == 0
 			      ? json_string(u.username)
 			      : json_null(),
 		      "created_at", created);

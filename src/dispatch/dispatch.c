@@ -1,42 +1,113 @@
 /*
- * dispatch.c: HTTP from the engine to workers, on the loop with libcurl multi (client.h):
- * POST {worker}/v1/jobs to start a job, DELETE {worker}/v1/jobs/{id} to cancel one. Failures
- * to reach a worker are retried with backoff, then the job goes back to the queue and the
- * worker is suspect for a while; an answer that never came leaves the job to the worker's
- * next heartbeat (does it hold the job or not?), so a job never runs twice.
+ * dispatch.c: the backend that runs jobs on Atrium's own workers (atr_job_backend): HTTP from
+ * the server to a worker's API on the loop with libcurl multi (client.h). POST
+ * {worker}/v1/jobs starts a job, DELETE {worker}/v1/jobs/{id} cancels one; each request
+ * presents the worker's secret (derived by the registry). Failures to reach a worker are
+ * retried with backoff, then the job goes back to the queue and the worker is suspect for a
+ * while; an answer that never came leaves the job to the worker's next heartbeat (does it
+ * hold the job or not?), so a job never runs twice. The engine (src/jobs/) decides; this
+ * file only sends and reports (atr_engine_dispatch_result, atr_engine_cancel_result).
  */
-#include "atrium/app.h"
+#include "atrium/dispatch.h"
 #include "atrium/client.h"
+#include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
-#include "atrium/store_identity.h"
+#include "atrium/registry.h"
+#include "atrium/store_jobs.h"
 #include "atrium/util.h"
-#include "engine_internal.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #define MAX_TRIES 4
+#define BUCKETS 256 /* power of two */
 static const unsigned backoff_ms[MAX_TRIES] = { 0, 200, 1000, 3000 };
+
+/* What is in flight for one job: its dispatch (with retries) or its cancel. */
+struct send {
+	struct send *next;
+	struct atr_dispatcher *d;
+	struct atr_engine *e;
+	int64_t job_id;
+	bool cancel;
+	int tries;
+	char *body; /* the dispatch's JSON, kept for retries */
+	char url[400];
+	char secret[ATR_TOKEN_MAX];
+	struct atr_xfer *xfer;
+	uv_timer_t *retry;
+};
+
+struct atr_dispatcher {
+	struct atr_dispatcher_opts o;
+	struct atr_job_backend backend;
+	struct send *buckets[BUCKETS];
+};
+
+static unsigned bucket(int64_t id)
+{
+	return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 40) & (BUCKETS - 1);
+}
+
+/* The dispatch (or the cancel) in flight for a job: each job has at most one of each. */
+static struct send *find(struct atr_dispatcher *d, int64_t job_id, bool cancel)
+{
+	for (struct send *s = d->buckets[bucket(job_id)]; s; s = s->next)
+		if (s->job_id == job_id && s->cancel == cancel)
+			return s;
+	return NULL;
+}
 
 static void retry_closed(uv_handle_t *h)
 {
 	free(h);
 }
 
-void eng_dispatch_abort(struct eng_job *j)
+/* Stops and frees s (its transfer is cancelled: no callback comes). */
+static void send_drop(struct send *s)
 {
-	if (j->xfer) {
-		atr_client_cancel(j->xfer);
-		j->xfer = NULL;
+	struct send **pp = &s->d->buckets[bucket(s->job_id)];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = s->next;
+	if (s->xfer)
+		atr_client_cancel(s->xfer);
+	if (s->retry) {
+		uv_timer_stop(s->retry);
+		uv_close((uv_handle_t *)s->retry, retry_closed);
 	}
-	if (j->retry) {
-		uv_timer_stop(j->retry);
-		uv_close((uv_handle_t *)j->retry, retry_closed);
-		j->retry = NULL;
-	}
+	free(s->body);
+	free(s);
+}
+
+static struct send *send_new(struct atr_dispatcher *d, struct atr_engine *e, const struct atr_job_dispatch *jd,
+			     bool cancel)
+{
+	struct send *s = find(d, jd->row->id, cancel);
+
+	if (s)
+		send_drop(s); /* (a new attempt replaces what was in flight) */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->e = e;
+	s->job_id = jd->row->id;
+	s->cancel = cancel;
+	atr_registry_secret(d->o.registry, jd->row->worker_id, jd->worker_nonce, s->secret);
+	if (cancel)
+		snprintf(s->url, sizeof(s->url), "%s/v1/jobs/%lld", jd->worker_url, (long long)jd->row->id);
+	else
+		snprintf(s->url, sizeof(s->url), "%s/v1/jobs", jd->worker_url);
+	s->next = d->buckets[bucket(s->job_id)];
+	d->buckets[bucket(s->job_id)] = s;
+	return s;
 }
 
 /* The message of a JSON error answer, or a short fallback. */
@@ -64,158 +135,191 @@ static bool error_field_is(const struct atr_client_resp *resp, const char *field
 	return yes;
 }
 
-static void send_now(struct eng_job *j);
+/* Reports the dispatch's outcome and forgets it (the engine may call back into us). */
+static void finish(struct send *s, enum atr_dispatch_result res, const char *why)
+{
+	struct atr_engine *e = s->e;
+	int64_t id = s->job_id;
+
+	send_drop(s);
+	atr_engine_dispatch_result(e, id, res, why);
+}
+
+static void send_now(struct send *s);
 
 static void on_retry(uv_timer_t *t)
 {
-	struct eng_job *j = t->data;
+	struct send *s = t->data;
 	uv_close((uv_handle_t *)t, retry_closed);
-	j->retry = NULL;
-	send_now(j);
+	s->retry = NULL;
+	send_now(s);
 }
 
-static void schedule_retry(struct eng_job *j)
+static void schedule_retry(struct send *s)
 {
 	uv_timer_t *t = malloc(sizeof(*t));
 	if (!t) {
-		eng_dispatch_failed(j->e, j, "out of memory", false);
+		finish(s, ATR_DISPATCH_FAILED, "out of memory");
 		return;
 	}
-	uv_timer_init(j->e->app->loop, t);
-	t->data = j;
-	j->retry = t;
-	uv_timer_start(t, on_retry, backoff_ms[j->tries], 0);
+	uv_timer_init(s->d->o.loop, t);
+	t->data = s;
+	s->retry = t;
+	uv_timer_start(t, on_retry, backoff_ms[s->tries], 0);
 }
 
 static void on_sent(void *cls, const struct atr_client_resp *resp)
 {
-	struct eng_job *j = cls;
-	struct atr_engine *e = j->e;
+	struct send *s = cls;
 	char why[300];
 
-	j->xfer = NULL;
+	s->xfer = NULL;
 	if (resp->status == 201 || resp->status == 200) {
-		eng_dispatch_accepted(e, j);
+		finish(s, ATR_DISPATCH_ACCEPTED, NULL);
 		return;
 	}
 	if (resp->status == 409 && error_field_is(resp, "id")) {
-		eng_dispatch_accepted(e, j); /* an earlier try got through: the worker has it */
+		finish(s, ATR_DISPATCH_ACCEPTED, NULL); /* an earlier try got through: the worker has it */
 		return;
 	}
 	error_message(resp, why, sizeof(why));
 	if (resp->status == 400) {
-		eng_dispatch_rejected(e, j, why);
+		finish(s, ATR_DISPATCH_REJECTED, why);
 		return;
 	}
 	if (resp->status == 409) { /* draining, GPUs taken: its view differs from ours */
-		eng_dispatch_failed(e, j, why, true);
+		finish(s, ATR_DISPATCH_REFUSED, why);
 		return;
 	}
 	if (resp->curl_code == CURLE_OPERATION_TIMEDOUT && resp->status == 0) {
-		/* It may have started: the worker's next heartbeat says (see atr_engine_heartbeat). */
-		j->dispatch_unknown = true;
-		atr_warn("job %lld: no answer from its worker in time; waiting for its heartbeat",
-			 (long long)j->row.id);
+		finish(s, ATR_DISPATCH_UNKNOWN, why);
 		return;
 	}
-	if (++j->tries < MAX_TRIES && resp->status != 401 && resp->status != 403) {
-		schedule_retry(j);
+	if (++s->tries < MAX_TRIES && resp->status != 401 && resp->status != 403) {
+		schedule_retry(s);
 		return;
 	}
-	eng_dispatch_failed(e, j, why, true);
+	finish(s, ATR_DISPATCH_REFUSED, why);
 }
 
-static void send_now(struct eng_job *j)
+static void send_now(struct send *s)
 {
-	struct atr_engine *e = j->e;
-	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
 	struct atr_client_req rq = { .method = "POST", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
-	char url[400];
+
+	rq.url = s->url;
+	rq.bearer = s->secret;
+	rq.body = s->body;
+	rq.body_len = strlen(s->body);
+	if (atr_client_send(s->d->o.client, &rq, on_sent, s, &s->xfer) < 0) {
+		s->xfer = NULL;
+		finish(s, ATR_DISPATCH_FAILED, "could not start the request");
+	}
+}
+
+/* The job as the worker's API takes it: the store's dispatch view, its GPUs and its token. */
+static char *dispatch_body(struct atr_dispatcher *d, const struct atr_job_dispatch *jd)
+{
 	json_t *body, *gpus;
 	char *text;
 	int err;
 
-	if (!w) {
-		eng_dispatch_failed(e, j, "its worker is gone", false);
-		return;
-	}
-	body = atr_store_job_dispatch_json(e->app->store, j->row.id, &err);
+	body = atr_store_job_dispatch_json(d->o.store, jd->row->id, &err);
 	gpus = json_array();
 	if (!body || !gpus) {
 		json_decref(body);
 		json_decref(gpus);
-		eng_dispatch_failed(e, j, "could not read the job", false);
-		return;
+		return NULL;
 	}
-	for (int i = 0; i < j->row.nassigned; i++)
-		json_array_append_new(gpus, json_integer(j->row.assigned[i]));
+	for (int i = 0; i < jd->row->nassigned; i++)
+		json_array_append_new(gpus, json_integer(jd->row->assigned[i]));
 	json_object_set_new(body, "gpus", gpus);
-	json_object_set_new(body, "token", json_string(j->token));
+	json_object_set_new(body, "token", json_string(jd->token));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	if (!text) {
-		eng_dispatch_failed(e, j, "out of memory", false);
-		return;
-	}
-	snprintf(url, sizeof(url), "%s/v1/jobs", w->url);
-	rq.url = url;
-	rq.bearer = w->secret;
-	rq.body = text;
-	rq.body_len = strlen(text);
-	if (atr_client_send(e->app->client, &rq, on_sent, j, &j->xfer) < 0) {
-		j->xfer = NULL;
-		free(text);
-		eng_dispatch_failed(e, j, "could not start the request", false);
-		return;
-	}
-	free(text);
+	return text;
 }
 
-void eng_dispatch_send(struct atr_engine *e, struct eng_job *j)
+static void backend_send(void *cls, struct atr_engine *e, const struct atr_job_dispatch *jd)
 {
-	struct atr_token_spec spec = { .kind = "job",
-				       .name = "job token",
-				       .user_id = j->row.created_by,
-				       .project_id = j->row.project_id,
-				       .scope_id = j->row.id };
+	struct atr_dispatcher *d = cls;
+	struct send *s = send_new(d, e, jd, false);
 
-	j->e = e;
-	j->tries = 0;
-	j->cancel_sent = false;
-	j->dispatch_unknown = false;
-	if (atr_store_token_create(e->app->store, &spec, j->token, NULL) < 0) {
-		eng_dispatch_failed(e, j, "could not make the job's token", false);
+	if (!s) {
+		atr_engine_dispatch_result(e, jd->row->id, ATR_DISPATCH_FAILED, "out of memory");
 		return;
 	}
-	send_now(j);
+	if (!(s->body = dispatch_body(d, jd))) {
+		finish(s, ATR_DISPATCH_FAILED, "could not read the job");
+		return;
+	}
+	send_now(s);
 }
 
 static void on_cancel_sent(void *cls, const struct atr_client_resp *resp)
 {
-	struct eng_job *j = cls;
-	j->xfer = NULL;
-	if (resp->status == 404) {
-		/* The worker does not have it (any more): its report or heartbeat settles it. */
-		atr_info("job %lld: its worker no longer has it", (long long)j->row.id);
-	} else if (resp->status != 200 && resp->status != 202) {
-		j->cancel_sent = false; /* the heartbeat's cancel list tries again */
+	struct send *s = cls;
+	struct atr_engine *e = s->e;
+	int64_t id = s->job_id;
+	bool delivered = resp->status == 200 || resp->status == 202 || resp->status == 404;
+
+	s->xfer = NULL;
+	if (resp->status == 404) /* the worker does not have it (any more): its report or heartbeat settles it */
+		atr_info("job %lld: its worker no longer has it", (long long)id);
+	send_drop(s);
+	atr_engine_cancel_result(e, id, delivered);
+}
+
+static void backend_cancel(void *cls, struct atr_engine *e, const struct atr_job_dispatch *jd)
+{
+	struct atr_dispatcher *d = cls;
+	struct atr_client_req rq = { .method = "DELETE", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
+	struct send *s = send_new(d, e, jd, true);
+
+	if (!s) {
+		atr_engine_cancel_result(e, jd->row->id, false);
+		return;
+	}
+	rq.url = s->url;
+	rq.bearer = s->secret;
+	if (atr_client_send(d->o.client, &rq, on_cancel_sent, s, &s->xfer) < 0) {
+		s->xfer = NULL;
+		send_drop(s);
+		atr_engine_cancel_result(e, jd->row->id, false);
 	}
 }
 
-void eng_dispatch_cancel(struct atr_engine *e, struct eng_job *j)
+static void backend_abort(void *cls, int64_t job_id)
 {
-	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
-	struct atr_client_req rq = { .method = "DELETE", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
-	char url[400];
+	struct send *s = find(cls, job_id, false);
+	if (s) /* (a cancel in flight still goes out: the worker must stop the job) */
+		send_drop(s);
+}
 
-	j->e = e;
-	if (!w || j->xfer || j->cancel_sent)
-		return; /* no worker, or a dispatch in flight: its answer sends the cancel */
-	snprintf(url, sizeof(url), "%s/v1/jobs/%lld", w->url, (long long)j->row.id);
-	rq.url = url;
-	rq.bearer = w->secret;
-	if (atr_client_send(e->app->client, &rq, on_cancel_sent, j, &j->xfer) == 0)
-		j->cancel_sent = true;
-	else
-		j->xfer = NULL;
+int atr_dispatcher_new(const struct atr_dispatcher_opts *o, struct atr_dispatcher **out)
+{
+	struct atr_dispatcher *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return ATR_ENOMEM;
+	d->o = *o;
+	d->backend = (struct atr_job_backend){
+		.cls = d, .send = backend_send, .cancel = backend_cancel, .abort = backend_abort
+	};
+	*out = d;
+	return 0;
+}
+
+const struct atr_job_backend *atr_dispatcher_backend(struct atr_dispatcher *d)
+{
+	return &d->backend;
+}
+
+void atr_dispatcher_free(struct atr_dispatcher *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < BUCKETS; i++)
+		while (d->buckets[i])
+			send_drop(d->buckets[i]);
+	free(d);
 }

@@ -1,5 +1,6 @@
 /* tokens.c: the api_tokens table (every kind of credential), stored as sha256 only. */
 #include "atrium/store_identity.h"
+#include "atrium/credentials.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/util.h"

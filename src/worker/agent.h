@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "atrium/auth.h"
+#include "atrium/principal.h"
 #include "atrium/client.h"
 #include "atrium/config.h"
 #include "atrium/gpu.h"

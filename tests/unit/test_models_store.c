@@ -378,10 +378,9 @@ struct heard {
 	int64_t from, to;
 };
 
-static void on_moved(struct atr_app *app, void *arg, int64_t model_id, const char *alias, int64_t from, int64_t to)
+static void on_moved(void *arg, int64_t model_id, const char *alias, int64_t from, int64_t to)
 {
 	struct heard *h = arg;
-	(void)app;
 	(void)model_id;
 	(void)alias;
 	h->moves++;
@@ -389,18 +388,16 @@ static void on_moved(struct atr_app *app, void *arg, int64_t model_id, const cha
 	h->to = to;
 }
 
-static int refuse(struct atr_app *app, void *arg, int64_t version_id, char *why, size_t len)
+static int refuse(void *arg, int64_t version_id, char *why, size_t len)
 {
-	(void)app;
 	(void)arg;
 	snprintf(why, len, "deployment 'web' serves version row %lld", (long long)version_id);
 	return -1;
 }
 
-static void add_deployment(struct atr_app *app, void *arg, int64_t version_id, json_t *l)
+static void add_deployment(void *arg, int64_t version_id, json_t *l)
 {
 	struct heard *h = arg;
-	(void)app;
 	h->lineage++;
 	json_array_append_new(json_object_get(l, "deployments"),
 			      json_pack("{s:I}", "version_row", (json_int_t)version_id));
@@ -415,24 +412,24 @@ static void test_hooks(void **state)
 	json_t *lin = json_pack("{s:[]}", "deployments");
 	(void)state;
 
-	assert_int_equal(atr_models_version_deletable(NULL, 5, why, sizeof(why)), 0);
+	assert_int_equal(atr_models_version_deletable(5, why, sizeof(why)), 0);
 	assert_int_equal(atr_models_listen(&l), 0);
-	atr_models_alias_moved(NULL, 1, "production", 3, 4);
+	atr_models_alias_moved(1, "production", 3, 4);
 	assert_int_equal(h.moves, 1);
 	assert_int_equal(h.from, 3);
 	assert_int_equal(h.to, 4);
-	assert_int_equal(atr_models_version_deletable(NULL, 5, why, sizeof(why)), 0);
+	assert_int_equal(atr_models_version_deletable(5, why, sizeof(why)), 0);
 	assert_int_equal(atr_models_listen(&r), 0);
-	assert_true(atr_models_version_deletable(NULL, 5, why, sizeof(why)) < 0);
+	assert_true(atr_models_version_deletable(5, why, sizeof(why)) < 0);
 	assert_non_null(strstr(why, "deployment 'web'"));
-	atr_models_lineage_extend(NULL, 9, lin);
+	atr_models_lineage_extend(9, lin);
 	assert_int_equal(json_array_size(json_object_get(lin, "deployments")), 1);
 	json_decref(lin);
 	for (int i = 2; i < ATR_MODELS_MAX_LISTENERS; i++)
 		assert_int_equal(atr_models_listen(&r), 0);
 	assert_int_equal(atr_models_listen(&r), ATR_ELIMIT);
 	atr_models_listeners_clear();
-	atr_models_alias_moved(NULL, 1, "production", 4, 5);
+	atr_models_alias_moved(1, "production", 4, 5);
 	assert_int_equal(h.moves, 1);
 }
 

@@ -1,8 +1,10 @@
-/* metrics.c: request counters and latency histograms, rendered in Prometheus text format. */
+/* metrics.c: request counters and latency histograms, rendered in Prometheus text format.
+ * No HTTP here: the server reports each request (route index, status, time) and the route
+ * names come from a label callback. */
 #include "atrium/metrics.h"
 #include "atrium/err.h"
-#include "atrium/http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +26,8 @@ struct source {
 };
 
 struct atr_metrics {
-	const struct atr_route *routes;
+	atr_metrics_label_fn label;
+	void *label_cls;
 	size_t nroutes;
 	struct route_stats *stats; /* nroutes + 1: the last is "unmatched" */
 	int64_t connections;
@@ -32,7 +35,7 @@ struct atr_metrics {
 	size_t nsources;
 };
 
-int atr_metrics_new(const struct atr_route *routes, size_t nroutes, struct atr_metrics **out)
+int atr_metrics_new(size_t nroutes, atr_metrics_label_fn label, void *label_cls, struct atr_metrics **out)
 {
 	struct atr_metrics *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -42,7 +45,8 @@ int atr_metrics_new(const struct atr_route *routes, size_t nroutes, struct atr_m
 		free(m);
 		return ATR_ENOMEM;
 	}
-	m->routes = routes;
+	m->label = label;
+	m->label_cls = label_cls;
 	m->nroutes = nroutes;
 	*out = m;
 	return 0;
@@ -108,7 +112,7 @@ int atr_metrics_add_source(struct atr_metrics *m, atr_metrics_source_fn fn, void
 
 static const char *route_label(struct atr_metrics *m, size_t i)
 {
-	return i < m->nroutes ? m->routes[i].name : "unmatched";
+	return i < m->nroutes && m->label ? m->label(m->label_cls, i) : "unmatched";
 }
 
 int atr_metrics_render(struct atr_metrics *m, struct atr_buf *out)

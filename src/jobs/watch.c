@@ -3,7 +3,7 @@
  * changes and log arrivals call them. Watches may be removed from inside a callback.
  */
 #include "atrium/err.h"
-#include "engine_internal.h"
+#include "jobs_internal.h"
 
 #include <stdlib.h>
 

@@ -1,18 +1,15 @@
-#ifndef ATRIUM_ENGINE_INTERNAL_H
-#define ATRIUM_ENGINE_INTERNAL_H
-/* Shared by the files of src/dispatch/ only: the engine's in-memory model. */
+#ifndef ATRIUM_JOBS_INTERNAL_H
+#define ATRIUM_JOBS_INTERNAL_H
+/* Shared by the files of src/jobs/ only: the engine's in-memory model. */
 #include <uv.h>
 
-#include "atrium/auth.h"
+#include "atrium/principal.h"
 #include "atrium/engine.h"
 #include "atrium/sched.h"
 
 #define ENG_BUCKETS 1024 /* power of two */
 #define ENG_MAX_LABELS 32
 #define DISPATCH_GRACE_MS 15000 /* a dispatched job its worker never mentions is lost after this */
-
-struct atr_app;
-struct atr_xfer;
 
 struct eng_worker {
 	struct eng_worker *next;
@@ -32,8 +29,8 @@ struct eng_worker {
 	int cpus_alloc;
 	int64_t memory_alloc;
 	int64_t suspect_until; /* ms: dispatch failed; not offered until then */
-	char secret[ATR_TOKEN_MAX];
-	struct eng_job *jobs; /* the dispatched and running jobs it holds (wnext): a heartbeat reads these */
+	int64_t nonce;	       /* its registration (0: none): the backend derives its secret from it */
+	struct eng_job *jobs;  /* the dispatched and running jobs it holds (wnext): a heartbeat reads these */
 };
 
 struct eng_job {
@@ -46,9 +43,7 @@ struct eng_job {
 	struct atr_sched_label sel[ENG_MAX_LABELS];
 	int nsel;
 	char reason[200];
-	struct atr_xfer *xfer; /* dispatch or cancel in flight */
-	int tries;	       /* dispatch attempts to the current worker */
-	uv_timer_t *retry;     /* a pending retry of the dispatch */
+	bool sending; /* handed to the backend, no result yet */
 	int64_t dispatched_ms;
 	bool dispatch_unknown;	   /* sent, no answer: the worker's heartbeat decides */
 	bool cancel_sent;	   /* the worker was told to cancel */
@@ -77,7 +72,8 @@ struct atr_job_watch {
 };
 
 struct atr_engine {
-	struct atr_app *app;
+	struct atr_engine_opts o;
+	struct atr_job_backend backend;
 	struct eng_worker *workers;
 	struct eng_job *buckets[ENG_BUCKETS];
 	struct eng_job *head, *tail;
@@ -115,12 +111,12 @@ void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *re
 /* What an ended job leaves: its token revoked, its run's status set. */
 void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_state to);
 
-/* dispatch.c: HTTP to workers. */
+/* engine.c: through the backend (atr_job_backend). */
 void eng_dispatch_send(struct atr_engine *e, struct eng_job *j);
 void eng_dispatch_cancel(struct atr_engine *e, struct eng_job *j);
-void eng_dispatch_abort(struct eng_job *j); /* stop transfers and timers of j */
+void eng_dispatch_abort(struct atr_engine *e, struct eng_job *j); /* forget what is in flight for j */
 
-/* engine.c: what dispatch.c reports back. */
+/* engine.c: what the backend reports back (atr_engine_dispatch_result). */
 void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j);
 /* The worker refused or could not be reached: back to the queue (no attempt used). */
 void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *why, bool worker_suspect);

@@ -4,7 +4,6 @@
  * against what was placed, and final reports applied once (with the job's outputs becoming
  * a model or dataset version).
  */
-#include "atrium/app.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
@@ -13,7 +12,7 @@
 #include "atrium/store_models.h"
 #include "atrium/store_workers.h"
 #include "atrium/util.h"
-#include "engine_internal.h"
+#include "jobs_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@
 static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
 {
 	int err;
-	json_t *job = atr_store_job_json(e->app->store, id, &err), *outs;
+	json_t *job = atr_store_job_json(e->o.store, id, &err), *outs;
 	const char *model, *dataset;
 	char actor[32];
 	int64_t project_id = 0, run_id;
@@ -37,7 +36,7 @@ static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
 	snprintf(actor, sizeof(actor), "job:%lld", (long long)id);
 	if (model || dataset) {
 		struct atr_job_row row;
-		if ((rc = atr_store_job_row(e->app->store, id, &row)) == 0) {
+		if ((rc = atr_store_job_row(e->o.store, id, &row)) == 0) {
 			project_id = row.project_id;
 			json_decref(row.labels);
 		}
@@ -52,29 +51,29 @@ static int publish_outputs(struct atr_engine *e, int64_t id, const char **why)
 						       .copy_from_id = id,
 						       .commit = true,
 						       .description = atr_json_str(job, "name", "") };
-		rc = atr_store_model_find_or_create(e->app->store, project_id, model, actor, &m);
+		rc = atr_store_model_find_or_create(e->o.store, project_id, model, actor, &m);
 		spec.model_id = m.id;
 		if (rc == 0)
-			rc = atr_store_model_version_create(e->app->store, &spec, &v);
+			rc = atr_store_model_version_create(e->o.store, &spec, &v);
 		if (rc == 0)
-			rc = atr_store_job_set_outputs(e->app->store, id, v.id, 0);
+			rc = atr_store_job_set_outputs(e->o.store, id, v.id, 0);
 		if (rc < 0)
 			*why = "could not register the output model version";
 	}
 	if (rc == 0 && dataset) {
 		int64_t ds_id;
 		struct atr_dataset_version v;
-		rc = atr_store_dataset_find(e->app->store, project_id, dataset, &ds_id);
+		rc = atr_store_dataset_find(e->o.store, project_id, dataset, &ds_id);
 		if (rc == ATR_ENOTFOUND)
-			rc = atr_store_dataset_create(e->app->store, project_id, dataset, "", NULL, 0, &ds_id);
+			rc = atr_store_dataset_create(e->o.store, project_id, dataset, "", NULL, 0, &ds_id);
 		if (rc == 0)
-			rc = atr_store_dsv_create(e->app->store, ds_id, atr_json_str(job, "name", ""), 0, id, 0, &v);
+			rc = atr_store_dsv_create(e->o.store, ds_id, atr_json_str(job, "name", ""), 0, id, 0, &v);
 		if (rc == 0)
-			rc = atr_store_files_copy(e->app->store, "job_output", id, "dataset_version", v.id);
+			rc = atr_store_files_copy(e->o.store, "job_output", id, "dataset_version", v.id);
 		if (rc == 0)
-			rc = atr_store_dsv_commit(e->app->store, v.id, -1, NULL, NULL);
+			rc = atr_store_dsv_commit(e->o.store, v.id, -1, NULL, NULL);
 		if (rc == 0)
-			rc = atr_store_job_set_outputs(e->app->store, id, 0, v.id);
+			rc = atr_store_job_set_outputs(e->o.store, id, 0, v.id);
 		if (rc < 0)
 			*why = "could not register the output dataset version";
 	}
@@ -147,7 +146,7 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 		    (j->row.state != ATR_JOB_DISPATCHED && j->row.state != ATR_JOB_RUNNING))
 			continue;
 		if (listed(ids, n, j->row.id)) {
-			if (j->row.state == ATR_JOB_DISPATCHED && !j->xfer)
+			if (j->row.state == ATR_JOB_DISPATCHED && !j->sending)
 				eng_dispatch_accepted(e, j); /* the answer was lost, the job runs */
 			else if (j->row.cancel_requested)
 				json_array_append_new(cancel, json_integer(j->row.id));
@@ -182,7 +181,7 @@ bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_i
 	if (j)
 		return j->row.worker_id == worker_id;
 	/* Ended: its last worker may still ship the tail of its log and its report. */
-	if (atr_store_job_row(e->app->store, job_id, &row) < 0)
+	if (atr_store_job_row(e->o.store, job_id, &row) < 0)
 		return false;
 	on = row.worker_id == worker_id;
 	json_decref(row.labels);

@@ -1,6 +1,6 @@
 /*
- * model_hooks.c: the listeners that follow the model registry (see model_hooks.h). Today
- * nothing registers; the deployments work subscribes here instead of editing the registry.
+ * model_hooks.c: the listeners that follow the model registry (see model_hooks.h): the
+ * deployments subscribe here instead of the registry knowing them.
  */
 #include "atrium/model_hooks.h"
 #include "atrium/err.h"
@@ -24,31 +24,29 @@ void atr_models_listeners_clear(void)
 	nlisteners = 0;
 }
 
-void atr_models_alias_moved(struct atr_app *app, int64_t model_id, const char *alias, int64_t from_version_id,
-			    int64_t to_version_id)
+void atr_models_alias_moved(int64_t model_id, const char *alias, int64_t from_version_id, int64_t to_version_id)
 {
 	atr_debug("model %lld: alias '%s' moved from version row %lld to %lld", (long long)model_id, alias,
 		  (long long)from_version_id, (long long)to_version_id);
 	for (size_t i = 0; i < nlisteners; i++)
 		if (listeners[i].alias_moved)
-			listeners[i].alias_moved(app, listeners[i].arg, model_id, alias, from_version_id,
-						 to_version_id);
+			listeners[i].alias_moved(listeners[i].arg, model_id, alias, from_version_id, to_version_id);
 }
 
-int atr_models_version_deletable(struct atr_app *app, int64_t version_id, char *why, size_t whylen)
+int atr_models_version_deletable(int64_t version_id, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < nlisteners; i++) {
 		if (!listeners[i].version_deletable)
 			continue;
-		if (listeners[i].version_deletable(app, listeners[i].arg, version_id, why, whylen) < 0)
+		if (listeners[i].version_deletable(listeners[i].arg, version_id, why, whylen) < 0)
 			return ATR_ECONFLICT;
 	}
 	return 0;
 }
 
-void atr_models_lineage_extend(struct atr_app *app, int64_t version_id, json_t *lineage)
+void atr_models_lineage_extend(int64_t version_id, json_t *lineage)
 {
 	for (size_t i = 0; i < nlisteners; i++)
 		if (listeners[i].lineage)
-			listeners[i].lineage(app, listeners[i].arg, version_id, lineage);
+			listeners[i].lineage(listeners[i].arg, version_id, lineage);
 }

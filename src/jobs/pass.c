@@ -4,14 +4,13 @@
  * pure planner's input (sched.h), applies its placements (dispatch) and records the reasons
  * of the jobs that wait. Passes are coalesced and spaced by their own cost.
  */
-#include "atrium/app.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
 #include "atrium/store_identity.h"
 #include "atrium/store_jobs.h"
 #include "atrium/util.h"
-#include "engine_internal.h"
+#include "jobs_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +52,7 @@ static double recent_gpu_hours(struct atr_engine *e, int64_t team_id, int64_t no
 	for (int i = 0; i < e->nfair; i++)
 		if (e->fair[i].team_id == team_id)
 			return e->fair[i].gpu_hours;
-	atr_store_team_gpu_hours(e->app->store, since, team_id, &hours);
+	atr_store_team_gpu_hours(e->o.store, since, team_id, &hours);
 	if ((u = realloc(e->fair, (size_t)(e->nfair + 1) * sizeof(*u))) != NULL) {
 		e->fair = u;
 		e->fair[e->nfair++] = (struct eng_team_usage){ team_id, hours };
@@ -71,7 +70,7 @@ static int load_teams(struct atr_engine *e, struct pass_arrays *a, bool with_usa
 	size_t i;
 	int64_t now = atr_now_ms();
 
-	if (!items || atr_store_team_list(e->app->store, &p, items, &more) < 0) {
+	if (!items || atr_store_team_list(e->o.store, &p, items, &more) < 0) {
 		json_decref(items);
 		return ATR_EDB;
 	}
@@ -122,7 +121,7 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a, bool with_job
 		s->id = w->id;
 		s->name = w->name;
 		s->online = w->online;
-		s->schedulable = w->schedulable && w->suspect_until <= now && w->url[0] && w->secret[0];
+		s->schedulable = w->schedulable && w->suspect_until <= now && w->url[0] && w->nonce;
 		s->labels = w->labels;
 		s->nlabels = w->nlabels;
 		for (int g = 0; g < w->ngpus; g++)
@@ -206,7 +205,7 @@ static void run_pass(struct atr_engine *e)
 		return;
 	}
 	/* One transaction for the whole pass: placements and reasons commit together. */
-	atr_store_begin(e->app->store);
+	atr_store_begin(e->o.store);
 	for (int i = 0; i < plan.nplacements; i++) {
 		struct eng_job *j = eng_job_find(e, plan.placements[i].job_id);
 		if (j && j->row.state == ATR_JOB_QUEUED)
@@ -216,10 +215,10 @@ static void run_pass(struct atr_engine *e)
 		struct eng_job *j = eng_job_find(e, plan.pending[i].job_id);
 		if (j && j->row.state == ATR_JOB_QUEUED && strcmp(j->reason, plan.pending[i].reason) != 0) {
 			atr_copy(j->reason, sizeof(j->reason), plan.pending[i].reason);
-			atr_store_job_set_pending(e->app->store, j->row.id, j->reason);
+			atr_store_job_set_pending(e->o.store, j->row.id, j->reason);
 		}
 	}
-	if (atr_store_commit(e->app->store) < 0)
+	if (atr_store_commit(e->o.store) < 0)
 		atr_error("could not record a scheduling pass");
 	atr_sched_plan_release(&plan);
 	pass_arrays_release(&a);

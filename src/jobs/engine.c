@@ -3,22 +3,22 @@
  * every change of a job's state is applied to the store first (a job_events row each) and
  * then mirrored here. Scheduling passes are coalesced on a timer and spaced by their own
  * cost, so a burst of submissions is placed in a few passes, not one per request.
- * Not here: HTTP to workers (dispatch.c), waiters and followers (watch.c), REST (api/jobs.c).
+ * Not here: how a job reaches its worker (the backend: src/dispatch/), waiters and
+ * followers (watch.c), REST (api/jobs.c).
  */
-#include "atrium/app.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 #include "atrium/log.h"
 #include "atrium/metrics.h"
 #include "atrium/store_datasets.h"
+#include "atrium/store.h"
 #include "atrium/store_files.h"
 #include "atrium/store_identity.h"
 #include "atrium/store_models.h"
+#include "atrium/store_runs.h"
 #include "atrium/store_workers.h"
 #include "atrium/util.h"
-#include "atrium/worker_secret.h"
-#include "atrium/auth.h"
-#include "engine_internal.h"
+#include "jobs_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +121,8 @@ static void worker_from_json(struct atr_engine *e, struct eng_worker *w, const j
 		g->busy = atr_json_bool(v, "busy", false);
 		w->ngpus++;
 	}
-	if (atr_store_worker_nonce(e->app->store, w->id, &nonce) == 0)
-		api_worker_secret(e->app, w->id, nonce, w->secret);
+	if (atr_store_worker_nonce(e->o.store, w->id, &nonce) == 0)
+		w->nonce = nonce;
 }
 
 /* Reloads a worker from the registry; a deleted one leaves memory (NULL). */
@@ -132,7 +132,7 @@ struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id)
 	json_t *o;
 	int err;
 
-	o = atr_store_worker_json(e->app->store, id, &err);
+	o = atr_store_worker_json(e->o.store, id, &err);
 	if (!o) {
 		if (w && err == ATR_ENOTFOUND) {
 			struct eng_worker **pp = &e->workers;
@@ -173,7 +173,7 @@ static void workers_load_all(struct atr_engine *e)
 		json_t *items = json_array(), *it;
 		bool more = false;
 		size_t i;
-		if (!items || atr_store_worker_list(e->app->store, NULL, -1, &p, items, &more) < 0) {
+		if (!items || atr_store_worker_list(e->o.store, NULL, -1, &p, items, &more) < 0) {
 			json_decref(items);
 			return;
 		}
@@ -310,9 +310,9 @@ static void job_unindex(struct atr_engine *e, struct eng_job *j)
 		queue_remove(e, j);
 }
 
-static void job_free(struct eng_job *j)
+static void job_free(struct atr_engine *e, struct eng_job *j)
 {
-	eng_dispatch_abort(j);
+	eng_dispatch_abort(e, j);
 	json_decref(j->row.labels);
 	free(j);
 }
@@ -337,8 +337,9 @@ static int take_row(const struct atr_job_row *row, void *cls)
 
 static void revoke_job_token(struct atr_engine *e, int64_t job_id)
 {
-	atr_store_token_revoke_scope(e->app->store, "job", job_id);
-	atr_auth_invalidate(e->app->auth);
+	atr_store_token_revoke_scope(e->o.store, "job", job_id);
+	if (e->o.tokens_revoked)
+		e->o.tokens_revoked(e->o.cls);
 }
 
 /*
@@ -362,7 +363,7 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 		c.exit_code = extra->exit_code;
 		c.message = extra->message;
 	}
-	rc = atr_store_job_transition(e->app->store, id, &c);
+	rc = atr_store_job_transition(e->o.store, id, &c);
 	if (rc < 0) {
 		atr_warn("job %lld: could not move %s -> %s", (long long)id, atr_job_state_name(c.from),
 			 atr_job_state_name(to));
@@ -372,7 +373,7 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 			to != ATR_JOB_RUNNING && to != ATR_JOB_DISPATCHED;
 	if (leaves_worker) {
 		allocate(e, eng_worker_find(e, j->row.worker_id), j, -1);
-		eng_dispatch_abort(j);
+		eng_dispatch_abort(e, j);
 	}
 	if (j->row.gpus > 0 && (leaves_worker || to == ATR_JOB_RUNNING))
 		e->fair_share_at = 0; /* its team's GPU-hours change: read them again at the next pass */
@@ -399,7 +400,7 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 	}
 	if (atr_job_state_terminal(to)) {
 		job_unindex(e, j);
-		job_free(j);
+		job_free(e, j);
 	}
 	eng_notify(e, id, to, false);
 	atr_engine_kick(e);
@@ -411,7 +412,7 @@ void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_s
 {
 	revoke_job_token(e, id);
 	if (run_id > 0)
-		atr_store_job_run_finish(e->app->store, run_id,
+		atr_store_job_run_finish(e->o.store, run_id,
 					 to == ATR_JOB_SUCCEEDED   ? "finished"
 					 : to == ATR_JOB_CANCELLED ? "killed"
 								   : "failed");
@@ -445,7 +446,96 @@ void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why)
 		eng_requeue_or_fail(e, j, "requeued after its worker was lost");
 }
 
-/* ---- dispatch results (from dispatch.c) ---- */
+/* ---- the backend: sending, cancelling, and what it reports ---- */
+
+static struct atr_job_dispatch dispatch_of(struct eng_job *j, const struct eng_worker *w)
+{
+	return (struct atr_job_dispatch){
+		.row = &j->row, .worker_url = w->url, .worker_nonce = w->nonce, .token = j->token
+	};
+}
+
+/* A placed job goes to its worker with a new job token (the attempt's; revoked when it ends). */
+void eng_dispatch_send(struct atr_engine *e, struct eng_job *j)
+{
+	struct atr_token_spec spec = { .kind = "job",
+				       .name = "job token",
+				       .user_id = j->row.created_by,
+				       .project_id = j->row.project_id,
+				       .scope_id = j->row.id };
+	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
+	struct atr_job_dispatch d;
+
+	j->cancel_sent = false;
+	j->dispatch_unknown = false;
+	if (!w) {
+		eng_dispatch_failed(e, j, "its worker is gone", false);
+		return;
+	}
+	if (atr_store_token_create(e->o.store, &spec, j->token, NULL) < 0) {
+		eng_dispatch_failed(e, j, "could not make the job's token", false);
+		return;
+	}
+	d = dispatch_of(j, w);
+	j->sending = true;
+	e->backend.send(e->backend.cls, e, &d);
+}
+
+void eng_dispatch_cancel(struct atr_engine *e, struct eng_job *j)
+{
+	struct eng_worker *w = eng_worker_find(e, j->row.worker_id);
+	struct atr_job_dispatch d;
+
+	if (!w || j->sending || j->cancel_sent)
+		return; /* no worker, or a dispatch in flight: its answer sends the cancel */
+	d = dispatch_of(j, w);
+	j->cancel_sent = true;
+	e->backend.cancel(e->backend.cls, e, &d);
+}
+
+void eng_dispatch_abort(struct atr_engine *e, struct eng_job *j)
+{
+	j->sending = false;
+	e->backend.abort(e->backend.cls, j->row.id);
+}
+
+void atr_engine_dispatch_result(struct atr_engine *e, int64_t job_id, enum atr_dispatch_result res, const char *why)
+{
+	struct eng_job *j = eng_job_find(e, job_id);
+
+	if (!j || !j->sending)
+		return; /* it moved on meanwhile */
+	j->sending = false;
+	switch (res) {
+	case ATR_DISPATCH_ACCEPTED:
+		eng_dispatch_accepted(e, j);
+		break;
+	case ATR_DISPATCH_REFUSED:
+		eng_dispatch_failed(e, j, why ? why : "the worker refused it", true);
+		break;
+	case ATR_DISPATCH_FAILED:
+		eng_dispatch_failed(e, j, why ? why : "it could not be sent", false);
+		break;
+	case ATR_DISPATCH_REJECTED:
+		eng_dispatch_rejected(e, j, why ? why : "the worker rejected it");
+		break;
+	case ATR_DISPATCH_UNKNOWN:
+		/* It may have started: the worker's next heartbeat says (see atr_engine_heartbeat). */
+		j->dispatch_unknown = true;
+		atr_warn("job %lld: no answer from its worker in time; waiting for its heartbeat", (long long)job_id);
+		break;
+	}
+}
+
+void atr_engine_cancel_result(struct atr_engine *e, int64_t job_id, bool delivered)
+{
+	struct eng_job *j = eng_job_find(e, job_id);
+
+	if (j && !delivered)
+		j->cancel_sent = false; /* the heartbeat's cancel list tries again */
+}
+
+/* ---- dispatch results ---- */
 
 void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j)
 {
@@ -453,7 +543,7 @@ void eng_dispatch_accepted(struct atr_engine *e, struct eng_job *j)
 	if (j->row.state != ATR_JOB_DISPATCHED)
 		return;
 	if (eng_move(e, j, ATR_JOB_RUNNING, NULL) == 0 && j->row.run_id && j->row.attempts == 1)
-		atr_store_job_run_started(e->app->store, j->row.run_id);
+		atr_store_job_run_started(e->o.store, j->row.run_id);
 	if (j->row.cancel_requested)
 		eng_dispatch_cancel(e, j);
 }
@@ -503,8 +593,7 @@ static void on_tick(uv_timer_t *t)
 	for (; j; j = next) {
 		next = j->next;
 		/* Sent, never confirmed, and the worker's heartbeats do not mention it. */
-		if (j->row.state == ATR_JOB_DISPATCHED && !j->xfer && !j->retry &&
-		    now - j->dispatched_ms > DISPATCH_GRACE_MS)
+		if (j->row.state == ATR_JOB_DISPATCHED && !j->sending && now - j->dispatched_ms > DISPATCH_GRACE_MS)
 			eng_dispatch_failed(e, j, "the worker never confirmed the job", false);
 	}
 	atr_engine_kick(e);
@@ -530,19 +619,21 @@ static void render_metrics(void *cls, struct atr_buf *out)
 		       (long long)c.gpus_allocated);
 }
 
-int atr_engine_new(struct atr_app *app, struct atr_engine **out)
+int atr_engine_new(const struct atr_engine_opts *o, struct atr_engine **out)
 {
 	struct atr_engine *e = calloc(1, sizeof(*e));
 	int rc;
 
 	if (!e)
 		return ATR_ENOMEM;
-	e->app = app;
-	uv_timer_init(app->loop, &e->pass_timer);
-	uv_timer_init(app->loop, &e->tick);
+	e->o = *o;
+	e->backend = *o->backend;
+	e->o.backend = &e->backend;
+	uv_timer_init(o->loop, &e->pass_timer);
+	uv_timer_init(o->loop, &e->tick);
 	e->pass_timer.data = e->tick.data = e;
 	workers_load_all(e);
-	rc = atr_store_jobs_active(app->store, take_row, e);
+	rc = atr_store_jobs_active(o->store, take_row, e);
 	if (rc < 0) {
 		atr_engine_free(e);
 		return rc;
@@ -555,8 +646,8 @@ int atr_engine_new(struct atr_app *app, struct atr_engine **out)
 	}
 	uv_unref((uv_handle_t *)&e->tick);
 	uv_timer_start(&e->tick, on_tick, 1000, 1000);
-	if (app->metrics)
-		atr_metrics_add_source(app->metrics, render_metrics, e);
+	if (o->metrics)
+		atr_metrics_add_source(o->metrics, render_metrics, e);
 	*out = e;
 	atr_info("job engine: %lld active jobs, %s workers known", (long long)e->njobs, e->workers ? "some" : "no");
 	atr_engine_kick(e);
@@ -578,7 +669,7 @@ void atr_engine_free(struct atr_engine *e)
 	while (e->head) {
 		struct eng_job *j = e->head;
 		job_unindex(e, j);
-		job_free(j);
+		job_free(e, j);
 	}
 	while (e->workers) {
 		struct eng_worker *w = e->workers;
@@ -596,10 +687,11 @@ void atr_engine_free(struct atr_engine *e)
 	uv_close((uv_handle_t *)&e->tick, on_engine_closed);
 }
 
-int atr_engine_job_added(struct atr_engine *e, int64_t job_id)
+/* The job just written: take it in and schedule soon. */
+static int job_added(struct atr_engine *e, int64_t job_id)
 {
 	struct atr_job_row row;
-	int rc = atr_store_job_row(e->app->store, job_id, &row);
+	int rc = atr_store_job_row(e->o.store, job_id, &row);
 
 	if (rc < 0)
 		return rc;
@@ -607,6 +699,38 @@ int atr_engine_job_added(struct atr_engine *e, int64_t job_id)
 	json_decref(row.labels);
 	atr_engine_kick(e);
 	return rc;
+}
+
+int atr_engine_submit(struct atr_engine *e, const struct atr_job_submit *sub, int64_t *id_out)
+{
+	struct atr_run_spec run = { 0 };
+	int64_t id = 0, run_id;
+	int rc = atr_store_begin(e->o.store);
+
+	if (rc < 0)
+		return rc;
+	rc = atr_store_job_create(e->o.store, sub->spec, &id);
+	if (rc == 0 && sub->run_name) {
+		run.project_id = sub->spec->project_id;
+		run.name = sub->run_name;
+		run.job_id = id;
+		run.user_id = sub->run_user_id;
+		run.inputs = sub->run_inputs;
+		run.ninputs = sub->run_ninputs;
+		rc = atr_store_run_create(e->o.store, &run, &run_id);
+		if (rc == 0)
+			rc = atr_store_job_set_run(e->o.store, id, run_id);
+	}
+	if (rc == 0 && sub->also)
+		rc = sub->also(e->o.store, id, sub->also_cls);
+	if (rc == 0)
+		rc = atr_store_commit(e->o.store);
+	else
+		atr_store_rollback(e->o.store);
+	if (rc < 0)
+		return rc;
+	*id_out = id;
+	return job_added(e, id);
 }
 
 int atr_engine_cancel(struct atr_engine *e, int64_t job_id)
@@ -624,7 +748,7 @@ int atr_engine_cancel(struct atr_engine *e, int64_t job_id)
 			eng_settle(e, job_id, run, ATR_JOB_CANCELLED);
 		return rc;
 	}
-	rc = atr_store_job_request_cancel(e->app->store, job_id);
+	rc = atr_store_job_request_cancel(e->o.store, job_id);
 	if (rc < 0)
 		return rc;
 	j->row.cancel_requested = true;

@@ -46,24 +46,6 @@ struct atr_auth {
 	struct front *front;	   /* FRONT_SLOTS */
 };
 
-int atr_token_new(char token[ATR_TOKEN_MAX], char hash_hex[65])
-{
-	unsigned char raw[32];
-	char b62[48]; /* base62 of 32 bytes is at most 43 characters */
-
-	if (atr_random_bytes(raw, sizeof(raw)) < 0)
-		return ATR_EIO;
-	atr_base62_encode(raw, sizeof(raw), b62);
-	snprintf(token, ATR_TOKEN_MAX, "atr_%s", b62);
-	atr_token_hash(token, hash_hex);
-	return 0;
-}
-
-void atr_token_hash(const char *token, char hash_hex[65])
-{
-	atr_sha256_hex(token, strlen(token), hash_hex);
-}
-
 int atr_auth_new(struct atr_store *store, struct atr_auth **out)
 {
 	struct atr_auth *a = calloc(1, sizeof(*a));

@@ -1,9 +1,9 @@
 /*
- * password.c: PBKDF2-HMAC-SHA256 password hashes with a random salt, constant-time
- * comparison, and the login rate limiter. Hashing is slow on purpose: callers run it on
+ * credentials.c: API tokens (random; stored as their sha256), PBKDF2-HMAC-SHA256 password
+ * hashes with a random salt and constant-time comparison, and the login rate limiter. Hashing is slow on purpose: callers run it on
  * libuv's thread pool (see api/auth.c), never on the loop.
  */
-#include "atrium/auth.h"
+#include "atrium/credentials.h"
 #include "atrium/err.h"
 #include "atrium/util.h"
 
@@ -17,6 +17,24 @@
 #define ITERATIONS 210000 /* OWASP's 2023 figure for PBKDF2-HMAC-SHA256 */
 #define SALT_LEN 16
 #define HASH_LEN 32
+
+int atr_token_new(char token[ATR_TOKEN_MAX], char hash_hex[65])
+{
+	unsigned char raw[32];
+	char b62[48]; /* base62 of 32 bytes is at most 43 characters */
+
+	if (atr_random_bytes(raw, sizeof(raw)) < 0)
+		return ATR_EIO;
+	atr_base62_encode(raw, sizeof(raw), b62);
+	snprintf(token, ATR_TOKEN_MAX, "atr_%s", b62);
+	atr_token_hash(token, hash_hex);
+	return 0;
+}
+
+void atr_token_hash(const char *token, char hash_hex[65])
+{
+	atr_sha256_hex(token, strlen(token), hash_hex);
+}
 
 static int derive(const char *password, const unsigned char *salt, size_t salt_len, int iter,
 		  unsigned char out[HASH_LEN])
