@@ -109,8 +109,11 @@ bool atr_engine_job_is_on(struct atr_engine *e, int64_t job_id, int64_t worker_i
 bool atr_engine_job_current(struct atr_engine *e, int64_t job_id, int64_t worker_id, int64_t attempt);
 
 struct atr_job_report;
-/* A worker's final report: applies it once (a repeat or a stale attempt is ignored). */
+/* A worker's final report: kept, and applied once (a repeat or a stale attempt changes nothing:
+ * 0 too). <0 when it could not be kept. */
 int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep);
+/* The port a service job listens on, as its worker reported it. */
+int atr_engine_set_port(struct atr_engine *e, int64_t job_id, int port);
 /* Log bytes arrived for the job: wake its followers. */
 void atr_engine_log_appended(struct atr_engine *e, int64_t job_id);
 

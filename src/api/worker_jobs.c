@@ -141,9 +141,7 @@ void api_worker_job_status_post(struct atr_req *r)
 	rep.log_bytes = atr_json_int(r->body, "log_bytes", 0);
 	rep.started_at = time_field(r->body, "started_at");
 	rep.finished_at = time_field(r->body, "finished_at");
-	rc = atr_store_job_report_put(STORE(r), &rep);
-	if (rc == 0)
-		atr_engine_report(APP(r)->engine, &rep); /* a repeat or a stale attempt changes nothing */
+	rc = atr_engine_report(APP(r)->engine, &rep); /* a repeat or a stale attempt changes nothing */
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not record the report of job %lld", (long long)rep.job_id);
 		return;

@@ -244,7 +244,7 @@ void atr_deploy_service_report(struct atr_deploy *dp, int64_t worker_id, const j
 		r->port = port;
 		if (port > 0) {
 			rep_set_url(dp, r, worker_id, port);
-			atr_store_job_set_port(STORE(dp), job_id, port);
+			atr_engine_set_port(ENGINE(dp), job_id, port);
 		} else {
 			r->url[0] = 0;
 		}

@@ -198,6 +198,10 @@ bool atr_engine_job_current(struct atr_engine *e, int64_t job_id, int64_t worker
 int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 {
 	struct eng_job *j = eng_job_find(e, rep->job_id);
+	int kept = atr_store_job_report_put(e->o.store, rep); /* (every report is kept, applied or not) */
+
+	if (kept < 0)
+		return kept;
 	struct atr_job_change c = { .attempts = -1 };
 	enum atr_job_state to;
 	char msg[600];
@@ -207,7 +211,7 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 
 	if (!j || j->row.worker_id != rep->worker_id || j->row.attempts != rep->attempt ||
 	    (j->row.state != ATR_JOB_RUNNING && j->row.state != ATR_JOB_DISPATCHED))
-		return ATR_ECONFLICT; /* ended already, or a stale attempt: recorded, not applied */
+		return 0; /* ended already, or a stale attempt: recorded, not applied */
 	if (j->row.state == ATR_JOB_DISPATCHED && eng_move(e, j, ATR_JOB_RUNNING, NULL) < 0)
 		return ATR_EDB;
 	run = j->row.run_id;
@@ -240,4 +244,9 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 	if (rc == 0)
 		eng_settle(e, id, run, to);
 	return rc;
+}
+
+int atr_engine_set_port(struct atr_engine *e, int64_t job_id, int port)
+{
+	return atr_store_job_set_port(e->o.store, job_id, port);
 }
