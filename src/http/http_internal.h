@@ -27,8 +27,7 @@ void atr_server_audit(struct atr_server *s, struct atr_req *r);
  * until they commit (true: held; send nothing now). */
 bool atr_server_hold(struct atr_server *s, struct atr_req *r);
 /* Keeps a 2xx answer for its Idempotency-Key (atr_server_opts.idem_put). */
-void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *key, unsigned status,
-			 const char *body);
+void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *key, unsigned status, const char *body);
 
 /* ---- the answer cache (cache.c) ---- */
 #define ATR_CACHE_SLOTS 256 /* power of two */

@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-
 void atr_store_project_row(sqlite3_stmt *st, int col, struct atr_project *out)
 {
 	const char *vis = (const char *)sqlite3_column_text(st, col + 3);
