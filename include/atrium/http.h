@@ -103,6 +103,8 @@ struct atr_route {
 	const char *name;		/* "projects.create": audit action and metrics label */
 	const char *summary;		/* one line: the OpenAPI document's summary */
 	unsigned status;		/* the success status (0: 200) */
+	const char *consumes;		/* a raw or streamed body's media type, for the docs (NULL: JSON, bytes) */
+	const char *produces;		/* the success answer's media type, for the docs (NULL: JSON) */
 	atr_handler_fn on_begin;	/* ATR_RF_STREAM: headers are in; may reply to refuse */
 	atr_chunk_fn on_chunk;		/* ATR_RF_STREAM: one piece of the body */
 };

@@ -38,6 +38,25 @@ void api_metrics(struct atr_req *r);
 void api_version(struct atr_req *r);
 void api_admin_backup(struct atr_req *r);
 
+/* openapi.c: GET /api/v1/openapi.json, the document made once from atr_routes. */
+void api_openapi_get(struct atr_req *r);
+/* The OpenAPI 3.1 document of routes[0..n) (new reference); NULL when out of memory or when a
+ * row cannot be described (a bad pattern, two rows for one method and path: logged). */
+json_t *api_openapi_build(const struct atr_route *routes, size_t n);
+/* openapi_schema.c: descriptor tables as JSON Schema (new references, NULL when out of memory). */
+/* A body table: an object of its fields, required ones listed, unknown ones refused. */
+json_t *api_openapi_object_schema(const struct atr_field *fields);
+/* One field: what atr_json_validate accepts for it. */
+json_t *api_openapi_field_schema(const struct atr_field *f);
+/* A query parameter object ({name, in: query, required, description, schema}). */
+json_t *api_openapi_query_param(const struct atr_qparam *q);
+/* A media type object for type: no schema for JSON (any value), a string or bytes otherwise. */
+json_t *api_openapi_media(const char *type);
+/* The route's requestBody object; NULL when it takes no body (or out of memory). */
+json_t *api_openapi_request_body(const struct atr_route *rt);
+/* The Error schema: {"error": {"code", "message", "field"}}. */
+json_t *api_openapi_error_schema(void);
+
 /* users.c */
 extern const struct atr_field api_user_create_schema[], api_user_patch_schema[], api_token_create_schema[];
 void api_users_list(struct atr_req *r);

@@ -17,6 +17,7 @@
 #define VIEWER ATR_PROLE_VIEWER
 #define EDITOR ATR_PROLE_EDITOR
 #define OWNER ATR_PROLE_OWNER
+#define OCTETS "application/octet-stream" /* files: .produces of downloads */
 #define R(m, p, h, ...)                                              \
 	{                                                            \
 		.method = m, .pattern = p, .handler = h, __VA_ARGS__ \
@@ -27,9 +28,11 @@ const struct atr_route atr_routes[] = {
 	R("GET", "/healthz", api_healthz, .access = PUB, .name = "healthz", .summary = "Liveness"),
 	R("GET", "/readyz", api_readyz, .access = PUB, .name = "readyz",
 	  .summary = "Readiness: 200 while the database answers"),
-	R("GET", "/metrics", api_metrics, .access = PUB, .name = "metrics",
+	R("GET", "/metrics", api_metrics, .access = PUB, .name = "metrics", .produces = "text/plain",
 	  .summary = "Prometheus metrics of the daemon"),
 	R("GET", "/api/v1/version", api_version, .access = PUB, .name = "version", .summary = "The server version"),
+	R("GET", "/api/v1/openapi.json", api_openapi_get, .access = PUB, .name = "openapi",
+	  .summary = "This API as an OpenAPI 3.1 document, made from the route table"),
 	R("POST", "/api/v1/admin/backup", api_admin_backup, .access = ADMIN, .body = atr_schema_empty, .status = 201,
 	  .name = "admin.backup", .summary = "Back the database up online"),
 	/* identity */
@@ -126,7 +129,7 @@ const struct atr_route atr_routes[] = {
 	  .on_begin = api_dsv_file_begin, .on_chunk = api_dsv_file_chunk, .name = "datasets.files.put",
 	  .summary = "Upload a file into a draft version (streamed, sha256 checked)"),
 	R("GET", DSV "/files/{path...}", api_dsv_file_get, .access = USER, .resource = ATR_RES_DATASET_VERSION,
-	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "datasets.files.get",
+	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "datasets.files.get", .produces = OCTETS,
 	  .summary = "Download a file (Range supported)"),
 	R("DELETE", DSV "/files/{path...}", api_dsv_file_delete, .access = USER, .resource = ATR_RES_DATASET_VERSION,
 	  .role = EDITOR, .flags = ATR_RF_JOB_OK | ATR_RF_DRAFT, .status = 204, .name = "datasets.files.delete",
@@ -164,7 +167,7 @@ const struct atr_route atr_routes[] = {
 	  .on_chunk = api_upload_chunk, .name = "runs.artifacts.put",
 	  .summary = "Upload an artifact (streamed, sha256 checked)"),
 	R("GET", RUN "/artifacts/{path...}", api_run_artifact_get, .access = USER, .resource = ATR_RES_RUN,
-	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "runs.artifacts.get",
+	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "runs.artifacts.get", .produces = OCTETS,
 	  .summary = "Download an artifact (Range supported)"),
 	R("DELETE", RUN "/artifacts/{path...}", api_run_artifact_delete, .access = USER, .resource = ATR_RES_RUN,
 	  .role = EDITOR, .flags = ATR_RF_JOB_OK, .status = 204, .name = "runs.artifacts.delete",
@@ -188,7 +191,7 @@ const struct atr_route atr_routes[] = {
 	R("POST", "/api/v1/workers/deregister", api_workers_deregister, .access = WORKER, .body = atr_schema_empty,
 	  .status = 204, .name = "workers.deregister", .summary = "A worker leaves"),
 	R("POST", "/api/v1/workers/jobs/{id}/logs", api_worker_job_logs_post, .access = WORKER,
-	  .flags = ATR_RF_NO_AUDIT | ATR_RF_RAW_BODY, .name = "workers.jobs.logs.append",
+	  .flags = ATR_RF_NO_AUDIT | ATR_RF_RAW_BODY, .consumes = OCTETS, .name = "workers.jobs.logs.append",
 	  .summary = "A worker ships a job's log lines"),
 	R("POST", "/api/v1/workers/jobs/{id}/status", api_worker_job_status_post, .access = WORKER,
 	  .flags = ATR_RF_NO_AUDIT, .body = api_job_status_schema, .name = "workers.jobs.status.report",
@@ -247,7 +250,7 @@ const struct atr_route atr_routes[] = {
 	  .on_begin = api_mv_file_begin, .on_chunk = api_mv_file_chunk, .name = "models.files.put",
 	  .summary = "Upload a file into a draft model version"),
 	R("GET", MV "/files/{path...}", api_mv_file_get, .access = USER, .resource = ATR_RES_MODEL_VERSION,
-	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "models.files.get",
+	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .name = "models.files.get", .produces = OCTETS,
 	  .summary = "Download a model file (Range supported)"),
 	R("DELETE", MV "/files/{path...}", api_mv_file_delete, .access = USER, .resource = ATR_RES_MODEL_VERSION,
 	  .role = EDITOR, .flags = ATR_RF_JOB_OK | ATR_RF_DRAFT, .status = 204, .name = "models.files.delete",
@@ -305,7 +308,7 @@ const struct atr_route atr_routes[] = {
 	R("GET", J "/events", api_jobs_events, .access = USER, .resource = ATR_RES_JOB, .role = VIEWER,
 	  .flags = ATR_RF_JOB_OK, .query = api_page_query, .name = "jobs.events", .summary = "A job's state changes"),
 	R("GET", J "/logs", api_job_logs, .access = USER, .resource = ATR_RES_JOB, .role = VIEWER,
-	  .flags = ATR_RF_JOB_OK, .query = api_job_logs_query, .name = "jobs.logs",
+	  .flags = ATR_RF_JOB_OK, .query = api_job_logs_query, .name = "jobs.logs", .produces = "text/plain",
 	  .summary = "A job's log (follow=1 streams it)"),
 	R("GET", J "/wait", api_job_wait, .access = USER, .resource = ATR_RES_JOB, .role = VIEWER,
 	  .flags = ATR_RF_JOB_OK, .query = api_job_wait_query, .name = "jobs.wait",
@@ -317,7 +320,7 @@ const struct atr_route atr_routes[] = {
 	  .on_chunk = api_job_output_chunk, .name = "jobs.outputs.put",
 	  .summary = "The job uploads an output with its own token"),
 	R("GET", J "/outputs/{path...}", api_job_output_get, .access = USER, .resource = ATR_RES_JOB, .role = VIEWER,
-	  .flags = ATR_RF_JOB_OK, .name = "jobs.outputs.get", .summary = "Download a job output"),
+	  .flags = ATR_RF_JOB_OK, .name = "jobs.outputs.get", .produces = OCTETS, .summary = "Download a job output"),
 /* deployments */
 #define PD "/api/v1/projects/{project}/deployments"
 #define DEP "/api/v1/deployments/{name}"

@@ -1,0 +1,305 @@
+/*
+ * openapi_schema.c: the descriptor tables of the route table as JSON Schema (2020-12, the
+ * dialect of OpenAPI 3.1): request bodies (struct atr_field, checked by src/http/json.c) and
+ * query parameters (struct atr_qparam, checked by src/http/query.c). Each schema says what
+ * those validators accept, no more and no less where JSON Schema can say it (lengths are
+ * bytes there and characters here: the same for ASCII). Also the request bodies, media types
+ * and the Error schema. The document around them is made in openapi.c.
+ */
+#include "api.h"
+
+#include <string.h>
+
+/* Sets o[k] = v (stolen); counts a failure (a NULL v included) in *bad. */
+static void put(json_t *o, const char *k, json_t *v, int *bad)
+{
+	if (!v || json_object_set_new(o, k, v) < 0)
+		(*bad)++;
+}
+
+/* Ends a schema: NULL (and nothing kept) when any part of it failed. */
+static json_t *done(json_t *s, int bad)
+{
+	if (bad || !s) {
+		json_decref(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* "a|b|c" as ["a","b","c"] (and null when nullable). */
+static json_t *enum_array(const char *enums, bool nullable)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	for (const char *p = enums; a && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		if (json_array_append_new(a, json_stringn(p, n)) < 0)
+			bad++;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	if (a && nullable && json_array_append_new(a, json_null()) < 0)
+		bad++;
+	return done(a, bad);
+}
+
+/* "type": t, or [t, "null"] when nullable. */
+static json_t *type_of(const char *t, bool nullable)
+{
+	return nullable ? json_pack("[ss]", t, "null") : json_string(t);
+}
+
+static json_t *simple(const char *t, bool nullable)
+{
+	json_t *s = json_object();
+	int bad = 0;
+
+	if (s)
+		put(s, "type", type_of(t, nullable), &bad);
+	return done(s, bad);
+}
+
+/* A string field's bounds as check_string applies them (1..4096 bytes when not given). */
+static void string_bounds(json_t *s, const struct atr_field *f, int *bad)
+{
+	int64_t min = f->min > 0 ? f->min : (f->flags & ATR_FF_REQUIRED) ? 1 : 0;
+
+	if (min > 0)
+		put(s, "minLength", json_integer(min), bad);
+	put(s, "maxLength", json_integer(f->max ? f->max : 4096), bad);
+}
+
+json_t *api_openapi_field_schema(const struct atr_field *f)
+{
+	bool null = f->flags & ATR_FF_NULLABLE;
+	json_t *s = json_object();
+	int bad = 0;
+
+	if (!s)
+		return NULL;
+	switch (f->type) {
+	case ATR_F_STRING:
+		put(s, "type", type_of("string", null), &bad);
+		string_bounds(s, f, &bad);
+		if (f->enums)
+			put(s, "enum", enum_array(f->enums, null), &bad);
+		break;
+	case ATR_F_SLUG:
+		put(s, "type", type_of("string", null), &bad);
+		put(s, "pattern", json_string("^[a-z0-9][a-z0-9-]{0,62}$"), &bad);
+		if (f->min > 1)
+			put(s, "minLength", json_integer(f->min), &bad);
+		if (f->max && f->max < 63)
+			put(s, "maxLength", json_integer(f->max), &bad);
+		break;
+	case ATR_F_TIME:
+		put(s, "type", type_of("string", null), &bad);
+		put(s, "format", json_string("date-time"), &bad);
+		break;
+	case ATR_F_INT:
+		put(s, "type", type_of("integer", null), &bad);
+		if (f->min || f->max) {
+			put(s, "minimum", json_integer(f->min), &bad);
+			put(s, "maximum", json_integer(f->max), &bad);
+		}
+		break;
+	case ATR_F_NUMBER:
+		put(s, "type", type_of("number", null), &bad);
+		break;
+	case ATR_F_BOOL:
+		put(s, "type", type_of("boolean", null), &bad);
+		break;
+	case ATR_F_OBJECT:
+		if (f->sub) {
+			json_decref(s);
+			s = api_openapi_object_schema(f->sub);
+			if (s && null)
+				put(s, "type", type_of("object", true), &bad);
+		} else {
+			put(s, "type", type_of("object", null), &bad);
+		}
+		break;
+	case ATR_F_ARRAY:
+	case ATR_F_STRLIST:
+		put(s, "type", type_of("array", null), &bad);
+		if (f->type == ATR_F_STRLIST)
+			put(s, "items",
+			    json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1, "maxLength", 4096), &bad);
+		else if (f->sub)
+			put(s, "items", api_openapi_object_schema(f->sub), &bad);
+		if (f->max)
+			put(s, "maxItems", json_integer(f->max), &bad);
+		break;
+	case ATR_F_STRMAP:
+		put(s, "type", type_of("object", null), &bad);
+		put(s, "additionalProperties", json_pack("{s:s, s:i}", "type", "string", "maxLength", 4096), &bad);
+		put(s, "propertyNames", json_pack("{s:i, s:i}", "minLength", 1, "maxLength", 256), &bad);
+		if (f->max)
+			put(s, "maxProperties", json_integer(f->max), &bad);
+		break;
+	case ATR_F_ANY: /* no type: any JSON value (null included) */
+		if (f->max)
+			put(s, "description",
+			    json_sprintf("any JSON value, at most %lld bytes encoded", (long long)f->max), &bad);
+		break;
+	case ATR_F_INT_OR_STRING: {
+		json_t *str = simple("string", false);
+		json_t *one = json_array();
+		if (str)
+			string_bounds(str, f, &bad);
+		if (!one || json_array_append_new(one, simple("integer", false)) < 0 ||
+		    json_array_append_new(one, str) < 0 ||
+		    (null && json_array_append_new(one, simple("null", false)) < 0))
+			bad++;
+		put(s, "oneOf", one, &bad);
+		break;
+	}
+	}
+	return done(s, bad);
+}
+
+json_t *api_openapi_object_schema(const struct atr_field *fields)
+{
+	json_t *s = json_object(), *props = json_object(), *req = json_array();
+	int bad = 0;
+
+	for (const struct atr_field *f = fields; s && props && req && f->name; f++) {
+		put(props, f->name, api_openapi_field_schema(f), &bad);
+		if ((f->flags & ATR_FF_REQUIRED) && json_array_append_new(req, json_string(f->name)) < 0)
+			bad++;
+	}
+	if (!s) {
+		json_decref(props);
+		json_decref(req);
+		return NULL;
+	}
+	put(s, "type", json_string("object"), &bad);
+	put(s, "properties", props, &bad);
+	if (req && json_array_size(req) == 0)
+		json_decref(req);
+	else
+		put(s, "required", req, &bad);
+	/* the validator refuses fields it does not know */
+	put(s, "additionalProperties", json_false(), &bad);
+	return done(s, bad);
+}
+
+json_t *api_openapi_query_param(const struct atr_qparam *q)
+{
+	json_t *p = json_object(), *s = json_object(), *items;
+	int bad = 0;
+
+	if (!p || !s) {
+		json_decref(p);
+		json_decref(s);
+		return NULL;
+	}
+	switch (q->type) {
+	case ATR_Q_INT:
+		put(s, "type", json_string("integer"), &bad);
+		put(s, "minimum", json_integer(q->min), &bad);
+		put(s, "maximum", json_integer(q->max), &bad);
+		/* (a default outside the range means "absent", which the handler reads as such) */
+		if (q->dflt >= q->min && q->dflt <= q->max)
+			put(s, "default", json_integer(q->dflt), &bad);
+		break;
+	case ATR_Q_STRING:
+		put(s, "type", json_string("string"), &bad);
+		if (q->min > 0)
+			put(s, "minLength", json_integer(q->min), &bad);
+		put(s, "maxLength", json_integer(q->max > 0 ? q->max : 1024), &bad);
+		break;
+	case ATR_Q_ENUM:
+		put(s, "type", json_string("string"), &bad);
+		put(s, "enum", enum_array(q->enums, false), &bad);
+		break;
+	case ATR_Q_ENUM_LIST: /* "queued,running": one parameter, comma-separated */
+		put(s, "type", json_string("array"), &bad);
+		put(s, "minItems", json_integer(1), &bad);
+		items = simple("string", false);
+		if (items)
+			put(items, "enum", enum_array(q->enums, false), &bad);
+		put(s, "items", items, &bad);
+		put(p, "style", json_string("form"), &bad);
+		put(p, "explode", json_false(), &bad);
+		break;
+	case ATR_Q_BOOL:
+		put(s, "type", json_string("boolean"), &bad);
+		put(s, "default", json_boolean(q->dflt != 0), &bad);
+		break;
+	case ATR_Q_TIME:
+		put(s, "type", json_string("string"), &bad);
+		put(s, "format", json_string("date-time"), &bad);
+		break;
+	}
+	put(p, "name", json_string(q->name), &bad);
+	put(p, "in", json_string("query"), &bad);
+	put(p, "required", json_boolean(q->flags & ATR_QF_REQUIRED), &bad);
+	if (q->doc)
+		put(p, "description", json_string(q->doc), &bad);
+	put(p, "schema", s, &bad);
+	return done(p, bad);
+}
+
+json_t *api_openapi_media(const char *type)
+{
+	if (!strncmp(type, "application/json", 16))
+		return json_object();
+	if (!strncmp(type, "text/", 5))
+		return json_pack("{s:{s:s}}", "schema", "type", "string");
+	return json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary");
+}
+
+json_t *api_openapi_request_body(const struct atr_route *rt)
+{
+	const char *type = rt->consumes;
+	bool required = true;
+	json_t *m;
+
+	if (rt->flags & (ATR_RF_STREAM | ATR_RF_RAW_BODY)) {
+		if (!type)
+			type = rt->flags & ATR_RF_STREAM ? "application/octet-stream" : "application/json";
+		m = api_openapi_media(type);
+	} else if (rt->body) {
+		type = "application/json";
+		required = false; /* an empty body is {}: needed only when a field is */
+		for (const struct atr_field *f = rt->body; f->name; f++)
+			required |= (f->flags & ATR_FF_REQUIRED) != 0;
+		m = json_pack("{s:o}", "schema", api_openapi_object_schema(rt->body));
+	} else {
+		return NULL;
+	}
+	return m ? json_pack("{s:b, s:{s:o}}", "required", required, "content", type, m) : NULL;
+}
+
+/* The one error answer of reply.c, its codes from the ATR_ERRORS table. */
+json_t *api_openapi_error_schema(void)
+{
+#define ATR_CODE_(name, value, status, code, helper, text) code,
+	static const char *const codes[] = { ATR_ERRORS(ATR_CODE_) };
+#undef ATR_CODE_
+	json_t *e = json_array();
+	int bad = 0;
+
+	for (size_t i = 0; e && i < sizeof(codes) / sizeof(codes[0]); i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(codes[i], codes[j]);
+		if (!seen && json_array_append_new(e, json_string(codes[i])) < 0)
+			bad++;
+	}
+	if (bad) {
+		json_decref(e);
+		return NULL;
+	}
+	/* (no additionalProperties: false: an error may carry more, as a log gap's next_offset) */
+	return json_pack("{s:s, s:[s], s:{s:{s:s, s:[sss], s:{s:{s:s, s:o}, s:{s:s}, s:{s:[ss], s:s}}}}}", "type",
+			 "object", "required", "error", "properties", "error", "type", "object", "required", "code",
+			 "message", "field", "properties", "code", "type", "string", "enum", e, "message", "type",
+			 "string", "field", "type", "string", "null", "description",
+			 "the bad input: a field, a parameter, a header or 'body'");
+}
