@@ -144,7 +144,7 @@ run: deps
 	@$(MAKE) --no-print-directory build/atrium $(TOOL_BINS)
 	./build/atrium serve --listen 127.0.0.1:8080 --data-dir ./data --local-worker
 
-lint:
+lint: build/atrium
 	@scripts/lint.sh
 
 valgrind: build/atrium $(UNIT_BINS)

@@ -3,6 +3,7 @@
 #  - banned functions (unbounded copies, unchecked conversions), like curl's checksrc;
 #  - no blocking calls on the loop: sleep/usleep, system/popen, curl_easy_perform;
 #  - no SQL built with printf;
+#  - the module graph: no upward include or call (scripts/modgraph.sh, on the built objects);
 #  - clang-format, when a .clang-format exists and clang-format is installed.
 set -u
 cd "$(dirname "$0")/.."
@@ -21,6 +22,14 @@ check() {
 check "banned functions (use snprintf, strtoll, a bounded copy)" '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\('
 check "blocking calls in the daemon (use uv timers, uv_spawn, curl multi)" '\b(sleep|usleep|system|popen|curl_easy_perform)\s*\('
 check "SQL built with printf (bind parameters instead)" '(snprintf|sqlite3_mprintf|asprintf)\s*\([^;]*"(SELECT|INSERT|UPDATE|DELETE)'
+
+# The allowed direction between modules (core -> store -> domain -> http/api -> serve): the
+# table and the checker are scripts/modgraph.sh; it reads the objects of the last build.
+if [ -d build/obj/src ] || [ -d build/asan/obj/src ]; then
+	scripts/modgraph.sh || status=1
+else
+	echo "lint: module graph not checked: nothing built yet (make, then make lint)"
+fi
 
 if [ -f .clang-format ] && command -v clang-format >/dev/null; then
 	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' 'tools/*.c'); do

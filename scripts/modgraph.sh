@@ -160,6 +160,11 @@ awk 'NR == FNR { i = index($0, ":"); mod = substr($0, 1, i - 1); n = split(subst
 	  if (!($2 in known)) { print "unknown module: " $1 " is in module " $2 ", which ALLOWED does not list"; next }
 	  if (!(($2 " " $3) in ok)) print "upward: " $1 " (" $2 ") -> " $3 " by " $4 }' \
 	"$tmp/allowed" "$tmp/edges" | sort -u >"$tmp/violations"
+# every folder of src/ must have its row, whether or not anything depends on it yet
+for f in $(find "$SRC" -name '*.c' | sort); do
+	m=$(module_of "$f")
+	grep -q "^$m:" "$tmp/allowed" || echo "unknown module: $f is in module $m, which ALLOWED does not list"
+done | sort -u >>"$tmp/violations"
 
 if [ "$mode" = edges ]; then
 	awk '{ print $1 " -> " ($5 == "-" ? "(" $3 ")" : $5) "  (" $2 " -> " $3 ", " $4 ")" }' "$tmp/edges" | sort -u

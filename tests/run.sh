@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs the test suites under the sanitizer build: unit, integration, browser (when the
-# dashboard tests exist), then the benchmark at smoke size. Each test binary runs in its own
-# process with a timeout. `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
+# Runs the test suites under the sanitizer build: lint (the project's rules, the module graph
+# among them), unit, integration, browser (when the dashboard tests exist), then the benchmark
+# at smoke size. Each test binary runs in its own process with a timeout. `tests/run.sh lint`,
+# `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,13 @@ run_one() {
 	fi
 }
 
-mkdir -p build/test-logs/unit build/test-logs/integration build/test-logs/web
+mkdir -p build/test-logs/lint build/test-logs/unit build/test-logs/integration build/test-logs/web
+
+if [ "$suite" = all ] || [ "$suite" = lint ]; then
+	echo "lint"
+	run_one "lint/modgraph-checker" 120 tests/lint/test_modgraph.sh
+	run_one "lint/lint" 300 env ASAN_OPTIONS= scripts/lint.sh
+fi
 
 if [ "$suite" = all ] || [ "$suite" = unit ]; then
 	echo "unit tests"
