@@ -82,6 +82,9 @@ struct atr_qparam {
 		"cursor", ATR_Q_STRING, 0, 1, 2048, 0, NULL, "the next_cursor of the previous page" \
 	}
 
+#define ATR_MAX_PARAMS 8 /* path parameters in a route's pattern */
+#define ATR_MAX_QUERY 24 /* query parameters a route may declare */
+
 /*
  * A row of the route table (src/api/routes.c), written with designated initialisers. The
  * pipeline checks everything a row says before the handler runs: the token's kind (access,
@@ -109,71 +112,39 @@ struct atr_route {
 	atr_chunk_fn on_chunk;		/* ATR_RF_STREAM: one piece of the body */
 };
 
-#define ATR_MAX_PARAMS 8
-#define ATR_MAX_QUERY 24 /* query parameters a route may declare */
-
-struct atr_req_param {
-	const char *name; /* points into the route pattern */
-	size_t name_len;
-	char *value; /* percent-decoded, owned by the request */
-};
-
-struct atr_req_hdr;
-
-struct atr_req {
-	struct atr_app *app;
-	struct atr_server *srv;
-	struct MHD_Connection *conn;
-	const struct atr_route *route;
-	const char *method;
-	const char *url; /* raw path, without the query */
-	struct atr_principal who;
-	char request_id[40];
-	char client[64];
-	struct atr_req_param params[ATR_MAX_PARAMS];
-	int nparams;
-	json_t *body;	/* validated JSON body (NULL when the route has no schema) */
-	char *raw_body; /* ATR_RF_RAW_BODY: the bytes */
-	size_t raw_len;
-	uint64_t content_length; /* from the header, UINT64_MAX when absent */
-	void *resource;		 /* what the route's path points at, loaded by the pipeline's resolver */
-	void *ctx;		 /* handler state (uploads, waits) */
-	void (*ctx_free)(void *ctx);
-	/* what follows is private to src/http/ */
-	struct atr_req *next, *prev; /* the server's list of live requests */
-	int phase;
-	int refs;
-	bool closed;	/* the connection is gone */
-	bool answered;	/* an answer was made */
-	bool handled;	/* the handler ran */
-	bool suspended; /* waiting for an answer from elsewhere */
-	bool held;	/* answered, waiting until the store commits what it wrote */
-	struct atr_req *held_next;
-	bool stream_waiting;
-	bool fallback;
-	bool is_head;
-	unsigned pending_status;
-	uint64_t streamed;
-	unsigned status;
-	uint64_t bytes_out;
-	uint64_t t0_us;
-	char audit_object[160];
-	struct atr_req_hdr *hdrs;
-	void *pending; /* struct MHD_Response waiting for resume */
-	struct atr_arena_block *arena;
-	void *stream; /* the running response stream, if any */
-	char *body_buf;
-	size_t body_len, body_cap;
-	int64_t qval[ATR_MAX_QUERY]; /* checked query values (atr_req_qint) */
-	uint32_t qset;		     /* which of them the request gave */
-	char *idem_key;
-	char *cache_key;		       /* ATR_RF_CACHE: where a 200 answer is kept */
-	uint64_t cache_gen;		       /* the store's write generation when the request began */
-	void (*on_close)(struct atr_req *req); /* called once when the connection ends */
-	/* Called when the server begins to stop, for requests that wait on an event (long
-	 * polls): answer now. Requests without it may finish within the grace period. */
-	void (*on_shutdown)(struct atr_req *req);
-};
+/*
+ * A request, as a handler sees it. The request itself is private to src/http (its life is a
+ * state machine there: http_internal.h); handlers read it through these functions and
+ * answer with the atr_reply_* ones. Everything a request allocates hangs off it and is freed
+ * when the response completes; atr_req_ref/unref keep it alive for work that can outlive the
+ * client.
+ */
+/* What the server was started with (atr_server_opts.app): the daemon's parts, or a worker's agent. */
+void *atr_req_app(const struct atr_req *req);
+const struct atr_principal *atr_req_who(const struct atr_req *req);
+const struct atr_route *atr_req_route(const struct atr_req *req);
+const char *atr_req_method(const struct atr_req *req);
+const char *atr_req_path(const struct atr_req *req);   /* raw path, without the query */
+const char *atr_req_id(const struct atr_req *req);     /* the request id (X-Request-Id) */
+const char *atr_req_client(const struct atr_req *req); /* the client's address */
+/* The validated JSON body (borrowed; NULL when the route has no body schema). */
+json_t *atr_req_body(const struct atr_req *req);
+/* ATR_RF_RAW_BODY: the bytes as they came (borrowed; "" and 0 when none). */
+const char *atr_req_raw_body(const struct atr_req *req, size_t *len);
+/* What the route's path points at, as the pipeline's resolver loaded it (NULL: none). */
+void *atr_req_resource(const struct atr_req *req);
+void atr_req_set_resource(struct atr_req *req, void *resource);
+/* Handler state (an upload, a wait): free_fn(ctx) runs when the request ends (may be NULL). */
+void *atr_req_ctx(const struct atr_req *req);
+void atr_req_set_ctx(struct atr_req *req, void *ctx, void (*free_fn)(void *ctx));
+/* Called once when the connection ends (the client left, or the answer was sent). */
+void atr_req_on_close(struct atr_req *req, void (*fn)(struct atr_req *req));
+/* Called when the server begins to stop, for requests that wait on an event (long polls):
+ * answer now. Requests without it may finish within the grace period. */
+void atr_req_on_shutdown(struct atr_req *req, void (*fn)(struct atr_req *req));
+/* The status answered so far (0 before an answer) and what the audit log records as the object. */
+unsigned atr_req_status(const struct atr_req *req);
+const char *atr_req_audit_text(const struct atr_req *req);
 
 /* Path parameter by name (decoded; NULL when absent). */
 const char *atr_req_param(struct atr_req *req, const char *name);

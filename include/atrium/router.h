@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include "atrium/http.h"
 
+/* A path parameter of a matched route. */
+struct atr_req_param {
+	const char *name; /* points into the route pattern */
+	size_t name_len;
+	char *value; /* percent-decoded, into the caller's storage */
+};
+
 enum atr_match {
 	ATR_MATCH_OK,
 	ATR_MATCH_NOT_FOUND,

@@ -22,13 +22,13 @@
 
 enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member)
 {
-	switch (r->who.kind) {
+	switch (atr_req_who(r)->kind) {
 	case ATR_P_USER:
-		if (r->who.admin)
+		if (atr_req_who(r)->admin)
 			return ATR_PROLE_OWNER;
 		return member == ATR_PROLE_NONE && p->internal ? ATR_PROLE_VIEWER : member;
 	case ATR_P_JOB:
-		return r->who.project_id == p->id ? ATR_PROLE_EDITOR : ATR_PROLE_NONE;
+		return atr_req_who(r)->project_id == p->id ? ATR_PROLE_EDITOR : ATR_PROLE_NONE;
 	default:
 		return ATR_PROLE_NONE;
 	}
@@ -36,9 +36,11 @@ enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *
 
 enum atr_prole api_project_role(struct atr_req *r, const struct atr_project *p)
 {
-	bool member_counts = r->who.kind == ATR_P_USER && !r->who.admin;
-	return api_project_role_as(
-		r, p, member_counts ? atr_store_project_member_role(STORE(r), p->id, r->who.user_id) : ATR_PROLE_NONE);
+	bool member_counts = atr_req_who(r)->kind == ATR_P_USER && !atr_req_who(r)->admin;
+	return api_project_role_as(r, p,
+				   member_counts
+					   ? atr_store_project_member_role(STORE(r), p->id, atr_req_who(r)->user_id)
+					   : ATR_PROLE_NONE);
 }
 
 /* "a viewer", "an editor", "an owner" */
@@ -92,7 +94,7 @@ static int path_id(struct atr_req *r, const char *param, int64_t *id)
 {
 	if (atr_parse_i64(atr_req_param(r, param), 1, INT64_MAX, id) == 0)
 		return 0;
-	atr_reply_invalid(r, param, "'%s' must be a %s id", param, atr_res_name(r->route->resource));
+	atr_reply_invalid(r, param, "'%s' must be a %s id", param, atr_res_name(atr_req_route(r)->resource));
 	return -1;
 }
 
@@ -192,8 +194,8 @@ static int load_run(struct atr_req *r, struct api_res *x)
 	if (path_id(r, "run", &id) < 0)
 		return -1;
 	/* the run, its project and the caller's membership in one query (the hot path of metric logging) */
-	rc = atr_store_run_access(STORE(r), id, r->who.kind == ATR_P_USER ? r->who.user_id : 0, &x->run, &x->project,
-				  &member);
+	rc = atr_store_run_access(STORE(r), id, atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0,
+				  &x->run, &x->project, &member);
 	if (rc == ATR_ENOTFOUND)
 		return 1;
 	if (rc < 0)
@@ -288,8 +290,8 @@ static int load_deployment(struct atr_req *r, struct api_res *x)
 
 	if (!name || atr_deploy_find(APP(r)->deploy, name, &x->deployment) < 0)
 		return 1;
-	if (r->who.kind == ATR_P_INVOKE) { /* an invoke key calls its own deployment, nothing else */
-		if (r->who.scope_id != x->deployment.id)
+	if (atr_req_who(r)->kind == ATR_P_INVOKE) { /* an invoke key calls its own deployment, nothing else */
+		if (atr_req_who(r)->scope_id != x->deployment.id)
 			return 1;
 		rc = atr_store_project_get(STORE(r), x->deployment.project_id, &x->project);
 		x->role = ATR_PROLE_VIEWER;
@@ -336,7 +338,7 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 /* What the 404 names: the project for paths under /projects/{project}, else the object itself. */
 static void reply_absent(struct atr_req *r)
 {
-	enum atr_res kind = r->route->resource;
+	enum atr_res kind = atr_req_route(r)->resource;
 	const char *project = atr_req_param(r, "project");
 	const char *ref = project		       ? project
 			  : kind == ATR_RES_DEPLOYMENT ? atr_req_param(r, "name")
@@ -354,12 +356,12 @@ static void reply_absent(struct atr_req *r)
 
 static bool is_write(const struct atr_req *r)
 {
-	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+	return strcmp(atr_req_method(r), "GET") != 0 && strcmp(atr_req_method(r), "HEAD") != 0;
 }
 
 int api_resolve(void *app, struct atr_req *r)
 {
-	const struct atr_route *rt = r->route;
+	const struct atr_route *rt = atr_req_route(r);
 	struct api_res *x;
 	int rc;
 
@@ -372,7 +374,7 @@ int api_resolve(void *app, struct atr_req *r)
 		return -1;
 	}
 	memset(x, 0, sizeof(*x));
-	r->resource = x;
+	atr_req_set_resource(r, x);
 	/* A write's reads join the turn's write transaction rather than open a read one first. */
 	if (is_write(r) && !(rt->flags & ATR_RF_STREAM))
 		atr_store_write_ahead(STORE(r));
@@ -389,7 +391,8 @@ int api_resolve(void *app, struct atr_req *r)
 	}
 	if (api_need_role_or_reply(r, rt->role, NULL) < 0)
 		return -1;
-	if ((rt->flags & ATR_RF_SELF) && !(r->who.kind == ATR_P_JOB && r->who.scope_id == x->job.id)) {
+	if ((rt->flags & ATR_RF_SELF) &&
+	    !(atr_req_who(r)->kind == ATR_P_JOB && atr_req_who(r)->scope_id == x->job.id)) {
 		atr_reply_forbidden(r, NULL, "only job %lld itself, with its token, may do this", (long long)x->job.id);
 		return -1;
 	}

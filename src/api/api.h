@@ -12,7 +12,7 @@
 #include "atrium/page.h"
 #include "atrium/store.h"
 
-#define APP(req) ((struct atr_app *)(req)->app)
+#define APP(req) ((struct atr_app *)atr_req_app(req))
 #define STORE(req) (APP(req)->store)
 
 /* Environment values may hold what a team would not show to its project's viewers: those (and
@@ -114,7 +114,7 @@ struct api_res {
 	struct atr_deploy_ref deployment; /* ATR_RES_DEPLOYMENT */
 	struct atr_promotion promotion;	  /* ATR_RES_PROMOTION */
 };
-#define RES(req) ((struct api_res *)(req)->resource)
+#define RES(req) ((struct api_res *)atr_req_resource(req))
 /* The pipeline's resolver (atr_server_opts.resolve): loads the route's resource, decides. */
 int api_resolve(void *app, struct atr_req *r);
 /* The caller's role in p (and the same given its membership role, read with what the caller read). */

@@ -11,31 +11,31 @@ void api_audit_record(void *app, struct atr_req *r)
 	struct atr_audit_entry e = { 0 };
 	char actor[80];
 
-	switch (r->who.kind) {
+	switch (atr_req_who(r)->kind) {
 	case ATR_P_USER:
-		atr_copy(actor, sizeof(actor), r->who.username);
+		atr_copy(actor, sizeof(actor), atr_req_who(r)->username);
 		break;
 	case ATR_P_JOB:
-		snprintf(actor, sizeof(actor), "job:%lld", (long long)r->who.scope_id);
+		snprintf(actor, sizeof(actor), "job:%lld", (long long)atr_req_who(r)->scope_id);
 		break;
 	case ATR_P_WORKER:
-		snprintf(actor, sizeof(actor), "worker:%lld", (long long)r->who.scope_id);
+		snprintf(actor, sizeof(actor), "worker:%lld", (long long)atr_req_who(r)->scope_id);
 		break;
 	case ATR_P_INVOKE:
-		snprintf(actor, sizeof(actor), "invoke-key:%lld", (long long)r->who.token_id);
+		snprintf(actor, sizeof(actor), "invoke-key:%lld", (long long)atr_req_who(r)->token_id);
 		break;
 	default:
 		actor[0] = 0;
 	}
 	e.actor = actor[0] ? actor : NULL;
-	e.actor_id = r->who.user_id;
-	e.action = r->route->name;
-	e.object = r->audit_object[0] ? r->audit_object : r->url;
-	e.status = r->status;
-	e.client = r->client;
-	e.request_id = r->request_id;
+	e.actor_id = atr_req_who(r)->user_id;
+	e.action = atr_req_route(r)->name;
+	e.object = atr_req_audit_text(r);
+	e.status = atr_req_status(r);
+	e.client = atr_req_client(r);
+	e.request_id = atr_req_id(r);
 	if (atr_store_audit_add(a->store, &e) < 0)
-		atr_log(ATR_LOG_ERROR, "could not write the audit entry of request %s", r->request_id);
+		atr_log(ATR_LOG_ERROR, "could not write the audit entry of request %s", atr_req_id(r));
 }
 
 const struct atr_qparam api_audit_query[] = {

@@ -70,7 +70,7 @@ out:
 
 void api_auth_login(struct atr_req *r)
 {
-	const char *username = atr_json_str(r->body, "username", "");
+	const char *username = atr_json_str(atr_req_body(r), "username", "");
 	struct atr_user u;
 	struct login *l = calloc(1, sizeof(*l));
 	int64_t now = atr_now_ms();
@@ -81,7 +81,7 @@ void api_auth_login(struct atr_req *r)
 		return;
 	}
 	snprintf(l->user_key, sizeof(l->user_key), "u:%s", username);
-	snprintf(l->client_key, sizeof(l->client_key), "c:%s", r->client);
+	snprintf(l->client_key, sizeof(l->client_key), "c:%s", atr_req_client(r));
 	/* 5 failures a minute per user name; 30 per address (an office behind one NAT). */
 	wait = atr_ratelimit_check(l->user_key, 5, now);
 	if (!wait)
@@ -100,7 +100,7 @@ void api_auth_login(struct atr_req *r)
 		l->user_id = u.id;
 		atr_copy(l->stored, sizeof(l->stored), u.password_hash);
 	}
-	atr_copy(l->password, sizeof(l->password), atr_json_str(r->body, "password", ""));
+	atr_copy(l->password, sizeof(l->password), atr_json_str(atr_req_body(r), "password", ""));
 	if (atr_req_offload(r, verify, after_verify, l) < 0) {
 		free(l);
 		atr_reply_unavailable(r, NULL, "could not schedule the password check");

@@ -40,14 +40,14 @@ const struct atr_qparam api_dsv_diff_query[] = {
 void api_datasets_create(struct atr_req *r)
 {
 	const struct atr_project *p = &RES(r)->project;
-	const char *name = atr_json_str(r->body, "name", "");
+	const char *name = atr_json_str(atr_req_body(r), "name", "");
 	int64_t id;
 	json_t *d;
 	int rc;
 
 	atr_req_audit_object(r, "project:%s/dataset:%s", p->name, name);
-	rc = atr_store_dataset_create(STORE(r), p->id, name, atr_json_str(r->body, "description", ""),
-				      json_object_get(r->body, "tags"), r->who.user_id, &id);
+	rc = atr_store_dataset_create(STORE(r), p->id, name, atr_json_str(atr_req_body(r), "description", ""),
+				      json_object_get(atr_req_body(r), "tags"), atr_req_who(r)->user_id, &id);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, "name", "dataset '%s' already exists in project '%s'", name, p->name);
 		return;
@@ -91,11 +91,11 @@ void api_dsv_create(struct atr_req *r)
 {
 	const struct api_res *x = RES(r);
 	struct atr_dataset_version v;
-	int64_t parent = atr_json_int(r->body, "parent", 0);
+	int64_t parent = atr_json_int(atr_req_body(r), "parent", 0);
 	int rc;
 
-	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(r->body, "message", ""), parent, 0,
-				  r->who.user_id, &v);
+	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent, 0,
+				  atr_req_who(r)->user_id, &v);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
 				  (long long)parent);
@@ -135,8 +135,9 @@ void api_dsv_commit(struct atr_req *r)
 	const struct atr_dataset_version *v = &RES(r)->dsv;
 	int rc;
 
-	rc = atr_store_dsv_commit(STORE(r), v->id, atr_json_int(r->body, "rows", -1),
-				  json_object_get(r->body, "schema"), json_object_get(r->body, "metadata"));
+	rc = atr_store_dsv_commit(STORE(r), v->id, atr_json_int(atr_req_body(r), "rows", -1),
+				  json_object_get(atr_req_body(r), "schema"),
+				  json_object_get(atr_req_body(r), "metadata"));
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, NULL, "version %lld is committed already", (long long)v->version);
 		return;

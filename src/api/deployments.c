@@ -76,7 +76,7 @@ const struct atr_field api_deployment_promote_schema[] = {
 /* A path on the replica: '/' then printable ASCII without spaces, '?' or '#'. */
 static int path_or_reply(struct atr_req *r, const char *field)
 {
-	const char *v = atr_json_str(r->body, field, NULL);
+	const char *v = atr_json_str(atr_req_body(r), field, NULL);
 	if (!v)
 		return 0;
 	for (const char *p = v; *p; p++)
@@ -90,7 +90,7 @@ static int path_or_reply(struct atr_req *r, const char *field)
 
 static int capture_or_reply(struct atr_req *r)
 {
-	const json_t *c = json_object_get(r->body, "capture");
+	const json_t *c = json_object_get(atr_req_body(r), "capture");
 	double rate = atr_json_num(c, "sample_rate", 0);
 
 	if (rate < 0 || rate > 1) {
@@ -103,9 +103,10 @@ static int capture_or_reply(struct atr_req *r)
 /* The body's common fields: command, env, paths, capture. */
 static int fields_or_reply(struct atr_req *r)
 {
-	const json_t *cmd = json_object_get(r->body, "command");
-	if ((cmd && api_command_or_reply(r, cmd) < 0) || api_env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
-	    path_or_reply(r, "health_path") < 0 || path_or_reply(r, "predict_path") < 0 || capture_or_reply(r) < 0)
+	const json_t *cmd = json_object_get(atr_req_body(r), "command");
+	if ((cmd && api_command_or_reply(r, cmd) < 0) ||
+	    api_env_or_reply(r, json_object_get(atr_req_body(r), "env")) < 0 || path_or_reply(r, "health_path") < 0 ||
+	    path_or_reply(r, "predict_path") < 0 || capture_or_reply(r) < 0)
 		return -1;
 	return 0;
 }
@@ -183,8 +184,8 @@ void api_deployments_create(struct atr_req *r)
 	struct atr_model m;
 	struct atr_model_version v;
 	struct atr_deploy_spec spec = { 0 };
-	const json_t *cap = json_object_get(r->body, "capture");
-	const char *model = atr_json_str(r->body, "model", ""), *alias;
+	const json_t *cap = json_object_get(atr_req_body(r), "capture");
+	const char *model = atr_json_str(atr_req_body(r), "model", ""), *alias;
 	char actor[80];
 	int64_t id;
 	int rc;
@@ -195,25 +196,26 @@ void api_deployments_create(struct atr_req *r)
 		atr_reply_invalid(r, "model", "model '%s' does not exist in project '%s'", model, p.name);
 		return;
 	}
-	if (version_or_reply(r, &m, json_object_get(r->body, "version"), "version", &v, &alias) < 0 ||
-	    feasible_or_reply(r, &p, json_object_get(r->body, "resources"), json_object_get(r->body, "labels")) < 0)
+	if (version_or_reply(r, &m, json_object_get(atr_req_body(r), "version"), "version", &v, &alias) < 0 ||
+	    feasible_or_reply(r, &p, json_object_get(atr_req_body(r), "resources"),
+			      json_object_get(atr_req_body(r), "labels")) < 0)
 		return;
 	spec.project_id = p.id;
 	spec.model_id = m.id;
-	spec.created_by = r->who.user_id;
-	spec.name = atr_json_str(r->body, "name", "");
+	spec.created_by = atr_req_who(r)->user_id;
+	spec.name = atr_json_str(atr_req_body(r), "name", "");
 	spec.version_id = v.id;
 	spec.version = v.version;
 	spec.follow_alias = alias;
-	spec.replicas = (int)atr_json_int(r->body, "replicas", 1);
-	spec.command = json_object_get(r->body, "command");
-	spec.env = json_object_get(r->body, "env");
-	spec.resources = json_object_get(r->body, "resources");
-	spec.labels = json_object_get(r->body, "labels");
-	spec.health_path = atr_json_str(r->body, "health_path", DEFAULT_HEALTH_PATH);
-	spec.predict_path = atr_json_str(r->body, "predict_path", DEFAULT_PREDICT_PATH);
-	spec.timeout_ms = atr_json_int(r->body, "timeout_s", DEFAULT_TIMEOUT_S) * 1000;
-	spec.rollout_timeout_s = atr_json_int(r->body, "rollout_timeout_s", DEFAULT_ROLLOUT_TIMEOUT_S);
+	spec.replicas = (int)atr_json_int(atr_req_body(r), "replicas", 1);
+	spec.command = json_object_get(atr_req_body(r), "command");
+	spec.env = json_object_get(atr_req_body(r), "env");
+	spec.resources = json_object_get(atr_req_body(r), "resources");
+	spec.labels = json_object_get(atr_req_body(r), "labels");
+	spec.health_path = atr_json_str(atr_req_body(r), "health_path", DEFAULT_HEALTH_PATH);
+	spec.predict_path = atr_json_str(atr_req_body(r), "predict_path", DEFAULT_PREDICT_PATH);
+	spec.timeout_ms = atr_json_int(atr_req_body(r), "timeout_s", DEFAULT_TIMEOUT_S) * 1000;
+	spec.rollout_timeout_s = atr_json_int(atr_req_body(r), "rollout_timeout_s", DEFAULT_ROLLOUT_TIMEOUT_S);
 	spec.sample_rate = atr_json_num(cap, "sample_rate", 0);
 	spec.capture_max_bytes = atr_json_int(cap, "max_body_bytes", DEFAULT_CAPTURE_BYTES);
 	spec.capture_max_rows = atr_json_int(cap, "max_rows", DEFAULT_CAPTURE_ROWS);
@@ -273,8 +275,8 @@ void api_deployments_list_all(struct atr_req *r)
 			return;
 		f.project_id = p.id;
 	}
-	if (!r->who.admin)
-		f.visible_to = r->who.user_id;
+	if (!atr_req_who(r)->admin)
+		f.visible_to = atr_req_who(r)->user_id;
 	api_reply_list_cb(r, list_cb, &f, "deployments");
 }
 
@@ -298,14 +300,14 @@ void api_deployments_get(struct atr_req *r)
 static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, const struct atr_model *m,
 			    struct atr_deploy_patch *pt)
 {
-	const json_t *traffic = json_object_get(r->body, "traffic"), *e;
+	const json_t *traffic = json_object_get(atr_req_body(r), "traffic"), *e;
 	bool has_stable = false;
 	int sum = 0;
 	size_t i;
 
 	if (!traffic)
 		return 0;
-	if (json_object_get(r->body, "version")) {
+	if (json_object_get(atr_req_body(r), "version")) {
 		atr_reply_invalid(r, "traffic", "give 'version' (a rolling update) or 'traffic' (a split), not both");
 		return -1;
 	}
@@ -352,7 +354,8 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 static int patch_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, const struct atr_model *m,
 			  struct atr_deploy_patch *pt)
 {
-	const json_t *cap = json_object_get(r->body, "capture"), *ver = json_object_get(r->body, "version");
+	const json_t *cap = json_object_get(atr_req_body(r), "capture"),
+		     *ver = json_object_get(atr_req_body(r), "version");
 
 	atr_deploy_patch_init(pt);
 	if (ver) {
@@ -366,19 +369,21 @@ static int patch_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, con
 	}
 	if (traffic_or_reply(r, d, m, pt) < 0)
 		return -1;
-	pt->replicas = (int)atr_json_int(r->body, "replicas", -1);
-	pt->timeout_ms = json_object_get(r->body, "timeout_s") ? atr_json_int(r->body, "timeout_s", 0) * 1000 : -1;
-	pt->rollout_timeout_s = atr_json_int(r->body, "rollout_timeout_s", -1);
+	pt->replicas = (int)atr_json_int(atr_req_body(r), "replicas", -1);
+	pt->timeout_ms = json_object_get(atr_req_body(r), "timeout_s")
+				 ? atr_json_int(atr_req_body(r), "timeout_s", 0) * 1000
+				 : -1;
+	pt->rollout_timeout_s = atr_json_int(atr_req_body(r), "rollout_timeout_s", -1);
 	pt->sample_rate = atr_json_num(cap, "sample_rate", -1);
 	pt->capture_max_bytes = atr_json_int(cap, "max_body_bytes", -1);
 	pt->capture_max_rows = atr_json_int(cap, "max_rows", -1);
 	pt->capture_max_age_s = atr_json_int(cap, "max_age_s", -1);
-	pt->command = json_object_get(r->body, "command");
-	pt->env = json_object_get(r->body, "env");
-	pt->resources = json_object_get(r->body, "resources");
-	pt->labels = json_object_get(r->body, "labels");
-	pt->health_path = atr_json_str(r->body, "health_path", NULL);
-	pt->predict_path = atr_json_str(r->body, "predict_path", NULL);
+	pt->command = json_object_get(atr_req_body(r), "command");
+	pt->env = json_object_get(atr_req_body(r), "env");
+	pt->resources = json_object_get(atr_req_body(r), "resources");
+	pt->labels = json_object_get(atr_req_body(r), "labels");
+	pt->health_path = atr_json_str(atr_req_body(r), "health_path", NULL);
+	pt->predict_path = atr_json_str(atr_req_body(r), "predict_path", NULL);
 	return 0;
 }
 
@@ -388,7 +393,7 @@ void api_deployments_patch(struct atr_req *r)
 	const struct atr_project p = RES(r)->project;
 	struct atr_model m;
 	struct atr_deploy_patch pt;
-	const char *model = atr_json_str(r->body, "model", NULL);
+	const char *model = atr_json_str(atr_req_body(r), "model", NULL);
 	char actor[80], why[300] = "";
 	int rc;
 
@@ -445,7 +450,7 @@ void api_deployments_promote(struct atr_req *r)
 	const struct atr_deploy_ref d = RES(r)->deployment;
 	struct atr_model m;
 	struct atr_model_version v = { 0 };
-	const json_t *ver = json_object_get(r->body, "version");
+	const json_t *ver = json_object_get(atr_req_body(r), "version");
 	const char *alias;
 	char actor[80], why[300];
 	int rc;

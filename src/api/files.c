@@ -79,8 +79,7 @@ int api_upload_begin(struct atr_req *r, const char *kind, int64_t owner_id)
 	atr_copy(c->kind, sizeof(c->kind), kind);
 	c->owner_id = owner_id;
 	c->path = path;
-	r->ctx = c;
-	r->ctx_free = upload_ctx_free;
+	atr_req_set_ctx(r, c, upload_ctx_free);
 	return 0;
 }
 
@@ -95,7 +94,7 @@ static void reply_write_failed(struct atr_req *r, const struct atr_upload *u)
 
 int api_upload_chunk(struct atr_req *r, const char *data, size_t len)
 {
-	struct upload_ctx *c = r->ctx;
+	struct upload_ctx *c = atr_req_ctx(r);
 
 	if (!c)
 		return -1;
@@ -108,7 +107,7 @@ int api_upload_chunk(struct atr_req *r, const char *data, size_t len)
 
 void api_upload_finish(struct atr_req *r, unsigned status)
 {
-	struct upload_ctx *c = r->ctx;
+	struct upload_ctx *c = atr_req_ctx(r);
 	char sha[65];
 	int rc;
 

@@ -66,9 +66,9 @@ static void on_done(void *cls, const struct atr_gateway_result *res)
 	struct atr_req *r = cls;
 	char num[32], *copy;
 
-	r->ctx = NULL;
-	r->on_close = NULL;
-	r->on_shutdown = NULL;
+	atr_req_set_ctx(r, NULL, NULL);
+	atr_req_on_close(r, NULL);
+	atr_req_on_shutdown(r, NULL);
 	if (res->err) {
 		atr_reply_err(r, res->err, NULL, "%s", res->message);
 	} else if (!(copy = malloc(res->len + 1))) {
@@ -85,9 +85,9 @@ static void on_done(void *cls, const struct atr_gateway_result *res)
 /* The client went away while its call was in flight: the call stops. */
 static void on_client_gone(struct atr_req *r)
 {
-	struct atr_gw_call *c = r->ctx;
-	r->ctx = NULL;
-	r->on_shutdown = NULL;
+	struct atr_gw_call *c = atr_req_ctx(r);
+	atr_req_set_ctx(r, NULL, NULL);
+	atr_req_on_shutdown(r, NULL);
 	if (c) {
 		atr_gateway_cancel(c, 499);
 		atr_req_unref(r);
@@ -96,9 +96,9 @@ static void on_client_gone(struct atr_req *r)
 
 static void on_server_stopping(struct atr_req *r)
 {
-	struct atr_gw_call *c = r->ctx;
-	r->ctx = NULL;
-	r->on_close = NULL;
+	struct atr_gw_call *c = atr_req_ctx(r);
+	atr_req_set_ctx(r, NULL, NULL);
+	atr_req_on_close(r, NULL);
 	if (!c)
 		return;
 	atr_reply_unavailable(r, NULL, "the server is shutting down");
@@ -108,26 +108,28 @@ static void on_server_stopping(struct atr_req *r)
 
 static void forward(struct atr_req *r, int64_t id, int64_t version, const char *upstream_path)
 {
+	size_t body_len;
 	struct atr_gateway_call_spec spec = { .deployment_id = id,
 					      .version = version,
-					      .method = r->method,
+					      .method = atr_req_method(r),
 					      .upstream_path = upstream_path,
 					      .content_type = atr_req_header(r, "Content-Type"),
-					      .request_id = r->request_id,
-					      .body = r->raw_body,
-					      .body_len = r->raw_len };
+					      .request_id = atr_req_id(r),
+					      .body = atr_req_raw_body(r, &body_len) };
 	struct atr_gw_call *c;
 	char why[300];
-	int rc = atr_gateway_call(DEPLOY(r), &spec, on_done, r, &c, why, sizeof(why));
+	int rc;
 
+	spec.body_len = body_len;
+	rc = atr_gateway_call(DEPLOY(r), &spec, on_done, r, &c, why, sizeof(why));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "%s", why);
 		return;
 	}
 	atr_req_ref(r); /* (until done, or the call is cancelled) */
-	r->ctx = c;
-	r->on_close = on_client_gone;
-	r->on_shutdown = on_server_stopping;
+	atr_req_set_ctx(r, c, NULL);
+	atr_req_on_close(r, on_client_gone);
+	atr_req_on_shutdown(r, on_server_stopping);
 	atr_req_suspend(r);
 }
 

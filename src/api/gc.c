@@ -15,7 +15,7 @@ static void gc_done(void *arg, const struct atr_gc_stats *st)
 {
 	struct atr_req *r = arg;
 
-	r->on_close = NULL;
+	atr_req_on_close(r, NULL);
 	atr_reply_json(r, 200,
 		       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blobs", (json_int_t)st->blobs, "bytes",
 				 (json_int_t)st->bytes, "orphan_files", (json_int_t)st->orphan_files, "orphan_bytes",
@@ -32,7 +32,7 @@ static void gc_closed(struct atr_req *r)
 
 void api_admin_gc(struct atr_req *r)
 {
-	int64_t grace_s = atr_json_int(r->body, "grace_seconds", ATR_GC_GRACE_MS / 1000);
+	int64_t grace_s = atr_json_int(atr_req_body(r), "grace_seconds", ATR_GC_GRACE_MS / 1000);
 
 	atr_req_audit_object(r, "gc");
 	if (!APP(r)->gc) {
@@ -43,6 +43,6 @@ void api_admin_gc(struct atr_req *r)
 		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	r->on_close = gc_closed;
+	atr_req_on_close(r, gc_closed);
 	atr_req_suspend(r);
 }

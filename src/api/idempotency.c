@@ -13,7 +13,7 @@
 /* Whose keys: users by their id; any other token by its own id (negative). */
 static int64_t key_owner(const struct atr_req *r)
 {
-	return r->who.kind == ATR_P_USER ? r->who.user_id : -r->who.token_id;
+	return atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : -atr_req_who(r)->token_id;
 }
 
 static int64_t resource_id(const struct atr_req *r)
@@ -22,7 +22,7 @@ static int64_t resource_id(const struct atr_req *r)
 
 	if (!x)
 		return 0;
-	switch (r->route->resource) {
+	switch (atr_req_route(r)->resource) {
 	case ATR_RES_PROJECT:
 		return x->project.id;
 	case ATR_RES_DATASET:
@@ -50,7 +50,8 @@ static int64_t resource_id(const struct atr_req *r)
 /* "runs.create project:12": what the request is, as the stored answer remembers it. */
 static void request_identity(const struct atr_req *r, char *out, size_t len)
 {
-	snprintf(out, len, "%s %s:%lld", r->route->name, atr_res_name(r->route->resource), (long long)resource_id(r));
+	snprintf(out, len, "%s %s:%lld", atr_req_route(r)->name, atr_res_name(atr_req_route(r)->resource),
+		 (long long)resource_id(r));
 }
 
 int api_idem_get(void *app, struct atr_req *r, const char *key, unsigned *status, char **body)
@@ -67,5 +68,5 @@ void api_idem_put(void *app, struct atr_req *r, const char *key, unsigned status
 
 	request_identity(r, what, sizeof(what));
 	if (atr_store_idem_put(((struct atr_app *)app)->store, key_owner(r), key, what, status, body) < 0)
-		atr_warn("request %s: could not keep the answer of Idempotency-Key '%s'", r->request_id, key);
+		atr_warn("request %s: could not keep the answer of Idempotency-Key '%s'", atr_req_id(r), key);
 }

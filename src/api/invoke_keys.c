@@ -22,7 +22,7 @@ void api_invoke_keys_create(struct atr_req *r)
 	const struct atr_project p = RES(r)->project;
 	struct atr_token_spec spec = { .kind = "invoke" };
 	char token[ATR_TOKEN_MAX];
-	const char *exp = atr_json_str(r->body, "expires_at", NULL);
+	const char *exp = atr_json_str(atr_req_body(r), "expires_at", NULL);
 	int64_t id;
 	json_t *t;
 	int rc;
@@ -34,8 +34,8 @@ void api_invoke_keys_create(struct atr_req *r)
 			return;
 		}
 	}
-	spec.user_id = r->who.user_id;
-	spec.name = atr_json_str(r->body, "name", "");
+	spec.user_id = atr_req_who(r)->user_id;
+	spec.name = atr_json_str(atr_req_body(r), "name", "");
 	spec.project_id = d.project_id;
 	spec.scope_id = d.id;
 	if ((rc = atr_store_token_create(STORE(r), &spec, token, &id)) < 0 ||

@@ -67,7 +67,7 @@ static void follow_unwatch(struct follow *f)
 
 static void follow_closed(struct atr_req *r)
 {
-	follow_unwatch(r->ctx);
+	follow_unwatch(atr_req_ctx(r));
 }
 
 static void follow_event(void *cls, int64_t job_id, enum atr_job_state state, bool log_only)
@@ -157,8 +157,8 @@ static void start_follow(struct atr_req *r, const struct atr_job_row *row, int64
 		}
 	}
 	/* ctx is the stream's state: on_close stops the watch, the stream's done() frees it. */
-	r->ctx = f;
-	r->on_close = follow_closed;
+	atr_req_set_ctx(r, f, NULL);
+	atr_req_on_close(r, follow_closed);
 	{
 		char num[32];
 		snprintf(num, sizeof(num), "%lld", (long long)attempt);
@@ -239,8 +239,8 @@ static void waiter_finish(struct waiter *w)
 	if (w->watch)
 		atr_engine_unwatch(w->app->engine, w->watch);
 	w->watch = NULL;
-	r->on_close = NULL;
-	r->on_shutdown = NULL;
+	atr_req_on_close(r, NULL);
+	atr_req_on_shutdown(r, NULL);
 	if (!atr_req_done(r)) {
 		job = atr_store_job_json(w->app->store, w->job_id, &rc);
 		if (job) {
@@ -271,7 +271,7 @@ static void waiter_timeout(uv_timer_t *t)
 
 static void waiter_req_gone(struct atr_req *r)
 {
-	waiter_finish(r->ctx);
+	waiter_finish(atr_req_ctx(r));
 }
 
 void api_job_wait(struct atr_req *r)
@@ -298,9 +298,9 @@ void api_job_wait(struct atr_req *r)
 	uv_timer_init(APP(r)->loop, &w->timer);
 	w->timer.data = w;
 	atr_req_ref(r);
-	r->on_close = waiter_req_gone;
-	r->on_shutdown = waiter_req_gone;
-	r->ctx = w;
+	atr_req_on_close(r, waiter_req_gone);
+	atr_req_on_shutdown(r, waiter_req_gone);
+	atr_req_set_ctx(r, w, NULL);
 	atr_req_suspend(r);
 	uv_timer_start(&w->timer, waiter_timeout, (uint64_t)timeout_s * 1000, 0);
 }

@@ -198,20 +198,20 @@ void api_jobs_create(struct atr_req *r)
 	const struct atr_project *p = &RES(r)->project;
 	struct atr_job_spec spec = { 0 };
 	struct atr_job_submit sub = { 0 };
-	const json_t *res = json_object_get(r->body, "resources");
+	const json_t *res = json_object_get(atr_req_body(r), "resources");
 	json_t *inputs = NULL;
 	int64_t *ids = NULL, id, model_version;
 	size_t n = 0;
 	char why[300];
 	int rc;
 
-	if (api_command_or_reply(r, json_object_get(r->body, "command")) < 0 ||
-	    api_env_or_reply(r, json_object_get(r->body, "env")) < 0 ||
-	    model_or_reply(r, p->id, json_object_get(r->body, "model"), &model_version) < 0)
+	if (api_command_or_reply(r, json_object_get(atr_req_body(r), "command")) < 0 ||
+	    api_env_or_reply(r, json_object_get(atr_req_body(r), "env")) < 0 ||
+	    model_or_reply(r, p->id, json_object_get(atr_req_body(r), "model"), &model_version) < 0)
 		return;
-	if (!(inputs = inputs_or_reply(r, p->id, json_object_get(r->body, "inputs"), &ids, &n)))
+	if (!(inputs = inputs_or_reply(r, p->id, json_object_get(atr_req_body(r), "inputs"), &ids, &n)))
 		return;
-	spec.kind = atr_json_str(r->body, "kind", "training");
+	spec.kind = atr_json_str(atr_req_body(r), "kind", "training");
 	if (!strcmp(spec.kind, "batch_inference") && !model_version) {
 		json_decref(inputs);
 		atr_reply_invalid(r, "model", "a batch_inference job names the model version it runs");
@@ -219,20 +219,20 @@ void api_jobs_create(struct atr_req *r)
 	}
 	spec.project_id = p->id;
 	spec.team_id = p->team_id;
-	spec.created_by = r->who.user_id;
-	spec.name = atr_json_str(r->body, "name", "");
-	spec.command = json_object_get(r->body, "command");
-	spec.env = json_object_get(r->body, "env");
-	spec.labels = json_object_get(r->body, "labels");
+	spec.created_by = atr_req_who(r)->user_id;
+	spec.name = atr_json_str(atr_req_body(r), "name", "");
+	spec.command = json_object_get(atr_req_body(r), "command");
+	spec.env = json_object_get(atr_req_body(r), "env");
+	spec.labels = json_object_get(atr_req_body(r), "labels");
 	spec.inputs = inputs;
-	spec.outputs = json_object_get(r->body, "outputs");
+	spec.outputs = json_object_get(atr_req_body(r), "outputs");
 	spec.gpus = (int)atr_json_int(res, "gpus", 0);
 	spec.gpu_type = atr_json_str(res, "gpu_type", NULL);
 	spec.cpus = (int)atr_json_int(res, "cpus", 0);
 	spec.memory_mb = atr_json_int(res, "memory_mb", 0);
-	spec.priority = (int)atr_json_int(r->body, "priority", 0);
-	spec.max_attempts = (int)atr_json_int(r->body, "max_attempts", 3);
-	spec.timeout_s = atr_json_int(r->body, "timeout_s", 0);
+	spec.priority = (int)atr_json_int(atr_req_body(r), "priority", 0);
+	spec.max_attempts = (int)atr_json_int(atr_req_body(r), "max_attempts", 3);
+	spec.timeout_s = atr_json_int(atr_req_body(r), "timeout_s", 0);
 	spec.model_version_id = model_version;
 	if (!atr_engine_feasible(ENGINE(r), &spec, why, sizeof(why))) {
 		json_decref(inputs);
@@ -242,7 +242,7 @@ void api_jobs_create(struct atr_req *r)
 	/* The job and its run (the job's metrics land there), in one transaction. */
 	sub.spec = &spec;
 	sub.run_name = spec.name[0] ? spec.name : "job";
-	sub.run_user_id = r->who.user_id;
+	sub.run_user_id = atr_req_who(r)->user_id;
 	sub.run_inputs = ids;
 	sub.run_ninputs = n;
 	rc = atr_engine_submit(ENGINE(r), &sub, &id);
@@ -370,8 +370,8 @@ void api_jobs_list_all(struct atr_req *r)
 		atr_reply_invalid(r, "team", "team '%s' does not exist", team);
 		return;
 	}
-	if (!r->who.admin)
-		f.visible_to = r->who.user_id;
+	if (!atr_req_who(r)->admin)
+		f.visible_to = atr_req_who(r)->user_id;
 	reply_list(r, &f);
 }
 

@@ -38,10 +38,10 @@ const struct atr_field api_mv_create_schema[] = {
 
 const char *api_actor(struct atr_req *r, char *buf, size_t len)
 {
-	if (r->who.kind == ATR_P_JOB)
-		snprintf(buf, len, "job:%lld", (long long)r->who.scope_id);
+	if (atr_req_who(r)->kind == ATR_P_JOB)
+		snprintf(buf, len, "job:%lld", (long long)atr_req_who(r)->scope_id);
 	else
-		atr_copy(buf, len, r->who.username);
+		atr_copy(buf, len, atr_req_who(r)->username);
 	return buf;
 }
 
@@ -70,14 +70,14 @@ void api_mv_reply(struct atr_req *r, unsigned status, int64_t version_id)
 void api_models_create(struct atr_req *r)
 {
 	const struct atr_project *p = &RES(r)->project;
-	const char *name = atr_json_str(r->body, "name", "");
+	const char *name = atr_json_str(atr_req_body(r), "name", "");
 	char actor[80];
 	int64_t id;
 	int rc;
 
 	atr_req_audit_object(r, "project:%s/model:%s", p->name, name);
-	rc = atr_store_model_create(STORE(r), p->id, name, atr_json_str(r->body, "description", ""),
-				    json_object_get(r->body, "tags"), r->who.user_id,
+	rc = atr_store_model_create(STORE(r), p->id, name, atr_json_str(atr_req_body(r), "description", ""),
+				    json_object_get(atr_req_body(r), "tags"), atr_req_who(r)->user_id,
 				    api_actor(r, actor, sizeof(actor)), &id);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, "name", "model '%s' already exists in project '%s'", name, p->name);
@@ -119,8 +119,8 @@ void api_models_get(struct atr_req *r)
 void api_models_patch(struct atr_req *r)
 {
 	const struct atr_model *m = &RES(r)->model;
-	int rc = atr_store_model_update(STORE(r), m->id, atr_json_str(r->body, "description", NULL),
-					json_object_get(r->body, "tags"));
+	int rc = atr_store_model_update(STORE(r), m->id, atr_json_str(atr_req_body(r), "description", NULL),
+					json_object_get(atr_req_body(r), "tags"));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not update model '%s'", m->name);
 		return;
@@ -136,7 +136,7 @@ void api_models_history(struct atr_req *r)
 /* The body's source_run: 0 when absent, -1 when it answered 400 (unknown or another project's). */
 static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *p)
 {
-	int64_t id = atr_json_int(r->body, "source_run", 0);
+	int64_t id = atr_json_int(atr_req_body(r), "source_run", 0);
 	struct atr_run run;
 
 	if (id <= 0)
@@ -153,18 +153,18 @@ void api_mv_create(struct atr_req *r)
 	const struct api_res *x = RES(r);
 	struct atr_model_version v;
 	struct atr_model_version_spec spec = { 0 };
-	const json_t *sig = json_object_get(r->body, "signature");
+	const json_t *sig = json_object_get(atr_req_body(r), "signature");
 	char actor[80];
 	int rc;
 
 	if ((spec.source_run_id = source_run_or_reply(r, &x->project)) < 0)
 		return;
 	spec.model_id = x->model.id;
-	spec.description = atr_json_str(r->body, "description", "");
-	spec.framework = atr_json_str(r->body, "framework", "");
+	spec.description = atr_json_str(atr_req_body(r), "description", "");
+	spec.framework = atr_json_str(atr_req_body(r), "framework", "");
 	spec.signature = json_is_null(sig) ? NULL : sig;
-	spec.source_job_id = r->who.kind == ATR_P_JOB ? r->who.scope_id : 0;
-	spec.user_id = r->who.user_id;
+	spec.source_job_id = atr_req_who(r)->kind == ATR_P_JOB ? atr_req_who(r)->scope_id : 0;
+	spec.user_id = atr_req_who(r)->user_id;
 	spec.actor = api_actor(r, actor, sizeof(actor));
 	rc = atr_store_model_version_create(STORE(r), &spec, &v);
 	if (rc < 0) {

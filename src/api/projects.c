@@ -45,7 +45,7 @@ static void reply_project(struct atr_req *r, unsigned status, int64_t id, enum a
  * belong to the team they put a project in. */
 static int64_t body_team_or_reply(struct atr_req *r)
 {
-	const char *team = atr_json_str(r->body, "team", NULL);
+	const char *team = atr_json_str(atr_req_body(r), "team", NULL);
 	int64_t id;
 
 	if (!team)
@@ -54,7 +54,7 @@ static int64_t body_team_or_reply(struct atr_req *r)
 		atr_reply_invalid(r, "team", "team '%s' does not exist", team);
 		return -1;
 	}
-	if (!r->who.admin && !atr_store_team_role(STORE(r), id, r->who.user_id)) {
+	if (!atr_req_who(r)->admin && !atr_store_team_role(STORE(r), id, atr_req_who(r)->user_id)) {
 		atr_reply_forbidden(r, "team", "you are not a member of team '%s'", team);
 		return -1;
 	}
@@ -63,16 +63,16 @@ static int64_t body_team_or_reply(struct atr_req *r)
 
 void api_projects_create(struct atr_req *r)
 {
-	const char *name = atr_json_str(r->body, "name", "");
+	const char *name = atr_json_str(atr_req_body(r), "name", "");
 	int64_t team, id;
 	int rc;
 
 	atr_req_audit_object(r, "project:%s", name);
 	if ((team = body_team_or_reply(r)) < 0)
 		return;
-	rc = atr_store_project_create(STORE(r), name, atr_json_str(r->body, "description", ""), team,
-				      strcmp(atr_json_str(r->body, "visibility", "private"), "internal") == 0,
-				      json_object_get(r->body, "tags"), r->who.user_id, &id);
+	rc = atr_store_project_create(STORE(r), name, atr_json_str(atr_req_body(r), "description", ""), team,
+				      strcmp(atr_json_str(atr_req_body(r), "visibility", "private"), "internal") == 0,
+				      json_object_get(atr_req_body(r), "tags"), atr_req_who(r)->user_id, &id);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, "name", "project '%s' already exists", name);
 		return;
@@ -108,8 +108,8 @@ void api_projects_list(struct atr_req *r)
 	}
 	if (!(items = api_new_items(r)))
 		return;
-	rc = atr_store_project_list(STORE(r), r->who.user_id, r->who.admin, team_id, atr_req_qbool(r, "archived"), &p,
-				    items, &more);
+	rc = atr_store_project_list(STORE(r), atr_req_who(r)->user_id, atr_req_who(r)->admin, team_id,
+				    atr_req_qbool(r, "archived"), &p, items, &more);
 	if (rc < 0) {
 		json_decref(items);
 		atr_reply_err(r, rc, NULL, "could not list projects");
@@ -126,15 +126,16 @@ void api_projects_get(struct atr_req *r)
 void api_projects_patch(struct atr_req *r)
 {
 	const struct atr_project p = RES(r)->project;
-	const char *vis = atr_json_str(r->body, "visibility", NULL);
+	const char *vis = atr_json_str(atr_req_body(r), "visibility", NULL);
 	int64_t team = -1;
 	int rc;
 
 	atr_req_audit_object(r, "project:%s", p.name);
-	if (atr_json_has(r->body, "team") && (team = body_team_or_reply(r)) < 0)
+	if (atr_json_has(atr_req_body(r), "team") && (team = body_team_or_reply(r)) < 0)
 		return;
-	rc = atr_store_project_update(STORE(r), p.id, atr_json_str(r->body, "description", NULL),
-				      vis ? strcmp(vis, "internal") == 0 : -1, team, json_object_get(r->body, "tags"));
+	rc = atr_store_project_update(STORE(r), p.id, atr_json_str(atr_req_body(r), "description", NULL),
+				      vis ? strcmp(vis, "internal") == 0 : -1, team,
+				      json_object_get(atr_req_body(r), "tags"));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not update project '%s'", p.name);
 		return;
@@ -174,7 +175,7 @@ void api_projects_member_put(struct atr_req *r)
 {
 	const struct atr_project p = RES(r)->project;
 	struct atr_user u;
-	enum atr_prole role = atr_prole_parse(atr_json_str(r->body, "role", ""));
+	enum atr_prole role = atr_prole_parse(atr_json_str(atr_req_body(r), "role", ""));
 	int rc;
 
 	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)

@@ -62,7 +62,7 @@ static int alias_access_or_reply(struct atr_req *r, const char *alias)
 /* The committed version the body's "version" (number, alias or "latest") names. */
 static int body_version_or_reply(struct atr_req *r, const struct atr_model *m, struct atr_model_version *v)
 {
-	const json_t *j = json_object_get(r->body, "version");
+	const json_t *j = json_object_get(atr_req_body(r), "version");
 	char ref[64];
 	int rc;
 
@@ -166,7 +166,7 @@ static void reply_promotion(struct atr_req *r, unsigned status, int64_t id)
 void api_promotions_create(struct atr_req *r)
 {
 	const struct api_res *x = RES(r);
-	const char *alias = atr_json_str(r->body, "alias", "");
+	const char *alias = atr_json_str(atr_req_body(r), "alias", "");
 	char actor[80];
 	int64_t id;
 	int rc;
@@ -180,8 +180,8 @@ void api_promotions_create(struct atr_req *r)
 				   (long long)x->version.version, x->model.name);
 		return;
 	}
-	rc = atr_store_promotion_create(STORE(r), x->version.id, alias, atr_json_str(r->body, "comment", ""),
-					r->who.user_id, api_actor(r, actor, sizeof(actor)), &id);
+	rc = atr_store_promotion_create(STORE(r), x->version.id, alias, atr_json_str(atr_req_body(r), "comment", ""),
+					atr_req_who(r)->user_id, api_actor(r, actor, sizeof(actor)), &id);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not request the promotion");
 		return;
@@ -211,9 +211,9 @@ static void decide(struct atr_req *r, bool approve)
 		atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s/promotion:%lld", p->name, m.name,
 				     (long long)pr->version, pr->alias, (long long)pr->id);
 	if (rc == 0)
-		rc = atr_store_promotion_decide(STORE(r), pr->id, approve, r->who.user_id,
+		rc = atr_store_promotion_decide(STORE(r), pr->id, approve, atr_req_who(r)->user_id,
 						api_actor(r, actor, sizeof(actor)),
-						atr_json_str(r->body, "comment", ""), &from);
+						atr_json_str(atr_req_body(r), "comment", ""), &from);
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, NULL, "promotion %lld is %s, not pending", (long long)pr->id,
 				   strcmp(pr->state, "pending") ? pr->state : "cancelled");
@@ -283,7 +283,7 @@ void api_promotions_list_mine(struct atr_req *r)
 	const char *state = atr_req_query(r, "state");
 
 	f.state = state ? state : "pending";
-	f.decider_id = r->who.user_id;
-	f.admin = r->who.admin;
+	f.decider_id = atr_req_who(r)->user_id;
+	f.admin = atr_req_who(r)->admin;
 	api_reply_list_cb(r, list, &f, "promotions");
 }

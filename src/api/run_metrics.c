@@ -35,7 +35,8 @@ void api_run_metrics_log(struct atr_req *r)
 	const char *ct = atr_req_header(r, "Content-Type");
 	struct atr_metric_batch b;
 	const struct atr_run *run = &RES(r)->run;
-	size_t stored = 0;
+	const char *raw;
+	size_t stored = 0, raw_len;
 	char out[48];
 	int rc;
 
@@ -51,7 +52,8 @@ void api_run_metrics_log(struct atr_req *r)
 		return;
 	}
 	atr_metric_batch_init(&b);
-	rc = atr_metric_batch_parse(&b, r->raw_body ? r->raw_body : "", r->raw_len, MAX_POINTS_PER_REQUEST);
+	raw = atr_req_raw_body(r, &raw_len);
+	rc = atr_metric_batch_parse(&b, raw, raw_len, MAX_POINTS_PER_REQUEST);
 	if (rc == 0)
 		rc = atr_store_metrics_append(STORE(r), run->id, run->project_id, &b, atr_now_ms(), &stored);
 	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {

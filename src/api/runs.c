@@ -97,15 +97,15 @@ void api_runs_create(struct atr_req *r)
 	json_t *run;
 	int rc;
 
-	if (api_inputs_or_reply(r, project_id, json_object_get(r->body, "inputs"), &inputs, &n) < 0)
+	if (api_inputs_or_reply(r, project_id, json_object_get(atr_req_body(r), "inputs"), &inputs, &n) < 0)
 		return;
 	spec.project_id = project_id;
-	spec.name = atr_json_str(r->body, "name", "");
-	spec.params = json_object_get(r->body, "params");
-	spec.tags = json_object_get(r->body, "tags");
-	spec.status = atr_json_str(r->body, "status", NULL);
-	spec.user_id = r->who.user_id;
-	spec.job_id = r->who.kind == ATR_P_JOB ? r->who.scope_id : 0;
+	spec.name = atr_json_str(atr_req_body(r), "name", "");
+	spec.params = json_object_get(atr_req_body(r), "params");
+	spec.tags = json_object_get(atr_req_body(r), "tags");
+	spec.status = atr_json_str(atr_req_body(r), "status", NULL);
+	spec.user_id = atr_req_who(r)->user_id;
+	spec.job_id = atr_req_who(r)->kind == ATR_P_JOB ? atr_req_who(r)->scope_id : 0;
 	spec.inputs = inputs;
 	spec.ninputs = n;
 	rc = atr_store_run_create(STORE(r), &spec, &id);
@@ -208,12 +208,12 @@ void api_runs_patch(struct atr_req *r)
 	json_t *j;
 	int rc;
 
-	if (tags_or_reply(r, json_object_get(r->body, "tags")) < 0)
+	if (tags_or_reply(r, json_object_get(atr_req_body(r), "tags")) < 0)
 		return;
-	patch.name = atr_json_str(r->body, "name", NULL);
-	patch.status = atr_json_str(r->body, "status", NULL);
-	patch.params = json_object_get(r->body, "params");
-	patch.tags = json_object_get(r->body, "tags");
+	patch.name = atr_json_str(atr_req_body(r), "name", NULL);
+	patch.status = atr_json_str(atr_req_body(r), "status", NULL);
+	patch.params = json_object_get(atr_req_body(r), "params");
+	patch.tags = json_object_get(atr_req_body(r), "tags");
 	rc = atr_store_run_update(STORE(r), run->id, &patch, key, sizeof(key));
 	if (rc == ATR_ECONFLICT) {
 		snprintf(field, sizeof(field), "params.%s", key);

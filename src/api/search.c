@@ -35,8 +35,8 @@ void api_search(struct atr_req *r)
 	if (atr_page_from_req(r, &pg) < 0 || !(items = api_new_items(r)))
 		return;
 	q.expr = expr;
-	q.user_id = r->who.user_id;
-	q.admin = r->who.admin;
+	q.user_id = atr_req_who(r)->user_id;
+	q.admin = atr_req_who(r)->admin;
 	rc = atr_store_search(STORE(r), &q, &pg, items, &more, &score, &rowid);
 	if (rc < 0) {
 		json_decref(items);

@@ -38,11 +38,11 @@ void api_worker_service_report(struct atr_req *r)
 
 	if (api_id_or_reply(r, "id", "job", &job_id) < 0)
 		return;
-	if (!atr_engine_job_is_on(APP(r)->engine, job_id, r->who.scope_id)) {
+	if (!atr_engine_job_is_on(APP(r)->engine, job_id, atr_req_who(r)->scope_id)) {
 		atr_reply_not_found(r, NULL, "job %lld is not this worker's", (long long)job_id);
 		return;
 	}
-	json_object_set_new(r->body, "id", json_integer(job_id));
-	atr_deploy_service_report(APP(r)->deploy, r->who.scope_id, r->body);
+	json_object_set_new(atr_req_body(r), "id", json_integer(job_id));
+	atr_deploy_service_report(APP(r)->deploy, atr_req_who(r)->scope_id, atr_req_body(r));
 	atr_reply_empty(r, 204);
 }

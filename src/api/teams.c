@@ -51,11 +51,11 @@ static void reply_team(struct atr_req *r, unsigned status, int64_t id)
 
 void api_teams_create(struct atr_req *r)
 {
-	const char *name = atr_json_str(r->body, "name", "");
-	int64_t gpus = quota(r->body, "max_gpus"), jobs = quota(r->body, "max_concurrent_jobs");
+	const char *name = atr_json_str(atr_req_body(r), "name", "");
+	int64_t gpus = quota(atr_req_body(r), "max_gpus"), jobs = quota(atr_req_body(r), "max_concurrent_jobs");
 	int64_t id;
-	int rc = atr_store_team_create(STORE(r), name, atr_json_str(r->body, "description", ""), gpus < 0 ? -1 : gpus,
-				       jobs < 0 ? -1 : jobs, &id);
+	int rc = atr_store_team_create(STORE(r), name, atr_json_str(atr_req_body(r), "description", ""),
+				       gpus < 0 ? -1 : gpus, jobs < 0 ? -1 : jobs, &id);
 
 	atr_req_audit_object(r, "team:%s", name);
 	if (rc == ATR_ECONFLICT) {
@@ -96,8 +96,8 @@ void api_teams_patch(struct atr_req *r)
 	if (api_team_or_reply(r, atr_req_param(r, "team"), &id) < 0)
 		return;
 	atr_req_audit_object(r, "team:%s", atr_req_param(r, "team"));
-	rc = atr_store_team_update(STORE(r), id, atr_json_str(r->body, "description", NULL), quota(r->body, "max_gpus"),
-				   quota(r->body, "max_concurrent_jobs"));
+	rc = atr_store_team_update(STORE(r), id, atr_json_str(atr_req_body(r), "description", NULL),
+				   quota(atr_req_body(r), "max_gpus"), quota(atr_req_body(r), "max_concurrent_jobs"));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not update the team");
 		return;
@@ -112,8 +112,8 @@ static int team_manager_or_reply(struct atr_req *r, int64_t *team_id, struct atr
 
 	if (api_team_or_reply(r, atr_req_param(r, "team"), team_id) < 0)
 		return -1;
-	role = atr_store_team_role(STORE(r), *team_id, r->who.user_id);
-	if (!r->who.admin && (!role || strcmp(role, "maintainer") != 0)) {
+	role = atr_store_team_role(STORE(r), *team_id, atr_req_who(r)->user_id);
+	if (!atr_req_who(r)->admin && (!role || strcmp(role, "maintainer") != 0)) {
 		atr_reply_forbidden(r, NULL, "only admins and maintainers of team '%s' manage its members",
 				    atr_req_param(r, "team"));
 		return -1;
@@ -130,7 +130,7 @@ void api_teams_member_put(struct atr_req *r)
 	if (team_manager_or_reply(r, &team_id, &u) < 0)
 		return;
 	atr_req_audit_object(r, "team:%s/member:%s", atr_req_param(r, "team"), u.username);
-	rc = atr_store_team_member_set(STORE(r), team_id, u.id, atr_json_str(r->body, "role", "member"));
+	rc = atr_store_team_member_set(STORE(r), team_id, u.id, atr_json_str(atr_req_body(r), "role", "member"));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not add the member");
 		return;

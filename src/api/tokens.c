@@ -42,13 +42,13 @@ static int own_tokens(struct atr_store *s, int64_t user_id, const struct atr_pag
 
 void api_tokens_list(struct atr_req *r)
 {
-	api_reply_list(r, own_tokens, r->who.user_id, "tokens");
+	api_reply_list(r, own_tokens, atr_req_who(r)->user_id, "tokens");
 }
 
 void api_tokens_create(struct atr_req *r)
 {
-	api_issue_token_reply(r, "user", r->who.user_id, atr_json_str(r->body, "name", ""),
-			      atr_json_str(r->body, "expires_at", NULL));
+	api_issue_token_reply(r, "user", atr_req_who(r)->user_id, atr_json_str(atr_req_body(r), "name", ""),
+			      atr_json_str(atr_req_body(r), "expires_at", NULL));
 }
 
 void api_tokens_delete(struct atr_req *r)
@@ -59,7 +59,7 @@ void api_tokens_delete(struct atr_req *r)
 	if (api_id_or_reply(r, "id", "token", &id) < 0)
 		return;
 	/* Admins may revoke any token; others only their own (and see 404 for the rest). */
-	rc = atr_store_token_revoke(STORE(r), id, r->who.admin ? 0 : r->who.user_id);
+	rc = atr_store_token_revoke(STORE(r), id, atr_req_who(r)->admin ? 0 : atr_req_who(r)->user_id);
 	if (rc < 0) {
 		if (rc == ATR_ENOTFOUND)
 			atr_reply_not_found(r, NULL, "token %lld does not exist", (long long)id);

@@ -67,8 +67,8 @@ static void reply_user(struct atr_req *r, unsigned status, int64_t id, const cha
 
 static void create_user(struct atr_req *r, const char *password_hash)
 {
-	const char *username = atr_json_str(r->body, "username", "");
-	const char *role = atr_json_str(r->body, "role", "member");
+	const char *username = atr_json_str(atr_req_body(r), "username", "");
+	const char *role = atr_json_str(atr_req_body(r), "role", "member");
 	struct atr_token_spec spec = { .kind = "user", .name = "first token" };
 	char token[ATR_TOKEN_MAX];
 	int64_t id;
@@ -78,7 +78,7 @@ static void create_user(struct atr_req *r, const char *password_hash)
 		atr_reply_err(r, rc, NULL, "could not start a transaction");
 		return;
 	}
-	rc = atr_store_user_create(STORE(r), username, atr_json_str(r->body, "display_name", username),
+	rc = atr_store_user_create(STORE(r), username, atr_json_str(atr_req_body(r), "display_name", username),
 				   strcmp(role, "admin") == 0, password_hash, &id);
 	if (rc == 0) {
 		spec.user_id = id;
@@ -111,11 +111,11 @@ static void after_create_hash(struct atr_req *r, void *data)
 
 void api_users_create(struct atr_req *r)
 {
-	const char *password = atr_json_str(r->body, "password", NULL);
+	const char *password = atr_json_str(atr_req_body(r), "password", NULL);
 	struct pw_work *w;
 	struct atr_user existing;
 
-	if (atr_store_user_get(STORE(r), atr_json_str(r->body, "username", ""), &existing) == 0) {
+	if (atr_store_user_get(STORE(r), atr_json_str(atr_req_body(r), "username", ""), &existing) == 0) {
 		atr_reply_conflict(r, "username", "user '%s' already exists", existing.username);
 		return;
 	}
@@ -149,15 +149,15 @@ void api_users_list(struct atr_req *r)
 void api_users_me(struct atr_req *r)
 {
 	int err;
-	json_t *u = atr_store_user_json(STORE(r), r->who.user_id, &err);
+	json_t *u = atr_store_user_json(STORE(r), atr_req_who(r)->user_id, &err);
 
 	if (!u) {
 		atr_reply_err(r, err, NULL, "could not read the user");
 		return;
 	}
-	json_object_set_new(u, "token_kind", json_string(r->who.kind == ATR_P_JOB ? "job" : "user"));
-	if (r->who.kind == ATR_P_JOB)
-		json_object_set_new(u, "job_id", json_integer(r->who.scope_id));
+	json_object_set_new(u, "token_kind", json_string(atr_req_who(r)->kind == ATR_P_JOB ? "job" : "user"));
+	if (atr_req_who(r)->kind == ATR_P_JOB)
+		json_object_set_new(u, "job_id", json_integer(atr_req_who(r)->scope_id));
 	atr_reply_json(r, 200, u);
 }
 
@@ -205,7 +205,7 @@ void api_users_patch(struct atr_req *r)
 {
 	struct atr_user u;
 	struct pw_work *w;
-	const char *password = atr_json_str(r->body, "password", NULL);
+	const char *password = atr_json_str(atr_req_body(r), "password", NULL);
 
 	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
@@ -215,12 +215,12 @@ void api_users_patch(struct atr_req *r)
 		return;
 	}
 	w->user_id = u.id;
-	w->has_role = atr_json_has(r->body, "role");
-	w->admin = strcmp(atr_json_str(r->body, "role", ""), "admin") == 0;
-	w->has_disabled = atr_json_has(r->body, "disabled");
-	w->disabled = atr_json_bool(r->body, "disabled", false);
-	w->has_display_name = atr_json_has(r->body, "display_name");
-	atr_copy(w->display_name, sizeof(w->display_name), atr_json_str(r->body, "display_name", ""));
+	w->has_role = atr_json_has(atr_req_body(r), "role");
+	w->admin = strcmp(atr_json_str(atr_req_body(r), "role", ""), "admin") == 0;
+	w->has_disabled = atr_json_has(atr_req_body(r), "disabled");
+	w->disabled = atr_json_bool(atr_req_body(r), "disabled", false);
+	w->has_display_name = atr_json_has(atr_req_body(r), "display_name");
+	atr_copy(w->display_name, sizeof(w->display_name), atr_json_str(atr_req_body(r), "display_name", ""));
 	atr_req_audit_object(r, "user:%s", u.username);
 	if (removes_last_admin(r, &u, w)) {
 		const char *field = w->has_role ? "role" : "disabled";
@@ -247,6 +247,6 @@ void api_users_token_create(struct atr_req *r)
 	if (api_user_or_reply(r, atr_req_param(r, "user"), &u) < 0)
 		return;
 	atr_req_audit_object(r, "user:%s", u.username);
-	api_issue_token_reply(r, "user", u.id, atr_json_str(r->body, "name", ""),
-			      atr_json_str(r->body, "expires_at", NULL));
+	api_issue_token_reply(r, "user", u.id, atr_json_str(atr_req_body(r), "name", ""),
+			      atr_json_str(atr_req_body(r), "expires_at", NULL));
 }

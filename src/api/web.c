@@ -76,7 +76,7 @@ static void serve_dir(struct atr_req *r, const char *name)
 
 void api_web_fallback(struct atr_req *r)
 {
-	const char *name = r->url + 1;
+	const char *name = atr_req_path(r) + 1;
 	const struct atr_embedded *a, *gz = NULL;
 	char gzname[1100], etag[24], hex[65];
 	const char *inm;

@@ -34,7 +34,7 @@ static int job_or_reply(struct atr_req *r, int64_t *job_id)
 {
 	if (api_id_or_reply(r, "id", "job", job_id) < 0)
 		return -1;
-	if (!atr_engine_job_is_on(APP(r)->engine, *job_id, r->who.scope_id)) {
+	if (!atr_engine_job_is_on(APP(r)->engine, *job_id, atr_req_who(r)->scope_id)) {
 		atr_reply_not_found(r, NULL, "job %lld is not this worker's", (long long)*job_id);
 		return -1;
 	}
@@ -62,7 +62,9 @@ static int header_int_or_reply(struct atr_req *r, const char *name, int64_t min,
 
 void api_worker_job_logs_post(struct atr_req *r)
 {
-	int64_t job_id, attempt, off, end, len = (int64_t)r->raw_len, skip;
+	size_t raw_len;
+	const char *raw = atr_req_raw_body(r, &raw_len);
+	int64_t job_id, attempt, off, end, len = (int64_t)raw_len, skip;
 	char next[32];
 	int rc;
 
@@ -97,8 +99,8 @@ void api_worker_job_logs_post(struct atr_req *r)
 	/* bytes before end are already stored (a retried batch): keep only what is new */
 	skip = end - off;
 	if (len > skip) {
-		rc = atr_store_job_log_add(STORE(r), job_id, attempt, end, r->raw_body + skip, (size_t)(len - skip),
-					   r->who.scope_id);
+		rc = atr_store_job_log_add(STORE(r), job_id, attempt, end, raw + skip, (size_t)(len - skip),
+					   atr_req_who(r)->scope_id);
 		if (rc < 0) {
 			atr_reply_err(r, rc, NULL, "could not store the log of job %lld", (long long)job_id);
 			return;
@@ -130,17 +132,17 @@ void api_worker_job_status_post(struct atr_req *r)
 
 	if (job_or_reply(r, &rep.job_id) < 0)
 		return;
-	rep.attempt = atr_json_int(r->body, "attempt", 1);
-	rep.worker_id = r->who.scope_id;
-	rep.state = atr_json_str(r->body, "state", "failed");
-	rep.has_exit_code = json_is_integer(json_object_get(r->body, "exit_code"));
-	rep.exit_code = atr_json_int(r->body, "exit_code", 0);
-	rep.has_signal = json_is_integer(json_object_get(r->body, "signal"));
-	rep.signal = atr_json_int(r->body, "signal", 0);
-	rep.message = atr_json_str(r->body, "message", "");
-	rep.log_bytes = atr_json_int(r->body, "log_bytes", 0);
-	rep.started_at = time_field(r->body, "started_at");
-	rep.finished_at = time_field(r->body, "finished_at");
+	rep.attempt = atr_json_int(atr_req_body(r), "attempt", 1);
+	rep.worker_id = atr_req_who(r)->scope_id;
+	rep.state = atr_json_str(atr_req_body(r), "state", "failed");
+	rep.has_exit_code = json_is_integer(json_object_get(atr_req_body(r), "exit_code"));
+	rep.exit_code = atr_json_int(atr_req_body(r), "exit_code", 0);
+	rep.has_signal = json_is_integer(json_object_get(atr_req_body(r), "signal"));
+	rep.signal = atr_json_int(atr_req_body(r), "signal", 0);
+	rep.message = atr_json_str(atr_req_body(r), "message", "");
+	rep.log_bytes = atr_json_int(atr_req_body(r), "log_bytes", 0);
+	rep.started_at = time_field(atr_req_body(r), "started_at");
+	rep.finished_at = time_field(atr_req_body(r), "finished_at");
 	rc = atr_engine_report(APP(r)->engine, &rep); /* a repeat or a stale attempt changes nothing */
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not record the report of job %lld", (long long)rep.job_id);

@@ -19,9 +19,9 @@ const struct atr_field api_join_token_schema[] = {
 
 void api_workers_join_create(struct atr_req *r)
 {
-	atr_req_audit_object(r, "join-token:%s", atr_json_str(r->body, "name", ""));
-	api_issue_token_reply(r, "join", r->who.user_id, atr_json_str(r->body, "name", ""),
-			      atr_json_str(r->body, "expires_at", NULL));
+	atr_req_audit_object(r, "join-token:%s", atr_json_str(atr_req_body(r), "name", ""));
+	api_issue_token_reply(r, "join", atr_req_who(r)->user_id, atr_json_str(atr_req_body(r), "name", ""),
+			      atr_json_str(atr_req_body(r), "expires_at", NULL));
 }
 
 void api_workers_join_list(struct atr_req *r)

@@ -159,7 +159,7 @@ static int64_t heartbeat_s(const struct atr_app *app)
 static int join_token_or_reply(struct atr_req *r, int64_t *token_id)
 {
 	struct atr_principal who;
-	int rc = atr_auth_lookup(APP(r)->auth, atr_json_str(r->body, "join_token", ""), &who);
+	int rc = atr_auth_lookup(APP(r)->auth, atr_json_str(atr_req_body(r), "join_token", ""), &who);
 
 	if (rc == ATR_EDB) {
 		atr_reply_unavailable(r, NULL, "the token store is not available");
@@ -222,13 +222,13 @@ void api_workers_register(struct atr_req *r)
 	int64_t id;
 	bool existed;
 
-	reg.name = atr_json_str(r->body, "name", "");
-	reg.url = atr_json_str(r->body, "url", "");
-	reg.version = atr_json_str(r->body, "version", "");
-	reg.labels = json_object_get(r->body, "labels");
-	reg.gpus = json_object_get(r->body, "gpus");
-	reg.cpus = atr_json_int(r->body, "cpus", 0);
-	reg.memory_mb = atr_json_int(r->body, "memory_mb", 0);
+	reg.name = atr_json_str(atr_req_body(r), "name", "");
+	reg.url = atr_json_str(atr_req_body(r), "url", "");
+	reg.version = atr_json_str(atr_req_body(r), "version", "");
+	reg.labels = json_object_get(atr_req_body(r), "labels");
+	reg.gpus = json_object_get(atr_req_body(r), "gpus");
+	reg.cpus = atr_json_int(atr_req_body(r), "cpus", 0);
+	reg.memory_mb = atr_json_int(atr_req_body(r), "memory_mb", 0);
 	atr_req_audit_object(r, "worker:%s", reg.name);
 	if (join_token_or_reply(r, &reg.join_token_id) < 0)
 		return;
@@ -261,10 +261,13 @@ static int64_t json_int_or(const json_t *body, const char *name)
 
 void api_workers_heartbeat(struct atr_req *r)
 {
-	const json_t *gpus = json_object_get(r->body, "gpus"), *running = json_object_get(r->body, "running");
+	const json_t *gpus = json_object_get(atr_req_body(r), "gpus"),
+		     *running = json_object_get(atr_req_body(r), "running");
 	struct atr_worker_flags f;
-	struct atr_worker_usage u = { atr_json_num(r->body, "load", -1), json_int_or(r->body, "memory_used_mb"),
-				      json_int_or(r->body, "disk_total_mb"), json_int_or(r->body, "disk_free_mb") };
+	struct atr_worker_usage u = { atr_json_num(atr_req_body(r), "load", -1),
+				      json_int_or(atr_req_body(r), "memory_used_mb"),
+				      json_int_or(atr_req_body(r), "disk_total_mb"),
+				      json_int_or(atr_req_body(r), "disk_free_mb") };
 	json_t *cancel, *empty = json_array();
 	int rc;
 
@@ -277,20 +280,21 @@ void api_workers_heartbeat(struct atr_req *r)
 		atr_reply_invalid(r, "disk_free_mb", "'disk_free_mb' is more than 'disk_total_mb'");
 		return;
 	}
-	rc = atr_store_worker_heartbeat(STORE(r), r->who.scope_id, gpus, running, &u, &f);
+	rc = atr_store_worker_heartbeat(STORE(r), atr_req_who(r)->scope_id, gpus, running, &u, &f);
 	if (rc < 0) {
 		json_decref(empty);
 		api_reply_store_err(r, rc, "worker", "");
 		return;
 	}
 	if (f.was_offline)
-		atr_info("worker %lld is online again", (long long)r->who.scope_id);
+		atr_info("worker %lld is online again", (long long)atr_req_who(r)->scope_id);
 	json_decref(empty);
 	/* Reconcile: jobs we placed there that it no longer has are lost; jobs it has that are
 	 * not its to run are to be cancelled. */
-	cancel = atr_engine_heartbeat(APP(r)->engine, r->who.scope_id, running ? running : empty);
+	cancel = atr_engine_heartbeat(APP(r)->engine, atr_req_who(r)->scope_id, running ? running : empty);
 	if (APP(r)->deploy) /* readiness of its services (deployments) */
-		atr_deploy_services_heartbeat(APP(r)->deploy, r->who.scope_id, json_object_get(r->body, "services"));
+		atr_deploy_services_heartbeat(APP(r)->deploy, atr_req_who(r)->scope_id,
+					      json_object_get(atr_req_body(r), "services"));
 	atr_reply_json(r, 200,
 		       json_pack("{s:s, s:b, s:b, s:o}", "state", "online", "drain", f.draining, "cordoned", f.cordoned,
 				 "cancel", cancel ? cancel : json_array()));
@@ -298,16 +302,16 @@ void api_workers_heartbeat(struct atr_req *r)
 
 void api_workers_deregister(struct atr_req *r)
 {
-	int rc = atr_store_worker_deregister(STORE(r), r->who.scope_id);
+	int rc = atr_store_worker_deregister(STORE(r), atr_req_who(r)->scope_id);
 
-	atr_req_audit_object(r, "worker:%lld", (long long)r->who.scope_id);
+	atr_req_audit_object(r, "worker:%lld", (long long)atr_req_who(r)->scope_id);
 	if (rc < 0) {
 		api_reply_store_err(r, rc, "worker", "");
 		return;
 	}
 	atr_auth_invalidate(APP(r)->auth);
-	atr_info("worker %lld deregistered", (long long)r->who.scope_id);
-	atr_engine_worker_gone(APP(r)->engine, r->who.scope_id, "lost: its worker stopped");
+	atr_info("worker %lld deregistered", (long long)atr_req_who(r)->scope_id);
+	atr_engine_worker_gone(APP(r)->engine, atr_req_who(r)->scope_id, "lost: its worker stopped");
 	atr_reply_empty(r, 204);
 }
 

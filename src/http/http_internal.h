@@ -1,21 +1,131 @@
 #ifndef ATRIUM_HTTP_INTERNAL_H
 #define ATRIUM_HTTP_INTERNAL_H
-/* Shared by the files of src/http only: server.c, pipeline.c, cache.c and reply.c. */
+/* Shared by the files of src/http only: the request (its struct and its life), the server,
+ * the pipeline, the answer cache, the group-commit hold. */
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 #include "atrium/http.h"
+#include "atrium/router.h"
 #include "atrium/server.h"
 
-enum { ATR_PHASE_HEADERS = 1, ATR_PHASE_BODY, ATR_PHASE_FINAL };
+struct atr_req_hdr {
+	struct atr_req_hdr *next;
+	char *name, *value;
+};
+
+struct atr_arena_block;
+
+/*
+ * A request's life, one phase at a time; atr_req_enter (request.c) is the one transition and
+ * refuses (logs, and keeps the phase) any move the table there does not allow:
+ *
+ *   READ ───────► HANDLE ───────► WAIT
+ *     │             │               │
+ *     └─────────────┴──► ANSWERED ◄─┘ ◄──┐
+ *                         │     │        │ (the commit came: it goes out;
+ *                         │     └─► HELD ┘  after a rollback, HELD -> HANDLE: a 503 is made)
+ *                         ▼
+ *                        SENT ◄──► IDLE     (a streamed answer waiting for data)
+ *
+ *   any phase ──► CLOSED (MHD's completion callback: the connection ended)
+ *
+ * READ: the headers are in and the pipeline decides (route, token, resource, query, limits);
+ *   body pieces arrive. An answer made here (a refusal, a cached or replayed answer) goes
+ *   straight to ANSWERED and the handler never runs.
+ * HANDLE: MHD's final call; the handler runs, once.
+ * WAIT: the connection is suspended until an event answers (a long poll, a gateway call,
+ *   the thread pool).
+ * ANSWERED: an answer is made, not yet given to MHD (MHD takes it on its next call).
+ * HELD: the answer waits for the commit of what the loop turn wrote (hold.c, group commit).
+ * SENT: given to MHD. IDLE: a streamed answer has nothing to send; suspended until woken.
+ *
+ * Two facts about MHD are kept beside the phase, as they are not the request's lifecycle:
+ * which of MHD's calls is under way (call: an answer may not be queued mid-body) and whether
+ * MHD holds the connection suspended (mhd_suspended: it must be resumed exactly once).
+ */
+enum atr_req_phase {
+	ATR_REQ_READ,
+	ATR_REQ_HANDLE,
+	ATR_REQ_WAIT,
+	ATR_REQ_ANSWERED,
+	ATR_REQ_HELD,
+	ATR_REQ_SENT,
+	ATR_REQ_IDLE,
+	ATR_REQ_CLOSED,
+};
+
+enum atr_mhd_call { ATR_CALL_HEADERS, ATR_CALL_BODY, ATR_CALL_FINAL };
+
+struct atr_req {
+	void *app; /* atr_server_opts.app */
+	struct atr_server *srv;
+	struct MHD_Connection *conn;
+	const struct atr_route *route;
+	const char *method;
+	const char *url; /* raw path, without the query */
+	struct atr_principal who;
+	char request_id[40];
+	char client[64];
+	struct atr_req_param params[ATR_MAX_PARAMS];
+	int nparams;
+	json_t *body;	/* validated JSON body (NULL when the route has no schema) */
+	char *raw_body; /* ATR_RF_RAW_BODY: the bytes */
+	size_t raw_len;
+	uint64_t content_length; /* from the header, UINT64_MAX when absent */
+	void *resource;		 /* what the route's path points at (the resolver's) */
+	void *ctx;		 /* handler state (uploads, waits) */
+	void (*ctx_free)(void *ctx);
+	void (*on_close)(struct atr_req *req);
+	void (*on_shutdown)(struct atr_req *req);
+
+	enum atr_req_phase phase;
+	enum atr_mhd_call call;
+	bool mhd_suspended;
+	bool fallback; /* no route: a static file of the dashboard (served on the final call) */
+	bool is_head;
+	int refs;
+	struct atr_req *next, *prev; /* the server's list of live requests */
+	struct atr_req *held_next;   /* the server's list of held answers (hold.c) */
+	unsigned pending_status;
+	void *pending; /* struct MHD_Response made, not yet queued */
+	void *stream;  /* the running response stream, if any */
+	uint64_t streamed;
+	unsigned status;
+	uint64_t bytes_out;
+	uint64_t t0_us;
+	char audit_object[160];
+	struct atr_req_hdr *hdrs;
+	struct atr_arena_block *arena;
+	char *body_buf;
+	size_t body_len, body_cap;
+	int64_t qval[ATR_MAX_QUERY]; /* checked query values (atr_req_qint) */
+	uint32_t qset;		     /* which of them the request gave */
+	char *idem_key;
+	char *cache_key;    /* ATR_RF_CACHE: where a 200 answer is kept */
+	uint64_t cache_gen; /* the store's write generation when the request began */
+};
+
+/* ---- the request's life (request.c) ---- */
+struct atr_req *atr_req_new(struct atr_server *s, struct MHD_Connection *c, const char *url, const char *method);
+/* The one transition: false (and logged) when the table does not allow it. */
+bool atr_req_enter(struct atr_req *r, enum atr_req_phase to);
+/* May an answer still be made? (READ, HANDLE, WAIT) */
+bool atr_req_may_answer(const struct atr_req *r);
+/* The connection ended: CLOSED, on_close, out of the server's list, the last reference dropped. */
+void atr_req_closed(struct atr_req *r);
+/* An answer was made (reply.c): ANSWERED, then held for the commit, or resumed and queued. */
+void atr_req_answered(struct atr_req *r, unsigned status, void *resp, uint64_t len);
+/* A streamed answer has nothing to send (IDLE, suspended) until atr_stream_wake. */
+void atr_req_stream_idle(struct atr_req *r);
+/* A held answer's commit came (committed) or failed (2xx answers become 503): it goes out. */
+void atr_req_release(struct atr_req *r, bool committed);
 
 /* Checks the query against the route's table (query.c); -1 after a 400 naming the parameter. */
 int atr_req_check_query(struct atr_req *r);
 /* Queues the pending answer if MHD allows it now (not mid-body, not suspended). */
 void atr_req_flush(struct atr_req *r);
-/* Frees the arena and header list. */
-void atr_req_free_internals(struct atr_req *r);
 /* Server shutdown begins: long polls answer (on_shutdown), waiting streams end. */
 void atr_req_shutdown(struct atr_req *r);
 /* Before MHD_stop_daemon: what still waits gets 503; nothing may stay suspended. */
@@ -23,8 +133,8 @@ void atr_req_force_resume(struct atr_req *r);
 
 bool atr_server_stopping(const struct atr_server *s);
 void atr_server_audit(struct atr_server *s, struct atr_req *r);
-/* Called as an answer is made: when the store holds uncommitted writes the answer waits
- * until they commit (true: held; send nothing now). */
+/* hold.c: called as an answer is made: when the store holds uncommitted writes the answer
+ * waits until they commit (true: held; send nothing now). */
 bool atr_server_hold(struct atr_server *s, struct atr_req *r);
 /* Keeps a 2xx answer for its Idempotency-Key (atr_server_opts.idem_put). */
 void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *key, unsigned status, const char *body);

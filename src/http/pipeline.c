@@ -17,97 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-static void set_request_id(struct atr_req *r)
-{
-	const char *in = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
-	size_t n = in ? strlen(in) : 0;
-	bool ok = n > 0 && n < sizeof(r->request_id);
-
-	for (size_t i = 0; ok && i < n; i++) {
-		char c = in[i];
-		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		     c == '_' || c == '.';
-	}
-	if (ok)
-		memcpy(r->request_id, in, n + 1);
-	else
-		atr_fmt_hex64(r->request_id, atr_fast_rand());
-}
-
-static void set_client(struct atr_req *r)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	if (sa && sa->sa_family == AF_INET) { /* (inet_ntop formats through sprintf: a tenth of a cached read) */
-		const unsigned char *a =
-			(const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-		char *p = r->client;
-		for (int i = 0; i < 4; i++) {
-			p += atr_fmt_u64(p, a[i]);
-			*p++ = i < 3 ? '.' : '\0';
-		}
-	} else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->client,
-			  sizeof(r->client));
-	else
-		atr_copy(r->client, sizeof(r->client), "-");
-}
-
-static struct atr_req *req_new(struct atr_server *s, struct MHD_Connection *c, const char *url, const char *method)
-{
-	struct atr_req *r = calloc(1, sizeof(*r));
-	const char *cl;
-
-	if (!r)
-		return NULL;
-	r->t0_us = atr_mono_us();
-	r->srv = s;
-	r->app = s->o.app;
-	r->conn = c;
-	r->refs = 1;
-	r->method = atr_req_strdup(r, method);
-	r->url = atr_req_strdup(r, url);
-	r->is_head = strcmp(method, "HEAD") == 0;
-	r->content_length = UINT64_MAX;
-	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	if (cl) {
-		int64_t v;
-		if (atr_parse_i64(cl, 0, INT64_MAX, &v) == 0)
-			r->content_length = (uint64_t)v;
-	}
-	set_request_id(r);
-	set_client(r);
-	r->next = s->live;
-	if (s->live)
-		s->live->prev = r;
-	s->live = r;
-	s->active++;
-	return r;
-}
-
-uv_loop_t *atr_req_loop(struct atr_req *r)
-{
-	return r->srv->loop;
-}
-
-void atr_req_ref(struct atr_req *r)
-{
-	r->refs++;
-}
-
-void atr_req_unref(struct atr_req *r)
-{
-	if (--r->refs > 0)
-		return;
-	if (r->ctx_free && r->ctx)
-		r->ctx_free(r->ctx);
-	json_decref(r->body);
-	free(r->body_buf);
-	atr_req_free_internals(r);
-	free(r);
-}
-
 static void access_log(struct atr_req *r, uint64_t us)
 {
 	char status[24], bytes[24], micros[24];
@@ -142,17 +51,7 @@ void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		access_log(r, us);
 	if (s->o.metrics)
 		atr_metrics_observe(s->o.metrics, r->route ? (int)(r->route - s->o.routes) : -1, r->status, us);
-	r->closed = true;
-	if (r->on_close)
-		r->on_close(r);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		s->live = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	s->active--;
-	atr_req_unref(r);
+	atr_req_closed(r);
 }
 
 /* ---- the pipeline ---- */
@@ -352,7 +251,7 @@ static void begin(struct atr_req *r)
 	}
 	if (r->route->flags & ATR_RF_IDEMPOTENT) {
 		replay_idempotent(r);
-		if (r->answered)
+		if (!atr_req_may_answer(r))
 			return;
 	}
 	if ((r->route->flags & ATR_RF_STREAM) && r->route->on_begin)
@@ -432,6 +331,11 @@ static void finish(struct atr_req *r)
 	rt->handler(r);
 }
 
+/*
+ * MHD's access callback: the first call has the headers (the pipeline decides), the next ones
+ * carry body pieces, the last one (no data) runs the handler. Each call moves the request
+ * through its phases (request.c); an answer goes to MHD when MHD may take it (atr_req_flush).
+ */
 enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				    const char *version, const char *upload_data, size_t *upload_data_size,
 				    void **con_cls)
@@ -441,11 +345,10 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 
 	(void)version;
 	if (!r) {
-		r = req_new(s, c, url, method);
+		r = atr_req_new(s, c, url, method);
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		r->phase = ATR_PHASE_HEADERS;
 		if (s->stopping)
 			atr_reply_unavailable(r, NULL, "the server is shutting down");
 		else
@@ -454,17 +357,16 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		r->phase = ATR_PHASE_BODY;
-		if (!r->answered)
+		r->call = ATR_CALL_BODY;
+		if (r->phase == ATR_REQ_READ)
 			take_body(r, upload_data, *upload_data_size);
-		*upload_data_size = 0;
+		*upload_data_size = 0; /* (an answered request's body is read and dropped) */
 		return MHD_YES;
 	}
-	r->phase = ATR_PHASE_FINAL;
-	if (!r->answered && !r->handled) {
-		r->handled = true;
+	r->call = ATR_CALL_FINAL;
+	if (r->phase == ATR_REQ_READ && atr_req_enter(r, ATR_REQ_HANDLE)) {
 		finish(r);
-		if (!r->answered && !r->suspended) {
+		if (r->phase == ATR_REQ_HANDLE) {
 			atr_error("route '%s' did not answer request %s", r->route ? r->route->name : "-",
 				  r->request_id);
 			atr_reply_internal(r, NULL, "the server did not answer");

@@ -1,7 +1,9 @@
 /*
- * reply.c: building answers (JSON, errors, bytes, files, streams), the per-request arena,
- * query parameters, and suspension. Every answer goes through deliver(): request id and
- * extra headers, audit, idempotency record, then queued now or when MHD allows it.
+ * reply.c: building answers (JSON, errors from the one error table, bytes, files, streams).
+ * Every answer goes through deliver(): request id and extra headers, then the request's
+ * life takes it (atr_req_answered in request.c: audit, the group-commit hold, queued now or
+ * when MHD allows it). JSON answers are also kept for Idempotency-Key replays and the answer
+ * cache.
  */
 #include "atrium/err.h"
 #include "atrium/log.h"
@@ -16,99 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
-struct atr_arena_block {
-	struct atr_arena_block *next;
-	size_t used, cap;
-	char data[];
-};
-
-struct atr_req_hdr {
-	struct atr_req_hdr *next;
-	char *name, *value;
-};
-
-void *atr_req_alloc(struct atr_req *r, size_t n)
+static void deliver(struct atr_req *r, unsigned status, struct MHD_Response *resp, uint64_t len)
 {
-	struct atr_arena_block *b = r->arena;
-	void *p;
-
-	n = (n + 15) & ~(size_t)15;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 2048 ? n : 2048;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->used = 0;
-		b->cap = cap;
-		b->next = r->arena;
-		r->arena = b;
+	if (!resp) {
+		atr_error("out of memory building an answer to request %s", r->request_id);
+		return;
 	}
-	p = b->data + b->used;
-	b->used += n;
-	return p;
-}
-
-char *atr_req_strdup(struct atr_req *r, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = atr_req_alloc(r, n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
-void atr_req_free_internals(struct atr_req *r)
-{
-	while (r->arena) {
-		struct atr_arena_block *n = r->arena->next;
-		free(r->arena);
-		r->arena = n;
-	}
-	while (r->hdrs) {
-		struct atr_req_hdr *n = r->hdrs->next;
-		free(r->hdrs->name);
-		free(r->hdrs->value);
-		free(r->hdrs);
-		r->hdrs = n;
-	}
-	if (r->pending)
-		MHD_destroy_response(r->pending);
-	r->pending = NULL;
-}
-
-const char *atr_req_param(struct atr_req *r, const char *name)
-{
-	size_t n = strlen(name);
-	for (int i = 0; i < r->nparams; i++)
-		if (r->params[i].name_len == n && memcmp(r->params[i].name, name, n) == 0)
-			return r->params[i].value;
-	return NULL;
-}
-
-const char *atr_req_query(struct atr_req *r, const char *name)
-{
-	const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-	char *out;
-
-	if (!raw)
-		return NULL;
-	out = atr_req_alloc(r, strlen(raw) + 1);
-	if (!out || atr_percent_decode(raw, strlen(raw), out, 1, 0) < 0)
-		return NULL;
-	return out;
-}
-
-const char *atr_req_header(struct atr_req *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-void atr_req_audit_object(struct atr_req *r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->audit_object, sizeof(r->audit_object), fmt, ap);
-	va_end(ap);
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	for (struct atr_req_hdr *h = r->hdrs; h; h = h->next)
+		MHD_add_response_header(resp, h->name, h->value);
+	atr_req_answered(r, status, resp, len);
 }
 
 void atr_reply_header(struct atr_req *r, const char *name, const char *value)
@@ -128,73 +47,11 @@ void atr_reply_header(struct atr_req *r, const char *name, const char *value)
 	r->hdrs = h;
 }
 
-bool atr_req_done(const struct atr_req *r)
-{
-	return r->closed || r->answered;
-}
-
-void atr_req_suspend(struct atr_req *r)
-{
-	if (r->suspended || r->answered || r->closed)
-		return;
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-}
-
-void atr_req_flush(struct atr_req *r)
-{
-	if (!r->pending || r->suspended || r->held || r->stream_waiting || r->closed || r->phase == ATR_PHASE_BODY)
-		return;
-	/*
-	 * An answer made from the headers alone (a cached read, an idempotent replay) goes out
-	 * on the request's final call: queued on the first, MHD stops reading the request and
-	 * closes the connection after the answer, so every such read paid for a new connection.
-	 * Errors still go at once (a 413 must not wait for the body it refuses).
-	 */
-	if (r->phase == ATR_PHASE_HEADERS && r->pending_status < 400)
-		return;
-	if (MHD_queue_response(r->conn, r->pending_status, r->pending) != MHD_YES)
-		atr_error("could not queue the answer to request %s", r->request_id);
-	MHD_destroy_response(r->pending);
-	r->pending = NULL;
-}
-
-static void deliver(struct atr_req *r, unsigned status, struct MHD_Response *resp, uint64_t len)
-{
-	if (!resp) {
-		atr_error("out of memory building an answer to request %s", r->request_id);
-		return;
-	}
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	for (struct atr_req_hdr *h = r->hdrs; h; h = h->next)
-		MHD_add_response_header(resp, h->name, h->value);
-	r->status = status;
-	r->bytes_out = len;
-	r->answered = true;
-	r->pending = resp;
-	r->pending_status = status;
-	atr_server_audit(r->srv, r);
-	if (atr_server_hold(r->srv, r))
-		return; /* sent once what it (or the turn) wrote is committed */
-	if (r->suspended) {
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-		atr_server_kick(r->srv);
-	} else {
-		atr_req_flush(r);
-	}
-}
-
-static bool may_answer(struct atr_req *r)
-{
-	return !r->answered && !r->closed;
-}
-
 void atr_reply_data_owned(struct atr_req *r, unsigned status, const char *content_type, char *data, size_t len)
 {
 	struct MHD_Response *resp;
 
-	if (!may_answer(r)) {
+	if (!atr_req_may_answer(r)) {
 		free(data);
 		return;
 	}
@@ -212,7 +69,7 @@ void atr_reply_data(struct atr_req *r, unsigned status, const char *content_type
 {
 	struct MHD_Response *resp;
 
-	if (!may_answer(r))
+	if (!atr_req_may_answer(r))
 		return;
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
 	if (resp && content_type)
@@ -230,7 +87,7 @@ void atr_reply_json(struct atr_req *r, unsigned status, json_t *body)
 	char *s;
 	size_t len;
 
-	if (!may_answer(r)) {
+	if (!atr_req_may_answer(r)) {
 		json_decref(body);
 		return;
 	}
@@ -253,7 +110,7 @@ static void reply_verr(struct atr_req *r, int err, const char *field, const char
 	const char *code = atr_err_code(err);
 	json_t *o;
 
-	if (!may_answer(r))
+	if (!atr_req_may_answer(r))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err == ATR_EDB || err == ATR_EIO || err == ATR_ENOMEM || err == ATR_EINTERNAL)
@@ -294,7 +151,7 @@ void atr_reply_fd(struct atr_req *r, unsigned status, const char *content_type, 
 {
 	struct MHD_Response *resp;
 
-	if (!may_answer(r)) {
+	if (!atr_req_may_answer(r)) {
 		close(fd);
 		return;
 	}
@@ -330,8 +187,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (n < 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	w->r->stream_waiting = true;
-	MHD_suspend_connection(w->r->conn);
+	atr_req_stream_idle(w->r);
 	return 0;
 }
 
@@ -351,7 +207,7 @@ void atr_reply_stream(struct atr_req *r, unsigned status, const char *content_ty
 	struct stream_wrap *w;
 	struct MHD_Response *resp;
 
-	if (!may_answer(r) || !(w = calloc(1, sizeof(*w)))) {
+	if (!atr_req_may_answer(r) || !(w = calloc(1, sizeof(*w)))) {
 		if (ops->done)
 			ops->done(cls);
 		return;
@@ -372,34 +228,4 @@ void atr_reply_stream(struct atr_req *r, unsigned status, const char *content_ty
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	deliver(r, status, resp, 0);
-}
-
-void atr_stream_wake(struct atr_req *r)
-{
-	if (!r->stream_waiting || r->closed)
-		return;
-	r->stream_waiting = false;
-	MHD_resume_connection(r->conn);
-	atr_server_kick(r->srv);
-}
-
-void atr_req_shutdown(struct atr_req *r)
-{
-	if (r->on_shutdown && !r->closed)
-		r->on_shutdown(r);
-	atr_stream_wake(r);
-}
-
-void atr_req_force_resume(struct atr_req *r)
-{
-	if (r->suspended && !r->answered)
-		atr_reply_unavailable(r, NULL, "the server is shutting down");
-	if (r->suspended) {
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-	}
-	if (r->stream_waiting) {
-		r->stream_waiting = false;
-		MHD_resume_connection(r->conn);
-	}
 }

@@ -114,50 +114,6 @@ void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *ke
 		s->o.idem_put(s->o.app, r, key, status, body);
 }
 
-/* ---- answers that wait for the store's commit (group commit, see atrium/store.h) ---- */
-
-bool atr_server_hold(struct atr_server *s, struct atr_req *r)
-{
-	if (r->held || !s->o.uncommitted || !s->o.uncommitted(s->o.app))
-		return false;
-	r->held = true;
-	r->held_next = s->held;
-	s->held = r;
-	atr_req_ref(r);
-	/*
-	 * Not suspended: MHD keeps a request whose final call queued nothing among its ready
-	 * connections and calls the handler again on its next run (a connection suspended
-	 * and resumed for this paid two epoll_ctl per write). The commit comes before that
-	 * run (a uv_prepare, serve.c), and atr_req_flush sends nothing while it waits.
-	 */
-	return true;
-}
-
-void atr_server_release_held(struct atr_server *s, bool committed)
-{
-	struct atr_req *r = s->held, *next;
-
-	s->held = NULL;
-	for (; r; r = next) {
-		next = r->held_next;
-		r->held = false;
-		if (!committed && r->status >= 200 && r->status < 300 && r->pending && !r->closed) {
-			MHD_destroy_response(r->pending);
-			r->pending = NULL;
-			r->answered = false;
-			atr_reply_unavailable(r, NULL, "the change could not be committed; try again");
-		}
-		if (!r->held && r->suspended) { /* (a new answer may be held again, for the next commit) */
-			r->suspended = false;
-			MHD_resume_connection(r->conn);
-		} else if (!r->held && r->phase == ATR_PHASE_FINAL) {
-			atr_req_flush(r); /* (before its final call, the next call of the handler sends it) */
-		}
-		atr_req_unref(r);
-	}
-	atr_server_kick(s);
-}
-
 int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
 		     struct atr_server **out)
 {

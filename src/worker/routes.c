@@ -54,7 +54,7 @@ static const struct atr_field agent_job_schema[] = {
 	{ 0 },
 };
 
-#define AGENT(r) ((struct agent *)(r)->app)
+#define AGENT(r) ((struct agent *)atr_req_app(r))
 
 int agent_authenticate(void *app, const char *token, struct atr_principal *out)
 {
@@ -94,7 +94,7 @@ static void api_jobs_create(struct atr_req *r)
 		atr_reply_conflict(r, NULL, "worker '%s' is draining: it takes no new jobs", a->name);
 		return;
 	}
-	rc = agent_job_start(a, r->body, &j, field, sizeof(field), why, sizeof(why));
+	rc = agent_job_start(a, atr_req_body(r), &j, field, sizeof(field), why, sizeof(why));
 	if (rc < 0) {
 		atr_reply_err(r, rc, field[0] ? field : NULL, "%s", why);
 		return;

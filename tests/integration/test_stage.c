@@ -133,7 +133,8 @@ static void h_logs(struct atr_req *r)
 	const char *h = atr_req_header(r, "X-Log-Offset");
 	long long off = h ? atoll(h) : -1;
 	struct flog *l;
-	size_t end;
+	size_t end, raw_len;
+	const char *raw = atr_req_raw_body(r, &raw_len);
 
 	pthread_mutex_lock(&F.mu);
 	l = flog_of(param_id(r));
@@ -143,10 +144,10 @@ static void h_logs(struct atr_req *r)
 		atr_reply_json(r, 409, json_pack("{s:I}", "next_offset", (json_int_t)end));
 		return;
 	}
-	if ((size_t)off + r->raw_len > l->len) {
-		size_t skip = l->len - (size_t)off, add = r->raw_len - skip;
+	if ((size_t)off + raw_len > l->len) {
+		size_t skip = l->len - (size_t)off, add = raw_len - skip;
 		l->data = realloc(l->data, l->len + add + 1);
-		memcpy(l->data + l->len, r->raw_body + skip, add);
+		memcpy(l->data + l->len, raw + skip, add);
 		l->len += add;
 		l->data[l->len] = 0;
 	}
@@ -157,7 +158,9 @@ static void h_logs(struct atr_req *r)
 
 static void h_status(struct atr_req *r)
 {
-	json_t *j = json_loadb(r->raw_body ? r->raw_body : "", r->raw_len, 0, NULL);
+	size_t raw_len;
+	const char *raw = atr_req_raw_body(r, &raw_len);
+	json_t *j = json_loadb(raw, raw_len, 0, NULL);
 	struct flog *l;
 
 	pthread_mutex_lock(&F.mu);
@@ -212,7 +215,7 @@ static void serve_file(struct atr_req *r, const char *kind, const char *name)
 
 	snprintf(key, sizeof(key), "%s/%s/%s/%s", kind, name, atr_req_param(r, "version"), atr_req_param(r, "path"));
 	pthread_mutex_lock(&F.mu);
-	if (r->who.kind != ATR_P_JOB)
+	if (atr_req_who(r)->kind != ATR_P_JOB)
 		F.bad_token++;
 	for (int i = 0; i < F.nfiles; i++)
 		if (strcmp(F.files[i].key, key) == 0)
@@ -267,13 +270,12 @@ static void h_output_begin(struct atr_req *r)
 	struct put_ctx *c = calloc(1, sizeof(*c));
 	c->md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
-	r->ctx = c;
-	r->ctx_free = put_ctx_free;
+	atr_req_set_ctx(r, c, put_ctx_free);
 }
 
 static int h_output_chunk(struct atr_req *r, const char *data, size_t len)
 {
-	struct put_ctx *c = r->ctx;
+	struct put_ctx *c = atr_req_ctx(r);
 	EVP_DigestUpdate(c->md, data, len);
 	c->size += len;
 	return 0;
@@ -281,7 +283,7 @@ static int h_output_chunk(struct atr_req *r, const char *data, size_t len)
 
 static void h_output(struct atr_req *r)
 {
-	struct put_ctx *c = r->ctx;
+	struct put_ctx *c = atr_req_ctx(r);
 	const char *want = atr_req_header(r, "X-Content-SHA256");
 	const char *path = atr_req_param(r, "path");
 	unsigned char d[32];
@@ -293,7 +295,7 @@ static void h_output(struct atr_req *r)
 	EVP_DigestFinal_ex(c->md, d, &dl);
 	atr_hex_encode(d, 32, sha);
 	pthread_mutex_lock(&F.mu);
-	if (r->who.kind != ATR_P_JOB)
+	if (atr_req_who(r)->kind != ATR_P_JOB)
 		F.bad_token++;
 	flog_of(param_id(r))->puts++;
 	fail_now = F.fail_puts > 0;

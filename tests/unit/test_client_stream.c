@@ -91,9 +91,9 @@ static void h_upload(struct atr_req *r)
 {
 	char hex[65];
 	hex_of(F.up_md, hex);
-	atr_reply_json(
-		r, 201,
-		json_pack("{s:I, s:s, s:s}", "size", (json_int_t)F.up_bytes, "sha256", hex, "method", r->method));
+	atr_reply_json(r, 201,
+		       json_pack("{s:I, s:s, s:s}", "size", (json_int_t)F.up_bytes, "sha256", hex, "method",
+				 atr_req_method(r)));
 }
 
 static void h_upload_begin(struct atr_req *r)

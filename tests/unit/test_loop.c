@@ -41,7 +41,7 @@ static void h_hello(struct atr_req *r)
 
 static void h_echo(struct atr_req *r)
 {
-	atr_reply_json(r, 201, json_incref(r->body));
+	atr_reply_json(r, 201, json_incref(atr_req_body(r)));
 }
 
 static void slow_fire(uv_timer_t *t)
@@ -76,8 +76,8 @@ static void poll_close(struct atr_req *r)
 static void h_poll(struct atr_req *r)
 {
 	F.poller = r;
-	r->on_shutdown = poll_shutdown;
-	r->on_close = poll_close;
+	atr_req_on_shutdown(r, poll_shutdown);
+	atr_req_on_close(r, poll_close);
 	atr_req_suspend(r);
 }
 
