@@ -183,7 +183,7 @@ static void tokens_revoked(void *cls)
 static void worker_offline(void *cls, int64_t worker_id, const char *why)
 {
 	struct daemon *d = cls;
-	atr_engine_worker_gone(d->app.engine, worker_id, why);
+	atr_engine_worker_gone(d->app.engine, worker_id, why, true); /* out of contact: it may still run them */
 }
 
 static int start_parts(struct daemon *d)

@@ -49,6 +49,7 @@ struct atr_engine_opts {
 	struct atr_store *store;
 	struct atr_metrics *metrics;	       /* may be NULL */
 	const struct atr_job_backend *backend; /* copied */
+	int64_t heartbeat_timeout_s;	       /* the workers' (holds requeued attempts: worker_gone) */
 	/* A job token was revoked (its job moved on): cached tokens must be forgotten. May be NULL. */
 	void (*tokens_revoked)(void *cls);
 	void *cls;
@@ -98,8 +99,15 @@ void atr_engine_cancel_result(struct atr_engine *e, int64_t job_id, bool deliver
 /* Registered, (un)cordoned, drained, inventory changed: reload it. existed_before: a
  * registration under a known name, whose earlier jobs are lost. */
 void atr_engine_worker_changed(struct atr_engine *e, int64_t worker_id, bool registered_again);
-/* Offline (missed heartbeats), deregistered or deleted: its jobs are lost. */
-void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why);
+/*
+ * Offline (missed heartbeats), deregistered or deleted: its jobs are lost, and requeued while
+ * attempts remain. may_still_run: the worker went out of contact (offline, or deleted while
+ * online), so its agent may still run them until it stops them by itself (it does once it has
+ * had no answer to its heartbeats for the heartbeat timeout): the requeued attempts are held
+ * until the last heartbeat + the timeout + ATR_FENCE_MARGIN_MS, and the job's events say so.
+ */
+#define ATR_FENCE_MARGIN_MS 20000
+void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why, bool may_still_run);
 /* A heartbeat listing the jobs the worker holds: reconciles, returns the ids to cancel. */
 json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json_t *running);
 /* Whether the job is (or was last) placed on this worker: logs and reports are accepted. */

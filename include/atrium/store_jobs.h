@@ -47,6 +47,7 @@ struct atr_job_row {
 	int assigned[ATR_JOB_MAX_GPUS];
 	int nassigned;
 	json_t *labels;
+	int64_t not_before; /* ms: a requeued attempt is held until then (0: not held) */
 };
 int atr_store_job_row(struct atr_store *s, int64_t id, struct atr_job_row *out);
 /* Calls fn for every active job (queued, dispatched, running, lost), oldest first. */
@@ -66,6 +67,8 @@ struct atr_job_change {
 /* Applies the change only if the job is still in c->from: ATR_ECONFLICT otherwise. */
 int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_job_change *c);
 int atr_store_job_set_pending(struct atr_store *s, int64_t id, const char *reason);
+/* Holds a queued job back until until_ms (0: no longer held): see atr_job_row.not_before. */
+int atr_store_job_hold(struct atr_store *s, int64_t id, int64_t until_ms);
 int atr_store_job_request_cancel(struct atr_store *s, int64_t id);
 int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id);
 int atr_store_job_set_port(struct atr_store *s, int64_t id, int port);

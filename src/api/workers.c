@@ -248,8 +248,9 @@ void api_workers_register(struct atr_req *r)
 	/* Jobs of an earlier registration under this name are lost: their processes are gone. */
 	atr_engine_worker_changed(APP(r)->engine, id, existed);
 	atr_reply_json(r, 201,
-		       json_pack("{s:I, s:s, s:s, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
-				 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r))));
+		       json_pack("{s:I, s:s, s:s, s:I, s:I}", "worker_id", (json_int_t)id, "name", reg.name, "secret",
+				 secret, "heartbeat_s", (json_int_t)heartbeat_s(APP(r)), "heartbeat_timeout_s",
+				 (json_int_t)APP(r)->cfg->heartbeat_timeout_s));
 }
 
 /* An integer field of the body, or -1 when absent or null (not reported). */
@@ -311,7 +312,8 @@ void api_workers_deregister(struct atr_req *r)
 	}
 	atr_auth_invalidate(APP(r)->auth);
 	atr_info("worker %lld deregistered", (long long)atr_req_who(r)->scope_id);
-	atr_engine_worker_gone(APP(r)->engine, atr_req_who(r)->scope_id, "lost: its worker stopped");
+	atr_engine_worker_gone(APP(r)->engine, atr_req_who(r)->scope_id, "lost: its worker stopped",
+			       false); /* (it stopped its jobs before it left) */
 	atr_reply_empty(r, 204);
 }
 
@@ -433,6 +435,6 @@ void api_workers_delete(struct atr_req *r)
 		return;
 	}
 	atr_auth_invalidate(APP(r)->auth);
-	atr_engine_worker_gone(APP(r)->engine, id, "lost: its worker was deleted");
+	atr_engine_worker_gone(APP(r)->engine, id, "lost: its worker was deleted", true);
 	atr_reply_empty(r, 204);
 }

@@ -420,14 +420,26 @@ void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_s
 
 /* A lost job goes back to the queue while attempts remain; else it fails (or, when a cancel
  * was asked for, it is cancelled). */
-void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg)
+void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg, int64_t hold_until)
 {
 	struct atr_job_change c = { .attempts = -1, .message = requeue_msg };
 	int64_t id = j->row.id, run = j->row.run_id;
 	enum atr_job_state to;
+	char msg[400], when[40];
 
 	if (j->row.attempts < j->row.max_attempts && !j->row.cancel_requested) {
-		eng_move(e, j, ATR_JOB_QUEUED, &c);
+		if (hold_until > atr_now_ms()) {
+			atr_time_format(hold_until, when, sizeof(when));
+			snprintf(msg, sizeof(msg),
+				 "%s; held until %s: the previous attempt may still run on the lost worker until its "
+				 "agent, out of contact, stops it by itself",
+				 requeue_msg, when);
+			c.message = msg;
+		}
+		if (eng_move(e, j, ATR_JOB_QUEUED, &c) == 0 && hold_until > atr_now_ms()) {
+			j->row.not_before = hold_until;
+			atr_store_job_hold(e->o.store, id, hold_until);
+		}
 		return;
 	}
 	to = j->row.cancel_requested ? ATR_JOB_CANCELLED : ATR_JOB_FAILED;
@@ -438,12 +450,12 @@ void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *re
 }
 
 /* A job whose worker vanished: lost, then requeued or failed. */
-void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why)
+void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why, int64_t hold_until)
 {
 	struct atr_job_change c = { .message = why, .attempts = -1 };
 
 	if (eng_move(e, j, ATR_JOB_LOST, &c) == 0)
-		eng_requeue_or_fail(e, j, "requeued after its worker was lost");
+		eng_requeue_or_fail(e, j, "requeued after its worker was lost", hold_until);
 }
 
 /* ---- the backend: sending, cancelling, and what it reports ---- */
@@ -642,7 +654,8 @@ int atr_engine_new(const struct atr_engine_opts *o, struct atr_engine **out)
 	for (struct eng_job *j = e->head, *next; j; j = next) {
 		next = j->next;
 		if (j->row.state == ATR_JOB_LOST)
-			eng_requeue_or_fail(e, j, "requeued after a restart");
+			eng_requeue_or_fail(e, j, "requeued after a restart", /* its worker may still run it */
+					    atr_now_ms() + e->o.heartbeat_timeout_s * 1000 + ATR_FENCE_MARGIN_MS);
 	}
 	uv_unref((uv_handle_t *)&e->tick);
 	uv_timer_start(&e->tick, on_tick, 1000, 1000);

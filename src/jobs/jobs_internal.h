@@ -30,6 +30,7 @@ struct eng_worker {
 	int64_t memory_alloc;
 	int64_t suspect_until; /* ms: dispatch failed; not offered until then */
 	int64_t nonce;	       /* its registration (0: none): the backend derives its secret from it */
+	int64_t last_seen_ms;  /* its last heartbeat (0: none since the engine started) */
 	struct eng_job *jobs;  /* the dispatched and running jobs it holds (wnext): a heartbeat reads these */
 };
 
@@ -104,10 +105,12 @@ int eng_move(struct atr_engine *e, struct eng_job *j, enum atr_job_state to, con
 
 /* Reloads a worker from the registry (a deleted one leaves memory: NULL). */
 struct eng_worker *eng_worker_load(struct atr_engine *e, int64_t id);
-/* A job whose worker vanished: lost, then requeued while attempts remain, else failed. */
-void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why);
-/* Lost jobs go back to the queue while attempts remain, else fail. */
-void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg);
+/* A job whose worker vanished: lost, then requeued while attempts remain, else failed.
+ * hold_until (ms, 0: none): the requeued attempt waits until then (its previous attempt may
+ * still run: atr_engine_worker_gone). */
+void eng_lose(struct atr_engine *e, struct eng_job *j, const char *why, int64_t hold_until);
+/* Lost jobs go back to the queue (held until hold_until) while attempts remain, else fail. */
+void eng_requeue_or_fail(struct atr_engine *e, struct eng_job *j, const char *requeue_msg, int64_t hold_until);
 /* What an ended job leaves: its token revoked, its run's status set. */
 void eng_settle(struct atr_engine *e, int64_t id, int64_t run_id, enum atr_job_state to);
 

@@ -140,7 +140,11 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a, bool with_job
 	}
 	for (struct eng_job *j = with_jobs ? e->qhead : NULL; j; j = j->qnext) {
 		struct atr_sched_team *t = j->row.team_id ? team_slot(a, j->row.team_id) : NULL;
-		struct atr_sched_job *s = &a->jobs[a->njobs++];
+		struct atr_sched_job *s;
+
+		if (j->row.not_before > now)
+			continue; /* held: its previous attempt may still run (hold_reason) */
+		s = &a->jobs[a->njobs++];
 
 		s->id = j->row.id;
 		s->team_id = t ? j->row.team_id : 0;
@@ -154,6 +158,22 @@ static int build_pass(struct atr_engine *e, struct pass_arrays *a, bool with_job
 		s->nselector = j->nsel;
 	}
 	return 0;
+}
+
+/* A held job's pending reason (see atr_engine_worker_gone). */
+static void hold_reason(struct atr_engine *e, struct eng_job *j)
+{
+	char when[40], reason[sizeof(j->reason)];
+
+	atr_time_format(j->row.not_before, when, sizeof(when));
+	snprintf(
+		reason, sizeof(reason),
+		"held until %s: its previous attempt may still run on a lost worker until that worker's agent stops it",
+		when);
+	if (strcmp(j->reason, reason) != 0) {
+		atr_copy(j->reason, sizeof(j->reason), reason);
+		atr_store_job_set_pending(e->o.store, j->row.id, j->reason);
+	}
 }
 
 static void place(struct atr_engine *e, struct eng_job *j, const struct atr_sched_placement *pl)
@@ -188,6 +208,9 @@ static void run_pass(struct atr_engine *e)
 		return;
 	}
 	if (build_pass(e, &a, true) < 0 || a.njobs == 0) {
+		for (struct eng_job *j = e->qhead; j; j = j->qnext)
+			if (j->row.not_before > atr_now_ms())
+				hold_reason(e, j);
 		pass_arrays_release(&a);
 		e->last_pass_us = atr_mono_us();
 		return;
@@ -211,6 +234,9 @@ static void run_pass(struct atr_engine *e)
 		if (j && j->row.state == ATR_JOB_QUEUED)
 			place(e, j, &plan.placements[i]);
 	}
+	for (struct eng_job *j = e->qhead; j; j = j->qnext)
+		if (j->row.not_before > atr_now_ms())
+			hold_reason(e, j);
 	for (int i = 0; i < plan.npending; i++) {
 		struct eng_job *j = eng_job_find(e, plan.pending[i].job_id);
 		if (j && j->row.state == ATR_JOB_QUEUED && strcmp(j->reason, plan.pending[i].reason) != 0) {

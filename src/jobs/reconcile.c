@@ -91,22 +91,26 @@ void atr_engine_worker_changed(struct atr_engine *e, int64_t worker_id, bool reg
 			next = j->next;
 			if (j->row.worker_id == worker_id &&
 			    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
-				eng_lose(e, j, "lost: its worker registered again");
+				eng_lose(e, j, "lost: its worker registered again", 0);
 		}
 	}
 	w = eng_worker_load(e, worker_id);
 	if (w && !w->online)
-		atr_engine_worker_gone(e, worker_id, "lost: its worker went offline");
+		atr_engine_worker_gone(e, worker_id, "lost: its worker went offline", true);
 	atr_engine_kick(e);
 }
 
-void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why)
+void atr_engine_worker_gone(struct atr_engine *e, int64_t worker_id, const char *why, bool may_still_run)
 {
+	struct eng_worker *w = eng_worker_find(e, worker_id);
+	int64_t last = w && w->last_seen_ms ? w->last_seen_ms : atr_now_ms();
+	int64_t hold = may_still_run ? last + e->o.heartbeat_timeout_s * 1000 + ATR_FENCE_MARGIN_MS : 0;
+
 	for (struct eng_job *j = e->head, *next; j; j = next) {
 		next = j->next;
 		if (j->row.worker_id == worker_id &&
 		    (j->row.state == ATR_JOB_DISPATCHED || j->row.state == ATR_JOB_RUNNING))
-			eng_lose(e, j, why);
+			eng_lose(e, j, why, hold);
 	}
 	eng_worker_load(e, worker_id);
 	atr_engine_kick(e);
@@ -140,6 +144,8 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 	if (n)
 		qsort(ids, n, sizeof(*ids), cmp_id);
 	w = eng_worker_load(e, worker_id);
+	if (w)
+		w->last_seen_ms = now;
 	for (struct eng_job *j = w ? w->jobs : NULL, *next; j; j = next) {
 		next = j->wnext;
 		if (j->row.worker_id != worker_id ||
@@ -159,7 +165,7 @@ json_t *atr_engine_heartbeat(struct atr_engine *e, int64_t worker_id, const json
 		 * or not); a later heartbeat lists it, or the grace ends.
 		 */
 		if (now - j->dispatched_ms > DISPATCH_GRACE_MS)
-			eng_lose(e, j, "lost: its worker no longer has it");
+			eng_lose(e, j, "lost: its worker no longer has it", 0);
 	}
 	/* Jobs the worker holds that are not (or no longer) its to run: stop them. */
 	json_array_foreach(running, i, v)
@@ -227,7 +233,7 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 							 : "succeeded");
 	} else if (!strcmp(rep->state, "cancelled") && !j->row.cancel_requested) {
 		/* Nobody asked: the worker stopped and could not wait for it. Hand it back. */
-		eng_lose(e, j, "handed back: its worker stopped before it ended");
+		eng_lose(e, j, "handed back: its worker stopped before it ended", 0);
 		return 0;
 	} else if (!strcmp(rep->state, "cancelled")) {
 		to = ATR_JOB_CANCELLED;

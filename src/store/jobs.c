@@ -95,7 +95,7 @@ fail:
 #define ROW_COLS                                                                                                    \
 	"id, project_id, team_id, run_id, worker_id, created_by, deployment_id, state, kind, gpu_type, gpus, cpus," \
 	" priority, max_attempts, attempts, timeout_s, memory_mb, queued_at, dispatched_at, cancel_requested,"      \
-	" assigned_gpus, labels"
+	" assigned_gpus, labels, not_before"
 
 static void fill_row(sqlite3_stmt *st, void *out)
 {
@@ -134,6 +134,7 @@ static void fill_row(sqlite3_stmt *st, void *out)
 	}
 	json_decref(a);
 	o->labels = json_loads((const char *)sqlite3_column_text(st, 21), 0, NULL);
+	o->not_before = sqlite3_column_int64(st, 22);
 }
 
 int atr_store_job_row(struct atr_store *s, int64_t id, struct atr_job_row *out)
@@ -172,6 +173,20 @@ int atr_store_jobs_active(struct atr_store *s, int (*fn)(const struct atr_job_ro
 			return rc;
 		after = rows[n - 1].id;
 	}
+}
+
+int atr_store_job_hold(struct atr_store *s, int64_t id, int64_t until_ms)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE jobs SET not_before = ? WHERE id = ?");
+
+	if (!st)
+		return ATR_EDB;
+	if (until_ms > 0)
+		sqlite3_bind_int64(st, 1, until_ms);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, id);
+	return atr_db_step_write(st);
 }
 
 int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_job_change *c)
@@ -380,16 +395,17 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 	return o;
 }
 
-#define JOB_COLS                                                                                                   \
-	"j.id, p.name AS project, t.name AS team, j.name, j.kind, j.state, j.pending_reason,"                      \
-	" j.command AS command__json, j.env AS env__json,"                                                         \
-	" json_object('gpus', j.gpus, 'gpu_type', j.gpu_type, 'cpus', j.cpus, 'memory_mb', j.memory_mb)"           \
-	" AS resources__json, j.labels AS labels__json, j.priority, j.attempts, j.max_attempts, j.timeout_s,"      \
-	" j.inputs AS inputs__json, j.outputs AS outputs__json, j.run_id, j.worker_id, w.name AS worker,"          \
-	" j.assigned_gpus AS gpus__json, j.exit_code, j.message, j.cancel_requested AS cancel_requested__bool,"    \
-	" j.output_model_version_id, j.output_dataset_version_id, j.model_version_id, j.deployment_id, j.replica," \
-	" j.port, u.username AS created_by, j.created_at, j.queued_at, j.dispatched_at, j.started_at, j.ended_at," \
-	" j.logs_pruned_at"
+#define JOB_COLS                                                                                                       \
+	"j.id, p.name AS project, t.name AS team, j.name, j.kind, j.state, j.pending_reason,"                          \
+	" j.command AS command__json, j.env AS env__json,"                                                             \
+	" json_object('gpus', j.gpus, 'gpu_type', j.gpu_type, 'cpus', j.cpus, 'memory_mb', j.memory_mb)"               \
+	" AS resources__json, j.labels AS labels__json, j.priority, j.attempts, j.max_attempts, j.timeout_s,"          \
+	" j.inputs AS inputs__json, j.outputs AS outputs__json, j.run_id, j.worker_id, w.name AS worker,"              \
+	" j.assigned_gpus AS gpus__json, j.exit_code, j.message, j.cancel_requested AS cancel_requested__bool,"        \
+	" j.output_model_version_id, j.output_dataset_version_id, j.model_version_id, j.deployment_id, j.replica,"     \
+	" j.port, u.username AS created_by, j.created_at, j.queued_at, j.dispatched_at, j.started_at, j.ended_at,"     \
+	" j.logs_pruned_at, CASE WHEN j.state = 'queued' AND j.not_before > unixepoch() * 1000 THEN j.not_before END " \
+	"AS hold_ends_at"
 #define JOB_FROM                                                                                    \
 	" FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN teams t ON t.id = j.team_id" \
 	" LEFT JOIN workers w ON w.id = j.worker_id LEFT JOIN users u ON u.id = j.created_by"
