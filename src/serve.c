@@ -322,6 +322,10 @@ static int start_http(struct daemon *d)
 		.uncommitted = store_uncommitted,
 		.flush = store_flush,
 		.access_log = true,
+		.max_connections = (unsigned)d->app.cfg->max_connections,
+		.conns_reserve = (unsigned)(d->app.cfg->max_connections / 8),
+		.conns_per_address = (unsigned)d->app.cfg->max_connections_per_address,
+		.head_timeout_ms = (uint64_t)d->app.cfg->head_timeout_s * 1000,
 	};
 	int rc = atr_server_start(d->app.loop, &d->app.cfg->listen, &o, &d->app.http);
 	int port;

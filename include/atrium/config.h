@@ -46,8 +46,11 @@ struct atr_serve_config {
 	int local_worker;
 	char sync[8]; /* "normal" (survives process crashes) or "full" (power loss too) */
 	int64_t heartbeat_timeout_s;
-	char public_url[256]; /* how workers and jobs reach this server; default http://listen */
-	char web_dir[1024];   /* serve the dashboard from here instead of the embedded copy */
+	int64_t max_connections;	     /* all HTTP connections */
+	int64_t max_connections_per_address; /* without a valid token, from one address */
+	int64_t head_timeout_s;		     /* to send a whole request head */
+	char public_url[256];		     /* how workers and jobs reach this server; default http://listen */
+	char web_dir[1024];		     /* serve the dashboard from here instead of the embedded copy */
 	int64_t gc_interval_s;
 	int64_t audit_retention_days;
 	int64_t job_log_retention_days;

@@ -45,7 +45,17 @@ struct atr_server_opts {
 	/* Commits what the store holds (then calls atr_server_release_held); before stopping. */
 	void (*flush)(void *app);
 	bool access_log;
+	/* The connection guard (src/http/conns.c); 0 takes the default. */
+	unsigned max_connections;   /* all connections (ATR_DEFAULT_MAX_CONNECTIONS) */
+	unsigned conns_reserve;	    /* of them, kept for clients with a valid token */
+	unsigned conns_per_address; /* connections without a valid token from one address (0: no cap) */
+	uint64_t head_timeout_ms;   /* to send a whole request head, from the connection's start or last answer */
+	uint64_t idle_timeout_ms;   /* an idle connection with a valid token is closed after this */
 };
+
+#define ATR_DEFAULT_MAX_CONNECTIONS 4096
+#define ATR_DEFAULT_HEAD_TIMEOUT_MS 10000
+#define ATR_DEFAULT_IDLE_TIMEOUT_MS 120000
 
 struct atr_server;
 

@@ -35,6 +35,10 @@ const struct atr_opt atr_serve_opts[] = {
 	SOPT("local-worker", ATR_OPT_BOOL, local_worker, NULL, "also run a worker on this host"),
 	SOPT("sync", ATR_OPT_STR, sync, "MODE", "normal (survives crashes) | full (survives power loss)"),
 	SINT("heartbeat-timeout", heartbeat_timeout_s, 2, 3600, "seconds without heartbeat before a worker is offline"),
+	SINT("max-connections", max_connections, 64, 1000000, "HTTP connections held at once"),
+	SINT("max-connections-per-address", max_connections_per_address, 1, 1000000,
+	     "connections without a valid token one client address may hold"),
+	SINT("head-timeout", head_timeout_s, 1, 3600, "seconds a connection has to send a whole request head"),
 	SOPT("public-url", ATR_OPT_STR, public_url, "URL", "URL workers and jobs use to reach the server"),
 	SOPT("web-dir", ATR_OPT_STR, web_dir, "DIR", "serve the dashboard from DIR instead of the embedded copy"),
 	SINT("gc-interval", gc_interval_s, 0, 86400 * 7, "seconds between background blob GC passes (0: off)"),
@@ -75,6 +79,9 @@ void atr_serve_config_defaults(struct atr_serve_config *c)
 	c->max_upload_bytes = 10ULL << 30;
 	snprintf(c->sync, sizeof(c->sync), "normal");
 	c->heartbeat_timeout_s = 15;
+	c->max_connections = 4096;
+	c->max_connections_per_address = 512;
+	c->head_timeout_s = 10;
 	c->gc_interval_s = 3600;
 	c->audit_retention_days = 0;
 	c->job_log_retention_days = 0;

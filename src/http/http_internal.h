@@ -168,6 +168,7 @@ struct atr_server {
 	uv_poll_t poll;
 	uv_timer_t timer;
 	uv_timer_t grace;
+	uv_timer_t guard;   /* the connection guard's sweep (conns.c) */
 	uv_prepare_t flush; /* before the loop waits: write the turn's log lines */
 	struct atr_server_opts o;
 	int port;
@@ -177,11 +178,24 @@ struct atr_server {
 	bool stopping;
 	int closing_handles;
 	uint64_t grace_deadline_us;
-	struct atr_req *live; /* every request in flight, for shutdown */
-	struct atr_req *held; /* answered, waiting for the store's commit */
+	struct atr_req *live;		     /* every request in flight, for shutdown */
+	struct atr_conn *conns, *conns_tail; /* every connection, oldest first (conns.c) */
+	int conns_unauthed_open;	     /* of them, open and never with a valid token */
+	struct atr_req *held;		     /* answered, waiting for the store's commit */
 	void (*done)(void *);
 	void *done_arg;
 };
+
+/* ---- the connection guard (conns.c): deadlines for request heads, room kept for clients
+ * with a valid token ---- */
+struct atr_conn;
+void atr_conns_notify(struct atr_server *s, struct MHD_Connection *c, void **socket_ctx,
+		      enum MHD_ConnectionNotificationCode code);
+void atr_conns_request_began(struct atr_req *r);
+void atr_conns_request_ended(struct atr_req *r);
+void atr_conns_authenticated(struct atr_req *r);
+void atr_conns_sweep(struct atr_server *s);
+void atr_conns_free(struct atr_server *s);
 
 /* ---- the request pipeline (pipeline.c): libmicrohttpd's callbacks ---- */
 enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,

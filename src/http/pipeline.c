@@ -51,6 +51,7 @@ void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		access_log(r, us);
 	if (s->o.metrics)
 		atr_metrics_observe(s->o.metrics, r->route ? (int)(r->route - s->o.routes) : -1, r->status, us);
+	atr_conns_request_ended(r);
 	atr_req_closed(r);
 }
 
@@ -67,6 +68,8 @@ static int authenticate(struct atr_req *r)
 		while (*tok == ' ')
 			tok++;
 		rc = r->srv->o.authenticate(r->app, tok, &r->who);
+		if (rc == 0)
+			atr_conns_authenticated(r); /* its connection is never shed (conns.c) */
 		if (rc < 0) {
 			memset(&r->who, 0, sizeof(r->who));
 			if (rt->access == ATR_ACCESS_PUBLIC)
@@ -349,6 +352,7 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
+		atr_conns_request_began(r);
 		if (s->stopping)
 			atr_reply_unavailable(r, NULL, "the server is shutting down");
 		else

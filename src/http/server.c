@@ -86,10 +86,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct atr_server *s = cls;
-	(void)c;
-	(void)socket_ctx;
+	atr_conns_notify(s, c, socket_ctx, code);
 	if (s->o.metrics)
 		atr_metrics_connections(s->o.metrics, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+	atr_conns_sweep(t->data);
 }
 
 static bool is_mutating(const char *m)
@@ -126,6 +130,14 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 		return ATR_ENOMEM;
 	s->loop = loop;
 	s->o = *opts;
+	if (!s->o.max_connections)
+		s->o.max_connections = ATR_DEFAULT_MAX_CONNECTIONS;
+	if (!s->o.head_timeout_ms)
+		s->o.head_timeout_ms = ATR_DEFAULT_HEAD_TIMEOUT_MS;
+	if (!s->o.idle_timeout_ms)
+		s->o.idle_timeout_ms = ATR_DEFAULT_IDLE_TIMEOUT_MS;
+	if (s->o.conns_reserve >= s->o.max_connections)
+		s->o.conns_reserve = s->o.max_connections / 8;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)addr->port);
@@ -134,13 +146,13 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 		free(s);
 		return ATR_EINVAL;
 	}
-	s->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL,
-				atr_pipeline_access, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-				MHD_OPTION_NOTIFY_COMPLETED, atr_pipeline_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-				on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)4000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL, atr_pipeline_access, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, atr_pipeline_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(s->o.idle_timeout_ms / 1000), MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)s->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!s->d) {
 		atr_error("cannot listen on %s:%d (in use, or not an address of this host)", addr->host, addr->port);
 		free(s);
@@ -152,19 +164,23 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 	fd = info ? info->epoll_fd : -1;
 	uv_timer_init(loop, &s->timer);
 	uv_timer_init(loop, &s->grace);
-	s->timer.data = s->grace.data = s->poll.data = s;
+	uv_timer_init(loop, &s->guard);
+	s->timer.data = s->grace.data = s->guard.data = s->poll.data = s;
 	if (fd < 0 || uv_poll_init(loop, &s->poll, fd) != 0) {
 		atr_error("cannot watch the HTTP server's epoll descriptor");
 		MHD_stop_daemon(s->d);
 		s->d = NULL;
 		/* The timers are on the loop already: s goes when both are closed, as the caller
 		 * runs its loop (uv_poll_init failed before it initialised the poll handle). */
-		s->closing_handles = 2;
+		s->closing_handles = 3;
 		uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 		uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+		uv_close((uv_handle_t *)&s->guard, on_handle_closed);
 		return ATR_EIO;
 	}
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	uv_timer_start(&s->guard, on_guard, 1000, 1000);
+	uv_unref((uv_handle_t *)&s->guard);
 	uv_prepare_init(loop, &s->flush);
 	s->flush.data = s;
 	uv_prepare_start(&s->flush, on_prepare);
@@ -211,12 +227,14 @@ static void stop_now(struct atr_server *s)
 	MHD_run(s->d);
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
-	s->closing_handles = 4;
+	atr_conns_free(s);
+	s->closing_handles = 5;
 	uv_prepare_stop(&s->flush);
 	uv_close((uv_handle_t *)&s->flush, on_handle_closed);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+	uv_close((uv_handle_t *)&s->guard, on_handle_closed);
 }
 
 static void on_grace(uv_timer_t *t)
