@@ -584,9 +584,8 @@ void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *
 }
 
 /* Every second: a pass (pending reasons age, suspect workers return) and dispatch timeouts. */
-static void on_tick(uv_timer_t *t)
+void eng_tick(struct atr_engine *e)
 {
-	struct atr_engine *e = t->data;
 	int64_t now = atr_now_ms();
 	struct eng_job *j = e->head, *next;
 
@@ -597,6 +596,11 @@ static void on_tick(uv_timer_t *t)
 			eng_dispatch_failed(e, j, "the worker never confirmed the job", false);
 	}
 	atr_engine_kick(e);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	eng_tick(t->data);
 }
 
 /* ---- public ---- */
