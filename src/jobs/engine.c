@@ -642,10 +642,17 @@ int atr_engine_new(const struct atr_engine_opts *o, struct atr_engine **out)
 		atr_engine_free(e);
 		return rc;
 	}
-	/* Jobs left lost by an earlier run (it stopped between the two steps): settle them. */
+	/*
+	 * Jobs left lost by an earlier run (it stopped between the two steps): settle them. Jobs
+	 * left dispatched: their answers were lost with that run, not with the workers, so the
+	 * grace starts again now and the workers' next heartbeats say whether they run them (the
+	 * tick would otherwise take them back at once, revoking the token a worker runs one with).
+	 */
 	for (struct eng_job *j = e->head, *next; j; j = next) {
 		next = j->next;
-		if (j->row.state == ATR_JOB_LOST)
+		if (j->row.state == ATR_JOB_DISPATCHED)
+			j->dispatched_ms = atr_now_ms();
+		else if (j->row.state == ATR_JOB_LOST)
 			eng_requeue_or_fail(e, j, "requeued after a restart");
 	}
 	uv_unref((uv_handle_t *)&e->tick);

@@ -823,6 +823,55 @@ static void test_restart_rebuilds_from_the_store(void **state)
 	assert_int_equal(fake_last_send(&f->be, c)->gpus[0], gpu_a);
 }
 
+static void test_restart_gives_dispatched_jobs_the_grace_again(void **state)
+{
+	struct efx *f = *state;
+	struct atr_job_backend backend = {
+		.cls = &f->be, .send = fake_send, .cancel = fake_cancel, .abort = fake_abort
+	};
+	struct atr_engine_opts eo = {
+		.loop = &f->loop, .store = f->s, .backend = &backend, .tokens_revoked = fake_revoked, .cls = &f->be
+	};
+	int64_t w = efx_worker(f, "w1", 1, "A100", 16), j = submit_job(f, "j", 1, 0, 1),
+		k = submit_job(f, "k", 0, 0, 1);
+	json_t *cancel;
+	char token[ATR_TOKEN_MAX];
+
+	/* sent, and the daemon stops before the answers come: a minute later it starts again */
+	settle(f);
+	assert_int_equal(f->be.nsent, 2);
+	atr_copy(token, sizeof(token), fake_last_send(&f->be, j)->token);
+	atr_engine_free(f->e);
+	settle(f);
+	fake_clock_advance_ms(60000);
+	assert_int_equal(atr_engine_new(&eo, &f->e), 0);
+	settle(f);
+
+	/* the first tick does not take the jobs back: the workers' heartbeats get the grace to
+	 * say whether they run them (answers lost with the daemon, not with the workers) */
+	eng_tick(f->e);
+	settle(f);
+	assert_string_equal(state_of(f, j), "dispatched");
+	assert_int_equal(f->be.nsent, 2);
+	assert_true(efx_token_valid(f, token));
+	fake_clock_advance_ms(5000);
+	cancel = heartbeat(f, w, &j, 1);
+	assert_int_equal(json_array_size(cancel), 0);
+	json_decref(cancel);
+	assert_string_equal(state_of(f, j), "running");
+	assert_true(efx_token_valid(f, token));
+
+	/* k is in none of them: once the grace is over, it goes back to the queue and out again */
+	assert_string_equal(state_of(f, k), "dispatched");
+	fake_clock_advance_ms(DISPATCH_GRACE_MS);
+	eng_tick(f->e);
+	settle(f);
+	assert_true(has_event(f, k, "queued", "never confirmed"));
+	assert_int_equal(f->be.nsent, 3);
+	assert_int_equal(f->be.sent[2].job_id, k);
+	assert_string_equal(state_of(f, j), "running");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,6 +899,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_sees_every_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_rebuilds_from_the_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_gives_dispatched_jobs_the_grace_again, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
