@@ -13,6 +13,26 @@ int64_t atr_now_ms(void);
 int64_t atr_now_us(void);
 uint64_t atr_mono_us(void);
 
+/*
+ * The clock's test seam. atr_clock_set(fn) makes the three functions above read fn(), in
+ * microseconds since the epoch, instead of the system's clocks: atr_now_ms() is fn() / 1000,
+ * atr_now_us() and atr_mono_us() are fn() (so a fake clock must never go back). NULL gives
+ * the system's clocks back. The daemon never calls it; unit tests do (tests/unit/test_engine.c,
+ * test_deploy.c). A function rather than an offset, so that a test's time stands still
+ * between two of its steps: deadlines are crossed exactly when the test says, and the
+ * engine's passes, timed with atr_mono_us(), cost 0 us and so are always due at once. Set it
+ * before other threads read the clock; unset, it costs one relaxed load and a branch.
+ *
+ * libuv's timers are not moved by it (the loop keeps its own monotonic time, and the daemon's
+ * timers stay exactly as they are): what they run compares atr_now_ms() with its deadlines,
+ * so a test moves the clock and then runs that work itself, through the module's internal
+ * entry point (eng_tick in src/jobs/jobs_internal.h, dep_reconcile_all in
+ * src/deploy/deploy_internal.h). Timers of 0 ms (a pass, a reconcile "soon") run with
+ * uv_run(loop, UV_RUN_NOWAIT).
+ */
+typedef int64_t (*atr_clock_fn)(void);
+void atr_clock_set(atr_clock_fn now_us);
+
 /* Formats ms since the epoch as RFC 3339 UTC "2026-01-02T03:04:05.678Z" into out (>= 32 bytes). */
 void atr_time_format(int64_t ms, char *out, size_t outlen);
 /* Parses RFC 3339 (Z or +hh:mm offset, optional fraction). Returns 0 or ATR_EINVAL. */

@@ -349,7 +349,7 @@ static void reconcile(struct dep *d, int64_t now)
 	update_state(d);
 }
 
-static void reconcile_all(struct atr_deploy *dp)
+void dep_reconcile_all(struct atr_deploy *dp)
 {
 	int64_t now = atr_now_ms();
 	struct dep *d = dp->deps, *next;
@@ -366,12 +366,12 @@ static void on_soon(uv_timer_t *t)
 {
 	struct atr_deploy *dp = t->data;
 	dp->soon_pending = false;
-	reconcile_all(dp);
+	dep_reconcile_all(dp);
 }
 
 static void on_tick(uv_timer_t *t)
 {
-	reconcile_all(t->data);
+	dep_reconcile_all(t->data);
 }
 
 /* ---- the model registry's listeners ---- */

@@ -138,6 +138,10 @@ void rep_ref(struct dep_replica *r);
 void rep_unref(struct dep_replica *r);
 /* Reconcile soon (coalesced, never from inside the caller). */
 void dep_kick(struct atr_deploy *dp);
+/* The tick's work (every DEP_TICK_MS, and soon after dep_kick): every deployment reconciled
+ * at atr_now_ms() (replica jobs reaped, tracks sized, drains, rollout progress and deadline).
+ * The unit tests call it after moving the fake clock (see atr_clock_set). */
+void dep_reconcile_all(struct atr_deploy *dp);
 /* Writes the row (logs a failure: the next change writes again). */
 void dep_save(struct dep *d);
 /* Tracks -> row->traffic. */

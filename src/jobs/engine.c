@@ -596,9 +596,8 @@ void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *
 }
 
 /* Every second: a pass (pending reasons age, suspect workers return) and dispatch timeouts. */
-static void on_tick(uv_timer_t *t)
+void eng_tick(struct atr_engine *e)
 {
-	struct atr_engine *e = t->data;
 	int64_t now = atr_now_ms();
 	struct eng_job *j = e->head, *next;
 
@@ -609,6 +608,11 @@ static void on_tick(uv_timer_t *t)
 			eng_dispatch_failed(e, j, "the worker never confirmed the job", false);
 	}
 	atr_engine_kick(e);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	eng_tick(t->data);
 }
 
 /* ---- public ---- */
@@ -650,10 +654,17 @@ int atr_engine_new(const struct atr_engine_opts *o, struct atr_engine **out)
 		atr_engine_free(e);
 		return rc;
 	}
-	/* Jobs left lost by an earlier run (it stopped between the two steps): settle them. */
+	/*
+	 * Jobs left lost by an earlier run (it stopped between the two steps): settle them. Jobs
+	 * left dispatched: their answers were lost with that run, not with the workers, so the
+	 * grace starts again now and the workers' next heartbeats say whether they run them (the
+	 * tick would otherwise take them back at once, revoking the token a worker runs one with).
+	 */
 	for (struct eng_job *j = e->head, *next; j; j = next) {
 		next = j->next;
-		if (j->row.state == ATR_JOB_LOST)
+		if (j->row.state == ATR_JOB_DISPATCHED)
+			j->dispatched_ms = atr_now_ms();
+		else if (j->row.state == ATR_JOB_LOST)
 			eng_requeue_or_fail(e, j, "requeued after a restart", /* its worker may still run it */
 					    atr_now_ms() + e->o.heartbeat_timeout_s * 1000 + ATR_FENCE_MARGIN_MS);
 	}

@@ -126,6 +126,11 @@ void eng_dispatch_failed(struct atr_engine *e, struct eng_job *j, const char *wh
 /* The worker said the job is impossible (400): the job fails. */
 void eng_dispatch_rejected(struct atr_engine *e, struct eng_job *j, const char *why);
 
+/* engine.c: the tick's work (every second on the loop): dispatches never confirmed within
+ * DISPATCH_GRACE_MS of atr_now_ms() go back to the queue, then a pass (suspect workers
+ * return). The unit tests call it after moving the fake clock (see atr_clock_set). */
+void eng_tick(struct atr_engine *e);
+
 /* watch.c */
 void eng_notify(struct atr_engine *e, int64_t job_id, enum atr_job_state state, bool log_only);
 void eng_watches_free(struct atr_engine *e);

@@ -1,5 +1,5 @@
-/* test_util.c: time, encodings, slugs, artifact paths, sizes, the capped buffer, closing a
- * loop that still has handles on it. */
+/* test_util.c: time (and the clock's test seam), encodings, slugs, artifact paths, sizes, the
+ * capped buffer, closing a loop that still has handles on it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,6 +34,33 @@ static void test_time(void **state)
 	assert_int_equal(atr_time_parse("yesterday", &ms), ATR_EINVAL);
 	assert_int_equal(atr_time_parse("2026-11-27T12:00:00.5Z", &ms), 0);
 	assert_int_equal(ms % 1000, 500);
+}
+
+static int64_t fake_us;
+
+static int64_t fake_clock(void)
+{
+	return fake_us;
+}
+
+static void test_clock_seam(void **state)
+{
+	int64_t before = atr_now_ms();
+	uint64_t mono = atr_mono_us();
+	(void)state;
+
+	fake_us = 1700000000123456;
+	atr_clock_set(fake_clock);
+	assert_int_equal(atr_now_ms(), 1700000000123);
+	assert_int_equal(atr_now_us(), 1700000000123456);
+	assert_int_equal(atr_mono_us(), 1700000000123456);
+	fake_us += 2500;
+	assert_int_equal(atr_now_ms(), 1700000000125);
+	assert_int_equal(atr_now_ms(), 1700000000125); /* it stands still until moved */
+	atr_clock_set(NULL);
+	assert_true(atr_now_ms() >= before);
+	assert_true(atr_now_ms() - before < 60000);
+	assert_true(atr_mono_us() >= mono);
 }
 
 static void test_b64_and_hex(void **state)
@@ -235,9 +262,9 @@ static void test_loop_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_time),	  cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug),
-		cmocka_unit_test(test_safe_path), cmocka_unit_test(test_parse),	      cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_fmt),	  cmocka_unit_test(test_loop_close),
+		cmocka_unit_test(test_time), cmocka_unit_test(test_clock_seam), cmocka_unit_test(test_b64_and_hex),
+		cmocka_unit_test(test_slug), cmocka_unit_test(test_safe_path),	cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_buf),  cmocka_unit_test(test_fmt),	cmocka_unit_test(test_loop_close),
 	};
 	atr_log_setup(ATR_LOG_WARN, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
