@@ -131,6 +131,11 @@ static int authenticate(void *app, const char *token, struct atr_principal *out)
 	return atr_auth_lookup(((struct atr_app *)app)->auth, token, out);
 }
 
+static int basic_lookup(void *app, const char *user, char *hash, size_t hashlen, struct atr_principal *out)
+{
+	return atr_auth_basic_lookup(((struct atr_app *)app)->auth, user, hash, hashlen, out);
+}
+
 #define PRUNE_BUDGET_US 20000 /* of loop time per pass; what is left waits for the next one */
 
 /* Old job logs go a few jobs at a time, so one pass never holds the loop for long. */
@@ -311,6 +316,7 @@ static int start_http(struct daemon *d)
 		.max_body = d->app.cfg->max_body_bytes,
 		.max_upload = d->app.cfg->max_upload_bytes,
 		.authenticate = authenticate,
+		.basic_lookup = basic_lookup,
 		.audit = api_audit_record,
 		.fallback = api_web_fallback,
 		.app = &d->app,

@@ -49,6 +49,10 @@ enum atr_access {
 #define ATR_RF_CACHE 0x80
 #define ATR_RF_DRAFT 0x100 /* the (dataset or model) version must still be a draft: 409 once committed */
 #define ATR_RF_SELF 0x200  /* ATR_RES_JOB: only that job's own token (it writes its outputs) */
+/* MLflow's REST API: what the request acts on is named in its body or query (run_id,
+ * experiment_id, name, version), so the resource is loaded and decided once the body is read;
+ * errors answer in MLflow's shape (that follows from the path). */
+#define ATR_RF_MLFLOW 0x400
 
 /*
  * Query parameters are described like request bodies: one table per route, checked by one
@@ -173,7 +177,7 @@ void atr_reply_err(struct atr_req *req, int err, const char *field, const char *
 	__attribute__((format(printf, 4, 5)));
 /* The same, one helper per error of the table: atr_reply_invalid(req, "name", "..."),
  * atr_reply_not_found(req, NULL, "..."), atr_reply_conflict, atr_reply_forbidden, ... */
-#define ATR_REPLY_HELPER_(name, value, status, code, helper, text)                            \
+#define ATR_REPLY_HELPER_(name, value, status, code, helper, text, mlflow)                    \
 	void atr_reply_##helper(struct atr_req *req, const char *field, const char *fmt, ...) \
 		__attribute__((format(printf, 3, 4)));
 ATR_ERRORS(ATR_REPLY_HELPER_)

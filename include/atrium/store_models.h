@@ -51,6 +51,10 @@ int atr_store_model_find(struct atr_store *s, int64_t project_id, const char *na
 int atr_store_model_find_or_create(struct atr_store *s, int64_t project_id, const char *name, const char *actor,
 				   struct atr_model *out);
 int atr_store_model_get(struct atr_store *s, int64_t id, struct atr_model *out);
+/* A model by name among the projects the user may read (MLflow's registered model names are
+ * global): the first in *out and how many match (at most 2: more than one is ambiguous). */
+int atr_store_model_find_visible(struct atr_store *s, const char *name, int64_t user_id, bool admin,
+				 struct atr_model *out, int *count);
 /* NULL keeps a field. */
 int atr_store_model_update(struct atr_store *s, int64_t id, const char *description, const json_t *tags);
 /*

@@ -42,4 +42,17 @@ int64_t atr_store_project_owner_count(struct atr_store *s, int64_t project_id);
 int atr_store_project_members(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr,
 			      bool *more);
 
+/* ---- projects as MLflow experiments ---- */
+/* A project name made from free text: lowercase letters, digits and '-' (at most 50 bytes). */
+void atr_store_project_slug(const char *text, char *out, size_t len);
+/* A project for an MLflow experiment: named by a slug of experiment_name (numbered when taken),
+ * owned by creator, in team_id (0: none); default_of > 0: that user's Default experiment. */
+int atr_store_experiment_create(struct atr_store *s, const char *experiment_name, int64_t team_id, int64_t creator,
+				int64_t default_of, int64_t *id_out);
+/* The user's Default experiment (MLflow's id 0), made on first use: private, the user its owner. */
+int atr_store_project_default(struct atr_store *s, int64_t user_id, const char *username, struct atr_project *out);
+/* The project a user sees by that MLflow experiment name (ATR_ENOTFOUND when none). */
+int atr_store_experiment_find(struct atr_store *s, const char *experiment_name, int64_t user_id, bool admin,
+			      struct atr_project *out);
+
 #endif

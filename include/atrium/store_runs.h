@@ -12,6 +12,8 @@ struct atr_run {
 	int64_t id;
 	int64_t project_id;
 	char status[16];
+	char uuid[33]; /* its MLflow run id */
+	bool deleted;  /* deleted through MLflow (restorable): not in searches */
 };
 
 struct atr_run_spec {
@@ -25,6 +27,9 @@ struct atr_run_spec {
 	int64_t user_id;
 	const int64_t *inputs; /* dataset_versions.id */
 	size_t ninputs;
+	const char *uuid; /* the MLflow run id (32 lowercase hex); NULL: a new random one.
+			   * ATR_ECONFLICT when a run has it already (an import that ran before). */
+	int64_t ended_at; /* 0: now for a run created ended, else none */
 };
 
 /* What PATCH may change; NULL leaves a field as it is. */
@@ -40,6 +45,9 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out);
 /* The run, its project and user_id's membership role there (ATR_PROLE_NONE when not a member
  * or user_id is 0), in one query: what a run endpoint's access check reads. 0, ATR_ENOTFOUND
  * or ATR_EDB. */
+/* The same, by the run's MLflow id (32 hex characters). */
+int atr_store_run_access_uuid(struct atr_store *s, const char *uuid, int64_t user_id, struct atr_run *run,
+			      struct atr_project *project, enum atr_prole *member);
 int atr_store_run_access(struct atr_store *s, int64_t id, int64_t user_id, struct atr_run *run,
 			 struct atr_project *project, enum atr_prole *member);
 /* The run with params, tags, metrics ({key: last}), inputs ([{dataset, version, dataset_version_id}]). */

@@ -66,6 +66,8 @@ size_t atr_base62_encode(const void *in, size_t len, char *out);
 size_t atr_b64url_encode(const void *in, size_t len, char *out);
 /* Returns decoded length or -1 when invalid; out must hold 3*strlen(in)/4+3. */
 long atr_b64url_decode(const char *in, void *out, size_t outcap);
+/* Standard base64 (RFC 4648 section 4, '=' padding optional): the length, or -1. */
+long atr_b64_decode(const char *in, void *out, size_t outcap);
 
 /* sha256 of a buffer: 32 raw bytes / 65-byte hex. */
 void atr_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -18,6 +18,7 @@
 #include "atrium/deploy.h"
 #include "atrium/util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member)
@@ -335,6 +336,159 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_PROMOTION] = load_promotion,
 };
 
+/* ---- MLflow's API: what a request acts on is named in its body (POST) or query (GET) ---- */
+
+/* The argument (a string, or a number as text), or NULL after a 400 naming it. */
+static const char *mlflow_arg(struct atr_req *r, const char *name, const char *alt)
+{
+	const json_t *v = json_object_get(atr_req_body(r), name);
+	const char *q;
+
+	if (!v && alt)
+		v = json_object_get(atr_req_body(r), alt);
+	if (json_is_string(v) && json_string_length(v) > 0)
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		char *t = atr_req_alloc(r, 24);
+		if (t)
+			snprintf(t, 24, "%lld", (long long)json_integer_value(v));
+		return t;
+	}
+	if ((q = atr_req_query(r, name)) && *q)
+		return q;
+	if (alt && (q = atr_req_query(r, alt)) && *q)
+		return q;
+	atr_reply_invalid(r, name, "Missing value for required parameter '%s'", name);
+	return NULL;
+}
+
+static int mlflow_run(struct atr_req *r, struct api_res *x)
+{
+	const char *id = mlflow_arg(r, "run_id", "run_uuid");
+	enum atr_prole member = ATR_PROLE_NONE;
+	int rc;
+
+	if (!id)
+		return -1;
+	rc = atr_store_run_access_uuid(STORE(r), id, atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0,
+				       &x->run, &x->project, &member);
+	if (rc == 0 && (x->role = api_project_role_as(r, &x->project, member)) == ATR_PROLE_NONE)
+		rc = ATR_ENOTFOUND;
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "Run with id=%s not found", id);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "run:%lld", (long long)x->run.id);
+	return rc;
+}
+
+/* The project of an experiment id: its own id, or "0", the caller's Default experiment (a
+ * job's: its project). */
+int api_mlflow_experiment(struct atr_req *r, const char *id, struct api_res *x)
+{
+	const struct atr_principal *who = atr_req_who(r);
+	int64_t n;
+	int rc;
+
+	if (atr_parse_i64(id, 0, INT64_MAX, &n) < 0)
+		rc = ATR_ENOTFOUND;
+	else if (n == 0 && who->kind == ATR_P_JOB)
+		rc = atr_store_project_get(STORE(r), who->project_id, &x->project);
+	else if (n == 0 && who->kind == ATR_P_USER)
+		rc = atr_store_project_default(STORE(r), who->user_id, who->username, &x->project);
+	else
+		rc = atr_store_project_get(STORE(r), n, &x->project);
+	if (rc == 0 && (x->role = api_project_role(r, &x->project)) == ATR_PROLE_NONE)
+		rc = ATR_ENOTFOUND;
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "No Experiment with id=%s exists", id);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s", x->project.name);
+	return rc;
+}
+
+static int mlflow_experiment(struct atr_req *r, struct api_res *x)
+{
+	const char *id = mlflow_arg(r, "experiment_id", NULL);
+	return id ? api_mlflow_experiment(r, id, x) : -1;
+}
+
+/* A registered model by MLflow name: "model" among the projects the caller may read (one
+ * only), or "project/model". */
+int api_mlflow_model(struct atr_req *r, const char *name, struct api_res *x)
+{
+	const struct atr_principal *who = atr_req_who(r);
+	const char *slash = strchr(name, '/');
+	char project[64];
+	int rc, count = 1;
+
+	if (slash && (size_t)(slash - name) < sizeof(project)) {
+		snprintf(project, sizeof(project), "%.*s", (int)(slash - name), name);
+		rc = atr_store_project_find(STORE(r), project, &x->project);
+		if (rc == 0 && api_project_role(r, &x->project) == ATR_PROLE_NONE)
+			rc = ATR_ENOTFOUND;
+		if (rc == 0)
+			rc = atr_store_model_find(STORE(r), x->project.id, slash + 1, &x->model);
+	} else {
+		rc = atr_store_model_find_visible(STORE(r), name, who->kind == ATR_P_USER ? who->user_id : 0,
+						  who->admin, &x->model, &count);
+		if (rc == ATR_ENOTFOUND && who->kind == ATR_P_JOB) /* (a job's token sees its project) */
+			rc = atr_store_model_find(STORE(r), who->project_id, name, &x->model);
+		if (rc == 0)
+			rc = atr_store_project_get(STORE(r), x->model.project_id, &x->project);
+	}
+	if (rc == 0 && (x->role = api_project_role(r, &x->project)) == ATR_PROLE_NONE)
+		rc = ATR_ENOTFOUND;
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "Registered Model with name=%s not found", name);
+		return -1;
+	}
+	if (rc == 0 && count > 1) {
+		atr_reply_invalid(r, "name",
+				  "more than one project you can read has a model named '%s': name it as "
+				  "'<project>/%s'",
+				  name, name);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/model:%s", x->project.name, x->model.name);
+	return rc;
+}
+
+static int mlflow_model(struct atr_req *r, struct api_res *x)
+{
+	const char *name = mlflow_arg(r, "name", NULL);
+	return name ? api_mlflow_model(r, name, x) : -1;
+}
+
+static int mlflow_model_version(struct atr_req *r, struct api_res *x)
+{
+	const char *version;
+	int rc = mlflow_model(r, x);
+
+	if (rc != 0 || !(version = mlflow_arg(r, "version", NULL)))
+		return rc ? rc : -1;
+	rc = atr_store_model_version_resolve(STORE(r), x->model.id, version, &x->version);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "Model Version (name=%s, version=%s) not found", x->model.name, version);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
+				     (long long)x->version.version);
+	return rc;
+}
+
+static int (*const mlflow_loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) = {
+	[ATR_RES_PROJECT] = mlflow_experiment,
+	[ATR_RES_RUN] = mlflow_run,
+	[ATR_RES_MODEL] = mlflow_model,
+	[ATR_RES_MODEL_VERSION] = mlflow_model_version,
+};
+
 /* What the 404 names: the project for paths under /projects/{project}, else the object itself. */
 static void reply_absent(struct atr_req *r)
 {
@@ -362,11 +516,15 @@ static bool is_write(const struct atr_req *r)
 int api_resolve(void *app, struct atr_req *r)
 {
 	const struct atr_route *rt = atr_req_route(r);
+	int (*load)(struct atr_req *, struct api_res *);
 	struct api_res *x;
 	int rc;
 
 	(void)app;
-	if (rt->resource <= ATR_RES_NONE || rt->resource >= ATR_RES_COUNT || !loaders[rt->resource])
+	if (rt->resource <= ATR_RES_NONE || rt->resource >= ATR_RES_COUNT)
+		return 0;
+	load = (rt->flags & ATR_RF_MLFLOW) ? mlflow_loaders[rt->resource] : loaders[rt->resource];
+	if (!load)
 		return 0;
 	x = atr_req_alloc(r, sizeof(*x));
 	if (!x) {
@@ -378,7 +536,7 @@ int api_resolve(void *app, struct atr_req *r)
 	/* A write's reads join the turn's write transaction rather than open a read one first. */
 	if (is_write(r) && !(rt->flags & ATR_RF_STREAM))
 		atr_store_write_ahead(STORE(r));
-	rc = loaders[rt->resource](r, x);
+	rc = load(r, x);
 	if (rc == -1)
 		return -1;
 	if (rc == 1) {

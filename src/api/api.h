@@ -123,6 +123,12 @@ enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *
 /* For rules that depend on the request's content (the protected alias needs an owner): 403
  * naming the role needed (why: "moving alias 'production'") unless RES(r)->role reaches need. */
 int api_need_role_or_reply(struct atr_req *r, enum atr_prole need, const char *why);
+/* MLflow's names for what api_resolve loads (src/api/mlflow_*.c use them for ids that come in
+ * other fields): an experiment id ("0": the caller's Default experiment) and a registered model
+ * name ("model" when one project the caller may read has it, or "project/model"). Each fills
+ * x (project, role; model) and answers 404 / 400 itself (-1). */
+int api_mlflow_experiment(struct atr_req *r, const char *id, struct api_res *x);
+int api_mlflow_model(struct atr_req *r, const char *name, struct api_res *x);
 /* A project named by a query parameter (a list's filter): unless the caller may read it, a 400
  * naming field (or 404 when field is NULL), as if it did not exist. */
 int api_project_visible_or_reply(struct atr_req *r, const char *ref, const char *field, struct atr_project *out);

@@ -279,7 +279,7 @@ json_t *api_openapi_request_body(const struct atr_route *rt)
 /* The one error answer of reply.c, its codes from the ATR_ERRORS table. */
 json_t *api_openapi_error_schema(void)
 {
-#define ATR_CODE_(name, value, status, code, helper, text) code,
+#define ATR_CODE_(name, value, status, code, helper, text, mlflow) code,
 	static const char *const codes[] = { ATR_ERRORS(ATR_CODE_) };
 #undef ATR_CODE_
 	json_t *e = json_array();

@@ -7,8 +7,9 @@ static const struct {
 	const char *code;
 	const char *text;
 	unsigned status;
-} errs[] = { { ATR_OK, "ok", "success", 200 },
-#define ATR_ERR_ROW_(name, value, status, code, helper, text) { name, code, text, status },
+	const char *mlflow;
+} errs[] = { { ATR_OK, "ok", "success", 200, "OK" },
+#define ATR_ERR_ROW_(name, value, status, code, helper, text, mlflow) { name, code, text, status, mlflow },
 	     ATR_ERRORS(ATR_ERR_ROW_)
 #undef ATR_ERR_ROW_
 };
@@ -40,4 +41,10 @@ unsigned atr_err_http_status(int err)
 {
 	int i = find(err);
 	return i < 0 ? 500 : errs[i].status;
+}
+
+const char *atr_err_mlflow_code(int err)
+{
+	int i = find(err);
+	return i < 0 ? "INTERNAL_ERROR" : errs[i].mlflow;
 }

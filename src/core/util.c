@@ -382,6 +382,35 @@ long atr_b64url_decode(const char *in, void *out, size_t outcap)
 	return (long)n;
 }
 
+long atr_b64_decode(const char *in, void *out, size_t outcap)
+{
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char *o = out;
+	size_t n = 0, len = strlen(in);
+	unsigned acc = 0;
+	int bits = 0;
+
+	while (len > 0 && in[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		const char *f = in[i] ? strchr(std, in[i]) : NULL;
+		if (!f)
+			return -1;
+		acc = (acc << 6) | (unsigned)(f - std);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= outcap)
+				return -1;
+			o[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (bits >= 6)
+		return -1;
+	return (long)n;
+}
+
 /*
  * SHA256() in OpenSSL 3 fetches the algorithm on every call; fetching it once halves the cost
  * of hashing a token per request. Fetched once for every thread (the thread pool hashes too).

@@ -83,6 +83,8 @@ struct atr_req {
 	enum atr_req_phase phase;
 	enum atr_mhd_call call;
 	bool mhd_suspended;
+	bool auth_pending; /* Basic credentials being checked on the thread pool (basic.c) */
+	bool mlflow;	   /* a path of MLflow's API: errors in MLflow's shape */
 	bool fallback; /* no route: a static file of the dashboard (served on the final call) */
 	bool is_head;
 	int refs;
@@ -102,12 +104,16 @@ struct atr_req {
 	size_t body_len, body_cap;
 	int64_t qval[ATR_MAX_QUERY]; /* checked query values (atr_req_qint) */
 	uint32_t qset;		     /* which of them the request gave */
+	char *basic_user; /* Basic credentials: the user name (the request's arena) */
+	char *basic_key;  /* and its sign-in rate-limit key ("u:<user>") */
 	char *idem_key;
 	char *cache_key;    /* ATR_RF_CACHE: where a 200 answer is kept */
 	uint64_t cache_gen; /* the store's write generation when the request began */
 };
 
 /* ---- the request's life (request.c) ---- */
+/* A path of MLflow's REST API (or its /ajax-api alias): errors answer in MLflow's shape. */
+bool atr_is_mlflow_path(const char *url);
 struct atr_req *atr_req_new(struct atr_server *s, struct MHD_Connection *c, const char *url, const char *method);
 /* The one transition: false (and logged) when the table does not allow it. */
 bool atr_req_enter(struct atr_req *r, enum atr_req_phase to);
@@ -119,6 +125,9 @@ void atr_req_closed(struct atr_req *r);
 void atr_req_answered(struct atr_req *r, unsigned status, void *resp, uint64_t len);
 /* A streamed answer has nothing to send (IDLE, suspended) until atr_stream_wake. */
 void atr_req_stream_idle(struct atr_req *r);
+/* MHD's own suspension, for waits inside the pipeline (Basic credentials being checked). */
+void atr_req_mhd_suspend(struct atr_req *r);
+void atr_req_mhd_resume(struct atr_req *r);
 /* A held answer's commit came (committed) or failed (2xx answers become 503): it goes out. */
 void atr_req_release(struct atr_req *r, bool committed);
 
@@ -196,6 +205,12 @@ void atr_conns_request_ended(struct atr_req *r);
 void atr_conns_authenticated(struct atr_req *r);
 void atr_conns_sweep(struct atr_server *s);
 void atr_conns_free(struct atr_server *s);
+
+/* ---- Basic credentials (basic.c) ---- */
+/* 0: r->who is set; <0: refused; 1: the password is checked on the thread pool, then
+ * atr_pipeline_authenticated(r, rc) runs on the loop. */
+int atr_basic_authenticate(struct atr_req *r, const char *header);
+void atr_pipeline_authenticated(struct atr_req *r, int rc);
 
 /* ---- the request pipeline (pipeline.c): libmicrohttpd's callbacks ---- */
 enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -57,31 +57,64 @@ void atr_pipeline_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- the pipeline ---- */
 
-static int authenticate(struct atr_req *r)
+/* A bad or unknown credential: 401 (503 when the token store does not answer). */
+static void refuse_credentials(struct atr_req *r, int rc)
+{
+	memset(&r->who, 0, sizeof(r->who));
+	atr_reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	if (rc == ATR_EDB)
+		atr_reply_unavailable(r, NULL, "the token store is not available");
+	else if (rc == ATR_ELIMIT)
+		atr_reply_rate_limited(r, NULL, "too many failed sign-ins for this user name; wait a minute");
+	else
+		atr_reply_unauthorized(r, NULL, "the token or the credentials are unknown, revoked or expired");
+}
+
+/*
+ * Who calls: a bearer token, or Basic credentials (a token as the password, or the user's
+ * password: basic.c). 0: known, or none given; -1: answered (401); 1: a password is being
+ * checked on the thread pool and the request waits (atr_pipeline_authenticated follows).
+ */
+static int credentials(struct atr_req *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-	const struct atr_route *rt = r->route;
+	bool public = r->route->access == ATR_ACCESS_PUBLIC;
 	int rc;
 
-	if (h && strncasecmp(h, "Bearer ", 7) == 0 && r->srv->o.authenticate) {
+	if (!h)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) == 0 && r->srv->o.authenticate) {
 		const char *tok = h + 7;
 		while (*tok == ' ')
 			tok++;
 		rc = r->srv->o.authenticate(r->app, tok, &r->who);
-		if (rc == 0)
-			atr_conns_authenticated(r); /* its connection is never shed (conns.c) */
-		if (rc < 0) {
-			memset(&r->who, 0, sizeof(r->who));
-			if (rt->access == ATR_ACCESS_PUBLIC)
-				return 0;
-			atr_reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-			if (rc == ATR_EDB)
-				atr_reply_unavailable(r, NULL, "the token store is not available");
-			else
-				atr_reply_unauthorized(r, NULL, "the token is unknown, revoked or expired");
-			return -1;
+	} else if (strncasecmp(h, "Basic ", 6) == 0) {
+		rc = atr_basic_authenticate(r, h);
+		if (rc > 0) {
+			r->auth_pending = true;
+			atr_req_mhd_suspend(r);
+			return 1;
 		}
+	} else {
+		return 0;
 	}
+	if (rc == 0) {
+		atr_conns_authenticated(r); /* its connection is never shed (conns.c) */
+		return 0;
+	}
+	if (public) {
+		memset(&r->who, 0, sizeof(r->who));
+		return 0;
+	}
+	refuse_credentials(r, rc);
+	return -1;
+}
+
+/* May this kind of caller use the route? -1 after the 401/403. */
+static int authorize(struct atr_req *r)
+{
+	const struct atr_route *rt = r->route;
+
 	if (rt->access == ATR_ACCESS_PUBLIC)
 		return 0;
 	if (r->who.kind == ATR_P_NONE) {
@@ -187,9 +220,13 @@ static bool cache_lookup(struct atr_req *r)
 	return false;
 }
 
+static void begin_checked(struct atr_req *r);
+
 static void begin(struct atr_req *r)
 {
 	struct atr_server *s = r->srv;
+	const char *path;
+	int rc;
 	char allow[128];
 	const char *bad = NULL;
 	char *storage = atr_req_alloc(r, strlen(r->url) + ATR_MAX_PARAMS + 1);
@@ -199,7 +236,19 @@ static void begin(struct atr_req *r)
 		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	m = atr_router_match(s->o.routes, s->o.nroutes, r->method, r->url, storage, r->params, &r->nparams, &r->route,
+	/* MLflow's UI calls its API under /ajax-api: the same routes */
+	path = strncmp(r->url, "/ajax-api/2.0/", 14) == 0 ? r->url + 9 : r->url; /* "/2.0/..." */
+	if (path != r->url) {
+		char *p = atr_req_alloc(r, strlen(path) + 5);
+		if (!p) {
+			atr_reply_nomem(r, NULL, "out of memory");
+			return;
+		}
+		memcpy(p, "/api", 4);
+		memcpy(p + 4, path, strlen(path) + 1);
+		path = p;
+	}
+	m = atr_router_match(s->o.routes, s->o.nroutes, r->method, path, storage, r->params, &r->nparams, &r->route,
 			     allow, sizeof(allow), &bad);
 	if (m == ATR_MATCH_NOT_FOUND) {
 		bool api = strncmp(r->url, "/api/", 5) == 0 || strncmp(r->url, "/v2/", 4) == 0 ||
@@ -208,7 +257,7 @@ static void begin(struct atr_req *r)
 			r->fallback = true;
 			return; /* served at the end of the (empty) body */
 		}
-		atr_reply_not_found(r, NULL, "no route for '%s %s'", r->method, r->url);
+		atr_reply_no_route(r, NULL, "no route for '%s %s'", r->method, r->url);
 		return;
 	}
 	if (m == ATR_MATCH_BAD_METHOD) {
@@ -227,7 +276,18 @@ static void begin(struct atr_req *r)
 		atr_reply_invalid(r, name, "'%s' has a bad percent-encoding or a control character", name);
 		return;
 	}
-	if (authenticate(r) < 0)
+	rc = credentials(r);
+	if (rc == 0)
+		begin_checked(r);
+	/* (rc > 0: a password is checked on the thread pool; atr_pipeline_authenticated goes on) */
+}
+
+/* After the credentials: the rest of what is decided from the headers, in order. */
+static void begin_checked(struct atr_req *r)
+{
+	struct atr_server *s = r->srv;
+
+	if (authorize(r) < 0)
 		return;
 	if (r->route->flags & ATR_RF_STREAM) {
 		if (r->content_length != UINT64_MAX && r->content_length > s->o.max_upload) {
@@ -243,8 +303,10 @@ static void begin(struct atr_req *r)
 	/* an exact replay of this caller's answer of this store generation: decided when it was made */
 	if ((r->route->flags & ATR_RF_CACHE) && cache_lookup(r))
 		return;
-	/* the resource the path points at, and the caller's access to it: once, before anything else */
-	if (r->route->resource != ATR_RES_NONE && s->o.resolve && s->o.resolve(s->o.app, r) < 0)
+	/* the resource the path points at, and the caller's access to it: once, before anything else
+	 * (MLflow's API names it in the body: then once the body is read, in finish) */
+	if (r->route->resource != ATR_RES_NONE && !(r->route->flags & ATR_RF_MLFLOW) && s->o.resolve &&
+	    s->o.resolve(s->o.app, r) < 0)
 		return;
 	if (atr_req_check_query(r) < 0)
 		return;
@@ -259,6 +321,20 @@ static void begin(struct atr_req *r)
 	}
 	if ((r->route->flags & ATR_RF_STREAM) && r->route->on_begin)
 		r->route->on_begin(r);
+}
+
+void atr_pipeline_authenticated(struct atr_req *r, int rc)
+{
+	r->auth_pending = false;
+	if (r->phase == ATR_REQ_CLOSED)
+		return;
+	if (rc == 0) {
+		atr_conns_authenticated(r);
+		begin_checked(r);
+	} else {
+		refuse_credentials(r, rc);
+	}
+	atr_req_mhd_resume(r); /* MHD calls the request again: its body, its final call */
 }
 
 static void take_body(struct atr_req *r, const char *data, size_t len)
@@ -331,6 +407,9 @@ static void finish(struct atr_req *r)
 			return;
 		}
 	}
+	if (rt->resource != ATR_RES_NONE && (rt->flags & ATR_RF_MLFLOW) && r->srv->o.resolve &&
+	    r->srv->o.resolve(r->srv->o.app, r) < 0)
+		return;
 	rt->handler(r);
 }
 

@@ -119,10 +119,16 @@ static void reply_verr(struct atr_req *r, int err, const char *field, const char
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = '?';
-	o = json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", code, "message", msg, "field", field);
+	if (r->mlflow) /* MLflow's clients read its own shape: {"error_code", "message"} */
+		o = json_pack("{s:s, s:s}", "error_code", atr_err_mlflow_code(err), "message", msg);
+	else
+		o = json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", code, "message", msg, "field", field);
 	if (!o) {
 		/* Invalid UTF-8 in the message: answer without it rather than not at all. */
-		o = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", "invalid input", "field");
+		o = r->mlflow ? json_pack("{s:s, s:s}", "error_code", atr_err_mlflow_code(err), "message",
+					  "invalid input")
+			      : json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", "invalid input",
+					  "field");
 	}
 	atr_reply_json(r, atr_err_http_status(err), o);
 }
@@ -136,7 +142,7 @@ void atr_reply_err(struct atr_req *r, int err, const char *field, const char *fm
 	va_end(ap);
 }
 
-#define REPLY_HELPER(name, value, status, code, helper, text)                               \
+#define REPLY_HELPER(name, value, status, code, helper, text, mlflow)                       \
 	void atr_reply_##helper(struct atr_req *r, const char *field, const char *fmt, ...) \
 	{                                                                                   \
 		va_list ap;                                                                 \

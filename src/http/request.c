@@ -65,6 +65,14 @@ bool atr_req_done(const struct atr_req *r)
 
 /* ---- birth and death ---- */
 
+bool atr_is_mlflow_path(const char *url)
+{
+	if (strncmp(url, "/ajax-api/", 10) == 0)
+		url += 5; /* (MLflow's UI calls the same API under /ajax-api) */
+	return strncmp(url, "/api/2.0/mlflow/", 16) == 0 || strncmp(url, "/api/2.0/mlflow-artifacts/", 26) == 0 ||
+	       strcmp(url, "/api/2.0/mlflow-artifacts") == 0;
+}
+
 static void set_request_id(struct atr_req *r)
 {
 	const char *in = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -119,6 +127,7 @@ struct atr_req *atr_req_new(struct atr_server *s, struct MHD_Connection *c, cons
 	r->method = atr_req_strdup(r, method);
 	r->url = atr_req_strdup(r, url);
 	r->is_head = strcmp(method, "HEAD") == 0;
+	r->mlflow = atr_is_mlflow_path(url);
 	r->content_length = UINT64_MAX;
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl) {
@@ -352,6 +361,19 @@ uv_loop_t *atr_req_loop(struct atr_req *r)
 }
 
 /* ---- the moves that involve MHD ---- */
+
+static void suspend(struct atr_req *r);
+static void resume(struct atr_req *r);
+
+void atr_req_mhd_suspend(struct atr_req *r)
+{
+	suspend(r);
+}
+
+void atr_req_mhd_resume(struct atr_req *r)
+{
+	resume(r);
+}
 
 static void suspend(struct atr_req *r)
 {

@@ -181,3 +181,22 @@ int atr_auth_lookup(struct atr_auth *a, const char *token, struct atr_principal 
 	*out = e->who;
 	return 0;
 }
+
+int atr_auth_basic_lookup(struct atr_auth *a, const char *user, char *stored_hash, size_t hashlen,
+			  struct atr_principal *out)
+{
+	struct atr_user u;
+	int rc = atr_store_user_get(a->store, user, &u);
+
+	if (rc < 0)
+		return rc == ATR_ENOTFOUND ? ATR_EUNAUTH : rc;
+	if (u.disabled || !u.password_hash[0])
+		return ATR_EUNAUTH;
+	atr_copy(stored_hash, hashlen, u.password_hash);
+	memset(out, 0, sizeof(*out));
+	out->kind = ATR_P_USER;
+	out->user_id = u.id;
+	out->admin = u.admin;
+	atr_copy(out->username, sizeof(out->username), u.username);
+	return 0;
+}

@@ -98,6 +98,35 @@ int atr_store_model_find(struct atr_store *s, int64_t project_id, const char *na
 	return fill_model(st, out);
 }
 
+int atr_store_model_find_visible(struct atr_store *s, const char *name, int64_t user_id, bool admin,
+				 struct atr_model *out, int *count)
+{
+	/* the visible models of that name: the first, and how many there are (2 means "at least") */
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT m.id, m.project_id, m.name FROM models m JOIN projects p ON p.id = m.project_id"
+		       " WHERE m.name = ?1 AND (?3 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM"
+		       " project_members pm WHERE pm.project_id = p.id AND pm.user_id = ?2)) ORDER BY m.id LIMIT 2");
+	int rc;
+
+	*count = 0;
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 2, user_id);
+	sqlite3_bind_int(st, 3, admin);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((*count)++ == 0) {
+			out->id = sqlite3_column_int64(st, 0);
+			out->project_id = sqlite3_column_int64(st, 1);
+			atr_copy(out->name, sizeof(out->name), (const char *)sqlite3_column_text(st, 2));
+		}
+	}
+	atr_db_done(st);
+	if (rc != SQLITE_DONE)
+		return ATR_EDB;
+	return *count ? 0 : ATR_ENOTFOUND;
+}
+
 int atr_store_model_get(struct atr_store *s, int64_t id, struct atr_model *out)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, project_id, name FROM models WHERE id = ?");

@@ -237,3 +237,128 @@ int atr_store_project_members(struct atr_store *s, int64_t project_id, const str
 				    " WHERE m.project_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
 				    project_id, p, arr, more);
 }
+
+/* ---- projects as MLflow experiments (the MLflow API, src/api/mlflow_*.c) ---- */
+
+/* A slug from free text: lowercase letters and digits, '-' for the rest, at most 50 bytes. */
+void atr_store_project_slug(const char *text, char *out, size_t len)
+{
+	size_t n = 0;
+	bool dash = false;
+
+	for (const char *p = text; *p && n + 1 < len && n < 50; p++) {
+		char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (dash && n > 0)
+				out[n++] = '-';
+			dash = false;
+			if (n + 1 < len)
+				out[n++] = c;
+		} else {
+			dash = true;
+		}
+	}
+	if (n == 0 && len > 3) {
+		memcpy(out, "exp", 3);
+		n = 3;
+	}
+	out[n] = 0;
+}
+
+int atr_store_experiment_create(struct atr_store *s, const char *experiment_name, int64_t team_id, int64_t creator,
+				int64_t default_of, int64_t *id_out)
+{
+	char slug[64], name[64];
+	int64_t id = 0;
+	int rc = ATR_ECONFLICT;
+	sqlite3_stmt *st;
+
+	atr_store_project_slug(experiment_name, slug, sizeof(slug));
+	/* the slug, or the slug with a number when a project (anyone's) has it */
+	for (int i = 1; i < 1000 && rc == ATR_ECONFLICT; i++) {
+		if (i == 1)
+			atr_copy(name, sizeof(name), slug);
+		else
+			snprintf(name, sizeof(name), "%s-%d", slug, i);
+		rc = atr_store_project_create(s, name, "", team_id, false, NULL, creator, &id);
+	}
+	if (rc < 0)
+		return rc;
+	st = atr_db_stmt(s->db, "UPDATE projects SET experiment_name = ?, default_of = ? WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, experiment_name);
+	if (default_of > 0)
+		sqlite3_bind_int64(st, 2, default_of);
+	sqlite3_bind_int64(st, 3, id);
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	*id_out = id;
+	return 0;
+}
+
+int atr_store_project_default(struct atr_store *s, int64_t user_id, const char *username, struct atr_project *out)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id FROM projects WHERE default_of = ?");
+	char name[80];
+	int64_t id = 0;
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	if ((rc = atr_db_row_done(st, rc)) < 0 && rc != ATR_ENOTFOUND)
+		return rc;
+	if (!id) {
+		snprintf(name, sizeof(name), "default %s", username);
+		if ((rc = atr_db_begin(s->db)) < 0)
+			return rc;
+		rc = atr_store_experiment_create(s, name, 0, user_id, user_id, &id);
+		/* its MLflow name is "Default", as in every MLflow server */
+		if (rc == 0 &&
+		    !(st = atr_db_stmt(s->db, "UPDATE projects SET experiment_name = 'Default' WHERE id = ?")))
+			rc = ATR_EDB;
+		if (rc == 0) {
+			sqlite3_bind_int64(st, 1, id);
+			rc = atr_db_step_write(st);
+		}
+		if (rc == 0)
+			rc = atr_db_commit(s->db);
+		else
+			atr_db_rollback(s->db);
+		if (rc < 0)
+			return rc;
+	}
+	return atr_store_project_get(s, id, out);
+}
+
+int atr_store_experiment_find(struct atr_store *s, const char *experiment_name, int64_t user_id, bool admin,
+			      struct atr_project *out)
+{
+	/* the visible project with that MLflow name (or, made natively, that project name), the
+	 * caller's own Default first */
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT p.id FROM projects p WHERE (p.experiment_name = ?1 OR (p.experiment_name IS NULL AND"
+		       " p.name = ?1)) AND (p.default_of IS NULL OR p.default_of = ?2) AND (?3 OR p.visibility ="
+		       " 'internal' OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND"
+		       " m.user_id = ?2)) ORDER BY p.default_of IS NULL, p.id LIMIT 1");
+	int64_t id = 0;
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, experiment_name);
+	sqlite3_bind_int64(st, 2, user_id);
+	sqlite3_bind_int(st, 3, admin);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	if ((rc = atr_db_row_done(st, rc)) < 0)
+		return rc;
+	return atr_store_project_get(s, id, out);
+}

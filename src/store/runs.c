@@ -52,10 +52,10 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;
-	st = atr_db_stmt(
-		s->db,
-		"INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
-		" ended_at, created_at, updated_at) VALUES (?,?,?,coalesce(?, '{}'),coalesce(?, '{}'),?,?,?,?,?,?)");
+	st = atr_db_stmt(s->db,
+			 "INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
+			 " ended_at, created_at, updated_at, uuid) VALUES (?,?,?,coalesce(?, '{}'),coalesce(?, '{}'),"
+			 "?,?,?,?,?,?,?)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -71,9 +71,21 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 		sqlite3_bind_int64(st, 7, spec->user_id);
 	sqlite3_bind_int64(st, 8, spec->started_at ? spec->started_at : now);
 	if (spec->status && strcmp(spec->status, "running") != 0)
-		sqlite3_bind_int64(st, 9, now);
+		sqlite3_bind_int64(st, 9, spec->ended_at ? spec->ended_at : now);
 	sqlite3_bind_int64(st, 10, now);
 	sqlite3_bind_int64(st, 11, now);
+	if (spec->uuid) {
+		atr_db_bind_text(st, 12, spec->uuid);
+	} else {
+		unsigned char raw[16];
+		char hex[33];
+		if (atr_random_bytes(raw, sizeof(raw)) < 0) {
+			rc = ATR_EIO;
+			goto fail;
+		}
+		atr_hex_encode(raw, sizeof(raw), hex);
+		atr_db_bind_text(st, 12, hex);
+	}
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
 	id = atr_db_last_id(s->db);
@@ -117,33 +129,55 @@ int atr_store_run_get(struct atr_store *s, int64_t id, struct atr_run *out)
 	return atr_db_row_done(st, rc);
 }
 
+static int run_access(sqlite3_stmt *st, struct atr_run *run, struct atr_project *project, enum atr_prole *member)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		atr_store_project_row(st, 0, project);
+		run->project_id = project->id;
+		atr_copy(run->status, sizeof(run->status), (const char *)sqlite3_column_text(st, 5));
+		*member = atr_prole_parse((const char *)sqlite3_column_text(st, 6));
+		run->id = sqlite3_column_int64(st, 7);
+		atr_copy(run->uuid, sizeof(run->uuid), (const char *)sqlite3_column_text(st, 8));
+		run->deleted = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	}
+	return atr_db_row_done(st, rc);
+}
+
+#define RUN_ACCESS                                                                                     \
+	"SELECT p.id, p.name, p.team_id, p.visibility, p.archived_at, r.status, m.role, r.id, r.uuid," \
+	" r.deleted_at FROM runs r JOIN projects p ON p.id = r.project_id"                             \
+	" LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ?2"
+
 int atr_store_run_access(struct atr_store *s, int64_t id, int64_t user_id, struct atr_run *run,
 			 struct atr_project *project, enum atr_prole *member)
 {
-	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT p.id, p.name, p.team_id, p.visibility, p.archived_at, r.status, m.role"
-		       " FROM runs r JOIN projects p ON p.id = r.project_id"
-		       " LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ?2 WHERE r.id = ?1");
-	int rc;
+	sqlite3_stmt *st = atr_db_stmt(s->db, RUN_ACCESS " WHERE r.id = ?1");
 
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, user_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		atr_store_project_row(st, 0, project);
-		run->id = id;
-		run->project_id = project->id;
-		atr_copy(run->status, sizeof(run->status), (const char *)sqlite3_column_text(st, 5));
-		*member = atr_prole_parse((const char *)sqlite3_column_text(st, 6));
-	}
-	return atr_db_row_done(st, rc);
+	return run_access(st, run, project, member);
 }
 
-#define RUN_COLS                                                                                               \
-	"r.id, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json, r.job_id," \
-	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                     \
+int atr_store_run_access_uuid(struct atr_store *s, const char *uuid, int64_t user_id, struct atr_run *run,
+			      struct atr_project *project, enum atr_prole *member)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, RUN_ACCESS " WHERE r.uuid = ?1");
+
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, uuid);
+	sqlite3_bind_int64(st, 2, user_id);
+	return run_access(st, run, project, member);
+}
+
+#define RUN_COLS                                                                                             \
+	"r.id, r.uuid, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json," \
+	" r.job_id,"                                                                                         \
+	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                   \
 	" (SELECT json_group_object(key, last) FROM run_metrics WHERE run_id = r.id) AS metrics__json"
 #define RUN_FROM " FROM runs r JOIN projects p ON p.id = r.project_id LEFT JOIN users u ON u.id = r.created_by"
 
