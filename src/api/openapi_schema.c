@@ -73,91 +73,141 @@ static void string_bounds(json_t *s, const struct atr_field *f, int *bad)
 	put(s, "maxLength", json_integer(f->max ? f->max : 4096), bad);
 }
 
-json_t *api_openapi_field_schema(const struct atr_field *f)
+/* The string types: bounds, values, formats. */
+static void string_schema(json_t *s, const struct atr_field *f, int *bad)
 {
 	bool null = f->flags & ATR_FF_NULLABLE;
-	json_t *s = json_object();
-	int bad = 0;
 
-	if (!s)
-		return NULL;
+	put(s, "type", type_of("string", null), bad);
 	switch (f->type) {
-	case ATR_F_STRING:
-		put(s, "type", type_of("string", null), &bad);
-		string_bounds(s, f, &bad);
-		if (f->enums)
-			put(s, "enum", enum_array(f->enums, null), &bad);
-		break;
 	case ATR_F_SLUG:
-		put(s, "type", type_of("string", null), &bad);
-		put(s, "pattern", json_string("^[a-z0-9][a-z0-9-]{0,62}$"), &bad);
+		put(s, "pattern", json_string("^[a-z0-9][a-z0-9-]{0,62}$"), bad);
 		if (f->min > 1)
-			put(s, "minLength", json_integer(f->min), &bad);
+			put(s, "minLength", json_integer(f->min), bad);
 		if (f->max && f->max < 63)
-			put(s, "maxLength", json_integer(f->max), &bad);
+			put(s, "maxLength", json_integer(f->max), bad);
 		break;
 	case ATR_F_TIME:
-		put(s, "type", type_of("string", null), &bad);
-		put(s, "format", json_string("date-time"), &bad);
+		put(s, "format", json_string("date-time"), bad);
 		break;
+	default:
+		string_bounds(s, f, bad);
+		if (f->enums)
+			put(s, "enum", enum_array(f->enums, null), bad);
+		break;
+	}
+}
+
+/* Integers (bounds only when given: 0,0 is none), numbers and booleans. */
+static void scalar_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	bool null = f->flags & ATR_FF_NULLABLE;
+
+	switch (f->type) {
 	case ATR_F_INT:
-		put(s, "type", type_of("integer", null), &bad);
+		put(s, "type", type_of("integer", null), bad);
 		if (f->min || f->max) {
-			put(s, "minimum", json_integer(f->min), &bad);
-			put(s, "maximum", json_integer(f->max), &bad);
+			put(s, "minimum", json_integer(f->min), bad);
+			put(s, "maximum", json_integer(f->max), bad);
 		}
 		break;
 	case ATR_F_NUMBER:
-		put(s, "type", type_of("number", null), &bad);
+		put(s, "type", type_of("number", null), bad);
 		break;
+	default:
+		put(s, "type", type_of("boolean", null), bad);
+		break;
+	}
+}
+
+/* Arrays of objects of f->sub (or of anything) and lists of non-empty strings. */
+static void array_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	put(s, "type", type_of("array", f->flags & ATR_FF_NULLABLE), bad);
+	if (f->type == ATR_F_STRLIST)
+		put(s, "items", json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1, "maxLength", 4096), bad);
+	else if (f->sub)
+		put(s, "items", api_openapi_object_schema(f->sub), bad);
+	if (f->max)
+		put(s, "maxItems", json_integer(f->max), bad);
+}
+
+/* Objects of strings: names of 1-256 bytes, values of at most 4096. */
+static void map_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	put(s, "type", type_of("object", f->flags & ATR_FF_NULLABLE), bad);
+	put(s, "additionalProperties", json_pack("{s:s, s:i}", "type", "string", "maxLength", 4096), bad);
+	put(s, "propertyNames", json_pack("{s:i, s:i}", "minLength", 1, "maxLength", 256), bad);
+	if (f->max)
+		put(s, "maxProperties", json_integer(f->max), bad);
+}
+
+/* A version number or an alias: the string bounds apply to the string only. */
+static void int_or_string_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	json_t *str = simple("string", false);
+	json_t *one = json_array();
+
+	if (str)
+		string_bounds(str, f, bad);
+	if (!one || json_array_append_new(one, simple("integer", false)) < 0 || json_array_append_new(one, str) < 0 ||
+	    ((f->flags & ATR_FF_NULLABLE) && json_array_append_new(one, simple("null", false)) < 0))
+		(*bad)++;
+	put(s, "oneOf", one, bad);
+}
+
+/* A nested object: its own fields (a table), or any object. */
+static json_t *object_field_schema(const struct atr_field *f)
+{
+	bool null = f->flags & ATR_FF_NULLABLE;
+	json_t *s;
+	int bad = 0;
+
+	if (!f->sub)
+		return simple("object", null);
+	s = api_openapi_object_schema(f->sub);
+	if (s && null)
+		put(s, "type", type_of("object", true), &bad);
+	return done(s, bad);
+}
+
+json_t *api_openapi_field_schema(const struct atr_field *f)
+{
+	json_t *s;
+	int bad = 0;
+
+	if (f->type == ATR_F_OBJECT)
+		return object_field_schema(f);
+	if (!(s = json_object()))
+		return NULL;
+	switch (f->type) {
+	case ATR_F_STRING:
+	case ATR_F_SLUG:
+	case ATR_F_TIME:
+		string_schema(s, f, &bad);
+		break;
+	case ATR_F_INT:
+	case ATR_F_NUMBER:
 	case ATR_F_BOOL:
-		put(s, "type", type_of("boolean", null), &bad);
-		break;
-	case ATR_F_OBJECT:
-		if (f->sub) {
-			json_decref(s);
-			s = api_openapi_object_schema(f->sub);
-			if (s && null)
-				put(s, "type", type_of("object", true), &bad);
-		} else {
-			put(s, "type", type_of("object", null), &bad);
-		}
+		scalar_schema(s, f, &bad);
 		break;
 	case ATR_F_ARRAY:
 	case ATR_F_STRLIST:
-		put(s, "type", type_of("array", null), &bad);
-		if (f->type == ATR_F_STRLIST)
-			put(s, "items",
-			    json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1, "maxLength", 4096), &bad);
-		else if (f->sub)
-			put(s, "items", api_openapi_object_schema(f->sub), &bad);
-		if (f->max)
-			put(s, "maxItems", json_integer(f->max), &bad);
+		array_schema(s, f, &bad);
 		break;
 	case ATR_F_STRMAP:
-		put(s, "type", type_of("object", null), &bad);
-		put(s, "additionalProperties", json_pack("{s:s, s:i}", "type", "string", "maxLength", 4096), &bad);
-		put(s, "propertyNames", json_pack("{s:i, s:i}", "minLength", 1, "maxLength", 256), &bad);
-		if (f->max)
-			put(s, "maxProperties", json_integer(f->max), &bad);
+		map_schema(s, f, &bad);
 		break;
 	case ATR_F_ANY: /* no type: any JSON value (null included) */
 		if (f->max)
 			put(s, "description",
 			    json_sprintf("any JSON value, at most %lld bytes encoded", (long long)f->max), &bad);
 		break;
-	case ATR_F_INT_OR_STRING: {
-		json_t *str = simple("string", false);
-		json_t *one = json_array();
-		if (str)
-			string_bounds(str, f, &bad);
-		if (!one || json_array_append_new(one, simple("integer", false)) < 0 ||
-		    json_array_append_new(one, str) < 0 ||
-		    (null && json_array_append_new(one, simple("null", false)) < 0))
-			bad++;
-		put(s, "oneOf", one, &bad);
+	case ATR_F_INT_OR_STRING:
+		int_or_string_schema(s, f, &bad);
 		break;
-	}
+	case ATR_F_OBJECT:
+		break;
 	}
 	return done(s, bad);
 }
