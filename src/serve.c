@@ -242,6 +242,8 @@ static void stop_parts(struct daemon *d)
 	a->registry = NULL;
 }
 
+static void close_loop_handles(struct daemon *d);
+
 static void on_http_stopped(void *arg)
 {
 	struct daemon *d = arg;
@@ -253,10 +255,7 @@ static void on_http_stopped(void *arg)
 	d->app.client = NULL;
 	atr_gc_free(d->app.gc);
 	d->app.gc = NULL;
-	uv_close((uv_handle_t *)&d->housekeeping, on_handle_closed);
-	uv_close((uv_handle_t *)&d->end_read, on_handle_closed);
-	uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
-	uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+	close_loop_handles(d);
 	atr_info("stopped");
 }
 
@@ -350,6 +349,51 @@ static int start_http(struct daemon *d)
 	return 0;
 }
 
+/* The loop's own handles: signals (a SIGTERM must mean a clean stop as soon as listen.addr
+ * exists), the housekeeping timer, and the turn's end (reads end, writes commit). */
+static void start_loop_handles(struct daemon *d, uv_loop_t *loop)
+{
+	uv_signal_init(loop, &d->sigint);
+	uv_signal_init(loop, &d->sigterm);
+	d->sigint.data = d->sigterm.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_timer_init(loop, &d->housekeeping);
+	d->housekeeping.data = d;
+	/* Test hook (tests/integration/test_lifecycle.c): a handle nobody closes, as a forgotten
+	 * one would be, so that a test sees the daemon name it and fail its exit. */
+	if (getenv("ATRIUM_TEST_FORGET_HANDLE"))
+		uv_timer_init(loop, &d->forgotten);
+	uv_prepare_init(loop, &d->end_read);
+	d->end_read.data = d;
+	uv_prepare_start(&d->end_read, on_end_read);
+	uv_unref((uv_handle_t *)&d->end_read);
+}
+
+static void close_loop_handles(struct daemon *d)
+{
+	uv_close((uv_handle_t *)&d->end_read, on_handle_closed);
+	uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
+	uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+	uv_close((uv_handle_t *)&d->housekeeping, on_handle_closed);
+}
+
+/* What serves before the loop runs: the garbage collector, tokens, metrics, the HTTP client. */
+static int start_base(struct daemon *d, uv_loop_t *loop)
+{
+	const struct atr_serve_config *cfg = d->app.cfg;
+
+	if (atr_gc_new(loop, d->app.store, &d->app.gc) < 0)
+		return ATR_ENOMEM;
+	/* background passes on the loop's idle time (atrium/gc.h) */
+	atr_gc_schedule(d->app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
+	if (atr_auth_new(d->app.store, &d->app.auth) < 0 ||
+	    atr_metrics_new(atr_routes_count, route_label, NULL, &d->app.metrics) < 0 ||
+	    atr_client_new(loop, &d->app.client) < 0)
+		return ATR_ENOMEM;
+	return 0;
+}
+
 int atr_serve_run(struct atr_serve_config *cfg)
 {
 	struct daemon d;
@@ -375,35 +419,11 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	/* From here on a loop turn's writes commit together (atrium/store.h), before any of
 	 * them is answered. */
 	atr_store_set_group_commit(d.app.store, true, on_commit, &d);
-	/* The artifact garbage collector: background passes on the loop's idle time (atrium/gc.h). */
-	if (atr_gc_new(&loop, d.app.store, &d.app.gc) < 0)
+	if (start_base(&d, &loop) < 0)
 		goto out_parts;
-	atr_gc_schedule(d.app.gc, cfg->gc_interval_s * 1000, ATR_GC_GRACE_MS);
-	if (atr_auth_new(d.app.store, &d.app.auth) < 0 ||
-	    atr_metrics_new(atr_routes_count, route_label, NULL, &d.app.metrics) < 0 ||
-	    atr_client_new(&loop, &d.app.client) < 0)
-		goto out_parts;
-	/* Signals first: once listen.addr exists, a SIGTERM must already mean a clean stop. */
-	uv_signal_init(&loop, &d.sigint);
-	uv_signal_init(&loop, &d.sigterm);
-	d.sigint.data = d.sigterm.data = &d;
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_timer_init(&loop, &d.housekeeping);
-	d.housekeeping.data = &d;
-	/* Test hook (tests/integration/test_lifecycle.c): a handle nobody closes, as a forgotten
-	 * one would be, so that a test sees the daemon name it and fail its exit. */
-	if (getenv("ATRIUM_TEST_FORGET_HANDLE"))
-		uv_timer_init(&loop, &d.forgotten);
-	uv_prepare_init(&loop, &d.end_read);
-	d.end_read.data = &d;
-	uv_prepare_start(&d.end_read, on_end_read);
-	uv_unref((uv_handle_t *)&d.end_read);
+	start_loop_handles(&d, &loop);
 	if (start_http(&d) < 0) {
-		uv_close((uv_handle_t *)&d.end_read, on_handle_closed);
-		uv_close((uv_handle_t *)&d.sigint, on_handle_closed);
-		uv_close((uv_handle_t *)&d.sigterm, on_handle_closed);
-		uv_close((uv_handle_t *)&d.housekeeping, on_handle_closed);
+		close_loop_handles(&d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_parts;
 	}

@@ -13,15 +13,28 @@ enum atr_ftype {
 	ATR_F_STRING, /* min/max: length in bytes; enums: "a|b|c" limits the values */
 	ATR_F_SLUG,   /* [a-z0-9][a-z0-9-]{0,62} */
 	ATR_F_INT,    /* min/max: value range */
-	ATR_F_NUMBER, /* any finite number */
+	ATR_F_NUMBER, /* a finite number; min/max: value range, ends included (0,0: any) */
 	ATR_F_BOOL,
 	ATR_F_OBJECT,	     /* sub: schema of the nested object; NULL accepts any object */
-	ATR_F_ARRAY,	     /* max: items; sub: schema each item (an object) must match; NULL: any */
+	ATR_F_ARRAY,	     /* min/max: items; sub: schema each item (an object) must match; NULL: any */
 	ATR_F_STRMAP,	     /* object whose values are strings; max: entries */
-	ATR_F_STRLIST,	     /* array of strings; max: items */
+	ATR_F_STRLIST,	     /* array of strings; min/max: items */
 	ATR_F_TIME,	     /* RFC 3339 string */
 	ATR_F_ANY,	     /* any JSON value (free-form metadata); max: bytes when encoded (0: no cap) */
-	ATR_F_INT_OR_STRING, /* a version number or an alias */
+	ATR_F_INT_OR_STRING, /* a version number or an alias; min/max: the string's length; enums: its values */
+	/* Strings of a shape (min/max: length in bytes, as ATR_F_STRING): */
+	ATR_F_NAME,	/* letters, digits, '-', '_' and '.', starting with a letter or digit */
+	ATR_F_URL,	/* an http:// or https:// URL */
+	ATR_F_URL_PATH, /* a path on a server: '/' then printable ASCII without spaces, '?' or '#' */
+	ATR_F_SEGMENT,	/* one path segment: no '/', '\' or control characters, not "." or ".." */
+	/* A command: a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings without
+	 * NUL (the program and its arguments), the first not empty; max: bytes when encoded. */
+	ATR_F_COMMAND,
+	/* Maps, each an ATR_F_STRMAP with more rules (max: entries): */
+	ATR_F_ENV,    /* names [A-Za-z_][A-Za-z0-9_]*, not ATRIUM_*, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, PORT */
+	ATR_F_LABELS, /* names of 1-63 letters, digits, '-', '_', '.', '/'; values of at most 255 bytes */
+	ATR_F_STRMAP_PATCH, /* a change to a map: a string value sets the entry, null removes it */
+	ATR_F_IDLIST,	    /* array of ids (integers from 1); min/max: items */
 };
 
 #define ATR_FF_REQUIRED 0x1

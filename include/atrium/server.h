@@ -25,8 +25,7 @@ struct atr_server_opts {
 	/* Basic credentials with a password: the user's stored password hash and the principal the
 	 * user is (0), or <0 (unknown or disabled user, no password). The pipeline checks the
 	 * password on the thread pool (src/http/basic.c). May be NULL: Basic takes tokens only. */
-	int (*basic_lookup)(void *app, const char *user, char *stored_hash, size_t hashlen,
-			    struct atr_principal *out);
+	int (*basic_lookup)(void *app, const char *user, char *stored_hash, size_t hashlen, struct atr_principal *out);
 	/* Called once per answered mutating request on an audited route. May be NULL. */
 	void (*audit)(void *app, struct atr_req *req);
 	/* GET/HEAD outside /api/ and /v2/ that matched no route (the dashboard). May be NULL. */

@@ -212,10 +212,6 @@ void api_run_metric_get(struct atr_req *r);
 /* jobs.c, job_logs.c */
 #include "atrium/store_jobs.h"
 extern const struct atr_field api_job_create_schema[], api_job_resources_schema[];
-/* A job's (or a deployment's) command: a non-empty string or an array of strings; 400 naming it. */
-int api_command_or_reply(struct atr_req *r, const json_t *cmd);
-/* Environment names [A-Za-z_][A-Za-z0-9_]*, none of Atrium's own (ATRIUM_*, CUDA_VISIBLE_DEVICES, PORT). */
-int api_env_or_reply(struct atr_req *r, const json_t *env);
 void api_jobs_create(struct atr_req *r);
 void api_jobs_list(struct atr_req *r);
 void api_jobs_list_all(struct atr_req *r);

@@ -24,7 +24,7 @@
 #define DEFAULT_CAPTURE_AGE_S (7 * 86400)
 
 static const struct atr_field capture_schema[] = {
-	{ "sample_rate", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
+	{ "sample_rate", ATR_F_NUMBER, 0, 0, 1, NULL, NULL },
 	{ "max_body_bytes", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL },
 	{ "max_rows", ATR_F_INT, 0, 0, 10000000, NULL, NULL },
 	{ "max_age_s", ATR_F_INT, 0, 0, 10LL * 365 * 86400, NULL, NULL },
@@ -39,18 +39,18 @@ static const struct atr_field traffic_schema[] = {
 };
 
 /* Shared by create and patch; create marks its required fields below. */
-#define DEPLOYMENT_FIELDS(req)                                                                                         \
-	{ "model", ATR_F_SLUG, req, 1, 63, NULL, NULL }, { "version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL },   \
-		{ "replicas", ATR_F_INT, 0, 1, 64, NULL, NULL },                                                       \
-		{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },                                \
-		{ "command", ATR_F_ANY, req, 0, 1 << 20, NULL, NULL }, { "env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL }, \
-		{ "labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL },                                                      \
-		{ "health_path", ATR_F_STRING, 0, 1, 255, NULL, NULL },                                                \
-		{ "predict_path", ATR_F_STRING, 0, 1, 255, NULL, NULL },                                               \
-		{ "timeout_s", ATR_F_INT, 0, 1, 3600, NULL, NULL },                                                    \
-		{ "rollout_timeout_s", ATR_F_INT, 0, 5, 86400, NULL, NULL },                                           \
-	{                                                                                                              \
-		"capture", ATR_F_OBJECT, 0, 0, 0, NULL, capture_schema                                                 \
+#define DEPLOYMENT_FIELDS(req)                                                                                       \
+	{ "model", ATR_F_SLUG, req, 1, 63, NULL, NULL }, { "version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL }, \
+		{ "replicas", ATR_F_INT, 0, 1, 64, NULL, NULL },                                                     \
+		{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },                              \
+		{ "command", ATR_F_COMMAND, req, 0, 1 << 20, NULL, NULL },                                           \
+		{ "env", ATR_F_ENV, 0, 0, 256, NULL, NULL }, { "labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL },       \
+		{ "health_path", ATR_F_URL_PATH, 0, 1, 255, NULL, NULL },                                            \
+		{ "predict_path", ATR_F_URL_PATH, 0, 1, 255, NULL, NULL },                                           \
+		{ "timeout_s", ATR_F_INT, 0, 1, 3600, NULL, NULL },                                                  \
+		{ "rollout_timeout_s", ATR_F_INT, 0, 5, 86400, NULL, NULL },                                         \
+	{                                                                                                            \
+		"capture", ATR_F_OBJECT, 0, 0, 0, NULL, capture_schema                                               \
 	}
 
 const struct atr_field api_deployment_create_schema[] = {
@@ -61,7 +61,7 @@ const struct atr_field api_deployment_create_schema[] = {
 
 const struct atr_field api_deployment_patch_schema[] = {
 	DEPLOYMENT_FIELDS(0),
-	{ "traffic", ATR_F_ARRAY, 0, 0, ATR_DEPLOY_MAX_TRACKS, NULL, traffic_schema },
+	{ "traffic", ATR_F_ARRAY, 0, 1, ATR_DEPLOY_MAX_TRACKS, NULL, traffic_schema },
 	{ 0 },
 };
 
@@ -71,45 +71,7 @@ const struct atr_field api_deployment_promote_schema[] = {
 	{ 0 },
 };
 
-/* ---- checks ---- */
-
-/* A path on the replica: '/' then printable ASCII without spaces, '?' or '#'. */
-static int path_or_reply(struct atr_req *r, const char *field)
-{
-	const char *v = atr_json_str(atr_req_body(r), field, NULL);
-	if (!v)
-		return 0;
-	for (const char *p = v; *p; p++)
-		if (*p <= ' ' || *p > '~' || *p == '?' || *p == '#' || (p == v && *p != '/')) {
-			atr_reply_invalid(r, field, "'%s' must be a path starting with '/', without spaces, '?' or '#'",
-					  field);
-			return -1;
-		}
-	return 0;
-}
-
-static int capture_or_reply(struct atr_req *r)
-{
-	const json_t *c = json_object_get(atr_req_body(r), "capture");
-	double rate = atr_json_num(c, "sample_rate", 0);
-
-	if (rate < 0 || rate > 1) {
-		atr_reply_invalid(r, "capture.sample_rate", "'capture.sample_rate' must be from 0 to 1");
-		return -1;
-	}
-	return 0;
-}
-
-/* The body's common fields: command, env, paths, capture. */
-static int fields_or_reply(struct atr_req *r)
-{
-	const json_t *cmd = json_object_get(atr_req_body(r), "command");
-	if ((cmd && api_command_or_reply(r, cmd) < 0) ||
-	    api_env_or_reply(r, json_object_get(atr_req_body(r), "env")) < 0 || path_or_reply(r, "health_path") < 0 ||
-	    path_or_reply(r, "predict_path") < 0 || capture_or_reply(r) < 0)
-		return -1;
-	return 0;
-}
+/* ---- checks the schema cannot make: the store's, and fields against each other ---- */
 
 /*
  * A committed version of model m from a JSON value: a number, "latest" (the newest
@@ -190,8 +152,6 @@ void api_deployments_create(struct atr_req *r)
 	int64_t id;
 	int rc;
 
-	if (fields_or_reply(r) < 0)
-		return;
 	if (atr_store_model_find(STORE(r), p.id, model, &m) < 0) {
 		atr_reply_invalid(r, "model", "model '%s' does not exist in project '%s'", model, p.name);
 		return;
@@ -311,10 +271,6 @@ static int traffic_or_reply(struct atr_req *r, const struct atr_deploy_ref *d, c
 		atr_reply_invalid(r, "traffic", "give 'version' (a rolling update) or 'traffic' (a split), not both");
 		return -1;
 	}
-	if (json_array_size(traffic) == 0) {
-		atr_reply_invalid(r, "traffic", "'traffic' lists at least one version");
-		return -1;
-	}
 	pt->ntracks = 0;
 	json_array_foreach(traffic, i, e)
 	{
@@ -397,8 +353,6 @@ void api_deployments_patch(struct atr_req *r)
 	char actor[80], why[300] = "";
 	int rc;
 
-	if (fields_or_reply(r) < 0)
-		return;
 	if (atr_store_model_get(STORE(r), d.model_id, &m) < 0) {
 		atr_reply_conflict(r, NULL, "the model of deployment '%s' is gone", d.name);
 		return;

@@ -12,7 +12,6 @@
 #include "atrium/store_models.h"
 #include "atrium/util.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #define ENGINE(r) (APP(r)->engine)
@@ -26,8 +25,8 @@ const struct atr_field api_job_resources_schema[] = {
 };
 static const struct atr_field input_schema[] = {
 	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
-	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL },
-	{ "as", ATR_F_STRING, 0, 1, 128, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, "latest", NULL },
+	{ "as", ATR_F_SEGMENT, 0, 1, 128, NULL, NULL },
 	{ 0 },
 };
 static const struct atr_field outputs_schema[] = {
@@ -44,8 +43,8 @@ static const struct atr_field model_ref_schema[] = {
 const struct atr_field api_job_create_schema[] = {
 	{ "name", ATR_F_STRING, 0, 0, 256, NULL, NULL },
 	{ "kind", ATR_F_STRING, 0, 0, 0, "training|batch_inference", NULL },
-	{ "command", ATR_F_ANY, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL },
-	{ "env", ATR_F_STRMAP, 0, 0, 256, NULL, NULL },
+	{ "command", ATR_F_COMMAND, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL },
+	{ "env", ATR_F_ENV, 0, 0, 256, NULL, NULL },
 	{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },
 	{ "labels", ATR_F_STRMAP, 0, 0, 32, NULL, NULL },
 	{ "priority", ATR_F_INT, 0, -1000, 1000, NULL, NULL },
@@ -56,59 +55,6 @@ const struct atr_field api_job_create_schema[] = {
 	{ "model", ATR_F_OBJECT, 0, 0, 0, NULL, model_ref_schema },
 	{ 0 },
 };
-
-/* A command: a non-empty string (run by /bin/sh -c) or an array of strings, the first not empty. */
-int api_command_or_reply(struct atr_req *r, const json_t *cmd)
-{
-	size_t i;
-	json_t *v;
-
-	if (json_is_string(cmd) && json_string_length(cmd) > 0 &&
-	    strlen(json_string_value(cmd)) == json_string_length(cmd))
-		return 0;
-	if (json_is_array(cmd) && json_array_size(cmd) > 0 && json_array_size(cmd) <= 4096) {
-		json_array_foreach(cmd, i, v)
-		{
-			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
-			    (i == 0 && json_string_length(v) == 0)) {
-				char f[32];
-				snprintf(f, sizeof(f), "command[%zu]", i);
-				atr_reply_invalid(r, f, "'%s' must be a string without NUL%s", f,
-						  i == 0 ? ", not empty" : "");
-				return -1;
-			}
-		}
-		return 0;
-	}
-	atr_reply_invalid(r, "command",
-			  "'command' must be a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings");
-	return -1;
-}
-
-/* Environment names: [A-Za-z_][A-Za-z0-9_]*, and not those the worker sets. */
-int api_env_or_reply(struct atr_req *r, const json_t *env)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)env, k, v)
-	{
-		bool ok = isalpha((unsigned char)k[0]) || k[0] == '_';
-		for (const char *p = k; ok && *p; p++)
-			ok = isalnum((unsigned char)*p) || *p == '_';
-		if (!ok || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") ||
-		    !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT")) {
-			char f[300];
-			snprintf(f, sizeof(f), "env.%s", k);
-			atr_reply_invalid(r, f,
-					  "'%s': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, "
-					  "CUDA_DEVICE_ORDER and PORT are set by Atrium",
-					  f);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* inputs [{dataset, version, as}] -> [{dataset, version, as, dataset_version_id}] (new reference). */
 static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids, size_t *n)
@@ -127,11 +73,6 @@ static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json
 		char f[48];
 
 		snprintf(f, sizeof(f), "inputs[%zu].as", i);
-		if (!atr_is_safe_path(as, strlen(as)) || strchr(as, '/')) {
-			atr_reply_invalid(r, f, "'%s' must be one path segment without '/', '.' or '..'", f);
-			json_decref(out);
-			return NULL;
-		}
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(atr_json_str(json_array_get(out, k), "as", ""), as)) {
 				atr_reply_invalid(r, f, "two inputs are both called '%s'", as);
@@ -205,9 +146,7 @@ void api_jobs_create(struct atr_req *r)
 	char why[300];
 	int rc;
 
-	if (api_command_or_reply(r, json_object_get(atr_req_body(r), "command")) < 0 ||
-	    api_env_or_reply(r, json_object_get(atr_req_body(r), "env")) < 0 ||
-	    model_or_reply(r, p->id, json_object_get(atr_req_body(r), "model"), &model_version) < 0)
+	if (model_or_reply(r, p->id, json_object_get(atr_req_body(r), "model"), &model_version) < 0)
 		return;
 	if (!(inputs = inputs_or_reply(r, p->id, json_object_get(atr_req_body(r), "inputs"), &ids, &n)))
 		return;

@@ -352,6 +352,49 @@ static const char intro[] =
 	"parameter an operation does not list is a 400 everywhere; an unknown path is a 404 and a known path with "
 	"another method a 405. HEAD is answered wherever GET is. String lengths are checked in bytes (UTF-8).";
 
+/* The tag of a route: its name up to the first '.' ("jobs.create": "jobs"), listed once. */
+static void add_tag(json_t *tags, const char *route_name, int *bad)
+{
+	size_t n = strcspn(route_name, "."), k;
+	json_t *t;
+
+	json_array_foreach(tags, k, t)
+	{
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (name && strlen(name) == n && !strncmp(name, route_name, n))
+			return;
+	}
+	push(tags, json_pack("{s:s%}", "name", route_name, n), bad);
+}
+
+/* One row as an operation of its path item (GET, PUT and DELETE of one path are one item);
+ * -1 when the row cannot be described or repeats a method and path (logged). */
+static int add_operation(json_t *paths, const struct atr_route *rt)
+{
+	struct pparam ps[ATR_MAX_PARAMS];
+	char path[512], method[16];
+	json_t *item;
+	size_t k;
+	int np, bad = 0;
+
+	if (to_path(rt->pattern, path, sizeof(path), ps, &np) < 0 || strlen(rt->method) >= sizeof(method)) {
+		atr_error("openapi: route '%s' has a pattern it cannot describe", rt->name);
+		return -1;
+	}
+	for (k = 0; rt->method[k]; k++)
+		method[k] = (char)(rt->method[k] | 0x20);
+	method[k] = 0;
+	item = json_object_get(paths, path);
+	if (!item && json_object_set_new(paths, path, item = json_object()) < 0)
+		return -1;
+	if (json_object_get(item, method)) {
+		atr_error("openapi: two routes for %s %s", rt->method, path);
+		return -1;
+	}
+	put(item, method, operation(rt, ps, np), &bad);
+	return bad ? -1 : 0;
+}
+
 json_t *api_openapi_build(const struct atr_route *routes, size_t n)
 {
 	json_t *doc = json_object(), *paths = json_object(), *tags = json_array();
@@ -372,43 +415,12 @@ json_t *api_openapi_build(const struct atr_route *routes, size_t n)
 	put(doc, "paths", json_incref(paths), &bad);
 	put(doc, "components", components(), &bad);
 	for (size_t i = 0; i < n && !bad; i++) {
-		const struct atr_route *rt = &routes[i];
-		struct pparam ps[ATR_MAX_PARAMS];
-		char path[512], method[16];
-		size_t tag = strcspn(rt->name, "."), k;
-		json_t *item, *t;
-		int np;
-
-		if (!strcmp(rt->method, "HEAD")) /* (answered by GET routes; never a row of its own) */
+		if (!strcmp(routes[i].method, "HEAD")) /* (answered by GET routes; never a row of its own) */
 			continue;
-		if (to_path(rt->pattern, path, sizeof(path), ps, &np) < 0 || strlen(rt->method) >= sizeof(method)) {
-			atr_error("openapi: route '%s' has a pattern it cannot describe", rt->name);
+		if (add_operation(paths, &routes[i]) < 0)
 			bad++;
-			break;
-		}
-		for (k = 0; rt->method[k]; k++)
-			method[k] = (char)(rt->method[k] | 0x20);
-		method[k] = 0;
-		/* GET, PUT and DELETE of one path are one path item */
-		item = json_object_get(paths, path);
-		if (!item && json_object_set_new(paths, path, item = json_object()) < 0) {
-			bad++;
-			break;
-		}
-		if (json_object_get(item, method)) {
-			atr_error("openapi: two routes for %s %s", rt->method, path);
-			bad++;
-			break;
-		}
-		put(item, method, operation(rt, ps, np), &bad);
-		json_array_foreach(tags, k, t)
-		{
-			const char *name = json_string_value(json_object_get(t, "name"));
-			if (name && strlen(name) == tag && !strncmp(name, rt->name, tag))
-				break;
-		}
-		if (k == json_array_size(tags))
-			push(tags, json_pack("{s:s%}", "name", rt->name, tag), &bad);
+		else
+			add_tag(tags, routes[i].name, &bad);
 	}
 	json_decref(tags);
 	json_decref(paths);

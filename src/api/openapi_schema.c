@@ -17,6 +17,13 @@ static void put(json_t *o, const char *k, json_t *v, int *bad)
 		(*bad)++;
 }
 
+/* Appends v (stolen, even when the append fails) to a; counts a failure in *bad. */
+static void push(json_t *a, json_t *v, int *bad)
+{
+	if (json_array_append_new(a, v) < 0)
+		(*bad)++;
+}
+
 /* Ends a schema: NULL (and nothing kept) when any part of it failed. */
 static json_t *done(json_t *s, int bad)
 {
@@ -73,91 +80,216 @@ static void string_bounds(json_t *s, const struct atr_field *f, int *bad)
 	put(s, "maxLength", json_integer(f->max ? f->max : 4096), bad);
 }
 
-json_t *api_openapi_field_schema(const struct atr_field *f)
+/* The pattern of a string type of a shape (ECMA-262, as JSON Schema has them); NULL: none. */
+static const char *string_pattern(enum atr_ftype t)
+{
+	switch (t) {
+	case ATR_F_NAME:
+		return "^[A-Za-z0-9][A-Za-z0-9._-]*$";
+	case ATR_F_URL:
+		return "^https?://";
+	case ATR_F_URL_PATH: /* printable ASCII but for ' ', '#' and '?' */
+		return "^/[!\"$->@-~]*$";
+	case ATR_F_SEGMENT: /* not "." or "..", no '/', backslash or control characters */
+		return "^(?!\\.\\.?$)[^/\\\\\\x00-\\x1f\\x7f]+$";
+	default:
+		return NULL;
+	}
+}
+
+/* The string types: bounds, values, formats. */
+static void string_schema(json_t *s, const struct atr_field *f, int *bad)
 {
 	bool null = f->flags & ATR_FF_NULLABLE;
-	json_t *s = json_object();
-	int bad = 0;
 
-	if (!s)
-		return NULL;
+	put(s, "type", type_of("string", null), bad);
 	switch (f->type) {
-	case ATR_F_STRING:
-		put(s, "type", type_of("string", null), &bad);
-		string_bounds(s, f, &bad);
-		if (f->enums)
-			put(s, "enum", enum_array(f->enums, null), &bad);
-		break;
 	case ATR_F_SLUG:
-		put(s, "type", type_of("string", null), &bad);
-		put(s, "pattern", json_string("^[a-z0-9][a-z0-9-]{0,62}$"), &bad);
+		put(s, "pattern", json_string("^[a-z0-9][a-z0-9-]{0,62}$"), bad);
 		if (f->min > 1)
-			put(s, "minLength", json_integer(f->min), &bad);
+			put(s, "minLength", json_integer(f->min), bad);
 		if (f->max && f->max < 63)
-			put(s, "maxLength", json_integer(f->max), &bad);
+			put(s, "maxLength", json_integer(f->max), bad);
 		break;
 	case ATR_F_TIME:
-		put(s, "type", type_of("string", null), &bad);
-		put(s, "format", json_string("date-time"), &bad);
+		put(s, "format", json_string("date-time"), bad);
 		break;
+	default:
+		string_bounds(s, f, bad);
+		if (f->enums)
+			put(s, "enum", enum_array(f->enums, null), bad);
+		if (string_pattern(f->type))
+			put(s, "pattern", json_string(string_pattern(f->type)), bad);
+		break;
+	}
+}
+
+/* Integers (bounds only when given: 0,0 is none), numbers and booleans. */
+static void scalar_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	bool null = f->flags & ATR_FF_NULLABLE;
+
+	switch (f->type) {
 	case ATR_F_INT:
-		put(s, "type", type_of("integer", null), &bad);
+		put(s, "type", type_of("integer", null), bad);
 		if (f->min || f->max) {
-			put(s, "minimum", json_integer(f->min), &bad);
-			put(s, "maximum", json_integer(f->max), &bad);
+			put(s, "minimum", json_integer(f->min), bad);
+			put(s, "maximum", json_integer(f->max), bad);
 		}
 		break;
 	case ATR_F_NUMBER:
-		put(s, "type", type_of("number", null), &bad);
-		break;
-	case ATR_F_BOOL:
-		put(s, "type", type_of("boolean", null), &bad);
-		break;
-	case ATR_F_OBJECT:
-		if (f->sub) {
-			json_decref(s);
-			s = api_openapi_object_schema(f->sub);
-			if (s && null)
-				put(s, "type", type_of("object", true), &bad);
-		} else {
-			put(s, "type", type_of("object", null), &bad);
+		put(s, "type", type_of("number", null), bad);
+		if (f->min || f->max) {
+			put(s, "minimum", json_integer(f->min), bad);
+			put(s, "maximum", json_integer(f->max), bad);
 		}
+		break;
+	default:
+		put(s, "type", type_of("boolean", null), bad);
+		break;
+	}
+}
+
+/* Arrays of objects of f->sub (or of anything), lists of non-empty strings, lists of ids. */
+static void array_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	put(s, "type", type_of("array", f->flags & ATR_FF_NULLABLE), bad);
+	if (f->type == ATR_F_STRLIST)
+		put(s, "items", json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1, "maxLength", 4096), bad);
+	else if (f->type == ATR_F_IDLIST)
+		put(s, "items", json_pack("{s:s, s:i}", "type", "integer", "minimum", 1), bad);
+	else if (f->sub)
+		put(s, "items", api_openapi_object_schema(f->sub), bad);
+	if (f->min > 0)
+		put(s, "minItems", json_integer(f->min), bad);
+	if (f->max)
+		put(s, "maxItems", json_integer(f->max), bad);
+}
+
+/* Objects of strings: names of 1-256 bytes, values of at most 4096; environment names and
+ * labels narrower; a patch's values may be null. */
+static void map_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	json_t *names = json_pack("{s:i, s:i}", "minLength", 1, "maxLength", 256);
+	json_t *values = json_pack("{s:s, s:i}", "type", "string", "maxLength", 4096);
+
+	if (names && values && f->type == ATR_F_ENV) {
+		put(names, "pattern", json_string("^(?!ATRIUM_)[A-Za-z_][A-Za-z0-9_]*$"), bad);
+		put(names, "not", json_pack("{s:[sss]}", "enum", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "PORT"),
+		    bad);
+	} else if (names && values && f->type == ATR_F_LABELS) {
+		put(names, "maxLength", json_integer(63), bad);
+		put(names, "pattern", json_string("^[A-Za-z0-9._/-]+$"), bad);
+		put(values, "maxLength", json_integer(255), bad);
+	} else if (values && f->type == ATR_F_STRMAP_PATCH) {
+		put(values, "type", type_of("string", true), bad);
+	}
+	put(s, "type", type_of("object", f->flags & ATR_FF_NULLABLE), bad);
+	put(s, "additionalProperties", values, bad);
+	put(s, "propertyNames", names, bad);
+	if (f->max)
+		put(s, "maxProperties", json_integer(f->max), bad);
+}
+
+/* A command: a string for /bin/sh -c, or the program and its arguments. */
+static void command_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	json_t *one = json_pack("[{s:s, s:i}, {s:s, s:i, s:i, s:[{s:s, s:i}], s:{s:s}}]", "type", "string", "minLength",
+				1, "type", "array", "minItems", 1, "maxItems", 4096, "prefixItems", "type", "string",
+				"minLength", 1, "items", "type", "string");
+
+	if (f->flags & ATR_FF_NULLABLE)
+		push(one, simple("null", false), bad);
+	put(s, "oneOf", one, bad);
+	put(s, "description",
+	    f->max ? json_sprintf("a string run by /bin/sh -c, or the program and its arguments; at most %lld "
+				  "bytes encoded",
+				  (long long)f->max)
+		   : json_string("a string run by /bin/sh -c, or the program and its arguments"),
+	    bad);
+}
+
+/* A version number or an alias: the string bounds apply to the string only. */
+static void int_or_string_schema(json_t *s, const struct atr_field *f, int *bad)
+{
+	json_t *str = simple("string", false);
+	json_t *one = json_array();
+
+	if (str)
+		string_bounds(str, f, bad);
+	if (str && f->enums)
+		put(str, "enum", enum_array(f->enums, false), bad);
+	/* (each push, so that str is freed when an earlier one failed) */
+	push(one, simple("integer", false), bad);
+	push(one, str, bad);
+	if (f->flags & ATR_FF_NULLABLE)
+		push(one, simple("null", false), bad);
+	put(s, "oneOf", one, bad);
+}
+
+/* A nested object: its own fields (a table), or any object. */
+static json_t *object_field_schema(const struct atr_field *f)
+{
+	bool null = f->flags & ATR_FF_NULLABLE;
+	json_t *s;
+	int bad = 0;
+
+	if (!f->sub)
+		return simple("object", null);
+	s = api_openapi_object_schema(f->sub);
+	if (s && null)
+		put(s, "type", type_of("object", true), &bad);
+	return done(s, bad);
+}
+
+json_t *api_openapi_field_schema(const struct atr_field *f)
+{
+	json_t *s;
+	int bad = 0;
+
+	if (f->type == ATR_F_OBJECT)
+		return object_field_schema(f);
+	if (!(s = json_object()))
+		return NULL;
+	switch (f->type) {
+	case ATR_F_STRING:
+	case ATR_F_SLUG:
+	case ATR_F_TIME:
+	case ATR_F_NAME:
+	case ATR_F_URL:
+	case ATR_F_URL_PATH:
+	case ATR_F_SEGMENT:
+		string_schema(s, f, &bad);
+		break;
+	case ATR_F_INT:
+	case ATR_F_NUMBER:
+	case ATR_F_BOOL:
+		scalar_schema(s, f, &bad);
 		break;
 	case ATR_F_ARRAY:
 	case ATR_F_STRLIST:
-		put(s, "type", type_of("array", null), &bad);
-		if (f->type == ATR_F_STRLIST)
-			put(s, "items",
-			    json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1, "maxLength", 4096), &bad);
-		else if (f->sub)
-			put(s, "items", api_openapi_object_schema(f->sub), &bad);
-		if (f->max)
-			put(s, "maxItems", json_integer(f->max), &bad);
+	case ATR_F_IDLIST:
+		array_schema(s, f, &bad);
 		break;
 	case ATR_F_STRMAP:
-		put(s, "type", type_of("object", null), &bad);
-		put(s, "additionalProperties", json_pack("{s:s, s:i}", "type", "string", "maxLength", 4096), &bad);
-		put(s, "propertyNames", json_pack("{s:i, s:i}", "minLength", 1, "maxLength", 256), &bad);
-		if (f->max)
-			put(s, "maxProperties", json_integer(f->max), &bad);
+	case ATR_F_ENV:
+	case ATR_F_LABELS:
+	case ATR_F_STRMAP_PATCH:
+		map_schema(s, f, &bad);
+		break;
+	case ATR_F_COMMAND:
+		command_schema(s, f, &bad);
 		break;
 	case ATR_F_ANY: /* no type: any JSON value (null included) */
 		if (f->max)
 			put(s, "description",
 			    json_sprintf("any JSON value, at most %lld bytes encoded", (long long)f->max), &bad);
 		break;
-	case ATR_F_INT_OR_STRING: {
-		json_t *str = simple("string", false);
-		json_t *one = json_array();
-		if (str)
-			string_bounds(str, f, &bad);
-		if (!one || json_array_append_new(one, simple("integer", false)) < 0 ||
-		    json_array_append_new(one, str) < 0 ||
-		    (null && json_array_append_new(one, simple("null", false)) < 0))
-			bad++;
-		put(s, "oneOf", one, &bad);
+	case ATR_F_INT_OR_STRING:
+		int_or_string_schema(s, f, &bad);
 		break;
-	}
+	case ATR_F_OBJECT:
+		break;
 	}
 	return done(s, bad);
 }

@@ -16,7 +16,7 @@
 
 static const struct atr_field input_schema[] = {
 	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
-	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, NULL, NULL },
+	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, "latest", NULL },
 	{ 0 },
 };
 
@@ -32,7 +32,7 @@ const struct atr_field api_run_create_schema[] = {
 const struct atr_field api_run_patch_schema[] = {
 	{ "name", ATR_F_STRING, 0, 0, 256, NULL, NULL },
 	{ "params", ATR_F_STRMAP, 0, 0, 1000, NULL, NULL },
-	{ "tags", ATR_F_OBJECT, 0, 0, 0, NULL, NULL }, /* string values set, null removes: tags_or_reply */
+	{ "tags", ATR_F_STRMAP_PATCH, 0, 0, 100, NULL, NULL }, /* string values set, null removes */
 	{ "status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL },
 	{ 0 },
 };
@@ -70,10 +70,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 		snprintf(field, sizeof(field), "inputs[%zu].version", i);
 		if (json_is_integer(vj))
 			version = json_integer_value(vj);
-		else if (strcmp(json_string_value(vj), "latest") != 0) {
-			atr_reply_invalid(r, field, "'version' must be a number or 'latest'");
-			return -1;
-		}
+		else if (strcmp(json_string_value(vj), "latest") != 0)
+			version = -1; /* (the schemas let no other string through: "latest" is 0) */
 		if (version < 0 || atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0) {
 			atr_reply_invalid(r, field, "dataset '%s' has no such committed version", ds);
 			return -1;
@@ -172,34 +170,6 @@ void api_runs_list(struct atr_req *r)
 	atr_reply_page_cursor(r, items, next);
 }
 
-/* PATCH tags: each value a string (set) or null (remove). */
-static int tags_or_reply(struct atr_req *r, const json_t *tags)
-{
-	const char *k;
-	json_t *v;
-
-	if (json_object_size(tags) > 100) {
-		atr_reply_invalid(r, "tags", "'tags' must have at most 100 entries");
-		return -1;
-	}
-	json_object_foreach((json_t *)tags, k, v)
-	{
-		bool ok = json_is_null(v) || (json_is_string(v) && json_string_length(v) <= 4096 &&
-					      strlen(json_string_value(v)) == json_string_length(v));
-		if (!ok || !*k || strlen(k) > 256) {
-			char field[300];
-			snprintf(field, sizeof(field), "tags.%s", k);
-			atr_reply_invalid(
-				r, field,
-				"'%s' must be a name of 1-256 bytes with a string value of at most 4096 bytes "
-				"(null removes the tag)",
-				field);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 void api_runs_patch(struct atr_req *r)
 {
 	const struct atr_run *run = &RES(r)->run;
@@ -208,8 +178,6 @@ void api_runs_patch(struct atr_req *r)
 	json_t *j;
 	int rc;
 
-	if (tags_or_reply(r, json_object_get(atr_req_body(r), "tags")) < 0)
-		return;
 	patch.name = atr_json_str(atr_req_body(r), "name", NULL);
 	patch.status = atr_json_str(atr_req_body(r), "status", NULL);
 	patch.params = json_object_get(atr_req_body(r), "params");

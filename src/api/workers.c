@@ -16,7 +16,6 @@
 #include "atrium/util.h"
 #include "atrium/version.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +34,9 @@ static const struct atr_field gpu_schema[] = {
 
 const struct atr_field api_worker_register_schema[] = {
 	{ "join_token", ATR_F_STRING, ATR_FF_REQUIRED, 1, 127, NULL, NULL },
-	{ "name", ATR_F_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
-	{ "url", ATR_F_STRING, ATR_FF_REQUIRED, 8, 255, NULL, NULL },
-	{ "labels", ATR_F_STRMAP, 0, 0, 64, NULL, NULL },
+	{ "name", ATR_F_NAME, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "url", ATR_F_URL, ATR_FF_REQUIRED, 8, 255, NULL, NULL },
+	{ "labels", ATR_F_LABELS, 0, 0, 64, NULL, NULL },
 	{ "gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema },
 	{ "cpus", ATR_F_INT, 0, 0, 1 << 20, NULL, NULL },
 	{ "memory_mb", ATR_F_INT, 0, 0, 1LL << 40, NULL, NULL },
@@ -47,7 +46,7 @@ const struct atr_field api_worker_register_schema[] = {
 
 const struct atr_field api_worker_heartbeat_schema[] = {
 	{ "gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema },
-	{ "running", ATR_F_ARRAY, 0, 0, 4096, NULL, NULL },
+	{ "running", ATR_F_IDLIST, 0, 0, 4096, NULL, NULL },
 	{ "load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
 	{ "memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
 	/* the --work-dir file system, MiB */
@@ -58,48 +57,7 @@ const struct atr_field api_worker_heartbeat_schema[] = {
 	{ 0 },
 };
 
-/* ---- checks the schema cannot express ---- */
-
-static bool name_ok(const char *s)
-{
-	if (!isalnum((unsigned char)*s))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
-}
-
-static bool label_key_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
-			return false;
-	return true;
-}
-
-static int labels_ok_or_reply(struct atr_req *r, const json_t *labels)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)labels, k, v)
-	{
-		const char *s = json_string_value(v);
-		if (!label_key_ok(k)) {
-			atr_reply_invalid(r, "labels", "label names are 1-63 letters, digits and '-', '_', '.', '/'");
-			return -1;
-		}
-		if (strlen(s) > 255) {
-			atr_reply_invalid(r, "labels", "label '%s' has a value over 255 bytes", k);
-			return -1;
-		}
-	}
-	return 0;
-}
+/* ---- checks the schema cannot express: items against each other ---- */
 
 static int gpus_ok_or_reply(struct atr_req *r, const json_t *gpus)
 {
@@ -115,23 +73,6 @@ static int gpus_ok_or_reply(struct atr_req *r, const json_t *gpus)
 			return -1;
 		}
 		seen |= 1ULL << idx;
-	}
-	return 0;
-}
-
-static int running_ok_or_reply(struct atr_req *r, const json_t *running)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(running, i, v)
-	{
-		if (!json_is_integer(v) || json_integer_value(v) < 1) {
-			char f[32];
-			snprintf(f, sizeof(f), "running[%zu]", i);
-			atr_reply_invalid(r, f, "'%s' must be a job id", f);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -232,16 +173,7 @@ void api_workers_register(struct atr_req *r)
 	atr_req_audit_object(r, "worker:%s", reg.name);
 	if (join_token_or_reply(r, &reg.join_token_id) < 0)
 		return;
-	if (!name_ok(reg.name)) {
-		atr_reply_invalid(r, "name",
-				  "'name' must be letters, digits, '-', '_' and '.', starting with a letter or digit");
-		return;
-	}
-	if (strncmp(reg.url, "http://", 7) != 0 && strncmp(reg.url, "https://", 8) != 0) {
-		atr_reply_invalid(r, "url", "'url' must be an http:// or https:// URL");
-		return;
-	}
-	if ((reg.labels && labels_ok_or_reply(r, reg.labels) < 0) || (reg.gpus && gpus_ok_or_reply(r, reg.gpus) < 0))
+	if (reg.gpus && gpus_ok_or_reply(r, reg.gpus) < 0)
 		return;
 	if (register_or_reply(r, &reg, &id, secret, &existed) < 0)
 		return;
@@ -272,7 +204,7 @@ void api_workers_heartbeat(struct atr_req *r)
 	json_t *cancel, *empty = json_array();
 	int rc;
 
-	if ((gpus && gpus_ok_or_reply(r, gpus) < 0) || (running && running_ok_or_reply(r, running) < 0)) {
+	if (gpus && gpus_ok_or_reply(r, gpus) < 0) {
 		json_decref(empty);
 		return;
 	}

@@ -122,6 +122,58 @@ int atr_parse_addr(const char *s, struct atr_addr *a)
 	return 0;
 }
 
+/* The options whose value is one word of a short list (a flag, a log level, a log format):
+ * the word as the int stored, or -1 when v is none of them. */
+static int word_value(enum atr_opt_type t, const char *v, int *out)
+{
+	enum atr_log_level l;
+
+	switch (t) {
+	case ATR_OPT_BOOL:
+		if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+			*out = 1;
+		else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !*v)
+			*out = 0;
+		else
+			return -1;
+		return 0;
+	case ATR_OPT_LEVEL:
+		if (atr_log_parse_level(v, &l) < 0)
+			return -1;
+		*out = (int)l;
+		return 0;
+	case ATR_OPT_FORMAT:
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+			return -1;
+		*out = !strcmp(v, "json");
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* A one-word option into dst (an int, or an enum atr_log_level for a level). */
+static int set_word(const struct atr_opt *o, char *dst, const char *v, const char *from, FILE *err)
+{
+	enum atr_log_level l;
+	int w;
+
+	if (word_value(o->type, v, &w) < 0) {
+		fprintf(err, "atrium: %s: '%s' is not %s\n", from, v,
+			o->type == ATR_OPT_BOOL	   ? "true or false"
+			: o->type == ATR_OPT_LEVEL ? "one of debug, info, warn, error"
+						   : "one of text, json");
+		return ATR_EINVAL;
+	}
+	if (o->type == ATR_OPT_LEVEL) {
+		l = (enum atr_log_level)w;
+		memcpy(dst, &l, sizeof(l));
+	} else {
+		memcpy(dst, &w, sizeof(w));
+	}
+	return 0;
+}
+
 static int set_value(const struct atr_opt *o, void *cfg, const char *v, const char *from, FILE *err)
 {
 	char *dst = (char *)cfg + o->offset;
@@ -157,41 +209,10 @@ static int set_value(const struct atr_opt *o, void *cfg, const char *v, const ch
 		}
 		memcpy(dst, &n, sizeof(n));
 		return 0;
-	case ATR_OPT_BOOL: {
-		int b;
-		if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
-			b = 1;
-		else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !*v)
-			b = 0;
-		else {
-			fprintf(err, "atrium: %s: '%s' is not true or false\n", from, v);
-			return ATR_EINVAL;
-		}
-		memcpy(dst, &b, sizeof(b));
-		return 0;
-	}
-	case ATR_OPT_LEVEL: {
-		enum atr_log_level l;
-		if (atr_log_parse_level(v, &l) < 0) {
-			fprintf(err, "atrium: %s: '%s' is not one of debug, info, warn, error\n", from, v);
-			return ATR_EINVAL;
-		}
-		memcpy(dst, &l, sizeof(l));
-		return 0;
-	}
-	case ATR_OPT_FORMAT: {
-		int j;
-		if (!strcmp(v, "text"))
-			j = 0;
-		else if (!strcmp(v, "json"))
-			j = 1;
-		else {
-			fprintf(err, "atrium: %s: '%s' is not one of text, json\n", from, v);
-			return ATR_EINVAL;
-		}
-		memcpy(dst, &j, sizeof(j));
-		return 0;
-	}
+	case ATR_OPT_BOOL:
+	case ATR_OPT_LEVEL:
+	case ATR_OPT_FORMAT:
+		return set_word(o, dst, v, from, err);
 	}
 	return ATR_EINVAL;
 }

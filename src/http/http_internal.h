@@ -85,7 +85,7 @@ struct atr_req {
 	bool mhd_suspended;
 	bool auth_pending; /* Basic credentials being checked on the thread pool (basic.c) */
 	bool mlflow;	   /* a path of MLflow's API: errors in MLflow's shape */
-	bool fallback; /* no route: a static file of the dashboard (served on the final call) */
+	bool fallback;	   /* no route: a static file of the dashboard (served on the final call) */
 	bool is_head;
 	int refs;
 	struct atr_req *next, *prev; /* the server's list of live requests */
@@ -104,8 +104,8 @@ struct atr_req {
 	size_t body_len, body_cap;
 	int64_t qval[ATR_MAX_QUERY]; /* checked query values (atr_req_qint) */
 	uint32_t qset;		     /* which of them the request gave */
-	char *basic_user; /* Basic credentials: the user name (the request's arena) */
-	char *basic_key;  /* and its sign-in rate-limit key ("u:<user>") */
+	char *basic_user;	     /* Basic credentials: the user name (the request's arena) */
+	char *basic_key;	     /* and its sign-in rate-limit key ("u:<user>") */
 	char *idem_key;
 	char *cache_key;    /* ATR_RF_CACHE: where a 200 answer is kept */
 	uint64_t cache_gen; /* the store's write generation when the request began */

@@ -57,7 +57,25 @@ static const char *next_seg(const char *p, const char **seg, size_t *len)
 	return slash ? slash + 1 : NULL;
 }
 
-/* Matches one pattern; on success fills params (decoded into storage). */
+/* Records one path parameter: its name (from the pattern, without the braces) and its text
+ * percent-decoded into storage at *used. -1 when the text does not decode (the parameter is
+ * recorded all the same, so that the caller can name it). */
+static int take_param(const char *name, size_t name_len, const char *text, size_t len, char *storage, size_t *used,
+		      struct atr_req_param *p)
+{
+	long d = atr_percent_decode(text, len, storage + *used, 0, 0);
+
+	p->name = name;
+	p->name_len = name_len;
+	p->value = storage + *used;
+	if (d < 0)
+		return -1;
+	*used += (size_t)d + 1;
+	return 0;
+}
+
+/* Matches one pattern; on success fills params (decoded into storage). 1: a match, 0: none,
+ * -1: a match whose parameter *bad does not decode. */
 static int match_one(const char *pattern, const char *path, char *storage, struct atr_req_param *params, int *nparams,
 		     const char **bad)
 {
@@ -76,42 +94,26 @@ static int match_one(const char *pattern, const char *path, char *storage, struc
 
 		if (!up)
 			return 0; /* path ended before the pattern */
+		/* {name...}: the rest of the path, slashes included */
 		if (is_rest) {
-			size_t rl = strlen(up);
-			long d;
-			if (rl == 0)
+			if (!*up || np >= ATR_MAX_PARAMS)
 				return 0;
-			d = atr_percent_decode(up, rl, storage + used, 0, 0);
-			if (np >= ATR_MAX_PARAMS)
-				return 0;
-			params[np].name = ps + 1;
-			params[np].name_len = pl - 5;
-			params[np].value = storage + used;
-			np++;
-			if (d < 0) {
+			*nparams = ++np;
+			if (take_param(ps + 1, pl - 5, up, strlen(up), storage, &used, &params[np - 1]) < 0) {
 				*bad = params[np - 1].name;
-				*nparams = np;
 				return -1;
 			}
-			*nparams = np;
 			return 1;
 		}
 		const char *un = next_seg(up, &us, &ul);
 		if (is_param) {
-			long d;
 			if (ul == 0 || np >= ATR_MAX_PARAMS)
 				return 0;
-			d = atr_percent_decode(us, ul, storage + used, 0, 0);
-			params[np].name = ps + 1;
-			params[np].name_len = pl - 2;
-			params[np].value = storage + used;
-			np++;
-			if (d < 0) {
+			if (take_param(ps + 1, pl - 2, us, ul, storage, &used, &params[np++]) < 0) {
 				*bad = params[np - 1].name;
 				*nparams = np;
 				return -1;
 			}
-			used += (size_t)d + 1;
 		} else if (pl != ul || memcmp(ps, us, pl) != 0) {
 			return 0;
 		}

@@ -118,6 +118,20 @@ void atr_server_idem_put(struct atr_server *s, struct atr_req *r, const char *ke
 		s->o.idem_put(s->o.app, r, key, status, body);
 }
 
+/* The options, with the connection guard's defaults where they are 0. */
+static void set_opts(struct atr_server *s, const struct atr_server_opts *opts)
+{
+	s->o = *opts;
+	if (!s->o.max_connections)
+		s->o.max_connections = ATR_DEFAULT_MAX_CONNECTIONS;
+	if (!s->o.head_timeout_ms)
+		s->o.head_timeout_ms = ATR_DEFAULT_HEAD_TIMEOUT_MS;
+	if (!s->o.idle_timeout_ms)
+		s->o.idle_timeout_ms = ATR_DEFAULT_IDLE_TIMEOUT_MS;
+	if (s->o.conns_reserve >= s->o.max_connections)
+		s->o.conns_reserve = s->o.max_connections / 8;
+}
+
 int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
 		     struct atr_server **out)
 {
@@ -129,15 +143,7 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 	if (!s)
 		return ATR_ENOMEM;
 	s->loop = loop;
-	s->o = *opts;
-	if (!s->o.max_connections)
-		s->o.max_connections = ATR_DEFAULT_MAX_CONNECTIONS;
-	if (!s->o.head_timeout_ms)
-		s->o.head_timeout_ms = ATR_DEFAULT_HEAD_TIMEOUT_MS;
-	if (!s->o.idle_timeout_ms)
-		s->o.idle_timeout_ms = ATR_DEFAULT_IDLE_TIMEOUT_MS;
-	if (s->o.conns_reserve >= s->o.max_connections)
-		s->o.conns_reserve = s->o.max_connections / 8;
+	set_opts(s, opts);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)addr->port);

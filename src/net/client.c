@@ -318,27 +318,9 @@ static void set_upload(struct atr_xfer *x, const struct atr_client_req *rq)
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->upload_size);
 }
 
-int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_client_cb cb, void *cls,
-		    struct atr_xfer **xfer_out)
+/* The transfer's options: callbacks, limits, protocols and the method. */
+static void set_options(struct atr_xfer *x, const struct atr_client_req *rq)
 {
-	struct atr_xfer *x;
-	char line[600];
-
-	if (rq->upload && rq->body)
-		return ATR_EINVAL;
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return ATR_ENOMEM;
-	x->c = c;
-	x->cb = cb;
-	x->cls = cls;
-	x->sink = rq->sink;
-	x->up_fd = -1;
-	x->t0 = atr_mono_us();
-	atr_buf_init(&x->body, rq->max_response ? rq->max_response : 16u << 20);
-	x->easy = curl_easy_init();
-	if (!x->easy)
-		goto fail;
 	curl_easy_setopt(x->easy, CURLOPT_URL, rq->url);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
@@ -363,6 +345,14 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (strcmp(rq->method, "HEAD") == 0)
 		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+}
+
+/* The request headers, and a copy of a body given in memory (curl reads it as it sends).
+ * ATR_ENOMEM when the copy cannot be made. */
+static int set_headers_and_body(struct atr_xfer *x, const struct atr_client_req *rq)
+{
+	char line[600];
+
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
 	if (rq->bearer) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", rq->bearer);
@@ -371,7 +361,7 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	if (rq->body) {
 		x->req_body = malloc(rq->body_len ? rq->body_len : 1);
 		if (!x->req_body)
-			goto fail;
+			return ATR_ENOMEM;
 		memcpy(x->req_body, rq->body, rq->body_len);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
@@ -387,7 +377,31 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	for (const char *const *h = rq->headers; h && *h; h++)
 		x->hdrs = curl_slist_append(x->hdrs, *h);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
-	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
+	return 0;
+}
+
+int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_client_cb cb, void *cls,
+		    struct atr_xfer **xfer_out)
+{
+	struct atr_xfer *x;
+
+	if (rq->upload && rq->body)
+		return ATR_EINVAL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return ATR_ENOMEM;
+	x->c = c;
+	x->cb = cb;
+	x->cls = cls;
+	x->sink = rq->sink;
+	x->up_fd = -1;
+	x->t0 = atr_mono_us();
+	atr_buf_init(&x->body, rq->max_response ? rq->max_response : 16u << 20);
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		goto fail;
+	set_options(x, rq);
+	if (set_headers_and_body(x, rq) < 0 || curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
 		goto fail;
 	c->active++;
 	x->next = c->xfers;

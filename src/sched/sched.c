@@ -305,38 +305,31 @@ static void place(struct pass *ps, int j, struct atr_sched_plan *out)
 	t->jobs++;
 }
 
-static int pass_init(struct pass *ps, const struct atr_sched_input *in)
+/* What each worker has free at the start: its GPUs not busy or allocated, its CPUs and memory. */
+static int workers_init(struct pass *ps)
 {
-	int nt = in->nteams;
-	struct skey *keys;
+	const struct atr_sched_input *in = ps->in;
 
-	memset(ps, 0, sizeof(*ps));
-	ps->in = in;
-	ps->ws = calloc((size_t)in->nworkers + 1, sizeof(*ps->ws));
-	ps->ts = calloc((size_t)nt + 1, sizeof(*ps->ts));
-	ps->team_of = calloc((size_t)in->njobs + 1, sizeof(int));
-	ps->rank = calloc((size_t)in->njobs + 1, sizeof(int));
-	ps->by_team = calloc((size_t)in->njobs + 1, sizeof(int));
-	ps->head = calloc((size_t)nt + 1, sizeof(int));
-	ps->end = calloc((size_t)nt + 1, sizeof(int));
-	keys = calloc((size_t)in->njobs + 1, sizeof(*keys));
-	if (!ps->ws || !ps->ts || !ps->team_of || !ps->rank || !ps->by_team || !ps->head || !ps->end || !keys) {
-		free(keys);
-		return ATR_ENOMEM;
-	}
 	for (int i = 0; i < in->nworkers; i++) {
 		const struct atr_sched_worker *w = &in->workers[i];
 		struct wstate *s = &ps->ws[i];
-		if (w->ngpus > ATR_SCHED_MAX_GPUS || w->ngpus < 0) {
-			free(keys);
+		if (w->ngpus > ATR_SCHED_MAX_GPUS || w->ngpus < 0)
 			return ATR_EINVAL;
-		}
 		s->w = w;
 		for (int g = 0; g < w->ngpus; g++)
 			s->taken[g] = w->gpus[g].busy || w->gpus[g].allocated;
 		s->cpus_free = w->cpus - w->cpus_allocated;
 		s->mem_free = w->memory_mb - w->memory_allocated_mb;
 	}
+	return 0;
+}
+
+/* What each team uses now, and its weight (the last entry: jobs without a team). */
+static void teams_init(struct pass *ps)
+{
+	const struct atr_sched_input *in = ps->in;
+	int nt = in->nteams;
+
 	for (int i = 0; i <= nt; i++) {
 		struct tstate *t = &ps->ts[i];
 		t->t = i < nt ? &in->teams[i] : NULL;
@@ -345,6 +338,18 @@ static int pass_init(struct pass *ps, const struct atr_sched_input *in)
 		t->recent = t->t ? t->t->recent_gpu_hours : 0;
 		t->weight = t->t && t->t->weight > 0 ? t->t->weight : 1.0;
 	}
+}
+
+/* Each job's team, its rank in the order (priority desc, submitted_at, id), and the jobs
+ * grouped by team, each group in that order. */
+static int order_jobs(struct pass *ps)
+{
+	const struct atr_sched_input *in = ps->in;
+	int nt = in->nteams;
+	struct skey *keys = calloc((size_t)in->njobs + 1, sizeof(*keys));
+
+	if (!keys)
+		return ATR_ENOMEM;
 	for (int j = 0; j < in->njobs; j++) {
 		ps->team_of[j] = nt;
 		for (int i = 0; i < nt && in->jobs[j].team_id; i++)
@@ -371,6 +376,27 @@ static int pass_init(struct pass *ps, const struct atr_sched_input *in)
 	}
 	free(keys);
 	return 0;
+}
+
+static int pass_init(struct pass *ps, const struct atr_sched_input *in)
+{
+	int nt = in->nteams, rc;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->in = in;
+	ps->ws = calloc((size_t)in->nworkers + 1, sizeof(*ps->ws));
+	ps->ts = calloc((size_t)nt + 1, sizeof(*ps->ts));
+	ps->team_of = calloc((size_t)in->njobs + 1, sizeof(int));
+	ps->rank = calloc((size_t)in->njobs + 1, sizeof(int));
+	ps->by_team = calloc((size_t)in->njobs + 1, sizeof(int));
+	ps->head = calloc((size_t)nt + 1, sizeof(int));
+	ps->end = calloc((size_t)nt + 1, sizeof(int));
+	if (!ps->ws || !ps->ts || !ps->team_of || !ps->rank || !ps->by_team || !ps->head || !ps->end)
+		return ATR_ENOMEM;
+	if ((rc = workers_init(ps)) < 0)
+		return rc;
+	teams_init(ps);
+	return order_jobs(ps);
 }
 
 static void pass_release(struct pass *ps)

@@ -27,42 +27,37 @@ static int add_event(struct atr_store *s, int64_t id, const char *from, const ch
 	return atr_db_step_write(st);
 }
 
-int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *j, int64_t *id_out)
+/* The INSERT of a new queued job (inside the caller's transaction). */
+static int insert_job(struct atr_store *s, const struct atr_job_spec *j, int64_t now)
 {
-	sqlite3_stmt *st;
-	int64_t now = atr_now_ms(), id;
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "INSERT INTO jobs(project_id, team_id, name, kind, state, command, env, gpus, gpu_type,"
+		       " cpus, memory_mb, labels, priority, max_attempts, timeout_s, inputs, outputs, run_id,"
+		       " model_version_id, deployment_id, replica, created_by, created_at, queued_at, updated_at)"
+		       " VALUES (?,?,?,?,'queued',?,coalesce(?,'{}'),?,?,?,?,coalesce(?,'{}'),?,?,?,coalesce(?,'[]'),"
+		       "coalesce(?,'{}'),?,?,?,?,?,?,?,?)");
 	int rc;
 
-	if ((rc = atr_db_begin(s->db)) < 0)
-		return rc;
-	st = atr_db_stmt(s->db,
-			 "INSERT INTO jobs(project_id, team_id, name, kind, state, command, env, gpus, gpu_type,"
-			 " cpus, memory_mb, labels, priority, max_attempts, timeout_s, inputs, outputs, run_id,"
-			 " model_version_id, deployment_id, replica, created_by, created_at, queued_at, updated_at)"
-			 " VALUES (?,?,?,?,'queued',?,coalesce(?,'{}'),?,?,?,?,coalesce(?,'{}'),?,?,?,coalesce(?,'[]'),"
-			 "coalesce(?,'{}'),?,?,?,?,?,?,?,?)");
-	if (!st) {
-		rc = ATR_EDB;
-		goto fail;
-	}
+	if (!st)
+		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, j->project_id);
 	if (j->team_id > 0)
 		sqlite3_bind_int64(st, 2, j->team_id);
 	atr_db_bind_text(st, 3, j->name ? j->name : "");
 	atr_db_bind_text(st, 4, j->kind);
 	if ((rc = atr_db_bind_json(st, 5, j->command)) < 0 || (rc = atr_db_bind_json(st, 6, j->env)) < 0)
-		goto fail_st;
+		goto fail;
 	sqlite3_bind_int(st, 7, j->gpus);
 	atr_db_bind_text(st, 8, j->gpu_type && *j->gpu_type ? j->gpu_type : NULL);
 	sqlite3_bind_int(st, 9, j->cpus);
 	sqlite3_bind_int64(st, 10, j->memory_mb);
 	if ((rc = atr_db_bind_json(st, 11, j->labels)) < 0)
-		goto fail_st;
+		goto fail;
 	sqlite3_bind_int(st, 12, j->priority);
 	sqlite3_bind_int(st, 13, j->max_attempts);
 	sqlite3_bind_int64(st, 14, j->timeout_s);
 	if ((rc = atr_db_bind_json(st, 15, j->inputs)) < 0 || (rc = atr_db_bind_json(st, 16, j->outputs)) < 0)
-		goto fail_st;
+		goto fail;
 	if (j->run_id > 0)
 		sqlite3_bind_int64(st, 17, j->run_id);
 	if (j->model_version_id > 0)
@@ -76,7 +71,20 @@ int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *j, int6
 	sqlite3_bind_int64(st, 22, now);
 	sqlite3_bind_int64(st, 23, now);
 	sqlite3_bind_int64(st, 24, now);
-	if ((rc = atr_db_step_write(st)) < 0)
+	return atr_db_step_write(st);
+fail:
+	atr_db_done(st);
+	return rc;
+}
+
+int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *j, int64_t *id_out)
+{
+	int64_t id;
+	int rc;
+
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = insert_job(s, j, atr_now_ms())) < 0)
 		goto fail;
 	id = atr_db_last_id(s->db);
 	if ((rc = add_event(s, id, NULL, "queued", 0, 0, "submitted")) < 0)
@@ -85,8 +93,6 @@ int atr_store_job_create(struct atr_store *s, const struct atr_job_spec *j, int6
 		return rc;
 	*id_out = id;
 	return 0;
-fail_st:
-	atr_db_done(st);
 fail:
 	atr_db_rollback(s->db);
 	return rc;
@@ -189,26 +195,28 @@ int atr_store_job_hold(struct atr_store *s, int64_t id, int64_t until_ms)
 	return atr_db_step_write(st);
 }
 
-int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_job_change *c)
+/* GPU indices as a JSON array ("[0,3]"), as assigned_gpus keeps them. */
+static void gpus_text(const struct atr_job_change *c, char *gpus, size_t cap)
 {
-	const char *from = atr_job_state_name(c->from), *to = atr_job_state_name(c->to);
-	sqlite3_stmt *st;
-	char gpus[512];
 	size_t n = 0;
-	int64_t now = atr_now_ms();
-	int rc;
 
-	if (!atr_job_transition_ok(c->from, c->to)) {
-		atr_error("job %lld: refused illegal transition %s -> %s", (long long)id, from, to);
-		return ATR_EINVAL;
-	}
 	gpus[n++] = '[';
-	for (int i = 0; i < c->ngpus && n + 8 < sizeof(gpus); i++)
-		n += (size_t)snprintf(gpus + n, sizeof(gpus) - n, "%s%d", i ? "," : "", c->gpus[i]);
+	for (int i = 0; i < c->ngpus && n + 8 < cap; i++)
+		n += (size_t)snprintf(gpus + n, cap - n, "%s%d", i ? "," : "", c->gpus[i]);
 	gpus[n++] = ']';
 	gpus[n] = 0;
-	if ((rc = atr_db_begin(s->db)) < 0)
-		return rc;
+}
+
+/* The row's move from -> to with what changes with it; ATR_ECONFLICT when the job is no longer
+ * in state from. Inside the caller's transaction. */
+static int update_state(struct atr_store *s, int64_t id, const struct atr_job_change *c, const char *from,
+			const char *to)
+{
+	sqlite3_stmt *st;
+	char gpus[512];
+	int rc;
+
+	gpus_text(c, gpus, sizeof(gpus));
 	st = atr_db_stmt(
 		s->db,
 		"UPDATE jobs SET state = ?2, updated_at = ?3,"
@@ -226,13 +234,11 @@ int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_j
 		" ELSE message END,"
 		" pending_reason = CASE WHEN ?2 = 'queued' THEN pending_reason ELSE NULL END"
 		" WHERE id = ?1 AND state = ?10");
-	if (!st) {
-		rc = ATR_EDB;
-		goto fail;
-	}
+	if (!st)
+		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
 	atr_db_bind_text(st, 2, to);
-	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 3, atr_now_ms());
 	if (c->worker_id > 0)
 		sqlite3_bind_int64(st, 4, c->worker_id);
 	atr_db_bind_text(st, 5, gpus);
@@ -242,33 +248,46 @@ int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_j
 	atr_db_bind_text(st, 9, c->message);
 	atr_db_bind_text(st, 10, from);
 	if ((rc = atr_db_step_write(st)) < 0)
-		goto fail;
-	if (atr_db_changes(s->db) == 0) {
-		rc = ATR_ECONFLICT;
-		goto fail;
-	}
-	st = atr_db_stmt(s->db, "SELECT attempts, worker_id FROM jobs WHERE id = ?");
-	if (!st) {
-		rc = ATR_EDB;
-		goto fail;
-	}
+		return rc;
+	return atr_db_changes(s->db) == 0 ? ATR_ECONFLICT : 0;
+}
+
+/* The move's event, with the attempt and the worker the row has now (the change's worker first). */
+static int add_transition_event(struct atr_store *s, int64_t id, const struct atr_job_change *c, const char *from,
+				const char *to)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT attempts, worker_id FROM jobs WHERE id = ?");
+	int attempt = 0;
+	int64_t worker = c->worker_id;
+
+	if (!st)
+		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, id);
-	{
-		int attempt = 0;
-		int64_t worker = c->worker_id;
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			attempt = sqlite3_column_int(st, 0);
-			if (!worker)
-				worker = sqlite3_column_int64(st, 1);
-		}
-		atr_db_done(st);
-		if ((rc = add_event(s, id, from, to, attempt, worker, c->message)) < 0)
-			goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		attempt = sqlite3_column_int(st, 0);
+		if (!worker)
+			worker = sqlite3_column_int64(st, 1);
+	}
+	atr_db_done(st);
+	return add_event(s, id, from, to, attempt, worker, c->message);
+}
+
+int atr_store_job_transition(struct atr_store *s, int64_t id, const struct atr_job_change *c)
+{
+	const char *from = atr_job_state_name(c->from), *to = atr_job_state_name(c->to);
+	int rc;
+
+	if (!atr_job_transition_ok(c->from, c->to)) {
+		atr_error("job %lld: refused illegal transition %s -> %s", (long long)id, from, to);
+		return ATR_EINVAL;
+	}
+	if ((rc = atr_db_begin(s->db)) < 0)
+		return rc;
+	if ((rc = update_state(s, id, c, from, to)) < 0 || (rc = add_transition_event(s, id, c, from, to)) < 0) {
+		atr_db_rollback(s->db);
+		return rc;
 	}
 	return atr_db_commit(s->db);
-fail:
-	atr_db_rollback(s->db);
-	return rc;
 }
 
 /* UPDATE jobs SET <col> = ?1, updated_at = ?2 WHERE id = ?3, for a text or an integer value. */

@@ -44,6 +44,19 @@ static int put_pairs(struct atr_store *s, bool tags, int64_t run_id, const json_
 	return 0;
 }
 
+/* A new run's MLflow id: 32 random lowercase hex characters. */
+static int bind_new_uuid(sqlite3_stmt *st, int col)
+{
+	unsigned char raw[16];
+	char hex[33];
+
+	if (atr_random_bytes(raw, sizeof(raw)) < 0)
+		return ATR_EIO;
+	atr_hex_encode(raw, sizeof(raw), hex);
+	atr_db_bind_text(st, col, hex);
+	return 0;
+}
+
 int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, int64_t *id_out)
 {
 	sqlite3_stmt *st;
@@ -74,18 +87,10 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 		sqlite3_bind_int64(st, 9, spec->ended_at ? spec->ended_at : now);
 	sqlite3_bind_int64(st, 10, now);
 	sqlite3_bind_int64(st, 11, now);
-	if (spec->uuid) {
+	if (spec->uuid)
 		atr_db_bind_text(st, 12, spec->uuid);
-	} else {
-		unsigned char raw[16];
-		char hex[33];
-		if (atr_random_bytes(raw, sizeof(raw)) < 0) {
-			rc = ATR_EIO;
-			goto fail;
-		}
-		atr_hex_encode(raw, sizeof(raw), hex);
-		atr_db_bind_text(st, 12, hex);
-	}
+	else if ((rc = bind_new_uuid(st, 12)) < 0)
+		goto fail;
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
 	id = atr_db_last_id(s->db);

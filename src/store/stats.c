@@ -98,7 +98,30 @@ out:
 	return rc;
 }
 
-json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
+/* The object in column "totals" of a one-row statement (new reference), or NULL with *err. */
+static json_t *totals_object(sqlite3_stmt *st, int *err)
+{
+	json_t *row, *totals;
+
+	if (!st) {
+		*err = ATR_EDB;
+		return NULL;
+	}
+	row = atr_store_one(st, err);
+	if (!row)
+		return NULL;
+	totals = json_incref(json_object_get(row, "totals"));
+	json_decref(row);
+	if (!json_is_object(totals)) {
+		json_decref(totals);
+		*err = ATR_EDB;
+		return NULL;
+	}
+	return totals;
+}
+
+/* What exists and who: users, teams, live tokens, projects, datasets, models, pending promotions. */
+static json_t *catalog_totals(struct atr_store *s, int64_t now_ms, int *err)
 {
 	sqlite3_stmt *st = atr_db_stmt(
 		s->db,
@@ -118,7 +141,20 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		" 'versions', (SELECT count(*) FROM dataset_versions)),"
 		"'models', json_object('total', (SELECT count(*) FROM models),"
 		" 'versions', (SELECT count(*) FROM model_versions)),"
-		"'promotions', json_object('pending', (SELECT count(*) FROM model_promotions WHERE state = 'pending')),"
+		"'promotions', json_object('pending', (SELECT count(*) FROM model_promotions WHERE state = 'pending'))"
+		") AS totals__json");
+
+	if (st)
+		sqlite3_bind_int64(st, 1, now_ms);
+	return totals_object(st, err);
+}
+
+/* The capacity and the work on it: workers, GPUs, jobs, the queue's length, deployments. */
+static int add_work_totals(struct atr_store *s, json_t *totals)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db,
+		"SELECT json_object("
 		/* A subquery's JSON is text to the outer json_object: json() keeps it an object. GPUs
 		        * are counted on online workers, as in /metrics (store/workers.c). */
 		"'workers', json((SELECT json_object('online', coalesce(sum(state = 'online'), 0),"
@@ -144,24 +180,24 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 		"  'deploying', coalesce(sum(state = 'deploying'), 0), 'failed', coalesce(sum(state = 'failed'), 0))"
 		"  FROM deployments))"
 		") AS totals__json");
-	json_t *row, *totals;
+	int rc;
+	json_t *work = totals_object(st, &rc);
 
-	if (!st) {
-		*err = ATR_EDB;
+	if (!work)
+		return rc;
+	rc = json_object_update(totals, work) < 0 ? ATR_ENOMEM : 0;
+	json_decref(work);
+	return rc;
+}
+
+json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
+{
+	json_t *totals = catalog_totals(s, now_ms, err);
+
+	if (!totals)
 		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, now_ms);
-	row = atr_store_one(st, err);
-	if (!row)
-		return NULL;
-	totals = json_incref(json_object_get(row, "totals"));
-	json_decref(row);
-	if (!json_is_object(totals)) {
-		json_decref(totals);
-		*err = ATR_EDB;
-		return NULL;
-	}
-	if ((*err = add_oldest_queued(s, totals)) < 0 || (*err = add_gpu_hours(s, now_ms, totals)) < 0) {
+	if ((*err = add_work_totals(s, totals)) < 0 || (*err = add_oldest_queued(s, totals)) < 0 ||
+	    (*err = add_gpu_hours(s, now_ms, totals)) < 0) {
 		json_decref(totals);
 		return NULL;
 	}

@@ -330,14 +330,61 @@ static int make_dirs(const struct atr_proc_spec *s, struct atr_proc *p)
 	return atr_spool_open(&p->own, sub, s->log_mem_cap);
 }
 
-int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops, void *cls,
-		   struct atr_proc **out)
+/* Spawns the program, its stdout and stderr on the pipe's write end fds[1], in its own
+ * session and process group. On failure the job ends at once (spawn_failed). */
+static void spawn(uv_loop_t *loop, struct atr_proc *p, const struct atr_proc_spec *spec, char **env, uv_file fds[2])
 {
-	struct atr_proc *p = calloc(1, sizeof(*p));
 	const char *sh_args[] = { "sh", "-c", spec->shell, NULL };
 	const char *const *args = spec->argv ? spec->argv : sh_args;
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = fds[1];
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = fds[1];
+	o.file = spec->argv ? args[0] : "/bin/sh";
+	o.args = (char **)args;
+	o.env = env;
+	o.cwd = p->dir;
+	o.flags = UV_PROCESS_DETACHED; /* setsid(): its own session and process group */
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	o.exit_cb = on_exit_cb;
+	rc = uv_spawn(loop, &p->proc, &o);
+	close(fds[1]);
+	if (rc < 0) {
+		close(fds[0]);
+		spawn_failed(p, o.file, rc);
+		return;
+	}
+	p->spawned = true;
+	p->pid = p->proc.pid;
+	uv_pipe_open(&p->out, fds[0]);
+	uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
+	if (spec->timeout_ms)
+		uv_timer_start(&p->timeout, on_timeout, spec->timeout_ms, 0);
+}
+
+/* The handles a job owns, each closed (and counted down) by atr_proc_free. */
+static void init_handles(uv_loop_t *loop, struct atr_proc *p)
+{
+	uv_pipe_init(loop, &p->out, 0);
+	uv_timer_init(loop, &p->timeout);
+	uv_timer_init(loop, &p->grace);
+	uv_timer_init(loop, &p->drain);
+	p->proc.data = p->out.data = p->timeout.data = p->grace.data = p->drain.data = p;
+	p->open_handles = 5;
+}
+
+int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops, void *cls,
+		   struct atr_proc **out)
+{
+	struct atr_proc *p = calloc(1, sizeof(*p));
 	struct envb env = { 0 };
 	uv_file fds[2] = { -1, -1 };
 	int rc;
@@ -366,42 +413,9 @@ int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const stru
 		free(p);
 		return rc;
 	}
-	uv_pipe_init(loop, &p->out, 0);
-	uv_timer_init(loop, &p->timeout);
-	uv_timer_init(loop, &p->grace);
-	uv_timer_init(loop, &p->drain);
-	p->proc.data = p->out.data = p->timeout.data = p->grace.data = p->drain.data = p;
-	p->open_handles = 5;
-
-	memset(&o, 0, sizeof(o));
-	memset(stdio, 0, sizeof(stdio));
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_INHERIT_FD;
-	stdio[1].data.fd = fds[1];
-	stdio[2].flags = UV_INHERIT_FD;
-	stdio[2].data.fd = fds[1];
-	o.file = spec->argv ? args[0] : "/bin/sh";
-	o.args = (char **)args;
-	o.env = env.v;
-	o.cwd = p->dir;
-	o.flags = UV_PROCESS_DETACHED; /* setsid(): its own session and process group */
-	o.stdio = stdio;
-	o.stdio_count = 3;
-	o.exit_cb = on_exit_cb;
-	rc = uv_spawn(loop, &p->proc, &o);
-	close(fds[1]);
+	init_handles(loop, p);
+	spawn(loop, p, spec, env.v, fds);
 	env_free(&env);
-	if (rc < 0) {
-		close(fds[0]);
-		spawn_failed(p, o.file, rc);
-	} else {
-		p->spawned = true;
-		p->pid = p->proc.pid;
-		uv_pipe_open(&p->out, fds[0]);
-		uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
-		if (spec->timeout_ms)
-			uv_timer_start(&p->timeout, on_timeout, spec->timeout_ms, 0);
-	}
 	*out = p;
 	return 0;
 }

@@ -1,4 +1,6 @@
-/* test_json.c: the body validator (types, bounds, null, empty, unknown fields, nesting). */
+/* test_json.c: the body validator (types, bounds, null, empty, unknown fields, nesting), each
+ * type of a shape (names, URLs, paths, commands, environments, labels, patches, id lists) with
+ * its valid, invalid, null, wrong-type and boundary values, and the compact writer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -88,6 +90,310 @@ static void test_bad(void **state)
 	assert_string_equal(check("{\"name\":\"a\\u0000b\"}"), "name");
 }
 
+/* Each type of a shape, with small bounds so the boundaries are short to write. */
+static const struct atr_field shapes[] = {
+	{ "name", ATR_F_NAME, 0, 1, 8, NULL, NULL },
+	{ "url", ATR_F_URL, 0, 8, 32, NULL, NULL },
+	{ "path", ATR_F_URL_PATH, 0, 1, 16, NULL, NULL },
+	{ "opt_path", ATR_F_URL_PATH, ATR_FF_NULLABLE, 1, 16, NULL, NULL },
+	{ "seg", ATR_F_SEGMENT, 0, 1, 8, NULL, NULL },
+	{ "rate", ATR_F_NUMBER, 0, 0, 1, NULL, NULL },
+	{ "cmd", ATR_F_COMMAND, 0, 0, 64, NULL, NULL },
+	{ "argv", ATR_F_COMMAND, 0, 0, 0, NULL, NULL },
+	{ "env", ATR_F_ENV, 0, 0, 3, NULL, NULL },
+	{ "labels", ATR_F_LABELS, 0, 0, 3, NULL, NULL },
+	{ "tags", ATR_F_STRMAP_PATCH, 0, 0, 2, NULL, NULL },
+	{ "ids", ATR_F_IDLIST, 0, 0, 3, NULL, NULL },
+	{ "pair", ATR_F_ARRAY, 0, 1, 2, NULL, NULL },
+	{ "ver", ATR_F_INT_OR_STRING, 0, 0, 16, "latest", NULL },
+	{ 0 },
+};
+
+static char shape_msg[512];
+
+/* The field named for text against shapes (NULL: valid); its message in shape_msg. */
+static const char *shape(const char *text)
+{
+	static char field[512];
+	json_t *j = json_loads(text, JSON_ALLOW_NUL, NULL);
+	int rc;
+
+	assert_non_null(j);
+	field[0] = shape_msg[0] = 0;
+	rc = atr_json_validate(j, shapes, field, sizeof(field), shape_msg, sizeof(shape_msg));
+	json_decref(j);
+	if (rc == 0)
+		return NULL;
+	assert_int_equal(rc, ATR_EINVAL);
+	assert_true(strlen(shape_msg) > 0);
+	return field;
+}
+
+/* {"<key>": "<c repeated n times>"}, or with the run as a map's key or value. */
+static const char *long_string(const char *key, char c, size_t n)
+{
+	static char text[8192];
+	char run[6000];
+
+	assert_true(n < sizeof(run));
+	memset(run, c, n);
+	run[n] = 0;
+	snprintf(text, sizeof(text), "{\"%s\":\"%s\"}", key, run);
+	return text;
+}
+
+static const char *long_entry(const char *key, char c, size_t n, bool as_name)
+{
+	static char text[8192];
+	char run[6000];
+
+	assert_true(n < sizeof(run));
+	memset(run, c, n);
+	run[n] = 0;
+	if (as_name)
+		snprintf(text, sizeof(text), "{\"%s\":{\"%s\":\"v\"}}", key, run);
+	else
+		snprintf(text, sizeof(text), "{\"%s\":{\"k\":\"%s\"}}", key, run);
+	return text;
+}
+
+static void test_name(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"name\":\"w-1.a_b\"}"));
+	assert_null(shape("{\"name\":\"A\"}"));
+	assert_null(shape(long_string("name", 'a', 8)));
+	assert_string_equal(shape(long_string("name", 'a', 9)), "name");
+	assert_string_equal(shape("{\"name\":\"-w\"}"), "name");
+	assert_string_equal(shape_msg,
+			    "'name' must be letters, digits, '-', '_' and '.', starting with a letter or digit");
+	assert_string_equal(shape("{\"name\":\".w\"}"), "name");
+	assert_string_equal(shape("{\"name\":\"a b\"}"), "name");
+	assert_string_equal(shape("{\"name\":\"a/b\"}"), "name");
+	assert_string_equal(shape("{\"name\":\"\\u00e9\"}"), "name");
+	assert_string_equal(shape("{\"name\":\"\"}"), "name");
+	assert_string_equal(shape("{\"name\":null}"), "name");
+	assert_string_equal(shape("{\"name\":3}"), "name");
+}
+
+static void test_url(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"url\":\"http://a\"}"));
+	assert_null(shape("{\"url\":\"https://10.0.0.1:8080/x\"}"));
+	assert_string_equal(shape("{\"url\":\"ftp://10.0.0.1\"}"), "url");
+	assert_string_equal(shape_msg, "'url' must be an http:// or https:// URL");
+	assert_string_equal(shape("{\"url\":\"HTTP://abc\"}"), "url");
+	assert_string_equal(shape("{\"url\":\"http:/abcd\"}"), "url");
+	assert_string_equal(shape("{\"url\":\"http://\"}"), "url"); /* under min 8 */
+	assert_string_equal(shape("{\"url\":\"http://a23456789012345678901234567890\"}"), "url");
+	assert_string_equal(shape("{\"url\":null}"), "url");
+	assert_string_equal(shape("{\"url\":[]}"), "url");
+}
+
+static void test_url_path(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"path\":\"/\"}"));
+	assert_null(shape("{\"path\":\"/v2/health/ready\"}"));
+	assert_null(shape("{\"path\":\"/a-b_c~!%20\"}"));
+	assert_null(shape(long_string("path", '/', 16)));
+	assert_string_equal(shape(long_string("path", '/', 17)), "path");
+	assert_string_equal(shape("{\"path\":\"ready\"}"), "path");
+	assert_string_equal(shape_msg, "'path' must be a path starting with '/', without spaces, '?' or '#'");
+	assert_string_equal(shape("{\"path\":\"/a b\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"/a?b=1\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"/a#b\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"/a\\tb\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"/\\u00e9\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"/\\u007f\"}"), "path");
+	assert_string_equal(shape("{\"path\":\"\"}"), "path");
+	assert_string_equal(shape("{\"path\":null}"), "path");
+	assert_null(shape("{\"opt_path\":null}"));
+	assert_string_equal(shape("{\"opt_path\":\"x\"}"), "opt_path");
+	assert_string_equal(shape("{\"path\":5}"), "path");
+}
+
+static void test_segment(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"seg\":\"data\"}"));
+	assert_null(shape("{\"seg\":\".hidden\"}"));
+	assert_null(shape("{\"seg\":\"...\"}"));
+	assert_null(shape("{\"seg\":\"a.b c\"}"));
+	assert_null(shape(long_string("seg", 'x', 8)));
+	assert_string_equal(shape(long_string("seg", 'x', 9)), "seg");
+	assert_string_equal(shape("{\"seg\":\".\"}"), "seg");
+	assert_string_equal(shape_msg, "'seg' must be one path segment without '/', '.' or '..'");
+	assert_string_equal(shape("{\"seg\":\"..\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":\"a/b\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":\"/a\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":\"a\\\\b\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":\"a\\u0001\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":\"\"}"), "seg");
+	assert_string_equal(shape("{\"seg\":null}"), "seg");
+	assert_string_equal(shape("{\"seg\":[\"a\"]}"), "seg");
+}
+
+static void test_number_range(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"rate\":0}"));
+	assert_null(shape("{\"rate\":1}"));
+	assert_null(shape("{\"rate\":0.25}"));
+	assert_null(shape("{\"rate\":1.0}"));
+	assert_string_equal(shape("{\"rate\":1.0001}"), "rate");
+	assert_string_equal(shape_msg, "'rate' must be from 0 to 1");
+	assert_string_equal(shape("{\"rate\":-0.01}"), "rate");
+	assert_string_equal(shape("{\"rate\":2}"), "rate");
+	assert_string_equal(shape("{\"rate\":null}"), "rate");
+	assert_string_equal(shape("{\"rate\":\"0.5\"}"), "rate");
+	/* 0,0: any finite number */
+	assert_null(check("{\"name\":\"a\",\"points\":[{\"key\":\"k\",\"value\":-1e300}]}"));
+}
+
+static void test_command(void **state)
+{
+	char big[4097 * 4 + 32];
+	size_t n;
+	(void)state;
+
+	assert_null(shape("{\"cmd\":\"python train.py\"}"));
+	assert_null(shape("{\"cmd\":[\"python\",\"-c\",\"x\"]}"));
+	assert_null(shape("{\"cmd\":[\"a\",\"\"]}")); /* arguments may be empty */
+	assert_string_equal(shape("{\"cmd\":\"\"}"), "cmd");
+	assert_string_equal(shape_msg,
+			    "'cmd' must be a non-empty string (run by /bin/sh -c) or an array of 1-4096 strings");
+	assert_string_equal(shape("{\"cmd\":\"a\\u0000b\"}"), "cmd");
+	assert_string_equal(shape("{\"cmd\":[]}"), "cmd");
+	assert_string_equal(shape("{\"cmd\":[\"\"]}"), "cmd[0]");
+	assert_string_equal(shape_msg, "'cmd[0]' must be a string without NUL, not empty");
+	assert_string_equal(shape("{\"cmd\":[\"a\",3]}"), "cmd[1]");
+	assert_string_equal(shape_msg, "'cmd[1]' must be a string without NUL");
+	assert_string_equal(shape("{\"cmd\":[\"a\",\"b\\u0000\"]}"), "cmd[1]");
+	assert_string_equal(shape("{\"cmd\":[null]}"), "cmd[0]");
+	assert_string_equal(shape("{\"cmd\":3}"), "cmd");
+	assert_string_equal(shape("{\"cmd\":{}}"), "cmd");
+	assert_string_equal(shape("{\"cmd\":null}"), "cmd");
+	/* the encoded size (max) first: 64 bytes */
+	assert_null(shape(long_string("cmd", 'x', 64 - 2)));
+	assert_string_equal(shape(long_string("cmd", 'x', 64 - 1)), "cmd");
+	assert_string_equal(shape_msg, "'cmd' must encode to at most 64 bytes");
+	/* 1 to 4096 strings */
+	for (int items = 4096; items <= 4097; items++) {
+		n = (size_t)snprintf(big, sizeof(big), "{\"argv\":[");
+		for (int i = 0; i < items; i++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"a\"", i ? "," : "");
+		snprintf(big + n, sizeof(big) - n, "]}");
+		if (items == 4096)
+			assert_null(shape(big));
+		else
+			assert_string_equal(shape(big), "argv");
+	}
+}
+
+static void test_env(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"env\":{}}"));
+	assert_null(shape("{\"env\":{\"A\":\"1\",\"_x9\":\"\",\"ATRIUM\":\"x\"}}"));
+	assert_null(shape("{\"env\":{\"PORTS\":\"1\",\"CUDA\":\"1\"}}"));
+	assert_string_equal(shape("{\"env\":{\"1A\":\"1\"}}"), "env.1A");
+	assert_string_equal(shape_msg, "'env.1A': names are letters, digits and '_'; ATRIUM_*, CUDA_VISIBLE_DEVICES, "
+				       "CUDA_DEVICE_ORDER and PORT are set by Atrium");
+	assert_string_equal(shape("{\"env\":{\"A-B\":\"1\"}}"), "env.A-B");
+	assert_string_equal(shape("{\"env\":{\"\\u00c9\":\"1\"}}"), "env.\xc3\x89");
+	assert_string_equal(shape("{\"env\":{\"ATRIUM_X\":\"1\"}}"), "env.ATRIUM_X");
+	assert_string_equal(shape("{\"env\":{\"ATRIUM_\":\"1\"}}"), "env.ATRIUM_");
+	assert_string_equal(shape("{\"env\":{\"PORT\":\"1\"}}"), "env.PORT");
+	assert_string_equal(shape("{\"env\":{\"CUDA_VISIBLE_DEVICES\":\"0\"}}"), "env.CUDA_VISIBLE_DEVICES");
+	assert_string_equal(shape("{\"env\":{\"CUDA_DEVICE_ORDER\":\"x\"}}"), "env.CUDA_DEVICE_ORDER");
+	/* the plain map's rules come first */
+	assert_string_equal(shape("{\"env\":{\"A\":1}}"), "env.A");
+	assert_string_equal(shape_msg, "'env.A' must be a string");
+	assert_string_equal(shape("{\"env\":{\"\":\"1\"}}"), "env.");
+	assert_string_equal(shape(long_entry("env", 'x', 4097, false)), "env.k");
+	assert_string_equal(shape("{\"env\":{\"A\":\"1\",\"B\":\"1\",\"C\":\"1\",\"D\":\"1\"}}"), "env");
+	assert_string_equal(shape("{\"env\":null}"), "env");
+	assert_string_equal(shape("{\"env\":[]}"), "env");
+}
+
+static void test_labels(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"labels\":{\"pool\":\"a\",\"k8s.io/zone\":\"x\",\"a_b-c\":\"\"}}"));
+	assert_null(shape(long_entry("labels", 'n', 63, true)));
+	assert_null(shape(long_entry("labels", 'v', 255, false)));
+	assert_string_equal(shape("{\"labels\":{\"a b\":\"c\"}}"), "labels");
+	assert_string_equal(shape_msg, "label names are 1-63 letters, digits and '-', '_', '.', '/'");
+	assert_string_equal(shape("{\"labels\":{\"a:b\":\"c\"}}"), "labels");
+	assert_string_equal(shape(long_entry("labels", 'n', 64, true)), "labels");
+	assert_string_equal(shape(long_entry("labels", 'v', 256, false)), "labels");
+	assert_string_equal(shape_msg, "label 'k' has a value over 255 bytes");
+	assert_string_equal(shape("{\"labels\":{\"a\":1}}"), "labels.a");
+	assert_string_equal(shape("{\"labels\":{\"\":\"c\"}}"), "labels.");
+	assert_string_equal(shape("{\"labels\":{\"a\":\"1\",\"b\":\"1\",\"c\":\"1\",\"d\":\"1\"}}"), "labels");
+	assert_string_equal(shape("{\"labels\":null}"), "labels");
+	assert_string_equal(shape("{\"labels\":\"a=b\"}"), "labels");
+}
+
+static void test_strmap_patch(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"tags\":{}}"));
+	assert_null(shape("{\"tags\":{\"a\":\"x\",\"b\":null}}"));
+	assert_null(shape(long_entry("tags", 'n', 256, true)));
+	assert_null(shape(long_entry("tags", 'v', 4096, false)));
+	assert_string_equal(shape("{\"tags\":{\"a\":5}}"), "tags.a");
+	assert_string_equal(
+		shape_msg,
+		"'tags.a' must be a name of 1-256 bytes with a string value of at most 4096 bytes (null removes it)");
+	assert_string_equal(shape("{\"tags\":{\"a\":[]}}"), "tags.a");
+	assert_string_equal(shape("{\"tags\":{\"a\":\"x\\u0000\"}}"), "tags.a");
+	assert_string_equal(shape("{\"tags\":{\"\":\"x\"}}"), "tags.");
+	assert_string_equal(shape("{\"tags\":{\"\":null}}"), "tags.");
+	assert_non_null(shape(long_entry("tags", 'n', 257, true)));
+	assert_string_equal(shape(long_entry("tags", 'v', 4097, false)), "tags.k");
+	assert_string_equal(shape("{\"tags\":{\"a\":null,\"b\":null,\"c\":null}}"), "tags");
+	assert_string_equal(shape_msg, "'tags' must have at most 2 entries");
+	assert_string_equal(shape("{\"tags\":null}"), "tags");
+	assert_string_equal(shape("{\"tags\":[]}"), "tags");
+}
+
+static void test_idlist(void **state)
+{
+	(void)state;
+	assert_null(shape("{\"ids\":[]}"));
+	assert_null(shape("{\"ids\":[1,2,9007199254740993]}"));
+	assert_string_equal(shape("{\"ids\":[0]}"), "ids[0]");
+	assert_string_equal(shape_msg, "'ids[0]' must be an id (an integer of at least 1)");
+	assert_string_equal(shape("{\"ids\":[1,-1]}"), "ids[1]");
+	assert_string_equal(shape("{\"ids\":[\"1\"]}"), "ids[0]");
+	assert_string_equal(shape("{\"ids\":[1.5]}"), "ids[0]");
+	assert_string_equal(shape("{\"ids\":[null]}"), "ids[0]");
+	assert_string_equal(shape("{\"ids\":[1,2,3,4]}"), "ids");
+	assert_string_equal(shape("{\"ids\":null}"), "ids");
+	assert_string_equal(shape("{\"ids\":{}}"), "ids");
+}
+
+static void test_array_min_and_string_values(void **state)
+{
+	(void)state;
+	/* an array's min: items */
+	assert_null(shape("{\"pair\":[1]}"));
+	assert_null(shape("{\"pair\":[1,\"x\"]}"));
+	assert_string_equal(shape("{\"pair\":[]}"), "pair");
+	assert_string_equal(shape_msg, "'pair' must not be empty");
+	assert_string_equal(shape("{\"pair\":[1,2,3]}"), "pair");
+	/* an integer or one of the strings enums names */
+	assert_null(shape("{\"ver\":3}"));
+	assert_null(shape("{\"ver\":\"latest\"}"));
+	assert_string_equal(shape("{\"ver\":\"production\"}"), "ver");
+	assert_string_equal(shape_msg, "'ver' must be an integer or one of latest");
+	assert_string_equal(shape("{\"ver\":1.5}"), "ver");
+	assert_string_equal(shape("{\"ver\":null}"), "ver");
+}
+
 static void test_not_object(void **state)
 {
 	char field[64], msg[128];
@@ -168,9 +474,13 @@ static void test_writer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_not_object),
+		cmocka_unit_test(test_ok),	   cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_not_object), cmocka_unit_test(test_name),
+		cmocka_unit_test(test_url),	   cmocka_unit_test(test_url_path),
+		cmocka_unit_test(test_segment),	   cmocka_unit_test(test_number_range),
+		cmocka_unit_test(test_command),	   cmocka_unit_test(test_env),
+		cmocka_unit_test(test_labels),	   cmocka_unit_test(test_strmap_patch),
+		cmocka_unit_test(test_idlist),	   cmocka_unit_test(test_array_min_and_string_values),
 		cmocka_unit_test(test_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

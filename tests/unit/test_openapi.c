@@ -1,6 +1,7 @@
 /*
  * test_openapi.c: the pieces of the OpenAPI document (src/api/openapi*.c) without a daemon:
- * each body field type as JSON Schema (what atr_json_validate accepts), query parameters,
+ * each body field type as JSON Schema (what atr_json_validate accepts; the types of a shape
+ * with their patterns, also with every allocation failing in turn), query parameters,
  * and the document of small route tables: {path...} becomes {path}, GET/PUT/DELETE of one
  * path share one path item, the answers follow the row, a table it cannot describe gives
  * NULL. The whole document is checked against a running daemon in
@@ -303,6 +304,104 @@ static void test_out_of_memory(void **state)
 	json_decref(whole);
 }
 
+/* The types of a shape: their patterns, ranges and narrower maps, as the validator applies them. */
+static void test_shape_types(void **state)
+{
+	(void)state;
+	assert_schema(
+		field(ATR_F_NAME, ATR_FF_REQUIRED, 1, 63, NULL, NULL),
+		"{\"maxLength\":63,\"minLength\":1,\"pattern\":\"^[A-Za-z0-9][A-Za-z0-9._-]*$\",\"type\":\"string\"}");
+	assert_schema(field(ATR_F_URL, 0, 8, 255, NULL, NULL),
+		      "{\"maxLength\":255,\"minLength\":8,\"pattern\":\"^https?://\",\"type\":\"string\"}");
+	assert_schema(
+		field(ATR_F_URL_PATH, ATR_FF_NULLABLE, 1, 255, NULL, NULL),
+		"{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^/[!\\\"$->@-~]*$\",\"type\":[\"string\",\"null\"]}");
+	assert_schema(field(ATR_F_SEGMENT, 0, 1, 128, NULL, NULL),
+		      "{\"maxLength\":128,\"minLength\":1,\"pattern\":\"^(?!\\\\.\\\\.?$)[^/"
+		      "\\\\\\\\\\\\x00-\\\\x1f\\\\x7f]+$\","
+		      "\"type\":\"string\"}");
+	/* numbers: bounds only when given, as integers */
+	assert_schema(field(ATR_F_NUMBER, 0, 0, 1, NULL, NULL), "{\"maximum\":1,\"minimum\":0,\"type\":\"number\"}");
+	/* a command: a non-empty string, or 1-4096 strings the first of which is not empty */
+	assert_schema(
+		field(ATR_F_COMMAND, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL),
+		"{\"description\":\"a string run by /bin/sh -c, or the program and its arguments; at most 1048576 "
+		"bytes encoded\",\"oneOf\":[{\"minLength\":1,\"type\":\"string\"},{\"items\":{\"type\":\"string\"},"
+		"\"maxItems\":4096,\"minItems\":1,\"prefixItems\":[{\"minLength\":1,\"type\":\"string\"}],\"type\":"
+		"\"array\"}]}");
+	assert_schema(field(ATR_F_COMMAND, ATR_FF_NULLABLE, 0, 0, NULL, NULL),
+		      "{\"description\":\"a string run by /bin/sh -c, or the program and its arguments\",\"oneOf\":[{"
+		      "\"minLength\":1,\"type\":\"string\"},{\"items\":{\"type\":\"string\"},\"maxItems\":4096,"
+		      "\"minItems\":1,\"prefixItems\":[{\"minLength\":1,\"type\":\"string\"}],\"type\":\"array\"},{"
+		      "\"type\":\"null\"}]}");
+	/* maps: environment names and labels narrower than a plain map's, a patch's values nullable */
+	assert_schema(
+		field(ATR_F_ENV, 0, 0, 256, NULL, NULL),
+		"{\"additionalProperties\":{\"maxLength\":4096,\"type\":\"string\"},\"maxProperties\":256,"
+		"\"propertyNames\":{\"maxLength\":256,\"minLength\":1,\"not\":{\"enum\":[\"CUDA_VISIBLE_DEVICES\","
+		"\"CUDA_DEVICE_ORDER\",\"PORT\"]},\"pattern\":\"^(?!ATRIUM_)[A-Za-z_][A-Za-z0-9_]*$\"},\"type\":"
+		"\"object\"}");
+	assert_schema(
+		field(ATR_F_LABELS, 0, 0, 64, NULL, NULL),
+		"{\"additionalProperties\":{\"maxLength\":255,\"type\":\"string\"},\"maxProperties\":64,"
+		"\"propertyNames\":{\"maxLength\":63,\"minLength\":1,\"pattern\":\"^[A-Za-z0-9._/-]+$\"},\"type\":"
+		"\"object\"}");
+	assert_schema(
+		field(ATR_F_STRMAP_PATCH, 0, 0, 100, NULL, NULL),
+		"{\"additionalProperties\":{\"maxLength\":4096,\"type\":[\"string\",\"null\"]},\"maxProperties\":100,"
+		"\"propertyNames\":{\"maxLength\":256,\"minLength\":1},\"type\":\"object\"}");
+	/* lists: of ids; an array's min */
+	assert_schema(field(ATR_F_IDLIST, 0, 0, 4096, NULL, NULL),
+		      "{\"items\":{\"minimum\":1,\"type\":\"integer\"},\"maxItems\":4096,\"type\":\"array\"}");
+	assert_schema(field(ATR_F_ARRAY, 0, 1, 4, NULL, NULL), "{\"maxItems\":4,\"minItems\":1,\"type\":\"array\"}");
+	/* a version number or one of the strings enums names */
+	assert_schema(
+		field(ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, "latest", NULL),
+		"{\"oneOf\":[{\"type\":\"integer\"},{\"enum\":[\"latest\"],\"maxLength\":16,\"minLength\":1,\"type\":"
+		"\"string\"}]}");
+}
+
+/* Each allocation of each shape type's schema in turn fails: the schema is whole or NULL. */
+static void test_shape_types_out_of_memory(void **state)
+{
+	static const struct atr_field shapes[] = {
+		{ "a", ATR_F_NAME, 0, 1, 63, NULL, NULL },
+		{ "b", ATR_F_URL, 0, 8, 255, NULL, NULL },
+		{ "c", ATR_F_URL_PATH, 0, 1, 255, NULL, NULL },
+		{ "d", ATR_F_SEGMENT, 0, 1, 128, NULL, NULL },
+		{ "e", ATR_F_NUMBER, 0, 0, 1, NULL, NULL },
+		{ "f", ATR_F_COMMAND, ATR_FF_NULLABLE, 0, 64, NULL, NULL },
+		{ "g", ATR_F_ENV, 0, 0, 256, NULL, NULL },
+		{ "h", ATR_F_LABELS, 0, 0, 64, NULL, NULL },
+		{ "i", ATR_F_STRMAP_PATCH, 0, 0, 100, NULL, NULL },
+		{ "j", ATR_F_IDLIST, 0, 1, 4096, NULL, NULL },
+		{ "k", ATR_F_INT_OR_STRING, 0, 0, 16, "latest", NULL },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		json_t *whole = api_openapi_field_schema(&shapes[i]);
+		assert_non_null(whole);
+		json_set_alloc_funcs(failing_malloc, free);
+		for (long n = 1;; n++) {
+			json_t *s;
+			alloc_count = 0;
+			alloc_fail_at = n;
+			s = api_openapi_field_schema(&shapes[i]);
+			alloc_fail_at = 0;
+			if (alloc_count < n) { /* no allocation failed: done */
+				assert_true(s && json_equal(s, whole));
+				json_decref(s);
+				break;
+			}
+			assert_true(!s || json_equal(s, whole));
+			json_decref(s);
+		}
+		json_set_alloc_funcs(malloc, free);
+		json_decref(whole);
+	}
+}
+
 /* The real table: one operation per row. */
 static void test_route_table(void **state)
 {
@@ -320,9 +419,14 @@ static void test_route_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_field_types),	    cmocka_unit_test(test_query_params),
-		cmocka_unit_test(test_document_of_a_table), cmocka_unit_test(test_tables_it_cannot_describe),
-		cmocka_unit_test(test_out_of_memory),	    cmocka_unit_test(test_route_table),
+		cmocka_unit_test(test_field_types),
+		cmocka_unit_test(test_query_params),
+		cmocka_unit_test(test_document_of_a_table),
+		cmocka_unit_test(test_tables_it_cannot_describe),
+		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_shape_types),
+		cmocka_unit_test(test_shape_types_out_of_memory),
+		cmocka_unit_test(test_route_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
