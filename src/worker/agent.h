@@ -7,6 +7,7 @@
  * outputs), ship.c (shipping its log, the final report). stage.h: fetching inputs and
  * uploading outputs.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -77,6 +78,7 @@ struct agent {
 	char url[300];	  /* this worker's API base URL, as the server should use it */
 	char name[64];
 	char work_dir[1024]; /* absolute */
+	char exe[PATH_MAX];  /* its own executable (/proc/self/exe, resolved at start): the job shim */
 	json_t *labels;
 	/* identity, from the last registration */
 	bool registered;

@@ -324,6 +324,7 @@ int agent_job_start_process(struct agent_job *j, char *why, size_t whylen)
 	spec.run_id = j->run_id;
 	spec.port = j->svc ? agent_service_port(j) : j->port;
 	spec.work_root = a->work_dir;
+	spec.shim = a->exe;
 	spec.timeout_ms = j->timeout_ms;
 	spec.grace_ms = AGENT_KILL_GRACE_MS;
 	spec.spool = &j->log;

@@ -209,6 +209,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static int check_options(struct agent *a, struct atr_worker_config *cfg)
 {
 	char err[300], host[256], abs[PATH_MAX];
+	ssize_t len;
 	size_t n;
 
 	if (!cfg->server[0] || (strncmp(cfg->server, "http://", 7) != 0 && strncmp(cfg->server, "https://", 8) != 0)) {
@@ -248,6 +249,15 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 		return ATR_EINVAL;
 	}
 	atr_copy(a->work_dir, sizeof(a->work_dir), abs);
+	/* every job runs under `<this executable> job-shim` (shim.c): it must be there */
+	len = readlink("/proc/self/exe", a->exe, sizeof(a->exe) - 1);
+	if (len > 0 && (size_t)len < sizeof(a->exe) - 1)
+		a->exe[len] = 0;
+	if (len <= 0 || (size_t)len >= sizeof(a->exe) - 1 || access(a->exe, X_OK) < 0) {
+		fprintf(stderr,
+			"atrium: cannot find this program's own executable (/proc/self/exe), which runs jobs\n");
+		return ATR_EINVAL;
+	}
 	a->fake_gpus = atr_gpu_fake_count();
 	if (getenv("ATRIUM_PARENT_PID")) {
 		int64_t pid;
