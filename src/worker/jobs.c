@@ -560,6 +560,29 @@ void agent_job_cancel(struct agent_job *j)
 	}
 }
 
+bool agent_job_fence(struct agent_job *j, const char *line, const char *message, uint64_t kill_ms)
+{
+	switch (j->phase) {
+	case AGENT_PREPARING: /* it would start once its inputs are in */
+		stage_free(j->stage);
+		j->stage = NULL;
+		agent_job_finish(j, ATR_PROC_CANCELLED, message, true);
+		return true;
+	case AGENT_RUNNING:
+		if (agent_service_waiting(j)) { /* between two runs of a service: nothing runs */
+			agent_job_finish(j, ATR_PROC_CANCELLED, message, true);
+			return true;
+		}
+		note(j, line);
+		atr_proc_stop(j->proc, kill_ms, message);
+		return true;
+	case AGENT_UPLOADING: /* its process ended: nothing runs */
+	case AGENT_ENDED:
+		break;
+	}
+	return false;
+}
+
 void agent_jobs_cancel_all(struct agent *a)
 {
 	for (struct agent_job *j = a->jobs; j; j = j->next)

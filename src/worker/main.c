@@ -103,6 +103,7 @@ static void close_all(struct agent *a)
 	uv_close((uv_handle_t *)&a->hb_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->stop_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->hk_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&a->fence_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigterm, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigint, on_handle_closed);
 	if (a->http)
@@ -320,10 +321,11 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	uv_timer_init(&loop, &a->hb_timer);
 	uv_timer_init(&loop, &a->stop_timer);
 	uv_timer_init(&loop, &a->hk_timer);
+	uv_timer_init(&loop, &a->fence_timer);
 	uv_signal_init(&loop, &a->sigterm);
 	uv_signal_init(&loop, &a->sigint);
-	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->sigterm.data =
-		a->sigint.data = a;
+	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->fence_timer.data =
+		a->sigterm.data = a->sigint.data = a;
 	if (start_http(a) < 0) {
 		a->exit_code = 1;
 		close_all(a);
