@@ -1,7 +1,9 @@
-/* main.c: argument parsing and the subcommands (serve, worker, version, help). */
+/* main.c: argument parsing and the subcommands (serve, worker, version, help; and job-shim,
+ * which the worker runs for each job and nobody else: not listed). */
 #include "atrium/config.h"
 #include "atrium/serve.h"
 #include "atrium/version.h"
+#include "atrium/worker_runner.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@ int main(int argc, char **argv)
 {
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "job-shim"))
+		return atr_job_shim_main(argc, argv); /* first: it must add nothing to a job's process */
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		puts(usage_top);
 		return argc < 2 ? 2 : 0;

@@ -7,11 +7,17 @@
  * terminal would. Timeout and cancel send SIGTERM to the whole group and SIGKILL after a
  * grace period; when the main process ends, whatever it left in its group is killed too.
  *
+ * The child is the job shim (`atrium job-shim`, shim.c), which runs the command in its
+ * process group and ends as the command ended: the job's processes die with the process
+ * that started them (the kernel's parent-death signal), and so do the descendants that
+ * left the group, which the shim keeps as a child subreaper.
+ *
  * The log is an append-only byte stream addressed by offset (struct atr_spool): every byte
  * is written through to the log file, and the bytes not yet shipped are also kept in memory
  * up to a cap. Past the cap the memory copy is dropped and the shipper reads the file, so a
  * slow server never blocks the job and no byte is lost.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +73,7 @@ struct atr_proc_spec {
 	int64_t run_id;	       /* ATRIUM_RUN_ID ("" when 0) */
 	int port;	       /* > 0: PORT (service jobs) */
 	const char *work_root; /* absolute WORK_DIR */
+	const char *shim;      /* the `atrium` executable that runs the command as `job-shim` (absolute) */
 	uint64_t timeout_ms;   /* 0: none */
 	uint64_t grace_ms;     /* SIGTERM -> SIGKILL */
 	size_t log_mem_cap;    /* 0: 1 MiB */
@@ -98,6 +105,9 @@ int atr_proc_start(struct uv_loop_s *loop, const struct atr_proc_spec *spec, con
 		   struct atr_proc **out);
 /* SIGTERM to the group now, SIGKILL after the grace period; the job ends CANCELLED. */
 void atr_proc_cancel(struct atr_proc *p);
+/* The same, with SIGKILL after grace_ms (sooner, when a cancel already counts down) and
+ * message (copied) as the reason of its end. */
+void atr_proc_stop(struct atr_proc *p, uint64_t grace_ms, const char *message);
 /* Frees a finished job (after done). On a running one it kills the group first (SIGKILL)
  * and done is not called. Memory goes when the loop ran. */
 void atr_proc_free(struct atr_proc *p);
@@ -111,5 +121,16 @@ int64_t atr_proc_started_at(const struct atr_proc *p);	/* ms */
 int64_t atr_proc_ended_at(const struct atr_proc *p);	/* ms, 0 while running */
 struct atr_spool *atr_proc_spool(struct atr_proc *p);
 const char *atr_proc_dir(const struct atr_proc *p);
+
+/*
+ * `atrium job-shim AGENT_PID [--exec FILE] -- ARGV...` (src/main.c calls it before anything
+ * else): runs ARGV (FILE, default ARGV[0], searched on PATH) as described above; exits as
+ * the command did. Started by atr_proc_start only; fd 3 is its status pipe.
+ */
+int atr_job_shim_main(int argc, char **argv);
+/* The shim's parent-death signal, which the runner also sends it when a job's grace period
+ * is over: it SIGKILLs every process below it (those that left the group too), then its
+ * group, itself last. */
+#define ATR_SHIM_KILL_SIG (SIGRTMIN + 1)
 
 #endif

@@ -4,9 +4,11 @@
  * agent.h: private to src/worker/: the agent's state and the functions its files share.
  * main.c (lifecycle, shutdown), link.c (register, heartbeat, deregister, inventory),
  * routes.c (its own HTTP API), jobs.c (a job from its request to its end: inputs, process,
- * outputs), ship.c (shipping its log, the final report). stage.h: fetching inputs and
+ * outputs), ship.c (shipping its log, the final report), fence.c (stopping its jobs when the
+ * server has not answered a heartbeat for its timeout). stage.h: fetching inputs and
  * uploading outputs.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -19,8 +21,9 @@
 #include "atrium/http.h"
 #include "atrium/worker_runner.h"
 
-#define AGENT_MAX_JOBS 256	  /* jobs at once on one worker */
-#define AGENT_KILL_GRACE_MS 10000 /* cancel: SIGTERM, then SIGKILL this much later */
+#define AGENT_MAX_JOBS 256	      /* jobs at once on one worker */
+#define AGENT_KILL_GRACE_MS 10000     /* cancel: SIGTERM, then SIGKILL this much later */
+#define AGENT_FENCE_KILL_MAX_MS 15000 /* fenced: SIGKILL min(--grace, this) after SIGTERM */
 #define AGENT_SHIP_BATCH (256u << 10)
 
 /* Where a job is. Its GPUs are held while it prepares or runs. */
@@ -77,12 +80,19 @@ struct agent {
 	char url[300];	  /* this worker's API base URL, as the server should use it */
 	char name[64];
 	char work_dir[1024]; /* absolute */
+	char exe[PATH_MAX];  /* its own executable (/proc/self/exe, resolved at start): the job shim */
 	json_t *labels;
 	/* identity, from the last registration */
 	bool registered;
 	int64_t worker_id;
 	char secret[ATR_TOKEN_MAX];
 	uint64_t heartbeat_ms;
+	uint64_t heartbeat_timeout_ms; /* the server's: offline (jobs requeued) past it */
+	/* self-fencing (fence.c): contact is a heartbeat answered 200 (or a registration 201),
+	 * counted from when it was sent (uv_now) */
+	uint64_t reg_sent_ms, hb_sent_ms;
+	uv_timer_t fence_timer;
+	bool fenced; /* no contact for heartbeat_timeout_ms: its jobs were stopped; none accepted */
 	/* inventory */
 	struct atr_gpu gpus[ATR_GPU_MAX];
 	int ngpus;
@@ -161,6 +171,15 @@ const char *agent_job_state_name(const struct agent_job *j);
 int agent_job_start_process(struct agent_job *j, char *why, size_t whylen);
 /* The job's end is known (state, message; in_log: also a line of its log): ship, report. */
 void agent_job_finish(struct agent_job *j, enum atr_proc_state state, const char *message, bool in_log);
+/* Fencing (fence.c): a job still fetching its inputs ends cancelled with message; a running
+ * one gets line in its log, SIGTERM now and SIGKILL kill_ms later, and ends cancelled with
+ * message. Returns whether the job had anything to stop. */
+bool agent_job_fence(struct agent_job *j, const char *line, const char *message, uint64_t kill_ms);
+
+/* fence.c */
+/* Contact with the server: a heartbeat or a registration sent at sent_ms (uv_now) succeeded:
+ * the fence waits heartbeat_timeout_ms from then. */
+void agent_fence_contact(struct agent *a, uint64_t sent_ms);
 
 /* housekeep.c: old job folders, stale downloads and the cache's size */
 struct hk_entry {

@@ -324,6 +324,7 @@ int agent_job_start_process(struct agent_job *j, char *why, size_t whylen)
 	spec.run_id = j->run_id;
 	spec.port = j->svc ? agent_service_port(j) : j->port;
 	spec.work_root = a->work_dir;
+	spec.shim = a->exe;
 	spec.timeout_ms = j->timeout_ms;
 	spec.grace_ms = AGENT_KILL_GRACE_MS;
 	spec.spool = &j->log;
@@ -557,6 +558,29 @@ void agent_job_cancel(struct agent_job *j)
 	case AGENT_ENDED:
 		break;
 	}
+}
+
+bool agent_job_fence(struct agent_job *j, const char *line, const char *message, uint64_t kill_ms)
+{
+	switch (j->phase) {
+	case AGENT_PREPARING: /* it would start once its inputs are in */
+		stage_free(j->stage);
+		j->stage = NULL;
+		agent_job_finish(j, ATR_PROC_CANCELLED, message, true);
+		return true;
+	case AGENT_RUNNING:
+		if (agent_service_waiting(j)) { /* between two runs of a service: nothing runs */
+			agent_job_finish(j, ATR_PROC_CANCELLED, message, true);
+			return true;
+		}
+		note(j, line);
+		atr_proc_stop(j->proc, kill_ms, message);
+		return true;
+	case AGENT_UPLOADING: /* its process ended: nothing runs */
+	case AGENT_ENDED:
+		break;
+	}
+	return false;
 }
 
 void agent_jobs_cancel_all(struct agent *a)

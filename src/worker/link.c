@@ -1,8 +1,9 @@
 /*
  * link.c: the agent's side of the protocol with the server: GPU inventory refresh,
  * registration (retried with backoff until the server answers), heartbeats, registering
- * again when the server no longer knows the secret, and deregistration. Everything goes
- * through the curl multi client on the loop; nothing here waits.
+ * again when the server no longer knows the secret, and deregistration. Each registration
+ * and heartbeat that succeeds is contact for the fence (fence.c). Everything goes through
+ * the curl multi client on the loop; nothing here waits.
  */
 #include "agent.h"
 #include "atrium/err.h"
@@ -179,7 +180,7 @@ static void on_registered(void *cls, const struct atr_client_resp *resp)
 	struct agent *a = cls;
 	json_t *j;
 	const char *secret;
-	int64_t hb;
+	int64_t hb, timeout;
 
 	a->reg_xfer = NULL;
 	if (resp->status == 400 || resp->status == 401 || resp->status == 403) {
@@ -201,13 +202,19 @@ static void on_registered(void *cls, const struct atr_client_resp *resp)
 	a->worker_id = json_integer_value(json_object_get(j, "worker_id"));
 	atr_copy(a->secret, sizeof(a->secret), secret);
 	hb = atr_json_int(j, "heartbeat_s", a->cfg->heartbeat_s);
+	/* an older server does not say: it gives heartbeat_s as a third of its timeout */
+	timeout = atr_json_int(j, "heartbeat_timeout_s", hb >= 1 ? 3 * hb : 3 * a->cfg->heartbeat_s);
 	json_decref(j);
 	if (hb > a->cfg->heartbeat_s || hb < 1)
 		hb = a->cfg->heartbeat_s;
+	if (timeout < 1 || timeout > 86400)
+		timeout = 3 * hb;
 	a->heartbeat_ms = (uint64_t)hb * 1000;
+	a->heartbeat_timeout_ms = (uint64_t)timeout * 1000;
 	a->registered = true;
 	a->reg_backoff_ms = 0;
 	write_identity(a);
+	agent_fence_contact(a, a->reg_sent_ms);
 	atr_info("registered with %s as worker %lld ('%s', %d GPU%s, API at %s)", a->server, (long long)a->worker_id,
 		 a->name, a->ngpus, a->ngpus == 1 ? "" : "s", a->url);
 	uv_timer_start(&a->hb_timer, on_hb_timer, a->heartbeat_ms, a->heartbeat_ms);
@@ -231,6 +238,7 @@ void agent_register(struct agent *a)
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	a->registered = false; /* no secret on this request */
+	a->reg_sent_ms = uv_now(a->loop);
 	rc = text ? agent_send(a, "POST", "/api/v1/workers/register", NULL, text, strlen(text), NULL, 10000,
 			       on_registered, a, &a->reg_xfer)
 		  : ATR_ENOMEM;
@@ -275,6 +283,7 @@ static void on_heartbeat(void *cls, const struct atr_client_resp *resp)
 	if (a->server_down)
 		atr_info("the server answers heartbeats again");
 	a->server_down = false;
+	agent_fence_contact(a, a->hb_sent_ms);
 	j = json_loadb(resp->body, resp->len, 0, NULL);
 	if (json_is_boolean(json_object_get(j, "drain")) && a->draining != json_is_true(json_object_get(j, "drain"))) {
 		a->draining = !a->draining;
@@ -344,6 +353,7 @@ static void heartbeat_now(struct agent *a)
 			 mb_or_null(a->disk_total_mb), "disk_free_mb", mb_or_null(a->disk_free_mb));
 	disk_probe(a); /* for the next one */
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	a->hb_sent_ms = uv_now(a->loop);
 	json_decref(body);
 	if (!text || agent_send(a, "POST", "/api/v1/workers/heartbeat", NULL, text, strlen(text), NULL,
 				(long)a->heartbeat_ms * 2, on_heartbeat, a, &a->hb_xfer) < 0)

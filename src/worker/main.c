@@ -103,6 +103,7 @@ static void close_all(struct agent *a)
 	uv_close((uv_handle_t *)&a->hb_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->stop_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->hk_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&a->fence_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigterm, on_handle_closed);
 	uv_close((uv_handle_t *)&a->sigint, on_handle_closed);
 	if (a->http)
@@ -209,6 +210,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static int check_options(struct agent *a, struct atr_worker_config *cfg)
 {
 	char err[300], host[256], abs[PATH_MAX];
+	ssize_t len;
 	size_t n;
 
 	if (!cfg->server[0] || (strncmp(cfg->server, "http://", 7) != 0 && strncmp(cfg->server, "https://", 8) != 0)) {
@@ -248,6 +250,15 @@ static int check_options(struct agent *a, struct atr_worker_config *cfg)
 		return ATR_EINVAL;
 	}
 	atr_copy(a->work_dir, sizeof(a->work_dir), abs);
+	/* every job runs under `<this executable> job-shim` (shim.c): it must be there */
+	len = readlink("/proc/self/exe", a->exe, sizeof(a->exe) - 1);
+	if (len > 0 && (size_t)len < sizeof(a->exe) - 1)
+		a->exe[len] = 0;
+	if (len <= 0 || (size_t)len >= sizeof(a->exe) - 1 || access(a->exe, X_OK) < 0) {
+		fprintf(stderr,
+			"atrium: cannot find this program's own executable (/proc/self/exe), which runs jobs\n");
+		return ATR_EINVAL;
+	}
 	a->fake_gpus = atr_gpu_fake_count();
 	if (getenv("ATRIUM_PARENT_PID")) {
 		int64_t pid;
@@ -310,10 +321,11 @@ int atr_worker_main(struct atr_worker_config *cfg)
 	uv_timer_init(&loop, &a->hb_timer);
 	uv_timer_init(&loop, &a->stop_timer);
 	uv_timer_init(&loop, &a->hk_timer);
+	uv_timer_init(&loop, &a->fence_timer);
 	uv_signal_init(&loop, &a->sigterm);
 	uv_signal_init(&loop, &a->sigint);
-	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->sigterm.data =
-		a->sigint.data = a;
+	a->reg_timer.data = a->hb_timer.data = a->stop_timer.data = a->hk_timer.data = a->fence_timer.data =
+		a->sigterm.data = a->sigint.data = a;
 	if (start_http(a) < 0) {
 		a->exit_code = 1;
 		close_all(a);

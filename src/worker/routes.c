@@ -94,6 +94,13 @@ static void api_jobs_create(struct atr_req *r)
 		atr_reply_conflict(r, NULL, "worker '%s' is draining: it takes no new jobs", a->name);
 		return;
 	}
+	if (a->fenced) {
+		atr_reply_unavailable(r, NULL,
+				      "worker '%s' has had no contact with the server for %llu s: it takes no new jobs"
+				      " until a heartbeat succeeds",
+				      a->name, (unsigned long long)(a->heartbeat_timeout_ms / 1000));
+		return;
+	}
 	rc = agent_job_start(a, atr_req_body(r), &j, field, sizeof(field), why, sizeof(why));
 	if (rc < 0) {
 		atr_reply_err(r, rc, field[0] ? field : NULL, "%s", why);

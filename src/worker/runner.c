@@ -1,7 +1,10 @@
 /*
  * runner.c: one job as a child process on the loop: its folder, environment, process group,
  * output pipe, timeout, cancel (SIGTERM to the group, SIGKILL after the grace period) and
- * final state. It knows nothing of HTTP or of the server: jobs.c ships the log and reports.
+ * final state. The child is the job shim (shim.c: the agent's own executable), which runs the
+ * command in its process group and dies with the agent; its status pipe (its fd 3) says when
+ * the command could not be exec'd. It knows nothing of HTTP or of the server: jobs.c ships
+ * the log and reports.
  */
 #include "atrium/worker_runner.h"
 #include "atrium/err.h"
@@ -18,13 +21,15 @@
 
 extern char **environ;
 
-#define DRAIN_MS 2000 /* after the main process ended, how long the pipe may stay open */
+#define DRAIN_MS 2000	  /* after the main process ended, how long the pipe may stay open */
+#define SHIM_KILL_MS 1000 /* after asking the shim to kill everything, SIGKILL to the group */
 
-enum kill_reason { KILL_NONE, KILL_CANCEL, KILL_TIMEOUT };
+enum kill_reason { KILL_NONE, KILL_CANCEL, KILL_TIMEOUT, KILL_STOP };
 
 struct atr_proc {
 	uv_process_t proc;
 	uv_pipe_t out;
+	uv_pipe_t status; /* the shim's fd 3: the errno of a failed exec, then EOF */
 	uv_timer_t timeout, grace, drain;
 	int open_handles;
 	struct atr_spool own;	 /* the log, when the caller gave none */
@@ -38,9 +43,13 @@ struct atr_proc {
 	enum kill_reason reason;
 	int exit_code, sig;
 	int64_t started_at, ended_at;
-	bool spawned, exited, eof, finished, term_sent, freeing;
+	bool spawned, exited, eof, status_eof, finished, term_sent, shim_killing, freeing;
+	unsigned char exec_err[sizeof(int)]; /* from the status pipe */
+	size_t exec_err_len;
+	char file[300]; /* the command's program, for "cannot start" */
 	char dir[1100];
 	char message[300];
+	char stop_message[300]; /* KILL_STOP: the reason given */
 	char readbuf[65536];
 };
 
@@ -177,10 +186,27 @@ static void handle_closed(uv_handle_t *h)
 	free(p);
 }
 
+/* The command could not be exec'd (the shim said so): the job failed to start. */
+static void exec_failed(struct atr_proc *p)
+{
+	char line[400];
+	int err;
+
+	memcpy(&err, p->exec_err, sizeof(err));
+	p->state = ATR_PROC_FAILED;
+	p->exit_code = -1;
+	p->sig = 0;
+	snprintf(p->message, sizeof(p->message), "cannot start '%s': %s", p->file, uv_strerror(-err));
+	snprintf(line, sizeof(line), "atrium: %s\n", p->message);
+	atr_spool_append(p->spool, line, strlen(line));
+}
+
 static void maybe_finish(struct atr_proc *p)
 {
-	if (p->finished || !p->exited || !p->eof)
+	if (p->finished || !p->exited || !p->eof || !p->status_eof)
 		return;
+	if (p->exec_err_len == sizeof(p->exec_err))
+		exec_failed(p);
 	p->finished = true;
 	uv_timer_stop(&p->drain);
 	uv_timer_stop(&p->grace);
@@ -220,11 +246,40 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 }
 
+static void stop_status(struct atr_proc *p)
+{
+	if (!p->status_eof) {
+		p->status_eof = true;
+		uv_read_stop((uv_stream_t *)&p->status);
+	}
+}
+
+static void on_status_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct atr_proc *p = h->data;
+	(void)hint;
+	b->base = (char *)p->exec_err + p->exec_err_len;
+	b->len = sizeof(p->exec_err) - p->exec_err_len;
+}
+
+static void on_status(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct atr_proc *p = s->data;
+	(void)b;
+	if (n > 0)
+		p->exec_err_len += (size_t)n;
+	if (n < 0 || p->exec_err_len == sizeof(p->exec_err)) {
+		stop_status(p);
+		maybe_finish(p);
+	}
+}
+
 static void on_drain(uv_timer_t *t)
 {
 	struct atr_proc *p = t->data;
 	/* something that left the group (setsid) still holds the pipe: stop waiting for it */
 	stop_reading(p);
+	stop_status(p);
 	maybe_finish(p);
 }
 
@@ -249,6 +304,9 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int sig)
 	} else if (p->reason == KILL_CANCEL) {
 		p->state = ATR_PROC_CANCELLED;
 		snprintf(p->message, sizeof(p->message), "cancelled");
+	} else if (p->reason == KILL_STOP) {
+		p->state = ATR_PROC_CANCELLED;
+		snprintf(p->message, sizeof(p->message), "%s", p->stop_message);
 	} else if (sig) {
 		p->state = ATR_PROC_FAILED;
 		snprintf(p->message, sizeof(p->message), "killed by signal %d (%s)", sig, strsignal(sig));
@@ -267,32 +325,55 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int sig)
 	maybe_finish(p);
 }
 
+/* The grace period is over: the shim SIGKILLs everything below it (what left the group
+ * too), then the group and itself; SIGKILL to the group a little later, should it not. */
 static void on_grace(uv_timer_t *t)
 {
 	struct atr_proc *p = t->data;
-	if (!p->exited)
-		kill_group(p, SIGKILL);
+
+	if (p->exited)
+		return;
+	if (!p->shim_killing && p->pid > 0 && kill(p->pid, ATR_SHIM_KILL_SIG) == 0) {
+		p->shim_killing = true;
+		uv_timer_start(&p->grace, on_grace, SHIM_KILL_MS, 0);
+		return;
+	}
+	kill_group(p, SIGKILL);
 }
 
-static void terminate(struct atr_proc *p, enum kill_reason why)
+/* SIGTERM now (once), SIGKILL after grace_ms: the sooner of this and an earlier call's. */
+static void terminate(struct atr_proc *p, enum kill_reason why, uint64_t grace_ms)
 {
-	if (p->exited || p->term_sent)
+	if (p->exited)
 		return;
+	if (p->term_sent) {
+		if (!p->shim_killing && uv_is_active((uv_handle_t *)&p->grace) &&
+		    uv_timer_get_due_in(&p->grace) > grace_ms)
+			uv_timer_start(&p->grace, on_grace, grace_ms, 0);
+		return;
+	}
 	p->term_sent = true;
 	p->reason = why;
 	kill_group(p, SIGTERM);
-	uv_timer_start(&p->grace, on_grace, p->grace_ms, 0);
+	uv_timer_start(&p->grace, on_grace, grace_ms, 0);
 }
 
 static void on_timeout(uv_timer_t *t)
 {
 	struct atr_proc *p = t->data;
-	terminate(p, KILL_TIMEOUT);
+	terminate(p, KILL_TIMEOUT, p->grace_ms);
 }
 
 void atr_proc_cancel(struct atr_proc *p)
 {
-	terminate(p, KILL_CANCEL);
+	terminate(p, KILL_CANCEL, p->grace_ms);
+}
+
+void atr_proc_stop(struct atr_proc *p, uint64_t grace_ms, const char *message)
+{
+	if (!p->term_sent)
+		snprintf(p->stop_message, sizeof(p->stop_message), "%s", message);
+	terminate(p, KILL_STOP, grace_ms);
 }
 
 /* The program could not be exec'd: the job ends now (done runs from the drain timer). */
@@ -301,6 +382,7 @@ static void spawn_failed(struct atr_proc *p, const char *what, int err)
 	char line[400];
 
 	p->exited = true; /* eof comes from the timer, so done runs after atr_proc_start returned */
+	p->status_eof = true;
 	p->ended_at = atr_now_ms();
 	p->state = ATR_PROC_FAILED;
 	p->exit_code = -1;
@@ -330,14 +412,56 @@ static int make_dirs(const struct atr_proc_spec *s, struct atr_proc *p)
 	return atr_spool_open(&p->own, sub, s->log_mem_cap);
 }
 
-/* Spawns the program, its stdout and stderr on the pipe's write end fds[1], in its own
- * session and process group. On failure the job ends at once (spawn_failed). */
-static void spawn(uv_loop_t *loop, struct atr_proc *p, const struct atr_proc_spec *spec, char **env, uv_file fds[2])
+/* `SHIM job-shim AGENT_PID [--exec /bin/sh] -- ARGV...` (NULL-terminated; caller frees the
+ * array, its strings are borrowed but for the pid, kept in pidbuf). */
+static const char **shim_args(const struct atr_proc_spec *s, char *pidbuf, size_t pidlen)
 {
-	const char *sh_args[] = { "sh", "-c", spec->shell, NULL };
-	const char *const *args = spec->argv ? spec->argv : sh_args;
+	const char *sh_args[] = { "sh", "-c", s->shell, NULL };
+	const char *const *cmd = s->argv ? s->argv : sh_args;
+	size_t n = 0, k = 0;
+	const char **v;
+
+	while (cmd[n])
+		n++;
+	if (!(v = calloc(n + 8, sizeof(*v))))
+		return NULL;
+	snprintf(pidbuf, pidlen, "%d", (int)getpid());
+	v[k++] = s->shim;
+	v[k++] = "job-shim";
+	v[k++] = pidbuf;
+	if (!s->argv) {
+		v[k++] = "--exec";
+		v[k++] = "/bin/sh";
+	}
+	v[k++] = "--";
+	for (size_t i = 0; i < n; i++)
+		v[k++] = cmd[i];
+	v[k] = NULL;
+	return v;
+}
+
+/* The handles a job owns, each closed (and counted down) by atr_proc_free. */
+static void init_handles(uv_loop_t *loop, struct atr_proc *p)
+{
+	uv_pipe_init(loop, &p->out, 0);
+	uv_pipe_init(loop, &p->status, 0);
+	uv_timer_init(loop, &p->timeout);
+	uv_timer_init(loop, &p->grace);
+	uv_timer_init(loop, &p->drain);
+	p->proc.data = p->out.data = p->status.data = p->timeout.data = p->grace.data = p->drain.data = p;
+	p->open_handles = 6;
+}
+
+/*
+ * Spawns the shim (which runs the command: shim.c) in its own session and process group: the
+ * command's output on fds[1] (stdout and stderr), the shim's word on a failed exec on sfds[1]
+ * (its fd 3). On failure the job ends at once (spawn_failed).
+ */
+static void spawn(uv_loop_t *loop, struct atr_proc *p, const struct atr_proc_spec *spec, const char **args, char **env,
+		  uv_file fds[2], uv_file sfds[2])
+{
 	uv_process_options_t o;
-	uv_stdio_container_t stdio[3];
+	uv_stdio_container_t stdio[4];
 	int rc;
 
 	memset(&o, 0, sizeof(o));
@@ -347,18 +471,22 @@ static void spawn(uv_loop_t *loop, struct atr_proc *p, const struct atr_proc_spe
 	stdio[1].data.fd = fds[1];
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = fds[1];
-	o.file = spec->argv ? args[0] : "/bin/sh";
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = sfds[1];
+	o.file = spec->shim;
 	o.args = (char **)args;
-	o.env = env;
+	o.env = env; /* the shim's environment is the command's: it adds nothing */
 	o.cwd = p->dir;
 	o.flags = UV_PROCESS_DETACHED; /* setsid(): its own session and process group */
 	o.stdio = stdio;
-	o.stdio_count = 3;
+	o.stdio_count = 4;
 	o.exit_cb = on_exit_cb;
 	rc = uv_spawn(loop, &p->proc, &o);
 	close(fds[1]);
+	close(sfds[1]);
 	if (rc < 0) {
 		close(fds[0]);
+		close(sfds[0]);
 		spawn_failed(p, o.file, rc);
 		return;
 	}
@@ -366,32 +494,25 @@ static void spawn(uv_loop_t *loop, struct atr_proc *p, const struct atr_proc_spe
 	p->pid = p->proc.pid;
 	uv_pipe_open(&p->out, fds[0]);
 	uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
+	uv_pipe_open(&p->status, sfds[0]);
+	uv_read_start((uv_stream_t *)&p->status, on_status_alloc, on_status);
 	if (spec->timeout_ms)
 		uv_timer_start(&p->timeout, on_timeout, spec->timeout_ms, 0);
-}
-
-/* The handles a job owns, each closed (and counted down) by atr_proc_free. */
-static void init_handles(uv_loop_t *loop, struct atr_proc *p)
-{
-	uv_pipe_init(loop, &p->out, 0);
-	uv_timer_init(loop, &p->timeout);
-	uv_timer_init(loop, &p->grace);
-	uv_timer_init(loop, &p->drain);
-	p->proc.data = p->out.data = p->timeout.data = p->grace.data = p->drain.data = p;
-	p->open_handles = 5;
 }
 
 int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const struct atr_proc_ops *ops, void *cls,
 		   struct atr_proc **out)
 {
 	struct atr_proc *p = calloc(1, sizeof(*p));
+	const char **args = NULL;
 	struct envb env = { 0 };
-	uv_file fds[2] = { -1, -1 };
+	uv_file fds[2] = { -1, -1 }, sfds[2] = { -1, -1 };
+	char pidbuf[24];
 	int rc;
 
 	if (!p)
 		return ATR_ENOMEM;
-	if ((!spec->argv || !spec->argv[0]) && !spec->shell) {
+	if (((!spec->argv || !spec->argv[0]) && !spec->shell) || !spec->shim || spec->shim[0] != '/') {
 		free(p);
 		return ATR_EINVAL;
 	}
@@ -402,19 +523,29 @@ int atr_proc_start(uv_loop_t *loop, const struct atr_proc_spec *spec, const stru
 	p->state = ATR_PROC_RUNNING;
 	p->started_at = atr_now_ms();
 	p->own.fd = -1;
+	snprintf(p->file, sizeof(p->file), "%s", spec->argv ? spec->argv[0] : "/bin/sh");
 	rc = make_dirs(spec, p);
 	if (rc == 0)
 		rc = build_env(spec, p->dir, &env);
+	if (rc == 0 && !(args = shim_args(spec, pidbuf, sizeof(pidbuf))))
+		rc = ATR_ENOMEM;
 	if (rc == 0 && uv_pipe(fds, UV_NONBLOCK_PIPE, 0) < 0)
 		rc = ATR_EIO;
+	if (rc == 0 && uv_pipe(sfds, UV_NONBLOCK_PIPE, 0) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		rc = ATR_EIO;
+	}
 	if (rc < 0) {
+		free(args);
 		env_free(&env);
 		atr_spool_close(&p->own);
 		free(p);
 		return rc;
 	}
 	init_handles(loop, p);
-	spawn(loop, p, spec, env.v, fds);
+	spawn(loop, p, spec, args, env.v, fds, sfds);
+	free(args);
 	env_free(&env);
 	*out = p;
 	return 0;
@@ -429,6 +560,7 @@ void atr_proc_free(struct atr_proc *p)
 		kill_group(p, SIGKILL);
 	uv_close((uv_handle_t *)&p->proc, handle_closed);
 	uv_close((uv_handle_t *)&p->out, handle_closed);
+	uv_close((uv_handle_t *)&p->status, handle_closed);
 	uv_close((uv_handle_t *)&p->timeout, handle_closed);
 	uv_close((uv_handle_t *)&p->grace, handle_closed);
 	uv_close((uv_handle_t *)&p->drain, handle_closed);

@@ -621,7 +621,7 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	char old_secret[128];
 	const char *pidfile;
 	long long id, job;
-	long leftover;
+	long leftover, escaped;
 	(void)state;
 
 	h_worker_start(&w, &S, tok, "gpu-03", 1, crashy);
@@ -629,7 +629,7 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	id = w.id;
 	snprintf(old_secret, sizeof(old_secret), "%s", w.secret);
 	assert_string_equal(worker_state(id), "online");
-	/* a job it runs outlives it (its own process group)... */
+	/* a job it runs dies with it (the job shim's parent-death signal)... */
 	pidfile = h_fmt("%s/leftover.pid", S.dir);
 	job = submit(h_fmt("{\"command\":\"echo $$ > %s; exec sleep 300\",\"labels\":{\"pool\":\"crashy\"},"
 			   "\"max_attempts\":1}",
@@ -641,7 +641,17 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
 	leftover = read_pid(pidfile);
 	assert_int_equal(h_worker_stop(&w, SIGKILL), 128 + SIGKILL);
-	assert_true(process_alive(leftover));
+	assert_true(h_wait(process_gone, &leftover, 2000));
+	/* ...and one that escaped it anyway (here: started by hand), still marked as the job's
+	 * (its group in jobs/<id>/process.pid, ATRIUM_JOB_ID=<id> in its environment), is stopped
+	 * when the worker starts again on its work dir */
+	pidfile = h_fmt("%s/jobs/%lld/process.pid", w.dir, job);
+	assert_int_equal(
+		h_sh("ATRIUM_JOB_ID=%lld setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '%s'", job, pidfile),
+		0);
+	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
+	escaped = read_pid(pidfile);
+	assert_true(process_alive(escaped));
 	/* --heartbeat-timeout 3: offline within a few seconds, not at once */
 	assert_true(wait_state(id, "offline", 10000));
 	{
@@ -654,8 +664,8 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	unlink(h_fmt("%s/worker.json", w.dir));
 	h_worker_start(&again, &S, tok, "gpu-03", 1, crashy);
 	assert_true(h_worker_wait_registered(&again, 0, 20000));
-	/* ...until the worker starts again on its work dir: what it left running is stopped */
-	assert_true(h_wait(process_gone, &leftover, 5000));
+	/* ...the worker starts again on its work dir: what was left running is stopped */
+	assert_true(h_wait(process_gone, &escaped, 5000));
 	json_decref(wait_job(job, "failed")); /* lost with its worker, no attempt left */
 	assert_int_equal(again.id, id);
 	assert_string_not_equal(again.secret, old_secret);

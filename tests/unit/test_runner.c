@@ -24,6 +24,7 @@
 #include "atrium/worker_runner.h"
 
 static char root[256];
+static char shim[4096]; /* the atrium executable that runs each job as `job-shim` */
 
 struct run {
 	uv_loop_t loop;
@@ -84,6 +85,7 @@ static void start(struct run *r, struct atr_proc_spec *spec)
 	assert_int_equal(uv_loop_init(&r->loop), 0);
 	spec->id = next_id++;
 	spec->work_root = root;
+	spec->shim = shim;
 	if (!spec->grace_ms)
 		spec->grace_ms = 300;
 	assert_int_equal(atr_proc_start(&r->loop, spec, &ops, r, &r->p), 0);
@@ -285,12 +287,12 @@ static bool pid_dead(pid_t pid)
 	return st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X');
 }
 
-static pid_t read_pid(const struct atr_proc *p)
+static pid_t read_pid_file(const struct atr_proc *p, const char *name)
 {
 	char path[1200], buf[32] = { 0 };
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/grandchild.pid", atr_proc_dir(p));
+	snprintf(path, sizeof(path), "%s/%s", atr_proc_dir(p), name);
 	for (int i = 0; i < 200; i++) {
 		f = fopen(path, "r");
 		if (f) {
@@ -301,8 +303,13 @@ static pid_t read_pid(const struct atr_proc *p)
 		}
 		usleep(10000);
 	}
-	fail_msg("no grandchild.pid");
+	fail_msg("no %s", name);
 	return 0;
+}
+
+static pid_t read_pid(const struct atr_proc *p)
+{
+	return read_pid_file(p, "grandchild.pid");
 }
 
 static void test_timeout_kills_group(void **state)
@@ -332,16 +339,19 @@ static void on_cancel_timer(uv_timer_t *t)
 
 static void test_cancel_escalates_to_sigkill(void **state)
 {
-	/* ignores SIGTERM, and so does its grandchild: only the SIGKILL after the grace ends it */
-	struct atr_proc_spec s = { .shell = "trap '' TERM; sleep 100 & echo $! > grandchild.pid; sleep 100",
+	/* ignores SIGTERM, and so do its grandchild and what it started in a session of its own:
+	 * only the SIGKILL after the grace ends them, all (the shim kills what left the group) */
+	struct atr_proc_spec s = { .shell = "trap '' TERM; sleep 100 & echo $! > grandchild.pid;"
+					    " setsid sleep 100 </dev/null & echo $! > setsid.pid; sleep 100",
 				   .grace_ms = 300 };
 	struct run r;
 	uv_timer_t t;
-	pid_t gc;
+	pid_t gc, away;
 	(void)state;
 
 	start(&r, &s);
 	gc = read_pid(r.p);
+	away = read_pid_file(r.p, "setsid.pid");
 	uv_timer_init(&r.loop, &t);
 	t.data = r.p;
 	uv_timer_start(&t, on_cancel_timer, 50, 0);
@@ -349,9 +359,10 @@ static void test_cancel_escalates_to_sigkill(void **state)
 	uv_close((uv_handle_t *)&t, NULL);
 	assert_int_equal(atr_proc_state(r.p), ATR_PROC_CANCELLED);
 	assert_int_equal(atr_proc_signal(r.p), SIGKILL);
-	for (int i = 0; i < 100 && !pid_dead(gc); i++)
+	for (int i = 0; i < 100 && !(pid_dead(gc) && pid_dead(away)); i++)
 		usleep(20000);
 	assert_true(pid_dead(gc));
+	assert_true(pid_dead(away));
 	finish(&r);
 
 	/* a job that stops on SIGTERM ends at once, cancelled */
@@ -423,9 +434,14 @@ static void test_spool(void **state)
 
 static int setup(void **state)
 {
+	const char *bin = getenv("ATRIUM_BIN");
 	(void)state;
 	snprintf(root, sizeof(root), "/tmp/atrium-runner-XXXXXX");
 	assert_non_null(mkdtemp(root));
+	if (!realpath(bin && *bin ? bin : "build/asan/atrium", shim)) {
+		fprintf(stderr, "no atrium executable for the job shim: set ATRIUM_BIN\n");
+		return -1;
+	}
 	return 0;
 }
 
