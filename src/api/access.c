@@ -186,24 +186,41 @@ static int load_dataset_version(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
+/* A run's MLflow id in a path: 32 lowercase hex characters. */
+static bool is_run_uuid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 32;
+}
+
+/* {run}: its id, or its MLflow id (32 hex characters: MLflow's artifact paths carry it). */
 static int load_run(struct atr_req *r, struct api_res *x)
 {
+	const char *uuid = atr_req_param(r, "run");
+	int64_t user = atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0;
 	enum atr_prole member = ATR_PROLE_NONE;
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
-	if (path_id(r, "run", &id) < 0)
-		return -1;
-	/* the run, its project and the caller's membership in one query (the hot path of metric logging) */
-	rc = atr_store_run_access(STORE(r), id, atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0,
-				  &x->run, &x->project, &member);
+	if (is_run_uuid(uuid)) {
+		rc = atr_store_run_access_uuid(STORE(r), uuid, user, &x->run, &x->project, &member);
+	} else {
+		if (path_id(r, "run", &id) < 0)
+			return -1;
+		/* the run, its project and the caller's membership in one query (the hot path of metric logging) */
+		rc = atr_store_run_access(STORE(r), id, user, &x->run, &x->project, &member);
+	}
 	if (rc == ATR_ENOTFOUND)
 		return 1;
 	if (rc < 0)
 		return rc;
 	x->role = api_project_role_as(r, &x->project, member);
 	if (x->role != ATR_PROLE_NONE)
-		atr_req_audit_object(r, "run:%lld", (long long)id);
+		atr_req_audit_object(r, "run:%lld", (long long)x->run.id);
 	return x->role == ATR_PROLE_NONE ? 1 : 0;
 }
 
