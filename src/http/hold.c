@@ -3,7 +3,7 @@
  * when the loop is about to wait (atrium/store.h, group commit): a commit per turn instead of
  * a commit per request is most of what a small write costs. Nothing written may be
  * acknowledged before its commit, so an answer made while the store holds uncommitted writes
- * is held (the request's phase HELD) on the server's list; after the commit
+ * with 2xx or 3xx is held (the request's phase HELD) on the server's list (errors go at once); after the commit
  * (atr_server_release_held, called by serve.c from the store's commit hook) every held answer
  * goes out, and after a failed commit each 2xx among them becomes a 503, as its change was
  * lost. A kill -9 at any moment therefore loses nothing that was answered 2xx.
@@ -18,7 +18,10 @@
 
 bool atr_server_hold(struct atr_server *s, struct atr_req *r)
 {
-	if (r->phase != ATR_REQ_ANSWERED || !s->o.uncommitted || !s->o.uncommitted(s->o.app))
+	/* An error acknowledges nothing: it goes at once, even while the turn's writes (its own
+	 * audit entry, say) wait for their commit; so a refusal made from the headers reaches the
+	 * client before it sends the body it was refused for. */
+	if (r->status >= 400 || r->phase != ATR_REQ_ANSWERED || !s->o.uncommitted || !s->o.uncommitted(s->o.app))
 		return false;
 	if (!atr_req_enter(r, ATR_REQ_HELD))
 		return false;

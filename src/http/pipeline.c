@@ -220,6 +220,66 @@ static bool cache_lookup(struct atr_req *r)
 	return false;
 }
 
+struct framing {
+	int content_lengths;
+	const char *te;
+	const char *bad_name;
+	bool host;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "Content-Length") == 0)
+		f->content_lengths++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		f->te = value ? value : "";
+	else if (strcasecmp(key, "Host") == 0)
+		f->host = true;
+	if (!f->bad_name && strpbrk(key, " \t"))
+		f->bad_name = key;
+	return MHD_YES;
+}
+
+/*
+ * How the request says where its body ends, checked before anything trusts it: one
+ * Content-Length at most, no Transfer-Encoding but chunked, not both (a request that two
+ * servers in a row could read two ways is how requests are smuggled behind a proxy), no
+ * space in a header's name, a Host on HTTP/1.1. -1 after a JSON 400 naming the header.
+ */
+static int check_framing(struct atr_req *r, const char *version)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &f);
+	if (f.bad_name || f.content_lengths > 1 || f.te || (!f.host && version && strcmp(version, "HTTP/1.1") == 0))
+		atr_reply_header(r, "Connection", "close"); /* (where the body ends is not known: no next request) */
+	if (f.bad_name) {
+		atr_reply_invalid(r, "headers", "a header name has a space in it ('%.40s')", f.bad_name);
+		return -1;
+	}
+	if (f.content_lengths > 1) {
+		atr_reply_invalid(r, "Content-Length", "'Content-Length' is given more than once");
+		return -1;
+	}
+	if (f.te && strcasecmp(f.te, "chunked") != 0) {
+		atr_reply_invalid(r, "Transfer-Encoding", "'Transfer-Encoding: %.40s' is not supported (only chunked)",
+				  f.te);
+		return -1;
+	}
+	if (f.te && f.content_lengths) {
+		atr_reply_invalid(r, "Transfer-Encoding", "'Transfer-Encoding' and 'Content-Length' together");
+		return -1;
+	}
+	if (!f.host && version && strcmp(version, "HTTP/1.1") == 0) {
+		atr_reply_invalid(r, "Host", "HTTP/1.1 requests name their 'Host'");
+		return -1;
+	}
+	return 0;
+}
+
 static void begin_checked(struct atr_req *r);
 
 static void begin(struct atr_req *r)
@@ -425,7 +485,6 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 	struct atr_server *s = cls;
 	struct atr_req *r = *con_cls;
 
-	(void)version;
 	if (!r) {
 		r = atr_req_new(s, c, url, method);
 		if (!r)
@@ -434,7 +493,7 @@ enum MHD_Result atr_pipeline_access(void *cls, struct MHD_Connection *c, const c
 		atr_conns_request_began(r);
 		if (s->stopping)
 			atr_reply_unavailable(r, NULL, "the server is shutting down");
-		else
+		else if (check_framing(r, version) == 0)
 			begin(r);
 		atr_req_flush(r);
 		return MHD_YES;

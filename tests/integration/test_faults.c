@@ -195,6 +195,105 @@ static void test_slowloris_is_harmless(void **state)
 	h_server_cleanup(&S);
 }
 
+/* Sends raw, then reads the first line and the body of the answer (within 3 s). */
+static bool raw_exchange(struct h_server *s, const char *raw, size_t len, char *line, size_t linelen, char *body,
+			 size_t bodylen)
+{
+	char buf[8192];
+	size_t got = 0;
+	int fd = raw_connect(s);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char *eol, *sep;
+
+	assert_true(fd >= 0);
+	send(fd, raw, len, MSG_NOSIGNAL);
+	while (got < sizeof(buf) - 1 && poll(&p, 1, 3000) > 0) {
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = 0;
+		if ((sep = strstr(buf, "\r\n\r\n")) && strchr(sep + 4, '}'))
+			break;
+	}
+	close(fd);
+	buf[got] = 0;
+	if (!got || !(eol = strstr(buf, "\r\n")) || !(sep = strstr(buf, "\r\n\r\n")))
+		return false;
+	snprintf(line, linelen, "%.*s", (int)(eol - buf), buf);
+	snprintf(body, bodylen, "%s", sep + 4);
+	return true;
+}
+
+/* 401 and 413 come from the headers: before the body (and no 100 Continue for it). */
+static void test_refused_from_the_headers(void **state)
+{
+	struct h_server S;
+	char line[200], body[1024], raw[600];
+	int64_t t0;
+	(void)state;
+
+	h_server_start(&S, NULL);
+	/* no token, a large body announced: 401 at once, without 100 Continue */
+	t0 = now_ms();
+	assert_true(
+		raw_exchange(&S,
+			     "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			     "Expect: 100-continue\r\nContent-Length: 11000000\r\n\r\n",
+			     strlen("POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+				    "Expect: 100-continue\r\nContent-Length: 11000000\r\n\r\n"),
+			     line, sizeof(line), body, sizeof(body)));
+	assert_non_null(strstr(line, " 401 "));
+	assert_non_null(strstr(body, "\"unauthorized\""));
+	assert_true(now_ms() - t0 < 1500);
+	/* a token, a body over the limit, part of it sent: 413 at once */
+	snprintf(raw, sizeof(raw),
+		 "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+		 "Content-Type: application/json\r\nContent-Length: 99000000\r\n\r\n{\"name\": \"",
+		 S.admin_token);
+	t0 = now_ms();
+	assert_true(raw_exchange(&S, raw, strlen(raw), line, sizeof(line), body, sizeof(body)));
+	assert_non_null(strstr(line, " 413 "));
+	assert_non_null(strstr(body, "\"too_large\""));
+	assert_true(now_ms() - t0 < 1500);
+	h_server_cleanup(&S);
+}
+
+/* Requests that two servers could read two ways are refused, in JSON. */
+static void test_http_framing_is_strict(void **state)
+{
+	static const struct {
+		const char *raw, *field;
+	} cases[] = {
+		{ "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+		  "Content-Length" },
+		{ "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}",
+		  "Transfer-Encoding" },
+		{ "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+		  "2\r\n\r\n"
+		  "2\r\n{}\r\n0\r\n\r\n",
+		  "Transfer-Encoding" },
+		{ "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}", "headers" },
+		{ "GET /healthz HTTP/1.1\r\n\r\n", "Host" },
+	};
+	struct h_server S;
+	char line[200], body[1024], want[64];
+	(void)state;
+
+	h_server_start(&S, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(
+			raw_exchange(&S, cases[i].raw, strlen(cases[i].raw), line, sizeof(line), body, sizeof(body)));
+		assert_non_null(strstr(line, " 400 "));
+		snprintf(want, sizeof(want), "\"field\":\"%s\"", cases[i].field);
+		assert_non_null(strstr(body, want));
+	}
+	/* HTTP/1.0 needs no Host */
+	assert_true(raw_exchange(&S, "GET /healthz HTTP/1.0\r\n\r\n", 25, line, sizeof(line), body, sizeof(body)));
+	assert_non_null(strstr(line, " 200 "));
+	h_server_cleanup(&S);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +301,8 @@ int main(void)
 		cmocka_unit_test(test_idle_connections_do_not_lock_out),
 		cmocka_unit_test(test_trickled_head_is_cut),
 		cmocka_unit_test(test_slowloris_is_harmless),
+		cmocka_unit_test(test_refused_from_the_headers),
+		cmocka_unit_test(test_http_framing_is_strict),
 	};
 	return h_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }
