@@ -65,11 +65,14 @@ int atr_store_run_update(struct atr_store *s, int64_t id, const struct atr_run_p
  * false while the model registry's table does not exist.
  */
 bool atr_store_run_in_use(struct atr_store *s, int64_t run_id);
+/* The same, saying why (into why): "it is the source run of version 2 of model 'x'", "it is the
+ * run of job 7 (running)". */
+bool atr_store_run_kept_by(struct atr_store *s, int64_t run_id, char *why, size_t whylen);
 /*
  * Deletes the run, its params, tags, inputs, metrics and its files rows (the bytes are left to
  * the blob garbage collector). ATR_ECONFLICT when atr_store_run_in_use.
  */
-int atr_store_run_delete(struct atr_store *s, int64_t run_id);
+int atr_store_run_delete(struct atr_store *s, int64_t run_id, char *why, size_t whylen);
 
 /*
  * Runs of a project matching q in q's order, one page (list items, see atr_store_run_item).

@@ -200,11 +200,11 @@ void api_runs_patch(struct atr_req *r)
 void api_runs_delete(struct atr_req *r)
 {
 	int64_t id = RES(r)->run.id;
-	int rc = atr_store_run_delete(STORE(r), id);
+	char why[200] = "";
+	int rc = atr_store_run_delete(STORE(r), id, why, sizeof(why));
 
 	if (rc == ATR_ECONFLICT) {
-		atr_reply_conflict(r, NULL, "run %lld is the source run of a model version and cannot be deleted",
-				   (long long)id);
+		atr_reply_conflict(r, NULL, "run %lld cannot be deleted: %s", (long long)id, why);
 		return;
 	}
 	if (rc < 0) {

@@ -47,7 +47,7 @@ const struct atr_field api_worker_register_schema[] = {
 const struct atr_field api_worker_heartbeat_schema[] = {
 	{ "gpus", ATR_F_ARRAY, 0, 0, 64, NULL, gpu_schema },
 	{ "running", ATR_F_IDLIST, 0, 0, 4096, NULL, NULL },
-	{ "load", ATR_F_NUMBER, 0, 0, 0, NULL, NULL },
+	{ "load", ATR_F_NUMBER, 0, 0, 1000000, NULL, NULL }, /* the 1-minute load average: fractional, never negative */
 	{ "memory_used_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 40, NULL, NULL },
 	/* the --work-dir file system, MiB */
 	{ "disk_total_mb", ATR_F_INT, ATR_FF_NULLABLE, 0, 1LL << 50, NULL, NULL },

@@ -225,6 +225,16 @@ struct num {
 	bool neg, integer, many;
 };
 
+static int digits10(uint64_t v)
+{
+	int d = 1;
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
 static int number(struct parser *x, struct num *n)
 {
 	const char *p = x->p, *e = x->end;
@@ -280,6 +290,13 @@ static int number(struct parser *x, struct num *n)
 	}
 	n->len = (size_t)(p - n->text);
 	x->p = p;
+	/* What jansson, the parser of every other body, refuses is refused here too: integers
+	 * beyond 64 bits and numbers beyond a double's range. */
+	if (n->integer &&
+	    (n->many || n->exp10 != 0 || n->mant > (n->neg ? 9223372036854775808ULL : 9223372036854775807ULL)))
+		return syntax(x, "too big integer");
+	if (!n->integer && n->mant && n->exp10 + digits10(n->mant) > 309)
+		return syntax(x, "real number overflow");
 	return 0;
 }
 
@@ -552,7 +569,8 @@ static int field_ts(struct parser *x, long i, struct atr_metric_in *pt)
 		int rc = string(x, buf, sizeof(buf), &len);
 		if (rc < 0)
 			return rc;
-		if (len >= sizeof(buf) || atr_time_parse(buf, &ms) < 0 || ms < 0 || ms > ATR_METRIC_TS_MAX)
+		if (len >= sizeof(buf) || strlen(buf) != len || atr_time_parse(buf, &ms) < 0 || ms < 0 ||
+		    ms > ATR_METRIC_TS_MAX) /* (an escaped NUL would end the time early) */
 			return bad(x->b, i, "timestamp", "must be an RFC 3339 time after 1970 or ms since the epoch");
 		pt->ts = ms;
 		return 0;

@@ -144,6 +144,13 @@ static int64_t days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+static int days_in_month(int y, int mo)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int atr_time_parse(const char *s, int64_t *ms)
 {
 	int y, mo, d, h, mi, sec, ms_part = 0, oh = 0, om = 0, sign = 0;
@@ -179,8 +186,9 @@ int atr_time_parse(const char *s, int64_t *ms)
 	} else {
 		return ATR_EINVAL;
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return ATR_EINVAL;
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
+	    om > 59)
+		return ATR_EINVAL; /* (2026-02-31 is no date: it is refused, not read as March 3) */
 	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);
 	*ms = t * 1000 + ms_part;

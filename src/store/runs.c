@@ -280,33 +280,40 @@ fail:
 
 bool atr_store_run_in_use(struct atr_store *s, int64_t run_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT 1 FROM pragma_table_info('model_versions')"
-					      " WHERE name = 'source_run_id'");
-	bool has, used;
-	int rc;
-
-	if (!st)
-		return true; /* cannot tell: keep the run */
-	has = sqlite3_step(st) == SQLITE_ROW;
-	atr_db_done(st);
-	if (!has)
-		return false;
-	st = atr_db_stmt(s->db, "SELECT 1 FROM model_versions WHERE source_run_id = ? LIMIT 1");
-	if (!st)
-		return true;
-	sqlite3_bind_int64(st, 1, run_id);
-	rc = sqlite3_step(st);
-	used = rc != SQLITE_DONE;
-	atr_db_done(st);
-	return used;
+	char why[8];
+	return atr_store_run_kept_by(s, run_id, why, sizeof(why));
 }
 
-int atr_store_run_delete(struct atr_store *s, int64_t run_id)
+bool atr_store_run_kept_by(struct atr_store *s, int64_t run_id, char *why, size_t whylen)
+{
+	/* the source run of a model version (lineage), or a job's run (the job points at it) */
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db,
+		"SELECT 'it is the source run of version ' || v.version || ' of model ' || quote(coalesce(m.name, '?'))"
+		" FROM model_versions v LEFT JOIN models m ON m.id = v.model_id WHERE v.source_run_id = ?1"
+		" UNION ALL SELECT 'it is the run of job ' || j.id || ' (' || j.state || ')' FROM jobs j"
+		" WHERE j.run_id = ?1 LIMIT 1");
+	int rc;
+
+	if (!st) {
+		if (why && whylen)
+			atr_copy(why, whylen, "it could not be checked");
+		return true; /* cannot tell: keep the run */
+	}
+	sqlite3_bind_int64(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && why && whylen)
+		atr_copy(why, whylen, (const char *)sqlite3_column_text(st, 0));
+	atr_db_done(st);
+	return rc != SQLITE_DONE;
+}
+
+int atr_store_run_delete(struct atr_store *s, int64_t run_id, char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (atr_store_run_in_use(s, run_id))
+	if (atr_store_run_kept_by(s, run_id, why, whylen))
 		return ATR_ECONFLICT;
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;

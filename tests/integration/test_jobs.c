@@ -589,6 +589,10 @@ static void test_worker_loss(void **state)
 	wait_state(id, "running", 30000);
 	j = job(id);
 	first_worker = json_integer_value(json_object_get(j, "worker_id"));
+	/* a running job's run stays, and the 409 names the job (issue 17 item 10: it named model versions) */
+	f_expect_message(&S, "DELETE",
+			 h_fmt("/api/v1/runs/%lld", (long long)json_integer_value(json_object_get(j, "run_id"))),
+			 editor, NULL, 409, "is the run of job");
 	json_decref(j);
 	victim = first_worker == W1.id ? &W1 : &W2;
 	assert_int_equal(h_worker_stop(victim, SIGKILL), 128 + SIGKILL);
@@ -793,6 +797,9 @@ static void test_inputs_outputs_lineage(void **state)
 	run = json_integer_value(json_object_get(j, "run_id"));
 	assert_true(mv > 0);
 	json_decref(j);
+	/* the run stays, and the 409 says why */
+	f_expect_message(&S, "DELETE", h_fmt("/api/v1/runs/%lld", run), editor, NULL, 409,
+			 "source run of version 1 of model 'resnet'");
 	{
 		char *log = logs(id);
 		assert_non_null(strstr(log, "1,2"));

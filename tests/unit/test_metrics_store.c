@@ -243,6 +243,7 @@ static void test_many_keys_one_batch(void **state)
 static void test_delete_cascades(void **state)
 {
 	struct atr_run_spec spec = { 0 };
+	char why[200];
 	int64_t r2;
 	double v[2] = { 1, 2 };
 	(void)state;
@@ -251,13 +252,13 @@ static void test_delete_cascades(void **state)
 	assert_int_equal(atr_store_run_create(S, &spec, &r2), 0);
 	assert_int_equal(append(r2, "a", v, NULL, 2, 1), 0);
 	assert_false(atr_store_run_in_use(S, r2)); /* no model version names it */
-	assert_int_equal(atr_store_run_delete(S, r2), 0);
+	assert_int_equal(atr_store_run_delete(S, r2, NULL, 0), 0);
 	assert_int_equal(one("SELECT count(*) FROM run_metrics WHERE run_id = ?", r2), 0);
 	assert_int_equal(one("SELECT count(*) FROM metric_chunks c WHERE NOT EXISTS (SELECT 1 FROM run_metrics m"
 			     " WHERE m.id = c.series_id) AND ? > 0",
 			     1),
 			 0);
-	assert_int_equal(atr_store_run_delete(S, r2), ATR_ENOTFOUND);
+	assert_int_equal(atr_store_run_delete(S, r2, NULL, 0), ATR_ENOTFOUND);
 	/* with a model registry that names the run as a source, it stays */
 	assert_int_equal(atr_store_run_create(S, &spec, &r2), 0);
 	/* the registry's table, or a stand-in where it is not built yet; model 999 need not exist */
@@ -272,7 +273,8 @@ static void test_delete_cascades(void **state)
 	assert_int_equal(atr_db_step_write(st), 0);
 	assert_int_equal(atr_db_exec(S->db, "PRAGMA foreign_keys=ON"), 0);
 	assert_true(atr_store_run_in_use(S, r2));
-	assert_int_equal(atr_store_run_delete(S, r2), ATR_ECONFLICT);
+	assert_int_equal(atr_store_run_delete(S, r2, why, sizeof(why)), ATR_ECONFLICT);
+	assert_non_null(strstr(why, "source run of version"));
 	assert_false(atr_store_run_in_use(S, run));
 }
 

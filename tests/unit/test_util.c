@@ -29,6 +29,13 @@ static void test_time(void **state)
 	assert_int_equal(atr_time_parse("2026-11-27T13:00:00+01:00", &ms), 0);
 	assert_int_equal(atr_time_parse("2026-11-27T12:00:00Z", &ms + 0) == 0, 1);
 	assert_int_equal(atr_time_parse("2026-02-30", &ms), ATR_EINVAL);
+	/* days a month does not have are refused, not carried into the next month */
+	assert_int_equal(atr_time_parse("2026-02-31T00:00:00Z", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2026-02-29T00:00:00Z", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2028-02-29T00:00:00Z", &ms), 0);
+	assert_int_equal(atr_time_parse("2100-02-29T00:00:00Z", &ms), ATR_EINVAL);
+	assert_int_equal(atr_time_parse("2000-02-29T00:00:00Z", &ms), 0);
+	assert_int_equal(atr_time_parse("2026-04-31T00:00:00Z", &ms), ATR_EINVAL);
 	assert_int_equal(atr_time_parse("2026-11-27T12:00:00", &ms), ATR_EINVAL);
 	assert_int_equal(atr_time_parse("2026-13-01T00:00:00Z", &ms), ATR_EINVAL);
 	assert_int_equal(atr_time_parse("yesterday", &ms), ATR_EINVAL);
