@@ -84,10 +84,13 @@ int atr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parses "10GiB", "512k", "1048576" into bytes; 0 or ATR_EINVAL. */
 int atr_parse_size(const char *s, uint64_t *out);
 
+/* Well-formed UTF-8: no overlong forms, surrogates or code points beyond U+10FFFF. */
+bool atr_utf8_valid(const char *s, size_t len);
+
 /* true when s matches [a-z0-9][a-z0-9-]{0,62} */
 bool atr_is_slug(const char *s);
 /* true when s is a safe relative artifact path: '/'-separated, no empty, '.' or '..'
- * parts, no leading '/', no control characters (NUL included), at most 1024 bytes. */
+ * parts, no leading '/', no control characters (NUL included), valid UTF-8, at most 1024 bytes. */
 bool atr_is_safe_path(const char *s, size_t len);
 
 /* strdup that returns NULL on NULL. */

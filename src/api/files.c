@@ -37,9 +37,10 @@ const char *api_path_or_reply(struct atr_req *r)
 {
 	const char *path = atr_req_param(r, "path");
 	if (!path || !atr_is_safe_path(path, strlen(path))) {
-		atr_reply_invalid(r, "path",
-				  "'path' must be relative, '/'-separated, without empty, '.' or '..' parts or control "
-				  "characters, at most 1024 bytes");
+		atr_reply_invalid(
+			r, "path",
+			"'path' must be relative, '/'-separated, valid UTF-8, without empty, '.' or '..' parts "
+			"or control characters, at most 1024 bytes");
 		return NULL;
 	}
 	return path;

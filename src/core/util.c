@@ -535,11 +535,44 @@ bool atr_is_slug(const char *s)
 	return n > 0;
 }
 
+bool atr_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + len;
+
+	while (p < e) {
+		unsigned c = *p++;
+		int n;
+		unsigned cp, min;
+
+		if (c < 0x80)
+			continue;
+		if ((c & 0xe0) == 0xc0) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false; /* a continuation byte first, or 0xf8 and up */
+		}
+		if (e - p < n)
+			return false;
+		for (int i = 0; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false; /* overlong (%c0%af), beyond Unicode, or a surrogate */
+	}
+	return true;
+}
+
 bool atr_is_safe_path(const char *s, size_t len)
 {
 	size_t seg_start = 0;
 
-	if (!s || len == 0 || len > 1024 || s[0] == '/')
+	if (!s || len == 0 || len > 1024 || s[0] == '/' || !atr_utf8_valid(s, len))
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len) {

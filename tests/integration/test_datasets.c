@@ -203,6 +203,7 @@ static void test_paths(void **state)
 	static const char *const bad[] = {
 		"../x",	 "%2e%2e/x", "%2E%2E/x", "..%2Fx", "a/../b", "/abs", "a//b",
 		"a/./b", "./a",	     "a/",	 "x%00y",  "x%0ay",  "x%zz",
+		"x%ffy", "%c0%afx", "%ed%a0%80", "x%c3",
 	};
 	(void)state;
 
@@ -219,8 +220,12 @@ static void test_paths(void **state)
 	}
 	h_expect_error(&S, "PUT", DS "/paths/versions/1/files/%2e%2e/x", ed, NULL, 400, "path");
 	h_expect_error(&S, "PUT", DS "/paths/versions/1/files/x%00y", ed, NULL, 400, "path");
+	json_t *j = h_call(&S, "PUT", DS "/paths/versions/1/files/x%ffy", ed, NULL, 400);
+	assert_string_equal(f_str(json_object_get(j, "error"), "field"), "path");
+	assert_non_null(strstr(f_str(json_object_get(j, "error"), "message"), "UTF-8"));
+	json_decref(j);
 	/* nothing was stored by any of them */
-	json_t *j = h_call(&S, "GET", DS "/paths/versions/1/files", vic, NULL, 200);
+	j = h_call(&S, "GET", DS "/paths/versions/1/files", vic, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
 	/* what is fine: nested paths, dots inside names, spaces and UTF-8 (encoded) */

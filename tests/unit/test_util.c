@@ -266,12 +266,36 @@ static void test_loop_close(void **state)
 	assert_true(uv_is_closing((uv_handle_t *)&inactive));
 }
 
+static void test_utf8_paths(void **state)
+{
+	(void)state;
+	static const char ok[] = "caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80";
+	static const char dir[] = "donn\xc3\xa9"
+				 "es/x.csv";
+
+	assert_true(atr_utf8_valid(ok, sizeof ok - 1));
+	assert_false(atr_utf8_valid("a\xff"
+				    "b",
+				    3));		     /* not UTF-8 at all */
+	assert_false(atr_utf8_valid("\xc0\xaf", 2));	     /* overlong '/' */
+	assert_false(atr_utf8_valid("\xe0\x80\xaf", 3));     /* overlong, three bytes */
+	assert_false(atr_utf8_valid("\xed\xa0\x80", 3));     /* a surrogate */
+	assert_false(atr_utf8_valid("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
+	assert_false(atr_utf8_valid("\xc3", 1));	     /* cut short */
+	assert_false(atr_is_safe_path("a\xff"
+				      "b",
+				      3));
+	assert_false(atr_is_safe_path("\xc0\xaf", 2));
+	assert_true(atr_is_safe_path(dir, sizeof dir - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_time), cmocka_unit_test(test_clock_seam), cmocka_unit_test(test_b64_and_hex),
-		cmocka_unit_test(test_slug), cmocka_unit_test(test_safe_path),	cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_buf),  cmocka_unit_test(test_fmt),	cmocka_unit_test(test_loop_close),
+		cmocka_unit_test(test_utf8_paths),  cmocka_unit_test(test_time), cmocka_unit_test(test_clock_seam),
+		cmocka_unit_test(test_b64_and_hex), cmocka_unit_test(test_slug), cmocka_unit_test(test_safe_path),
+		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_buf),	 cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_loop_close),
 	};
 	atr_log_setup(ATR_LOG_WARN, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
