@@ -271,7 +271,7 @@ static void test_utf8_paths(void **state)
 	(void)state;
 	static const char ok[] = "caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80";
 	static const char dir[] = "donn\xc3\xa9"
-				 "es/x.csv";
+				  "es/x.csv";
 
 	assert_true(atr_utf8_valid(ok, sizeof ok - 1));
 	assert_false(atr_utf8_valid("a\xff"
