@@ -53,6 +53,7 @@ enum atr_access {
  * experiment_id, name, version), so the resource is loaded and decided once the body is read;
  * errors answer in MLflow's shape (that follows from the path). */
 #define ATR_RF_MLFLOW 0x400
+#define ATR_RF_SCRAPE_OK 0x8000 /* ATR_ACCESS_ADMIN: a metrics scrape token is accepted too */
 
 /*
  * Query parameters are described like request bodies: one table per route, checked by one

@@ -15,6 +15,7 @@ enum atr_principal_kind {
 	ATR_P_WORKER, /* a worker's secret */
 	ATR_P_INVOKE, /* a deployment's invoke key */
 	ATR_P_JOIN,   /* a worker join token (valid only for registration) */
+	ATR_P_SCRAPE, /* a metrics scrape token (valid only for GET /metrics) */
 };
 
 struct atr_principal {

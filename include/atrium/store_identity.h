@@ -49,6 +49,11 @@ int atr_store_token_list(struct atr_store *s, int64_t user_id, const char *kind,
 int atr_store_token_revoke(struct atr_store *s, int64_t id, int64_t user_id);
 /* Revokes every token of a kind with a scope (a job's token when the job ends). */
 int atr_store_token_revoke_scope(struct atr_store *s, const char *kind, int64_t scope_id);
+/* Tokens no user signs in with (kind 'join': worker join tokens; 'scrape': /metrics
+ * scrapers), newest first; revoke acts on that kind only (ATR_ENOTFOUND otherwise). */
+int atr_store_service_token_list(struct atr_store *s, const char *kind, const struct atr_page *p, json_t *arr,
+				 bool *more);
+int atr_store_service_token_revoke(struct atr_store *s, const char *kind, int64_t id);
 int atr_store_token_touch(struct atr_store *s, int64_t id, int64_t at_ms);
 
 /* Teams. */

@@ -76,9 +76,6 @@ struct atr_worker_counts {
 };
 int atr_store_worker_counts(struct atr_store *s, struct atr_worker_counts *out);
 
-/* Join tokens (api_tokens rows of kind 'join'), newest first; revoke is 'join' only. */
-int atr_store_join_token_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more);
-int atr_store_join_token_revoke(struct atr_store *s, int64_t id);
 /* Revokes the unrevoked join tokens with this name (the local worker's, from an earlier start). */
 int atr_store_join_token_revoke_named(struct atr_store *s, const char *name);
 

@@ -229,11 +229,14 @@ void api_job_output_get(struct atr_req *r);
 /* web.c: the dashboard's static files (the server's fallback for GET). */
 void api_web_fallback(struct atr_req *r);
 
-/* worker_join.c: join tokens */
-extern const struct atr_field api_join_token_schema[];
+/* service_tokens.c: worker join tokens and metrics scrape tokens (admins make them) */
+extern const struct atr_field api_service_token_schema[];
 void api_workers_join_create(struct atr_req *r);
 void api_workers_join_list(struct atr_req *r);
 void api_workers_join_delete(struct atr_req *r);
+void api_scrape_tokens_create(struct atr_req *r);
+void api_scrape_tokens_list(struct atr_req *r);
+void api_scrape_tokens_delete(struct atr_req *r);
 /* A fresh join token for `serve --local-worker` (earlier ones of the local worker are revoked). */
 int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX]);
 

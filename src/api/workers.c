@@ -2,7 +2,7 @@
  * workers.c: /api/v1/workers, the worker registry. Admins manage workers (list, drain,
  * cordon, delete); workers register with a join token, heartbeat and deregister with their
  * secret. The registry's own work (secrets, the offline sweep, its /metrics figures) is
- * src/registry/workers.c. Join tokens are in worker_join.c, job logs and reports sent by
+ * src/registry/workers.c. Join tokens are in service_tokens.c, job logs and reports sent by
  * workers in worker_jobs.c.
  */
 #include "api.h"

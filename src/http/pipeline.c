@@ -129,7 +129,8 @@ static int authorize(struct atr_req *r)
 			return 0;
 		break;
 	case ATR_ACCESS_ADMIN:
-		if (r->who.kind == ATR_P_USER && r->who.admin)
+		if ((r->who.kind == ATR_P_USER && r->who.admin) ||
+		    (r->who.kind == ATR_P_SCRAPE && (rt->flags & ATR_RF_SCRAPE_OK)))
 			return 0;
 		if (r->who.kind == ATR_P_USER) {
 			atr_reply_forbidden(r, NULL, "this endpoint is for administrators");

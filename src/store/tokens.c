@@ -55,6 +55,8 @@ static enum atr_principal_kind kind_of(const char *k)
 		return ATR_P_INVOKE;
 	if (!strcmp(k, "join"))
 		return ATR_P_JOIN;
+	if (!strcmp(k, "scrape"))
+		return ATR_P_SCRAPE;
 	return ATR_P_NONE;
 }
 
@@ -162,4 +164,34 @@ int atr_store_token_touch(struct atr_store *s, int64_t id, int64_t at_ms)
 	sqlite3_bind_int64(st, 1, at_ms);
 	sqlite3_bind_int64(st, 2, id);
 	return atr_db_step_write(st);
+}
+
+#define SERVICE_TOKENS(kind)                                                                                   \
+	"SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at, t.last_used_at, t.expires_at," \
+	" t.revoked_at FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = '" kind "'"      \
+	" AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3"
+
+int atr_store_service_token_list(struct atr_store *s, const char *kind, const struct atr_page *p, json_t *arr,
+				 bool *more)
+{
+	/* one statement per kind (the list helper binds only an integer key, ?1 unused) */
+	const char *sql = !strcmp(kind, "join") ? SERVICE_TOKENS("join") : SERVICE_TOKENS("scrape");
+	return atr_store_list_keyed(s, sql, 0, p, arr, more);
+}
+
+int atr_store_service_token_revoke(struct atr_store *s, const char *kind, int64_t id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?)"
+					      " WHERE id = ? AND kind = ?");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, atr_now_ms());
+	sqlite3_bind_int64(st, 2, id);
+	atr_db_bind_text(st, 3, kind);
+	rc = atr_db_step_write(st);
+	if (rc == 0 && atr_db_changes(s->db) == 0)
+		rc = ATR_ENOTFOUND;
+	return rc;
 }

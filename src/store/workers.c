@@ -304,32 +304,6 @@ int atr_store_worker_counts(struct atr_store *s, struct atr_worker_counts *out)
 
 /* ---- join tokens ---- */
 
-int atr_store_join_token_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more)
-{
-	return atr_store_list_keyed(s,
-				    "SELECT t.id, t.name, t.prefix, u.username AS created_by, t.created_at,"
-				    " t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t"
-				    " LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = 'join'"
-				    " AND (?2 = 0 OR t.id < ?2) ORDER BY t.id DESC LIMIT ?3",
-				    0 /* no key: ?1 unused */, p, arr, more);
-}
-
-int atr_store_join_token_revoke(struct atr_store *s, int64_t id)
-{
-	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?)"
-					      " WHERE id = ? AND kind = 'join'");
-	int rc;
-
-	if (!st)
-		return ATR_EDB;
-	sqlite3_bind_int64(st, 1, atr_now_ms());
-	sqlite3_bind_int64(st, 2, id);
-	rc = atr_db_step_write(st);
-	if (rc == 0 && atr_db_changes(s->db) == 0)
-		rc = ATR_ENOTFOUND;
-	return rc;
-}
-
 int atr_store_join_token_revoke_named(struct atr_store *s, const char *name)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE api_tokens SET revoked_at = ? WHERE kind = 'join' AND name = ?"

@@ -363,7 +363,7 @@ static void test_deploy_infer_stats(void **state)
 		assert_true(with_latency >= 1);
 	}
 	json_decref(st);
-	h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
+	h_req(&S, "GET", "/metrics", S.admin_token, NULL, NULL, &r);
 	assert_non_null(strstr(r.body, "atrium_deployment_requests_total{deployment=\"web\",version=\"1\"} 24"));
 	assert_non_null(
 		strstr(r.body, "atrium_deployment_request_duration_seconds_bucket{deployment=\"web\",version=\"1\""));
@@ -1081,10 +1081,25 @@ static bool jobs_ended(void *arg)
 }
 
 /* Deleting stops the replicas and the endpoint. */
+/* Whether /metrics has a series of this deployment. */
+static bool in_metrics(const char *name)
+{
+	struct h_resp r;
+	bool found;
+
+	h_req(&S, "GET", "/metrics", S.admin_token, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	found = strstr(r.body, h_fmt("deployment=\"%s\"", name)) != NULL;
+	h_resp_free(&r);
+	return found;
+}
+
 static void test_delete(void **state)
 {
 	(void)state;
+	assert_true(in_metrics("roll"));
 	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/roll", EDITOR, NULL, 204));
+	assert_false(in_metrics("roll")); /* a deleted deployment's series go with it */
 	h_expect_error(&S, "GET", "/api/v1/deployments/roll", EDITOR, NULL, 404, NULL);
 	h_expect_error(&S, "POST", "/api/v1/deployments/roll/predict", EDITOR, "{}", 404, NULL);
 	{

@@ -38,7 +38,7 @@ static void test_health_ready_metrics(void **state)
 	json_decref(j);
 	j = h_call(&S, "GET", "/readyz", NULL, NULL, 200);
 	json_decref(j);
-	h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
+	h_req(&S, "GET", "/metrics", S.admin_token, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.body, "atrium_http_requests_total{route=\"healthz\",status=\"200\"}"));
 	assert_non_null(strstr(r.body, "atrium_http_request_duration_seconds_bucket"));
@@ -46,6 +46,47 @@ static void test_health_ready_metrics(void **state)
 	assert_non_null(strstr(r.body, "atrium_db_size_bytes"));
 	assert_non_null(strstr(h_header(&r, "Content-Type"), "text/plain"));
 	h_resp_free(&r);
+}
+
+/* /metrics names private things (deployments, routes): an admin or a scrape token reads it. */
+static void test_metrics_need_a_token(void **state)
+{
+	const char *user = h_user(&S, "scraper-user", false);
+	struct h_resp r;
+	json_t *j;
+	char tok[128];
+	long long id;
+	(void)state;
+
+	h_expect_error(&S, "GET", "/metrics", NULL, NULL, 401, NULL);
+	h_expect_error(&S, "GET", "/metrics", user, NULL, 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/metrics/tokens", user, "{\"name\":\"prom\"}", 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/metrics/tokens", S.admin_token, "{}", 400, "name");
+	h_expect_error(&S, "POST", "/api/v1/metrics/tokens", S.admin_token,
+		       "{\"name\":\"prom\",\"expires_at\":\"2000-01-01T00:00:00Z\"}", 400, "expires_at");
+	j = h_call(&S, "POST", "/api/v1/metrics/tokens", S.admin_token, "{\"name\":\"prom\"}", 201);
+	snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(j, "token")));
+	id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	h_req(&S, "GET", "/metrics", tok, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "atrium_up_seconds"));
+	h_resp_free(&r);
+	/* it reads /metrics and nothing else: not the API, not other admin routes */
+	h_expect_error(&S, "GET", "/api/v1/projects", tok, NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/admin/stats", tok, NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/metrics/tokens", tok, NULL, 403, NULL);
+	j = h_call(&S, "GET", "/api/v1/metrics/tokens", S.admin_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "name")),
+			    "prom");
+	assert_null(json_object_get(json_array_get(json_object_get(j, "items"), 0), "token"));
+	json_decref(j);
+	/* a join token is not a scrape token, nor the other way round */
+	h_expect_error(&S, "DELETE", h_fmt("/api/v1/workers/join-tokens/%lld", id), S.admin_token, NULL, 404, NULL);
+	h_expect_error(&S, "DELETE", "/api/v1/metrics/tokens/abc", S.admin_token, NULL, 400, "id");
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/metrics/tokens/%lld", id), S.admin_token, NULL, 204));
+	h_expect_error(&S, "GET", "/metrics", tok, NULL, 401, NULL);
+	h_expect_error(&S, "DELETE", h_fmt("/api/v1/metrics/tokens/%lld", id), user, NULL, 403, NULL);
 }
 
 static void test_request_id(void **state)
@@ -452,6 +493,7 @@ int main(void)
 	static const char *const extra[] = { "--max-body-bytes", "65536", NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_ready_metrics),
+		cmocka_unit_test(test_metrics_need_a_token),
 		cmocka_unit_test(test_request_id),
 		cmocka_unit_test(test_unauthorized),
 		cmocka_unit_test(test_users_and_roles),

@@ -742,7 +742,7 @@ static void test_lists_and_wait(void **state)
 	json_decref(j);
 	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", id), editor, NULL, 202));
 	json_decref(wait_job(id, 60));
-	h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
+	h_req(&S, "GET", "/metrics", S.admin_token, NULL, NULL, &r);
 	assert_non_null(strstr(r.body, "atrium_jobs{state=\"queued\"}"));
 	h_resp_free(&r);
 }

@@ -201,11 +201,17 @@ static void test_versions(void **state)
 	/* delete: viewers no, editors yes; numbers are never reused */
 	h_expect_error(&S, "DELETE", M "/vers/versions/2", vera, NULL, 403, NULL);
 	h_expect_error(&S, "DELETE", M "/vers/versions/2", eve, NULL, 404, NULL);
-	json_decref(h_call(&S, "DELETE", M "/vers/versions/2", bob, NULL, 204));
-	h_expect_error(&S, "GET", M "/vers/versions/2", vera, NULL, 404, NULL);
-	j = h_call(&S, "POST", M "/vers/versions", bob, "{}", 201);
-	assert_int_equal(f_int(j, "version"), 3);
-	json_decref(j);
+	j = h_call(&S, "GET", M "/vers/versions/2", vera, NULL, 200);
+	{
+		int64_t old_id = f_int(j, "id");
+		json_decref(j);
+		json_decref(h_call(&S, "DELETE", M "/vers/versions/2", bob, NULL, 204));
+		h_expect_error(&S, "GET", M "/vers/versions/2", vera, NULL, 404, NULL);
+		j = h_call(&S, "POST", M "/vers/versions", bob, "{}", 201);
+		assert_int_equal(f_int(j, "version"), 3);
+		assert_true(f_int(j, "id") > old_id); /* nor their ids, in any project */
+		json_decref(j);
+	}
 }
 
 /* The history's newest event of kind, or NULL (borrowed from *hist, which the caller frees). */

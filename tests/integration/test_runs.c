@@ -222,8 +222,13 @@ static void test_delete(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
 
-	/* a run that a model version names as its source stays */
-	id = new_run("vision", ALICE, "{\"name\":\"source\"}");
+	/* a run that a model version names as its source stays; ids are never reused (the deleted
+	 * run was the newest: its id would be the next without AUTOINCREMENT) */
+	{
+		int64_t doomed = id;
+		id = new_run("vision", ALICE, "{\"name\":\"source\"}");
+		assert_true(id > doomed);
+	}
 	snprintf(run, sizeof(run), "/api/v1/runs/%lld", (long long)id);
 	/* the registry's table, or a stand-in where it is not built yet (this connection does not
 	 * enforce foreign keys, so model 999 need not exist) */

@@ -303,7 +303,7 @@ static void test_inventory_and_heartbeats(void **state)
 	/* /metrics counts them */
 	{
 		struct h_resp r;
-		h_req(&S, "GET", "/metrics", NULL, NULL, NULL, &r);
+		h_req(&S, "GET", "/metrics", S.admin_token, NULL, NULL, &r);
 		assert_non_null(strstr(r.body, "atrium_workers{state=\"online\"} 2"));
 		assert_non_null(strstr(r.body, "atrium_gpus{state=\"total\"} 6"));
 		assert_non_null(strstr(r.body, "atrium_gpus{state=\"busy\"} 0"));
