@@ -87,8 +87,12 @@ int atr_parse_size(const char *s, uint64_t *out);
 /* true when s matches [a-z0-9][a-z0-9-]{0,62} */
 bool atr_is_slug(const char *s);
 /* true when s is a safe relative artifact path: '/'-separated, no empty, '.' or '..'
- * parts, no leading '/', no control characters (NUL included), at most 1024 bytes. */
+ * parts, no leading '/', no control characters (NUL included), valid UTF-8 (paths are JSON
+ * strings in every list), at most 1024 bytes. */
 bool atr_is_safe_path(const char *s, size_t len);
+/* true when s[0..len) is valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). */
+bool atr_is_utf8(const char *s, size_t len);
 
 /* strdup that returns NULL on NULL. */
 char *atr_strdup(const char *s);

@@ -39,7 +39,7 @@ const char *api_path_or_reply(struct atr_req *r)
 	if (!path || !atr_is_safe_path(path, strlen(path))) {
 		atr_reply_invalid(r, "path",
 				  "'path' must be relative, '/'-separated, without empty, '.' or '..' parts or control "
-				  "characters, at most 1024 bytes");
+				  "characters, valid UTF-8, at most 1024 bytes");
 		return NULL;
 	}
 	return path;

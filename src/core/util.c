@@ -527,11 +527,44 @@ bool atr_is_slug(const char *s)
 	return n > 0;
 }
 
+bool atr_is_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i], need, cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return false; /* a continuation byte first, an overlong lead (c0, c1) or past f4 */
+		if (len - i <= need)
+			return false;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
 bool atr_is_safe_path(const char *s, size_t len)
 {
 	size_t seg_start = 0;
 
-	if (!s || len == 0 || len > 1024 || s[0] == '/')
+	if (!s || len == 0 || len > 1024 || s[0] == '/' || !atr_is_utf8(s, len))
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len) {
