@@ -31,7 +31,8 @@
 	X(ATR_ENOSPACE, -19, 507, "insufficient_storage", no_space, "no space left", "INTERNAL_ERROR")                 \
 	X(ATR_ETIMEOUT, -20, 504, "gateway_timeout", gateway_timeout, "upstream timed out", "INTERNAL_ERROR")          \
 	X(ATR_EINTERNAL, -21, 500, "internal", internal, "internal error", "INTERNAL_ERROR")                           \
-	X(ATR_ENOROUTE, -22, 404, "not_found", no_route, "no such route", "ENDPOINT_NOT_FOUND")
+	X(ATR_ENOROUTE, -22, 404, "not_found", no_route, "no such route", "ENDPOINT_NOT_FOUND")                        \
+	X(ATR_ENOTIMPL, -23, 501, "not_implemented", not_implemented, "not implemented", "NOT_IMPLEMENTED")
 
 #define ATR_ERR_ENUM_(name, value, status, code, helper, text, mlflow) name = value,
 enum atr_err { ATR_OK = 0, ATR_ERRORS(ATR_ERR_ENUM_) };

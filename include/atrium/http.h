@@ -53,6 +53,11 @@ enum atr_access {
  * experiment_id, name, version), so the resource is loaded and decided once the body is read;
  * errors answer in MLflow's shape (that follows from the path). */
 #define ATR_RF_MLFLOW 0x400
+/* MLflow's artifact listing (GET /api/2.0/mlflow-artifacts/artifacts?path=...): what it reads is
+ * named by the `path` query parameter, "<experiment id>/<run id>/artifacts[/<folder>]" (a run's
+ * artifacts) or "registry/<model version id>[/<folder>]" (a model version's files); the
+ * resolver loads that one and decides with the route's role, as it does for a path. */
+#define ATR_RF_ARTIFACT_PATH 0x800
 #define ATR_RF_SCRAPE_OK 0x8000 /* ATR_ACCESS_ADMIN: a metrics scrape token is accepted too */
 
 /*

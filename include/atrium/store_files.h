@@ -37,4 +37,19 @@ int atr_store_blobs_garbage(struct atr_store *s, int64_t before_ms, int max, cha
 /* Deletes a blob row if (still) no file points at it; ATR_ECONFLICT when one does. */
 int atr_store_blob_forget(struct atr_store *s, const char *sha256, int64_t *size_out);
 
+/*
+ * Folders, as MLflow's artifact API sees an owner's files: a path's parts before its last '/'
+ * are folders. Each folder costs one indexed seek, never a scan of the files under it.
+ */
+/* The entries directly inside folder dir ("" the root) in path order, at most max (*more when
+ * others follow): {"path": <name>, "is_dir": false, "file_size": <bytes>} for a file,
+ * {"path": <name>, "is_dir": true} for a folder. ATR_EINVAL when dir is longer than a path. */
+int atr_store_file_children(struct atr_store *s, const char *kind, int64_t owner_id, const char *dir, int max,
+			    json_t *arr, bool *more);
+/* 1 when a file of the owner lies under folder dir ("dir/..."), 0 when none, or an error. */
+int atr_store_file_is_dir(struct atr_store *s, const char *kind, int64_t owner_id, const char *dir);
+/* Deletes the file at path and every file under folder path ("" : all of the owner's files);
+ * *n (may be NULL) gets how many went. The blobs stay until GC finds nothing points at them. */
+int atr_store_files_delete_tree(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, int *n);
+
 #endif

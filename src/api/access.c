@@ -197,31 +197,44 @@ static bool is_run_uuid(const char *s)
 	return n == 32;
 }
 
-/* {run}: its id, or its MLflow id (32 hex characters: MLflow's artifact paths carry it). */
-static int load_run(struct atr_req *r, struct api_res *x)
+/* The run (by id, or by MLflow id) when the caller may see it, in the experiment (the
+ * project's id) when one is named: MLflow's artifact paths carry both, and a run named under
+ * another experiment is as absent as one that does not exist. 1: absent for the caller. */
+static int run_access(struct atr_req *r, struct api_res *x, const char *ref, const char *experiment)
 {
-	const char *uuid = atr_req_param(r, "run");
 	int64_t user = atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0;
 	enum atr_prole member = ATR_PROLE_NONE;
 	int64_t id = 0;
 	int rc;
 
-	if (is_run_uuid(uuid)) {
-		rc = atr_store_run_access_uuid(STORE(r), uuid, user, &x->run, &x->project, &member);
-	} else {
-		if (path_id(r, "run", &id) < 0)
-			return -1;
+	if (is_run_uuid(ref))
+		rc = atr_store_run_access_uuid(STORE(r), ref, user, &x->run, &x->project, &member);
+	else if (atr_parse_i64(ref, 1, INT64_MAX, &id) == 0)
 		/* the run, its project and the caller's membership in one query (the hot path of metric logging) */
 		rc = atr_store_run_access(STORE(r), id, user, &x->run, &x->project, &member);
-	}
+	else
+		rc = ATR_ENOTFOUND;
 	if (rc == ATR_ENOTFOUND)
 		return 1;
 	if (rc < 0)
 		return rc;
 	x->role = api_project_role_as(r, &x->project, member);
+	if (experiment && (atr_parse_i64(experiment, 1, INT64_MAX, &id) < 0 || id != x->project.id))
+		return 1;
 	if (x->role != ATR_PROLE_NONE)
 		atr_req_audit_object(r, "run:%lld", (long long)x->run.id);
 	return x->role == ATR_PROLE_NONE ? 1 : 0;
+}
+
+/* {run}: its id, or its MLflow id; {experiment} too under MLflow's artifact paths. */
+static int load_run(struct atr_req *r, struct api_res *x)
+{
+	const char *ref = atr_req_param(r, "run");
+	int64_t id;
+
+	if (!is_run_uuid(ref) && path_id(r, "run", &id) < 0)
+		return -1;
+	return run_access(r, x, ref, atr_req_param(r, "experiment"));
 }
 
 static int load_job(struct atr_req *r, struct api_res *x)
@@ -280,14 +293,11 @@ static int load_model_version(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
-static int load_model_version_id(struct atr_req *r, struct api_res *x)
+/* A model version by its row id, and its model and project. 1: absent for the caller. */
+static int version_by_id(struct atr_req *r, struct api_res *x, int64_t id)
 {
-	int64_t id;
-	int rc;
+	int rc = atr_store_model_version_get(STORE(r), id, &x->version);
 
-	if (path_id(r, "id", &id) < 0)
-		return -1;
-	rc = atr_store_model_version_get(STORE(r), id, &x->version);
 	if (rc == 0)
 		rc = atr_store_model_get(STORE(r), x->version.model_id, &x->model);
 	if (rc == ATR_ENOTFOUND)
@@ -299,6 +309,15 @@ static int load_model_version_id(struct atr_req *r, struct api_res *x)
 		atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
 				     (long long)x->version.version);
 	return rc;
+}
+
+static int load_model_version_id(struct atr_req *r, struct api_res *x)
+{
+	int64_t id;
+
+	if (path_id(r, "id", &id) < 0)
+		return -1;
+	return version_by_id(r, x, id);
 }
 
 static int load_deployment(struct atr_req *r, struct api_res *x)
@@ -352,6 +371,59 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_DEPLOYMENT] = load_deployment,
 	[ATR_RES_PROMOTION] = load_promotion,
 };
+
+/* ---- MLflow's artifact listing: the `path` query parameter names a run or a model version ---- */
+
+/* Copies the next '/'-separated part of *p into out and moves *p past it and its '/'; false
+ * when nothing is left or the part does not fit (no id is that long). */
+static bool next_part(const char **p, char *out, size_t len)
+{
+	const char *s = *p, *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+	if ((!*s && !slash) || n >= len)
+		return false;
+	memcpy(out, s, n);
+	out[n] = 0;
+	*p = slash ? slash + 1 : s + n;
+	return true;
+}
+
+/* "<experiment id>/<run id>/artifacts[/<folder>]" (a run's artifacts, as the run's
+ * artifact_uri names them) or "registry/<model version id>[/<folder>]" (a version's files). */
+static int load_artifact_path(struct atr_req *r, struct api_res *x)
+{
+	const char *q = atr_req_query(r, "path"), *rest = q ? q : "";
+	char first[24], second[40], third[16];
+	bool ok = next_part(&rest, first, sizeof(first)) && next_part(&rest, second, sizeof(second));
+	bool registry = ok && strcmp(first, "registry") == 0;
+	int64_t id = 0;
+	int rc;
+
+	if (registry)
+		ok = atr_parse_i64(second, 1, INT64_MAX, &id) == 0;
+	else if (ok)
+		ok = next_part(&rest, third, sizeof(third)) && strcmp(third, "artifacts") == 0;
+	if (!ok) {
+		atr_reply_invalid(r, "path",
+				  "'path' must name a run's artifacts ('<experiment id>/<run id>/artifacts/...') or a "
+				  "model version's files ('registry/<model version id>/...')");
+		return -1;
+	}
+	if (*rest && !api_mlflow_path_or_reply(r, rest))
+		return -1;
+	rc = registry ? version_by_id(r, x, id) : run_access(r, x, second, first);
+	if (rc == 1 && registry)
+		atr_reply_not_found(r, NULL, "Model version with id=%s not found", second);
+	else if (rc == 1)
+		atr_reply_not_found(r, NULL, "Run '%s' not found in experiment '%s'", second, first);
+	if (rc != 0)
+		return rc == 1 ? -1 : rc;
+	x->files.kind = registry ? "model_version" : "run";
+	x->files.owner_id = registry ? x->version.id : x->run.id;
+	x->files.dir = rest;
+	return 0;
+}
 
 /* ---- MLflow's API: what a request acts on is named in its body (POST) or query (GET) ---- */
 
@@ -540,7 +612,9 @@ int api_resolve(void *app, struct atr_req *r)
 	(void)app;
 	if (rt->resource <= ATR_RES_NONE || rt->resource >= ATR_RES_COUNT)
 		return 0;
-	load = (rt->flags & ATR_RF_MLFLOW) ? mlflow_loaders[rt->resource] : loaders[rt->resource];
+	load = (rt->flags & ATR_RF_ARTIFACT_PATH) ? load_artifact_path
+	       : (rt->flags & ATR_RF_MLFLOW)	  ? mlflow_loaders[rt->resource]
+						  : loaders[rt->resource];
 	if (!load)
 		return 0;
 	x = atr_req_alloc(r, sizeof(*x));

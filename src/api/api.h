@@ -113,6 +113,13 @@ struct api_res {
 	struct atr_model_version version; /* ATR_RES_MODEL_VERSION[_ID] */
 	struct atr_deploy_ref deployment; /* ATR_RES_DEPLOYMENT */
 	struct atr_promotion promotion;	  /* ATR_RES_PROMOTION */
+	/* ATR_RF_ARTIFACT_PATH: whose files the query's path names ("run" or "model_version", its
+	 * id) and the folder inside them ("" the root; in the request arena) */
+	struct {
+		const char *kind;
+		int64_t owner_id;
+		const char *dir;
+	} files;
 };
 #define RES(req) ((struct api_res *)atr_req_resource(req))
 /* The pipeline's resolver (atr_server_opts.resolve): loads the route's resource, decides. */
@@ -342,5 +349,21 @@ extern const struct atr_field api_service_report_schema[], api_service_state_sch
 void api_worker_service_report(struct atr_req *r);
 /* dataset_lineage.c: where a dataset version a job wrote came from */
 void api_dsv_lineage(struct atr_req *r);
+
+/* mlflow_artifacts.c: MLflow's artifact proxy (/api/2.0/mlflow-artifacts/...) over run
+ * artifacts and model version files. */
+extern const struct atr_qparam api_mlflow_artifacts_list_query[];
+extern const struct atr_field api_mlflow_mpu_schema[];
+/* An artifact path as MLflow names one (a route's {path...}, or the folder in a listing's
+ * query), checked as every artifact path (atr_is_safe_path); NULL after a 400
+ * (INVALID_PARAMETER_VALUE) that quotes it. */
+const char *api_mlflow_path_or_reply(struct atr_req *r, const char *path);
+void api_mlflow_artifacts_list(struct atr_req *r);
+void api_mlflow_artifact_begin(struct atr_req *r);
+void api_mlflow_artifact_put(struct atr_req *r);
+void api_mlflow_artifact_get(struct atr_req *r);
+void api_mlflow_artifact_delete(struct atr_req *r);
+void api_mlflow_version_file_get(struct atr_req *r);
+void api_mlflow_mpu(struct atr_req *r);
 
 #endif

@@ -297,6 +297,38 @@ const struct atr_route atr_routes[] = {
 	/* admin gc */
 	R("POST", "/api/v1/admin/gc", api_admin_gc, .access = ADMIN, .body = api_gc_schema, .name = "admin.gc",
 	  .summary = "Collect unreferenced artifact blobs now"),
+/* MLflow: the artifact proxy (mlflow_artifacts.c). The listing names what it reads in its
+ * `path` query parameter (ATR_RF_ARTIFACT_PATH); the registry's rows come before the runs'
+ * ("registry/5/artifacts/x" is a version's file, not run 5 of experiment "registry"). */
+#define MA "/api/2.0/mlflow-artifacts"
+#define MAR MA "/artifacts/{experiment}/{run}/artifacts"
+	R("GET", MA "/artifacts", api_mlflow_artifacts_list, .access = USER, .resource = ATR_RES_RUN, .role = VIEWER,
+	  .flags = ATR_RF_JOB_OK | ATR_RF_ARTIFACT_PATH, .query = api_mlflow_artifacts_list_query,
+	  .name = "mlflow.artifacts.list",
+	  .summary = "MLflow: a folder of a run's artifacts or a model version's files"),
+	R("GET", MA "/artifacts/registry/{id}/{path...}", api_mlflow_version_file_get, .access = USER,
+	  .resource = ATR_RES_MODEL_VERSION_ID, .role = VIEWER, .flags = ATR_RF_JOB_OK,
+	  .name = "mlflow.artifacts.registry.get", .produces = OCTETS,
+	  .summary = "MLflow: download a model version's file (Range supported)"),
+	R("PUT", MAR "/{path...}", api_mlflow_artifact_put, .access = USER, .resource = ATR_RES_RUN, .role = EDITOR,
+	  .flags = ATR_RF_JOB_OK | ATR_RF_STREAM, .on_begin = api_mlflow_artifact_begin, .on_chunk = api_upload_chunk,
+	  .name = "mlflow.artifacts.put", .summary = "MLflow: upload a run's artifact (streamed, sha256 checked)"),
+	R("GET", MAR "/{path...}", api_mlflow_artifact_get, .access = USER, .resource = ATR_RES_RUN, .role = VIEWER,
+	  .flags = ATR_RF_JOB_OK, .name = "mlflow.artifacts.get", .produces = OCTETS,
+	  .summary = "MLflow: download a run's artifact (Range supported)"),
+	R("DELETE", MAR "/{path...}", api_mlflow_artifact_delete, .access = USER, .resource = ATR_RES_RUN,
+	  .role = EDITOR, .flags = ATR_RF_JOB_OK, .name = "mlflow.artifacts.delete",
+	  .summary = "MLflow: delete a run's artifact, or a folder of them"),
+	R("DELETE", MAR "/", api_mlflow_artifact_delete, .access = USER, .resource = ATR_RES_RUN, .role = EDITOR,
+	  .flags = ATR_RF_JOB_OK, .name = "mlflow.artifacts.delete_all",
+	  .summary = "MLflow: delete all of a run's artifacts"),
+	/* multipart uploads: {op} is create, complete or abort; the path (a folder) is optional */
+	R("POST", MA "/mpu/{op}", api_mlflow_mpu, .access = USER, .flags = ATR_RF_JOB_OK, .body = api_mlflow_mpu_schema,
+	  .name = "mlflow.artifacts.mpu",
+	  .summary = "MLflow: multipart upload (501: the client sends the file in one PUT)"),
+	R("POST", MA "/mpu/{op}/{path...}", api_mlflow_mpu, .access = USER, .flags = ATR_RF_JOB_OK,
+	  .body = api_mlflow_mpu_schema, .name = "mlflow.artifacts.mpu_path",
+	  .summary = "MLflow: multipart upload into a folder (501)"),
 /* jobs */
 #define PJ "/api/v1/projects/{project}/jobs"
 #define J "/api/v1/jobs/{job}"

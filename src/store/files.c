@@ -259,3 +259,162 @@ int atr_store_blob_forget(struct atr_store *s, const char *sha256, int64_t *size
 		return 0;
 	return rc == SQLITE_DONE ? ATR_ECONFLICT : ATR_EDB;
 }
+
+/* ---- folders (MLflow's artifact listings) ---- */
+
+#define CHILDREN_BATCH 256
+
+/* What lies under folder dir: paths in [dir/, dir0) ('0' follows '/'); the root: from "" on, no
+ * upper bound (hi ""). false when dir does not fit. */
+static bool folder_bounds(const char *dir, char *lo, char *hi, size_t len)
+{
+	size_t n = strlen(dir);
+
+	if (n + 2 > len)
+		return false;
+	lo[0] = hi[0] = 0;
+	if (n) {
+		memcpy(lo, dir, n);
+		memcpy(hi, dir, n);
+		lo[n] = '/';
+		hi[n] = '0';
+		lo[n + 1] = hi[n + 1] = 0;
+	}
+	return true;
+}
+
+/* The owner's files from `from` on (inclusive), before hi unless hi is "", in path order. */
+static sqlite3_stmt *scan_stmt(struct atr_store *s, const char *kind, int64_t owner_id, const char *from,
+			       const char *hi, int limit)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, *hi ? "SELECT path, size FROM files WHERE owner_kind = ? AND owner_id = ?"
+						    " AND path >= ? AND path < ? ORDER BY path LIMIT ?"
+						  : "SELECT path, size FROM files WHERE owner_kind = ? AND owner_id = ?"
+						    " AND path >= ? ORDER BY path LIMIT ?");
+	if (!st)
+		return NULL;
+	atr_db_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, owner_id);
+	atr_db_bind_text(st, 3, from);
+	if (*hi)
+		atr_db_bind_text(st, 4, hi);
+	sqlite3_bind_int(st, *hi ? 5 : 4, limit);
+	return st;
+}
+
+struct children {
+	json_t *arr;
+	int max, n;
+	bool more;
+	size_t plen;	 /* the length of the folder's prefix, "<dir>/" */
+	char from[1100]; /* where the next batch starts (inclusive) */
+	char hi[1100];	 /* and where it ends ("": at the owner's last file) */
+};
+
+static int append_child(json_t *arr, const char *name, size_t len, bool dir, int64_t size)
+{
+	json_t *o;
+
+	if (!atr_utf8_valid(name, len)) /* (stored before paths had to be UTF-8: JSON cannot carry it) */
+		return 0;
+	o = dir ? json_pack("{s:s%, s:b}", "path", name, len, "is_dir", 1)
+		: json_pack("{s:s%, s:b, s:I}", "path", name, len, "is_dir", 0, "file_size", (json_int_t)size);
+	return o && json_array_append_new(arr, o) == 0 ? 0 : ATR_ENOMEM;
+}
+
+/* One batch of the scan: 1 when another must follow (c->from is set), 0 at the end, or an error.
+ * A path with a '/' after the prefix is a folder: listed once, its files skipped by starting
+ * the next batch at "<dir>/<name>0". */
+static int children_batch(struct atr_store *s, const char *kind, int64_t owner_id, struct children *c)
+{
+	sqlite3_stmt *st = scan_stmt(s, kind, owner_id, c->from, c->hi, CHILDREN_BATCH);
+	char next[1100];
+	int rows = 0, rc = SQLITE_DONE, out = 0;
+
+	if (!st)
+		return ATR_EDB;
+	while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 0), *name = path + c->plen;
+		const char *slash = strchr(name, '/');
+
+		if (c->n == c->max) {
+			c->more = true;
+			break;
+		}
+		out = append_child(c->arr, name, slash ? (size_t)(slash - name) : strlen(name), slash != NULL,
+				   sqlite3_column_int64(st, 1));
+		c->n++;
+		rows++;
+		if (out == 0 && slash) {
+			snprintf(next, sizeof(next), "%.*s0", (int)(slash - path), path);
+			out = 1;
+		} else if (out == 0 && rows == CHILDREN_BATCH) { /* on after this path (no path holds \x01) */
+			snprintf(next, sizeof(next), "%s\x01", path);
+			out = 1;
+		}
+	}
+	if (out == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		out = ATR_EDB;
+	atr_db_done(st);
+	if (out == 1)
+		memcpy(c->from, next, sizeof(next));
+	return out;
+}
+
+int atr_store_file_children(struct atr_store *s, const char *kind, int64_t owner_id, const char *dir, int max,
+			    json_t *arr, bool *more)
+{
+	struct children c = { .arr = arr, .max = max };
+	int rc;
+
+	*more = false;
+	if (!folder_bounds(dir, c.from, c.hi, sizeof(c.from)))
+		return ATR_EINVAL;
+	c.plen = strlen(c.from);
+	while ((rc = children_batch(s, kind, owner_id, &c)) == 1)
+		;
+	*more = c.more;
+	return rc;
+}
+
+int atr_store_file_is_dir(struct atr_store *s, const char *kind, int64_t owner_id, const char *dir)
+{
+	char lo[1100], hi[1100];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!*dir || !folder_bounds(dir, lo, hi, sizeof(lo)))
+		return 0;
+	if (!(st = scan_stmt(s, kind, owner_id, lo, hi, 1)))
+		return ATR_EDB;
+	rc = atr_db_row_done(st, sqlite3_step(st));
+	return rc == 0 ? 1 : rc == ATR_ENOTFOUND ? 0 : rc;
+}
+
+int atr_store_files_delete_tree(struct atr_store *s, const char *kind, int64_t owner_id, const char *path, int *n)
+{
+	char lo[1100], hi[1100];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!folder_bounds(path, lo, hi, sizeof(lo)))
+		return ATR_EINVAL;
+	/* [path, path0) holds the file, the folder's files and the few siblings between them
+	 * ("path.txt", "path-b": characters before '/'), which the last test leaves out; one index range. */
+	st = atr_db_stmt(s->db, *path ? "DELETE FROM files WHERE owner_kind = ?1 AND owner_id = ?2"
+					" AND path >= ?3 AND path < ?5 AND (path = ?3 OR path >= ?4)"
+				      : "DELETE FROM files WHERE owner_kind = ?1 AND owner_id = ?2");
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, owner_id);
+	if (*path) {
+		atr_db_bind_text(st, 3, path);
+		atr_db_bind_text(st, 4, lo);
+		atr_db_bind_text(st, 5, hi);
+	}
+	rc = atr_db_step_write(st);
+	if (rc == 0 && n)
+		*n = atr_db_changes(s->db);
+	return rc;
+}

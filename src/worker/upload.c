@@ -130,9 +130,8 @@ static void walk_dir(struct walk *w, const char *rel, int depth)
 				char shown[300];
 				stage_printable(child, shown, sizeof(shown));
 				walk_fail(w, ATR_EINVAL,
-					  "output file '%s' has a name that cannot be uploaded (control characters, or "
-					  "a path "
-					  "longer than 1024 bytes)",
+					  "output file '%s' has a name that cannot be uploaded (control characters, "
+					  "invalid UTF-8, or a path longer than 1024 bytes)",
 					  shown);
 			} else if (w->n >= STAGE_MAX_OUTPUTS) {
 				walk_fail(w, ATR_ELIMIT,

@@ -135,6 +135,15 @@ static void test_safe_path(void **state)
 	BAD("a\tb");
 	BAD("a\\b");
 	BAD("a\x7f");
+	OK("donn\xc3\xa9"
+	   "es/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80.txt");
+	BAD("a\xff");		 /* not UTF-8 */
+	BAD("a\xc3");		 /* cut short */
+	BAD("\xc0\xaf");	 /* overlong '/' */
+	BAD("\xed\xa0\x80");	 /* a surrogate */
+	BAD("\xf4\x90\x80\x80"); /* past U+10FFFF */
+	BAD("\x80"
+	    "a"); /* a continuation byte first */
 	assert_false(atr_is_safe_path("a\0b", 3));
 	memset(big, 'a', sizeof(big));
 	assert_true(atr_is_safe_path(big, 1024));
