@@ -75,6 +75,7 @@ enum atr_qtype {
 };
 
 #define ATR_QF_REQUIRED 0x1
+#define ATR_QF_MULTI 0x2 /* may be given more than once (MLflow's lists: ?order_by=a&order_by=b), each value checked */
 
 struct atr_qparam {
 	const char *name; /* NULL ends the table */
@@ -160,6 +161,9 @@ const char *atr_req_audit_text(const struct atr_req *req);
 const char *atr_req_param(struct atr_req *req, const char *name);
 /* Query parameter (decoded, owned by the request; NULL when absent or undecodable). */
 const char *atr_req_query(struct atr_req *req, const char *name);
+/* Every value of a query parameter (ATR_QF_MULTI), in order (decoded, owned by the request):
+ * how many there are; the first max of them go to out. */
+int atr_req_query_all(struct atr_req *req, const char *name, const char **out, int max);
 /* A query parameter the route's table declares as ATR_Q_INT, ATR_Q_TIME or ATR_Q_BOOL, as
  * checked by the pipeline (its default when absent). */
 int64_t atr_req_qint(struct atr_req *req, const char *name);

@@ -26,6 +26,17 @@ int atr_store_files_delete_owner(struct atr_store *s, const char *kind, int64_t 
 int atr_store_files_copy(struct atr_store *s, const char *from_kind, int64_t from_id, const char *to_kind,
 			 int64_t to_id);
 /*
+ * The same for the files under prefix only (a '/'-separated path without a leading or
+ * trailing '/'; "" or NULL: all of them), renamed relative to it: "model/MLmodel" under
+ * "model" becomes "MLmodel"; a file at exactly prefix keeps its base name. *count (may be
+ * NULL) gets how many were copied.
+ */
+int atr_store_files_copy_prefix(struct atr_store *s, const char *from_kind, int64_t from_id, const char *prefix,
+				const char *to_kind, int64_t to_id, int64_t *count);
+/* How many files of an owner atr_store_files_copy_prefix would copy. */
+int atr_store_files_count_prefix(struct atr_store *s, const char *kind, int64_t owner_id, const char *prefix,
+				 int64_t *count);
+/*
  * {"added": [...], "removed": [...], "changed": [...], "unchanged": N, "truncated": bool}
  * between owner a (the older) and b; each list holds at most max entries.
  */

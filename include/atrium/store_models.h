@@ -81,6 +81,11 @@ struct atr_model_version_spec {
 	const char *copy_from_kind; /* with copy_from_id: start with that owner's files */
 	int64_t copy_from_id;
 	bool commit; /* freeze it at once (after the copy) */
+	/* MLflow's (src/api/mlflow_versions.c; zero for Atrium's own versions): */
+	const char *copy_prefix; /* with copy_from_*: only the files under this path, see atr_store_files_copy_prefix */
+	const char *source_uri;	 /* MLflow's source; NULL: "" */
+	const char *run_link;	 /* NULL: "" */
+	const json_t *kv_tags;	 /* MLflow's key/value tags, a string map (borrowed); NULL: none */
 };
 
 /*
@@ -169,5 +174,133 @@ struct atr_promotion_filter {
 /* Newest first (cursor: id). */
 int atr_store_promotion_list(struct atr_store *s, const struct atr_promotion_filter *f, const struct atr_page *p,
 			     json_t *arr, bool *more);
+
+/* ---- MLflow's model registry (src/api/mlflow_registry*.c) ----
+ * The same models and versions, with what MLflow has beside Atrium's columns: key/value tags
+ * (kv_tags), a version's source URI, run link and last change, and the Archived stage
+ * (migrations 0015 and 0017). MLflow's stages Staging and Production are the aliases
+ * `staging` and `production`; a version's stage is derived from its aliases. */
+
+/* Who reads an MLflow answer: what they may see (and so whether a model's plain name is
+ * ambiguous for them). */
+struct atr_model_viewer {
+	int64_t user_id;    /* a user; 0: none */
+	bool admin;	    /* sees every project */
+	int64_t project_id; /* > 0: a job's token, which sees its own project only */
+};
+
+/* MLflow's stages, in the order of the `stages` of atr_store_model_latest_by_stage. */
+enum atr_model_stage { ATR_STAGE_NONE, ATR_STAGE_STAGING, ATR_STAGE_PRODUCTION, ATR_STAGE_ARCHIVED, ATR_STAGE_COUNT };
+#define ATR_ALIAS_STAGING "staging"
+
+/* The project of the user's most recently created run (deleted runs and archived projects
+ * aside): where a model registered by a plain MLflow name goes. ATR_ENOTFOUND when none. */
+int atr_store_model_latest_run_project(struct atr_store *s, int64_t user_id, int64_t *project_id);
+/* atr_store_model_create with MLflow's key/value tags (a string map, borrowed; NULL: none),
+ * in one transaction. */
+int atr_store_model_create_kv(struct atr_store *s, int64_t project_id, const char *name, const char *description,
+			      const json_t *kv_tags, int64_t user_id, const char *actor, int64_t *id_out);
+/* Renames a model within its project (ATR_ECONFLICT when the name is taken there); the
+ * history records it (model_renamed, the old name in its comment). */
+int atr_store_model_rename(struct atr_store *s, int64_t id, const char *new_name, const char *actor);
+/*
+ * Deletes a model with its versions (and their files rows: the bytes are left to the garbage
+ * collector), promotions and history, in one transaction. ATR_ECONFLICT, with the reason in
+ * why ("alias 'production' points at version 3", "deployment 'web' uses it"), when an alias
+ * points at one of its versions or a deployment is made of it. Whether a running deployment
+ * serves a version is asked of the hooks first (atr_models_version_deletable, by the caller).
+ */
+int atr_store_model_delete(struct atr_store *s, int64_t id, char *why, size_t whylen);
+/* The row ids of a model's versions, oldest first, appended to arr as integers. */
+int atr_store_model_version_ids(struct atr_store *s, int64_t model_id, json_t *arr);
+/* Sets (value a string) or removes (value NULL) one key/value tag of a model or a version,
+ * and marks it updated. Removing a tag that is not there changes nothing else. */
+int atr_store_model_kv_tag(struct atr_store *s, int64_t model_id, const char *key, const char *value);
+int atr_store_model_version_kv_tag(struct atr_store *s, int64_t version_id, const char *key, const char *value);
+/* A version's description (MLflow's model-versions/update), marking it updated. */
+int atr_store_model_version_describe(struct atr_store *s, int64_t version_id, const char *description);
+/* Puts a version in MLflow's Archived stage (archived true) or takes it out, marking it updated. */
+int atr_store_model_version_archive(struct atr_store *s, int64_t version_id, bool archived);
+/*
+ * The newest version of each stage (row ids, 0: none), as MLflow's latest_versions: Production
+ * and Staging are what the aliases `production` and `staging` point at (a version with both is
+ * in Production), Archived the newest archived version without either, None the newest of the
+ * rest (drafts included).
+ */
+int atr_store_model_latest_by_stage(struct atr_store *s, int64_t model_id, int64_t stages[ATR_STAGE_COUNT]);
+/*
+ * What MLflow's objects are made of (new references; NULL with *err on failure). A model: id,
+ * name, project, ambiguous (the viewer may read more than one model of this name),
+ * creation_timestamp and last_updated_timestamp (ms), user_id (the creator's name),
+ * description, tags {key: value}, aliases [{alias, version (a string)}] by alias.
+ */
+json_t *atr_store_model_mlflow_json(struct atr_store *s, int64_t id, const struct atr_model_viewer *v, int *err);
+/*
+ * A version: id, model, project, ambiguous, version, creation_timestamp, last_updated_timestamp,
+ * user_id, description, source, run_id (the MLflow id of its source run), state, tags,
+ * run_link, aliases [names] by name, archived, file_count.
+ */
+json_t *atr_store_model_version_mlflow_json(struct atr_store *s, int64_t id, const struct atr_model_viewer *v,
+					    int *err);
+
+/*
+ * MLflow's registry searches (src/store/model_search.c): a filter of clauses joined by AND,
+ * parsed by the API (src/api/mlflow_registry_search.c), turned here into SQL of fixed
+ * fragments with bound values.
+ */
+enum atr_mlq_field {
+	ATR_MLQ_NAME,	 /* the model's name ("project/model" compares the qualified name with = and !=) */
+	ATR_MLQ_RUN_ID,	 /* versions: the MLflow id of the source run */
+	ATR_MLQ_SOURCE,	 /* versions: the source URI (MLflow's source_path) */
+	ATR_MLQ_VERSION, /* versions: the number */
+	ATR_MLQ_TAG,	 /* tags.<key>: a key/value tag (of the model, or of the version) */
+};
+enum atr_mlq_op {
+	ATR_MLQ_EQ,
+	ATR_MLQ_NE,
+	ATR_MLQ_LT,
+	ATR_MLQ_LE,
+	ATR_MLQ_GT,
+	ATR_MLQ_GE,
+	ATR_MLQ_LIKE,  /* SQL's LIKE, case-sensitive: % any run, _ one character */
+	ATR_MLQ_ILIKE, /* the same, ignoring the case of ASCII letters */
+	ATR_MLQ_IN,    /* one of list */
+};
+enum atr_mlq_order { ATR_MLQ_BY_NAME, ATR_MLQ_BY_VERSION, ATR_MLQ_BY_CREATED, ATR_MLQ_BY_UPDATED };
+
+#define ATR_MLQ_MAX_CLAUSES 16
+#define ATR_MLQ_MAX_LIST 100 /* values of an IN list */
+#define ATR_MLQ_MAX_ORDER 4
+
+struct atr_mlq_clause {
+	enum atr_mlq_field field;
+	enum atr_mlq_op op;
+	const char *key; /* ATR_MLQ_TAG: the tag's key (borrowed) */
+	const char *str; /* the value, text (borrowed) */
+	int64_t num;	 /* ATR_MLQ_VERSION: the value */
+	const char *list[ATR_MLQ_MAX_LIST];
+	int nlist; /* ATR_MLQ_IN */
+};
+
+struct atr_mlq {
+	struct atr_mlq_clause c[ATR_MLQ_MAX_CLAUSES];
+	int n;
+	struct {
+		enum atr_mlq_order by;
+		bool desc;
+	} order[ATR_MLQ_MAX_ORDER];
+	int norder;
+};
+
+/*
+ * Models (versions) the viewer may read that match q, in q's order and then by name (and
+ * version number, newest first), from offset: at most limit row ids into ids, *n of them;
+ * *more when another follows.
+ */
+int atr_store_model_mlflow_search(struct atr_store *s, const struct atr_mlq *q, const struct atr_model_viewer *v,
+				  int64_t offset, int limit, int64_t *ids, int *n, bool *more);
+int atr_store_model_version_mlflow_search(struct atr_store *s, const struct atr_mlq *q,
+					  const struct atr_model_viewer *v, int64_t offset, int limit, int64_t *ids,
+					  int *n, bool *more);
 
 #endif

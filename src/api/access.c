@@ -556,10 +556,15 @@ static int mlflow_model(struct atr_req *r, struct api_res *x)
 static int mlflow_model_version(struct atr_req *r, struct api_res *x)
 {
 	const char *version;
+	int64_t n;
 	int rc = mlflow_model(r, x);
 
 	if (rc != 0 || !(version = mlflow_arg(r, "version", NULL)))
 		return rc ? rc : -1;
+	if (atr_parse_i64(version, 1, INT64_MAX, &n) < 0) { /* MLflow's versions are numbers, not aliases */
+		atr_reply_invalid(r, "version", "'version' must be an integer (a version number), got '%s'", version);
+		return -1;
+	}
 	rc = atr_store_model_version_resolve(STORE(r), x->model.id, version, &x->version);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "Model Version (name=%s, version=%s) not found", x->model.name, version);

@@ -33,4 +33,66 @@ void api_mlflow_artifact_uri(int64_t project_id, const char *run_uuid, char *out
 const char *api_mlflow_status_to_atrium(const char *mlflow);
 const char *api_mlflow_status_from_atrium(const char *atrium);
 
+/* ---- the model registry (mlflow_registry.c, mlflow_versions.c, mlflow_registry_search.c) ----
+ * Registered models are Atrium's models, which live in projects: "model" names the one model of
+ * that name among the projects the caller may read, "project/model" names it exactly; answers
+ * show the plain name unless the caller may read more than one model of that name (then
+ * "project/model"). MLflow's aliases are Atrium's aliases; its stages Staging and Production
+ * are the aliases `staging` and `production` (moving `production` needs an owner: editors ask
+ * for a promotion), Archived a mark on the version. */
+#include "atrium/store_models.h"
+
+/* Who reads (what the answers may show). */
+void api_mlflow_viewer(struct atr_req *r, struct atr_model_viewer *v);
+/* MLflow's RegisteredModel and ModelVersion objects (new references), or NULL after answering
+ * the error. */
+json_t *api_mlflow_model_json(struct atr_req *r, int64_t model_id);
+json_t *api_mlflow_version_json(struct atr_req *r, int64_t version_id);
+/* Answers {key: object} (object stolen; NULL: the error was answered). */
+void api_mlflow_reply_obj(struct atr_req *r, const char *key, json_t *obj);
+/* A registered model's name part (the model, without "project/"): letters, digits, '-', '_'
+ * and '.', starting with a letter or digit, at most 63 bytes; -1 after a 400 naming field. */
+int api_mlflow_model_name_or_reply(struct atr_req *r, const char *name, const char *field);
+/* Whether the caller may move alias of the loaded model to or from version v (row): owners for
+ * `production`, whose 403 names the promotion request an editor makes instead. */
+int api_mlflow_alias_access_or_reply(struct atr_req *r, const char *alias, int64_t version_id);
+/* MLflow's tags [{key, value}] as a string map (new reference; NULL when out of memory). */
+json_t *api_mlflow_tag_map(const json_t *list);
+/* MLflow's stage names ("None", "Staging", "Production", "Archived", any case): -1 for others. */
+int api_mlflow_stage(const char *name);
+extern const char *const api_mlflow_stage_names[ATR_STAGE_COUNT];
+
+/* registered-models/... (api_mlflow_tag_schema: one of MLflow's tags, {key, value}) */
+extern const struct atr_field api_mlflow_tag_schema[], api_mlflow_rm_create_schema[], api_mlflow_rm_rename_schema[],
+	api_mlflow_rm_update_schema[], api_mlflow_rm_name_schema[], api_mlflow_rm_latest_schema[],
+	api_mlflow_rm_set_tag_schema[], api_mlflow_rm_delete_tag_schema[], api_mlflow_alias_set_schema[],
+	api_mlflow_alias_delete_schema[];
+extern const struct atr_qparam api_mlflow_rm_get_query[], api_mlflow_rm_search_query[], api_mlflow_rm_latest_query[],
+	api_mlflow_alias_get_query[];
+void api_mlflow_rm_create(struct atr_req *r);
+void api_mlflow_rm_get(struct atr_req *r);
+void api_mlflow_rm_rename(struct atr_req *r);
+void api_mlflow_rm_update(struct atr_req *r);
+void api_mlflow_rm_delete(struct atr_req *r);
+void api_mlflow_rm_search(struct atr_req *r);
+void api_mlflow_rm_latest(struct atr_req *r);
+void api_mlflow_rm_set_tag(struct atr_req *r);
+void api_mlflow_rm_delete_tag(struct atr_req *r);
+void api_mlflow_alias_set(struct atr_req *r);
+void api_mlflow_alias_get(struct atr_req *r);
+void api_mlflow_alias_delete(struct atr_req *r);
+/* model-versions/... */
+extern const struct atr_field api_mlflow_mv_create_schema[], api_mlflow_mv_update_schema[], api_mlflow_mv_ref_schema[],
+	api_mlflow_mv_set_tag_schema[], api_mlflow_mv_delete_tag_schema[], api_mlflow_mv_transition_schema[];
+extern const struct atr_qparam api_mlflow_mv_get_query[], api_mlflow_mv_search_query[];
+void api_mlflow_mv_create(struct atr_req *r);
+void api_mlflow_mv_get(struct atr_req *r);
+void api_mlflow_mv_update(struct atr_req *r);
+void api_mlflow_mv_delete(struct atr_req *r);
+void api_mlflow_mv_search(struct atr_req *r);
+void api_mlflow_mv_download_uri(struct atr_req *r);
+void api_mlflow_mv_set_tag(struct atr_req *r);
+void api_mlflow_mv_delete_tag(struct atr_req *r);
+void api_mlflow_mv_transition(struct atr_req *r);
+
 #endif

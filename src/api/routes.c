@@ -9,6 +9,7 @@
  * Keep it sorted by resource. A row reads without counting commas: designated initialisers.
  */
 #include "api.h"
+#include "mlflow.h"
 
 #define PUB ATR_ACCESS_PUBLIC
 #define USER ATR_ACCESS_USER
@@ -423,6 +424,83 @@ const struct atr_route atr_routes[] = {
 	R("POST", "/v2/models/{name}/versions/{version}/infer", api_v2_infer, .access = USER,
 	  .resource = ATR_RES_DEPLOYMENT, .role = VIEWER, .flags = GW, .name = "v2.models.versions.infer",
 	  .summary = "Open Inference Protocol: inference on one version"),
+#define MLF ATR_RF_MLFLOW | ATR_RF_JOB_OK
+#define MLF_RM "/api/2.0/mlflow/registered-models"
+#define MLF_MV "/api/2.0/mlflow/model-versions"
+	/* MLflow: the model registry (mlflow_registry.c, mlflow_versions.c, mlflow_registry_search.c). The
+	 * model ("name") or version ("name", "version") is named in the body or query: ATR_RF_MLFLOW. */
+	R("POST", MLF_RM "/create", api_mlflow_rm_create, .access = USER, .flags = MLF,
+	  .body = api_mlflow_rm_create_schema, .name = "mlflow.registered_models.create",
+	  .summary = "MLflow: create a registered model (an Atrium model)"),
+	R("GET", MLF_RM "/get", api_mlflow_rm_get, .access = USER, .resource = ATR_RES_MODEL, .role = VIEWER,
+	  .flags = MLF, .query = api_mlflow_rm_get_query, .name = "mlflow.registered_models.get",
+	  .summary = "MLflow: a registered model"),
+	R("POST", MLF_RM "/rename", api_mlflow_rm_rename, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_rm_rename_schema, .name = "mlflow.registered_models.rename",
+	  .summary = "MLflow: rename a registered model (within its project)"),
+	R("PATCH", MLF_RM "/update", api_mlflow_rm_update, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_rm_update_schema, .name = "mlflow.registered_models.update",
+	  .summary = "MLflow: change a registered model's description"),
+	R("DELETE", MLF_RM "/delete", api_mlflow_rm_delete, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_rm_name_schema, .name = "mlflow.registered_models.delete",
+	  .summary = "MLflow: delete a registered model (no aliases, no deployments)"),
+	R("GET", MLF_RM "/search", api_mlflow_rm_search, .access = USER, .flags = MLF,
+	  .query = api_mlflow_rm_search_query, .name = "mlflow.registered_models.search",
+	  .summary = "MLflow: search the registered models the caller may read"),
+	R("POST", MLF_RM "/get-latest-versions", api_mlflow_rm_latest, .access = USER, .resource = ATR_RES_MODEL,
+	  .role = VIEWER, .flags = MLF, .body = api_mlflow_rm_latest_schema,
+	  .name = "mlflow.registered_models.latest_versions", .summary = "MLflow: the newest version of each stage"),
+	R("GET", MLF_RM "/get-latest-versions", api_mlflow_rm_latest, .access = USER, .resource = ATR_RES_MODEL,
+	  .role = VIEWER, .flags = MLF, .query = api_mlflow_rm_latest_query,
+	  .name = "mlflow.registered_models.latest_versions.get",
+	  .summary = "MLflow: the newest version of each stage"),
+	R("POST", MLF_RM "/set-tag", api_mlflow_rm_set_tag, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_rm_set_tag_schema, .name = "mlflow.registered_models.set_tag",
+	  .summary = "MLflow: set a registered model's tag"),
+	R("DELETE", MLF_RM "/delete-tag", api_mlflow_rm_delete_tag, .access = USER, .resource = ATR_RES_MODEL,
+	  .role = EDITOR, .flags = MLF, .body = api_mlflow_rm_delete_tag_schema,
+	  .name = "mlflow.registered_models.delete_tag", .summary = "MLflow: delete a registered model's tag"),
+	R("POST", MLF_RM "/alias", api_mlflow_alias_set, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_alias_set_schema, .name = "mlflow.registered_models.alias.set",
+	  .summary = "MLflow: point an alias at a version (production: owners)"),
+	R("GET", MLF_RM "/alias", api_mlflow_alias_get, .access = USER, .resource = ATR_RES_MODEL, .role = VIEWER,
+	  .flags = MLF, .query = api_mlflow_alias_get_query, .name = "mlflow.registered_models.alias.get",
+	  .summary = "MLflow: the version an alias points at"),
+	R("DELETE", MLF_RM "/alias", api_mlflow_alias_delete, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_alias_delete_schema, .name = "mlflow.registered_models.alias.delete",
+	  .summary = "MLflow: delete an alias (production: owners)"),
+	R("POST", MLF_MV "/create", api_mlflow_mv_create, .access = USER, .resource = ATR_RES_MODEL, .role = EDITOR,
+	  .flags = MLF, .body = api_mlflow_mv_create_schema, .name = "mlflow.model_versions.create",
+	  .summary = "MLflow: create a model version from a run's artifacts"),
+	R("GET", MLF_MV "/get", api_mlflow_mv_get, .access = USER, .resource = ATR_RES_MODEL_VERSION, .role = VIEWER,
+	  .flags = MLF, .query = api_mlflow_mv_get_query, .name = "mlflow.model_versions.get",
+	  .summary = "MLflow: a model version"),
+	R("PATCH", MLF_MV "/update", api_mlflow_mv_update, .access = USER, .resource = ATR_RES_MODEL_VERSION,
+	  .role = EDITOR, .flags = MLF, .body = api_mlflow_mv_update_schema, .name = "mlflow.model_versions.update",
+	  .summary = "MLflow: change a model version's description"),
+	R("DELETE", MLF_MV "/delete", api_mlflow_mv_delete, .access = USER, .resource = ATR_RES_MODEL_VERSION,
+	  .role = EDITOR, .flags = MLF, .body = api_mlflow_mv_ref_schema, .name = "mlflow.model_versions.delete",
+	  .summary = "MLflow: delete a model version (no aliases, no deployments)"),
+	R("GET", MLF_MV "/search", api_mlflow_mv_search, .access = USER, .flags = MLF,
+	  .query = api_mlflow_mv_search_query, .name = "mlflow.model_versions.search",
+	  .summary = "MLflow: search the model versions the caller may read"),
+	R("GET", MLF_MV "/get-download-uri", api_mlflow_mv_download_uri, .access = USER,
+	  .resource = ATR_RES_MODEL_VERSION, .role = VIEWER, .flags = MLF, .query = api_mlflow_mv_get_query,
+	  .name = "mlflow.model_versions.download_uri",
+	  .summary = "MLflow: where a version's files are downloaded from"),
+	R("POST", MLF_MV "/set-tag", api_mlflow_mv_set_tag, .access = USER, .resource = ATR_RES_MODEL_VERSION,
+	  .role = EDITOR, .flags = MLF, .body = api_mlflow_mv_set_tag_schema, .name = "mlflow.model_versions.set_tag",
+	  .summary = "MLflow: set a model version's tag"),
+	R("DELETE", MLF_MV "/delete-tag", api_mlflow_mv_delete_tag, .access = USER, .resource = ATR_RES_MODEL_VERSION,
+	  .role = EDITOR, .flags = MLF, .body = api_mlflow_mv_delete_tag_schema,
+	  .name = "mlflow.model_versions.delete_tag", .summary = "MLflow: delete a model version's tag"),
+	R("POST", MLF_MV "/transition-stage", api_mlflow_mv_transition, .access = USER,
+	  .resource = ATR_RES_MODEL_VERSION, .role = EDITOR, .flags = MLF, .body = api_mlflow_mv_transition_schema,
+	  .name = "mlflow.model_versions.transition_stage",
+	  .summary = "MLflow: move a version to a stage (the aliases staging and production)"),
+#undef MLF
+#undef MLF_RM
+#undef MLF_MV
 };
 
 const size_t atr_routes_count = sizeof(atr_routes) / sizeof(atr_routes[0]);

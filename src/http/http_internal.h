@@ -133,6 +133,9 @@ void atr_req_release(struct atr_req *r, bool committed);
 
 /* Checks the query against the route's table (query.c); -1 after a 400 naming the parameter. */
 int atr_req_check_query(struct atr_req *r);
+/* A raw query value percent-decoded ('+' as a space) into the request's memory; NULL when it is
+ * badly encoded or holds control characters. */
+const char *atr_req_query_decode(struct atr_req *r, const char *raw);
 /* Queues the pending answer if MHD allows it now (not mid-body, not suspended). */
 void atr_req_flush(struct atr_req *r);
 /* Server shutdown begins: long polls answer (on_shutdown), waiting streams end. */

@@ -135,7 +135,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 		w->failed = 1;
 		return MHD_NO;
 	}
-	if (r->qset & (1u << i)) {
+	if ((r->qset & (1u << i)) && !(rt->query[i].flags & ATR_QF_MULTI)) {
 		atr_reply_invalid(r, name, "'%s' is given more than once", name);
 		w->failed = 1;
 		return MHD_NO;
@@ -145,7 +145,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 		r->qset |= 1u << i;
 		return MHD_YES;
 	}
-	v = value ? atr_req_query(r, key) : NULL;
+	v = value ? atr_req_query_decode(r, value) : NULL;
 	if (!v) {
 		atr_reply_invalid(r, name, value ? "'%s' has a bad percent-encoding" : "'%s' needs a value", name);
 		w->failed = 1;
@@ -186,4 +186,32 @@ int64_t atr_req_qint(struct atr_req *r, const char *name)
 bool atr_req_qbool(struct atr_req *r, const char *name)
 {
 	return atr_req_qint(r, name) != 0;
+}
+
+struct all {
+	struct atr_req *r;
+	const char *name;
+	const char **out;
+	int max, n;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct all *a = cls;
+
+	(void)kind;
+	if (strcmp(key, a->name) != 0 || !value)
+		return MHD_YES;
+	if (a->n < a->max && !(a->out[a->n] = atr_req_query_decode(a->r, value)))
+		return MHD_YES;
+	a->n++;
+	return MHD_YES;
+}
+
+int atr_req_query_all(struct atr_req *r, const char *name, const char **out, int max)
+{
+	struct all a = { r, name, out, max, 0 };
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	return a.n;
 }

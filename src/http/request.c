@@ -332,11 +332,14 @@ const char *atr_req_param(struct atr_req *r, const char *name)
 const char *atr_req_query(struct atr_req *r, const char *name)
 {
 	const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-	char *out;
 
-	if (!raw)
-		return NULL;
-	out = atr_req_alloc(r, strlen(raw) + 1);
+	return raw ? atr_req_query_decode(r, raw) : NULL;
+}
+
+const char *atr_req_query_decode(struct atr_req *r, const char *raw)
+{
+	char *out = atr_req_alloc(r, strlen(raw) + 1);
+
 	if (!out || atr_percent_decode(raw, strlen(raw), out, 1, 0) < 0)
 		return NULL;
 	return out;

@@ -135,6 +135,63 @@ int atr_store_files_copy(struct atr_store *s, const char *from_kind, int64_t fro
 	return atr_db_step_write(st);
 }
 
+/* Files at exactly the prefix (parameter P), or under prefix + "/": the range [prefix/, prefix0),
+ * '0' following '/', which the (owner_kind, owner_id, path) index walks. */
+#define UNDER(P) " AND (" P " = '' OR path = " P " OR (path >= " P " || '/' AND path < " P " || '0'))"
+#define UNDER_6 UNDER("?6")
+#define UNDER_3 UNDER("?3")
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+int atr_store_files_copy_prefix(struct atr_store *s, const char *from_kind, int64_t from_id, const char *prefix,
+				const char *to_kind, int64_t to_id, int64_t *count)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO files(owner_kind, owner_id, path, sha256, size, created_at)"
+					      " SELECT ?1, ?2, CASE WHEN ?6 = '' THEN path WHEN path = ?6 THEN ?7"
+					      " ELSE substr(path, length(?6) + 2) END, sha256, size, ?3"
+					      " FROM files WHERE owner_kind = ?4 AND owner_id = ?5" UNDER_6
+					      " ON CONFLICT(owner_kind, owner_id, path) DO UPDATE SET"
+					      " sha256 = excluded.sha256, size = excluded.size");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	prefix = prefix ? prefix : "";
+	atr_db_bind_text(st, 1, to_kind);
+	sqlite3_bind_int64(st, 2, to_id);
+	sqlite3_bind_int64(st, 3, atr_now_ms());
+	atr_db_bind_text(st, 4, from_kind);
+	sqlite3_bind_int64(st, 5, from_id);
+	atr_db_bind_text(st, 6, prefix);
+	atr_db_bind_text(st, 7, base_name(prefix));
+	rc = atr_db_step_write(st);
+	if (rc == 0 && count)
+		*count = atr_db_changes(s->db);
+	return rc;
+}
+
+int atr_store_files_count_prefix(struct atr_store *s, const char *kind, int64_t owner_id, const char *prefix,
+				 int64_t *count)
+{
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT count(*) FROM files WHERE owner_kind = ?1 AND owner_id = ?2" UNDER_3);
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, owner_id);
+	atr_db_bind_text(st, 3, prefix ? prefix : "");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	return atr_db_row_done(st, rc);
+}
+
 static int diff_list(struct atr_store *s, const char *sql, const char *kind, int64_t x, int64_t y, int max, json_t *arr,
 		     bool *truncated)
 {

@@ -1,6 +1,7 @@
 /*
  * promotions.c: the model_aliases and model_promotions tables. An alias moves in one
- * transaction with its history event; approving a promotion moves its alias in the same
+ * transaction with its history event (and marks the versions it left and reached as changed,
+ * for MLflow); approving a promotion moves its alias in the same
  * transaction that marks it approved. Who may do either is decided in src/api/.
  */
 #include "atrium/store_models.h"
@@ -77,6 +78,14 @@ int atr_store_model_alias_set(struct atr_store *s, int64_t model_id, const char 
 	e.from_version = atr_store_model_version_number(s, from);
 	if ((rc = put_alias(s, model_id, alias, version_id, actor)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0)
 		goto fail;
+	/* both versions changed (MLflow's last_updated_timestamp); a version in a stage (the alias
+	 * `staging` or `production`) is not archived any more */
+	if ((rc = atr_store_model_version_touch(s, version_id)) < 0 ||
+	    (from && from != version_id && (rc = atr_store_model_version_touch(s, from)) < 0))
+		goto fail;
+	if ((strcmp(alias, ATR_ALIAS_STAGING) == 0 || strcmp(alias, ATR_ALIAS_PROTECTED) == 0) &&
+	    (rc = atr_store_model_version_archive(s, version_id, false)) < 0)
+		goto fail;
 	return atr_db_commit(s->db);
 fail:
 	atr_db_rollback(s->db);
@@ -103,7 +112,8 @@ int atr_store_model_alias_delete(struct atr_store *s, int64_t model_id, const ch
 	sqlite3_bind_int64(st, 1, model_id);
 	atr_db_bind_text(st, 2, alias);
 	e.from_version = atr_store_model_version_number(s, from);
-	if ((rc = atr_db_step_write(st)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0)
+	if ((rc = atr_db_step_write(st)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0 ||
+	    (rc = atr_store_model_version_touch(s, from)) < 0)
 		goto fail;
 	if (from_id)
 		*from_id = from;
