@@ -263,7 +263,7 @@ struct atr_scoring_truth {
 /* What a scoring keeps of row i of the truth: one cache line's part, read and written
  * together as the predictions are matched to their ids in a random order. */
 struct sc_pred {
-	uint64_t line; /* 0: no prediction yet */
+	uint64_t line; /* the prediction's line (valid once its bit in seen is set) */
 	union {
 		double number;	 /* regression: the prediction */
 		double log_loss; /* classification: the row's log loss term */
@@ -300,6 +300,7 @@ struct atr_scoring {
 	uint32_t gen;
 	struct sc_batch batch;
 	double *pend_proba;    /* SC_BATCH x k: the pending rows' probabilities */
+	uint64_t *seen;	       /* per row of the truth, a bit: it has its prediction */
 	struct sc_pred *preds; /* per row of the truth, 64-byte aligned */
 	double *ovr;	       /* roc_auc_ovr: per row its k probabilities, in k_order */
 	/* after the end: all classes in name order */

@@ -41,10 +41,11 @@ int atr_scoring_new(const struct atr_scoring_truth *t, enum atr_scoring_format f
 	s->src.flush = pred_flush;
 	s->src.arg = s;
 	n = t->ids.n;
+	/* preds is written before it is read (seen, a bit a row, says which are): it needs no
+	 * zeroing, which for a million rows would cost more than reading them */
 	s->preds = aligned_alloc(64, ((n ? n : 1) * sizeof(*s->preds) + 63) / 64 * 64);
-	if (s->preds)
-		sc_zero(s->preds, n * sizeof(*s->preds));
-	if (!s->preds) {
+	s->seen = calloc((n + 63) / 64 + 1, sizeof(*s->seen));
+	if (!s->preds || !s->seen) {
 		atr_scoring_free(s);
 		return ATR_ENOMEM;
 	}
@@ -68,6 +69,7 @@ void atr_scoring_free(struct atr_scoring *s)
 	free(s->row_tmp);
 	free(s->row_gen);
 	free(s->preds);
+	free(s->seen);
 	free(s->ovr);
 	free(s->order);
 	free(s->rank);
@@ -479,17 +481,22 @@ static void proba_row(struct atr_scoring *s, uint32_t i, uint32_t tc)
 static int apply(struct atr_scoring *s, const struct sc_pending *pd, bool found, uint32_t i, uint32_t tc)
 {
 	const char *id = sc_batch_id(&s->batch, pd);
-	struct sc_pred *pr = &s->preds[i];
+	struct sc_pred *pr;
+	uint64_t bit;
 	char q[64];
 
-	if (!found || pr->line) {
+	if (!found) {
 		sc_quote(q, sizeof(q), id, pd->id_len);
-		if (!found)
-			return sc_fail(&s->src.err, ATR_SCORING_E_EXTRA, pd->line, "id %s is not in the ground truth",
-				       q);
+		return sc_fail(&s->src.err, ATR_SCORING_E_EXTRA, pd->line, "id %s is not in the ground truth", q);
+	}
+	pr = &s->preds[i];
+	bit = 1ULL << (i % 64);
+	if (s->seen[i / 64] & bit) {
+		sc_quote(q, sizeof(q), id, pd->id_len);
 		return sc_fail(&s->src.err, ATR_SCORING_E_DUPLICATE, pd->line,
 			       "id %s appears twice (first on line %llu)", q, (unsigned long long)pr->line);
 	}
+	s->seen[i / 64] |= bit;
 	pr->line = pd->line;
 	if (s->t->spec.task == ATR_SCORING_REGRESSION) {
 		pr->u.number = pd->number;
@@ -605,7 +612,7 @@ static int missing_ids(struct atr_scoring *s)
 	char q[64];
 
 	for (size_t i = 0; i < n && first == n; i++)
-		if (s->preds[i].line == 0)
+		if (!(s->seen[i / 64] >> (i % 64) & 1))
 			first = i;
 	id = sc_intern_get(&s->t->ids, (uint32_t)first, &len);
 	sc_quote(q, sizeof(q), id, len);
