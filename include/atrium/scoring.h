@@ -8,6 +8,10 @@
  * the number of ids of the ground truth (held by id in a hash table), never with the size of
  * the predictions file: a prediction is matched to its id as it is read.
  *
+ * Memory: a truth holds about 70 bytes an id besides the id itself; a scoring about 33 bytes
+ * a row of the truth (8 more a class for roc_auc_ovr), its classes, and one record of its
+ * file (ATR_SCORING_RECORD_MAX at most).
+ *
  * Use: a truth (atr_scoring_truth_new, _feed, _end) is loaded once; it is then read-only and
  * may serve any number of scorings, from several threads at once. A scoring
  * (atr_scoring_new, _feed, _end) reads one predictions file against it; atr_scoring_compute

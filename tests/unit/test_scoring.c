@@ -632,6 +632,29 @@ static void test_subset_confusion(void **state)
 	assert_memory_equal(cm.counts, want, sizeof(want));
 	atr_scoring_confusion_release(&cm);
 	run_release(&r);
+
+	/* over ATR_SCORING_MAX_CONFUSION labels: no matrix (the metrics are fine) */
+	size_t cap = 64 * (ATR_SCORING_MAX_CONFUSION + 2);
+	char *truth = malloc(cap), *pred = malloc(cap);
+	size_t tn = (size_t)snprintf(truth, cap, "id,label\n"), pn = (size_t)snprintf(pred, cap, "id,prediction\n");
+	for (int i = 0; i <= ATR_SCORING_MAX_CONFUSION; i++) {
+		tn += (size_t)snprintf(truth + tn, cap - tn, "%d,l%d\n", i, i);
+		pn += (size_t)snprintf(pred + pn, cap - pn, "%d,l%d\n", i, i);
+	}
+	assert_int_equal(run(&r, &sa, CSV, truth, CSV, pred, 0, 0), 0);
+	assert_int_equal(atr_scoring_confusion(r.s, NULL, &cm), ATR_ETOOBIG);
+	assert_int_equal(atr_scoring_compute(r.s, NULL, &res), 0);
+	assert_close(value_of(&res, "accuracy"), 1);
+	run_release(&r);
+	free(truth);
+	free(pred);
+
+	/* a regression has none */
+	static const char *const reg[] = { "mae" };
+	struct atr_scoring_spec sr = SPEC(reg);
+	assert_int_equal(run(&r, &sr, CSV, "id,label\na,1\n", CSV, "id,prediction\na,1\n", 0, 0), 0);
+	assert_int_equal(atr_scoring_confusion(r.s, NULL, &cm), ATR_EINVAL);
+	run_release(&r);
 }
 
 static void test_spec(void **state)
