@@ -69,6 +69,7 @@ version: core
 principal: core
 credentials: core
 metrics: core
+scoring: core
 page: http
 store: store
 db: store

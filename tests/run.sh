@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs the test suites under the sanitizer build: lint (the project's rules, the module graph
-# among them), unit, integration, browser (when the dashboard tests exist), then the benchmark
-# at smoke size. Each test binary runs in its own process with a timeout. `tests/run.sh lint`,
-# `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
+# among them), unit (and the scoring library against scikit-learn, when python3-sklearn is
+# installed: else a SKIP line says so), integration, browser (when the dashboard tests
+# exist), then the benchmark at smoke size. Each test binary runs in its own process with a
+# timeout. `tests/run.sh lint`, `tests/run.sh unit` or `tests/run.sh integration` runs one
+# suite.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -46,6 +48,14 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
 		[ -x "$t" ] || continue
 		run_one "unit/$(basename "$t")" 120 "$t"
 	done
+	# the scoring library against scikit-learn, when Debian's python3-sklearn is installed
+	if [ -x tests/scoring/run.sh ]; then
+		if why=$(tests/scoring/run.sh --available); then
+			run_one "unit/scoring-vs-sklearn" 600 tests/scoring/run.sh
+		else
+			printf '  SKIP  %-40s %s\n' "unit/scoring-vs-sklearn" "($why)"
+		fi
+	fi
 fi
 
 if [ "$suite" = all ] || [ "$suite" = integration ]; then
