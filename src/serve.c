@@ -38,6 +38,7 @@ struct daemon {
 	struct atr_app app;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t housekeeping;
+	int64_t optimized_ms; /* when the planner's statistics were last refreshed */
 	uv_prepare_t end_read;		       /* before the loop waits: end the turn's shared read transaction */
 	struct atr_local_worker *local_worker; /* --local-worker */
 	uv_timer_t forgotten;		       /* the test hook ATRIUM_TEST_FORGET_HANDLE: never closed */
@@ -160,6 +161,10 @@ static void on_housekeeping(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	atr_auth_flush(d->app.auth);
+	if (atr_now_ms() - d->optimized_ms >= 600000) {
+		d->optimized_ms = atr_now_ms();
+		atr_store_optimize(d->app.store);
+	}
 	if (d->app.cfg->audit_retention_days > 0)
 		atr_store_audit_prune(d->app.store, atr_now_ms() - d->app.cfg->audit_retention_days * 86400000LL);
 	if (d->app.cfg->job_log_retention_days > 0)

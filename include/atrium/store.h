@@ -39,6 +39,9 @@ struct atr_page {
  */
 int atr_store_open(const char *data_dir, int sync_full, struct atr_store **out);
 void atr_store_close(struct atr_store *s);
+/* Refreshes the query planner's statistics where they went stale (statistics taken while a
+ * table was nearly empty make the planner scan it later): at close, and every 10 minutes. */
+void atr_store_optimize(struct atr_store *s);
 bool atr_store_ready(struct atr_store *s); /* the database answers a query */
 
 /* Reads on the loop share one read transaction per loop turn: end it before the loop waits

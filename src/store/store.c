@@ -46,12 +46,21 @@ int atr_store_open(const char *data_dir, int sync_full, struct atr_store **out)
 	return 0;
 }
 
+void atr_store_optimize(struct atr_store *s)
+{
+	/* analysis_limit bounds each table's ANALYZE (rows sampled per index), so a pass takes
+	 * milliseconds on a large database; optimize re-analyzes the tables this connection
+	 * queried whose statistics are missing or whose rows grew 25-fold since */
+	if (atr_db_exec(s->db, "PRAGMA analysis_limit=1000") == 0)
+		atr_db_exec(s->db, "PRAGMA optimize");
+}
+
 void atr_store_close(struct atr_store *s)
 {
 	if (!s)
 		return;
 	if (s->db)
-		atr_db_exec(s->db, "PRAGMA optimize");
+		atr_store_optimize(s);
 	atr_db_close(s->db);
 	free(s);
 }
