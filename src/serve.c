@@ -38,7 +38,7 @@ struct daemon {
 	struct atr_app app;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t housekeeping;
-	int64_t optimized_ms; /* when the planner's statistics were last refreshed */
+	int64_t optimized_ms;		       /* when the planner's statistics were last refreshed */
 	uv_prepare_t end_read;		       /* before the loop waits: end the turn's shared read transaction */
 	struct atr_local_worker *local_worker; /* --local-worker */
 	uv_timer_t forgotten;		       /* the test hook ATRIUM_TEST_FORGET_HANDLE: never closed */
