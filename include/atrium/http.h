@@ -53,6 +53,9 @@ enum atr_access {
  * experiment_id, name, version), so the resource is loaded and decided once the body is read;
  * errors answer in MLflow's shape (that follows from the path). */
 #define ATR_RF_MLFLOW 0x400
+/* Writes to an archived project are allowed (the route restores it: MLflow's
+ * experiments/restore). */
+#define ATR_RF_ARCHIVED_OK 0x800
 
 /*
  * Query parameters are described like request bodies: one table per route, checked by one
