@@ -45,10 +45,6 @@ int64_t atr_store_user_only_team(struct atr_store *s, int64_t user_id);
 
 /* ---- runs in MLflow's shape (src/store/mlflow_runs.c) ---- */
 
-struct atr_mlflow_pair {
-	const char *key, *value;
-};
-
 struct atr_mlflow_metric {
 	const char *key;
 	double value; /* NaN when the last value logged was NaN */
@@ -61,9 +57,8 @@ struct atr_mlflow_run {
 	const char *name, *status;  /* status: Atrium's ("running") */
 	const char *user;	    /* the creator's user name; NULL: none */
 	const char *dataset_inputs; /* MLflow's dataset inputs, a JSON array as text */
+	const char *params, *tags;  /* the run's JSON copies of its params and tags: objects of strings */
 	bool deleted;
-	struct atr_mlflow_pair *params, *tags;
-	size_t nparams, ntags;
 	struct atr_mlflow_metric *metrics; /* each series' last point */
 	size_t nmetrics;
 };
@@ -75,7 +70,7 @@ struct atr_mlflow_runs {
 };
 
 /* The runs ids[0..n) with their params, tags and last metrics, in that order (a run that does
- * not exist is left out), in a few queries whatever n is. Release with atr_mlflow_runs_release. */
+ * not exist is left out), in two queries whatever n is. Release with atr_mlflow_runs_release. */
 int atr_store_mlflow_runs(struct atr_store *s, const int64_t *ids, size_t n, struct atr_mlflow_runs *out);
 void atr_mlflow_runs_release(struct atr_mlflow_runs *r);
 /* MLflow's soft delete (runs/delete) and restore: runs.deleted_at. */

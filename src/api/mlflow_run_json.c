@@ -31,10 +31,20 @@ static void str(struct w *w, const char *s)
 		w->rc = atr_json_buf_str(w->b, s ? s : "");
 }
 
+/* (by hand: a page of runs writes tens of thousands of integers, printf is most of it) */
 static void i64(struct w *w, int64_t v)
 {
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
 	if (w->rc == 0)
-		w->rc = atr_buf_printf(w->b, "%lld", (long long)v);
+		w->rc = atr_buf_append(w->b, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 /* MLflow's doubles: NaN as the string "NaN" (protobuf's JSON), the rest as numbers. */
@@ -76,16 +86,62 @@ static void info(struct w *w, const struct atr_mlflow_run *r)
 	raw(w, r->deleted ? ",\"lifecycle_stage\":\"deleted\"}" : ",\"lifecycle_stage\":\"active\"}");
 }
 
-static void pairs(struct w *w, const struct atr_mlflow_pair *p, size_t n)
+static void span(struct w *w, const char *s, const char *end)
 {
+	if (w->rc == 0)
+		w->rc = atr_buf_append(w->b, s, (size_t)(end - s));
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* The end of the JSON string token at p (quotes included); NULL when p does not start one. */
+static const char *string_end(const char *p)
+{
+	if (*p != '"')
+		return NULL;
+	for (p++; *p && *p != '"'; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return *p == '"' ? p + 1 : NULL;
+}
+
+/*
+ * [{"key": k, "value": v}, ...] from a run's JSON copy of its params or tags (a flat object of
+ * strings the store wrote): each string is copied as it is written there, already valid JSON,
+ * so a page of a thousand runs costs no parsing. What is not such an object writes [].
+ */
+static void pairs(struct w *w, const char *obj)
+{
+	const char *p = skip_ws(obj ? obj : "{}"), *k, *ke, *v, *ve;
+	bool first = true;
+
 	raw(w, "[");
-	for (size_t i = 0; i < n; i++) {
-		raw(w, i ? ",{\"key\":" : "{\"key\":");
-		str(w, p[i].key);
+	if (*p++ != '{')
+		goto out;
+	for (p = skip_ws(p); *p == '"'; p = skip_ws(p)) {
+		k = p;
+		if (!(ke = string_end(k)) || *(p = skip_ws(ke)) != ':')
+			break;
+		v = skip_ws(p + 1);
+		if (!(ve = string_end(v)))
+			break;
+		raw(w, first ? "{\"key\":" : ",{\"key\":");
+		span(w, k, ke);
 		raw(w, ",\"value\":");
-		str(w, p[i].value);
+		span(w, v, ve);
 		raw(w, "}");
+		first = false;
+		p = skip_ws(ve);
+		if (*p != ',')
+			break;
+		p++;
 	}
+out:
 	raw(w, "]");
 }
 
@@ -113,9 +169,9 @@ static void run(struct w *w, const struct atr_mlflow_run *r)
 	raw(w, ",\"data\":{\"metrics\":");
 	metrics(w, r->metrics, r->nmetrics);
 	raw(w, ",\"params\":");
-	pairs(w, r->params, r->nparams);
+	pairs(w, r->params);
 	raw(w, ",\"tags\":");
-	pairs(w, r->tags, r->ntags);
+	pairs(w, r->tags);
 	/* (the store keeps the inputs as the JSON array MLflow sent, checked when logged) */
 	raw(w, "},\"inputs\":{\"dataset_inputs\":");
 	raw(w, r->dataset_inputs && *r->dataset_inputs ? r->dataset_inputs : "[]");

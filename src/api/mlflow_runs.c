@@ -276,13 +276,17 @@ void api_mlflow_runs_update(struct atr_req *r)
 	int64_t end = atr_json_int(body, "end_time", 0);
 	int rc = atr_store_begin(STORE(r));
 
+	if (rc < 0) {
+		json_decref(tags);
+		atr_reply_err(r, rc, NULL, "the database is not available");
+		return;
+	}
 	patch.status = api_mlflow_status_to_atrium(atr_json_str(body, "status", NULL));
 	patch.name = name && *name ? name : NULL;
 	patch.tags = tags;
-	if (rc == 0 && patch_or_reply(r, &patch) < 0)
+	if (patch_or_reply(r, &patch) < 0)
 		rc = ATR_EINVAL;
-	else if (rc == 0 && json_object_get(body, "end_time") &&
-		 (rc = atr_store_run_set_ended(STORE(r), RES(r)->run.id, end)) < 0)
+	else if (json_object_get(body, "end_time") && (rc = atr_store_run_set_ended(STORE(r), RES(r)->run.id, end)) < 0)
 		atr_reply_err(r, rc, NULL, "could not update run %s", RES(r)->run.uuid);
 	json_decref(tags);
 	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {
@@ -386,7 +390,11 @@ static int store_batch(struct atr_req *r, const struct atr_mlflow_batch *b)
 	struct atr_run_patch patch;
 	int rc = atr_store_begin(STORE(r));
 
-	if (rc == 0 && (b->nparams || b->ntags)) {
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "the database is not available");
+		return -1;
+	}
+	if (b->nparams || b->ntags) {
 		rc = batch_patch(b, &patch);
 		if (rc == 0 && patch_or_reply(r, &patch) < 0)
 			rc = ATR_EINVAL;

@@ -178,7 +178,9 @@ static void reply_runs(struct atr_req *r, const int64_t *ids, size_t n, const js
 		return;
 	}
 	atr_buf_init(&b, (size_t)1 << 30);
-	rc = atr_buf_puts(&b, "{\"runs\":[");
+	rc = atr_buf_reserve(&b, runs.n * 2048 + 256); /* (about what a run with a few dozen values takes) */
+	if (rc == 0)
+		rc = atr_buf_puts(&b, "{\"runs\":[");
 	if (rc == 0)
 		rc = api_mlflow_write_runs(&b, &runs);
 	if (rc == 0)

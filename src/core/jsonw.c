@@ -257,10 +257,54 @@ int atr_json_buf_str(struct atr_buf *b, const char *s)
 	return rc == 0 ? atr_buf_append(b, "\"", 1) : rc;
 }
 
+static const double pow10s[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+
+/*
+ * The fast path of a real: a value that is m / 10^k exactly as doubles go (m an integer below
+ * 2^53, k up to 15: 0.5, 0.99978, 1234.25) is written as that decimal, which reads back as the
+ * same double (m / 10^k is correctly rounded, as the reader's conversion is). The length, or 0
+ * when the value is not such a decimal.
+ */
+static int short_decimal(double d, char *buf)
+{
+	double a = fabs(d);
+	char digits[24], *p = digits + sizeof(digits);
+	uint64_t m;
+	int k, n = 0;
+
+	if (!(a >= 1e-6 && a < 9e15))
+		return 0;
+	for (k = 0; k < 16; k++) {
+		double t = a * pow10s[k];
+		if (t < 9007199254740992.0 && t == (double)(uint64_t)t && (double)(uint64_t)t / pow10s[k] == a)
+			break;
+	}
+	if (k == 16)
+		return 0;
+	m = (uint64_t)(a * pow10s[k]);
+	for (int i = 0; m || i <= k; i++) { /* the digits, at least one before the point */
+		if (i == k && k)
+			*--p = '.';
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+	}
+	if (d < 0)
+		buf[n++] = '-';
+	memcpy(buf + n, p, (size_t)(digits + sizeof(digits) - p));
+	n += (int)(digits + sizeof(digits) - p);
+	if (!k) {
+		buf[n++] = '.';
+		buf[n++] = '0';
+	}
+	return n;
+}
+
 int atr_json_buf_real(struct atr_buf *b, double d)
 {
 	char buf[40];
-	int n = isfinite(d) ? format_real(d, buf) : -1;
+	int n = !isfinite(d) ? -1 : d == 0 ? (memcpy(buf, "0.0", 3), 3) : short_decimal(d, buf);
 
+	if (n == 0)
+		n = format_real(d, buf);
 	return n < 0 ? ATR_EINVAL : atr_buf_append(b, buf, (size_t)n);
 }

@@ -84,14 +84,18 @@ static int entity(struct lex *x, enum kind *kind, bool experiments)
 		      { "attr", K_ATTR, false },	{ "run", K_ATTR, false },
 		      { "datasets", K_DATASET, false }, { "dataset", K_DATASET, false } };
 
+	/* the word before the '.', maybe in backticks (`metrics`.acc, as MLflow allows) */
+	bool ticked = *x->p == '`';
+	const char *w = x->p + ticked;
+
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		size_t n = strlen(words[i].w);
-		if (strncmp(x->p, words[i].w, n) != 0 || x->p[n] != '.')
+		if (strncmp(w, words[i].w, n) != 0 || (ticked && w[n] != '`') || w[n + ticked] != '.')
 			continue;
 		if (experiments && !words[i].exp)
 			return fail(x, "an experiment filter names attribute.<key>, tag.<key> or tags.<key>");
 		*kind = words[i].k;
-		x->p += n + 1;
+		x->p = (char *)w + n + ticked + 1;
 		return 1;
 	}
 	*kind = K_ATTR;
@@ -181,7 +185,9 @@ static int number(struct lex *x, char **text, double *v)
 
 	*text = x->p;
 	*v = strtod(x->p, &end);
-	if (end == x->p || !isfinite(*v) || (*x->p != '-' && *x->p != '.' && (*x->p < '0' || *x->p > '9')))
+	/* (a decimal number as SQL writes one: strtod alone takes hex, "inf", "nan") */
+	if (end == x->p || !isfinite(*v) || (*x->p != '-' && *x->p != '.' && (*x->p < '0' || *x->p > '9')) ||
+	    strspn(x->p, "0123456789+-.eE") < (size_t)(end - x->p))
 		return fail(x, "expected a number");
 	x->p = end;
 	save = *x->p;

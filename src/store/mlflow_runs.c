@@ -1,7 +1,7 @@
 /*
  * mlflow_runs.c: runs as MLflow's API shows them (include/atrium/store_mlflow_tracking.h): a
- * page of runs with their params, tags and each series' last point, read in four queries
- * whatever the page size (runs/search answers up to a thousand runs), into one arena; the
+ * page of runs with their params and tags (the runs' JSON copies of them) and each series'
+ * last point, read in two queries whatever the page size (runs/search answers up to a thousand runs), into one arena; the
  * soft delete, dataset inputs and the few reads MLflow's writes need. Runs are created and
  * changed through runs.c and metrics.c, as Atrium's own are. Not here: JSON (src/api).
  */
@@ -94,7 +94,8 @@ static int read_runs(struct atr_store *s, const char *list, struct atr_mlflow_ru
 		     size_t n)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT r.id, r.project_id, r.uuid, r.name, r.status, u.username,"
-					      " r.started_at, r.ended_at, r.deleted_at, r.dataset_inputs FROM runs r"
+					      " r.started_at, r.ended_at, r.deleted_at, r.dataset_inputs, r.params,"
+					      " r.tags FROM runs r"
 					      " LEFT JOIN users u ON u.id = r.created_by"
 					      " WHERE r.id IN (SELECT value FROM json_each(?))");
 	int rc;
@@ -116,7 +117,9 @@ static int read_runs(struct atr_store *s, const char *list, struct atr_mlflow_ru
 		r->ended_at = sqlite3_column_int64(st, 7);
 		r->deleted = sqlite3_column_type(st, 8) != SQLITE_NULL;
 		r->dataset_inputs = arena_text(&out->mem, st, 9);
-		if (!r->name || !r->status || !r->dataset_inputs) {
+		r->params = arena_text(&out->mem, st, 10);
+		r->tags = arena_text(&out->mem, st, 11);
+		if (!r->name || !r->status || !r->dataset_inputs || !r->params || !r->tags) {
 			atr_db_done(st);
 			return ATR_ENOMEM;
 		}
@@ -125,88 +128,80 @@ static int read_runs(struct atr_store *s, const char *list, struct atr_mlflow_ru
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
 
-/* Rows (run_id, key, ...) ordered by run: each run's slice of one arena array. */
-enum rows { ROW_PARAMS, ROW_TAGS, ROW_METRICS };
-
-static size_t *count_slot(struct atr_mlflow_run *r, enum rows kind)
+/* One metric row (run_id, key, last, last_ts, last_step) into m. */
+static int put_metric(struct atr_mlflow_runs *out, sqlite3_stmt *st, struct atr_mlflow_metric *m)
 {
-	return kind == ROW_PARAMS ? &r->nparams : kind == ROW_TAGS ? &r->ntags : &r->nmetrics;
+	m->key = arena_text(&out->mem, st, 1);
+	m->value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+	m->ts = sqlite3_column_int64(st, 3);
+	m->step = sqlite3_column_int64(st, 4);
+	return m->key ? 0 : ATR_ENOMEM;
 }
 
-/* One row into its run's slice (the slices were sized by a first pass). */
-static int put_row(struct atr_mlflow_runs *out, struct atr_mlflow_run *r, enum rows kind, sqlite3_stmt *st)
+/* Room for one more row and its run id (doubling both). NULL when out of memory. */
+static struct atr_mlflow_metric *more_rows(struct atr_mlflow_metric **rows, int64_t **ids, size_t n, size_t *cap)
 {
-	size_t *n = count_slot(r, kind);
-
-	if (kind == ROW_METRICS) {
-		struct atr_mlflow_metric *m = &r->metrics[(*n)++];
-		m->key = arena_text(&out->mem, st, 1);
-		m->value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-		m->ts = sqlite3_column_int64(st, 3);
-		m->step = sqlite3_column_int64(st, 4);
-		return m->key ? 0 : ATR_ENOMEM;
+	if (n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4096;
+		struct atr_mlflow_metric *nr = realloc(*rows, nc * sizeof(*nr));
+		int64_t *ni = nr ? realloc(*ids, nc * sizeof(*ni)) : NULL;
+		if (nr)
+			*rows = nr;
+		if (!ni)
+			return NULL;
+		*ids = ni;
+		*cap = nc;
 	}
-	struct atr_mlflow_pair *p = kind == ROW_PARAMS ? &r->params[(*n)++] : &r->tags[(*n)++];
-	p->key = arena_text(&out->mem, st, 1);
-	p->value = arena_text(&out->mem, st, 2);
-	return p->key && p->value ? 0 : ATR_ENOMEM;
+	return *rows + n;
 }
 
-/* The rows of one table for the page: counted first (to size each run's slice), then read. */
-static int read_rows(struct atr_store *s, const char *list, enum rows kind, struct atr_mlflow_runs *out,
-		     const struct place *map, size_t n)
+/* Gives each run its slice of rows (grouped by run: ids[i] is row i's run). */
+static void slices(struct atr_mlflow_runs *out, const struct place *map, size_t n, struct atr_mlflow_metric *rows,
+		   const int64_t *ids, size_t count)
 {
-	static const char *const count_sql[] = {
-		"SELECT run_id, count(*) FROM run_params WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY "
-		"run_id",
-		"SELECT run_id, count(*) FROM run_tags WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY "
-		"run_id",
-		"SELECT run_id, count(*) FROM run_metrics WHERE run_id IN (SELECT value FROM json_each(?))"
-		" GROUP BY run_id",
-	};
-	static const char *const rows_sql[] = {
-		"SELECT run_id, key, value FROM run_params WHERE run_id IN (SELECT value FROM json_each(?))",
-		"SELECT run_id, key, value FROM run_tags WHERE run_id IN (SELECT value FROM json_each(?))",
-		"SELECT run_id, key, last, last_ts, last_step FROM run_metrics"
-		" WHERE run_id IN (SELECT value FROM json_each(?))",
-	};
-	sqlite3_stmt *st = atr_db_stmt(s->db, count_sql[kind]);
-	int rc;
+	for (size_t i = 0, first = 0; i < count; i++)
+		if (i + 1 == count || ids[i + 1] != ids[i]) {
+			struct atr_mlflow_run *r = run_of(out, map, n, ids[i]);
+			if (r) {
+				r->metrics = rows + first;
+				r->nmetrics = i + 1 - first;
+			}
+			first = i + 1;
+		}
+}
+
+/* The last point of every series of the page's runs, in one pass: ordered by run (the unique
+ * index's order, no sort), so each run's series are one slice of the array. */
+static int read_metrics(struct atr_store *s, const char *list, struct atr_mlflow_runs *out, const struct place *map,
+			size_t n)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT run_id, key, last, last_ts, last_step FROM run_metrics"
+					      " WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id");
+	struct atr_mlflow_metric *rows = NULL, *kept = NULL, *slot;
+	size_t count = 0, cap = 0;
+	int64_t *ids = NULL;
+	int rc = ATR_ENOMEM, step;
 
 	if (!st)
 		return ATR_EDB;
 	atr_db_bind_text(st, 1, list);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct atr_mlflow_run *r = run_of(out, map, n, sqlite3_column_int64(st, 0));
-		size_t k = (size_t)sqlite3_column_int64(st, 1);
-		void *slice = r ? arena_alloc(&out->mem, k * (kind == ROW_METRICS ? sizeof(struct atr_mlflow_metric)
-										  : sizeof(struct atr_mlflow_pair)))
-				: NULL;
-		if (r && !slice) {
-			atr_db_done(st);
-			return ATR_ENOMEM;
-		}
-		if (kind == ROW_PARAMS && r)
-			r->params = slice;
-		else if (kind == ROW_TAGS && r)
-			r->tags = slice;
-		else if (r)
-			r->metrics = slice;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(slot = more_rows(&rows, &ids, count, &cap)) || put_metric(out, st, slot) < 0)
+			goto out;
+		ids[count++] = sqlite3_column_int64(st, 0);
 	}
-	atr_db_done(st);
-	if (rc != SQLITE_DONE || !(st = atr_db_stmt(s->db, rows_sql[kind])))
-		return ATR_EDB;
-	atr_db_bind_text(st, 1, list);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct atr_mlflow_run *r = run_of(out, map, n, sqlite3_column_int64(st, 0));
-		int e = r ? put_row(out, r, kind, st) : 0;
-		if (e < 0) {
-			atr_db_done(st);
-			return e;
-		}
+	rc = step == SQLITE_DONE ? 0 : ATR_EDB;
+	if (rc == 0 && count && !(kept = arena_alloc(&out->mem, count * sizeof(*kept))))
+		rc = ATR_ENOMEM;
+	if (kept) {
+		memcpy(kept, rows, count * sizeof(*kept));
+		slices(out, map, n, kept, ids, count);
 	}
+out:
 	atr_db_done(st);
-	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+	free(rows);
+	free(ids);
+	return rc;
 }
 
 /* The page's ids as the JSON array json_each reads ("[4,9,12]"). */
@@ -256,8 +251,8 @@ int atr_store_mlflow_runs(struct atr_store *s, const int64_t *ids, size_t n, str
 	}
 	qsort(map, n, sizeof(*map), by_id);
 	rc = read_runs(s, list, out, map, n);
-	for (enum rows k = ROW_PARAMS; rc == 0 && k <= ROW_METRICS; k++)
-		rc = read_rows(s, list, k, out, map, n);
+	if (rc == 0)
+		rc = read_metrics(s, list, out, map, n);
 	if (rc == 0)
 		compact(out);
 out:

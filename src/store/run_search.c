@@ -17,7 +17,7 @@
  *    Runs lacking the ordering metric, param or tag come after the others (a walk by id).
  * The walk touches about limit * runs / matches index entries, in order; reading the matches
  * costs one scattered lookup each: which is cheaper flips near sqrt(limit * runs), hence the
- * caps. The cursor is [value, id] (or [id] for the default order), ties are broken by id in
+ * caps (for pages of up to 50 runs; larger pages scale them by sqrt(limit / 50)). The cursor is [value, id] (or [id] for the default order), ties are broken by id in
  * the direction of the order, and runs without the key always come last.
  * Several projects, several order terms, or an order no index serves (MLflow's end time,
  * status, run id, user, artifact URI) take the sorting plan: the matching runs sorted by the
@@ -195,7 +195,18 @@ static const struct field_sql {
 /* Whether clause i is tested against a set built once (it matches few enough runs). */
 static bool is_set(const struct rs_search *x, int i)
 {
-	return x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap;
+	return x->count[i] >= 0 && x->count[i] < x->set_cap;
+}
+
+/*
+ * A cap for this page size: the crossover between walking an order and reading the matches
+ * moves with sqrt(limit * runs), so the caps (set for pages of up to 50 runs) grow with the
+ * square root of larger pages (MLflow's client asks for 1000 runs at a time).
+ */
+static int64_t scaled(int64_t cap, size_t limit)
+{
+	double f = limit > 50 ? sqrt((double)limit / 50.0) : 1.0;
+	return cap >= INT64_MAX / 8 ? cap : (int64_t)((double)cap * f);
 }
 
 /* The comparison of clause i and its value, bound with its type. */
@@ -445,11 +456,12 @@ static int64_t probe(struct rs_search *x, int d, bool others, int64_t cap)
  */
 static void choose(struct rs_search *x)
 {
-	int64_t cap =
-		atr_run_search_set_cap > atr_run_search_drive_cap ? atr_run_search_set_cap : atr_run_search_drive_cap;
-	int64_t m;
+	int64_t cap, m;
 	int d = -1, sets = 0;
 
+	x->set_cap = scaled(atr_run_search_set_cap, x->limit);
+	x->drive_cap = scaled(atr_run_search_drive_cap, x->limit);
+	cap = x->set_cap > x->drive_cap ? x->set_cap : x->drive_cap;
 	x->driver = -1;
 	for (int i = 0; i < x->rq->n; i++) {
 		x->count[i] = indexable(&x->rq->c[i]) ? probe(x, i, false, cap) : -1;
@@ -460,9 +472,9 @@ static void choose(struct rs_search *x)
 	if (d < 0)
 		return;
 	m = x->count[d];
-	if (m >= atr_run_search_drive_cap && is_set(x, d) && sets > 1)
-		m = probe(x, d, true, atr_run_search_drive_cap);
-	if (m >= 0 && m < atr_run_search_drive_cap)
+	if (m >= x->drive_cap && is_set(x, d) && sets > 1)
+		m = probe(x, d, true, x->drive_cap);
+	if (m >= 0 && m < x->drive_cap)
 		x->driver = d;
 }
 

@@ -46,6 +46,7 @@ struct rs_search {
 	int64_t count[ATR_RQ_MAX_CLAUSES]; /* rows clause i matches (capped); -1: no index for it */
 	char *bind[ATR_RQ_MAX_CLAUSES];	   /* clause i's value as bound, when it is not its own
 					    * text: a GLOB pattern (LIKE), a JSON list (IN) */
+	int64_t set_cap, drive_cap;	   /* the caps for this page size (run_search.c: scaled) */
 	int driver;			   /* the clause whose runs are read and sorted, or -1 */
 	const char *set_id;		   /* what a set clause tests: "+r.id", or "+o.run_id" */
 	int64_t *ids;
