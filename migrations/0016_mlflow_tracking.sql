@@ -14,3 +14,13 @@ UPDATE sqlite_schema SET sql = replace(replace(replace(sql,
     'max        REAL NOT NULL,', 'max        REAL,')
   WHERE type = 'table' AND name = 'run_metrics';
 PRAGMA writable_schema = RESET;
+
+-- Run search leaves out runs deleted through MLflow (runs.deleted_at). The indexes its plans
+-- walk (src/store/run_search.c: by id, start time, name) carry deleted_at too, so that the
+-- walks still read nothing but the index: a run's row is looked up only when a clause needs it.
+DROP INDEX runs_project;
+CREATE INDEX runs_project ON runs(project_id, id, deleted_at);
+DROP INDEX runs_project_started;
+CREATE INDEX runs_project_started ON runs(project_id, started_at, id, deleted_at);
+DROP INDEX runs_project_name;
+CREATE INDEX runs_project_name ON runs(project_id, name, id, deleted_at);
