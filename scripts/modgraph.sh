@@ -63,6 +63,7 @@ json: core
 log: core
 metric_batch: core
 metric_codec: core
+mlflow_query: core
 runquery: core
 util: core
 version: core
@@ -82,6 +83,7 @@ store_jobs: store
 store_lineage: store
 store_metrics: store
 store_models: store
+store_mlflow_tracking: store
 store_projects: store
 store_runs: store
 store_search: store

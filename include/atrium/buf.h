@@ -19,6 +19,9 @@ void atr_buf_init(struct atr_buf *b, size_t limit);
 void atr_buf_release(struct atr_buf *b);
 void atr_buf_reset(struct atr_buf *b); /* len = 0, keeps memory */
 int atr_buf_append(struct atr_buf *b, const void *data, size_t len);
+/* Makes room for n more bytes at once (a large answer written piece by piece then grows once,
+ * not by copies at each doubling). 0, ATR_ETOOBIG or ATR_ENOMEM. */
+int atr_buf_reserve(struct atr_buf *b, size_t n);
 int atr_buf_puts(struct atr_buf *b, const char *s);
 int atr_buf_printf(struct atr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int atr_buf_vprintf(struct atr_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

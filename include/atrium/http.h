@@ -59,6 +59,9 @@ enum atr_access {
  * resolver loads that one and decides with the route's role, as it does for a path. */
 #define ATR_RF_ARTIFACT_PATH 0x800
 #define ATR_RF_SCRAPE_OK 0x8000 /* ATR_ACCESS_ADMIN: a metrics scrape token is accepted too */
+/* Writes to an archived project are allowed (the route restores it: MLflow's
+ * experiments/restore). */
+#define ATR_RF_ARCHIVED_OK 0x1000
 
 /*
  * Query parameters are described like request bodies: one table per route, checked by one

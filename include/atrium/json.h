@@ -67,6 +67,14 @@ bool atr_json_bool(const json_t *o, const char *key, bool dflt);
 /* true when the key is present (null included). */
 bool atr_json_has(const json_t *o, const char *key);
 
+/* Writing JSON text straight into a buffer (answers too large for a tree per item): a string,
+ * quoted and escaped as atr_json_write does, and a real (finite only: ATR_EINVAL otherwise) as
+ * the shortest decimal of up to 15 places that reads back as the same double, else as
+ * atr_json_write writes it (17 digits). 0 or the buffer's error. */
+struct atr_buf;
+int atr_json_buf_str(struct atr_buf *b, const char *s);
+int atr_json_buf_real(struct atr_buf *b, double d);
+
 /* Compact encoding (caller frees), NULL on failure. */
 char *atr_json_dump(const json_t *v);
 /* The same text as json_dumps(JSON_COMPACT), faster (no loop detection: trees only). The

@@ -41,4 +41,13 @@ int atr_store_metric_read(struct atr_store *s, int64_t run_id, const char *key, 
 int atr_store_metric_read_at(const char *db_path, int64_t run_id, const char *key, struct atr_metric_pt **pts,
 			     size_t *n, bool *in_order);
 
+/*
+ * At most max points of the series (run, key) from the offset-th, in arrival order (MLflow's
+ * metrics/get-history pages through them); *total is its point count. Through the store's
+ * connection (db_path NULL) or a private read-only one to db_path (a worker thread's, as
+ * atr_store_metric_read_at). *pts is malloc'd (free it); ATR_ENOTFOUND when there is no series.
+ */
+int atr_store_metric_read_range(struct atr_store *s, const char *db_path, int64_t run_id, const char *key,
+				int64_t offset, size_t max, struct atr_metric_pt **pts, size_t *n, int64_t *total);
+
 #endif

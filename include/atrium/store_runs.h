@@ -75,17 +75,36 @@ bool atr_store_run_kept_by(struct atr_store *s, int64_t run_id, char *why, size_
 int atr_store_run_delete(struct atr_store *s, int64_t run_id, char *why, size_t whylen);
 
 /*
- * Runs of a project matching q in q's order, one page (list items, see atr_store_run_item).
- * *next is the next cursor array ([value, id], or [id] for the default newest-first order;
- * new reference) or NULL on the last page. ATR_EINVAL: p's cursor is not one of this order.
- */
-/*
  * Search plan thresholds (src/store/run_search.c): a filter clause matching fewer runs than
  * drive_cap (default 500) drives the plan; one matching fewer than set_cap (10000) is tested as
  * a set. Tests set them to 0 or INT64_MAX to force each plan.
  */
 extern int64_t atr_run_search_drive_cap, atr_run_search_set_cap;
+/*
+ * Runs of a project matching q in q's order, one page (list items, see atr_store_run_item);
+ * runs deleted through MLflow are left out. *next is the next cursor array ([value, id], or
+ * [id] for the default newest-first order; new reference) or NULL on the last page.
+ * ATR_EINVAL: p's cursor is not one of this order.
+ */
 int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *q,
 			 const struct atr_page *p, json_t *arr, json_t **next);
+
+/* Which runs a search sees: live ones (the default), those deleted through MLflow, or both. */
+enum atr_run_view { ATR_RUN_VIEW_ACTIVE, ATR_RUN_VIEW_DELETED, ATR_RUN_VIEW_ALL };
+/* Where a search looks: one project or several (MLflow's experiment_ids), and the view. */
+struct atr_run_scope {
+	const int64_t *projects;
+	size_t nprojects; /* at least 1 */
+	enum atr_run_view view;
+};
+/*
+ * The same search over a scope, as run ids: at most limit of them into ids (room for limit),
+ * *n the count. after is the cursor array a previous page gave as *next (NULL: the first
+ * page); *next is NULL on the last page. One project with one order term uses the index plans
+ * above; several projects, several order terms, or an order no index serves (end time, status,
+ * run id, user) sort the matching runs. ATR_EINVAL: after is not a cursor of this query.
+ */
+int atr_store_run_search_ids(struct atr_store *s, const struct atr_run_scope *scope, const struct atr_runquery *q,
+			     int limit, const json_t *after, int64_t *ids, size_t *n, json_t **next);
 
 #endif

@@ -6,7 +6,8 @@
  *   - missing, or private and the caller has no role there: 404, exactly as if it did not
  *     exist (outsiders never learn a name);
  *   - a role below the route's: 403 naming the role needed and the one the caller has;
- *   - a write (anything but GET/HEAD) to an archived project: 409;
+ *   - a write (anything but GET/HEAD) to an archived project: 409 (but for routes that
+ *     restore it: ATR_RF_ARCHIVED_OK);
  *   - ATR_RF_DRAFT routes on a committed version: 409.
  * The loaded resource goes to the handler as RES(req). Who has which role (api_project_role):
  * admins are owners everywhere; users have their membership role, or viewer of internal
@@ -16,6 +17,7 @@
  */
 #include "api.h"
 #include "atrium/deploy.h"
+#include "atrium/metric_batch.h"
 #include "atrium/util.h"
 
 #include <stdio.h>
@@ -443,6 +445,14 @@ static const char *mlflow_arg(struct atr_req *r, const char *name, const char *a
 			snprintf(t, 24, "%lld", (long long)json_integer_value(v));
 		return t;
 	}
+	if (!v && (atr_req_route(r)->flags & ATR_RF_RAW_BODY)) {
+		/* a body parsed by its handler in one pass (log-batch): the member alone, no tree */
+		size_t len;
+		const char *raw = atr_req_raw_body(r, &len);
+		char *t = atr_req_alloc(r, 72);
+		if (t && atr_json_top_string(raw, len, name, t, 72) == 0 && *t)
+			return t;
+	}
 	if ((q = atr_req_query(r, name)) && *q)
 		return q;
 	if (alt && (q = atr_req_query(r, alt)) && *q)
@@ -650,7 +660,7 @@ int api_resolve(void *app, struct atr_req *r)
 		atr_reply_forbidden(r, NULL, "only job %lld itself, with its token, may do this", (long long)x->job.id);
 		return -1;
 	}
-	if (x->project.archived && is_write(r)) {
+	if (x->project.archived && is_write(r) && !(rt->flags & ATR_RF_ARCHIVED_OK)) {
 		atr_reply_conflict(r, NULL, "project '%s' is archived", x->project.name);
 		return -1;
 	}

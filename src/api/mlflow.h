@@ -95,4 +95,59 @@ void api_mlflow_mv_set_tag(struct atr_req *r);
 void api_mlflow_mv_delete_tag(struct atr_req *r);
 void api_mlflow_mv_transition(struct atr_req *r);
 
+/* ---- tracking: experiments (mlflow_experiments.c), runs (mlflow_runs.c), runs/search and
+ * metric histories (mlflow_search.c), runs in MLflow's shape (mlflow_run_json.c) ---- */
+#include "atrium/buf.h"
+#include "atrium/store_mlflow_tracking.h"
+
+extern const struct atr_field api_mlflow_exp_create_schema[], api_mlflow_exp_search_schema[],
+	api_mlflow_exp_id_schema[], api_mlflow_exp_update_schema[], api_mlflow_exp_tag_schema[],
+	api_mlflow_run_create_schema[], api_mlflow_run_update_schema[], api_mlflow_run_id_schema[],
+	api_mlflow_log_metric_schema[], api_mlflow_log_param_schema[], api_mlflow_set_tag_schema[],
+	api_mlflow_delete_tag_schema[], api_mlflow_log_inputs_schema[], api_mlflow_log_model_schema[],
+	api_mlflow_runs_search_schema[];
+extern const struct atr_qparam api_mlflow_exp_get_query[], api_mlflow_exp_by_name_query[],
+	api_mlflow_exp_search_query[], api_mlflow_run_get_query[], api_mlflow_history_query[];
+
+void api_mlflow_experiments_create(struct atr_req *r);
+void api_mlflow_experiments_get(struct atr_req *r);
+void api_mlflow_experiments_get_by_name(struct atr_req *r);
+void api_mlflow_experiments_search(struct atr_req *r);
+void api_mlflow_experiments_update(struct atr_req *r);
+void api_mlflow_experiments_delete(struct atr_req *r);
+void api_mlflow_experiments_restore(struct atr_req *r);
+void api_mlflow_experiments_set_tag(struct atr_req *r);
+
+void api_mlflow_runs_create(struct atr_req *r);
+void api_mlflow_runs_get(struct atr_req *r);
+void api_mlflow_runs_update(struct atr_req *r);
+void api_mlflow_runs_delete(struct atr_req *r);
+void api_mlflow_runs_restore(struct atr_req *r);
+void api_mlflow_runs_log_metric(struct atr_req *r);
+void api_mlflow_runs_log_batch(struct atr_req *r);
+void api_mlflow_runs_log_param(struct atr_req *r);
+void api_mlflow_runs_set_tag(struct atr_req *r);
+void api_mlflow_runs_delete_tag(struct atr_req *r);
+void api_mlflow_runs_log_inputs(struct atr_req *r);
+void api_mlflow_runs_log_model(struct atr_req *r);
+void api_mlflow_runs_search(struct atr_req *r);
+void api_mlflow_metrics_history(struct atr_req *r);
+
+/* Runs in MLflow's shape, written as JSON text (a page of runs/search is up to thousands of
+ * them: no tree): {info, data: {metrics, params, tags}, inputs: {dataset_inputs}}, the runs
+ * separated by commas. 0 or the buffer's error. */
+int api_mlflow_write_runs(struct atr_buf *b, const struct atr_mlflow_runs *runs);
+int api_mlflow_write_run_info(struct atr_buf *b, const struct atr_mlflow_run *run);
+/* Answers {"<wrap>": the run} ("run"), or {"run_info": its info} (wrap "run_info"). */
+void api_mlflow_reply_run(struct atr_req *r, int64_t run_id, const char *wrap);
+/* Answers the text of b (stolen) as 200 JSON. */
+void api_mlflow_reply_buf(struct atr_req *r, struct atr_buf *b);
+/* MLflow's opaque page tokens: a JSON array, base64url (NULL: out of memory) and back (NULL and a
+ * 400 naming 'page_token' answered when it is not one this server gave). */
+char *api_mlflow_token(const json_t *cursor);
+json_t *api_mlflow_token_or_reply(struct atr_req *r, const char *token);
+/* A key of a param or tag (MLflow's names: 1-250 bytes without control characters), or 400
+ * naming field. */
+int api_mlflow_key_or_reply(struct atr_req *r, const char *field, const char *key);
+
 #endif

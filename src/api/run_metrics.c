@@ -14,6 +14,7 @@
 #include "atrium/util.h"
 #include "atrium/work.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +93,13 @@ void api_run_metrics_list(struct atr_req *r)
 	atr_reply_page_cursor(r, items, next);
 }
 
-/* Shortest of %.15g / %.16g / %.17g that reads back as v, always with a '.' or exponent. */
+/* Shortest of %.15g / %.16g / %.17g that reads back as v, always with a '.' or exponent; null
+ * for NaN (MLflow's runs may log it). */
 static int put_double(struct atr_buf *b, double v)
 {
 	char s[40];
+	if (isnan(v))
+		return atr_buf_puts(b, "null");
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(s, sizeof(s), "%.*g", prec, v);
 		if (strtod(s, NULL) == v)

@@ -68,6 +68,13 @@ int atr_buf_append(struct atr_buf *b, const void *data, size_t len)
 	return 0;
 }
 
+int atr_buf_reserve(struct atr_buf *b, size_t n)
+{
+	if (n > b->limit - b->len)
+		return ATR_ETOOBIG;
+	return grow(b, b->len + n);
+}
+
 int atr_buf_puts(struct atr_buf *b, const char *s)
 {
 	return atr_buf_append(b, s, strlen(s));

@@ -7,19 +7,16 @@
  * Not here: default steps and timestamps (they need the stored series: src/store/metrics.c).
  */
 #include "atrium/metric_batch.h"
+#include "jscan.h"
 #include "atrium/err.h"
 #include "atrium/util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct parser {
-	const char *p, *start, *end;
-	struct atr_metric_batch *b;
-};
 
 void atr_metric_batch_init(struct atr_metric_batch *b)
 {
@@ -47,288 +44,6 @@ bool atr_metric_key_valid(const char *s, size_t len)
 			return false;
 	}
 	return true;
-}
-
-/* ---- errors ---- */
-
-static int syntax(struct parser *x, const char *what)
-{
-	struct atr_metric_batch *b = x->b;
-	b->syntax = true;
-	snprintf(b->field, sizeof(b->field), "body");
-	snprintf(b->msg, sizeof(b->msg), "the body is not valid JSON: %s at byte %zu", what, (size_t)(x->p - x->start));
-	return ATR_EINVAL;
-}
-
-/* "'<field>' <what>", field = "metrics[i].name" (i < 0: name alone). */
-static int bad(struct atr_metric_batch *b, long i, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int bad(struct atr_metric_batch *b, long i, const char *name, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (i < 0)
-		atr_copy(b->field, sizeof(b->field), name);
-	else if (name)
-		snprintf(b->field, sizeof(b->field), "metrics[%ld].%s", i, name);
-	else
-		snprintf(b->field, sizeof(b->field), "metrics[%ld]", i);
-	snprintf(b->msg, sizeof(b->msg), "'%s' %s", b->field, what);
-	b->syntax = false;
-	return ATR_EINVAL;
-}
-
-/* ---- scanning ---- */
-
-static int peek(const struct parser *x)
-{
-	return x->p < x->end ? (unsigned char)*x->p : -1;
-}
-
-static void ws(struct parser *x)
-{
-	while (x->p < x->end && (*x->p == ' ' || *x->p == '\t' || *x->p == '\n' || *x->p == '\r'))
-		x->p++;
-}
-
-static bool literal(struct parser *x, const char *word)
-{
-	size_t n = strlen(word);
-	if ((size_t)(x->end - x->p) < n || memcmp(x->p, word, n) != 0)
-		return false;
-	x->p += n;
-	return true;
-}
-
-static int hex4(const char *p)
-{
-	int v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* The one-character escapes and what they stand for. */
-static const char esc_from[] = "\"\\/bfnrt";
-static const char esc_to[] = "\"\\/\b\f\n\r\t";
-
-/*
- * A string at x->p ('"'), decoded into out (cap >= 5 bytes, NUL-terminated). Longer strings
- * are still checked to their end; *len is then cap (more than fits).
- */
-static int string(struct parser *x, char *out, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	bool over = false;
-
-	x->p++;
-	for (;;) {
-		const char *s = x->p;
-		while (x->p < x->end && *x->p != '"' && *x->p != '\\' && (unsigned char)*x->p >= 0x20)
-			x->p++;
-		size_t run = (size_t)(x->p - s);
-		if (!over && n + run < cap) {
-			memcpy(out + n, s, run);
-			n += run;
-		} else {
-			over = true;
-		}
-		if (x->p >= x->end)
-			return syntax(x, "unterminated string");
-		if (*x->p == '"') {
-			x->p++;
-			break;
-		}
-		if (*x->p != '\\')
-			return syntax(x, "control character in a string");
-		if (x->end - x->p < 2)
-			return syntax(x, "unterminated string");
-		char tmp[4];
-		size_t k = 1;
-		const char *e = x->p[1] ? strchr(esc_from, x->p[1]) : NULL;
-		if (x->p[1] == 'u') {
-			int cp = x->end - x->p >= 6 ? hex4(x->p + 2) : -1;
-			if (cp < 0)
-				return syntax(x, "bad \\u escape");
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return syntax(x, "lone surrogate in \\u escape");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				int lo = x->end - x->p >= 12 && x->p[6] == '\\' && x->p[7] == 'u' ? hex4(x->p + 8) : -1;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return syntax(x, "lone surrogate in \\u escape");
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				x->p += 6;
-			}
-			k = put_utf8(tmp, (unsigned)cp);
-			x->p += 4;
-		} else if (e) {
-			tmp[0] = esc_to[e - esc_from];
-		} else {
-			return syntax(x, "bad escape in a string");
-		}
-		x->p += 2;
-		if (!over && n + k < cap) {
-			memcpy(out + n, tmp, k);
-			n += k;
-		} else {
-			over = true;
-		}
-	}
-	out[over ? 0 : n] = 0;
-	*len = over ? cap : n;
-	return 0;
-}
-
-struct num {
-	const char *text;
-	size_t len;
-	uint64_t mant; /* significant digits, at most 19 */
-	int exp10;     /* value = mant * 10^exp10 */
-	bool neg, integer, many;
-};
-
-static int digits10(uint64_t v)
-{
-	int d = 1;
-	while (v >= 10) {
-		v /= 10;
-		d++;
-	}
-	return d;
-}
-
-static int number(struct parser *x, struct num *n)
-{
-	const char *p = x->p, *e = x->end;
-	long exp = 0;
-
-	memset(n, 0, sizeof(*n));
-	n->text = p;
-	n->integer = true;
-	if (p < e && *p == '-') {
-		n->neg = true;
-		p++;
-	}
-	if (p >= e || *p < '0' || *p > '9')
-		return syntax(x, "bad number");
-	if (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9')
-		return syntax(x, "leading zero in a number");
-	for (int frac = 0; frac < 2; frac++) {
-		if (frac) {
-			if (p >= e || *p != '.')
-				break;
-			p++;
-			n->integer = false;
-			if (p >= e || *p < '0' || *p > '9')
-				return syntax(x, "bad number");
-		}
-		for (; p < e && *p >= '0' && *p <= '9'; p++) {
-			int d = *p - '0';
-			if (n->mant == 0 && d == 0) {
-				n->exp10 -= frac;
-				continue;
-			}
-			if (n->mant >= 1000000000000000000ULL) { /* a 20th significant digit */
-				n->many = true;
-				n->exp10 += 1 - frac;
-				continue;
-			}
-			n->mant = n->mant * 10 + (uint64_t)d;
-			n->exp10 -= frac;
-		}
-	}
-	if (p < e && (*p == 'e' || *p == 'E')) {
-		int sign = 1;
-		n->integer = false;
-		p++;
-		if (p < e && (*p == '+' || *p == '-'))
-			sign = *p++ == '-' ? -1 : 1;
-		if (p >= e || *p < '0' || *p > '9')
-			return syntax(x, "bad exponent");
-		for (; p < e && *p >= '0' && *p <= '9'; p++)
-			if (exp < 100000)
-				exp = exp * 10 + (*p - '0');
-		n->exp10 += (int)(sign * exp);
-	}
-	n->len = (size_t)(p - n->text);
-	x->p = p;
-	/* What jansson, the parser of every other body, refuses is refused here too: integers
-	 * beyond 64 bits and numbers beyond a double's range. */
-	if (n->integer &&
-	    (n->many || n->exp10 != 0 || n->mant > (n->neg ? 9223372036854775808ULL : 9223372036854775807ULL)))
-		return syntax(x, "too big integer");
-	if (!n->integer && n->mant && n->exp10 + digits10(n->mant) > 309)
-		return syntax(x, "real number overflow");
-	return 0;
-}
-
-static const double pow10_exact[] = { 1e0,  1e1,  1e2,	1e3,  1e4,  1e5,  1e6,	1e7,  1e8,  1e9,  1e10, 1e11,
-				      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-
-static double num_double(const struct num *n)
-{
-	char small[64], *buf = small;
-	double v;
-
-	if (!n->many && n->mant <= (1ULL << 53) && n->exp10 >= -22 && n->exp10 <= 22) {
-		v = (double)n->mant;
-		v = n->exp10 < 0 ? v / pow10_exact[-n->exp10] : v * pow10_exact[n->exp10];
-		return n->neg ? -v : v;
-	}
-	if (n->len >= sizeof(small) && !(buf = malloc(n->len + 1)))
-		return NAN; /* reported as not finite; only absurdly long numbers get here */
-	memcpy(buf, n->text, n->len);
-	buf[n->len] = 0;
-	v = strtod(buf, NULL);
-	if (buf != small)
-		free(buf);
-	return v;
-}
-
-/* The number as an integer in [0, max], or -1 when it is not one (a fraction, an exponent). */
-static int64_t num_index(const struct num *n, int64_t max)
-{
-	if (!n->integer || n->many || (n->neg && n->mant) || n->exp10 != 0)
-		return -1;
-	return n->mant <= (uint64_t)max ? (int64_t)n->mant : -1;
 }
 
 /* ---- keys ---- */
@@ -385,6 +100,25 @@ static int intern(struct atr_metric_batch *b, const char *name, size_t len, uint
 	return 0;
 }
 
+int atr_metric_batch_add(struct atr_metric_batch *b, const char *key, const struct atr_metric_in *pt)
+{
+	struct atr_metric_in p = *pt;
+	int rc;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 8;
+		struct atr_metric_in *np = realloc(b->pts, cap * sizeof(*np));
+		if (!np)
+			return ATR_ENOMEM;
+		b->pts = np;
+		b->cap = cap;
+	}
+	if ((rc = intern(b, key, strlen(key), &p.key)) < 0)
+		return rc;
+	b->pts[b->n++] = p;
+	return 0;
+}
+
 /* ---- the document ---- */
 
 enum { F_KEY = 1, F_VALUE = 2, F_STEP = 4, F_TS = 8 };
@@ -405,103 +139,7 @@ static int member_id(const char *name, size_t len)
 	}
 }
 
-/*
- * The common case of a string: no escapes. Sets the span of its bytes and moves past it;
- * false (nothing consumed) when it needs string() to decode or to report an error.
- */
-static bool raw_string(struct parser *x, const char **s, size_t *n)
-{
-	const char *p = x->p + 1;
-	while (p < x->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-		p++;
-	if (p >= x->end || *p != '"')
-		return false;
-	*s = x->p + 1;
-	*n = (size_t)(p - *s);
-	x->p = p + 1;
-	return true;
-}
-
-/* A member name (raw or decoded into buf, cap 16) and its ':'. */
-static int member_name(struct parser *x, char *buf, const char **name, size_t *len)
-{
-	int rc = 0;
-
-	if (peek(x) != '"')
-		return syntax(x, "expected a member name");
-	if (!raw_string(x, name, len)) {
-		*name = buf;
-		rc = string(x, buf, 16, len);
-	}
-	if (rc < 0)
-		return rc;
-	ws(x);
-	if (peek(x) != ':')
-		return syntax(x, "expected ':'");
-	x->p++;
-	ws(x);
-	return 0;
-}
-
-/* After a member or an item: 1 when a ',' says another follows, 0 past the closing bracket. */
-static int next_or_end(struct parser *x, char close)
-{
-	ws(x);
-	if (peek(x) == ',') {
-		x->p++;
-		ws(x);
-		return 1;
-	}
-	if (peek(x) != close)
-		return syntax(x, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
-	x->p++;
-	return 0;
-}
-
-/* 400 for an unknown member: named when it is printable, else just said. */
-static int unknown(struct atr_metric_batch *b, long i, const char *name, size_t len)
-{
-	char n[16];
-	if (len >= sizeof(n) || !atr_metric_key_valid(name, len))
-		return i < 0 ? bad(b, -1, "body", "has an unknown field") : bad(b, i, NULL, "has an unknown field");
-	memcpy(n, name, len);
-	n[len] = 0;
-	return bad(b, i, n, "is not a known field");
-}
-
-/* What a value that is not of the expected kind is, for the message. */
-static const char *kind_of(int c)
-{
-	switch (c) {
-	case '"':
-		return "a string";
-	case '{':
-		return "an object";
-	case '[':
-		return "an array";
-	case 't':
-	case 'f':
-		return "a boolean";
-	case 'n':
-		return "null";
-	default:
-		return "a number";
-	}
-}
-
-/*
- * A value of the wrong kind: 400 naming the field, or malformed JSON when what is there does
- * not start a JSON value at all ("[1,]").
- */
-static int mismatch(struct parser *x, long i, const char *name, const char *want)
-{
-	int c = peek(x);
-	if (c < 0 || !strchr("\"{[tfn-0123456789", c) || c == 0)
-		return syntax(x, "expected a value");
-	return bad(x->b, i, name, "must be %s, not %s", want, kind_of(c));
-}
-
-static int field_key(struct parser *x, long i, struct atr_metric_in *pt)
+static int field_key(struct jscan *x, long i, struct atr_metric_in *pt)
 {
 	char buf[ATR_METRIC_KEY_MAX + 2];
 	const char *k;
@@ -521,11 +159,29 @@ static int field_key(struct parser *x, long i, struct atr_metric_in *pt)
 	return intern(x->b, k, len, &pt->key);
 }
 
-static int field_value(struct parser *x, long i, struct atr_metric_in *pt)
+/* MLflow's values: a number, or a string ("NaN", "Infinity", "-Infinity", "0.5"). */
+static int field_mlflow_value(struct jscan *x, long i, struct atr_metric_in *pt)
+{
+	char buf[64];
+	size_t len;
+	int rc;
+
+	if (peek(x) != '"')
+		return mismatch(x, i, "value", "a number");
+	if ((rc = string(x, buf, sizeof(buf), &len)) < 0)
+		return rc;
+	if (len >= sizeof(buf) || atr_mlflow_metric_value(buf, &pt->value) < 0)
+		return bad(x->b, i, "value", "must be a number, \"NaN\", \"Infinity\" or \"-Infinity\"");
+	return 0;
+}
+
+static int field_value(struct jscan *x, long i, struct atr_metric_in *pt)
 {
 	struct num n;
 	int c = peek(x), rc;
 
+	if (x->mlflow && c == '"')
+		return field_mlflow_value(x, i, pt);
 	if (c == 'N' || c == 'I' || (c == '-' && x->end - x->p > 1 && x->p[1] == 'I'))
 		return bad(x->b, i, "value", "must be a finite number");
 	if (c != '-' && (c < '0' || c > '9'))
@@ -533,13 +189,15 @@ static int field_value(struct parser *x, long i, struct atr_metric_in *pt)
 	if ((rc = number(x, &n)) < 0)
 		return rc;
 	pt->value = num_double(&n);
+	if (x->mlflow && isinf(pt->value)) /* (a literal too large: MLflow's store keeps the largest double) */
+		pt->value = pt->value > 0 ? DBL_MAX : -DBL_MAX;
 	if (!isfinite(pt->value))
 		return bad(x->b, i, "value", "must be a finite number");
 	return 0;
 }
 
 /* An integer member from 0 to max, or null (which leaves *out as it was: -1, not given). */
-static int field_int(struct parser *x, long i, const char *name, int64_t max, const char *want, int64_t *out)
+static int field_int(struct jscan *x, long i, const char *name, int64_t max, const char *want, int64_t *out)
 {
 	struct num n;
 	int c = peek(x), rc;
@@ -555,12 +213,12 @@ static int field_int(struct parser *x, long i, const char *name, int64_t max, co
 	return 0;
 }
 
-static int field_step(struct parser *x, long i, struct atr_metric_in *pt)
+static int field_step(struct jscan *x, long i, struct atr_metric_in *pt)
 {
 	return field_int(x, i, "step", ATR_METRIC_STEP_MAX, "an integer", &pt->step);
 }
 
-static int field_ts(struct parser *x, long i, struct atr_metric_in *pt)
+static int field_ts(struct jscan *x, long i, struct atr_metric_in *pt)
 {
 	if (peek(x) == '"') {
 		char buf[64];
@@ -579,7 +237,7 @@ static int field_ts(struct parser *x, long i, struct atr_metric_in *pt)
 			 &pt->ts);
 }
 
-static int point(struct parser *x, long i)
+static int point(struct jscan *x, long i)
 {
 	struct atr_metric_batch *b = x->b;
 	struct atr_metric_in pt = { .step = -1, .ts = -1 };
@@ -618,6 +276,8 @@ static int point(struct parser *x, long i)
 		return bad(b, i, "key", "is required");
 	if (!(seen & F_VALUE))
 		return bad(b, i, "value", "is required");
+	if (x->mlflow && pt.step < 0)
+		pt.step = 0; /* (MLflow's default step) */
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		struct atr_metric_in *np = realloc(b->pts, cap * sizeof(*np));
@@ -630,7 +290,7 @@ static int point(struct parser *x, long i)
 	return 0;
 }
 
-static int points(struct parser *x, size_t max)
+int jscan_points(struct jscan *x, size_t max)
 {
 	int c = peek(x), rc;
 
@@ -654,7 +314,7 @@ static int points(struct parser *x, size_t max)
 
 int atr_metric_batch_parse(struct atr_metric_batch *b, const char *json, size_t len, size_t max_points)
 {
-	struct parser x = { json, json, json + len, b };
+	struct jscan x = { json, json, json + len, b, false };
 	bool seen = false;
 	int rc;
 
@@ -687,7 +347,7 @@ int atr_metric_batch_parse(struct atr_metric_batch *b, const char *json, size_t 
 			if (seen)
 				return syntax(&x, "duplicate object key");
 			seen = true;
-			if ((rc = points(&x, max_points)) < 0 || (rc = next_or_end(&x, '}')) < 0)
+			if ((rc = jscan_points(&x, max_points)) < 0 || (rc = next_or_end(&x, '}')) < 0)
 				return rc;
 			if (rc == 0)
 				break;

@@ -8,6 +8,9 @@
  * rewrite the chunk. A tail chunk is allocated with room: small series start small and double
  * (a run with one final accuracy costs 24 bytes plus the row, not 24 KiB); once a series has
  * filled a chunk, its next chunks are allocated whole. Every chunk but the tail is full.
+ * A point may be NaN (MLflow's runs log it; the native API refuses it): kept as it is in its
+ * chunk; in the summary, a NaN last value is NULL (it matches no search and orders as
+ * missing) and min / max leave NaN out (NULL while the series has nothing else).
  * Not here: parsing the batch (src/core/metric_batch.c), HTTP (src/api/run_metrics.c).
  */
 #include "atrium/store_metrics.h"
@@ -15,6 +18,7 @@
 #include "atrium/err.h"
 #include "atrium/log.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +40,12 @@ struct appender {
 	struct atr_metric_pt *pts;
 };
 
+/* A summary value: NULL (NaN, or nothing but NaN) reads back as NaN. */
+static double summary_value(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
 static int load_series(struct atr_store *s, int64_t run_id, const char *key, struct series *out)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, last, last_step, last_ts, min, max, count, sorted, tail_id,"
@@ -49,11 +59,11 @@ static int load_series(struct atr_store *s, int64_t run_id, const char *key, str
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
-		out->last = sqlite3_column_double(st, 1);
+		out->last = summary_value(st, 1);
 		out->last_step = sqlite3_column_int64(st, 2);
 		out->last_ts = sqlite3_column_int64(st, 3);
-		out->min = sqlite3_column_double(st, 4);
-		out->max = sqlite3_column_double(st, 5);
+		out->min = summary_value(st, 4);
+		out->max = summary_value(st, 5);
 		out->count = sqlite3_column_int64(st, 6);
 		out->sorted = sqlite3_column_int(st, 7) != 0;
 		out->tail_id = sqlite3_column_int64(st, 8);
@@ -92,6 +102,7 @@ static int save_series(struct atr_store *s, const struct series *sr, int64_t now
 					      " WHERE id = ?");
 	if (!st)
 		return ATR_EDB;
+	/* (SQLite binds NaN as NULL) */
 	sqlite3_bind_double(st, 1, sr->last);
 	sqlite3_bind_int64(st, 2, sr->last_step);
 	sqlite3_bind_int64(st, 3, sr->last_ts);
@@ -235,8 +246,8 @@ static int append_series(struct appender *a, int64_t run_id, int64_t project_id,
 		p->step = in->step >= 0 ? in->step : next <= ATR_METRIC_STEP_MAX ? next : ATR_METRIC_STEP_MAX;
 		p->value = in->value;
 		p->ts = in->ts >= 0 ? in->ts : now;
-		if (sr.count == 0) {
-			sr.min = sr.max = p->value;
+		if (sr.count == 0 || isnan(sr.min)) {
+			sr.min = sr.max = p->value; /* (NaN until a number comes) */
 		} else {
 			if (p->value < sr.min)
 				sr.min = p->value;
@@ -424,6 +435,105 @@ int atr_store_metric_read_at(const char *db_path, int64_t run_id, const char *ke
 	}
 	sqlite3_busy_timeout(h, 5000);
 	rc = read_series(h, run_id, key, pts, n, in_order);
+	sqlite3_close(h);
+	return rc;
+}
+
+/* want points from the offset-th of a series into out: every chunk but the tail holds
+ * ATR_METRIC_CHUNK_POINTS points, so the chunks before offset are skipped by position. */
+static int read_chunks(sqlite3 *h, int64_t series, int64_t offset, int64_t want, struct atr_metric_pt *out, size_t *got)
+{
+	int64_t skip = offset % ATR_METRIC_CHUNK_POINTS;
+	sqlite3_stmt *st = NULL;
+	int step = SQLITE_DONE;
+
+	*got = 0;
+	if (sqlite3_prepare_v2(h, "SELECT data FROM metric_chunks WHERE series_id = ? ORDER BY id LIMIT -1 OFFSET ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, series);
+	sqlite3_bind_int64(st, 2, offset / ATR_METRIC_CHUNK_POINTS);
+	while ((int64_t)*got < want && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t m = (size_t)sqlite3_column_bytes(st, 0) / ATR_METRIC_REC;
+		const unsigned char *data = sqlite3_column_blob(st, 0);
+		if ((int64_t)m <= skip) {
+			skip -= (int64_t)m; /* (cannot happen with full chunks; kept safe) */
+			continue;
+		}
+		m -= (size_t)skip;
+		if (m > (size_t)want - *got)
+			m = (size_t)want - *got;
+		atr_metric_decode(data + skip * ATR_METRIC_REC, m, out + *got);
+		*got += m;
+		skip = 0;
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ATR_EDB;
+}
+
+/* Points [offset, offset + max) of (run, key) in arrival order, through connection h, in one
+ * read transaction (so the summary and the chunks agree). */
+static int read_range(sqlite3 *h, int64_t run_id, const char *key, int64_t offset, size_t max,
+		      struct atr_metric_pt **pts, size_t *n, int64_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	struct atr_metric_pt *out = NULL;
+	bool own = sqlite3_get_autocommit(h) != 0;
+	int64_t series, want;
+	int rc = ATR_EDB, step;
+
+	*pts = NULL;
+	*n = 0;
+	*total = 0;
+	if (own && sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return ATR_EDB;
+	if (sqlite3_prepare_v2(h, "SELECT id, count FROM run_metrics WHERE run_id = ? AND key = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if ((step = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? ATR_ENOTFOUND : ATR_EDB;
+		goto out;
+	}
+	series = sqlite3_column_int64(st, 0);
+	*total = sqlite3_column_int64(st, 1);
+	want = offset < *total ? *total - offset : 0;
+	if (want > (int64_t)max)
+		want = (int64_t)max;
+	if (want > 0 && !(out = malloc((size_t)want * sizeof(*out)))) {
+		rc = ATR_ENOMEM;
+		goto out;
+	}
+	if ((rc = read_chunks(h, series, offset, want, out, n)) == 0) {
+		*pts = out;
+		out = NULL;
+	}
+out:
+	sqlite3_finalize(st);
+	if (own)
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+	free(out);
+	return rc;
+}
+
+int atr_store_metric_read_range(struct atr_store *s, const char *db_path, int64_t run_id, const char *key,
+				int64_t offset, size_t max, struct atr_metric_pt **pts, size_t *n, int64_t *total)
+{
+	sqlite3 *h = NULL;
+	int rc;
+
+	if (!db_path)
+		return read_range(atr_db_handle(s->db), run_id, key, offset, max, pts, n, total);
+	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		*pts = NULL;
+		*n = 0;
+		*total = 0;
+		return ATR_EDB;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	rc = read_range(h, run_id, key, offset, max, pts, n, total);
 	sqlite3_close(h);
 	return rc;
 }

@@ -1,26 +1,31 @@
 /*
  * run_search.c: filtered, ordered, keyset-paginated run lists. The SQL is assembled only from
- * the fixed fragments in this file; every key and value of the query is a bound parameter.
+ * the fixed fragments of this file and run_plans.c; every key and value of the query is a
+ * bound parameter (a LIKE pattern is bound as the GLOB pattern it means, an IN list as a JSON
+ * array read with json_each).
  *
- * Each clause that an index can answer (params, tags, metrics, name; not != or status) is
- * first counted with a capped index probe. Then (the plan is pinned with INDEXED BY and
- * CROSS JOIN so SQLite cannot drift):
+ * Each clause that an index can answer (params, tags, metrics, name, start time, run id; not
+ * !=, NOT IN or status) is first counted with a capped index probe. Then, for one project and
+ * one order term (the plan is pinned with INDEXED BY and CROSS JOIN so SQLite cannot drift):
  *  - driven by a filter: when the smallest clause matches fewer than atr_run_search_drive_cap
  *    runs (alone, or together with the other set clauses below), read just those runs and
  *    sort them;
  *  - driven by the order: otherwise walk the order's index (runs by id, start time or name;
- *    run_metrics by (project, key, last); run_params by (key, value)) until the page is full.
- *    A clause matching fewer than atr_run_search_set_cap runs is tested against a set SQLite
- *    builds once from its index (r.id IN (SELECT ...)), a broader one run by run. Runs
- *    lacking the ordering metric or param come after the others (a walk by id).
+ *    run_metrics by (project, key, last); run_params or run_tags by (key, value)) until the
+ *    page is full. A clause matching fewer than atr_run_search_set_cap runs is tested against
+ *    a set SQLite builds once from its index (r.id IN (SELECT ...)), a broader one run by run.
+ *    Runs lacking the ordering metric, param or tag come after the others (a walk by id).
  * The walk touches about limit * runs / matches index entries, in order; reading the matches
  * costs one scattered lookup each: which is cheaper flips near sqrt(limit * runs), hence the
- * caps. The cursor is [value, id] (or [id] for the default order), ties are broken by id in
+ * caps (for pages of up to 50 runs; larger pages scale them by sqrt(limit / 50)). The cursor is [value, id] (or [id] for the default order), ties are broken by id in
  * the direction of the order, and runs without the key always come last.
+ * Several projects, several order terms, or an order no index serves (MLflow's end time,
+ * status, run id, user, artifact URI) take the sorting plan: the matching runs sorted by the
+ * terms, then id; its cursor is [values..., id].
+ * A metric whose last value is NaN has a NULL summary: it matches no comparison and orders
+ * as missing. Runs deleted through MLflow are seen only by the views that ask for them.
  */
-#include "atrium/store_runs.h"
-#include "atrium/buf.h"
-#include "atrium/db.h"
+#include "run_search_internal.h"
 #include "atrium/err.h"
 #include "atrium/log.h"
 
@@ -31,31 +36,17 @@
 int64_t atr_run_search_drive_cap = 500;
 int64_t atr_run_search_set_cap = 10000;
 
-#define MAX_BINDS 128 /* 16 clauses bind at most 3 values each, an order and a cursor a few more */
+/* ---- the builder ---- */
 
-struct qbind {
-	char type; /* 'i', 'd', 's' */
-	int64_t i;
-	double d;
-	const char *s;
-};
-
-struct qb {
-	struct atr_buf sql;
-	struct qbind b[MAX_BINDS];
-	int nb;
-	bool fail;
-};
-
-static void q_sql(struct qb *q, const char *frag)
+void rs_sql(struct rs_qb *q, const char *frag)
 {
 	if (atr_buf_puts(&q->sql, frag) < 0)
 		q->fail = true;
 }
 
-static struct qbind *q_bind(struct qb *q)
+static struct rs_qbind *q_bind(struct rs_qb *q)
 {
-	q_sql(q, "?");
+	rs_sql(q, "?");
 	if (q->nb == MAX_BINDS) {
 		q->fail = true;
 		return &q->b[MAX_BINDS - 1];
@@ -63,35 +54,40 @@ static struct qbind *q_bind(struct qb *q)
 	return &q->b[q->nb++];
 }
 
-static void q_int(struct qb *q, int64_t v)
+void rs_int(struct rs_qb *q, int64_t v)
 {
-	struct qbind *b = q_bind(q);
+	struct rs_qbind *b = q_bind(q);
 	b->type = 'i';
 	b->i = v;
 }
 
-static void q_num(struct qb *q, double v)
+void rs_num(struct rs_qb *q, double v)
 {
-	struct qbind *b = q_bind(q);
+	struct rs_qbind *b = q_bind(q);
 	b->type = 'd';
 	b->d = v;
 }
 
-static void q_str(struct qb *q, const char *v)
+void rs_str(struct rs_qb *q, const char *v)
 {
-	struct qbind *b = q_bind(q);
+	struct rs_qbind *b = q_bind(q);
 	b->type = 's';
 	b->s = v;
 }
 
-static void q_reset(struct qb *q)
+void rs_null(struct rs_qb *q)
+{
+	q_bind(q)->type = 'n';
+}
+
+void rs_reset(struct rs_qb *q)
 {
 	atr_buf_reset(&q->sql);
 	q->nb = 0;
 }
 
 /* Prepares the built text with its bindings (finalize it), or NULL. */
-static sqlite3_stmt *q_prepare(struct atr_store *s, struct qb *q)
+static sqlite3_stmt *q_prepare(struct atr_store *s, struct rs_qb *q)
 {
 	sqlite3 *db = atr_db_handle(s->db);
 	sqlite3_stmt *st = NULL;
@@ -103,93 +99,170 @@ static sqlite3_stmt *q_prepare(struct atr_store *s, struct qb *q)
 		return NULL;
 	}
 	for (int i = 0; i < q->nb; i++) {
-		const struct qbind *b = &q->b[i];
+		const struct rs_qbind *b = &q->b[i];
 		if (b->type == 'i')
 			sqlite3_bind_int64(st, i + 1, b->i);
 		else if (b->type == 'd')
 			sqlite3_bind_double(st, i + 1, b->d);
-		else
+		else if (b->type == 's')
 			sqlite3_bind_text(st, i + 1, b->s, -1, SQLITE_STATIC);
 	}
 	return st;
 }
 
-/* One search: the query, its builder, what the probes found, the rows so far. */
-struct search {
-	struct atr_store *s;
-	int64_t project_id;
-	const struct atr_runquery *rq;
-	const struct atr_page *p;
-	struct qb q;
-	int64_t count[ATR_RQ_MAX_CLAUSES]; /* rows clause i matches (capped); -1: no index for it */
-	int driver;			   /* the clause whose runs are read and sorted, or -1 */
-	const char *set_id;		   /* what a set clause tests: "+r.id", or "+o.run_id" */
-	int64_t *ids;
-	size_t n, want, limit; /* want = limit + 1: one more says another page follows */
-	json_t *last_value;    /* the order value of the page's last row, for the cursor */
-};
-
-static const char *const op_sql[] = { " = ", " <> ", " < ", " <= ", " > ", " >= " };
-
-/* Whether clause i is tested against a set built once (it matches few enough runs). */
-static bool is_set(const struct search *x, int i)
+void rs_scope(struct rs_search *x, const char *col)
 {
-	return x->count[i] >= 0 && x->count[i] < atr_run_search_set_cap;
+	rs_sql(&x->q, col);
+	if (x->scope->nprojects == 1) {
+		rs_sql(&x->q, " = ");
+		rs_int(&x->q, x->project_id);
+		return;
+	}
+	rs_sql(&x->q, " IN (SELECT value FROM json_each(");
+	rs_str(&x->q, x->projects_json);
+	rs_sql(&x->q, "))");
 }
 
-/* The clause's value, bound with its type. */
-static void q_value(struct qb *q, const struct atr_rq_clause *c)
+void rs_view(struct rs_search *x)
 {
-	if (c->field == ATR_RQ_METRIC)
-		q_num(q, c->num);
+	if (x->scope->view == ATR_RUN_VIEW_ACTIVE)
+		rs_sql(&x->q, " AND r.deleted_at IS NULL");
+	else if (x->scope->view == ATR_RUN_VIEW_DELETED)
+		rs_sql(&x->q, " AND r.deleted_at IS NOT NULL");
+}
+
+/* ---- clauses ---- */
+
+/* The comparison, then its closing: LIKE is GLOB on the pattern it means (case-sensitive),
+ * ILIKE is SQLite's LIKE (ASCII case folded), IN reads a JSON list. */
+static const char *const op_sql[] = { " = ",
+				      " <> ",
+				      " < ",
+				      " <= ",
+				      " > ",
+				      " >= ",
+				      " GLOB ",
+				      " LIKE ",
+				      " IN (SELECT value FROM json_each(",
+				      " NOT IN (SELECT value FROM json_each(" };
+
+static bool is_list(enum atr_rq_op op)
+{
+	return op == ATR_RQ_IN || op == ATR_RQ_NOT_IN;
+}
+
+/*
+ * Where each kind of clause is answered. Clauses on a table of (run, key, value) rows:
+ * table, the index that finds runs by value (indexed, scope: project-scoped where the index
+ * is) and its value column. Clauses on the run itself: the index (if any) with its column,
+ * and expr, the value as an expression of the run r (close ends what expr opened).
+ */
+static const struct field_sql {
+	const char *table, *indexed, *scope, *value, *expr, *close;
+} fields[] = {
+	[ATR_RQ_PARAM] = { "run_params", "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE ", NULL, "value",
+			   NULL, NULL },
+	[ATR_RQ_TAG] = { "run_tags", "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE ", NULL, "value", NULL,
+			 NULL },
+	[ATR_RQ_METRIC] = { "run_metrics", "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE ",
+			    "project_id", "last", NULL, NULL },
+	[ATR_RQ_STATUS] = { NULL, NULL, NULL, NULL, "r.status", "" },
+	[ATR_RQ_NAME] = { NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE ", "project_id",
+			  "name", "r.name", "" },
+	[ATR_RQ_RUN_ID] = { NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_uuid WHERE ", NULL, "uuid", "r.uuid",
+			    "" },
+	[ATR_RQ_USER] = { NULL, NULL, NULL, NULL, "(SELECT username FROM users WHERE id = r.created_by)", "" },
+	[ATR_RQ_STARTED] = { NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_started WHERE ", "project_id",
+			     "started_at", "r.started_at", "" },
+	[ATR_RQ_ENDED] = { NULL, NULL, NULL, NULL, "r.ended_at", "" },
+	[ATR_RQ_ARTIFACT_URI] = { NULL, NULL, NULL, NULL,
+				  "('mlflow-artifacts:/' || r.project_id || '/' || r.uuid || '/artifacts')", "" },
+	[ATR_RQ_DATASET_NAME] = { NULL, NULL, NULL, NULL,
+				  "EXISTS (SELECT 1 FROM json_each(r.dataset_inputs) d WHERE"
+				  " json_extract(d.value, '$.dataset.name')",
+				  ")" },
+	[ATR_RQ_DATASET_DIGEST] = { NULL, NULL, NULL, NULL,
+				    "EXISTS (SELECT 1 FROM json_each(r.dataset_inputs) d WHERE"
+				    " json_extract(d.value, '$.dataset.digest')",
+				    ")" },
+	[ATR_RQ_DATASET_CONTEXT] = { NULL, NULL, NULL, NULL,
+				     "EXISTS (SELECT 1 FROM json_each(r.dataset_inputs) d,"
+				     " json_each(d.value, '$.tags') t WHERE json_extract(t.value, '$.key') ="
+				     " 'mlflow.data.context' AND json_extract(t.value, '$.value')",
+				     ")" },
+};
+
+/* Whether clause i is tested against a set built once (it matches few enough runs). */
+static bool is_set(const struct rs_search *x, int i)
+{
+	return x->count[i] >= 0 && x->count[i] < x->set_cap;
+}
+
+/*
+ * A cap for this page size: the crossover between walking an order and reading the matches
+ * moves with sqrt(limit * runs), so the caps (set for pages of up to 50 runs) grow with the
+ * square root of larger pages (MLflow's client asks for 1000 runs at a time).
+ */
+static int64_t scaled(int64_t cap, size_t limit)
+{
+	double f = limit > 50 ? sqrt((double)limit / 50.0) : 1.0;
+	return cap >= INT64_MAX / 8 ? cap : (int64_t)((double)cap * f);
+}
+
+/* The comparison of clause i and its value, bound with its type. */
+static void q_cmp(struct rs_search *x, int i)
+{
+	const struct atr_rq_clause *c = &x->rq->c[i];
+	struct rs_qb *q = &x->q;
+
+	rs_sql(q, op_sql[c->op]);
+	if (c->field == ATR_RQ_METRIC || c->field == ATR_RQ_STARTED || c->field == ATR_RQ_ENDED)
+		rs_num(q, c->num);
 	else
-		q_str(q, c->str);
+		rs_str(q, x->bind[i] ? x->bind[i] : c->str);
+	if (is_list(c->op))
+		rs_sql(q, "))");
 }
 
 /* Whether a clause can be answered from an index as a set of run ids. */
 static bool indexable(const struct atr_rq_clause *c)
 {
-	return c->op != ATR_RQ_NE && c->field != ATR_RQ_STATUS;
+	bool range = c->op <= ATR_RQ_GE && c->op != ATR_RQ_NE;
+
+	switch (c->field) {
+	case ATR_RQ_PARAM:
+	case ATR_RQ_TAG:
+		return range || c->op == ATR_RQ_LIKE || c->op == ATR_RQ_ILIKE || c->op == ATR_RQ_IN;
+	case ATR_RQ_METRIC:
+	case ATR_RQ_STARTED:
+		return range;
+	case ATR_RQ_NAME:
+		return range || c->op == ATR_RQ_LIKE || c->op == ATR_RQ_ILIKE;
+	case ATR_RQ_RUN_ID:
+		return c->op == ATR_RQ_EQ || c->op == ATR_RQ_IN;
+	default:
+		return false;
+	}
 }
 
-/*
- * Where each kind of clause is answered: its table, the same table pinned to the index that
- * finds runs by value (project-scoped where the index is), and the compared column. Status is
- * only ever tested on the run row.
- */
-static const struct field_sql {
-	const char *table, *indexed, *scope, *value;
-} fields[] = {
-	[ATR_RQ_PARAM] = { "run_params", "SELECT run_id FROM run_params INDEXED BY run_params_kv WHERE ", NULL,
-			   "value" },
-	[ATR_RQ_TAG] = { "run_tags", "SELECT run_id FROM run_tags INDEXED BY run_tags_kv WHERE ", NULL, "value" },
-	[ATR_RQ_METRIC] = { "run_metrics", "SELECT run_id FROM run_metrics INDEXED BY run_metrics_order WHERE ",
-			    "project_id = ", "last" },
-	[ATR_RQ_STATUS] = { NULL, NULL, NULL, "status" },
-	[ATR_RQ_NAME] = { NULL, "SELECT id AS run_id FROM runs INDEXED BY runs_project_name WHERE ",
-			  "project_id = ", "name" },
-};
-
-/* "SELECT run_id FROM <the clause's index> WHERE <the clause>" (indexable clauses). */
-static void q_set(struct search *x, const struct atr_rq_clause *c)
+void rs_set(struct rs_search *x, int i)
 {
+	const struct atr_rq_clause *c = &x->rq->c[i];
 	const struct field_sql *f = &fields[c->field];
-	struct qb *q = &x->q;
+	struct rs_qb *q = &x->q;
 
-	q_sql(q, f->indexed);
+	rs_sql(q, f->indexed);
 	if (f->scope) {
-		q_sql(q, f->scope);
-		q_int(q, x->project_id);
-		q_sql(q, " AND ");
+		rs_scope(x, f->scope);
+		rs_sql(q, " AND ");
 	}
 	if (c->key) {
-		q_sql(q, "key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND ");
+		rs_sql(q, "key = ");
+		rs_str(q, c->key);
+		rs_sql(q, " AND ");
 	}
-	q_sql(q, f->value);
-	q_sql(q, op_sql[c->op]);
-	q_value(q, c);
+	rs_sql(q, f->value);
+	q_cmp(x, i);
 }
 
 /*
@@ -197,41 +270,99 @@ static void q_set(struct search *x, const struct atr_rq_clause *c)
  * builds once (IN (SELECT ...)); a broad one is tested run by run through the (run, key)
  * primary key, since only the runs the walk reaches are ever tested.
  */
-static void q_clause(struct search *x, int i)
+static void q_clause(struct rs_search *x, int i)
 {
 	const struct atr_rq_clause *c = &x->rq->c[i];
 	const struct field_sql *f = &fields[c->field];
-	struct qb *q = &x->q;
+	struct rs_qb *q = &x->q;
 
 	if (is_set(x, i)) {
 		/* the unary + keeps SQLite from looking the list up in an index per row */
-		q_sql(q, " AND ");
-		q_sql(q, x->set_id);
-		q_sql(q, " IN (");
-		q_set(x, c);
-		q_sql(q, ")");
+		rs_sql(q, " AND ");
+		rs_sql(q, x->set_id);
+		rs_sql(q, " IN (");
+		rs_set(x, i);
+		rs_sql(q, ")");
 		return;
 	}
 	if (f->table) {
-		q_sql(q, " AND EXISTS (SELECT 1 FROM ");
-		q_sql(q, f->table);
-		q_sql(q, " x WHERE x.run_id = r.id AND x.key = ");
-		q_str(q, c->key);
-		q_sql(q, " AND x.");
-	} else {
-		q_sql(q, " AND (r.");
+		rs_sql(q, " AND EXISTS (SELECT 1 FROM ");
+		rs_sql(q, f->table);
+		rs_sql(q, " x WHERE x.run_id = r.id AND x.key = ");
+		rs_str(q, c->key);
+		rs_sql(q, " AND x.");
+		rs_sql(q, f->value);
+		q_cmp(x, i);
+		rs_sql(q, ")");
+		return;
 	}
-	q_sql(q, f->value);
-	q_sql(q, op_sql[c->op]);
-	q_value(q, c);
-	q_sql(q, ")");
+	rs_sql(q, " AND (");
+	rs_sql(q, f->expr);
+	q_cmp(x, i);
+	rs_sql(q, f->close);
+	rs_sql(q, ")");
 }
 
-static void q_clauses(struct search *x)
+void rs_clauses(struct rs_search *x)
 {
 	for (int i = 0; i < x->rq->n; i++)
 		if (i != x->driver)
 			q_clause(x, i);
+}
+
+/* LIKE's pattern as GLOB's: % is *, _ is ?, and GLOB's own *, ? and [ are bracketed. */
+static char *glob_of(const char *like)
+{
+	char *g = malloc(strlen(like) * 3 + 1), *o = g;
+
+	for (; g && *like; like++) {
+		if (*like == '%') {
+			*o++ = '*';
+		} else if (*like == '_') {
+			*o++ = '?';
+		} else if (*like == '*' || *like == '?' || *like == '[') {
+			*o++ = '[';
+			*o++ = *like;
+			*o++ = ']';
+		} else {
+			*o++ = *like;
+		}
+	}
+	if (g)
+		*o = 0;
+	return g;
+}
+
+/* An IN list as the JSON array json_each reads. */
+static char *json_list(const struct atr_rq_clause *c)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+
+	for (int i = 0; a && i < c->nlist; i++)
+		if (json_array_append_new(a, json_string(c->list[i])) < 0)
+			goto out;
+	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+out:
+	json_decref(a);
+	return s;
+}
+
+/* The values bound for LIKE and IN clauses, made once. */
+static int make_binds(struct rs_search *x)
+{
+	for (int i = 0; i < x->rq->n; i++) {
+		const struct atr_rq_clause *c = &x->rq->c[i];
+		if (c->op == ATR_RQ_LIKE)
+			x->bind[i] = glob_of(c->str ? c->str : "");
+		else if (is_list(c->op))
+			x->bind[i] = json_list(c);
+		else
+			continue;
+		if (!x->bind[i])
+			return ATR_ENOMEM;
+	}
+	return 0;
 }
 
 /* ---- running a query ---- */
@@ -250,20 +381,33 @@ static json_t *column_json(sqlite3_stmt *st, int i)
 	}
 }
 
-/* Runs the built query (SELECT r.id, value ...) for the rows still wanted, appending them. */
-static int run_query(struct search *x)
+/* The values of the current row after its id, as an array (the page's last row). */
+static int keep_values(struct rs_search *x, sqlite3_stmt *st)
+{
+	json_decref(x->last_values);
+	if (!(x->last_values = json_array()))
+		return ATR_ENOMEM;
+	for (int c = 1; c < sqlite3_column_count(st); c++) {
+		json_t *v = column_json(st, c);
+		if (!v || json_array_append_new(x->last_values, v) < 0)
+			return ATR_ENOMEM;
+	}
+	return 0;
+}
+
+int rs_run_query(struct rs_search *x)
 {
 	sqlite3_stmt *st;
 	int rc = SQLITE_DONE;
 
-	q_sql(&x->q, " LIMIT ");
-	q_int(&x->q, (int64_t)(x->want - x->n));
+	rs_sql(&x->q, " LIMIT ");
+	rs_int(&x->q, (int64_t)(x->want - x->n));
 	if (!(st = q_prepare(x->s, &x->q)))
 		return x->q.fail ? ATR_ENOMEM : ATR_EDB;
 	while (x->n < x->want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (x->n + 1 == x->limit) {
-			json_decref(x->last_value);
-			x->last_value = column_json(st, 1);
+		if (x->n + 1 == x->limit && keep_values(x, st) < 0) {
+			sqlite3_finalize(st);
+			return ATR_ENOMEM;
 		}
 		x->ids[x->n++] = sqlite3_column_int64(st, 0);
 	}
@@ -280,24 +424,24 @@ static int run_query(struct search *x)
  * How many runs clause d matches, counting at most cap (an index range scan); with others,
  * how many match it and every other set clause too. -1: unknown.
  */
-static int64_t probe(struct search *x, int d, bool others, int64_t cap)
+static int64_t probe(struct rs_search *x, int d, bool others, int64_t cap)
 {
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	q_reset(&x->q);
-	q_sql(&x->q, "SELECT count(*) FROM (SELECT run_id FROM (");
-	q_set(x, &x->rq->c[d]);
-	q_sql(&x->q, ") WHERE 1");
+	rs_reset(&x->q);
+	rs_sql(&x->q, "SELECT count(*) FROM (SELECT run_id FROM (");
+	rs_set(x, d);
+	rs_sql(&x->q, ") WHERE 1");
 	for (int i = 0; others && i < x->rq->n; i++)
 		if (i != d && is_set(x, i)) {
-			q_sql(&x->q, " AND +run_id IN (");
-			q_set(x, &x->rq->c[i]);
-			q_sql(&x->q, ")");
+			rs_sql(&x->q, " AND +run_id IN (");
+			rs_set(x, i);
+			rs_sql(&x->q, ")");
 		}
-	q_sql(&x->q, " LIMIT ");
-	q_int(&x->q, cap);
-	q_sql(&x->q, ")");
+	rs_sql(&x->q, " LIMIT ");
+	rs_int(&x->q, cap);
+	rs_sql(&x->q, ")");
 	if (!(st = q_prepare(x->s, &x->q)))
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -306,237 +450,18 @@ static int64_t probe(struct search *x, int d, bool others, int64_t cap)
 	return n;
 }
 
-/* ---- the order ---- */
-
-struct order {
-	const char *v; /* the order value expression ("NULL" for the default order) */
-	bool nullable; /* runs may lack it (params, metrics): they come last */
-	bool desc;
-};
-
-static void order_of(const struct atr_runquery *rq, struct order *o)
-{
-	static const char *const v[] = { "NULL", "r.started_at", "r.name", "o.value", "o.last" };
-	o->v = v[rq->order];
-	o->nullable = rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC;
-	o->desc = rq->order == ATR_RQ_BY_ID ? true : rq->desc;
-}
-
-/* Binds the cursor's value for the order. */
-static void q_cursor_value(struct search *x)
-{
-	if (x->rq->order == ATR_RQ_BY_STARTED)
-		q_int(&x->q, (int64_t)llround(x->p->after_num));
-	else if (x->p->after_kind == ATR_PAGE_NUM)
-		q_num(&x->q, x->p->after_num);
-	else
-		q_str(&x->q, x->p->after_str);
-}
-
-static bool has_cursor(const struct atr_page *p)
-{
-	return p->after_id > 0 || p->after_kind != ATR_PAGE_NONE;
-}
-
-/* " AND <rows after the cursor>" for the one-query shapes, NULLs last. */
-static void q_keyset(struct search *x, const struct order *o)
-{
-	struct qb *q = &x->q;
-	const char *gt = o->desc ? " < " : " > ";
-
-	if (!has_cursor(x->p))
-		return;
-	if (x->rq->order == ATR_RQ_BY_ID) {
-		q_sql(q, " AND r.id < ");
-		q_int(q, x->p->after_id);
-		return;
-	}
-	if (x->p->after_kind == ATR_PAGE_NULL) {
-		q_sql(q, " AND ");
-		q_sql(q, o->v);
-		q_sql(q, " IS NULL AND r.id");
-		q_sql(q, gt);
-		q_int(q, x->p->after_id);
-		return;
-	}
-	q_sql(q, " AND (");
-	if (o->nullable) {
-		q_sql(q, o->v);
-		q_sql(q, " IS NULL OR ");
-	}
-	q_sql(q, "(");
-	q_sql(q, o->v);
-	q_sql(q, ", r.id)");
-	q_sql(q, gt);
-	q_sql(q, "(");
-	q_cursor_value(x);
-	q_sql(q, ", ");
-	q_int(q, x->p->after_id);
-	q_sql(q, "))");
-}
-
-static void q_order_by(struct qb *q, const struct order *o, const char *v, const char *id)
-{
-	const char *dir = o->desc ? " DESC" : " ASC";
-
-	q_sql(q, " ORDER BY ");
-	if (strcmp(v, "NULL") != 0) {
-		if (o->nullable) {
-			q_sql(q, v);
-			q_sql(q, " IS NULL, ");
-		}
-		q_sql(q, v);
-		q_sql(q, dir);
-		q_sql(q, ", ");
-	}
-	q_sql(q, id);
-	q_sql(q, dir);
-}
-
-/* ---- plans ---- */
-
-/* Reads the runs matching the driving clause from its index, then sorts them. */
-static int plan_driven(struct search *x)
-{
-	const struct atr_runquery *rq = x->rq;
-	struct qb *q = &x->q;
-	struct order o;
-
-	order_of(rq, &o);
-	q_reset(q);
-	q_sql(q, "SELECT r.id, ");
-	q_sql(q, o.v);
-	q_sql(q, " FROM (");
-	q_set(x, &rq->c[x->driver]);
-	q_sql(q, ") d CROSS JOIN runs r INDEXED BY runs_project ON r.project_id = ");
-	q_int(q, x->project_id);
-	q_sql(q, " AND r.id = d.run_id");
-	if (rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC) {
-		q_sql(q, rq->order == ATR_RQ_BY_PARAM ? " LEFT JOIN run_params o ON o.run_id = r.id AND o.key = "
-						      : " LEFT JOIN run_metrics o ON o.run_id = r.id AND o.key = ");
-		q_str(q, rq->order_key);
-	}
-	q_sql(q, " WHERE 1");
-	q_clauses(x);
-	q_keyset(x, &o);
-	q_order_by(q, &o, o.v, "r.id");
-	return run_query(x);
-}
-
-/* Walks the runs of the project in id, start-time or name order, testing the clauses. */
-static int plan_runs(struct search *x)
-{
-	static const char *const from[] = { " FROM runs r INDEXED BY runs_project",
-					    " FROM runs r INDEXED BY runs_project_started",
-					    " FROM runs r INDEXED BY runs_project_name" };
-	struct order o;
-
-	order_of(x->rq, &o);
-	q_reset(&x->q);
-	q_sql(&x->q, "SELECT r.id, ");
-	q_sql(&x->q, o.v);
-	q_sql(&x->q, from[x->rq->order]);
-	q_sql(&x->q, " WHERE r.project_id = ");
-	q_int(&x->q, x->project_id);
-	q_keyset(x, &o);
-	q_clauses(x);
-	q_order_by(&x->q, &o, o.v, "r.id");
-	return run_query(x);
-}
-
-/*
- * Walks the order index of a param or metric (the runs having it, in value order, testing
- * the clauses), then the project's runs lacking it, by id.
- */
-static int plan_keyed(struct search *x)
-{
-	const struct atr_runquery *rq = x->rq;
-	bool metric = rq->order == ATR_RQ_BY_METRIC;
-	const char *gt = rq->desc ? " < " : " > ";
-	struct qb *q = &x->q;
-	struct order o;
-	int rc;
-
-	order_of(rq, &o);
-	o.nullable = false; /* the walk over the index sees only runs that have the value */
-	if (x->p->after_kind != ATR_PAGE_NULL) {
-		q_reset(q);
-		if (metric) {
-			q_sql(q, "SELECT r.id, o.last FROM run_metrics o INDEXED BY run_metrics_order CROSS JOIN runs r"
-				 " ON r.id = o.run_id WHERE o.project_id = ");
-			q_int(q, x->project_id);
-			q_sql(q, " AND o.key = ");
-		} else {
-			q_sql(q, "SELECT r.id, o.value FROM run_params o INDEXED BY run_params_kv CROSS JOIN runs r"
-				 " ON r.id = o.run_id WHERE o.key = ");
-		}
-		q_str(q, rq->order_key);
-		q_sql(q, " AND r.project_id = ");
-		q_int(q, x->project_id);
-		if (x->p->after_kind != ATR_PAGE_NONE) {
-			q_sql(q, metric ? " AND (o.last, o.run_id)" : " AND (o.value, o.run_id)");
-			q_sql(q, gt);
-			q_sql(q, "(");
-			q_cursor_value(x);
-			q_sql(q, ", ");
-			q_int(q, x->p->after_id);
-			q_sql(q, ")");
-		}
-		x->set_id = "+o.run_id"; /* tested on the index entry, before the run is looked up */
-		q_clauses(x);
-		x->set_id = "+r.id";
-		q_order_by(q, &o, metric ? "o.last" : "o.value", "o.run_id");
-		if ((rc = run_query(x)) < 0 || x->n == x->want)
-			return rc;
-	}
-	q_reset(q);
-	q_sql(q, "SELECT r.id, NULL FROM runs r INDEXED BY runs_project WHERE r.project_id = ");
-	q_int(q, x->project_id);
-	if (x->p->after_kind == ATR_PAGE_NULL) {
-		q_sql(q, " AND r.id");
-		q_sql(q, gt);
-		q_int(q, x->p->after_id);
-	}
-	q_clauses(x); /* before the lookup below: a set test is cheaper */
-	q_sql(q, metric ? " AND NOT EXISTS (SELECT 1 FROM run_metrics x WHERE x.run_id = r.id AND x.key = "
-			: " AND NOT EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = ");
-	q_str(q, rq->order_key);
-	q_sql(q, ")");
-	q_sql(q, rq->desc ? " ORDER BY r.id DESC" : " ORDER BY r.id ASC");
-	return run_query(x);
-}
-
-/* Whether a cursor's value fits the order (a cursor from another order_by is refused). */
-static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
-{
-	if (!has_cursor(p))
-		return true;
-	switch (rq->order) {
-	case ATR_RQ_BY_ID:
-		return p->after_kind == ATR_PAGE_NONE;
-	case ATR_RQ_BY_STARTED:
-		return p->after_kind == ATR_PAGE_NUM;
-	case ATR_RQ_BY_NAME:
-		return p->after_kind == ATR_PAGE_STR;
-	case ATR_RQ_BY_PARAM:
-		return p->after_kind == ATR_PAGE_STR || p->after_kind == ATR_PAGE_NULL;
-	case ATR_RQ_BY_METRIC:
-		return p->after_kind == ATR_PAGE_NUM || p->after_kind == ATR_PAGE_NULL;
-	}
-	return false;
-}
-
 /*
  * Counts what each indexable clause matches and picks the plan's driver: the smallest clause,
  * when it (or its intersection with the other set clauses) matches fewer than drive_cap runs.
  */
-static void choose(struct search *x)
+static void choose(struct rs_search *x)
 {
-	int64_t cap =
-		atr_run_search_set_cap > atr_run_search_drive_cap ? atr_run_search_set_cap : atr_run_search_drive_cap;
-	int64_t m;
+	int64_t cap, m;
 	int d = -1, sets = 0;
 
+	x->set_cap = scaled(atr_run_search_set_cap, x->limit);
+	x->drive_cap = scaled(atr_run_search_drive_cap, x->limit);
+	cap = x->set_cap > x->drive_cap ? x->set_cap : x->drive_cap;
 	x->driver = -1;
 	for (int i = 0; i < x->rq->n; i++) {
 		x->count[i] = indexable(&x->rq->c[i]) ? probe(x, i, false, cap) : -1;
@@ -547,54 +472,202 @@ static void choose(struct search *x)
 	if (d < 0)
 		return;
 	m = x->count[d];
-	if (m >= atr_run_search_drive_cap && is_set(x, d) && sets > 1)
-		m = probe(x, d, true, atr_run_search_drive_cap);
-	if (m >= 0 && m < atr_run_search_drive_cap)
+	if (m >= x->drive_cap && is_set(x, d) && sets > 1)
+		m = probe(x, d, true, x->drive_cap);
+	if (m >= 0 && m < x->drive_cap)
 		x->driver = d;
+}
+
+/* ---- entry points ---- */
+
+/* Whether a cursor's value fits the order (a cursor from another order_by is refused). */
+static bool cursor_fits(const struct atr_runquery *rq, const struct atr_page *p)
+{
+	if (p->after_id <= 0 && p->after_kind == ATR_PAGE_NONE)
+		return true;
+	switch (rq->order) {
+	case ATR_RQ_BY_ID:
+		return p->after_kind == ATR_PAGE_NONE;
+	case ATR_RQ_BY_STARTED:
+		return p->after_kind == ATR_PAGE_NUM;
+	case ATR_RQ_BY_NAME:
+		return p->after_kind == ATR_PAGE_STR;
+	case ATR_RQ_BY_PARAM:
+	case ATR_RQ_BY_TAG:
+		return p->after_kind == ATR_PAGE_STR || p->after_kind == ATR_PAGE_NULL;
+	case ATR_RQ_BY_METRIC:
+		return p->after_kind == ATR_PAGE_NUM || p->after_kind == ATR_PAGE_NULL;
+	default:
+		return false;
+	}
+}
+
+static int plan(struct rs_search *x, bool indexed)
+{
+	int rc = make_binds(x);
+
+	if (rc < 0)
+		return rc;
+	choose(x);
+	if (!indexed) {
+		x->driver = -1;
+		x->set_id = "r.id"; /* (SQLite may read a small set first) */
+		return rs_plan_sorted(x);
+	}
+	if (x->driver >= 0)
+		return rs_plan_driven(x);
+	if (x->rq->order == ATR_RQ_BY_PARAM || x->rq->order == ATR_RQ_BY_METRIC || x->rq->order == ATR_RQ_BY_TAG)
+		return rs_plan_keyed(x);
+	return rs_plan_runs(x);
+}
+
+/* The page of ids and the next cursor: [id] or [values..., id] of the page's last row. */
+static int search(struct rs_search *x, bool indexed, int64_t *ids, size_t *n, json_t **next)
+{
+	int rc;
+
+	*next = NULL;
+	*n = 0;
+	x->want = x->limit + 1;
+	x->set_id = "+r.id";
+	if (!(x->ids = malloc(x->want * sizeof(*x->ids))))
+		return ATR_ENOMEM;
+	atr_buf_init(&x->q.sql, 64 * 1024);
+	rc = plan(x, indexed);
+	for (size_t i = 0; rc == 0 && i < x->n && i < x->limit; i++)
+		ids[(*n)++] = x->ids[i];
+	if (rc == 0 && x->n > x->limit) {
+		/* (the default order's cursor is the id alone) */
+		*next = x->last_values && x->rq->order != ATR_RQ_BY_ID ? json_copy(x->last_values) : json_array();
+		if (!*next || json_array_append_new(*next, json_integer(x->ids[x->limit - 1])) < 0)
+			rc = ATR_ENOMEM;
+	}
+	for (int i = 0; i < ATR_RQ_MAX_CLAUSES; i++)
+		free(x->bind[i]);
+	json_decref(x->last_values);
+	atr_buf_release(&x->q.sql);
+	free(x->ids);
+	free(x->projects_json);
+	return rc;
 }
 
 int atr_store_run_search(struct atr_store *s, int64_t project_id, const struct atr_runquery *rq,
 			 const struct atr_page *p, json_t *arr, json_t **next)
 {
-	struct search x;
+	const struct atr_run_scope scope = { &project_id, 1, ATR_RUN_VIEW_ACTIVE };
+	struct rs_search x;
+	int64_t *ids;
+	size_t n = 0;
 	int rc;
 
 	*next = NULL;
-	if (!cursor_fits(rq, p))
+	if (!cursor_fits(rq, p) || !rs_order_indexed(rq))
 		return ATR_EINVAL;
+	if (!(ids = malloc((size_t)p->limit * sizeof(*ids))))
+		return ATR_ENOMEM;
 	memset(&x, 0, sizeof(x));
 	x.s = s;
+	x.scope = &scope;
 	x.project_id = project_id;
 	x.rq = rq;
 	x.p = p;
 	x.limit = (size_t)p->limit;
-	x.want = x.limit + 1;
-	x.set_id = "+r.id";
-	if (!(x.ids = malloc(x.want * sizeof(*x.ids))))
-		return ATR_ENOMEM;
-	atr_buf_init(&x.q.sql, 64 * 1024);
-	choose(&x);
-	if (x.driver >= 0)
-		rc = plan_driven(&x);
-	else if (rq->order == ATR_RQ_BY_PARAM || rq->order == ATR_RQ_BY_METRIC)
-		rc = plan_keyed(&x);
-	else
-		rc = plan_runs(&x);
-	for (size_t i = 0; rc == 0 && i < x.n && i < x.limit; i++) {
-		json_t *run = atr_store_run_item(s, x.ids[i], &rc);
+	rc = search(&x, true, ids, &n, next);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		json_t *run = atr_store_run_item(s, ids[i], &rc);
 		if (run && json_array_append_new(arr, run) < 0)
 			rc = ATR_ENOMEM;
 	}
-	if (rc == 0 && x.n > x.limit) {
-		int64_t last = x.ids[x.limit - 1];
-		*next = rq->order == ATR_RQ_BY_ID
-				? json_pack("[I]", (json_int_t)last)
-				: json_pack("[O,I]", x.last_value ? x.last_value : json_null(), (json_int_t)last);
-		if (!*next)
-			rc = ATR_ENOMEM;
+	if (rc < 0) {
+		json_decref(*next);
+		*next = NULL;
 	}
-	json_decref(x.last_value);
-	atr_buf_release(&x.q.sql);
-	free(x.ids);
+	free(ids);
 	return rc;
+}
+
+/* A cursor array of an index plan ([id] or [value, id]) as the page it continues. */
+static int page_of(const json_t *after, int limit, struct atr_page *p)
+{
+	size_t n = json_array_size(after);
+	const json_t *v, *id;
+
+	memset(p, 0, sizeof(*p));
+	p->limit = limit;
+	if (!after)
+		return 0;
+	id = json_array_get(after, n - 1);
+	if (n < 1 || n > 2 || !json_is_integer(id) || json_integer_value(id) < 0)
+		return ATR_EINVAL;
+	p->after_id = json_integer_value(id);
+	if (n == 1)
+		return 0;
+	v = json_array_get(after, 0);
+	p->after_kind = json_is_number(v) ? ATR_PAGE_NUM : json_is_string(v) ? ATR_PAGE_STR : ATR_PAGE_NULL;
+	p->after_num = json_number_value(v);
+	p->after_str = json_string_value(v);
+	return json_is_number(v) || json_is_string(v) || json_is_null(v) ? 0 : ATR_EINVAL;
+}
+
+/* A cursor of the sorting plan: one value per order term (none for the id order), then the id. */
+static bool sorted_cursor_fits(const struct atr_runquery *rq, const json_t *after)
+{
+	size_t terms = rq->order == ATR_RQ_BY_ID ? 0 : 1 + (size_t)rq->nthen, i;
+	const json_t *v;
+
+	if (!after)
+		return true;
+	if (!json_is_array(after) || json_array_size(after) != terms + 1)
+		return false;
+	json_array_foreach(after, i, v)
+	{
+		if (i == terms)
+			return json_is_integer(v) && json_integer_value(v) >= 0;
+		if (!json_is_number(v) && !json_is_string(v) && !json_is_null(v))
+			return false;
+	}
+	return false;
+}
+
+static char *projects_json(const struct atr_run_scope *sc)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+
+	for (size_t i = 0; a && i < sc->nprojects; i++)
+		if (json_array_append_new(a, json_integer(sc->projects[i])) < 0)
+			goto out;
+	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+out:
+	json_decref(a);
+	return s;
+}
+
+int atr_store_run_search_ids(struct atr_store *s, const struct atr_run_scope *scope, const struct atr_runquery *rq,
+			     int limit, const json_t *after, int64_t *ids, size_t *n, json_t **next)
+{
+	bool indexed = scope->nprojects == 1 && rs_order_indexed(rq);
+	struct atr_page p;
+	struct rs_search x;
+
+	*next = NULL;
+	*n = 0;
+	if (scope->nprojects < 1 || limit < 1)
+		return ATR_EINVAL;
+	if (indexed ? page_of(after, limit, &p) < 0 || !cursor_fits(rq, &p) : !sorted_cursor_fits(rq, after))
+		return ATR_EINVAL;
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.scope = scope;
+	x.project_id = scope->projects[0];
+	x.rq = rq;
+	x.p = &p;
+	x.after = after;
+	x.limit = (size_t)limit;
+	if (!indexed) {
+		memset(&p, 0, sizeof(p));
+		if (scope->nprojects > 1 && !(x.projects_json = projects_json(scope)))
+			return ATR_ENOMEM;
+	}
+	return search(&x, indexed, ids, n, next);
 }

@@ -179,11 +179,14 @@ int atr_store_run_access_uuid(struct atr_store *s, const char *uuid, int64_t use
 	return run_access(st, run, project, member);
 }
 
-#define RUN_COLS                                                                                             \
-	"r.id, r.uuid, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json," \
-	" r.job_id,"                                                                                         \
-	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at,"                   \
-	" (SELECT json_group_object(key, last) FROM run_metrics WHERE run_id = r.id) AS metrics__json"
+/* (a metric's last value is written with 17 digits: SQLite's JSON keeps 15, which can round the
+ * largest doubles past the largest one; NaN, stored as NULL, is null) */
+#define RUN_COLS                                                                                                  \
+	"r.id, r.uuid, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json,"      \
+	" r.job_id,"                                                                                              \
+	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at, r.deleted_at,"          \
+	" (SELECT json_group_object(key, CASE WHEN last IS NULL THEN NULL ELSE json(printf('%!.17g', last)) END)" \
+	" FROM run_metrics WHERE run_id = r.id) AS metrics__json"
 #define RUN_FROM " FROM runs r JOIN projects p ON p.id = r.project_id LEFT JOIN users u ON u.id = r.created_by"
 
 json_t *atr_store_run_json(struct atr_store *s, int64_t id, int *err)

@@ -6,10 +6,12 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "atrium/buf.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
 
@@ -471,6 +473,67 @@ static void test_writer(void **state)
 		same_as_jansson(random_tree(&seed, 0));
 }
 
+/* Text written straight into a buffer: strings escaped as the tree writer does, reals as the
+ * shortest decimal that reads back as the same double (or 17 digits). */
+static void test_buf_writer(void **state)
+{
+	static const double some[] = { 0.5,
+				       0.99978,
+				       0.1,
+				       -2.25,
+				       3,
+				       1234567.125,
+				       1e-7,
+				       1e300,
+				       -1e-300,
+				       0.3333333333333333,
+				       1.7976931348623157e308,
+				       9e15,
+				       123456789012.5 };
+	struct atr_buf b;
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	(void)state;
+
+	atr_buf_init(&b, 1 << 20);
+	assert_int_equal(atr_json_buf_str(&b, "a\"b\\c\n\x01"), 0);
+	assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+	atr_buf_reset(&b);
+	assert_int_equal(atr_json_buf_real(&b, 0.5), 0);
+	assert_string_equal(b.data, "0.5");
+	atr_buf_reset(&b);
+	assert_int_equal(atr_json_buf_real(&b, 3), 0);
+	assert_string_equal(b.data, "3.0");
+	atr_buf_reset(&b);
+	assert_int_equal(atr_json_buf_real(&b, -0.358884), 0);
+	assert_string_equal(b.data, "-0.358884");
+	assert_int_equal(atr_json_buf_real(&b, NAN), ATR_EINVAL);
+	assert_int_equal(atr_json_buf_real(&b, INFINITY), ATR_EINVAL);
+	for (int i = 0; i < 200000; i++) {
+		double d;
+		if (i < (int)(sizeof(some) / sizeof(some[0]))) {
+			d = some[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (i % 2) {
+				memcpy(&d, &x, sizeof(d)); /* any bits */
+			} else {
+				d = (double)(int64_t)(x % 2000000001ULL - 1000000000) / 1000.0; /* short decimals */
+			}
+			if (!isfinite(d))
+				continue;
+		}
+		atr_buf_reset(&b);
+		assert_int_equal(atr_json_buf_real(&b, d), 0);
+		if (strtod(b.data, NULL) != d || !strpbrk(b.data, ".eE")) {
+			fprintf(stderr, "%.17g written as %s\n", d, b.data);
+			fail();
+		}
+	}
+	atr_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,7 +544,7 @@ int main(void)
 		cmocka_unit_test(test_command),	   cmocka_unit_test(test_env),
 		cmocka_unit_test(test_labels),	   cmocka_unit_test(test_strmap_patch),
 		cmocka_unit_test(test_idlist),	   cmocka_unit_test(test_array_min_and_string_values),
-		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_writer),	   cmocka_unit_test(test_buf_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

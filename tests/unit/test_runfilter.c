@@ -290,8 +290,9 @@ static bool op_holds(int cmp, enum atr_rq_op op)
 		return cmp > 0;
 	case ATR_RQ_GE:
 		return cmp >= 0;
+	default:
+		return false; /* (the native language has no LIKE or IN) */
 	}
-	return false;
 }
 
 static const char *param_of(const struct mrun *m, const char *k)
@@ -331,6 +332,8 @@ static bool matches(const struct mrun *m, const struct atr_runquery *q)
 			if (!metric_of(m, c->key, &v) || !op_holds(v < c->num ? -1 : v > c->num, c->op))
 				return false;
 			continue;
+		default:
+			return false; /* (MLflow's fields: test_mlflow_search.c) */
 		}
 		if (!s || !op_holds(strcmp(s, c->str), c->op))
 			return false;
@@ -371,6 +374,8 @@ static int cmp_model(const void *pa, const void *pb)
 		if (ha && hb)
 			c = x < y ? -1 : x > y;
 		break;
+	default:
+		break; /* (MLflow's orders: test_mlflow_search.c) */
 	}
 	if (ha != hb)
 		return ha ? -1 : 1; /* runs lacking the key come last, either direction */
