@@ -29,7 +29,7 @@
 void api_mlflow_artifact_uri(int64_t project_id, const char *run_uuid, char *out, size_t len);
 
 /* MLflow's run status names and Atrium's: "RUNNING" <-> "running", "FINISHED", "FAILED",
- * "KILLED" (and "SCHEDULED" -> "running"). NULL for an unknown name. */
+ * "KILLED", "SCHEDULED" <-> "queued" (a job's run until the job starts). NULL for an unknown name. */
 const char *api_mlflow_status_to_atrium(const char *mlflow);
 const char *api_mlflow_status_from_atrium(const char *atrium);
 

@@ -13,16 +13,12 @@ void api_mlflow_artifact_uri(int64_t project_id, const char *run_uuid, char *out
 }
 
 static const char *const statuses[][2] = {
-	{ "RUNNING", "running" },
-	{ "FINISHED", "finished" },
-	{ "FAILED", "failed" },
-	{ "KILLED", "killed" },
+	{ "SCHEDULED", "queued" }, { "RUNNING", "running" }, { "FINISHED", "finished" },
+	{ "FAILED", "failed" },	   { "KILLED", "killed" },
 };
 
 const char *api_mlflow_status_to_atrium(const char *mlflow)
 {
-	if (mlflow && strcmp(mlflow, "SCHEDULED") == 0)
-		return "running";
 	for (size_t i = 0; mlflow && i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		if (strcmp(statuses[i][0], mlflow) == 0)
 			return statuses[i][1];

@@ -194,8 +194,9 @@ static int clause(struct rq *x, struct atr_rq_clause *c)
 	if (c->field == ATR_RQ_STATUS) {
 		if (c->op != ATR_RQ_EQ && c->op != ATR_RQ_NE)
 			return fail(x, "status takes = or !=");
-		if (strcmp(v, "running") && strcmp(v, "finished") && strcmp(v, "failed") && strcmp(v, "killed"))
-			return fail(x, "status is one of running, finished, failed, killed");
+		if (strcmp(v, "queued") && strcmp(v, "running") && strcmp(v, "finished") && strcmp(v, "failed") &&
+		    strcmp(v, "killed"))
+			return fail(x, "status is one of queued, running, finished, failed, killed");
 	} else if (c->field == ATR_RQ_METRIC) {
 		char *end;
 		c->num = strtod(v, &end);

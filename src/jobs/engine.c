@@ -738,6 +738,7 @@ int atr_engine_submit(struct atr_engine *e, const struct atr_job_submit *sub, in
 		run.project_id = sub->spec->project_id;
 		run.name = sub->run_name;
 		run.job_id = id;
+		run.status = "queued"; /* running from the job's first start */
 		run.user_id = sub->run_user_id;
 		run.inputs = sub->run_inputs;
 		run.ninputs = sub->run_ninputs;

@@ -26,6 +26,7 @@ struct pass_arrays {
 	struct atr_sched_job *jobs;
 	struct atr_sched_worker *workers;
 	struct atr_sched_team *teams;
+	json_t *team_rows; /* the teams as read: their names are the teams' name pointers */
 	int njobs, nworkers, nteams;
 };
 
@@ -79,18 +80,18 @@ static int load_teams(struct atr_engine *e, struct pass_arrays *a, bool with_usa
 		json_decref(items);
 		return ATR_ENOMEM;
 	}
+	a->team_rows = items;
 	json_array_foreach(items, i, it)
 	{
 		struct atr_sched_team *t = &a->teams[a->nteams++];
 		const json_t *g = json_object_get(it, "max_gpus"), *mj = json_object_get(it, "max_concurrent_jobs");
 		t->id = atr_json_int(it, "id", 0);
-		t->name = NULL; /* reasons name teams by id lookups below */
+		t->name = json_string_value(json_object_get(it, "name"));
 		t->max_gpus = json_is_integer(g) ? json_integer_value(g) : -1;
 		t->max_jobs = json_is_integer(mj) ? json_integer_value(mj) : -1;
 		t->weight = 1;
 		t->recent_gpu_hours = with_usage ? recent_gpu_hours(e, t->id, now) : 0;
 	}
-	json_decref(items);
 	return 0;
 }
 
@@ -99,6 +100,7 @@ static void pass_arrays_release(struct pass_arrays *a)
 	free(a->jobs);
 	free(a->workers);
 	free(a->teams);
+	json_decref(a->team_rows);
 }
 
 /* The planner's input; with_jobs: the queued jobs too and what the active ones hold (a

@@ -489,8 +489,8 @@ int atr_store_team_gpu_hours(struct atr_store *s, int64_t since_ms, int64_t team
 /* Runs belong to src/store/runs.c; these are the writes the job engine makes to them. */
 int atr_store_job_run_started(struct atr_store *s, int64_t run_id)
 {
-	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "UPDATE runs SET started_at = ?, updated_at = ? WHERE id = ? AND status = 'running'");
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE runs SET status = 'running', started_at = ?, updated_at = ? "
+					      "WHERE id = ? AND status = 'queued'");
 	int64_t now = atr_now_ms();
 	if (!st)
 		return ATR_EDB;

@@ -83,7 +83,7 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 	if (spec->user_id > 0)
 		sqlite3_bind_int64(st, 7, spec->user_id);
 	sqlite3_bind_int64(st, 8, spec->started_at ? spec->started_at : now);
-	if (spec->status && strcmp(spec->status, "running") != 0)
+	if (spec->status && strcmp(spec->status, "running") != 0 && strcmp(spec->status, "queued") != 0)
 		sqlite3_bind_int64(st, 9, spec->ended_at ? spec->ended_at : now);
 	sqlite3_bind_int64(st, 10, now);
 	sqlite3_bind_int64(st, 11, now);

@@ -211,6 +211,14 @@ static void test_infeasible_and_bad_input(void **state)
 	/* a team quota below what the job asks can never be met either */
 	h_expect_error(&S, "POST", "/api/v1/projects/cv/jobs", S.admin_token,
 		       "{\"command\":\"true\",\"resources\":{\"gpus\":3}}", 422, "resources");
+	{ /* and says which team (issue 18: it read team '(null)') */
+		json_t *e = h_call(&S, "POST", "/api/v1/projects/cv/jobs", S.admin_token,
+				   "{\"command\":\"true\",\"resources\":{\"gpus\":3}}", 422);
+		const char *msg = json_string_value(json_object_get(json_object_get(e, "error"), "message"));
+		assert_non_null(msg);
+		assert_non_null(strstr(msg, "team 'vision' may use at most 2 GPUs"));
+		json_decref(e);
+	}
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{}", 400, "command");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":[]}", 400, "command");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor, "{\"command\":[\"\"]}", 400, "command[0]");
@@ -288,6 +296,17 @@ static void test_priorities_and_pending_reason(void **state)
 	j = job(low);
 	assert_string_equal(state_of(j), "queued");
 	assert_non_null(json_string_value(json_object_get(j, "pending_reason")));
+	{ /* its run waits with it (issue 18: it read `running` from the submission on) */
+		json_t *run =
+			h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", json_integer_value(json_object_get(j, "run_id"))),
+			       S.admin_token, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(run, "status")), "queued");
+		json_decref(run);
+		run = h_call(&S, "GET", "/api/v1/projects/ser/runs?filter=status%20%3D%20queued", S.admin_token, NULL,
+			     200);
+		assert_int_equal(json_array_size(json_object_get(run, "items")), 3);
+		json_decref(run);
+	}
 	json_decref(j);
 	json_decref(h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/uncordon", W1.id), S.admin_token, NULL, 200));
 	json_decref(h_call(&S, "POST", h_fmt("/api/v1/workers/%lld/uncordon", W2.id), S.admin_token, NULL, 200));
@@ -295,6 +314,13 @@ static void test_priorities_and_pending_reason(void **state)
 	b = wait_job(mid, 60);
 	c = wait_job(low, 60);
 	assert_true(ms_of(a, "started_at") < ms_of(b, "started_at"));
+	{ /* the run ran from the job's start */
+		json_t *run =
+			h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", json_integer_value(json_object_get(c, "run_id"))),
+			       S.admin_token, NULL, 200);
+		assert_string_equal(json_string_value(json_object_get(run, "status")), "finished");
+		json_decref(run);
+	}
 	assert_true(ms_of(b, "started_at") < ms_of(c, "started_at"));
 	/* the quota of one job at a time held */
 	assert_true(ms_of(a, "ended_at") <= ms_of(b, "dispatched_at"));
