@@ -77,9 +77,8 @@ int atr_store_predictions_prune(struct atr_store *s, int64_t deployment_id, int6
 	return 0;
 }
 
-/* A captured body as JSON: the parsed value when it is whole JSON, else its text when it is
- * UTF-8, else base64 (then *encoding is "base64"). New reference. */
-static json_t *body_value(const void *data, size_t len, bool whole, const char **encoding)
+/* A captured body as JSON (store_deployments.h). */
+json_t *atr_prediction_body_json(const void *data, size_t len, bool whole, const char **encoding)
 {
 	json_t *v = NULL;
 	char *b64;
@@ -108,8 +107,8 @@ static json_t *row_json(sqlite3_stmt *st)
 	const char *enc_req, *enc_resp;
 	json_t *o, *rq, *rs;
 
-	rq = body_value(req ? req : "", req_len, (int64_t)req_len == req_size, &enc_req);
-	rs = body_value(resp ? resp : "", resp_len, (int64_t)resp_len == resp_size, &enc_resp);
+	rq = atr_prediction_body_json(req ? req : "", req_len, (int64_t)req_len == req_size, &enc_req);
+	rs = atr_prediction_body_json(resp ? resp : "", resp_len, (int64_t)resp_len == resp_size, &enc_resp);
 	atr_time_format(sqlite3_column_int64(st, 3), at, sizeof(at));
 	o = json_pack("{s:I, s:o, s:s, s:f, s:i, s:o, s:o, s:I, s:b, s:o, s:I, s:b}", "id",
 		      (json_int_t)sqlite3_column_int64(st, 0), "version",
