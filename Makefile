@@ -44,7 +44,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tests/tools/%)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind fuzz fuzz-build
+.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind fuzz fuzz-build torture
 .DEFAULT_GOAL := all
 
 all: build/atrium
@@ -167,6 +167,14 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ)
+
+# ---- crash trials: the daemon killed (SIGKILL) at random moments of a mixed write load, its
+# ledger of acknowledged writes checked after each restart (tests/integration/test_crash.c;
+# `make test` runs 4 trials). TORTURE_TRIALS=N, CRASH_SEED=S, CRASH_MAX_MS=MS.
+TORTURE_TRIALS ?= 100
+torture: build/asan/atrium build/asan/tests/integration/test_crash
+	@CRASH_TRIALS=$(TORTURE_TRIALS) ATRIUM_BIN=$(CURDIR)/build/asan/atrium ATRIUM_TEST_PBKDF2_ITERATIONS=1000 \
+		build/asan/tests/integration/test_crash
 
 # ---- benchmark ----
 build/bench/%: bench/%.c $(REL_OBJS)
