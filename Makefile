@@ -44,7 +44,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tests/tools/%)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind fuzz fuzz-build torture
+.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind fuzz fuzz-build torture alloc-torture
 .DEFAULT_GOAL := all
 
 all: build/atrium
@@ -117,12 +117,24 @@ build/asan/tests/fuzz/replay_%: build/asan/obj/fuzz/fuzz_%.o build/asan/obj/fuzz
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+# allocation failures (tests/alloc): Atrium's allocations through a hook that fails the N-th
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+build/asan/tests/alloc/test_alloc: build/asan/obj/tests/alloc/test_alloc.o build/asan/obj/tests/alloc/alloc_hook.o \
+		$(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) $(ALLOC_WRAP) -o $@ $^ $(PKG_LIBS)
+
+alloc-torture: build/asan/tests/alloc/test_alloc
+	@build/asan/tests/alloc/test_alloc
+
 build/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(BASE) $(REL_FLAGS) -o $@ $< $(PKG_LIBS)
 
-test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
+test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS) \
+	    build/asan/tests/alloc/test_alloc
 
 test:
 	@scripts/deps.sh test
@@ -142,7 +154,7 @@ CLANG       ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ        ?= $(FUZZ_NAMES)
 FUZZ_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-               -Wno-unknown-warning-option
+               -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_OBJS   := $(LIB_SRCS:%.c=build/fuzz/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/fuzz/obj/gen/%.o)
 FUZZ_BINS   := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 
@@ -163,7 +175,7 @@ build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o $(FUZZ_OBJS)
 fuzz-build: $(FUZZ_BINS)
 
 .SECONDARY: $(FUZZ_NAMES:%=build/asan/obj/fuzz/fuzz_%.o) $(FUZZ_NAMES:%=build/fuzz/obj/fuzz/fuzz_%.o) \
-	    build/asan/obj/fuzz/replay.o
+	    build/asan/obj/fuzz/replay.o $(FUZZ_OBJS)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ)

@@ -55,6 +55,10 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
 		name=$(basename "$t" | sed 's/^replay_//')
 		run_one "fuzz/replay_$name" 300 "$t" "fuzz/corpus/$name"
 	done
+	# allocation failures: each allocation of the chosen scenarios failed in turn (tests/alloc)
+	if [ -x build/asan/tests/alloc/test_alloc ]; then
+		run_one "unit/alloc-failures" 300 build/asan/tests/alloc/test_alloc
+	fi
 	# the scoring library against scikit-learn, when Debian's python3-sklearn is installed
 	if [ -x tests/scoring/run.sh ]; then
 		if why=$(tests/scoring/run.sh --available); then
