@@ -27,6 +27,10 @@ REL_OBJS  := $(LIB_SRCS:%.c=build/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/obj/ge
 ASAN_OBJS := $(LIB_SRCS:%.c=build/asan/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/asan/obj/gen/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+# fuzz harnesses (fuzz/fuzz_NAME.c): `make fuzz` builds them with clang's libFuzzer, `make test`
+# replays their corpora through the same entry points built with gcc (fuzz/replay.c)
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=build/asan/tests/fuzz/replay_%)
 INT_SRCS  := $(sort $(wildcard tests/integration/test_*.c))
 INT_LIB   := $(filter-out $(INT_SRCS),$(wildcard tests/integration/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%)
@@ -40,7 +44,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tests/tools/%)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind
+.PHONY: all run test test-build unit integration web-test clean deps lint bench bench-smoke valgrind fuzz fuzz-build torture alloc-torture
 .DEFAULT_GOAL := all
 
 all: build/atrium
@@ -108,12 +112,29 @@ build/asan/tests/integration/%: build/asan/obj/tests/integration/%.o $(INT_LIB:%
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+build/asan/tests/fuzz/replay_%: build/asan/obj/fuzz/fuzz_%.o build/asan/obj/fuzz/replay.o $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+# allocation failures (tests/alloc): Atrium's allocations through a hook that fails the N-th
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+build/asan/tests/alloc/test_alloc: build/asan/obj/tests/alloc/test_alloc.o build/asan/obj/tests/alloc/alloc_hook.o \
+		$(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_FLAGS) $(ALLOC_WRAP) -o $@ $^ $(PKG_LIBS)
+
+alloc-torture: build/asan/tests/alloc/test_alloc
+	@build/asan/tests/alloc/test_alloc
+
 build/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(BASE) $(REL_FLAGS) -o $@ $< $(PKG_LIBS)
 
-test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS) $(TOOL_BINS)
+test-build: build/asan/atrium $(UNIT_BINS) $(INT_BINS) build/atrium $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS) \
+	    build/asan/tests/alloc/test_alloc
 
 test:
 	@scripts/deps.sh test
@@ -125,6 +146,47 @@ unit: test-build
 
 integration: test-build
 	@tests/run.sh integration
+
+# ---- fuzzing (clang's libFuzzer): `make fuzz` runs each harness FUZZ_SECONDS (60) seconds;
+# FUZZ=json runs one. New inputs go to build/fuzz/corpus/NAME (copy a finding into
+# fuzz/corpus/NAME so that `make test` replays it).
+CLANG       ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ        ?= $(FUZZ_NAMES)
+FUZZ_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+               -Wno-unknown-warning-option -Wno-format-nonliteral
+FUZZ_OBJS   := $(LIB_SRCS:%.c=build/fuzz/obj/%.o) $(GEN_SRCS:build/gen/%.c=build/fuzz/obj/gen/%.o)
+FUZZ_BINS   := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+build/fuzz/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $<"
+	$(Q)$(CLANG) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Wno-overlength-strings -c -o $@ $<
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $<"
+	$(Q)$(CLANG) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+.SECONDARY: $(FUZZ_NAMES:%=build/asan/obj/fuzz/fuzz_%.o) $(FUZZ_NAMES:%=build/fuzz/obj/fuzz/fuzz_%.o) \
+	    build/asan/obj/fuzz/replay.o $(FUZZ_OBJS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ)
+
+# ---- crash trials: the daemon killed (SIGKILL) at random moments of a mixed write load, its
+# ledger of acknowledged writes checked after each restart (tests/integration/test_crash.c;
+# `make test` runs 4 trials). TORTURE_TRIALS=N, CRASH_SEED=S, CRASH_MAX_MS=MS.
+TORTURE_TRIALS ?= 100
+torture: build/asan/atrium build/asan/tests/integration/test_crash
+	@CRASH_TRIALS=$(TORTURE_TRIALS) ATRIUM_BIN=$(CURDIR)/build/asan/atrium ATRIUM_TEST_PBKDF2_ITERATIONS=1000 \
+		build/asan/tests/integration/test_crash
 
 # ---- benchmark ----
 build/bench/%: bench/%.c $(REL_OBJS)

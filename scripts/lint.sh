@@ -32,7 +32,7 @@ else
 fi
 
 if [ -f .clang-format ] && command -v clang-format >/dev/null; then
-	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' 'tools/*.c'); do
+	bad=$(for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' 'tools/*.c' 'fuzz/*.c' 'fuzz/*.h'); do
 		clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
 	done)
 	if [ -n "$bad" ]; then

@@ -1,5 +1,6 @@
 /* main.c: argument parsing and the subcommands (serve, worker, version, help; and job-shim,
  * which the worker runs for each job and nobody else: not listed). */
+#include "atrium/json.h"
 #include "atrium/config.h"
 #include "atrium/serve.h"
 #include "atrium/version.h"
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 		printf("atrium %s\n", ATRIUM_VERSION);
 		return 0;
 	}
+	atr_json_setup();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!strcmp(argv[1], "serve")) {
 		struct atr_serve_config cfg;

@@ -44,7 +44,63 @@ struct daemon {
 	uv_timer_t forgotten;		       /* the test hook ATRIUM_TEST_FORGET_HANDLE: never closed */
 	bool stopping;
 	int exit_code;
+	char *tls_cert_pem, *tls_key_pem; /* --tls-cert, --tls-key: HTTPS */
 };
+
+/* A whole PEM file, NUL-terminated (at start, before the loop runs). NULL when unreadable. */
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL, *p;
+	size_t len = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (!(p = realloc(buf, len + 65536 + 1))) {
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+		buf = p;
+		n = fread(buf + len, 1, 65536, f);
+		len += n;
+	} while (n > 0 && len < (1u << 20));
+	fclose(f);
+	buf[len] = 0;
+	return buf;
+}
+
+/* --sync; --tls-cert and --tls-key: both or neither, each a readable file (read into d).
+ * 0 or -1 (said on stderr). */
+static int check_options(struct daemon *d, const struct atr_serve_config *cfg)
+{
+	if (strcmp(cfg->sync, "normal") != 0 && strcmp(cfg->sync, "full") != 0) {
+		fprintf(stderr, "atrium: --sync: '%s' is not one of normal, full\n", cfg->sync);
+		return -1;
+	}
+	if (!cfg->tls_cert[0] && !cfg->tls_key[0])
+		return 0;
+	if (!cfg->tls_cert[0] || !cfg->tls_key[0]) {
+		fprintf(stderr, "atrium: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (!(d->tls_cert_pem = read_pem(cfg->tls_cert))) {
+		fprintf(stderr, "atrium: --tls-cert: cannot read '%s'\n", cfg->tls_cert);
+		return -1;
+	}
+	if (!(d->tls_key_pem = read_pem(cfg->tls_key))) {
+		fprintf(stderr, "atrium: --tls-key: cannot read '%s'\n", cfg->tls_key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the listen address is this host's loopback (127.0.0.0/8). */
+static bool listens_on_loopback(const struct atr_addr *a)
+{
+	return strncmp(a->host, "127.", 4) == 0 || strcmp(a->host, "localhost") == 0;
+}
 
 static int write_secret_file(const char *path, const char *text)
 {
@@ -292,7 +348,11 @@ static int start_local_worker(struct daemon *d)
 {
 	char token[ATR_TOKEN_MAX], dir[1100];
 	struct atr_local_worker_opts o = {
-		.server = d->app.public_url, .join_token = token, .work_dir = dir, .grace_s = LOCAL_WORKER_GRACE_S
+		.server = d->app.public_url,
+		.join_token = token,
+		.work_dir = dir,
+		.grace_s = LOCAL_WORKER_GRACE_S,
+		.ca_file = d->tls_cert_pem ? d->app.cfg->tls_cert : NULL /* (a self-signed one is its own CA) */
 	};
 
 	snprintf(dir, sizeof(dir), "%s/worker", d->app.store->data_dir);
@@ -336,6 +396,8 @@ static int start_http(struct daemon *d)
 		.conns_reserve = (unsigned)(d->app.cfg->max_connections / 8),
 		.conns_per_address = (unsigned)d->app.cfg->max_connections_per_address,
 		.head_timeout_ms = (uint64_t)d->app.cfg->head_timeout_s * 1000,
+		.tls_cert_pem = d->tls_cert_pem,
+		.tls_key_pem = d->tls_key_pem,
 	};
 	int rc = atr_server_start(d->app.loop, &d->app.cfg->listen, &o, &d->app.http);
 	int port;
@@ -346,11 +408,15 @@ static int start_http(struct daemon *d)
 	if (d->app.cfg->public_url[0])
 		atr_copy(d->app.public_url, sizeof(d->app.public_url), d->app.cfg->public_url);
 	else
-		snprintf(d->app.public_url, sizeof(d->app.public_url), "http://%s:%d",
+		snprintf(d->app.public_url, sizeof(d->app.public_url), "%s://%s:%d", d->tls_cert_pem ? "https" : "http",
 			 strcmp(d->app.cfg->listen.host, "0.0.0.0") == 0 ? "127.0.0.1" : d->app.cfg->listen.host, port);
-	write_listen_file(d, port);
-	atr_info("atrium %s listening on %s:%d (data in %s)", ATRIUM_VERSION, d->app.cfg->listen.host, port,
-		 d->app.cfg->data_dir);
+	atr_info("atrium %s listening on %s:%d%s (data in %s)", ATRIUM_VERSION, d->app.cfg->listen.host, port,
+		 d->tls_cert_pem ? " (HTTPS)" : "", d->app.cfg->data_dir);
+	if (!d->tls_cert_pem && !listens_on_loopback(&d->app.cfg->listen))
+		atr_warn("serving plain HTTP on %s: tokens and passwords travel in clear; serve HTTPS with --tls-cert "
+			 "and --tls-key, or listen on loopback behind a TLS proxy",
+			 d->app.cfg->listen.host);
+	write_listen_file(d, port); /* (last: tests read the log once it exists) */
 	return 0;
 }
 
@@ -405,18 +471,17 @@ int atr_serve_run(struct atr_serve_config *cfg)
 	uv_loop_t loop;
 
 	memset(&d, 0, sizeof(d));
+	d.exit_code = 1;
 	atr_log_setup(cfg->log_level, cfg->log_json);
-	if (strcmp(cfg->sync, "normal") != 0 && strcmp(cfg->sync, "full") != 0) {
-		fprintf(stderr, "atrium: --sync: '%s' is not one of normal, full\n", cfg->sync);
+	signal(SIGPIPE, SIG_IGN);
+	if (check_options(&d, cfg) < 0 || uv_loop_init(&loop) != 0) {
+		free(d.tls_cert_pem);
+		free(d.tls_key_pem);
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (uv_loop_init(&loop) != 0)
-		return 1;
 	d.app.loop = &loop;
 	d.app.cfg = cfg;
 	d.app.started_ms = atr_now_ms();
-	d.exit_code = 1;
 	if (atr_store_open(cfg->data_dir, strcmp(cfg->sync, "full") == 0, &d.app.store) < 0)
 		goto out_loop;
 	if (bootstrap_admin(d.app.store) < 0)
@@ -456,5 +521,7 @@ out_store:
 out_loop:
 	if (atr_loop_close(&loop) != 0 && d.exit_code == 0)
 		d.exit_code = 1; /* a handle was left open: a bug, which fails the exit (and its test) */
+	free(d.tls_cert_pem);
+	free(d.tls_key_pem);
 	return d.exit_code;
 }

@@ -3,8 +3,8 @@
 # among them), unit (and the scoring library against scikit-learn, when python3-sklearn is
 # installed: else a SKIP line says so), integration, browser (when the dashboard tests
 # exist), then the benchmark at smoke size. Each test binary runs in its own process with a
-# timeout. `tests/run.sh lint`, `tests/run.sh unit` or `tests/run.sh integration` runs one
-# suite.
+# timeout. The unit suite includes the fuzz corpora, replayed (fuzz/). `tests/run.sh lint`,
+# `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -34,7 +34,7 @@ run_one() {
 	fi
 }
 
-mkdir -p build/test-logs/lint build/test-logs/unit build/test-logs/integration build/test-logs/web
+mkdir -p build/test-logs/lint build/test-logs/fuzz build/test-logs/unit build/test-logs/integration build/test-logs/web
 
 if [ "$suite" = all ] || [ "$suite" = lint ]; then
 	echo "lint"
@@ -48,6 +48,17 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
 		[ -x "$t" ] || continue
 		run_one "unit/$(basename "$t")" 120 "$t"
 	done
+	# the fuzzers' corpora (fuzz/corpus/NAME: seeds and every input that once found a fault),
+	# replayed through the harnesses built with gcc (fuzz/replay.c): `make fuzz` runs them
+	for t in build/asan/tests/fuzz/replay_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t" | sed 's/^replay_//')
+		run_one "fuzz/replay_$name" 300 "$t" "fuzz/corpus/$name"
+	done
+	# allocation failures: each allocation of the chosen scenarios failed in turn (tests/alloc)
+	if [ -x build/asan/tests/alloc/test_alloc ]; then
+		run_one "unit/alloc-failures" 300 build/asan/tests/alloc/test_alloc
+	fi
 	# the scoring library against scikit-learn, when Debian's python3-sklearn is installed
 	if [ -x tests/scoring/run.sh ]; then
 		if why=$(tests/scoring/run.sh --available); then

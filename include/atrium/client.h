@@ -78,5 +78,8 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 void atr_client_cancel(struct atr_xfer *x);
 /* Transfers in flight. */
 int atr_client_active(const struct atr_client *c);
+/* PEM CA certificates that verify https:// servers from now on (CURLOPT_CAINFO), instead of the
+ * system's; NULL or "": the system's. 0 or ATR_ENOMEM. */
+int atr_client_set_ca_file(struct atr_client *c, const char *path);
 
 #endif

@@ -55,6 +55,9 @@ struct atr_serve_config {
 	int64_t audit_retention_days;
 	int64_t job_log_retention_days;
 	int64_t housekeeping_s;
+	/* HTTPS (libmicrohttpd's TLS, GnuTLS): PEM files of the certificate (its chain) and key */
+	char tls_cert[1024];
+	char tls_key[1024];
 };
 
 struct atr_worker_config {
@@ -73,6 +76,7 @@ struct atr_worker_config {
 	int64_t housekeeping_s; /* seconds between housekeeping passes (0: none) */
 	int64_t keep_jobs_s;	/* a finished job's folder is kept this long */
 	int64_t cache_max_mb;	/* the input cache's size limit (0: none) */
+	char ca_file[1024];	/* PEM CA certificates that verify an https:// server (default: the system's) */
 };
 
 extern const struct atr_opt atr_serve_opts[];

@@ -59,6 +59,15 @@ extern const struct atr_field atr_schema_empty[];
 int atr_json_validate(const json_t *obj, const struct atr_field *schema, char *field, size_t fieldlen, char *msg,
 		      size_t msglen);
 
+/*
+ * jansson reports a failed allocation while parsing as a syntax error ("invalid token"), so a
+ * fine body would be refused with a 400 when memory runs out. atr_json_setup (once, before any
+ * JSON is made: main) routes jansson's allocations through malloc with a per-thread flag;
+ * atr_json_oom_take returns whether an allocation failed since its last call, and clears it.
+ */
+void atr_json_setup(void);
+bool atr_json_oom_take(void);
+
 /* Typed getters with defaults (borrowed strings). */
 const char *atr_json_str(const json_t *o, const char *key, const char *dflt);
 int64_t atr_json_int(const json_t *o, const char *key, int64_t dflt);

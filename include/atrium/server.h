@@ -55,6 +55,9 @@ struct atr_server_opts {
 	unsigned conns_per_address; /* connections without a valid token from one address (0: no cap) */
 	uint64_t head_timeout_ms;   /* to send a whole request head, from the connection's start or last answer */
 	uint64_t idle_timeout_ms;   /* an idle connection with a valid token is closed after this */
+	/* HTTPS: the PEM certificate (chain) and key, NUL-terminated, read by the caller (kept
+	 * while the server runs); NULL: plain HTTP. */
+	const char *tls_cert_pem, *tls_key_pem;
 };
 
 #define ATR_DEFAULT_MAX_CONNECTIONS 4096

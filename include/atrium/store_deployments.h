@@ -137,6 +137,10 @@ int atr_store_predictions_insert(struct atr_store *s, const struct atr_predictio
 int atr_store_predictions_prune(struct atr_store *s, int64_t deployment_id, int64_t max_rows, int64_t before_ms,
 				int64_t *deleted);
 /* Newest first; version 0: any. */
+/* A captured body (V2 inference request or answer) as the listing shows it: the parsed value
+ * when it is whole JSON, else its text when it is UTF-8, else base64url (then *encoding is
+ * "base64url"). A new reference; NULL when out of memory (never another shape instead). */
+json_t *atr_prediction_body_json(const void *data, size_t len, bool whole, const char **encoding);
 int atr_store_predictions_list(struct atr_store *s, int64_t deployment_id, int64_t version, const struct atr_page *p,
 			       json_t *arr, bool *more);
 

@@ -31,6 +31,7 @@ struct atr_local_worker_opts {
 	const char *work_dir; /* DATA_DIR/worker */
 	const char *name;     /* NULL: local-<hostname> */
 	int64_t grace_s;      /* passed as --grace */
+	const char *ca_file;  /* passed as --ca-file (the server's HTTPS certificate); NULL: none */
 };
 int atr_local_worker_start(struct uv_loop_s *loop, const struct atr_local_worker_opts *o,
 			   struct atr_local_worker **out);

@@ -46,6 +46,8 @@ const struct atr_opt atr_serve_opts[] = {
 	SINT("job-log-retention-days", job_log_retention_days, 0, 36500,
 	     "days a finished job's log is kept (0: forever)"),
 	SINT("housekeeping", housekeeping_s, 1, 3600, "seconds between retention passes (audit log, job logs)"),
+	SOPT("tls-cert", ATR_OPT_STR, tls_cert, "FILE", "serve HTTPS with this PEM certificate (chain)"),
+	SOPT("tls-key", ATR_OPT_STR, tls_key, "FILE", "the PEM private key of --tls-cert"),
 	{ 0 },
 };
 
@@ -65,6 +67,7 @@ const struct atr_opt atr_worker_opts[] = {
 	WINT("housekeeping", housekeeping_s, 0, 86400, "seconds between disk clean-ups (0: never)"),
 	WINT("keep-jobs", keep_jobs_s, 0, 86400 * 365, "seconds a finished job's folder is kept"),
 	WINT("cache-max-mb", cache_max_mb, 0, INT64_C(1) << 40, "MiB the input cache may hold (0: no limit)"),
+	WOPT("ca-file", ATR_OPT_STR, ca_file, "FILE", "PEM CA certificates to verify an https:// server with"),
 	{ 0 },
 };
 

@@ -141,6 +141,10 @@ static inline int string(struct jscan *x, char *out, size_t cap, size_t *len)
 		while (x->p < x->end && *x->p != '"' && *x->p != '\\' && (unsigned char)*x->p >= 0x20)
 			x->p++;
 		size_t run = (size_t)(x->p - s);
+		/* (a run ends at an ASCII byte, so a character is never cut in two; jansson, and so the
+		 * validator of every other route, refuses a body that is not UTF-8) */
+		if (!atr_utf8_valid(s, run))
+			return syntax(x, "a string that is not UTF-8");
 		if (!over && n + run < cap) {
 			memcpy(out + n, s, run);
 			n += run;

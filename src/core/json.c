@@ -15,6 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+static _Thread_local bool json_oom;
+
+static void *json_alloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		json_oom = true;
+	return p;
+}
+
+static void json_free(void *p)
+{
+	free(p);
+}
+
+void atr_json_setup(void)
+{
+	json_set_alloc_funcs(json_alloc, json_free);
+}
+
+bool atr_json_oom_take(void)
+{
+	bool oom = json_oom;
+	json_oom = false;
+	return oom;
+}
+
 const struct atr_field atr_schema_empty[] = { { 0 } };
 
 static const char *type_name(enum atr_ftype t)
@@ -495,6 +522,8 @@ static int validate_object(const json_t *obj, const struct atr_field *schema, co
 		for (f = schema; f->name; f++)
 			if (strcmp(f->name, key) == 0)
 				break;
+		if (!f->name && !*key) /* (a field named "" would name no field: name its object) */
+			return fail(o, *prefix ? prefix : "body", "has a field with an empty name", "");
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
 		if (!f->name)
 			return fail(o, path, "is not a known field", "");

@@ -133,9 +133,13 @@ static int kv_item(struct jscan *x, const char *array, size_t i, struct atr_mlfl
 				slot = &kv->key;
 			else if (n == 5 && memcmp(name, "value", 5) == 0)
 				slot = &kv->value;
-			else
-				return kv_bad(x->b, array, i, n < 16 && atr_metric_key_valid(name, n) ? name : "?",
-					      "is not a known field");
+			else if (n < sizeof(nb) && atr_metric_key_valid(name, n)) {
+				char known[sizeof(nb)]; /* (name points into the body: not NUL-terminated) */
+				memcpy(known, name, n);
+				known[n] = 0;
+				return kv_bad(x->b, array, i, known, "is not a known field");
+			} else
+				return kv_bad(x->b, array, i, "?", "is not a known field");
 			if (*slot)
 				return syntax(x, "duplicate object key");
 			if ((rc = kv_string(x, array, i, slot == &kv->key, buf, cap, slot)) < 0 ||

@@ -456,7 +456,12 @@ static void finish(struct atr_req *r)
 		if (r->body_len == 0) {
 			r->body = json_object();
 		} else {
+			(void)atr_json_oom_take();
 			r->body = json_loadb(r->body_buf, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!r->body && atr_json_oom_take()) { /* (jansson says "invalid token") */
+				atr_reply_nomem(r, NULL, "out of memory reading the body");
+				return;
+			}
 			if (!r->body) {
 				atr_reply_invalid_json(r, "body", "the body is not valid JSON: %s (line %d, column %d)",
 						       jerr.text, jerr.line, jerr.column);

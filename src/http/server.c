@@ -132,6 +132,36 @@ static void set_opts(struct atr_server *s, const struct atr_server_opts *opts)
 		s->o.conns_reserve = s->o.max_connections / 8;
 }
 
+/* The TLS options (HTTPS with the PEM certificate and key of the options) or none: the flag to
+ * add (MHD_USE_TLS or 0), or -1 when this libmicrohttpd cannot serve HTTPS. */
+static unsigned tls_options(const struct atr_server *s, struct MHD_OptionItem tls[3])
+{
+	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->o.tls_cert_pem };
+	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.tls_key_pem };
+	tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if (!s->o.tls_cert_pem || !s->o.tls_key_pem) {
+		tls[0].option = MHD_OPTION_END;
+		return 0;
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		atr_error("this libmicrohttpd is built without TLS: cannot serve HTTPS");
+		return (unsigned)-1;
+	}
+	return MHD_USE_TLS;
+}
+
+static struct MHD_Daemon *start_mhd(struct atr_server *s, struct sockaddr_in *sin, struct MHD_OptionItem *tls,
+				    unsigned https)
+{
+	return MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | https, 0, NULL, NULL, atr_pipeline_access, s,
+		MHD_OPTION_ARRAY, tls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sin, MHD_OPTION_NOTIFY_COMPLETED,
+		atr_pipeline_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+		no_unescape, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(s->o.idle_timeout_ms / 1000),
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+}
+
 int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct atr_server_opts *opts,
 		     struct atr_server **out)
 {
@@ -152,15 +182,16 @@ int atr_server_start(uv_loop_t *loop, const struct atr_addr *addr, const struct 
 		free(s);
 		return ATR_EINVAL;
 	}
-	s->d = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL, atr_pipeline_access, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, atr_pipeline_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(s->o.idle_timeout_ms / 1000), MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)s->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	struct MHD_OptionItem tls[3];
+	unsigned https = tls_options(s, tls);
+	if (https == (unsigned)-1) {
+		free(s);
+		return ATR_EINVAL;
+	}
+	s->d = start_mhd(s, &sin, tls, https);
 	if (!s->d) {
-		atr_error("cannot listen on %s:%d (in use, or not an address of this host)", addr->host, addr->port);
+		atr_error("cannot listen on %s:%d (in use, or not an address of this host%s)", addr->host, addr->port,
+			  https ? "; or the TLS certificate and key are not a valid PEM pair" : "");
 		free(s);
 		return ATR_EIO;
 	}

@@ -31,6 +31,7 @@ struct atr_client {
 	bool closing;
 	struct atr_xfer *xfers; /* in flight */
 	struct sock_ctx *socks; /* watched sockets */
+	char *ca_file;		/* CURLOPT_CAINFO; NULL: the system's */
 };
 
 struct sock_ctx {
@@ -203,8 +204,10 @@ static void xfer_free(struct atr_xfer *x)
 static void on_client_handle_closed(uv_handle_t *h)
 {
 	struct atr_client *c = h->data;
-	if (--c->open_handles == 0)
+	if (--c->open_handles == 0) {
+		free(c->ca_file);
 		free(c);
+	}
 }
 
 static void unlink_xfer(struct atr_xfer *x)
@@ -322,6 +325,8 @@ static void set_upload(struct atr_xfer *x, const struct atr_client_req *rq)
 static void set_options(struct atr_xfer *x, const struct atr_client_req *rq)
 {
 	curl_easy_setopt(x->easy, CURLOPT_URL, rq->url);
+	if (x->c->ca_file)
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, x->c->ca_file);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
@@ -426,6 +431,17 @@ void atr_client_cancel(struct atr_xfer *x)
 	unlink_xfer(x);
 	xfer_free(x);
 	(void)c;
+}
+
+int atr_client_set_ca_file(struct atr_client *c, const char *path)
+{
+	char *copy = path && *path ? strdup(path) : NULL;
+
+	if (path && *path && !copy)
+		return ATR_ENOMEM;
+	free(c->ca_file);
+	c->ca_file = copy;
+	return 0;
 }
 
 int atr_client_active(const struct atr_client *c)

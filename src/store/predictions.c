@@ -3,6 +3,7 @@
  * responses, written in batches (one transaction per flush), pruned to each deployment's
  * retention (newest N rows, none older than its age limit), listed newest first.
  */
+#include "atrium/json.h"
 #include "atrium/store_deployments.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
@@ -77,26 +78,28 @@ int atr_store_predictions_prune(struct atr_store *s, int64_t deployment_id, int6
 	return 0;
 }
 
-/* A captured body as JSON: the parsed value when it is whole JSON, else its text when it is
- * UTF-8, else base64 (then *encoding is "base64"). New reference. */
-static json_t *body_value(const void *data, size_t len, bool whole, const char **encoding)
+/* A captured body as JSON (store_deployments.h). */
+json_t *atr_prediction_body_json(const void *data, size_t len, bool whole, const char **encoding)
 {
 	json_t *v = NULL;
 	char *b64;
 
 	*encoding = NULL;
+	(void)atr_json_oom_take();
 	if (whole && len > 0 && (v = json_loadb(data, len, JSON_DECODE_ANY, NULL)))
 		return v;
-	if ((v = json_stringn(data, len)))
-		return v;
+	if (atr_json_oom_take()) /* (not "not JSON": out of memory) */
+		return NULL;
+	if (atr_utf8_valid(data, len))
+		return json_stringn(data, len);
 	b64 = malloc(len / 3 * 4 + 8);
 	if (!b64)
-		return json_null();
+		return NULL;
 	atr_b64url_encode(data, len, b64);
 	*encoding = "base64url";
 	v = json_string(b64);
 	free(b64);
-	return v ? v : json_null();
+	return v;
 }
 
 static json_t *row_json(sqlite3_stmt *st)
@@ -108,8 +111,13 @@ static json_t *row_json(sqlite3_stmt *st)
 	const char *enc_req, *enc_resp;
 	json_t *o, *rq, *rs;
 
-	rq = body_value(req ? req : "", req_len, (int64_t)req_len == req_size, &enc_req);
-	rs = body_value(resp ? resp : "", resp_len, (int64_t)resp_len == resp_size, &enc_resp);
+	rq = atr_prediction_body_json(req ? req : "", req_len, (int64_t)req_len == req_size, &enc_req);
+	rs = atr_prediction_body_json(resp ? resp : "", resp_len, (int64_t)resp_len == resp_size, &enc_resp);
+	if (!rq || !rs) {
+		json_decref(rq);
+		json_decref(rs);
+		return NULL;
+	}
 	atr_time_format(sqlite3_column_int64(st, 3), at, sizeof(at));
 	o = json_pack("{s:I, s:o, s:s, s:f, s:i, s:o, s:o, s:I, s:b, s:o, s:I, s:b}", "id",
 		      (json_int_t)sqlite3_column_int64(st, 0), "version",

@@ -33,6 +33,7 @@ struct atr_local_worker {
 	int open_timers;
 	int children; /* child structs not yet freed (running or closing) */
 	char server[256], token[128], work_dir[1100], name[64];
+	char ca_file[1024]; /* "": none */
 	char grace[24];
 	uint64_t backoff_ms;
 	uint64_t started_us;
@@ -149,6 +150,8 @@ static void spawn_child(struct atr_local_worker *lw)
 			 lw->work_dir,
 			 (char *)"--grace",
 			 lw->grace,
+			 lw->ca_file[0] ? (char *)"--ca-file" : NULL,
+			 lw->ca_file,
 			 NULL };
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
@@ -204,6 +207,7 @@ int atr_local_worker_start(uv_loop_t *loop, const struct atr_local_worker_opts *
 		return ATR_ENOMEM;
 	lw->loop = loop;
 	atr_copy(lw->server, sizeof(lw->server), o->server);
+	atr_copy(lw->ca_file, sizeof(lw->ca_file), o->ca_file ? o->ca_file : "");
 	atr_copy(lw->token, sizeof(lw->token), o->join_token);
 	atr_copy(lw->work_dir, sizeof(lw->work_dir), o->work_dir);
 	snprintf(lw->grace, sizeof(lw->grace), "%lld", (long long)o->grace_s);

@@ -312,7 +312,8 @@ int atr_worker_main(struct atr_worker_config *cfg)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (uv_loop_init(&loop) != 0 || atr_client_new(&loop, &a->client) < 0) {
+	if (uv_loop_init(&loop) != 0 || atr_client_new(&loop, &a->client) < 0 ||
+	    atr_client_set_ca_file(a->client, cfg->ca_file) < 0) {
 		json_decref(a->labels);
 		free(a);
 		return 1;

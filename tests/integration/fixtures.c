@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -47,9 +49,13 @@ static long perform(struct h_server *s, const char *method, const char *path, co
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	if (data) {
+		bool has_ct = false;
+		for (int i = 0; headers && headers[i]; i++)
+			has_ct = has_ct || strncasecmp(headers[i], "Content-Type:", 13) == 0;
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		h = curl_slist_append(h, "Content-Type: application/octet-stream");
+		if (!has_ct)
+			h = curl_slist_append(h, "Content-Type: application/octet-stream");
 	}
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -240,4 +246,17 @@ int f_walk_pages(struct h_server *s, const char *path, const char *token, void (
 		if (!next)
 			return pages;
 	}
+}
+
+long f_send(struct h_server *s, const char *method, const char *path, const char *token, const void *data, size_t len,
+	    const char *const *headers, char **body)
+{
+	struct sink b = { 0 };
+	long status = perform(s, method, path, token, data, len, headers, &b);
+
+	if (body)
+		*body = b.p ? b.p : calloc(1, 1);
+	else
+		free(b.p);
+	return status;
 }

@@ -9,6 +9,10 @@
 /* PUT of raw bytes (binary-safe); asserts the status; returns the JSON answer (may be NULL). */
 json_t *f_put(struct h_server *s, const char *path, const char *token, const void *data, size_t len,
 	      const char *const *headers, long expect);
+/* One request of raw bytes (any method; data NULL: no body), with no assertion: returns the
+ * status, 0 when no answer came (the server died); *body (may be NULL) gets the answer. */
+long f_send(struct h_server *s, const char *method, const char *path, const char *token, const void *data, size_t len,
+	    const char *const *headers, char **body);
 /* A request sent with its path exactly as given ("../x" is not squashed); returns the status. */
 long f_status_raw(struct h_server *s, const char *method, const char *path, const char *token);
 /*

@@ -316,6 +316,8 @@ void h_req(struct h_server *s, const char *method, const char *path, const char 
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (s->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

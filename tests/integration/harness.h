@@ -22,6 +22,7 @@ struct h_server {
 	char base[64];
 	char admin_token[128];
 	void *curl;
+	char ca_file[256]; /* HTTPS: the CA that verifies the server (set by the test; "": none) */
 };
 
 struct h_resp {

@@ -90,6 +90,9 @@ static void test_bad(void **state)
 	assert_string_equal(check("{\"name\":\"a\",\"ok\":1}"), "ok");
 	assert_string_equal(check("{\"name\":\"a\",\"version\":1.5}"), "version");
 	assert_string_equal(check("{\"name\":\"a\\u0000b\"}"), "name");
+	/* a field named "" (found by fuzz_json): its object is named, never an empty field */
+	assert_string_equal(check("{\"name\":\"a\",\"\":[13]}"), "body");
+	assert_string_equal(check("{\"name\":\"a\",\"resources\":{\"\":1}}"), "resources");
 }
 
 /* Each type of a shape, with small bounds so the boundaries are short to write. */
