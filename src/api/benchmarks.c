@@ -269,9 +269,34 @@ void api_benchmarks_create(struct atr_req *r)
 	api_benchmark_reply(r, 201, b->id);
 }
 
+/* A list's items with their metrics as api_benchmark_reply shows them. */
+static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
+{
+	struct atr_benchmark b;
+	json_t *it, *name;
+	size_t i, k;
+	int rc = atr_store_benchmark_list(STORE(r), RES(r)->project.id, p, arr, more);
+
+	(void)arg;
+	json_array_foreach(arr, i, it)
+	{
+		if (rc < 0)
+			break;
+		memset(&b, 0, sizeof(b));
+		json_array_foreach(json_object_get(it, "metrics"), k, name)
+		{
+			if (b.n_metrics < ATR_BENCH_METRICS_MAX)
+				atr_copy(b.metrics[b.n_metrics++], sizeof(b.metrics[0]), json_string_value(name));
+		}
+		if (json_object_set_new(it, "metrics", metrics_json(&b)) < 0)
+			rc = ATR_ENOMEM;
+	}
+	return rc;
+}
+
 void api_benchmarks_list(struct atr_req *r)
 {
-	api_reply_list(r, atr_store_benchmark_list, RES(r)->project.id, "benchmarks");
+	api_reply_list_cb(r, list_cb, NULL, "benchmarks");
 }
 
 void api_benchmarks_get(struct atr_req *r)
