@@ -158,13 +158,14 @@ static int first_rank(struct atr_store *s, int64_t benchmark_id, const struct at
 int atr_store_leaderboard(struct atr_store *s, int64_t benchmark_id, const struct atr_page *p, json_t *arr, bool *more)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db, "SELECT l.evaluation_id, CASE WHEN e.model_version_id IS NULL THEN 'run' ELSE 'model_version'"
-		       " END AS subject, m.name AS model, mv.version, e.run_id, e.primary_value AS \"primary\","
-		       " e.metrics AS metrics__json, e.actor AS created_by, e.created_at, l.sort_key"
-		       " FROM benchmark_leaders l JOIN evaluations e ON e.id = l.evaluation_id LEFT JOIN"
-		       " model_versions mv ON mv.id = e.model_version_id LEFT JOIN models m ON m.id = mv.model_id"
-		       " WHERE l.benchmark_id = ?1 AND (?2 = 0 OR l.sort_key > ?3 OR (l.sort_key = ?3 AND"
-		       " l.evaluation_id > ?2)) ORDER BY l.sort_key, l.evaluation_id LIMIT ?4");
+		s->db,
+		"SELECT l.evaluation_id, CASE WHEN substr(l.subject, 1, 3) = 'mv:' THEN 'model_version'"
+		" ELSE 'run' END AS subject, m.name AS model, mv.version, e.run_id, e.primary_value AS \"primary\","
+		" e.metrics AS metrics__json, e.actor AS created_by, e.created_at, l.sort_key"
+		" FROM benchmark_leaders l JOIN evaluations e ON e.id = l.evaluation_id LEFT JOIN"
+		" model_versions mv ON mv.id = e.model_version_id LEFT JOIN models m ON m.id = mv.model_id"
+		" WHERE l.benchmark_id = ?1 AND (?2 = 0 OR l.sort_key > ?3 OR (l.sort_key = ?3 AND"
+		" l.evaluation_id > ?2)) ORDER BY l.sort_key, l.evaluation_id LIMIT ?4");
 	int64_t rank;
 	json_t *it;
 	size_t i;

@@ -146,6 +146,7 @@ static void test_board(void **state)
 {
 	struct fx *f = *state;
 	int64_t e[6], ids[8];
+	char alias[64];
 
 	e[0] = evaluate(f, f->mv[0], 0.5, 0.9);
 	e[1] = evaluate(f, f->mv[1], 0.75, 0.4);
@@ -170,6 +171,19 @@ static void test_board(void **state)
 	assert_int_equal(atr_store_benchmark_update(f->s, f->b.id, "d", "accuracy", 1), 0);
 	assert_int_equal(board(f, 50, ids), 4);
 	assert_int_equal(ids[0], e[4]);
+	/* a deleted version keeps its place, as a model version without a name */
+	assert_int_equal(atr_store_model_version_delete(f->s, f->mv[2], "ann", alias), 0);
+	{
+		struct atr_page p = { .limit = 50 };
+		json_t *arr = json_array();
+		bool more;
+		assert_int_equal(atr_store_leaderboard(f->s, f->b.id, &p, arr, &more), 0);
+		assert_int_equal(json_array_size(arr), 4);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 2), "subject")),
+				    "model_version");
+		assert_true(json_is_null(json_object_get(json_array_get(arr, 2), "model")));
+		json_decref(arr);
+	}
 }
 
 static void test_gate(void **state)
