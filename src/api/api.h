@@ -368,6 +368,10 @@ void api_benchmarks_get(struct atr_req *r);
 void api_benchmarks_patch(struct atr_req *r);
 void api_benchmarks_delete(struct atr_req *r);
 void api_benchmarks_leaderboard(struct atr_req *r);
+/* On the thread pool: reads the ground truth of b at blob as an evaluation would (0, or
+ * ATR_EUNPROCESSABLE with err, ATR_EIO, ATR_ENOMEM). */
+struct atr_scoring_error;
+int api_truth_check(const struct atr_benchmark *b, const char *blob, struct atr_scoring_error *err);
 void api_evaluations_begin(struct atr_req *r);
 int api_evaluations_chunk(struct atr_req *r, const char *data, size_t len);
 void api_evaluations_create(struct atr_req *r);

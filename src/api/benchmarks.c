@@ -5,13 +5,16 @@
  * gate on a model's production alias benchmarks_gate.c.
  */
 #include "api.h"
+#include "atrium/artifacts.h"
 #include "atrium/buf.h"
 #include "atrium/scoring.h"
 #include "atrium/store_datasets.h"
 #include "atrium/store_files.h"
 #include "atrium/util.h"
+#include "atrium/work.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct atr_field metric_item_schema[] = {
@@ -190,8 +193,8 @@ static int metrics_or_reply(struct atr_req *r, const json_t *body, struct atr_be
 	return -1;
 }
 
-/* The committed dataset version and its file the body names, into b. */
-static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benchmark *b)
+/* The committed dataset version and its file the body names, into b (its sha256 into sha). */
+static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benchmark *b, char sha[65])
 {
 	const char *ds = atr_json_str(body, "dataset", ""), *file = atr_json_str(body, "file", "");
 	const char *fmt = atr_json_str(body, "format", NULL);
@@ -226,6 +229,7 @@ static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benc
 		return -1;
 	}
 	b->dataset_version_id = v.id;
+	atr_copy(sha, 65, f.sha256);
 	atr_copy(b->truth_path, sizeof(b->truth_path), file);
 	if (!fmt) /* by the file's name: .jsonl / .ndjson are JSON Lines, the rest CSV */
 		fmt = (n > 6 && !strcmp(file + n - 6, ".jsonl")) || (n > 7 && !strcmp(file + n - 7, ".ndjson"))
@@ -235,18 +239,54 @@ static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benc
 	return 0;
 }
 
+/* A new benchmark whose ground truth is read on the thread pool first: a file that no
+ * evaluation could be scored against is refused now (422 naming `file`), not at each
+ * evaluation. */
+struct create_job {
+	struct atr_benchmark b;
+	char blob[1300];
+	int rc;
+	struct atr_scoring_error err;
+};
+
+static void create_work(void *data)
+{
+	struct create_job *c = data;
+	c->rc = api_truth_check(&c->b, c->blob, &c->err);
+}
+
+static void create_after(struct atr_req *r, void *data)
+{
+	struct create_job *c = data;
+	const struct atr_project *p = &RES(r)->project;
+	int rc = c->rc;
+
+	if (rc == ATR_EUNPROCESSABLE)
+		atr_reply_unprocessable(r, "file", "the ground truth '%s' cannot be scored against: %s (%s)",
+					c->b.truth_path, c->err.message, atr_scoring_errkind_name(c->err.kind));
+	else if (rc == 0 &&
+		 (rc = atr_store_benchmark_create(STORE(r), &c->b, atr_json_str(atr_req_body(r), "description", ""),
+						  atr_req_who(r)->user_id)) == ATR_ECONFLICT)
+		atr_reply_conflict(r, "name", "benchmark '%s' already exists in project '%s'", c->b.name, p->name);
+	else if (rc < 0)
+		atr_reply_err(r, rc, NULL, "could not create the benchmark");
+	else
+		api_benchmark_reply(r, 201, c->b.id);
+	free(c);
+}
+
 void api_benchmarks_create(struct atr_req *r)
 {
 	const json_t *body = atr_req_body(r);
 	const struct atr_project *p = &RES(r)->project;
-	struct atr_benchmark *b = atr_req_alloc(r, sizeof(*b));
-	int rc;
+	struct create_job *c = calloc(1, sizeof(*c));
+	struct atr_benchmark *b = c ? &c->b : NULL;
+	char sha[65];
 
 	if (!b) {
 		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	memset(b, 0, sizeof(*b));
 	b->project_id = p->id;
 	b->top_k = 2;
 	atr_copy(b->name, sizeof(b->name), atr_json_str(body, "name", ""));
@@ -255,18 +295,15 @@ void api_benchmarks_create(struct atr_req *r)
 	atr_copy(b->prediction_column, sizeof(b->prediction_column),
 		 atr_json_str(body, "prediction_column", "prediction"));
 	atr_req_audit_object(r, "project:%s/benchmark:%s", p->name, b->name);
-	if (truth_or_reply(r, body, b) < 0 || metrics_or_reply(r, body, b) < 0)
-		return;
-	rc = atr_store_benchmark_create(STORE(r), b, atr_json_str(body, "description", ""), atr_req_who(r)->user_id);
-	if (rc == ATR_ECONFLICT) {
-		atr_reply_conflict(r, "name", "benchmark '%s' already exists in project '%s'", b->name, p->name);
+	if (truth_or_reply(r, body, b, sha) < 0 || metrics_or_reply(r, body, b) < 0) {
+		free(c);
 		return;
 	}
-	if (rc < 0) {
-		atr_reply_err(r, rc, NULL, "could not create the benchmark");
-		return;
+	atr_blob_path(STORE(r), sha, c->blob, sizeof(c->blob));
+	if (atr_req_offload(r, create_work, create_after, c) < 0) {
+		free(c);
+		atr_reply_unavailable(r, NULL, "could not schedule the check of the ground truth");
 	}
-	api_benchmark_reply(r, 201, b->id);
 }
 
 /* A list's items with their metrics as api_benchmark_reply shows them. */

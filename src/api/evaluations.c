@@ -174,6 +174,25 @@ out:
 	return rc;
 }
 
+int api_truth_check(const struct atr_benchmark *b, const char *blob, struct atr_scoring_error *err)
+{
+	const char *names[ATR_BENCH_METRICS_MAX];
+	struct atr_scoring_spec spec;
+	struct atr_scoring_truth *t = NULL;
+	enum atr_scoring_format tf = ATR_SCORING_CSV;
+	int rc;
+
+	api_benchmark_spec(b, names, &spec);
+	atr_scoring_format_parse(b->format, &tf);
+	rc = atr_scoring_truth_new(&spec, tf, &t);
+	if (rc == 0 && (rc = feed_file(blob, feed_truth, t)) == 0)
+		rc = atr_scoring_truth_end(t);
+	if (rc == ATR_EUNPROCESSABLE)
+		*err = *atr_scoring_truth_error(t);
+	atr_scoring_truth_free(t);
+	return rc;
+}
+
 /* The confusion matrix as {labels, matrix} (NULL for regression or too many classes). */
 static json_t *confusion_json(const struct atr_scoring *s)
 {

@@ -273,14 +273,16 @@ static void test_bad_predictions(void **state)
 		       "[{\"name\":\"rmse\"},{\"name\":\"mae\"}]}",
 		       201));
 	json_decref(post_eval(BM "/values/evaluations?model=clf&version=1", ed, "id,prediction\n1,1.0\n2,abc\n", 422));
-	/* a ground truth that cannot be read is the benchmark's fault, not the file's */
-	json_decref(h_call(&S, "POST", BM, ed,
-			   "{\"name\":\"badtruth\",\"dataset\":\"labels\",\"version\":3,\"file\":\"values.csv\","
-			   "\"label_column\":\"target\",\"metrics\":[{\"name\":\"rmse\"}]}",
-			   201));
-	h_expect_error(&S, "POST", BM "/badtruth/evaluations?model=clf", ed, "id,prediction\n1,1\n2,2\n", 422,
-		       "benchmark");
-	json_decref(h_call(&S, "DELETE", BM "/badtruth", olga, NULL, 204));
+	/* a ground truth that cannot be scored against is refused when the benchmark is made */
+	f_expect_message(&S, "POST", BM, ed,
+			 "{\"name\":\"badtruth\",\"dataset\":\"labels\",\"version\":3,\"file\":\"values.csv\","
+			 "\"label_column\":\"target\",\"metrics\":[{\"name\":\"rmse\"}]}",
+			 422, "line 1");
+	h_expect_error(&S, "POST", BM, ed,
+		       "{\"name\":\"badtruth\",\"dataset\":\"labels\",\"version\":1,\"file\":\"truth.csv\","
+		       "\"metrics\":[{\"name\":\"rmse\"}]}",
+		       422, "file"); /* class labels where numbers are needed */
+	h_expect_error(&S, "GET", BM "/badtruth", ed, NULL, 404, NULL);
 	/* the query names what is evaluated */
 	h_expect_error(&S, "POST", BM "/holdout/evaluations", ed, PRED_HALF, 400, "model");
 	h_expect_error(&S, "POST", BM "/holdout/evaluations?model=nope", ed, PRED_HALF, 400, "model");
