@@ -26,7 +26,7 @@ ATRIUM=${BENCH_ATRIUM:-build/atrium}
 SCENARIOS=""
 
 for p in "$ATRIUM" "$BENCH_BIN/loadgen" "$BENCH_BIN/refserver" "$BENCH_BIN/startup" "$BENCH_BIN/sqlite_naive" \
-	"$BENCH_BIN/upload_ref" "$BENCH_BIN/upload_put" "$BENCH_BIN/seed_runs" "$BENCH_BIN/dispatch_sim" \
+	"$BENCH_BIN/upload_ref" "$BENCH_BIN/upload_put" "$BENCH_BIN/seed_runs" "$BENCH_BIN/seed_evals" "$BENCH_BIN/dispatch_sim" \
 	"$BENCH_BIN/scoring"; do
 	if [ ! -x "$p" ]; then
 		echo "bench: '$p' is not built; run 'make bench' (or 'make bench-smoke')" >&2

@@ -90,6 +90,7 @@ store_search: store
 store_stats: store
 store_workers: store
 store_evaluations: store
+store_benchmarks: store
 client: net
 loop: net
 sched: sched

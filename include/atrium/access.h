@@ -31,6 +31,8 @@ enum atr_res {
 	ATR_RES_MODEL_VERSION_ID, /* /model-versions/{id} */
 	ATR_RES_DEPLOYMENT,	  /* /deployments/{name}, /v2/models/{name} */
 	ATR_RES_PROMOTION,	  /* /promotions/{id} */
+	ATR_RES_BENCHMARK,	  /* {project}/benchmarks/{benchmark} (a name or an id) */
+	ATR_RES_EVALUATION,	  /* {project}/benchmarks/{benchmark}/evaluations/{evaluation} */
 	ATR_RES_COUNT
 };
 

@@ -14,7 +14,9 @@
  *    "datasets": [{dataset_version_id, project, dataset, version, file_count, total_bytes,
  *                  files: [{path, size, sha256}] (at most max_files, by path), truncated}],
  *    "job": {"id"} | null,
- *    "deployments": []}
+ *    "deployments": [],
+ *    "evaluations": [{evaluation_id, benchmark, dataset_version: {id, project, dataset, version},
+ *                     primary_metric, primary_value, created_at}]  (newest first)}
  * ATR_ENOTFOUND in *err when the version does not exist.
  */
 json_t *atr_store_model_lineage(struct atr_store *s, int64_t version_id, int max_files, int *err);

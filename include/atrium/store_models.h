@@ -128,7 +128,8 @@ int atr_store_model_alias_get(struct atr_store *s, int64_t model_id, const char 
 /*
  * Points alias at a committed version (ATR_ECONFLICT for a draft), atomically replacing the
  * previous target, whose row id goes to *from_id (0: was unset). promotion_id (0: none) is
- * recorded in the history. An unchanged alias records nothing.
+ * recorded in the history. An unchanged alias records nothing. A move of `production` that
+ * the model's evaluation gate does not allow is ATR_ECONFLICT too (atr_store_gate_check).
  */
 int atr_store_model_alias_set(struct atr_store *s, int64_t model_id, const char *alias, int64_t version_id,
 			      const char *actor, int64_t promotion_id, int64_t *from_id);

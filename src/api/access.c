@@ -361,6 +361,37 @@ static int load_promotion(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
+static int load_benchmark(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "benchmark");
+	int rc = load_project(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = atr_store_benchmark_find(STORE(r), x->project.id, name ? name : "", &x->benchmark);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "benchmark '%s' does not exist in project '%s'", name ? name : "",
+				    x->project.name);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/benchmark:%s", x->project.name, x->benchmark.name);
+	return rc;
+}
+
+static int load_evaluation(struct atr_req *r, struct api_res *x)
+{
+	int rc = load_benchmark(r, x);
+
+	if (rc != 0)
+		return rc;
+	if (path_id(r, "evaluation", &x->evaluation_id) < 0)
+		return -1;
+	atr_req_audit_object(r, "project:%s/benchmark:%s/evaluation:%lld", x->project.name, x->benchmark.name,
+			     (long long)x->evaluation_id);
+	return 0;
+}
+
 static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) = {
 	[ATR_RES_PROJECT] = load_project,
 	[ATR_RES_DATASET] = load_dataset,
@@ -372,6 +403,8 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_MODEL_VERSION_ID] = load_model_version_id,
 	[ATR_RES_DEPLOYMENT] = load_deployment,
 	[ATR_RES_PROMOTION] = load_promotion,
+	[ATR_RES_BENCHMARK] = load_benchmark,
+	[ATR_RES_EVALUATION] = load_evaluation,
 };
 
 /* ---- MLflow's artifact listing: the `path` query parameter names a run or a model version ---- */

@@ -100,6 +100,7 @@ void api_audit_record(void *app, struct atr_req *r);
 #include "atrium/store_models.h"
 #include "atrium/store_projects.h"
 #include "atrium/store_runs.h"
+#include "atrium/store_benchmarks.h"
 /* What a route's path points at, loaded by api_resolve before the handler runs: the project
  * and the caller's role there always, the rest by the route's resource kind. */
 struct api_res {
@@ -113,6 +114,8 @@ struct api_res {
 	struct atr_model_version version; /* ATR_RES_MODEL_VERSION[_ID] */
 	struct atr_deploy_ref deployment; /* ATR_RES_DEPLOYMENT */
 	struct atr_promotion promotion;	  /* ATR_RES_PROMOTION */
+	struct atr_benchmark benchmark;	  /* ATR_RES_BENCHMARK, ATR_RES_EVALUATION */
+	int64_t evaluation_id;		  /* ATR_RES_EVALUATION */
 	/* ATR_RF_ARTIFACT_PATH: whose files the query's path names ("run" or "model_version", its
 	 * id) and the folder inside them ("" the root; in the request arena) */
 	struct {
@@ -349,6 +352,40 @@ extern const struct atr_field api_service_report_schema[], api_service_state_sch
 void api_worker_service_report(struct atr_req *r);
 /* dataset_lineage.c: where a dataset version a job wrote came from */
 void api_dsv_lineage(struct atr_req *r);
+
+/* benchmarks.c, benchmarks_board.c, evaluations.c, benchmarks_gate.c: benchmarks, their
+ * evaluations and leaderboards, and the evaluation gate of a model's production alias */
+struct atr_scoring_spec;
+extern const struct atr_field api_benchmark_create_schema[], api_benchmark_patch_schema[], api_gate_schema[];
+extern const struct atr_qparam api_leaderboard_query[], api_evaluation_create_query[];
+void api_benchmark_reply(struct atr_req *r, unsigned status, int64_t id);
+/* The scoring library's spec of b (names: the metric name pointers it borrows, from b). */
+void api_benchmark_spec(const struct atr_benchmark *b, const char *names[ATR_BENCH_METRICS_MAX],
+			struct atr_scoring_spec *spec);
+void api_benchmarks_create(struct atr_req *r);
+void api_benchmarks_list(struct atr_req *r);
+void api_benchmarks_get(struct atr_req *r);
+void api_benchmarks_patch(struct atr_req *r);
+void api_benchmarks_delete(struct atr_req *r);
+void api_benchmarks_leaderboard(struct atr_req *r);
+/* On the thread pool: reads the ground truth of b at blob as an evaluation would (0, or
+ * ATR_EUNPROCESSABLE with err, ATR_EIO, ATR_ENOMEM). */
+struct atr_scoring_error;
+int api_truth_check(const struct atr_benchmark *b, const char *blob, struct atr_scoring_error *err);
+void api_evaluations_begin(struct atr_req *r);
+int api_evaluations_chunk(struct atr_req *r, const char *data, size_t len);
+void api_evaluations_create(struct atr_req *r);
+void api_evaluations_get(struct atr_req *r);
+void api_evaluations_list(struct atr_req *r);
+void api_gate_get(struct atr_req *r);
+void api_gate_put(struct atr_req *r);
+void api_gate_delete(struct atr_req *r);
+/* Before any move of alias to version_id: 0 when the model's gate allows it (or it has none),
+ * else -1 after a 409 (field "evaluation") saying which evaluation is missing. */
+int api_gate_or_reply(struct atr_req *r, int64_t model_id, const char *alias, int64_t version_id);
+/* What a promotion's approver sees: the gate, whether the version passes it, and the
+ * evaluation that does (new reference); NULL when the alias has no gate. */
+json_t *api_gate_evidence(struct atr_req *r, int64_t model_id, const char *alias, int64_t version_id);
 
 /* mlflow_artifacts.c: MLflow's artifact proxy (/api/2.0/mlflow-artifacts/...) over run
  * artifacts and model version files. */

@@ -464,7 +464,7 @@ void api_mlflow_alias_set(struct atr_req *r)
 	int rc;
 
 	if (alias_name_or_reply(r, alias) < 0 || body_version_or_reply(r, &v) < 0 ||
-	    api_mlflow_alias_access_or_reply(r, alias, v.id) < 0)
+	    api_mlflow_alias_access_or_reply(r, alias, v.id) < 0 || api_gate_or_reply(r, x->model.id, alias, v.id) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", x->project.name, x->model.name,
 			     (long long)v.version, alias);

@@ -482,7 +482,8 @@ void api_mlflow_mv_transition(struct atr_req *r)
 	if (plan(r, x->version.id, archive, &t) < 0)
 		return;
 	for (int i = 0; i < t.n; i++)
-		if (api_mlflow_alias_access_or_reply(r, t.moves[i].alias, x->version.id) < 0)
+		if (api_mlflow_alias_access_or_reply(r, t.moves[i].alias, x->version.id) < 0 ||
+		    (t.moves[i].to && api_gate_or_reply(r, x->model.id, t.moves[i].alias, t.moves[i].to) < 0))
 			return;
 	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/stage:%s", x->project.name, x->model.name,
 			     (long long)x->version.version, api_mlflow_stage_names[t.stage]);

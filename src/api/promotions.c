@@ -107,7 +107,8 @@ void api_aliases_put(struct atr_req *r)
 	int64_t from = 0;
 	int rc;
 
-	if (!(alias = alias_or_reply(r)) || body_version_or_reply(r, m, &v) < 0)
+	if (!(alias = alias_or_reply(r)) || body_version_or_reply(r, m, &v) < 0 ||
+	    api_gate_or_reply(r, m->id, alias, v.id) < 0)
 		return;
 	atr_req_audit_object(r, "project:%s/model:%s/version:%lld/alias:%s", p->name, m->name, (long long)v.version,
 			     alias);
@@ -154,12 +155,18 @@ void api_aliases_delete(struct atr_req *r)
 
 static void reply_promotion(struct atr_req *r, unsigned status, int64_t id)
 {
+	struct atr_promotion pr;
 	int rc;
-	json_t *o = atr_store_promotion_json(STORE(r), id, &rc);
+	json_t *o = atr_store_promotion_json(STORE(r), id, &rc), *gate = NULL;
 	if (!o) {
 		atr_reply_err(r, rc, NULL, "could not read the promotion");
 		return;
 	}
+	/* the evaluation gate of its alias, and the evaluation that passes it (benchmarks_gate.c) */
+	if (atr_store_promotion_get(STORE(r), id, &pr) == 0 && pr.version_id)
+		gate = api_gate_evidence(r, pr.model_id, pr.alias, pr.version_id);
+	if (gate)
+		json_object_set_new(o, "evaluation_gate", gate);
 	atr_reply_json(r, status, o);
 }
 
@@ -204,7 +211,8 @@ static void decide(struct atr_req *r, bool approve)
 	int64_t from = 0;
 	int rc;
 
-	if (alias_access_or_reply(r, pr->alias) < 0)
+	if (alias_access_or_reply(r, pr->alias) < 0 ||
+	    (approve && api_gate_or_reply(r, pr->model_id, pr->alias, pr->version_id) < 0))
 		return;
 	rc = atr_store_model_get(STORE(r), pr->model_id, &m);
 	if (rc == 0)

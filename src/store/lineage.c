@@ -120,9 +120,38 @@ static json_t *datasets_part(struct atr_store *s, int64_t run_id, int max_files,
 	return arr;
 }
 
+/* The version's evaluations (the edge benchmark dataset version -> evaluation -> model
+ * version): newest first, at most MAX_INPUTS. */
+static json_t *evaluations_part(struct atr_store *s, int64_t version_id, int *err)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT e.id AS evaluation_id, b.name AS benchmark, json_object('id', v.id, 'project', p.name,"
+		       " 'dataset', d.name, 'version', v.version) AS dataset_version__json, b.primary_metric,"
+		       " e.primary_value, e.created_at FROM evaluations e JOIN benchmarks b ON b.id = e.benchmark_id"
+		       " JOIN dataset_versions v ON v.id = e.dataset_version_id JOIN datasets d ON d.id = v.dataset_id"
+		       " JOIN projects p ON p.id = d.project_id WHERE e.model_version_id = ? ORDER BY e.id DESC"
+		       " LIMIT ?");
+	json_t *arr = json_array();
+	bool more;
+
+	*err = st ? (arr ? 0 : ATR_ENOMEM) : ATR_EDB;
+	if (*err == 0) {
+		sqlite3_bind_int64(st, 1, version_id);
+		sqlite3_bind_int(st, 2, MAX_INPUTS + 1);
+		*err = atr_store_collect(st, MAX_INPUTS, arr, &more);
+	} else {
+		atr_db_done(st);
+	}
+	if (*err < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 json_t *atr_store_model_lineage(struct atr_store *s, int64_t version_id, int max_files, int *err)
 {
-	json_t *out = NULL, *mv = NULL, *run = NULL, *datasets = NULL;
+	json_t *out = NULL, *mv = NULL, *run = NULL, *datasets = NULL, *evals = NULL;
 	int64_t run_id = 0, job_id = 0;
 
 	if ((*err = version_part(s, version_id, &mv, &run_id, &job_id)) < 0)
@@ -135,13 +164,17 @@ json_t *atr_store_model_lineage(struct atr_store *s, int64_t version_id, int max
 		*err = ATR_ENOMEM;
 		goto out;
 	}
-	out = json_pack("{s:O, s:O, s:O, s:o, s:[]}", "model_version", mv, "run", run ? run : json_null(), "datasets",
-			datasets, "job", job_id ? json_pack("{s:I}", "id", (json_int_t)job_id) : json_null(),
-			"deployments");
+	if (!(evals = evaluations_part(s, version_id, err)))
+		goto out;
+	out = json_pack("{s:O, s:O, s:O, s:o, s:[], s:O}", "model_version", mv, "run", run ? run : json_null(),
+			"datasets", datasets, "job",
+			job_id ? json_pack("{s:I}", "id", (json_int_t)job_id) : json_null(), "deployments",
+			"evaluations", evals);
 	*err = out ? 0 : ATR_ENOMEM;
 out:
 	json_decref(mv);
 	json_decref(run);
 	json_decref(datasets);
+	json_decref(evals);
 	return out;
 }

@@ -5,6 +5,7 @@
  * transaction that marks it approved. Who may do either is decided in src/api/.
  */
 #include "atrium/store_models.h"
+#include "atrium/store_benchmarks.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/util.h"
@@ -74,6 +75,9 @@ int atr_store_model_alias_set(struct atr_store *s, int64_t model_id, const char 
 		*from_id = from;
 	if (from == version_id && promotion_id == 0)
 		return atr_db_commit(s->db); /* unchanged: not a move */
+	/* the evaluation gate (benchmarks_gate.c): every way of moving the alias comes here */
+	if ((rc = atr_store_gate_check(s, model_id, alias, version_id, NULL, NULL, NULL)) < 0)
+		goto fail;
 	e.version = v.version;
 	e.from_version = atr_store_model_version_number(s, from);
 	if ((rc = put_alias(s, model_id, alias, version_id, actor)) < 0 || (rc = atr_store_model_event_add(s, &e)) < 0)

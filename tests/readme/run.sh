@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the README's curl walkthrough (the ```sh block after "<!-- walkthrough -->") against a
+# Runs the README's curl walkthrough (the ```sh blocks after "<!-- walkthrough -->") against a
 # real daemon, so the README cannot drift from the product. Any failing curl (-f) fails it.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +19,9 @@ export ATRIUM="http://$(cat "$work/data/listen.addr")"
 # the example model server the walkthrough deploys (its cwd is not the repository)
 export MODELSERVER="${MODELSERVER:-$root/build/tests/tools/modelserver}"
 
-awk '/<!-- walkthrough -->/{on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{exit} inblock{print}' \
+# every ```sh block after a "<!-- walkthrough -->" marker, in order, as one script (later
+# blocks go on from the state earlier ones left)
+awk '/<!-- walkthrough -->/{on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{on=0; inblock=0; next} inblock{print}' \
 	"$root/README.md" >"$work/walkthrough.sh"
 [ -s "$work/walkthrough.sh" ] || { echo "no walkthrough block in README.md"; exit 1; }
 cd "$work"

@@ -708,6 +708,29 @@ test('datasets: the list, a dataset\'s versions, a version\'s files with sha256,
 	assert.equal(await itext(page.locator('.diff-summary')), '0 added, 0 removed, 0 changed, 3 unchanged. Hide the changes');
 });
 
+test('benchmarks: the tab lists one; its page ranks the versions, lists evaluations and exports CSV', async (page) => {
+	await asAdmin(page, 'projects/cats', 'cats');
+	await page.locator('main nav.tabs a', { hasText: 'Benchmarks' }).click();
+	await row(page, 'holdout').waitFor();
+	const cells = await cellTexts(row(page, 'holdout'));
+	assert.deepEqual(cells.slice(0, 6), ['holdout', 'Photos nobody trains on', 'photos v1 labels.csv', 'accuracy', 'accuracy f1_macro', '3']);
+	await row(page, 'holdout').locator('a', { hasText: 'holdout' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Benchmark holdout' }).waitFor();
+	const [best, first] = seed.benchmark.board;
+	assert.deepEqual((await cellTexts(row(page, best))).slice(0, 4), ['1', 'detector v2', '1', '1']);
+	assert.deepEqual((await cellTexts(row(page, first))).slice(0, 3), ['2', 'detector v1', '0.5']);
+	assert.equal(await page.locator('main table').first().locator('tbody tr').count(), 2);
+	await page.locator('main th', { hasText: 'accuracy (higher is better)' }).first().waitFor();
+	await shot(page, 'benchmark');
+	const [download] = await Promise.all([page.waitForEvent('download'), page.locator('main button', { hasText: 'Download CSV' }).click()]);
+	assert.equal(download.suggestedFilename(), 'holdout-leaderboard.csv');
+	const csv = fs.readFileSync(await download.path(), 'utf8');
+	assert.match(csv, /^rank,evaluation_id,subject,model,version,run_id,accuracy,f1_macro,created_by,created_at\r\n1,/);
+	// the model version links to its page
+	await row(page, best).locator('a', { hasText: 'detector v2' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'v2' }).waitFor();
+});
+
 test('download a dataset file from a version: the same bytes as uploaded', async (page) => {
 	await asAdmin(page, 'projects/cats/datasets/photos/versions/1', 'photos v1');
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-dl-'));

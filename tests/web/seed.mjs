@@ -245,12 +245,34 @@ async function seedWorkers(out) {
 	out.workers = { join_token: join.token, join_token_name: join.name, revoked_join_token: old.name, online: 'gpu-a', offline: 'gpu-old', offline_id: gone.worker_id };
 }
 
+// A benchmark in cats on photos v1's labels.csv (1 cat, 2 dog), scored by accuracy and
+// f1_macro; detector v1 is evaluated twice (0.5, then 0.5 again: ties keep the first), v2
+// once (1.0): the leaderboard ranks v2, then v1's first evaluation.
+async function seedBenchmarks(out) {
+	const tok = out.tokens.bob;
+	const bm = '/projects/cats/benchmarks';
+	await call('POST', bm, out.tokens.alice, {
+		name: 'holdout',
+		description: 'Photos nobody trains on',
+		dataset: 'photos',
+		version: 1,
+		file: 'labels.csv',
+		metrics: [{ name: 'accuracy' }, { name: 'f1', average: 'macro' }],
+	});
+	const evaluate = (v, body) => send('POST', `${bm}/holdout/evaluations?model=detector&version=${v}`, tok, body, { 'Content-Type': 'text/csv' });
+	const first = await evaluate(1, 'id,prediction\n1,cat\n2,cat\n');
+	await evaluate(1, 'id,prediction\n1,dog\n2,dog\n');
+	const best = await evaluate(2, 'id,prediction\n1,cat\n2,dog\n');
+	out.benchmark = { name: 'holdout', board: [best.id, first.id] };
+}
+
 async function seed() {
 	const out = { users: USERS, teams: TEAMS, members: MEMBERS, projects: PROJECTS, tokens: {} };
 	await seedIdentity(out);
 	await seedProjects(out);
 	await seedDatasets(out);
 	await seedRegistry(out);
+	await seedBenchmarks(out);
 	await seedWorkers(out);
 	return out;
 }

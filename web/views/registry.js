@@ -24,6 +24,8 @@ export const href = {
 	modelVersion: (p, m, v) => `#/projects/${s(p)}/models/${s(m)}/versions/${v}`,
 	deployments: (p) => `#/projects/${s(p)}/deployments`,
 	deployment: (name) => `#/deployments/${s(name)}`,
+	benchmarks: (p) => `#/projects/${s(p)}/benchmarks`,
+	benchmark: (p, b) => `#/projects/${s(p)}/benchmarks/${s(b)}`,
 };
 
 // API paths (under /api/v1) of the same objects.
@@ -61,6 +63,7 @@ const TABS = [
 	['jobs', 'Jobs', href.jobs],
 	['models', 'Models', href.models],
 	['deployments', 'Deployments', href.deployments],
+	['benchmarks', 'Benchmarks', href.benchmarks],
 ];
 
 /*
