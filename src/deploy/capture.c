@@ -4,6 +4,8 @@
  * latency, status, time) waits in memory and a timer writes the queue once a second in
  * one transaction, then prunes each deployment it wrote for to its retention (newest
  * max_rows, none older than max_age_s). Every minute every deployment is pruned by age.
+ * Before the write, monitored deployments' samples are folded into their drift counts
+ * (monitor.c): in the batch, never on the request's path.
  * The queue has a cap: past it samples are dropped and counted, so a slow disk never
  * grows the daemon's memory.
  */
@@ -102,6 +104,8 @@ void dep_capture_flush(struct atr_deploy *dp)
 		n++;
 	}
 	dp->queued = n;
+	if (n)
+		dep_monitor_fold(dp, dp->queue, n);
 	if (n && atr_store_predictions_insert(dp->o.store, dp->queue, n) < 0) {
 		atr_warn("could not write %zu captured predictions; they are dropped", n);
 		dp->capture_dropped += n;
