@@ -1,0 +1,330 @@
+/*
+ * test_monitoring.c: model monitoring against the real server, a real worker (fake GPUs) and
+ * the tiny V2 model server: a deployment's reference from its model version's lineage (a run
+ * that read a CSV dataset version) or named (JSON Lines), its profile, V2 traffic captured and
+ * folded into drift counts, the drift report (unchanged after the captures are deleted: it
+ * reads the counts), shifted traffic seen as drift and out-of-range values, bad input naming
+ * the field, and access (viewer, outsider).
+ */
+#include "fixtures.h"
+
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 90000
+
+static struct h_server S;
+static struct h_worker W;
+static char tok[4][128]; /* owner, editor, viewer, outsider of project "mon" */
+static char ms[PATH_MAX];
+
+#define OWNER tok[0]
+#define EDITOR tok[1]
+#define VIEWER tok[2]
+#define OUTSIDER tok[3]
+
+static void sleep_ms(int n)
+{
+	struct timespec ts = { n / 1000, (long)(n % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void dataset(const char *name, const char *file, const char *text)
+{
+	json_decref(h_call(&S, "POST", "/api/v1/projects/mon/datasets", EDITOR, h_fmt("{\"name\":\"%s\"}", name), 201));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/mon/datasets/%s/versions", name), EDITOR, "{}", 201));
+	json_decref(f_put(&S, h_fmt("/api/v1/projects/mon/datasets/%s/versions/1/files/%s", name, file), EDITOR, text,
+			  strlen(text), NULL, 201));
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/mon/datasets/%s/versions/1/commit", name), EDITOR, "{}",
+			   200));
+}
+
+/* Version n of model "lin" (from run run_id when > 0). */
+static void model_version(int n, long long run_id)
+{
+	const char *model = "{\"weights\":[1,2],\"bias\":0.5}";
+
+	json_decref(h_call(&S, "POST", "/api/v1/projects/mon/models/lin/versions", OWNER,
+			   run_id > 0 ? h_fmt("{\"source_run\":%lld}", run_id) : "{}", 201));
+	json_decref(f_put(&S, h_fmt("/api/v1/projects/mon/models/lin/versions/%d/files/model.json", n), OWNER, model,
+			  strlen(model), NULL, 201));
+	json_decref(
+		h_call(&S, "POST", h_fmt("/api/v1/projects/mon/models/lin/versions/%d/commit", n), OWNER, "{}", 200));
+}
+
+static void deploy(const char *name, int version)
+{
+	json_decref(h_call(&S, "POST", "/api/v1/projects/mon/deployments", EDITOR,
+			   h_fmt("{\"name\":\"%s\",\"model\":\"lin\",\"version\":%d,\"command\":[\"%s\"],"
+				 "\"capture\":{\"sample_rate\":1}}",
+				 name, version, ms),
+			   201));
+}
+
+static void wait_ready(const char *name)
+{
+	for (int t = 0; t < WAIT_MS; t += 200) {
+		json_t *d = h_call(&S, "GET", h_fmt("/api/v1/deployments/%s", name), OWNER, NULL, 200);
+		bool ready = !strcmp(f_str(d, "state"), "ready");
+		json_decref(d);
+		if (ready)
+			return;
+		sleep_ms(200);
+	}
+	fail_msg("deployment '%s' never became ready", name);
+}
+
+/* The reference: a in 0..9, b in 0..12, 260 rows. */
+static char *reference_csv(void)
+{
+	size_t cap = 8192, n = 0;
+	char *s = malloc(cap);
+
+	n += (size_t)snprintf(s + n, cap - n, "a,b\n");
+	for (int i = 0; i < 260; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%d,%d\n", i % 10, (i * 7) % 13);
+	return s;
+}
+
+/* One V2 call of five rows: (a0 + k % 10, k % 13). */
+static void infer(int a0, int k)
+{
+	char data[512];
+	size_t n = 0;
+	struct h_resp r;
+
+	for (int i = 0; i < 5; i++)
+		n += (size_t)snprintf(data + n, sizeof(data) - n, "%s%d,%d", i ? "," : "", a0 + (k + i) % 10,
+				      (k + i) % 13);
+	h_req(&S, "POST", "/v2/models/mon/infer", VIEWER,
+	      h_fmt("{\"inputs\":[{\"name\":\"x\",\"shape\":[5,2],\"datatype\":\"FP64\",\"data\":[%s]}]}", data), NULL,
+	      &r);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+}
+
+static json_t *drift(const char *query)
+{
+	return h_call(&S, "GET", h_fmt("/api/v1/deployments/mon/drift%s", query), VIEWER, NULL, 200);
+}
+
+/* Polls the drift report until its total counts want requests. */
+static json_t *drift_until(long long want)
+{
+	for (int t = 0; t < WAIT_MS; t += 200) {
+		json_t *d = drift("?window=5m");
+		if (f_int(json_object_get(d, "total"), "requests") >= want)
+			return d;
+		json_decref(d);
+		sleep_ms(200);
+	}
+	fail_msg("the drift counts never reached %lld requests", want);
+	return NULL;
+}
+
+static const json_t *feature(const json_t *d, size_t i)
+{
+	return json_array_get(json_object_get(json_object_get(d, "total"), "features"), i);
+}
+
+static double num(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	assert_true(json_is_number(v));
+	return json_number_value(v);
+}
+
+/* ---- set-up ---- */
+
+static int setup(void **state)
+{
+	static const char *const names[4] = { "mona", "ed", "vi", "otto" };
+	const char *wargs[] = { "--heartbeat", "1", NULL };
+	const char *env = getenv("ATRIUM_MODELSERVER");
+	char *csv = reference_csv();
+	json_t *run;
+	(void)state;
+
+	if (!realpath(env ? env : "build/tests/tools/modelserver", ms)) {
+		fprintf(stderr, "the model server is not built (make test-build)\n");
+		free(csv);
+		return -1;
+	}
+	h_server_start(&S, NULL);
+	f_people(&S, "mon", names, tok);
+	dataset("train", "train.csv", csv);
+	free(csv);
+	dataset("jtrain", "part-0.jsonl",
+		"{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n{\"a\": null, \"b\": \"x\"}\n");
+	run = h_call(&S, "POST", "/api/v1/projects/mon/runs", EDITOR,
+		     "{\"name\":\"fit\",\"inputs\":[{\"dataset\":\"train\",\"version\":1}]}", 201);
+	json_decref(h_call(&S, "POST", "/api/v1/projects/mon/models", OWNER, "{\"name\":\"lin\"}", 201));
+	model_version(1, f_int(run, "id"));
+	model_version(2, 0);
+	json_decref(run);
+	h_worker_start(&W, &S, h_join_token(&S, "w1"), "w1", 2, wargs);
+	assert_true(h_worker_wait_registered(&W, 0, 20000));
+	deploy("mon", 1);
+	deploy("nolin", 2);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_worker_stop(&W, SIGTERM);
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
+	h_server_cleanup(&S);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_reference_from_lineage(void **state)
+{
+	json_t *m, *p, *f;
+	(void)state;
+
+	m = h_call(&S, "GET", "/api/v1/deployments/mon/monitoring", VIEWER, NULL, 200);
+	assert_true(json_is_false(json_object_get(m, "enabled")));
+	json_decref(m);
+	m = h_call(&S, "PUT", "/api/v1/deployments/mon/monitoring", EDITOR, "{}", 200);
+	assert_true(json_is_true(json_object_get(m, "enabled")));
+	assert_string_equal(f_str(json_object_get(m, "reference"), "source"), "lineage");
+	assert_int_equal(f_int(json_object_get(json_object_get(m, "reference"), "dataset_version"), "version"), 1);
+	p = json_object_get(m, "profile");
+	assert_int_equal(f_int(p, "rows"), 260);
+	f = json_array_get(json_object_get(p, "features"), 0);
+	assert_string_equal(f_str(f, "name"), "a");
+	assert_string_equal(f_str(f, "type"), "numeric");
+	assert_true(num(f, "min") == 0 && num(f, "max") == 9);
+	assert_true(json_array_size(json_object_get(f, "edges")) >= 5);
+	json_decref(m);
+	/* the same settings again: the stored profile, the same answer */
+	m = h_call(&S, "GET", "/api/v1/deployments/mon/monitoring", VIEWER, NULL, 200);
+	assert_int_equal(f_int(json_object_get(m, "profile"), "rows"), 260);
+	json_decref(m);
+	/* named, JSON Lines, with types given */
+	m = h_call(&S, "PUT", "/api/v1/deployments/nolin/monitoring", EDITOR,
+		   "{\"reference\":{\"dataset\":\"jtrain\"},\"features\":[{\"name\":\"b\",\"type\":\"categorical\"},"
+		   "{\"name\":\"a\"}],\"max_categories\":5}",
+		   200);
+	assert_string_equal(f_str(json_object_get(m, "reference"), "source"), "explicit");
+	f = json_array_get(json_object_get(json_object_get(m, "profile"), "features"), 0);
+	assert_string_equal(f_str(f, "name"), "b");
+	assert_string_equal(f_str(f, "type"), "categorical");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(f, "categories"), 0)), "x");
+	f = json_array_get(json_object_get(json_object_get(m, "profile"), "features"), 1);
+	assert_int_equal(f_int(f, "nulls"), 1);
+	json_decref(m);
+}
+
+static void test_drift_from_traffic(void **state)
+{
+	json_t *d, *again;
+	const json_t *a;
+	(void)state;
+
+	wait_ready("mon");
+	for (int k = 0; k < 12; k++)
+		infer(0, k * 5);
+	d = drift_until(12);
+	assert_int_equal(f_int(json_object_get(d, "total"), "rows"), 60);
+	assert_int_equal(f_int(json_object_get(d, "total"), "misfit"), 0);
+	assert_true(json_array_size(json_object_get(d, "windows")) >= 1);
+	assert_int_equal(f_int(d, "window_s"), 300);
+	a = feature(d, 0);
+	assert_string_equal(f_str(a, "name"), "a");
+	assert_int_equal(f_int(a, "count"), 60);
+	assert_true(num(a, "psi") < 0.1);
+	assert_true(num(a, "ks") < 0.1);
+	assert_true(num(a, "null_rate") == 0 && num(a, "out_of_range_rate") == 0);
+	/* the report reads the counts, not the captures */
+	f_sql_exec(&S, "DELETE FROM deployment_predictions");
+	again = drift("?window=5m");
+	assert_true(json_equal(json_object_get(d, "total"), json_object_get(again, "total")));
+	json_decref(again);
+	json_decref(d);
+	/* shifted traffic: a + 50 */
+	for (int k = 0; k < 12; k++)
+		infer(50, k);
+	d = drift_until(24);
+	a = feature(d, 0);
+	assert_true(num(a, "psi") > 1);
+	assert_true(num(a, "ks") > 0.4);
+	assert_true(fabs(num(a, "out_of_range_rate") - 0.5) < 1e-9);
+	json_decref(d);
+	d = drift("?window=1d&from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z");
+	assert_int_equal(json_array_size(json_object_get(d, "windows")), 0);
+	assert_true(json_is_null(json_object_get(feature(d, 0), "psi")));
+	json_decref(d);
+}
+
+static void test_bad_input(void **state)
+{
+	const char *put = "/api/v1/deployments/mon/monitoring";
+	(void)state;
+
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"bins\":1}", 400, "bins");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"max_categories\":0}", 400, "max_categories");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"a\",\"type\":\"text\"}]}", 400,
+		       "features[0].type");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", 400, "features");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[]}", 400, "features");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"type\":\"numeric\"}]}", 400, "features[0].name");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"reference\":{\"dataset\":\"nope\"}}", 400, "reference.dataset");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"reference\":{\"dataset\":\"train\",\"version\":9}}", 400,
+		       "reference.version");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"reference\":{}}", 400, "reference.dataset");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"extra\":1}", 400, "extra");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"zz\"}]}", 422, "reference");
+	f_expect_message(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"zz\"}]}", 422, "'zz'");
+	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/nolin/monitoring", EDITOR, NULL, 405));
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/drift?window=2m", VIEWER, NULL, 400, "window");
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/drift?from=yesterday", VIEWER, NULL, 400, "from");
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/drift?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+		       VIEWER, NULL, 400, "from");
+	h_expect_error(&S, "GET",
+		       "/api/v1/deployments/mon/drift?window=5m&from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+		       VIEWER, NULL, 400, "window");
+}
+
+static void test_no_lineage(void **state)
+{
+	(void)state;
+	/* nolin's version 2 has no source run: no training data to default to */
+	f_sql_exec(
+		&S,
+		"DELETE FROM monitor_settings WHERE deployment_id = (SELECT id FROM deployments WHERE name = 'nolin')");
+	h_expect_error(&S, "PUT", "/api/v1/deployments/nolin/monitoring", EDITOR, "{}", 422, "reference");
+	f_expect_message(&S, "GET", "/api/v1/deployments/nolin/drift", VIEWER, NULL, 409, "no reference profile");
+}
+
+static void test_access(void **state)
+{
+	(void)state;
+	h_expect_error(&S, "PUT", "/api/v1/deployments/mon/monitoring", VIEWER, "{}", 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/monitoring", OUTSIDER, NULL, 404, NULL);
+	h_expect_error(&S, "PUT", "/api/v1/deployments/mon/monitoring", OUTSIDER, "{}", 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/drift", OUTSIDER, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/deployments/mon/drift", NULL, NULL, 401, NULL);
+	h_expect_error(&S, "GET", "/api/v1/deployments/nope/monitoring", VIEWER, NULL, 404, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reference_from_lineage),
+		cmocka_unit_test(test_drift_from_traffic),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_no_lineage),
+		cmocka_unit_test(test_access),
+	};
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
+}
