@@ -29,3 +29,30 @@ CREATE TABLE monitor_counts (
   counts         BLOB NOT NULL,      -- little-endian uint64 per slot
   PRIMARY KEY (deployment_id, profile_id, window_start)
 ) WITHOUT ROWID;
+
+-- Ground truth: the gateway's answer carries its prediction id (X-Request-Id); captures keep
+-- it, feedback names it, and each labelled prediction is folded into its window's quality sums.
+ALTER TABLE deployment_predictions ADD COLUMN request_id TEXT;
+CREATE INDEX deployment_predictions_req ON deployment_predictions(deployment_id, request_id)
+  WHERE request_id IS NOT NULL;
+
+CREATE TABLE monitor_feedback (
+  deployment_id  INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+  prediction_id  TEXT NOT NULL,
+  label          TEXT NOT NULL,      -- JSON
+  created_at     INTEGER NOT NULL,
+  PRIMARY KEY (deployment_id, prediction_id)
+) WITHOUT ROWID;
+
+CREATE TABLE monitor_quality (
+  deployment_id  INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+  window_start   INTEGER NOT NULL,   -- ms, the window of the prediction (not of the label)
+  labelled       INTEGER NOT NULL,   -- labels matched to a captured prediction
+  correct        INTEGER NOT NULL,   -- label equal to the prediction
+  numeric        INTEGER NOT NULL,   -- pairs where both are numbers
+  sum_abs        REAL NOT NULL,      -- over the numeric pairs: |y - p|, (y - p)^2, y, y^2
+  sum_sq         REAL NOT NULL,
+  sum_y          REAL NOT NULL,
+  sum_y2         REAL NOT NULL,
+  PRIMARY KEY (deployment_id, window_start)
+) WITHOUT ROWID;

@@ -86,6 +86,25 @@ size_t atr_profile_offset(const struct atr_profile *p, size_t i);
  */
 void atr_profile_fold(const struct atr_profile *p, const char *body, size_t len, uint64_t *counts);
 
+/* A categorical value's text (integers, reals as the shortest text that reads back, true,
+ * false), in buf or borrowed from v; NULL for null, objects and arrays. */
+const char *atr_profile_value_text(const json_t *v, char *buf, size_t len);
+
+/* ---- live quality from ground truth (src/core/quality.c) ---- */
+
+struct atr_quality {
+	uint64_t labelled, correct, numeric;
+	double sum_abs, sum_sq, sum_y, sum_y2; /* over the numeric pairs */
+};
+/* The prediction for row `row` of an answer: V2 outputs[0].data, {"predictions": [...]},
+ * {"prediction": v}, a list, or the answer itself when it is a scalar. Borrowed; NULL: none. */
+const json_t *atr_prediction_value(const json_t *answer, size_t row);
+/* Adds a (label, prediction) pair: equal (as text) counts as correct; two numbers add to the
+ * error sums. */
+void atr_quality_add(struct atr_quality *q, const json_t *label, const json_t *prediction);
+/* {"labelled", "accuracy", "mae", "rmse", "r2"} (null where undefined). New reference. */
+json_t *atr_quality_json(const struct atr_quality *q);
+
 /* ---- drift statistics between a reference and a live distribution over the same bins ---- */
 
 #define ATR_PSI_EPS 1e-4 /* an empty bin's share counts as this in PSI (as Evidently does) */

@@ -5,6 +5,7 @@
  * version and settings), each deployment's monitoring settings, and the live counts per
  * 5-minute window (vectors of little-endian uint64 over a profile's slots, profile.h).
  */
+#include "atrium/profile.h"
 #include "atrium/store.h"
 
 #define ATR_MONITOR_WINDOW_MS 300000
@@ -40,5 +41,16 @@ int atr_store_monitor_counts_add(struct atr_store *s, int64_t deployment_id, int
 typedef int (*atr_monitor_window_fn)(void *arg, int64_t window_start, const uint64_t *counts, size_t n);
 int atr_store_monitor_counts_each(struct atr_store *s, int64_t deployment_id, int64_t profile_id, int64_t from,
 				  int64_t to, size_t n, atr_monitor_window_fn fn, void *arg);
+
+/* Records a label for a prediction id: *added false when the id had one already (kept). */
+int atr_store_monitor_feedback_add(struct atr_store *s, int64_t deployment_id, const char *prediction_id,
+				   const char *label_json, bool *added);
+/* Adds q to the quality sums of a window. */
+int atr_store_monitor_quality_add(struct atr_store *s, int64_t deployment_id, int64_t window_start,
+				  const struct atr_quality *q);
+/* Calls fn for each window of quality sums in [from, to) in order (nonzero stops). */
+typedef int (*atr_monitor_quality_fn)(void *arg, int64_t window_start, const struct atr_quality *q);
+int atr_store_monitor_quality_each(struct atr_store *s, int64_t deployment_id, int64_t from, int64_t to,
+				   atr_monitor_quality_fn fn, void *arg);
 
 #endif

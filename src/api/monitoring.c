@@ -422,23 +422,89 @@ static int range_or_reply(struct atr_req *r, int64_t *from, int64_t *to, int64_t
 	return 0;
 }
 
+/* ---- live quality, over the same windows ---- */
+
+struct quality_q {
+	int64_t width, cur;
+	struct atr_quality win, total;
+	json_t *windows;
+};
+
+static void quality_add(struct atr_quality *a, const struct atr_quality *b)
+{
+	a->labelled += b->labelled;
+	a->correct += b->correct;
+	a->numeric += b->numeric;
+	a->sum_abs += b->sum_abs;
+	a->sum_sq += b->sum_sq;
+	a->sum_y += b->sum_y;
+	a->sum_y2 += b->sum_y2;
+}
+
+static void quality_close(struct quality_q *q)
+{
+	char at[40];
+	json_t *o;
+
+	if (q->cur >= 0 && q->win.labelled && (o = atr_quality_json(&q->win))) {
+		atr_time_format(q->cur, at, sizeof(at));
+		json_object_set_new(o, "start", json_string(at));
+		json_array_append_new(q->windows, o);
+	}
+	memset(&q->win, 0, sizeof(q->win));
+}
+
+static int on_quality(void *arg, int64_t start, const struct atr_quality *w)
+{
+	struct quality_q *q = arg;
+
+	if (start - start % q->width != q->cur) {
+		quality_close(q);
+		q->cur = start - start % q->width;
+	}
+	quality_add(&q->win, w);
+	quality_add(&q->total, w);
+	return 0;
+}
+
+/* {"total", "windows"} of the live quality in [from, to), or NULL (*rc says why). */
+static json_t *quality_json(struct atr_req *r, int64_t from, int64_t to, int64_t width, int *rc)
+{
+	struct quality_q q = { .width = width, .cur = -1, .windows = json_array() };
+
+	if (!q.windows) {
+		*rc = ATR_ENOMEM;
+		return NULL;
+	}
+	if ((*rc = atr_store_monitor_quality_each(STORE(r), RES(r)->deployment.id, from, to, on_quality, &q)) < 0) {
+		json_decref(q.windows);
+		return NULL;
+	}
+	quality_close(&q);
+	return json_pack("{s:o, s:o}", "total", atr_quality_json(&q.total), "windows", q.windows);
+}
+
 static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int64_t to, int64_t profile_id)
 {
 	char a[40], b[40];
 	int rc = atr_store_monitor_counts_each(STORE(r), RES(r)->deployment.id, profile_id, from, to, q->n, on_window,
 					       q);
-	json_t *o;
+	json_t *o, *quality;
 
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not read the monitoring counts");
 		return;
 	}
 	close_window(q);
+	if (!(quality = quality_json(r, from, to, q->width, &rc))) {
+		atr_reply_err(r, rc, NULL, "could not read the live quality");
+		return;
+	}
 	atr_time_format(from, a, sizeof(a));
 	atr_time_format(to, b, sizeof(b));
-	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o}", "deployment", RES(r)->deployment.name, "from", a, "to", b,
+	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o, s:o}", "deployment", RES(r)->deployment.name, "from", a, "to", b,
 		      "window_s", (json_int_t)(q->width / 1000), "windows", q->windows, "total",
-		      window_json(q->p, from, q->total));
+		      window_json(q->p, from, q->total), "quality", quality);
 	if (o)
 		json_object_del(json_object_get(o, "total"), "start");
 	atr_reply_json(r, 200, o);

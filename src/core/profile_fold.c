@@ -168,7 +168,7 @@ size_t atr_profile_slots(const struct atr_profile *p)
 }
 
 /* The text of a categorical value (integers and reals as Python writes them, booleans). */
-static const char *cat_text(const json_t *v, char *buf, size_t len)
+const char *atr_profile_value_text(const json_t *v, char *buf, size_t len)
 {
 	if (json_is_string(v))
 		return json_string_value(v);
@@ -224,7 +224,7 @@ static void fold_value(const struct atr_profile_feature *f, const json_t *v, uin
 			c[f->nbins + 1]++;
 		return;
 	}
-	if (!(t = cat_text(v, buf, sizeof(buf)))) {
+	if (!(t = atr_profile_value_text(v, buf, sizeof(buf)))) {
 		c[f->nbins]++;
 		return;
 	}

@@ -42,7 +42,8 @@ static void entry_release(struct atr_prediction *p)
 }
 
 void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned status, uint64_t micros,
-		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len)
+		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len,
+		 const char *request_id)
 {
 	struct atr_deploy *dp = d->dp;
 	struct atr_prediction *p;
@@ -66,6 +67,7 @@ void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned st
 	p->request_size = req_len;
 	p->response_size = resp_len;
 	p->content_type = content_type && *content_type ? atr_strdup(content_type) : NULL;
+	atr_copy(p->request_id, sizeof(p->request_id), request_id && strcmp(request_id, "-") != 0 ? request_id : "");
 	p->request = copy_cut(req ? req : "", req_len, cap, &p->request_len);
 	p->response = copy_cut(resp ? resp : "", resp_len, cap, &p->response_len);
 	if (!p->request || !p->response) {

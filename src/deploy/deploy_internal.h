@@ -194,7 +194,8 @@ json_t *dep_stats_json(struct dep *d);
 /* capture.c */
 /* Samples a finished call (by the deployment's rate) into the queue. */
 void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned status, uint64_t micros,
-		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len);
+		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len,
+		 const char *request_id);
 /* Writes the queue in one transaction and prunes what is past retention. */
 void dep_capture_flush(struct atr_deploy *dp);
 void dep_capture_start(struct atr_deploy *dp);

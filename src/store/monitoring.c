@@ -232,3 +232,76 @@ int atr_store_monitor_counts_each(struct atr_store *s, int64_t deployment_id, in
 		return stop;
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
+
+/* ---- ground truth ---- */
+
+int atr_store_monitor_feedback_add(struct atr_store *s, int64_t deployment_id, const char *prediction_id,
+				   const char *label_json, bool *added)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT OR IGNORE INTO monitor_feedback(deployment_id, prediction_id,"
+					      " label, created_at) VALUES (?,?,?,?)");
+	int rc;
+
+	*added = false;
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, deployment_id);
+	atr_db_bind_text(st, 2, prediction_id);
+	atr_db_bind_text(st, 3, label_json);
+	sqlite3_bind_int64(st, 4, atr_now_ms());
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	*added = atr_db_changes(s->db) > 0;
+	return 0;
+}
+
+int atr_store_monitor_quality_add(struct atr_store *s, int64_t deployment_id, int64_t window_start,
+				  const struct atr_quality *q)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db,
+		"INSERT INTO monitor_quality(deployment_id, window_start, labelled, correct, numeric, sum_abs,"
+		" sum_sq, sum_y, sum_y2) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(deployment_id, window_start)"
+		" DO UPDATE SET labelled = labelled + ?3, correct = correct + ?4, numeric = numeric + ?5,"
+		" sum_abs = sum_abs + ?6, sum_sq = sum_sq + ?7, sum_y = sum_y + ?8, sum_y2 = sum_y2 + ?9");
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, deployment_id);
+	sqlite3_bind_int64(st, 2, window_start);
+	sqlite3_bind_int64(st, 3, (int64_t)q->labelled);
+	sqlite3_bind_int64(st, 4, (int64_t)q->correct);
+	sqlite3_bind_int64(st, 5, (int64_t)q->numeric);
+	sqlite3_bind_double(st, 6, q->sum_abs);
+	sqlite3_bind_double(st, 7, q->sum_sq);
+	sqlite3_bind_double(st, 8, q->sum_y);
+	sqlite3_bind_double(st, 9, q->sum_y2);
+	return atr_db_step_write(st);
+}
+
+int atr_store_monitor_quality_each(struct atr_store *s, int64_t deployment_id, int64_t from, int64_t to,
+				   atr_monitor_quality_fn fn, void *arg)
+{
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT window_start, labelled, correct, numeric, sum_abs, sum_sq, sum_y,"
+				   " sum_y2 FROM monitor_quality WHERE deployment_id = ? AND window_start >= ?"
+				   " AND window_start < ? ORDER BY window_start");
+	int rc, stop = 0;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, deployment_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct atr_quality q = { (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+					 (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4),
+					 sqlite3_column_double(st, 5),		sqlite3_column_double(st, 6),
+					 sqlite3_column_double(st, 7) };
+		stop = fn(arg, sqlite3_column_int64(st, 0), &q);
+	}
+	atr_db_done(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+}

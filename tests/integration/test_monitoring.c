@@ -3,7 +3,8 @@
  * the tiny V2 model server: a deployment's reference from its model version's lineage (a run
  * that read a CSV dataset version) or named (JSON Lines), its profile, V2 traffic captured and
  * folded into drift counts, the drift report (unchanged after the captures are deleted: it
- * reads the counts), shifted traffic seen as drift and out-of-range values, bad input naming
+ * reads the counts), shifted traffic seen as drift and out-of-range values, ground-truth
+ * labels for prediction ids (X-Request-Id) and the live quality they give, bad input naming
  * the field, and access (viewer, outsider).
  */
 #include "fixtures.h"
@@ -92,9 +93,10 @@ static char *reference_csv(void)
 	return s;
 }
 
-/* One V2 call of five rows: (a0 + k % 10, k % 13). */
-static void infer(int a0, int k)
+/* One V2 call of five rows: (a0 + (k + i) % 10, (k + i) % 13), with X-Request-Id id (NULL: none). */
+static void infer_id(int a0, int k, const char *id)
 {
+	const char *hdr[2] = { id ? h_fmt("X-Request-Id: %s", id) : NULL, NULL };
 	char data[512];
 	size_t n = 0;
 	struct h_resp r;
@@ -103,10 +105,17 @@ static void infer(int a0, int k)
 		n += (size_t)snprintf(data + n, sizeof(data) - n, "%s%d,%d", i ? "," : "", a0 + (k + i) % 10,
 				      (k + i) % 13);
 	h_req(&S, "POST", "/v2/models/mon/infer", VIEWER,
-	      h_fmt("{\"inputs\":[{\"name\":\"x\",\"shape\":[5,2],\"datatype\":\"FP64\",\"data\":[%s]}]}", data), NULL,
-	      &r);
+	      h_fmt("{\"inputs\":[{\"name\":\"x\",\"shape\":[5,2],\"datatype\":\"FP64\",\"data\":[%s]}]}", data),
+	      id ? hdr : NULL, &r);
 	assert_int_equal(r.status, 200);
+	if (id)
+		assert_string_equal(h_header(&r, "X-Request-Id"), id);
 	h_resp_free(&r);
+}
+
+static void infer(int a0, int k)
+{
+	infer_id(a0, k, NULL);
 }
 
 static json_t *drift(const char *query)
@@ -266,6 +275,70 @@ static void test_drift_from_traffic(void **state)
 	json_decref(d);
 }
 
+/* The model: y = a + 2 b + 0.5 per row (tests/tools/modelserver.c with weights [1, 2]). */
+static double model_y(int a0, int k, int row)
+{
+	return a0 + (k + row) % 10 + 2.0 * ((k + row) % 13) + 0.5;
+}
+
+static void test_feedback(void **state)
+{
+	const char *fb = "/api/v1/deployments/mon/feedback";
+	json_t *d, *res, *q;
+	long long before;
+	(void)state;
+
+	d = drift("?window=5m");
+	before = f_int(json_object_get(d, "total"), "requests");
+	json_decref(d);
+	for (int k = 1; k <= 3; k++)
+		infer_id(0, k, h_fmt("fb-%d", k));
+	json_decref(drift_until(before + 3)); /* captured and folded */
+	res = h_call(&S, "POST", fb, EDITOR,
+		     h_fmt("{\"labels\":[{\"id\":\"fb-1\",\"label\":%.1f},{\"id\":\"fb-2\",\"label\":%.1f},"
+			   "{\"id\":\"fb-3\",\"label\":%.1f,\"row\":1},{\"id\":\"nope\",\"label\":1}]}",
+			   model_y(0, 1, 0), model_y(0, 2, 0) + 1, model_y(0, 3, 1)),
+		     200);
+	assert_int_equal(f_int(res, "received"), 4);
+	assert_int_equal(f_int(res, "matched"), 3);
+	assert_int_equal(f_int(res, "unmatched"), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "unmatched_ids"), 0)), "nope");
+	json_decref(res);
+	/* again: every id has its label already */
+	res = h_call(&S, "POST", fb, EDITOR,
+		     "{\"labels\":[{\"id\":\"fb-1\",\"label\":0},{\"id\":\"nope\",\"label\":0}]}", 200);
+	assert_int_equal(f_int(res, "duplicates"), 2);
+	assert_int_equal(f_int(res, "matched"), 0);
+	json_decref(res);
+	d = drift("?window=5m");
+	q = json_object_get(json_object_get(d, "quality"), "total");
+	assert_int_equal(f_int(q, "labelled"), 3);
+	assert_true(fabs(num(q, "accuracy") - 2.0 / 3) < 1e-9);
+	assert_true(fabs(num(q, "mae") - 1.0 / 3) < 1e-9);
+	assert_true(fabs(num(q, "rmse") - sqrt(1.0 / 3)) < 1e-9);
+	assert_true(json_array_size(json_object_get(json_object_get(d, "quality"), "windows")) >= 1);
+	json_decref(d);
+	/* bad input and access */
+	h_expect_error(&S, "POST", fb, EDITOR, "{\"labels\":[]}", 400, "labels");
+	h_expect_error(&S, "POST", fb, EDITOR, "{}", 400, "labels");
+	h_expect_error(&S, "POST", fb, EDITOR, "{\"labels\":[{\"label\":1}]}", 400, "labels[0].id");
+	h_expect_error(&S, "POST", fb, EDITOR, "{\"labels\":[{\"id\":\"a\"}]}", 400, "labels[0].label");
+	h_expect_error(&S, "POST", fb, EDITOR, "{\"labels\":[{\"id\":\"a\",\"label\":1,\"row\":-1}]}", 400,
+		       "labels[0].row");
+	{
+		size_t cap = 10001 * 40 + 64, n = 0;
+		char *big = malloc(cap);
+		n += (size_t)snprintf(big, cap, "{\"labels\":[");
+		for (int i = 0; i < 10001; i++)
+			n += (size_t)snprintf(big + n, cap - n, "%s{\"id\":\"x%d\",\"label\":1}", i ? "," : "", i);
+		snprintf(big + n, cap - n, "]}");
+		h_expect_error(&S, "POST", fb, EDITOR, big, 400, "labels");
+		free(big);
+	}
+	h_expect_error(&S, "POST", fb, VIEWER, "{\"labels\":[{\"id\":\"a\",\"label\":1}]}", 403, NULL);
+	h_expect_error(&S, "POST", fb, OUTSIDER, "{\"labels\":[{\"id\":\"a\",\"label\":1}]}", 404, NULL);
+}
+
 static void test_bad_input(void **state)
 {
 	const char *put = "/api/v1/deployments/mon/monitoring";
@@ -322,6 +395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reference_from_lineage),
 		cmocka_unit_test(test_drift_from_traffic),
+		cmocka_unit_test(test_feedback),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_no_lineage),
 		cmocka_unit_test(test_access),

@@ -1,7 +1,7 @@
 /*
  * test_profile.c: reference profiles (building from CSV and JSON Lines, inference, errors,
- * the JSON form), folding live requests, and the drift statistics (src/core/profile*.c,
- * src/core/drift.c).
+ * the JSON form), folding live requests, the drift statistics and live quality
+ * (src/core/profile*.c, src/core/drift.c, src/core/quality.c).
  *
  * With "--drift" as its first argument it is instead the reference tool of
  * tests/drift/check_scipy.py: it reads {"cases": [{"ref": [...], "live": [...]}]} on stdin
@@ -230,6 +230,75 @@ static void test_fold_forms(void **state)
 	atr_profile_free(p);
 }
 
+/* ---- live quality ---- */
+
+static void test_prediction_value(void **state)
+{
+	const char *answers[] = { "{\"outputs\":[{\"name\":\"y\",\"data\":[3.5,8.5]}]}",
+				  "{\"predictions\":[[1],[2]]}",
+				  "[\"cat\",\"dog\"]",
+				  "{\"prediction\":7}",
+				  "42",
+				  "{\"other\":1}" };
+	const double want0[] = { 3.5, 1, NAN, 7, 42, NAN };
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		json_t *j = json_loads(answers[i], JSON_DECODE_ANY, NULL);
+		const json_t *v = atr_prediction_value(j, 0);
+		assert_non_null(j);
+		if (isnan(want0[i]) && i == 2)
+			assert_string_equal(json_string_value(v), "cat");
+		else if (isnan(want0[i]))
+			assert_null(v);
+		else
+			assert_true(json_number_value(v) == want0[i]);
+		if (i < 3)
+			assert_non_null(atr_prediction_value(j, 1));
+		assert_null(atr_prediction_value(j, 5));
+		json_decref(j);
+	}
+}
+
+static void test_quality(void **state)
+{
+	struct atr_quality q = { 0 };
+	json_t *j, *y[3], *p[3];
+	const double yv[3] = { 1, 2, 3 }, pv[3] = { 1.5, 2, 2 };
+	(void)state;
+
+	for (int i = 0; i < 3; i++) {
+		y[i] = json_real(yv[i]);
+		p[i] = json_real(pv[i]);
+		atr_quality_add(&q, y[i], p[i]);
+		json_decref(y[i]);
+		json_decref(p[i]);
+	}
+	j = atr_quality_json(&q);
+	assert_int_equal(json_integer_value(json_object_get(j, "labelled")), 3);
+	assert_true(fabs(json_real_value(json_object_get(j, "accuracy")) - 1.0 / 3) < 1e-12);
+	assert_true(fabs(json_real_value(json_object_get(j, "mae")) - 0.5) < 1e-12);
+	assert_true(fabs(json_real_value(json_object_get(j, "rmse")) - sqrt(1.25 / 3)) < 1e-12);
+	assert_true(fabs(json_real_value(json_object_get(j, "r2")) - 0.375) < 1e-12);
+	json_decref(j);
+	memset(&q, 0, sizeof(q));
+	y[0] = json_string("cat");
+	y[1] = json_integer(1);
+	p[0] = json_string("cat");
+	p[1] = json_string("1");
+	atr_quality_add(&q, y[0], p[0]);
+	atr_quality_add(&q, y[1], p[1]); /* 1 and "1": the same text */
+	atr_quality_add(&q, y[0], p[1]);
+	for (int i = 0; i < 2; i++) {
+		json_decref(y[i]);
+		json_decref(p[i]);
+	}
+	j = atr_quality_json(&q);
+	assert_true(fabs(json_real_value(json_object_get(j, "accuracy")) - 2.0 / 3) < 1e-12);
+	assert_true(json_is_null(json_object_get(j, "mae")) && json_is_null(json_object_get(j, "r2")));
+	json_decref(j);
+}
+
 /* ---- the reference tool ---- */
 
 static json_t *drift_json(const uint64_t *ref, const uint64_t *live, size_t n)
@@ -320,7 +389,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_drift_known),   cmocka_unit_test(test_drift_empty_side),
 		cmocka_unit_test(test_profile_csv),   cmocka_unit_test(test_profile_spec),
 		cmocka_unit_test(test_profile_jsonl), cmocka_unit_test(test_profile_json_roundtrip),
-		cmocka_unit_test(test_fold_forms),
+		cmocka_unit_test(test_fold_forms),    cmocka_unit_test(test_prediction_value),
+		cmocka_unit_test(test_quality),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--drift") == 0)
