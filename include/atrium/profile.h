@@ -36,6 +36,7 @@ struct atr_profile_feature {
 	double mean, std, min, max; /* numeric, of the non-null values (population std) */
 	char **cats;		    /* categorical: nbins - 1 */
 	size_t ncats;
+	bool prediction; /* the model's output, not an input: always the profile's last feature */
 };
 
 struct atr_profile {
@@ -104,6 +105,13 @@ const json_t *atr_prediction_value(const json_t *answer, size_t row);
 void atr_quality_add(struct atr_quality *q, const json_t *label, const json_t *prediction);
 /* {"labelled", "accuracy", "mae", "rmse", "r2"} (null where undefined). New reference. */
 json_t *atr_quality_json(const struct atr_quality *q);
+
+/* Makes feature name the prediction: moved to the end, read from answers, not requests.
+ * ATR_ENOTFOUND when the profile has no such feature. */
+int atr_profile_set_prediction(struct atr_profile *p, const char *name);
+/* Adds a captured answer's predictions (atr_prediction_value, row by row) to the prediction
+ * feature's slots of counts; nothing when the profile has no prediction feature. */
+void atr_profile_fold_answer(const struct atr_profile *p, const char *body, size_t len, uint64_t *counts);
 
 /* ---- drift statistics between a reference and a live distribution over the same bins ---- */
 

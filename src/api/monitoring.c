@@ -34,8 +34,15 @@ static const struct atr_field feature_schema[] = {
 	{ 0 },
 };
 
+static const struct atr_field prediction_schema[] = {
+	{ "column", ATR_F_STRING, ATR_FF_REQUIRED, 1, 255, NULL, NULL },
+	{ "type", ATR_F_STRING, 0, 1, 16, "numeric|categorical", NULL },
+	{ 0 },
+};
+
 const struct atr_field api_monitoring_put_schema[] = {
 	{ "reference", ATR_F_OBJECT, 0, 0, 0, NULL, reference_schema },
+	{ "prediction", ATR_F_OBJECT, 0, 0, 0, NULL, prediction_schema },
 	{ "features", ATR_F_ARRAY, 0, 1, ATR_PROFILE_MAX_FEATURES, NULL, feature_schema },
 	{ "bins", ATR_F_INT, 0, 2, ATR_PROFILE_MAX_BINS, NULL, NULL },
 	{ "max_categories", ATR_F_INT, 0, 1, ATR_PROFILE_MAX_CATEGORIES, NULL, NULL },
@@ -46,7 +53,8 @@ const struct atr_field api_monitoring_put_schema[] = {
 struct build {
 	int64_t deployment_id, dsv_id, user_id;
 	char source[16];
-	char *settings; /* canonical JSON */
+	char *settings;	  /* canonical JSON */
+	char *prediction; /* the reference's column of the model's output (NULL: none) */
 	struct atr_profile_spec spec;
 	char **names;
 	enum atr_feature_type *types;
@@ -68,6 +76,7 @@ static void build_free(struct build *b)
 	free(b->types);
 	free(b->paths);
 	free(b->settings);
+	free(b->prediction);
 	atr_profile_free(b->profile);
 	free(b);
 }
@@ -113,6 +122,32 @@ void api_monitoring_get(struct atr_req *r)
 
 /* ---- PUT: the settings, the reference, its files ---- */
 
+static enum atr_feature_type type_of(const json_t *o)
+{
+	const char *t = atr_json_str(o, "type", NULL);
+	return !t ? ATR_FEAT_INFER : strcmp(t, "numeric") == 0 ? ATR_FEAT_NUMERIC : ATR_FEAT_CATEGORICAL;
+}
+
+/* The prediction's column joins the features profiled (when features are named). */
+static int prediction_or_reply(struct atr_req *r, const json_t *pred, struct build *b)
+{
+	const char *col = atr_json_str(pred, "column", NULL);
+
+	if (!col)
+		return 0;
+	if (!(b->prediction = atr_strdup(col)))
+		return atr_reply_nomem(r, NULL, "out of memory"), -1;
+	if (b->spec.nfeat == 0)
+		return 0;
+	for (size_t k = 0; k < b->spec.nfeat; k++)
+		if (strcmp(b->names[k], col) == 0)
+			return atr_reply_invalid(r, "prediction.column", "column '%s' is also a feature", col), -1;
+	if (!(b->names[b->spec.nfeat] = atr_strdup(col)))
+		return atr_reply_nomem(r, NULL, "out of memory"), -1;
+	b->types[b->spec.nfeat++] = type_of(pred);
+	return 0;
+}
+
 static int settings_or_reply(struct atr_req *r, const json_t *body, struct build *b)
 {
 	const json_t *feats = json_object_get(body, "features"), *f;
@@ -121,25 +156,27 @@ static int settings_or_reply(struct atr_req *r, const json_t *body, struct build
 
 	b->spec.bins = (int)atr_json_int(body, "bins", 10);
 	b->spec.max_categories = (int)atr_json_int(body, "max_categories", 20);
-	b->names = calloc(n + 1, sizeof(char *));
-	b->types = calloc(n + 1, sizeof(*b->types));
+	b->names = calloc(n + 2, sizeof(char *));
+	b->types = calloc(n + 2, sizeof(*b->types));
 	if (!b->names || !b->types)
 		return atr_reply_nomem(r, NULL, "out of memory"), -1;
 	json_array_foreach(feats, i, f)
 	{
-		const char *t = atr_json_str(f, "type", NULL);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(b->names[k], json_string_value(json_object_get(f, "name"))) == 0)
 				return atr_reply_invalid(r, "features", "feature '%s' is named twice", b->names[k]), -1;
 		if (!(b->names[i] = atr_strdup(json_string_value(json_object_get(f, "name")))))
 			return atr_reply_nomem(r, NULL, "out of memory"), -1;
-		b->types[i] = !t ? ATR_FEAT_INFER : strcmp(t, "numeric") == 0 ? ATR_FEAT_NUMERIC : ATR_FEAT_CATEGORICAL;
+		b->types[i] = type_of(f);
 		b->spec.nfeat = i + 1;
 	}
+	if (prediction_or_reply(r, json_object_get(body, "prediction"), b) < 0)
+		return -1;
 	b->spec.names = (const char *const *)b->names;
 	b->spec.types = b->types;
-	canon = json_pack("{s:O, s:i, s:i}", "features", feats ? (json_t *)feats : json_null(), "bins", b->spec.bins,
-			  "max_categories", b->spec.max_categories);
+	canon = json_pack("{s:O, s:O, s:i, s:i}", "features", feats ? (json_t *)feats : json_null(), "prediction",
+			  json_object_get(body, "prediction") ? json_object_get(body, "prediction") : json_null(),
+			  "bins", b->spec.bins, "max_categories", b->spec.max_categories);
 	b->settings = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(canon);
 	if (!b->settings)
@@ -258,6 +295,10 @@ static void build_work(void *data)
 	struct build *b = data;
 	b->rc = atr_profile_build_files((const char *const *)b->paths, b->npaths, b->fmt, &b->spec, &b->profile, b->why,
 					sizeof(b->why));
+	if (b->rc == 0 && b->prediction && atr_profile_set_prediction(b->profile, b->prediction) < 0) {
+		snprintf(b->why, sizeof(b->why), "column '%s' is not in the reference", b->prediction);
+		b->rc = ATR_EUNPROCESSABLE;
+	}
 }
 
 static void build_after(struct atr_req *r, void *data)
@@ -359,6 +400,8 @@ static json_t *features_json(const struct atr_profile *p, const uint64_t *c)
 		o = json_pack("{s:s, s:I}", "name", f->name, "count", (json_int_t)seen);
 		if (!o)
 			break;
+		if (f->prediction)
+			json_object_set_new(o, "prediction", json_true());
 		set_num(o, "psi", d.psi);
 		set_num(o, "js_distance", d.js);
 		if (f->type == ATR_FEAT_NUMERIC)

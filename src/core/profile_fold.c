@@ -40,6 +40,8 @@ static json_t *feature_json(const struct atr_profile_feature *f, uint64_t rows)
 
 	if (!o)
 		return NULL;
+	if (f->prediction)
+		json_object_set_new(o, "prediction", json_true());
 	if (f->type == ATR_FEAT_NUMERIC) {
 		arr = json_array();
 		for (size_t i = 0; arr && i < f->nedges; i++)
@@ -89,6 +91,7 @@ static int feature_from_json(const json_t *j, struct atr_profile_feature *f)
 		return ATR_EINVAL;
 	f->name = strdup(name);
 	f->type = strcmp(type, "numeric") == 0 ? ATR_FEAT_NUMERIC : ATR_FEAT_CATEGORICAL;
+	f->prediction = json_is_true(json_object_get(j, "prediction"));
 	f->nbins = json_array_size(counts);
 	f->counts = calloc(f->nbins, sizeof(uint64_t));
 	f->nulls = (uint64_t)json_integer_value(json_object_get(j, "nulls"));
@@ -153,6 +156,12 @@ int atr_profile_from_json(const json_t *j, struct atr_profile **out)
 }
 
 /* ---- folding live requests ---- */
+
+/* The features a request carries: all but the prediction (always the last one). */
+static size_t nin(const struct atr_profile *p)
+{
+	return p->nfeat - (p->nfeat && p->f[p->nfeat - 1].prediction);
+}
 
 size_t atr_profile_offset(const struct atr_profile *p, size_t i)
 {
@@ -242,12 +251,12 @@ static void fold_row(const struct atr_profile *p, const json_t *row, uint64_t *c
 {
 	size_t off = ATR_LIVE_HEAD;
 
-	if (!json_is_object(row) && !(json_is_array(row) && json_array_size(row) == p->nfeat)) {
+	if (!json_is_object(row) && !(json_is_array(row) && json_array_size(row) == nin(p))) {
 		counts[ATR_LIVE_MISFIT]++;
 		return;
 	}
 	counts[ATR_LIVE_ROWS]++;
-	for (size_t i = 0; i < p->nfeat; i++) {
+	for (size_t i = 0; i < nin(p); i++) {
 		const json_t *v = json_is_object(row) ? json_object_get(row, p->f[i].name) : json_array_get(row, i);
 		fold_value(&p->f[i], v, counts + off);
 		off += p->f[i].nbins + 2;
@@ -276,7 +285,7 @@ static size_t leaves(const json_t *a, const json_t **out, size_t n, size_t max)
 
 static int feature_index(const struct atr_profile *p, const char *name)
 {
-	for (size_t i = 0; name && i < p->nfeat; i++)
+	for (size_t i = 0; name && i < nin(p); i++)
 		if (strcmp(p->f[i].name, name) == 0)
 			return (int)i;
 	return -1;
@@ -306,7 +315,7 @@ static bool fold_v2_named(const struct atr_profile *p, const json_t *inputs, uin
 	for (size_t r = 0; any && r < rows; r++) {
 		size_t off = ATR_LIVE_HEAD;
 		counts[ATR_LIVE_ROWS]++;
-		for (size_t f = 0; f < p->nfeat; f++) {
+		for (size_t f = 0; f < nin(p); f++) {
 			fold_value(&p->f[f], col[f] && r < len[f] ? col[f][r] : NULL, counts + off);
 			off += p->f[f].nbins + 2;
 		}
@@ -322,20 +331,20 @@ static bool fold_v2_matrix(const struct atr_profile *p, const json_t *inputs, ui
 	const json_t *in = json_array_get(inputs, 0), *shape = json_object_get(in, "shape"), **v;
 	size_t n, rows;
 
-	if (json_array_size(inputs) != 1 || json_array_size(shape) != 2 || p->nfeat == 0 ||
-	    json_integer_value(json_array_get(shape, 1)) != (json_int_t)p->nfeat)
+	if (json_array_size(inputs) != 1 || json_array_size(shape) != 2 || nin(p) == 0 ||
+	    json_integer_value(json_array_get(shape, 1)) != (json_int_t)nin(p))
 		return false;
 	n = leaves(json_object_get(in, "data"), NULL, 0, FOLD_MAX_ROWS);
 	n = n < FOLD_MAX_ROWS ? n : FOLD_MAX_ROWS;
 	if (!(v = malloc((n + 1) * sizeof(*v))))
 		return false;
 	leaves(json_object_get(in, "data"), v, 0, n);
-	rows = n / p->nfeat;
+	rows = n / nin(p);
 	for (size_t r = 0; r < rows; r++) {
 		size_t off = ATR_LIVE_HEAD;
 		counts[ATR_LIVE_ROWS]++;
-		for (size_t f = 0; f < p->nfeat; f++) {
-			fold_value(&p->f[f], v[r * p->nfeat + f], counts + off);
+		for (size_t f = 0; f < nin(p); f++) {
+			fold_value(&p->f[f], v[r * nin(p) + f], counts + off);
 			off += p->f[f].nbins + 2;
 		}
 	}
@@ -387,4 +396,34 @@ void atr_profile_fold(const struct atr_profile *p, const char *body, size_t len,
 		fold_row(p, j, counts);
 	}
 	json_decref(j);
+}
+
+void atr_profile_fold_answer(const struct atr_profile *p, const char *body, size_t len, uint64_t *counts)
+{
+	const struct atr_profile_feature *f = p->nfeat ? &p->f[p->nfeat - 1] : NULL;
+	json_t *j;
+	const json_t *v;
+
+	if (!f || !f->prediction)
+		return;
+	j = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+	for (size_t r = 0; j && r < FOLD_MAX_ROWS && (v = atr_prediction_value(j, r)); r++)
+		fold_value(f, v, counts + atr_profile_offset(p, p->nfeat - 1));
+	json_decref(j);
+}
+
+int atr_profile_set_prediction(struct atr_profile *p, const char *name)
+{
+	struct atr_profile_feature f;
+	size_t i;
+
+	for (i = 0; i < p->nfeat && strcmp(p->f[i].name, name) != 0; i++)
+		;
+	if (i == p->nfeat)
+		return ATR_ENOTFOUND;
+	f = p->f[i];
+	memmove(&p->f[i], &p->f[i + 1], (p->nfeat - i - 1) * sizeof(f));
+	f.prediction = true;
+	p->f[p->nfeat - 1] = f;
+	return 0;
 }

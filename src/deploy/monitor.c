@@ -112,8 +112,10 @@ void dep_monitor_fold(struct atr_deploy *dp, const struct atr_prediction *q, siz
 			write_windows(d);
 			c = window_counts(m, w);
 		}
-		if (c)
+		if (c) {
 			atr_profile_fold(m->profile, q[i].request, q[i].request_len, c);
+			atr_profile_fold_answer(m->profile, q[i].response, q[i].response_len, c);
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct dep *d = dep_by_id(dp, q[i].deployment_id);

@@ -81,15 +81,16 @@ static void wait_ready(const char *name)
 	fail_msg("deployment '%s' never became ready", name);
 }
 
-/* The reference: a in 0..9, b in 0..12, 260 rows. */
+/* The reference: a in 0..9, b in 0..12, and y = a + 2 b + 0.5 (what the model answers); 260 rows. */
 static char *reference_csv(void)
 {
-	size_t cap = 8192, n = 0;
+	size_t cap = 16384, n = 0;
 	char *s = malloc(cap);
 
-	n += (size_t)snprintf(s + n, cap - n, "a,b\n");
+	n += (size_t)snprintf(s + n, cap - n, "a,y,b\n");
 	for (int i = 0; i < 260; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%d,%d\n", i % 10, (i * 7) % 13);
+		n += (size_t)snprintf(s + n, cap - n, "%d,%.1f,%d\n", i % 10, i % 10 + 2.0 * ((i * 7) % 13) + 0.5,
+				      (i * 7) % 13);
 	return s;
 }
 
@@ -203,7 +204,7 @@ static void test_reference_from_lineage(void **state)
 	m = h_call(&S, "GET", "/api/v1/deployments/mon/monitoring", VIEWER, NULL, 200);
 	assert_true(json_is_false(json_object_get(m, "enabled")));
 	json_decref(m);
-	m = h_call(&S, "PUT", "/api/v1/deployments/mon/monitoring", EDITOR, "{}", 200);
+	m = h_call(&S, "PUT", "/api/v1/deployments/mon/monitoring", EDITOR, "{\"prediction\":{\"column\":\"y\"}}", 200);
 	assert_true(json_is_true(json_object_get(m, "enabled")));
 	assert_string_equal(f_str(json_object_get(m, "reference"), "source"), "lineage");
 	assert_int_equal(f_int(json_object_get(json_object_get(m, "reference"), "dataset_version"), "version"), 1);
@@ -214,6 +215,10 @@ static void test_reference_from_lineage(void **state)
 	assert_string_equal(f_str(f, "type"), "numeric");
 	assert_true(num(f, "min") == 0 && num(f, "max") == 9);
 	assert_true(json_array_size(json_object_get(f, "edges")) >= 5);
+	f = json_array_get(json_object_get(p, "features"), 2); /* the prediction comes last */
+	assert_string_equal(f_str(f, "name"), "y");
+	assert_true(json_is_true(json_object_get(f, "prediction")));
+	assert_string_equal(f_str(json_array_get(json_object_get(p, "features"), 1), "name"), "b");
 	json_decref(m);
 	/* the same settings again: the stored profile, the same answer */
 	m = h_call(&S, "GET", "/api/v1/deployments/mon/monitoring", VIEWER, NULL, 200);
@@ -254,6 +259,11 @@ static void test_drift_from_traffic(void **state)
 	assert_true(num(a, "psi") < 0.1);
 	assert_true(num(a, "ks") < 0.1);
 	assert_true(num(a, "null_rate") == 0 && num(a, "out_of_range_rate") == 0);
+	a = feature(d, 2); /* the prediction, read from the answers */
+	assert_string_equal(f_str(a, "name"), "y");
+	assert_true(json_is_true(json_object_get(a, "prediction")));
+	assert_int_equal(f_int(a, "count"), 60);
+	assert_true(num(a, "out_of_range_rate") == 0);
 	/* the report reads the counts, not the captures */
 	f_sql_exec(&S, "DELETE FROM deployment_predictions");
 	again = drift("?window=5m");
@@ -356,6 +366,10 @@ static void test_bad_input(void **state)
 		       "reference.version");
 	h_expect_error(&S, "PUT", put, EDITOR, "{\"reference\":{}}", 400, "reference.dataset");
 	h_expect_error(&S, "PUT", put, EDITOR, "{\"extra\":1}", 400, "extra");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"prediction\":{}}", 400, "prediction.column");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"a\"}],\"prediction\":{\"column\":\"a\"}}",
+		       400, "prediction.column");
+	f_expect_message(&S, "PUT", put, EDITOR, "{\"prediction\":{\"column\":\"zz\"}}", 422, "'zz'");
 	h_expect_error(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"zz\"}]}", 422, "reference");
 	f_expect_message(&S, "PUT", put, EDITOR, "{\"features\":[{\"name\":\"zz\"}]}", 422, "'zz'");
 	json_decref(h_call(&S, "DELETE", "/api/v1/deployments/nolin/monitoring", EDITOR, NULL, 405));

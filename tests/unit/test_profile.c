@@ -230,6 +230,42 @@ static void test_fold_forms(void **state)
 	atr_profile_free(p);
 }
 
+static void test_fold_prediction(void **state)
+{
+	const char *names[2] = { "y", "x" };
+	struct atr_profile_spec spec = { .nfeat = 2, .names = names };
+	struct atr_profile *p = build(CSV, ATR_PROFILE_CSV, &spec, 0, NULL), *q = NULL;
+	const char *answer = "{\"predictions\": [\"a\", \"zz\", null]}";
+	size_t oy;
+	uint64_t *c;
+	json_t *j;
+	(void)state;
+
+	assert_int_equal(atr_profile_set_prediction(p, "nope"), ATR_ENOTFOUND);
+	assert_int_equal(atr_profile_set_prediction(p, "y"), 0);
+	assert_string_equal(p->f[1].name, "y");
+	assert_true(p->f[1].prediction && !p->f[0].prediction);
+	j = atr_profile_json(p);
+	assert_int_equal(atr_profile_from_json(j, &q), 0);
+	assert_true(q->f[1].prediction);
+	json_decref(j);
+	oy = atr_profile_offset(q, 1);
+	c = calloc(atr_profile_slots(q), sizeof(uint64_t));
+	fold(q, "{\"instances\": [{\"x\": 3}, [4]]}", c); /* by position: x only */
+	assert_int_equal(c[ATR_LIVE_ROWS], 2);
+	assert_int_equal(c[ATR_LIVE_MISFIT], 0);
+	assert_int_equal(c[oy + q->f[1].nbins], 0); /* the request says nothing of y */
+	atr_profile_fold_answer(q, answer, strlen(answer), c);
+	assert_int_equal(c[oy + 0] + c[oy + 1] + c[oy + 2], 1); /* "a" among y's categories */
+	assert_int_equal(c[oy + q->f[1].nbins - 1], 1);		/* "zz": other */
+	assert_int_equal(c[oy + q->f[1].nbins], 1);		/* null */
+	assert_int_equal(c[oy + q->f[1].nbins + 1], 1);		/* unseen */
+	atr_profile_fold_answer(p, "not json", 8, c);
+	free(c);
+	atr_profile_free(p);
+	atr_profile_free(q);
+}
+
 /* ---- live quality ---- */
 
 static void test_prediction_value(void **state)
@@ -390,7 +426,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_profile_csv),   cmocka_unit_test(test_profile_spec),
 		cmocka_unit_test(test_profile_jsonl), cmocka_unit_test(test_profile_json_roundtrip),
 		cmocka_unit_test(test_fold_forms),    cmocka_unit_test(test_prediction_value),
-		cmocka_unit_test(test_quality),
+		cmocka_unit_test(test_quality),	      cmocka_unit_test(test_fold_prediction),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--drift") == 0)
