@@ -71,11 +71,13 @@ principal: core
 credentials: core
 metrics: core
 scoring: core
+profile: core
 page: http
 store: store
 db: store
 store_datasets: store
 store_deployments: store
+store_monitoring: store
 store_files: store
 store_gc: store
 store_identity: store

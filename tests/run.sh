@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs the test suites under the sanitizer build: lint (the project's rules, the module graph
 # among them), unit (and the scoring library against scikit-learn, when python3-sklearn is
-# installed: else a SKIP line says so), integration, browser (when the dashboard tests
-# exist), then the benchmark at smoke size. Each test binary runs in its own process with a
-# timeout. The unit suite includes the fuzz corpora, replayed (fuzz/). `tests/run.sh lint`,
-# `tests/run.sh unit` or `tests/run.sh integration` runs one suite.
+# installed: else a SKIP line says so; the drift statistics against SciPy likewise),
+# integration, browser (when the dashboard tests exist), then the benchmark at smoke size.
+# Each test binary runs in its own process with a timeout. The unit suite includes the fuzz
+# corpora, replayed (fuzz/). `tests/run.sh lint`, `tests/run.sh unit` or `tests/run.sh
+# integration` runs one suite.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -65,6 +66,14 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
 			run_one "unit/scoring-vs-sklearn" 600 tests/scoring/run.sh
 		else
 			printf '  SKIP  %-40s %s\n' "unit/scoring-vs-sklearn" "($why)"
+		fi
+	fi
+	# the monitoring statistics against SciPy, when Debian's python3-scipy is installed
+	if [ -x tests/drift/run.sh ]; then
+		if why=$(tests/drift/run.sh --available); then
+			run_one "unit/drift-vs-scipy" 300 tests/drift/run.sh
+		else
+			printf '  SKIP  %-40s %s\n' "unit/drift-vs-scipy" "($why)"
 		fi
 	fi
 fi

@@ -112,6 +112,9 @@ int atr_deploy_rollback(struct atr_deploy *dp, int64_t id, const char *actor, ch
 json_t *atr_deploy_json(struct atr_deploy *dp, int64_t id);
 /* Request counts, errors, latency (in memory since the daemon started). */
 json_t *atr_deploy_stats_json(struct atr_deploy *dp, int64_t id);
+/* Monitoring's settings of deployment id changed: its profile is read again at the next
+ * capture flush (src/deploy/monitor.c). */
+void atr_deploy_monitor_reload(struct atr_deploy *dp, int64_t id);
 /* Ready replicas of the deployment (version 0: any serving version). */
 int atr_deploy_ready_count(struct atr_deploy *dp, int64_t id, int64_t version);
 /* Whether the deployment serves (or is rolling out) that version number. */

@@ -130,12 +130,17 @@ struct atr_prediction {
 	size_t request_len, request_size;
 	char *response;
 	size_t response_len, response_size;
+	char request_id[64]; /* the answer's X-Request-Id: its prediction id ("" none) */
 };
 /* Inserts n records in one transaction. */
 int atr_store_predictions_insert(struct atr_store *s, const struct atr_prediction *p, size_t n);
 /* Keeps the newest max_rows of the deployment and none older than before_ms (0: no age limit). */
 int atr_store_predictions_prune(struct atr_store *s, int64_t deployment_id, int64_t max_rows, int64_t before_ms,
 				int64_t *deleted);
+/* The captured call whose answer had prediction id request_id: *created_at and *response
+ * (malloc'd, *len bytes; NULL when empty). ATR_ENOTFOUND. */
+int atr_store_prediction_find(struct atr_store *s, int64_t deployment_id, const char *request_id, int64_t *created_at,
+			      char **response, size_t *len);
 /* Newest first; version 0: any. */
 /* A captured body (V2 inference request or answer) as the listing shows it: the parsed value
  * when it is whole JSON, else its text when it is UTF-8, else base64url (then *encoding is

@@ -335,6 +335,15 @@ void api_deployments_history(struct atr_req *r);
 void api_deployments_stats(struct atr_req *r);
 /* predictions.c: captured requests and responses */
 void api_deployments_predictions(struct atr_req *r);
+/* monitoring.c: model monitoring: a deployment's reference profile and its drift */
+extern const struct atr_field api_monitoring_put_schema[];
+extern const struct atr_qparam api_drift_query[];
+void api_monitoring_get(struct atr_req *r);
+void api_monitoring_put(struct atr_req *r);
+void api_monitoring_drift(struct atr_req *r);
+/* monitoring_feedback.c: ground-truth labels for prediction ids */
+extern const struct atr_field api_feedback_schema[];
+void api_monitoring_feedback(struct atr_req *r);
 /* invoke_keys.c: deployment-scoped keys for applications */
 extern const struct atr_field api_invoke_key_schema[];
 void api_invoke_keys_create(struct atr_req *r);

@@ -4,6 +4,8 @@
  * latency, status, time) waits in memory and a timer writes the queue once a second in
  * one transaction, then prunes each deployment it wrote for to its retention (newest
  * max_rows, none older than max_age_s). Every minute every deployment is pruned by age.
+ * Before the write, monitored deployments' samples are folded into their drift counts
+ * (monitor.c): in the batch, never on the request's path.
  * The queue has a cap: past it samples are dropped and counted, so a slow disk never
  * grows the daemon's memory.
  */
@@ -40,7 +42,8 @@ static void entry_release(struct atr_prediction *p)
 }
 
 void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned status, uint64_t micros,
-		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len)
+		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len,
+		 const char *request_id)
 {
 	struct atr_deploy *dp = d->dp;
 	struct atr_prediction *p;
@@ -64,6 +67,7 @@ void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned st
 	p->request_size = req_len;
 	p->response_size = resp_len;
 	p->content_type = content_type && *content_type ? atr_strdup(content_type) : NULL;
+	atr_copy(p->request_id, sizeof(p->request_id), request_id && strcmp(request_id, "-") != 0 ? request_id : "");
 	p->request = copy_cut(req ? req : "", req_len, cap, &p->request_len);
 	p->response = copy_cut(resp ? resp : "", resp_len, cap, &p->response_len);
 	if (!p->request || !p->response) {
@@ -102,6 +106,8 @@ void dep_capture_flush(struct atr_deploy *dp)
 		n++;
 	}
 	dp->queued = n;
+	if (n)
+		dep_monitor_fold(dp, dp->queue, n);
 	if (n && atr_store_predictions_insert(dp->o.store, dp->queue, n) < 0) {
 		atr_warn("could not write %zu captured predictions; they are dropped", n);
 		dp->capture_dropped += n;

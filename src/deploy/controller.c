@@ -65,6 +65,7 @@ void dep_unref(struct dep *d)
 	if (--d->refs > 0)
 		return;
 	atr_deployment_row_release(&d->row);
+	dep_monitor_free(d);
 	free(d->series);
 	free(d);
 }

@@ -113,6 +113,7 @@ struct dep {
 	struct dep_bucket *series; /* DEP_SERIES_BUCKETS slots, a ring by start time; from the first request */
 	int fail_streak;	   /* replica jobs that ended on their own, in a row */
 	int64_t replace_after;	   /* ms: no new replica job before (backoff after failures) */
+	struct dep_monitor *mon;   /* monitoring: its profile and the window being counted (monitor.c) */
 };
 
 struct atr_deploy {
@@ -193,11 +194,18 @@ json_t *dep_stats_json(struct dep *d);
 /* capture.c */
 /* Samples a finished call (by the deployment's rate) into the queue. */
 void dep_capture(struct dep *d, int64_t version_id, int64_t version, unsigned status, uint64_t micros,
-		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len);
+		 const char *content_type, const char *req, size_t req_len, const char *resp, size_t resp_len,
+		 const char *request_id);
 /* Writes the queue in one transaction and prunes what is past retention. */
 void dep_capture_flush(struct atr_deploy *dp);
 void dep_capture_start(struct atr_deploy *dp);
 void dep_capture_release(struct atr_deploy *dp);
+
+/* monitor.c: captured requests folded into per-window counts over the reference's bins */
+struct atr_prediction;
+/* Folds a flush's samples (before they are written) and writes each window's counts. */
+void dep_monitor_fold(struct atr_deploy *dp, const struct atr_prediction *q, size_t n);
+void dep_monitor_free(struct dep *d);
 
 /* view.c */
 json_t *dep_json(struct dep *d);

@@ -163,7 +163,8 @@ static void finish(struct atr_gw_call *c, unsigned status, const struct atr_clie
 	dep_stats_observe(c->d, version, status, us);
 	if (c->d->row.sample_rate > 0)
 		dep_capture(c->d, c->rep ? c->rep->version_id : 0, version, status, us, c->content_type, c->spec.body,
-			    c->spec.body_len, resp ? resp->body : NULL, resp ? resp->len : 0);
+			    c->spec.body_len, resp ? resp->body : NULL, resp ? resp->len : 0,
+			    c->request_id_header + strlen("X-Request-Id: "));
 	call_free(c);
 }
 

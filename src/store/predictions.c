@@ -20,7 +20,7 @@ int atr_store_predictions_insert(struct atr_store *s, const struct atr_predictio
 		sqlite3_stmt *st =
 			atr_db_stmt(s->db, "INSERT INTO deployment_predictions(deployment_id, version_id, version,"
 					   " created_at, latency_us, status, content_type, request, request_size,"
-					   " response, response_size) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+					   " response, response_size, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
 		if (!st) {
 			rc = ATR_EDB;
 			break;
@@ -38,6 +38,8 @@ int atr_store_predictions_insert(struct atr_store *s, const struct atr_predictio
 		sqlite3_bind_int64(st, 9, (int64_t)p[i].request_size);
 		sqlite3_bind_blob(st, 10, p[i].response ? p[i].response : "", (int)p[i].response_len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, (int64_t)p[i].response_size);
+		if (p[i].request_id[0])
+			atr_db_bind_text(st, 12, p[i].request_id);
 		rc = atr_db_step_write(st);
 	}
 	if (rc < 0) {
@@ -76,6 +78,30 @@ int atr_store_predictions_prune(struct atr_store *s, int64_t deployment_id, int6
 		return rc;
 	*deleted += atr_db_changes(s->db);
 	return 0;
+}
+
+int atr_store_prediction_find(struct atr_store *s, int64_t deployment_id, const char *request_id, int64_t *created_at,
+			      char **response, size_t *len)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT created_at, response FROM deployment_predictions"
+					      " WHERE deployment_id = ? AND request_id = ? ORDER BY id DESC LIMIT 1");
+	int rc;
+
+	*response = NULL;
+	*len = 0;
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, deployment_id);
+	atr_db_bind_text(st, 2, request_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*created_at = sqlite3_column_int64(st, 0);
+		*len = (size_t)sqlite3_column_bytes(st, 1);
+		if (*len && (*response = malloc(*len)))
+			memcpy(*response, sqlite3_column_blob(st, 1), *len);
+		else
+			*len = 0;
+	}
+	return atr_db_row_done(st, rc);
 }
 
 /* A captured body as JSON (store_deployments.h). */
@@ -130,6 +156,11 @@ static json_t *row_json(sqlite3_stmt *st)
 		      "request", rq, "request_size", (json_int_t)req_size, "request_truncated",
 		      (int64_t)req_len < req_size, "response", rs, "response_size", (json_int_t)resp_size,
 		      "response_truncated", (int64_t)resp_len < resp_size);
+	if (o)
+		json_object_set_new(o, "prediction_id",
+				    sqlite3_column_type(st, 11) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 11)));
 	if (o && enc_req)
 		json_object_set_new(o, "request_encoding", json_string(enc_req));
 	if (o && enc_resp)
@@ -140,11 +171,11 @@ static json_t *row_json(sqlite3_stmt *st)
 int atr_store_predictions_list(struct atr_store *s, int64_t deployment_id, int64_t version, const struct atr_page *p,
 			       json_t *arr, bool *more)
 {
-	sqlite3_stmt *st =
-		atr_db_stmt(s->db, "SELECT id, version_id, version, created_at, latency_us, status, content_type,"
-				   " request, request_size, response, response_size FROM deployment_predictions"
-				   " WHERE deployment_id = ?1 AND (?2 = 0 OR version = ?2) AND (?3 = 0 OR id < ?3)"
-				   " ORDER BY id DESC LIMIT ?4");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT id, version_id, version, created_at, latency_us, status, content_type,"
+		       " request, request_size, response, response_size, request_id FROM deployment_predictions"
+		       " WHERE deployment_id = ?1 AND (?2 = 0 OR version = ?2) AND (?3 = 0 OR id < ?3)"
+		       " ORDER BY id DESC LIMIT ?4");
 	int rc, n = 0;
 
 	if (!st)
