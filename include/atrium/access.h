@@ -31,6 +31,7 @@ enum atr_res {
 	ATR_RES_MODEL_VERSION_ID, /* /model-versions/{id} */
 	ATR_RES_DEPLOYMENT,	  /* /deployments/{name}, /v2/models/{name} */
 	ATR_RES_PROMOTION,	  /* /promotions/{id} */
+	ATR_RES_COMPETITION,	  /* /competitions/{competition} (a name) */
 	ATR_RES_COUNT
 };
 

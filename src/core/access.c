@@ -33,6 +33,7 @@ const char *atr_res_name(enum atr_res r)
 		[ATR_RES_MODEL_VERSION_ID] = "model version",
 		[ATR_RES_DEPLOYMENT] = "deployment",
 		[ATR_RES_PROMOTION] = "promotion",
+		[ATR_RES_COMPETITION] = "competition",
 	};
 	return r < ATR_RES_COUNT ? names[r] : "none";
 }
