@@ -75,6 +75,7 @@ page: http
 store: store
 db: store
 store_datasets: store
+store_competitions: store
 store_deployments: store
 store_files: store
 store_gc: store

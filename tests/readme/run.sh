@@ -1,7 +1,9 @@
 #!/bin/sh
-# Runs the README's curl walkthrough (the ```sh block after "<!-- walkthrough -->") against a
-# real daemon, so the README cannot drift from the product. Any failing curl (-f) fails it.
+# Runs the README's curl walkthrough (the ```sh block after "<!-- walkthrough -->", or after
+# "<!-- NAME -->" with `run.sh NAME`: walkthrough-competition) against a real daemon, so the
+# README cannot drift from the product. Any failing curl (-f) fails it.
 set -eu
+marker="<!-- ${1:-walkthrough} -->"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="${ATRIUM_BIN:-$root/build/asan/atrium}"
 work=$(mktemp -d /tmp/atrium-readme-XXXXXX)
@@ -19,7 +21,7 @@ export ATRIUM="http://$(cat "$work/data/listen.addr")"
 # the example model server the walkthrough deploys (its cwd is not the repository)
 export MODELSERVER="${MODELSERVER:-$root/build/tests/tools/modelserver}"
 
-awk '/<!-- walkthrough -->/{on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{exit} inblock{print}' \
+awk -v m="$marker" '$0 == m {on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{exit} inblock{print}' \
 	"$root/README.md" >"$work/walkthrough.sh"
 [ -s "$work/walkthrough.sh" ] || { echo "no walkthrough block in README.md"; exit 1; }
 cd "$work"
