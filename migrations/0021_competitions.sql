@@ -25,6 +25,7 @@ CREATE TABLE competitions (
   public_fraction  REAL NOT NULL,
   score_precision  INTEGER NOT NULL,
   seed             TEXT NOT NULL,
+  board_version    INTEGER NOT NULL DEFAULT 0, -- bumped when a score or a selection changes: the boards' cache key
   created_by       INTEGER REFERENCES users(id),
   created_at       INTEGER NOT NULL,
   updated_at       INTEGER NOT NULL

@@ -108,9 +108,11 @@ int atr_store_comp_submissions_list(struct atr_store *s, const struct atr_compet
  * scored), ATR_ELIMIT (two are selected already). */
 int atr_store_comp_submission_select(struct atr_store *s, int64_t entry_id, int64_t id, bool selected);
 
-/* The leaderboards as arrays of {rank, team, submission, score, submitted_at, entries}:
- * public: each team's best public score; private: each team's best private score among its
- * selected submissions (default: its two best public ones). Ties: the earlier submission. */
-json_t *atr_store_comp_board(struct atr_store *s, const struct atr_competition *c, bool private_board, int *err);
+/* The leaderboards as the JSON text of an array of {rank, team, submission, score,
+ * submitted_at, entries} (the caller frees it; its length in *len): public: each team's best
+ * public score; private: each team's best private score among its selected submissions
+ * (default: its two best public ones). Ties: the earlier submission. */
+char *atr_store_comp_board(struct atr_store *s, const struct atr_competition *c, bool private_board, size_t *len,
+			   int *err);
 
 #endif

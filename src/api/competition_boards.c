@@ -10,6 +10,8 @@
 #include "atrium/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const struct atr_field api_comp_select_schema[] = {
 	{ "selected", ATR_F_BOOL, ATR_FF_REQUIRED, 0, 0, NULL, NULL },
@@ -22,23 +24,37 @@ const struct atr_qparam api_comp_subs_query[] = {
 	{ 0 },
 };
 
+/* The answer is written as text around the board's cached text (a board of 500 teams is
+ * 65 KB: encoding it anew for every read would cost more than the read). */
 static void reply_board(struct atr_req *r, bool private_board)
 {
 	const struct atr_competition *c = &RES(r)->comp;
-	json_t *items;
-	char ends[40];
+	json_t *head;
+	char *items = NULL, *h = NULL, *out = NULL;
+	size_t len = 0, hl;
 	int rc;
 
-	if (!(items = atr_store_comp_board(STORE(r), c, private_board, &rc))) {
+	if (!(items = atr_store_comp_board(STORE(r), c, private_board, &len, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the leaderboard");
 		return;
 	}
-	atr_time_format(c->ends_at, ends, sizeof(ends));
-	atr_reply_json(r, 200,
-		       json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:b, s:o}", "competition", c->name, "board",
-				 private_board ? "private" : "public", "metric", c->metric, "direction",
-				 c->higher_better ? "higher" : "lower", "precision", c->precision, "public_fraction",
-				 c->public_fraction, "final", atr_now_ms() >= c->ends_at, "items", items));
+	head = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:b}", "competition", c->name, "board",
+			 private_board ? "private" : "public", "metric", c->metric, "direction",
+			 c->higher_better ? "higher" : "lower", "precision", c->precision, "public_fraction",
+			 c->public_fraction, "final", atr_now_ms() >= c->ends_at);
+	h = head ? atr_json_dump(head) : NULL;
+	json_decref(head);
+	if (h && (hl = strlen(h)) > 1 && (out = malloc(hl + len + 16))) {
+		memcpy(out, h, hl - 1); /* without its closing brace */
+		memcpy(out + hl - 1, ",\"items\":", 9);
+		memcpy(out + hl + 8, items, len);
+		out[hl + 8 + len] = '}';
+		atr_reply_data_owned(r, 200, "application/json", out, hl + len + 9);
+	} else {
+		atr_reply_nomem(r, NULL, "out of memory");
+	}
+	free(h);
+	free(items);
 }
 
 void api_comp_board_public(struct atr_req *r)

@@ -3,13 +3,19 @@
  * transaction that records one) and its public and private leaderboards. Scores are kept
  * as computed; the boards round them to the published precision and break ties (equal
  * rounded scores) by the earlier submission (the lower id: ids follow arrival).
+ * A board is computed once per change: competitions.board_version is bumped in the
+ * transaction that scores or selects a submission, and the last boards computed are kept
+ * by (database, competition, version, board) until it moves (a read of 10,000 submissions
+ * then costs one indexed lookup instead of the window queries).
  */
 #include "atrium/store_competitions.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
+#include "atrium/json.h"
 #include "atrium/store_files.h"
 #include "atrium/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SUB_KIND "competition_submission"
@@ -79,6 +85,16 @@ fail:
 	return rc;
 }
 
+static int bump(struct atr_store *s, int64_t sub_id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE competitions SET board_version = board_version + 1 WHERE id ="
+					      " (SELECT competition_id FROM competition_submissions WHERE id = ?)");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, sub_id);
+	return atr_db_step_write(st);
+}
+
 int atr_store_comp_submission_scored(struct atr_store *s, int64_t id, bool pub_ok, double pub, bool priv_ok,
 				     double priv)
 {
@@ -92,7 +108,7 @@ int atr_store_comp_submission_scored(struct atr_store *s, int64_t id, bool pub_o
 		sqlite3_bind_double(st, 2, priv);
 	sqlite3_bind_int64(st, 3, atr_now_ms());
 	sqlite3_bind_int64(st, 4, id);
-	return atr_db_step_write(st);
+	return atr_db_step_write(st) < 0 ? ATR_EDB : bump(s, id);
 }
 
 int atr_store_comp_submission_invalid(struct atr_store *s, int64_t id, const char *error)
@@ -188,6 +204,8 @@ int atr_store_comp_submission_select(struct atr_store *s, int64_t entry_id, int6
 		rc = ATR_ENOTFOUND;
 		goto fail;
 	}
+	if ((rc = bump(s, id)) < 0)
+		goto fail;
 	return atr_db_commit(s->db);
 fail:
 	atr_db_rollback(s->db);
@@ -216,7 +234,74 @@ static const char private_sql[] =
 	" b AS (SELECT id, entry_id, arrived_at, n, round(private_score, ?2) AS score, row_number() OVER (PARTITION"
 	" BY entry_id ORDER BY private_score IS NULL, ?1 * round(private_score, ?2) DESC, id) AS r FROM f)" BOARD_TAIL;
 
-json_t *atr_store_comp_board(struct atr_store *s, const struct atr_competition *c, bool private_board, int *err)
+/* The last boards computed (a few competitions, both boards): loop-thread only, as the store. */
+#define CACHED 8
+static struct board_cache {
+	const struct atr_db *db;
+	char db_path[1100];
+	int64_t comp_id, version;
+	bool private_board;
+	char *text; /* the board as JSON text */
+	size_t len;
+} cache[CACHED];
+
+static int board_version(struct atr_store *s, int64_t comp_id, int64_t *v)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT board_version FROM competitions WHERE id = ?");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, comp_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	return atr_db_row_done(st, rc);
+}
+
+static struct board_cache *cache_slot(int64_t comp_id, bool private_board)
+{
+	return &cache[((size_t)comp_id * 2 + private_board) % CACHED];
+}
+
+static json_t *compute_board(struct atr_store *s, const struct atr_competition *c, bool private_board, int *err);
+
+char *atr_store_comp_board(struct atr_store *s, const struct atr_competition *c, bool private_board, size_t *len,
+			   int *err)
+{
+	struct board_cache *e = cache_slot(c->id, private_board);
+	int64_t v = 0;
+	json_t *items;
+	char *text, *copy;
+
+	if ((*err = board_version(s, c->id, &v)) < 0)
+		return NULL;
+	if (!(e->text && e->db == s->db && e->comp_id == c->id && e->version == v &&
+	      e->private_board == private_board && strcmp(e->db_path, s->db_path) == 0)) {
+		if (!(items = compute_board(s, c, private_board, err)))
+			return NULL;
+		text = atr_json_dump(items);
+		json_decref(items);
+		if (!text) {
+			*err = ATR_ENOMEM;
+			return NULL;
+		}
+		free(e->text);
+		*e = (struct board_cache){ .db = s->db, .comp_id = c->id, .version = v, .private_board = private_board };
+		atr_copy(e->db_path, sizeof(e->db_path), s->db_path);
+		e->text = text;
+		e->len = strlen(text);
+	}
+	if (!(copy = malloc(e->len + 1))) {
+		*err = ATR_ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, e->text, e->len + 1);
+	*len = e->len;
+	return copy;
+}
+
+static json_t *compute_board(struct atr_store *s, const struct atr_competition *c, bool private_board, int *err)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, private_board ? private_sql : public_sql);
 	json_t *arr = json_array();
