@@ -303,7 +303,7 @@ static void test_hidden_matrix(void **state)
 	json_decref(h_call(&S, "GET", DS "/test/versions/1/files", olga, NULL, 200));
 }
 
-static void test_submissions(void **state)
+static void test_refusals(void **state)
 {
 	long st;
 	json_t *j;
@@ -347,6 +347,14 @@ static void test_submissions(void **state)
 			 "starts at 2098-01-01T00:00:00");
 	/* JSON Lines, with a bad line named */
 	h_req_jsonl(422, "{\"id\": 1, \"prediction\": 1}\n{\"id\": 2,\n");
+}
+
+static void test_submissions(void **state)
+{
+	long st;
+	json_t *j;
+	(void)state;
+
 	/* three a day */
 	submit_ok(out, N_IDS);
 	submit_ok(out, 10);
@@ -428,8 +436,10 @@ static void test_boards(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create),	      cmocka_unit_test(test_read_patch),  cmocka_unit_test(test_join),
-		cmocka_unit_test(test_hidden_matrix), cmocka_unit_test(test_submissions), cmocka_unit_test(test_boards),
+		cmocka_unit_test(test_create),	 cmocka_unit_test(test_read_patch),
+		cmocka_unit_test(test_join),	 cmocka_unit_test(test_hidden_matrix),
+		cmocka_unit_test(test_refusals), cmocka_unit_test(test_submissions),
+		cmocka_unit_test(test_boards),
 	};
 	static const char *const names[4] = { "olga", "ed", "vic", "out" };
 
