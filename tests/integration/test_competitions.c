@@ -303,6 +303,33 @@ static void test_hidden_matrix(void **state)
 	json_decref(h_call(&S, "GET", DS "/test/versions/1/files", olga, NULL, 200));
 }
 
+static void test_hidden_lineage(void **state)
+{
+	json_t *j;
+	(void)state;
+
+	/* an organiser's run read it: the model's lineage names the version, not its files */
+	j = h_call(&S, "POST", "/api/v1/projects/org/runs", olga, "{\"inputs\":[{\"dataset\":\"test\",\"version\":1}]}",
+		   201);
+	long long run = f_int(j, "id");
+	json_decref(j);
+	json_decref(h_call(&S, "POST", "/api/v1/projects/org/models", olga, "{\"name\":\"m\"}", 201));
+	j = h_call(&S, "POST", "/api/v1/projects/org/models/m/versions", olga, h_fmt("{\"source_run\":%lld}", run),
+		   201);
+	long long mv = f_int(j, "id");
+	json_decref(j);
+	expect_hidden_or("GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), NULL, true);
+	j = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), ed, NULL, 200);
+	json_t *dv = json_array_get(json_object_get(j, "datasets"), 0);
+	assert_true(json_is_true(json_object_get(dv, "hidden")));
+	assert_int_equal(json_array_size(json_object_get(dv, "files")), 0);
+	json_decref(j);
+	j = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), olga, NULL, 200);
+	dv = json_array_get(json_object_get(j, "datasets"), 0);
+	assert_int_equal(json_array_size(json_object_get(dv, "files")), 1);
+	json_decref(j);
+}
+
 static void test_refusals(void **state)
 {
 	long st;
@@ -436,10 +463,10 @@ static void test_boards(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create),	 cmocka_unit_test(test_read_patch),
-		cmocka_unit_test(test_join),	 cmocka_unit_test(test_hidden_matrix),
-		cmocka_unit_test(test_refusals), cmocka_unit_test(test_submissions),
-		cmocka_unit_test(test_boards),
+		cmocka_unit_test(test_create),	       cmocka_unit_test(test_read_patch),
+		cmocka_unit_test(test_join),	       cmocka_unit_test(test_hidden_matrix),
+		cmocka_unit_test(test_hidden_lineage), cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_submissions),    cmocka_unit_test(test_boards),
 	};
 	static const char *const names[4] = { "olga", "ed", "vic", "out" };
 
