@@ -118,7 +118,7 @@ int atr_store_competition_find(struct atr_store *s, const char *name, struct atr
 				     " c.test_path, c.id_column, c.label_column, c.metric, nullif(c.pos_label, '') "   \
 				     "AS pos_label,"                                                                   \
 				     " c.max_bytes, c.daily_limit, c.max_team_size, c.public_fraction, "               \
-				     "c.score_precision,"                                                              \
+				     "c.score_precision AS precision,"                                                 \
 				     " u.username AS created_by, c.created_at, c.updated_at,"                          \
 				     " (SELECT count(*) FROM competition_teams t WHERE t.competition_id = c.id) AS "   \
 				     "teams,"                                                                          \

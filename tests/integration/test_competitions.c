@@ -153,6 +153,7 @@ static void test_create(void **state)
 	assert_string_equal(f_str(j, "name"), "churn");
 	assert_true(json_is_true(json_object_get(j, "organiser")));
 	assert_null(json_object_get(j, "seed"));
+	assert_int_equal(f_int(j, "precision"), 3);
 	json_decref(j);
 	h_expect_error(&S, "POST", "/api/v1/projects/org/competitions", olga, comp_body("churn", ""), 409, "name");
 }

@@ -1714,6 +1714,7 @@ test('competition page: Markdown rendered safely, live public board, own submiss
 	assert.equal(await md.locator('a').count(), 0, 'a javascript: link stays text');
 	assert.equal(await md.locator('li').count(), 2);
 	assert.equal(await page.evaluate(() => window.pwned), undefined);
+	assert.ok((await text(page.locator('main dl.facts'))).includes('accuracy (3 decimals)'));
 	await prow(page, 'comp-public', 'parity-pros').waitFor();
 	assert.equal(await text(prow(page, 'comp-public', 'parity-pros').locator('td').nth(2)), '1');
 	await prow(page, 'comp-private', 'parity-pros').waitFor();
