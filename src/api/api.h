@@ -394,6 +394,10 @@ void api_competitions_data_get(struct atr_req *r);
 void api_comp_sub_begin(struct atr_req *r);
 int api_comp_sub_chunk(struct atr_req *r, const char *data, size_t len);
 void api_comp_sub_create(struct atr_req *r);
+/* Reads a competition's ground truth (c: its test version, file, columns, metric) on the
+ * thread pool; then(r) runs on the loop when it reads well, else a 400 names 'test.path' with
+ * the scoring library's message (the organiser's own file). */
+void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *c, void (*then)(struct atr_req *r));
 void api_comp_subs_list(struct atr_req *r);
 void api_comp_sub_select(struct atr_req *r);
 void api_comp_board_public(struct atr_req *r);

@@ -154,6 +154,8 @@ struct scoring_job {
 	char metric[64], id_column[ATR_COMP_TEXT_MAX], label_column[ATR_COMP_TEXT_MAX], pos_label[ATR_COMP_TEXT_MAX];
 	char seed[65];
 	double fraction;
+	bool truth_only;		 /* a competition being made: its ground truth is read, no more */
+	void (*then)(struct atr_req *r); /* truth_only: what runs once it reads well */
 	/* results */
 	int rc; /* 0, ATR_EUNPROCESSABLE (the submission), ATR_EINVAL (the truth), other */
 	struct atr_scoring_error err;
@@ -267,11 +269,12 @@ static void score_work(void *data)
 			j->err = *atr_scoring_truth_error(t);
 		j->rc = ATR_EINVAL; /* the organisers' file: nothing of it goes to the participant */
 	}
-	if (j->rc == 0)
+	if (j->rc == 0 && !j->truth_only)
 		j->rc = atr_scoring_new(t, j->fmt, &s);
-	if (j->rc == 0 && (j->rc = feed_file(j->sub_path, s, sub_feed, sub_end)) == ATR_EUNPROCESSABLE)
+	if (j->rc == 0 && !j->truth_only &&
+	    (j->rc = feed_file(j->sub_path, s, sub_feed, sub_end)) == ATR_EUNPROCESSABLE)
 		j->err = *atr_scoring_error(s);
-	if (j->rc == 0)
+	if (j->rc == 0 && !j->truth_only)
 		compute(j, s, t);
 	atr_scoring_free(s);
 	atr_scoring_truth_free(t);
@@ -389,5 +392,49 @@ void api_comp_sub_create(struct atr_req *r)
 		free(j);
 		atr_store_comp_submission_invalid(STORE(r), id, "could not be scored");
 		atr_reply_unavailable(r, NULL, "could not schedule the scoring");
+	}
+}
+
+/* ---- a competition being made: its ground truth must read ---- */
+
+static void check_after(struct atr_req *r, void *data)
+{
+	struct scoring_job *j = data;
+
+	if (j->rc == ATR_EINVAL &&
+	    j->err.kind != ATR_SCORING_E_NONE) /* the organiser's own file: the message may quote it */
+		atr_reply_invalid(r, "test.path", "the ground truth cannot be scored against: %s", j->err.message);
+	else if (j->rc < 0)
+		atr_reply_err(r, j->rc, NULL, "could not read the ground truth");
+	else
+		j->then(r);
+	free(j);
+}
+
+void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *c, void (*then)(struct atr_req *r))
+{
+	struct scoring_job *j = calloc(1, sizeof(*j));
+	struct atr_file truth;
+
+	if (!j) {
+		atr_reply_nomem(r, NULL, "out of memory");
+		return;
+	}
+	if (atr_store_file_get(STORE(r), "dataset_version", c->test_version_id, c->test_path, &truth) < 0) {
+		free(j);
+		atr_reply_invalid(r, "test.path", "the test version has no file '%s'", c->test_path);
+		return;
+	}
+	j->truth_only = true;
+	j->then = then;
+	j->truth_fmt = truth_format(c->test_path);
+	atr_blob_path(STORE(r), truth.sha256, j->truth_path, sizeof(j->truth_path));
+	atr_copy(j->metric, sizeof(j->metric), c->metric);
+	atr_copy(j->id_column, sizeof(j->id_column), c->id_column);
+	atr_copy(j->label_column, sizeof(j->label_column), c->label_column);
+	atr_copy(j->pos_label, sizeof(j->pos_label), c->pos_label ? c->pos_label : "");
+	if (atr_req_offload(r, score_work, check_after, j) < 0) {
+		free(j);
+		atr_reply_unavailable(r, NULL, "could not schedule the reading of the ground truth");
 	}
 }

@@ -124,6 +124,7 @@ static void test_create(void **state)
 	dataset_version("train", "train.csv", "id,x\n1,0.5\n", true);
 	dataset_version("test", "truth.csv", t, true);
 	dataset_version("draft", "truth.csv", t, false);
+	dataset_version("broken", "truth.csv", "id,label\n1,0\n1,1\n", true);
 	free(t);
 	/* bad input, each named */
 	h_expect_error(&S, "POST", "/api/v1/projects/org/competitions", olga, comp_body("x", ",\"metric\":\"nope\""),
@@ -146,6 +147,12 @@ static void test_create(void **state)
 			     "\"ends_at\":\"2029-01-01T00:00:00Z\",\"test\":{\"dataset\":\"draft\",\"version\":1,"
 			     "\"path\":\"truth.csv\"},\"metric\":\"accuracy\"}"),
 		       400, "test");
+	/* a ground truth the scoring refuses: the organiser learns where */
+	f_expect_message(&S, "POST", "/api/v1/projects/org/competitions", olga,
+			 h_fmt("{\"name\":\"x\",\"title\":\"t\",\"starts_at\":\"2020-01-01T00:00:00Z\","
+			       "\"ends_at\":\"2029-01-01T00:00:00Z\",\"test\":{\"dataset\":\"broken\",\"version\":1,"
+			       "\"path\":\"truth.csv\"},\"metric\":\"accuracy\"}"),
+			 400, "line 3");
 	/* an editor of the project may not organise; an outsider does not see the project */
 	h_expect_error(&S, "POST", "/api/v1/projects/org/competitions", ed, comp_body("churn", ""), 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/projects/org/competitions", out, comp_body("churn", ""), 404, NULL);
