@@ -76,6 +76,7 @@ page: http
 store: store
 db: store
 store_datasets: store
+store_competitions: store
 store_deployments: store
 store_monitoring: store
 store_files: store

@@ -86,6 +86,7 @@ if [ "$suite" = all ] || [ "$suite" = integration ]; then
 	done
 	if [ -x tests/readme/run.sh ]; then
 		run_one "integration/readme-walkthrough" 300 tests/readme/run.sh
+		run_one "integration/readme-competition" 300 tests/readme/run.sh walkthrough-competition
 	fi
 fi
 

@@ -27,6 +27,8 @@ export const ROUTES = [
 	{ path: 'projects/:project/models/:model/versions/:version', title: 'Model version', module: './views/model_version.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks', title: 'Benchmarks', module: './views/benchmarks.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks/:benchmark', title: 'Benchmark', module: './views/benchmark.js', nav: false, parent: 'projects' },
+	{ path: 'competitions', title: 'Competitions', section: 'Registry', module: './views/competitions.js' },
+	{ path: 'competitions/:competition', title: 'Competition', module: './views/competition.js', nav: false, parent: 'competitions' },
 	{ path: 'promotions', title: 'Promotions', section: 'Registry', module: './views/promotions.js', count: 'promotions' },
 	{ path: 'jobs', title: 'Jobs', section: 'Compute', module: './views/jobs.js' },
 	{ path: 'jobs/:job', title: 'Job', module: './views/job.js', nav: false, parent: 'jobs' },

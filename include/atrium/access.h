@@ -33,6 +33,7 @@ enum atr_res {
 	ATR_RES_PROMOTION,	  /* /promotions/{id} */
 	ATR_RES_BENCHMARK,	  /* {project}/benchmarks/{benchmark} (a name or an id) */
 	ATR_RES_EVALUATION,	  /* {project}/benchmarks/{benchmark}/evaluations/{evaluation} */
+	ATR_RES_COMPETITION,	  /* /competitions/{competition} (a name) */
 	ATR_RES_COUNT
 };
 

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "atrium/deploy.h"
 #include "atrium/metric_batch.h"
+#include "atrium/scoring.h"
 #include "atrium/util.h"
 
 #include <stdio.h>
@@ -167,6 +168,20 @@ static int load_dataset(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
+bool api_dsv_hidden(struct atr_req *r, int64_t dsv_id)
+{
+	struct atr_project p;
+	int64_t ids[8];
+	size_t n;
+
+	if (atr_store_competition_hiders(STORE(r), dsv_id, ids, 8, &n) < 0 || n > 8)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (atr_store_project_get(STORE(r), ids[i], &p) < 0 || api_project_role(r, &p) < ATR_PROLE_OWNER)
+			return true;
+	return false;
+}
+
 static int load_dataset_version(struct atr_req *r, struct api_res *x)
 {
 	const char *name = atr_req_param(r, "dataset");
@@ -178,6 +193,8 @@ static int load_dataset_version(struct atr_req *r, struct api_res *x)
 	if (dataset_version_param(r, &version) < 0)
 		return -1;
 	rc = atr_store_dsv_find(STORE(r), x->dataset_id, version, &x->dsv);
+	if (rc == 0 && api_dsv_hidden(r, x->dsv.id))
+		rc = ATR_ENOTFOUND; /* a competition's hidden set: absent for all but its organisers */
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "dataset '%s' has no version '%s'", name, atr_req_param(r, "version"));
 		return -1;
@@ -392,6 +409,33 @@ static int load_evaluation(struct atr_req *r, struct api_res *x)
 	return 0;
 }
 
+/* {competition}: any signed-in user sees a competition (and may join it): a viewer; its
+ * organisers (owners of its project, admins) are its owners. Other tokens: absent. */
+static int load_competition(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "competition");
+	const struct atr_scoring_metric *m;
+	int rc;
+
+	if (atr_req_who(r)->kind != ATR_P_USER)
+		rc = ATR_ENOTFOUND;
+	else
+		rc = atr_store_competition_find(STORE(r), name ? name : "", &x->comp);
+	if (rc == 0)
+		rc = atr_store_project_get(STORE(r), x->comp.project_id, &x->project);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "competition '%s' does not exist", name ? name : "");
+		return -1;
+	}
+	if (rc < 0)
+		return rc;
+	x->role = api_project_role(r, &x->project) == ATR_PROLE_OWNER ? ATR_PROLE_OWNER : ATR_PROLE_VIEWER;
+	m = atr_scoring_metric_find(x->comp.metric);
+	x->comp.higher_better = !m || m->direction == ATR_SCORING_HIGHER;
+	atr_req_audit_object(r, "competition:%s", x->comp.name);
+	return 0;
+}
+
 static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) = {
 	[ATR_RES_PROJECT] = load_project,
 	[ATR_RES_DATASET] = load_dataset,
@@ -405,6 +449,7 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_PROMOTION] = load_promotion,
 	[ATR_RES_BENCHMARK] = load_benchmark,
 	[ATR_RES_EVALUATION] = load_evaluation,
+	[ATR_RES_COMPETITION] = load_competition,
 };
 
 /* ---- MLflow's artifact listing: the `path` query parameter names a run or a model version ---- */

@@ -95,6 +95,7 @@ void api_audit_record(void *app, struct atr_req *r);
 
 /* access.c: the one access decision (see its header comment). */
 #include "atrium/deploy.h"
+#include "atrium/store_competitions.h"
 #include "atrium/store_datasets.h"
 #include "atrium/store_jobs.h"
 #include "atrium/store_models.h"
@@ -116,6 +117,7 @@ struct api_res {
 	struct atr_promotion promotion;	  /* ATR_RES_PROMOTION */
 	struct atr_benchmark benchmark;	  /* ATR_RES_BENCHMARK, ATR_RES_EVALUATION */
 	int64_t evaluation_id;		  /* ATR_RES_EVALUATION */
+	struct atr_competition comp;	  /* ATR_RES_COMPETITION (higher_better set from its metric) */
 	/* ATR_RF_ARTIFACT_PATH: whose files the query's path names ("run" or "model_version", its
 	 * id) and the folder inside them ("" the root; in the request arena) */
 	struct {
@@ -142,6 +144,16 @@ int api_mlflow_model(struct atr_req *r, const char *name, struct api_res *x);
 /* A project named by a query parameter (a list's filter): unless the caller may read it, a 400
  * naming field (or 404 when field is NULL), as if it did not exist. */
 int api_project_visible_or_reply(struct atr_req *r, const char *ref, const char *field, struct atr_project *out);
+
+/*
+ * A competition's hidden set (src/api/access.c): whether dataset version dsv_id is the
+ * hidden test set of a competition of which the caller is not an organiser (an owner of the
+ * competition's project, or an admin). Such a version does not exist for the caller: the
+ * dataset version loader answers 404 as for a missing version, and what names a version in
+ * a body or a query (job and run inputs, a diff's other side) must ask here. Fails closed
+ * (true) when the database cannot say.
+ */
+bool api_dsv_hidden(struct atr_req *r, int64_t dsv_id);
 
 /* idempotency.c: the server's Idempotency-Key hooks (atr_server_opts.idem_get / idem_put). */
 int api_idem_get(void *app, struct atr_req *r, const char *key, unsigned *status, char **body);
@@ -411,5 +423,30 @@ void api_mlflow_artifact_get(struct atr_req *r);
 void api_mlflow_artifact_delete(struct atr_req *r);
 void api_mlflow_version_file_get(struct atr_req *r);
 void api_mlflow_mpu(struct atr_req *r);
+
+/* competitions.c, competition_subs.c, competition_boards.c: competitions (hackathons) */
+extern const struct atr_field api_competition_create_schema[], api_competition_patch_schema[],
+	api_competition_join_schema[], api_comp_select_schema[];
+extern const struct atr_qparam api_comp_subs_query[], api_comp_sub_query[];
+void api_competitions_create(struct atr_req *r);
+void api_competitions_list(struct atr_req *r);
+void api_competitions_get(struct atr_req *r);
+void api_competitions_patch(struct atr_req *r);
+void api_competitions_join(struct atr_req *r);
+void api_competitions_leave(struct atr_req *r);
+void api_competitions_teams(struct atr_req *r);
+void api_competitions_data(struct atr_req *r);
+void api_competitions_data_get(struct atr_req *r);
+void api_comp_sub_begin(struct atr_req *r);
+int api_comp_sub_chunk(struct atr_req *r, const char *data, size_t len);
+void api_comp_sub_create(struct atr_req *r);
+/* Reads a competition's ground truth (c: its test version, file, columns, metric) on the
+ * thread pool; then(r) runs on the loop when it reads well, else a 400 names 'test.path' with
+ * the scoring library's message (the organiser's own file). */
+void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *c, void (*then)(struct atr_req *r));
+void api_comp_subs_list(struct atr_req *r);
+void api_comp_sub_select(struct atr_req *r);
+void api_comp_board_public(struct atr_req *r);
+void api_comp_board_private(struct atr_req *r);
 
 #endif

@@ -92,10 +92,14 @@ void api_dsv_create(struct atr_req *r)
 	const struct api_res *x = RES(r);
 	struct atr_dataset_version v;
 	int64_t parent = atr_json_int(atr_req_body(r), "parent", 0);
-	int rc;
+	int rc = 0;
 
-	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent, 0,
-				  atr_req_who(r)->user_id, &v);
+	/* a competition's hidden set is no parent but for its organisers (the draft would copy its files) */
+	if (parent > 0 && atr_store_dsv_find(STORE(r), x->dataset_id, parent, &v) == 0 && api_dsv_hidden(r, v.id))
+		rc = ATR_ENOTFOUND;
+	if (rc == 0)
+		rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent,
+					  0, atr_req_who(r)->user_id, &v);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
 				  (long long)parent);
@@ -207,6 +211,8 @@ void api_dsv_diff(struct atr_req *r)
 	int rc;
 
 	rc = atr_store_dsv_find(STORE(r), v->dataset_id, against, &other);
+	if (rc == 0 && api_dsv_hidden(r, other.id))
+		rc = ATR_ENOTFOUND; /* a competition's hidden set */
 	if (rc < 0) {
 		if (rc == ATR_ENOTFOUND)
 			atr_reply_invalid(r, "against", "version %lld does not exist", (long long)against);

@@ -72,7 +72,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 			version = json_integer_value(vj);
 		else if (strcmp(json_string_value(vj), "latest") != 0)
 			version = -1; /* (the schemas let no other string through: "latest" is 0) */
-		if (version < 0 || atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0) {
+		if (version < 0 || atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0 ||
+		    api_dsv_hidden(r, v.id)) { /* (a competition's hidden set: absent but for its organisers) */
 			atr_reply_invalid(r, field, "dataset '%s' has no such committed version", ds);
 			return -1;
 		}

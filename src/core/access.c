@@ -35,6 +35,7 @@ const char *atr_res_name(enum atr_res r)
 		[ATR_RES_PROMOTION] = "promotion",
 		[ATR_RES_BENCHMARK] = "benchmark",
 		[ATR_RES_EVALUATION] = "evaluation",
+		[ATR_RES_COMPETITION] = "competition",
 	};
 	return r < ATR_RES_COUNT ? names[r] : "none";
 }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Runs the README's curl walkthrough (the ```sh blocks after "<!-- walkthrough -->") against a
-# real daemon, so the README cannot drift from the product. Any failing curl (-f) fails it.
+# Runs the README's curl walkthrough against a real daemon, so the README cannot drift from the
+# product: every ```sh block after a "<!-- walkthrough -->" line, in order, as one script (later
+# blocks go on from the state earlier ones left); `run.sh NAME` runs the blocks after
+# "<!-- NAME -->" instead (walkthrough-competition). Any failing curl (-f) fails it.
 set -eu
+marker="<!-- ${1:-walkthrough} -->"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="${ATRIUM_BIN:-$root/build/asan/atrium}"
 work=$(mktemp -d /tmp/atrium-readme-XXXXXX)
@@ -19,9 +22,7 @@ export ATRIUM="http://$(cat "$work/data/listen.addr")"
 # the example model server the walkthrough deploys (its cwd is not the repository)
 export MODELSERVER="${MODELSERVER:-$root/build/tests/tools/modelserver}"
 
-# every ```sh block after a "<!-- walkthrough -->" marker, in order, as one script (later
-# blocks go on from the state earlier ones left)
-awk '/<!-- walkthrough -->/{on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{on=0; inblock=0; next} inblock{print}' \
+awk -v m="$marker" '$0 == m {on=1; next} on && /^```sh/{inblock=1; next} inblock && /^```/{on=0; inblock=0; next} inblock{print}' \
 	"$root/README.md" >"$work/walkthrough.sh"
 [ -s "$work/walkthrough.sh" ] || { echo "no walkthrough block in README.md"; exit 1; }
 cd "$work"

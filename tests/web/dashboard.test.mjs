@@ -1699,6 +1699,65 @@ test('lineage: a model version\'s deployment node leads to the deployment; at 40
 });
 
 // ---------- run ----------
+// ---------- competitions ----------
+async function rawPut(p, token, body, method = 'PUT') {
+	const res = await fetch(base + '/api/v1' + p, { method, headers: { Authorization: `Bearer ${token}` }, body });
+	const t = await res.text();
+	assert.ok(res.status >= 200 && res.status < 300, `${method} ${p}: ${res.status} ${t}`);
+	return JSON.parse(t);
+}
+
+test('competition page: Markdown rendered safely, live public board, own submissions; private board for organisers', async (page) => {
+	const P = '/projects/hackweb/datasets';
+	await apiOk('POST', '/projects', adminToken, { name: 'hackweb' });
+	for (const ds of ['train', 'truth']) {
+		await apiOk('POST', P, adminToken, { name: ds });
+		await apiOk('POST', `${P}/${ds}/versions`, adminToken, {});
+	}
+	const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+	await rawPut(`${P}/train/versions/1/files/test.csv`, adminToken, 'id\n' + ids.join('\n') + '\n');
+	await rawPut(`${P}/truth/versions/1/files/truth.csv`, adminToken, 'id,label\n' + ids.map((i) => `${i},${i % 2}`).join('\n') + '\n');
+	for (const ds of ['train', 'truth']) await apiOk('POST', `${P}/${ds}/versions/1/commit`, adminToken, {});
+	await apiOk('POST', '/projects/hackweb/competitions', adminToken, {
+		name: 'web-hack', title: 'Web hack', description: '# Goal\nPredict **parity**. <img src=x onerror="window.pwned=1">\n- one\n- two\n[evil](javascript:alert(1))',
+		starts_at: '2020-01-01T00:00:00Z', ends_at: '2099-01-01T00:00:00Z', training: { dataset: 'train', version: 1 },
+		test: { dataset: 'truth', version: 1, path: 'truth.csv' }, metric: 'accuracy', public_fraction: 0.5, precision: 3,
+	});
+	const player = (await apiOk('POST', '/users', adminToken, { username: 'player1' })).token;
+	await apiOk('POST', '/competitions/web-hack/join', player, { name: 'parity-pros' });
+	const sub = await rawPut('/competitions/web-hack/submissions', player, 'id,prediction\n' + ids.map((i) => `${i},${i % 2}`).join('\n') + '\n', 'POST');
+	assert.equal(sub.state, 'scored');
+
+	// the organiser (the admin): the page, the boards, every submission
+	await asAdmin(page, 'competitions/web-hack', 'Web hack');
+	const md = page.locator('main section[aria-labelledby="comp-description"] .markdown');
+	assert.equal(await text(md.locator('strong')), 'parity');
+	assert.equal(await md.locator('img').count(), 0, 'markup in the description stays text');
+	assert.ok((await text(md)).includes('<img src=x'));
+	assert.equal(await md.locator('a').count(), 0, 'a javascript: link stays text');
+	assert.equal(await md.locator('li').count(), 2);
+	assert.equal(await page.evaluate(() => window.pwned), undefined);
+	assert.ok((await text(page.locator('main dl.facts'))).includes('accuracy (3 decimals)'));
+	await prow(page, 'comp-public', 'parity-pros').waitFor();
+	assert.equal(await text(prow(page, 'comp-public', 'parity-pros').locator('td').nth(2)), '1');
+	await prow(page, 'comp-private', 'parity-pros').waitFor();
+	await prow(page, 'comp-submissions', String(sub.id)).waitFor();
+	await shot(page, 'competition-organiser');
+	// the list
+	await view(page, 'competitions', 'Competitions');
+	await row(page, 'web-hack').waitFor();
+
+	// the participant: the public board and the team's own submissions, no private board
+	await page.evaluate(() => sessionStorage.clear());
+	await signInToken(page, player);
+	await signedIn(page);
+	await view(page, 'competitions/web-hack', 'Web hack');
+	await prow(page, 'comp-public', 'parity-pros').waitFor();
+	await prow(page, 'comp-submissions', String(sub.id)).waitFor();
+	assert.equal(await panelOf(page, 'comp-private').count(), 0);
+	await shot(page, 'competition-participant');
+});
+
 async function main() {
 	fs.mkdirSync(shots, { recursive: true });
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-chromium-'));
