@@ -67,6 +67,17 @@ if [ "$suite" = all ] || [ "$suite" = integration ]; then
 	if [ -x tests/readme/run.sh ]; then
 		run_one "integration/readme-walkthrough" 300 tests/readme/run.sh
 	fi
+	# the real MLflow 2.9.2 client (scripts/mlflow-client.sh lays it out), when it is installed
+	if [ -x tests/mlflow/run.sh ]; then
+		if why=$(tests/mlflow/run.sh --available); then
+			for t in tests/mlflow/*.py; do
+				t=$(basename "$t" .py)
+				run_one "integration/mlflow-$t" 600 tests/mlflow/run.sh "$t"
+			done
+		else
+			printf '  SKIP  %-40s %s\n' "integration/mlflow-client" "($why)"
+		fi
+	fi
 fi
 
 if { [ "$suite" = all ] || [ "$suite" = web ]; } && [ -f tests/web/run.sh ]; then
