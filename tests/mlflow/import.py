@@ -185,6 +185,16 @@ try:
     ok("experiments: 0 new," in out, "nor any experiment")
     ok(len(a.search_runs([exp.experiment_id])) == 2, "no run duplicated")
     ok(len(a.search_model_versions("name='ChurnModel'")) == 2, "no version duplicated")
+
+    # an import interrupted in the middle of a run: the half-copied run is made again, once
+    half = got[src_runs[1]].info.run_id
+    a.delete_tag(half, "atrium.import.complete")
+    out = run_import(url)
+    ok("interrupted before, copying again" in out and "runs: copied 1, 2 already there" in out,
+       "a half-copied run is copied again")
+    again = {r.data.tags["atrium.import.source_run"]: r for r in a.search_runs([exp.experiment_id])}
+    ok(len(again) == 2 and len(a.search_runs([exp.experiment_id])) == 2, "and not duplicated")
+    ok(len(a.get_metric_history(again[src_runs[1]].info.run_id, "loss")) == 2500, "its history whole again")
 finally:
     stop_mlflow(proc)
 print(f"import-mlflow against MLflow {mlflow.__version__} passed ({checks} checks)")
