@@ -195,6 +195,14 @@ expect_error("PERMISSION_DENIED", client.transition_model_version_stage, "FraudM
 as_user(users["bob"])
 expect_error("RESOURCE_DOES_NOT_EXIST", client.get_run, best)
 
+# ---- Basic auth: MLFLOW_TRACKING_USERNAME with a token as the password ----
+os.environ.pop("MLFLOW_TRACKING_TOKEN")
+os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = "alice", users["alice"]
+ok(client.get_run(best).data.params["lr"] == "0.01", "Basic auth with a token as the password")
+os.environ["MLFLOW_TRACKING_PASSWORD"] = "wrong"
+expect_error("UNAUTHENTICATED", client.get_run, best)
+del os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
+
 # ---- both ways: a native run read through MLflow, an MLflow run in Atrium's run search ----
 as_user(users["alice"])
 native = must("POST", f"/api/v1/projects/{exp_id}/runs", users["alice"],
