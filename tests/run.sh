@@ -69,14 +69,14 @@ if [ "$suite" = all ] || [ "$suite" = integration ]; then
 	fi
 	# the real MLflow 2.9.2 client (scripts/mlflow-client.sh lays it out), when it is installed
 	if [ -x tests/mlflow/run.sh ]; then
-		if why=$(tests/mlflow/run.sh --available); then
-			for t in tests/mlflow/*.py; do
-				t=$(basename "$t" .py)
+		for t in tests/mlflow/*.py; do
+			t=$(basename "$t" .py)
+			if why=$(tests/mlflow/run.sh --available "$t"); then
 				run_one "integration/mlflow-$t" 600 tests/mlflow/run.sh "$t"
-			done
-		else
-			printf '  SKIP  %-40s %s\n' "integration/mlflow-client" "($why)"
-		fi
+			else
+				printf '  SKIP  %-40s %s\n' "integration/mlflow-$t" "($why)"
+			fi
+		done
 	fi
 fi
 

@@ -3,7 +3,7 @@
 # scientist's whole loop, permissions, native <-> MLflow). Needs the client laid out by
 # scripts/mlflow-client.sh: `tests/mlflow/run.sh --available` says whether it is (exit 0) or
 # not (exit 1, with the reason), so tests/run.sh shows SKIP rather than PASS without it.
-#   tests/mlflow/run.sh [client_loop|import]
+#   tests/mlflow/run.sh [client_loop|import]     tests/mlflow/run.sh --available [client_loop|import]
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 env_sh=$("$root/scripts/mlflow-client.sh" --env) || { echo "$env_sh"; exit 1; }
@@ -12,7 +12,14 @@ if ! "$PY" -c 'import mlflow' 2>/dev/null; then
 	echo "the MLflow client under $(dirname "$env_sh") does not import (Debian packages missing?)"
 	exit 1
 fi
-[ "${1:-}" = --available ] && exit 0
+if [ "${1:-}" = --available ]; then
+	# the import test runs MLflow's own server too
+	if [ "${2:-}" = import ] && ! "$PY" -c 'import mlflow.server, flask, gunicorn, sqlalchemy, alembic' 2>/dev/null; then
+		echo "the MLflow server's Debian packages (python3-flask, -gunicorn, -sqlalchemy, -alembic) are missing"
+		exit 1
+	fi
+	exit 0
+fi
 which=${1:-client_loop}
 bin="${ATRIUM_BIN:-$root/build/asan/atrium}"
 work=$(mktemp -d /tmp/atrium-mlflow-XXXXXX)
