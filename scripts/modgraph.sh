@@ -47,7 +47,8 @@ dispatch: core store net sched jobs registry
 deploy: core store net sched jobs registry dispatch
 http: core
 api: core store net sched jobs registry artifacts dispatch deploy http
-serve: core store net sched jobs registry artifacts dispatch deploy http api worker
+serve: core store net sched jobs registry artifacts dispatch deploy http api worker import
+import: core
 worker: core net http
 '
 
@@ -115,6 +116,7 @@ serve: serve
 worker: worker
 worker_runner: worker
 gpu: worker
+import_mlflow: import
 '
 
 tmp=$(mktemp -d /tmp/modgraph.XXXXXX) || exit 2

@@ -2,6 +2,7 @@
  * which the worker runs for each job and nobody else: not listed). */
 #include "atrium/json.h"
 #include "atrium/config.h"
+#include "atrium/import_mlflow.h"
 #include "atrium/serve.h"
 #include "atrium/version.h"
 #include "atrium/worker_runner.h"
@@ -15,6 +16,7 @@ static const char *usage_top = "usage: atrium <command> [options]\n"
 			       "commands:\n"
 			       "  serve     run the Atrium server (REST API, dashboard, scheduler)\n"
 			       "  worker    run a GPU worker agent that executes jobs\n"
+			       "  import-mlflow  copy experiments, runs and models from an MLflow server\n"
 			       "  version   print the version\n"
 			       "\n"
 			       "`atrium <command> --help` lists a command's options.";
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
 			rc = atr_serve_run(&cfg);
 		else
 			rc = rc > 0 ? 0 : 2;
+	} else if (!strcmp(argv[1], "import-mlflow")) {
+		rc = atr_import_mlflow_main(argc, argv);
 	} else if (!strcmp(argv[1], "worker")) {
 		struct atr_worker_config cfg;
 		atr_worker_config_defaults(&cfg);

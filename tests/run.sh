@@ -88,6 +88,17 @@ if [ "$suite" = all ] || [ "$suite" = integration ]; then
 		run_one "integration/readme-walkthrough" 300 tests/readme/run.sh
 		run_one "integration/readme-competition" 300 tests/readme/run.sh walkthrough-competition
 	fi
+	# the real MLflow 2.9.2 client (scripts/mlflow-client.sh lays it out), when it is installed
+	if [ -x tests/mlflow/run.sh ]; then
+		for t in tests/mlflow/*.py; do
+			t=$(basename "$t" .py)
+			if why=$(tests/mlflow/run.sh --available "$t"); then
+				run_one "integration/mlflow-$t" 600 tests/mlflow/run.sh "$t"
+			else
+				printf '  SKIP  %-40s %s\n' "integration/mlflow-$t" "($why)"
+			fi
+		done
+	fi
 fi
 
 if { [ "$suite" = all ] || [ "$suite" = web ]; } && [ -f tests/web/run.sh ]; then

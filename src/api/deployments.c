@@ -40,7 +40,7 @@ static const struct atr_field traffic_schema[] = {
 
 /* Shared by create and patch; create marks its required fields below. */
 #define DEPLOYMENT_FIELDS(req)                                                                                       \
-	{ "model", ATR_F_SLUG, req, 1, 63, NULL, NULL }, { "version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL }, \
+	{ "model", ATR_F_NAME, req, 1, 63, NULL, NULL }, { "version", ATR_F_INT_OR_STRING, req, 0, 64, NULL, NULL }, \
 		{ "replicas", ATR_F_INT, 0, 1, 64, NULL, NULL },                                                     \
 		{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },                              \
 		{ "command", ATR_F_COMMAND, req, 0, 1 << 20, NULL, NULL },                                           \

@@ -30,12 +30,12 @@ static const struct atr_field input_schema[] = {
 	{ 0 },
 };
 static const struct atr_field outputs_schema[] = {
-	{ "model", ATR_F_SLUG, 0, 1, 63, NULL, NULL },
+	{ "model", ATR_F_NAME, 0, 1, 63, NULL, NULL },
 	{ "dataset", ATR_F_SLUG, 0, 1, 63, NULL, NULL },
 	{ 0 },
 };
 static const struct atr_field model_ref_schema[] = {
-	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
+	{ "name", ATR_F_NAME, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, NULL, NULL },
 	{ 0 },
 };

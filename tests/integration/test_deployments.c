@@ -436,6 +436,15 @@ static void test_bad_input_and_access(void **state)
 		       400, "command[0]");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"nope\",\"version\":1,\"command\":\"x\"}",
 		       400, "model");
+	/* model names are MLflow's (letters, digits, '-', '_', '.'): a registered "FraudModel" is
+	 * deployable (tests/mlflow/client_loop.py deploys one); other characters are refused */
+	json_t *e = h_call(&S, "POST", P, EDITOR,
+			   "{\"name\":\"x\",\"model\":\"Fraud.Model_2\",\"version\":1,\"command\":\"x\"}", 400);
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_object_get(e, "error"), "message")), "does not exist"));
+	json_decref(e);
+	h_expect_error(&S, "POST", P, EDITOR,
+		       "{\"name\":\"x\",\"model\":\"bad model!\",\"version\":1,\"command\":\"x\"}", 400, "model");
 	h_expect_error(&S, "POST", P, EDITOR, "{\"name\":\"x\",\"model\":\"lin\",\"version\":99,\"command\":\"x\"}",
 		       400, "version");
 	h_expect_error(&S, "POST", P, EDITOR,

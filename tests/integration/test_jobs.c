@@ -242,7 +242,7 @@ static void test_infeasible_and_bad_input(void **state)
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
 		       "{\"command\":\"true\",\"model\":{\"name\":\"nope\",\"version\":1}}", 400, "model.name");
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", editor,
-		       "{\"command\":\"true\",\"outputs\":{\"model\":\"Bad\"}}", 400, "outputs.model");
+		       "{\"command\":\"true\",\"outputs\":{\"model\":\"bad name\"}}", 400, "outputs.model");
 	/* access */
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", viewer, "{\"command\":\"true\"}", 403, NULL);
 	h_expect_error(&S, "POST", "/api/v1/projects/free/jobs", outsider, "{\"command\":\"true\"}", 404, NULL);
