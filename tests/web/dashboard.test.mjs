@@ -231,6 +231,38 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	assert.match(page.url(), /bucket=day/);
 });
 
+test('first load: the overview renders from a cold cache (time reported, not asserted)', async (page) => {
+	// a signed-in tab (the token in sessionStorage before any script runs), the cache off
+	await page.addInitScript((tok) => {
+		if (!location.protocol.startsWith('http')) return; // about:blank between the loads
+		sessionStorage.setItem('atrium.token', tok);
+		sessionStorage.setItem('atrium.token_kind', 'token');
+		// when the overview's first figure appears, in the page's own clock
+		new MutationObserver((_, obs) => {
+			if (document.querySelector('[data-stat="users"] .figure')) {
+				window.__rendered = performance.now();
+				obs.disconnect();
+			}
+		}).observe(document, { childList: true, subtree: true });
+	}, adminToken);
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+	const runs = [];
+	for (let i = 0; i < 3; i++) {
+		await page.goto('about:blank');
+		const t0 = Date.now();
+		await page.goto(base + '/#/overview', { waitUntil: 'commit' });
+		await page.locator('main .view:not([aria-busy]) [data-stat="users"] .figure').waitFor();
+		const wall = Date.now() - t0;
+		const inPage = await page.evaluate(() => Math.round(window.__rendered));
+		runs.push({ wall, inPage });
+	}
+	const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
+	console.log(`        (overview rendered on a cold load: ${med('inPage')} ms after navigation start in the page, ${med('wall')} ms wall; median of 3)`);
+	assert.equal(await cardFigure(page, 'users'), String((await apiOk('GET', '/admin/stats')).totals.users.total));
+	await cdp.detach();
+});
+
 test('wrong password shows the API error on the sign-in form', async (page) => {
 	const apiAnswer = await api('POST', '/auth/login', null, { username: 'nobody-here', password: 'nope' });
 	assert.equal(apiAnswer.status, 401);
@@ -1373,6 +1405,24 @@ test('a failed job in one screen: exit code, error and the log\'s last lines on 
 	await page.locator('main pre.log[role=log]', { hasText: 'fixed: batch 16' }).waitFor();
 });
 
+test('a job\'s run records the code version from ATRIUM_GIT_COMMIT / ATRIUM_GIT_DIRTY; the run page shows it', async (page) => {
+	const commit = '9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c';
+	const j = await submitJob('cats', 'bob', { name: 'coded-job', command: 'echo "at $ATRIUM_GIT_COMMIT"', resources: { gpus: 0 }, env: { ATRIUM_GIT_COMMIT: commit, ATRIUM_GIT_DIRTY: 'true' } });
+	const run = await apiOk('GET', `/runs/${j.run_id}`);
+	assert.equal(run.git_commit, commit);
+	assert.equal(run.git_dirty, true);
+	await asAdmin(page, `projects/cats/runs/${j.run_id}`, 'Run');
+	const code = page.locator('main .code-version');
+	assert.equal(await text(code.locator('code.git-commit')), commit.slice(0, 12));
+	assert.equal(await code.locator('code.git-commit').getAttribute('title'), commit);
+	assert.match(await itext(code), /uncommitted changes/);
+	// a run made through the API with a clean tree
+	const clean = await apiOk('POST', '/projects/cats/runs', seed.tokens.bob, { name: 'clean-code', git_commit: 'abcdef1', git_dirty: false });
+	await view(page, `projects/cats/runs/${clean.id}`, 'Run clean-code');
+	assert.match(await itext(page.locator('main .code-version')), /^abcdef1 Copy clean$/);
+	await jobInState(j.id, 'succeeded');
+});
+
 test('a long log: the page shows its tail, and "Show earlier output" brings back the rest', async (page) => {
 	// 40,000 numbered lines: about 229 KB, more than the 64 KiB read at first
 	const j = await submitJob('cats', 'bob', { name: 'long-log', command: 'seq 1 40000', resources: { gpus: 1 } });
@@ -1642,24 +1692,59 @@ test('compare runs: ticked with the keyboard; differing params marked, last valu
 	assert.deepEqual(await cellTexts(p('lr')), ['lr', '0.01', '0.01']);
 	assert.equal(await p('epochs').getAttribute('class'), 'differs');
 	assert.equal(await p('lr').getAttribute('class'), null);
-	// the last value of each metric, per run
+	// the last value of each metric, per run, the best one marked (lowest loss, highest accuracy)
+	const lowerIsBetter = (key) => /loss|err|mse|mae|rmse|perplexity|wer|cer|time|latency|nll/i.test(key);
+	const lastCells = (names, key) => {
+		const vals = names.map((n) => seed.metrics[n][key]?.values.at(-1));
+		const have = vals.filter((v) => v !== undefined);
+		const best = lowerIsBetter(key) ? Math.min(...have) : Math.max(...have);
+		return vals.map((v) => (v === undefined ? '—' : `${compact(v)}${v === best ? ' best' : ''}`));
+	};
 	for (const key of ['accuracy', 'loss', 'val/acc']) {
-		assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', key)), [key, compact(seed.metrics.baseline[key].values.at(-1)), compact(seed.metrics['sweep-3'][key].values.at(-1))]);
+		assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', key)), [key, ...lastCells(['baseline', 'sweep-3'], key)]);
 	}
-	// one chart per key, a curve per run
+	// one chart per key, a curve per run, one legend for all of them; the best value in the caption
+	const labels = [`baseline (#${ids[0]})`, `sweep-3 (#${ids[1]})`];
+	assert.deepEqual(await page.locator('main ul.shared-legend li').allTextContents(), labels.map((l) => ` ${l}`));
 	for (const key of ['accuracy', 'loss', 'val/acc']) {
 		const fig = page.locator(`main figure.metric[data-key="${key}"]`);
 		await fig.locator('.uplot canvas').first().waitFor();
-		assert.deepEqual(await fig.locator('.u-legend .u-series:not(:first-child) .u-label').allTextContents(), [`baseline (#${ids[0]})`, `sweep-3 (#${ids[1]})`]);
+		assert.equal(await fig.locator('.u-legend').count(), 0);
+		assert.equal(await fig.locator('.metric-chart').getAttribute('aria-label'), `${key}: ${labels.join(', ')} by step`);
+		const vals = ['baseline', 'sweep-3'].map((n) => seed.metrics[n][key].values.at(-1));
+		const best = lowerIsBetter(key) ? Math.min(...vals) : Math.max(...vals);
+		assert.match(await itext(fig.locator('figcaption')), new RegExp(`best: ${compact(best).replace('.', '\\.')} \\(${['baseline', 'sweep-3'][vals.indexOf(best)]} \\(#\\d+\\), ${lowerIsBetter(key) ? 'lowest' : 'highest'}\\)`));
 	}
 	await shot(page, 'compare');
-	// with sweep-2 too: it has no epochs and only a loss
+	// with sweep-2 too: it has no epochs and only a loss; all series came in one call
+	const calls = [];
+	page.on('request', (r) => r.url().includes('/api/v1/') && calls.push(new URL(r.url()).pathname));
 	await view(page, `projects/cats/compare?runs=${[...ids, seed.runs['sweep-2']].join(',')}`, 'Compare runs');
 	assert.deepEqual(await cellTexts(prow(page, 'compare-params', 'lr')), ['lr differs', '0.01', '0.01', '0.1']);
-	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'accuracy')), ['accuracy', compact(seed.metrics.baseline.accuracy.values.at(-1)), compact(seed.metrics['sweep-3'].accuracy.values.at(-1)), '—']);
+	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'accuracy')), ['accuracy', ...lastCells(['baseline', 'sweep-3', 'sweep-2'], 'accuracy')]);
+	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'loss')), ['loss', ...lastCells(['baseline', 'sweep-3', 'sweep-2'], 'loss')]);
 	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
-	assert.equal(await page.locator('main figure.metric[data-key="loss"] .u-legend .u-series:not(:first-child)').count(), 3);
-	assert.equal(await page.locator('main figure.metric[data-key="accuracy"] .u-legend .u-series:not(:first-child)').count(), 2);
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /sweep-2 \(#\d+\) by step$/);
+	assert.doesNotMatch(await page.locator('main figure.metric[data-key="accuracy"] .metric-chart').getAttribute('aria-label'), /sweep-2/);
+	assert.equal(calls.filter((c) => c === '/api/v1/projects/cats/metrics').length, 1, calls.join(' '));
+	assert.equal(calls.filter((c) => /\/runs\/\d+\/metrics/.test(c)).length, 0, calls.join(' '));
+	// x by time, then a log scale: kept in the address, drawn again
+	await page.locator('main select[name=x]').selectOption('time');
+	await page.waitForURL(/x=time/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /by time \(UTC\)$/);
+	await page.locator('main select[name=scale]').selectOption('log');
+	await page.waitForURL(/scale=log/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.equal(await page.locator('main select[name=x]').inputValue(), 'time');
+	assert.equal(await page.locator('main select[name=scale]').inputValue(), 'log');
+	await page.locator('main select[name=x]').selectOption('relative');
+	await page.waitForURL(/x=relative/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /by seconds since start$/);
 });
 
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
