@@ -278,6 +278,9 @@ async function render() {
 		return;
 	}
 	if (!state.me) {
+		// The view's module loads while /users/me is asked (not one after the other).
+		const early = match(path);
+		if (early && path !== 'signin') import(early.route.module).catch(() => {});
 		try {
 			state.me = await api.get('/users/me');
 		} catch (err) {

@@ -81,21 +81,24 @@ export function timeChart(container, { x, series, height = 260, ticks = 'day' })
 export const joinSeries = (pairs) => uPlot.join(pairs);
 
 /*
- * stepChart(container, {series, xLabel, height}): curves over a numeric x (a metric's
- * steps). series: [{label, x, y, color}], each with its own x; they are joined on the union
- * of their x values (a series lacking a step has a gap there, drawn across).
+ * stepChart(container, {series, xLabel, height, time, log, legend}): curves over a numeric x
+ * (a metric's steps, or seconds). series: [{label, x, y, color}], each with its own x; they
+ * are joined on the union of their x values (a series lacking a step has a gap there, drawn
+ * across). time: x is seconds since the epoch (a UTC time axis); log: a log10 y scale
+ * (values <= 0 are left out); legend: false when the page shows one legend for all charts.
  */
-export function stepChart(container, { series, xLabel = 'step', height = 240 }) {
-	const data = joinSeries(series.map((s) => [s.x, s.y]));
+export function stepChart(container, { series, xLabel = 'step', height = 240, time = false, log = false, legend = true }) {
+	const data = joinSeries(series.map((s) => [s.x, log ? s.y.map((v) => (v > 0 ? v : null)) : s.y]));
 	const many = data[0].length > 60;
 	const opts = {
 		height,
-		scales: { x: { time: false } },
+		scales: { x: { time }, left: log ? { distr: 3 } : {} },
 		axes: [{ label: xLabel }, { scale: 'left', size: 60 }],
 		series: [{ label: xLabel }, ...series.map((s, i) => line({ ...s, points: !many }, s.color || PALETTE[i % PALETTE.length]))],
 		cursor: { drag: { x: true, y: false } },
-		legend: { live: true },
+		legend: { show: legend, live: true },
 	};
+	if (time) opts.tzDate = (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 	return plot(container, opts, data);
 }
 

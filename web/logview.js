@@ -4,7 +4,8 @@
 // log: older text is dropped while following, and "Show earlier output" brings it back a page
 // at a time. It scrolls along unless the reader scrolled up; a connection that drops while the
 // job is still going is opened again from the offset reached; the stream ending with the job
-// ends the following.
+// ends the following. Its toolbar searches what is on the page (the matching lines, with
+// their count), wraps long lines, and downloads the whole log of the attempt shown.
 import * as api from './api.js';
 import { h, fmtBytes } from './ui.js';
 
@@ -35,7 +36,12 @@ export function logView(job, { onEnded = () => {} } = {}) {
 	const status = h('p', { class: 'log-status muted', role: 'status' });
 	const earlier = h('button', { type: 'button', class: 'small', hidden: true }, 'Show earlier output');
 	const jump = h('button', { type: 'button', class: 'small', hidden: true }, 'Jump to the end');
-	const el = h('div', { class: 'logview' }, h('div', { class: 'toolbar' }, earlier, jump), box, status);
+	const search = h('input', { type: 'search', class: 'log-search', 'aria-label': `Search the log of job ${id}`, placeholder: 'Search the log', autocomplete: 'off', spellcheck: 'false' });
+	const wrap = h('button', { type: 'button', class: 'small', 'aria-pressed': 'true' }, 'Wrap lines');
+	const save = h('button', { type: 'button', class: 'small' }, 'Download');
+	const found = h('p', { class: 'log-found muted', role: 'status', hidden: true });
+	const matches = h('pre', { class: 'log-matches', tabindex: '0', hidden: true, 'aria-label': 'Matching lines' });
+	const el = h('div', { class: 'logview' }, h('div', { class: 'toolbar' }, search, wrap, save, earlier, jump), found, matches, box, status);
 
 	// What is on the page: pieces of the log of some attempt, [start, end) in its bytes.
 	const chunks = [];
@@ -55,6 +61,54 @@ export function logView(job, { onEnded = () => {} } = {}) {
 		box.scrollTop = box.scrollHeight;
 		following = true;
 		jump.hidden = true;
+	});
+
+	// Search: the lines on the page that hold the text (any case), at most MAX_MATCHES shown.
+	const MAX_MATCHES = 500;
+	let searchTimer = null;
+	const runSearch = () => {
+		const q = search.value.trim().toLowerCase();
+		found.hidden = matches.hidden = !q;
+		if (!q) return;
+		const hits = box.textContent.split('\n').filter((l) => l.toLowerCase().includes(q));
+		found.textContent = `${hits.length} matching line${hits.length === 1 ? '' : 's'}${hits.length > MAX_MATCHES ? ` (the last ${MAX_MATCHES} shown)` : ''} on the page`;
+		matches.textContent = hits.slice(-MAX_MATCHES).join('\n');
+		matches.hidden = !hits.length;
+	};
+	search.addEventListener('input', () => {
+		clearTimeout(searchTimer);
+		searchTimer = setTimeout(runSearch, 150);
+	});
+	wrap.addEventListener('click', () => {
+		const on = wrap.getAttribute('aria-pressed') !== 'true';
+		wrap.setAttribute('aria-pressed', String(on));
+		box.classList.toggle('nowrap', !on);
+		matches.classList.toggle('nowrap', !on);
+	});
+	// The whole log of the attempt shown, read in pieces of at most 4 MiB, saved as a file.
+	save.addEventListener('click', async () => {
+		save.disabled = true;
+		try {
+			const parts = [];
+			let off = 0;
+			for (;;) {
+				const res = await api.raw(`/jobs/${id}/logs`, { attempt, offset: off, limit: 4 << 20 });
+				const b = await res.arrayBuffer();
+				parts.push(b);
+				off += b.byteLength;
+				if (!b.byteLength || off >= Number(res.headers.get('X-Log-Size'))) break;
+			}
+			const url = URL.createObjectURL(new Blob(parts, { type: 'text/plain' }));
+			const a = h('a', { href: url, download: `job-${id}-attempt-${attempt}.log`, hidden: true });
+			document.body.append(a);
+			a.click();
+			a.remove();
+			setTimeout(() => URL.revokeObjectURL(url), 60_000);
+		} catch (err) {
+			status.textContent = `Could not download the log: ${err.message}`;
+		} finally {
+			save.disabled = false;
+		}
 	});
 
 	const syncEarlier = () => {
@@ -85,6 +139,7 @@ export function logView(job, { onEnded = () => {} } = {}) {
 		}
 		kept += c.size;
 		syncEarlier();
+		if (search.value.trim()) runSearch();
 	}
 
 	// [start, start + limit) of an attempt's log, and the headers of the answer.

@@ -76,6 +76,22 @@ export function fmtNum(v) {
 }
 
 /*
+ * A number short enough for a table cell: 3 significant digits (0.91234 -> 0.912), an
+ * exponent for the very small and the very large (0.0000000617 -> 6.17e-8, 12345678 ->
+ * 1.23e7), numbers from 1000 to a million rounded to integers. The full value goes in a title.
+ */
+export function fmtCompact(v) {
+	if (typeof v !== 'number') return v === null || v === undefined ? '' : String(v);
+	if (!Number.isFinite(v)) return String(v);
+	const a = Math.abs(v);
+	if (Number.isInteger(v) && a < 1e6) return String(v);
+	if (a === 0) return '0';
+	if (a >= 1000 && a < 1e6) return String(Math.round(v));
+	if (a >= 1e-3 && a < 1000) return String(Number(v.toPrecision(3)));
+	return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+}
+
+/*
  * Runs fn now and then every ms milliseconds while the tab is visible (a hidden tab makes no
  * calls; it catches up at once when shown again). fn may be async; it returning false stops
  * the polling. Returns stop(). A failing fn keeps the polling going: fn shows its own errors.

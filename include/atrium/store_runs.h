@@ -16,6 +16,8 @@ struct atr_run {
 	bool deleted;  /* deleted through MLflow (restorable): not in searches */
 };
 
+enum atr_git_tree { ATR_GIT_UNKNOWN = 0, ATR_GIT_CLEAN, ATR_GIT_DIRTY };
+
 struct atr_run_spec {
 	int64_t project_id;
 	const char *name;
@@ -27,9 +29,11 @@ struct atr_run_spec {
 	int64_t user_id;
 	const int64_t *inputs; /* dataset_versions.id */
 	size_t ninputs;
-	const char *uuid; /* the MLflow run id (32 lowercase hex); NULL: a new random one.
+	const char *uuid;	     /* the MLflow run id (32 lowercase hex); NULL: a new random one.
 			   * ATR_ECONFLICT when a run has it already (an import that ran before). */
-	int64_t ended_at; /* 0: now for a run created ended, else none */
+	int64_t ended_at;	     /* 0: now for a run created ended, else none */
+	const char *git_commit;	     /* the code version it came from; NULL: not known */
+	enum atr_git_tree git_dirty; /* whether its working tree had changes */
 };
 
 /* What PATCH may change; NULL leaves a field as it is. */

@@ -89,6 +89,11 @@ bool atr_utf8_valid(const char *s, size_t len);
 
 /* true when s matches [a-z0-9][a-z0-9-]{0,62} */
 bool atr_is_slug(const char *s);
+/* true when s is a git commit hash (or an abbreviation of one): 4-64 hexadecimal digits. */
+bool atr_git_commit_valid(const char *s);
+/* ATRIUM_GIT_DIRTY's value: 1 for "1", "true", "yes", "dirty"; 0 for "0", "false", "no",
+ * "clean" (any case); -1 for anything else (NULL included). */
+int atr_git_dirty_parse(const char *s);
 /* true when s is a safe relative artifact path: '/'-separated, no empty, '.' or '..'
  * parts, no leading '/', no control characters (NUL included), valid UTF-8, at most 1024 bytes. */
 bool atr_is_safe_path(const char *s, size_t len);

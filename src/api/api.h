@@ -230,6 +230,9 @@ void api_run_artifact_delete(struct atr_req *r);
 void api_run_metrics_log(struct atr_req *r);
 void api_run_metrics_list(struct atr_req *r);
 void api_run_metric_get(struct atr_req *r);
+/* Several runs' series in one call (a comparison): GET /projects/{project}/metrics. */
+void api_project_metrics(struct atr_req *r);
+extern const struct atr_qparam api_project_metrics_query[];
 
 /* jobs.c, job_logs.c */
 #include "atrium/store_jobs.h"

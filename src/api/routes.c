@@ -148,6 +148,10 @@ const struct atr_route atr_routes[] = {
 	R("POST", "/api/v1/projects/{project}/runs", api_runs_create, .access = USER, .resource = ATR_RES_PROJECT,
 	  .role = EDITOR, .flags = ATR_RF_JOB_OK | ATR_RF_IDEMPOTENT, .body = api_run_create_schema, .status = 201,
 	  .name = "runs.create", .summary = "Start a tracked run"),
+	/* several runs' metric series in one call (issue 18: the comparison) */
+	R("GET", "/api/v1/projects/{project}/metrics", api_project_metrics, .access = USER, .resource = ATR_RES_PROJECT,
+	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .query = api_project_metrics_query, .name = "runs.metrics.batch",
+	  .summary = "Metric series of several runs and keys (downsampled)"),
 #define RUN "/api/v1/runs/{run}"
 	R("GET", RUN, api_runs_get, .access = USER, .resource = ATR_RES_RUN, .role = VIEWER,
 	  .flags = ATR_RF_JOB_OK | ATR_RF_CACHE, .name = "runs.get",

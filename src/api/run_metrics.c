@@ -252,3 +252,182 @@ void api_run_metric_get(struct atr_req *r)
 	free(pts);
 	reply_series(r, rc, run_id, key, out, len);
 }
+
+/*
+ * GET /api/v1/projects/{project}/metrics?runs=1,2&keys=a,b&max_points=N: the downsampled series
+ * of several runs and keys in one answer (what a comparison draws), read and formatted on the
+ * thread pool. A (run, key) pair without points is left out.
+ */
+#define BATCH_MAX_RUNS 20
+#define BATCH_MAX_KEYS 20
+#define BATCH_MAX_SERIES 200
+#define BATCH_MAX_POINTS 10000
+
+const struct atr_qparam api_project_metrics_query[] = {
+	{ "runs", ATR_Q_STRING, ATR_QF_REQUIRED, 1, 512, 0, NULL, "run ids of the project, comma-separated (1-20)" },
+	{ "keys", ATR_Q_STRING, ATR_QF_REQUIRED, 1, 4096, 0, NULL, "metric keys, comma-separated (1-20)" },
+	{ "max_points", ATR_Q_INT, 0, 4, BATCH_MAX_POINTS, 500, NULL,
+	  "downsample each series to at most this many points (extremes kept)" },
+	{ 0 },
+};
+
+struct batch_job {
+	char db_path[1100];
+	size_t nruns, nkeys, max_points;
+	int64_t runs[BATCH_MAX_RUNS];
+	char keys[BATCH_MAX_KEYS][ATR_METRIC_KEY_MAX + 1];
+	int rc;
+	char *out;
+	size_t len;
+};
+
+/* One series as {"run":ID,"key":...} appended to b (nothing when it has no points). */
+static int batch_series(struct atr_buf *b, const struct batch_job *j, int64_t run, const char *key, bool *first)
+{
+	struct atr_metric_pt *pts = NULL;
+	char *one = NULL;
+	size_t n, len;
+	bool in_order;
+	int rc = atr_store_metric_read_at(j->db_path, run, key, &pts, &n, &in_order);
+
+	if (rc == ATR_ENOTFOUND) {
+		free(pts);
+		return 0;
+	}
+	if (rc == 0)
+		rc = series_answer(pts, n, in_order, key, j->max_points, &one, &len);
+	free(pts);
+	if (rc == 0)
+		rc = atr_buf_printf(b, "%s{\"run\":%lld,", *first ? "" : ",", (long long)run);
+	if (rc == 0)
+		rc = atr_buf_append(b, one + 1, len - 1);
+	*first = false;
+	free(one);
+	return rc;
+}
+
+static void batch_work(void *data)
+{
+	struct batch_job *j = data;
+	struct atr_buf b;
+	bool first = true;
+	int rc;
+
+	atr_buf_init(&b, (size_t)512 << 20);
+	rc = atr_buf_printf(&b, "{\"max_points\":%zu,\"series\":[", j->max_points);
+	for (size_t r = 0; r < j->nruns && rc == 0; r++)
+		for (size_t k = 0; k < j->nkeys && rc == 0; k++)
+			rc = batch_series(&b, j, j->runs[r], j->keys[k], &first);
+	if (rc == 0)
+		rc = atr_buf_puts(&b, "]}");
+	j->rc = rc;
+	if (rc < 0) {
+		atr_buf_release(&b);
+		return;
+	}
+	j->len = b.len;
+	j->out = atr_buf_steal(&b);
+}
+
+static void batch_after(struct atr_req *r, void *data)
+{
+	struct batch_job *j = data;
+	if (j->rc == 0)
+		atr_reply_data_owned(r, 200, "application/json; charset=utf-8", j->out, j->len);
+	else
+		atr_reply_err(r, j->rc, NULL, "could not read the metrics");
+	free(j);
+}
+
+/* ?runs: ids separated by commas, each once (the list is checked before any run is read). */
+static int batch_run_ids(struct atr_req *r, struct batch_job *j)
+{
+	const char *s = atr_req_query(r, "runs");
+	char *end = NULL;
+
+	for (; s;) {
+		long long id = (s[0] >= '1' && s[0] <= '9') ? strtoll(s, &end, 10) : 0;
+		bool seen = false;
+		if (id <= 0 || (*end && *end != ','))
+			return atr_reply_invalid(r, "runs", "'runs' must be run ids separated by commas: 1,2,3"), -1;
+		for (size_t i = 0; i < j->nruns; i++)
+			seen = seen || j->runs[i] == id;
+		if (!seen && j->nruns == BATCH_MAX_RUNS)
+			return atr_reply_invalid(r, "runs", "at most %d runs at once", BATCH_MAX_RUNS), -1;
+		if (!seen)
+			j->runs[j->nruns++] = id;
+		s = *end ? end + 1 : NULL;
+	}
+	return j->nruns ? 0 : (atr_reply_invalid(r, "runs", "'runs' names no run"), -1);
+}
+
+/* ?runs: runs of the project (not deleted). -1 when it answered. */
+static int batch_runs(struct atr_req *r, struct batch_job *j)
+{
+	if (batch_run_ids(r, j) < 0)
+		return -1;
+	for (size_t i = 0; i < j->nruns; i++) {
+		struct atr_run run = { 0 };
+		struct atr_project project;
+		enum atr_prole member;
+		if (atr_store_run_access(STORE(r), j->runs[i], 0, &run, &project, &member) != 0 ||
+		    run.project_id != RES(r)->project.id || run.deleted)
+			return atr_reply_not_found(r, "runs", "no run %lld in project '%s'", (long long)j->runs[i],
+						   RES(r)->project.name),
+			       -1;
+	}
+	return 0;
+}
+
+/* ?keys: valid metric keys, each once. -1 when it answered. */
+static int batch_keys(struct atr_req *r, struct batch_job *j)
+{
+	const char *s = atr_req_query(r, "keys");
+
+	for (; s;) {
+		size_t len = strcspn(s, ",");
+		bool seen = false;
+		if (!atr_metric_key_valid(s, len))
+			return atr_reply_invalid(
+				       r, "keys",
+				       "each key must be 1-%d bytes of letters, digits, spaces and '_' '.' '/' "
+				       "'-', keys separated by commas",
+				       ATR_METRIC_KEY_MAX),
+			       -1;
+		for (size_t i = 0; i < j->nkeys; i++)
+			seen = seen || (strlen(j->keys[i]) == len && !memcmp(j->keys[i], s, len));
+		if (!seen && j->nkeys == BATCH_MAX_KEYS)
+			return atr_reply_invalid(r, "keys", "at most %d keys at once", BATCH_MAX_KEYS), -1;
+		if (!seen) {
+			memcpy(j->keys[j->nkeys], s, len);
+			j->keys[j->nkeys++][len] = '\0';
+		}
+		s = s[len] ? s + len + 1 : NULL;
+	}
+	return j->nkeys ? 0 : (atr_reply_invalid(r, "keys", "'keys' names no metric"), -1);
+}
+
+void api_project_metrics(struct atr_req *r)
+{
+	struct batch_job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		atr_reply_nomem(r, NULL, "out of memory");
+		return;
+	}
+	if (batch_runs(r, j) < 0 || batch_keys(r, j) < 0) {
+		free(j);
+		return;
+	}
+	if (j->nruns * j->nkeys > BATCH_MAX_SERIES) {
+		atr_reply_invalid(r, "keys", "at most %d series (runs times keys) at once", BATCH_MAX_SERIES);
+		free(j);
+		return;
+	}
+	atr_copy(j->db_path, sizeof(j->db_path), STORE(r)->db_path);
+	j->max_points = (size_t)atr_req_qint(r, "max_points");
+	if (atr_req_offload(r, batch_work, batch_after, j) < 0) {
+		free(j);
+		atr_reply_unavailable(r, NULL, "could not schedule the read");
+	}
+}

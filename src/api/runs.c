@@ -26,6 +26,8 @@ const struct atr_field api_run_create_schema[] = {
 	{ "tags", ATR_F_STRMAP, 0, 0, 100, NULL, NULL },
 	{ "status", ATR_F_STRING, 0, 0, 0, "running|finished|failed|killed", NULL },
 	{ "inputs", ATR_F_ARRAY, 0, 0, 100, NULL, input_schema },
+	{ "git_commit", ATR_F_STRING, 0, 4, 64, NULL, NULL },
+	{ "git_dirty", ATR_F_BOOL, 0, 0, 0, NULL, NULL },
 	{ 0 },
 };
 
@@ -96,6 +98,14 @@ void api_runs_create(struct atr_req *r)
 	json_t *run;
 	int rc;
 
+	spec.git_commit = atr_json_str(atr_req_body(r), "git_commit", NULL);
+	if (spec.git_commit && !atr_git_commit_valid(spec.git_commit)) {
+		atr_reply_invalid(r, "git_commit", "'git_commit' must be 4-64 hexadecimal digits (a commit hash)");
+		return;
+	}
+	if (json_is_boolean(json_object_get(atr_req_body(r), "git_dirty")))
+		spec.git_dirty =
+			json_is_true(json_object_get(atr_req_body(r), "git_dirty")) ? ATR_GIT_DIRTY : ATR_GIT_CLEAN;
 	if (api_inputs_or_reply(r, project_id, json_object_get(atr_req_body(r), "inputs"), &inputs, &n) < 0)
 		return;
 	spec.project_id = project_id;

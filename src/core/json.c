@@ -297,6 +297,8 @@ static bool env_name_ok(const char *k)
 {
 	if (!is_alnum(*k) && *k != '_')
 		return false;
+	if (!strcmp(k, "ATRIUM_GIT_COMMIT") || !strcmp(k, "ATRIUM_GIT_DIRTY"))
+		return true; /* the code version the job's run records: the submitter's to give */
 	if ((*k >= '0' && *k <= '9') || strncmp(k, "ATRIUM_", 7) == 0 || !strcmp(k, "CUDA_VISIBLE_DEVICES") ||
 	    !strcmp(k, "CUDA_DEVICE_ORDER") || !strcmp(k, "PORT"))
 		return false;

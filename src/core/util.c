@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -519,6 +520,25 @@ int atr_parse_size(const char *s, uint64_t *out)
 		return ATR_EINVAL;
 	*out = v * mul;
 	return 0;
+}
+
+bool atr_git_commit_valid(const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789abcdefABCDEF") : 0;
+	return n >= 4 && n <= 64 && s[n] == '\0';
+}
+
+int atr_git_dirty_parse(const char *s)
+{
+	static const char *const yes[] = { "1", "true", "yes", "dirty" }, *const no[] = { "0", "false", "no", "clean" };
+
+	for (size_t i = 0; s && i < 4; i++) {
+		if (!strcasecmp(s, yes[i]))
+			return 1;
+		if (!strcasecmp(s, no[i]))
+			return 0;
+	}
+	return -1;
 }
 
 bool atr_is_slug(const char *s)

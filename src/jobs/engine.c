@@ -725,6 +725,17 @@ static int job_added(struct atr_engine *e, int64_t job_id)
 	return rc;
 }
 
+/* The code version of a job's run, from ATRIUM_GIT_COMMIT / ATRIUM_GIT_DIRTY in the job's env
+ * (a commit that is not a hash is left out). */
+static void run_git_from_env(struct atr_run_spec *run, const json_t *env)
+{
+	const char *commit = json_string_value(json_object_get(env, "ATRIUM_GIT_COMMIT"));
+	int dirty = atr_git_dirty_parse(json_string_value(json_object_get(env, "ATRIUM_GIT_DIRTY")));
+
+	run->git_commit = atr_git_commit_valid(commit) ? commit : NULL;
+	run->git_dirty = dirty < 0 ? ATR_GIT_UNKNOWN : dirty ? ATR_GIT_DIRTY : ATR_GIT_CLEAN;
+}
+
 int atr_engine_submit(struct atr_engine *e, const struct atr_job_submit *sub, int64_t *id_out)
 {
 	struct atr_run_spec run = { 0 };
@@ -742,6 +753,7 @@ int atr_engine_submit(struct atr_engine *e, const struct atr_job_submit *sub, in
 		run.user_id = sub->run_user_id;
 		run.inputs = sub->run_inputs;
 		run.ninputs = sub->run_ninputs;
+		run_git_from_env(&run, sub->spec->env);
 		rc = atr_store_run_create(e->o.store, &run, &run_id);
 		if (rc == 0)
 			rc = atr_store_job_set_run(e->o.store, id, run_id);

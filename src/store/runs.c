@@ -57,6 +57,15 @@ static int bind_new_uuid(sqlite3_stmt *st, int col)
 	return 0;
 }
 
+/* The code version (git_commit at col, git_dirty at col + 1); NULL when not known. */
+static void bind_git(sqlite3_stmt *st, int col, const struct atr_run_spec *spec)
+{
+	if (spec->git_commit)
+		atr_db_bind_text(st, col, spec->git_commit);
+	if (spec->git_dirty != ATR_GIT_UNKNOWN)
+		sqlite3_bind_int(st, col + 1, spec->git_dirty == ATR_GIT_DIRTY);
+}
+
 int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, int64_t *id_out)
 {
 	sqlite3_stmt *st;
@@ -65,10 +74,11 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 
 	if ((rc = atr_db_begin(s->db)) < 0)
 		return rc;
-	st = atr_db_stmt(s->db,
-			 "INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
-			 " ended_at, created_at, updated_at, uuid) VALUES (?,?,?,coalesce(?, '{}'),coalesce(?, '{}'),"
-			 "?,?,?,?,?,?,?)");
+	st = atr_db_stmt(
+		s->db,
+		"INSERT INTO runs(project_id, name, status, params, tags, job_id, created_by, started_at,"
+		" ended_at, created_at, updated_at, uuid, git_commit, git_dirty) VALUES (?,?,?,coalesce(?, '{}'),"
+		"coalesce(?, '{}'),?,?,?,?,?,?,?,?,?)");
 	if (!st) {
 		rc = ATR_EDB;
 		goto fail;
@@ -91,6 +101,7 @@ int atr_store_run_create(struct atr_store *s, const struct atr_run_spec *spec, i
 		atr_db_bind_text(st, 12, spec->uuid);
 	else if ((rc = bind_new_uuid(st, 12)) < 0)
 		goto fail;
+	bind_git(st, 13, spec);
 	if ((rc = atr_db_step_write(st)) < 0)
 		goto fail;
 	id = atr_db_last_id(s->db);
@@ -183,7 +194,7 @@ int atr_store_run_access_uuid(struct atr_store *s, const char *uuid, int64_t use
  * largest doubles past the largest one; NaN, stored as NULL, is null) */
 #define RUN_COLS                                                                                                  \
 	"r.id, r.uuid, p.name AS project, r.name, r.status, r.params AS params__json, r.tags AS tags__json,"      \
-	" r.job_id,"                                                                                              \
+	" r.job_id, r.git_commit, r.git_dirty AS git_dirty__bool,"                                                \
 	" u.username AS created_by, r.started_at, r.ended_at, r.created_at, r.updated_at, r.deleted_at,"          \
 	" (SELECT json_group_object(key, CASE WHEN last IS NULL THEN NULL ELSE json(printf('%!.17g', last)) END)" \
 	" FROM run_metrics WHERE run_id = r.id) AS metrics__json"

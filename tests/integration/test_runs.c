@@ -3,7 +3,8 @@
  * ended_at), the access matrix (non-member 404, viewer 403 on writes, internal projects,
  * job tokens of the project and of another), metrics ingest (every field's 400, a 10,000-point
  * batch, all-or-nothing batches), series reads with downsampling over HTTP, run search against
- * a brute-force model with pagination over 1,000 runs, and run artifacts.
+ * a brute-force model with pagination over 1,000 runs, several runs' series in one call
+ * (GET /projects/{project}/metrics), and run artifacts.
  */
 #include "harness.h"
 
@@ -764,6 +765,157 @@ static void test_artifacts(void **state)
 	json_decref(j);
 }
 
+/* ---- the code version: git_commit and git_dirty at creation ---- */
+
+static void test_git(void **state)
+{
+	json_t *j;
+	(void)state;
+
+	j = h_call(
+		&S, "POST", "/api/v1/projects/vision/runs", ALICE,
+		"{\"name\":\"coded\",\"git_commit\":\"3f2a9c1e0b7d4a6f8e5c2b1a0d9e8f7c6b5a4d3e\",\"git_dirty\":true}",
+		201);
+	assert_string_equal(str_at(j, "git_commit", NULL), "3f2a9c1e0b7d4a6f8e5c2b1a0d9e8f7c6b5a4d3e");
+	assert_true(json_is_true(json_object_get(j, "git_dirty")));
+	int64_t id = id_of(j);
+	/* the run and the list show it */
+	j = h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", (long long)id), BOB, NULL, 200);
+	assert_true(json_is_true(json_object_get(j, "git_dirty")));
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/vision/runs?filter=name%20%3D%20coded", BOB, NULL, 200);
+	assert_string_equal(str_at(json_array_get(json_object_get(j, "items"), 0), "git_commit", NULL),
+			    "3f2a9c1e0b7d4a6f8e5c2b1a0d9e8f7c6b5a4d3e");
+	json_decref(j);
+	/* a clean tree, an abbreviated hash */
+	j = h_call(&S, "POST", "/api/v1/projects/vision/runs", ALICE,
+		   "{\"git_commit\":\"3F2A9C1\",\"git_dirty\":false}", 201);
+	assert_string_equal(str_at(j, "git_commit", NULL), "3F2A9C1");
+	assert_true(json_is_false(json_object_get(j, "git_dirty")));
+	json_decref(j);
+	/* not given: null */
+	j = h_call(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"name\":\"uncoded\"}", 201);
+	assert_true(json_is_null(json_object_get(j, "git_commit")));
+	assert_true(json_is_null(json_object_get(j, "git_dirty")));
+	json_decref(j);
+	/* bad input names its field */
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"git_commit\":\"main\"}", 400,
+		       "git_commit");
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"git_commit\":\"abc\"}", 400,
+		       "git_commit");
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"git_commit\":\"abcd;rm\"}", 400,
+		       "git_commit");
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"git_commit\":12345}", 400, "git_commit");
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", ALICE, "{\"git_dirty\":\"yes\"}", 400, "git_dirty");
+	/* no permission: a viewer cannot create runs */
+	h_expect_error(&S, "POST", "/api/v1/projects/vision/runs", BOB, "{\"git_commit\":\"abcd\"}", 403, NULL);
+}
+
+/* ---- several runs' series in one call: GET /projects/{project}/metrics ---- */
+
+static json_t *find_series(json_t *answer, int64_t run, const char *key)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(answer, "series"), i, s)
+	{
+		if (json_integer_value(json_object_get(s, "run")) == run &&
+		    !strcmp(json_string_value(json_object_get(s, "key")), key))
+			return s;
+	}
+	return NULL;
+}
+
+static void test_metrics_many(void **state)
+{
+	int64_t a = new_run("vision", ALICE, "{\"name\":\"many-a\"}"),
+		b = new_run("vision", ALICE, "{\"name\":\"many-b\"}");
+	int64_t other = new_run("open", ALICE, "{\"name\":\"elsewhere\"}");
+	json_t *j, *s;
+	(void)state;
+
+	/* a: 2,000 points of loss and 3 of val/acc; b: 5 points of loss only */
+	for (int batch = 0; batch < 2; batch++) {
+		char *body = malloc(200000);
+		size_t n = (size_t)snprintf(body, 200000, "{\"metrics\":[");
+		for (int i = 0; i < 1000; i++)
+			n += (size_t)snprintf(body + n, 200000 - n, "%s{\"key\":\"loss\",\"value\":%d,\"step\":%d}",
+					      i ? "," : "", batch * 1000 + i, batch * 1000 + i);
+		snprintf(body + n, 200000 - n, "]}");
+		json_decref(h_call(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", (long long)a), ALICE, body, 200));
+		free(body);
+	}
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", (long long)a), ALICE,
+			   "{\"metrics\":[{\"key\":\"val/acc\",\"value\":0.5},{\"key\":\"val/acc\",\"value\":0.75},"
+			   "{\"key\":\"val/acc\",\"value\":0.25}]}",
+			   200));
+	json_decref(
+		h_call(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", (long long)b), ALICE,
+		       "{\"metrics\":[{\"key\":\"loss\",\"value\":5},{\"key\":\"loss\",\"value\":4},{\"key\":\"loss\","
+		       "\"value\":3},{\"key\":\"loss\",\"value\":2},{\"key\":\"loss\",\"value\":1}]}",
+		       200));
+
+	/* a viewer reads both runs' series in one call, downsampled; (b, val/acc) has none */
+	j = h_call(&S, "GET",
+		   h_fmt("/api/v1/projects/vision/metrics?runs=%lld,%lld&keys=loss,val/acc&max_points=100",
+			 (long long)a, (long long)b),
+		   BOB, NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "max_points")), 100);
+	assert_int_equal(json_array_size(json_object_get(j, "series")), 3);
+	s = find_series(j, a, "loss");
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(s, "count")), 2000);
+	assert_true(json_is_true(json_object_get(s, "downsampled")));
+	assert_true(json_array_size(json_object_get(s, "values")) <= 100);
+	assert_int_equal(json_array_size(json_object_get(s, "steps")), json_array_size(json_object_get(s, "values")));
+	/* the extremes are kept */
+	assert_true(json_number_value(json_array_get(json_object_get(s, "values"), 0)) == 0);
+	{
+		json_t *v = json_object_get(s, "values");
+		assert_true(json_number_value(json_array_get(v, json_array_size(v) - 1)) == 1999);
+	}
+	s = find_series(j, a, "val/acc");
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(s, "count")), 3);
+	assert_true(json_number_value(json_array_get(json_object_get(s, "values"), 1)) == 0.75);
+	s = find_series(j, b, "loss");
+	assert_non_null(s);
+	assert_false(json_is_true(json_object_get(s, "downsampled")));
+	assert_true(json_number_value(json_array_get(json_object_get(s, "values"), 4)) == 1);
+	assert_null(find_series(j, b, "val/acc"));
+	json_decref(j);
+	/* the same as the one-series endpoint gives */
+	j = h_call(&S, "GET", h_fmt("/api/v1/projects/vision/metrics?runs=%lld&keys=loss,loss", (long long)b), BOB,
+		   NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "series")), 1); /* a key named twice counts once */
+	assert_int_equal(json_integer_value(json_object_get(j, "max_points")), 500);
+	json_decref(j);
+
+	/* bad input names its field */
+	const char *m = "/api/v1/projects/vision/metrics";
+	h_expect_error(&S, "GET", h_fmt("%s?keys=loss", m), BOB, NULL, 400, "runs");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld", m, (long long)a), BOB, NULL, 400, "keys");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=x&keys=loss", m), BOB, NULL, 400, "runs");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=1,,2&keys=loss", m), BOB, NULL, 400, "runs");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=-1&keys=loss", m), BOB, NULL, 400, "runs");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=a%%3Ab", m, (long long)a), BOB, NULL, 400, "keys");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=loss,", m, (long long)a), BOB, NULL, 400, "keys");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=loss&max_points=3", m, (long long)a), BOB, NULL, 400,
+		       "max_points");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21&keys=loss", m),
+		       BOB, NULL, 400, "runs");
+	/* a run of another project, or none */
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld,%lld&keys=loss", m, (long long)a, (long long)other), BOB, NULL,
+		       404, "runs");
+	h_expect_error(&S, "GET", h_fmt("%s?runs=99999999&keys=loss", m), BOB, NULL, 404, "runs");
+	/* no permission: a stranger does not see the project; no token */
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=loss", m, (long long)a), EVE, NULL, 404, NULL);
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=loss", m, (long long)a), NULL, NULL, 401, NULL);
+	/* a job token of the project reads it; another project's does not */
+	json_decref(h_call(&S, "GET", h_fmt("%s?runs=%lld&keys=loss", m, (long long)a), job, NULL, 200));
+	h_expect_error(&S, "GET", h_fmt("%s?runs=%lld&keys=loss", m, (long long)a), other_job, NULL, 404, NULL);
+}
+
 /* Last: the daemon stops cleanly after all of the above (under ASan: no leak, no error). */
 static void test_clean_shutdown(void **state)
 {
@@ -781,6 +933,8 @@ int main(void)
 		cmocka_unit_test(test_metrics_basic),
 		cmocka_unit_test(test_metrics_bad_input),
 		cmocka_unit_test(test_metrics_batches),
+		cmocka_unit_test(test_metrics_many),
+		cmocka_unit_test(test_git),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_artifacts),
 		cmocka_unit_test(test_clean_shutdown),

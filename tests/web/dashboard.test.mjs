@@ -1,7 +1,8 @@
 // dashboard.test.mjs: the dashboard in a real headless Chromium against a real daemon.
 // Started by tests/web/run.sh, which starts the daemon, seeds it (seed.mjs) and passes:
 //   ATRIUM_URL, ATRIUM_ADMIN_TOKEN, ATRIUM_ADMIN_PASSWORD, SEED_FILE, SCREENSHOT_DIR,
-//   CHROMIUM (default /usr/bin/chromium), WEB_TEST_FILTER (optional: run tests whose name has it)
+//   CHROMIUM (default /usr/bin/chromium), WEB_TEST_FILTER (optional: run tests whose name has it;
+//   several alternatives separated by '|')
 // Tests assert on content (seeded names, figures from the API), not only that pages load, and
 // check through the API that what the UI did really happened. Screenshots of each view go to
 // SCREENSHOT_DIR/<view>.png; a failing test leaves SCREENSHOT_DIR/failed-<n>.png.
@@ -56,8 +57,12 @@ async function eventually(fn, what, timeout = STEP_TIMEOUT_MS) {
 // ---------- page helpers ----------
 const text = async (loc) => ((await loc.textContent()) || '').replace(/\s+/g, ' ').trim();
 
+// The screenshots docs/dashboard.md shows: with DOCS_IMG_DIR=docs/img they are written there
+// too (the visible part of the page, 1280 px wide).
+const DOC_SHOTS = new Set(['runs-table', 'job-failed', 'jobs-queue', 'overview-quotas', 'compare']);
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+	if (process.env.DOCS_IMG_DIR && DOC_SHOTS.has(name)) await page.screenshot({ path: path.join(process.env.DOCS_IMG_DIR, `${name}.png`) });
 }
 
 async function openSignIn(page) {
@@ -118,6 +123,17 @@ function fmtHours(v) {
 	if (v < 0.1) return String(Number(v.toPrecision(2)));
 	return v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
 }
+// a number as the runs table writes it (ui.js fmtCompact)
+function compact(v) {
+	const a = Math.abs(v);
+	if (Number.isInteger(v) && a < 1e6) return String(v);
+	if (a === 0) return '0';
+	if (a >= 1000 && a < 1e6) return String(Math.round(v));
+	if (a >= 1e-3 && a < 1000) return String(Number(v.toPrecision(3)));
+	return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+}
+// the runs table's column choice and widths are remembered per project: forget them
+const forgetColumns = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('atrium.runs.')).forEach((k) => localStorage.removeItem(k)));
 const session = (page) => page.evaluate(() => ({ token: sessionStorage.getItem('atrium.token'), local: localStorage.length }));
 
 // ---------- the tests ----------
@@ -213,6 +229,38 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	await page.locator('select[name=bucket]').selectOption('day');
 	await page.locator('main .view:not([aria-busy]) h2', { hasText: 'Adoption per day' }).waitFor();
 	assert.match(page.url(), /bucket=day/);
+});
+
+test('first load: the overview renders from a cold cache (time reported, not asserted)', async (page) => {
+	// a signed-in tab (the token in sessionStorage before any script runs), the cache off
+	await page.addInitScript((tok) => {
+		if (!location.protocol.startsWith('http')) return; // about:blank between the loads
+		sessionStorage.setItem('atrium.token', tok);
+		sessionStorage.setItem('atrium.token_kind', 'token');
+		// when the overview's first figure appears, in the page's own clock
+		new MutationObserver((_, obs) => {
+			if (document.querySelector('[data-stat="users"] .figure')) {
+				window.__rendered = performance.now();
+				obs.disconnect();
+			}
+		}).observe(document, { childList: true, subtree: true });
+	}, adminToken);
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+	const runs = [];
+	for (let i = 0; i < 3; i++) {
+		await page.goto('about:blank');
+		const t0 = Date.now();
+		await page.goto(base + '/#/overview', { waitUntil: 'commit' });
+		await page.locator('main .view:not([aria-busy]) [data-stat="users"] .figure').waitFor();
+		const wall = Date.now() - t0;
+		const inPage = await page.evaluate(() => Math.round(window.__rendered));
+		runs.push({ wall, inPage });
+	}
+	const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
+	console.log(`        (overview rendered on a cold load: ${med('inPage')} ms after navigation start in the page, ${med('wall')} ms wall; median of 3)`);
+	assert.equal(await cardFigure(page, 'users'), String((await apiOk('GET', '/admin/stats')).totals.users.total));
+	await cdp.detach();
 });
 
 test('wrong password shows the API error on the sign-in form', async (page) => {
@@ -753,14 +801,19 @@ test('download a dataset file from a version: the same bytes as uploaded', async
 });
 
 test('runs: the list with status and params, and a run\'s inputs', async (page) => {
-	await asAdmin(page, 'projects/cats/runs', 'Runs');
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	await forgetColumns(page);
+	await view(page, 'projects/cats/runs', 'Runs');
 	const r = row(page, seed.run.id);
 	await r.waitFor();
+	// one row per run: name, status, the metrics most runs report (loss: 3 runs, then accuracy
+	// and val/acc), the params that differ (epochs, lr), times, job, author
+	const heads = (await page.locator('main thead th').allTextContents()).map((t) => t.trim());
+	assert.deepEqual(heads.slice(0, 7), ['Run', 'Status', 'loss', 'accuracy', 'val/acc', 'param epochs', 'param lr']);
 	const cells = await cellTexts(r);
-	// a checkbox to compare, name, status, the metrics' last values (accuracy, loss, val/acc), params
-	assert.deepEqual(cells.slice(1, 3), ['baseline', 'finished']);
-	assert.equal(cells[6], 'lr=0.01 epochs=10');
-	assert.deepEqual((await cellTexts(row(page, seed.runs['sweep-2']))).slice(1, 7), ['sweep-2', 'failed', '—', '4.8', '—', 'lr=0.1']);
+	assert.deepEqual([cells[0], cells[1], cells[5], cells[6]], ['baseline', 'finished', '10', '0.01']);
+	assert.deepEqual((await cellTexts(row(page, seed.runs['sweep-2']))).slice(0, 7), ['sweep-2', 'failed', '4.8', '—', '—', '—', '0.1']);
 	await shot(page, 'runs');
 	await r.locator('a', { hasText: 'baseline' }).click();
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Run baseline' }).waitFor();
@@ -1148,6 +1201,88 @@ test('jobs list: the seeded jobs with their states, worker and GPUs; filters nar
 	}
 });
 
+// What each team holds now, as the API's jobs list tells it (the dashboard's own sum).
+async function teamHeld() {
+	const held = (await apiOk('GET', '/jobs?state=dispatched,running&limit=1000')).items;
+	const by = {};
+	for (const j of held) {
+		const u = (by[j.team || ''] ||= { gpus: 0, jobs: 0 });
+		u.gpus += (j.gpus || []).length || j.resources?.gpus || 0;
+		u.jobs += 1;
+	}
+	return by;
+}
+const usageWant = (used, quota) => (quota === null ? `${used} (no quota)` : `${used} of ${quota}${used >= quota ? ' at quota' : ''}`);
+
+test('queue and quotas: a queued job\'s place in line and reason; teams and the overview show use against quota and refresh themselves', async (page) => {
+	await asAdmin(page, 'jobs?state=queued', 'Jobs');
+	const queued = (await apiOk('GET', '/jobs?state=queued&limit=1000')).items;
+	queued.sort((a, b) => b.priority - a.priority || Date.parse(a.queued_at) - Date.parse(b.queued_at) || a.id - b.id);
+	const waiting = await jobOf(seed.jobs.waiting.id);
+	const place = queued.findIndex((j) => j.id === waiting.id) + 1;
+	assert.ok(place >= 1);
+	const cell = row(page, waiting.id).locator('td.queue');
+	assert.equal(await text(cell.locator('.queue-place')), `${place} of ${queued.length} in line`);
+	assert.equal(await text(cell.locator('.pending-reason')), waiting.pending_reason);
+	assert.match(waiting.pending_reason, /pool/);
+	await shot(page, 'jobs-queue');
+	// a job that is not queued has no place
+	await view(page, 'jobs', 'Jobs');
+	assert.equal(await text(row(page, seed.jobs.broken.id).locator('td.queue')), '—');
+
+	// teams: GPUs and jobs in use against the quota
+	await view(page, 'admin/teams', 'Teams & quotas');
+	const checkTeams = async (loc) => {
+		const by = await teamHeld();
+		for (const t of seed.teams) {
+			const u = by[t.name] || { gpus: 0, jobs: 0 };
+			assert.equal(await text(loc(t.name).locator('td.gpus-in-use')), usageWant(u.gpus, t.max_gpus), `${t.name} GPUs`);
+			assert.equal(await text(loc(t.name).locator('td.jobs-in-use')), usageWant(u.jobs, t.max_concurrent_jobs), `${t.name} jobs`);
+		}
+		return by;
+	};
+	await checkTeams((name) => row(page, name));
+	// the overview: the same figures, and they change without a reload when a job starts
+	await view(page, 'overview', 'Overview');
+	const quotaRow = (name) => panelOf(page, 'quota-title').locator(`tr[data-key="${name}"]`);
+	const before = await checkTeams(quotaRow);
+	const stop = stopFileFor('quota');
+	const j = await submitJob('cats', 'bob', tickingJob('quota-user', stop, 2));
+	try {
+		await jobInState(j.id, 'running');
+		const vision = before.vision || { gpus: 0, jobs: 0 };
+		await eventually(async () => assert.equal(await text(quotaRow('vision').locator('td.gpus-in-use')), usageWant(vision.gpus + 2, 8)), 'the overview refreshed itself', 30_000);
+		assert.match(await text(page.locator('main .refresh-status')), /^Updated \d\d:\d\d:\d\d UTC/);
+		await shot(page, 'overview-quotas');
+		// the teams page too
+		await view(page, 'admin/teams', 'Teams & quotas');
+		await eventually(async () => checkTeams((name) => row(page, name)), 'teams page');
+		await shot(page, 'teams-usage');
+		// the workers page shows the job on gpu-a without a reload
+		await view(page, 'workers', 'Workers');
+		await eventually(async () => assert.match(await itext(page.locator('main tbody tr', { hasText: 'gpu-a' })), new RegExp(`#${j.id} quota-user`)), 'workers page');
+	} finally {
+		fs.writeFileSync(stop, '');
+	}
+	await jobInState(j.id, 'succeeded');
+	await eventually(async () => assert.doesNotMatch(await itext(page.locator('main tbody tr', { hasText: 'gpu-a' })), new RegExp(`#${j.id} quota-user`)), 'the workers page refreshed itself', 30_000);
+	// a hidden tab makes no calls
+	const calls = [];
+	page.on('request', (r) => r.url().includes('/api/v1/') && calls.push(r.url()));
+	await page.evaluate(() => {
+		Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+		document.dispatchEvent(new Event('visibilitychange'));
+	});
+	calls.length = 0;
+	await page.waitForTimeout(6000);
+	assert.deepEqual(calls, [], 'no calls while hidden');
+	await page.evaluate(() => {
+		Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+		document.dispatchEvent(new Event('visibilitychange'));
+	});
+	await eventually(async () => assert.ok(calls.length > 0), 'calls again once shown');
+});
+
 test('jobs list refreshes itself while jobs are active: a new job appears and ends without a reload', async (page) => {
 	await asAdmin(page, 'jobs?project=cats', 'Jobs');
 	// the waiting job keeps the list refreshing
@@ -1214,19 +1349,101 @@ test('job page: inputs, the output model version, a failure\'s exit code, a wait
 	assert.equal(await page.locator('main ul.job-inputs a').getAttribute('href'), '#/projects/cats/datasets/photos/versions/2');
 	const out = page.locator('main ul.job-outputs a', { hasText: `${mv.model} v${mv.version}` });
 	assert.equal(await out.getAttribute('href'), `#/projects/cats/models/${mv.model}/versions/${mv.version}`);
-	await page.locator('main pre.log', { hasText: 'trained' }).waitFor();
+	await page.locator('main pre.log[role=log]', { hasText: 'trained' }).waitFor();
+	assert.equal(await page.locator('main section.failure').count(), 0);
 	const broken = await jobOf(seed.jobs.broken.id);
 	await view(page, `jobs/${broken.id}`, `Job #${broken.id} train-broken`);
 	assert.match(await itext(panelOf(page, 'job-about')), new RegExp(`State failed Exit code 2 Message ${broken.message} `));
-	await page.locator('main pre.log', { hasText: 'CUDA error: out of memory' }).waitFor();
+	await page.locator('main pre.log[role=log]', { hasText: 'CUDA error: out of memory' }).waitFor();
 	await page.locator('main .log-status', { hasText: 'the job failed' }).waitFor();
-	await shot(page, 'job-failed');
 	const waiting = await jobOf(seed.jobs.waiting.id);
 	await view(page, `jobs/${waiting.id}`, `Job #${waiting.id} waiting-for-v100`);
 	assert.equal(waiting.state, 'queued');
 	assert.equal(await text(page.locator('main .pending-reason')), waiting.pending_reason);
 	assert.match(await itext(panelOf(page, 'job-about')), /GPUs got none yet Worker labels pool=small/);
 	await shot(page, 'job-queued');
+});
+
+test('a failed job in one screen: exit code, error and the log\'s last lines on top; log search, wrap, download; resubmit with edits', async (page) => {
+	const broken = await jobOf(seed.jobs.broken.id);
+	await asAdmin(page, `jobs/${broken.id}`, `Job #${broken.id} train-broken`);
+	// the summary comes first, before the status panels
+	const failure = page.locator('main section.failure');
+	await failure.waitFor();
+	assert.ok(await failure.evaluate((el) => Boolean(el.compareDocumentPosition(document.getElementById('job-about')) & Node.DOCUMENT_POSITION_FOLLOWING)), 'the summary comes before the status');
+	assert.match(await itext(failure.locator('h2')), new RegExp(`Why job ${broken.id} failed`));
+	assert.match(await itext(failure), new RegExp(`Exit code 2 Error ${broken.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} Attempt 1 of ${broken.max_attempts}`));
+	assert.deepEqual((await failure.locator('pre.log-tail').innerText()).split('\n'), ['loading data', 'CUDA error: out of memory']);
+	await shot(page, 'job-failed');
+
+	// search: the matching lines and their count
+	const log = page.locator('main .logview');
+	await log.locator('pre.log[role=log]', { hasText: 'CUDA error' }).waitFor();
+	await log.locator('input.log-search').fill('cuda');
+	await log.locator('.log-found', { hasText: '1 matching line on the page' }).waitFor();
+	assert.equal(await log.locator('pre.log-matches').innerText(), 'CUDA error: out of memory');
+	await log.locator('input.log-search').fill('no such text');
+	await log.locator('.log-found', { hasText: '0 matching lines' }).waitFor();
+	assert.equal(await log.locator('pre.log-matches').isVisible(), false);
+	await log.locator('input.log-search').fill('');
+	// wrap: on by default, off on a click
+	const wrapBtn = log.locator('button', { hasText: 'Wrap lines' });
+	assert.equal(await wrapBtn.getAttribute('aria-pressed'), 'true');
+	await wrapBtn.click();
+	assert.equal(await wrapBtn.getAttribute('aria-pressed'), 'false');
+	assert.equal(await log.locator('pre.log[role=log]').evaluate((el) => getComputedStyle(el).whiteSpace), 'pre');
+	// download: the whole log, the bytes the API has
+	const [dl] = await Promise.all([page.waitForEvent('download'), log.locator('button', { hasText: 'Download' }).click()]);
+	assert.equal(dl.suggestedFilename(), `job-${broken.id}-attempt-1.log`);
+	const res = await fetch(`${base}/api/v1/jobs/${broken.id}/logs`, { headers: { Authorization: `Bearer ${adminToken}` } });
+	assert.equal(fs.readFileSync(await dl.path(), 'utf8'), await res.text());
+
+	// resubmit with edits: a new job, the same spec but the command, an env var and the GPUs
+	const form = page.locator('main form.resubmit');
+	await page.locator('main details.panel > summary', { hasText: 'Resubmit' }).click();
+	assert.equal(await form.locator('textarea[name=command]').inputValue(), broken.command);
+	assert.equal(await form.locator('input[name="resources.gpus"]').inputValue(), '1');
+	await form.locator('textarea[name=command]').fill('echo "fixed: batch $BATCH"');
+	await form.locator('textarea[name=env]').fill('BATCH=16');
+	await form.locator('input[name="resources.gpus"]').fill('0');
+	await form.locator('input[name=name]').fill('train-fixed');
+	// a bad env line is refused in the form, by its field
+	await form.locator('textarea[name=env]').fill('BATCH=16\nnot an assignment');
+	await form.locator('button[type=submit]').click();
+	await form.locator('[role=alert]', { hasText: 'is not KEY=VALUE' }).waitFor();
+	assert.equal(await form.locator('textarea[name=env]').getAttribute('aria-invalid'), 'true');
+	await form.locator('textarea[name=env]').fill('BATCH=16');
+	await form.locator('button[type=submit]').click();
+	await page.waitForURL((u) => /#\/jobs\/\d+$/.test(u.hash) && !u.hash.endsWith(`/${broken.id}`));
+	const newId = Number(page.url().split('/').pop());
+	const made = await jobOf(newId);
+	assert.equal(made.project, 'cats');
+	assert.equal(made.name, 'train-fixed');
+	assert.equal(made.command, 'echo "fixed: batch $BATCH"');
+	assert.deepEqual(made.env, { BATCH: '16' });
+	assert.equal(made.resources.gpus, 0);
+	assert.equal(made.created_by, 'admin');
+	const done = await jobInState(newId, 'succeeded');
+	assert.equal(done.exit_code, 0);
+	await page.locator('main pre.log[role=log]', { hasText: 'fixed: batch 16' }).waitFor();
+});
+
+test('a job\'s run records the code version from ATRIUM_GIT_COMMIT / ATRIUM_GIT_DIRTY; the run page shows it', async (page) => {
+	const commit = '9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c';
+	const j = await submitJob('cats', 'bob', { name: 'coded-job', command: 'echo "at $ATRIUM_GIT_COMMIT"', resources: { gpus: 0 }, env: { ATRIUM_GIT_COMMIT: commit, ATRIUM_GIT_DIRTY: 'true' } });
+	const run = await apiOk('GET', `/runs/${j.run_id}`);
+	assert.equal(run.git_commit, commit);
+	assert.equal(run.git_dirty, true);
+	await asAdmin(page, `projects/cats/runs/${j.run_id}`, 'Run');
+	const code = page.locator('main .code-version');
+	assert.equal(await text(code.locator('code.git-commit')), commit.slice(0, 12));
+	assert.equal(await code.locator('code.git-commit').getAttribute('title'), commit);
+	assert.match(await itext(code), /uncommitted changes/);
+	// a run made through the API with a clean tree
+	const clean = await apiOk('POST', '/projects/cats/runs', seed.tokens.bob, { name: 'clean-code', git_commit: 'abcdef1', git_dirty: false });
+	await view(page, `projects/cats/runs/${clean.id}`, 'Run clean-code');
+	assert.match(await itext(page.locator('main .code-version')), /^abcdef1 Copy clean$/);
+	await jobInState(j.id, 'succeeded');
 });
 
 test('a long log: the page shows its tail, and "Show earlier output" brings back the rest', async (page) => {
@@ -1275,12 +1492,19 @@ test('cancel a running job from its page as an editor; a viewer has no Cancel', 
 });
 
 test('runs: metric columns, filtering and ordering through the run search API', async (page) => {
-	await asAdmin(page, 'projects/cats/runs', 'Runs');
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	await forgetColumns(page);
+	await view(page, 'projects/cats/runs', 'Runs');
 	const heads = await page.locator('main thead th').allTextContents();
-	assert.deepEqual(heads.slice(3, 6), ['accuracy', 'loss', 'val/acc']);
-	const last = (run, key) => String(seed.metrics[run][key].values.at(-1));
-	assert.deepEqual((await cellTexts(row(page, seed.runs.baseline))).slice(3, 6), [last('baseline', 'accuracy'), last('baseline', 'loss'), last('baseline', 'val/acc')]);
-	assert.deepEqual((await cellTexts(row(page, seed.runs['sweep-3']))).slice(3, 6), [last('sweep-3', 'accuracy'), last('sweep-3', 'loss'), last('sweep-3', 'val/acc')]);
+	assert.deepEqual(heads.slice(2, 5), ['loss', 'accuracy', 'val/acc']);
+	const last = (run, key) => seed.metrics[run][key].values.at(-1);
+	for (const run of ['baseline', 'sweep-3']) {
+		const cells = row(page, seed.runs[run]).locator('td');
+		assert.deepEqual((await cellTexts(row(page, seed.runs[run]))).slice(2, 5), ['loss', 'accuracy', 'val/acc'].map((k) => compact(last(run, k))));
+		// the full value on hover
+		assert.equal(await cells.nth(2).locator('span[title]').getAttribute('title'), String(last(run, 'loss')));
+	}
 	const runIds = async () => page.locator('main .table-wrap tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.key)));
 	const apiRuns = async (q) => (await apiOk('GET', `/projects/cats/runs?${new URLSearchParams(q)}`)).items.map((r) => r.id);
 	// a filter on a metric with '/' in its key
@@ -1308,6 +1532,133 @@ test('runs: metric columns, filtering and ordering through the run search API', 
 	assert.equal(bad.status, 400);
 	await page.locator('main [role=alert]', { hasText: bad.json.error.message }).waitFor();
 	assert.equal(await page.locator('main input[name=filter]').getAttribute('aria-invalid'), 'true');
+});
+
+// N calls of fn(i), at most `width` at a time.
+async function inParallel(n, width, fn) {
+	let next = 0;
+	await Promise.all(Array.from({ length: width }, async () => {
+		while (next < n) await fn(next++);
+	}));
+}
+
+const SWEEP_RUNS = 1200;
+let sweepSeeded = null;
+// A project with SWEEP_RUNS runs of a sweep: params lr (12 values), seed, arch (one value);
+// metrics loss (a tiny number), acc and, on every 10th run, grad_norm.
+function seedSweep() {
+	sweepSeeded ||= (async () => {
+		await apiOk('POST', '/projects', adminToken, { name: 'sweep', team: 'vision', visibility: 'internal' });
+		const ids = [];
+		await inParallel(SWEEP_RUNS, 8, async (i) => {
+			const run = await apiOk('POST', '/projects/sweep/runs', adminToken, { name: `trial-${i}`, params: { lr: String(10 ** -(1 + (i % 12))), seed: String(i), arch: 'resnet' }, status: 'finished' });
+			const metrics = [
+				{ key: 'loss', value: (i + 1) * 1e-9, step: 0 },
+				{ key: 'acc', value: 0.5 + (i % 97) / 200, step: 0 },
+			];
+			if (i % 10 === 0) metrics.push({ key: 'grad_norm', value: i, step: 0 });
+			await apiOk('POST', `/runs/${run.id}/metrics`, adminToken, { metrics });
+			ids[i] = run.id;
+		});
+		return ids;
+	})();
+	return sweepSeeded;
+}
+
+test('runs table: thousands of runs paged on scroll, sorted by a column, picked columns and widths remembered, sticky name', async (page) => {
+	const started = Date.now();
+	await seedSweep();
+	console.log(`        (seeded ${SWEEP_RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	await forgetColumns(page);
+	await view(page, 'projects/sweep/runs', 'Runs');
+	const heads = async () => (await page.locator('main thead th').allTextContents()).map((t) => t.replace(/[▲▼]/g, '').trim());
+	const rowCount = () => page.locator('main .runs-grid tbody tr').count();
+	// defaults: acc and loss (every run) before grad_norm (a tenth); lr and seed differ, arch does not
+	assert.deepEqual((await heads()).slice(0, 7), ['Run', 'Status', 'acc', 'loss', 'grad_norm', 'param lr', 'param seed']);
+	assert.equal(await rowCount(), 100);
+	// compact numbers (a loss of about 1e-6 as 1.2e-6), the full value on hover
+	const sweepIds = await seedSweep();
+	const newestId = Math.max(...sweepIds);
+	const newestLoss = (sweepIds.indexOf(newestId) + 1) * 1e-9;
+	const newest = row(page, newestId);
+	assert.equal(await page.locator('main .runs-grid tbody tr').first().getAttribute('data-key'), String(newestId));
+	assert.equal(await newest.locator('td').nth(3).innerText(), compact(newestLoss));
+	assert.equal(await newest.locator('td').nth(3).locator('span').getAttribute('title'), String(newestLoss));
+
+	// scrolling the table loads the next pages (cursor paging), a page of 100 at a time
+	const grid = page.locator('main .runs-grid');
+	let t0 = Date.now();
+	for (let want = 200; want <= 500; want += 100) {
+		await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+		await eventually(async () => assert.ok((await rowCount()) >= want), `${want} rows after scrolling`);
+	}
+	console.log(`        (4 more pages on scroll in ${Date.now() - t0} ms)`);
+	// all of them, with the button
+	t0 = Date.now();
+	while (await page.locator('main button.load-more').isVisible()) {
+		await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+		await page.waitForTimeout(50);
+	}
+	assert.equal(await rowCount(), SWEEP_RUNS);
+	console.log(`        (all ${SWEEP_RUNS} rows in ${Date.now() - t0} ms)`);
+	assert.match(await itext(page.locator('main .runs-count')), new RegExp(`^${SWEEP_RUNS} runs$`));
+	const keys = await page.locator('main .runs-grid tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.key)));
+	assert.equal(new Set(keys).size, SWEEP_RUNS);
+
+	// sticky first column: scrolled sideways, the names stay at the left edge
+	await grid.evaluate((el) => (el.scrollLeft = 300));
+	const [gridX, nameX] = await Promise.all([grid.evaluate((el) => el.getBoundingClientRect().left), newest.locator('td').first().evaluate((el) => el.getBoundingClientRect().left)]);
+	assert.ok(Math.abs(nameX - gridX) <= 2, `name column stays at the left (${nameX} vs ${gridX})`);
+	await grid.evaluate((el) => (el.scrollLeft = 0));
+
+	// sort by a column header: the API's order_by, server-side, ascending then descending
+	const ids = async () => page.locator('main .runs-grid tbody tr').evaluateAll((trs) => trs.slice(0, 5).map((tr) => Number(tr.dataset.key)));
+	const apiIds = async (order) => (await apiOk('GET', `/projects/sweep/runs?${new URLSearchParams({ order_by: order, limit: 5 })}`)).items.map((r) => r.id);
+	await page.locator('main thead th button.sort', { hasText: 'acc' }).first().click();
+	await page.waitForURL(/order_by=metrics.acc%3Aasc|order_by=metrics.acc:asc/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Runs' }).waitFor();
+	await eventually(async () => assert.deepEqual(await ids(), await apiIds('metrics.acc:asc')), 'sorted by acc, ascending');
+	assert.equal(await page.locator('main thead th[aria-sort=ascending]').innerText().then((t) => t.replace(/[▲▼]/g, '').trim()), 'acc');
+	await page.locator('main thead th button.sort', { hasText: 'acc' }).first().click();
+	await page.waitForURL(/metrics.acc(%3A|:)desc/);
+	await eventually(async () => assert.deepEqual(await ids(), await apiIds('metrics.acc:desc')), 'sorted by acc, descending');
+	await page.locator('main thead th button.sort', { hasText: 'seed' }).click();
+	await page.waitForURL(/params.seed(%3A|:)asc/);
+	await eventually(async () => assert.deepEqual(await ids(), await apiIds('params.seed:asc')), 'sorted by the param seed');
+	await shot(page, 'runs-table');
+
+	// the column picker: drop grad_norm, add arch; remembered for this project after a reload
+	await page.locator('main details.column-picker > summary').click();
+	await page.locator('main details.column-picker input[data-kind=metrics][data-key=grad_norm]').uncheck();
+	await page.locator('main details.column-picker input[data-kind=params][data-key=arch]').check();
+	assert.deepEqual((await heads()).slice(2, 7), ['acc', 'loss', 'param lr', 'param seed', 'param arch']);
+	await page.locator('main details.column-picker > summary').click(); // closed: it covers the header
+	// a column's width, dragged by its header's edge
+	const lossHead = page.locator('main thead th[data-col="m:loss"]');
+	const before = (await lossHead.boundingBox()).width;
+	const grip = (await lossHead.locator('.col-resize').boundingBox());
+	await page.mouse.move(grip.x + 3, grip.y + 5);
+	await page.mouse.down();
+	await page.mouse.move(grip.x + 83, grip.y + 5, { steps: 4 });
+	await page.mouse.up();
+	const after = (await lossHead.boundingBox()).width;
+	assert.ok(after >= before + 70, `loss column wider (${before} -> ${after})`);
+	await page.reload();
+	await signedIn(page).catch(() => {});
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Runs' }).waitFor();
+	assert.deepEqual((await heads()).slice(2, 7), ['acc', 'loss', 'param lr', 'param seed', 'param arch']);
+	assert.ok(Math.abs((await page.locator('main thead th[data-col="m:loss"]').boundingBox()).width - after) <= 2, 'the width is remembered');
+	// another project keeps its own defaults
+	await view(page, 'projects/cats/runs', 'Runs');
+	assert.deepEqual((await heads()).slice(2, 5), ['loss', 'accuracy', 'val/acc']);
+	// back to the defaults
+	await view(page, 'projects/sweep/runs', 'Runs');
+	await page.locator('main details.column-picker > summary').click();
+	await page.locator('main details.column-picker button', { hasText: 'Reset to defaults' }).click();
+	assert.deepEqual((await heads()).slice(2, 7), ['acc', 'loss', 'grad_norm', 'param lr', 'param seed']);
+	await forgetColumns(page);
 });
 
 test('run page: a chart per metric key, legends name the keys, the points as a table; artifacts', async (page) => {
@@ -1364,24 +1715,59 @@ test('compare runs: ticked with the keyboard; differing params marked, last valu
 	assert.deepEqual(await cellTexts(p('lr')), ['lr', '0.01', '0.01']);
 	assert.equal(await p('epochs').getAttribute('class'), 'differs');
 	assert.equal(await p('lr').getAttribute('class'), null);
-	// the last value of each metric, per run
+	// the last value of each metric, per run, the best one marked (lowest loss, highest accuracy)
+	const lowerIsBetter = (key) => /loss|err|mse|mae|rmse|perplexity|wer|cer|time|latency|nll/i.test(key);
+	const lastCells = (names, key) => {
+		const vals = names.map((n) => seed.metrics[n][key]?.values.at(-1));
+		const have = vals.filter((v) => v !== undefined);
+		const best = lowerIsBetter(key) ? Math.min(...have) : Math.max(...have);
+		return vals.map((v) => (v === undefined ? '—' : `${compact(v)}${v === best ? ' best' : ''}`));
+	};
 	for (const key of ['accuracy', 'loss', 'val/acc']) {
-		assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', key)), [key, String(seed.metrics.baseline[key].values.at(-1)), String(seed.metrics['sweep-3'][key].values.at(-1))]);
+		assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', key)), [key, ...lastCells(['baseline', 'sweep-3'], key)]);
 	}
-	// one chart per key, a curve per run
+	// one chart per key, a curve per run, one legend for all of them; the best value in the caption
+	const labels = [`baseline (#${ids[0]})`, `sweep-3 (#${ids[1]})`];
+	assert.deepEqual(await page.locator('main ul.shared-legend li').allTextContents(), labels.map((l) => ` ${l}`));
 	for (const key of ['accuracy', 'loss', 'val/acc']) {
 		const fig = page.locator(`main figure.metric[data-key="${key}"]`);
 		await fig.locator('.uplot canvas').first().waitFor();
-		assert.deepEqual(await fig.locator('.u-legend .u-series:not(:first-child) .u-label').allTextContents(), [`baseline (#${ids[0]})`, `sweep-3 (#${ids[1]})`]);
+		assert.equal(await fig.locator('.u-legend').count(), 0);
+		assert.equal(await fig.locator('.metric-chart').getAttribute('aria-label'), `${key}: ${labels.join(', ')} by step`);
+		const vals = ['baseline', 'sweep-3'].map((n) => seed.metrics[n][key].values.at(-1));
+		const best = lowerIsBetter(key) ? Math.min(...vals) : Math.max(...vals);
+		assert.match(await itext(fig.locator('figcaption')), new RegExp(`best: ${compact(best).replace('.', '\\.')} \\(${['baseline', 'sweep-3'][vals.indexOf(best)]} \\(#\\d+\\), ${lowerIsBetter(key) ? 'lowest' : 'highest'}\\)`));
 	}
 	await shot(page, 'compare');
-	// with sweep-2 too: it has no epochs and only a loss
+	// with sweep-2 too: it has no epochs and only a loss; all series came in one call
+	const calls = [];
+	page.on('request', (r) => r.url().includes('/api/v1/') && calls.push(new URL(r.url()).pathname));
 	await view(page, `projects/cats/compare?runs=${[...ids, seed.runs['sweep-2']].join(',')}`, 'Compare runs');
 	assert.deepEqual(await cellTexts(prow(page, 'compare-params', 'lr')), ['lr differs', '0.01', '0.01', '0.1']);
-	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'accuracy')), ['accuracy', String(seed.metrics.baseline.accuracy.values.at(-1)), String(seed.metrics['sweep-3'].accuracy.values.at(-1)), '—']);
+	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'accuracy')), ['accuracy', ...lastCells(['baseline', 'sweep-3', 'sweep-2'], 'accuracy')]);
+	assert.deepEqual(await cellTexts(prow(page, 'compare-metrics', 'loss')), ['loss', ...lastCells(['baseline', 'sweep-3', 'sweep-2'], 'loss')]);
 	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
-	assert.equal(await page.locator('main figure.metric[data-key="loss"] .u-legend .u-series:not(:first-child)').count(), 3);
-	assert.equal(await page.locator('main figure.metric[data-key="accuracy"] .u-legend .u-series:not(:first-child)').count(), 2);
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /sweep-2 \(#\d+\) by step$/);
+	assert.doesNotMatch(await page.locator('main figure.metric[data-key="accuracy"] .metric-chart').getAttribute('aria-label'), /sweep-2/);
+	assert.equal(calls.filter((c) => c === '/api/v1/projects/cats/metrics').length, 1, calls.join(' '));
+	assert.equal(calls.filter((c) => /\/runs\/\d+\/metrics/.test(c)).length, 0, calls.join(' '));
+	// x by time, then a log scale: kept in the address, drawn again
+	await page.locator('main select[name=x]').selectOption('time');
+	await page.waitForURL(/x=time/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /by time \(UTC\)$/);
+	await page.locator('main select[name=scale]').selectOption('log');
+	await page.waitForURL(/scale=log/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.equal(await page.locator('main select[name=x]').inputValue(), 'time');
+	assert.equal(await page.locator('main select[name=scale]').inputValue(), 'log');
+	await page.locator('main select[name=x]').selectOption('relative');
+	await page.waitForURL(/x=relative/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
+	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /by seconds since start$/);
 });
 
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
@@ -1780,7 +2166,7 @@ async function main() {
 	let failed = 0;
 	let ran = 0;
 	for (const t of tests) {
-		if (filter && !t.name.includes(filter)) continue;
+		if (filter && !filter.split('|').some((f) => t.name.includes(f))) continue;
 		ran++;
 		const page = await ctx.newPage(); // a new tab: a fresh sessionStorage
 		const problems = [];

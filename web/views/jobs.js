@@ -2,7 +2,8 @@
 // read, admins all; filters state, project, team, user, kind) and a project's Jobs tab
 // (#/projects/P/jobs: state, kind, user; editors submit a job there). Filters live in the
 // address. While a listed job is queued or running, the list refreshes itself every few
-// seconds (not while the tab is hidden). Also exports what the job page and the workers
+// seconds (not while the tab is hidden). A queued job shows its place in line and why it
+// waits (pending_reason). Also exports what the job page and the workers
 // views share: state badges, GPUs, durations, the cancel button.
 import * as api from '../api.js';
 import { projectPage, href, stateBadge, canEdit } from './registry.js';
@@ -98,7 +99,55 @@ export async function jobsByWorker() {
 	return by;
 }
 
-function columns(ctx, global) {
+/*
+ * The queue's order as the scheduler takes it: priority (highest first), then submission.
+ * Fair share between teams may take a job of a less served team first within a priority, so
+ * the place is where the job stands, not a promise. Map(job id -> place), and the queue's
+ * length (the queued jobs the caller may read).
+ */
+export async function queuePlaces() {
+	const queued = await api.listAll('/jobs', { state: 'queued' }, 5000);
+	queued.sort((a, b) => b.priority - a.priority || Date.parse(a.queued_at || a.created_at) - Date.parse(b.queued_at || b.created_at) || a.id - b.id);
+	return { at: new Map(queued.map((j, i) => [j.id, i + 1])), total: queued.length };
+}
+
+/*
+ * What each team holds now: Map(team -> {gpus, jobs}) over the dispatched and running jobs
+ * (deployment replicas included: they count against the quota too). Complete for admins, who
+ * read every job; a member sees the jobs of the projects she may read.
+ */
+export async function teamUsage() {
+	const held = await api.listAll('/jobs', { state: 'dispatched,running' }, 5000);
+	const by = new Map();
+	for (const j of held) {
+		const u = by.get(j.team || '') || { gpus: 0, jobs: 0 };
+		u.gpus += (j.gpus || []).length || j.resources?.gpus || 0;
+		u.jobs += 1;
+		by.set(j.team || '', u);
+	}
+	return by;
+}
+
+// '3 of 8' against a quota ('3 (no quota)' without one), marked when at or over it.
+export function usageText(used, quota) {
+	if (quota === null || quota === undefined) return h('span', { class: 'usage' }, `${used} `, h('span', { class: 'muted' }, '(no quota)'));
+	const full = used >= quota;
+	return h('span', { class: `usage${full ? ' full' : ''}`, title: `${used} in use of a quota of ${quota}` }, `${used} of ${quota}`, full ? [' ', badge('at quota', 'warn')] : null);
+}
+
+// Where a queued job stands and why it waits.
+export function queueCell(j, places) {
+	if (j.state !== 'queued') return h('span', { class: 'muted' }, '—');
+	const at = places?.at.get(j.id);
+	return h(
+		'span',
+		{ class: 'queue-cell' },
+		at ? h('strong', { class: 'queue-place', title: 'by priority, then submission' }, `${at} of ${places.total} in line`) : null,
+		h('span', { class: 'pending-reason' }, j.pending_reason || 'waiting for the scheduler'),
+	);
+}
+
+function columns(ctx, global, places) {
 	return [
 		{ label: 'Job', cell: (j) => h('strong', null, jobLink(j)) },
 		{ label: 'State', cell: jobState },
@@ -108,6 +157,7 @@ function columns(ctx, global) {
 		{ label: 'GPUs', cell: gpusText, class: 'num' },
 		{ label: 'Worker', cell: (j) => workerCell(j, ctx.isAdmin) },
 		{ label: 'By', cell: (j) => j.created_by || '' },
+		{ label: 'Queue', cell: (j) => queueCell(j, places.current), class: 'queue' },
 		{ label: 'Submitted', cell: (j) => time(j.created_at) },
 		{ label: 'Duration', cell: durationCell, class: 'num' },
 	].filter(Boolean);
@@ -178,7 +228,7 @@ function empty(global, p, filtered) {
  * Keeps the shown rows current: every REFRESH_MS while one of them is active, the first page
  * is fetched again; rows it has are redrawn, newer jobs go on top. Stops when none is active.
  */
-function autoRefresh(path, query, t, shown, ctx, status, errSlot) {
+function autoRefresh(path, query, t, shown, ctx, status, errSlot, places) {
 	const anyActive = () => [...shown.values()].some(isActive);
 	return poll(async () => {
 		if (!ctx.alive()) return false;
@@ -187,8 +237,9 @@ function autoRefresh(path, query, t, shown, ctx, status, errSlot) {
 			return false;
 		}
 		try {
-			const page = await api.get(path, { ...query, limit: 50 });
+			const [page, fresh] = await Promise.all([api.get(path, { ...query, limit: 50 }), queuePlaces()]);
 			if (!ctx.alive()) return false;
+			places.current = fresh;
 			for (const j of [...page.items].reverse()) {
 				if (shown.has(j.id)) t.updateRow(j);
 				else if (j.id > Math.max(...shown.keys())) t.prependRow(j);
@@ -228,7 +279,8 @@ export async function render(root, ctx) {
 		refused = err;
 		return [];
 	});
-	const [first, controls] = await Promise.all([firstPage, filters(ctx, global, f)]);
+	const places = { current: null };
+	const [first, controls] = await Promise.all([firstPage, filters(ctx, global, f), queuePlaces().then((q) => (places.current = q)).catch(() => null)]);
 	if (!ctx.alive()) return null;
 	if (refused) {
 		showError(errSlot, refused);
@@ -236,7 +288,7 @@ export async function render(root, ctx) {
 	}
 	const shown = new Map(first.map((j) => [j.id, j]));
 	if (first.some(isActive)) status.textContent = `Refreshes every ${REFRESH_MS / 1000} s while jobs are active.`;
-	const t = table({ caption: global ? 'Jobs' : `Jobs of ${p}`, columns: columns(ctx, global), rows: first, rowKey: (j) => String(j.id) });
+	const t = table({ caption: global ? 'Jobs' : `Jobs of ${p}`, columns: columns(ctx, global, places), rows: first, rowKey: (j) => String(j.id) });
 	const more = loadMore(
 		pager,
 		(items) => {
@@ -253,5 +305,5 @@ export async function render(root, ctx) {
 		errSlot,
 		first.length ? [t, more, status] : empty(global, project?.name, Object.keys(query).length > 0),
 	);
-	return first.length ? autoRefresh(path, query, t, shown, ctx, status, errSlot) : null;
+	return first.length ? autoRefresh(path, query, t, shown, ctx, status, errSlot, places) : null;
 }

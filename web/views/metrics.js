@@ -21,9 +21,10 @@ export const metricPoints = (runId, key) => api.get(`/runs/${runId}/metrics/${ap
  * the figure (title, chart, "Points as a table"), draw() draws the chart once el is on the
  * page (uPlot needs its width) and returns its cleanup.
  */
-export function metricFigure(key, series, note) {
+export function metricFigure(key, series, note, chart = {}) {
 	const id = nextId('metric');
-	const box = h('div', { class: 'chart metric-chart', role: 'img', 'aria-label': `${key}: ${series.map((s) => s.label).join(', ')} by step` });
+	const xLabel = chart.xLabel || 'step';
+	const box = h('div', { class: 'chart metric-chart', role: 'img', 'aria-label': `${key}: ${series.map((s) => s.label).join(', ')} by ${xLabel}` });
 	const points = h('details', { class: 'figures' }, h('summary', null, 'Points as a table'));
 	points.addEventListener(
 		'toggle',
@@ -33,7 +34,7 @@ export function metricFigure(key, series, note) {
 				table({
 					caption: `Points of ${key}`,
 					columns: [
-						{ label: 'Step', cell: (i) => String(steps[i]), class: 'num' },
+						{ label: xLabel.charAt(0).toUpperCase() + xLabel.slice(1), cell: (i) => String(steps[i]), class: 'num' },
 						...series.map((s, k) => ({ label: series.length > 1 ? s.label : 'Value', cell: (i) => fmtNum(ys[k][i]), class: 'num' })),
 					],
 					rows: steps.map((_, i) => i),
@@ -49,7 +50,7 @@ export function metricFigure(key, series, note) {
 		box,
 		points,
 	);
-	return { el, draw: () => stepChart(box, { series: series.map((s, i) => ({ ...s, color: s.color || PALETTE[i % PALETTE.length] })) }) };
+	return { el, draw: () => stepChart(box, { ...chart, xLabel, series: series.map((s, i) => ({ ...s, color: s.color || PALETTE[i % PALETTE.length] })) }) };
 }
 
 // '(1,000 of 250,000 points)' when the API downsampled a series.

@@ -1,13 +1,15 @@
 // views/overview.js: the platform at a glance, from GET /api/v1/admin/stats: people, the
 // registry (projects, datasets, models, promotions waiting), workers and GPUs, jobs (by
 // state, the queue and its oldest job, GPUs held by jobs), GPU-hours by team this week and
-// deployments by state. The figures and the charts are tables of widgets below: a later
+// deployments by state, and each team's GPUs and jobs in use against its quota. The cards
+// and panels refresh themselves every few seconds while the tab is visible (the adoption chart
+// stays as drawn). The figures and the charts are tables of widgets below: a later
 // phase adds a card or a series here when the endpoint gains the field; until then the card
 // says "not available yet".
 import * as api from '../api.js';
 import { timeChart, barChart } from '../chart.js';
-import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span } from '../ui.js';
-import { STATES } from './jobs.js';
+import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span, poll } from '../ui.js';
+import { STATES, teamUsage, usageText, REFRESH_MS } from './jobs.js';
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 const n = (v) => (typeof v === 'number' ? v.toLocaleString('en') : v);
@@ -248,6 +250,30 @@ function gpuHoursPanel(t) {
 	);
 }
 
+// Each team's GPUs and jobs held now against its quota, with its GPU-hours this week.
+function quotaPanel(teams, usage, t) {
+	const hours = new Map((t.gpu_hours?.by_team || []).map((r) => [r.team, r.hours]));
+	const used = (tm) => usage.get(tm.name) || { gpus: 0, jobs: 0 };
+	return h(
+		'section',
+		{ class: 'panel', 'aria-labelledby': 'quota-title', dataset: { panel: 'quotas' } },
+		h('h2', { id: 'quota-title' }, 'Teams: in use now against their quotas'),
+		teams.length
+			? table({
+					caption: 'GPUs and jobs each team holds now, against its quota',
+					rowKey: (tm) => tm.name,
+					columns: [
+						{ label: 'Team', cell: (tm) => h('a', { href: `#/admin/teams/${api.seg(tm.name)}` }, tm.name) },
+						{ label: 'GPUs in use', cell: (tm) => usageText(used(tm).gpus, tm.max_gpus), class: 'num gpus-in-use' },
+						{ label: 'Jobs running', cell: (tm) => usageText(used(tm).jobs, tm.max_concurrent_jobs), class: 'num jobs-in-use' },
+						{ label: 'GPU-hours this week', cell: (tm) => fmtHours(hours.get(tm.name) ?? 0), class: 'num' },
+					],
+					rows: teams,
+				})
+			: emptyState('No teams yet.', 'Teams carry the GPU and job quotas the scheduler enforces.'),
+	);
+}
+
 function adoption(ctx, stats, weeks) {
 	const present = SERIES.filter((s) => stats.series.some((b) => b[s.key] !== undefined));
 	const x = stats.series.map((b) => Date.parse(b.bucket_start) / 1000);
@@ -322,25 +348,43 @@ export async function render(root, ctx) {
 	const weeks = Math.min(52, Math.max(1, Number(ctx.query.get('weeks')) || 12));
 	const bucket = ctx.query.get('bucket') === 'day' ? 'day' : 'week';
 	const since = new Date(Date.now() - weeks * 7 * 86400e3).toISOString();
-	const stats = await api.get('/admin/stats', { since, bucket });
+	const load = () => Promise.all([api.get('/admin/stats', { since, bucket }), api.listAll('/teams', {}, 1000), teamUsage()]);
+	const [stats, teams, usage] = await load();
 	if (!ctx.alive()) return null;
 
-	const t = stats.totals || {};
-	const last = stats.series[stats.series.length - 1] || {};
-	const activeCard = {
-		key: 'active',
-		label: `Active ${bucket === 'day' ? 'today' : 'this week'}`,
-		value: () => last.active_users,
-		detail: () => `users · ${count(last.requests ?? 0, 'change')}${last.jobs !== undefined ? ` · ${count(last.jobs, 'job')}` : ''}`,
+	const live = h('div', { class: 'overview-live' });
+	const stamp = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' }, `Refreshes every ${REFRESH_MS / 1000} s.`);
+	const drawLive = (st, tms, use) => {
+		const t = st.totals || {};
+		const last = st.series[st.series.length - 1] || {};
+		const activeCard = {
+			key: 'active',
+			label: `Active ${bucket === 'day' ? 'today' : 'this week'}`,
+			value: () => last.active_users,
+			detail: () => `users · ${count(last.requests ?? 0, 'change')}${last.jobs !== undefined ? ` · ${count(last.jobs, 'job')}` : ''}`,
+		};
+		mount(
+			live,
+			gettingStarted(t),
+			h('div', { class: 'cards' }, [CARDS[0], CARDS[1], CARDS[2], activeCard, ...CARDS.slice(3)].map((c) => card(c, t))),
+			h('div', { class: 'split' }, jobsPanel(t), gpuHoursPanel(t)),
+			quotaPanel(tms, use, t),
+		);
 	};
+	drawLive(stats, teams, usage);
 	const { section, draw } = adoption(ctx, stats, weeks);
-	mount(
-		root,
-		pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`),
-		gettingStarted(t),
-		h('div', { class: 'cards' }, [CARDS[0], CARDS[1], CARDS[2], activeCard, ...CARDS.slice(3)].map((c) => card(c, t))),
-		h('div', { class: 'split' }, jobsPanel(t), gpuHoursPanel(t)),
-		section,
-	);
-	return draw();
+	mount(root, pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`), live, stamp, section);
+	const undraw = draw();
+	const stop = poll(async () => {
+		if (!ctx.alive()) return false;
+		const [st, tms, use] = await load();
+		if (!ctx.alive()) return false;
+		drawLive(st, tms, use);
+		stamp.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${REFRESH_MS / 1000} s.`;
+		return true;
+	}, REFRESH_MS);
+	return () => {
+		stop();
+		if (typeof undraw === 'function') undraw();
+	};
 }

@@ -1,10 +1,11 @@
-// views/run.js: one run (#/projects/P/runs/ID): status, times, the job that made it, params,
-// tags, the dataset versions it read, its metrics (a summary table, then one chart per key
+// views/run.js: one run (#/projects/P/runs/ID): status, times, the job that made it, the code
+// version (git commit, uncommitted changes), params, tags, the dataset versions it read, its
+// metrics (a summary table, then one chart per key
 // with its points as a table) and its artifacts (download).
 import * as api from '../api.js';
 import { projectPage, href, version, stateBadge, filesTable } from './registry.js';
 import { metricSummaries, metricPoints, metricFigure, sampledNote, summaryTable, MAX_CHARTS } from './metrics.js';
-import { h, mount, table, time, span, facts, panel, emptyState } from '../ui.js';
+import { h, mount, table, time, span, facts, panel, emptyState, badge, copyButton } from '../ui.js';
 
 // A two-column table of a string map (params, tags).
 export function kvTable(caption, obj) {
@@ -37,6 +38,19 @@ async function artifactsPanel(run) {
 	return [errSlot, t, t.more];
 }
 
+// The code version the run came from: its git commit (short, the full hash as a title and a
+// copy button) and whether the working tree had changes.
+function codeVersion(run) {
+	if (!run.git_commit && run.git_dirty === null) return null;
+	return h(
+		'span',
+		{ class: 'code-version' },
+		run.git_commit ? h('code', { title: run.git_commit, class: 'git-commit' }, run.git_commit.slice(0, 12)) : h('span', { class: 'muted' }, 'commit not known'),
+		run.git_commit ? [' ', copyButton(run.git_commit, 'Copy', 'commit')] : null,
+		run.git_dirty === true ? [' ', badge('uncommitted changes', 'warn')] : run.git_dirty === false ? [' ', badge('clean', 'ok')] : null,
+	);
+}
+
 export async function render(root, ctx) {
 	const id = ctx.params.run;
 	const run = await api.get(`/runs/${api.seg(id)}`);
@@ -60,6 +74,7 @@ export async function render(root, ctx) {
 				['Duration', span(run.started_at, run.ended_at) + (run.ended_at ? '' : ' so far')],
 				['By', run.created_by || null],
 				['Job', run.job_id ? h('a', { href: href.job(run.job_id) }, `job ${run.job_id}`) : null],
+				['Code', codeVersion(run)],
 			]),
 		),
 		h('div', { class: 'split' }, panel('run-params', 'Params', kvTable('Params', run.params)), panel('run-tags', 'Tags', kvTable('Tags', run.tags))),

@@ -1,10 +1,13 @@
 // views/teams.js: Admin -> Teams & quotas: the list of teams with their quotas and member
-// counts, and (admins) a form to create one. A team's page (views/team.js) edits it.
+// counts, the GPUs and jobs each holds now against its quota (refreshed every few seconds
+// while the tab is visible), and (admins) a form to create one. A team's page (views/team.js)
+// edits it.
 import * as api from '../api.js';
 import {
 	h, mount, pageHeader, pagedTable, time, field, form, disclosure, emptyState, showError, toast, intOrNull,
-	quotaText,
+	quotaText, poll,
 } from '../ui.js';
+import { teamUsage, usageText, REFRESH_MS } from './jobs.js';
 
 export const quotaFields = (t = {}) => [
 	field('Max GPUs', h('input', { name: 'max_gpus', type: 'number', min: 0, max: 100000, step: 1, value: t.max_gpus ?? '' }),
@@ -36,18 +39,24 @@ function createForm(onCreated) {
 
 export async function render(root, ctx) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
+	let usage = await teamUsage().catch(() => new Map());
+	const used = (t) => usage.get(t.name) || { gpus: 0, jobs: 0 };
 	const columns = [
 		{ label: 'Team', cell: (t) => h('strong', null, teamLink(t)) },
 		{ label: 'Description', cell: (t) => t.description || '' },
 		{ label: 'Members', cell: (t) => String(t.member_count ?? 0), class: 'num' },
 		{ label: 'Max GPUs', cell: (t) => quotaText(t.max_gpus), class: 'num' },
 		{ label: 'Max concurrent jobs', cell: (t) => quotaText(t.max_concurrent_jobs), class: 'num' },
+		{ label: 'GPUs in use', cell: (t) => usageText(used(t).gpus, t.max_gpus), class: 'num gpus-in-use' },
+		{ label: 'Jobs running', cell: (t) => usageText(used(t).jobs, t.max_concurrent_jobs), class: 'num jobs-in-use' },
 		{ label: 'Created', cell: (t) => time(t.created_at) },
 	];
+	const teamsShown = new Map();
 	const list = await pagedTable(new api.Pager('/teams'), { caption: 'Teams', columns, rowKey: (t) => t.name }, (err) =>
 		showError(errSlot, err),
 	);
 	if (!ctx.alive()) return;
+	for (const t of list.first) teamsShown.set(t.name, t);
 	const empty = list.first.length
 		? null
 		: emptyState(
@@ -76,4 +85,15 @@ export async function render(root, ctx) {
 		list,
 		list.more,
 	);
+	// What the teams hold changes as jobs start and end: redrawn every few seconds.
+	return poll(async () => {
+		if (!ctx.alive()) return false;
+		usage = await teamUsage();
+		if (!ctx.alive()) return false;
+		for (const row of list.tbody.rows) {
+			const t = teamsShown.get(row.dataset.key);
+			if (t) list.updateRow(t);
+		}
+		return true;
+	}, REFRESH_MS);
 }

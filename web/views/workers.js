@@ -1,11 +1,12 @@
 // views/workers.js: Compute -> Workers: the GPU hosts' inventory (state, whether jobs may be
 // placed, GPUs with model, memory and busy flag, the jobs running there and the GPUs they
-// hold, CPUs, memory, labels, last heartbeat, version) with Cordon / Drain / Uncordon. No
-// workers yet: how to add one.
+// hold, CPUs, memory, labels, last heartbeat, version) with Cordon / Drain / Uncordon. The
+// rows refresh themselves every few seconds while the tab is visible. No workers yet: how to
+// add one.
 import * as api from '../api.js';
 import { workerCommand, workerCommandNote } from './join_tokens.js';
-import { jobsByWorker, jobLink } from './jobs.js';
-import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced } from '../ui.js';
+import { jobsByWorker, jobLink, REFRESH_MS } from './jobs.js';
+import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced, poll } from '../ui.js';
 
 export const workerHref = (w) => `#/workers/${w.id}`;
 export const mib = (mb) => (typeof mb === 'number' ? fmtBytes(mb * 1024 * 1024) : '—');
@@ -90,7 +91,7 @@ export async function render(root, ctx) {
 	const fail = (err) => showError(errSlot, err);
 	let list = null;
 	// Which jobs hold GPUs where; the inventory still shows when that list cannot be read.
-	const running = await jobsByWorker().catch((err) => {
+	let running = await jobsByWorker().catch((err) => {
 		fail(err);
 		return new Map();
 	});
@@ -113,13 +114,14 @@ export async function render(root, ctx) {
 	const filter = select('state', [['', 'All'], ['online', 'Online'], ['offline', 'Offline']], state, { id: 'worker-state' });
 	filter.addEventListener('change', () => ctx.setQuery({ state: filter.value }));
 	const refresh = h('button', { type: 'button', onClick: () => ctx.setQuery({ state }) }, 'Refresh');
+	const stamp = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' }, list.first.length ? `Refreshes every ${REFRESH_MS / 1000} s.` : '');
 	mount(
 		root,
 		pageHeader('Workers', 'The GPU hosts that run jobs. A cordoned or draining worker takes no new jobs; offline means its heartbeats stopped.', refresh),
 		h('div', { class: 'controls' }, field('Show', filter)),
 		errSlot,
 		list.first.length
-			? [list, list.more]
+			? [list, list.more, stamp]
 			: state
 				? emptyState(`No ${state} workers.`)
 				: emptyState(
@@ -129,4 +131,20 @@ export async function render(root, ctx) {
 						h('small', null, workerCommandNote),
 					),
 	);
+	if (!list.first.length) return null;
+	// Heartbeats, GPUs and jobs change: the shown rows are redrawn from a fresh read.
+	return poll(async () => {
+		if (!ctx.alive()) return false;
+		const [fresh, jobs] = await Promise.all([api.listAll('/workers', { state }, 1000), jobsByWorker()]);
+		if (!ctx.alive()) return false;
+		running = jobs;
+		const byId = new Map(fresh.map((w) => [String(w.id), w]));
+		for (const row of [...list.tbody.rows]) {
+			const w = byId.get(row.dataset.key);
+			if (w) list.updateRow(w);
+		}
+		showError(errSlot, null);
+		stamp.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${REFRESH_MS / 1000} s.`;
+		return true;
+	}, REFRESH_MS);
 }
