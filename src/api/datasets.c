@@ -94,7 +94,9 @@ void api_dsv_create(struct atr_req *r)
 	int64_t parent = atr_json_int(atr_req_body(r), "parent", 0);
 	int rc;
 
-	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent, 0,
+	/* a job's token makes its job's versions (what it writes: src/api/access.c) */
+	rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent,
+				  atr_req_who(r)->kind == ATR_P_JOB ? atr_req_who(r)->scope_id : 0,
 				  atr_req_who(r)->user_id, &v);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
