@@ -71,6 +71,18 @@ int atr_store_job_set_pending(struct atr_store *s, int64_t id, const char *reaso
 int atr_store_job_hold(struct atr_store *s, int64_t id, int64_t until_ms);
 int atr_store_job_request_cancel(struct atr_store *s, int64_t id);
 int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_version_id, int64_t dataset_version_id);
+
+/*
+ * What a job's token reaches of its project (src/api/access.c narrows job tokens to it), by
+ * kind: "run", "dataset_version", "model_version" (row ids), "dataset", "model" (ids).
+ *   ATR_REACH_WRITE: what the job writes: its run and runs it created, the dataset and model
+ *     versions it created or that are its outputs, its declared output dataset or model;
+ *   ATR_REACH_READ: its declared inputs: the dataset versions it reads, the model version of
+ *     batch inference or serving;
+ *   ATR_REACH_NONE: anything else.
+ */
+enum atr_job_reach { ATR_REACH_NONE = 0, ATR_REACH_READ = 1, ATR_REACH_WRITE = 2 };
+int atr_store_job_reach(struct atr_store *s, int64_t job_id, const char *kind, int64_t id, enum atr_job_reach *out);
 int atr_store_job_set_port(struct atr_store *s, int64_t id, int port);
 /* Links a job and its run both ways. */
 int atr_store_job_set_run(struct atr_store *s, int64_t id, int64_t run_id);

@@ -11,14 +11,15 @@
  *   - ATR_RF_DRAFT routes on a committed version: 409.
  * The loaded resource goes to the handler as RES(req). Who has which role (api_project_role):
  * admins are owners everywhere; users have their membership role, or viewer of internal
- * projects; a job's token is an editor of its own project only; a deployment's invoke key may
- * only call that deployment. Handlers never compare roles themselves: rules that depend on
+ * projects; a job's token is an editor of its own project only, and there reaches only what its
+ * job needs (job_scope_or_reply); a deployment's invoke key may only call that deployment. Handlers never compare roles themselves: rules that depend on
  * the request's content (moving the protected alias) go through api_need_role_or_reply.
  */
 #include "api.h"
 #include "atrium/deploy.h"
 #include "atrium/metric_batch.h"
 #include "atrium/scoring.h"
+#include "atrium/store_jobs.h"
 #include "atrium/util.h"
 
 #include <stdio.h>
@@ -695,6 +696,117 @@ static bool is_write(const struct atr_req *r)
 	return strcmp(atr_req_method(r), "GET") != 0 && strcmp(atr_req_method(r), "HEAD") != 0;
 }
 
+/* ---- job tokens: only what the job needs ---- */
+
+/* ATR_RES_PROJECT routes a job's token may call: read its project (as an MLflow experiment too),
+ * and start runs in it (MLflow's nested runs, autologging): those runs are the job's own. */
+static enum atr_job_reach job_project_reach(const struct atr_route *rt)
+{
+	static const char *const reads[] = { "projects.get", "mlflow.experiments.get" };
+	static const char *const writes[] = { "runs.create", "mlflow.runs.create" };
+
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		if (strcmp(rt->name, reads[i]) == 0)
+			return ATR_REACH_READ;
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		if (strcmp(rt->name, writes[i]) == 0)
+			return ATR_REACH_WRITE;
+	return ATR_REACH_NONE;
+}
+
+/* What the job behind the caller's token may do with the loaded resource. */
+static int job_reach(struct atr_req *r, const struct api_res *x, enum atr_job_reach *reach)
+{
+	const struct atr_route *rt = atr_req_route(r);
+	int64_t job = atr_req_who(r)->scope_id;
+
+	*reach = ATR_REACH_NONE;
+	if (rt->flags & ATR_RF_ARTIFACT_PATH)
+		return atr_store_job_reach(STORE(r), job, x->files.kind, x->files.owner_id, reach);
+	switch (rt->resource) {
+	case ATR_RES_PROJECT:
+		*reach = job_project_reach(rt);
+		return 0;
+	case ATR_RES_DATASET:
+		return atr_store_job_reach(STORE(r), job, "dataset", x->dataset_id, reach);
+	case ATR_RES_DATASET_VERSION:
+		return atr_store_job_reach(STORE(r), job, "dataset_version", x->dsv.id, reach);
+	case ATR_RES_RUN:
+		return atr_store_job_reach(STORE(r), job, "run", x->run.id, reach);
+	case ATR_RES_JOB:
+		*reach = x->job.id == job ? ATR_REACH_WRITE : ATR_REACH_NONE;
+		return 0;
+	case ATR_RES_MODEL:
+		return atr_store_job_reach(STORE(r), job, "model", x->model.id, reach);
+	case ATR_RES_MODEL_VERSION:
+	case ATR_RES_MODEL_VERSION_ID:
+		return atr_store_job_reach(STORE(r), job, "model_version", x->version.id, reach);
+	case ATR_RES_DEPLOYMENT: /* inference calls, as an invoke key makes them; not its data */
+		*reach = (rt->flags & ATR_RF_INVOKE_OK) ? ATR_REACH_WRITE : ATR_REACH_NONE;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The 404 a job's token gets for what its job does not reach: the one an outsider gets. */
+static void reply_job_absent(struct atr_req *r, const struct api_res *x)
+{
+	const struct atr_route *rt = atr_req_route(r);
+
+	if (rt->flags & ATR_RF_ARTIFACT_PATH)
+		atr_reply_not_found(r, NULL, "%s not found",
+				    strcmp(x->files.kind, "run") == 0 ? "Run" : "Model version");
+	else if (!(rt->flags & ATR_RF_MLFLOW))
+		reply_absent(r);
+	else if (rt->resource == ATR_RES_RUN)
+		atr_reply_not_found(r, NULL, "Run with id=%s not found", x->run.uuid);
+	else if (rt->resource == ATR_RES_PROJECT)
+		atr_reply_not_found(r, NULL, "No Experiment with id=%lld exists", (long long)x->project.id);
+	else if (rt->resource == ATR_RES_MODEL)
+		atr_reply_not_found(r, NULL, "Registered Model with name=%s not found", x->model.name);
+	else
+		atr_reply_not_found(r, NULL, "Model Version (name=%s, version=%lld) not found", x->model.name,
+				    (long long)x->version.version);
+}
+
+/*
+ * A job's token reaches its own job and run (and runs it starts), the dataset and model
+ * versions it declared as inputs (to read), and what it writes (its declared output dataset or
+ * model, the versions it makes there): anything else of its project answers 404, as to an
+ * outsider. Reading an input is all a job may do with it (a write: 403).
+ */
+static int job_scope_or_reply(struct atr_req *r, const struct api_res *x)
+{
+	enum atr_job_reach reach;
+	int rc = job_reach(r, x, &reach);
+
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not read what job %lld reaches", (long long)atr_req_who(r)->scope_id);
+		return -1;
+	}
+	if (reach == ATR_REACH_NONE) {
+		reply_job_absent(r, x);
+		return -1;
+	}
+	if (reach == ATR_REACH_READ && is_write(r)) {
+		atr_reply_forbidden(r, NULL, "job %lld may only read this (a declared input)",
+				    (long long)atr_req_who(r)->scope_id);
+		return -1;
+	}
+	return 0;
+}
+
+bool api_job_reaches(struct atr_req *r, const char *kind, int64_t id)
+{
+	enum atr_job_reach reach = ATR_REACH_NONE;
+
+	if (atr_req_who(r)->kind != ATR_P_JOB)
+		return true;
+	return atr_store_job_reach(STORE(r), atr_req_who(r)->scope_id, kind, id, &reach) == 0 &&
+	       reach != ATR_REACH_NONE;
+}
+
 int api_resolve(void *app, struct atr_req *r)
 {
 	const struct atr_route *rt = atr_req_route(r);
@@ -731,6 +843,8 @@ int api_resolve(void *app, struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not read the %s", atr_res_name(rt->resource));
 		return -1;
 	}
+	if (atr_req_who(r)->kind == ATR_P_JOB && job_scope_or_reply(r, x) < 0)
+		return -1;
 	if (api_need_role_or_reply(r, rt->role, NULL) < 0)
 		return -1;
 	if ((rt->flags & ATR_RF_SELF) &&

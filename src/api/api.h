@@ -135,6 +135,10 @@ enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *
 /* For rules that depend on the request's content (the protected alias needs an owner): 403
  * naming the role needed (why: "moving alias 'production'") unless RES(r)->role reaches need. */
 int api_need_role_or_reply(struct atr_req *r, enum atr_prole need, const char *why);
+/* Whether the caller reaches another object a request names in its body (a version's source
+ * run): always for users; for a job's token, what its job reaches (src/api/access.c). kind:
+ * "run", "dataset_version", "model_version", "dataset", "model". */
+bool api_job_reaches(struct atr_req *r, const char *kind, int64_t id);
 /* MLflow's names for what api_resolve loads (src/api/mlflow_*.c use them for ids that come in
  * other fields): an experiment id ("0": the caller's Default experiment) and a registered model
  * name ("model" when one project the caller may read has it, or "project/model"). Each fills

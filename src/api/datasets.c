@@ -97,9 +97,11 @@ void api_dsv_create(struct atr_req *r)
 	/* a competition's hidden set is no parent but for its organisers (the draft would copy its files) */
 	if (parent > 0 && atr_store_dsv_find(STORE(r), x->dataset_id, parent, &v) == 0 && api_dsv_hidden(r, v.id))
 		rc = ATR_ENOTFOUND;
+	/* a job's token makes its job's versions (what it writes: src/api/access.c) */
 	if (rc == 0)
 		rc = atr_store_dsv_create(STORE(r), x->dataset_id, atr_json_str(atr_req_body(r), "message", ""), parent,
-					  0, atr_req_who(r)->user_id, &v);
+					  atr_req_who(r)->kind == ATR_P_JOB ? atr_req_who(r)->scope_id : 0,
+					  atr_req_who(r)->user_id, &v);
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "parent", "dataset '%s' has no version %lld", atr_req_param(r, "dataset"),
 				  (long long)parent);

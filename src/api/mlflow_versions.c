@@ -192,7 +192,7 @@ static int source_run_or_reply(struct atr_req *r, const struct source *src, stru
 		return 0;
 	rc = atr_store_run_access_uuid(STORE(r), id, atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : 0,
 				       run, &p, &member);
-	if (rc == 0 && api_project_role_as(r, &p, member) == ATR_PROLE_NONE)
+	if (rc == 0 && (api_project_role_as(r, &p, member) == ATR_PROLE_NONE || !api_job_reaches(r, "run", run->id)))
 		rc = ATR_ENOTFOUND;
 	if (rc < 0) {
 		atr_reply_err(r, rc == ATR_ENOTFOUND ? ATR_EINVAL : rc, field, "'%s': Run with id=%s not found", field,

@@ -141,7 +141,7 @@ static int64_t source_run_or_reply(struct atr_req *r, const struct atr_project *
 
 	if (id <= 0)
 		return 0;
-	if (atr_store_run_get(STORE(r), id, &run) < 0 || run.project_id != p->id) {
+	if (atr_store_run_get(STORE(r), id, &run) < 0 || run.project_id != p->id || !api_job_reaches(r, "run", id)) {
 		atr_reply_invalid(r, "source_run", "run %lld does not exist in project '%s'", (long long)id, p->name);
 		return -1;
 	}

@@ -351,6 +351,48 @@ int atr_store_job_set_outputs(struct atr_store *s, int64_t id, int64_t model_ver
 	return atr_db_step_write(st);
 }
 
+static const struct {
+	const char *kind, *sql;
+} reach_sql[] = {
+	{ "run", "SELECT CASE WHEN EXISTS (SELECT 1 FROM runs WHERE id = ?2 AND job_id = ?1)"
+		 " OR EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND run_id = ?2) THEN 2 ELSE 0 END" },
+	{ "dataset_version",
+	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM dataset_versions WHERE id = ?2 AND source_job_id = ?1)"
+	  " OR EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND output_dataset_version_id = ?2) THEN 2"
+	  " WHEN EXISTS (SELECT 1 FROM jobs j, json_each(j.inputs) i WHERE j.id = ?1"
+	  "  AND json_extract(i.value, '$.dataset_version_id') = ?2) THEN 1 ELSE 0 END" },
+	{ "model_version", "SELECT CASE WHEN EXISTS (SELECT 1 FROM model_versions WHERE id = ?2 AND source_job_id = ?1)"
+			   " OR EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND output_model_version_id = ?2) THEN 2"
+			   " WHEN EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND model_version_id = ?2) THEN 1"
+			   " ELSE 0 END" },
+	{ "dataset", "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs j JOIN datasets d ON d.project_id = j.project_id"
+		     " AND d.name = json_extract(j.outputs, '$.dataset') WHERE j.id = ?1 AND d.id = ?2) THEN 2"
+		     " ELSE 0 END" },
+	{ "model", "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs j JOIN models m ON m.project_id = j.project_id"
+		   " AND m.name = json_extract(j.outputs, '$.model') WHERE j.id = ?1 AND m.id = ?2) THEN 2"
+		   " ELSE 0 END" },
+};
+
+int atr_store_job_reach(struct atr_store *s, int64_t job_id, const char *kind, int64_t id, enum atr_job_reach *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = ATR_REACH_NONE;
+	for (size_t i = 0; i < sizeof(reach_sql) / sizeof(reach_sql[0]) && !st; i++)
+		if (strcmp(reach_sql[i].kind, kind) == 0 && !(st = atr_db_stmt(s->db, reach_sql[i].sql)))
+			return ATR_EDB;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, job_id);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (enum atr_job_reach)sqlite3_column_int(st, 0);
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : ATR_EDB;
+}
+
 json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 {
 	/* What the worker fetches before starting: the input dataset versions, each under

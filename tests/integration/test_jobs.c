@@ -566,7 +566,18 @@ static void test_job_token_scope(void **state)
 	json_decref(j);
 	json_decref(h_call(&S, "GET", "/api/v1/projects/free", token, NULL, 200));
 	json_decref(h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", run), token, NULL, 200));
-	json_decref(h_call(&S, "POST", "/api/v1/projects/free/datasets", token, "{\"name\":\"from-job\"}", 201));
+	/* the rest of its project is out of its reach, as for an outsider: other runs, project-wide
+	 * lists, new datasets (it writes its declared outputs only) */
+	{
+		json_t *other =
+			h_call(&S, "POST", "/api/v1/projects/free/runs", editor, "{\"name\":\"not-the-job's\"}", 201);
+		h_expect_error(&S, "GET", h_fmt("/api/v1/runs/%lld", f_int(other, "id")), token, NULL, 404, NULL);
+		h_expect_error(&S, "POST", h_fmt("/api/v1/runs/%lld/metrics", f_int(other, "id")), token,
+			       "{\"metrics\":[{\"key\":\"loss\",\"value\":1}]}", 404, NULL);
+		json_decref(other);
+	}
+	h_expect_error(&S, "GET", "/api/v1/projects/free/runs", token, NULL, 404, NULL);
+	h_expect_error(&S, "POST", "/api/v1/projects/free/datasets", token, "{\"name\":\"from-job\"}", 404, NULL);
 	/* the job logs metrics to its run */
 	{
 		struct h_resp r;

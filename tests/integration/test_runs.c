@@ -47,6 +47,14 @@ static void make_job_token(int64_t project_id, char *out)
 	db_exec(sql);
 }
 
+/* The run becomes job 99's (the job of the tokens above): a job's token reaches its own runs only. */
+static void job_owns(int64_t run)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "UPDATE runs SET job_id = 99 WHERE id = %lld", (long long)run);
+	db_exec(sql);
+}
+
 static int64_t id_of(json_t *j)
 {
 	int64_t id = json_integer_value(json_object_get(j, "id"));
@@ -132,7 +140,10 @@ static void test_get_patch(void **state)
 	j = h_call(&S, "PATCH", path, ALICE, "{\"status\":\"running\"}", 200);
 	assert_true(json_is_null(json_object_get(j, "ended_at")));
 	json_decref(j);
-	/* a job token of the project may update its run; one of another project may not see it */
+	/* a job token of the project may update its run (not another run of the project); one of
+	 * another project may not see it */
+	h_expect_error(&S, "PATCH", path, job, "{\"status\":\"failed\"}", 404, NULL);
+	job_owns(id);
 	json_decref(h_call(&S, "PATCH", path, job, "{\"status\":\"failed\"}", 200));
 	h_expect_error(&S, "PATCH", path, other_job, "{\"status\":\"failed\"}", 404, NULL);
 
@@ -160,6 +171,8 @@ static void test_access(void **state)
 
 	snprintf(run, sizeof(run), "/api/v1/runs/%lld", (long long)id);
 	snprintf(orun, sizeof(orun), "/api/v1/runs/%lld", (long long)open_id);
+	job_owns(id);
+	job_owns(open_id);
 	json_decref(h_call(&S, "POST", h_fmt("%s/metrics", run), ALICE, "{\"metrics\":[{\"key\":\"a\",\"value\":1}]}",
 			   200));
 	/* a stranger sees nothing of a private project */
@@ -718,6 +731,7 @@ static void test_artifacts(void **state)
 	(void)state;
 
 	snprintf(base, sizeof(base), "/api/v1/runs/%lld/artifacts", (long long)id);
+	job_owns(id2);
 	j = h_call(&S, "PUT", h_fmt("%s/model/weights.bin", base), ALICE, "0123456789", 201);
 	assert_int_equal(json_integer_value(json_object_get(j, "size")), 10);
 	k = h_call(&S, "PUT", h_fmt("/api/v1/runs/%lld/artifacts/copy.bin", (long long)id2), job, "0123456789", 201);
