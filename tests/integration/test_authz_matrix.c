@@ -58,6 +58,7 @@ static char tok[C_COUNT][160];
 static long long pid, qid, run_id, run2_id, job_id, job2_id, dsv_id, dsv2_id, mv_id, promo_id, worker_id;
 static long long spare_token_id, spare_scrape_id, spare_join_id, spare_key_id;
 static char run_uuid[40], run2_uuid[40];
+static long long eval_id, sub_id; /* benchmark b's evaluation; competition c's submission (by vi) */
 
 /* What a case expects. */
 enum want { W_ALLOW, W_401, W_403, W_404 };
@@ -173,6 +174,50 @@ static void fixture_service(void)
 	spare_token_id = int_of(h_call(&S, "POST", "/api/v1/tokens", adm, "{\"name\":\"spare\"}", 201), "id");
 }
 
+/* Issue 15's objects: benchmark b (ground truth in dataset "lab") with an evaluation of model
+ * version m/1 and m's gate on it (met: threshold 0); competition c of project p, hidden test set
+ * in dataset "hid" (not d: the hidden rule would change d's answers), which the viewer plays in
+ * an ad-hoc team with one submission (its training data: d/1). Selecting a submission checks the
+ * body before who plays (a 400 to all). */
+static void fixture_evaluate(void)
+{
+	const char *own = tok[C_OWNER], *truth = "id,label\n1,cat\n2,dog\n";
+	const char *const sets[2] = { "lab", "hid" };
+	json_t *j;
+
+	for (int i = 0; i < 2; i++) {
+		json_decref(h_call(&S, "POST", "/api/v1/projects/p/datasets", own, h_fmt("{\"name\":\"%s\"}", sets[i]),
+				   201));
+		json_decref(
+			h_call(&S, "POST", h_fmt("/api/v1/projects/p/datasets/%s/versions", sets[i]), own, "{}", 201));
+		json_decref(f_put(&S, h_fmt("/api/v1/projects/p/datasets/%s/versions/1/files/truth.csv", sets[i]), own,
+				  truth, strlen(truth), NULL, 201));
+		json_decref(h_call(&S, "POST", h_fmt("/api/v1/projects/p/datasets/%s/versions/1/commit", sets[i]), own,
+				   "{}", 200));
+	}
+	json_decref(h_call(&S, "POST", "/api/v1/projects/p/benchmarks", own,
+			   "{\"name\":\"b\",\"dataset\":\"lab\",\"version\":1,\"file\":\"truth.csv\","
+			   "\"metrics\":[{\"name\":\"accuracy\"}]}",
+			   201));
+	j = h_call(&S, "POST", "/api/v1/projects/p/benchmarks/b/evaluations?model=m&version=1", own,
+		   "id,prediction\n1,cat\n2,cat\n", 201);
+	eval_id = f_int(j, "id");
+	json_decref(j);
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/p/models/m/gate", own,
+			   "{\"benchmark\":\"b\",\"metric\":\"accuracy\",\"threshold\":0}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/p/competitions", own,
+			   "{\"name\":\"c\",\"title\":\"C\",\"starts_at\":\"2020-01-01T00:00:00Z\","
+			   "\"ends_at\":\"2099-01-01T00:00:00Z\",\"training\":{\"dataset\":\"d\",\"version\":1},"
+			   "\"test\":{\"dataset\":\"hid\",\"version\":1,\"path\":\"truth.csv\"},"
+			   "\"metric\":\"accuracy\",\"daily_limit\":100}",
+			   201));
+	json_decref(h_call(&S, "POST", "/api/v1/competitions/c/join", tok[C_VIEWER], "{\"name\":\"vis\"}", 200));
+	j = h_call(&S, "POST", "/api/v1/competitions/c/submissions?format=csv", tok[C_VIEWER],
+		   "id,prediction\n1,cat\n2,dog\n", 201);
+	sub_id = f_int(j, "id");
+	json_decref(j);
+}
+
 static int setup(void **state)
 {
 	const char *const names[4] = { "own", "ed", "vi", "out" };
@@ -191,6 +236,7 @@ static int setup(void **state)
 	qid = f_sql_int(&S, "SELECT id FROM projects WHERE name = 'q'");
 	fixture_data();
 	fixture_service();
+	fixture_evaluate();
 	job_token(tok[C_JOB_OTHER], qid, 999999);
 	job_token(tok[C_JOB_SELF], pid, job_id);
 	job_token(tok[C_JOB_PEER], pid, job2_id);
@@ -220,6 +266,7 @@ static const char *param_value(const char *pattern, const char *name)
 		{ "/api/v1/workers/", &worker_id },
 		{ "/api/v1/deployments/{name}/keys/", &spare_key_id },
 		{ "/api/v1/promotions/", &promo_id },
+		{ "/api/v1/competitions/{competition}/submissions/", &sub_id },
 		{ "/api/v1/model-versions/", &mv_id },
 		{ "/api/2.0/mlflow-artifacts/artifacts/registry/", &mv_id },
 	};
@@ -247,6 +294,12 @@ static const char *param_value(const char *pattern, const char *name)
 		return "create";
 	if (!strcmp(name, "path..."))
 		return "a.txt";
+	if (!strcmp(name, "benchmark"))
+		return "b";
+	if (!strcmp(name, "evaluation"))
+		return h_fmt("%lld", eval_id);
+	if (!strcmp(name, "competition"))
+		return "c";
 	if (!strcmp(name, "experiment"))
 		return h_fmt("%lld", pid);
 	if (!strcmp(name, "run"))
@@ -501,8 +554,23 @@ static const struct {
 	{ "promotions.reject", C_OWNER },
 };
 
+/* Competition c's rules that depend on who plays (the fixture's viewer plays, nobody else):
+ * the callers each refuses with 403. */
+#define BIT(c) (1u << (c))
+static const struct {
+	const char *name;
+	unsigned refused;
+} player_rules[] = {
+	{ "competitions.submissions.create", BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_OUTSIDER) },
+	{ "competitions.submissions.list", BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_OUTSIDER) },
+	{ "competitions.leaderboard.private", BIT(C_EDITOR) | BIT(C_VIEWER) | BIT(C_OUTSIDER) }, /* before the end */
+};
+
 static enum want content_rule(const struct atr_route *rt, enum caller c, enum want w)
 {
+	for (size_t i = 0; w == W_ALLOW && i < sizeof(player_rules) / sizeof(player_rules[0]); i++)
+		if (!strcmp(rt->name, player_rules[i].name) && (player_rules[i].refused & BIT(c)))
+			return W_403;
 	for (size_t i = 0; w == W_ALLOW && i < sizeof(content_rules) / sizeof(content_rules[0]); i++)
 		if (!strcmp(rt->name, content_rules[i].name) && c > content_rules[i].lowest)
 			return W_403;
@@ -523,6 +591,8 @@ static enum want expected(const struct atr_route *rt, enum caller c)
 			rt->pattern, (int)rt->resource);
 		fail();
 	}
+	if (rt->resource == ATR_RES_COMPETITION) /* any user sees it; its project's owners organise it */
+		role = c > C_OUTSIDER ? ATR_PROLE_NONE : c <= C_OWNER ? ATR_PROLE_OWNER : ATR_PROLE_VIEWER;
 	if (c == C_INVOKE) /* invoke keys: only INVOKE_OK routes, all on their deployment */
 		role = rt->resource == ATR_RES_DEPLOYMENT ? ATR_PROLE_VIEWER : ATR_PROLE_NONE;
 	if (role == ATR_PROLE_NONE)
@@ -547,7 +617,7 @@ static enum want expected(const struct atr_route *rt, enum caller c)
 
 static bool destructive(const struct atr_route *rt)
 {
-	static const char *const words[] = { "delete", "archive", "revoke", "remove", "deregister", "rename" };
+	static const char *const words[] = { "delete", "archive", "revoke", "remove", "deregister", "rename", "leave" };
 
 	if (!strcmp(rt->method, "DELETE"))
 		return true;
