@@ -260,8 +260,7 @@ static int start_parts(struct daemon *d)
 					.metrics = a->metrics,
 					.offline = worker_offline,
 					.cls = d,
-					.heartbeat_timeout_s = a->cfg->heartbeat_timeout_s,
-					.started_ms = a->started_ms };
+					.heartbeat_timeout_s = a->cfg->heartbeat_timeout_s };
 	struct atr_dispatcher_opts dio = { .loop = a->loop, .store = a->store, .client = a->client };
 	struct atr_engine_opts eo = { .loop = a->loop,
 				      .store = a->store,

@@ -12,7 +12,7 @@ SCENARIOS="$SCENARIOS leaderboard"
 LB_PATH=/api/v1/projects/bench/benchmarks/holdout
 
 scenario_leaderboard() {
-	if [ "$BENCH_SMOKE" = 1 ]; then _evals=1000 _vers=50 _secs=$LOAD_SECONDS; else _evals=10000 _vers=500 _secs=5; fi
+	if [ "$BENCH_SMOKE" = 1 ]; then _evals=1000 _vers=60 _secs=$LOAD_SECONDS; else _evals=10000 _vers=500 _secs=5; fi
 	atrium_start leaderboard || return 1
 	seed_project || return 1
 	_tok="$A_DIR/member.token"

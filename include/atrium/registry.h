@@ -21,8 +21,7 @@ struct atr_registry_opts {
 	/* A worker missed its heartbeats: it is offline now, its jobs are lost (the engine). */
 	void (*offline)(void *cls, int64_t worker_id, const char *why);
 	void *cls;
-	int64_t heartbeat_timeout_s;
-	int64_t started_ms; /* no worker is offline before a timeout has passed since the start */
+	int64_t heartbeat_timeout_s; /* no worker is offline before a timeout since the daemon answers */
 };
 
 /* Loads (or makes, mode 0600) DATA_DIR/worker.key and starts the sweep. */

@@ -150,7 +150,7 @@ const struct atr_route atr_routes[] = {
 	  .name = "runs.create", .summary = "Start a tracked run"),
 	/* several runs' metric series in one call (issue 18: the comparison) */
 	R("GET", "/api/v1/projects/{project}/metrics", api_project_metrics, .access = USER, .resource = ATR_RES_PROJECT,
-	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .query = api_project_metrics_query, .name = "runs.metrics.batch",
+	  .role = VIEWER, .query = api_project_metrics_query, .name = "runs.metrics.batch",
 	  .summary = "Metric series of several runs and keys (downsampled)"),
 #define RUN "/api/v1/runs/{run}"
 	R("GET", RUN, api_runs_get, .access = USER, .resource = ATR_RES_RUN, .role = VIEWER,

@@ -25,6 +25,7 @@
 struct atr_registry {
 	struct atr_registry_opts o;
 	uv_timer_t sweep;
+	int64_t serving_ms;    /* the sweep's first tick: the loop runs, heartbeats are answered */
 	unsigned char key[32]; /* DATA_DIR/worker.key: worker secrets are derived from it */
 };
 
@@ -80,8 +81,13 @@ static void on_sweep(uv_timer_t *t)
 	int64_t ids[32], timeout_ms = w->o.heartbeat_timeout_s * 1000;
 	int n = 0;
 
-	/* Right after a start, workers have not had a chance to heartbeat this server yet. */
-	if (atr_now_ms() - w->o.started_ms < timeout_ms)
+	/* Right after a start, workers have not had a chance to heartbeat this server yet: a full
+	 * timeout from when it answers (its start, a crash's recovery among it, may take seconds on a
+	 * loaded host: counted from the process's start, a worker that kept heartbeating through a
+	 * restart was swept at the first tick, and its running jobs lost). */
+	if (!w->serving_ms)
+		w->serving_ms = atr_now_ms();
+	if (atr_now_ms() - w->serving_ms < timeout_ms)
 		return;
 	if (atr_store_workers_sweep(w->o.store, atr_now_ms() - timeout_ms, ids, (int)ATR_ARRAY_LEN(ids), &n) < 0) {
 		atr_warn("could not check worker heartbeats");
