@@ -62,6 +62,9 @@ enum atr_access {
 /* Writes to an archived project are allowed (the route restores it: MLflow's
  * experiments/restore). */
 #define ATR_RF_ARCHIVED_OK 0x1000
+/* ATR_RES_PROJECT: a job's token may call it on its own project (ATR_RF_JOB_OK routes on a
+ * project reach nothing else of it): a read of the project, or starting a run (the job's own). */
+#define ATR_RF_JOB_PROJECT 0x2000
 
 /*
  * Query parameters are described like request bodies: one table per route, checked by one

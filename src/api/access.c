@@ -698,22 +698,6 @@ static bool is_write(const struct atr_req *r)
 
 /* ---- job tokens: only what the job needs ---- */
 
-/* ATR_RES_PROJECT routes a job's token may call: read its project (as an MLflow experiment too),
- * and start runs in it (MLflow's nested runs, autologging): those runs are the job's own. */
-static enum atr_job_reach job_project_reach(const struct atr_route *rt)
-{
-	static const char *const reads[] = { "projects.get", "mlflow.experiments.get" };
-	static const char *const writes[] = { "runs.create", "mlflow.runs.create" };
-
-	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
-		if (strcmp(rt->name, reads[i]) == 0)
-			return ATR_REACH_READ;
-	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
-		if (strcmp(rt->name, writes[i]) == 0)
-			return ATR_REACH_WRITE;
-	return ATR_REACH_NONE;
-}
-
 /* What the job behind the caller's token may do with the loaded resource. */
 static int job_reach(struct atr_req *r, const struct api_res *x, enum atr_job_reach *reach)
 {
@@ -725,7 +709,11 @@ static int job_reach(struct atr_req *r, const struct api_res *x, enum atr_job_re
 		return atr_store_job_reach(STORE(r), job, x->files.kind, x->files.owner_id, reach);
 	switch (rt->resource) {
 	case ATR_RES_PROJECT:
-		*reach = job_project_reach(rt);
+		/* ATR_RF_JOB_PROJECT: read its project, start runs in it (MLflow's nested runs,
+		 * autologging): those runs are the job's own */
+		*reach = !(rt->flags & ATR_RF_JOB_PROJECT) ? ATR_REACH_NONE
+			 : strcmp(rt->method, "GET") == 0  ? ATR_REACH_READ
+							   : ATR_REACH_WRITE;
 		return 0;
 	case ATR_RES_DATASET:
 		return atr_store_job_reach(STORE(r), job, "dataset", x->dataset_id, reach);

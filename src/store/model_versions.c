@@ -426,13 +426,5 @@ int atr_store_model_version_touch(struct atr_store *s, int64_t version_id)
 
 json_t *atr_store_model_version_mlflow_json(struct atr_store *s, int64_t id, const struct atr_model_viewer *v, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " MLFLOW_VERSION_COLS VERSION_FROM " WHERE v.id = ?4");
-
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	atr_store_model_bind_viewer(st, v);
-	sqlite3_bind_int64(st, 4, id);
-	return atr_store_one(st, err);
+	return atr_store_model_viewer_one(s, "SELECT " MLFLOW_VERSION_COLS VERSION_FROM " WHERE v.id = ?4", v, id, err);
 }

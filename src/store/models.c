@@ -211,6 +211,20 @@ void atr_store_model_bind_viewer(sqlite3_stmt *st, const struct atr_model_viewer
 	sqlite3_bind_int64(st, 3, v->project_id > 0 ? v->project_id : 0);
 }
 
+json_t *atr_store_model_viewer_one(struct atr_store *s, const char *sql, const struct atr_model_viewer *v, int64_t id,
+				   int *err)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
+
+	if (!st) {
+		*err = ATR_EDB;
+		return NULL;
+	}
+	atr_store_model_bind_viewer(st, v);
+	sqlite3_bind_int64(st, 4, id);
+	return atr_store_one(st, err);
+}
+
 int atr_store_model_latest_run_project(struct atr_store *s, int64_t user_id, int64_t *project_id)
 {
 	sqlite3_stmt *st =
@@ -404,13 +418,5 @@ int atr_store_model_kv_tag(struct atr_store *s, int64_t model_id, const char *ke
 
 json_t *atr_store_model_mlflow_json(struct atr_store *s, int64_t id, const struct atr_model_viewer *v, int *err)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " MLFLOW_MODEL_COLS MODEL_FROM " WHERE m.id = ?4");
-
-	if (!st) {
-		*err = ATR_EDB;
-		return NULL;
-	}
-	atr_store_model_bind_viewer(st, v);
-	sqlite3_bind_int64(st, 4, id);
-	return atr_store_one(st, err);
+	return atr_store_model_viewer_one(s, "SELECT " MLFLOW_MODEL_COLS MODEL_FROM " WHERE m.id = ?4", v, id, err);
 }

@@ -35,6 +35,9 @@ int atr_store_model_event_add(struct atr_store *s, const struct model_event *e);
 	"((SELECT count(*) FROM models m2 JOIN projects p2 ON p2.id = m2.project_id WHERE m2.name = m.name " \
 	"AND " MODEL_VISIBLE("p2") ") > 1)"
 void atr_store_model_bind_viewer(sqlite3_stmt *st, const struct atr_model_viewer *v);
+/* One row of sql (its viewer in ?1-?3, the row's id in ?4) as an object, or NULL (*err). */
+json_t *atr_store_model_viewer_one(struct atr_store *s, const char *sql, const struct atr_model_viewer *v, int64_t id,
+				   int *err);
 /* Marks a version (and its model) changed now: MLflow's last_updated_timestamp. */
 int atr_store_model_version_touch(struct atr_store *s, int64_t version_id);
 

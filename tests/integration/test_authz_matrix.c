@@ -512,18 +512,9 @@ static enum want kind_check(const struct atr_route *rt, enum caller c)
 /* What job J's token reaches of the fixture (src/api/access.c): 0 none, 1 read, 2 write. */
 static int job_self_reach(const struct atr_route *rt)
 {
-	static const char *const project_reads[] = { "projects.get", "mlflow.experiments.get" };
-	static const char *const project_writes[] = { "runs.create", "mlflow.runs.create" };
-
 	switch (rt->resource) {
-	case ATR_RES_PROJECT:
-		for (size_t i = 0; i < 2; i++)
-			if (!strcmp(rt->name, project_reads[i]))
-				return 1;
-		for (size_t i = 0; i < 2; i++)
-			if (!strcmp(rt->name, project_writes[i]))
-				return 2;
-		return 0;
+	case ATR_RES_PROJECT: /* its project: a read, or starting a run */
+		return !(rt->flags & ATR_RF_JOB_PROJECT) ? 0 : is_read(rt) ? 1 : 2;
 	case ATR_RES_RUN: /* its run (the artifact listing names it too) */
 	case ATR_RES_JOB: /* its job */
 		return 2;
