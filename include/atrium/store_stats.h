@@ -56,7 +56,9 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err);
  * starts before until_ms, zero-filled:
  *   {"bucket_start": RFC 3339, "active_users": distinct users who made a mutating request,
  *    "requests": mutating requests (audit log rows, any actor, any status),
- *    "jobs": jobs submitted (by created_at), "runs": runs created (jobs' runs included)}
+ *    "jobs": jobs submitted (by created_at), "runs": runs created (jobs' runs included),
+ *    "gpu_hours": GPU time in the bucket, "gpu_hours_by_team": [{"team", "hours"}],
+ *    "gpu_hours_by_worker": [{"worker", "hours"}] (groups with none left out)}
  * At most ATR_STATS_MAX_BUCKETS objects. 0 or ATR_EDB / ATR_ENOMEM.
  */
 int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr);

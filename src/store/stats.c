@@ -7,9 +7,11 @@
 #include "atrium/store_jobs.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
+#include "atrium/log.h"
 #include "atrium/util.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 
 #define ACTIVE ATR_JOBS_ACTIVE("state")
 
@@ -204,7 +206,90 @@ json_t *atr_store_stats_totals(struct atr_store *s, int64_t now_ms, int *err)
 	return totals;
 }
 
-int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr)
+/*
+ * GPU time per bucket, grouped by a column of jobs (col; label: what the row names it by):
+ * each job's GPUs times the part of [started_at, ended_at] (until now while it runs) inside
+ * the bucket, as in totals.gpu_hours. Each span is cut at the buckets it crosses (cut: one
+ * row per span and bucket it touches), so the work grows with the jobs, not jobs x buckets.
+ * Rows: i (the bucket's index from ?1), k (the group), gpu_ms; most GPU time first.
+ */
+#define GPU_SERIES(col, label)                                                                    \
+	"WITH RECURSIVE spans(k, gpus, a, e) AS ("                                                \
+	"  SELECT " col ", gpus, max(started_at, ?1), min(ended_at, ?3) FROM jobs"                \
+	"   WHERE ended_at > ?1 AND started_at IS NOT NULL AND gpus > 0"                          \
+	"  UNION ALL SELECT " col ", gpus, max(started_at, ?1), ?3 FROM jobs"                     \
+	"   WHERE " ACTIVE " AND state = 'running' AND started_at IS NOT NULL AND gpus > 0),"     \
+	" cut(k, gpus, a, e, start) AS (SELECT k, gpus, a, e, ?1 + (a - ?1) / ?2 * ?2 FROM spans" \
+	"  WHERE e > a UNION ALL SELECT k, gpus, a, e, start + ?2 FROM cut WHERE start + ?2 < e)" \
+	" SELECT (start - ?1) / ?2 AS i, " label " AS k,"                                         \
+	" sum(gpus * (min(e, start + ?2) - max(a, start))) AS gpu_ms"                             \
+	" FROM cut GROUP BY start, cut.k ORDER BY start, gpu_ms DESC, 2"
+
+static const char *const GPU_BY_TEAM = GPU_SERIES("team_id", "(SELECT name FROM teams WHERE id = cut.k)");
+static const char *const GPU_BY_WORKER = GPU_SERIES("worker_id", "cut.k");
+
+/* {key: the group (null: none), "hours": ...} from a row of GPU_SERIES (new reference). */
+static json_t *gpu_row(sqlite3_stmt *st, const char *key, int64_t ms)
+{
+	json_t *k;
+
+	switch (sqlite3_column_type(st, 1)) {
+	case SQLITE_INTEGER:
+		k = json_integer(sqlite3_column_int64(st, 1));
+		break;
+	case SQLITE_TEXT:
+		k = json_string((const char *)sqlite3_column_text(st, 1));
+		break;
+	default:
+		k = json_null();
+	}
+	return json_pack("{s:o?, s:f}", key, k, "hours", (double)ms / 3600000.0);
+}
+
+/*
+ * Adds field (an array of {key, hours}, most hours first; groups with none left out) to each
+ * entry of the series arr, and with total, "gpu_hours" (the bucket's GPU time in hours).
+ */
+static int add_gpu_series(struct atr_store *s, const char *sql, const char *key, const char *field, int64_t since_ms,
+			  int64_t until_ms, int64_t width_ms, json_t *arr, bool total)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
+	size_t n = json_array_size(arr), i;
+	int64_t *sum = calloc(n ? n : 1, sizeof(*sum));
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!st || !sum) {
+		free(sum);
+		return st ? ATR_ENOMEM : ATR_EDB;
+	}
+	for (i = 0; i < n; i++)
+		if (json_object_set_new(json_array_get(arr, i), field, json_array()) < 0)
+			rc = ATR_ENOMEM;
+	sqlite3_bind_int64(st, 1, since_ms);
+	sqlite3_bind_int64(st, 2, width_ms);
+	sqlite3_bind_int64(st, 3, until_ms);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(st, 0), ms = sqlite3_column_int64(st, 2);
+		json_t *list = json_object_get(json_array_get(arr, (size_t)b), field);
+		if (b < 0 || (size_t)b >= n || !list || ms <= 0)
+			continue;
+		sum[b] += ms;
+		if (json_array_append_new(list, gpu_row(st, key, ms)) < 0)
+			rc = ATR_ENOMEM;
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		atr_error("GPU series query failed: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		rc = ATR_EDB;
+	}
+	atr_db_done(st);
+	for (i = 0; total && rc == 0 && i < n; i++)
+		if (json_object_set_new(json_array_get(arr, i), "gpu_hours", json_real((double)sum[i] / 3600000.0)) < 0)
+			rc = ATR_ENOMEM;
+	free(sum);
+	return rc;
+}
+
+static int series_counts(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr)
 {
 	/* The recursive CTE makes every bucket, so empty weeks are zeros rather than gaps; each
 	 * bucket joins its range of audit_log through the created_at index. Jobs and runs are
@@ -233,4 +318,17 @@ int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_
 	sqlite3_bind_int64(st, 3, until_ms);
 	sqlite3_bind_int(st, 4, ATR_STATS_MAX_BUCKETS);
 	return atr_store_collect(st, ATR_STATS_MAX_BUCKETS, arr, &more);
+}
+
+int atr_store_stats_series(struct atr_store *s, int64_t since_ms, int64_t until_ms, int64_t width_ms, json_t *arr)
+{
+	int rc = series_counts(s, since_ms, until_ms, width_ms, arr);
+
+	if (rc == 0)
+		rc = add_gpu_series(s, GPU_BY_TEAM, "team", "gpu_hours_by_team", since_ms, until_ms, width_ms, arr,
+				    true);
+	if (rc == 0)
+		rc = add_gpu_series(s, GPU_BY_WORKER, "worker", "gpu_hours_by_worker", since_ms, until_ms, width_ms,
+				    arr, false);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "fixtures.h"
 
+#include <math.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -354,6 +355,73 @@ static double team_hours(const json_t *gh, const char *team, long long *jobs)
 	return 0;
 }
 
+/*
+ * The GPU-hours of group `want` (a team's name, NULL: no team; or with worker >= 0, that
+ * worker's id) summed over the buckets of the series' field (gpu_hours_by_team or
+ * gpu_hours_by_worker); checks each bucket's list (most hours first, none empty) and, for the
+ * teams, that the bucket's gpu_hours is their sum. *in_last: that group's hours in the last bucket.
+ */
+static double series_gpu(const json_t *stats, const char *field, const char *want, long long worker, double *in_last)
+{
+	const json_t *series = json_object_get(stats, "series"), *b, *g;
+	double sum = 0;
+	size_t i, k;
+
+	*in_last = 0;
+	json_array_foreach(series, i, b)
+	{
+		double prev = INFINITY, all = 0;
+		assert_true(json_is_array(json_object_get(b, field)));
+		json_array_foreach(json_object_get(b, field), k, g)
+		{
+			const json_t *name = json_object_get(g, worker >= 0 ? "worker" : "team");
+			double hours = json_real_value(json_object_get(g, "hours"));
+			bool match = worker >= 0 ? json_integer_value(name) == worker
+				     : want	 ? json_is_string(name) && strcmp(json_string_value(name), want) == 0
+						 : json_is_null(name);
+			assert_true(hours > 0 && hours <= prev);
+			prev = hours;
+			all += hours;
+			if (match) {
+				sum += hours;
+				if (i + 1 == json_array_size(series))
+					*in_last = hours;
+			}
+		}
+		if (worker < 0)
+			assert_true(fabs(json_real_value(json_object_get(b, "gpu_hours")) - all) < 1e-9);
+	}
+	return sum;
+}
+
+/* GPU-hours over time (series): per team and per worker, each bucket's part of each job. */
+static void check_gpu_series(long long worker, long long ms_team, long long ms_nlp, long long ms_none)
+{
+	json_t *j = h_call(&S, "GET", "/api/v1/admin/stats", S.admin_token, NULL, 200), *d;
+	double last, dlast;
+
+	/* by week: every job ran in this week, the last bucket, which counts as totals.gpu_hours does */
+	assert_true(series_gpu(j, "gpu_hours_by_team", "gpu-team", -1, &last) == (double)ms_team / 3600000.0);
+	assert_true(last == (double)ms_team / 3600000.0);
+	assert_true(series_gpu(j, "gpu_hours_by_team", "nlp", -1, &last) == (double)ms_nlp / 3600000.0);
+	assert_true(series_gpu(j, "gpu_hours_by_team", NULL, -1, &last) == (double)ms_none / 3600000.0);
+	assert_true(series_gpu(j, "gpu_hours_by_team", "no-such-team", -1, &last) == 0);
+	/* one worker ran them all */
+	assert_true(series_gpu(j, "gpu_hours_by_worker", NULL, worker, &last) ==
+		    (double)(ms_team + ms_nlp + ms_none) / 3600000.0);
+	assert_true(series_gpu(j, "gpu_hours_by_worker", NULL, worker + 1000, &last) == 0);
+	assert_true(json_real_value(json_object_get(json_array_get(json_object_get(j, "series"), 0), "gpu_hours")) ==
+		    0);
+	/* by day: the same hours, however the days cut them */
+	d = h_call(&S, "GET", "/api/v1/admin/stats?bucket=day", S.admin_token, NULL, 200);
+	assert_true(fabs(series_gpu(d, "gpu_hours_by_team", "gpu-team", -1, &dlast) - (double)ms_team / 3600000.0) <
+		    1e-9);
+	assert_true(fabs(series_gpu(d, "gpu_hours_by_worker", NULL, worker, &dlast) -
+			 (double)(ms_team + ms_nlp + ms_none) / 3600000.0) < 1e-9);
+	json_decref(d);
+	json_decref(j);
+}
+
 static void test_stats_jobs_queue_and_gpu_hours(void **state)
 {
 	const char *admin = S.admin_token;
@@ -451,6 +519,7 @@ static void test_stats_jobs_queue_and_gpu_hours(void **state)
 	assert_int_equal(series_sum(j, "jobs", &nb), 7);
 	assert_int_equal(series_sum(j, "runs", &nb), 8);
 	json_decref(j);
+	check_gpu_series(w.id, ms_team, ms_nlp, ms_none);
 	assert_int_equal(h_worker_stop(&w, SIGTERM), 0);
 }
 

@@ -1863,6 +1863,89 @@ test('compare: smoothing, x by progress, parallel coordinates (brushed) and a pa
 	assert.match(await text(pv.locator('.pc-kept')), /^3 of 3 runs kept/);
 });
 
+// The GPU-hours table of a gpu_hours.js panel: first row = the latest bucket.
+const hoursRows = (panel) => panel.locator('details.figures tbody tr');
+
+test('GPU-hours over time: per team on the overview and the teams page, per worker with its use on the worker page', async (page) => {
+	// a 1-GPU job of cats (team vision) that ends by itself
+	const j = await submitJob('cats', 'bob', { name: 'gpu-hours', resources: { gpus: 1 }, command: 'sleep 1' });
+	const done = await jobInState(j.id, 'succeeded');
+	await signInToken(page, adminToken);
+	await signedIn(page);
+	// the overview: its own /admin/stats answer drives the chart and the table
+	const [res] = await Promise.all([page.waitForResponse((r) => r.url().includes('/api/v1/admin/stats')), view(page, 'overview?weeks=4', 'Overview')]);
+	const stats = await res.json();
+	const sum = new Map();
+	for (const b of stats.series) for (const r of b.gpu_hours_by_team) sum.set(r.team ?? '(no team)', (sum.get(r.team ?? '(no team)') || 0) + r.hours);
+	const teams = [...sum.keys()].sort((a, b) => sum.get(b) - sum.get(a) || a.localeCompare(b));
+	assert.ok(teams.includes('vision'), JSON.stringify([...sum]));
+	const gp = page.locator('main section[data-panel="gpu_series"]');
+	assert.equal(await text(gp.locator('h2')), 'GPU-hours per week by team');
+	await gp.locator('.uplot canvas').first().waitFor();
+	assert.deepEqual(await gp.locator('.u-legend .u-series .u-label').allTextContents(), teams);
+	assert.equal(await gp.locator('.chart').getAttribute('aria-label'), `GPU-hours per week of ${teams.join(', ')}`);
+	await gp.locator('details.figures summary').click();
+	assert.equal(await hoursRows(gp).count(), stats.series.length);
+	const last = stats.series.at(-1);
+	const inLast = (t) => last.gpu_hours_by_team.filter((r) => (r.team ?? '(no team)') === t).reduce((a, r) => a + r.hours, 0);
+	assert.deepEqual(await cellTexts(hoursRows(gp).first()), [last.bucket_start.slice(0, 10), ...teams.map((t) => fmtHours(inLast(t))), fmtHours(last.gpu_hours)]);
+	assert.ok(inLast('vision') > 0);
+	// this week's bucket holds what the week's card says
+	assert.equal(fmtHours(last.gpu_hours), await cardFigure(page, 'gpu_hours'));
+	await gp.screenshot({ path: path.join(shots, 'overview-gpu-hours.png') });
+	// the teams page: the same chart over 12 weeks
+	await view(page, 'admin/teams', 'Teams & quotas');
+	const tp = page.locator('main section[data-panel="gpu_series"]');
+	await tp.locator('.uplot canvas').first().waitFor();
+	assert.ok((await tp.locator('.u-legend .u-series .u-label').allTextContents()).includes('vision'));
+	await tp.locator('details.figures summary').click();
+	const weeks = await hoursRows(tp).count();
+	assert.ok(weeks === 12 || weeks === 13, `a row per week of the last 12: ${weeks}`);
+	assert.equal((await cellTexts(hoursRows(tp).first()))[0], last.bucket_start.slice(0, 10));
+	// the worker page: its GPU-hours per day and its use of its 4 GPUs
+	const w = done.worker_id;
+	const [wres] = await Promise.all([page.waitForResponse((r) => r.url().includes('/api/v1/admin/stats')), view(page, `workers/${w}`, 'Worker gpu-a')]);
+	const daily = await wres.json();
+	assert.equal(daily.bucket, 'day');
+	const wp = page.locator('main section[data-panel="worker_gpu_series"]');
+	assert.equal(await text(wp.locator('h2')), 'GPU use per day');
+	await wp.locator('.uplot canvas').first().waitFor();
+	assert.deepEqual(await wp.locator('.u-legend .u-series .u-label').allTextContents(), ['GPU-hours', 'Use (%)']);
+	await wp.locator('details.figures summary').click();
+	assert.equal(await hoursRows(wp).count(), daily.series.length);
+	const today = daily.series.at(-1);
+	const hours = today.gpu_hours_by_worker.find((r) => r.worker === w)?.hours ?? 0;
+	assert.ok(hours > 0, JSON.stringify(today));
+	const spanH = Math.min(24, (Date.parse(daily.until) - Date.parse(today.bucket_start)) / 3600e3);
+	const use = Math.min(100, (100 * hours) / (4 * spanH));
+	assert.deepEqual(await cellTexts(hoursRows(wp).first()), [today.bucket_start.slice(0, 10), fmtHours(hours), `${use.toFixed(use && use < 1 ? 2 : 0)} %`]);
+	await wp.screenshot({ path: path.join(shots, 'worker-gpu-use.png') });
+});
+
+test('replicas of deployments are told apart from training jobs: jobs list, workers list, worker page', async (page) => {
+	const D = seed.deployment;
+	const services = (await apiOk('GET', '/jobs?kind=service&state=running')).items;
+	assert.equal(services.length, 2);
+	await asAdmin(page, 'jobs?kind=service', 'Jobs');
+	for (const j of services) {
+		const cells = await cellTexts(row(page, j.id));
+		assert.equal(cells[4], `replica of ${D.name}`);
+		assert.equal(await row(page, j.id).locator('.kind-replica a').getAttribute('href'), `#/deployments/${D.name}`);
+	}
+	// a training job's kind stays as it is
+	await view(page, 'jobs', 'Jobs');
+	assert.equal((await cellTexts(row(page, seed.jobs.train.id)))[4], 'training');
+	// the workers list marks them beside the jobs that hold GPUs
+	await view(page, 'workers', 'Workers');
+	const w = services[0].worker_id;
+	const jobsCell = row(page, w).locator('.worker-jobs');
+	for (const j of services) assert.match(await itext(jobsCell), new RegExp(`#${j.id} [^#]*replica`));
+	// the worker page: a Kind column
+	await view(page, `workers/${w}`, 'Worker gpu-a');
+	for (const j of services.filter((s) => s.worker_id === w)) assert.equal((await cellTexts(prow(page, 'worker-jobs', j.id)))[4], `replica of ${D.name}`);
+	await shot(page, 'worker-replicas');
+});
+
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
 	const stop = stopFileFor('gpus');
 	const j = await submitJob('cats', 'bob', tickingJob('two-gpus', stop, 2));

@@ -21,6 +21,19 @@ export const REFRESH_MS = 5000;
 export const jobName = (j) => `#${j.id}${j.name ? ` ${j.name}` : ''}`;
 export const jobLink = (j) => h('a', { href: href.job(j.id) }, jobName(j));
 
+// A deployment's replica (a job of kind service) told apart from training and batch jobs:
+// 'replica of DEPLOYMENT', the deployment's name read from the job's name, which the
+// deployment controller writes ("deployment NAME: version V, replica N").
+const REPLICA_NAME = /^deployment (\S+): version \d+, replica \d+$/;
+export const isReplica = (j) => j.kind === 'service';
+export function replicaBadge(j) {
+	if (!isReplica(j)) return null;
+	const m = REPLICA_NAME.exec(j.name || '');
+	return h('span', { class: 'kind-replica' }, badge('replica', 'info'), m ? [' of ', h('a', { href: href.deployment(m[1]) }, m[1])] : null);
+}
+// The kind column: 'training', 'batch_inference', or a replica's badge.
+export const kindCell = (j) => (isReplica(j) ? replicaBadge(j) : j.kind);
+
 export function jobState(j) {
 	return h(
 		'span',
@@ -153,7 +166,7 @@ function columns(ctx, global, places) {
 		{ label: 'State', cell: jobState },
 		global ? { label: 'Project', cell: (j) => h('a', { href: href.jobs(j.project) }, j.project) } : null,
 		global ? { label: 'Team', cell: (j) => j.team || h('span', { class: 'muted' }, '—') } : null,
-		{ label: 'Kind', cell: (j) => j.kind },
+		{ label: 'Kind', cell: kindCell },
 		{ label: 'GPUs', cell: gpusText, class: 'num' },
 		{ label: 'Worker', cell: (j) => workerCell(j, ctx.isAdmin) },
 		{ label: 'By', cell: (j) => j.created_by || '' },

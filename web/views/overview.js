@@ -1,28 +1,23 @@
 // views/overview.js: the platform at a glance, from GET /api/v1/admin/stats: people, the
 // registry (projects, datasets, models, promotions waiting), workers and GPUs, jobs (by
 // state, the queue and its oldest job, GPUs held by jobs), GPU-hours by team this week and
-// deployments by state, and each team's GPUs and jobs in use against its quota. The cards
-// and panels refresh themselves every few seconds while the tab is visible (the adoption chart
-// stays as drawn). The figures and the charts are tables of widgets below: a later
+// deployments by state, and each team's GPUs and jobs in use against its quota; GPU-hours per
+// team over the weeks (or days) shown (views/gpu_hours.js). The cards and panels refresh
+// themselves every few seconds while the tab is visible (the two charts stay as drawn). The figures and the charts are tables of widgets below: a later
 // phase adds a card or a series here when the endpoint gains the field; until then the card
 // says "not available yet".
 import * as api from '../api.js';
 import { timeChart, barChart } from '../chart.js';
 import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span, poll } from '../ui.js';
 import { STATES, teamUsage, usageText, REFRESH_MS } from './jobs.js';
+import { fmtHours, teamHoursPanel } from './gpu_hours.js';
+
+export { fmtHours };
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 const n = (v) => (typeof v === 'number' ? v.toLocaleString('en') : v);
 // '1 admin', '3 admins'
 const count = (v, word) => `${n(v)} ${word}${v === 1 ? '' : 's'}`;
-// GPU-hours: two significant digits under 0.1 (short test jobs), two decimals under 10, one
-// under 100, none above.
-export function fmtHours(v) {
-	if (typeof v !== 'number') return v;
-	if (v === 0) return '0';
-	if (v < 0.1) return String(Number(v.toPrecision(2)));
-	return v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
-}
 const pct = (part, whole) => (whole ? Math.round((100 * part) / whole) : 0);
 
 /*
@@ -373,8 +368,10 @@ export async function render(root, ctx) {
 	};
 	drawLive(stats, teams, usage);
 	const { section, draw } = adoption(ctx, stats, weeks);
-	mount(root, pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`), live, stamp, section);
+	const gpuSeries = teamHoursPanel(stats);
+	mount(root, pageHeader('Overview', `The platform at a glance. Figures since ${fmtTime(stats.since).slice(0, 10)}.`), live, stamp, section, gpuSeries.section);
 	const undraw = draw();
+	const undrawGpu = gpuSeries.draw();
 	const stop = poll(async () => {
 		if (!ctx.alive()) return false;
 		const [st, tms, use] = await load();
@@ -386,5 +383,6 @@ export async function render(root, ctx) {
 	return () => {
 		stop();
 		if (typeof undraw === 'function') undraw();
+		if (typeof undrawGpu === 'function') undrawGpu();
 	};
 }

@@ -1,6 +1,7 @@
 // views/teams.js: Admin -> Teams & quotas: the list of teams with their quotas and member
 // counts, the GPUs and jobs each holds now against its quota (refreshed every few seconds
-// while the tab is visible), and (admins) a form to create one. A team's page (views/team.js)
+// while the tab is visible), (admins) each team's GPU-hours per week over 12 weeks
+// (views/gpu_hours.js, from /admin/stats) and a form to create one. A team's page (views/team.js)
 // edits it.
 import * as api from '../api.js';
 import {
@@ -8,6 +9,7 @@ import {
 	quotaText, poll,
 } from '../ui.js';
 import { teamUsage, usageText, REFRESH_MS } from './jobs.js';
+import { teamHoursPanel } from './gpu_hours.js';
 
 export const quotaFields = (t = {}) => [
 	field('Max GPUs', h('input', { name: 'max_gpus', type: 'number', min: 0, max: 100000, step: 1, value: t.max_gpus ?? '' }),
@@ -39,7 +41,9 @@ function createForm(onCreated) {
 
 export async function render(root, ctx) {
 	const errSlot = h('div', { 'aria-live': 'assertive' });
-	let usage = await teamUsage().catch(() => new Map());
+	const since = new Date(Date.now() - 12 * 7 * 86400e3).toISOString();
+	const [use0, stats] = await Promise.all([teamUsage().catch(() => new Map()), ctx.isAdmin ? api.get('/admin/stats', { since }) : null]);
+	let usage = use0;
 	const used = (t) => usage.get(t.name) || { gpus: 0, jobs: 0 };
 	const columns = [
 		{ label: 'Team', cell: (t) => h('strong', null, teamLink(t)) },
@@ -52,6 +56,7 @@ export async function render(root, ctx) {
 		{ label: 'Created', cell: (t) => time(t.created_at) },
 	];
 	const teamsShown = new Map();
+	const gpuSeries = stats ? teamHoursPanel(stats) : { section: null, draw: () => null };
 	const list = await pagedTable(new api.Pager('/teams'), { caption: 'Teams', columns, rowKey: (t) => t.name }, (err) =>
 		showError(errSlot, err),
 	);
@@ -84,9 +89,11 @@ export async function render(root, ctx) {
 		empty,
 		list,
 		list.more,
+		gpuSeries.section,
 	);
+	const undraw = gpuSeries.draw();
 	// What the teams hold changes as jobs start and end: redrawn every few seconds.
-	return poll(async () => {
+	const stop = poll(async () => {
 		if (!ctx.alive()) return false;
 		usage = await teamUsage();
 		if (!ctx.alive()) return false;
@@ -96,4 +103,8 @@ export async function render(root, ctx) {
 		}
 		return true;
 	}, REFRESH_MS);
+	return () => {
+		stop();
+		if (typeof undraw === 'function') undraw();
+	};
 }

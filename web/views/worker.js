@@ -1,10 +1,13 @@
 // views/worker.js: one worker (#/workers/ID): its inventory, each GPU (model, memory,
-// utilisation, busy, the job it is allocated to), the jobs running there, and Cordon /
+// utilisation, busy, the job it is allocated to), the jobs running there (a deployment's
+// replicas marked as such), its GPU-hours and use per day over four weeks
+// (views/gpu_hours.js, from /admin/stats), and Cordon /
 // Drain / Uncordon / Delete. Deleting an online worker is refused by the API (409, shown as
 // is) and can then be forced.
 import * as api from '../api.js';
 import { stateBadge, schedulingBadge, workerActions, mib, jobsCell, diskFree } from './workers.js';
-import { jobsByWorker, jobLink, jobState, gpusText, durationCell } from './jobs.js';
+import { jobsByWorker, jobLink, jobState, gpusText, durationCell, kindCell } from './jobs.js';
+import { workerHoursPanel, dailyStats } from './gpu_hours.js';
 import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
 
 function gpuTable(w, jobs) {
@@ -40,6 +43,7 @@ function jobsTable(w, jobs) {
 			{ label: 'State', cell: jobState },
 			{ label: 'Project', cell: (j) => j.project },
 			{ label: 'GPUs', cell: gpusText, class: 'num' },
+			{ label: 'Kind', cell: kindCell },
 			{ label: 'By', cell: (j) => j.created_by || '' },
 			{ label: 'Started', cell: (j) => time(j.started_at || j.dispatched_at, true) },
 			{ label: 'Running for', cell: durationCell, class: 'num' },
@@ -49,8 +53,10 @@ function jobsTable(w, jobs) {
 
 export async function render(root, ctx) {
 	const w = await api.get(`/workers/${api.seg(ctx.params.id)}`);
-	const jobs = (await jobsByWorker()).get(w.id) || [];
+	const [byWorker, stats] = await Promise.all([jobsByWorker(), dailyStats(28)]);
+	const jobs = byWorker.get(w.id) || [];
 	if (!ctx.alive()) return;
+	const gpuSeries = workerHoursPanel(stats, w.id, (w.gpus || []).length);
 	document.title = `Worker ${w.name} · Atrium`;
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const again = () => ctx.navigate(`workers/${w.id}`);
@@ -128,5 +134,7 @@ export async function render(root, ctx) {
 		),
 		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w, jobs) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
 		panel('worker-jobs', 'Jobs running here', jobsTable(w, jobs)),
+		gpuSeries.section,
 	);
+	return gpuSeries.draw();
 }

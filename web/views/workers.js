@@ -5,7 +5,7 @@
 // add one.
 import * as api from '../api.js';
 import { workerCommand, workerCommandNote } from './join_tokens.js';
-import { jobsByWorker, jobLink, REFRESH_MS } from './jobs.js';
+import { jobsByWorker, jobLink, isReplica, REFRESH_MS } from './jobs.js';
 import { h, mount, pageHeader, pagedTable, time, badge, emptyState, showError, toast, confirmDialog, chips, select, field, snippet, fmtBytes, spaced, poll } from '../ui.js';
 
 export const workerHref = (w) => `#/workers/${w.id}`;
@@ -23,7 +23,7 @@ export function diskFree(w) {
 export function jobsCell(w, jobs) {
 	if (!jobs.length) return h('span', { class: 'muted' }, 'none');
 	const held = jobs.reduce((n, j) => n + (j.gpus || []).length, 0);
-	return h('span', { class: 'worker-jobs' }, spaced(jobs.map(jobLink)), ' ', badge(`${held} of ${(w.gpus || []).length} GPUs allocated`, 'info'));
+	return h('span', { class: 'worker-jobs' }, spaced(jobs.map((j) => (isReplica(j) ? h('span', null, jobLink(j), ' ', badge('replica', 'info')) : jobLink(j)))), ' ', badge(`${held} of ${(w.gpus || []).length} GPUs allocated`, 'info'));
 }
 
 export const stateBadge = (w) => badge(w.state, w.state === 'online' ? 'ok' : 'err');
