@@ -1946,6 +1946,60 @@ test('replicas of deployments are told apart from training jobs: jobs list, work
 	await shot(page, 'worker-replicas');
 });
 
+test('lineage both ways: a dataset version shows the job that made it and the runs and model versions it fed', async (page) => {
+	const lin = await apiOk('GET', '/projects/cats/datasets/photos/versions/2/lineage');
+	assert.ok(lin.used_by.runs.length >= 1 && lin.used_by.model_versions.length >= 1, JSON.stringify(lin.used_by));
+	await asAdmin(page, 'projects/cats/datasets/photos/versions/2', 'photos');
+	const p = panelOf(page, 'dv-lineage');
+	assert.match(await itext(p.locator('dl')), /uploaded, not made by a job/);
+	assert.equal(await p.locator('h3').first().textContent(), `Used by runs (${lin.used_by.runs.length})`);
+	for (const r of lin.used_by.runs) {
+		assert.equal((await cellTexts(p.locator(`tr[data-key="${r.id}"]`).first()))[0], `${r.name} (#${r.id})`);
+		assert.equal(await p.locator(`tr[data-key="${r.id}"] a`).first().getAttribute('href'), `#/projects/cats/runs/${r.id}`);
+	}
+	const mvRows = p.locator('table').nth(1).locator('tbody tr');
+	assert.deepEqual(await mvRows.evaluateAll((trs) => trs.map((tr) => tr.cells[0].innerText.trim())), lin.used_by.model_versions.map((m) => `${m.model} v${m.version}`));
+	// a run from there opens its page; its model version too
+	await p.locator(`tr[data-key="${lin.used_by.runs[0].id}"] a`).first().click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: `Run ${lin.used_by.runs[0].name}` }).waitFor();
+	await shot(page, 'dataset-version-lineage');
+	// a run's address with another project goes to the run's own project
+	const other = lin.used_by.runs[0];
+	await view(page, `projects/secret-lab/runs/${other.id}`, `Run ${other.name}`);
+	assert.match(page.url(), new RegExp(`#/projects/cats/runs/${other.id}$`));
+});
+
+test("a data scientist's home: her jobs running and waiting with why, her teams against their quotas, the newest runs of her projects", async (page) => {
+	const alice = seed.users.find((u) => u.username === 'alice');
+	const tok = seed.tokens.alice;
+	await signInPassword(page, 'alice', alice.password);
+	await signedIn(page);
+	await page.locator('main .view:not([aria-busy]) section[aria-labelledby="home-jobs"]').waitFor();
+	// her active jobs: the seeded one waiting for a V100, with its place and reason
+	const mine = (await apiOk('GET', '/jobs?user=alice&state=queued,dispatched,running&limit=200', tok)).items;
+	const waiting = seed.jobs.waiting;
+	assert.ok(mine.some((j) => j.id === waiting.id));
+	const jobs = panelOf(page, 'home-jobs');
+	assert.equal(await text(jobs.locator('h2')), `Your jobs running and waiting (${mine.length})`);
+	const cells = await cellTexts(jobs.locator(`tr[data-key="${waiting.id}"]`));
+	assert.equal(cells[0], `#${waiting.id} ${waiting.name}`);
+	assert.equal(cells[1], 'queued');
+	assert.match(cells[4], /in line/);
+	assert.ok(cells[4].includes((await jobOf(waiting.id)).pending_reason), cells[4]);
+	// her teams, with the quota and what each holds now
+	const teams = panelOf(page, 'home-teams');
+	const vision = await apiOk('GET', '/teams/vision', tok);
+	const row0 = await cellTexts(teams.locator('tr[data-key="vision"]'));
+	assert.equal(row0[0], 'vision (maintainer)');
+	assert.match(row0[1], vision.max_gpus === null ? /\(no quota\)/ : new RegExp(` of ${vision.max_gpus}`));
+	// the newest runs of her projects (cats is hers), newest first
+	const catsRuns = (await apiOk('GET', '/projects/cats/runs?limit=10', tok)).items;
+	const shown = await panelOf(page, 'home-runs').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.key)));
+	assert.ok(shown.length > 0 && shown.length <= 10);
+	assert.ok(catsRuns.slice(0, 3).every((r) => shown.includes(r.id)), `${shown} / ${catsRuns.map((r) => r.id)}`);
+	await shot(page, 'home');
+});
+
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
 	const stop = stopFileFor('gpus');
 	const j = await submitJob('cats', 'bob', tickingJob('two-gpus', stop, 2));

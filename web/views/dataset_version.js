@@ -1,13 +1,60 @@
 // views/dataset_version.js: one dataset version (#/projects/P/datasets/D/versions/N): what
 // it is (state, message, parent, rows, schema, metadata), its files (paginated; size, sha256
 // with copy, download) and, with ?against=M, what changed from version M (added, removed,
-// changed paths).
+// changed paths); its lineage both ways (GET …/lineage): the job that made it (a link, with
+// the model version it ran and the versions it read) and what used it: the runs that read it
+// and the model versions made from those runs.
 import * as api from '../api.js';
 import { projectPage, href, path, version, stateBadge, filesTable } from './registry.js';
 import {
 	h, mount, table, time, emptyState, showError, bytes, facts, hash, jsonBlock, panel, field, select,
 	form,
 } from '../ui.js';
+
+// Where the version came from and what it fed (the lineage endpoint's job, inputs, used_by).
+function lineagePanel(lin, p) {
+	const proj = (o) => o.project || p;
+	const made = lin.job
+		? [
+				h('a', { href: href.job(lin.job.id) }, `job #${lin.job.id} ${lin.job.name || ''}`.trim()),
+				` (${lin.job.kind}, ${lin.job.state})`,
+				lin.model_version ? [' with ', h('a', { href: href.modelVersion(proj(lin.model_version), lin.model_version.model, lin.model_version.version) }, `${lin.model_version.model} ${version(lin.model_version.version)}`)] : null,
+				lin.inputs?.length ? [' from ', lin.inputs.map((i, k) => [k ? ', ' : '', h('a', { href: href.datasetVersion(proj(i), i.dataset, i.version) }, `${i.dataset} ${version(i.version)}`)])] : null,
+			]
+		: h('span', { class: 'muted' }, 'uploaded, not made by a job');
+	const runs = lin.used_by?.runs || [];
+	const mvs = lin.used_by?.model_versions || [];
+	return panel(
+		'dv-lineage',
+		'Lineage',
+		facts([['Made by', made]]),
+		h('h3', null, `Used by runs (${runs.length})`),
+		runs.length
+			? table({
+					caption: 'Runs that read this version',
+					rowKey: (r) => String(r.id),
+					rows: runs,
+					columns: [
+						{ label: 'Run', cell: (r) => h('a', { href: href.run(proj(r), r.id) }, `${r.name || 'run'} (#${r.id})`) },
+						{ label: 'Status', cell: (r) => stateBadge(r.status) },
+						{ label: 'Job', cell: (r) => (r.job_id ? h('a', { href: href.job(r.job_id) }, `#${r.job_id}`) : '') },
+					],
+				})
+			: h('p', { class: 'muted' }, 'No run has read it yet.'),
+		h('h3', null, `Model versions made from it (${mvs.length})`),
+		mvs.length
+			? table({
+					caption: 'Model versions made from the runs that read it',
+					rowKey: (m) => String(m.id),
+					rows: mvs,
+					columns: [
+						{ label: 'Model version', cell: (m) => h('a', { href: href.modelVersion(proj(m), m.model, m.version) }, `${m.model} ${version(m.version)}`) },
+						{ label: 'State', cell: (m) => stateBadge(m.state) },
+					],
+				})
+			: h('p', { class: 'muted' }, 'None yet.'),
+	);
+}
 
 function diffPanel(diff, p, d) {
 	const list = (title, kind, rows, columns) =>
@@ -72,10 +119,11 @@ export async function render(root, ctx) {
 	const against = ctx.query.get('against');
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const diffSlot = h('div', { 'aria-live': 'polite' });
-	const [v, versions, files] = await Promise.all([
+	const [v, versions, files, lin] = await Promise.all([
 		api.get(vpath),
 		api.listAll(`${path.dataset(p, d)}/versions`, {}, 1000),
 		filesTable(`${vpath}/files`, `Files of ${d} ${version(vn)}`, errSlot),
+		api.get(`${vpath}/lineage`),
 	]);
 	if (against) {
 		try {
@@ -100,13 +148,14 @@ export async function render(root, ctx) {
 				['Rows', v.rows ?? null],
 				['Created', [time(v.created_at), v.created_by ? ` by ${v.created_by}` : '']],
 				['Committed', v.committed_at ? time(v.committed_at) : null],
-				['Made by job', v.source_job_id ?? null],
+				['Made by job', v.source_job_id ? h('a', { href: href.job(v.source_job_id) }, `job #${v.source_job_id}`) : null],
 				['Schema', v.schema == null ? null : jsonBlock(v.schema)],
 				['Metadata', v.metadata == null ? null : jsonBlock(v.metadata)],
 			]),
 			compareForm(ctx, versions, v, against),
 		),
 		diffSlot,
+		lineagePanel(lin, p),
 		h('h2', null, `Files (${v.file_count})`),
 		h('p', { class: 'muted' }, 'Downloads use your sign-in; the file passes through this tab, so very large files are better fetched with curl.'),
 		errSlot,

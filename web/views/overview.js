@@ -5,7 +5,8 @@
 // team over the weeks (or days) shown (views/gpu_hours.js). The cards and panels refresh
 // themselves every few seconds while the tab is visible (the two charts stay as drawn). The figures and the charts are tables of widgets below: a later
 // phase adds a card or a series here when the endpoint gains the field; until then the card
-// says "not available yet".
+// says "not available yet". Anyone who is not an admin gets her own home instead
+// (views/home.js, imported only then).
 import * as api from '../api.js';
 import { timeChart, barChart } from '../chart.js';
 import { h, mount, pageHeader, table, fmtTime, emptyState, field, select, span, poll } from '../ui.js';
@@ -305,41 +306,9 @@ function adoption(ctx, stats, weeks) {
 	return { section, draw };
 }
 
-function memberOverview(root, ctx) {
-	const teams = ctx.me.teams || [];
-	mount(
-		root,
-		pageHeader('Overview', `Welcome, ${ctx.me.display_name || ctx.me.username}. Platform figures are for admins.`),
-		h(
-			'section',
-			{ class: 'panel' },
-			h('h2', null, 'Your teams'),
-			teams.length
-				? h('ul', null, teams.map((t) => h('li', null, h('a', { href: `#/admin/teams/${api.seg(t.team)}` }, t.team), ` (${t.role})`)))
-				: emptyState('You are in no team yet.', 'Ask a CoE admin to add you to your team.'),
-		),
-		h(
-			'section',
-			{ class: 'panel' },
-			h('h2', null, 'Your work'),
-			h(
-				'ul',
-				null,
-				h('li', null, h('a', { href: '#/projects' }, 'Your projects'), ': their datasets, runs and models.'),
-				h('li', null, h('a', { href: `#/jobs?user=${api.seg(ctx.me.username)}` }, 'Your jobs'), ', running and past.'),
-				h('li', null, h('a', { href: '#/deployments' }, 'Deployments'), ' of your projects: replicas, traffic, requests.'),
-				h('li', null, h('a', { href: '#/promotions' }, 'Promotions'), ' waiting for your decision.'),
-				h('li', null, h('a', { href: '#/admin/tokens' }, 'Your API tokens'), ' for scripts and CI.'),
-			),
-		),
-	);
-}
-
 export async function render(root, ctx) {
-	if (!ctx.isAdmin) {
-		memberOverview(root, ctx);
-		return null;
-	}
+	// anyone else: her own home (views/home.js, loaded only for her)
+	if (!ctx.isAdmin) return (await import('./home.js')).renderHome(root, ctx);
 	const weeks = Math.min(52, Math.max(1, Number(ctx.query.get('weeks')) || 12));
 	const bucket = ctx.query.get('bucket') === 'day' ? 'day' : 'week';
 	const since = new Date(Date.now() - weeks * 7 * 86400e3).toISOString();

@@ -54,6 +54,12 @@ function codeVersion(run) {
 export async function render(root, ctx) {
 	const id = ctx.params.run;
 	const run = await api.get(`/runs/${api.seg(id)}`);
+	// a link that knew the run but not its project (a dataset version's "used by": runs of
+	// any project may read it) goes to the run's own project
+	if (run.project && run.project !== ctx.params.project) {
+		if (ctx.alive()) location.replace(href.run(run.project, run.id));
+		return null;
+	}
 	const [{ project, header }, metrics, artifacts] = await Promise.all([
 		projectPage(ctx, 'runs', { title: `Run ${run.name || id}`, crumbs: [['Runs', href.runs(ctx.params.project)], [run.name || id]], intro: null }),
 		metricsPanel(run),
