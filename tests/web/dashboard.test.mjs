@@ -2000,6 +2000,40 @@ test("a data scientist's home: her jobs running and waiting with why, her teams 
 	await shot(page, 'home');
 });
 
+test('search finds deployments, users (admins), and a job and a run by id too', async (page) => {
+	const D = seed.deployment;
+	await asAdmin(page, `search?q=${encodeURIComponent(D.name)}`, 'Search');
+	const other = page.locator('main section.other-results');
+	const dep = other.locator('li[data-kind="deployment"]');
+	assert.equal(await dep.locator('a').getAttribute('href'), `#/deployments/${D.name}`);
+	assert.equal(await text(dep.locator('a')), D.name);
+	// a user by the start of her display name; her jobs are one click away
+	const alice = seed.users.find((u) => u.username === 'alice');
+	await view(page, `search?q=${encodeURIComponent(alice.display_name.split(' ')[0].slice(0, 3))}`, 'Search');
+	const u = other.locator('li[data-kind="user"]', { hasText: 'alice' });
+	assert.equal(await u.locator('a').getAttribute('href'), '#/jobs?user=alice');
+	// a number: the job and the run with that id
+	const j = seed.jobs.train;
+	await view(page, `search?q=%23${j.id}`, 'Search');
+	assert.equal(await text(other.locator('li[data-kind="job"] a')), `#${j.id} ${j.name}`);
+	const run = await apiOk('GET', `/runs/${j.id}`).catch(() => null);
+	if (run) assert.equal(await other.locator('li[data-kind="run"] a').getAttribute('href'), `#/projects/${run.project}/runs/${run.id}`);
+	await shot(page, 'search-other');
+	// a member finds no users (the users list is admins')
+	const bob = seed.users.find((x) => x.username === 'bob');
+	await page.locator('button.signout').click();
+	await signInPassword(page, 'bob', bob.password);
+	await signedIn(page);
+	await view(page, `search?q=alice`, 'Search');
+	assert.equal(await page.locator('main li[data-kind="user"]').count(), 0);
+	// the matching rule is the endpoint's: each word starts a word
+	const m = await page.evaluate(async () => {
+		const { matchesWords } = await import('/views/search.js');
+		return [matchesWords('sco', 'cats-scorer'), matchesWords('cor', 'cats-scorer'), matchesWords('cats sc', 'cats-scorer'), matchesWords('', 'x')];
+	});
+	assert.deepEqual(m, [true, false, true, false]);
+});
+
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
 	const stop = stopFileFor('gpus');
 	const j = await submitJob('cats', 'bob', tickingJob('two-gpus', stop, 2));
