@@ -75,7 +75,8 @@ build/gen/webgz/%.gz: web/%
 	@mkdir -p $(@D)
 	$(Q)gzip -9 -n -c $< > $@
 
-build/gen/webmin/%: web/%
+# (esbuild is a prerequisite too: once installed, the files copied without it are minified)
+build/gen/webmin/%: web/% $(ESBUILD)
 	@mkdir -p $(@D)
 ifneq ($(ESBUILD),)
 	@echo "  MINIFY  $<"
