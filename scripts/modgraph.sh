@@ -73,6 +73,7 @@ credentials: core
 metrics: core
 scoring: core
 profile: core
+launch_params: core
 page: http
 store: store
 db: store
@@ -95,6 +96,7 @@ store_stats: store
 store_workers: store
 store_evaluations: store
 store_benchmarks: store
+store_launchers: store
 client: net
 loop: net
 sched: sched
@@ -106,6 +108,7 @@ auth: registry
 artifacts: artifacts
 gc: artifacts
 engine: jobs
+launcher: jobs
 deploy: deploy
 http: http
 server: http

@@ -26,6 +26,8 @@ export const ROUTES = [
 	{ path: 'projects/:project/models/:model', title: 'Model', module: './views/model.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/models/:model/versions/:version', title: 'Model version', module: './views/model_version.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks', title: 'Benchmarks', module: './views/benchmarks.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/launchers', title: 'Launchers', module: './views/launchers.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/launchers/:launcher', title: 'Launcher', module: './views/launcher.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks/:benchmark', title: 'Benchmark', module: './views/benchmark.js', nav: false, parent: 'projects' },
 	{ path: 'competitions', title: 'Competitions', section: 'Registry', module: './views/competitions.js' },
 	{ path: 'competitions/:competition', title: 'Competition', module: './views/competition.js', nav: false, parent: 'competitions' },

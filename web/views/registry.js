@@ -26,6 +26,8 @@ export const href = {
 	deployment: (name) => `#/deployments/${s(name)}`,
 	benchmarks: (p) => `#/projects/${s(p)}/benchmarks`,
 	benchmark: (p, b) => `#/projects/${s(p)}/benchmarks/${s(b)}`,
+	launchers: (p) => `#/projects/${s(p)}/launchers`,
+	launcher: (p, l) => `#/projects/${s(p)}/launchers/${s(l)}`,
 };
 
 // API paths (under /api/v1) of the same objects.
@@ -64,6 +66,7 @@ const TABS = [
 	['models', 'Models', href.models],
 	['deployments', 'Deployments', href.deployments],
 	['benchmarks', 'Benchmarks', href.benchmarks],
+	['launchers', 'Launchers', href.launchers],
 ];
 
 /*
