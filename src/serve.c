@@ -283,7 +283,8 @@ static int start_parts(struct daemon *d)
 	if (atr_engine_new(&eo, &a->engine) < 0)
 		return ATR_EDB;
 	dpo.engine = a->engine;
-	return atr_deploy_new(&dpo, &a->deploy);
+	int rc = atr_deploy_new(&dpo, &a->deploy);
+	return rc < 0 ? rc : api_evaljobs_start(a);
 }
 
 /* In reverse: deployments watch the engine's jobs, the engine aborts what the dispatcher
@@ -292,6 +293,7 @@ static void stop_parts(struct daemon *d)
 {
 	struct atr_app *a = &d->app;
 
+	api_evaljobs_stop(a);
 	atr_deploy_free(a->deploy);
 	a->deploy = NULL;
 	atr_engine_free(a->engine);

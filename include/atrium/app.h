@@ -20,6 +20,7 @@ struct atr_registry;
 struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
+struct api_evaljobs;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -36,6 +37,7 @@ struct atr_app {
 	struct atr_gc *gc;		   /* the artifact garbage collector (atrium/gc.h) */
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
+	struct api_evaljobs *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
 };
 
 #endif

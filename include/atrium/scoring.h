@@ -229,4 +229,22 @@ struct atr_scoring_confusion {
 int atr_scoring_confusion(const struct atr_scoring *s, const unsigned char *select, struct atr_scoring_confusion *out);
 void atr_scoring_confusion_release(struct atr_scoring_confusion *c);
 
+/* ---- the inputs-only copy of a ground truth (scoring_strip.c) ---- */
+
+/*
+ * What a model evaluated by a job is given instead of the ground truth: each record of the
+ * file, checked as the truth is read, with the label column (CSV: re-quoted where needed) or
+ * key (JSON Lines: the object re-written compactly) removed, through write(cls, ...), which
+ * returns <0 to stop (ATR_EIO). Errors as the truth's: ATR_EUNPROCESSABLE with
+ * atr_scoring_strip_error (a header without the label column among them), ATR_ENOMEM.
+ */
+typedef int (*atr_scoring_write_fn)(void *cls, const void *data, size_t len);
+struct atr_scoring_strip;
+int atr_scoring_strip_new(enum atr_scoring_format fmt, const char *label_column, atr_scoring_write_fn write, void *cls,
+			  struct atr_scoring_strip **out);
+int atr_scoring_strip_feed(struct atr_scoring_strip *s, const void *data, size_t len);
+int atr_scoring_strip_end(struct atr_scoring_strip *s);
+const struct atr_scoring_error *atr_scoring_strip_error(const struct atr_scoring_strip *s);
+void atr_scoring_strip_free(struct atr_scoring_strip *s);
+
 #endif

@@ -59,6 +59,8 @@ struct atr_evaluation_new {
 	int primary_direction; /* 1: higher is better, -1: lower */
 	const char *sha256;    /* the predictions file's blob */
 	int64_t size;
+	const char *state; /* NULL: scored; "pending" (evaluations run as jobs) */
+	int64_t job_id;	   /* the batch-inference job that makes the predictions, or 0 */
 };
 
 /* Records an evaluation, its predictions file ("predictions.<format>") and its leaderboard
@@ -75,6 +77,24 @@ int atr_store_evaluation_list(struct atr_store *s, int64_t benchmark_id, int64_t
  * model, version, run_id, primary, metrics, created_by, created_at}.
  */
 int atr_store_leaderboard(struct atr_store *s, int64_t benchmark_id, const struct atr_page *p, json_t *arr, bool *more);
+
+/* ---- evaluations of a model version run as a batch-inference job (evaluation_jobs.c) ---- */
+
+struct atr_evaluation_job {
+	int64_t id, benchmark_id, model_version_id, job_id;
+	char format[8];
+	char state[12]; /* pending | running | scored | failed */
+};
+/* Records e (state "pending", e->job_id its job; no metrics, no file, not ranked yet). */
+int atr_store_evaluation_pending(struct atr_store *s, const struct atr_evaluation_new *e, int64_t *id);
+int atr_store_evaluation_job_get(struct atr_store *s, int64_t id, struct atr_evaluation_job *out);
+/* pending|running -> state (running, failed with error); an ended evaluation is left as it is. */
+int atr_store_evaluation_set_state(struct atr_store *s, int64_t id, const char *state, const char *error);
+/* A pending or running evaluation scored: its values, its predictions file, its leaderboard
+ * place, in one transaction (e->metrics ... as atr_store_evaluation_create's). */
+int atr_store_evaluation_scored(struct atr_store *s, int64_t id, const struct atr_evaluation_new *e);
+/* Up to max ids (> after_id, ascending) of the evaluations still pending or running. */
+int atr_store_evaluation_active(struct atr_store *s, int64_t after_id, int64_t *ids, size_t max, size_t *n);
 
 /* ---- the evaluation gate ---- */
 

@@ -407,6 +407,16 @@ int api_evaluations_chunk(struct atr_req *r, const char *data, size_t len);
 void api_evaluations_create(struct atr_req *r);
 void api_evaluations_get(struct atr_req *r);
 void api_evaluations_list(struct atr_req *r);
+/* evaluation_jobs.c, evaluation_watch.c: evaluating a model version with a batch-inference
+ * job over the benchmark's inputs (never its labels), scored when the job has run. */
+extern const struct atr_field api_evaluation_run_schema[];
+void api_evaluations_run(struct atr_req *r);
+struct atr_app;
+/* Follows the evaluations still pending or running (at start) and the new ones; stop: before
+ * the engine goes. */
+int api_evaljobs_start(struct atr_app *a);
+void api_evaljobs_stop(struct atr_app *a);
+void api_evaljobs_follow(struct atr_app *a, int64_t eval_id, int64_t job_id);
 void api_gate_get(struct atr_req *r);
 void api_gate_put(struct atr_req *r);
 void api_gate_delete(struct atr_req *r);

@@ -7,6 +7,7 @@
  * a 422 naming the first bad line of the file. Also: GET one, list.
  */
 #include "api.h"
+#include "evaluations_internal.h"
 #include "atrium/artifacts.h"
 #include "atrium/scoring.h"
 #include "atrium/store_files.h"
@@ -34,19 +35,10 @@ const struct atr_qparam api_evaluation_create_query[] = {
 /* What one evaluation carries from the upload, through the thread pool, to the answer. */
 struct eval_job {
 	struct atr_upload *u;
-	struct atr_benchmark b; /* a copy: the spec's strings stay valid on the pool */
+	struct api_scoring sc;
 	int64_t model_version_id, run_id;
-	enum atr_scoring_format fmt;
-	char fmt_name[8];
-	char truth_blob[1300], pred_blob[1300];
 	char sha[65];
 	int64_t size;
-	/* results (the pool's) */
-	int rc;
-	bool truth_bad;
-	struct atr_scoring_error err;
-	struct atr_scoring_result res;
-	json_t *confusion;
 };
 
 static void job_free(void *p)
@@ -55,7 +47,7 @@ static void job_free(void *p)
 	if (!j)
 		return;
 	atr_upload_free(j->u);
-	json_decref(j->confusion);
+	api_scoring_release(&j->sc);
 	free(j);
 }
 
@@ -106,10 +98,10 @@ void api_evaluations_begin(struct atr_req *r)
 		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	j->b = RES(r)->benchmark;
-	fmt = atr_req_query(r, "format") ? atr_req_query(r, "format") : j->b.format;
-	atr_copy(j->fmt_name, sizeof(j->fmt_name), fmt);
-	if (subject_or_reply(r, j) < 0 || atr_scoring_format_parse(fmt, &j->fmt) < 0) {
+	j->sc.b = RES(r)->benchmark;
+	fmt = atr_req_query(r, "format") ? atr_req_query(r, "format") : j->sc.b.format;
+	atr_copy(j->sc.fmt_name, sizeof(j->sc.fmt_name), fmt);
+	if (subject_or_reply(r, j) < 0 || atr_scoring_format_parse(fmt, &j->sc.fmt) < 0) {
 		free(j);
 		return;
 	}
@@ -139,8 +131,6 @@ int api_evaluations_chunk(struct atr_req *r, const char *data, size_t len)
 
 /* ---- on the thread pool: nothing here touches the store ---- */
 
-typedef int (*feed_fn)(void *obj, const void *data, size_t len);
-
 static int feed_truth(void *t, const void *d, size_t n)
 {
 	return atr_scoring_truth_feed(t, d, n);
@@ -152,7 +142,7 @@ static int feed_pred(void *s, const void *d, size_t n)
 }
 
 /* Streams the file at path into feed in chunks: memory does not grow with the file. */
-static int feed_file(const char *path, feed_fn feed, void *obj)
+int api_feed_file(const char *path, api_feed_fn feed, void *obj)
 {
 	char *buf = malloc(READ_CHUNK);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
@@ -185,7 +175,7 @@ int api_truth_check(const struct atr_benchmark *b, const char *blob, struct atr_
 	api_benchmark_spec(b, names, &spec);
 	atr_scoring_format_parse(b->format, &tf);
 	rc = atr_scoring_truth_new(&spec, tf, &t);
-	if (rc == 0 && (rc = feed_file(blob, feed_truth, t)) == 0)
+	if (rc == 0 && (rc = api_feed_file(blob, feed_truth, t)) == 0)
 		rc = atr_scoring_truth_end(t);
 	if (rc == ATR_EUNPROCESSABLE)
 		*err = *atr_scoring_truth_error(t);
@@ -215,9 +205,8 @@ static json_t *confusion_json(const struct atr_scoring *s)
 	return o;
 }
 
-static void score_work(void *data)
+void api_scoring_work(struct api_scoring *j)
 {
-	struct eval_job *j = data;
 	const char *names[ATR_BENCH_METRICS_MAX];
 	struct atr_scoring_spec spec;
 	struct atr_scoring_truth *t = NULL;
@@ -227,7 +216,7 @@ static void score_work(void *data)
 	api_benchmark_spec(&j->b, names, &spec);
 	atr_scoring_format_parse(j->b.format, &tf);
 	j->rc = atr_scoring_truth_new(&spec, tf, &t);
-	if (j->rc == 0 && (j->rc = feed_file(j->truth_blob, feed_truth, t)) == 0)
+	if (j->rc == 0 && (j->rc = api_feed_file(j->truth_blob, feed_truth, t)) == 0)
 		j->rc = atr_scoring_truth_end(t);
 	if (j->rc == ATR_EUNPROCESSABLE) {
 		j->truth_bad = true;
@@ -236,7 +225,7 @@ static void score_work(void *data)
 	}
 	if (j->rc == 0)
 		j->rc = atr_scoring_new(t, j->fmt, &s);
-	if (j->rc == 0 && (j->rc = feed_file(j->pred_blob, feed_pred, s)) == 0)
+	if (j->rc == 0 && (j->rc = api_feed_file(j->pred_blob, feed_pred, s)) == 0)
 		j->rc = atr_scoring_end(s);
 	if (j->rc == ATR_EUNPROCESSABLE)
 		j->err = *atr_scoring_error(s);
@@ -249,10 +238,22 @@ out:
 	atr_scoring_truth_free(t);
 }
 
+void api_scoring_release(struct api_scoring *sc)
+{
+	json_decref(sc->confusion);
+	sc->confusion = NULL;
+}
+
+static void score_work(void *data)
+{
+	struct eval_job *j = data;
+	api_scoring_work(&j->sc);
+}
+
 /* ---- back on the loop ---- */
 
 /* {name: value | null} and {name: why} of the result; the primary value into e. */
-static int values_json(const struct eval_job *j, struct atr_evaluation_new *e, json_t **metrics, json_t **undef)
+int api_scoring_values(const struct api_scoring *j, struct atr_evaluation_new *e, json_t **metrics, json_t **undef)
 {
 	const struct atr_scoring_metric *pm = atr_scoring_metric_find(j->b.primary_metric);
 
@@ -277,34 +278,34 @@ static int values_json(const struct eval_job *j, struct atr_evaluation_new *e, j
 static void record(struct atr_req *r, struct eval_job *j)
 {
 	char actor[80];
-	struct atr_evaluation_new e = { .benchmark_id = j->b.id,
+	struct atr_evaluation_new e = { .benchmark_id = j->sc.b.id,
 					.model_version_id = j->model_version_id,
 					.run_id = j->run_id,
-					.dataset_version_id = j->b.dataset_version_id,
+					.dataset_version_id = j->sc.b.dataset_version_id,
 					.user_id = atr_req_who(r)->user_id,
 					.actor = api_actor(r, actor, sizeof(actor)),
-					.format = j->fmt_name,
-					.rows = (int64_t)j->res.rows,
-					.confusion = j->confusion,
+					.format = j->sc.fmt_name,
+					.rows = (int64_t)j->sc.res.rows,
+					.confusion = j->sc.confusion,
 					.sha256 = j->sha,
 					.size = j->size };
 	json_t *metrics = NULL, *undef = NULL, *o = NULL;
 	int64_t id = 0;
-	int rc = values_json(j, &e, &metrics, &undef);
+	int rc = api_scoring_values(&j->sc, &e, &metrics, &undef);
 
 	e.metrics = metrics;
 	e.undefined = undef;
 	if (rc == 0)
 		rc = atr_store_evaluation_create(STORE(r), &e, &id);
 	if (rc == 0)
-		o = atr_store_evaluation_json(STORE(r), j->b.id, id, &rc);
+		o = atr_store_evaluation_json(STORE(r), j->sc.b.id, id, &rc);
 	json_decref(metrics);
 	json_decref(undef);
 	if (!o) {
 		atr_reply_err(r, rc, NULL, "could not record the evaluation");
 		return;
 	}
-	atr_req_audit_object(r, "project:%s/benchmark:%s/evaluation:%lld", RES(r)->project.name, j->b.name,
+	atr_req_audit_object(r, "project:%s/benchmark:%s/evaluation:%lld", RES(r)->project.name, j->sc.b.name,
 			     (long long)id);
 	atr_reply_json(r, 201, o);
 }
@@ -312,15 +313,16 @@ static void record(struct atr_req *r, struct eval_job *j)
 static void score_after(struct atr_req *r, void *data)
 {
 	struct eval_job *j = data;
+	const struct api_scoring *sc = &j->sc;
 
-	if (j->rc == ATR_EUNPROCESSABLE && j->truth_bad)
+	if (sc->rc == ATR_EUNPROCESSABLE && sc->truth_bad)
 		atr_reply_unprocessable(r, "benchmark", "the ground truth of benchmark '%s' cannot be read: %s",
-					j->b.name, j->err.message);
-	else if (j->rc == ATR_EUNPROCESSABLE)
-		atr_reply_unprocessable(r, "predictions", "%s (%s)", j->err.message,
-					atr_scoring_errkind_name(j->err.kind));
-	else if (j->rc < 0)
-		atr_reply_err(r, j->rc, NULL, "could not score the predictions");
+					sc->b.name, sc->err.message);
+	else if (sc->rc == ATR_EUNPROCESSABLE)
+		atr_reply_unprocessable(r, "predictions", "%s (%s)", sc->err.message,
+					atr_scoring_errkind_name(sc->err.kind));
+	else if (sc->rc < 0)
+		atr_reply_err(r, sc->rc, NULL, "could not score the predictions");
 	else
 		record(r, j);
 	job_free(j);
@@ -338,7 +340,8 @@ void api_evaluations_create(struct atr_req *r)
 	}
 	rc = atr_upload_commit(STORE(r), j->u, NULL, strcmp(APP(r)->cfg->sync, "full") == 0, j->sha);
 	if (rc == 0)
-		rc = atr_store_file_get(STORE(r), "dataset_version", j->b.dataset_version_id, j->b.truth_path, &truth);
+		rc = atr_store_file_get(STORE(r), "dataset_version", j->sc.b.dataset_version_id, j->sc.b.truth_path,
+					&truth);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not store the predictions");
 		return;
@@ -346,8 +349,8 @@ void api_evaluations_create(struct atr_req *r)
 	j->size = (int64_t)atr_upload_size(j->u);
 	atr_upload_free(j->u);
 	j->u = NULL;
-	atr_blob_path(STORE(r), truth.sha256, j->truth_blob, sizeof(j->truth_blob));
-	atr_blob_path(STORE(r), j->sha, j->pred_blob, sizeof(j->pred_blob));
+	atr_blob_path(STORE(r), truth.sha256, j->sc.truth_blob, sizeof(j->sc.truth_blob));
+	atr_blob_path(STORE(r), j->sha, j->sc.pred_blob, sizeof(j->sc.pred_blob));
 	atr_req_set_ctx(r, NULL, NULL); /* the pool's now; score_after frees it */
 	if (atr_req_offload(r, score_work, score_after, j) < 0) {
 		job_free(j);

@@ -401,7 +401,8 @@ json_t *atr_store_job_dispatch_json(struct atr_store *s, int64_t id, int *err)
 		s->db,
 		"SELECT j.id, j.kind, j.command AS command__json, j.env AS env__json, j.timeout_s, j.run_id,"
 		" j.attempts AS attempt, j.port,"
-		" (json_extract(j.outputs, '$.model') IS NOT NULL OR json_extract(j.outputs, '$.dataset') IS NOT NULL)"
+		" (json_extract(j.outputs, '$.model') IS NOT NULL OR json_extract(j.outputs, '$.dataset') IS NOT NULL"
+		"  OR json_extract(j.outputs, '$.evaluation') IS NOT NULL)"
 		" AS upload_outputs__bool,"
 		" (SELECT json_group_array(json_object('dir', 'input/' || json_extract(i.value, '$.as'),"
 		"   'base', '/api/v1/projects/' || p.name || '/datasets/' || d.name || '/versions/' || v.version || "
