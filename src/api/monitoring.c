@@ -46,6 +46,8 @@ const struct atr_field api_monitoring_put_schema[] = {
 	{ "features", ATR_F_ARRAY, 0, 1, ATR_PROFILE_MAX_FEATURES, NULL, feature_schema },
 	{ "bins", ATR_F_INT, 0, 2, ATR_PROFILE_MAX_BINS, NULL, NULL },
 	{ "max_categories", ATR_F_INT, 0, 1, ATR_PROFILE_MAX_CATEGORIES, NULL, NULL },
+	{ "task", ATR_F_STRING, 0, 1, 32, "binary_classification|multiclass_classification|regression", NULL },
+	{ "positive_class", ATR_F_STRING, 0, 1, ATR_QUALITY_CLASS_LEN - 1, NULL, NULL },
 	{ 0 },
 };
 
@@ -53,7 +55,8 @@ const struct atr_field api_monitoring_put_schema[] = {
 struct build {
 	int64_t deployment_id, dsv_id, user_id;
 	char source[16];
-	char *settings;	  /* canonical JSON */
+	char *settings;	  /* canonical JSON of what the profile depends on (its key) */
+	char *stored;	  /* the settings kept: those and the task */
 	char *prediction; /* the reference's column of the model's output (NULL: none) */
 	struct atr_profile_spec spec;
 	char **names;
@@ -76,6 +79,7 @@ static void build_free(struct build *b)
 	free(b->types);
 	free(b->paths);
 	free(b->settings);
+	free(b->stored);
 	free(b->prediction);
 	atr_profile_free(b->profile);
 	free(b);
@@ -148,6 +152,25 @@ static int prediction_or_reply(struct atr_req *r, const json_t *pred, struct bui
 	return 0;
 }
 
+/* The settings kept: canon (the profile's key) with the task the model is declared to have
+ * and its positive class (no profile depends on them). malloc'd; NULL when it replied. */
+static char *task_settings_or_reply(struct atr_req *r, const json_t *body, json_t *canon)
+{
+	const char *task = atr_json_str(body, "task", NULL), *pos = atr_json_str(body, "positive_class", NULL);
+	char *text;
+
+	if (pos && (!task || atr_task_parse(task) != ATR_TASK_BINARY))
+		return atr_reply_invalid(r, "positive_class", "a positive class goes with task binary_classification"),
+		       NULL;
+	if (task)
+		json_object_set_new(canon, "task", json_string(task));
+	if (pos)
+		json_object_set_new(canon, "positive_class", json_string(pos));
+	if (!(text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS)))
+		atr_reply_nomem(r, NULL, "out of memory");
+	return text;
+}
+
 static int settings_or_reply(struct atr_req *r, const json_t *body, struct build *b)
 {
 	const json_t *feats = json_object_get(body, "features"), *f;
@@ -178,10 +201,12 @@ static int settings_or_reply(struct atr_req *r, const json_t *body, struct build
 			  json_object_get(body, "prediction") ? json_object_get(body, "prediction") : json_null(),
 			  "bins", b->spec.bins, "max_categories", b->spec.max_categories);
 	b->settings = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (b->settings)
+		b->stored = task_settings_or_reply(r, body, canon);
 	json_decref(canon);
 	if (!b->settings)
 		return atr_reply_nomem(r, NULL, "out of memory"), -1;
-	return 0;
+	return b->stored ? 0 : -1; /* task_settings_or_reply replied */
 }
 
 static int explicit_reference_or_reply(struct atr_req *r, const json_t *ref, struct build *b)
@@ -280,7 +305,7 @@ static void save_and_reply(struct atr_req *r, const struct build *b, int64_t pro
 	m.profile_id = profile_id;
 	m.updated_at = atr_now_ms();
 	m.updated_by = b->user_id;
-	m.settings = b->settings;
+	m.settings = b->stored;
 	atr_copy(m.source, sizeof(m.source), b->source);
 	if (atr_store_monitor_settings_put(STORE(r), &m) < 0) {
 		atr_reply_not_found(r, NULL, "deployment '%s' is gone", RES(r)->deployment.name);
@@ -465,73 +490,12 @@ static int range_or_reply(struct atr_req *r, int64_t *from, int64_t *to, int64_t
 	return 0;
 }
 
-/* ---- live quality, over the same windows ---- */
-
-struct quality_q {
-	int64_t width, cur;
-	struct atr_quality win, total;
-	json_t *windows;
-};
-
-static void quality_add(struct atr_quality *a, const struct atr_quality *b)
-{
-	a->labelled += b->labelled;
-	a->correct += b->correct;
-	a->numeric += b->numeric;
-	a->sum_abs += b->sum_abs;
-	a->sum_sq += b->sum_sq;
-	a->sum_y += b->sum_y;
-	a->sum_y2 += b->sum_y2;
-}
-
-static void quality_close(struct quality_q *q)
-{
-	char at[40];
-	json_t *o;
-
-	if (q->cur >= 0 && q->win.labelled && (o = atr_quality_json(&q->win))) {
-		atr_time_format(q->cur, at, sizeof(at));
-		json_object_set_new(o, "start", json_string(at));
-		json_array_append_new(q->windows, o);
-	}
-	memset(&q->win, 0, sizeof(q->win));
-}
-
-static int on_quality(void *arg, int64_t start, const struct atr_quality *w)
-{
-	struct quality_q *q = arg;
-
-	if (start - start % q->width != q->cur) {
-		quality_close(q);
-		q->cur = start - start % q->width;
-	}
-	quality_add(&q->win, w);
-	quality_add(&q->total, w);
-	return 0;
-}
-
-/* {"total", "windows"} of the live quality in [from, to), or NULL (*rc says why). */
-static json_t *quality_json(struct atr_req *r, int64_t from, int64_t to, int64_t width, int *rc)
-{
-	struct quality_q q = { .width = width, .cur = -1, .windows = json_array() };
-
-	if (!q.windows) {
-		*rc = ATR_ENOMEM;
-		return NULL;
-	}
-	if ((*rc = atr_store_monitor_quality_each(STORE(r), RES(r)->deployment.id, from, to, on_quality, &q)) < 0) {
-		json_decref(q.windows);
-		return NULL;
-	}
-	quality_close(&q);
-	return json_pack("{s:o, s:o}", "total", atr_quality_json(&q.total), "windows", q.windows);
-}
-
-static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int64_t to, int64_t profile_id)
+static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int64_t to,
+			const struct atr_monitor_settings *m)
 {
 	char a[40], b[40];
-	int rc = atr_store_monitor_counts_each(STORE(r), RES(r)->deployment.id, profile_id, from, to, q->n, on_window,
-					       q);
+	int rc = atr_store_monitor_counts_each(STORE(r), RES(r)->deployment.id, m->profile_id, from, to, q->n,
+					       on_window, q);
 	json_t *o, *quality;
 
 	if (rc < 0) {
@@ -539,7 +503,7 @@ static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int6
 		return;
 	}
 	close_window(q);
-	if (!(quality = quality_json(r, from, to, q->width, &rc))) {
+	if (!(quality = api_monitoring_quality_json(r, m, from, to, q->width, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the live quality");
 		return;
 	}
@@ -579,7 +543,7 @@ void api_monitoring_drift(struct atr_req *r)
 			q.total = calloc(q.n, sizeof(uint64_t));
 			q.windows = json_array();
 			if (q.win && q.total && q.windows)
-				drift_reply(r, &q, from, to, m.profile_id);
+				drift_reply(r, &q, from, to, &m);
 			else
 				atr_reply_nomem(r, NULL, "out of memory");
 		}
