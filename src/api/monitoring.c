@@ -408,8 +408,19 @@ static double rate(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : NAN;
 }
 
-/* Per feature figures of counts c (a window's or the range's). New reference. */
-static json_t *features_json(const struct atr_profile *p, const uint64_t *c)
+/* The live counts over a feature's bins (for the reference-vs-live histogram). New reference. */
+static json_t *counts_json(const uint64_t *c, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; a && k < n; k++)
+		json_array_append_new(a, json_integer((json_int_t)c[k]));
+	return a;
+}
+
+/* Per feature figures of counts c (a window's or the range's; the range's with its counts).
+ * New reference. */
+static json_t *features_json(const struct atr_profile *p, const uint64_t *c, bool with_counts)
 {
 	json_t *arr = json_array();
 
@@ -435,25 +446,27 @@ static json_t *features_json(const struct atr_profile *p, const uint64_t *c)
 			set_num(o, "chi2_p", d.chi2_p);
 		set_num(o, "null_rate", rate(nulls, seen + nulls));
 		set_num(o, f->type == ATR_FEAT_NUMERIC ? "out_of_range_rate" : "unseen_rate", rate(odd, seen));
+		if (with_counts)
+			json_object_set_new(o, "counts", counts_json(lc, f->nbins));
 		json_array_append_new(arr, o);
 	}
 	return arr;
 }
 
-static json_t *window_json(const struct atr_profile *p, int64_t start, const uint64_t *c)
+static json_t *window_json(const struct atr_profile *p, int64_t start, const uint64_t *c, bool with_counts)
 {
 	char at[40];
 
 	atr_time_format(start, at, sizeof(at));
 	return json_pack("{s:s, s:I, s:I, s:I, s:o}", "start", at, "requests", (json_int_t)c[ATR_LIVE_REQUESTS], "rows",
 			 (json_int_t)c[ATR_LIVE_ROWS], "misfit", (json_int_t)c[ATR_LIVE_MISFIT], "features",
-			 features_json(p, c));
+			 features_json(p, c, with_counts));
 }
 
 static void close_window(struct drift_q *q)
 {
 	if (q->cur >= 0 && q->win[ATR_LIVE_REQUESTS])
-		json_array_append_new(q->windows, window_json(q->p, q->cur, q->win));
+		json_array_append_new(q->windows, window_json(q->p, q->cur, q->win, false));
 	memset(q->win, 0, q->n * sizeof(uint64_t));
 }
 
@@ -511,7 +524,7 @@ static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int6
 	atr_time_format(to, b, sizeof(b));
 	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o, s:o}", "deployment", RES(r)->deployment.name, "from", a, "to", b,
 		      "window_s", (json_int_t)(q->width / 1000), "windows", q->windows, "total",
-		      window_json(q->p, from, q->total), "quality", quality);
+		      window_json(q->p, from, q->total, true), "quality", quality);
 	if (o)
 		json_object_del(json_object_get(o, "total"), "start");
 	atr_reply_json(r, 200, o);

@@ -262,6 +262,18 @@ static void test_drift_from_traffic(void **state)
 	assert_true(num(a, "psi") < 0.1);
 	assert_true(num(a, "ks") < 0.1);
 	assert_true(num(a, "null_rate") == 0 && num(a, "out_of_range_rate") == 0);
+	{ /* the range's live counts over the reference's bins (the histogram's) */
+		const json_t *c = json_object_get(a, "counts");
+		long long sum = 0;
+		assert_true(json_array_size(c) >= 5);
+		for (size_t i = 0; i < json_array_size(c); i++)
+			sum += json_integer_value(json_array_get(c, i));
+		assert_int_equal(sum, 60);
+		assert_null(json_object_get(
+			json_array_get(json_object_get(json_array_get(json_object_get(d, "windows"), 0), "features"),
+				       0),
+			"counts"));
+	}
 	a = feature(d, 2); /* the prediction, read from the answers */
 	assert_string_equal(f_str(a, "name"), "y");
 	assert_true(json_is_true(json_object_get(a, "prediction")));
