@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the test suites under the sanitizer build: lint (the project's rules, the module graph
 # among them), unit (and the scoring library against scikit-learn, when python3-sklearn is
-# installed: else a SKIP line says so; the drift statistics against SciPy likewise),
+# installed: else a SKIP line says so; the drift statistics against SciPy and live quality
+# against scikit-learn likewise),
 # integration, browser (when the dashboard tests exist), then the benchmark at smoke size.
 # Each test binary runs in its own process with a timeout. The unit suite includes the fuzz
 # corpora, replayed (fuzz/). `tests/run.sh lint`, `tests/run.sh unit` or `tests/run.sh
@@ -66,6 +67,14 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
 			run_one "unit/scoring-vs-sklearn" 600 tests/scoring/run.sh
 		else
 			printf '  SKIP  %-40s %s\n' "unit/scoring-vs-sklearn" "($why)"
+		fi
+	fi
+	# live quality by task against scikit-learn, when Debian's python3-sklearn is installed
+	if [ -x tests/quality/run.sh ]; then
+		if why=$(tests/quality/run.sh --available); then
+			run_one "unit/quality-vs-sklearn" 300 tests/quality/run.sh
+		else
+			printf '  SKIP  %-40s %s\n' "unit/quality-vs-sklearn" "($why)"
 		fi
 	fi
 	# the monitoring statistics against SciPy, when Debian's python3-scipy is installed

@@ -93,18 +93,51 @@ const char *atr_profile_value_text(const json_t *v, char *buf, size_t len);
 
 /* ---- live quality from ground truth (src/core/quality.c) ---- */
 
+#define ATR_QUALITY_MAX_CLASSES 100
+#define ATR_QUALITY_CLASS_LEN 64
+
+/* The task a model declares, which decides the live quality figures reported. */
+enum atr_task { ATR_TASK_NONE = 0, ATR_TASK_BINARY, ATR_TASK_MULTICLASS, ATR_TASK_REGRESSION };
+
+/* One class's counts over (label, prediction) pairs: label and prediction both this class
+ * (tp), the prediction only (fp), the label only (fn). */
+struct atr_quality_class {
+	char name[ATR_QUALITY_CLASS_LEN];
+	uint64_t tp, fp, fn;
+};
+
+/* Sums that add across windows: a report over any range is the sum of its windows. */
 struct atr_quality {
 	uint64_t labelled, correct, numeric;
 	double sum_abs, sum_sq, sum_y, sum_y2; /* over the numeric pairs */
+	uint64_t class_overflow;	       /* pairs with a class past the cap (or too long a name) */
+	size_t nclasses;
+	struct atr_quality_class classes[ATR_QUALITY_MAX_CLASSES];
 };
 /* The prediction for row `row` of an answer: V2 outputs[0].data, {"predictions": [...]},
  * {"prediction": v}, a list, or the answer itself when it is a scalar. Borrowed; NULL: none. */
 const json_t *atr_prediction_value(const json_t *answer, size_t row);
 /* Adds a (label, prediction) pair: equal (as text) counts as correct; two numbers add to the
- * error sums. */
+ * error sums; the pair adds to its classes' counts (text as atr_profile_value_text). */
 void atr_quality_add(struct atr_quality *q, const json_t *label, const json_t *prediction);
+/* Adds a class's counts to q (a class past the cap adds tp + fp + fn to class_overflow). */
+void atr_quality_add_class(struct atr_quality *q, const char *name, uint64_t tp, uint64_t fp, uint64_t fn);
+/* Adds b's sums and classes to a. */
+void atr_quality_merge(struct atr_quality *a, const struct atr_quality *b);
 /* {"labelled", "accuracy", "mae", "rmse", "r2"} (null where undefined). New reference. */
 json_t *atr_quality_json(const struct atr_quality *q);
+/*
+ * The figures of a task (new reference): {"labelled", "task", ...}. Classification:
+ * "accuracy", "precision", "recall", "f1" (binary: of positive, default "1", named in
+ * "positive_class"; multiclass: macro averages over the classes seen as label or prediction,
+ * "average": "macro"), "classes" (the count of classes seen); a zero denominator gives 0 as
+ * scikit-learn's zero_division default does; too many classes give nulls. Regression: "mae",
+ * "rmse", "r2". ATR_TASK_NONE: as atr_quality_json.
+ */
+json_t *atr_quality_task_json(const struct atr_quality *q, enum atr_task task, const char *positive);
+/* "binary_classification" ... from the enum, and back (ATR_TASK_NONE for NULL or unknown). */
+const char *atr_task_name(enum atr_task t);
+enum atr_task atr_task_parse(const char *s);
 
 /* Makes feature name the prediction: moved to the end, read from answers, not requests.
  * ATR_ENOTFOUND when the profile has no such feature. */

@@ -362,6 +362,11 @@ extern const struct atr_qparam api_drift_query[];
 void api_monitoring_get(struct atr_req *r);
 void api_monitoring_put(struct atr_req *r);
 void api_monitoring_drift(struct atr_req *r);
+/* monitoring_quality.c: live quality over windows, by the task the model declares: {"task",
+ * "task_source", "total", "windows"} in [from, to) or NULL (*rc says why). New reference. */
+struct atr_monitor_settings;
+json_t *api_monitoring_quality_json(struct atr_req *r, const struct atr_monitor_settings *m, int64_t from, int64_t to,
+				    int64_t width, int *rc);
 /* monitoring_feedback.c: ground-truth labels for prediction ids */
 extern const struct atr_field api_feedback_schema[];
 void api_monitoring_feedback(struct atr_req *r);

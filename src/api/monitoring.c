@@ -46,6 +46,8 @@ const struct atr_field api_monitoring_put_schema[] = {
 	{ "features", ATR_F_ARRAY, 0, 1, ATR_PROFILE_MAX_FEATURES, NULL, feature_schema },
 	{ "bins", ATR_F_INT, 0, 2, ATR_PROFILE_MAX_BINS, NULL, NULL },
 	{ "max_categories", ATR_F_INT, 0, 1, ATR_PROFILE_MAX_CATEGORIES, NULL, NULL },
+	{ "task", ATR_F_STRING, 0, 1, 32, "binary_classification|multiclass_classification|regression", NULL },
+	{ "positive_class", ATR_F_STRING, 0, 1, ATR_QUALITY_CLASS_LEN - 1, NULL, NULL },
 	{ 0 },
 };
 
@@ -53,7 +55,8 @@ const struct atr_field api_monitoring_put_schema[] = {
 struct build {
 	int64_t deployment_id, dsv_id, user_id;
 	char source[16];
-	char *settings;	  /* canonical JSON */
+	char *settings;	  /* canonical JSON of what the profile depends on (its key) */
+	char *stored;	  /* the settings kept: those and the task */
 	char *prediction; /* the reference's column of the model's output (NULL: none) */
 	struct atr_profile_spec spec;
 	char **names;
@@ -76,6 +79,7 @@ static void build_free(struct build *b)
 	free(b->types);
 	free(b->paths);
 	free(b->settings);
+	free(b->stored);
 	free(b->prediction);
 	atr_profile_free(b->profile);
 	free(b);
@@ -148,6 +152,25 @@ static int prediction_or_reply(struct atr_req *r, const json_t *pred, struct bui
 	return 0;
 }
 
+/* The settings kept: canon (the profile's key) with the task the model is declared to have
+ * and its positive class (no profile depends on them). malloc'd; NULL when it replied. */
+static char *task_settings_or_reply(struct atr_req *r, const json_t *body, json_t *canon)
+{
+	const char *task = atr_json_str(body, "task", NULL), *pos = atr_json_str(body, "positive_class", NULL);
+	char *text;
+
+	if (pos && (!task || atr_task_parse(task) != ATR_TASK_BINARY))
+		return atr_reply_invalid(r, "positive_class", "a positive class goes with task binary_classification"),
+		       NULL;
+	if (task)
+		json_object_set_new(canon, "task", json_string(task));
+	if (pos)
+		json_object_set_new(canon, "positive_class", json_string(pos));
+	if (!(text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS)))
+		atr_reply_nomem(r, NULL, "out of memory");
+	return text;
+}
+
 static int settings_or_reply(struct atr_req *r, const json_t *body, struct build *b)
 {
 	const json_t *feats = json_object_get(body, "features"), *f;
@@ -178,10 +201,12 @@ static int settings_or_reply(struct atr_req *r, const json_t *body, struct build
 			  json_object_get(body, "prediction") ? json_object_get(body, "prediction") : json_null(),
 			  "bins", b->spec.bins, "max_categories", b->spec.max_categories);
 	b->settings = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (b->settings)
+		b->stored = task_settings_or_reply(r, body, canon);
 	json_decref(canon);
 	if (!b->settings)
 		return atr_reply_nomem(r, NULL, "out of memory"), -1;
-	return 0;
+	return b->stored ? 0 : -1; /* task_settings_or_reply replied */
 }
 
 static int explicit_reference_or_reply(struct atr_req *r, const json_t *ref, struct build *b)
@@ -280,7 +305,7 @@ static void save_and_reply(struct atr_req *r, const struct build *b, int64_t pro
 	m.profile_id = profile_id;
 	m.updated_at = atr_now_ms();
 	m.updated_by = b->user_id;
-	m.settings = b->settings;
+	m.settings = b->stored;
 	atr_copy(m.source, sizeof(m.source), b->source);
 	if (atr_store_monitor_settings_put(STORE(r), &m) < 0) {
 		atr_reply_not_found(r, NULL, "deployment '%s' is gone", RES(r)->deployment.name);
@@ -383,8 +408,19 @@ static double rate(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : NAN;
 }
 
-/* Per feature figures of counts c (a window's or the range's). New reference. */
-static json_t *features_json(const struct atr_profile *p, const uint64_t *c)
+/* The live counts over a feature's bins (for the reference-vs-live histogram). New reference. */
+static json_t *counts_json(const uint64_t *c, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; a && k < n; k++)
+		json_array_append_new(a, json_integer((json_int_t)c[k]));
+	return a;
+}
+
+/* Per feature figures of counts c (a window's or the range's; the range's with its counts).
+ * New reference. */
+static json_t *features_json(const struct atr_profile *p, const uint64_t *c, bool with_counts)
 {
 	json_t *arr = json_array();
 
@@ -410,25 +446,27 @@ static json_t *features_json(const struct atr_profile *p, const uint64_t *c)
 			set_num(o, "chi2_p", d.chi2_p);
 		set_num(o, "null_rate", rate(nulls, seen + nulls));
 		set_num(o, f->type == ATR_FEAT_NUMERIC ? "out_of_range_rate" : "unseen_rate", rate(odd, seen));
+		if (with_counts)
+			json_object_set_new(o, "counts", counts_json(lc, f->nbins));
 		json_array_append_new(arr, o);
 	}
 	return arr;
 }
 
-static json_t *window_json(const struct atr_profile *p, int64_t start, const uint64_t *c)
+static json_t *window_json(const struct atr_profile *p, int64_t start, const uint64_t *c, bool with_counts)
 {
 	char at[40];
 
 	atr_time_format(start, at, sizeof(at));
 	return json_pack("{s:s, s:I, s:I, s:I, s:o}", "start", at, "requests", (json_int_t)c[ATR_LIVE_REQUESTS], "rows",
 			 (json_int_t)c[ATR_LIVE_ROWS], "misfit", (json_int_t)c[ATR_LIVE_MISFIT], "features",
-			 features_json(p, c));
+			 features_json(p, c, with_counts));
 }
 
 static void close_window(struct drift_q *q)
 {
 	if (q->cur >= 0 && q->win[ATR_LIVE_REQUESTS])
-		json_array_append_new(q->windows, window_json(q->p, q->cur, q->win));
+		json_array_append_new(q->windows, window_json(q->p, q->cur, q->win, false));
 	memset(q->win, 0, q->n * sizeof(uint64_t));
 }
 
@@ -465,73 +503,12 @@ static int range_or_reply(struct atr_req *r, int64_t *from, int64_t *to, int64_t
 	return 0;
 }
 
-/* ---- live quality, over the same windows ---- */
-
-struct quality_q {
-	int64_t width, cur;
-	struct atr_quality win, total;
-	json_t *windows;
-};
-
-static void quality_add(struct atr_quality *a, const struct atr_quality *b)
-{
-	a->labelled += b->labelled;
-	a->correct += b->correct;
-	a->numeric += b->numeric;
-	a->sum_abs += b->sum_abs;
-	a->sum_sq += b->sum_sq;
-	a->sum_y += b->sum_y;
-	a->sum_y2 += b->sum_y2;
-}
-
-static void quality_close(struct quality_q *q)
-{
-	char at[40];
-	json_t *o;
-
-	if (q->cur >= 0 && q->win.labelled && (o = atr_quality_json(&q->win))) {
-		atr_time_format(q->cur, at, sizeof(at));
-		json_object_set_new(o, "start", json_string(at));
-		json_array_append_new(q->windows, o);
-	}
-	memset(&q->win, 0, sizeof(q->win));
-}
-
-static int on_quality(void *arg, int64_t start, const struct atr_quality *w)
-{
-	struct quality_q *q = arg;
-
-	if (start - start % q->width != q->cur) {
-		quality_close(q);
-		q->cur = start - start % q->width;
-	}
-	quality_add(&q->win, w);
-	quality_add(&q->total, w);
-	return 0;
-}
-
-/* {"total", "windows"} of the live quality in [from, to), or NULL (*rc says why). */
-static json_t *quality_json(struct atr_req *r, int64_t from, int64_t to, int64_t width, int *rc)
-{
-	struct quality_q q = { .width = width, .cur = -1, .windows = json_array() };
-
-	if (!q.windows) {
-		*rc = ATR_ENOMEM;
-		return NULL;
-	}
-	if ((*rc = atr_store_monitor_quality_each(STORE(r), RES(r)->deployment.id, from, to, on_quality, &q)) < 0) {
-		json_decref(q.windows);
-		return NULL;
-	}
-	quality_close(&q);
-	return json_pack("{s:o, s:o}", "total", atr_quality_json(&q.total), "windows", q.windows);
-}
-
-static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int64_t to, int64_t profile_id)
+static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int64_t to,
+			const struct atr_monitor_settings *m)
 {
 	char a[40], b[40];
-	int rc = atr_store_monitor_counts_each(STORE(r), RES(r)->deployment.id, profile_id, from, to, q->n, on_window,
-					       q);
+	int rc = atr_store_monitor_counts_each(STORE(r), RES(r)->deployment.id, m->profile_id, from, to, q->n,
+					       on_window, q);
 	json_t *o, *quality;
 
 	if (rc < 0) {
@@ -539,7 +516,7 @@ static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int6
 		return;
 	}
 	close_window(q);
-	if (!(quality = quality_json(r, from, to, q->width, &rc))) {
+	if (!(quality = api_monitoring_quality_json(r, m, from, to, q->width, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not read the live quality");
 		return;
 	}
@@ -547,7 +524,7 @@ static void drift_reply(struct atr_req *r, struct drift_q *q, int64_t from, int6
 	atr_time_format(to, b, sizeof(b));
 	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o, s:o}", "deployment", RES(r)->deployment.name, "from", a, "to", b,
 		      "window_s", (json_int_t)(q->width / 1000), "windows", q->windows, "total",
-		      window_json(q->p, from, q->total), "quality", quality);
+		      window_json(q->p, from, q->total, true), "quality", quality);
 	if (o)
 		json_object_del(json_object_get(o, "total"), "start");
 	atr_reply_json(r, 200, o);
@@ -579,7 +556,7 @@ void api_monitoring_drift(struct atr_req *r)
 			q.total = calloc(q.n, sizeof(uint64_t));
 			q.windows = json_array();
 			if (q.win && q.total && q.windows)
-				drift_reply(r, &q, from, to, m.profile_id);
+				drift_reply(r, &q, from, to, &m);
 			else
 				atr_reply_nomem(r, NULL, "out of memory");
 		}

@@ -52,13 +52,21 @@ struct builder {
 	struct atr_scoring_error err;
 };
 
+/* The texts read as null (by length first: this runs for every value). */
 static bool is_null_text(const char *p, size_t len)
 {
-	static const char *const nulls[] = { "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "" };
-	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-		if (strlen(nulls[i]) == len && memcmp(nulls[i], p, len) == 0)
-			return true;
-	return false;
+	switch (len) {
+	case 0:
+		return true;
+	case 2:
+		return memcmp(p, "NA", 2) == 0;
+	case 3:
+		return memcmp(p, "N/A", 3) == 0 || memcmp(p, "NaN", 3) == 0 || memcmp(p, "nan", 3) == 0;
+	case 4:
+		return memcmp(p, "null", 4) == 0 || memcmp(p, "NULL", 4) == 0 || memcmp(p, "None", 4) == 0;
+	default:
+		return false;
+	}
 }
 
 static uint64_t next_rand(struct builder *b)
@@ -83,7 +91,8 @@ static void add_number(struct builder *b, struct col *c, double d)
 	if (c->nres < RESERVOIR) {
 		c->res[c->nres++] = d;
 	} else {
-		uint64_t j = next_rand(b) % c->nnum;
+		/* an index in [0, nnum) by multiply-shift (no division per value) */
+		uint64_t n = c->nnum < UINT32_MAX ? c->nnum : UINT32_MAX, j = ((next_rand(b) >> 32) * n) >> 32;
 		if (j < RESERVOIR)
 			c->res[j] = d;
 	}
@@ -155,6 +164,13 @@ static int value(struct builder *b, size_t fi, const char *p, size_t len, bool n
 			add_number(b, c, d);
 		else
 			c->bad++;
+	}
+	if (t == ATR_FEAT_INFER && !c->bad && c->cats.n >= CAT_DISTINCT_MAX) {
+		/* numbers only so far, and too many distinct ones to be categories: counted as
+		 * "other" without a look-up (a miss in a full table per value was most of the time) */
+		c->ntext++;
+		c->overflow++;
+		return 0;
 	}
 	return t != ATR_FEAT_NUMERIC ? add_text(c, p, len) : 0;
 }

@@ -479,12 +479,17 @@ int sc_number(const char *p, size_t len, double *out)
 		p++, len--;
 	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
+	if (len > 1 && (*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9')
+		goto digits; /* the common cases: a digit first, no word to look for */
+	if (len > 0 && ((*p >= '0' && *p <= '9') || *p == '.'))
+		goto digits;
 	if (len > 0 && (*p == '+' || *p == '-') &&
 	    (word_nocase(p + 1, len - 1, "nan") || word_nocase(p + 1, len - 1, "inf") ||
 	     word_nocase(p + 1, len - 1, "infinity")))
 		return SC_NUM_NAN;
 	if (word_nocase(p, len, "nan") || word_nocase(p, len, "inf") || word_nocase(p, len, "infinity"))
 		return SC_NUM_NAN;
+digits:
 	if (!decimal_parse(p, len, &d, &neg))
 		return SC_NUM_BAD;
 	if (d.exact && d.m <= (1ULL << 53) && d.e >= -22 && d.e <= 22) {

@@ -255,15 +255,41 @@ int atr_store_monitor_feedback_add(struct atr_store *s, int64_t deployment_id, c
 	return 0;
 }
 
+static int quality_classes_add(struct atr_store *s, int64_t deployment_id, int64_t window_start,
+			       const struct atr_quality *q)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < q->nclasses; i++) {
+		const struct atr_quality_class *c = &q->classes[i];
+		sqlite3_stmt *st = atr_db_stmt(
+			s->db, "INSERT INTO monitor_quality_classes(deployment_id, window_start, class, tp, fp, fn)"
+			       " VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT(deployment_id, window_start, class)"
+			       " DO UPDATE SET tp = tp + ?4, fp = fp + ?5, fn = fn + ?6");
+		if (!st)
+			return ATR_EDB;
+		sqlite3_bind_int64(st, 1, deployment_id);
+		sqlite3_bind_int64(st, 2, window_start);
+		sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)c->tp);
+		sqlite3_bind_int64(st, 5, (int64_t)c->fp);
+		sqlite3_bind_int64(st, 6, (int64_t)c->fn);
+		rc = atr_db_step_write(st);
+	}
+	return rc;
+}
+
 int atr_store_monitor_quality_add(struct atr_store *s, int64_t deployment_id, int64_t window_start,
 				  const struct atr_quality *q)
 {
 	sqlite3_stmt *st = atr_db_stmt(
-		s->db,
-		"INSERT INTO monitor_quality(deployment_id, window_start, labelled, correct, numeric, sum_abs,"
-		" sum_sq, sum_y, sum_y2) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(deployment_id, window_start)"
-		" DO UPDATE SET labelled = labelled + ?3, correct = correct + ?4, numeric = numeric + ?5,"
-		" sum_abs = sum_abs + ?6, sum_sq = sum_sq + ?7, sum_y = sum_y + ?8, sum_y2 = sum_y2 + ?9");
+		s->db, "INSERT INTO monitor_quality(deployment_id, window_start, labelled, correct, numeric, sum_abs,"
+		       " sum_sq, sum_y, sum_y2, class_overflow) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+		       " ON CONFLICT(deployment_id, window_start)"
+		       " DO UPDATE SET labelled = labelled + ?3, correct = correct + ?4, numeric = numeric + ?5,"
+		       " sum_abs = sum_abs + ?6, sum_sq = sum_sq + ?7, sum_y = sum_y + ?8, sum_y2 = sum_y2 + ?9,"
+		       " class_overflow = class_overflow + ?10");
+	int rc;
 
 	if (!st)
 		return ATR_EDB;
@@ -276,31 +302,63 @@ int atr_store_monitor_quality_add(struct atr_store *s, int64_t deployment_id, in
 	sqlite3_bind_double(st, 7, q->sum_sq);
 	sqlite3_bind_double(st, 8, q->sum_y);
 	sqlite3_bind_double(st, 9, q->sum_y2);
-	return atr_db_step_write(st);
+	sqlite3_bind_int64(st, 10, (int64_t)q->class_overflow);
+	if ((rc = atr_db_step_write(st)) < 0)
+		return rc;
+	return quality_classes_add(s, deployment_id, window_start, q);
+}
+
+/* Adds the classes stored for a window to q. */
+static int quality_classes_read(struct atr_store *s, int64_t deployment_id, int64_t window_start, struct atr_quality *q)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT class, tp, fp, fn FROM monitor_quality_classes"
+					      " WHERE deployment_id = ? AND window_start = ?");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, deployment_id);
+	sqlite3_bind_int64(st, 2, window_start);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		atr_quality_add_class(q, (const char *)sqlite3_column_text(st, 0),
+				      (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+				      (uint64_t)sqlite3_column_int64(st, 3));
+	atr_db_done(st);
+	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
 
 int atr_store_monitor_quality_each(struct atr_store *s, int64_t deployment_id, int64_t from, int64_t to,
 				   atr_monitor_quality_fn fn, void *arg)
 {
-	sqlite3_stmt *st =
-		atr_db_stmt(s->db, "SELECT window_start, labelled, correct, numeric, sum_abs, sum_sq, sum_y,"
-				   " sum_y2 FROM monitor_quality WHERE deployment_id = ? AND window_start >= ?"
-				   " AND window_start < ? ORDER BY window_start");
-	int rc, stop = 0;
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT window_start, labelled, correct, numeric, sum_abs, sum_sq, sum_y,"
+		       " sum_y2, class_overflow FROM monitor_quality WHERE deployment_id = ? AND window_start >= ?"
+		       " AND window_start < ? ORDER BY window_start");
+	struct atr_quality *q = malloc(sizeof(*q));
+	int rc = ATR_EDB, stop = 0;
 
-	if (!st)
-		return ATR_EDB;
+	if (!st || !q) {
+		free(q);
+		return st ? ATR_ENOMEM : ATR_EDB;
+	}
 	sqlite3_bind_int64(st, 1, deployment_id);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct atr_quality q = { (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
-					 (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4),
-					 sqlite3_column_double(st, 5),		sqlite3_column_double(st, 6),
-					 sqlite3_column_double(st, 7) };
-		stop = fn(arg, sqlite3_column_int64(st, 0), &q);
+		memset(q, 0, sizeof(*q));
+		q->labelled = (uint64_t)sqlite3_column_int64(st, 1);
+		q->correct = (uint64_t)sqlite3_column_int64(st, 2);
+		q->numeric = (uint64_t)sqlite3_column_int64(st, 3);
+		q->sum_abs = sqlite3_column_double(st, 4);
+		q->sum_sq = sqlite3_column_double(st, 5);
+		q->sum_y = sqlite3_column_double(st, 6);
+		q->sum_y2 = sqlite3_column_double(st, 7);
+		q->class_overflow = (uint64_t)sqlite3_column_int64(st, 8);
+		if ((stop = quality_classes_read(s, deployment_id, sqlite3_column_int64(st, 0), q)) == 0)
+			stop = fn(arg, sqlite3_column_int64(st, 0), q);
 	}
 	atr_db_done(st);
+	free(q);
 	if (stop)
 		return stop;
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;

@@ -4,7 +4,8 @@
  * that read a CSV dataset version) or named (JSON Lines), its profile, V2 traffic captured and
  * folded into drift counts, the drift report (unchanged after the captures are deleted: it
  * reads the counts), shifted traffic seen as drift and out-of-range values, ground-truth
- * labels for prediction ids (X-Request-Id) and the live quality they give, bad input naming
+ * labels for prediction ids (X-Request-Id) and the live quality they give by the task the model
+ * version or the settings declare, bad input naming
  * the field, and access (viewer, outsider).
  */
 #include "fixtures.h"
@@ -46,13 +47,15 @@ static void dataset(const char *name, const char *file, const char *text)
 			   200));
 }
 
-/* Version n of model "lin" (from run run_id when > 0). */
+/* Version n of model "lin" (from run run_id when > 0, declaring the task regression then). */
 static void model_version(int n, long long run_id)
 {
 	const char *model = "{\"weights\":[1,2],\"bias\":0.5}";
 
 	json_decref(h_call(&S, "POST", "/api/v1/projects/mon/models/lin/versions", OWNER,
-			   run_id > 0 ? h_fmt("{\"source_run\":%lld}", run_id) : "{}", 201));
+			   run_id > 0 ? h_fmt("{\"source_run\":%lld,\"signature\":{\"task\":\"regression\"}}", run_id)
+				      : "{}",
+			   201));
 	json_decref(f_put(&S, h_fmt("/api/v1/projects/mon/models/lin/versions/%d/files/model.json", n), OWNER, model,
 			  strlen(model), NULL, 201));
 	json_decref(
@@ -259,6 +262,18 @@ static void test_drift_from_traffic(void **state)
 	assert_true(num(a, "psi") < 0.1);
 	assert_true(num(a, "ks") < 0.1);
 	assert_true(num(a, "null_rate") == 0 && num(a, "out_of_range_rate") == 0);
+	{ /* the range's live counts over the reference's bins (the histogram's) */
+		const json_t *c = json_object_get(a, "counts");
+		long long sum = 0;
+		assert_true(json_array_size(c) >= 5);
+		for (size_t i = 0; i < json_array_size(c); i++)
+			sum += json_integer_value(json_array_get(c, i));
+		assert_int_equal(sum, 60);
+		assert_null(json_object_get(
+			json_array_get(json_object_get(json_array_get(json_object_get(d, "windows"), 0), "features"),
+				       0),
+			"counts"));
+	}
 	a = feature(d, 2); /* the prediction, read from the answers */
 	assert_string_equal(f_str(a, "name"), "y");
 	assert_true(json_is_true(json_object_get(a, "prediction")));
@@ -323,7 +338,10 @@ static void test_feedback(void **state)
 	d = drift("?window=5m");
 	q = json_object_get(json_object_get(d, "quality"), "total");
 	assert_int_equal(f_int(q, "labelled"), 3);
-	assert_true(fabs(num(q, "accuracy") - 2.0 / 3) < 1e-9);
+	/* the task the model version declares in its signature */
+	assert_string_equal(f_str(json_object_get(d, "quality"), "task"), "regression");
+	assert_string_equal(f_str(json_object_get(d, "quality"), "task_source"), "model_version");
+	assert_null(json_object_get(q, "accuracy"));
 	assert_true(fabs(num(q, "mae") - 1.0 / 3) < 1e-9);
 	assert_true(fabs(num(q, "rmse") - sqrt(1.0 / 3)) < 1e-9);
 	assert_true(json_array_size(json_object_get(json_object_get(d, "quality"), "windows")) >= 1);
@@ -347,6 +365,62 @@ static void test_feedback(void **state)
 	}
 	h_expect_error(&S, "POST", fb, VIEWER, "{\"labels\":[{\"id\":\"a\",\"label\":1}]}", 403, NULL);
 	h_expect_error(&S, "POST", fb, OUTSIDER, "{\"labels\":[{\"id\":\"a\",\"label\":1}]}", 404, NULL);
+}
+
+/* The quality of the task declared in the settings (over the model version's): the same labels
+ * (3.5 = 3.5, 7.5 for 6.5, 12.5 = 12.5) as classes. */
+static json_t *quality_as(const char *settings)
+{
+	json_t *m = h_call(&S, "PUT", "/api/v1/deployments/mon/monitoring", EDITOR, settings, 200), *d, *q;
+
+	json_decref(m);
+	d = drift("?window=5m");
+	q = json_deep_copy(json_object_get(d, "quality"));
+	json_decref(d);
+	assert_string_equal(f_str(q, "task_source"), "settings");
+	return q;
+}
+
+static void test_quality_by_task(void **state)
+{
+	const char *put = "/api/v1/deployments/mon/monitoring";
+	json_t *q, *m;
+	const json_t *t;
+	(void)state;
+
+	q = quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"multiclass_classification\"}");
+	t = json_object_get(q, "total");
+	assert_string_equal(f_str(q, "task"), "multiclass_classification");
+	assert_string_equal(f_str(t, "average"), "macro");
+	assert_int_equal(f_int(t, "classes"), 4);
+	assert_true(fabs(num(t, "accuracy") - 2.0 / 3) < 1e-9);
+	assert_true(fabs(num(t, "precision") - 0.5) < 1e-9); /* classes 3.5, 6.5, 7.5, 12.5: 1, 0, 0, 1 */
+	assert_true(fabs(num(t, "recall") - 0.5) < 1e-9);
+	assert_true(fabs(num(t, "f1") - 0.5) < 1e-9);
+	assert_null(json_object_get(t, "rmse"));
+	assert_true(json_array_size(json_object_get(q, "windows")) >= 1);
+	json_decref(q);
+	q = quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"binary_classification\","
+		       "\"positive_class\":\"6.5\"}");
+	t = json_object_get(q, "total");
+	assert_string_equal(f_str(t, "positive_class"), "6.5");
+	assert_true(num(t, "precision") == 0 && num(t, "recall") == 0 && num(t, "f1") == 0);
+	json_decref(q);
+	m = h_call(&S, "GET", put, VIEWER, NULL, 200);
+	assert_string_equal(f_str(json_object_get(m, "settings"), "task"), "binary_classification");
+	json_decref(m);
+	q = quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"regression\"}");
+	assert_true(fabs(num(json_object_get(q, "total"), "rmse") - sqrt(1.0 / 3)) < 1e-9);
+	json_decref(q);
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"task\":\"clustering\"}", 400, "task");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"task\":1}", 400, "task");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"positive_class\":\"1\"}", 400, "positive_class");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"task\":\"regression\",\"positive_class\":\"1\"}", 400,
+		       "positive_class");
+	h_expect_error(&S, "PUT", put, EDITOR, "{\"task\":\"binary_classification\",\"positive_class\":\"\"}", 400,
+		       "positive_class");
+	h_expect_error(&S, "PUT", put, VIEWER, "{\"task\":\"regression\"}", 403, NULL);
+	h_expect_error(&S, "PUT", put, OUTSIDER, "{\"task\":\"regression\"}", 404, NULL);
 }
 
 static void test_bad_input(void **state)
@@ -410,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_reference_from_lineage),
 		cmocka_unit_test(test_drift_from_traffic),
 		cmocka_unit_test(test_feedback),
+		cmocka_unit_test(test_quality_by_task),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_no_lineage),
 		cmocka_unit_test(test_access),

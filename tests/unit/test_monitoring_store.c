@@ -151,7 +151,15 @@ static void test_feedback_quality_and_delete(void **state)
 {
 	struct fx *f = *state;
 	struct atr_prediction p = { 0 };
-	struct atr_quality q = { 2, 1, 2, 1.5, 2.25, 3, 5 }, got = { 0 };
+	struct atr_quality q = { .labelled = 2,
+				 .correct = 1,
+				 .numeric = 2,
+				 .sum_abs = 1.5,
+				 .sum_sq = 2.25,
+				 .sum_y = 3,
+				 .sum_y2 = 5,
+				 .class_overflow = 1 },
+			   got = { 0 };
 	bool added;
 	char *resp = NULL, answer[] = "{\"y\":1}", request[] = "{}";
 	size_t len;
@@ -161,12 +169,23 @@ static void test_feedback_quality_and_delete(void **state)
 	assert_true(added);
 	assert_int_equal(atr_store_monitor_feedback_add(f->s, f->dep, "p1", "2", &added), 0);
 	assert_false(added);
+	atr_quality_add_class(&q, "cat", 1, 2, 3);
+	atr_quality_add_class(&q, "dog", 0, 1, 0);
 	assert_int_equal(atr_store_monitor_quality_add(f->s, f->dep, 300000, &q), 0);
 	assert_int_equal(atr_store_monitor_quality_add(f->s, f->dep, 300000, &q), 0);
 	assert_int_equal(atr_store_monitor_quality_each(f->s, f->dep, 0, 900000, qeach, &got), 0);
 	assert_int_equal(got.labelled, 4);
 	assert_int_equal(got.correct, 2);
 	assert_true(got.sum_y2 == 10 && got.sum_abs == 3);
+	assert_int_equal(got.class_overflow, 2); /* class counts add per window like the sums */
+	assert_int_equal(got.nclasses, 2);
+	for (size_t i = 0; i < got.nclasses; i++) {
+		const struct atr_quality_class *c = &got.classes[i];
+		if (strcmp(c->name, "cat") == 0)
+			assert_true(c->tp == 2 && c->fp == 4 && c->fn == 6);
+		else
+			assert_true(strcmp(c->name, "dog") == 0 && c->tp == 0 && c->fp == 2 && c->fn == 0);
+	}
 
 	/* a capture keeps its prediction id */
 	p.deployment_id = f->dep;
