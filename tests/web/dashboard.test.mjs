@@ -2034,6 +2034,26 @@ test('search finds deployments, users (admins), and a job and a run by id too', 
 	assert.deepEqual(m, [true, false, true, false]);
 });
 
+test('the worker page refreshes itself: a job that starts there appears, and leaves when it ends, without a reload', async (page) => {
+	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
+	await asAdmin(page, `workers/${live.id}`, 'Worker gpu-a');
+	const marker = await page.evaluate(() => (window.__noReload = Math.random()));
+	const stop = stopFileFor('worker-refresh');
+	const j = await submitJob('cats', 'bob', tickingJob('worker-refresh', stop, 1));
+	try {
+		const running = await jobInState(j.id, 'running');
+		assert.equal(running.worker_id, live.id);
+		await prow(page, 'worker-jobs', j.id).waitFor({ timeout: 30_000 });
+		assert.deepEqual((await cellTexts(prow(page, 'worker-jobs', j.id))).slice(0, 5), [`#${j.id} worker-refresh`, 'running', 'cats', `1 · GPU ${running.gpus.join(', ')}`, 'training']);
+		assert.equal((await cellTexts(prow(page, 'gpus-title', running.gpus[0])))[5], `#${j.id} worker-refresh (cats)`);
+	} finally {
+		fs.writeFileSync(stop, '');
+	}
+	await jobInState(j.id, 'succeeded');
+	await prow(page, 'worker-jobs', j.id).waitFor({ state: 'detached', timeout: 30_000 });
+	assert.equal(await page.evaluate(() => window.__noReload), marker, 'the same page, not reloaded');
+});
+
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {
 	const stop = stopFileFor('gpus');
 	const j = await submitJob('cats', 'bob', tickingJob('two-gpus', stop, 2));
