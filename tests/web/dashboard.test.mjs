@@ -1969,6 +1969,25 @@ test('lineage both ways: a dataset version shows the job that made it and the ru
 	assert.match(page.url(), new RegExp(`#/projects/cats/runs/${other.id}$`));
 });
 
+test('lineage both ways: a run shows the model versions registered from it', async (page) => {
+	const run = seed.runs.baseline;
+	const models = (await apiOk('GET', '/projects/cats/models?limit=100')).items;
+	const want = [];
+	for (const m of models) for (const v of (await apiOk('GET', `/projects/cats/models/${m.name}/versions?limit=1000`)).items) if (v.source_run === run) want.push(v);
+	assert.ok(want.length >= 3, JSON.stringify(want.map((v) => [v.model, v.version])));
+	await asAdmin(page, `projects/cats/runs/${run}`, 'Run baseline');
+	const p = panelOf(page, 'run-models');
+	assert.equal(await text(p.locator('h2')), `Model versions registered from it (${want.length})`);
+	for (const v of want) {
+		const r = p.locator(`tr[data-key="${v.id}"]`);
+		assert.equal((await cellTexts(r))[0], `${v.model} v${v.version}`);
+		assert.equal(await r.locator('a').getAttribute('href'), `#/projects/cats/models/${v.model}/versions/${v.version}`);
+	}
+	// a run with none says so
+	await view(page, `projects/cats/runs/${seed.runs['sweep-2']}`, 'Run sweep-2');
+	assert.equal(await text(panelOf(page, 'run-models').locator('h2')), 'Model versions registered from it (0)');
+});
+
 test("a data scientist's home: her jobs running and waiting with why, her teams against their quotas, the newest runs of her projects", async (page) => {
 	const alice = seed.users.find((u) => u.username === 'alice');
 	const tok = seed.tokens.alice;
@@ -2032,6 +2051,26 @@ test('search finds deployments, users (admins), and a job and a run by id too', 
 		return [matchesWords('sco', 'cats-scorer'), matchesWords('cor', 'cats-scorer'), matchesWords('cats sc', 'cats-scorer'), matchesWords('', 'x')];
 	});
 	assert.deepEqual(m, [true, false, true, false]);
+});
+
+test('the worker page refreshes itself: a job that starts there appears, and leaves when it ends, without a reload', async (page) => {
+	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
+	await asAdmin(page, `workers/${live.id}`, 'Worker gpu-a');
+	const marker = await page.evaluate(() => (window.__noReload = Math.random()));
+	const stop = stopFileFor('worker-refresh');
+	const j = await submitJob('cats', 'bob', tickingJob('worker-refresh', stop, 1));
+	try {
+		const running = await jobInState(j.id, 'running');
+		assert.equal(running.worker_id, live.id);
+		await prow(page, 'worker-jobs', j.id).waitFor({ timeout: 30_000 });
+		assert.deepEqual((await cellTexts(prow(page, 'worker-jobs', j.id))).slice(0, 5), [`#${j.id} worker-refresh`, 'running', 'cats', `1 · GPU ${running.gpus.join(', ')}`, 'training']);
+		assert.equal((await cellTexts(prow(page, 'gpus-title', running.gpus[0])))[5], `#${j.id} worker-refresh (cats)`);
+	} finally {
+		fs.writeFileSync(stop, '');
+	}
+	await jobInState(j.id, 'succeeded');
+	await prow(page, 'worker-jobs', j.id).waitFor({ state: 'detached', timeout: 30_000 });
+	assert.equal(await page.evaluate(() => window.__noReload), marker, 'the same page, not reloaded');
 });
 
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {

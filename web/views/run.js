@@ -1,6 +1,7 @@
 // views/run.js: one run (#/projects/P/runs/ID): status, times, the job that made it, the code
 // version (git commit, uncommitted changes), params, tags, the dataset versions it read, its
-// metrics (a summary table, then one chart per key
+// model versions registered from it (or made by its job), its metrics (a summary table,
+// then one chart per key
 // with its points as a table) and its artifacts (download).
 import * as api from '../api.js';
 import { projectPage, href, version, stateBadge, filesTable } from './registry.js';
@@ -51,6 +52,35 @@ function codeVersion(run) {
 	);
 }
 
+// The model versions registered from the run (source_run) or made by its job: every model
+// of the project (at most MAX_MODELS) and its versions, read at once.
+const MAX_MODELS = 50;
+async function modelVersionsOf(run) {
+	const models = (await api.listAll(`/projects/${api.seg(run.project)}/models`, {}, MAX_MODELS)).slice(0, MAX_MODELS);
+	const lists = await Promise.all(models.map((m) => api.listAll(`/projects/${api.seg(run.project)}/models/${api.seg(m.name)}/versions`, {}, 1000).catch(() => [])));
+	return lists.flat().filter((v) => v.source_run === run.id || (run.job_id && v.source_job_id === run.job_id));
+}
+
+function modelsPanel(p, versions) {
+	return panel(
+		'run-models',
+		`Model versions registered from it (${versions.length})`,
+		versions.length
+			? table({
+					caption: 'Model versions registered from this run',
+					rowKey: (v) => String(v.id),
+					rows: versions,
+					columns: [
+						{ label: 'Model version', cell: (v) => h('a', { href: href.modelVersion(p, v.model, v.version) }, `${v.model} ${version(v.version)}`) },
+						{ label: 'State', cell: (v) => stateBadge(v.state) },
+						{ label: 'Aliases', cell: (v) => (v.aliases || []).join(', ') },
+						{ label: 'Created', cell: (v) => time(v.created_at) },
+					],
+				})
+			: h('p', { class: 'muted' }, 'None yet. A model version names its run in "source_run" when it is registered.'),
+	);
+}
+
 export async function render(root, ctx) {
 	const id = ctx.params.run;
 	const run = await api.get(`/runs/${api.seg(id)}`);
@@ -60,10 +90,11 @@ export async function render(root, ctx) {
 		if (ctx.alive()) location.replace(href.run(run.project, run.id));
 		return null;
 	}
-	const [{ project, header }, metrics, artifacts] = await Promise.all([
+	const [{ project, header }, metrics, artifacts, registered] = await Promise.all([
 		projectPage(ctx, 'runs', { title: `Run ${run.name || id}`, crumbs: [['Runs', href.runs(ctx.params.project)], [run.name || id]], intro: null }),
 		metricsPanel(run),
 		artifactsPanel(run),
+		modelVersionsOf(run).catch(() => []),
 	]);
 	if (!ctx.alive()) return null;
 	const p = project.name;
@@ -91,6 +122,7 @@ export async function render(root, ctx) {
 				? h('ul', null, run.inputs.map((i) => h('li', null, h('a', { href: href.datasetVersion(p, i.dataset, i.version) }, `${i.dataset} ${version(i.version)}`))))
 				: emptyState('No inputs recorded.', 'Runs name the dataset versions they read in "inputs"; that links models to their data.'),
 		),
+		modelsPanel(p, registered),
 		panel('run-metrics', 'Metrics', metrics.el),
 		panel('run-artifacts', 'Artifacts', artifacts),
 	);

@@ -1,14 +1,15 @@
 // views/worker.js: one worker (#/workers/ID): its inventory, each GPU (model, memory,
 // utilisation, busy, the job it is allocated to), the jobs running there (a deployment's
 // replicas marked as such), its GPU-hours and use per day over four weeks
-// (views/gpu_hours.js, from /admin/stats), and Cordon /
+// (views/gpu_hours.js, from /admin/stats); the inventory, GPUs and jobs refresh themselves
+// every few seconds while the tab is visible; and Cordon /
 // Drain / Uncordon / Delete. Deleting an online worker is refused by the API (409, shown as
 // is) and can then be forced.
 import * as api from '../api.js';
 import { stateBadge, schedulingBadge, workerActions, mib, jobsCell, diskFree } from './workers.js';
-import { jobsByWorker, jobLink, jobState, gpusText, durationCell, kindCell } from './jobs.js';
+import { jobsByWorker, jobLink, jobState, gpusText, durationCell, kindCell, REFRESH_MS } from './jobs.js';
 import { workerHoursPanel, dailyStats } from './gpu_hours.js';
-import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox } from '../ui.js';
+import { h, mount, pageHeader, table, time, badge, showError, toast, confirmDialog, confirmThen, chips, facts, panel, breadcrumb, errorBox, poll } from '../ui.js';
 
 function gpuTable(w, jobs) {
 	// GPU index -> the job holding it
@@ -51,12 +52,42 @@ function jobsTable(w, jobs) {
 	});
 }
 
+// The parts that change as jobs come and go and heartbeats arrive (redrawn by the poll).
+function liveParts(w, jobs) {
+	return [
+		panel(
+			'worker-about',
+			'Inventory',
+			facts([
+				['State', [stateBadge(w), ' ', schedulingBadge(w)]],
+				['GPUs', String(w.gpu_count ?? (w.gpus || []).length)],
+				['CPUs', String(w.cpus)],
+				['Memory', `${mib(w.memory_used_mb)} used of ${mib(w.memory_mb)}`],
+				['Disk (work dir)', typeof w.disk_free_mb === 'number' ? [diskFree(w), ` free of ${mib(w.disk_total_mb)}`] : null],
+				['Load', typeof w.load === 'number' ? w.load.toFixed(2) : null],
+				['Labels', chips(w.labels)],
+				['Jobs', jobsCell(w, jobs)],
+				['Jobs it reported', (w.running || []).length ? w.running.join(', ') : 'none'],
+				['Version', w.version || null],
+				['Id', String(w.id)],
+				['Registered', time(w.registered_at, true)],
+				['Last heartbeat', time(w.last_heartbeat_at, true)],
+				['State since', time(w.state_changed_at, true)],
+				['Stopped cleanly', w.deregistered_at ? time(w.deregistered_at, true) : null],
+			]),
+		),
+		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w, jobs) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
+		panel('worker-jobs', 'Jobs running here', jobsTable(w, jobs)),
+	];
+}
+
 export async function render(root, ctx) {
 	const w = await api.get(`/workers/${api.seg(ctx.params.id)}`);
 	const [byWorker, stats] = await Promise.all([jobsByWorker(), dailyStats(28)]);
 	const jobs = byWorker.get(w.id) || [];
 	if (!ctx.alive()) return;
 	const gpuSeries = workerHoursPanel(stats, w.id, (w.gpus || []).length);
+	const live = h('div', { class: 'worker-live' }, liveParts(w, jobs));
 	document.title = `Worker ${w.name} · Atrium`;
 	const errSlot = h('div', { 'aria-live': 'assertive' });
 	const again = () => ctx.navigate(`workers/${w.id}`);
@@ -111,30 +142,20 @@ export async function render(root, ctx) {
 			h('button', { type: 'button', class: 'danger-outline small', 'aria-label': `Delete ${w.name}`, onClick: remove }, 'Delete'),
 		),
 		errSlot,
-		panel(
-			'worker-about',
-			'Inventory',
-			facts([
-				['State', [stateBadge(w), ' ', schedulingBadge(w)]],
-				['GPUs', String(w.gpu_count ?? (w.gpus || []).length)],
-				['CPUs', String(w.cpus)],
-				['Memory', `${mib(w.memory_used_mb)} used of ${mib(w.memory_mb)}`],
-				['Disk (work dir)', typeof w.disk_free_mb === 'number' ? [diskFree(w), ` free of ${mib(w.disk_total_mb)}`] : null],
-				['Load', typeof w.load === 'number' ? w.load.toFixed(2) : null],
-				['Labels', chips(w.labels)],
-				['Jobs', jobsCell(w, jobs)],
-				['Jobs it reported', (w.running || []).length ? w.running.join(', ') : 'none'],
-				['Version', w.version || null],
-				['Id', String(w.id)],
-				['Registered', time(w.registered_at, true)],
-				['Last heartbeat', time(w.last_heartbeat_at, true)],
-				['State since', time(w.state_changed_at, true)],
-				['Stopped cleanly', w.deregistered_at ? time(w.deregistered_at, true) : null],
-			]),
-		),
-		panel('gpus-title', `GPUs (${(w.gpus || []).length})`, (w.gpus || []).length ? gpuTable(w, jobs) : h('p', { class: 'muted' }, 'No GPU reported: it runs CPU jobs only.')),
-		panel('worker-jobs', 'Jobs running here', jobsTable(w, jobs)),
+		live,
 		gpuSeries.section,
 	);
-	return gpuSeries.draw();
+	const undraw = gpuSeries.draw();
+	// what runs there and its heartbeat, every few seconds while the tab is visible
+	const stop = poll(async () => {
+		if (!ctx.alive()) return false;
+		const [wk, by] = await Promise.all([api.get(`/workers/${w.id}`), jobsByWorker()]);
+		if (!ctx.alive()) return false;
+		mount(live, liveParts(wk, by.get(w.id) || []));
+		return true;
+	}, REFRESH_MS);
+	return () => {
+		stop();
+		if (typeof undraw === 'function') undraw();
+	};
 }
