@@ -202,6 +202,8 @@ static void on_job(void *cls, int64_t job_id, enum atr_job_state state, bool log
 		return;
 	if (state == ATR_JOB_RUNNING)
 		atr_store_evaluation_set_state(STORE_OF(f), f->eval_id, "running", NULL);
+	else if (state == ATR_JOB_QUEUED) /* requeued (its worker was lost): waits again */
+		atr_store_evaluation_set_state(STORE_OF(f), f->eval_id, "pending", NULL);
 	if (!atr_job_state_terminal(state))
 		return;
 	atr_engine_unwatch(f->reg->app->engine, f->watch);

@@ -222,12 +222,42 @@ static void test_bad_input_and_access(void **state)
 	(void)olga;
 }
 
+/* The daemon killed while the job runs: after its restart the evaluation is followed again
+ * and scored once the job ends. */
+static void test_restart(void **state)
+{
+	int port = 0;
+	const char *extra[4] = { "--listen", NULL, NULL };
+	long long id;
+	json_t *e;
+	(void)state;
+
+	sscanf(S.base, "http://127.0.0.1:%d", &port);
+	extra[1] = h_fmt("127.0.0.1:%d", port);
+	id = run_eval("{\"model\":\"clf\",\"version\":1,\"command\":\"sleep 3; sh $ATRIUM_MODEL_DIR/predict "
+		      "$EVAL_INPUT $EVAL_OUTPUT\"}");
+	for (int i = 0; i < 600; i++) {
+		e = h_call(&S, "GET", h_fmt(BM "/holdout/evaluations/%lld", id), vic, NULL, 200);
+		bool running = !strcmp(f_str(e, "state"), "running");
+		json_decref(e);
+		if (running)
+			break;
+		sleep_ms(50);
+	}
+	assert_int_equal(h_server_stop(&S, SIGKILL), 128 + SIGKILL);
+	h_server_restart(&S, extra);
+	e = wait_eval(id);
+	assert_string_equal(f_str(e, "state"), "scored");
+	json_decref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_input_and_access),
 		cmocka_unit_test(test_scored),
 		cmocka_unit_test(test_failed),
+		cmocka_unit_test(test_restart),
 	};
 	const char *const names[4] = { "olga", "ed", "vic", "out" };
 	int rc;

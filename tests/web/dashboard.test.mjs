@@ -2461,6 +2461,10 @@ test('competition page: Markdown rendered safely, live public board, own submiss
 	await apiOk('POST', '/competitions/web-hack/join', player, { name: 'parity-pros' });
 	const sub = await rawPut('/competitions/web-hack/submissions', player, 'id,prediction\n' + ids.map((i) => `${i},${i % 2}`).join('\n') + '\n', 'POST');
 	assert.equal(sub.state, 'scored');
+	// a refused file (a missing id: 422) counts in the organisers' submissions over time
+	const bad = await fetch(base + '/api/v1/competitions/web-hack/submissions', { method: 'POST', headers: { Authorization: `Bearer ${player}` }, body: 'id,prediction\n1,1\n' });
+	assert.equal(bad.status, 422);
+	await bad.text();
 
 	// the organiser (the admin): the page, the boards, every submission
 	await asAdmin(page, 'competitions/web-hack', 'Web hack');
@@ -2476,6 +2480,12 @@ test('competition page: Markdown rendered safely, live public board, own submiss
 	assert.equal(await text(prow(page, 'comp-public', 'parity-pros').locator('td').nth(2)), '1');
 	await prow(page, 'comp-private', 'parity-pros').waitFor();
 	await prow(page, 'comp-submissions', String(sub.id)).waitFor();
+	// the submissions over time: today's (UTC) row, 2 arrived, 1 scored, 1 refused, 1 team
+	const today = new Date().toISOString().slice(0, 10);
+	await prow(page, 'comp-timeline', today).waitFor();
+	const cells = await cellTexts(prow(page, 'comp-timeline', today));
+	assert.deepEqual([cells[0], cells[1], cells[3], cells[4], cells[5], cells[6]], [today, '2', '1', '1', '1', '1']);
+	assert.equal(await prow(page, 'comp-timeline', today).locator('meter').count(), 1);
 	await shot(page, 'competition-organiser');
 	// the list
 	await view(page, 'competitions', 'Competitions');
@@ -2489,6 +2499,7 @@ test('competition page: Markdown rendered safely, live public board, own submiss
 	await prow(page, 'comp-public', 'parity-pros').waitFor();
 	await prow(page, 'comp-submissions', String(sub.id)).waitFor();
 	assert.equal(await panelOf(page, 'comp-private').count(), 0);
+	assert.equal(await panelOf(page, 'comp-timeline').count(), 0, 'the submissions over time are the organisers\'');
 	await shot(page, 'competition-participant');
 });
 
