@@ -25,7 +25,8 @@ int atr_store_template_copy(struct atr_store *s, int64_t from_id, int64_t to_id,
 /*
  * The catalogue, newest first: published templates (any signed-in user sees them: publishing
  * shares the structure) and featured projects the viewer may read (viewer_id, admin). q (may be
- * NULL): words found in the name, description or README. Items: {id, name, description, readme,
+ * NULL): an FTS5 expression of the search (atr_search_expr) over search_index: a template's
+ * name, description, tags and README, a featured project's name, description and tags. Items: {id, name, description, readme,
  * team, template, featured, launchers: [names], datasets: [names], models: [names], copies}.
  */
 int atr_store_template_list(struct atr_store *s, int64_t viewer_id, bool admin, const char *q, const struct atr_page *p,

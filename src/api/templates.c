@@ -9,6 +9,7 @@
 #include "templates.h"
 #include "atrium/store_datasets.h"
 #include "atrium/store_models.h"
+#include "atrium/store_search.h"
 #include "atrium/store_templates.h"
 
 #include <stdio.h>
@@ -45,14 +46,21 @@ static void reply_template(struct atr_req *r, int64_t project_id)
 
 static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
 {
-	(void)arg;
-	return atr_store_template_list(STORE(r), atr_req_who(r)->user_id, atr_req_who(r)->admin, atr_req_query(r, "q"),
-				       p, arr, more);
+	return atr_store_template_list(STORE(r), atr_req_who(r)->user_id, atr_req_who(r)->admin, arg, p, arr, more);
 }
 
+/* ?q= goes through the existing search's quoting (atrium/store_search.h): words, prefixes. */
 void api_templates_list(struct atr_req *r)
 {
-	api_reply_list_cb(r, list_cb, NULL, "templates");
+	const char *q = atr_req_query(r, "q");
+	char expr[1024];
+
+	if (q && atr_search_expr(q, expr, sizeof(expr)) < 0) {
+		atr_reply_invalid(r, "q", "'q' must hold 1 to %d words, at most 256 bytes in all",
+				  ATR_SEARCH_MAX_TERMS);
+		return;
+	}
+	api_reply_list_cb(r, list_cb, q ? expr : NULL, "templates");
 }
 
 void api_templates_get(struct atr_req *r)

@@ -164,13 +164,13 @@ json_t *atr_store_template_json(struct atr_store *s, int64_t project_id, int *er
 	return atr_store_json_by_id(s, TEMPLATE_COLS " WHERE p.id = ?", project_id, err);
 }
 
-#define CATALOGUE                                                                                                   \
-	TEMPLATE_COLS                                                                                               \
-		" WHERE p.archived_at IS NULL AND (?2 = 0 OR p.id < ?2) AND (p.template_at IS NOT"                  \
-		" NULL OR (p.featured_at IS NOT NULL AND (?4 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM" \
-		" project_members m WHERE m.project_id = p.id AND m.user_id = ?1)))) AND (?5 IS NULL OR "           \
-		"instr(lower(p.name"                                                                                \
-		" || ' ' || p.description || ' ' || p.readme), lower(?5)) > 0) ORDER BY p.id DESC LIMIT ?3"
+#define CATALOGUE                                                                                           \
+	TEMPLATE_COLS                                                                                       \
+	" WHERE p.archived_at IS NULL AND (?2 = 0 OR p.id < ?2) AND (p.template_at IS NOT"                  \
+	" NULL OR (p.featured_at IS NOT NULL AND (?4 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM" \
+	" project_members m WHERE m.project_id = p.id AND m.user_id = ?1)))) AND (?5 IS NULL OR "           \
+	"p.id IN (SELECT ref_id FROM search_index WHERE search_index MATCH ?5 AND kind IN ('template',"     \
+	" 'project'))) ORDER BY p.id DESC LIMIT ?3"
 
 int atr_store_template_list(struct atr_store *s, int64_t viewer_id, bool admin, const char *q, const struct atr_page *p,
 			    json_t *arr, bool *more)
@@ -183,6 +183,6 @@ int atr_store_template_list(struct atr_store *s, int64_t viewer_id, bool admin, 
 	sqlite3_bind_int64(st, 2, p->after_id);
 	sqlite3_bind_int(st, 3, p->limit + 1);
 	sqlite3_bind_int(st, 4, admin);
-	atr_db_bind_text(st, 5, q && *q ? q : NULL);
+	atr_db_bind_text(st, 5, q);
 	return atr_store_collect(st, p->limit, arr, more);
 }

@@ -348,6 +348,11 @@ static void test_templates(void **state)
 	j = h_call(&S, "GET", "/api/v1/templates?q=zebra", outsider, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
+	/* the existing search finds it too (its README), for anyone signed in */
+	j = h_call(&S, "GET", "/api/v1/search?q=digi&kind=template", outsider, NULL, 200);
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "items"), 0), "name"), "lab");
+	json_decref(j);
+	h_expect_error(&S, "GET", "/api/v1/templates?q=%20", outsider, NULL, 400, "q");
 	/* a project from it: README and launchers copied, no data, the origin recorded */
 	h_expect_error(&S, "POST", "/api/v1/projects", outsider, "{\"name\":\"x\",\"from_template\":\"nope\"}", 400,
 		       "from_template");
