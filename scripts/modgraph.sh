@@ -97,6 +97,7 @@ store_workers: store
 store_evaluations: store
 store_benchmarks: store
 store_launchers: store
+store_templates: store
 client: net
 loop: net
 sched: sched

@@ -30,6 +30,7 @@ export const ROUTES = [
 	{ path: 'projects/:project/launchers/:launcher', title: 'Launcher', module: './views/launcher.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks/:benchmark', title: 'Benchmark', module: './views/benchmark.js', nav: false, parent: 'projects' },
 	{ path: 'competitions', title: 'Competitions', section: 'Registry', module: './views/competitions.js' },
+	{ path: 'catalogue', title: 'Catalogue', section: 'Registry', module: './views/catalogue.js' },
 	{ path: 'competitions/:competition', title: 'Competition', module: './views/competition.js', nav: false, parent: 'competitions' },
 	{ path: 'promotions', title: 'Promotions', section: 'Registry', module: './views/promotions.js', count: 'promotions' },
 	{ path: 'jobs', title: 'Jobs', section: 'Compute', module: './views/jobs.js' },

@@ -2432,6 +2432,32 @@ test('launcher: the launcher role fills the form generated from the parameters; 
 	await shot(page, 'launcher-job');
 });
 
+test('catalogue: a template\'s README rendered safely, found by search; a project made from it has its launcher, none of its data', async (page) => {
+	await asUser(page, 'victor', 'catalogue', 'Catalogue');
+	const entry = page.locator('main article[data-key="cats"]');
+	await entry.waitFor();
+	assert.equal(await entry.locator('.readme h1, .readme h2, .readme h3').first().innerText(), 'Cat detector');
+	assert.equal(await entry.locator('.readme strong').first().innerText(), 'train');
+	assert.equal(await page.locator('main img').count(), 0);
+	assert.equal(await page.evaluate(() => window.__xss), undefined);
+	assert.match(await itext(entry), /Launchers: train-cats/);
+	await page.locator('main input[name=q]').fill('zebra');
+	await page.locator('main form[role=search] button[type=submit]').click();
+	await page.locator('main', { hasText: 'No template matches' }).waitFor();
+	await page.locator('main input[name=q]').fill('DETECTOR');
+	await page.locator('main form[role=search] button[type=submit]').click();
+	await page.locator('main article[data-key="cats"]').waitFor();
+	const f = page.locator('form[aria-label="Create a project from cats"]');
+	await f.locator('input[name=name]').fill('victors-cats');
+	await f.locator('button[type=submit]').click();
+	await page.waitForURL(/#\/projects\/victors-cats\/launchers/);
+	await row(page, seed.launcher.name).waitFor();
+	const made = await apiOk('GET', '/projects/victors-cats', seed.tokens.victor);
+	assert.equal(made.from_template, 'cats');
+	assert.equal((await apiOk('GET', '/projects/victors-cats/datasets', seed.tokens.victor)).items.length, 0);
+	await shot(page, 'catalogue-copy');
+});
+
 // ---------- run ----------
 // ---------- competitions ----------
 async function rawPut(p, token, body, method = 'PUT') {

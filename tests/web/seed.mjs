@@ -291,6 +291,10 @@ async function seedLaunchers(out) {
 	const { name, description, spec, parameters } = LAUNCHER;
 	await call('POST', '/projects/cats/launchers', out.tokens.alice, { name, description, spec, parameters });
 	out.launcher = { name, project: 'cats', user: 'lena' };
+	// cats becomes a template: its README (markup in it must stay text), its launcher, its photos
+	const readme = '# Cat detector\n\nStart here: **train** with the `train-cats` launcher.\n\n- photos: labelled cats\n\n<img src=x onerror="window.__xss=2">';
+	await call('PUT', '/projects/cats/template', out.tokens.alice, { readme, datasets: ['photos'] });
+	out.template = { name: 'cats', readme };
 }
 
 async function seed() {
