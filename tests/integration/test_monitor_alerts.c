@@ -4,9 +4,10 @@
  * reference from its training data, traffic drawn from the reference (the drift monitor goes
  * no_data -> ok), then shifted traffic (-> alerting): its history, the audit entry, the
  * /metrics gauge, a webhook signed with HMAC-SHA256 arriving at a receiver on loopback (which
- * fails the first attempt: the delivery log shows the retry), and the retraining job submitted
- * with the newest training dataset version and the alert's id in its labels. Then every
- * route's bad input and access.
+ * fails the first attempt: the delivery log shows the retry), an e-mail at an SMTP receiver on
+ * loopback (libcurl SMTP on the same multi), and the retraining job submitted with the newest
+ * training dataset version, its run tagged with the alert's id. Then every route's bad input
+ * and access.
  */
 #include "fixtures.h"
 #include "atrium/util.h"
@@ -31,7 +32,7 @@ static struct h_server S;
 static struct h_worker W;
 static char tok[4][128]; /* owner, editor, viewer, outsider of project "ma" */
 static char ms[PATH_MAX];
-static long long channel_id;
+static long long channel_id, mail_id;
 
 #define OWNER tok[0]
 #define EDITOR tok[1]
@@ -108,17 +109,11 @@ static void *rx_loop(void *arg)
 	}
 }
 
+static int listen_loopback(int *port);
+
 static void rx_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-
-	rx.fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(rx.fd >= 0);
-	assert_int_equal(bind(rx.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(rx.fd, 16), 0);
-	getsockname(rx.fd, (struct sockaddr *)&a, &al);
-	rx.port = ntohs(a.sin_port);
+	rx.fd = listen_loopback(&rx.port);
 	pthread_create(&rx.thread, NULL, rx_loop, NULL);
 }
 
@@ -135,6 +130,105 @@ static void rx_header(const char *name, char *out, size_t len)
 		h++;
 	e = strstr(h, "\r\n");
 	snprintf(out, len, "%.*s", e ? (int)(e - h) : (int)strlen(h), h);
+}
+
+/* ---- an SMTP receiver on loopback: takes one message at a time, keeps the last ---- */
+
+static struct {
+	int fd, port, count;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	char envelope[512], data[8192]; /* MAIL/RCPT lines; the last message (under mu) */
+} mx = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* One line (CRLF stripped) from c into buf; false at the end. */
+static bool mx_line(int c, char *buf, size_t len)
+{
+	size_t n = 0;
+	char ch;
+
+	while (read(c, &ch, 1) == 1) {
+		if (ch == '\n') {
+			if (n && buf[n - 1] == '\r')
+				n--;
+			buf[n] = 0;
+			return true;
+		}
+		if (n + 1 < len)
+			buf[n++] = ch;
+	}
+	return false;
+}
+
+static void mx_say(int c, const char *s)
+{
+	if (write(c, s, strlen(s)) < 0)
+		perror("smtp write");
+}
+
+static void mx_session(int c)
+{
+	char line[1024], msg[8192] = "", env[512] = "";
+	bool data = false;
+
+	mx_say(c, "220 test ESMTP\r\n");
+	while (mx_line(c, line, sizeof(line))) {
+		if (data) {
+			if (!strcmp(line, ".")) {
+				data = false;
+				pthread_mutex_lock(&mx.mu);
+				snprintf(mx.data, sizeof(mx.data), "%s", msg);
+				snprintf(mx.envelope, sizeof(mx.envelope), "%s", env);
+				mx.count++;
+				pthread_mutex_unlock(&mx.mu);
+				mx_say(c, "250 queued\r\n");
+			} else if (strlen(msg) + strlen(line) + 3 < sizeof(msg)) {
+				strncat(msg, line, sizeof(msg) - strlen(msg) - 1);
+				strncat(msg, "\n", sizeof(msg) - strlen(msg) - 1);
+			}
+		} else if (!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4)) {
+			mx_say(c, "250 test\r\n");
+		} else if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RCPT", 4)) {
+			strncat(env, line, sizeof(env) - strlen(env) - 2);
+			strncat(env, "\n", sizeof(env) - strlen(env) - 1);
+			mx_say(c, "250 ok\r\n");
+		} else if (!strncasecmp(line, "DATA", 4)) {
+			msg[0] = 0;
+			data = true;
+			mx_say(c, "354 go on\r\n");
+		} else if (!strncasecmp(line, "QUIT", 4)) {
+			mx_say(c, "221 bye\r\n");
+			break;
+		} else {
+			mx_say(c, "250 ok\r\n");
+		}
+	}
+	close(c);
+}
+
+static void *mx_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int c = accept(mx.fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		mx_session(c);
+	}
+}
+
+static int listen_loopback(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return fd;
 }
 
 /* ---- the deployment ---- */
@@ -223,6 +317,8 @@ static int setup(void **state)
 		return -1;
 	}
 	rx_start();
+	mx.fd = listen_loopback(&mx.port);
+	pthread_create(&mx.thread, NULL, mx_loop, NULL);
 	h_server_start(&S, NULL);
 	f_people(&S, "ma", names, tok);
 	dataset("train", "train.csv", csv, 2);
@@ -249,6 +345,13 @@ static int setup(void **state)
 			  rx.port),
 		    201);
 	channel_id = f_int(ch, "id");
+	json_decref(ch);
+	ch = h_call(&S, "POST", "/api/v1/notification-channels", ADMIN,
+		    h_fmt("{\"name\":\"oncall\",\"kind\":\"smtp\",\"url\":\"smtp://127.0.0.1:%d\","
+			  "\"from\":\"atrium@example.org\",\"to\":[\"oncall@example.org\",\"ml@example.org\"]}",
+			  mx.port),
+		    201);
+	mail_id = f_int(ch, "id");
 	assert_null(json_object_get(ch, "secret"));
 	json_decref(ch);
 	return 0;
@@ -263,6 +366,9 @@ static int teardown(void **state)
 	shutdown(rx.fd, SHUT_RDWR);
 	close(rx.fd);
 	pthread_join(rx.thread, NULL);
+	shutdown(mx.fd, SHUT_RDWR);
+	close(mx.fd);
+	pthread_join(mx.thread, NULL);
 	return 0;
 }
 
@@ -295,10 +401,10 @@ static void test_drift_alert_end_to_end(void **state)
 	m = h_call(&S, "POST", "/api/v1/deployments/ma/monitors", EDITOR,
 		   h_fmt("{\"name\":\"drift-a\",\"watch\":\"drift\",\"features\":[\"a\"],\"statistic\":\"psi\","
 			 "\"warning\":0.5,\"alerting\":2,\"window_s\":3600,\"interval_s\":1,\"min_samples\":40,"
-			 "\"channels\":[%lld],\"action\":{\"type\":\"retrain\",\"dataset\":\"train\",\"as\":\"data\","
-			 "\"job\":{\"name\":\"retrain-lin\",\"command\":[\"sh\",\"-c\",\"exit 0\"],"
+			 "\"channels\":[%lld,%lld],\"action\":{\"type\":\"retrain\",\"dataset\":\"train\","
+			 "\"as\":\"data\",\"job\":{\"name\":\"retrain-lin\",\"command\":[\"sh\",\"-c\",\"exit 0\"],"
 			 "\"outputs\":{\"model\":\"lin\"}}}}",
-			 channel_id),
+			 channel_id, mail_id),
 		   201);
 	id = f_int(m, "id");
 	assert_string_equal(f_str(m, "state"), "no_data");
@@ -367,6 +473,23 @@ static void test_drift_alert_end_to_end(void **state)
 	assert_int_equal(f_int(last, "attempts"), 2);
 	assert_int_equal(f_int(last, "alert_id"), alert);
 	json_decref(d);
+	/* the e-mail, over SMTP: to both recipients, the summary as its subject */
+	for (int t = 0; t < WAIT_MS; t += 200) {
+		bool got;
+		pthread_mutex_lock(&mx.mu);
+		got = strstr(mx.data, "\"to\":\"alerting\"") != NULL;
+		pthread_mutex_unlock(&mx.mu);
+		if (got)
+			break;
+		sleep_ms(200);
+	}
+	pthread_mutex_lock(&mx.mu);
+	assert_true(mx.count >= 1);
+	assert_non_null(strstr(mx.envelope, "RCPT TO:<ml@example.org>"));
+	assert_non_null(strstr(mx.envelope, "MAIL FROM:<atrium@example.org>"));
+	assert_non_null(strstr(mx.data, "Subject: [atrium] monitor 'drift-a' on deployment 'ma'"));
+	assert_non_null(strstr(mx.data, "To: oncall@example.org, ml@example.org"));
+	pthread_mutex_unlock(&mx.mu);
 	/* the audit log and /metrics */
 	assert_true(f_sql_int(&S, "SELECT count(*) FROM audit_log WHERE action = 'monitors.state_changed'") >= 2);
 	h_req(&S, "GET", "/metrics", ADMIN, NULL, NULL, &r);
