@@ -80,6 +80,7 @@ store_datasets: store
 store_competitions: store
 store_deployments: store
 store_monitoring: store
+store_monitors: store
 store_files: store
 store_gc: store
 store_identity: store

@@ -65,6 +65,14 @@ struct atr_client_req {
 	bool upload;
 	int upload_fd;
 	uint64_t upload_size;
+	/*
+	 * E-mail: with mail_from set, url is smtp:// or smtps://, body is the message (headers,
+	 * a blank line, the text; copied), sent to the NULL-terminated mail_rcpt with the login
+	 * username/password when given (NULL: none). method, headers and bearer are unused.
+	 */
+	const char *mail_from;
+	const char *const *mail_rcpt;
+	const char *username, *password;
 };
 
 int atr_client_new(struct uv_loop_s *loop, struct atr_client **out);

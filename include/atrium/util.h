@@ -113,4 +113,7 @@ struct uv_loop_s;
  */
 int atr_loop_close(struct uv_loop_s *loop);
 
+/* out = hex(HMAC-SHA256(key, msg)), NUL-terminated (src/core/hmac.c). 0, or -1 when libcrypto fails. */
+int atr_hmac_sha256_hex(const void *key, size_t klen, const void *msg, size_t mlen, char out[65]);
+
 #endif

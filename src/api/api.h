@@ -368,6 +368,21 @@ json_t *api_monitoring_quality_json(struct atr_req *r, const struct atr_monitor_
 /* monitoring_feedback.c: ground-truth labels for prediction ids */
 extern const struct atr_field api_feedback_schema[];
 void api_monitoring_feedback(struct atr_req *r);
+/* monitors.c: a deployment's monitors and their history (issue 16) */
+extern const struct atr_field api_monitor_create_schema[];
+void api_monitors_create(struct atr_req *r);
+void api_monitors_list(struct atr_req *r);
+void api_monitors_get(struct atr_req *r);
+void api_monitors_delete(struct atr_req *r);
+void api_monitors_history(struct atr_req *r);
+/* channels.c: notification channels (admins) and their delivery logs */
+extern const struct atr_field api_channel_create_schema[];
+void api_channels_create(struct atr_req *r);
+void api_channels_list(struct atr_req *r);
+void api_channels_get(struct atr_req *r);
+void api_channels_delete(struct atr_req *r);
+void api_channels_deliveries(struct atr_req *r);
+
 /* invoke_keys.c: deployment-scoped keys for applications */
 extern const struct atr_field api_invoke_key_schema[];
 void api_invoke_keys_create(struct atr_req *r);

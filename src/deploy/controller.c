@@ -18,6 +18,7 @@
 #include "atrium/store_models.h"
 #include "atrium/store_projects.h"
 #include "atrium/util.h"
+#include "atrium/store_monitors.h"
 #include "deploy_internal.h"
 
 #include <stdarg.h>
@@ -373,6 +374,7 @@ static void on_soon(uv_timer_t *t)
 static void on_tick(uv_timer_t *t)
 {
 	dep_reconcile_all(t->data);
+	dep_monitors_tick(t->data, atr_now_ms());
 }
 
 /* ---- the model registry's listeners ---- */
@@ -515,8 +517,11 @@ int atr_deploy_new(const struct atr_deploy_opts *o, struct atr_deploy **out)
 	}
 	l.arg = dp;
 	atr_models_listen(&l);
-	if (o->metrics)
+	if (o->metrics) {
 		atr_metrics_add_source(o->metrics, dep_metrics_render, dp);
+		atr_metrics_add_source(o->metrics, dep_monitors_metrics, dp);
+	}
+	atr_store_deliveries_reset(o->store); /* what was in flight at a stop is sent again */
 	uv_unref((uv_handle_t *)&dp->tick);
 	uv_timer_start(&dp->tick, on_tick, DEP_TICK_MS, DEP_TICK_MS);
 	dep_capture_start(dp);
@@ -538,6 +543,7 @@ void atr_deploy_free(struct atr_deploy *dp)
 {
 	if (!dp)
 		return;
+	dep_notify_stop(dp);
 	dep_capture_flush(dp);
 	dep_capture_release(dp);
 	atr_models_listeners_clear();

@@ -128,7 +128,25 @@ struct atr_deploy {
 	size_t queued;
 	uint64_t capture_dropped;
 	int64_t next_prune_ms;
+	/* monitors and their notifications (monitors.c, notify.c) */
+	int64_t next_monitor_ms;
+	struct notify_send *sends; /* deliveries in flight */
 };
+
+/* monitor.c: the deployment's reference profile (NULL: none), kept for the folding */
+struct atr_profile;
+const struct atr_profile *dep_monitor_profile(struct dep *d, int64_t *profile_id);
+
+/* monitors.c: due monitors checked (from the tick, at most once a second) */
+void dep_monitors_tick(struct atr_deploy *dp, int64_t now);
+void dep_monitors_metrics(void *cls, struct atr_buf *out);
+
+/* notify.c: an alert's messages queued to the monitor's channels; due deliveries sent */
+void dep_notify_queue(struct atr_deploy *dp, int64_t monitor_id, int64_t alert_id, const json_t *channels,
+		      const json_t *event);
+void dep_notify_tick(struct atr_deploy *dp, int64_t now);
+/* Cancels the deliveries in flight (shutdown): they are sent again after a restart. */
+void dep_notify_stop(struct atr_deploy *dp);
 
 /* controller.c */
 struct dep *dep_by_id(struct atr_deploy *dp, int64_t id);

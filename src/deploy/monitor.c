@@ -123,3 +123,13 @@ void dep_monitor_fold(struct atr_deploy *dp, const struct atr_prediction *q, siz
 			write_windows(d);
 	}
 }
+
+const struct atr_profile *dep_monitor_profile(struct dep *d, int64_t *profile_id)
+{
+	struct dep_monitor *m = monitor_of(d);
+
+	if (!m || !m->profile)
+		return NULL;
+	*profile_id = m->profile_id;
+	return m->profile;
+}

@@ -45,8 +45,9 @@ struct atr_xfer {
 	struct atr_xfer *next, *prev;
 	struct atr_client *c;
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *rcpt;
 	char *req_body;
+	bool mem_upload; /* e-mail: the copied body is read by curl as the upload */
 	struct atr_buf body;
 	atr_client_cb cb;
 	void *cls;
@@ -196,6 +197,7 @@ int atr_client_new(uv_loop_t *loop, struct atr_client **out)
 static void xfer_free(struct atr_xfer *x)
 {
 	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
 	free(x->req_body);
 	atr_buf_release(&x->body);
 	free(x);
@@ -286,6 +288,11 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
 		return 0;
 	if (max > left)
 		max = (size_t)left;
+	if (x->mem_upload) {
+		memcpy(buf, x->req_body + x->up_off, max);
+		x->up_off += max;
+		return max;
+	}
 	do
 		r = pread(x->up_fd, buf, max, (off_t)x->up_off);
 	while (r < 0 && errno == EINTR);
@@ -321,6 +328,36 @@ static void set_upload(struct atr_xfer *x, const struct atr_client_req *rq)
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->upload_size);
 }
 
+/* E-mail over SMTP: the envelope, the login, the message (in req_body) as the upload. */
+static int set_mail(struct atr_xfer *x, const struct atr_client_req *rq)
+{
+	for (const char *const *r = rq->mail_rcpt; r && *r; r++) {
+		struct curl_slist *n = curl_slist_append(x->rcpt, *r);
+		if (!n)
+			return ATR_ENOMEM;
+		x->rcpt = n;
+	}
+	if (!(x->req_body = malloc(rq->body_len ? rq->body_len : 1)))
+		return ATR_ENOMEM;
+	memcpy(x->req_body, rq->body, rq->body_len);
+	x->mem_upload = true;
+	x->up_size = rq->body_len;
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, rq->mail_from);
+	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
+	if (rq->username)
+		curl_easy_setopt(x->easy, CURLOPT_USERNAME, rq->username);
+	if (rq->password)
+		curl_easy_setopt(x->easy, CURLOPT_PASSWORD, rq->password);
+	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_SEEKFUNCTION, on_seek);
+	curl_easy_setopt(x->easy, CURLOPT_SEEKDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
+	return 0;
+}
+
 /* The transfer's options: callbacks, limits, protocols and the method. */
 static void set_options(struct atr_xfer *x, const struct atr_client_req *rq)
 {
@@ -347,6 +384,8 @@ static void set_options(struct atr_xfer *x, const struct atr_client_req *rq)
 	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
 	if (rq->upload) /* before CUSTOMREQUEST: CURLOPT_UPLOAD alone would mean PUT */
 		set_upload(x, rq);
+	if (rq->mail_from)
+		return; /* SMTP: CUSTOMREQUEST would replace its commands */
 	curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (strcmp(rq->method, "HEAD") == 0)
 		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
@@ -406,7 +445,13 @@ int atr_client_send(struct atr_client *c, const struct atr_client_req *rq, atr_c
 	if (!x->easy)
 		goto fail;
 	set_options(x, rq);
-	if (set_headers_and_body(x, rq) < 0 || curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
+	if (rq->mail_from) {
+		if (set_mail(x, rq) < 0)
+			goto fail;
+	} else if (set_headers_and_body(x, rq) < 0) {
+		goto fail;
+	}
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
 		goto fail;
 	c->active++;
 	x->next = c->xfers;

@@ -57,6 +57,7 @@ static char tok[C_COUNT][160];
 /* The fixture world. */
 static long long pid, qid, run_id, run2_id, job_id, job2_id, dsv_id, dsv2_id, mv_id, promo_id, worker_id;
 static long long spare_token_id, spare_scrape_id, spare_join_id, spare_key_id;
+static long long monitor_id, channel_id; /* issue 16: a monitor of dep, a webhook channel */
 static char run_uuid[40], run2_uuid[40];
 static long long eval_id, sub_id; /* benchmark b's evaluation; competition c's submission (by vi) */
 
@@ -171,6 +172,14 @@ static void fixture_service(void)
 	json_decref(j);
 	spare_scrape_id = int_of(h_call(&S, "POST", "/api/v1/metrics/tokens", adm, "{\"name\":\"s2\"}", 201), "id");
 	spare_join_id = int_of(h_call(&S, "POST", "/api/v1/workers/join-tokens", adm, "{\"name\":\"j2\"}", 201), "id");
+	monitor_id = int_of(h_call(&S, "POST", "/api/v1/deployments/dep/monitors", tok[C_EDITOR],
+				   "{\"name\":\"mon\",\"watch\":\"error_rate\",\"alerting\":0.5}", 201),
+			    "id");
+	channel_id = int_of(h_call(&S, "POST", "/api/v1/notification-channels", adm,
+				   "{\"name\":\"hook\",\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
+				   "\"secret\":\"sixteen-bytes-secret\"}",
+				   201),
+			    "id");
 	spare_token_id = int_of(h_call(&S, "POST", "/api/v1/tokens", adm, "{\"name\":\"spare\"}", 201), "id");
 }
 
@@ -265,6 +274,8 @@ static const char *param_value(const char *pattern, const char *name)
 		{ "/api/v1/workers/jobs/", &job_id },
 		{ "/api/v1/workers/", &worker_id },
 		{ "/api/v1/deployments/{name}/keys/", &spare_key_id },
+		{ "/api/v1/deployments/{name}/monitors/", &monitor_id },
+		{ "/api/v1/notification-channels/", &channel_id },
 		{ "/api/v1/promotions/", &promo_id },
 		{ "/api/v1/competitions/{competition}/submissions/", &sub_id },
 		{ "/api/v1/model-versions/", &mv_id },

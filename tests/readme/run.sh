@@ -2,7 +2,7 @@
 # Runs the README's curl walkthrough against a real daemon, so the README cannot drift from the
 # product: every ```sh block after a "<!-- walkthrough -->" line, in order, as one script (later
 # blocks go on from the state earlier ones left); `run.sh NAME` runs the blocks after
-# "<!-- NAME -->" instead (walkthrough-competition). Any failing curl (-f) fails it.
+# "<!-- NAME -->" instead (walkthrough-competition, walkthrough-monitoring). Any failing curl (-f) fails it.
 set -eu
 marker="<!-- ${1:-walkthrough} -->"
 root=$(cd "$(dirname "$0")/../.." && pwd)
