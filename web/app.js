@@ -38,6 +38,7 @@ export const ROUTES = [
 	{ path: 'projects/:project/deployments', title: 'Deployments', module: './views/deployments.js', nav: false, parent: 'projects' },
 	{ path: 'deployments', title: 'Deployments', section: 'Compute', module: './views/deployments.js' },
 	{ path: 'deployments/:name', title: 'Deployment', module: './views/deployment.js', nav: false, parent: 'deployments' },
+	{ path: 'deployments/:name/monitoring', title: 'Monitoring', module: './views/deployment_monitoring.js', nav: false, parent: 'deployments' },
 	{ path: 'workers', title: 'Workers', section: 'Compute', module: './views/workers.js', admin: true },
 	{ path: 'workers/:id', title: 'Worker', module: './views/worker.js', nav: false, admin: true, parent: 'workers' },
 	{ path: 'admin/users', title: 'Users', section: 'Admin', module: './views/users.js', admin: true },

@@ -135,3 +135,63 @@ export function barChart({ items, label, format = String }) {
 	});
 	return root;
 }
+
+/*
+ * heatMap({rows, cols, values, label, format, level}) -> an <svg>: one cell per row (a
+ * feature) and column (a window), coloured by level(value) (0 none, 1, 2, 3: worse), its
+ * figure in its <title> (hover) and data-value; a null value is an empty cell. rows: names;
+ * cols: column labels (shown thinned under the grid).
+ */
+export function heatMap({ rows, cols, values, label, format = String, level }) {
+	const cellW = Math.max(6, Math.min(28, Math.floor(600 / Math.max(1, cols.length))));
+	const cellH = 22;
+	const labelW = 130;
+	const width = labelW + cols.length * cellW + 10;
+	const root = svg('svg', { class: 'heatmap', viewBox: `0 0 ${width} ${rows.length * cellH + 26}`, width, role: 'img', 'aria-label': label });
+	rows.forEach((name, r) => {
+		const g = svg('g', { class: 'heat-row', 'data-row': name });
+		g.append(svg('text', { x: labelW - 8, y: r * cellH + 15, 'text-anchor': 'end', class: 'bar-label' }, name));
+		cols.forEach((col, c) => {
+			const v = values[r][c];
+			const cell = svg('rect', {
+				x: labelW + c * cellW, y: r * cellH + 2, width: cellW - 1, height: cellH - 3, rx: 2,
+				class: `heat heat-${v === null || v === undefined ? 'none' : level(v)}`, 'data-value': v ?? '',
+			});
+			cell.append(svg('title', {}, `${name}, ${col}: ${v === null || v === undefined ? 'no data' : format(v)}`));
+			g.append(cell);
+		});
+		root.append(g);
+	});
+	const every = Math.max(1, Math.ceil(cols.length / Math.max(1, Math.floor((cols.length * cellW) / 90))));
+	cols.forEach((col, c) => {
+		if ((cols.length - 1 - c) % every === 0) root.append(svg('text', { x: labelW + c * cellW, y: rows.length * cellH + 18, class: 'heat-col' }, col));
+	});
+	return root;
+}
+
+/*
+ * overlayHistogram({bins, series, label}) -> an <svg>: per bin (a label), one bar per series
+ * ({name, shares: fractions 0..1, kind}) side by side, scaled to the largest share, with
+ * the bin's label under it and each bar's share in its <title>.
+ */
+export function overlayHistogram({ bins, series, label }) {
+	const groupW = Math.max(24, Math.min(60, Math.floor(640 / Math.max(1, bins.length))));
+	const barW = Math.floor((groupW - 6) / series.length);
+	const plotH = 160;
+	const width = bins.length * groupW + 20;
+	const max = Math.max(...series.flatMap((s) => s.shares), 0) || 1;
+	const root = svg('svg', { class: 'histogram', viewBox: `0 0 ${width} ${plotH + 40}`, width, role: 'img', 'aria-label': label });
+	bins.forEach((bin, b) => {
+		const g = svg('g', { class: 'hist-bin', 'data-bin': bin });
+		series.forEach((s, i) => {
+			const v = s.shares[b] || 0;
+			const hgt = Math.max(v > 0 ? 1 : 0, Math.round((v / max) * plotH));
+			const rect = svg('rect', { x: 10 + b * groupW + i * barW, y: plotH - hgt + 4, width: barW - 1, height: hgt, class: `hist-bar hist-${s.kind}`, 'data-series': s.name, 'data-share': v });
+			rect.append(svg('title', {}, `${s.name}, ${bin}: ${(v * 100).toFixed(1)} %`));
+			g.append(rect);
+		});
+		g.append(svg('text', { x: 10 + b * groupW + (groupW - 6) / 2, y: plotH + 20, 'text-anchor': 'middle', class: 'hist-label' }, bin));
+		root.append(g);
+	});
+	return root;
+}

@@ -2529,6 +2529,87 @@ test('competition page: Markdown rendered safely, live public board, own submiss
 	await shot(page, 'competition-participant');
 });
 
+// ---- deployment monitoring (issue 16; seeded by seed.mjs seedMonitoring) ----
+
+test('deployment monitoring: drift heatmap, data quality, reference and live histograms, live quality by task; an editor corrects a type, a viewer only reads', async (page, ctx) => {
+	const D = seed.deployment;
+	const M = seed.monitoring;
+	const dp = `/deployments/${D.name}`;
+	const drift = await apiOk('GET', `${dp}/drift?window=1h`);
+	const num = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
+	// reached from the deployment page
+	await asAdmin(page, `deployments/${D.name}`, `Deployment ${D.name}`);
+	await page.locator('main a', { hasText: 'Monitoring: drift' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: `Monitoring ${D.name}` }).waitFor();
+	const ref = await itext(panelOf(page, 'mon-reference'));
+	assert.match(ref, new RegExp(`Reference ${M.dataset} v1`));
+	assert.match(ref, /Rows profiled 200/);
+	assert.match(ref, /Task regression/);
+	// the heatmap: a cell per feature (a, b, the prediction y) and window with data, PSI as the API's
+	const heat = panelOf(page, 'mon-heatmap').locator('svg.heatmap');
+	await heat.waitFor();
+	assert.equal(await heat.locator('.heat-row').count(), 3);
+	assert.equal(await heat.locator('rect').count(), 3 * drift.windows.length);
+	const aRow = drift.windows.map((w) => w.features.find((f) => f.name === 'a').psi);
+	assert.deepEqual(
+		(await heat.locator('.heat-row[data-row="a"] rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-value')))).map(Number),
+		aRow,
+	);
+	// the range's figures: drift and data quality (a shifted by +30 for half the seeded calls:
+	// out of range; earlier tests' calls through the gateway count too)
+	const ta = drift.total.features.find((f) => f.name === 'a');
+	const pct = (v) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`);
+	assert.ok(drift.total.requests >= M.calls);
+	assert.ok(ta.out_of_range_rate >= 0.25, `a's out-of-range rate ${ta.out_of_range_rate}`);
+	assert.deepEqual((await cellTexts(prow(page, 'mon-totals', 'a'))).slice(0, 7), [
+		'a', String(ta.count), num(ta.psi), num(ta.js_distance), `KS ${num(ta.ks)}`, pct(ta.null_rate), pct(ta.out_of_range_rate),
+	]);
+	assert.match(await itext(panelOf(page, 'mon-totals')), new RegExp(`Requests ${drift.total.requests} `));
+	// reference and live histograms of a: two bars a bin, live shares from the API's counts
+	const hist = panelOf(page, 'mon-histogram');
+	await hist.locator('select[name=feature]').selectOption('a');
+	const prof = (await apiOk('GET', `${dp}/monitoring`)).profile.features.find((f) => f.name === 'a');
+	assert.equal(await hist.locator('svg.histogram .hist-bin').count(), prof.counts.length);
+	const live = (await hist.locator('rect[data-series=live]').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-share')))));
+	const n = ta.counts.reduce((x, y) => x + y, 0);
+	assert.deepEqual(live.map((v) => v.toFixed(6)), ta.counts.map((c) => (c / n).toFixed(6)));
+	assert.match(await itext(hist), new RegExp(`reference \\(200 values\\).*live \\(${n} values in the range\\)`));
+	// live quality by the declared task: regression figures, over time
+	const q = drift.quality;
+	assert.equal(q.task, 'regression');
+	assert.equal(q.total.labelled, M.calls);
+	const qp = panelOf(page, 'mon-quality');
+	assert.equal(await text(qp.locator('[data-quality=rmse]')), num(q.total.rmse));
+	assert.equal(await text(qp.locator('[data-quality=r2]')), num(q.total.r2));
+	assert.match(await itext(qp), /Task regression \(declared in the monitoring settings\)/);
+	await qp.locator('[data-chart=quality] canvas').first().waitFor();
+	await shot(page, 'deployment-monitoring');
+	// correcting: the API's 400 shows in the form and marks the field; then b becomes categorical
+	const fix = page.locator('main form[aria-label="Correct the features"]');
+	await fix.locator('input[name=positive_class]').fill('yes');
+	await fix.locator('button[type=submit]').click();
+	await fix.locator('.form-error', { hasText: 'binary_classification' }).waitFor();
+	assert.equal(await fix.locator('input[name=positive_class]').getAttribute('aria-invalid'), 'true');
+	await fix.locator('input[name=positive_class]').fill('');
+	await fix.locator('select[name="type:b"]').selectOption('categorical');
+	await fix.locator('button[type=submit]').click();
+	await eventually(async () => {
+		const m = await apiOk('GET', `${dp}/monitoring`);
+		assert.equal(m.profile.features.find((f) => f.name === 'b').type, 'categorical');
+		assert.equal(m.settings.task, 'regression');
+	}, 'the corrected profile');
+	await page.locator('main select[name="type:b"]').filter({ has: page.locator('option[value=categorical]:checked') }).waitFor();
+	// a viewer reads the same page without the form
+	const viewer = await ctx.newPage();
+	try {
+		await asUser(viewer, 'victor', `deployments/${D.name}/monitoring`, `Monitoring ${D.name}`);
+		await panelOf(viewer, 'mon-quality').waitFor();
+		assert.equal(await viewer.locator('main form[aria-label="Correct the features"]').count(), 0);
+	} finally {
+		await viewer.close();
+	}
+});
+
 async function main() {
 	fs.mkdirSync(shots, { recursive: true });
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-chromium-'));

@@ -394,13 +394,60 @@ async function seedDeployment(out) {
 	out.deployment = { ...D, calls, key_prefix: key.prefix, command: [MODELSERVER] };
 }
 
+// Monitoring (issue 16) of cat-scorer, once it serves: a reference dataset scorer-ref (cats,
+// CSV: a in 0..19, b in 0..4, y = 0.5 a + 0.25 b + 1, 200 rows) profiled with the features a
+// and b, the prediction y and the task regression; then calls with chosen prediction ids
+// (X-Request-Id mon-N): the first half drawn like the reference, the second with a shifted
+// by +30 (drift), and labels for all of them (the model's answer, off by 1 for every third).
+export const MONITORING = { dataset: 'scorer-ref', calls: 24, task: 'regression' };
+
+async function seedMonitoring(out) {
+	const { bob } = out.tokens;
+	const D = DEPLOYMENT;
+	const M = MONITORING;
+	const dv = `/projects/${D.project}/datasets/${M.dataset}/versions/1`;
+	let csv = 'a,b,y\n';
+	for (let i = 0; i < 200; i++) csv += `${i % 20},${i % 5},${0.5 * (i % 20) + 0.25 * (i % 5) + 1}\n`;
+	await call('POST', `/projects/${D.project}/datasets`, bob, { name: M.dataset, description: 'What cat-scorer was trained on' });
+	await call('POST', `/projects/${D.project}/datasets/${M.dataset}/versions`, bob, {});
+	await putFile(dv, bob, 'train.csv', csv);
+	await call('POST', `${dv}/commit`, bob, {});
+	await call('PUT', `/deployments/${D.name}/monitoring`, bob, {
+		reference: { dataset: M.dataset }, features: [{ name: 'a' }, { name: 'b' }], prediction: { column: 'y' }, task: M.task,
+	});
+	// calls made before the reference was set may still be folded at the next capture flush
+	// (every second): count from after it
+	const total = async () => (await call('GET', `/deployments/${D.name}/drift?window=5m`, bob)).total.requests;
+	await new Promise((r) => setTimeout(r, 2500));
+	const before = await total();
+	const labels = [];
+	for (let i = 0; i < M.calls; i++) {
+		const a = (i * 7) % 20 + (i >= M.calls / 2 ? 30 : 0);
+		const answer = await send('POST', `/deployments/${D.name}/predict`, bob, JSON.stringify({ instances: [[a, i % 5]] }), {
+			'Content-Type': 'application/json', 'X-Request-Id': `mon-${i}`,
+		});
+		const y = answer.predictions[0];
+		labels.push({ id: `mon-${i}`, label: i % 3 === 0 ? y + 1 : y });
+	}
+	for (let t = 0; ; t++) {
+		const n = await total();
+		if (n >= before + M.calls) break;
+		if (t > 300) throw new Error(`seed: the drift counts never reached ${before} + ${M.calls}: ${n}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	const fb = await call('POST', `/deployments/${D.name}/feedback`, bob, { labels });
+	if (fb.matched !== M.calls) throw new Error(`seed: feedback matched ${fb.matched} of ${M.calls}: ${JSON.stringify(fb)}`);
+	out.deployment.calls += M.calls;
+	out.monitoring = M;
+}
+
 async function readStdin() {
 	const parts = [];
 	for await (const c of process.stdin) parts.push(c);
 	return JSON.parse(Buffer.concat(parts).toString('utf8'));
 }
 
-(phase === 'jobs' ? readStdin().then(seedJobs).then(async (out) => (await seedDeployment(out), out)) : seed()).then(
+(phase === 'jobs' ? readStdin().then(seedJobs).then(async (out) => (await seedDeployment(out), await seedMonitoring(out), out)) : seed()).then(
 	(out) => process.stdout.write(JSON.stringify(out, null, 1) + '\n'),
 	(err) => {
 		console.error(err.message);

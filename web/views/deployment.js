@@ -213,6 +213,7 @@ export async function render(root, ctx) {
 		h('div', { class: 'split' }, panel('dep-status', 'Status', slots.status), panel('dep-traffic', 'Traffic split', slots.traffic, slots.controls)),
 		h('section', { class: 'panel', 'aria-labelledby': 'dep-replicas' }, replicasTitle, slots.replicas),
 		panel('dep-stats', 'Requests through the gateway', statsPart.el),
+		h('p', { class: 'monitoring-link' }, h('a', { href: `#/deployments/${s(first.name)}/monitoring` }, 'Monitoring: drift, data quality and live quality')),
 		panel('dep-history', 'Rollout history', h('div', { class: 'nowrap-times' }, hist, hist.more)),
 		panel('dep-predictions', 'Captured predictions', predictions),
 		keys ? panel('dep-keys', 'Invoke keys', keys) : null,
