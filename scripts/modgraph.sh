@@ -93,6 +93,7 @@ store_runs: store
 store_search: store
 store_stats: store
 store_workers: store
+store_clusters: store
 store_evaluations: store
 store_benchmarks: store
 client: net
@@ -100,6 +101,7 @@ loop: net
 sched: sched
 jobstate: core
 dispatch: dispatch
+slurm: dispatch
 registry: registry
 model_hooks: registry
 auth: registry
