@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # slurm-up.sh - single-node Slurm 22.05 cluster + slurmrestd on loopback, no systemd.
+# Atrium's test set-up for Slurm clusters (tests/integration/test_slurm.c, docs/clusters.md).
 #
 # Tested on Debian 12 (bookworm), Slurm 22.05.8-4+deb12u3, munge 0.5.15, as root.
 #
@@ -8,6 +9,8 @@
 #   slurm-up.sh selftest  submit/poll/cancel jobs through the REST API (curl+jq)
 #   slurm-up.sh status    show recorded PIDs and whether they are alive
 #   slurm-up.sh down      cancel all jobs, stop every daemon we started, by PID
+#   slurm-up.sh install   only install the packages (.ci/run, scripts/deps.sh test)
+#   slurm-up.sh rest-stop / rest-start   stop / start the JWT slurmrestd (tests)
 #
 # Environment knobs (all optional):
 #   SLURM_UP_STATE=/var/spool/slurm-up   state, logs, pids, env file, socket
@@ -414,7 +417,8 @@ case ${1:-up} in
   down) cmd_down ;;
   status) cmd_status ;;
   selftest) cmd_selftest ;;
+  install) install_pkgs ;;
   rest-stop) cmd_rest_stop ;;
   rest-start) cmd_rest_start ;;
-  *) echo "usage: $0 up|down|status|selftest|rest-stop|rest-start" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|selftest|install|rest-stop|rest-start" >&2; exit 2 ;;
 esac
