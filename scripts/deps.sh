@@ -3,7 +3,8 @@
 #   scripts/deps.sh         build dependencies (make, make run; esbuild minifies the vendored JS)
 #   scripts/deps.sh test    also what the tests drive: curl and jq (README walkthrough),
 #                           chromium, nodejs and npm (dashboard browser tests), openssl
-#                           (the TLS test's certificate). `make fuzz` also needs clang.
+#                           (the TLS test's certificate), and Slurm for test_slurm (as root,
+#                           through tests/slurm/slurm-up.sh install). `make fuzz` also needs clang.
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
@@ -40,6 +41,11 @@ node_check() {
 		return 1
 	fi
 }
+# Slurm for test_slurm: its own script installs it without starting services (root only;
+# the test says SKIP without it).
+if [ "${1:-build}" = test ] && [ "$(id -u)" -eq 0 ] && ! command -v slurmrestd >/dev/null; then
+	bash tests/slurm/slurm-up.sh install || echo "deps: Slurm could not be installed: test_slurm will say SKIP" >&2
+fi
 if [ -z "$missing" ]; then
 	node_check "${1:-build}"
 	exit $?

@@ -95,6 +95,7 @@ store_runs: store
 store_search: store
 store_stats: store
 store_workers: store
+store_clusters: store
 store_evaluations: store
 store_benchmarks: store
 store_launchers: store
@@ -104,6 +105,7 @@ loop: net
 sched: sched
 jobstate: core
 dispatch: dispatch
+slurm: dispatch
 registry: registry
 model_hooks: registry
 auth: registry

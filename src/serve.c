@@ -10,6 +10,7 @@
 #include "atrium/client.h"
 #include "atrium/deploy.h"
 #include "atrium/dispatch.h"
+#include "atrium/slurm.h"
 #include "atrium/engine.h"
 #include "atrium/err.h"
 #include "atrium/gc.h"
@@ -274,14 +275,24 @@ static int start_parts(struct daemon *d)
 				       .max_body = a->cfg->max_body_bytes,
 				       .started_ms = a->started_ms };
 
+	struct atr_slurm_opts so = { .loop = a->loop,
+				     .store = a->store,
+				     .client = a->client,
+				     .public_url = a->public_url,
+				     .heartbeat_s = a->cfg->heartbeat_timeout_s / 3 };
+
 	if (atr_registry_new(&ro, &a->registry) < 0)
 		return ATR_EIO;
 	dio.registry = a->registry;
+	if (atr_slurm_new(&so, &a->slurm) < 0)
+		return ATR_ENOMEM;
+	dio.slurm = a->slurm;
 	if (atr_dispatcher_new(&dio, &a->dispatcher) < 0)
 		return ATR_ENOMEM;
 	eo.backend = atr_dispatcher_backend(a->dispatcher);
 	if (atr_engine_new(&eo, &a->engine) < 0)
 		return ATR_EDB;
+	atr_slurm_start(a->slurm, a->engine);
 	dpo.engine = a->engine;
 	int rc = atr_deploy_new(&dpo, &a->deploy);
 	return rc < 0 ? rc : api_evaljobs_start(a);
@@ -296,10 +307,13 @@ static void stop_parts(struct daemon *d)
 	api_evaljobs_stop(a);
 	atr_deploy_free(a->deploy);
 	a->deploy = NULL;
+	atr_slurm_stop(a->slurm);
 	atr_engine_free(a->engine);
 	a->engine = NULL;
 	atr_dispatcher_free(a->dispatcher);
 	a->dispatcher = NULL;
+	atr_slurm_free(a->slurm);
+	a->slurm = NULL;
 	atr_registry_free(a->registry);
 	a->registry = NULL;
 }

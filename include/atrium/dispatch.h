@@ -10,12 +10,14 @@ struct atr_client;
 struct atr_registry;
 struct atr_job_backend;
 struct atr_dispatcher;
+struct atr_slurm;
 
 struct atr_dispatcher_opts {
 	struct uv_loop_s *loop;
 	struct atr_store *store;       /* the job's dispatch view */
 	struct atr_client *client;     /* HTTP on the loop */
 	struct atr_registry *registry; /* worker secrets */
+	struct atr_slurm *slurm;       /* Slurm clusters (slurm.h): their jobs go there; may be NULL */
 };
 
 int atr_dispatcher_new(const struct atr_dispatcher_opts *o, struct atr_dispatcher **out);

@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #define ATR_SCHED_MAX_GPUS 64 /* per worker */
+/* A worker with this label (a Slurm cluster's) takes only jobs whose selector names it. */
+#define ATR_SCHED_EXCLUSIVE_LABEL "atrium.cluster"
 
 struct atr_sched_label {
 	const char *key;

@@ -271,6 +271,17 @@ void api_scrape_tokens_delete(struct atr_req *r);
 /* A fresh join token for `serve --local-worker` (earlier ones of the local worker are revoked). */
 int api_workers_local_join_token(struct atr_app *app, char token[ATR_TOKEN_MAX]);
 
+/* clusters.c: Slurm clusters (admins write, users read) */
+extern const struct atr_field api_cluster_create_schema[], api_cluster_patch_schema[];
+void api_clusters_create(struct atr_req *r);
+void api_clusters_list(struct atr_req *r);
+void api_clusters_get(struct atr_req *r);
+void api_clusters_update(struct atr_req *r);
+void api_clusters_delete(struct atr_req *r);
+/* The job's labels (copied) with the cluster the body names, if any (new reference); NULL:
+ * answered (400 naming "cluster" when it does not exist). */
+json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels);
+
 /* workers.c: the worker registry (register, heartbeat, deregister, admin actions) */
 extern const struct atr_field api_worker_register_schema[], api_worker_heartbeat_schema[];
 void api_workers_register(struct atr_req *r);

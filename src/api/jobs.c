@@ -53,6 +53,7 @@ const struct atr_field api_job_create_schema[] = {
 	{ "inputs", ATR_F_ARRAY, 0, 0, 32, NULL, input_schema },
 	{ "outputs", ATR_F_OBJECT, 0, 0, 0, NULL, outputs_schema },
 	{ "model", ATR_F_OBJECT, 0, 0, 0, NULL, model_ref_schema },
+	{ "cluster", ATR_F_STRING, 0, 1, 63, NULL, NULL },
 	{ 0 },
 };
 
@@ -145,13 +146,34 @@ static void reply_job(struct atr_req *r, unsigned status, int64_t id)
 	reply_job_as(r, status, id, true); /* editors: they submit and cancel */
 }
 
+/* The spec's fields read straight from the body. */
+static void spec_from_body(struct atr_req *r, struct atr_job_spec *spec, const struct atr_project *p)
+{
+	const json_t *body = atr_req_body(r), *res = json_object_get(body, "resources");
+
+	spec->project_id = p->id;
+	spec->team_id = p->team_id;
+	spec->created_by = atr_req_who(r)->user_id;
+	spec->name = atr_json_str(body, "name", "");
+	spec->command = json_object_get(body, "command");
+	spec->env = json_object_get(body, "env");
+	spec->labels = json_object_get(body, "labels");
+	spec->outputs = json_object_get(body, "outputs");
+	spec->gpus = (int)atr_json_int(res, "gpus", 0);
+	spec->gpu_type = atr_json_str(res, "gpu_type", NULL);
+	spec->cpus = (int)atr_json_int(res, "cpus", 0);
+	spec->memory_mb = atr_json_int(res, "memory_mb", 0);
+	spec->priority = (int)atr_json_int(body, "priority", 0);
+	spec->max_attempts = (int)atr_json_int(body, "max_attempts", 3);
+	spec->timeout_s = atr_json_int(body, "timeout_s", 0);
+}
+
 void api_jobs_create(struct atr_req *r)
 {
 	const struct atr_project *p = &RES(r)->project;
 	struct atr_job_spec spec = { 0 };
 	struct atr_job_submit sub = { 0 };
-	const json_t *res = json_object_get(atr_req_body(r), "resources");
-	json_t *inputs = NULL;
+	json_t *inputs = NULL, *labels;
 	int64_t *ids = NULL, id, model_version;
 	size_t n = 0;
 	char why[300];
@@ -167,25 +189,17 @@ void api_jobs_create(struct atr_req *r)
 		atr_reply_invalid(r, "model", "a batch_inference job names the model version it runs");
 		return;
 	}
-	spec.project_id = p->id;
-	spec.team_id = p->team_id;
-	spec.created_by = atr_req_who(r)->user_id;
-	spec.name = atr_json_str(atr_req_body(r), "name", "");
-	spec.command = json_object_get(atr_req_body(r), "command");
-	spec.env = json_object_get(atr_req_body(r), "env");
-	spec.labels = json_object_get(atr_req_body(r), "labels");
+	spec_from_body(r, &spec, p);
 	spec.inputs = inputs;
-	spec.outputs = json_object_get(atr_req_body(r), "outputs");
-	spec.gpus = (int)atr_json_int(res, "gpus", 0);
-	spec.gpu_type = atr_json_str(res, "gpu_type", NULL);
-	spec.cpus = (int)atr_json_int(res, "cpus", 0);
-	spec.memory_mb = atr_json_int(res, "memory_mb", 0);
-	spec.priority = (int)atr_json_int(atr_req_body(r), "priority", 0);
-	spec.max_attempts = (int)atr_json_int(atr_req_body(r), "max_attempts", 3);
-	spec.timeout_s = atr_json_int(atr_req_body(r), "timeout_s", 0);
 	spec.model_version_id = model_version;
+	if (!(labels = api_cluster_labels_or_reply(r, spec.labels))) {
+		json_decref(inputs);
+		return;
+	}
+	spec.labels = labels;
 	if (!atr_engine_feasible(ENGINE(r), &spec, why, sizeof(why))) {
 		json_decref(inputs);
+		json_decref(labels);
 		atr_reply_unprocessable(r, "resources", "no worker could ever run this job: %s", why);
 		return;
 	}
@@ -196,15 +210,14 @@ void api_jobs_create(struct atr_req *r)
 	sub.run_inputs = ids;
 	sub.run_ninputs = n;
 	rc = atr_engine_submit(ENGINE(r), &sub, &id);
-	if (rc < 0)
-		goto fail;
 	json_decref(inputs);
+	json_decref(labels);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not submit the job");
+		return;
+	}
 	atr_req_audit_object(r, "project:%s/job:%lld", p->name, (long long)id);
 	reply_job(r, 201, id);
-	return;
-fail:
-	json_decref(inputs);
-	atr_reply_err(r, rc, NULL, "could not submit the job");
 }
 
 void api_jobs_get(struct atr_req *r)
@@ -339,7 +352,8 @@ static int running_or_reply(struct atr_req *r)
 		return -1;
 	}
 	json_decref(now.labels);
-	if (now.state != ATR_JOB_RUNNING) {
+	/* (dispatched too: a Slurm job can run and end before a poll shows it running) */
+	if (now.state != ATR_JOB_RUNNING && now.state != ATR_JOB_DISPATCHED) {
 		atr_reply_conflict(r, NULL, "job %lld is %s, not running", (long long)id,
 				   atr_job_state_name(now.state));
 		return -1;

@@ -262,6 +262,17 @@ const struct atr_route atr_routes[] = {
 	/* admin stats */
 	R("GET", "/api/v1/admin/stats", api_admin_stats, .access = ADMIN, .query = api_stats_query,
 	  .name = "admin.stats", .summary = "Adoption figures by week or day"),
+	/* Slurm clusters (issue 19): admins write, users read (to name one in a job) */
+	R("POST", "/api/v1/clusters", api_clusters_create, .access = ADMIN, .body = api_cluster_create_schema,
+	  .status = 201, .name = "clusters.create", .summary = "Register a Slurm cluster (slurmrestd)"),
+	R("GET", "/api/v1/clusters", api_clusters_list, .access = USER, .query = api_page_query,
+	  .name = "clusters.list", .summary = "List the clusters"),
+	R("GET", "/api/v1/clusters/{cluster}", api_clusters_get, .access = USER, .name = "clusters.get",
+	  .summary = "A cluster and its link"),
+	R("PATCH", "/api/v1/clusters/{cluster}", api_clusters_update, .access = ADMIN, .body = api_cluster_patch_schema,
+	  .name = "clusters.update", .summary = "Change a cluster's settings"),
+	R("DELETE", "/api/v1/clusters/{cluster}", api_clusters_delete, .access = ADMIN, .status = 204,
+	  .name = "clusters.delete", .summary = "Delete a cluster (none of its jobs in flight)"),
 	/* workers (literal paths before /workers/{id}: the first match wins) */
 	R("POST", "/api/v1/workers/join-tokens", api_workers_join_create, .access = ADMIN,
 	  .body = api_service_token_schema, .status = 201, .name = "workers.join_tokens.create",

@@ -15,6 +15,7 @@
 #include "atrium/json.h"
 #include "atrium/log.h"
 #include "atrium/registry.h"
+#include "atrium/slurm.h"
 #include "atrium/store_jobs.h"
 #include "atrium/util.h"
 
@@ -242,9 +243,13 @@ static char *dispatch_body(struct atr_dispatcher *d, const struct atr_job_dispat
 static void backend_send(void *cls, struct atr_engine *e, const struct atr_job_dispatch *jd)
 {
 	struct atr_dispatcher *d = cls;
-	struct send *s = send_new(d, e, jd, false);
+	struct send *s;
 
-	if (!s) {
+	if (d->o.slurm && atr_slurm_is_cluster_url(jd->worker_url)) {
+		atr_slurm_send(d->o.slurm, e, jd);
+		return;
+	}
+	if (!(s = send_new(d, e, jd, false))) {
 		atr_engine_dispatch_result(e, jd->row->id, ATR_DISPATCH_FAILED, "out of memory");
 		return;
 	}
@@ -273,9 +278,13 @@ static void backend_cancel(void *cls, struct atr_engine *e, const struct atr_job
 {
 	struct atr_dispatcher *d = cls;
 	struct atr_client_req rq = { .method = "DELETE", .timeout_ms = 10000, .connect_timeout_ms = 3000 };
-	struct send *s = send_new(d, e, jd, true);
+	struct send *s;
 
-	if (!s) {
+	if (d->o.slurm && atr_slurm_is_cluster_url(jd->worker_url)) {
+		atr_slurm_cancel(d->o.slurm, e, jd);
+		return;
+	}
+	if (!(s = send_new(d, e, jd, true))) {
 		atr_engine_cancel_result(e, jd->row->id, false);
 		return;
 	}
@@ -290,9 +299,12 @@ static void backend_cancel(void *cls, struct atr_engine *e, const struct atr_job
 
 static void backend_abort(void *cls, int64_t job_id)
 {
-	struct send *s = find(cls, job_id, false);
+	struct atr_dispatcher *d = cls;
+	struct send *s = find(d, job_id, false);
 	if (s) /* (a cancel in flight still goes out: the worker must stop the job) */
 		send_drop(s);
+	if (d->o.slurm)
+		atr_slurm_abort(d->o.slurm, job_id);
 }
 
 int atr_dispatcher_new(const struct atr_dispatcher_opts *o, struct atr_dispatcher **out)

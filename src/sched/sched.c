@@ -52,8 +52,21 @@ static bool type_matches(const char *name, const char *type)
 	return false;
 }
 
+static bool selects(const struct atr_sched_job *j, const char *key)
+{
+	for (int i = 0; i < j->nselector; i++)
+		if (!strcmp(j->selector[i].key, key))
+			return true;
+	return false;
+}
+
 static bool labels_match(const struct atr_sched_job *j, const struct atr_sched_worker *w)
 {
+	/* A worker labelled ATR_SCHED_EXCLUSIVE_LABEL (a Slurm cluster) takes only the jobs that
+	 * name it; the others stay on Atrium's own workers. */
+	for (int k = 0; k < w->nlabels; k++)
+		if (!strcmp(w->labels[k].key, ATR_SCHED_EXCLUSIVE_LABEL) && !selects(j, ATR_SCHED_EXCLUSIVE_LABEL))
+			return false;
 	for (int i = 0; i < j->nselector; i++) {
 		bool found = false;
 		for (int k = 0; k < w->nlabels && !found; k++)

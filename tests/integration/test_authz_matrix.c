@@ -182,6 +182,11 @@ static void fixture_service(void)
 				   201),
 			    "id");
 	spare_token_id = int_of(h_call(&S, "POST", "/api/v1/tokens", adm, "{\"name\":\"spare\"}", 201), "id");
+	/* a Slurm cluster (issue 19): nothing behind its URL, only its routes are placed */
+	json_decref(h_call(&S, "POST", "/api/v1/clusters", adm,
+			   "{\"name\":\"hpc\",\"url\":\"http://127.0.0.1:9/slurm/v0.0.38\",\"auth\":\"jwt_key\","
+			   "\"secret_path\":\"/nonexistent/key\",\"user\":\"u\",\"shared_dir\":\"/nonexistent\"}",
+			   201));
 }
 
 /* Issue 15's objects: benchmark b (ground truth in dataset "lab") with an evaluation of model
@@ -328,6 +333,8 @@ static const char *param_value(const char *pattern, const char *name)
 		return "c";
 	if (!strcmp(name, "launcher"))
 		return "ln";
+	if (!strcmp(name, "cluster"))
+		return "hpc";
 	if (!strcmp(name, "experiment"))
 		return h_fmt("%lld", pid);
 	if (!strcmp(name, "run"))

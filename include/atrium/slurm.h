@@ -1,0 +1,47 @@
+#ifndef ATRIUM_SLURM_H
+#define ATRIUM_SLURM_H
+/*
+ * slurm.h: Slurm clusters as a dispatch backend through slurmrestd (src/dispatch/slurm.c).
+ * A cluster is a worker row with the label atrium.cluster=<name> (store_clusters.h); the
+ * dispatcher hands the jobs placed there to this backend, which submits each attempt as one
+ * Slurm batch job, polls the cluster (with backoff) for states, reads the job's output file
+ * as its log, reports the end to the engine like a worker's report, and heartbeats the
+ * cluster's worker row while it can reach slurmrestd or remembers its jobs.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+struct uv_loop_s;
+struct atr_store;
+struct atr_client;
+struct atr_engine;
+struct atr_job_dispatch;
+struct atr_slurm;
+
+struct atr_slurm_opts {
+	struct uv_loop_s *loop;
+	struct atr_store *store;
+	struct atr_client *client;
+	const char *public_url; /* borrowed, read at each submission: how jobs reach the server */
+	int64_t heartbeat_s;	/* the longest gap between two polls */
+};
+
+int atr_slurm_new(const struct atr_slurm_opts *o, struct atr_slurm **out);
+/* The engine its results go to (set once the engine exists); loads every cluster. */
+void atr_slurm_start(struct atr_slurm *s, struct atr_engine *e);
+/* A cluster was created, changed or deleted: reload it. */
+void atr_slurm_cluster_changed(struct atr_slurm *s, int64_t cluster_id);
+/* Whether a worker URL is a cluster's ("slurm:<name>"). */
+int atr_slurm_is_cluster_url(const char *url);
+/* The backend's entry points (the dispatcher routes a cluster's jobs here). */
+void atr_slurm_send(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd);
+void atr_slurm_cancel(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd);
+void atr_slurm_abort(struct atr_slurm *s, int64_t job_id);
+/* A JWT (HS256) for user, valid lifetime_s, signed with key: 0, or ATR_ETOOBIG when out is short. */
+int atr_slurm_jwt(const unsigned char *key, size_t keylen, const char *user, int64_t now_s, int64_t lifetime_s,
+		  char *out, size_t outlen);
+/* The daemon stops (call before freeing the engine): its jobs keep running in Slurm. */
+void atr_slurm_stop(struct atr_slurm *s);
+void atr_slurm_free(struct atr_slurm *s);
+
+#endif

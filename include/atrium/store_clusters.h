@@ -1,0 +1,62 @@
+#ifndef ATRIUM_STORE_CLUSTERS_H
+#define ATRIUM_STORE_CLUSTERS_H
+/*
+ * store_clusters.h: Slurm clusters (src/store/clusters.c) and the Slurm batch job of each
+ * attempt of an Atrium job sent there. A cluster is also a worker row (its worker_id): the
+ * engine places, reconciles and requeues its jobs as it does a worker's.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct atr_store;
+struct atr_page;
+
+#define ATR_CLUSTER_LABEL "atrium.cluster" /* the worker label of a cluster's worker row */
+
+struct atr_cluster {
+	int64_t id, worker_id, max_jobs;
+	char name[64];
+	char url[512];		/* slurmrestd, with its version path: http://host:6820/slurm/v0.0.38 */
+	char auth[16];		/* token_file | jwt_key */
+	char secret_path[1024]; /* the token file, or the HS256 key file */
+	char user[64];		/* the user jobs run as (X-SLURM-USER-NAME, the JWT's sun) */
+	char partition[64];	/* the first of its partitions ("" : the cluster's default) */
+	char account[64], qos[64], gres[32];
+	char shared_dir[1024];
+};
+
+/* Creates the cluster and its worker row (one transaction). ATR_ECONFLICT: the name is taken. */
+int atr_store_cluster_create(struct atr_store *s, const struct atr_cluster *c, const json_t *partitions,
+			     int64_t *id_out);
+/* Replaces its settings (name and worker kept); partitions NULL: kept. */
+int atr_store_cluster_update(struct atr_store *s, const struct atr_cluster *c, const json_t *partitions);
+/* By name, or by id when ref is all digits. ATR_ENOTFOUND. */
+int atr_store_cluster_get(struct atr_store *s, const char *ref, struct atr_cluster *out);
+int atr_store_cluster_get_id(struct atr_store *s, int64_t id, struct atr_cluster *out);
+/* By its worker row. ATR_ENOTFOUND. */
+int atr_store_cluster_by_worker(struct atr_store *s, int64_t worker_id, struct atr_cluster *out);
+/* The API object (no secret: the secret file's path only), new reference, or NULL with *err. */
+json_t *atr_store_cluster_json(struct atr_store *s, int64_t id, int *err);
+int atr_store_cluster_list(struct atr_store *s, const struct atr_page *p, json_t *arr, bool *more);
+/* Deletes the cluster; its worker row is deregistered. ATR_ECONFLICT while jobs are active there. */
+int atr_store_cluster_delete(struct atr_store *s, int64_t id);
+/* Every cluster's id (for the backend at start), into ids (at most max); the count or <0. */
+int atr_store_cluster_ids(struct atr_store *s, int64_t *ids, int max);
+
+/* ---- the Slurm job of each attempt ---- */
+struct atr_cluster_job {
+	int64_t job_id, attempt, cluster_id, slurm_job_id; /* 0: not known yet */
+	int64_t log_offset;
+	char slurm_name[64];
+};
+/* Records a submission about to be made (kept when already there: a retry). */
+int atr_store_cluster_job_put(struct atr_store *s, const struct atr_cluster_job *cj);
+int atr_store_cluster_job_set_slurm_id(struct atr_store *s, int64_t job_id, int64_t attempt, int64_t slurm_id);
+int atr_store_cluster_job_set_log_offset(struct atr_store *s, int64_t job_id, int64_t attempt, int64_t off);
+int atr_store_cluster_job_done(struct atr_store *s, int64_t job_id, int64_t attempt);
+/* fn for each not-done job of the cluster. */
+int atr_store_cluster_jobs_active(struct atr_store *s, int64_t cluster_id,
+				  int (*fn)(const struct atr_cluster_job *cj, void *cls), void *cls);
+
+#endif

@@ -1,0 +1,66 @@
+#ifndef ATRIUM_SLURM_INTERNAL_H
+#define ATRIUM_SLURM_INTERNAL_H
+/* Shared by src/dispatch/slurm*.c only: the backend's in-memory view of its clusters. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "atrium/slurm.h"
+#include "atrium/store_clusters.h"
+
+struct atr_xfer;
+struct scl;
+
+/* One attempt of an Atrium job, as one Slurm batch job. */
+struct sjob {
+	struct sjob *next;
+	struct scl *cl;
+	int64_t job_id, attempt, slurm_id; /* slurm_id 0: not known yet */
+	int64_t log_off;		   /* bytes of its output file already stored as its log */
+	char name[64];			   /* unique: a retry looks it up before submitting again */
+	char dir[1200];			   /* its folder in the shared directory */
+	bool sending;			   /* the engine waits for the dispatch result */
+	bool cancel, cancel_sent, ended;
+	bool lookup; /* an earlier try may have reached Slurm: look the name up first */
+	char *body;  /* the submission */
+	struct atr_xfer *xfer;
+};
+
+struct scl {
+	struct scl *next;
+	struct atr_slurm *s;
+	struct atr_cluster c;
+	struct sjob *jobs;
+	uv_timer_t *timer;
+	struct atr_xfer *poll;
+	int64_t interval_ms;
+	int64_t since_s; /* update_time of the next poll (0: every job) */
+	bool up;	 /* slurmrestd answered the last poll */
+};
+
+struct atr_slurm {
+	struct atr_slurm_opts o;
+	struct atr_engine *e;
+	struct scl *clusters;
+	bool closing; /* the daemon stops: aborts forget, they cancel nothing */
+};
+
+/* slurm_submit.c */
+/* The X-SLURM-USER-* headers of the cluster (a minted or a read JWT): 0 or <0. */
+int slurm_auth_headers(const struct scl *cl, char name_hdr[128], char token_hdr[2048]);
+void slurm_submit(struct sjob *j);
+void slurm_send_cancel(struct sjob *j);
+struct atr_client_resp;
+int slurm_rest_get(struct scl *cl, const char *path, void (*cb)(void *cls, const struct atr_client_resp *resp),
+		   void *cls, struct atr_xfer **xfer);
+char *slurm_submit_body(struct atr_slurm *s, const struct scl *cl, const struct sjob *j,
+			const struct atr_job_dispatch *jd);
+
+void slurm_rest_delete(struct scl *cl, const char *path, void (*cb)(void *cls, const struct atr_client_resp *resp),
+		       void *cls);
+
+/* slurm.c */
+void slurm_poll_soon(struct scl *cl);
+void slurm_job_free(struct sjob *j);
+
+#endif

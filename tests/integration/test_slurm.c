@@ -1,0 +1,349 @@
+/*
+ * test_slurm.c: Slurm clusters as a dispatch backend, against a real single-node Slurm
+ * (slurmctld, slurmd, slurmrestd with JWT, two fake GPUs) that tests/slurm/slurm-up.sh
+ * starts on loopback. Jobs go through Atrium end to end: success with its output registered
+ * as a model version and its log read from the job's output file, failure with its exit
+ * code, cancel, a GPU request (GRES), slurmrestd stopped and started mid-run, `atrium serve`
+ * restarted mid-run, the time limit from timeout_s; and the cluster routes' happy path, bad
+ * input and no-permission cases. Prints SKIP and passes where Slurm cannot be set up (not
+ * root, no packages).
+ */
+#include "fixtures.h"
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UP "tests/slurm/slurm-up.sh"
+#define KEY "/var/spool/slurm-up/ctld/jwt_hs256.key"
+
+static struct h_server S;
+static char editor[128], viewer[128];
+static char shared[128];
+static bool started_slurm;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static long long submit(const char *body)
+{
+	json_t *j = h_call(&S, "POST", "/api/v1/projects/hpc/jobs", editor, body, 201);
+	long long id = f_int(j, "id");
+	json_decref(j);
+	return id;
+}
+
+static json_t *job(long long id)
+{
+	return h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", id), S.admin_token, NULL, 200);
+}
+
+static bool ended(const char *st)
+{
+	return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "cancelled");
+}
+
+static json_t *wait_job(long long id, int timeout_s)
+{
+	for (int waited = 0; waited < timeout_s; waited += 20) {
+		json_t *j =
+			h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=20", id), S.admin_token, NULL, 200);
+		if (ended(f_str(j, "state")))
+			return j;
+		json_decref(j);
+	}
+	fprintf(stderr, "job %lld did not end in %d s\n", id, timeout_s);
+	fail();
+	return NULL;
+}
+
+static void wait_state(long long id, const char *state, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 200) {
+		json_t *j = job(id);
+		bool ok = !strcmp(f_str(j, "state"), state);
+		json_decref(j);
+		if (ok)
+			return;
+		sleep_ms(200);
+	}
+	fprintf(stderr, "job %lld never reached %s\n", id, state);
+	fail();
+}
+
+static char *logs(long long id)
+{
+	struct h_resp r;
+	char *out;
+
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", id), S.admin_token, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	out = strdup(r.body ? r.body : "");
+	h_resp_free(&r);
+	return out;
+}
+
+static void expect_log(long long id, const char *needle)
+{
+	char *l = logs(id);
+	if (!strstr(l, needle))
+		fprintf(stderr, "job %lld log lacks '%s':\n%s\n", id, needle, l);
+	assert_non_null(strstr(l, needle));
+	free(l);
+}
+
+static const char *cluster_body2(const char *name, const char *auth, int max_jobs)
+{
+	return h_fmt("{\"name\":\"%s\",\"kind\":\"slurm\",\"url\":\"http://127.0.0.1:6820/slurm/v0.0.38\","
+		     "\"auth\":\"%s\",\"secret_path\":\"" KEY "\",\"user\":\"mlops\",\"partitions\":[\"debug\"],"
+		     "\"gres\":\"gpu\",\"shared_dir\":\"%s\",\"max_jobs\":%d}",
+		     name, auth, shared, max_jobs);
+}
+
+static const char *cluster_body(const char *name, const char *unused)
+{
+	(void)unused;
+	return cluster_body2(name, "jwt_key", 50);
+}
+
+static void test_cluster_routes(void **state)
+{
+	json_t *j;
+	(void)state;
+
+	/* made in setup: read back, no secret in it */
+	j = h_call(&S, "GET", "/api/v1/clusters/lab", viewer, NULL, 200);
+	assert_string_equal(f_str(j, "kind"), "slurm");
+	assert_string_equal(f_str(j, "auth"), "jwt_key");
+	assert_null(json_object_get(j, "secret_path"));
+	assert_string_equal(f_str(j, "link"), "online");
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/clusters", viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	j = h_call(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"max_jobs\":40}", 200);
+	assert_int_equal(f_int(j, "max_jobs"), 40);
+	json_decref(j);
+	/* bad input, each naming its field */
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body("lab", ""), 409, "name");
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token, "{\"name\":\"x\"}", 400, "url");
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body2("x", "password", 5), 400, "auth");
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body2("x", "jwt_key", 0), 400,
+		       "max_jobs");
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body("Bad Name", ""), 400, "name");
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"shared_dir\":\"rel/dir\"}", 400,
+		       "shared_dir");
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"bogus\":1}", 400, "bogus");
+	h_expect_error(&S, "GET", "/api/v1/clusters/nope", viewer, NULL, 404, NULL);
+	h_expect_error(&S, "POST", "/api/v1/projects/hpc/jobs", editor, "{\"command\":[\"true\"],\"cluster\":\"nope\"}",
+		       400, "cluster");
+	/* no permission: only admins write */
+	h_expect_error(&S, "POST", "/api/v1/clusters", editor, cluster_body("x", ""), 403, NULL);
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", editor, "{\"max_jobs\":1}", 403, NULL);
+	h_expect_error(&S, "DELETE", "/api/v1/clusters/lab", viewer, NULL, 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/clusters", NULL, NULL, 401, NULL);
+	/* a second cluster, deleted */
+	json_decref(h_call(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body("spare", ""), 201));
+	json_decref(h_call(&S, "DELETE", "/api/v1/clusters/spare", S.admin_token, NULL, 204));
+	h_expect_error(&S, "GET", "/api/v1/clusters/spare", viewer, NULL, 404, NULL);
+}
+
+static void test_success_with_outputs(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit(
+		"{\"name\":\"train\",\"cluster\":\"lab\",\"outputs\":{\"model\":\"net\"},\"resources\":{\"cpus\":1},"
+		"\"command\":\"echo hello from slurm job $ATRIUM_JOB_ID as $(id -un); "
+		"echo weights > $ATRIUM_OUTPUT_DIR/model.bin\"}");
+	j = wait_job(id, 120);
+	if (strcmp(f_str(j, "state"), "succeeded")) {
+		char *l = logs(id);
+		fprintf(stderr, "job %lld: %s\nlog:\n%s\n", id, f_str(j, "message"), l);
+		free(l);
+	}
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_int_equal(f_int(j, "exit_code"), 0);
+	json_decref(j);
+	expect_log(id, h_fmt("hello from slurm job %lld as mlops", id));
+	/* the output became a model version, as from a worker */
+	j = h_call(&S, "GET", "/api/v1/projects/hpc/models/net/versions/1/files", editor, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "items"), 0), "path"), "model.bin");
+	json_decref(j);
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/events", id), editor, NULL, 200);
+	json_decref(j);
+}
+
+static void test_failure_exit_code(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":[\"/bin/sh\",\"-c\",\"echo about to fail; "
+		    "exit 3\"]}");
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_int_equal(f_int(j, "exit_code"), 3);
+	json_decref(j);
+	expect_log(id, "about to fail");
+}
+
+static int squeue_count(long long slurm_job_hint)
+{
+	(void)slurm_job_hint;
+	return h_sh("test -z \"$(squeue -h -o %%i 2>/dev/null)\"") == 0 ? 0 : 1;
+}
+
+static void test_cancel(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"command\":[\"/bin/sh\",\"-c\",\"echo sleeping; exec sleep 300\"]}");
+	wait_state(id, "running", 60000);
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", id), editor, "{}", 202));
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "cancelled");
+	json_decref(j);
+	for (int t = 0; t < 100 && squeue_count(0); t++)
+		sleep_ms(200);
+	assert_int_equal(squeue_count(0), 0); /* gone from Slurm too */
+}
+
+static void test_gpu_request(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"resources\":{\"gpus\":2},\"command\":\"echo gpus=$CUDA_VISIBLE_DEVICES\"}");
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	expect_log(id, "gpus=0,1");
+	/* more than the cluster has: Slurm refuses it, the job fails with Slurm's reason */
+	id = submit("{\"cluster\":\"lab\",\"resources\":{\"gpus\":3},\"command\":\"true\"}");
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_non_null(strstr(f_str(j, "message"), "slurm"));
+	json_decref(j);
+}
+
+/* slurmrestd goes away while a job runs and ends; once it is back, Atrium catches up. */
+static void test_slurmrestd_down_mid_run(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"command\":\"echo before; sleep 4; echo after\"}");
+	wait_state(id, "running", 60000);
+	assert_int_equal(h_sh("bash " UP " rest-stop >/dev/null 2>&1"), 0);
+	sleep_ms(7000); /* the job ends meanwhile */
+	j = job(id);
+	assert_string_equal(f_str(j, "state"), "running"); /* its last known state */
+	json_decref(j);
+	assert_int_equal(h_sh("bash " UP " rest-start >/dev/null 2>&1"), 0);
+	j = wait_job(id, 90);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	expect_log(id, "after");
+}
+
+/* `atrium serve` restarts while the job runs: it finds the job in Slurm by its id. */
+static void test_server_restart_mid_run(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":\"sleep 4; echo survived\"}");
+	wait_state(id, "running", 60000);
+	h_server_restart(&S, NULL);
+	j = wait_job(id, 90);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_int_equal(f_int(j, "attempts"), 1); /* never submitted twice */
+	json_decref(j);
+	expect_log(id, "survived");
+}
+
+/* timeout_s becomes Slurm's time limit (whole minutes): Slurm ends the job, Atrium fails it. */
+static void test_timeout(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"timeout_s\":30,\"command\":\"exec sleep 600\"}");
+	j = wait_job(id, 240);
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_non_null(strstr(f_str(j, "message"), "timed out"));
+	json_decref(j);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (h_sh("bash " UP " status >/dev/null 2>&1") != 0) {
+		if (h_sh("SLURM_UP_FAKE_GPUS=2 bash " UP " up >/tmp/atrium-slurm-up.log 2>&1") != 0)
+			return 1; /* (main prints SKIP) */
+		started_slurm = true;
+	}
+	snprintf(shared, sizeof(shared), "/tmp/atrium-slurm-%d", (int)getpid());
+	mkdir(shared, 0755);
+	h_server_start(&S, (const char *const[]){ "--heartbeat-timeout", "6", NULL });
+	snprintf(editor, sizeof(editor), "%s", h_user(&S, "ed", false));
+	snprintf(viewer, sizeof(viewer), "%s", h_user(&S, "vi", false));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", S.admin_token, "{\"name\":\"hpc\"}", 201));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/hpc/members/ed", S.admin_token, "{\"role\":\"editor\"}", 200));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/hpc/members/vi", S.admin_token, "{\"role\":\"viewer\"}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/clusters", S.admin_token, cluster_body("lab", ""), 201));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0); /* (exit 0: no leak, no sanitizer report) */
+	h_server_cleanup(&S);
+	h_sh("rm -rf %s", shared);
+	if (started_slurm && !getenv("ATRIUM_SLURM_KEEP"))
+		h_sh("bash " UP " down >/dev/null 2>&1");
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cluster_routes),
+		cmocka_unit_test(test_success_with_outputs),
+		cmocka_unit_test(test_failure_exit_code),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_gpu_request),
+		cmocka_unit_test(test_slurmrestd_down_mid_run),
+		cmocka_unit_test(test_server_restart_mid_run),
+		cmocka_unit_test(test_timeout),
+	};
+	if (geteuid() != 0 || access(UP, R_OK) != 0) {
+		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
+		return 0;
+	}
+	if (setup(NULL) != 0) {
+		printf("SKIP: no Slurm (the packages could not be installed: see /tmp/atrium-slurm-up.log)\n");
+		return 0;
+	}
+	return h_finish(cmocka_run_group_tests(tests, NULL, teardown));
+}
