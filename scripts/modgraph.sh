@@ -72,6 +72,7 @@ principal: core
 credentials: core
 metrics: core
 scoring: core
+sweep: core
 profile: core
 page: http
 store: store
