@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs what Atrium needs on Debian when something is missing.
-#   scripts/deps.sh         build dependencies (make, make run)
+#   scripts/deps.sh         build dependencies (make, make run; esbuild minifies the vendored JS)
 #   scripts/deps.sh test    also what the tests drive: curl and jq (README walkthrough),
 #                           chromium, nodejs and npm (dashboard browser tests), openssl
 #                           (the TLS test's certificate). `make fuzz` also needs clang.
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
-PKGS="gcc make pkg-config libmicrohttpd-dev libuv1-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev"
+PKGS="gcc make pkg-config libmicrohttpd-dev libuv1-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev esbuild"
 if [ "${1:-build}" = test ]; then
 	PKGS="$PKGS curl jq procps chromium openssl"
 fi

@@ -246,19 +246,34 @@ test('first load: the overview renders from a cold cache (time reported, not ass
 		}).observe(document, { childList: true, subtree: true });
 	}, adminToken);
 	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Network.enable');
 	await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+	// the bytes on the wire (gzipped as served) of the dashboard's own files, not the API's
+	// answers: what a cold first load ships
+	const urls = new Map();
+	let wire = new Map();
+	cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+	cdp.on('Network.loadingFinished', (e) => {
+		const u = urls.get(e.requestId) || '';
+		if (u.startsWith(base) && !u.includes('/api/')) wire.set(u.slice(base.length), e.encodedDataLength);
+	});
 	const runs = [];
 	for (let i = 0; i < 3; i++) {
 		await page.goto('about:blank');
+		wire = new Map();
 		const t0 = Date.now();
 		await page.goto(base + '/#/overview', { waitUntil: 'commit' });
 		await page.locator('main .view:not([aria-busy]) [data-stat="users"] .figure').waitFor();
 		const wall = Date.now() - t0;
 		const inPage = await page.evaluate(() => Math.round(window.__rendered));
-		runs.push({ wall, inPage });
+		await page.waitForLoadState('load');
+		const bytes = [...wire.values()].reduce((a, b) => a + b, 0);
+		runs.push({ wall, inPage, bytes, files: wire.size, uplot: wire.get('/vendor/uplot/uPlot.esm.js') || 0 });
 	}
 	const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
 	console.log(`        (overview rendered on a cold load: ${med('inPage')} ms after navigation start in the page, ${med('wall')} ms wall; median of 3)`);
+	console.log(`        (first load: ${med('files')} files, ${(med('bytes') / 1024).toFixed(1)} KiB on the wire gzipped with headers, uPlot ${(med('uplot') / 1024).toFixed(1)} KiB of it)`);
+	assert.ok(med('bytes') > 0 && med('uplot') > 0, 'the first load was measured');
 	assert.equal(await cardFigure(page, 'users'), String((await apiOk('GET', '/admin/stats')).totals.users.total));
 	await cdp.detach();
 });
@@ -1768,6 +1783,84 @@ test('compare runs: ticked with the keyboard; differing params marked, last valu
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
 	await page.locator('main figure.metric[data-key="loss"] .uplot canvas').first().waitFor();
 	assert.match(await page.locator('main figure.metric[data-key="loss"] .metric-chart').getAttribute('aria-label'), /by seconds since start$/);
+});
+
+// ---------- issue 18, the rest (dashwork): compare's smoothing, progress axis, parallel
+// coordinates and scatter; GPU-hours over time; the runs table at scale ----------
+
+test('compare: smoothing, x by progress, parallel coordinates (brushed) and a param-against-metric scatter', async (page) => {
+	const names = ['baseline', 'sweep-3', 'sweep-2'];
+	const ids = names.map((n) => seed.runs[n]);
+	await asAdmin(page, `projects/cats/compare?runs=${ids.join(',')}`, 'Compare runs');
+	// the smoothing is the page's own function: a debiased EMA (checked against its definition)
+	const ema = (vals, w) => {
+		let acc = 0;
+		return vals.map((v, i) => ((acc = acc * w + (1 - w) * v), acc / (1 - w ** (i + 1))));
+	};
+	const loss = seed.metrics['sweep-3'].loss.values;
+	const got = await page.evaluate(async (v) => (await import('/views/compare.js')).smooth(v, 0.6), loss);
+	ema(loss, 0.6).forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-12, `point ${i}`));
+	assert.deepEqual(await page.evaluate(async () => (await import('/views/compare.js')).smooth([1, null, 3], 0)), [1, null, 3]);
+	// the slider keeps its weight in the address; the captions say so, the points tables stay raw
+	await page.locator('main input[name=smooth]').evaluate((el) => {
+		el.value = '0.6';
+		el.dispatchEvent(new Event('input', { bubbles: true }));
+		el.dispatchEvent(new Event('change', { bubbles: true }));
+	});
+	await page.waitForURL(/smooth=0\.6/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	const lossFig = page.locator('main figure.metric[data-key="loss"]');
+	await lossFig.locator('.uplot canvas').first().waitFor();
+	assert.match(await itext(lossFig.locator('figcaption')), /smoothed \(EMA 0\.6\)$/);
+	assert.equal(await text(page.locator('main .smooth-value')), '0.6');
+	await lossFig.locator('details.figures summary').click();
+	const first = await cellTexts(lossFig.locator('details.figures tbody tr').first());
+	assert.equal(first[0], String(seed.metrics.baseline.loss.steps[0]));
+	assert.equal(first[1], String(seed.metrics.baseline.loss.values[0]), 'the table shows the raw value');
+	// runs of very different lengths (60 steps, 8 steps) over each other: x by progress
+	await page.locator('main select[name=x]').selectOption('progress');
+	await page.waitForURL(/x=progress/);
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Compare runs' }).waitFor();
+	await lossFig.locator('.uplot canvas').first().waitFor();
+	assert.match(await lossFig.locator('.metric-chart').getAttribute('aria-label'), /by progress$/);
+	assert.match(page.url(), /smooth=0\.6/);
+	// parallel coordinates: the params that differ, then the metric; a line per run
+	const pv = panelOf(page, 'compare-pv');
+	const pc = pv.locator('svg.parcoords');
+	assert.deepEqual(await pc.locator('.pc-axis .pc-name').allTextContents(), ['epochs', 'lr', 'accuracy']);
+	assert.deepEqual(await pc.locator('.pc-lines path').evaluateAll((ps) => ps.map((p) => p.dataset.key)), ids.map(String));
+	assert.deepEqual(await pc.locator('.pc-axis[data-axis="lr"] .pc-tick').allTextContents(), ['0.01', '0.055', '0.1']);
+	// sweep-2 has no epochs and no accuracy: its line is only the lr point (no segment)
+	assert.doesNotMatch(await pc.locator(`.pc-lines path[data-key="${ids[2]}"]`).getAttribute('d'), /L/);
+	assert.match(await pc.locator(`.pc-lines path[data-key="${ids[0]}"]`).getAttribute('d'), /^M[\d.]+,[\d.]+L[\d.]+,[\d.]+L[\d.]+,[\d.]+$/);
+	// the scatter: epochs against accuracy, a dot per run that has both
+	const sc = pv.locator('svg.scatter');
+	assert.deepEqual(await sc.locator('circle').evaluateAll((cs) => cs.map((c) => c.dataset.key)), ids.slice(0, 2).map(String));
+	assert.deepEqual(await sc.locator('.sc-name').allTextContents(), ['epochs', 'accuracy']);
+	// another metric and param redraw both in place: lr against loss, all three runs
+	await pv.locator('select[name=pc-metric]').selectOption('loss');
+	await pv.locator('select[name=sc-param]').selectOption('lr');
+	assert.deepEqual(await pc.locator('.pc-axis .pc-name').allTextContents(), ['epochs', 'lr', 'loss']);
+	assert.deepEqual(await sc.locator('circle').evaluateAll((cs) => cs.map((c) => c.dataset.key)), ids.map(String));
+	assert.match(await sc.locator(`circle[data-key="${ids[2]}"] title`).textContent(), /sweep-2 \(#\d+\): lr = 0\.1, loss = /);
+	// brushing: drag along the lr axis over its top half keeps sweep-2 (lr 0.1) only
+	const hit = pc.locator('.pc-axis[data-axis="lr"] .pc-hit');
+	await hit.scrollIntoViewIfNeeded();
+	const box = await hit.boundingBox();
+	await page.mouse.move(box.x + box.width / 2, box.y + 2);
+	await page.mouse.down();
+	await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.3, { steps: 4 });
+	await page.mouse.up();
+	assert.deepEqual(await pc.locator('.pc-lines path:not(.dim)').evaluateAll((ps) => ps.map((p) => p.dataset.key)), [String(ids[2])]);
+	assert.match(await text(pv.locator('.pc-kept')), /^1 of 3 runs kept: sweep-2 \(#\d+\)\.$/);
+	await shot(page, 'compare-parcoords');
+	if (process.env.DOCS_IMG_DIR) await pv.screenshot({ path: path.join(process.env.DOCS_IMG_DIR, 'compare-parcoords.png') });
+	// a click on the axis clears its range (where the axis is now: the screenshot may scroll)
+	await hit.scrollIntoViewIfNeeded();
+	const box2 = await hit.boundingBox();
+	await page.mouse.click(box2.x + box2.width / 2, box2.y + box2.height / 2);
+	assert.equal(await pc.locator('.pc-lines path.dim').count(), 0);
+	assert.match(await text(pv.locator('.pc-kept')), /^3 of 3 runs kept/);
 });
 
 test('workers: the jobs running on a worker and which job holds each GPU', async (page) => {

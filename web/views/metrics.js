@@ -17,7 +17,8 @@ export const metricSummaries = (runId) => api.listAll(`/runs/${runId}/metrics`, 
 export const metricPoints = (runId, key) => api.get(`/runs/${runId}/metrics/${api.seg(key)}`, { max_points: MAX_POINTS });
 
 /*
- * A chart of one metric key: series [{label, x, y, color}] (one per run; colour optional). Returns {el, draw}: el is
+ * A chart of one metric key: series [{label, x, y, raw, color}] (one per run; colour optional; raw: the
+ * points before smoothing, for the table). Returns {el, draw}: el is
  * the figure (title, chart, "Points as a table"), draw() draws the chart once el is on the
  * page (uPlot needs its width) and returns its cleanup.
  */
@@ -29,7 +30,7 @@ export function metricFigure(key, series, note, chart = {}) {
 	points.addEventListener(
 		'toggle',
 		() => {
-			const [steps, ...ys] = joinSeries(series.map((s) => [s.x, s.y]));
+			const [steps, ...ys] = joinSeries(series.map((s) => [s.x, s.raw || s.y])); // raw: the points before smoothing
 			points.append(
 				table({
 					caption: `Points of ${key}`,
