@@ -74,6 +74,7 @@ metrics: core
 scoring: core
 sweep: core
 profile: core
+launch_params: core
 page: http
 store: store
 db: store
@@ -96,6 +97,7 @@ store_stats: store
 store_workers: store
 store_evaluations: store
 store_benchmarks: store
+store_launchers: store
 client: net
 loop: net
 sched: sched
@@ -107,6 +109,7 @@ auth: registry
 artifacts: artifacts
 gc: artifacts
 engine: jobs
+launcher: jobs
 deploy: deploy
 http: http
 server: http

@@ -7,11 +7,17 @@
  */
 
 /* Project roles, in order: each includes what the ones before it may do. */
-enum atr_prole { ATR_PROLE_NONE = 0, ATR_PROLE_VIEWER, ATR_PROLE_EDITOR, ATR_PROLE_OWNER };
+enum atr_prole {
+	ATR_PROLE_NONE = 0,
+	ATR_PROLE_VIEWER,
+	ATR_PROLE_LAUNCHER, /* a viewer who may also run the project's launchers (issue 20) */
+	ATR_PROLE_EDITOR,
+	ATR_PROLE_OWNER
+};
 
 /* "owner" -> ATR_PROLE_OWNER ...; NULL/unknown -> ATR_PROLE_NONE. */
 enum atr_prole atr_prole_parse(const char *s);
-/* "viewer", "editor", "owner" ("none" for ATR_PROLE_NONE). */
+/* "viewer", "launcher", "editor", "owner" ("none" for ATR_PROLE_NONE). */
 const char *atr_prole_name(enum atr_prole r);
 
 /*
@@ -34,6 +40,7 @@ enum atr_res {
 	ATR_RES_BENCHMARK,	  /* {project}/benchmarks/{benchmark} (a name or an id) */
 	ATR_RES_EVALUATION,	  /* {project}/benchmarks/{benchmark}/evaluations/{evaluation} */
 	ATR_RES_COMPETITION,	  /* /competitions/{competition} (a name) */
+	ATR_RES_LAUNCHER,	  /* {project}/launchers/{launcher} (a name or an id) */
 	ATR_RES_COUNT
 };
 

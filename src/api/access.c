@@ -54,6 +54,8 @@ static const char *role_phrase(enum atr_prole role)
 	switch (role) {
 	case ATR_PROLE_VIEWER:
 		return "a viewer";
+	case ATR_PROLE_LAUNCHER:
+		return "a launcher";
 	case ATR_PROLE_EDITOR:
 		return "an editor";
 	case ATR_PROLE_OWNER:
@@ -437,6 +439,25 @@ static int load_competition(struct atr_req *r, struct api_res *x)
 	return 0;
 }
 
+/* {launcher} of {project}: a name or an id. */
+static int load_launcher(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "launcher");
+	int rc = load_project(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = atr_store_launcher_find(STORE(r), x->project.id, name ? name : "", &x->launcher);
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "launcher '%s' does not exist in project '%s'", name ? name : "",
+				    x->project.name);
+		return -1;
+	}
+	if (rc == 0)
+		atr_req_audit_object(r, "project:%s/launcher:%s", x->project.name, x->launcher.name);
+	return rc;
+}
+
 static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) = {
 	[ATR_RES_PROJECT] = load_project,
 	[ATR_RES_DATASET] = load_dataset,
@@ -451,6 +472,7 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_BENCHMARK] = load_benchmark,
 	[ATR_RES_EVALUATION] = load_evaluation,
 	[ATR_RES_COMPETITION] = load_competition,
+	[ATR_RES_LAUNCHER] = load_launcher,
 };
 
 /* ---- MLflow's artifact listing: the `path` query parameter names a run or a model version ---- */

@@ -102,6 +102,7 @@ void api_audit_record(void *app, struct atr_req *r);
 #include "atrium/store_projects.h"
 #include "atrium/store_runs.h"
 #include "atrium/store_benchmarks.h"
+#include "atrium/store_launchers.h"
 /* What a route's path points at, loaded by api_resolve before the handler runs: the project
  * and the caller's role there always, the rest by the route's resource kind. */
 struct api_res {
@@ -118,6 +119,7 @@ struct api_res {
 	struct atr_benchmark benchmark;	  /* ATR_RES_BENCHMARK, ATR_RES_EVALUATION */
 	int64_t evaluation_id;		  /* ATR_RES_EVALUATION */
 	struct atr_competition comp;	  /* ATR_RES_COMPETITION (higher_better set from its metric) */
+	struct atr_launcher launcher;	  /* ATR_RES_LAUNCHER */
 	/* ATR_RF_ARTIFACT_PATH: whose files the query's path names ("run" or "model_version", its
 	 * id) and the folder inside them ("" the root; in the request arena) */
 	struct {
@@ -455,5 +457,17 @@ void api_comp_subs_list(struct atr_req *r);
 void api_comp_sub_select(struct atr_req *r);
 void api_comp_board_public(struct atr_req *r);
 void api_comp_board_private(struct atr_req *r);
+
+/* launchers.c: a project's launchers, their versions, running one (issue 20) */
+extern const struct atr_field api_launcher_create_schema[], api_launcher_update_schema[], api_launcher_run_schema[];
+extern const struct atr_qparam api_launchers_list_query[];
+void api_launchers_list(struct atr_req *r);
+void api_launchers_create(struct atr_req *r);
+void api_launchers_get(struct atr_req *r);
+void api_launchers_update(struct atr_req *r);
+void api_launchers_delete(struct atr_req *r);
+void api_launchers_versions(struct atr_req *r);
+void api_launchers_jobs(struct atr_req *r);
+void api_launchers_run(struct atr_req *r);
 
 #endif

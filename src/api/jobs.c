@@ -116,6 +116,16 @@ static int model_or_reply(struct atr_req *r, int64_t project_id, const json_t *r
 	return 0;
 }
 
+/* What launched the job, when a launcher did: "launcher": {name, version, values} (issue 20). */
+static void job_launcher(struct atr_req *r, json_t *j, int64_t id)
+{
+	int rc;
+	json_t *l = atr_store_job_launcher(STORE(r), id, &rc);
+
+	if (l)
+		json_object_set_new(j, "launcher", l);
+}
+
 static void reply_job_as(struct atr_req *r, unsigned status, int64_t id, bool show_env)
 {
 	int rc;
@@ -126,6 +136,7 @@ static void reply_job_as(struct atr_req *r, unsigned status, int64_t id, bool sh
 	}
 	if (!show_env)
 		api_hide_env_values(j);
+	job_launcher(r, j, id);
 	atr_reply_json(r, status, j);
 }
 

@@ -83,7 +83,10 @@ static const char *access_word(enum atr_access a)
 
 static const char *role_phrase(enum atr_prole role)
 {
-	return role == ATR_PROLE_OWNER ? "an owner" : role == ATR_PROLE_EDITOR ? "an editor" : "a viewer";
+	return role == ATR_PROLE_OWNER	    ? "an owner"
+	       : role == ATR_PROLE_EDITOR   ? "an editor"
+	       : role == ATR_PROLE_LAUNCHER ? "a launcher"
+					    : "a viewer";
 }
 
 static void add(char *d, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -26,7 +26,7 @@ const struct atr_field api_project_patch_schema[] = {
 };
 
 const struct atr_field api_project_member_schema[] = {
-	{ "role", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "owner|editor|viewer", NULL },
+	{ "role", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "owner|editor|launcher|viewer", NULL },
 	{ 0 },
 };
 

@@ -18,6 +18,7 @@
 #define VIEWER ATR_PROLE_VIEWER
 #define EDITOR ATR_PROLE_EDITOR
 #define OWNER ATR_PROLE_OWNER
+#define LAUNCHER ATR_PROLE_LAUNCHER
 #define OCTETS "application/octet-stream" /* files: .produces of downloads */
 #define R(m, p, h, ...)                                              \
 	{                                                            \
@@ -486,6 +487,29 @@ const struct atr_route atr_routes[] = {
 	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .query = api_leaderboard_query, .name = "benchmarks.leaderboard",
 	  .summary = "Best evaluation per model version, ranked by the primary metric (JSON or CSV)"),
 /* jobs */
+/* launchers (launchers.c, issue 20): viewers read, the launcher role runs, editors write */
+#define LN "/api/v1/projects/{project}/launchers"
+#define LNX LN "/{launcher}"
+	R("GET", LN, api_launchers_list, .access = USER, .resource = ATR_RES_PROJECT, .role = VIEWER,
+	  .query = api_launchers_list_query, .name = "launchers.list", .summary = "A project's launchers"),
+	R("POST", LN, api_launchers_create, .access = USER, .resource = ATR_RES_PROJECT, .role = EDITOR,
+	  .body = api_launcher_create_schema, .status = 201, .name = "launchers.create",
+	  .summary = "Create a launcher: a job spec with typed parameters (version 1)"),
+	R("GET", LNX, api_launchers_get, .access = USER, .resource = ATR_RES_LAUNCHER, .role = VIEWER,
+	  .name = "launchers.get", .summary = "A launcher and its latest version"),
+	R("PUT", LNX, api_launchers_update, .access = USER, .resource = ATR_RES_LAUNCHER, .role = EDITOR,
+	  .body = api_launcher_update_schema, .name = "launchers.update",
+	  .summary = "Save a new version of a launcher"),
+	R("DELETE", LNX, api_launchers_delete, .access = USER, .resource = ATR_RES_LAUNCHER, .role = EDITOR,
+	  .status = 204, .name = "launchers.delete", .summary = "Archive a launcher (its versions and jobs stay)"),
+	R("GET", LNX "/versions", api_launchers_versions, .access = USER, .resource = ATR_RES_LAUNCHER, .role = VIEWER,
+	  .query = api_page_query, .name = "launchers.versions", .summary = "A launcher's versions, newest first"),
+	R("GET", LNX "/runs", api_launchers_jobs, .access = USER, .resource = ATR_RES_LAUNCHER, .role = VIEWER,
+	  .query = api_page_query, .name = "launchers.runs.list",
+	  .summary = "The jobs a launcher submitted, with their versions and values"),
+	R("POST", LNX "/runs", api_launchers_run, .access = USER, .resource = ATR_RES_LAUNCHER, .role = LAUNCHER,
+	  .flags = ATR_RF_IDEMPOTENT, .body = api_launcher_run_schema, .status = 201, .name = "launchers.run",
+	  .summary = "Run a launcher with values: a job and its run"),
 #define PJ "/api/v1/projects/{project}/jobs"
 #define J "/api/v1/jobs/{job}"
 	R("GET", PJ, api_jobs_list, .access = USER, .resource = ATR_RES_PROJECT, .role = VIEWER, .flags = ATR_RF_JOB_OK,

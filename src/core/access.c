@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static const char *const role_names[] = { "none", "viewer", "editor", "owner" };
+static const char *const role_names[] = { "none", "viewer", "launcher", "editor", "owner" };
 
 enum atr_prole atr_prole_parse(const char *s)
 {
@@ -36,6 +36,7 @@ const char *atr_res_name(enum atr_res r)
 		[ATR_RES_BENCHMARK] = "benchmark",
 		[ATR_RES_EVALUATION] = "evaluation",
 		[ATR_RES_COMPETITION] = "competition",
+		[ATR_RES_LAUNCHER] = "launcher",
 	};
 	return r < ATR_RES_COUNT ? names[r] : "none";
 }

@@ -1,7 +1,7 @@
 /*
  * test_authz_matrix.c: the authorization matrix, generated from the route table (atr_routes,
  * linked in). Every route is called by every kind of caller: an admin, the project's owner,
- * editor and viewer, an outsider (a user with a project of their own), the tokens of three jobs
+ * editor, launcher (issue 20: runs launchers, reads, writes nothing else) and viewer, an outsider (a user with a project of their own), the tokens of three jobs
  * (one of another project, one of the project that reaches the fixture's run, job and inputs,
  * one of the project that reaches none of them), a deployment's invoke key, a worker's secret,
  * a metrics scrape token, and no token at all. Path parameters, MLflow's body and query
@@ -38,6 +38,7 @@ enum caller {
 	C_ADMIN,
 	C_OWNER,
 	C_EDITOR,
+	C_LAUNCHER, /* the launcher role: between viewer and editor */
 	C_VIEWER,
 	C_OUTSIDER,
 	C_JOB_OTHER, /* a job of another project */
@@ -49,9 +50,9 @@ enum caller {
 	C_NONE,
 	C_COUNT
 };
-static const char *const caller_names[C_COUNT] = { "admin",	 "owner",     "editor",	  "viewer",
-						   "outsider",	 "job-other", "job-self", "job-peer",
-						   "invoke-key", "worker",    "scrape",	  "no-token" };
+static const char *const caller_names[C_COUNT] = { "admin",    "owner",	    "editor",	"launcher", "viewer",
+						   "outsider", "job-other", "job-self", "job-peer", "invoke-key",
+						   "worker",   "scrape",    "no-token" };
 static char tok[C_COUNT][160];
 
 /* The fixture world. */
@@ -218,6 +219,15 @@ static void fixture_evaluate(void)
 	json_decref(j);
 }
 
+/* Issue 20's objects: launcher ln of p (runnable with its defaults). */
+static void fixture_launcher(void)
+{
+	json_decref(h_call(&S, "POST", "/api/v1/projects/p/launchers", tok[C_OWNER],
+			   "{\"name\":\"ln\",\"spec\":{\"command\":[\"echo\",\"{{msg}}\"]},"
+			   "\"parameters\":[{\"name\":\"msg\",\"type\":\"string\",\"default\":\"hi\"}]}",
+			   201));
+}
+
 static int setup(void **state)
 {
 	const char *const names[4] = { "own", "ed", "vi", "out" };
@@ -226,8 +236,12 @@ static int setup(void **state)
 
 	h_server_start(&S, NULL);
 	f_people(&S, "p", names, people);
-	for (int i = 0; i < 4; i++)
-		snprintf(tok[C_OWNER + i], sizeof(tok[0]), "%s", people[i]);
+	snprintf(tok[C_OWNER], sizeof(tok[0]), "%s", people[0]);
+	snprintf(tok[C_EDITOR], sizeof(tok[0]), "%s", people[1]);
+	snprintf(tok[C_VIEWER], sizeof(tok[0]), "%s", people[2]);
+	snprintf(tok[C_OUTSIDER], sizeof(tok[0]), "%s", people[3]);
+	snprintf(tok[C_LAUNCHER], sizeof(tok[0]), "%s", h_user(&S, "lau", false));
+	f_member(&S, "p", "lau", "launcher");
 	snprintf(tok[C_ADMIN], sizeof(tok[0]), "%s", S.admin_token);
 	h_user(&S, "spare", false);
 	f_member(&S, "p", "spare", "viewer");
@@ -237,6 +251,7 @@ static int setup(void **state)
 	fixture_data();
 	fixture_service();
 	fixture_evaluate();
+	fixture_launcher();
 	job_token(tok[C_JOB_OTHER], qid, 999999);
 	job_token(tok[C_JOB_SELF], pid, job_id);
 	job_token(tok[C_JOB_PEER], pid, job2_id);
@@ -300,6 +315,8 @@ static const char *param_value(const char *pattern, const char *name)
 		return h_fmt("%lld", eval_id);
 	if (!strcmp(name, "competition"))
 		return "c";
+	if (!strcmp(name, "launcher"))
+		return "ln";
 	if (!strcmp(name, "experiment"))
 		return h_fmt("%lld", pid);
 	if (!strcmp(name, "run"))
@@ -481,6 +498,8 @@ static enum atr_prole role_of(enum caller c)
 	case C_JOB_SELF:
 	case C_JOB_PEER:
 		return ATR_PROLE_EDITOR;
+	case C_LAUNCHER:
+		return ATR_PROLE_LAUNCHER;
 	case C_VIEWER:
 		return ATR_PROLE_VIEWER;
 	default:
@@ -552,9 +571,12 @@ static const struct {
 	const char *name;
 	unsigned refused;
 } player_rules[] = {
-	{ "competitions.submissions.create", BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_OUTSIDER) },
-	{ "competitions.submissions.list", BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_OUTSIDER) },
-	{ "competitions.leaderboard.private", BIT(C_EDITOR) | BIT(C_VIEWER) | BIT(C_OUTSIDER) }, /* before the end */
+	{ "competitions.submissions.create",
+	  BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_OUTSIDER) },
+	{ "competitions.submissions.list",
+	  BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_OUTSIDER) },
+	{ "competitions.leaderboard.private",
+	  BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_VIEWER) | BIT(C_OUTSIDER) }, /* before the end */
 };
 
 static enum want content_rule(const struct atr_route *rt, enum caller c, enum want w)

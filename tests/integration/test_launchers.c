@@ -1,0 +1,325 @@
+/*
+ * test_launchers.c: launchers against the real daemon and a real worker (issue 20): creating
+ * one (every bad parameter definition a 400 naming it), versions, running one with values
+ * (every bad value a 400 naming the parameter; defaults; dataset and model versions resolved
+ * and recorded), substitution that no value can turn into shell code (the job's log shows
+ * what its argv received), the launcher role (runs launchers, reads, edits nothing),
+ * archiving, and the job recording its launcher, version and values.
+ */
+#include "fixtures.h"
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define L "/api/v1/projects/lab/launchers"
+
+static struct h_server S;
+static struct h_worker W;
+static char owner[128], editor[128], launcher[128], viewer[128], outsider[128];
+
+static int setup(void **state)
+{
+	const char *wargs[] = { "--heartbeat", "1", NULL };
+	const char *names[4] = { "ed", "la", "vi", "out" };
+	(void)state;
+	h_server_start(&S, NULL);
+	snprintf(owner, sizeof(owner), "%s", h_user(&S, "own", false));
+	snprintf(editor, sizeof(editor), "%s", h_user(&S, names[0], false));
+	snprintf(launcher, sizeof(launcher), "%s", h_user(&S, names[1], false));
+	snprintf(viewer, sizeof(viewer), "%s", h_user(&S, names[2], false));
+	snprintf(outsider, sizeof(outsider), "%s", h_user(&S, names[3], false));
+	json_decref(h_call(&S, "POST", "/api/v1/projects", owner, "{\"name\":\"lab\"}", 201));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/lab/members/ed", owner, "{\"role\":\"editor\"}", 200));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/lab/members/la", owner, "{\"role\":\"launcher\"}", 200));
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/lab/members/vi", owner, "{\"role\":\"viewer\"}", 200));
+	/* a dataset with a committed version, a model with one */
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/datasets", editor, "{\"name\":\"digits\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/datasets/digits/versions", editor, "{}", 201));
+	json_decref(f_put(&S, "/api/v1/projects/lab/datasets/digits/versions/1/files/a.csv", editor, "x\n1\n", 4, NULL,
+			  201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/datasets/digits/versions/1/commit", editor, "{}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/models", editor, "{\"name\":\"net\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/models/net/versions", editor, "{}", 201));
+	json_decref(f_put(&S, "/api/v1/projects/lab/models/net/versions/1/files/m.bin", editor, "m", 1, NULL, 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/models/net/versions/1/commit", editor, "{}", 200));
+	h_worker_start(&W, &S, h_join_token(&S, "w1"), "w1", 1, wargs);
+	assert_true(h_worker_wait_registered(&W, 0, 20000));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_worker_stop(&W, SIGTERM);
+	h_server_cleanup(&S);
+	return 0;
+}
+
+static json_t *wait_job(long long id)
+{
+	for (int i = 0; i < 8; i++) {
+		json_t *j =
+			h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/wait?timeout_s=30", id), S.admin_token, NULL, 200);
+		const char *st = f_str(j, "state");
+		if (!strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "cancelled"))
+			return j;
+		json_decref(j);
+	}
+	fail();
+	return NULL;
+}
+
+static char *logs(long long id)
+{
+	struct h_resp r;
+	char *s;
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs", id), S.admin_token, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	s = r.body;
+	r.body = NULL;
+	h_resp_free(&r);
+	return s;
+}
+
+static const char *TRAIN =
+	"{\"name\":\"train\",\"description\":\"train a digit classifier\",\"spec\":{"
+	"\"command\":[\"sh\",\"-c\",\"printf '<%s>' \\\"$@\\\"; echo; echo env=$OPT\",\"x\","
+	"\"--lr={{lr}}\",\"{{epochs}}\",\"{{note}}\",\"{{opt}}\",\"{{fast}}\",\"{{data}}\",\"{{base}}\"],"
+	"\"env\":{\"OPT\":\"{{opt}}-{{note}}\"}},"
+	"\"parameters\":["
+	"{\"name\":\"lr\",\"type\":\"float\",\"label\":\"Learning rate\",\"help\":\"step size\",\"default\":0.01,"
+	"\"min\":0,\"max\":1},"
+	"{\"name\":\"epochs\",\"type\":\"integer\",\"default\":3,\"min\":1,\"max\":100},"
+	"{\"name\":\"note\",\"type\":\"string\",\"default\":\"hi\",\"max_length\":64},"
+	"{\"name\":\"opt\",\"type\":\"choice\",\"choices\":[\"sgd\",\"adam\"],\"default\":\"sgd\"},"
+	"{\"name\":\"fast\",\"type\":\"boolean\",\"default\":false},"
+	"{\"name\":\"data\",\"type\":\"dataset_version\",\"dataset\":\"digits\",\"default\":\"latest\"},"
+	"{\"name\":\"base\",\"type\":\"model_version\",\"default\":\"net:1\"}]}";
+
+static void test_create_and_read(void **state)
+{
+	json_t *j;
+	(void)state;
+	j = h_call(&S, "POST", L, editor, TRAIN, 201);
+	assert_string_equal(f_str(j, "name"), "train");
+	assert_int_equal(f_int(j, "version"), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "parameters")), 7);
+	json_decref(j);
+	h_expect_error(&S, "POST", L, editor, TRAIN, 409, "name");
+	/* who may create: editors; launchers, viewers 403; outsiders 404 */
+	h_expect_error(&S, "POST", L, launcher, TRAIN, 403, NULL);
+	h_expect_error(&S, "POST", L, viewer, TRAIN, 403, NULL);
+	h_expect_error(&S, "POST", L, outsider, TRAIN, 404, NULL);
+	/* who may read: every member */
+	j = h_call(&S, "GET", L, viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	json_decref(h_call(&S, "GET", L "/train", launcher, NULL, 200));
+	h_expect_error(&S, "GET", L "/train", outsider, NULL, 404, NULL);
+	h_expect_error(&S, "GET", L "/nope", viewer, NULL, 404, NULL);
+}
+
+static void test_bad_definitions(void **state)
+{
+	const char *spec = "\"spec\":{\"command\":[\"echo\",\"{{a}}\"]}";
+	(void)state;
+	h_expect_error(&S, "POST", L, editor, "{\"name\":\"b\"}", 400, "spec");
+	h_expect_error(&S, "POST", L, editor, "{\"name\":\"B!\",\"spec\":{\"command\":\"true\"}}", 400, "name");
+	h_expect_error(&S, "POST", L, editor, "{\"name\":\"b\",\"spec\":{\"command\":7}}", 400, "spec.command");
+	h_expect_error(&S, "POST", L, editor, "{\"name\":\"b\",\"spec\":{\"command\":\"echo {{zz}}\"}}", 400,
+		       "spec.command");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"nope\"}]}", spec), 400,
+		       "parameters[0].type");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"A b\",\"type\":\"string\"}]}", spec), 400,
+		       "parameters[0].name");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"integer\",\"default\":5,"
+			     "\"max\":3}]}",
+			     spec),
+		       400, "parameters[0].default");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"integer\",\"min\":5,"
+			     "\"max\":3}]}",
+			     spec),
+		       400, "parameters[0].max");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"choice\"}]}", spec), 400,
+		       "parameters[0].choices");
+	h_expect_error(&S, "POST", L, editor,
+		       h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"string\"},"
+			     "{\"name\":\"a\",\"type\":\"string\"}]}",
+			     spec),
+		       400, "parameters[1].name");
+	h_expect_error(
+		&S, "POST", L, editor,
+		h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"string\",\"min\":1}]}", spec), 400,
+		"parameters[0].min");
+	h_expect_error(
+		&S, "POST", L, editor,
+		h_fmt("{\"name\":\"b\",%s,\"parameters\":[{\"name\":\"a\",\"type\":\"boolean\",\"x\":1}]}", spec), 400,
+		"parameters[0].x");
+	h_expect_error(&S, "POST", L, editor, "not json", 400, NULL);
+}
+
+static void test_run_values(void **state)
+{
+	const char *R = L "/train/runs";
+	(void)state;
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"lr\":2}}", 400, "values.lr");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"lr\":\"0.1\"}}", 400, "values.lr");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"epochs\":1.5}}", 400, "values.epochs");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"epochs\":0}}", 400, "values.epochs");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"opt\":\"rmsprop\"}}", 400, "values.opt");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"fast\":\"yes\"}}", 400, "values.fast");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"note\":\"a\\nb\"}}", 400, "values.note");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"data\":\"9\"}}", 400, "values.data");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"data\":\"other:1\"}}", 400, "values.data");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"base\":\"net:7\"}}", 400, "values.base");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"base\":\"nope:1\"}}", 400, "values.base");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":{\"zz\":1}}", 400, "values.zz");
+	h_expect_error(&S, "POST", R, launcher, "{\"values\":[]}", 400, "values");
+	h_expect_error(&S, "POST", R, launcher, "{\"version\":9}", 400, "version");
+	h_expect_error(&S, "POST", R, launcher, "{\"other\":1}", 400, "other");
+	/* who may run: launchers, editors, owners; viewers 403, outsiders 404 */
+	h_expect_error(&S, "POST", R, viewer, "{}", 403, NULL);
+	h_expect_error(&S, "POST", R, outsider, "{}", 404, NULL);
+}
+
+static void test_run(void **state)
+{
+	json_t *j, *job, *run;
+	long long id, run_id;
+	char *log;
+	(void)state;
+	/* a value that would be shell code anywhere else reaches argv as one word */
+	j = h_call(
+		&S, "POST", L "/train/runs", launcher,
+		"{\"values\":{\"lr\":0.5,\"note\":\"x; touch /tmp/pwned $(id) 'q'\",\"opt\":\"adam\",\"fast\":true}}",
+		201);
+	id = f_int(j, "job_id");
+	run_id = f_int(j, "run_id");
+	assert_true(id > 0 && run_id > 0);
+	assert_int_equal(f_int(j, "version"), 1);
+	assert_string_equal(f_str(json_object_get(j, "values"), "data"), "digits:1");
+	assert_string_equal(f_str(json_object_get(j, "values"), "base"), "net:1");
+	assert_int_equal(f_int(json_object_get(j, "values"), "epochs"), 3);
+	json_decref(j);
+	job = wait_job(id);
+	assert_string_equal(f_str(job, "state"), "succeeded");
+	json_decref(job);
+	job = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", id), launcher, NULL, 200);
+	assert_string_equal(f_str(json_object_get(job, "launcher"), "name"), "train");
+	assert_int_equal(f_int(json_object_get(job, "launcher"), "version"), 1);
+	json_decref(job);
+	log = logs(id);
+	assert_non_null(strstr(log, "<--lr=0.5><3><x; touch /tmp/pwned $(id) 'q'><adam><true><digits:1><net:1>"));
+	assert_non_null(strstr(log, "env=adam-x; touch /tmp/pwned $(id) 'q'"));
+	free(log);
+	/* the run records the values and the launcher */
+	run = h_call(&S, "GET", h_fmt("/api/v1/runs/%lld", run_id), launcher, NULL, 200);
+	assert_string_equal(f_str(json_object_get(run, "params"), "lr"), "0.5");
+	assert_string_equal(f_str(json_object_get(run, "params"), "opt"), "adam");
+	assert_string_equal(f_str(json_object_get(run, "tags"), "launcher"), "train");
+	json_decref(run);
+	/* the launcher role reads the job and its logs; the launcher's jobs list it */
+	json_decref(h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", id), launcher, NULL, 200));
+	j = h_call(&S, "GET", L "/train/runs", viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_string_equal(f_str(json_object_get(json_array_get(json_object_get(j, "items"), 0), "values"), "opt"),
+			    "adam");
+	json_decref(j);
+}
+
+/* A string command: each value goes in as one single-quoted shell word. */
+static void test_shell_quoting(void **state)
+{
+	json_t *j, *job;
+	long long id;
+	char *log;
+	(void)state;
+	json_decref(h_call(&S, "POST", L, editor,
+			   "{\"name\":\"echo\",\"spec\":{\"command\":\"printf '[%s]' {{msg}}; echo\"},"
+			   "\"parameters\":[{\"name\":\"msg\",\"type\":\"string\"}]}",
+			   201));
+	h_expect_error(&S, "POST", L "/echo/runs", launcher, "{}", 400, "values.msg");
+	j = h_call(&S, "POST", L "/echo/runs", editor, "{\"values\":{\"msg\":\"it's $(echo owned) `x` ; a\"}}", 201);
+	id = f_int(j, "job_id");
+	json_decref(j);
+	job = wait_job(id);
+	assert_string_equal(f_str(job, "state"), "succeeded");
+	json_decref(job);
+	log = logs(id);
+	assert_non_null(strstr(log, "[it's $(echo owned) `x` ; a]"));
+	free(log);
+}
+
+static void test_versions_and_archive(void **state)
+{
+	json_t *j;
+	(void)state;
+	h_expect_error(&S, "PUT", L "/echo", launcher, "{\"spec\":{\"command\":\"true\"}}", 403, NULL);
+	h_expect_error(&S, "PUT", L "/echo", editor, "{\"spec\":{\"command\":\"echo {{nope}}\"}}", 400, "spec.command");
+	j = h_call(&S, "PUT", L "/echo", editor,
+		   "{\"description\":\"v2\",\"spec\":{\"command\":\"echo {{msg}}\"},"
+		   "\"parameters\":[{\"name\":\"msg\",\"type\":\"string\",\"default\":\"two\"}]}",
+		   200);
+	assert_int_equal(f_int(j, "version"), 2);
+	json_decref(j);
+	j = h_call(&S, "GET", L "/echo/versions", viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+	assert_int_equal(f_int(json_array_get(json_object_get(j, "items"), 0), "version"), 2);
+	json_decref(j);
+	/* version 1 still runs when asked for (it has no default: 400) */
+	h_expect_error(&S, "POST", L "/echo/runs", launcher, "{\"version\":1}", 400, "values.msg");
+	j = h_call(&S, "POST", L "/echo/runs", launcher, "{}", 201);
+	assert_int_equal(f_int(j, "version"), 2);
+	json_decref(wait_job(f_int(j, "job_id")));
+	json_decref(j);
+	/* archive: editors; then it runs no more and leaves the list */
+	h_expect_error(&S, "DELETE", L "/echo", launcher, NULL, 403, NULL);
+	json_decref(h_call(&S, "DELETE", L "/echo", editor, NULL, 204));
+	h_expect_error(&S, "POST", L "/echo/runs", launcher, "{}", 409, NULL);
+	h_expect_error(&S, "PUT", L "/echo", editor, "{\"spec\":{\"command\":\"true\"}}", 409, NULL);
+	j = h_call(&S, "GET", L, viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	j = h_call(&S, "GET", L "?archived=true", viewer, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+	json_decref(j);
+}
+
+/* The launcher role edits nothing else: no jobs of its own, no datasets, no members. */
+static void test_launcher_role(void **state)
+{
+	(void)state;
+	h_expect_error(&S, "POST", "/api/v1/projects/lab/jobs", launcher, "{\"command\":\"true\"}", 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/projects/lab/datasets", launcher, "{\"name\":\"x\"}", 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/projects/lab/models", launcher, "{\"name\":\"x\"}", 403, NULL);
+	h_expect_error(&S, "PUT", "/api/v1/projects/lab/members/vi", launcher, "{\"role\":\"editor\"}", 403, NULL);
+	json_decref(h_call(&S, "GET", "/api/v1/projects/lab/jobs", launcher, NULL, 200));
+	json_decref(h_call(&S, "GET", "/api/v1/projects/lab/datasets", launcher, NULL, 200));
+	h_expect_error(&S, "PUT", "/api/v1/projects/lab/members/vi", owner, "{\"role\":\"runner\"}", 400, "role");
+}
+
+static void test_clean_shutdown(void **state)
+{
+	(void)state;
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
+	assert_int_not_equal(h_sh("grep -q 'Sanitizer' %s/server.log", S.dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_read), cmocka_unit_test(test_bad_definitions),
+		cmocka_unit_test(test_run_values),	cmocka_unit_test(test_run),
+		cmocka_unit_test(test_shell_quoting),	cmocka_unit_test(test_versions_and_archive),
+		cmocka_unit_test(test_launcher_role),	cmocka_unit_test(test_clean_shutdown),
+	};
+	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
+}
