@@ -20,6 +20,7 @@
 #include "atrium/store.h"
 #include "atrium/store_identity.h"
 #include "atrium/store_workers.h"
+#include "atrium/sweeps.h"
 #include "atrium/util.h"
 #include "atrium/version.h"
 #include "atrium/worker.h"
@@ -273,6 +274,8 @@ static int start_parts(struct daemon *d)
 				       .metrics = a->metrics,
 				       .max_body = a->cfg->max_body_bytes,
 				       .started_ms = a->started_ms };
+	struct atr_sweeps_opts so = { .loop = a->loop, .store = a->store, .metrics = a->metrics };
+	int rc;
 
 	if (atr_registry_new(&ro, &a->registry) < 0)
 		return ATR_EIO;
@@ -283,7 +286,10 @@ static int start_parts(struct daemon *d)
 	if (atr_engine_new(&eo, &a->engine) < 0)
 		return ATR_EDB;
 	dpo.engine = a->engine;
-	return atr_deploy_new(&dpo, &a->deploy);
+	if ((rc = atr_deploy_new(&dpo, &a->deploy)) < 0)
+		return rc;
+	so.engine = a->engine;
+	return atr_sweeps_new(&so, &a->sweeps);
 }
 
 /* In reverse: deployments watch the engine's jobs, the engine aborts what the dispatcher
@@ -292,6 +298,8 @@ static void stop_parts(struct daemon *d)
 {
 	struct atr_app *a = &d->app;
 
+	atr_sweeps_free(a->sweeps); /* its trials watch the engine's jobs */
+	a->sweeps = NULL;
 	atr_deploy_free(a->deploy);
 	a->deploy = NULL;
 	atr_engine_free(a->engine);

@@ -27,6 +27,8 @@ export const ROUTES = [
 	{ path: 'projects/:project/models/:model/versions/:version', title: 'Model version', module: './views/model_version.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks', title: 'Benchmarks', module: './views/benchmarks.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks/:benchmark', title: 'Benchmark', module: './views/benchmark.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/sweeps', title: 'Sweeps', module: './views/sweeps.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/sweeps/:sweep', title: 'Sweep', module: './views/sweep.js', nav: false, parent: 'projects' },
 	{ path: 'competitions', title: 'Competitions', section: 'Registry', module: './views/competitions.js' },
 	{ path: 'competitions/:competition', title: 'Competition', module: './views/competition.js', nav: false, parent: 'competitions' },
 	{ path: 'promotions', title: 'Promotions', section: 'Registry', module: './views/promotions.js', count: 'promotions' },

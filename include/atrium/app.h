@@ -20,6 +20,7 @@ struct atr_registry;
 struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
+struct atr_sweeps;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -36,6 +37,7 @@ struct atr_app {
 	struct atr_gc *gc;		   /* the artifact garbage collector (atrium/gc.h) */
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
+	struct atr_sweeps *sweeps;	   /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
 };
 
 #endif

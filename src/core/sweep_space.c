@@ -230,14 +230,22 @@ static double clamp(double x, double lo, double hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* The k-th of a range's `count` grid points: evenly spaced, on a log scale for log ranges. */
+/* The k-th of a range's `count` grid points: evenly spaced, on a log scale for log ranges;
+ * the ends exactly min and max, the others to 12 significant digits (0.01, not the
+ * 0.010000000000000002 that exp(log(x)) gives). */
 static double grid_number(const struct atr_space_param *p, size_t k)
 {
-	double t = p->count > 1 ? (double)k / (double)(p->count - 1) : 0.0;
+	double t = p->count > 1 ? (double)k / (double)(p->count - 1) : 0.0, x;
+	char text[40];
 
+	if (k == 0 || k + 1 >= p->count)
+		return k == 0 ? p->min : p->max;
 	if (p->kind == ATR_SPACE_LOG_UNIFORM)
-		return clamp(exp(log(p->min) + t * (log(p->max) - log(p->min))), p->min, p->max);
-	return clamp(p->min + t * (p->max - p->min), p->min, p->max);
+		x = exp(log(p->min) + t * (log(p->max) - log(p->min)));
+	else
+		x = p->min + t * (p->max - p->min);
+	snprintf(text, sizeof(text), "%.12g", x);
+	return clamp(strtod(text, NULL), p->min, p->max);
 }
 
 static json_t *grid_value(const struct atr_space_param *p, size_t k)

@@ -52,7 +52,7 @@ static void test_grid_covers_every_point_once(void **state)
 		long long layers = json_integer_value(json_object_get(p, "layers"));
 		double lr = json_real_value(json_object_get(p, "lr"));
 		size_t a = !strcmp(opt, "sgd") ? 0 : !strcmp(opt, "adam") ? 1 : 2;
-		size_t c = fabs(lr - 0.001) < 1e-12 ? 0 : fabs(lr - 0.01) < 1e-12 ? 1 : fabs(lr - 0.1) < 1e-12 ? 2 : 9;
+		size_t c = lr == 0.001 ? 0 : lr == 0.01 ? 1 : lr == 0.1 ? 2 : 9; /* exactly: rounded points */
 
 		assert_true(layers == 1 || layers == 3 || layers == 5 || layers == 7);
 		assert_true(c < 3); /* log-spaced: 0.001, 0.01, 0.1 */

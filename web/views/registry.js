@@ -26,6 +26,8 @@ export const href = {
 	deployment: (name) => `#/deployments/${s(name)}`,
 	benchmarks: (p) => `#/projects/${s(p)}/benchmarks`,
 	benchmark: (p, b) => `#/projects/${s(p)}/benchmarks/${s(b)}`,
+	sweeps: (p) => `#/projects/${s(p)}/sweeps`,
+	sweep: (p, id) => `#/projects/${s(p)}/sweeps/${id}`,
 };
 
 // API paths (under /api/v1) of the same objects.
@@ -48,6 +50,8 @@ const STATE_KIND = {
 	running: 'info', finished: 'ok', failed: 'err', killed: 'muted', archived: 'muted',
 	// jobs
 	queued: 'warn', dispatched: 'info', succeeded: 'ok', lost: 'warn',
+	// sweeps and their trials
+	paused: 'warn', completed: 'ok', stopped: 'muted',
 	// deployments, their replicas and rollouts
 	ready: 'ok', degraded: 'warn', deploying: 'info', starting: 'info', restarting: 'warn', draining: 'muted',
 	stopping: 'muted', in_progress: 'info', promoted: 'ok', rolled_back: 'warn',
@@ -64,6 +68,7 @@ const TABS = [
 	['models', 'Models', href.models],
 	['deployments', 'Deployments', href.deployments],
 	['benchmarks', 'Benchmarks', href.benchmarks],
+	['sweeps', 'Sweeps', href.sweeps],
 ];
 
 /*
