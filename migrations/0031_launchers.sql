@@ -66,3 +66,18 @@ CREATE TABLE template_refs (
   ref_id     INTEGER NOT NULL,
   PRIMARY KEY (project_id, kind, ref_id)
 ) WITHOUT ROWID;
+
+-- Templates are found by the existing search (search_index, 0009_search.sql): one row of kind
+-- 'template' per published template (rowid id*4, the slot the other kinds leave free), its
+-- README searched with its description; the catalogue's ?q= and GET /search?kind=template read
+-- it. Every signed-in user may find a template (publishing shares it).
+CREATE TRIGGER search_templates_au AFTER UPDATE OF template_at, readme, name, description, tags ON projects BEGIN
+  DELETE FROM search_index WHERE rowid = OLD.id * 4;
+  INSERT INTO search_index(rowid, kind, ref_id, project_id, name, description, tags)
+    SELECT NEW.id * 4, 'template', NEW.id, NEW.id, NEW.name, NEW.description || ' ' || NEW.readme,
+           CASE WHEN json_valid(NEW.tags) THEN (SELECT group_concat(value, ' ') FROM json_each(NEW.tags)) ELSE NEW.tags END
+    WHERE NEW.template_at IS NOT NULL;
+END;
+CREATE TRIGGER search_templates_ad AFTER DELETE ON projects BEGIN
+  DELETE FROM search_index WHERE rowid = OLD.id * 4;
+END;

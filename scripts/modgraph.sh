@@ -100,6 +100,7 @@ store_sweeps: store
 store_evaluations: store
 store_benchmarks: store
 store_launchers: store
+store_templates: store
 client: net
 loop: net
 sched: sched

@@ -18,7 +18,7 @@ int atr_search_expr(const char *q, char *out, size_t outlen);
 
 struct atr_search_query {
 	const char *expr; /* from atr_search_expr */
-	const char *kind; /* "project", "dataset", "model" or NULL for all */
+	const char *kind; /* "project", "dataset", "model", "template" or NULL for all */
 	int64_t user_id;  /* results only from projects this user may read ... */
 	bool admin;	  /* ... unless an admin */
 };

@@ -3,6 +3,8 @@
  * they belong to, unless admin) and becomes its owner; DELETE archives.
  */
 #include "api.h"
+#include "atrium/store_templates.h"
+#include "templates.h"
 #include "atrium/store_identity.h"
 #include "atrium/store_projects.h"
 
@@ -14,6 +16,7 @@ const struct atr_field api_project_create_schema[] = {
 	{ "team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL },
 	{ "visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL },
 	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ "from_template", ATR_F_STRING, 0, 1, 63, NULL, NULL }, /* issue 20: a copy of its structure */
 	{ 0 },
 };
 
@@ -64,15 +67,25 @@ static int64_t body_team_or_reply(struct atr_req *r)
 void api_projects_create(struct atr_req *r)
 {
 	const char *name = atr_json_str(atr_req_body(r), "name", "");
-	int64_t team, id;
+	int64_t team, id, from;
 	int rc;
 
 	atr_req_audit_object(r, "project:%s", name);
-	if ((team = body_team_or_reply(r)) < 0)
+	if ((team = body_team_or_reply(r)) < 0 || (from = api_template_or_reply(r)) < 0)
 		return;
+	if ((rc = atr_store_begin(STORE(r))) < 0) {
+		atr_reply_err(r, rc, NULL, "could not create project '%s'", name);
+		return;
+	}
 	rc = atr_store_project_create(STORE(r), name, atr_json_str(atr_req_body(r), "description", ""), team,
 				      strcmp(atr_json_str(atr_req_body(r), "visibility", "private"), "internal") == 0,
 				      json_object_get(atr_req_body(r), "tags"), atr_req_who(r)->user_id, &id);
+	if (rc == 0 && from > 0) /* the template's structure, never its data */
+		rc = atr_store_template_copy(STORE(r), from, id, atr_req_who(r)->user_id);
+	if (rc == 0)
+		rc = atr_store_commit(STORE(r));
+	else
+		atr_store_rollback(STORE(r));
 	if (rc == ATR_ECONFLICT) {
 		atr_reply_conflict(r, "name", "project '%s' already exists", name);
 		return;

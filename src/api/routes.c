@@ -10,6 +10,7 @@
  */
 #include "api.h"
 #include "mlflow.h"
+#include "templates.h"
 
 #define PUB ATR_ACCESS_PUBLIC
 #define USER ATR_ACCESS_USER
@@ -486,7 +487,22 @@ const struct atr_route atr_routes[] = {
 	R("GET", BMX "/leaderboard", api_benchmarks_leaderboard, .access = USER, .resource = ATR_RES_BENCHMARK,
 	  .role = VIEWER, .flags = ATR_RF_JOB_OK, .query = api_leaderboard_query, .name = "benchmarks.leaderboard",
 	  .summary = "Best evaluation per model version, ranked by the primary metric (JSON or CSV)"),
-/* jobs */
+	/* jobs */
+	/* project templates and the catalogue (templates.c, issue 20) */
+	R("GET", "/api/v1/templates", api_templates_list, .access = USER, .query = api_templates_list_query,
+	  .name = "templates.list", .summary = "The catalogue: published templates and featured projects, searchable"),
+	R("GET", "/api/v1/projects/{project}/template", api_templates_get, .access = USER, .resource = ATR_RES_PROJECT,
+	  .role = VIEWER, .name = "templates.get",
+	  .summary = "A project's template view: README, launchers, references"),
+	R("PUT", "/api/v1/projects/{project}/template", api_templates_publish, .access = USER,
+	  .resource = ATR_RES_PROJECT, .role = OWNER, .body = api_template_publish_schema, .name = "templates.publish",
+	  .summary = "Publish the project as a template (README, launchers, datasets and models it references)"),
+	R("DELETE", "/api/v1/projects/{project}/template", api_templates_unpublish, .access = USER,
+	  .resource = ATR_RES_PROJECT, .role = OWNER, .status = 204, .name = "templates.unpublish",
+	  .summary = "The project is no longer a template"),
+	R("PUT", "/api/v1/projects/{project}/featured", api_projects_feature, .access = ADMIN,
+	  .resource = ATR_RES_PROJECT, .role = OWNER, .body = api_project_feature_schema, .name = "projects.feature",
+	  .summary = "Feature a project in the catalogue (or not)"),
 /* launchers (launchers.c, issue 20): viewers read, the launcher role runs, editors write */
 #define LN "/api/v1/projects/{project}/launchers"
 #define LNX LN "/{launcher}"

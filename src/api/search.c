@@ -1,6 +1,7 @@
 /*
  * search.c: GET /api/v1/search?q= — projects, datasets and models whose names,
- * descriptions or tags match, among what the caller may read, best first.
+ * descriptions or tags match, among what the caller may read, and published templates (whose
+ * READMEs are searched too: any signed-in user finds them), best first.
  */
 #include "api.h"
 #include "atrium/store_search.h"
@@ -10,7 +11,7 @@
 const struct atr_qparam api_search_query[] = {
 	ATR_Q_PAGE,
 	{ "q", ATR_Q_STRING, ATR_QF_REQUIRED, 1, 256, 0, NULL, "the words to look for" },
-	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model", NULL },
+	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model|template", NULL },
 	{ 0 },
 };
 

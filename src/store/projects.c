@@ -93,7 +93,9 @@ int atr_store_project_create(struct atr_store *s, const char *name, const char *
 #define PROJECT_COLS                                                                                                 \
 	"p.id, p.name, p.description, t.name AS team, p.visibility, p.tags AS tags__json, u.username AS created_by," \
 	" p.created_at, p.updated_at, p.archived_at,"                                                                \
-	" (SELECT count(*) FROM project_members m WHERE m.project_id = p.id) AS member_count"
+	" (SELECT count(*) FROM project_members m WHERE m.project_id = p.id) AS member_count,"                       \
+	" (SELECT o.name FROM projects o WHERE o.id = p.origin_project_id) AS from_template,"                        \
+	" p.template_at IS NOT NULL AS template__bool, p.featured_at IS NOT NULL AS featured__bool"
 #define PROJECT_FROM " FROM projects p LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.created_by"
 
 json_t *atr_store_project_json(struct atr_store *s, int64_t id, enum atr_prole role, int *err)

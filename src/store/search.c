@@ -56,7 +56,8 @@ int atr_store_search(struct atr_store *s, const struct atr_search_query *q, cons
 		" snippet(search_index, -1, '**', '**', '...', 12), search_index.rank"
 		" FROM search_index JOIN projects pr ON pr.id = search_index.project_id"
 		" WHERE search_index MATCH ?1 AND (?2 IS NULL OR search_index.kind = ?2) AND pr.archived_at IS NULL"
-		" AND (?3 OR pr.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
+		" AND (?3 OR search_index.kind = 'template' OR pr.visibility = 'internal' OR EXISTS (SELECT 1 FROM "
+		"project_members m"
 		" WHERE m.project_id = pr.id AND m.user_id = ?4))"
 		" AND (?5 = 0 OR search_index.rank > ?6 OR (search_index.rank = ?6 AND search_index.rowid > ?7))"
 		" ORDER BY search_index.rank, search_index.rowid LIMIT ?8");

@@ -306,6 +306,91 @@ static void test_launcher_role(void **state)
 	h_expect_error(&S, "PUT", "/api/v1/projects/lab/members/vi", owner, "{\"role\":\"runner\"}", 400, "role");
 }
 
+/* Templates (issue 20): an owner publishes lab (README, launchers, references); anyone signed
+ * in finds it in the catalogue and makes a project from it: the structure, never the data. */
+static bool has_item(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(list, "items"), i, it)
+	{
+		if (!strcmp(f_str(it, "name"), name))
+			return true;
+	}
+	return false;
+}
+
+static void test_templates(void **state)
+{
+	const char *T = "/api/v1/projects/lab/template";
+	json_t *j;
+	(void)state;
+	h_expect_error(&S, "PUT", T, editor, "{}", 403, NULL);
+	h_expect_error(&S, "PUT", T, outsider, "{}", 404, NULL);
+	h_expect_error(&S, "PUT", T, owner, "{\"datasets\":[\"nope\"]}", 400, "datasets[0]");
+	h_expect_error(&S, "PUT", T, owner, "{\"models\":[\"net\",\"zz\"]}", 400, "models[1]");
+	h_expect_error(&S, "PUT", T, owner, "{\"readme\":7}", 400, "readme");
+	j = h_call(&S, "PUT", T, owner,
+		   "{\"readme\":\"# Lab\\nTrain digits. <script>x</script>\",\"datasets\":[\"digits\"],"
+		   "\"models\":[\"net\"]}",
+		   200);
+	assert_true(json_is_true(json_object_get(j, "template")));
+	assert_int_equal(json_array_size(json_object_get(j, "launchers")), 1); /* echo is archived */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "datasets"), 0)), "digits");
+	json_decref(j);
+	/* the catalogue: every signed-in user sees templates; searchable */
+	j = h_call(&S, "GET", "/api/v1/templates", outsider, NULL, 200);
+	assert_true(has_item(j, "lab"));
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/templates?q=DIGITS", outsider, NULL, 200);
+	assert_true(has_item(j, "lab"));
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/templates?q=zebra", outsider, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	/* the existing search finds it too (its README), for anyone signed in */
+	j = h_call(&S, "GET", "/api/v1/search?q=digi&kind=template", outsider, NULL, 200);
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "items"), 0), "name"), "lab");
+	json_decref(j);
+	h_expect_error(&S, "GET", "/api/v1/templates?q=%20", outsider, NULL, 400, "q");
+	/* a project from it: README and launchers copied, no data, the origin recorded */
+	h_expect_error(&S, "POST", "/api/v1/projects", outsider, "{\"name\":\"x\",\"from_template\":\"nope\"}", 400,
+		       "from_template");
+	j = h_call(&S, "POST", "/api/v1/projects", outsider, "{\"name\":\"lab2\",\"from_template\":\"lab\"}", 201);
+	assert_string_equal(f_str(j, "from_template"), "lab");
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/lab2/launchers/train", outsider, NULL, 200);
+	assert_int_equal(f_int(j, "version"), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "parameters")), 7);
+	assert_int_equal(f_int(j, "job_count"), 0);
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/lab2/datasets", outsider, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/lab2/template", outsider, NULL, 200);
+	assert_non_null(strstr(f_str(j, "readme"), "Train digits"));
+	assert_false(json_is_true(json_object_get(j, "template")));
+	json_decref(j);
+	/* featuring: admins only; a featured private project shows to those who may read it */
+	h_expect_error(&S, "PUT", "/api/v1/projects/lab2/featured", outsider, "{\"featured\":true}", 403, NULL);
+	h_expect_error(&S, "PUT", "/api/v1/projects/lab2/featured", S.admin_token, "{}", 400, "featured");
+	json_decref(h_call(&S, "PUT", "/api/v1/projects/lab2/featured", S.admin_token, "{\"featured\":true}", 200));
+	j = h_call(&S, "GET", "/api/v1/templates", outsider, NULL, 200);
+	assert_true(has_item(j, "lab2"));
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/templates", editor, NULL, 200);
+	assert_false(has_item(j, "lab2"));
+	json_decref(j);
+	/* unpublished: out of the catalogue, no more copies */
+	h_expect_error(&S, "DELETE", T, editor, NULL, 403, NULL);
+	json_decref(h_call(&S, "DELETE", T, owner, NULL, 204));
+	j = h_call(&S, "GET", "/api/v1/templates", outsider, NULL, 200);
+	assert_false(has_item(j, "lab"));
+	json_decref(j);
+	h_expect_error(&S, "POST", "/api/v1/projects", outsider, "{\"name\":\"lab3\",\"from_template\":\"lab\"}", 400,
+		       "from_template");
+}
+
 static void test_clean_shutdown(void **state)
 {
 	(void)state;
@@ -319,7 +404,8 @@ int main(void)
 		cmocka_unit_test(test_create_and_read), cmocka_unit_test(test_bad_definitions),
 		cmocka_unit_test(test_run_values),	cmocka_unit_test(test_run),
 		cmocka_unit_test(test_shell_quoting),	cmocka_unit_test(test_versions_and_archive),
-		cmocka_unit_test(test_launcher_role),	cmocka_unit_test(test_clean_shutdown),
+		cmocka_unit_test(test_launcher_role),	cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_clean_shutdown),
 	};
 	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -2177,6 +2177,77 @@ test('lineage: a model version\'s deployment node leads to the deployment; at 40
 	}
 });
 
+// ---------- launchers (issue 20) ----------
+test('launcher: the launcher role fills the form generated from the parameters; a bad value is named, a good run opens its job', async (page) => {
+	const l = seed.launcher;
+	await asUser(page, 'lena', `projects/${l.project}/launchers`, 'Launchers');
+	await row(page, l.name).waitFor();
+	assert.match(await itext(row(page, l.name)), /lr: float/);
+	await row(page, l.name).locator('a').first().click();
+	const f = page.locator(`form[aria-label="Run ${l.name}"]`);
+	await f.waitFor();
+	// one input per type: number (with bounds), select, checkbox, text
+	assert.equal(await f.locator('input[name="values.lr"]').getAttribute('max'), '1');
+	assert.equal(await f.locator('input[name="values.epochs"]').inputValue(), '5');
+	assert.equal(await f.locator('select[name="values.optimizer"]').inputValue(), 'sgd');
+	assert.equal(await f.locator('input[name="values.augment"]').isChecked(), false);
+	assert.equal(await f.locator('input[name="values.data"]').inputValue(), 'latest');
+	// a value out of bounds: the browser would refuse it first, so skip its check to see the API's 400
+	await f.evaluate((el) => el.setAttribute('novalidate', ''));
+	await f.locator('input[name="values.lr"]').fill('2');
+	await f.locator('button[type=submit]').click();
+	await f.locator('input[name="values.lr"][aria-invalid="true"]').waitFor();
+	assert.match(await itext(f.locator('.form-error')), /at most 1/);
+	await f.locator('input[name="values.lr"]').fill('0.5');
+	await f.locator('input[name="values.epochs"]').fill('7');
+	await f.locator('select[name="values.optimizer"]').selectOption('adam');
+	await f.locator('input[name="values.augment"]').check();
+	await f.locator('input[name="values.note"]').fill(`it's $(echo x)`);
+	await f.locator('button[type=submit]').click();
+	await page.waitForURL(/#\/jobs\/\d+/);
+	const id = Number(page.url().match(/#\/jobs\/(\d+)/)[1]);
+	const done = await apiOk('GET', `/jobs/${id}/wait?timeout_s=60`, seed.tokens.lena);
+	assert.equal(done.state, 'succeeded');
+	const job = await apiOk('GET', `/jobs/${id}`, seed.tokens.lena);
+	assert.equal(job.launcher.name, l.name);
+	assert.deepEqual(job.launcher.values, { lr: 0.5, epochs: 7, optimizer: 'adam', augment: true, data: 'photos:2', note: "it's $(echo x)" });
+	const res = await fetch(`${base}/api/v1/jobs/${id}/logs`, { headers: { Authorization: `Bearer ${seed.tokens.lena}` } });
+	assert.match(await res.text(), /lr=0\.5 epochs=7 optimizer=adam augment=true data=photos:2 note=it's \$\(echo x\)/);
+	// a viewer reads the launcher but gets no form
+	const p2 = await page.context().newPage();
+	await asUser(p2, 'victor', `projects/${l.project}/launchers/${l.name}`, l.name);
+	await p2.locator('#run-title').waitFor();
+	assert.equal(await p2.locator(`form[aria-label="Run ${l.name}"]`).count(), 0);
+	await p2.close();
+	await shot(page, 'launcher-job');
+});
+
+test('catalogue: a template\'s README rendered safely, found by search; a project made from it has its launcher, none of its data', async (page) => {
+	await asUser(page, 'victor', 'catalogue', 'Catalogue');
+	const entry = page.locator('main article[data-key="cats"]');
+	await entry.waitFor();
+	assert.equal(await entry.locator('.readme h1, .readme h2, .readme h3').first().innerText(), 'Cat detector');
+	assert.equal(await entry.locator('.readme strong').first().innerText(), 'train');
+	assert.equal(await page.locator('main img').count(), 0);
+	assert.equal(await page.evaluate(() => window.__xss), undefined);
+	assert.match(await itext(entry), /Launchers: train-cats/);
+	await page.locator('main input[name=q]').fill('zebra');
+	await page.locator('main form[role=search] button[type=submit]').click();
+	await page.locator('main', { hasText: 'No template matches' }).waitFor();
+	await page.locator('main input[name=q]').fill('DETECTOR');
+	await page.locator('main form[role=search] button[type=submit]').click();
+	await page.locator('main article[data-key="cats"]').waitFor();
+	const f = page.locator('form[aria-label="Create a project from cats"]');
+	await f.locator('input[name=name]').fill('victors-cats');
+	await f.locator('button[type=submit]').click();
+	await page.waitForURL(/#\/projects\/victors-cats\/launchers/);
+	await row(page, seed.launcher.name).waitFor();
+	const made = await apiOk('GET', '/projects/victors-cats', seed.tokens.victor);
+	assert.equal(made.from_template, 'cats');
+	assert.equal((await apiOk('GET', '/projects/victors-cats/datasets', seed.tokens.victor)).items.length, 0);
+	await shot(page, 'catalogue-copy');
+});
+
 // ---------- run ----------
 // ---------- competitions ----------
 async function rawPut(p, token, body, method = 'PUT') {

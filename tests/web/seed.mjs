@@ -43,6 +43,8 @@ export const USERS = [
 	// markup in a name must show as text, never run
 	{ username: 'mallory', display_name: '<img src=x onerror="window.__xss=1">Mallory', role: 'member' },
 	{ username: 'victor', display_name: 'Victor Viewer', role: 'member', password: 'victor-password-1' },
+	// the launcher role of cats (issue 20): runs its launchers, edits nothing
+	{ username: 'lena', display_name: 'Lena Launcher', role: 'member', password: 'lena-password-1' },
 ];
 
 export const TEAMS = [
@@ -63,7 +65,7 @@ export const PROJECTS = [
 	{
 		name: 'cats', owner: 'alice', team: 'vision', visibility: 'internal', tags: ['cnn', 'images'],
 		description: 'Cat detector for the photo app',
-		members: [['bob', 'editor'], ['victor', 'viewer'], ['mallory', 'viewer']],
+		members: [['bob', 'editor'], ['victor', 'viewer'], ['mallory', 'viewer'], ['lena', 'launcher']],
 	},
 	{
 		name: 'secret-lab', owner: 'bob', team: 'nlp', visibility: 'private', tags: ['llm'],
@@ -266,6 +268,35 @@ async function seedBenchmarks(out) {
 	out.benchmark = { name: 'holdout', board: [best.id, first.id] };
 }
 
+// A launcher of cats (issue 20): a training job with one parameter of each type; its command
+// prints what it received, so the browser test reads back the values the form sent.
+export const LAUNCHER = {
+	name: 'train-cats',
+	description: 'Train the cat detector',
+	spec: {
+		command: ['sh', '-c', 'echo "lr=$1 epochs=$2 optimizer=$3 augment=$4 data=$5 note=$6"', 'x', '{{lr}}', '{{epochs}}', '{{optimizer}}', '{{augment}}', '{{data}}', '{{note}}'],
+		resources: { gpus: 0 },
+	},
+	parameters: [
+		{ name: 'lr', type: 'float', label: 'Learning rate', help: 'Step size of the optimizer.', default: 0.01, min: 0, max: 1 },
+		{ name: 'epochs', type: 'integer', label: 'Epochs', default: 5, min: 1, max: 50 },
+		{ name: 'optimizer', type: 'choice', label: 'Optimizer', choices: ['sgd', 'adam'], default: 'sgd' },
+		{ name: 'augment', type: 'boolean', label: 'Augment images', default: false },
+		{ name: 'data', type: 'dataset_version', label: 'Photos', dataset: 'photos', default: 'latest' },
+		{ name: 'note', type: 'string', label: 'Note', default: 'from the form', max_length: 64 },
+	],
+};
+
+async function seedLaunchers(out) {
+	const { name, description, spec, parameters } = LAUNCHER;
+	await call('POST', '/projects/cats/launchers', out.tokens.alice, { name, description, spec, parameters });
+	out.launcher = { name, project: 'cats', user: 'lena' };
+	// cats becomes a template: its README (markup in it must stay text), its launcher, its photos
+	const readme = '# Cat detector\n\nStart here: **train** with the `train-cats` launcher.\n\n- photos: labelled cats\n\n<img src=x onerror="window.__xss=2">';
+	await call('PUT', '/projects/cats/template', out.tokens.alice, { readme, datasets: ['photos'] });
+	out.template = { name: 'cats', readme };
+}
+
 async function seed() {
 	const out = { users: USERS, teams: TEAMS, members: MEMBERS, projects: PROJECTS, tokens: {} };
 	await seedIdentity(out);
@@ -273,6 +304,7 @@ async function seed() {
 	await seedDatasets(out);
 	await seedRegistry(out);
 	await seedBenchmarks(out);
+	await seedLaunchers(out);
 	await seedWorkers(out);
 	return out;
 }

@@ -10,6 +10,7 @@ import {
 
 const ROLES = [
 	['viewer', 'Viewer: reads'],
+	['launcher', 'Launcher: also runs launchers'],
 	['editor', 'Editor: also writes datasets, runs, models'],
 	['owner', 'Owner: also manages members and production'],
 ];

@@ -26,6 +26,8 @@ export const href = {
 	deployment: (name) => `#/deployments/${s(name)}`,
 	benchmarks: (p) => `#/projects/${s(p)}/benchmarks`,
 	benchmark: (p, b) => `#/projects/${s(p)}/benchmarks/${s(b)}`,
+	launchers: (p) => `#/projects/${s(p)}/launchers`,
+	launcher: (p, l) => `#/projects/${s(p)}/launchers/${s(l)}`,
 	sweeps: (p) => `#/projects/${s(p)}/sweeps`,
 	sweep: (p, id) => `#/projects/${s(p)}/sweeps/${id}`,
 };
@@ -68,6 +70,7 @@ const TABS = [
 	['models', 'Models', href.models],
 	['deployments', 'Deployments', href.deployments],
 	['benchmarks', 'Benchmarks', href.benchmarks],
+	['launchers', 'Launchers', href.launchers],
 	['sweeps', 'Sweeps', href.sweeps],
 ];
 

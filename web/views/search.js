@@ -10,9 +10,10 @@ const KINDS = [
 	['project', 'Projects'],
 	['dataset', 'Datasets'],
 	['model', 'Models'],
+	['template', 'Templates'],
 ];
 
-const link = (r) => (r.kind === 'project' ? href.project(r.name) : r.kind === 'dataset' ? href.dataset(r.project, r.name) : href.model(r.project, r.name));
+const link = (r) => (r.kind === 'template' ? `#/catalogue?q=${encodeURIComponent(r.name)}` : r.kind === 'project' ? href.project(r.name) : r.kind === 'dataset' ? href.dataset(r.project, r.name) : href.model(r.project, r.name));
 
 // 'Labelled **cat** photos' -> text with <mark>cat</mark> (the API marks matches with **).
 export function snippetText(s) {
@@ -28,7 +29,7 @@ function result(r) {
 		badge(r.kind, 'info'),
 		' ',
 		h('a', { href: link(r) }, h('strong', null, r.name)),
-		r.kind === 'project' ? null : h('span', { class: 'muted' }, ` in ${r.project}`),
+		r.kind === 'project' || r.kind === 'template' ? null : h('span', { class: 'muted' }, ` in ${r.project}`),
 		r.snippet ? h('p', { class: 'snippet-text' }, snippetText(r.snippet)) : null,
 	);
 }
