@@ -27,7 +27,7 @@ SCENARIOS=""
 
 for p in "$ATRIUM" "$BENCH_BIN/loadgen" "$BENCH_BIN/refserver" "$BENCH_BIN/startup" "$BENCH_BIN/sqlite_naive" \
 	"$BENCH_BIN/upload_ref" "$BENCH_BIN/upload_put" "$BENCH_BIN/seed_runs" "$BENCH_BIN/seed_evals" "$BENCH_BIN/dispatch_sim" \
-	"$BENCH_BIN/scoring" "$BENCH_BIN/profile_build"; do
+	"$BENCH_BIN/scoring" "$BENCH_BIN/profile_build" "$BENCH_BIN/sweep_sim"; do
 	if [ ! -x "$p" ]; then
 		echo "bench: '$p' is not built; run 'make bench' (or 'make bench-smoke')" >&2
 		exit 1

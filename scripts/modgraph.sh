@@ -45,9 +45,10 @@ jobs: core store sched
 registry: core store net
 dispatch: core store net sched jobs registry
 deploy: core store net sched jobs registry dispatch
+sweeps: core store sched jobs
 http: core
-api: core store net sched jobs registry artifacts dispatch deploy http
-serve: core store net sched jobs registry artifacts dispatch deploy http api worker import
+api: core store net sched jobs registry artifacts dispatch deploy http sweeps
+serve: core store net sched jobs registry artifacts dispatch deploy http api worker import sweeps
 import: core
 worker: core net http
 '
@@ -72,6 +73,7 @@ principal: core
 credentials: core
 metrics: core
 scoring: core
+sweep: core
 profile: core
 launch_params: core
 page: http
@@ -96,6 +98,7 @@ store_search: store
 store_stats: store
 store_workers: store
 store_clusters: store
+store_sweeps: store
 store_evaluations: store
 store_benchmarks: store
 store_launchers: store
@@ -114,6 +117,7 @@ gc: artifacts
 engine: jobs
 launcher: jobs
 deploy: deploy
+sweeps: sweeps
 http: http
 server: http
 router: http

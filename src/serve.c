@@ -21,6 +21,7 @@
 #include "atrium/store.h"
 #include "atrium/store_identity.h"
 #include "atrium/store_workers.h"
+#include "atrium/sweeps.h"
 #include "atrium/util.h"
 #include "atrium/version.h"
 #include "atrium/worker.h"
@@ -274,6 +275,8 @@ static int start_parts(struct daemon *d)
 				       .metrics = a->metrics,
 				       .max_body = a->cfg->max_body_bytes,
 				       .started_ms = a->started_ms };
+	struct atr_sweeps_opts swo = { .loop = a->loop, .store = a->store, .metrics = a->metrics };
+	int rc;
 
 	struct atr_slurm_opts so = { .loop = a->loop,
 				     .store = a->store,
@@ -294,8 +297,12 @@ static int start_parts(struct daemon *d)
 		return ATR_EDB;
 	atr_slurm_start(a->slurm, a->engine);
 	dpo.engine = a->engine;
-	int rc = atr_deploy_new(&dpo, &a->deploy);
-	return rc < 0 ? rc : api_evaljobs_start(a);
+	if ((rc = atr_deploy_new(&dpo, &a->deploy)) < 0)
+		return rc;
+	swo.engine = a->engine;
+	if ((rc = atr_sweeps_new(&swo, &a->sweeps)) < 0)
+		return rc;
+	return api_evaljobs_start(a);
 }
 
 /* In reverse: deployments watch the engine's jobs, the engine aborts what the dispatcher
@@ -305,6 +312,8 @@ static void stop_parts(struct daemon *d)
 	struct atr_app *a = &d->app;
 
 	api_evaljobs_stop(a);
+	atr_sweeps_free(a->sweeps); /* its trials watch the engine's jobs */
+	a->sweeps = NULL;
 	atr_deploy_free(a->deploy);
 	a->deploy = NULL;
 	atr_slurm_stop(a->slurm);

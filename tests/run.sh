@@ -97,6 +97,7 @@ if [ "$suite" = all ] || [ "$suite" = integration ]; then
 		run_one "integration/readme-walkthrough" 300 tests/readme/run.sh
 		run_one "integration/readme-competition" 300 tests/readme/run.sh walkthrough-competition
 		run_one "integration/readme-monitoring" 300 tests/readme/run.sh walkthrough-monitoring
+		run_one "integration/readme-sweeps" 300 tests/readme/run.sh walkthrough-sweeps
 	fi
 	# the real MLflow 2.9.2 client (scripts/mlflow-client.sh lays it out), when it is installed
 	if [ -x tests/mlflow/run.sh ]; then

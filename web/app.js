@@ -29,6 +29,8 @@ export const ROUTES = [
 	{ path: 'projects/:project/launchers', title: 'Launchers', module: './views/launchers.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/launchers/:launcher', title: 'Launcher', module: './views/launcher.js', nav: false, parent: 'projects' },
 	{ path: 'projects/:project/benchmarks/:benchmark', title: 'Benchmark', module: './views/benchmark.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/sweeps', title: 'Sweeps', module: './views/sweeps.js', nav: false, parent: 'projects' },
+	{ path: 'projects/:project/sweeps/:sweep', title: 'Sweep', module: './views/sweep.js', nav: false, parent: 'projects' },
 	{ path: 'competitions', title: 'Competitions', section: 'Registry', module: './views/competitions.js' },
 	{ path: 'catalogue', title: 'Catalogue', section: 'Registry', module: './views/catalogue.js' },
 	{ path: 'competitions/:competition', title: 'Competition', module: './views/competition.js', nav: false, parent: 'competitions' },

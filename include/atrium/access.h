@@ -41,6 +41,7 @@ enum atr_res {
 	ATR_RES_EVALUATION,	  /* {project}/benchmarks/{benchmark}/evaluations/{evaluation} */
 	ATR_RES_COMPETITION,	  /* /competitions/{competition} (a name) */
 	ATR_RES_LAUNCHER,	  /* {project}/launchers/{launcher} (a name or an id) */
+	ATR_RES_SWEEP,		  /* {project}/sweeps/{sweep} (an id) */
 	ATR_RES_COUNT
 };
 

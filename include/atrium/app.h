@@ -21,6 +21,7 @@ struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
 struct api_evaljobs;
+struct atr_sweeps;
 
 struct atr_app {
 	struct uv_loop_s *loop;
@@ -39,6 +40,7 @@ struct atr_app {
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
 	struct api_evaljobs *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
+	struct atr_sweeps *sweeps;	   /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
 };
 
 #endif

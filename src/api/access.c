@@ -20,9 +20,11 @@
 #include "atrium/metric_batch.h"
 #include "atrium/scoring.h"
 #include "atrium/store_jobs.h"
+#include "atrium/store_sweeps.h"
 #include "atrium/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum atr_prole api_project_role_as(struct atr_req *r, const struct atr_project *p, enum atr_prole member)
@@ -399,6 +401,33 @@ static int load_benchmark(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
+/* A sweep of the project, by id (issue 20). */
+static int load_sweep(struct atr_req *r, struct api_res *x)
+{
+	const char *ref = atr_req_param(r, "sweep");
+	struct atr_sweep_row row;
+	char *end = NULL;
+	long long id = ref ? strtoll(ref, &end, 10) : 0;
+	int rc = load_project(r, x);
+
+	if (rc != 0)
+		return rc;
+	rc = id > 0 && !*end ? atr_store_sweep_get(STORE(r), x->project.id, id, &row) : ATR_ENOTFOUND;
+	if (rc == ATR_ENOTFOUND) {
+		atr_reply_not_found(r, NULL, "sweep '%s' does not exist in project '%s'", ref ? ref : "",
+				    x->project.name);
+		return -1;
+	}
+	if (rc < 0)
+		return rc;
+	x->sweep.id = row.id;
+	atr_copy(x->sweep.name, sizeof(x->sweep.name), row.name);
+	atr_copy(x->sweep.state, sizeof(x->sweep.state), row.state);
+	atr_sweep_row_release(&row);
+	atr_req_audit_object(r, "project:%s/sweep:%lld", x->project.name, id);
+	return 0;
+}
+
 static int load_evaluation(struct atr_req *r, struct api_res *x)
 {
 	int rc = load_benchmark(r, x);
@@ -473,6 +502,7 @@ static int (*const loaders[ATR_RES_COUNT])(struct atr_req *, struct api_res *) =
 	[ATR_RES_EVALUATION] = load_evaluation,
 	[ATR_RES_COMPETITION] = load_competition,
 	[ATR_RES_LAUNCHER] = load_launcher,
+	[ATR_RES_SWEEP] = load_sweep,
 };
 
 /* ---- MLflow's artifact listing: the `path` query parameter names a run or a model version ---- */

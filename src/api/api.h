@@ -120,6 +120,11 @@ struct api_res {
 	int64_t evaluation_id;		  /* ATR_RES_EVALUATION */
 	struct atr_competition comp;	  /* ATR_RES_COMPETITION (higher_better set from its metric) */
 	struct atr_launcher launcher;	  /* ATR_RES_LAUNCHER */
+	struct {
+		int64_t id;
+		char name[64];
+		char state[12];
+	} sweep; /* ATR_RES_SWEEP */
 	/* ATR_RF_ARTIFACT_PATH: whose files the query's path names ("run" or "model_version", its
 	 * id) and the folder inside them ("" the root; in the request arena) */
 	struct {
@@ -510,5 +515,13 @@ void api_launchers_delete(struct atr_req *r);
 void api_launchers_versions(struct atr_req *r);
 void api_launchers_jobs(struct atr_req *r);
 void api_launchers_run(struct atr_req *r);
+/* sweeps.c (issue 20) */
+extern const struct atr_field api_sweep_create_schema[];
+void api_sweeps_create(struct atr_req *r);
+void api_sweeps_list(struct atr_req *r);
+void api_sweeps_get(struct atr_req *r);
+void api_sweeps_pause(struct atr_req *r);
+void api_sweeps_resume(struct atr_req *r);
+void api_sweeps_cancel(struct atr_req *r);
 
 #endif

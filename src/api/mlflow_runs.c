@@ -11,6 +11,7 @@
 #include "mlflow.h"
 #include "atrium/metric_batch.h"
 #include "atrium/store_metrics.h"
+#include "atrium/sweeps.h"
 #include "atrium/util.h"
 
 #include <float.h>
@@ -354,6 +355,8 @@ void api_mlflow_runs_log_metric(struct atr_req *r)
 	rc = atr_metric_batch_add(&b, key, &pt);
 	if (rc == 0)
 		rc = atr_store_metrics_append(STORE(r), RES(r)->run.id, RES(r)->run.project_id, &b, atr_now_ms(), NULL);
+	if (rc == 0)
+		atr_sweeps_metrics(APP(r)->sweeps, RES(r)->run.id, &b); /* a sweep's trial: ASHA hears it */
 	atr_metric_batch_release(&b);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not log metric '%s' of run %s", key, RES(r)->run.uuid);
@@ -404,8 +407,10 @@ static int store_batch(struct atr_req *r, const struct atr_mlflow_batch *b)
 	if (rc == 0)
 		rc = atr_store_metrics_append(STORE(r), RES(r)->run.id, RES(r)->run.project_id, &b->m, atr_now_ms(),
 					      NULL);
-	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0)
+	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {
+		atr_sweeps_metrics(APP(r)->sweeps, RES(r)->run.id, &b->m); /* a sweep's trial: ASHA hears it */
 		return 0;
+	}
 	atr_store_rollback(STORE(r));
 	if (atr_req_status(r) == 0)
 		atr_reply_err(r, rc, NULL, "could not log the batch of run %s", RES(r)->run.uuid);

@@ -569,6 +569,24 @@ const struct atr_route atr_routes[] = {
 	  .summary = "The job uploads an output with its own token"),
 	R("GET", J "/outputs/{path...}", api_job_output_get, .access = USER, .resource = ATR_RES_JOB, .role = VIEWER,
 	  .flags = ATR_RF_JOB_OK, .name = "jobs.outputs.get", .produces = OCTETS, .summary = "Download a job output"),
+/* sweeps (sweeps.c, issue 20): a launcher over a search space with ASHA; viewers read, editors run */
+#define SW "/api/v1/projects/{project}/sweeps"
+#define SWX SW "/{sweep}"
+	R("GET", SW, api_sweeps_list, .access = USER, .resource = ATR_RES_PROJECT, .role = VIEWER,
+	  .query = api_page_query, .name = "sweeps.list", .summary = "A project's sweeps"),
+	R("POST", SW, api_sweeps_create, .access = USER, .resource = ATR_RES_PROJECT, .role = EDITOR,
+	  .flags = ATR_RF_IDEMPOTENT, .body = api_sweep_create_schema, .status = 201, .name = "sweeps.create",
+	  .summary = "Start a sweep: a launcher over a search space, with early stopping (ASHA)"),
+	R("GET", SWX, api_sweeps_get, .access = USER, .resource = ATR_RES_SWEEP, .role = VIEWER, .name = "sweeps.get",
+	  .summary = "A sweep with its trials and its best trial"),
+	R("POST", SWX "/pause", api_sweeps_pause, .access = USER, .resource = ATR_RES_SWEEP, .role = EDITOR,
+	  .body = atr_schema_empty, .name = "sweeps.pause", .summary = "Submit no new trials (running ones go on)"),
+	R("POST", SWX "/resume", api_sweeps_resume, .access = USER, .resource = ATR_RES_SWEEP, .role = EDITOR,
+	  .body = atr_schema_empty, .name = "sweeps.resume", .summary = "Submit trials again"),
+	R("POST", SWX "/cancel", api_sweeps_cancel, .access = USER, .resource = ATR_RES_SWEEP, .role = EDITOR,
+	  .body = atr_schema_empty, .name = "sweeps.cancel", .summary = "Cancel a sweep and stop its running trials"),
+#undef SW
+#undef SWX
 /* deployments */
 #define PD "/api/v1/projects/{project}/deployments"
 #define DEP "/api/v1/deployments/{name}"

@@ -11,6 +11,7 @@
 #include "atrium/metric_batch.h"
 #include "atrium/store_metrics.h"
 #include "atrium/store_runs.h"
+#include "atrium/sweeps.h"
 #include "atrium/util.h"
 #include "atrium/work.h"
 
@@ -58,6 +59,7 @@ void api_run_metrics_log(struct atr_req *r)
 	if (rc == 0)
 		rc = atr_store_metrics_append(STORE(r), run->id, run->project_id, &b, atr_now_ms(), &stored);
 	if (rc == 0 && (rc = atr_store_commit(STORE(r))) == 0) {
+		atr_sweeps_metrics(APP(r)->sweeps, run->id, &b); /* a sweep's trial: ASHA hears it */
 		/* the hot path: a fixed answer needs no JSON tree */
 		int n = snprintf(out, sizeof(out), "{\"stored\":%zu}", stored);
 		atr_reply_data(r, 200, "application/json; charset=utf-8", out, (size_t)n);

@@ -37,6 +37,7 @@ const char *atr_res_name(enum atr_res r)
 		[ATR_RES_EVALUATION] = "evaluation",
 		[ATR_RES_COMPETITION] = "competition",
 		[ATR_RES_LAUNCHER] = "launcher",
+		[ATR_RES_SWEEP] = "sweep",
 	};
 	return r < ATR_RES_COUNT ? names[r] : "none";
 }

@@ -61,6 +61,7 @@ static long long spare_token_id, spare_scrape_id, spare_join_id, spare_key_id;
 static long long monitor_id, channel_id; /* issue 16: a monitor of dep, a webhook channel */
 static char run_uuid[40], run2_uuid[40];
 static long long eval_id, sub_id; /* benchmark b's evaluation; competition c's submission (by vi) */
+static long long sweep_id;	  /* a paused sweep of project p (issue 20), written as a row: no trial runs */
 
 /* What a case expects. */
 enum want { W_ALLOW, W_401, W_403, W_404 };
@@ -266,6 +267,12 @@ static int setup(void **state)
 	fixture_service();
 	fixture_evaluate();
 	fixture_launcher();
+	f_sql_exec(&S, h_fmt("INSERT INTO sweeps(project_id, launcher_id, launcher_version, name, method, search_space,"
+			     " max_trials, parallelism, metric, direction, seed, state, created_at, updated_at)"
+			     " VALUES (%lld, 0, 1, 'sw', 'random', '{\"q\":{\"type\":\"int\",\"min\":1,\"max\":2}}',"
+			     " 1, 1, 'loss', 'minimize', 1, 'paused', 0, 0)",
+			     pid));
+	sweep_id = f_sql_int(&S, "SELECT max(id) FROM sweeps");
 	job_token(tok[C_JOB_OTHER], qid, 999999);
 	job_token(tok[C_JOB_SELF], pid, job_id);
 	job_token(tok[C_JOB_PEER], pid, job2_id);
@@ -335,6 +342,8 @@ static const char *param_value(const char *pattern, const char *name)
 		return "ln";
 	if (!strcmp(name, "cluster"))
 		return "hpc";
+	if (!strcmp(name, "sweep"))
+		return h_fmt("%lld", sweep_id);
 	if (!strcmp(name, "experiment"))
 		return h_fmt("%lld", pid);
 	if (!strcmp(name, "run"))

@@ -2608,6 +2608,60 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	} finally {
 		await viewer.close();
 	}
+// ---------- sweeps (issue 20) ----------
+// A sweep of a launcher in its own project: a grid of 2 learning rates x 2 depths, four trials
+// at once on gpu-a (each sleeps; the test logs their curves through their runs, as training
+// code would). The page shows the best trial, the curves on one chart, the parallel
+// coordinates of the params against the loss, the trials; Cancel stops the running trials.
+test('sweeps: the tab lists a sweep; its page shows the best trial, the curves, parallel coordinates, and cancels', async (page) => {
+	await apiOk('POST', '/projects', adminToken, { name: 'hpo', team: 'vision' });
+	await apiOk('POST', '/projects/hpo/launchers', adminToken, {
+		name: 'train',
+		spec: { command: 'sleep 120', resources: { gpus: 0 } },
+		parameters: [
+			{ name: 'lr', type: 'float', min: 0.0001, max: 1, default: 0.01 },
+			{ name: 'depth', type: 'integer', min: 1, max: 8, default: 2 },
+		],
+	});
+	const sw = await apiOk('POST', '/projects/hpo/sweeps', adminToken, {
+		name: 'lr-depth', launcher: 'train', method: 'grid', max_trials: 4, parallelism: 4, metric: 'loss', direction: 'minimize',
+		search_space: { lr: { type: 'log_uniform', min: 0.001, max: 0.1, count: 2 }, depth: { type: 'choice', values: [2, 4] } },
+	});
+	const trials = await eventually(async () => {
+		const s = await apiOk('GET', `/projects/hpo/sweeps/${sw.id}`, adminToken);
+		assert.equal(s.trials.length, 4);
+		return s.trials;
+	}, 'four trials');
+	// trial #2 (lr 0.1, depth 2) learns best: its loss ends lowest
+	for (const t of trials)
+		await apiOk('POST', `/runs/${t.run_id}/metrics`, adminToken, {
+			metrics: [1, 2, 3, 4, 5].map((step) => ({ key: 'loss', step, value: (t.index === 2 ? 0.1 : 0.5 + t.index / 10) + 1 / step })),
+		});
+	await asAdmin(page, 'projects/hpo', 'hpo');
+	await page.locator('main nav.tabs a', { hasText: 'Sweeps' }).click();
+	await row(page, `sweep-${sw.id}`).waitFor();
+	assert.deepEqual((await cellTexts(row(page, `sweep-${sw.id}`))).slice(0, 6), ['lr-depth', 'running', 'train v1', 'grid', '4 of 4', '4']);
+	await row(page, `sweep-${sw.id}`).locator('a', { hasText: 'lr-depth' }).click();
+	await page.locator('main .view:not([aria-busy]) h1', { hasText: `Sweep ${sw.id}` }).waitFor();
+	assert.equal(await text(page.locator('main .best-trial')), '#2');
+	// the curves: one chart, a series per trial
+	await page.locator('section[aria-labelledby="sweep-curves"] figure.metric[data-key="loss"]').waitFor();
+	assert.match(await text(page.locator('section[aria-labelledby="sweep-curves"] figcaption')), /loss \(4 trials\)/);
+	// parallel coordinates: an axis per parameter and the metric, a line per trial
+	const pc = page.locator('section[aria-labelledby="sweep-parcoords"] svg');
+	await pc.waitFor();
+	const lines = await pc.locator('[data-key^="trial-"]').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.key))].sort());
+	assert.deepEqual(lines, ['trial-0', 'trial-1', 'trial-2', 'trial-3']);
+	assert.equal(await page.locator('section[aria-labelledby="sweep-trials"] tbody tr').count(), 4);
+	assert.equal(await page.locator('section[aria-labelledby="sweep-trials"] tr.best').getAttribute('data-key'), 'trial-2');
+	await shot(page, 'sweep');
+	await page.locator('main button[data-action="cancel"]').click();
+	await page.locator('section[aria-labelledby="sweep-about"] .badge', { hasText: 'cancelled' }).waitFor();
+	await eventually(async () => {
+		const s = await apiOk('GET', `/projects/hpo/sweeps/${sw.id}`, adminToken);
+		assert.ok(s.trials.every((t) => t.state === 'cancelled'), JSON.stringify(s.trials.map((t) => t.state)));
+	}, 'every trial cancelled', 60_000);
+
 });
 
 async function main() {

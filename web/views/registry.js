@@ -28,6 +28,8 @@ export const href = {
 	benchmark: (p, b) => `#/projects/${s(p)}/benchmarks/${s(b)}`,
 	launchers: (p) => `#/projects/${s(p)}/launchers`,
 	launcher: (p, l) => `#/projects/${s(p)}/launchers/${s(l)}`,
+	sweeps: (p) => `#/projects/${s(p)}/sweeps`,
+	sweep: (p, id) => `#/projects/${s(p)}/sweeps/${id}`,
 };
 
 // API paths (under /api/v1) of the same objects.
@@ -50,6 +52,8 @@ const STATE_KIND = {
 	running: 'info', finished: 'ok', failed: 'err', killed: 'muted', archived: 'muted',
 	// jobs
 	queued: 'warn', dispatched: 'info', succeeded: 'ok', lost: 'warn',
+	// sweeps and their trials
+	paused: 'warn', completed: 'ok', stopped: 'muted',
 	// deployments, their replicas and rollouts
 	ready: 'ok', degraded: 'warn', deploying: 'info', starting: 'info', restarting: 'warn', draining: 'muted',
 	stopping: 'muted', in_progress: 'info', promoted: 'ok', rolled_back: 'warn',
@@ -67,6 +71,7 @@ const TABS = [
 	['deployments', 'Deployments', href.deployments],
 	['benchmarks', 'Benchmarks', href.benchmarks],
 	['launchers', 'Launchers', href.launchers],
+	['sweeps', 'Sweeps', href.sweeps],
 ];
 
 /*
