@@ -2537,6 +2537,15 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	const dp = `/deployments/${D.name}`;
 	const drift = await apiOk('GET', `${dp}/drift?window=1h`);
 	const num = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
+	// a drift monitor on a (shifted: alerting), checked every second
+	const mon = await apiOk('POST', `${dp}/monitors`, seed.tokens.bob, {
+		name: 'a-drift', watch: 'drift', features: ['a'], statistic: 'psi', warning: 0.1, alerting: 0.25, interval_s: 1, min_samples: 1, window_s: 3600,
+	});
+	let changes = [];
+	await eventually(async () => {
+		changes = (await apiOk('GET', `${dp}/monitors/${mon.id}/history`)).items;
+		assert.ok(changes.some((e) => e.to === 'alerting'), JSON.stringify(changes));
+	}, 'the monitor alerting');
 	// reached from the deployment page
 	await asAdmin(page, `deployments/${D.name}`, `Deployment ${D.name}`);
 	await page.locator('main a', { hasText: 'Monitoring: drift' }).click();
@@ -2583,6 +2592,15 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	assert.equal(await text(qp.locator('[data-quality=r2]')), num(q.total.r2));
 	assert.match(await itext(qp), /Task regression \(declared in the monitoring settings\)/);
 	await qp.locator('[data-chart=quality] canvas').first().waitFor();
+	// the monitor with its state, and its history of changes
+	const m = await apiOk('GET', `${dp}/monitors/${mon.id}`);
+	const mp = panelOf(page, 'mon-monitors');
+	assert.deepEqual((await cellTexts(mp.locator(`tr[data-key="${mon.id}"]`))).slice(0, 4), ['a-drift', 'drift: psi of a', 'warning ≥ 0.1, alerting ≥ 0.25', 'alerting']);
+	assert.equal(m.state, 'alerting');
+	const first = changes[changes.length - 1];
+	assert.deepEqual((await cellTexts(mp.locator(`.monitor-history[data-monitor="${mon.id}"] tr[data-key="${first.alert_id}"]`))).slice(1, 3), [
+		`${(first.from || 'not checked').replace('_', ' ')} → ${first.to}`, num(first.value),
+	]);
 	await shot(page, 'deployment-monitoring');
 	// correcting: the API's 400 shows in the form and marks the field; then b becomes categorical
 	const fix = page.locator('main form[aria-label="Correct the features"]');

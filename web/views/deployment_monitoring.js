@@ -4,11 +4,12 @@
 // of range, unseen categories, requests that fit no schema), the reference's and the live
 // histogram of one feature overlaid, live quality over time (by the declared task), and the
 // profile's features as inferred, which an editor corrects (types, the task) through PUT
-// .../monitoring. Reads GET .../monitoring and GET .../drift; the range is chosen above.
+// .../monitoring, and the monitors with their state and history of alerts. Reads GET
+// .../monitoring, GET .../drift and GET .../monitors; the range is chosen above.
 import * as api from '../api.js';
 import { canEdit, href } from './registry.js';
 import { heatMap, overlayHistogram, timeChart, PALETTE } from '../chart.js';
-import { h, mount, pageHeader, breadcrumb, facts, panel, table, time, emptyState, showError, select, field, form, fmtNum } from '../ui.js';
+import { h, mount, pageHeader, breadcrumb, facts, panel, table, time, emptyState, showError, select, field, form, fmtNum, badge } from '../ui.js';
 
 const s = api.seg;
 const RANGES = [
@@ -149,6 +150,55 @@ function quality(q, charts) {
 	];
 }
 
+// Monitors (branch monitors' API) with their state, and each one's latest changes of state.
+const STATE_KIND = { ok: 'ok', warning: 'warn', alerting: 'err', no_data: 'muted' };
+const stateOf = (st) => badge(st ? st.replace('_', ' ') : 'not checked', STATE_KIND[st] || 'muted');
+
+async function monitorsPart(path) {
+	const list = await api.get(`${path}/monitors`, { limit: 50 });
+	const mons = list.items || [];
+	if (!mons.length) return emptyState('No monitors.', `POST /api/v1/deployments/…/monitors watches a figure (drift, data quality, live quality, errors, latency) and alerts past a threshold.`);
+	const hist = await Promise.all(mons.map((m) => api.get(`${path}/monitors/${m.id}/history`, { limit: 10 }).then((r) => r.items || [])));
+	const cmp = (sp) => (sp.direction === 'below' ? '≤' : '≥');
+	return [
+		table({
+			caption: 'Monitors',
+			rowKey: (m) => String(m.id),
+			rows: mons,
+			columns: [
+				{ label: 'Monitor', cell: (m) => m.name },
+				{ label: 'Watches', cell: (m) => `${m.spec.watch.replace(/_/g, ' ')}: ${m.spec.statistic}${m.spec.features?.length ? ` of ${m.spec.features.join(', ')}` : ''}` },
+				{ label: 'Thresholds', cell: (m) => [m.spec.warning !== null && m.spec.warning !== undefined ? `warning ${cmp(m.spec)} ${m.spec.warning}, ` : '', `alerting ${cmp(m.spec)} ${m.spec.alerting}`] },
+				{ label: 'State', cell: (m) => stateOf(m.state) },
+				{ label: 'Value', cell: (m) => num(m.value), class: 'num' },
+				{ label: 'Samples', cell: (m) => fmtNum(m.samples ?? 0), class: 'num' },
+				{ label: 'Checked', cell: (m) => (m.checked_at ? time(m.checked_at, true) : '—') },
+			],
+		}),
+		mons.map((m, i) =>
+			h(
+				'div',
+				{ class: 'monitor-history', 'data-monitor': String(m.id) },
+				h('h3', null, `History of ${m.name}`),
+				hist[i].length
+					? table({
+							caption: `State changes of ${m.name}, newest first`,
+							rowKey: (e) => String(e.alert_id),
+							rows: hist[i],
+							columns: [
+								{ label: 'When', cell: (e) => time(e.at, true) },
+								{ label: 'Change', cell: (e) => [stateOf(e.from), ' → ', stateOf(e.to)] },
+								{ label: 'Value', cell: (e) => num(e.value), class: 'num' },
+								{ label: 'Samples', cell: (e) => fmtNum(e.samples ?? 0), class: 'num' },
+								{ label: 'Action', cell: (e) => (e.job_id ? h('a', { href: `#/jobs/${e.job_id}` }, `retraining job #${e.job_id}`) : e.action_error || '') },
+							],
+						})
+					: h('p', { class: 'muted' }, 'No change of state yet.'),
+			),
+		),
+	];
+}
+
 // The profile's features, for correction: each one's type, the task.
 function correction(path, mon, onSaved) {
 	const st = mon.settings || {};
@@ -201,6 +251,8 @@ export async function render(root, ctx) {
 		const to = new Date(Date.now() + 300e3);
 		const drift = await api.get(`${path}/drift`, { window: win, from: new Date(to - width).toISOString().slice(0, 19) + 'Z', to: to.toISOString().slice(0, 19) + 'Z' });
 		if (!ctx.alive()) return;
+		const monitors = await monitorsPart(path).catch((e) => h('p', { class: 'muted' }, `Monitors could not be read: ${e.message}`));
+		if (!ctx.alive()) return;
 		const charts = [];
 		mount(
 			body,
@@ -209,6 +261,7 @@ export async function render(root, ctx) {
 			panel('mon-totals', 'Drift and data quality over the range', totals(drift)),
 			panel('mon-histogram', 'Reference and live histograms', histogram(mon.profile, drift)),
 			panel('mon-quality', 'Live quality', quality(drift.quality, charts)),
+			panel('mon-monitors', 'Monitors and alerts', monitors),
 			editor ? panel('mon-features', 'Features and task', correction(path, mon, (fresh) => draw(fresh).catch((e) => showError(errSlot, e)))) : null,
 		);
 		cleanups = charts.map((c) => c());
