@@ -319,7 +319,10 @@ static void on_polled(void *cls, const struct atr_client_resp *resp)
 				 cl->c.name, resp->status, resp->error ? ": " : "", resp->error ? resp->error : "");
 		cl->up = false;
 		cl->since_s = 0;
+		/* (never past the heartbeat's cap: the worker row must stay online meanwhile) */
 		cl->interval_ms = cl->interval_ms * 2 > POLL_DOWN_MS ? POLL_DOWN_MS : cl->interval_ms * 2;
+		if (cl->interval_ms > poll_cap_ms(cl))
+			cl->interval_ms = poll_cap_ms(cl);
 	} else {
 		if (!cl->up)
 			atr_info("cluster '%s': slurmrestd answers", cl->c.name);
