@@ -978,7 +978,7 @@ test('search from the top bar finds a seeded dataset; a member never sees others
 	assert.ok(got.includes('model:detector'));
 	assert.ok(!got.some((g) => g.includes('secret-lab')), 'no private project of others');
 	assert.equal(await page.locator('main', { hasText: 'secret-lab' }).count(), 0);
-	assert.equal(await itext(page.locator('main ol.results li[data-kind=dataset] mark')), 'cat');
+	assert.equal(await itext(page.locator('main ol.results li[data-kind=dataset]', { hasText: 'photos' }).locator('mark').first()), 'cat');
 	await shot(page, 'search');
 	await page.locator('main ol.results li[data-kind=dataset] a', { hasText: 'photos' }).click();
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Dataset photos' }).waitFor();
@@ -2053,6 +2053,35 @@ test('search finds deployments, users (admins), and a job and a run by id too', 
 	assert.deepEqual(m, [true, false, true, false]);
 });
 
+test('search finds runs and jobs by name (server-side), each linking to its page; not in projects one may not read', async (page, ctx) => {
+	const broken = seed.jobs.broken;
+	const sweep2 = seed.runs['sweep-2'];
+	await asUser(page, 'bob', 'search?q=train-broken', 'Search: train-broken');
+	const job = page.locator(`main ol.results li[data-kind="job"]`, { hasText: 'train-broken' });
+	assert.equal(await job.locator('a').getAttribute('href'), `#/jobs/${broken.id}`);
+	assert.equal(await text(job.locator('a')), `train-broken (#${broken.id})`);
+	assert.match(await itext(job), /in cats/);
+	// the kind picker narrows to runs; a run links to its page in its project
+	await view(page, 'search?q=sweep&kind=run', 'Search: sweep');
+	const kinds = await page.locator('main ol.results li').evaluateAll((lis) => lis.map((li) => li.dataset.kind));
+	assert.ok(kinds.length > 0 && kinds.every((k) => k === 'run'), kinds.join(','));
+	const run = page.locator('main ol.results li[data-kind="run"]', { hasText: 'sweep-2' });
+	assert.equal(await run.locator('a').getAttribute('href'), `#/projects/cats/runs/${sweep2}`);
+	await shot(page, 'search-runs-jobs');
+	await run.locator('a').click();
+	await page.waitForURL(new RegExp(`#/projects/cats/runs/${sweep2}$`));
+	// victor may not read secret-lab: its job is not found; the admin finds it
+	const other = await ctx.newPage();
+	try {
+		await asUser(other, 'victor', 'search?q=eval-nlp&kind=job', 'Search: eval-nlp');
+		await other.locator('main', { hasText: 'Nothing matches' }).waitFor();
+		assert.equal(await other.locator('main ol.results li').count(), 0);
+	} finally {
+		await other.close();
+	}
+	assert.ok((await apiOk('GET', '/search?q=eval-nlp&kind=job')).items.some((r) => r.id === seed.jobs.nlp.id));
+});
+
 test('the worker page refreshes itself: a job that starts there appears, and leaves when it ends, without a reload', async (page) => {
 	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
 	await asAdmin(page, `workers/${live.id}`, 'Worker gpu-a');
@@ -2626,6 +2655,8 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	} finally {
 		await viewer.close();
 	}
+});
+
 // ---------- sweeps (issue 20) ----------
 // A sweep of a launcher in its own project: a grid of 2 learning rates x 2 depths, four trials
 // at once on gpu-a (each sleeps; the test logs their curves through their runs, as training
