@@ -1,7 +1,8 @@
 /*
  * search.c: GET /api/v1/search?q= — projects, datasets and models whose names,
  * descriptions or tags match, among what the caller may read, and published templates (whose
- * READMEs are searched too: any signed-in user finds them), best first.
+ * READMEs are searched too: any signed-in user finds them), best first. Runs (by name and tag
+ * values) and jobs (by name) are indexed too (migration 0033), under their project's visibility.
  */
 #include "api.h"
 #include "atrium/store_search.h"
@@ -11,7 +12,7 @@
 const struct atr_qparam api_search_query[] = {
 	ATR_Q_PAGE,
 	{ "q", ATR_Q_STRING, ATR_QF_REQUIRED, 1, 256, 0, NULL, "the words to look for" },
-	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model|template", NULL },
+	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model|template|run|job", NULL },
 	{ 0 },
 };
 

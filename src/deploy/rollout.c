@@ -246,9 +246,9 @@ void dep_rollout_step(struct dep *d, int64_t now)
 	for (struct dep_replica *r = d->reps; r; r = r->next)
 		if (r->generation == t->generation && !r->ever_ready && r->restarts >= DEP_CRASH_LIMIT) {
 			snprintf(why, sizeof(why),
-				 "version %lld: replica %d crashed %d times before it was ever ready%s%s%s",
-				 (long long)t->version, r->index, r->restarts, r->message[0] ? " (" : "", r->message,
-				 r->message[0] ? ")" : "");
+				 "version %lld: replica %d (job %lld) crashed %d times before it was ever ready%s%s%s",
+				 (long long)t->version, r->index, (long long)r->job_id, r->restarts,
+				 r->message[0] ? " (" : "", r->message, r->message[0] ? ")" : "");
 			fail(d, why);
 			return;
 		}

@@ -2,7 +2,8 @@
  * test_search.c: GET /api/v1/search. Matches names, descriptions and tags of projects,
  * datasets and models; only what the caller may read (private projects of others never
  * leak, internal ones are for everyone, admins see all, archived ones are left out); any
- * text in q is a 400 or an answer, never a 500; pages return each result once.
+ * text in q is a 400 or an answer, never a 500; pages return each result once. Runs (by name
+ * and tag values) and jobs (by name) are found too, under the same visibility (issue 18).
  */
 #include "fixtures.h"
 
@@ -14,6 +15,7 @@
 
 static struct h_server S;
 static char alice[128], bob[128], carol[128];
+static struct h_worker W;
 
 /* GET /api/v1/search?q=<q escaped>&extra; returns the answer. */
 static json_t *search(const char *token, const char *q, const char *extra, long expect)
@@ -217,13 +219,97 @@ static void test_pages_and_archived(void **state)
 	assert_false(finds(alice, "pager", "project", "pager"));
 }
 
+/* The id of the (kind, name) a search by token finds; 0 if none. With "kind=K" in extra, every
+ * result is of kind K. */
+static long long found_id(const char *token, const char *q, const char *extra, const char *kind, const char *name)
+{
+	json_t *j = search(token, q, extra, 200), *it;
+	const char *only = strstr(extra, "kind=");
+	long long id = 0;
+	size_t i;
+	json_array_foreach(json_object_get(j, "items"), i, it)
+	{
+		if (only)
+			assert_int_equal(strncmp(only + 5, f_str(it, "kind"), strlen(f_str(it, "kind"))), 0);
+		if (!strcmp(f_str(it, "kind"), kind) && !strcmp(f_str(it, "name"), name))
+			id = f_int(it, "id");
+	}
+	json_decref(j);
+	return id;
+}
+
+static void test_runs_and_jobs(void **state)
+{
+	json_t *j;
+	long long run, job;
+	(void)state;
+
+	/* a job is accepted only where some worker could run it */
+	h_worker_start(&W, &S, h_join_token(&S, "w1"), "w1", 0, NULL);
+	assert_true(h_worker_wait_registered(&W, 0, 20000));
+	f_project(&S, alice, "nimbus-lab", "private");
+	j = h_call(&S, "POST", "/api/v1/projects/nimbus-lab/runs", alice,
+		   "{\"name\":\"nimbus-baseline\",\"tags\":{\"owner\":\"stratus\"}}", 201);
+	run = f_int(j, "id");
+	json_decref(j);
+	j = h_call(&S, "POST", "/api/v1/projects/nimbus-lab/jobs", alice,
+		   "{\"name\":\"nimbus-train\",\"command\":\"echo cirrus\"}", 201);
+	job = f_int(j, "id");
+	json_decref(j);
+	/* a job without a name is not indexed; nor is any job's command line */
+	json_decref(
+		h_call(&S, "POST", "/api/v1/projects/nimbus-lab/jobs", alice, "{\"command\":\"echo nimbus\"}", 201));
+
+	/* found by name (and a run by its tags' values), with their ids and project */
+	assert_int_equal(found_id(alice, "nimbus", "&limit=1000", "run", "nimbus-baseline"), run);
+	assert_int_equal(found_id(alice, "nimbus", "&limit=1000", "job", "nimbus-train"), job);
+	assert_int_equal(found_id(alice, "nimbus base", "&limit=1000", "run", "nimbus-baseline"), run);
+	assert_int_equal(found_id(alice, "stratus", "&limit=1000", "run", "nimbus-baseline"), run);
+	assert_false(finds(alice, "cirrus", "job", "nimbus-train"));
+	j = search(alice, "nimbus", "&kind=job&limit=1000", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "items"), 0), "project"), "nimbus-lab");
+	json_decref(j);
+	/* kind narrows to runs or jobs */
+	assert_int_equal(found_id(alice, "nimbus", "&kind=run&limit=1000", "run", "nimbus-baseline"), run);
+	assert_int_equal(found_id(alice, "nimbus", "&kind=run&limit=1000", "job", "nimbus-train"), 0);
+	assert_int_equal(found_id(alice, "nimbus", "&kind=job&limit=1000", "job", "nimbus-train"), job);
+	assert_int_equal(found_id(alice, "nimbus", "&kind=job&limit=1000", "run", "nimbus-baseline"), 0);
+
+	/* those who may not read the project never see them; admins and members do */
+	assert_false(finds(carol, "nimbus", "run", "nimbus-baseline"));
+	assert_false(finds(carol, "nimbus", "job", "nimbus-train"));
+	assert_false(finds(bob, "stratus", "run", "nimbus-baseline"));
+	assert_int_equal(found_id(carol, "nimbus", "&kind=job", "job", "nimbus-train"), 0);
+	assert_true(finds(S.admin_token, "nimbus", "job", "nimbus-train"));
+	f_member(&S, "nimbus-lab", "carol", "viewer");
+	assert_true(finds(carol, "nimbus", "run", "nimbus-baseline"));
+	assert_true(finds(carol, "nimbus", "job", "nimbus-train"));
+	json_decref(h_call(&S, "DELETE", "/api/v1/projects/nimbus-lab/members/carol", S.admin_token, NULL, 204));
+	assert_false(finds(carol, "nimbus", "job", "nimbus-train"));
+
+	/* a renamed run is found by its new name only; retagged, by its new tags; deleted, no more */
+	json_decref(h_call(&S, "PATCH", h_fmt("/api/v1/runs/%lld", run), alice,
+			   "{\"name\":\"altocumulus\",\"tags\":{\"owner\":null,\"by\":\"cumulonimbus\"}}", 200));
+	assert_true(finds(alice, "altocumulus", "run", "altocumulus"));
+	assert_true(finds(alice, "cumulonimbus", "run", "altocumulus"));
+	assert_false(finds(alice, "nimbus", "run", "altocumulus"));
+	assert_false(finds(alice, "stratus", "run", "altocumulus"));
+	json_decref(h_call(&S, "DELETE", h_fmt("/api/v1/runs/%lld", run), alice, NULL, 204));
+	assert_false(finds(alice, "altocumulus", "run", "altocumulus"));
+	assert_true(finds(alice, "nimbus", "job", "nimbus-train"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* clang-format off */
 		cmocka_unit_test(test_visibility),
 		cmocka_unit_test(test_fields_and_answers),
 		cmocka_unit_test(test_bad_queries),
 		cmocka_unit_test(test_pages_and_archived),
+		cmocka_unit_test(test_runs_and_jobs),
+		/* clang-format on */
 	};
 
 	h_server_start(&S, NULL);

@@ -978,7 +978,7 @@ test('search from the top bar finds a seeded dataset; a member never sees others
 	assert.ok(got.includes('model:detector'));
 	assert.ok(!got.some((g) => g.includes('secret-lab')), 'no private project of others');
 	assert.equal(await page.locator('main', { hasText: 'secret-lab' }).count(), 0);
-	assert.equal(await itext(page.locator('main ol.results li[data-kind=dataset] mark')), 'cat');
+	assert.equal(await itext(page.locator('main ol.results li[data-kind=dataset]', { hasText: 'photos' }).locator('mark').first()), 'cat');
 	await shot(page, 'search');
 	await page.locator('main ol.results li[data-kind=dataset] a', { hasText: 'photos' }).click();
 	await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Dataset photos' }).waitFor();
@@ -2053,6 +2053,35 @@ test('search finds deployments, users (admins), and a job and a run by id too', 
 	assert.deepEqual(m, [true, false, true, false]);
 });
 
+test('search finds runs and jobs by name (server-side), each linking to its page; not in projects one may not read', async (page, ctx) => {
+	const broken = seed.jobs.broken;
+	const sweep2 = seed.runs['sweep-2'];
+	await asUser(page, 'bob', 'search?q=train-broken', 'Search: train-broken');
+	const job = page.locator(`main ol.results li[data-kind="job"]`, { hasText: 'train-broken' });
+	assert.equal(await job.locator('a').getAttribute('href'), `#/jobs/${broken.id}`);
+	assert.equal(await text(job.locator('a')), `train-broken (#${broken.id})`);
+	assert.match(await itext(job), /in cats/);
+	// the kind picker narrows to runs; a run links to its page in its project
+	await view(page, 'search?q=sweep&kind=run', 'Search: sweep');
+	const kinds = await page.locator('main ol.results li').evaluateAll((lis) => lis.map((li) => li.dataset.kind));
+	assert.ok(kinds.length > 0 && kinds.every((k) => k === 'run'), kinds.join(','));
+	const run = page.locator('main ol.results li[data-kind="run"]', { hasText: 'sweep-2' });
+	assert.equal(await run.locator('a').getAttribute('href'), `#/projects/cats/runs/${sweep2}`);
+	await shot(page, 'search-runs-jobs');
+	await run.locator('a').click();
+	await page.waitForURL(new RegExp(`#/projects/cats/runs/${sweep2}$`));
+	// victor may not read secret-lab: its job is not found; the admin finds it
+	const other = await ctx.newPage();
+	try {
+		await asUser(other, 'victor', 'search?q=eval-nlp&kind=job', 'Search: eval-nlp');
+		await other.locator('main', { hasText: 'Nothing matches' }).waitFor();
+		assert.equal(await other.locator('main ol.results li').count(), 0);
+	} finally {
+		await other.close();
+	}
+	assert.ok((await apiOk('GET', '/search?q=eval-nlp&kind=job')).items.some((r) => r.id === seed.jobs.nlp.id));
+});
+
 test('the worker page refreshes itself: a job that starts there appears, and leaves when it ends, without a reload', async (page) => {
 	const live = (await apiOk('GET', '/workers')).items.find((w) => w.name === seed.workers.online);
 	await asAdmin(page, `workers/${live.id}`, 'Worker gpu-a');
@@ -2626,6 +2655,8 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	} finally {
 		await viewer.close();
 	}
+});
+
 // ---------- sweeps (issue 20) ----------
 // A sweep of a launcher in its own project: a grid of 2 learning rates x 2 depths, four trials
 // at once on gpu-a (each sleeps; the test logs their curves through their runs, as training
@@ -2680,6 +2711,78 @@ test('sweeps: the tab lists a sweep; its page shows the best trial, the curves, 
 		assert.ok(s.trials.every((t) => t.state === 'cancelled'), JSON.stringify(s.trials.map((t) => t.state)));
 	}, 'every trial cancelled', 60_000);
 
+});
+
+// ---------- issue 18: a failed deployment links to the crashed replica's log ----------
+// A deployment whose only replica exits at once: its first rollout fails. The page shows the
+// crashed replica on top (its job, exit code, error, the log's last lines) with a link that
+// opens the job's page at its log.
+test('a failed deployment shows the crashed replica on top: job, exit code, error, its log\'s last lines and a link to the log', async (page) => {
+	const D = seed.deployment;
+	const bob = seed.tokens.bob;
+	const command = ['sh', '-c', 'echo "loading weights"; echo "fatal: weights file is corrupt" >&2; exit 3'];
+	await apiOk('POST', `/projects/${D.project}/deployments`, bob, { name: 'crashy', model: D.model, version: D.canary, command });
+	try {
+		const failed = await eventually(async () => {
+			const d = await apiOk('GET', '/deployments/crashy');
+			assert.equal(d.state, 'failed');
+			return d;
+		}, 'the deployment fails', 60000);
+		// it crashed in a loop before it was ever ready: the rollout's failure names the job
+		const ev = (await apiOk('GET', '/deployments/crashy/history')).items.find((e) => /\(job \d+\)/.test(e.message) && /failed/.test(e.kind));
+		assert.ok(ev, `an event naming the job (${failed.message})`);
+		const jobId = Number(/\(job (\d+)\)/.exec(ev.message)[1]);
+		const job = await eventually(async () => {
+			const j = await apiOk('GET', `/jobs/${jobId}`);
+			assert.ok(!['queued', 'dispatched', 'running'].includes(j.state), j.state);
+			return j;
+		}, 'the replica job ends');
+		await asUser(page, 'victor', 'deployments/crashy', 'Deployment crashy');
+		const box = page.locator('main section.replica-failure');
+		await box.waitFor();
+		assert.equal(await box.getAttribute('data-job'), String(jobId));
+		assert.match(await itext(box.locator('h2')), /A replica crashed/);
+		assert.ok((await itext(box)).includes(ev.message), ev.message);
+		assert.match(await itext(box), /exited with status 3/);
+		assert.match(await itext(box), new RegExp(`Job state\\s*${job.state}`));
+		if (job.message) assert.ok((await itext(box)).includes(job.message), job.message);
+		assert.match(await itext(box.locator('pre.log-tail')), /fatal: weights file is corrupt/);
+		assert.equal(await box.locator(`a[href="#/jobs/${jobId}"]`).count(), 1);
+		// it sits above the status panel
+		const order = await page.evaluate(() => {
+			const a = document.querySelector('main section.replica-failure');
+			const b = document.querySelector('main [aria-labelledby="dep-status"]');
+			return !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+		});
+		assert.ok(order, 'the crashed replica comes before the status');
+		await shot(page, 'deployment-replica-failed');
+		await box.locator('a.replica-log').click();
+		await page.waitForURL(new RegExp(`#/jobs/${jobId}\\?log$`));
+		await page.locator('main .view:not([aria-busy]) h1', { hasText: `Job` }).waitFor();
+		await page.locator('main [aria-labelledby="job-log"] pre', { hasText: 'loading weights' }).first().waitFor();
+		// a deployment that serves shows no such panel
+		await view(page, `deployments/${D.name}`, `Deployment ${D.name}`);
+		assert.equal(await page.locator('main section.replica-failure').count(), 0);
+	} finally {
+		await api('DELETE', '/deployments/crashy', bob);
+	}
+	// the rule that picks the event: only when something is wrong, the newest replica_failed first
+	const picked = await page.evaluate(async () => {
+		const { replicaFailure } = await import('/views/deployment.js');
+		const evs = [
+			{ id: 9, kind: 'state_changed', message: 'x' },
+			{ id: 8, kind: 'replica_failed', message: 'replica 1 of version 2 (job 41) ended: exit 1' },
+			{ id: 7, kind: 'rollout_failed', message: 'rollout 3 to version 2 failed: version 2: replica 0 (job 40) crashed 3 times before it was ever ready' },
+			{ id: 6, kind: 'replica_failed', message: 'replica 0 of version 2 (job 39) ended: exit 1' },
+		];
+		return [
+			replicaFailure({ state: 'degraded' }, evs)?.jobId,
+			replicaFailure({ state: 'ready' }, evs),
+			replicaFailure({ state: 'ready', rollout: { state: 'failed' } }, evs.slice(2))?.jobId,
+			replicaFailure({ state: 'failed' }, []),
+		];
+	});
+	assert.deepEqual(picked, [41, null, 40, null]);
 });
 
 async function main() {

@@ -2,7 +2,10 @@
 // traffic split (versions, weights, replicas ready) with the canary controls, every replica
 // (state, worker, port, restarts, requests), the gateway's figures and charts
 // (deployment_stats.js), the rollout history (paged, newest first), captured predictions
-// (deployment_predictions.js), invoke keys (deployment_keys.js) and its settings. Editors
+// (deployment_predictions.js), invoke keys (deployment_keys.js) and its settings. When it
+// failed, is degraded or its latest rollout failed, a panel on top shows the latest crashed
+// replica (from the history's `replica_failed` event): its job, exit code, error, the last
+// lines of its log and a link to the whole log (#/jobs/ID?log). Editors
 // scale, start and end canaries, roll out or back, and delete it (deployment_actions.js).
 // The page reads the deployment, its statistics and the history's first page again every
 // 5 s (not while the tab is hidden) and redraws only the parts whose figures changed, so
@@ -10,6 +13,7 @@
 import * as api from '../api.js';
 import { href, stateBadge, version, canEdit } from './registry.js';
 import { REFRESH_MS, jobLink } from './jobs.js';
+import { logTail } from './job.js';
 import { deploymentState, replicasText } from './deployments.js';
 import { statsView } from './deployment_stats.js';
 import { trafficControls, settingsForms, deleteButton } from './deployment_actions.js';
@@ -48,6 +52,39 @@ function status(d) {
 		['Project', h('a', { href: href.deployments(d.project) }, d.project)],
 		['Created', [time(d.created_at), d.created_by ? ` by ${d.created_by}` : '']],
 	]);
+}
+
+// The latest crashed replica worth showing: {event, jobId} when the deployment failed, is
+// degraded or its latest rollout failed and the history (newest first) has a `replica_failed`
+// or `rollout_failed` event naming a job ("replica 0 of version 2 (job 41) ended: ...",
+// "version 2: replica 0 (job 41) crashed 3 times before it was ever ready"); else null.
+export function replicaFailure(d, events) {
+	if (d.state !== 'failed' && d.state !== 'degraded' && d.rollout?.state !== 'failed') return null;
+	for (const e of events || []) {
+		const m = (e.kind === 'replica_failed' || e.kind === 'rollout_failed') && /\(job (\d+)\)/.exec(e.message || '');
+		if (m) return { event: e, jobId: Number(m[1]) };
+	}
+	return null;
+}
+
+// The crashed replica's job in one box: exit code, error, its log's last lines, a link to the log.
+export async function failurePanel(f) {
+	const [j, tail] = await Promise.all([api.get(`/jobs/${f.jobId}`).catch(() => null), logTail(f.jobId).catch(() => null)]);
+	return h(
+		'section',
+		{ class: 'failure alert error replica-failure', role: 'region', 'aria-labelledby': 'dep-failure-title', dataset: { job: String(f.jobId) } },
+		h('h2', { id: 'dep-failure-title' }, 'A replica crashed'),
+		h('p', null, f.event.message, ' ', h('span', { class: 'muted' }, time(f.event.created_at, true))),
+		facts([
+			['Job', jobLink({ id: f.jobId })],
+			['Job state', j ? j.state : null],
+			['Exit code', j ? (j.exit_code ?? 'none (it did not exit by itself)') : null],
+			['Error', j ? j.message || 'no message' : null],
+			['Worker', j?.worker || null],
+		]),
+		tail?.length ? [h('h3', null, `Last ${tail.length} line${tail.length === 1 ? '' : 's'} of its log`), h('pre', { class: 'log-tail', tabindex: '0' }, tail.join('\n'))] : null,
+		h('p', null, h('a', { class: 'replica-log', href: `#/jobs/${f.jobId}?log` }, `The whole log of job ${f.jobId}`)),
+	);
 }
 
 function traffic(d) {
@@ -141,7 +178,7 @@ export async function render(root, ctx) {
 	document.title = `${first.name} · Deployments · Atrium`;
 
 	const title = h('span', { class: 'title-state' });
-	const slots = { status: h('div'), traffic: h('div'), controls: h('div', { class: 'traffic-controls' }), replicas: h('div'), settings: h('div') };
+	const slots = { failure: h('div'), status: h('div'), traffic: h('div'), controls: h('div', { class: 'traffic-controls' }), replicas: h('div'), settings: h('div') };
 	const replicasTitle = h('h2', { id: 'dep-replicas' });
 	const statusLine = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' });
 	const statsPart = statsView(first);
@@ -170,6 +207,15 @@ export async function render(root, ctx) {
 		]);
 		if (st) statsPart.update(st);
 	};
+	// The crashed replica's panel, redrawn when another replica_failed event is the latest.
+	const showFailure = async (events) => {
+		const f = replicaFailure(d, events);
+		const key = f ? f.event.id : null;
+		if (seen.get('failure') === key) return;
+		seen.set('failure', key);
+		const el = f ? await failurePanel(f) : null;
+		if (ctx.alive() && seen.get('failure') === key) mount(slots.failure, el);
+	};
 	const addHistory = (items) => {
 		for (const e of [...items].reverse()) {
 			if (seenHistory.has(e.id)) continue;
@@ -184,6 +230,7 @@ export async function render(root, ctx) {
 			showError(errSlot, null);
 			draw(dd, st);
 			addHistory(page.items || []);
+			await showFailure(page.items || []);
 			statusLine.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${REFRESH_MS / 1000} s.`;
 		} catch (err) {
 			if (!ctx.alive()) return false;
@@ -200,6 +247,8 @@ export async function render(root, ctx) {
 	const [predictions, keys] = await Promise.all([predictionsPanel(first, editor, changed), editor ? keysPanel(first) : null]);
 	if (!ctx.alive()) return null;
 	draw(first, stats);
+	await showFailure(hist.first);
+	if (!ctx.alive()) return null;
 	mount(
 		root,
 		breadcrumb(['Deployments', '#/deployments'], [first.project, href.deployments(first.project)], [first.name]),
@@ -209,6 +258,7 @@ export async function render(root, ctx) {
 			editor ? deleteButton(first, { errSlot, onDeleted: () => ctx.navigate(`projects/${s(first.project)}/deployments`) }) : null,
 		),
 		errSlot,
+		slots.failure,
 		statusLine,
 		h('div', { class: 'split' }, panel('dep-status', 'Status', slots.status), panel('dep-traffic', 'Traffic split', slots.traffic, slots.controls)),
 		h('section', { class: 'panel', 'aria-labelledby': 'dep-replicas' }, replicasTitle, slots.replicas),

@@ -121,7 +121,7 @@ const TAIL_LINES = 30;
 const TAIL_BYTES = 16 * 1024;
 
 // The last lines of the job's log (its latest attempt).
-async function logTail(id) {
+export async function logTail(id) {
 	const head = await api.raw(`/jobs/${id}/logs`, { limit: 1 });
 	await head.arrayBuffer();
 	const size = Number(head.headers.get('X-Log-Size')) || 0;
@@ -308,6 +308,8 @@ export async function render(root, ctx) {
 		panel('job-io', 'Inputs and outputs', ioSlot),
 		panel('job-log', 'Log', log.el),
 	);
+	// #/jobs/ID?log (the deployment page's link to a crashed replica's log): open at the log
+	if (ctx.query.has('log')) document.getElementById('job-log')?.scrollIntoView();
 	// Polite polling while the job is active; the log's end triggers one last refresh.
 	const stopPoll = isActive(job)
 		? poll(async () => {

@@ -1,6 +1,7 @@
 // views/search.js: results of the top bar's search (#/search?q=WORDS&kind=): projects,
 // datasets and models the caller may read whose name, description or tags have words
-// starting with each word of q (GET /api/v1/search), best first, with "Load more"; then, with
+// starting with each word of q, runs by name or tag values and jobs by name (GET
+// /api/v1/search), best first, with "Load more"; then, with
 // every kind, what the search endpoint does not index, found here: deployments (by name or
 // description) and, for admins, users (by username or display name), matched the same way
 // (each word starts a word), from their lists; a job and a run by id when q is a number
@@ -15,9 +16,21 @@ const KINDS = [
 	['dataset', 'Datasets'],
 	['model', 'Models'],
 	['template', 'Templates'],
+	['run', 'Runs'],
+	['job', 'Jobs'],
 ];
 
-const link = (r) => (r.kind === 'template' ? `#/catalogue?q=${encodeURIComponent(r.name)}` : r.kind === 'project' ? href.project(r.name) : r.kind === 'dataset' ? href.dataset(r.project, r.name) : href.model(r.project, r.name));
+const LINKS = {
+	template: (r) => `#/catalogue?q=${encodeURIComponent(r.name)}`,
+	project: (r) => href.project(r.name),
+	dataset: (r) => href.dataset(r.project, r.name),
+	model: (r) => href.model(r.project, r.name),
+	run: (r) => href.run(r.project, r.id),
+	job: (r) => `#/jobs/${r.id}`,
+};
+const link = (r) => (LINKS[r.kind] || LINKS.model)(r);
+// Runs and jobs are told apart by id too (names repeat across a sweep's trials).
+const title = (r) => (r.kind === 'run' || r.kind === 'job' ? `${r.name || r.kind} (#${r.id})` : r.name);
 
 // 'Labelled **cat** photos' -> text with <mark>cat</mark> (the API marks matches with **).
 export function snippetText(s) {
@@ -32,7 +45,7 @@ function result(r) {
 		{ class: 'result', dataset: { kind: r.kind } },
 		badge(r.kind, 'info'),
 		' ',
-		h('a', { href: link(r) }, h('strong', null, r.name)),
+		h('a', { href: link(r) }, h('strong', null, title(r))),
 		r.kind === 'project' || r.kind === 'template' ? null : h('span', { class: 'muted' }, ` in ${r.project}`),
 		r.snippet ? h('p', { class: 'snippet-text' }, snippetText(r.snippet)) : null,
 	);
@@ -83,7 +96,7 @@ export async function render(root, ctx) {
 		],
 		onSubmit: async (v) => ctx.setQuery({ q: v.q.trim(), kind: v.kind }),
 	});
-	let body = emptyState('Type words to search for.', 'Projects, datasets and models whose name, description or tags have words starting with them; only what you may read.');
+	let body = emptyState('Type words to search for.', 'Projects, datasets and models whose name, description or tags have words starting with them, runs and jobs by name; only what you may read.');
 	if (q) {
 		const pager = new api.Pager('/search', { q, kind }, 25);
 		try {
