@@ -638,10 +638,10 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 		struct running_wait rw = { job };
 		assert_true(h_wait(is_running, &rw, 20000));
 	}
-	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
+	assert_true(h_wait(file_has_pid, (void *)pidfile, 60000));
 	leftover = read_pid(pidfile);
 	assert_int_equal(h_worker_stop(&w, SIGKILL), 128 + SIGKILL);
-	assert_true(h_wait(process_gone, &leftover, 2000));
+	assert_true(h_wait(process_gone, &leftover, 20000));
 	/* ...and one that escaped it anyway (here: started by hand), still marked as the job's
 	 * (its group in jobs/<id>/process.pid, ATRIUM_JOB_ID=<id> in its environment), is stopped
 	 * when the worker starts again on its work dir */
@@ -649,7 +649,7 @@ static void test_kill9_goes_offline_and_comes_back(void **state)
 	assert_int_equal(
 		h_sh("ATRIUM_JOB_ID=%lld setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '%s'", job, pidfile),
 		0);
-	assert_true(h_wait(file_has_pid, (void *)pidfile, 10000));
+	assert_true(h_wait(file_has_pid, (void *)pidfile, 60000));
 	escaped = read_pid(pidfile);
 	assert_true(process_alive(escaped));
 	/* --heartbeat-timeout 3: offline within a few seconds, not at once */
