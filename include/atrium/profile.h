@@ -135,6 +135,13 @@ json_t *atr_quality_json(const struct atr_quality *q);
  * "rmse", "r2". ATR_TASK_NONE: as atr_quality_json.
  */
 json_t *atr_quality_task_json(const struct atr_quality *q, enum atr_task task, const char *positive);
+/* The task a deployment declares: its monitoring settings' "task" (settings may be NULL), else
+ * its model version's signature's (may be NULL); *positive the "positive_class" beside it
+ * (borrowed, NULL: none); *source "settings", "model_version" or NULL when none is declared. */
+enum atr_task atr_task_declared(const json_t *settings, const json_t *signature, const char **positive,
+				const char **source);
+/* One figure of atr_quality_task_json (stat: "accuracy", "f1", "rmse" ...); NAN when it has none. */
+double atr_quality_task_figure(const struct atr_quality *q, enum atr_task task, const char *positive, const char *stat);
 /* "binary_classification" ... from the enum, and back (ATR_TASK_NONE for NULL or unknown). */
 const char *atr_task_name(enum atr_task t);
 enum atr_task atr_task_parse(const char *s);

@@ -10,6 +10,7 @@
 #include "atrium/http.h"
 #include "atrium/json.h"
 #include "atrium/page.h"
+#include "atrium/profile.h"
 #include "atrium/store.h"
 
 #define APP(req) ((struct atr_app *)atr_req_app(req))
@@ -383,6 +384,8 @@ void api_monitoring_drift(struct atr_req *r);
 struct atr_monitor_settings;
 json_t *api_monitoring_quality_json(struct atr_req *r, const struct atr_monitor_settings *m, int64_t from, int64_t to,
 				    int64_t width, int *rc);
+/* The task the loaded deployment declares (its monitoring settings', else its model version's). */
+enum atr_task api_declared_task(struct atr_req *r);
 /* monitoring_feedback.c: ground-truth labels for prediction ids */
 extern const struct atr_field api_feedback_schema[];
 void api_monitoring_feedback(struct atr_req *r);

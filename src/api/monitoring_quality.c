@@ -53,23 +53,27 @@ static int on_quality(void *arg, int64_t start, const struct atr_quality *w)
 static enum atr_task declared_task(struct atr_req *r, const struct atr_monitor_settings *m, json_t **settings,
 				   json_t **version, const char **positive, const char **source)
 {
-	const json_t *sig;
 	int err;
-	enum atr_task t;
 
-	*settings = json_loads(m->settings, 0, NULL);
-	*positive = atr_json_str(*settings, "positive_class", NULL);
-	*source = "settings";
-	if ((t = atr_task_parse(atr_json_str(*settings, "task", NULL))) != ATR_TASK_NONE)
-		return t;
+	*settings = m && m->settings ? json_loads(m->settings, 0, NULL) : NULL;
 	*version = RES(r)->deployment.version_id
 			   ? atr_store_model_version_json(STORE(r), RES(r)->deployment.version_id, &err)
 			   : NULL;
-	sig = json_object_get(*version, "signature");
-	*positive = atr_json_str(sig, "positive_class", NULL);
-	*source = "model_version";
-	if ((t = atr_task_parse(atr_json_str(sig, "task", NULL))) == ATR_TASK_NONE)
-		*source = NULL;
+	return atr_task_declared(*settings, json_object_get(*version, "signature"), positive, source);
+}
+
+enum atr_task api_declared_task(struct atr_req *r)
+{
+	struct atr_monitor_settings m = { 0 };
+	json_t *settings = NULL, *version = NULL;
+	const char *positive, *source;
+	bool have = atr_store_monitor_settings_get(STORE(r), RES(r)->deployment.id, &m) == 0;
+	enum atr_task t = declared_task(r, have ? &m : NULL, &settings, &version, &positive, &source);
+
+	json_decref(settings);
+	json_decref(version);
+	if (have)
+		atr_monitor_settings_release(&m);
 	return t;
 }
 

@@ -45,7 +45,7 @@ const struct atr_field api_monitor_create_schema[] = {
 	{ "features", ATR_F_STRLIST, 0, 0, 256, NULL, NULL },
 	{ "statistic", ATR_F_STRING, 0, 1, 32,
 	  "psi|js_distance|ks|chi2_p|null_rate|out_of_range_rate|unseen_rate|misfit_rate|accuracy|mae|rmse|r2|"
-	  "error_rate|p99_ms",
+	  "precision|recall|f1|error_rate|p99_ms",
 	  NULL },
 	{ "warning", ATR_F_NUMBER, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
 	{ "alerting", ATR_F_NUMBER, ATR_FF_REQUIRED, 0, 0, NULL, NULL },
@@ -65,7 +65,7 @@ static const struct {
 	{ "drift", "psi|js_distance|ks|chi2_p" },
 	{ "prediction_drift", "psi|js_distance|ks|chi2_p" },
 	{ "data_quality", "null_rate|out_of_range_rate|unseen_rate|misfit_rate" },
-	{ "quality", "accuracy|mae|rmse|r2" },
+	{ "quality", "accuracy|mae|rmse|r2|precision|recall|f1" },
 	{ "error_rate", "error_rate" },
 	{ "p99_latency", "p99_ms" },
 };
@@ -101,11 +101,32 @@ static int statistic_or_reply(struct atr_req *r, const json_t *body, json_t *spe
 	return atr_reply_invalid(r, "watch", "unknown watch '%s'", watch), -1;
 }
 
+/* precision, recall and F1 only where the deployment declares a classification task, MAE, RMSE
+ * and R² not where it declares one (an undeclared task leaves the regression figures open). */
+static int task_or_reply(struct atr_req *r, const json_t *spec)
+{
+	const char *stat = atr_json_str(spec, "statistic", "");
+	bool cls = in_list("precision|recall|f1", stat), reg = in_list("mae|rmse|r2", stat);
+	enum atr_task t = cls || reg ? api_declared_task(r) : ATR_TASK_NONE;
+
+	if (cls && t != ATR_TASK_BINARY && t != ATR_TASK_MULTICLASS)
+		return atr_reply_invalid(r, "statistic",
+					 "%s needs a declared classification task (the monitoring settings' \"task\" or"
+					 " the model version's signature), not %s",
+					 stat, t ? atr_task_name(t) : "none"),
+		       -1;
+	if (reg && (t == ATR_TASK_BINARY || t == ATR_TASK_MULTICLASS))
+		return atr_reply_invalid(r, "statistic", "%s is a regression figure; the deployment declares %s", stat,
+					 atr_task_name(t)),
+		       -1;
+	return 0;
+}
+
 /* direction, thresholds in order, window within what the watch keeps. */
 static int thresholds_or_reply(struct atr_req *r, const json_t *body, json_t *spec)
 {
 	const char *stat = atr_json_str(spec, "statistic", "");
-	bool lower_worse = !strcmp(stat, "chi2_p") || !strcmp(stat, "accuracy") || !strcmp(stat, "r2");
+	bool lower_worse = in_list("chi2_p|accuracy|r2|precision|recall|f1", stat);
 	const char *dir = atr_json_str(body, "direction", lower_worse ? "below" : "above");
 	const json_t *warn = json_object_get(body, "warning");
 	double alert = json_number_value(json_object_get(body, "alerting"));
@@ -188,8 +209,8 @@ void api_monitors_create(struct atr_req *r)
 		atr_reply_nomem(r, NULL, "out of memory");
 		return;
 	}
-	if (statistic_or_reply(r, body, spec) < 0 || thresholds_or_reply(r, body, spec) < 0 ||
-	    refs_or_reply(r, body, spec) < 0)
+	if (statistic_or_reply(r, body, spec) < 0 || task_or_reply(r, spec) < 0 ||
+	    thresholds_or_reply(r, body, spec) < 0 || refs_or_reply(r, body, spec) < 0)
 		goto out;
 	if (!(text = json_dumps(spec, JSON_COMPACT))) {
 		atr_reply_nomem(r, NULL, "out of memory");

@@ -4,7 +4,9 @@
  * reservoir sample of numbers (its quantiles cut the bins) and the counts of up to
  * CAT_DISTINCT_MAX distinct texts (the top ones become the categories); types not given are
  * inferred (numeric when every non-null value is a number). Pass two counts the numbers into
- * the bins. Memory is bounded by the features, never by the rows. The record reader, the CSV
+ * the bins: from a scratch file (tmpfile) of the numbers pass one parsed, one double per
+ * feature per row, so the files are split and parsed once; where that cannot be (no scratch
+ * file, a write error, a column named twice) pass two parses the files again. Memory is bounded by the features, never by the rows. The record reader, the CSV
  * splitter and the JSON line parser are the scoring library's (scoring_internal.h).
  * Not here: the JSON form and folding live data (profile_fold.c), the statistics (drift.c).
  */
@@ -50,6 +52,12 @@ struct builder {
 	struct atr_profile *prof;
 	uint64_t rows, rng;
 	struct atr_scoring_error err;
+	/* pass one's parsed numbers, one double per feature per row (NAN: null or not a number),
+	 * replayed by pass two instead of parsing the files again; spool_ok false: reparse */
+	FILE *spool;
+	bool spool_ok;
+	double *slot;
+	size_t slot_n, spool_nfeat;
 };
 
 /* The texts read as null (by length first: this runs for every value). */
@@ -149,6 +157,10 @@ static int value(struct builder *b, size_t fi, const char *p, size_t len, bool n
 	if (!null && len <= 64 && is_null_text(p, len))
 		null = true;
 	num = !null && sc_number(p, len, &d) == SC_NUM_OK && isfinite(d);
+	if (b->pass == 1 && fi < ATR_PROFILE_MAX_FEATURES) {
+		b->slot[fi] = num ? d : NAN;
+		b->slot_n++;
+	}
 	if (b->pass == 2) {
 		struct atr_profile_feature *f = &b->prof->f[fi];
 		if (f->type == ATR_FEAT_NUMERIC && num)
@@ -275,10 +287,30 @@ static int json_record(struct builder *b, const char *p, size_t len, uint64_t li
 	return 0;
 }
 
+/* Pass one: the row's numbers to the spool, when every feature had exactly one value (a
+ * column named twice, or features added by a later file, give up the spool). */
+static void spool_row(struct builder *b)
+{
+	if (!b->spool_ok)
+		return;
+	if (!b->spool_nfeat)
+		b->spool_nfeat = b->nfeat;
+	if (b->slot_n != b->nfeat || b->nfeat != b->spool_nfeat ||
+	    fwrite(b->slot, sizeof(double), b->nfeat, b->spool) != b->nfeat)
+		b->spool_ok = false;
+}
+
 static int on_record(void *arg, const char *p, size_t len, uint64_t line)
 {
 	struct builder *b = arg;
-	return b->fmt == ATR_PROFILE_CSV ? csv_record(b, p, len, line) : json_record(b, p, len, line);
+	uint64_t rows = b->rows;
+	int rc;
+
+	b->slot_n = 0;
+	rc = b->fmt == ATR_PROFILE_CSV ? csv_record(b, p, len, line) : json_record(b, p, len, line);
+	if (rc == 0 && b->pass == 1 && b->rows != rows)
+		spool_row(b);
+	return rc;
 }
 
 /* ---- the end of pass one: types, bins, categories ---- */
@@ -425,6 +457,31 @@ static int feed_one(struct builder *b, const struct source *src, size_t i, char 
 	return rc;
 }
 
+/* Pass two from the spool: the numbers of the numeric features into their bins. */
+static int replay(struct builder *b)
+{
+	enum { BUF = 8192 };
+	double *buf = malloc(BUF * sizeof(double));
+	size_t n = b->spool_nfeat, per = n ? BUF / n * n : 0, got;
+	int rc = 0;
+
+	if (!buf)
+		return ATR_ENOMEM;
+	rewind(b->spool);
+	while (per && (got = fread(buf, sizeof(double), per, b->spool)) > 0)
+		for (size_t r = 0; r + n <= got; r += n)
+			for (size_t fi = 0; fi < n; fi++) {
+				struct atr_profile_feature *f = &b->prof->f[fi];
+				double d = buf[r + fi];
+				if (f->type == ATR_FEAT_NUMERIC && !isnan(d))
+					f->counts[bin_of(f->edges, f->nedges, d)]++;
+			}
+	if (ferror(b->spool))
+		rc = sc_fail(&b->err, ATR_SCORING_E_SPEC, 0, "the profile's scratch file cannot be read");
+	free(buf);
+	return rc;
+}
+
 static int run_passes(struct builder *b, const struct source *src)
 {
 	char *chunk = src->data ? NULL : malloc(CHUNK);
@@ -432,7 +489,13 @@ static int run_passes(struct builder *b, const struct source *src)
 
 	if (!src->data && !chunk)
 		return ATR_ENOMEM;
+	b->spool = tmpfile();
+	b->spool_ok = b->spool != NULL;
 	for (b->pass = 1; b->pass <= 2 && rc == 0; b->pass++) {
+		if (b->pass == 2 && b->spool_ok && fflush(b->spool) == 0) {
+			rc = replay(b);
+			break;
+		}
 		b->rows = 0;
 		for (size_t i = 0; i < src->n && rc == 0; i++)
 			rc = feed_one(b, src, i, chunk);
@@ -460,6 +523,9 @@ static void builder_release(struct builder *b)
 	free(b->colmap);
 	free(b->seen);
 	free(b->hit);
+	free(b->slot);
+	if (b->spool)
+		fclose(b->spool);
 	sc_fields_release(&b->fs);
 	sc_jline_release(&b->jl);
 	atr_profile_free(b->prof);
@@ -479,7 +545,8 @@ static int builder_init(struct builder *b, enum atr_profile_format fmt, const st
 	b->c = calloc(m, sizeof(*b->c));
 	b->seen = calloc(m, 1);
 	b->hit = calloc(m, 1);
-	if (!b->names || !b->types || !b->c || !b->seen || !b->hit)
+	b->slot = calloc(m, sizeof(double));
+	if (!b->names || !b->types || !b->c || !b->seen || !b->hit || !b->slot)
 		return ATR_ENOMEM;
 	b->infer_all = spec->nfeat == 0;
 	for (size_t i = 0; i < spec->nfeat && i < m; i++) {

@@ -5,6 +5,7 @@
  * recall and F1 follow, and the figures of the task a model declares. Not here: matching labels to
  * captures (src/api/monitoring_feedback.c), storing the sums (src/store/monitoring.c).
  */
+#include "atrium/json.h"
 #include "atrium/profile.h"
 
 #include <math.h>
@@ -134,6 +135,32 @@ enum atr_task atr_task_parse(const char *s)
 		if (strcmp(s, task_names[t]) == 0)
 			return (enum atr_task)t;
 	return ATR_TASK_NONE;
+}
+
+enum atr_task atr_task_declared(const json_t *settings, const json_t *signature, const char **positive,
+				const char **source)
+{
+	enum atr_task t;
+
+	*positive = atr_json_str(settings, "positive_class", NULL);
+	*source = "settings";
+	if ((t = atr_task_parse(atr_json_str(settings, "task", NULL))) != ATR_TASK_NONE)
+		return t;
+	*positive = atr_json_str(signature, "positive_class", NULL);
+	*source = "model_version";
+	if ((t = atr_task_parse(atr_json_str(signature, "task", NULL))) == ATR_TASK_NONE)
+		*source = NULL;
+	return t;
+}
+
+double atr_quality_task_figure(const struct atr_quality *q, enum atr_task task, const char *positive, const char *stat)
+{
+	json_t *o = atr_quality_task_json(q, task, positive);
+	const json_t *v = json_object_get(o, stat);
+	double d = json_is_number(v) ? json_number_value(v) : NAN;
+
+	json_decref(o);
+	return d;
 }
 
 /* a / b, 0 when b is 0 (scikit-learn's zero_division default) */

@@ -16,6 +16,7 @@
 #include "atrium/profile.h"
 #include "atrium/store_datasets.h"
 #include "atrium/store_identity.h"
+#include "atrium/store_models.h"
 #include "atrium/store_monitoring.h"
 #include "atrium/store_monitors.h"
 #include "atrium/store_runs.h"
@@ -130,42 +131,64 @@ static void drift_figure(struct dep *d, int64_t from, int64_t to, const json_t *
 
 static int add_quality(void *arg, int64_t start, const struct atr_quality *w)
 {
-	struct atr_quality *q = arg;
 	(void)start;
-	q->labelled += w->labelled;
-	q->correct += w->correct;
-	q->numeric += w->numeric;
-	q->sum_abs += w->sum_abs;
-	q->sum_sq += w->sum_sq;
-	q->sum_y += w->sum_y;
-	q->sum_y2 += w->sum_y2;
+	atr_quality_merge(arg, w);
 	return 0;
+}
+
+/* Precision, recall or F1 by the task the deployment declares (as GET .../drift reports them):
+ * its monitoring settings', else its stable model version's signature's; NAN when not a
+ * classification task. */
+static double class_figure(struct dep *d, const struct atr_quality *q, const char *stat)
+{
+	struct atr_monitor_settings m = { 0 };
+	bool have = atr_store_monitor_settings_get(STORE(d->dp), d->row.id, &m) == 0;
+	json_t *settings = have && m.settings ? json_loads(m.settings, 0, NULL) : NULL, *version = NULL;
+	const char *positive, *source;
+	enum atr_task t;
+	int err;
+	double v = NAN;
+
+	if (d->row.version_id)
+		version = atr_store_model_version_json(STORE(d->dp), d->row.version_id, &err);
+	t = atr_task_declared(settings, json_object_get(version, "signature"), &positive, &source);
+	if (t == ATR_TASK_BINARY || t == ATR_TASK_MULTICLASS)
+		v = atr_quality_task_figure(q, t, positive, stat);
+	json_decref(settings);
+	json_decref(version);
+	if (have)
+		atr_monitor_settings_release(&m);
+	return v;
 }
 
 static void quality_figure(struct dep *d, int64_t from, int64_t to, const char *stat, struct figure *out)
 {
-	struct atr_quality q = { 0 };
+	struct atr_quality *q = calloc(1, sizeof(*q));
 	double n;
 
 	out->value = NAN;
 	out->samples = 0;
-	if (atr_store_monitor_quality_each(STORE(d->dp), d->row.id, from, to, add_quality, &q) < 0)
-		return;
-	if (!strcmp(stat, "accuracy")) {
-		out->samples = (int64_t)q.labelled;
-		out->value = q.labelled ? (double)q.correct / (double)q.labelled : NAN;
-		return;
+	if (!q || atr_store_monitor_quality_each(STORE(d->dp), d->row.id, from, to, add_quality, q) < 0)
+		goto out;
+	if (!strcmp(stat, "accuracy") || !strcmp(stat, "precision") || !strcmp(stat, "recall") || !strcmp(stat, "f1")) {
+		out->samples = (int64_t)q->labelled;
+		out->value = !q->labelled		 ? NAN
+			     : !strcmp(stat, "accuracy") ? (double)q->correct / (double)q->labelled
+							 : class_figure(d, q, stat);
+		goto out;
 	}
-	out->samples = (int64_t)q.numeric;
-	if (!q.numeric)
-		return;
-	n = (double)q.numeric;
+	out->samples = (int64_t)q->numeric;
+	n = (double)q->numeric;
+	if (!q->numeric)
+		goto out;
 	if (!strcmp(stat, "mae"))
-		out->value = q.sum_abs / n;
+		out->value = q->sum_abs / n;
 	else if (!strcmp(stat, "rmse"))
-		out->value = sqrt(q.sum_sq / n);
-	else if (q.sum_y2 - q.sum_y * q.sum_y / n > 0)
-		out->value = 1.0 - q.sum_sq / (q.sum_y2 - q.sum_y * q.sum_y / n);
+		out->value = sqrt(q->sum_sq / n);
+	else if (q->sum_y2 - q->sum_y * q->sum_y / n > 0)
+		out->value = 1.0 - q->sum_sq / (q->sum_y2 - q->sum_y * q->sum_y / n);
+out:
+	free(q);
 }
 
 /* ---- error rate and latency from the gateway's series (the last 30 minutes) ---- */

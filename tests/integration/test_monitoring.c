@@ -478,6 +478,75 @@ static void test_access(void **state)
 	h_expect_error(&S, "GET", "/api/v1/deployments/nope/monitoring", VIEWER, NULL, 404, NULL);
 }
 
+/* A monitor of live quality by the declared task: F1 (macro) and recall of the same three
+ * labels reach their states; precision, recall and F1 need a classification task. */
+static json_t *wait_monitor(long long id, const char *state)
+{
+	for (int t = 0; t < WAIT_MS; t += 200) {
+		json_t *m = h_call(&S, "GET", h_fmt("/api/v1/deployments/mon/monitors/%lld", id), VIEWER, NULL, 200);
+		if (!strcmp(f_str(m, "state"), state))
+			return m;
+		json_decref(m);
+		sleep_ms(200);
+	}
+	fail_msg("monitor %lld never became %s", id, state);
+	return NULL;
+}
+
+static long long monitor(const char *stat, double alerting, double warning)
+{
+	json_t *m = h_call(&S, "POST", "/api/v1/deployments/mon/monitors", EDITOR,
+			   h_fmt("{\"name\":\"q-%s\",\"watch\":\"quality\",\"statistic\":\"%s\",\"alerting\":%g,"
+				 "\"warning\":%g,\"min_samples\":1,\"interval_s\":1}",
+				 stat, stat, alerting, warning),
+			   201);
+	long long id = f_int(m, "id");
+
+	assert_string_equal(f_str(json_object_get(m, "spec"), "direction"), "below");
+	json_decref(m);
+	return id;
+}
+
+static void test_quality_monitors(void **state)
+{
+	const char *p = "/api/v1/deployments/mon/monitors", *put = "/api/v1/deployments/mon/monitoring";
+	json_t *m;
+	long long f1, rec, prec;
+	(void)state;
+
+	json_decref(quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"regression\"}"));
+	h_expect_error(&S, "POST", p, EDITOR,
+		       "{\"name\":\"x\",\"watch\":\"quality\",\"statistic\":\"f1\",\"alerting\":0.5}", 400,
+		       "statistic");
+	json_decref(quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"multiclass_classification\"}"));
+	h_expect_error(&S, "POST", p, EDITOR,
+		       "{\"name\":\"x\",\"watch\":\"quality\",\"statistic\":\"rmse\",\"alerting\":0.5}", 400,
+		       "statistic");
+	h_expect_error(&S, "POST", p, EDITOR,
+		       "{\"name\":\"x\",\"watch\":\"drift\",\"statistic\":\"f1\",\"alerting\":0.5}", 400, "statistic");
+	h_expect_error(&S, "POST", p, VIEWER,
+		       "{\"name\":\"x\",\"watch\":\"quality\",\"statistic\":\"f1\",\"alerting\":0.5}", 403, NULL);
+	f1 = monitor("f1", 0.6, 0.7);	   /* macro F1 0.5: alerting */
+	rec = monitor("recall", 0.4, 0.6); /* macro recall 0.5: warning */
+	m = wait_monitor(f1, "alerting");
+	assert_true(fabs(num(m, "value") - 0.5) < 1e-9);
+	assert_int_equal(f_int(m, "samples"), 3);
+	json_decref(m);
+	json_decref(wait_monitor(rec, "warning"));
+	/* binary, positive class 3.5 (predicted once, rightly): precision 1 */
+	json_decref(quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"binary_classification\","
+			       "\"positive_class\":\"3.5\"}"));
+	prec = monitor("precision", 0.5, 0.9);
+	m = wait_monitor(prec, "ok");
+	assert_true(fabs(num(m, "value") - 1.0) < 1e-9);
+	json_decref(m);
+	json_decref(wait_monitor(f1, "ok")); /* F1 of 3.5 is 1 too */
+	for (long long *id = (long long[]){ f1, rec, prec, 0 }; *id; id++)
+		json_decref(h_call(&S, "DELETE", h_fmt("%s/%lld", p, *id), EDITOR, NULL, 204));
+	json_decref(quality_as("{\"prediction\":{\"column\":\"y\"},\"task\":\"regression\"}"));
+	json_decref(h_call(&S, "GET", put, VIEWER, NULL, 200));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_drift_from_traffic),
 		cmocka_unit_test(test_feedback),
 		cmocka_unit_test(test_quality_by_task),
+		cmocka_unit_test(test_quality_monitors),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_no_lineage),
 		cmocka_unit_test(test_access),

@@ -108,6 +108,37 @@ static void test_regression_and_none(void **state)
 	json_decref(j);
 }
 
+static void test_declared_task_and_figure(void **state)
+{
+	json_t *set = json_pack("{s:s, s:s}", "task", "binary_classification", "positive_class", "yes"),
+	       *sig = json_pack("{s:s}", "task", "regression"), *empty = json_object();
+	const char *pos, *src;
+	struct atr_quality q = { 0 };
+	json_t *y = json_string("yes"), *n = json_string("no");
+	(void)state;
+
+	assert_int_equal(atr_task_declared(set, sig, &pos, &src), ATR_TASK_BINARY);
+	assert_string_equal(pos, "yes");
+	assert_string_equal(src, "settings");
+	assert_int_equal(atr_task_declared(empty, sig, &pos, &src), ATR_TASK_REGRESSION);
+	assert_string_equal(src, "model_version");
+	assert_int_equal(atr_task_declared(NULL, NULL, &pos, &src), ATR_TASK_NONE);
+	assert_null(src);
+	/* yes/yes, no/yes, yes/no: tp 1, fp 1, fn 1 of "yes" */
+	atr_quality_add(&q, y, y);
+	atr_quality_add(&q, n, y);
+	atr_quality_add(&q, y, n);
+	assert_true(fabs(atr_quality_task_figure(&q, ATR_TASK_BINARY, "yes", "precision") - 0.5) < 1e-12);
+	assert_true(fabs(atr_quality_task_figure(&q, ATR_TASK_BINARY, "yes", "f1") - 0.5) < 1e-12);
+	assert_true(isnan(atr_quality_task_figure(&q, ATR_TASK_REGRESSION, NULL, "f1")));
+	assert_true(isnan(atr_quality_task_figure(&q, ATR_TASK_BINARY, "yes", "bogus")));
+	json_decref(y);
+	json_decref(n);
+	json_decref(set);
+	json_decref(sig);
+	json_decref(empty);
+}
+
 static void test_class_cap(void **state)
 {
 	struct atr_quality q = { 0 };
@@ -183,6 +214,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_multiclass_macro),
 		cmocka_unit_test(test_regression_and_none),
 		cmocka_unit_test(test_class_cap),
+		cmocka_unit_test(test_declared_task_and_figure),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--sklearn") == 0)
