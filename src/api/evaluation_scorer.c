@@ -65,9 +65,11 @@ int api_scorer_check_or_reply(struct atr_req *r, const struct atr_benchmark *b, 
 			      !strcmp(atr_json_str(json_array_get(json_object_get(scorer, "metrics"), k), "name", ""),
 				      name);
 		if (dup) {
+			const char *field;
+
 			snprintf(f, sizeof(f), "scorer.metrics[%zu].name", i);
-			atr_reply_invalid(r, atr_req_strdup(r, f) ? atr_req_strdup(r, f) : "scorer",
-					  "metric '%s' is listed twice", name);
+			field = atr_req_strdup(r, f);
+			atr_reply_invalid(r, field ? field : "scorer", "metric '%s' is listed twice", name);
 			return -1;
 		}
 	}
@@ -136,11 +138,14 @@ static json_t *read_metrics(struct sc_follow *f, const json_t *scorer, char *why
 		json_decref(got);
 		return NULL;
 	}
-	out = json_object();
+	if (!(out = json_object()))
+		snprintf(why, len, "out of memory");
 	json_array_foreach(json_object_get(scorer, "metrics"), i, it)
 	{
 		const char *name = atr_json_str(it, "name", "");
 		json_t *v = json_object_get(got, name);
+		if (!out)
+			break;
 		if (!json_is_number(v) || !isfinite(json_number_value(v))) {
 			snprintf(why, len, "scorer job %lld: " METRICS_FILE " has no number for metric '%s'",
 				 (long long)f->job_id, name);
@@ -294,7 +299,7 @@ static void spec_fill(struct atr_job_spec *spec, const json_t *scorer, const str
 static int submit(struct atr_app *a, const struct atr_benchmark *b, int64_t eval_id, const char *format,
 		  const json_t *scorer, int64_t creator, int64_t *job_id)
 {
-	struct atr_project p;
+	struct atr_project p = { 0 };
 	struct atr_dataset_version pv;
 	struct atr_job_spec spec = { 0 };
 	struct submit_ctx c = { eval_id };
