@@ -302,6 +302,8 @@ static int start_parts(struct daemon *d)
 	swo.engine = a->engine;
 	if ((rc = atr_sweeps_new(&swo, &a->sweeps)) < 0)
 		return rc;
+	if ((rc = api_scorers_start(a)) < 0)
+		return rc;
 	return api_evaljobs_start(a);
 }
 
@@ -312,6 +314,7 @@ static void stop_parts(struct daemon *d)
 	struct atr_app *a = &d->app;
 
 	api_evaljobs_stop(a);
+	api_scorers_stop(a);
 	atr_sweeps_free(a->sweeps); /* its trials watch the engine's jobs */
 	a->sweeps = NULL;
 	atr_deploy_free(a->deploy);

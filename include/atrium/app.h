@@ -21,6 +21,7 @@ struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
 struct api_evaljobs;
+struct api_scorers;
 struct atr_sweeps;
 
 struct atr_app {
@@ -39,6 +40,7 @@ struct atr_app {
 	struct atr_gc *gc;		   /* the artifact garbage collector (atrium/gc.h) */
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
+	struct api_scorers *scorers;	   /* custom scorers' jobs, followed (src/api/evaluation_scorer.c) */
 	struct api_evaljobs *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
 	struct atr_sweeps *sweeps;	   /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
 };

@@ -120,4 +120,18 @@ int atr_store_gate_delete(struct atr_store *s, int64_t model_id);
 int atr_store_gate_check(struct atr_store *s, int64_t model_id, const char *alias, int64_t version_id,
 			 struct atr_gate *g, int64_t *evaluation_id, double *best);
 
+/* ---- custom scorers (benchmarks_scorer.c) ---- */
+
+/* Sets a benchmark's scorer: {command, metrics [{name, direction}], resources} (NULL: none). */
+int atr_store_benchmark_set_scorer(struct atr_store *s, int64_t id, const json_t *scorer);
+/* Its scorer (new reference) and its creator into *created_by; NULL with *err 0 when it has none. */
+json_t *atr_store_benchmark_scorer(struct atr_store *s, int64_t id, int64_t *created_by, int *err);
+/* An evaluation's scorer: state (pending | running | failed), its job (0: kept), the reason. */
+int atr_store_evaluation_scorer_state(struct atr_store *s, int64_t id, const char *state, int64_t job_id,
+				      const char *error);
+/* The scorer's metrics joined to the evaluation's; its scorer state 'scored'. */
+int atr_store_evaluation_scorer_done(struct atr_store *s, int64_t id, const json_t *metrics);
+/* Up to max ids (> after_id, ascending) of the evaluations whose scorer is pending or running. */
+int atr_store_evaluation_scorer_active(struct atr_store *s, int64_t after_id, int64_t *ids, size_t max, size_t *n);
+
 #endif

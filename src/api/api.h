@@ -456,6 +456,20 @@ struct atr_app;
 int api_evaljobs_start(struct atr_app *a);
 void api_evaljobs_stop(struct atr_app *a);
 void api_evaljobs_follow(struct atr_app *a, int64_t eval_id, int64_t job_id);
+/* Custom scorers (evaluation_scorer.c): start follows those still pending or running, stop
+ * goes before the engine; api_scorer_start runs the benchmark's scorer (if it has one) on an
+ * evaluation just scored (its predictions file "predictions.<format>"). */
+int api_scorers_start(struct atr_app *a);
+void api_scorers_stop(struct atr_app *a);
+void api_scorer_start(struct atr_app *a, int64_t eval_id, const struct atr_benchmark *b, const char *format);
+/* -1 after a 400 when a custom metric's name repeats one of b's or another's. */
+int api_scorer_check_or_reply(struct atr_req *r, const struct atr_benchmark *b, const json_t *scorer);
+/* The body's "scorer" (NULL when absent or null). */
+const json_t *api_scorer_of(const json_t *body);
+/* The benchmark's scorer (new reference; JSON null when none). */
+json_t *api_scorer_json(struct atr_store *s, int64_t benchmark_id);
+/* Hides an evaluation's scorer job and error from those below editor. */
+void api_scorer_redact(struct atr_req *r, json_t *evaluation);
 void api_gate_get(struct atr_req *r);
 void api_gate_put(struct atr_req *r);
 void api_gate_delete(struct atr_req *r);

@@ -26,6 +26,21 @@ static const struct atr_field metric_item_schema[] = {
 	{ 0 },
 };
 
+/* A custom metric: computed by the benchmark's scorer (evaluation_scorer.c). */
+static const struct atr_field scorer_metric_schema[] = {
+	{ "name", ATR_F_NAME, ATR_FF_REQUIRED, 1, 31, NULL, NULL },
+	{ "direction", ATR_F_STRING, ATR_FF_REQUIRED, 0, 0, "higher|lower", NULL },
+	{ 0 },
+};
+
+static const struct atr_field scorer_schema[] = {
+	{ "command", ATR_F_COMMAND, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL },
+	{ "metrics", ATR_F_ARRAY, ATR_FF_REQUIRED, 1, ATR_BENCH_METRICS_MAX, NULL, scorer_metric_schema },
+	{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },
+	{ "timeout_s", ATR_F_INT, 0, 0, 30LL * 86400, NULL, NULL },
+	{ 0 },
+};
+
 const struct atr_field api_benchmark_create_schema[] = {
 	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
@@ -38,12 +53,14 @@ const struct atr_field api_benchmark_create_schema[] = {
 	{ "prediction_column", ATR_F_STRING, 0, 1, 255, NULL, NULL },
 	{ "metrics", ATR_F_ARRAY, ATR_FF_REQUIRED, 1, ATR_BENCH_METRICS_MAX, NULL, metric_item_schema },
 	{ "primary_metric", ATR_F_STRING, 0, 1, 31, NULL, NULL },
+	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, scorer_schema },
 	{ 0 },
 };
 
 const struct atr_field api_benchmark_patch_schema[] = {
 	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
 	{ "primary_metric", ATR_F_STRING, 0, 1, 31, NULL, NULL },
+	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, scorer_schema },
 	{ 0 },
 };
 
@@ -76,6 +93,7 @@ void api_benchmark_reply(struct atr_req *r, unsigned status, int64_t id)
 		return;
 	}
 	json_object_set_new(o, "metrics", metrics_json(&b));
+	json_object_set_new(o, "scorer", api_scorer_json(STORE(r), id));
 	atr_reply_json(r, status, o);
 }
 
@@ -268,7 +286,7 @@ static void create_after(struct atr_req *r, void *data)
 		 (rc = atr_store_benchmark_create(STORE(r), &c->b, atr_json_str(atr_req_body(r), "description", ""),
 						  atr_req_who(r)->user_id)) == ATR_ECONFLICT)
 		atr_reply_conflict(r, "name", "benchmark '%s' already exists in project '%s'", c->b.name, p->name);
-	else if (rc < 0)
+	else if (rc < 0 || (rc = atr_store_benchmark_set_scorer(STORE(r), c->b.id, api_scorer_of(atr_req_body(r)))) < 0)
 		atr_reply_err(r, rc, NULL, "could not create the benchmark");
 	else
 		api_benchmark_reply(r, 201, c->b.id);
@@ -295,7 +313,8 @@ void api_benchmarks_create(struct atr_req *r)
 	atr_copy(b->prediction_column, sizeof(b->prediction_column),
 		 atr_json_str(body, "prediction_column", "prediction"));
 	atr_req_audit_object(r, "project:%s/benchmark:%s", p->name, b->name);
-	if (truth_or_reply(r, body, b, sha) < 0 || metrics_or_reply(r, body, b) < 0) {
+	if (truth_or_reply(r, body, b, sha) < 0 || metrics_or_reply(r, body, b) < 0 ||
+	    api_scorer_check_or_reply(r, b, json_object_get(body, "scorer")) < 0) {
 		free(c);
 		return;
 	}
@@ -345,6 +364,7 @@ void api_benchmarks_patch(struct atr_req *r)
 {
 	const struct atr_benchmark *b = &RES(r)->benchmark;
 	const char *primary = atr_json_str(atr_req_body(r), "primary_metric", NULL);
+	const json_t *scorer = json_object_get(atr_req_body(r), "scorer");
 	const struct atr_scoring_metric *m = NULL;
 	size_t i;
 	int rc;
@@ -356,8 +376,12 @@ void api_benchmarks_patch(struct atr_req *r)
 		atr_reply_invalid(r, "primary_metric", "'primary_metric' must be one of the benchmark's metrics");
 		return;
 	}
+	if (api_scorer_check_or_reply(r, b, scorer) < 0)
+		return;
 	rc = atr_store_benchmark_update(STORE(r), b->id, atr_json_str(atr_req_body(r), "description", NULL), primary,
 					m && m->direction == ATR_SCORING_LOWER ? -1 : 1);
+	if (rc == 0 && scorer)
+		rc = atr_store_benchmark_set_scorer(STORE(r), b->id, api_scorer_of(atr_req_body(r)));
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not change the benchmark");
 		return;

@@ -106,6 +106,7 @@ static void record(struct ev_follow *f)
 		return;
 	}
 	atr_info("evaluation %lld: scored from job %lld", (long long)f->eval_id, (long long)f->job_id);
+	api_scorer_start(f->reg->app, f->eval_id, &f->sc.b, f->sc.fmt_name);
 	drop(f);
 }
 

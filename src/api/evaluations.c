@@ -298,6 +298,8 @@ static void record(struct atr_req *r, struct eval_job *j)
 	if (rc == 0)
 		rc = atr_store_evaluation_create(STORE(r), &e, &id);
 	if (rc == 0)
+		api_scorer_start(APP(r), id, &j->sc.b, j->sc.fmt_name);
+	if (rc == 0)
 		o = atr_store_evaluation_json(STORE(r), j->sc.b.id, id, &rc);
 	json_decref(metrics);
 	json_decref(undef);
@@ -371,13 +373,19 @@ void api_evaluations_get(struct atr_req *r)
 			atr_reply_err(r, rc, NULL, "could not read the evaluation");
 		return;
 	}
+	api_scorer_redact(r, o);
 	atr_reply_json(r, 200, o);
 }
 
 static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
 {
+	json_t *it;
+	size_t i;
+	int rc = atr_store_evaluation_list(STORE(r), RES(r)->benchmark.id, 0, p, arr, more);
+
 	(void)arg;
-	return atr_store_evaluation_list(STORE(r), RES(r)->benchmark.id, 0, p, arr, more);
+	json_array_foreach(arr, i, it) api_scorer_redact(r, it);
+	return rc;
 }
 
 void api_evaluations_list(struct atr_req *r)

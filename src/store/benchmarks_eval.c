@@ -101,17 +101,19 @@ fail:
 	return rc;
 }
 
-#define EVAL_JSON                                                                                                     \
-	"SELECT e.id, b.name AS benchmark, CASE WHEN e.model_version_id IS NULL THEN NULL ELSE json_object('id',"     \
-	" mv.id, 'model', m.name, 'version', mv.version) END AS model_version__json, e.run_id,"                       \
-	" json_object('id', v.id, 'dataset', d.name, 'version', v.version) AS dataset_version__json, e.format,"       \
-	" e.rows, e.metrics AS metrics__json, e.undefined AS undefined__json, b.primary_metric,"                      \
-	" e.primary_value, e.confusion AS confusion_matrix__json, (SELECT json_object('path', f.path, 'size',"        \
-	" f.size, 'sha256', f.sha256) FROM files f WHERE f.owner_kind = 'evaluation' AND f.owner_id = e.id LIMIT"     \
-	" 1) AS predictions__json, e.state, e.job_id, e.error, e.actor AS created_by, e.created_at FROM evaluations " \
-	"e JOIN benchmarks b"                                                                                         \
-	" ON b.id = e.benchmark_id LEFT JOIN model_versions mv ON mv.id = e.model_version_id LEFT JOIN models m"      \
-	" ON m.id = mv.model_id LEFT JOIN dataset_versions v ON v.id = e.dataset_version_id LEFT JOIN datasets d"     \
+#define EVAL_JSON                                                                                                 \
+	"SELECT e.id, b.name AS benchmark, CASE WHEN e.model_version_id IS NULL THEN NULL ELSE json_object('id'," \
+	" mv.id, 'model', m.name, 'version', mv.version) END AS model_version__json, e.run_id,"                   \
+	" json_object('id', v.id, 'dataset', d.name, 'version', v.version) AS dataset_version__json, e.format,"   \
+	" e.rows, e.metrics AS metrics__json, e.undefined AS undefined__json, b.primary_metric,"                  \
+	" e.primary_value, e.confusion AS confusion_matrix__json, (SELECT json_object('path', f.path, 'size',"    \
+	" f.size, 'sha256', f.sha256) FROM files f WHERE f.owner_kind = 'evaluation' AND f.owner_id = e.id LIMIT" \
+	" 1) AS predictions__json, e.state, e.job_id, e.error, CASE WHEN e.scorer_state IS NULL THEN NULL ELSE"   \
+	" json_object('state', e.scorer_state, 'job_id', e.scorer_job_id, 'error', e.scorer_error) END AS"        \
+	" scorer__json, e.actor AS created_by, e.created_at FROM evaluations "                                    \
+	"e JOIN benchmarks b"                                                                                     \
+	" ON b.id = e.benchmark_id LEFT JOIN model_versions mv ON mv.id = e.model_version_id LEFT JOIN models m"  \
+	" ON m.id = mv.model_id LEFT JOIN dataset_versions v ON v.id = e.dataset_version_id LEFT JOIN datasets d" \
 	" ON d.id = v.dataset_id"
 
 json_t *atr_store_evaluation_json(struct atr_store *s, int64_t benchmark_id, int64_t id, int *err)

@@ -1,0 +1,239 @@
+/*
+ * test_scorer.c: custom metrics, against a real daemon and a real worker. A benchmark's
+ * scorer (a command, here awk computing a weighted error) runs as a job on the ground truth
+ * and an evaluation's predictions after the built-in metrics are scored; its metrics.json
+ * joins the evaluation's metrics. A failing scorer marks the custom metrics failed with the
+ * reason, shown to editors only. Bad input names the field; viewers and outsiders are refused.
+ */
+#include "fixtures.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct h_server S;
+static struct h_worker W;
+static char people[4][128];
+static const char *const olga = people[0], *const ed = people[1], *const vic = people[2], *const out = people[3];
+
+#define P "/api/v1/projects/sc"
+#define BM P "/benchmarks"
+
+#define TRUTH "id,w,label\n1,1,cat\n2,3,dog\n3,1,cat\n4,1,dog\n"
+#define PRED "id,prediction\n1,cat\n2,cat\n3,cat\n4,dog\n" /* wrong on id 2 (weight 3 of 6) */
+
+/* sum of the weights of the wrong predictions over the sum of all weights */
+#define WERR                                                                                           \
+	"awk -F, 'NR==FNR{if(FNR>1){w[$1]=$2;l[$1]=$3};next} FNR>1{t+=w[$1]; if($2!=l[$1])e+=w[$1]} "  \
+	"END{printf \"{\\\"weighted_error\\\": %g}\\n\", e/t}' \"$TRUTH_FILE\" \"$PREDICTIONS_FILE\" " \
+	"> \"$ATRIUM_OUTPUT_DIR/metrics.json\""
+
+/* A scorer computing weighted_error with the command cmd (JSON, in a rotating buffer). */
+static const char *scorer(const char *cmd)
+{
+	static char buf[4][2048];
+	static int n;
+	json_t *o = json_pack("{s:s, s:[{s:s, s:s}]}", "command", cmd, "metrics", "name", "weighted_error", "direction",
+			      "lower");
+	char *s = json_dumps(o, JSON_COMPACT);
+	char *b = buf[n++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s", s);
+	free(s);
+	json_decref(o);
+	return b;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+	const char *wargs[] = { "--heartbeat", "1", NULL };
+	(void)state;
+
+	json_decref(h_call(&S, "POST", P "/datasets", ed, "{\"name\":\"labels\"}", 201));
+	json_decref(h_call(&S, "POST", P "/datasets/labels/versions", ed, "{}", 201));
+	json_decref(f_put(&S, P "/datasets/labels/versions/1/files/truth.csv", ed, TRUTH, strlen(TRUTH), NULL, 201));
+	json_decref(h_call(&S, "POST", P "/datasets/labels/versions/1/commit", ed, "{}", 200));
+	json_decref(h_call(&S, "POST", P "/models", ed, "{\"name\":\"clf\"}", 201));
+	json_decref(h_call(&S, "POST", P "/models/clf/versions", ed, "{}", 201));
+	h_worker_start(&W, &S, h_join_token(&S, "w1"), "w1", 0, wargs);
+	assert_true(h_worker_wait_registered(&W, 0, 20000));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(h_worker_stop(&W, SIGTERM), 0);
+	return 0;
+}
+
+static const char *bench_body(const char *name, const char *scorer)
+{
+	return h_fmt("{\"name\":\"%s\",\"dataset\":\"labels\",\"version\":1,\"file\":\"truth.csv\","
+		     "\"metrics\":[{\"name\":\"accuracy\"}],\"scorer\":%s}",
+		     name, scorer);
+}
+
+/* Uploads PRED to benchmark b: the new evaluation's id. */
+static long long upload(const char *b)
+{
+	struct h_resp r;
+	long long id;
+
+	h_req(&S, "POST", h_fmt(BM "/%s/evaluations?model=clf&version=1", b), ed, PRED, NULL, &r);
+	assert_int_equal(r.status, 201);
+	id = f_int(r.json, "id");
+	assert_string_equal(f_str(json_object_get(r.json, "scorer"), "state"), "pending");
+	h_resp_free(&r);
+	return id;
+}
+
+/* Polls the evaluation (as token) until its scorer leaves pending/running (60 s at most). */
+static json_t *wait_scorer(const char *b, long long id, const char *token)
+{
+	for (int i = 0; i < 600; i++) {
+		json_t *e = h_call(&S, "GET", h_fmt(BM "/%s/evaluations/%lld", b, id), token, NULL, 200);
+		const char *st = f_str(json_object_get(e, "scorer"), "state");
+		if (strcmp(st, "pending") != 0 && strcmp(st, "running") != 0)
+			return e;
+		json_decref(e);
+		sleep_ms(100);
+	}
+	fail_msg("the scorer of evaluation %lld did not end", id);
+	return NULL;
+}
+
+static double metric(const json_t *e, const char *name)
+{
+	return json_number_value(json_object_get(json_object_get(e, "metrics"), name));
+}
+
+static void test_scored(void **state)
+{
+	json_t *b, *e, *j;
+	long long id, job;
+	(void)state;
+
+	b = h_call(&S, "POST", BM, ed, bench_body("weighted", scorer(WERR)), 201);
+	assert_string_equal(f_str(json_array_get(json_object_get(json_object_get(b, "scorer"), "metrics"), 0), "name"),
+			    "weighted_error");
+	json_decref(b);
+	id = upload("weighted");
+	e = wait_scorer("weighted", id, ed);
+	assert_string_equal(f_str(json_object_get(e, "scorer"), "state"), "scored");
+	assert_true(fabs(metric(e, "accuracy") - 0.75) < 1e-12);
+	assert_true(fabs(metric(e, "weighted_error") - 0.5) < 1e-12);
+	job = f_int(json_object_get(e, "scorer"), "job_id");
+	assert_true(job > 0);
+	json_decref(e);
+	/* the job ran in the benchmark's project, as its creator, with both inputs */
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", job), ed, NULL, 200);
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "inputs"), 0), "as"), "truth");
+	assert_string_equal(f_str(json_array_get(json_object_get(j, "inputs"), 1), "as"), "predictions");
+	json_decref(j);
+	/* a viewer sees the values and the state, not the scorer's job */
+	e = h_call(&S, "GET", h_fmt(BM "/weighted/evaluations/%lld", id), vic, NULL, 200);
+	assert_true(fabs(metric(e, "weighted_error") - 0.5) < 1e-12);
+	assert_string_equal(f_str(json_object_get(e, "scorer"), "state"), "scored");
+	assert_null(json_object_get(json_object_get(e, "scorer"), "job_id"));
+	json_decref(e);
+	j = h_call(&S, "GET", BM "/weighted/evaluations", vic, NULL, 200);
+	assert_null(
+		json_object_get(json_object_get(json_array_get(json_object_get(j, "items"), 0), "scorer"), "job_id"));
+	json_decref(j);
+}
+
+static void expect_failed(const char *b, const char *needle)
+{
+	long long id = upload(b);
+	json_t *e = wait_scorer(b, id, ed);
+
+	assert_string_equal(f_str(json_object_get(e, "scorer"), "state"), "failed");
+	if (!strstr(f_str(json_object_get(e, "scorer"), "error"), needle))
+		fail_msg("expected '%s' in '%s'", needle, f_str(json_object_get(e, "scorer"), "error"));
+	/* the built-in metrics stand; the custom one is absent */
+	assert_true(fabs(metric(e, "accuracy") - 0.75) < 1e-12);
+	assert_null(json_object_get(json_object_get(e, "metrics"), "weighted_error"));
+	json_decref(e);
+	/* a viewer sees that it failed, not why */
+	e = h_call(&S, "GET", h_fmt(BM "/%s/evaluations/%lld", b, id), vic, NULL, 200);
+	assert_string_equal(f_str(json_object_get(e, "scorer"), "state"), "failed");
+	assert_null(json_object_get(json_object_get(e, "scorer"), "error"));
+	json_decref(e);
+}
+
+static void test_failed(void **state)
+{
+	(void)state;
+	json_decref(h_call(&S, "POST", BM, ed, bench_body("broken", scorer("echo secret >&2; exit 3")), 201));
+	expect_failed("broken", "failed");
+	/* no metrics.json */
+	json_decref(h_call(&S, "PATCH", BM "/broken", ed, h_fmt("{\"scorer\":%s}", scorer("true")), 200));
+	expect_failed("broken", "wrote no metrics.json");
+	/* metrics.json without the declared metric */
+	json_decref(h_call(&S, "PATCH", BM "/broken", ed,
+			   h_fmt("{\"scorer\":%s}", scorer("echo '{\"other\": 1}' > $ATRIUM_OUTPUT_DIR/metrics.json")),
+			   200));
+	expect_failed("broken", "has no number for metric 'weighted_error'");
+	/* without a scorer, nothing runs */
+	json_decref(h_call(&S, "PATCH", BM "/broken", ed, "{\"scorer\":null}", 200));
+	{
+		struct h_resp r;
+		h_req(&S, "POST", BM "/broken/evaluations?model=clf&version=1", ed, PRED, NULL, &r);
+		assert_int_equal(r.status, 201);
+		assert_true(json_is_null(json_object_get(r.json, "scorer")));
+		h_resp_free(&r);
+	}
+}
+
+static void test_bad_input_and_access(void **state)
+{
+	(void)state;
+	h_expect_error(&S, "POST", BM, ed,
+		       bench_body("x", "{\"command\":\"true\",\"metrics\":[{\"name\":\"m\",\"direction\":\"up\"}]}"),
+		       400, "scorer.metrics[0].direction");
+	h_expect_error(&S, "POST", BM, ed, bench_body("x", "{\"command\":\"true\",\"metrics\":[{\"name\":\"m\"}]}"),
+		       400, "scorer.metrics[0].direction");
+	h_expect_error(&S, "POST", BM, ed, bench_body("x", "{\"metrics\":[{\"name\":\"m\",\"direction\":\"lower\"}]}"),
+		       400, "scorer.command");
+	h_expect_error(&S, "POST", BM, ed, bench_body("x", "{\"command\":\"true\",\"metrics\":[]}"), 400,
+		       "scorer.metrics");
+	h_expect_error(&S, "POST", BM, ed,
+		       bench_body("x", "{\"command\":\"true\",\"metrics\":[{\"name\":\"accuracy\",\"direction\":"
+				       "\"higher\"}]}"),
+		       400, "scorer.metrics[0].name");
+	h_expect_error(&S, "POST", BM, ed, bench_body("x", "\"true\""), 400, "scorer");
+	/* viewers may not set a scorer (it runs commands); outsiders do not see the project */
+	h_expect_error(&S, "POST", BM, vic, bench_body("x", scorer("true")), 403, NULL);
+	h_expect_error(&S, "POST", BM, out, bench_body("x", scorer("true")), 404, NULL);
+	json_decref(h_call(&S, "POST", BM, ed, bench_body("patched", "null"), 201));
+	h_expect_error(&S, "PATCH", BM "/patched", vic, h_fmt("{\"scorer\":%s}", scorer("true")), 403, NULL);
+	h_expect_error(&S, "PATCH", BM "/patched", out, h_fmt("{\"scorer\":%s}", scorer("true")), 404, NULL);
+	h_expect_error(&S, "PATCH", BM "/patched", ed, "{\"scorer\":{\"command\":\"true\"}}", 400, "scorer.metrics");
+	(void)olga;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_input_and_access),
+		cmocka_unit_test(test_scored),
+		cmocka_unit_test(test_failed),
+	};
+	const char *const names[4] = { "olga", "ed", "vic", "out" };
+	int rc;
+
+	h_server_start(&S, NULL);
+	f_people(&S, "sc", names, people);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	return f_finish(&S, rc);
+}
