@@ -41,24 +41,21 @@ node_check() {
 		return 1
 	fi
 }
-# Slurm for test_slurm: its own script installs it without starting services (root only;
-# the test says SKIP without it).
-if [ "${1:-build}" = test ] && [ "$(id -u)" -eq 0 ] && ! command -v slurmrestd >/dev/null; then
-	bash tests/slurm/slurm-up.sh install || echo "deps: Slurm could not be installed: test_slurm will say SKIP" >&2
-fi
-if [ -z "$missing" ]; then
-	node_check "${1:-build}"
-	exit $?
-fi
-
-if [ "$(id -u)" -eq 0 ]; then
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages:$missing" >&2
+		echo "deps: run: sudo apt-get install -y$missing" >&2
+		exit 1
+	fi
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-	node_check "${1:-build}"
-else
-	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run: sudo apt-get install -y$missing" >&2
-	exit 1
 fi
+# Slurm for test_slurm, after everything else (a Slurm that fails to install must not keep
+# the build's packages out): its own script installs it without starting services and, when
+# that fails, takes the half-configured packages out again (root only; the test says SKIP).
+if [ "${1:-build}" = test ] && [ "$(id -u)" -eq 0 ] && ! command -v slurmrestd >/dev/null; then
+	bash tests/slurm/slurm-up.sh install || echo "deps: Slurm could not be installed: test_slurm will say SKIP" >&2
+fi
+node_check "${1:-build}"

@@ -78,10 +78,21 @@ install_pkgs() {
       chmod 0755 /usr/sbin/policy-rc.d
       tmp_policy=1
     fi
+    local ok=1
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
+      "${missing[@]}" >/dev/null || ok=0
     [ "$tmp_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    if [ "$ok" = 0 ]; then
+      # A package whose set-up failed (munge's postinst, in some containers) leaves dpkg
+      # half-configured, and every later apt-get on the machine would fail on it: take
+      # what this call brought in out again, then fail.
+      log "installing Slurm failed: removing the packages it left half-configured"
+      DEBIAN_FRONTEND=noninteractive dpkg --purge --force-depends --force-remove-reinstreq \
+        "${missing[@]}" >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get -f install -y -qq >/dev/null 2>&1 || true
+      return 1
+    fi
   fi
   local v
   v=$(dpkg-query -W -f='${Version}' slurmctld)
