@@ -61,6 +61,10 @@ void atr_engine_free(struct atr_engine *e);
 
 /* Run a scheduling pass soon (passes are coalesced). */
 void atr_engine_kick(struct atr_engine *e);
+/* A job request body's resources (gpus, gpu_type, cpus, memory_mb), priority, max_attempts (3
+ * when absent) and timeout_s into spec: the one reading of these fields for every route that
+ * submits a job (already checked by the route's descriptors). */
+void atr_job_spec_limits(struct atr_job_spec *spec, const json_t *body);
 /* Whether any registered worker could ever run the job (else why, for a 422). */
 bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, char *why, size_t whylen);
 /*

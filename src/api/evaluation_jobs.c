@@ -160,20 +160,14 @@ static json_t *job_env(struct atr_req *r, const struct run_ctx *c)
 
 static void spec_fill(struct atr_req *r, const struct run_ctx *c, struct atr_job_spec *spec)
 {
-	const json_t *body = atr_req_body(r), *res = json_object_get(body, "resources");
+	const json_t *body = atr_req_body(r);
 
 	spec->kind = "batch_inference";
 	spec->project_id = RES(r)->project.id;
 	spec->team_id = RES(r)->project.team_id;
 	spec->created_by = atr_req_who(r)->user_id;
 	spec->labels = json_object_get(body, "labels");
-	spec->gpus = (int)atr_json_int(res, "gpus", 0);
-	spec->gpu_type = atr_json_str(res, "gpu_type", NULL);
-	spec->cpus = (int)atr_json_int(res, "cpus", 0);
-	spec->memory_mb = atr_json_int(res, "memory_mb", 0);
-	spec->priority = (int)atr_json_int(body, "priority", 0);
-	spec->max_attempts = (int)atr_json_int(body, "max_attempts", 3);
-	spec->timeout_s = atr_json_int(body, "timeout_s", 0);
+	atr_job_spec_limits(spec, body);
 	spec->model_version_id = c->model_version_id;
 }
 

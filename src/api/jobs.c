@@ -149,7 +149,7 @@ static void reply_job(struct atr_req *r, unsigned status, int64_t id)
 /* The spec's fields read straight from the body. */
 static void spec_from_body(struct atr_req *r, struct atr_job_spec *spec, const struct atr_project *p)
 {
-	const json_t *body = atr_req_body(r), *res = json_object_get(body, "resources");
+	const json_t *body = atr_req_body(r);
 
 	spec->project_id = p->id;
 	spec->team_id = p->team_id;
@@ -159,13 +159,7 @@ static void spec_from_body(struct atr_req *r, struct atr_job_spec *spec, const s
 	spec->env = json_object_get(body, "env");
 	spec->labels = json_object_get(body, "labels");
 	spec->outputs = json_object_get(body, "outputs");
-	spec->gpus = (int)atr_json_int(res, "gpus", 0);
-	spec->gpu_type = atr_json_str(res, "gpu_type", NULL);
-	spec->cpus = (int)atr_json_int(res, "cpus", 0);
-	spec->memory_mb = atr_json_int(res, "memory_mb", 0);
-	spec->priority = (int)atr_json_int(body, "priority", 0);
-	spec->max_attempts = (int)atr_json_int(body, "max_attempts", 3);
-	spec->timeout_s = atr_json_int(body, "timeout_s", 0);
+	atr_job_spec_limits(spec, body);
 }
 
 void api_jobs_create(struct atr_req *r)

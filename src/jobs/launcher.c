@@ -210,8 +210,6 @@ static int also(struct atr_store *s, int64_t job_id, void *cls)
 /* The job spec from the expanded body (strings borrowed from body and l). */
 static void job_spec(const struct launch *l, const json_t *body, struct atr_job_spec *spec)
 {
-	const json_t *res = json_object_get(body, "resources");
-
 	memset(spec, 0, sizeof(*spec));
 	spec->kind = atr_json_str(body, "kind", "training");
 	spec->project_id = l->q->ver->project_id;
@@ -223,13 +221,7 @@ static void job_spec(const struct launch *l, const json_t *body, struct atr_job_
 	spec->labels = json_object_get(body, "labels");
 	spec->inputs = l->inputs;
 	spec->outputs = json_object_get(body, "outputs");
-	spec->gpus = (int)atr_json_int(res, "gpus", 0);
-	spec->gpu_type = atr_json_str(res, "gpu_type", NULL);
-	spec->cpus = (int)atr_json_int(res, "cpus", 0);
-	spec->memory_mb = atr_json_int(res, "memory_mb", 0);
-	spec->priority = (int)atr_json_int(body, "priority", 0);
-	spec->max_attempts = (int)atr_json_int(body, "max_attempts", 3);
-	spec->timeout_s = atr_json_int(body, "timeout_s", 0);
+	atr_job_spec_limits(spec, body);
 	spec->model_version_id = l->model_version_id;
 }
 

@@ -275,6 +275,19 @@ void atr_engine_kick(struct atr_engine *e)
 	uv_timer_start(&e->pass_timer, on_pass, since >= gap ? 0 : (gap - since + 999) / 1000, 0);
 }
 
+void atr_job_spec_limits(struct atr_job_spec *spec, const json_t *body)
+{
+	const json_t *res = json_object_get(body, "resources");
+
+	spec->gpus = (int)atr_json_int(res, "gpus", 0);
+	spec->gpu_type = atr_json_str(res, "gpu_type", NULL);
+	spec->cpus = (int)atr_json_int(res, "cpus", 0);
+	spec->memory_mb = atr_json_int(res, "memory_mb", 0);
+	spec->priority = (int)atr_json_int(body, "priority", 0);
+	spec->max_attempts = (int)atr_json_int(body, "max_attempts", 3);
+	spec->timeout_s = atr_json_int(body, "timeout_s", 0);
+}
+
 bool atr_engine_feasible(struct atr_engine *e, const struct atr_job_spec *spec, char *why, size_t whylen)
 {
 	struct atr_sched_job job = { 0 };
