@@ -44,6 +44,16 @@ int atr_store_cluster_delete(struct atr_store *s, int64_t id);
 /* Every cluster's id (for the backend at start), into ids (at most max); the count or <0. */
 int atr_store_cluster_ids(struct atr_store *s, int64_t *ids, int max);
 
+/* ---- default clusters: a project's, else its team's (NULL: Atrium's workers) ---- */
+enum atr_cluster_scope { ATR_CLUSTER_PROJECT, ATR_CLUSTER_TEAM };
+/* Sets (cluster_id > 0) or clears (0) the default cluster of a project or team. */
+int atr_store_cluster_set_default(struct atr_store *s, enum atr_cluster_scope scope, int64_t id, int64_t cluster_id);
+/* The default cluster's name of a project or team into name ("" : none); 0 or <0. */
+int atr_store_cluster_default_of(struct atr_store *s, enum atr_cluster_scope scope, int64_t id, char *name, size_t len);
+/* Where a job of this project (team_id 0: none) goes when it names no cluster: the project's
+ * default, else the team's; name "" : Atrium's workers. */
+int atr_store_cluster_default_for(struct atr_store *s, int64_t project_id, int64_t team_id, char *name, size_t len);
+
 /* ---- the Slurm job of each attempt ---- */
 struct atr_cluster_job {
 	int64_t job_id, attempt, cluster_id, slurm_job_id; /* 0: not known yet */

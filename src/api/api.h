@@ -284,9 +284,15 @@ void api_clusters_list(struct atr_req *r);
 void api_clusters_get(struct atr_req *r);
 void api_clusters_update(struct atr_req *r);
 void api_clusters_delete(struct atr_req *r);
-/* The job's labels (copied) with the cluster the body names, if any (new reference); NULL:
- * answered (400 naming "cluster" when it does not exist). */
-json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels);
+/* The job's labels (copied) with the cluster the body names, else the project's default
+ * cluster, else its team's, if any (new reference); NULL: answered (400 naming "cluster" when
+ * it does not exist). */
+json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels, int64_t project_id, int64_t team_id);
+/* The body's "default_cluster" (a cluster's name, or null to clear) set on the project or
+ * team (scope: enum atr_cluster_scope); absent: nothing. 0, or -1 when answered (400). */
+int api_default_cluster_or_reply(struct atr_req *r, int scope, int64_t id);
+/* Adds "default_cluster" (a name or null) to a project's or team's object o. */
+void api_default_cluster_json(struct atr_req *r, int scope, int64_t id, json_t *o);
 
 /* workers.c: the worker registry (register, heartbeat, deregister, admin actions) */
 extern const struct atr_field api_worker_register_schema[], api_worker_heartbeat_schema[];

@@ -183,14 +183,25 @@ void api_clusters_delete(struct atr_req *r)
 	atr_reply_empty(r, 204);
 }
 
-json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels)
+json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels, int64_t project_id, int64_t team_id)
 {
 	const char *name = atr_json_str(atr_req_body(r), "cluster", NULL);
 	json_t *out = labels ? json_deep_copy(labels) : json_object();
 	struct atr_cluster c;
+	char dflt[64];
 	int rc;
 
-	if (!out || !name) {
+	if (out && !name) { /* the project's default cluster, else the team's */
+		if ((rc = atr_store_cluster_default_for(STORE(r), project_id, team_id, dflt, sizeof(dflt))) < 0) {
+			json_decref(out);
+			atr_reply_err(r, rc, NULL, "could not read the default cluster");
+			return NULL;
+		}
+		if (dflt[0])
+			json_object_set_new(out, ATR_CLUSTER_LABEL, json_string(dflt));
+		return out;
+	}
+	if (!out) {
 		if (!out)
 			atr_reply_err(r, ATR_ENOMEM, NULL, "out of memory");
 		return out;
@@ -205,4 +216,37 @@ json_t *api_cluster_labels_or_reply(struct atr_req *r, const json_t *labels)
 	}
 	json_object_set_new(out, ATR_CLUSTER_LABEL, json_string(c.name));
 	return out;
+}
+
+int api_default_cluster_or_reply(struct atr_req *r, int scope, int64_t id)
+{
+	const json_t *v = json_object_get(atr_req_body(r), "default_cluster");
+	struct atr_cluster c = { 0 };
+	int rc;
+
+	if (!v)
+		return 0;
+	if (json_is_string(v) && (rc = atr_store_cluster_get(STORE(r), json_string_value(v), &c)) < 0) {
+		if (rc == ATR_ENOTFOUND)
+			atr_reply_invalid(r, "default_cluster", "cluster '%s' does not exist", json_string_value(v));
+		else
+			atr_reply_err(r, rc, NULL, "could not read cluster '%s'", json_string_value(v));
+		return -1;
+	}
+	if ((rc = atr_store_cluster_set_default(STORE(r), (enum atr_cluster_scope)scope, id, c.id)) < 0) {
+		atr_reply_err(r, rc, NULL, "could not set the default cluster");
+		return -1;
+	}
+	return 0;
+}
+
+void api_default_cluster_json(struct atr_req *r, int scope, int64_t id, json_t *o)
+{
+	char name[64] = "";
+
+	if (atr_store_cluster_default_of(STORE(r), (enum atr_cluster_scope)scope, id, name, sizeof(name)) == 0 &&
+	    name[0])
+		json_object_set_new(o, "default_cluster", json_string(name));
+	else
+		json_object_set_new(o, "default_cluster", json_null());
 }

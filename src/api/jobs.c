@@ -186,7 +186,7 @@ void api_jobs_create(struct atr_req *r)
 	spec_from_body(r, &spec, p);
 	spec.inputs = inputs;
 	spec.model_version_id = model_version;
-	if (!(labels = api_cluster_labels_or_reply(r, spec.labels))) {
+	if (!(labels = api_cluster_labels_or_reply(r, spec.labels, p->id, p->team_id))) {
 		json_decref(inputs);
 		return;
 	}

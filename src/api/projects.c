@@ -3,6 +3,7 @@
  * they belong to, unless admin) and becomes its owner; DELETE archives.
  */
 #include "api.h"
+#include "atrium/store_clusters.h"
 #include "atrium/store_templates.h"
 #include "templates.h"
 #include "atrium/store_identity.h"
@@ -25,6 +26,7 @@ const struct atr_field api_project_patch_schema[] = {
 	{ "team", ATR_F_SLUG, ATR_FF_NULLABLE, 1, 63, NULL, NULL },
 	{ "visibility", ATR_F_STRING, 0, 0, 0, "private|internal", NULL },
 	{ "tags", ATR_F_STRLIST, 0, 0, 64, NULL, NULL },
+	{ "default_cluster", ATR_F_STRING, ATR_FF_NULLABLE, 1, 63, NULL, NULL }, /* issue 19 */
 	{ 0 },
 };
 
@@ -41,6 +43,7 @@ static void reply_project(struct atr_req *r, unsigned status, int64_t id, enum a
 		atr_reply_err(r, err, NULL, "could not read the project");
 		return;
 	}
+	api_default_cluster_json(r, ATR_CLUSTER_PROJECT, id, p);
 	atr_reply_json(r, status, p);
 }
 
@@ -145,6 +148,8 @@ void api_projects_patch(struct atr_req *r)
 
 	atr_req_audit_object(r, "project:%s", p.name);
 	if (atr_json_has(atr_req_body(r), "team") && (team = body_team_or_reply(r)) < 0)
+		return;
+	if (api_default_cluster_or_reply(r, ATR_CLUSTER_PROJECT, p.id) < 0)
 		return;
 	rc = atr_store_project_update(STORE(r), p.id, atr_json_str(atr_req_body(r), "description", NULL),
 				      vis ? strcmp(vis, "internal") == 0 : -1, team,

@@ -3,6 +3,7 @@
  * maintainers manage its members; every user can read teams.
  */
 #include "api.h"
+#include "atrium/store_clusters.h"
 #include "atrium/store_identity.h"
 
 #include <string.h>
@@ -19,6 +20,7 @@ const struct atr_field api_team_patch_schema[] = {
 	{ "description", ATR_F_STRING, 0, 0, 1024, NULL, NULL },
 	{ "max_gpus", ATR_F_INT, ATR_FF_NULLABLE, 0, 100000, NULL, NULL },
 	{ "max_concurrent_jobs", ATR_F_INT, ATR_FF_NULLABLE, 0, 1000000, NULL, NULL },
+	{ "default_cluster", ATR_F_STRING, ATR_FF_NULLABLE, 1, 63, NULL, NULL }, /* issue 19 */
 	{ 0 },
 };
 
@@ -46,6 +48,7 @@ static void reply_team(struct atr_req *r, unsigned status, int64_t id)
 		atr_reply_err(r, err, NULL, "could not read the team");
 		return;
 	}
+	api_default_cluster_json(r, ATR_CLUSTER_TEAM, id, t);
 	atr_reply_json(r, status, t);
 }
 
@@ -96,6 +99,8 @@ void api_teams_patch(struct atr_req *r)
 	if (api_team_or_reply(r, atr_req_param(r, "team"), &id) < 0)
 		return;
 	atr_req_audit_object(r, "team:%s", atr_req_param(r, "team"));
+	if (api_default_cluster_or_reply(r, ATR_CLUSTER_TEAM, id) < 0)
+		return;
 	rc = atr_store_team_update(STORE(r), id, atr_json_str(atr_req_body(r), "description", NULL),
 				   quota(atr_req_body(r), "max_gpus"), quota(atr_req_body(r), "max_concurrent_jobs"));
 	if (rc < 0) {

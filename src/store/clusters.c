@@ -236,6 +236,56 @@ int atr_store_cluster_ids(struct atr_store *s, int64_t *ids, int max)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : ATR_EDB;
 }
 
+/* ---- default clusters ---- */
+
+int atr_store_cluster_set_default(struct atr_store *s, enum atr_cluster_scope scope, int64_t id, int64_t cluster_id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, scope == ATR_CLUSTER_PROJECT
+						      ? "UPDATE projects SET default_cluster_id = ? WHERE id = ?"
+						      : "UPDATE teams SET default_cluster_id = ? WHERE id = ?");
+	if (!st)
+		return ATR_EDB;
+	if (cluster_id > 0)
+		sqlite3_bind_int64(st, 1, cluster_id);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, id);
+	return atr_db_step_write(st);
+}
+
+static int default_name(sqlite3_stmt *st, char *name, size_t len)
+{
+	int rc = sqlite3_step(st);
+
+	name[0] = 0;
+	if (rc == SQLITE_ROW)
+		copy_col(st, 0, name, len);
+	atr_db_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
+}
+
+int atr_store_cluster_default_of(struct atr_store *s, enum atr_cluster_scope scope, int64_t id, char *name, size_t len)
+{
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db,
+		scope == ATR_CLUSTER_PROJECT
+			? "SELECT c.name FROM projects p JOIN clusters c ON c.id = p.default_cluster_id WHERE p.id = ?"
+			: "SELECT c.name FROM teams t JOIN clusters c ON c.id = t.default_cluster_id WHERE t.id = ?");
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	return default_name(st, name, len);
+}
+
+int atr_store_cluster_default_for(struct atr_store *s, int64_t project_id, int64_t team_id, char *name, size_t len)
+{
+	int rc = atr_store_cluster_default_of(s, ATR_CLUSTER_PROJECT, project_id, name, len);
+
+	if (rc == 0 && !name[0] && team_id > 0)
+		rc = atr_store_cluster_default_of(s, ATR_CLUSTER_TEAM, team_id, name, len);
+	return rc;
+}
+
 /* ---- the Slurm job of each attempt ---- */
 
 int atr_store_cluster_job_put(struct atr_store *s, const struct atr_cluster_job *cj)

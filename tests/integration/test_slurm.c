@@ -294,6 +294,62 @@ static void test_timeout(void **state)
 	json_decref(j);
 }
 
+static const char *cluster_label(json_t *j)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
+	return v ? v : "";
+}
+
+/* A job naming no cluster goes to its project's default cluster, else its team's. */
+static void test_default_cluster(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	/* bad input names its field; no permission: project owners / admins only */
+	h_expect_error(&S, "PATCH", "/api/v1/projects/hpc", S.admin_token, "{\"default_cluster\":\"nope\"}", 400,
+		       "default_cluster");
+	h_expect_error(&S, "PATCH", "/api/v1/projects/hpc", S.admin_token, "{\"default_cluster\":7}", 400,
+		       "default_cluster");
+	h_expect_error(&S, "PATCH", "/api/v1/projects/hpc", editor, "{\"default_cluster\":\"lab\"}", 403, NULL);
+	json_decref(h_call(&S, "POST", "/api/v1/teams", S.admin_token, "{\"name\":\"hpcteam\"}", 201));
+	h_expect_error(&S, "PATCH", "/api/v1/teams/hpcteam", S.admin_token, "{\"default_cluster\":\"nope\"}", 400,
+		       "default_cluster");
+	h_expect_error(&S, "PATCH", "/api/v1/teams/hpcteam", editor, "{\"default_cluster\":\"lab\"}", 403, NULL);
+	/* the team's default */
+	j = h_call(&S, "PATCH", "/api/v1/teams/hpcteam", S.admin_token, "{\"default_cluster\":\"lab\"}", 200);
+	assert_string_equal(f_str(j, "default_cluster"), "lab");
+	json_decref(j);
+	json_decref(h_call(&S, "PATCH", "/api/v1/projects/hpc", S.admin_token, "{\"team\":\"hpcteam\"}", 200));
+	id = submit("{\"command\":\"echo default cluster as $(id -un)\"}");
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_string_equal(cluster_label(j), "lab");
+	json_decref(j);
+	expect_log(id, "default cluster as mlops");
+	/* the project's default, the team's cleared */
+	j = h_call(&S, "PATCH", "/api/v1/teams/hpcteam", S.admin_token, "{\"default_cluster\":null}", 200);
+	assert_true(json_is_null(json_object_get(j, "default_cluster")));
+	json_decref(j);
+	j = h_call(&S, "PATCH", "/api/v1/projects/hpc", S.admin_token, "{\"default_cluster\":\"lab\"}", 200);
+	assert_string_equal(f_str(j, "default_cluster"), "lab");
+	json_decref(j);
+	j = h_call(&S, "GET", "/api/v1/projects/hpc", viewer, NULL, 200);
+	assert_string_equal(f_str(j, "default_cluster"), "lab");
+	json_decref(j);
+	id = submit("{\"command\":\"echo project default\"}");
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_string_equal(cluster_label(j), "lab");
+	json_decref(j);
+	expect_log(id, "project default");
+	/* cleared: jobs go to Atrium's workers again */
+	j = h_call(&S, "PATCH", "/api/v1/projects/hpc", S.admin_token, "{\"default_cluster\":null,\"team\":null}", 200);
+	assert_true(json_is_null(json_object_get(j, "default_cluster")));
+	json_decref(j);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -336,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_slurmrestd_down_mid_run),
 		cmocka_unit_test(test_server_restart_mid_run),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_default_cluster),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
