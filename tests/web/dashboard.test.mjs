@@ -152,12 +152,12 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	const last = stats.series[stats.series.length - 1];
 	assert.equal(await cardFigure(page, 'active'), String(last.active_users));
 	// the registry and the workers, as seeded: cats, secret-lab and old-project (archived);
-	// photos (3 versions) and captions (1); detector (3 versions), tiny-llm (1),
+	// photos (3 versions), captions (1) and scorer-ref (1: the monitoring reference, seedMonitoring); detector (3 versions), tiny-llm (1),
 	// cat-classifier (1, made by the train-small job) and scorer (2, served by cat-scorer);
 	// two pending promotions; gpu-a online with 4 fake GPUs (run.sh) and gpu-old offline
 	const t = stats.totals;
 	assert.deepEqual(t.projects, { total: seed.projects.length, archived: 1 });
-	assert.deepEqual(t.datasets, { total: 2, versions: 4 });
+	assert.deepEqual(t.datasets, { total: 3, versions: 5 });
 	assert.deepEqual(t.models, { total: 4, versions: 7 });
 	assert.deepEqual(t.promotions, { pending: 2 });
 	assert.deepEqual(t.workers, { online: 1, offline: 1, schedulable: 1 });
