@@ -355,7 +355,8 @@ cmd_rest_start() {
   . "$ENVF"
   cd "$STATE"
   start_rest_jwt
-  wait_for 20 "slurmrestd on 127.0.0.1:$PORT" rest_ping
+  # a limit, not a timing: a loaded machine has taken over 20 s to answer the first ping
+  wait_for 90 "slurmrestd on 127.0.0.1:$PORT (log: $STATE/log/slurmrestd-jwt.log)" rest_ping
 }
 
 cmd_status() {
