@@ -164,8 +164,8 @@ test('password sign-in: the overview shows the figures of the stats endpoint', a
 	assert.deepEqual(t.gpus, { total: 4, busy: 0, in_use: 0 });
 	assert.equal(await cardFigure(page, 'projects'), '3');
 	assert.equal(await text(page.locator('[data-stat="projects"] .detail')), '1 archived');
-	assert.equal(await cardFigure(page, 'datasets'), '2');
-	assert.equal(await text(page.locator('[data-stat="datasets"] .detail')), '4 versions');
+	assert.equal(await cardFigure(page, 'datasets'), '3');
+	assert.equal(await text(page.locator('[data-stat="datasets"] .detail')), '5 versions');
 	assert.equal(await cardFigure(page, 'models'), '4');
 	assert.equal(await cardFigure(page, 'promotions'), '2');
 	assert.equal(await cardFigure(page, 'workers'), '1');
