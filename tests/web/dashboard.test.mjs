@@ -1814,6 +1814,8 @@ test('compare: smoothing, x by progress, parallel coordinates (brushed) and a pa
 	assert.match(await itext(lossFig.locator('figcaption')), /smoothed \(EMA 0\.6\)$/);
 	assert.equal(await text(page.locator('main .smooth-value')), '0.6');
 	await lossFig.locator('details.figures summary').click();
+	// the redraw after the slider may still be replacing the table: wait for a filled row
+	await lossFig.locator('details.figures tbody tr td').first().waitFor();
 	const first = await cellTexts(lossFig.locator('details.figures tbody tr').first());
 	assert.equal(first[0], String(seed.metrics.baseline.loss.steps[0]));
 	assert.equal(first[1], String(seed.metrics.baseline.loss.values[0]), 'the table shows the raw value');
