@@ -21,6 +21,7 @@
  * /metrics (bench/scenarios/55-sweep.sh).
  */
 #include "common.h"
+#include "http_call.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -94,55 +95,6 @@ static void note(char kind, uint64_t ns, int worker, int64_t job)
 	S.ev[S.nev++] = (struct event){ kind, ns, worker, job };
 }
 
-/* ---- a blocking HTTP/1.1 client (registration and heartbeats: a few a second) ---- */
-
-/* One request on a new connection; the answer's body (NUL-terminated) in out. Returns the
- * status, or -1 when the server could not be reached or answered nonsense. */
-static int http_call(const char *method, const char *path, const char *bearer, const char *body, char *out,
-		     size_t outcap)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)S.atrium_port) };
-	char head[1024];
-	size_t blen = body ? strlen(body) : 0, got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, status = -1, n;
-	char *p;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	n = snprintf(head, sizeof(head),
-		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-		     "%s%s%sContent-Length: %zu\r\n\r\n",
-		     method, path, bearer ? "Authorization: Bearer " : "", bearer ? bearer : "", bearer ? "\r\n" : "",
-		     blen);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, head, (size_t)n, MSG_NOSIGNAL) != n ||
-	    (blen && send(fd, body, blen, MSG_NOSIGNAL) != (ssize_t)blen)) {
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t r = read(fd, out + got, outcap - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got == outcap - 1)
-			break;
-	}
-	close(fd);
-	out[got] = 0;
-	if (got > 12 && strncmp(out, "HTTP/1.", 7) == 0)
-		status = (int)strtol(out + 9, NULL, 10);
-	p = strstr(out, "\r\n\r\n");
-	if (p)
-		memmove(out, p + 4, strlen(p + 4) + 1);
-	else
-		out[0] = 0;
-	return status;
-}
-
 static void register_workers(const char *join_token)
 {
 	static char out[65536];
@@ -166,7 +118,9 @@ static void register_workers(const char *join_token)
 				    json_pack("[{s:i, s:s, s:i}]", "index", 0, "name", "SIM", "memory_mb", 1024));
 		body = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
-		status = body ? http_call("POST", "/api/v1/workers/register", NULL, body, out, sizeof(out)) : -1;
+		status = body ? bench_http_call(S.atrium_port, "POST", "/api/v1/workers/register", NULL, body, out,
+						sizeof(out))
+			      : -1;
 		free(body);
 		if (status != 201)
 			bench_die(PROG, "registering worker %d: HTTP %d: %.300s", i, status, out);
@@ -203,8 +157,8 @@ static void *heartbeats(void *arg)
 			json_object_set_new(o, "load", json_real(0));
 			body = json_dumps(o, JSON_COMPACT);
 			json_decref(o);
-			status = body ? http_call("POST", "/api/v1/workers/heartbeat", S.w[i].secret, body, out,
-						  sizeof(out))
+			status = body ? bench_http_call(S.atrium_port, "POST", "/api/v1/workers/heartbeat",
+							S.w[i].secret, body, out, sizeof(out))
 				      : -1;
 			free(body);
 			if (status != 200 && !S.stop)
@@ -253,7 +207,7 @@ static void report_end(int wi, const struct job *j, const char *state)
 	snprintf(path, sizeof(path), "/api/v1/workers/jobs/%lld/status", (long long)j->id);
 	snprintf(body, sizeof(body), "{\"state\":\"%s\",\"attempt\":%lld,\"exit_code\":%s,\"log_bytes\":0}", state,
 		 (long long)j->attempt, strcmp(state, "succeeded") ? "null" : "0");
-	status = http_call("POST", path, S.w[wi].secret, body, out, sizeof(out));
+	status = bench_http_call(S.atrium_port, "POST", path, S.w[wi].secret, body, out, sizeof(out));
 	if (status != 200 && !S.stop)
 		fprintf(stderr, "%s: report of job %lld: HTTP %d: %.200s\n", PROG, (long long)j->id, status, out);
 }
@@ -287,7 +241,7 @@ static void train(int wi, uint64_t now)
 	snprintf(body, sizeof(body), "{\"metrics\":[{\"key\":\"loss\",\"value\":%.6f,\"step\":%d}]}",
 		 j.q / 100.0 + 1.0 / (j.step + 1) + (double)((j.id * 7919 + j.step * 104729) % 1000) / 1e5, j.step + 1);
 	t0 = bench_now_ns();
-	status = http_call("POST", path, j.token, body, out, sizeof(out));
+	status = bench_http_call(S.atrium_port, "POST", path, j.token, body, out, sizeof(out));
 	if (status == 200) {
 		pthread_mutex_lock(&S.mu);
 		note('M', bench_now_ns() - t0, wi, j.id);

@@ -77,6 +77,8 @@ json_t *atr_db_row_json(sqlite3_stmt *st);
 
 /* Binds a JSON value as its compact text (NULL json binds NULL). 0 or ATR_ENOMEM. */
 int atr_db_bind_json(sqlite3_stmt *st, int idx, const json_t *v);
+/* Copies column i's text into dst (cut to cap; NULL reads as ""). */
+void atr_db_col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap);
 /* Binds a string or NULL (SQLITE_TRANSIENT). */
 void atr_db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 

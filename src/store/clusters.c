@@ -17,12 +17,6 @@
 	" ''), account, qos, gres_name, shared_dir"
 #define VIRTUAL_GPUS 64 /* ATR_SCHED_MAX_GPUS: a job may ask for up to that many */
 
-static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t len)
-{
-	const char *v = (const char *)sqlite3_column_text(st, i);
-	atr_copy(dst, len, v ? v : "");
-}
-
 static void fill(sqlite3_stmt *st, void *out)
 {
 	struct atr_cluster *c = out;
@@ -31,16 +25,16 @@ static void fill(sqlite3_stmt *st, void *out)
 	c->id = sqlite3_column_int64(st, 0);
 	c->worker_id = sqlite3_column_int64(st, 1);
 	c->max_jobs = sqlite3_column_int64(st, 2);
-	copy_col(st, 3, c->name, sizeof(c->name));
-	copy_col(st, 4, c->url, sizeof(c->url));
-	copy_col(st, 5, c->auth, sizeof(c->auth));
-	copy_col(st, 6, c->secret_path, sizeof(c->secret_path));
-	copy_col(st, 7, c->user, sizeof(c->user));
-	copy_col(st, 8, c->partition, sizeof(c->partition));
-	copy_col(st, 9, c->account, sizeof(c->account));
-	copy_col(st, 10, c->qos, sizeof(c->qos));
-	copy_col(st, 11, c->gres, sizeof(c->gres));
-	copy_col(st, 12, c->shared_dir, sizeof(c->shared_dir));
+	atr_db_col_copy(st, 3, c->name, sizeof(c->name));
+	atr_db_col_copy(st, 4, c->url, sizeof(c->url));
+	atr_db_col_copy(st, 5, c->auth, sizeof(c->auth));
+	atr_db_col_copy(st, 6, c->secret_path, sizeof(c->secret_path));
+	atr_db_col_copy(st, 7, c->user, sizeof(c->user));
+	atr_db_col_copy(st, 8, c->partition, sizeof(c->partition));
+	atr_db_col_copy(st, 9, c->account, sizeof(c->account));
+	atr_db_col_copy(st, 10, c->qos, sizeof(c->qos));
+	atr_db_col_copy(st, 11, c->gres, sizeof(c->gres));
+	atr_db_col_copy(st, 12, c->shared_dir, sizeof(c->shared_dir));
 }
 
 /* The worker row of a cluster: its label selects it, its inventory is virtual. */
@@ -259,7 +253,7 @@ static int default_name(sqlite3_stmt *st, char *name, size_t len)
 
 	name[0] = 0;
 	if (rc == SQLITE_ROW)
-		copy_col(st, 0, name, len);
+		atr_db_col_copy(st, 0, name, len);
 	atr_db_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
@@ -347,7 +341,7 @@ int atr_store_cluster_jobs_active(struct atr_store *s, int64_t cluster_id,
 		cj.cluster_id = sqlite3_column_int64(st, 2);
 		cj.slurm_job_id = sqlite3_column_int64(st, 3);
 		cj.log_offset = sqlite3_column_int64(st, 4);
-		copy_col(st, 5, cj.slurm_name, sizeof(cj.slurm_name));
+		atr_db_col_copy(st, 5, cj.slurm_name, sizeof(cj.slurm_name));
 		if (fn(&cj, cls) < 0)
 			break;
 	}

@@ -58,12 +58,6 @@ int atr_store_competition_create(struct atr_store *s, const struct atr_competiti
 	return rc;
 }
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-	atr_copy(out, len, t ? t : "");
-}
-
 static void fill_competition(sqlite3_stmt *st, void *p)
 {
 	struct atr_competition *c = p;
@@ -71,22 +65,22 @@ static void fill_competition(sqlite3_stmt *st, void *p)
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(st, 0);
 	c->project_id = sqlite3_column_int64(st, 1);
-	col_copy(st, 2, c->name, sizeof(c->name));
+	atr_db_col_copy(st, 2, c->name, sizeof(c->name));
 	c->starts_at = sqlite3_column_int64(st, 3);
 	c->ends_at = sqlite3_column_int64(st, 4);
 	c->train_version_id = sqlite3_column_int64(st, 5);
 	c->test_version_id = sqlite3_column_int64(st, 6);
-	col_copy(st, 7, c->test_path, sizeof(c->test_path));
-	col_copy(st, 8, c->id_column, sizeof(c->id_column));
-	col_copy(st, 9, c->label_column, sizeof(c->label_column));
-	col_copy(st, 10, c->metric, sizeof(c->metric));
-	col_copy(st, 11, c->pos_label, sizeof(c->pos_label));
+	atr_db_col_copy(st, 7, c->test_path, sizeof(c->test_path));
+	atr_db_col_copy(st, 8, c->id_column, sizeof(c->id_column));
+	atr_db_col_copy(st, 9, c->label_column, sizeof(c->label_column));
+	atr_db_col_copy(st, 10, c->metric, sizeof(c->metric));
+	atr_db_col_copy(st, 11, c->pos_label, sizeof(c->pos_label));
 	c->max_bytes = sqlite3_column_int64(st, 12);
 	c->daily_limit = sqlite3_column_int64(st, 13);
 	c->max_team_size = sqlite3_column_int64(st, 14);
 	c->public_fraction = sqlite3_column_double(st, 15);
 	c->precision = sqlite3_column_int(st, 16);
-	col_copy(st, 17, c->seed, sizeof(c->seed));
+	atr_db_col_copy(st, 17, c->seed, sizeof(c->seed));
 }
 
 int atr_store_competition_find(struct atr_store *s, const char *name, struct atr_competition *out)
@@ -196,7 +190,7 @@ int atr_store_competition_entry_of(struct atr_store *s, int64_t comp_id, int64_t
 	if (rc == SQLITE_ROW) {
 		*entry_id = sqlite3_column_int64(st, 0);
 		if (name)
-			col_copy(st, 1, name, ATR_COMP_NAME_MAX);
+			atr_db_col_copy(st, 1, name, ATR_COMP_NAME_MAX);
 	}
 	rc = atr_db_row_done(st, rc);
 	return rc == ATR_ENOTFOUND ? 0 : rc;

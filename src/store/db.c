@@ -492,6 +492,11 @@ int atr_db_bind_json(sqlite3_stmt *st, int idx, const json_t *v)
 	return 0;
 }
 
+void atr_db_col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	atr_copy(dst, cap, (const char *)sqlite3_column_text(st, i));
+}
+
 void atr_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
 	if (s)
