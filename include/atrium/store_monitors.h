@@ -29,6 +29,12 @@ json_t *atr_store_monitor_json(struct atr_store *s, int64_t deployment_id, int64
 int atr_store_monitor_list(struct atr_store *s, int64_t deployment_id, const struct atr_page *p, json_t *arr,
 			   bool *more);
 int atr_store_monitor_delete(struct atr_store *s, int64_t deployment_id, int64_t id);
+/* Replaces a monitor's spec and interval (a PATCH); it is checked again soon. Its state and
+ * history stay. ATR_ENOTFOUND when the deployment has no such monitor. */
+int atr_store_monitor_update(struct atr_store *s, int64_t deployment_id, int64_t id, const char *spec,
+			     int64_t interval_ms);
+/* A paused monitor's turn passes: its next check moves one interval past now, nothing else. */
+int atr_store_monitor_snooze(struct atr_store *s, int64_t id, int64_t now);
 /* A monitor's state changes, newest first. */
 int atr_store_monitor_history(struct atr_store *s, int64_t monitor_id, const struct atr_page *p, json_t *arr,
 			      bool *more);

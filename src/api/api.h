@@ -402,6 +402,13 @@ void api_monitors_list(struct atr_req *r);
 void api_monitors_get(struct atr_req *r);
 void api_monitors_delete(struct atr_req *r);
 void api_monitors_history(struct atr_req *r);
+/* PATCH: the fields of api_monitor_patch_schema over the stored spec, checked as a creation. */
+extern const struct atr_field api_monitor_patch_schema[];
+void api_monitors_patch(struct atr_req *r);
+/* monitor_features.c: each of features (an array of names; NULL: none) in the deployment's
+ * reference profile, else its model version's signature's inputs, else *checked false (none
+ * known: accepted unchecked). -1 when it answered 400 naming features[N]. */
+int api_monitor_features_or_reply(struct atr_req *r, const json_t *features, bool *checked);
 /* channels.c: notification channels (admins) and their delivery logs */
 extern const struct atr_field api_channel_create_schema[];
 void api_channels_create(struct atr_req *r);

@@ -1,7 +1,8 @@
 /*
  * monitors.c: /api/v1/deployments/{name}/monitors: a deployment's monitors (what they
  * watch, the thresholds, the window, the channels they notify, a retraining action), read,
- * listed, deleted, and each one's history of states (its alerts). The body is checked here
+ * listed, changed (PATCH: the thresholds, window, interval, minimum samples, channels, action,
+ * paused or not), deleted, and each one's history of states (its alerts). The body is checked here
  * (statistic against what is watched, thresholds in order, channels and dataset existing)
  * and stored whole as the monitor's spec; the evaluator is src/deploy/monitors.c.
  */
@@ -38,24 +39,75 @@ static const struct atr_field action_schema[] = {
 	{ 0 },
 };
 
+/* The fields a PATCH may change, shared with the creation's table (required there or not). */
+#define F_FEATURES                                               \
+	{                                                        \
+		"features", ATR_F_STRLIST, 0, 0, 256, NULL, NULL \
+	}
+#define F_WARNING                                                          \
+	{                                                                  \
+		"warning", ATR_F_NUMBER, ATR_FF_NULLABLE, 0, 0, NULL, NULL \
+	}
+#define F_ALERTING(flags)                                         \
+	{                                                         \
+		"alerting", ATR_F_NUMBER, flags, 0, 0, NULL, NULL \
+	}
+#define F_DIRECTION                                                     \
+	{                                                               \
+		"direction", ATR_F_STRING, 0, 1, 8, "above|below", NULL \
+	}
+#define F_WINDOW                                                \
+	{                                                       \
+		"window_s", ATR_F_INT, 0, 60, 86400, NULL, NULL \
+	}
+#define F_INTERVAL                                               \
+	{                                                        \
+		"interval_s", ATR_F_INT, 0, 1, 86400, NULL, NULL \
+	}
+#define F_MIN_SAMPLES                                                  \
+	{                                                              \
+		"min_samples", ATR_F_INT, 0, 1, 1000000000, NULL, NULL \
+	}
+#define F_CHANNELS                                             \
+	{                                                      \
+		"channels", ATR_F_IDLIST, 0, 0, 16, NULL, NULL \
+	}
+#define F_ACTION(flags)                                                  \
+	{                                                                \
+		"action", ATR_F_OBJECT, flags, 0, 0, NULL, action_schema \
+	}
+#define F_ENABLED                                          \
+	{                                                  \
+		"enabled", ATR_F_BOOL, 0, 0, 0, NULL, NULL \
+	}
+
 const struct atr_field api_monitor_create_schema[] = {
 	{ "name", ATR_F_NAME, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "watch", ATR_F_STRING, ATR_FF_REQUIRED, 1, 32,
 	  "drift|prediction_drift|data_quality|quality|error_rate|p99_latency", NULL },
-	{ "features", ATR_F_STRLIST, 0, 0, 256, NULL, NULL },
+	F_FEATURES,
 	{ "statistic", ATR_F_STRING, 0, 1, 32,
 	  "psi|js_distance|ks|chi2_p|null_rate|out_of_range_rate|unseen_rate|misfit_rate|accuracy|mae|rmse|r2|"
 	  "precision|recall|f1|error_rate|p99_ms",
 	  NULL },
-	{ "warning", ATR_F_NUMBER, ATR_FF_NULLABLE, 0, 0, NULL, NULL },
-	{ "alerting", ATR_F_NUMBER, ATR_FF_REQUIRED, 0, 0, NULL, NULL },
-	{ "direction", ATR_F_STRING, 0, 1, 8, "above|below", NULL },
-	{ "window_s", ATR_F_INT, 0, 60, 86400, NULL, NULL },
-	{ "interval_s", ATR_F_INT, 0, 1, 86400, NULL, NULL },
-	{ "min_samples", ATR_F_INT, 0, 1, 1000000000, NULL, NULL },
-	{ "channels", ATR_F_IDLIST, 0, 0, 16, NULL, NULL },
-	{ "action", ATR_F_OBJECT, 0, 0, 0, NULL, action_schema },
+	F_WARNING,
+	F_ALERTING(ATR_FF_REQUIRED),
+	F_DIRECTION,
+	F_WINDOW,
+	F_INTERVAL,
+	F_MIN_SAMPLES,
+	F_CHANNELS,
+	F_ACTION(0),
+	F_ENABLED,
 	{ 0 },
+};
+
+/* name, watch and statistic make what a monitor is: a new one is a new monitor. */
+const struct atr_field api_monitor_patch_schema[] = {
+	F_FEATURES,    F_WARNING,  F_ALERTING(0),
+	F_DIRECTION,   F_WINDOW,   F_INTERVAL,
+	F_MIN_SAMPLES, F_CHANNELS, F_ACTION(ATR_FF_NULLABLE),
+	F_ENABLED,     { 0 },
 };
 
 /* What each watch may compute; the first is its default. */
@@ -122,6 +174,13 @@ static int task_or_reply(struct atr_req *r, const json_t *spec)
 	return 0;
 }
 
+/* The field blamed for levels out of order: the warning, unless a PATCH moved only the alerting. */
+static const char *order_field(struct atr_req *r)
+{
+	const json_t *req = atr_req_body(r);
+	return atr_json_has(req, "warning") || !atr_json_has(req, "alerting") ? "warning" : "alerting";
+}
+
 /* direction, thresholds in order, window within what the watch keeps. */
 static int thresholds_or_reply(struct atr_req *r, const json_t *body, json_t *spec)
 {
@@ -135,8 +194,8 @@ static int thresholds_or_reply(struct atr_req *r, const json_t *body, json_t *sp
 
 	if (json_is_number(warn) &&
 	    (!strcmp(dir, "above") ? json_number_value(warn) > alert : json_number_value(warn) < alert))
-		return atr_reply_invalid(r, "warning", "the warning level must come before the alerting level (%s)",
-					 dir),
+		return atr_reply_invalid(r, order_field(r),
+					 "the warning level must come before the alerting level (%s)", dir),
 		       -1;
 	if (gateway && window > 1800)
 		return atr_reply_invalid(r, "window_s", "the gateway keeps 30 minutes of figures: at most 1800"), -1;
@@ -173,7 +232,7 @@ static int refs_or_reply(struct atr_req *r, const json_t *body, json_t *spec)
 						 (long long)json_integer_value(c)),
 			       -1;
 	}
-	if (action &&
+	if (json_is_object(action) &&
 	    atr_store_dataset_find(STORE(r), RES(r)->project.id, atr_json_str(action, "dataset", ""), &dataset_id) < 0)
 		return atr_reply_invalid(r, "action.dataset", "dataset '%s' does not exist in project '%s'",
 					 atr_json_str(action, "dataset", ""), RES(r)->project.name),
@@ -182,6 +241,37 @@ static int refs_or_reply(struct atr_req *r, const json_t *body, json_t *spec)
 	json_object_set_new(spec, "channels", ch ? json_incref((json_t *)ch) : json_array());
 	json_object_set(spec, "action", action ? (json_t *)action : json_null());
 	return 0;
+}
+
+/* The features named, each in the deployment's reference profile or signature (else 400). */
+static int features_or_reply(struct atr_req *r, const json_t *body, json_t *spec)
+{
+	bool checked = false;
+
+	if (api_monitor_features_or_reply(r, json_object_get(body, "features"), &checked) < 0)
+		return -1;
+	json_object_set_new(spec, "features_checked", json_boolean(checked));
+	json_object_set_new(spec, "enabled", json_boolean(atr_json_bool(body, "enabled", true)));
+	return 0;
+}
+
+/* The spec of a monitor from body (a creation's, or a stored spec with a PATCH applied): every
+ * rule checked, defaults filled. New reference; NULL when it replied. */
+static json_t *spec_or_reply(struct atr_req *r, const json_t *body)
+{
+	json_t *spec = json_pack("{s:s}", "watch", atr_json_str(body, "watch", ""));
+
+	if (!spec) {
+		atr_reply_nomem(r, NULL, "out of memory");
+		return NULL;
+	}
+	if (statistic_or_reply(r, body, spec) < 0 || task_or_reply(r, spec) < 0 ||
+	    thresholds_or_reply(r, body, spec) < 0 || refs_or_reply(r, body, spec) < 0 ||
+	    features_or_reply(r, body, spec) < 0) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
 }
 
 static void reply_monitor(struct atr_req *r, unsigned status, int64_t id)
@@ -200,18 +290,13 @@ static void reply_monitor(struct atr_req *r, unsigned status, int64_t id)
 void api_monitors_create(struct atr_req *r)
 {
 	const json_t *body = atr_req_body(r);
-	json_t *spec = json_pack("{s:s}", "watch", atr_json_str(body, "watch", ""));
+	json_t *spec = spec_or_reply(r, body);
 	char *text = NULL;
 	int64_t id;
 	int rc;
 
-	if (!spec) {
-		atr_reply_nomem(r, NULL, "out of memory");
+	if (!spec)
 		return;
-	}
-	if (statistic_or_reply(r, body, spec) < 0 || task_or_reply(r, spec) < 0 ||
-	    thresholds_or_reply(r, body, spec) < 0 || refs_or_reply(r, body, spec) < 0)
-		goto out;
 	if (!(text = json_dumps(spec, JSON_COMPACT))) {
 		atr_reply_nomem(r, NULL, "out of memory");
 		goto out;
@@ -287,4 +372,49 @@ void api_monitors_history(struct atr_req *r)
 
 	if (monitor_or_reply(r, &id) == 0)
 		api_reply_list(r, atr_store_monitor_history, id, "history");
+}
+
+/* The stored spec of monitor id with the request's changes on it (new reference), or NULL
+ * when it replied. */
+static json_t *patched_or_reply(struct atr_req *r, int64_t id)
+{
+	int err;
+	json_t *o = atr_store_monitor_json(STORE(r), RES(r)->deployment.id, id, &err);
+	json_t *merged = o ? json_deep_copy(json_object_get(o, "spec")) : NULL;
+
+	json_decref(o);
+	if (!merged || json_object_update(merged, (json_t *)atr_req_body(r)) < 0) {
+		json_decref(merged);
+		atr_reply_err(r, o ? ATR_ENOMEM : err, NULL, "could not read the monitor");
+		return NULL;
+	}
+	return merged;
+}
+
+void api_monitors_patch(struct atr_req *r)
+{
+	json_t *merged = NULL, *spec = NULL;
+	char *text = NULL;
+	int64_t id;
+	int rc;
+
+	if (monitor_or_reply(r, &id) < 0 || !(merged = patched_or_reply(r, id)) || !(spec = spec_or_reply(r, merged)))
+		goto out;
+	if (!(text = json_dumps(spec, JSON_COMPACT))) {
+		atr_reply_nomem(r, NULL, "out of memory");
+		goto out;
+	}
+	atr_req_audit_object(r, "project:%s/deployment:%s/monitor:%lld", RES(r)->project.name, RES(r)->deployment.name,
+			     (long long)id);
+	rc = atr_store_monitor_update(STORE(r), RES(r)->deployment.id, id, text,
+				      json_integer_value(json_object_get(spec, "interval_s")) * 1000);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not update the monitor");
+		goto out;
+	}
+	reply_monitor(r, 200, id);
+out:
+	free(text);
+	json_decref(spec);
+	json_decref(merged);
 }

@@ -407,6 +407,12 @@ static void check_one(void *cls, const struct atr_monitor_row *m)
 	struct figure f = { NAN, 0 };
 	const char *to = "no_data";
 
+	if (spec && !atr_json_bool(spec, "enabled", true)) {
+		/* paused: not checked, its state and figure kept as they were */
+		atr_store_monitor_snooze(STORE(dp), m->id, now);
+		json_decref(spec);
+		return;
+	}
 	if (d && spec) {
 		figure_of(d, spec, now, &f);
 		to = state_of(spec, &f);

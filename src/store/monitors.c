@@ -99,6 +99,37 @@ int atr_store_monitor_delete(struct atr_store *s, int64_t deployment_id, int64_t
 	return rc;
 }
 
+int atr_store_monitor_update(struct atr_store *s, int64_t deployment_id, int64_t id, const char *spec,
+			     int64_t interval_ms)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE monitors SET spec = ?, interval_ms = ?, next_check_at = ?"
+					      " WHERE id = ? AND deployment_id = ?");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, spec);
+	sqlite3_bind_int64(st, 2, interval_ms);
+	sqlite3_bind_int64(st, 3, atr_now_ms());
+	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_int64(st, 5, deployment_id);
+	rc = atr_db_step_write(st);
+	if (rc == 0 && atr_db_changes(s->db) == 0)
+		rc = ATR_ENOTFOUND;
+	return rc;
+}
+
+int atr_store_monitor_snooze(struct atr_store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "UPDATE monitors SET next_check_at = ? + interval_ms WHERE id = ?");
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	return atr_db_step_write(st);
+}
+
 int atr_store_monitor_history(struct atr_store *s, int64_t monitor_id, const struct atr_page *p, json_t *arr,
 			      bool *more)
 {
