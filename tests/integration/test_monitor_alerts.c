@@ -6,8 +6,9 @@
  * /metrics gauge, a webhook signed with HMAC-SHA256 arriving at a receiver on loopback (which
  * fails the first attempt: the delivery log shows the retry), an e-mail at an SMTP receiver on
  * loopback (libcurl SMTP on the same multi), and the retraining job submitted with the newest
- * training dataset version, its run tagged with the alert's id. Then every route's bad input
- * and access.
+ * training dataset version, its run tagged with the alert's id. A Slack-format channel's body
+ * and a channel that gives up after max_attempts (its receiver always 500). Then every route's
+ * bad input and access.
  */
 #include "fixtures.h"
 #include "atrium/util.h"
@@ -55,14 +56,45 @@ static const char *find_ci(const char *hay, const char *needle)
 	return NULL;
 }
 
-/* ---- a webhook receiver on loopback: answers 500 to the first request, 200 after ---- */
+/* ---- a webhook receiver on loopback: by path, /hook answers 500 to its first request and
+ * 200 after, /slack always 200, /fail always 500 ---- */
+
+#define RX_MAX_FAILS 64
 
 static struct {
 	int fd, port, count;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	char head[4096], body[8192]; /* the last request */
+	char head[4096], body[8192];		 /* the last request to /hook */
+	char slack_head[4096], slack_body[8192]; /* the last request to /slack */
+	int slack_count, fail_count;
+	long long fail_delivery[RX_MAX_FAILS]; /* X-Atrium-Delivery of each request to /fail */
 } rx = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static const char *const rx_ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+static const char *const rx_oops = "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/* Keeps a request to path (under rx.mu); the answer to give. */
+static const char *rx_keep(const char *path, const char *head, int headlen, const char *body, long len)
+{
+	if (!strncmp(path, "/slack ", 7)) {
+		snprintf(rx.slack_head, sizeof(rx.slack_head), "%.*s", headlen, head);
+		snprintf(rx.slack_body, sizeof(rx.slack_body), "%.*s", (int)len, body);
+		rx.slack_count++;
+		return rx_ok;
+	}
+	if (!strncmp(path, "/fail ", 6)) {
+		const char *d = find_ci(head, "X-Atrium-Delivery:");
+		if (rx.fail_count < RX_MAX_FAILS)
+			rx.fail_delivery[rx.fail_count] = d ? strtoll(d + 18, NULL, 10) : 0;
+		rx.fail_count++;
+		return rx_oops;
+	}
+	snprintf(rx.head, sizeof(rx.head), "%.*s", headlen, head);
+	snprintf(rx.body, sizeof(rx.body), "%.*s", (int)len, body);
+	rx.count++;
+	return rx.count == 1 ? rx_oops : rx_ok;
+}
 
 static void rx_one(int c)
 {
@@ -84,14 +116,10 @@ static void rx_one(int c)
 		if (end && (size_t)(end + 4 - buf) + (size_t)len <= n)
 			break;
 	}
+	const char *ans = rx_oops, *path = strchr(buf, ' ');
 	pthread_mutex_lock(&rx.mu);
-	if (end) {
-		snprintf(rx.head, sizeof(rx.head), "%.*s", (int)(end - buf), buf);
-		snprintf(rx.body, sizeof(rx.body), "%.*s", (int)len, end + 4);
-	}
-	rx.count++;
-	const char *ans = rx.count == 1 ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-					: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	if (end && path)
+		ans = rx_keep(path + 1, buf, (int)(end - buf), end + 4, len);
 	pthread_mutex_unlock(&rx.mu);
 	if (write(c, ans, strlen(ans)) < 0)
 		perror("receiver write");
@@ -117,10 +145,10 @@ static void rx_start(void)
 	pthread_create(&rx.thread, NULL, rx_loop, NULL);
 }
 
-/* The header's value in the receiver's last request (copied into out). */
-static void rx_header(const char *name, char *out, size_t len)
+/* The header's value in the request head (copied into out). */
+static void head_header(const char *head, const char *name, char *out, size_t len)
 {
-	const char *h = find_ci(rx.head, name), *e;
+	const char *h = find_ci(head, name), *e;
 
 	out[0] = 0;
 	if (!h)
@@ -374,15 +402,16 @@ static int teardown(void **state)
 
 /* ---- tests ---- */
 
-static void check_signature(void)
+/* The request (head, body) is signed with SECRET as the docs say. */
+static void check_signature(const char *head, const char *body)
 {
 	char ts[64], sig[128], want[65];
 	char *msg;
 
-	rx_header("X-Atrium-Timestamp", ts, sizeof(ts));
-	rx_header("X-Atrium-Signature", sig, sizeof(sig));
+	head_header(head, "X-Atrium-Timestamp", ts, sizeof(ts));
+	head_header(head, "X-Atrium-Signature", sig, sizeof(sig));
 	assert_true(ts[0] && strlen(sig) == 71 && !strncmp(sig, "sha256=", 7));
-	msg = strdup(h_fmt("%s.%s", ts, rx.body));
+	msg = strdup(h_fmt("%s.%s", ts, body));
 	assert_int_equal(atr_hmac_sha256_hex(SECRET, strlen(SECRET), msg, strlen(msg), want), 0);
 	assert_string_equal(sig + 7, want);
 	free(msg);
@@ -451,7 +480,7 @@ static void test_drift_alert_end_to_end(void **state)
 		sleep_ms(200);
 	}
 	pthread_mutex_lock(&rx.mu);
-	check_signature();
+	check_signature(rx.head, rx.body);
 	body = json_loads(rx.body, 0, NULL);
 	pthread_mutex_unlock(&rx.mu);
 	assert_non_null(body);
@@ -497,6 +526,116 @@ static void test_drift_alert_end_to_end(void **state)
 	assert_non_null(
 		strstr(r.body, h_fmt("atrium_monitor_state{deployment=\"ma\",monitor=\"drift-a\",id=\"%lld\"} 2", id)));
 	h_resp_free(&r);
+}
+
+/* The newest delivery of channel ch once its status is want (new reference). */
+static json_t *wait_delivery(long long ch, const char *want)
+{
+	for (int t = 0; t < WAIT_MS; t += 200) {
+		json_t *d =
+			h_call(&S, "GET", h_fmt("/api/v1/notification-channels/%lld/deliveries", ch), ADMIN, NULL, 200);
+		json_t *last = json_array_get(json_object_get(d, "items"), 0);
+		if (last && !strcmp(f_str(last, "status"), want)) {
+			json_incref(last);
+			json_decref(d);
+			return last;
+		}
+		json_decref(d);
+		sleep_ms(200);
+	}
+	fail_msg("channel %lld never had a %s delivery", ch, want);
+	return NULL;
+}
+
+/* How many requests to /fail carried delivery id. */
+static int fail_attempts(long long id)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&rx.mu);
+	for (int i = 0; i < rx.fail_count && i < RX_MAX_FAILS; i++)
+		n += rx.fail_delivery[i] == id;
+	pthread_mutex_unlock(&rx.mu);
+	return n;
+}
+
+/* A Slack-format channel gets {"text": summary}, signed; a channel whose receiver always
+ * answers 500 is tried max_attempts times, the delivery then failed and never tried again. */
+static void test_slack_and_give_up(void **state)
+{
+	long long slack, fail, id, did;
+	char ctype[64], event[64];
+	json_t *c, *body, *d;
+	bool got = false;
+	(void)state;
+
+	c = h_call(&S, "POST", "/api/v1/notification-channels", ADMIN,
+		   h_fmt("{\"name\":\"slack\",\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/slack\","
+			 "\"secret\":\"" SECRET "\",\"format\":\"slack\"}",
+			 rx.port),
+		   201);
+	slack = f_int(c, "id");
+	assert_string_equal(f_str(json_object_get(c, "config"), "format"), "slack");
+	json_decref(c);
+	c = h_call(&S, "POST", "/api/v1/notification-channels", ADMIN,
+		   h_fmt("{\"name\":\"down\",\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/fail\","
+			 "\"secret\":\"" SECRET "\",\"max_attempts\":3}",
+			 rx.port),
+		   201);
+	fail = f_int(c, "id");
+	json_decref(c);
+	/* shifted traffic in the window: a new monitor goes from no_data straight to alerting */
+	wait_ready("ma");
+	for (int k = 0; k < 12; k++)
+		infer(50, k * 5);
+	c = h_call(&S, "POST", "/api/v1/deployments/ma/monitors", EDITOR,
+		   h_fmt("{\"name\":\"drift-b\",\"watch\":\"drift\",\"features\":[\"a\"],\"alerting\":2,"
+			 "\"interval_s\":1,\"min_samples\":40,\"channels\":[%lld,%lld]}",
+			 slack, fail),
+		   201);
+	id = f_int(c, "id");
+	json_decref(c);
+	json_decref(wait_state(id, "alerting"));
+	/* the Slack body: only "text", the one-line summary; signed as any webhook */
+	for (int t = 0; t < WAIT_MS && !got; t += 200) {
+		pthread_mutex_lock(&rx.mu);
+		got = rx.slack_count >= 1;
+		pthread_mutex_unlock(&rx.mu);
+		if (!got)
+			sleep_ms(200);
+	}
+	assert_true(got);
+	pthread_mutex_lock(&rx.mu);
+	body = json_loads(rx.slack_body, 0, NULL);
+	check_signature(rx.slack_head, rx.slack_body);
+	head_header(rx.slack_head, "Content-Type", ctype, sizeof(ctype));
+	head_header(rx.slack_head, "X-Atrium-Event", event, sizeof(event));
+	pthread_mutex_unlock(&rx.mu);
+	assert_string_equal(ctype, "application/json");
+	assert_string_equal(event, "monitor.state_changed");
+	assert_non_null(body);
+	assert_int_equal(json_object_size(body), 1);
+	assert_non_null(strstr(f_str(body, "text"),
+			       "[atrium] monitor 'drift-b' on deployment 'ma': no_data -> alerting (psi "));
+	json_decref(body);
+	d = wait_delivery(slack, "delivered");
+	assert_int_equal(f_int(d, "attempts"), 1);
+	json_decref(d);
+	/* the give-up: three attempts, each a 500, then failed */
+	d = wait_delivery(fail, "failed");
+	did = f_int(d, "id");
+	assert_int_equal(f_int(d, "attempts"), 3);
+	assert_int_equal(f_int(d, "http_status"), 500);
+	assert_non_null(strstr(f_str(d, "error"), "500"));
+	json_decref(d);
+	assert_int_equal(fail_attempts(did), 3);
+	/* a fourth attempt would come 4 s after the third: none comes */
+	sleep_ms(6000);
+	assert_int_equal(fail_attempts(did), 3);
+	d = wait_delivery(fail, "failed");
+	assert_int_equal(f_int(d, "id"), did);
+	assert_int_equal(f_int(d, "attempts"), 3);
+	json_decref(d);
 }
 
 static void test_monitors_crud(void **state)
@@ -631,6 +770,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drift_alert_end_to_end),
+		cmocka_unit_test(test_slack_and_give_up),
 		cmocka_unit_test(test_monitors_crud),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_channels),
