@@ -24,10 +24,13 @@ static json_t *profile_features(struct atr_req *r)
 
 	if (atr_store_monitor_settings_get(STORE(r), RES(r)->deployment.id, &m) < 0)
 		return NULL;
-	if (m.profile && (p = json_loads(m.profile, 0, NULL)) && (names = json_array()))
-		json_array_foreach(json_object_get(p, "features"), i,
-				   f) if (!json_is_true(json_object_get(f, "prediction")))
-			json_array_append(names, json_object_get(f, "name"));
+	if (m.profile && (p = json_loads(m.profile, 0, NULL)) && (names = json_array())) {
+		json_array_foreach(json_object_get(p, "features"), i, f)
+		{
+			if (!json_is_true(json_object_get(f, "prediction")))
+				json_array_append(names, json_object_get(f, "name"));
+		}
+	}
 	json_decref(p);
 	atr_monitor_settings_release(&m);
 	return names;

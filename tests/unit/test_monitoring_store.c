@@ -3,7 +3,9 @@
  * with the real migrations: profiles kept once per dataset version and settings, settings
  * with their profile, window counts added and read back (shorter rows padded), ground truth
  * kept once per prediction id, quality sums added per window, and all of it gone with the
- * deployment; the capture's prediction id found again (src/store/predictions.c).
+ * deployment; the capture's prediction id found again (src/store/predictions.c); a monitor's
+ * spec replaced (PATCH) with its history kept, and a paused monitor's check put off
+ * (src/store/monitors.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include "atrium/store_identity.h"
 #include "atrium/store_models.h"
 #include "atrium/store_monitoring.h"
+#include "atrium/store_monitors.h"
 #include "atrium/store_projects.h"
 #include "atrium/util.h"
 
@@ -211,11 +214,52 @@ static void test_feedback_quality_and_delete(void **state)
 	assert_true(atr_store_monitor_feedback_add(f->s, f->dep, "p9", "1", &added) < 0); /* no such deployment */
 }
 
+static void count_due(void *cls, const struct atr_monitor_row *m)
+{
+	(void)m;
+	++*(int *)cls;
+}
+
+/* A PATCH's store side: the spec and interval replaced, checked soon, the history kept; a
+ * paused monitor's turn passing moves only its next check. */
+static void test_monitor_update_and_snooze(void **state)
+{
+	struct fx *f = *state;
+	struct atr_page pg = { .limit = 10 };
+	int64_t id, hid, now;
+	json_t *o, *arr = json_array();
+	bool more = false;
+	int err, n = 0;
+
+	assert_int_equal(atr_store_monitor_create(f->s, f->dep, "m", "{\"alerting\":1}", 60000, f->user, &id), 0);
+	assert_int_equal(atr_store_monitor_change(f->s, id, "no_data", "ok", 0.5, 10, atr_now_ms(), &hid), 0);
+	assert_int_equal(atr_store_monitor_update(f->s, f->dep, id, "{\"alerting\":2}", 5000), 0);
+	now = atr_now_ms();
+	o = atr_store_monitor_json(f->s, f->dep, id, &err);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "spec"), "alerting")), 2);
+	json_decref(o);
+	assert_int_equal(atr_store_monitor_history(f->s, id, &pg, arr, &more), 0);
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(arr);
+	assert_int_equal(atr_store_monitors_due(f->s, now + 1, 10, count_due, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(atr_store_monitor_snooze(f->s, id, now), 0);
+	n = 0;
+	assert_int_equal(atr_store_monitors_due(f->s, now + 4999, 10, count_due, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(atr_store_monitors_due(f->s, now + 5000, 10, count_due, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(atr_store_monitor_update(f->s, f->dep + 1, id, "{}", 5000), ATR_ENOTFOUND);
+	assert_int_equal(atr_store_monitor_update(f->s, f->dep, id + 1, "{}", 5000), ATR_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_profiles_settings_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feedback_quality_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_update_and_snooze, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2659,6 +2659,59 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	}
 });
 
+// An editor changes a monitor's levels from the monitoring page (PATCH .../monitors/ID): the
+// API's 400 shows in the form and marks the field; the saved levels show in the table; a
+// viewer gets no form.
+test('deployment monitoring: an editor changes a monitor\'s levels and pauses it; a bad level shows the API\'s 400', async (page, ctx) => {
+	const D = seed.deployment;
+	const dp = `/deployments/${D.name}`;
+	const mon = await apiOk('POST', `${dp}/monitors`, seed.tokens.bob, { name: 'errors', watch: 'error_rate', warning: 0.2, alerting: 0.5 });
+	// the monitor's row in the monitors table (the history tables below have rows keyed by alert id)
+	const monRow = (p) => panelOf(p, 'mon-monitors').locator('table').first().locator(`tr[data-key="${mon.id}"]`);
+	try {
+		await asUser(page, 'bob', `deployments/${D.name}/monitoring`, `Monitoring ${D.name}`);
+		const f = page.locator('main form[aria-label="Levels of errors"]');
+		await f.waitFor();
+		assert.equal(await f.locator('input[name=warning]').inputValue(), '0.2');
+		assert.equal(await f.locator('input[name=alerting]').inputValue(), '0.5');
+		// a warning past the alerting level: the API's 400 names warning
+		await f.locator('input[name=warning]').fill('0.9');
+		await f.locator('button[type=submit]').click();
+		await f.locator('.form-error', { hasText: 'the warning level must come before the alerting level' }).waitFor();
+		assert.equal(await f.locator('input[name=warning]').getAttribute('aria-invalid'), 'true');
+		assert.equal((await apiOk('GET', `${dp}/monitors/${mon.id}`)).spec.warning, 0.2);
+		// new levels, paused
+		await f.locator('input[name=warning]').fill('0.1');
+		await f.locator('input[name=alerting]').fill('0.3');
+		await f.locator('select[name=enabled]').selectOption('false');
+		await f.locator('button[type=submit]').click();
+		await eventually(async () => {
+			const m = await apiOk('GET', `${dp}/monitors/${mon.id}`);
+			assert.deepEqual([m.spec.warning, m.spec.alerting, m.spec.enabled], [0.1, 0.3, false]);
+		}, 'the changed levels');
+		const r = monRow(page);
+		await r.locator('td', { hasText: 'warning ≥ 0.1, alerting ≥ 0.3' }).waitFor();
+		assert.match(await itext(r), /paused/);
+		// no warning level at all
+		const g = page.locator('main form[aria-label="Levels of errors"]');
+		await g.locator('input[name=warning]').fill('');
+		await g.locator('button[type=submit]').click();
+		await eventually(async () => assert.equal((await apiOk('GET', `${dp}/monitors/${mon.id}`)).spec.warning, null), 'no warning level');
+		await r.locator('td', { hasText: /^alerting ≥ 0.3$/ }).waitFor();
+		// a viewer reads the levels without the form
+		const viewer = await ctx.newPage();
+		try {
+			await asUser(viewer, 'victor', `deployments/${D.name}/monitoring`, `Monitoring ${D.name}`);
+			await monRow(viewer).waitFor();
+			assert.equal(await viewer.locator('main form[aria-label="Levels of errors"]').count(), 0);
+		} finally {
+			await viewer.close();
+		}
+	} finally {
+		await apiOk('DELETE', `${dp}/monitors/${mon.id}`, seed.tokens.bob);
+	}
+});
+
 // ---------- sweeps (issue 20) ----------
 // A sweep of a launcher in its own project: a grid of 2 learning rates x 2 depths, four trials
 // at once on gpu-a (each sleeps; the test logs their curves through their runs, as training

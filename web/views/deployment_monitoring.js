@@ -4,8 +4,9 @@
 // of range, unseen categories, requests that fit no schema), the reference's and the live
 // histogram of one feature overlaid, live quality over time (by the declared task), and the
 // profile's features as inferred, which an editor corrects (types, the task) through PUT
-// .../monitoring, and the monitors with their state and history of alerts. Reads GET
-// .../monitoring, GET .../drift and GET .../monitors; the range is chosen above.
+// .../monitoring, and the monitors with their state and history of alerts; an editor changes
+// a monitor's levels or pauses it (PATCH .../monitors/ID). Reads GET .../monitoring, GET
+// .../drift and GET .../monitors; the range is chosen above.
 import * as api from '../api.js';
 import { canEdit, href } from './registry.js';
 import { heatMap, overlayHistogram, timeChart, PALETTE } from '../chart.js';
@@ -154,7 +155,26 @@ function quality(q, charts) {
 const STATE_KIND = { ok: 'ok', warning: 'warn', alerting: 'err', no_data: 'muted' };
 const stateOf = (st) => badge(st ? st.replace('_', ' ') : 'not checked', STATE_KIND[st] || 'muted');
 
-async function monitorsPart(path) {
+// An editor's form for a monitor's levels (PATCH .../monitors/ID); the API's 400 marks its field.
+function levelsForm(path, m, onSaved) {
+	const level = (name, v) => h('input', { name, type: 'number', step: 'any', value: v === null || v === undefined ? '' : String(v) });
+	return form({
+		attrs: { 'aria-label': `Levels of ${m.name}` },
+		className: 'form inline',
+		submitLabel: 'Save levels',
+		fields: [
+			field('Warning', level('warning', m.spec.warning), 'Empty: none.'),
+			field('Alerting', level('alerting', m.spec.alerting)),
+			field('Checking', select('enabled', [['true', 'on'], ['false', 'paused']], m.spec.enabled === false ? 'false' : 'true')),
+		],
+		onSubmit: async (v) => {
+			const n = (x) => (x === '' ? null : Number(x));
+			onSaved(await api.patch(`${path}/monitors/${m.id}`, { warning: n(v.warning), alerting: n(v.alerting), enabled: v.enabled === 'true' }));
+		},
+	});
+}
+
+async function monitorsPart(path, editor, onSaved) {
 	const list = await api.get(`${path}/monitors`, { limit: 50 });
 	const mons = list.items || [];
 	if (!mons.length) return emptyState('No monitors.', `POST /api/v1/deployments/…/monitors watches a figure (drift, data quality, live quality, errors, latency) and alerts past a threshold.`);
@@ -169,7 +189,7 @@ async function monitorsPart(path) {
 				{ label: 'Monitor', cell: (m) => m.name },
 				{ label: 'Watches', cell: (m) => `${m.spec.watch.replace(/_/g, ' ')}: ${m.spec.statistic}${m.spec.features?.length ? ` of ${m.spec.features.join(', ')}` : ''}` },
 				{ label: 'Thresholds', cell: (m) => [m.spec.warning !== null && m.spec.warning !== undefined ? `warning ${cmp(m.spec)} ${m.spec.warning}, ` : '', `alerting ${cmp(m.spec)} ${m.spec.alerting}`] },
-				{ label: 'State', cell: (m) => stateOf(m.state) },
+				{ label: 'State', cell: (m) => [stateOf(m.state), m.spec.enabled === false ? [' ', badge('paused', 'muted')] : null] },
 				{ label: 'Value', cell: (m) => num(m.value), class: 'num' },
 				{ label: 'Samples', cell: (m) => fmtNum(m.samples ?? 0), class: 'num' },
 				{ label: 'Checked', cell: (m) => (m.checked_at ? time(m.checked_at, true) : '—') },
@@ -179,6 +199,7 @@ async function monitorsPart(path) {
 			h(
 				'div',
 				{ class: 'monitor-history', 'data-monitor': String(m.id) },
+				editor ? levelsForm(path, m, onSaved) : null,
 				h('h3', null, `History of ${m.name}`),
 				hist[i].length
 					? table({
@@ -251,7 +272,7 @@ export async function render(root, ctx) {
 		const to = new Date(Date.now() + 300e3);
 		const drift = await api.get(`${path}/drift`, { window: win, from: new Date(to - width).toISOString().slice(0, 19) + 'Z', to: to.toISOString().slice(0, 19) + 'Z' });
 		if (!ctx.alive()) return;
-		const monitors = await monitorsPart(path).catch((e) => h('p', { class: 'muted' }, `Monitors could not be read: ${e.message}`));
+		const monitors = await monitorsPart(path, editor, () => draw(current).catch((e) => showError(errSlot, e))).catch((e) => h('p', { class: 'muted' }, `Monitors could not be read: ${e.message}`));
 		if (!ctx.alive()) return;
 		const charts = [];
 		mount(
