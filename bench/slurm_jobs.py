@@ -11,9 +11,10 @@
    Atrium's submission latency per job is request sent -> Atrium holds the Slurm job id (the
    moment its cluster_jobs row gets slurm_job_id, seen by polling the daemon's database read-only
    every 10 ms: the API does not show the Slurm id); the time for all N likewise.
-3. State lag per job: Atrium's ended_at (ms) minus the moment the job's command ended (the
-   job's own clock, ns; Slurm records the end just after it), and, as a cross-check, minus
-   Slurm's end_time (whole seconds: that lag reads up to 1 s high). Beside it, how long
+3. State lag per job: Atrium's ended_at (ms) minus Slurm's end_time (what the target judges;
+   Slurm gives whole seconds, so that lag reads up to 1 s high), and minus the moment the
+   job's command ended (its own clock, ns: this one includes Slurm's own time to notice and
+   record the end, which on a loaded machine is seconds). Beside it, how long
    slurmrestd takes to answer a poll like Atrium's on this machine (one every 2 s meanwhile).
 
 Prints one line of key=value figures (ms unless named otherwise) on stdout; progress on stderr.

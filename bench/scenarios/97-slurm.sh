@@ -3,7 +3,8 @@
 # loopback), first straight to slurmrestd by the benchmark, then through Atrium (a registered
 # cluster, the jobs naming it). bench/slurm_jobs.py measures each side's submission (request
 # sent -> Slurm job id: answered by slurmrestd, or held by Atrium) and how far Atrium's view of
-# a job's end lags the job's own end (target p99 <= 2 s); see its header.
+# a job's end lags Slurm's (ended_at - Slurm's end_time, whole seconds, so up to 1 s high:
+# target p99 <= 2 s), and lags the command's own end; see its header.
 #
 # Opt-in: it runs only when BENCH_ONLY names it (BENCH_ONLY=slurm make bench), since it needs
 # root and the Slurm packages and takes minutes; without them it says why and adds no row.
@@ -65,7 +66,7 @@ scenario_slurm() {
 	say "$_jobs short jobs straight to slurmrestd, then the same through Atrium (waits for $SLURM_LOCK)"
 	_r=$( (flock 9 && slurm_measure) 9> "$SLURM_LOCK") || { fail "the Slurm benchmark failed"; return 1; }
 	say "$_r"
-	_lag=$(kv lag_p99_ms "$_r")
+	_lag=$(kv lag_slurm_p99_ms "$_r")
 	if awk -v a="$_lag" 'BEGIN { exit !(a + 0 <= 2000 && a != "nan") }'; then
 		say "slurm: state lag p99 $_lag ms: PASS (target <= 2000 ms)"
 	else
@@ -78,11 +79,12 @@ scenario_slurm() {
 		row "slurm" "all $_jobs in Slurm (s)" "$(kv atrium_total_s "$_r")" "$(kv direct_total_s "$_r")" "-" ""
 		row "slurm" "overhead per job (ms)" "$(kv overhead_ms_per_job "$_r")" "-" "-" "" \
 			"(Atrium's time for all - the straight time) / jobs"
-		row "slurm" "state lag p50 (ms)" "$(kv lag_p50_ms "$_r")" "-" "-" "" \
-			"Atrium's ended_at - the job's own end"
-		row "slurm" "state lag p99 (ms)" "$(kv lag_p99_ms "$_r")" "-" "<= 2000 ms" 'a <= 2000'
-		row "slurm" "lag vs Slurm end_time p99" "$(kv lag_slurm_p99_ms "$_r")" "-" "-" "" \
-			"Slurm's end_time is whole seconds: up to 1 s high"
+		row "slurm" "state lag p50 (ms)" "$(kv lag_slurm_p50_ms "$_r")" "-" "-" "" \
+			"Atrium's ended_at - Slurm's end_time (whole seconds: reads up to 1 s high)"
+		row "slurm" "state lag p99 (ms)" "$(kv lag_slurm_p99_ms "$_r")" "-" "<= 2000 ms" 'a <= 2000'
+		row "slurm" "lag after the job's end p50" "$(kv lag_p50_ms "$_r")" "-" "-" "" \
+			"Atrium's ended_at - the command's own end (ms; Slurm's own recording included)"
+		row "slurm" "lag after the job's end p99" "$(kv lag_p99_ms "$_r")" "-" "-" ""
 		row "slurm" "slurmrestd poll p50 (ms)" "$(kv rest_poll_p50_ms "$_r")" "-" "-" "" \
 			"GET /jobs?update_time= as Atrium polls, timed by the bench every 2 s"
 		row "slurm" "slurmrestd poll p99 (ms)" "$(kv rest_poll_p99_ms "$_r")" "-" "-" ""
