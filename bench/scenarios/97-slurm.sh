@@ -25,7 +25,8 @@ slurm_measure() {
 	_was_up=0
 	if bash "$SLURM_UP" status > /dev/null 2>&1; then
 		_was_up=1
-	elif ! bash "$SLURM_UP" up > "$BENCH_TMP/slurm-up.log" 2>&1; then
+	# (9>&-: the daemons it starts must not inherit the lock, or it stays held while they run)
+	elif ! bash "$SLURM_UP" up > "$BENCH_TMP/slurm-up.log" 2>&1 9>&-; then
 		fail "Slurm did not start (log: $BENCH_TMP/slurm-up.log)"
 		return 1
 	fi
@@ -47,7 +48,7 @@ slurm_measure() {
 		fail "could not start Atrium with the cluster (log: $A_DIR.log)"
 		_rc=1
 	fi
-	[ "$_was_up" = 1 ] || bash "$SLURM_UP" down > /dev/null 2>&1
+	[ "$_was_up" = 1 ] || bash "$SLURM_UP" down > /dev/null 2>&1 9>&-
 	rm -rf "$_shared"
 	return $_rc
 }
