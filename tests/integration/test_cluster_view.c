@@ -136,12 +136,26 @@ static int setup(void **state)
 {
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/atrium-cluster-view-%d", (int)getpid());
-	port = 20000 + (int)(getpid() % 20000);
-	/* a stand-in slurmrestd: any file at /slurm/v0.0.38/ping answers 200 */
+	/* a stand-in slurmrestd on a free port: any file at /slurm/v0.0.38/ping answers 200 */
 	if (h_sh("mkdir -p %s/www/slurm/v0.0.38 && echo '{}' > %s/www/slurm/v0.0.38/ping && head -c 32 /dev/urandom > "
-		 "%s/key && (cd %s/www && exec python3 -m http.server %d --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > "
+		 "%s/key && (cd %s/www && exec python3 -u -m http.server 0 --bind 127.0.0.1 >%s/out 2>&1 & echo $! > "
 		 "%s/pid)",
-		 dir, dir, dir, dir, port, dir) != 0)
+		 dir, dir, dir, dir, dir, dir) != 0)
+		return 1;
+	for (int i = 0; i < 200 && !port; i++) {
+		FILE *f = fopen(h_fmt("%s/out", dir), "r");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, " port ");
+			if (p)
+				port = (int)strtol(p + 6, NULL, 10);
+		}
+		if (f)
+			fclose(f);
+		if (!port)
+			usleep(50000);
+	}
+	if (!port)
 		return 1;
 	h_server_start(&S, NULL);
 	snprintf(viewer, sizeof(viewer), "%s", h_user(&S, "vi", false));
