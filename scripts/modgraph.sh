@@ -109,6 +109,7 @@ sched: sched
 jobstate: core
 dispatch: dispatch
 slurm: dispatch
+cluster_link: dispatch
 registry: registry
 model_hooks: registry
 auth: registry

@@ -8,6 +8,7 @@
 #include "atrium/app.h"
 #include "atrium/auth.h"
 #include "atrium/client.h"
+#include "atrium/cluster_link.h"
 #include "atrium/deploy.h"
 #include "atrium/dispatch.h"
 #include "atrium/slurm.h"
@@ -287,7 +288,7 @@ static int start_parts(struct daemon *d)
 	if (atr_registry_new(&ro, &a->registry) < 0)
 		return ATR_EIO;
 	dio.registry = a->registry;
-	if (atr_slurm_new(&so, &a->slurm) < 0)
+	if (atr_slurm_new(&so, &a->slurm) < 0 || atr_cluster_links_new(a->slurm, &a->links) < 0)
 		return ATR_ENOMEM;
 	dio.slurm = a->slurm;
 	if (atr_dispatcher_new(&dio, &a->dispatcher) < 0)
@@ -319,6 +320,8 @@ static void stop_parts(struct daemon *d)
 	a->sweeps = NULL;
 	atr_deploy_free(a->deploy);
 	a->deploy = NULL;
+	atr_cluster_links_free(a->links); /* (its checks go before the client) */
+	a->links = NULL;
 	atr_slurm_stop(a->slurm);
 	atr_engine_free(a->engine);
 	a->engine = NULL;

@@ -43,6 +43,7 @@ export const ROUTES = [
 	{ path: 'deployments/:name/monitoring', title: 'Monitoring', module: './views/deployment_monitoring.js', nav: false, parent: 'deployments' },
 	{ path: 'workers', title: 'Workers', section: 'Compute', module: './views/workers.js', admin: true },
 	{ path: 'workers/:id', title: 'Worker', module: './views/worker.js', nav: false, admin: true, parent: 'workers' },
+	{ path: 'clusters', title: 'Clusters', section: 'Compute', module: './views/clusters.js' },
 	{ path: 'admin/users', title: 'Users', section: 'Admin', module: './views/users.js', admin: true },
 	{ path: 'admin/tokens', title: 'Tokens', section: 'Admin', module: './views/tokens.js' },
 	{ path: 'admin/teams', title: 'Teams & quotas', section: 'Admin', module: './views/teams.js' },

@@ -37,6 +37,7 @@ struct atr_app {
 	struct atr_registry *registry;	   /* workers: secrets, the offline sweep (atrium/registry.h) */
 	struct atr_dispatcher *dispatcher; /* runs jobs on the workers (atrium/dispatch.h) */
 	struct atr_slurm *slurm;	   /* Slurm clusters as a backend (atrium/slurm.h) */
+	struct atr_cluster_links *links;   /* the link to each cluster's slurmrestd (atrium/cluster_link.h) */
 	struct atr_gc *gc;		   /* the artifact garbage collector (atrium/gc.h) */
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */

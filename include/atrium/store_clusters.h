@@ -69,4 +69,9 @@ int atr_store_cluster_job_done(struct atr_store *s, int64_t job_id, int64_t atte
 int atr_store_cluster_jobs_active(struct atr_store *s, int64_t cluster_id,
 				  int (*fn)(const struct atr_cluster_job *cj, void *cls), void *cls);
 
+/* ---- the dashboard's view ---- */
+/* Atrium's jobs of the cluster by state into out ({"queued": n, "running": n, ...}): those
+ * placed on its worker row, and those queued naming it; 0 or <0. */
+int atr_store_cluster_job_counts(struct atr_store *s, const struct atr_cluster *c, json_t *out);
+
 #endif

@@ -7,6 +7,7 @@
  * the jobs is src/dispatch/slurm.c; this file only validates and stores.
  */
 #include "api.h"
+#include "atrium/cluster_link.h"
 #include "atrium/engine.h"
 #include "atrium/slurm.h"
 #include "atrium/store_clusters.h"
@@ -73,12 +74,32 @@ static int settings_or_reply(struct atr_req *r, struct atr_cluster *c)
 	return 0;
 }
 
+/* What the dashboard shows beside the settings: Atrium's jobs there by state
+ * ("jobs_by_state") and the link to slurmrestd ("slurmrestd", cluster_link.h). */
+static int add_view(struct atr_req *r, json_t *o)
+{
+	struct atr_cluster c = { .id = json_integer_value(json_object_get(o, "id")),
+				 .worker_id = json_integer_value(json_object_get(o, "worker_id")) };
+	json_t *counts = json_object();
+	int rc;
+
+	atr_copy(c.name, sizeof(c.name), atr_json_str(o, "name", ""));
+	if (!counts || (rc = atr_store_cluster_job_counts(STORE(r), &c, counts)) < 0) {
+		json_decref(counts);
+		return counts ? rc : ATR_ENOMEM;
+	}
+	json_object_set_new(o, "jobs_by_state", counts);
+	atr_cluster_link_json(APP(r)->links, c.id, o);
+	return 0;
+}
+
 static void reply_cluster(struct atr_req *r, unsigned status, int64_t id)
 {
 	int err;
 	json_t *o = atr_store_cluster_json(STORE(r), id, &err);
 
-	if (!o) {
+	if (!o || (err = add_view(r, o)) < 0) {
+		json_decref(o);
 		atr_reply_err(r, err, NULL, "could not read cluster %lld", (long long)id);
 		return;
 	}
@@ -123,15 +144,20 @@ void api_clusters_create(struct atr_req *r)
 	reply_cluster(r, 201, id);
 }
 
-static int list_all(struct atr_store *s, int64_t owner_id, const struct atr_page *p, json_t *arr, bool *more)
+static int list_all(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
 {
-	(void)owner_id;
-	return atr_store_cluster_list(s, p, arr, more);
+	int rc = atr_store_cluster_list(STORE(r), p, arr, more);
+	size_t i;
+	json_t *o;
+
+	(void)arg;
+	json_array_foreach(arr, i, o) if (rc >= 0) rc = add_view(r, o);
+	return rc;
 }
 
 void api_clusters_list(struct atr_req *r)
 {
-	api_reply_list(r, list_all, 0, "clusters");
+	api_reply_list_cb(r, list_all, NULL, "clusters");
 }
 
 void api_clusters_get(struct atr_req *r)
@@ -158,6 +184,7 @@ void api_clusters_update(struct atr_req *r)
 		return;
 	}
 	atr_slurm_cluster_changed(APP(r)->slurm, c.id);
+	atr_cluster_link_forget(APP(r)->links, c.id); /* (its URL or credentials may be new) */
 	reply_cluster(r, 200, c.id);
 }
 
@@ -179,6 +206,7 @@ void api_clusters_delete(struct atr_req *r)
 		return;
 	}
 	atr_slurm_cluster_changed(APP(r)->slurm, c.id);
+	atr_cluster_link_forget(APP(r)->links, c.id);
 	atr_engine_worker_gone(APP(r)->engine, c.worker_id, "lost: its cluster was deleted", false);
 	atr_reply_empty(r, 204);
 }

@@ -348,3 +348,28 @@ int atr_store_cluster_jobs_active(struct atr_store *s, int64_t cluster_id,
 	atr_db_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
+
+/* ---- the dashboard's view ---- */
+
+int atr_store_cluster_job_counts(struct atr_store *s, const struct atr_cluster *c, json_t *out)
+{
+	/* (what went there, by the worker row; what waits for it, by its label) */
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT state, count(*) FROM jobs WHERE worker_id = ?1 GROUP BY state"
+				   " UNION ALL SELECT state, count(*) FROM jobs WHERE state = 'queued'"
+				   " AND (worker_id IS NULL OR worker_id <> ?1)"
+				   " AND json_extract(labels, '$.\"" ATR_CLUSTER_LABEL "\"') = ?2 GROUP BY state");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, c->worker_id);
+	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		json_t *had = json_object_get(out, state);
+		json_object_set_new(out, state, json_integer(json_integer_value(had) + sqlite3_column_int64(st, 1)));
+	}
+	atr_db_done(st);
+	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+}

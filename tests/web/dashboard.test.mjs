@@ -59,7 +59,7 @@ const text = async (loc) => ((await loc.textContent()) || '').replace(/\s+/g, ' 
 
 // The screenshots docs/dashboard.md shows: with DOCS_IMG_DIR=docs/img they are written there
 // too (the visible part of the page, 1280 px wide).
-const DOC_SHOTS = new Set(['runs-table', 'job-failed', 'jobs-queue', 'overview-quotas', 'compare']);
+const DOC_SHOTS = new Set(['runs-table', 'job-failed', 'jobs-queue', 'overview-quotas', 'compare', 'clusters']);
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 	if (process.env.DOCS_IMG_DIR && DOC_SHOTS.has(name)) await page.screenshot({ path: path.join(process.env.DOCS_IMG_DIR, `${name}.png`) });
@@ -2838,6 +2838,52 @@ test('a failed deployment shows the crashed replica on top: job, exit code, erro
 		];
 	});
 	assert.deepEqual(picked, [41, null, 40, null]);
+});
+
+// ---------- Slurm clusters beside the workers (issue 19) ----------
+test('clusters: a Slurm cluster beside the workers: partitions, Atrium\'s jobs there, the cap, and the link\'s error when slurmrestd does not answer', async (page, ctx) => {
+	// nothing listens on port 1: the link check fails, as with a slurmrestd that is down
+	const key = path.join(os.tmpdir(), `atrium-web-slurm-key-${process.pid}`);
+	fs.writeFileSync(key, 'k'.repeat(32), { mode: 0o600 });
+	const body = { name: 'hpc-web', kind: 'slurm', url: 'http://127.0.0.1:1/slurm/v0.0.38', auth: 'jwt_key', secret_path: key, user: 'mlops', partitions: ['gpu', 'debug'], account: 'coe', shared_dir: os.tmpdir(), max_jobs: 12 };
+	const c = await apiOk('POST', '/clusters', adminToken, body);
+	try {
+		// linked from the workers page
+		await asAdmin(page, 'workers', 'Workers');
+		await page.locator('main a', { hasText: 'Slurm clusters' }).click();
+		await page.locator('main .view:not([aria-busy]) h1', { hasText: 'Clusters' }).waitFor();
+		const r = row(page, c.id);
+		let cells = await cellTexts(r);
+		assert.deepEqual(cells.slice(0, 2), ['hpc-web', 'slurm']);
+		assert.match(cells[3], /^gpu: no jobs debug: not used by Atrium$/);
+		assert.equal(cells[4], '0 / 12');
+		assert.equal(cells[5], body.url);
+		assert.equal(cells[6], 'mlops (account coe)');
+		// the page refreshes itself; the link shows the API's error, and no contact ever
+		const seen = await eventually(async () => {
+			const x = await apiOk('GET', '/clusters/hpc-web');
+			assert.equal(x.slurmrestd.state, 'error');
+			return x;
+		}, 'the link check fails');
+		assert.equal(seen.slurmrestd.last_contact_at, null);
+		await r.locator('.link-error', { hasText: 'does not answer' }).waitFor();
+		cells = await cellTexts(r);
+		assert.match(cells[2], /^unreachable slurmrestd does not answer \(.+\) last contact — · checked /);
+		await shot(page, 'clusters');
+		// any signed-in user reads it (a new tab: a new session); the secret's path is nowhere on the page
+		const other = await ctx.newPage();
+		try {
+			await asUser(other, 'victor', 'clusters', 'Clusters');
+			await row(other, c.id).waitFor();
+			assert.ok(!(await itext(other.locator('main'))).includes(key));
+			assert.equal(await other.locator('main a[href="#/workers"]').count(), 0);
+		} finally {
+			await other.close();
+		}
+	} finally {
+		await api('DELETE', '/clusters/hpc-web');
+		fs.rmSync(key, { force: true });
+	}
 });
 
 async function main() {

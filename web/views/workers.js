@@ -114,10 +114,11 @@ export async function render(root, ctx) {
 	const filter = select('state', [['', 'All'], ['online', 'Online'], ['offline', 'Offline']], state, { id: 'worker-state' });
 	filter.addEventListener('change', () => ctx.setQuery({ state: filter.value }));
 	const refresh = h('button', { type: 'button', onClick: () => ctx.setQuery({ state }) }, 'Refresh');
+	const clusters = h('a', { href: '#/clusters' }, 'Slurm clusters →'); // (beside the workers: views/clusters.js)
 	const stamp = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' }, list.first.length ? `Refreshes every ${REFRESH_MS / 1000} s.` : '');
 	mount(
 		root,
-		pageHeader('Workers', 'The GPU hosts that run jobs. A cordoned or draining worker takes no new jobs; offline means its heartbeats stopped.', refresh),
+		pageHeader('Workers', 'The GPU hosts that run jobs. A cordoned or draining worker takes no new jobs; offline means its heartbeats stopped. Slurm clusters have their own page.', refresh, clusters),
 		h('div', { class: 'controls' }, field('Show', filter)),
 		errSlot,
 		list.first.length
