@@ -108,6 +108,7 @@ void api_audit_record(void *app, struct atr_req *r);
  * and the caller's role there always, the rest by the route's resource kind. */
 struct api_res {
 	enum atr_prole role;
+	bool shared; /* a dataset or model a template shares with the caller's project: read only */
 	struct atr_project project;
 	int64_t dataset_id;		  /* ATR_RES_DATASET, ATR_RES_DATASET_VERSION */
 	struct atr_dataset_version dsv;	  /* ATR_RES_DATASET_VERSION */
