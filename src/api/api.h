@@ -536,6 +536,7 @@ void api_launchers_create(struct atr_req *r);
 void api_launchers_get(struct atr_req *r);
 void api_launchers_update(struct atr_req *r);
 void api_launchers_delete(struct atr_req *r);
+void api_launchers_restore(struct atr_req *r);
 void api_launchers_versions(struct atr_req *r);
 void api_launchers_jobs(struct atr_req *r);
 void api_launchers_run(struct atr_req *r);
@@ -547,5 +548,7 @@ void api_sweeps_get(struct atr_req *r);
 void api_sweeps_pause(struct atr_req *r);
 void api_sweeps_resume(struct atr_req *r);
 void api_sweeps_cancel(struct atr_req *r);
+extern const struct atr_qparam api_sweeps_list_query[];
+void api_sweeps_delete(struct atr_req *r);
 
 #endif

@@ -292,6 +292,20 @@ static void test_versions_and_archive(void **state)
 	j = h_call(&S, "GET", L "?archived=true", viewer, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
 	json_decref(j);
+	/* restore: editors; it runs again, at its latest version; 409 once it is live */
+	h_expect_error(&S, "POST", L "/echo/restore", launcher, "{}", 403, NULL);
+	h_expect_error(&S, "POST", L "/echo/restore", outsider, "{}", 404, NULL);
+	h_expect_error(&S, "POST", L "/echo/restore", editor, "{\"x\":1}", 400, "x");
+	j = h_call(&S, "POST", L "/echo/restore", editor, "{}", 200);
+	assert_false(json_is_true(json_object_get(j, "archived")));
+	assert_int_equal(f_int(j, "version"), 2);
+	json_decref(j);
+	h_expect_error(&S, "POST", L "/echo/restore", editor, "{}", 409, NULL);
+	j = h_call(&S, "POST", L "/echo/runs", launcher, "{}", 201);
+	json_decref(wait_job(f_int(j, "job_id")));
+	json_decref(j);
+	json_decref(
+		h_call(&S, "DELETE", L "/echo", editor, NULL, 204)); /* (archived again, as the tests below expect) */
 }
 
 /* The launcher role edits nothing else: no jobs of its own, no datasets, no members. */

@@ -351,6 +351,46 @@ static void test_server_restart(void **state)
 	assert_true(h_wait(trials_over, &id, 60000));
 }
 
+static size_t listed(const char *query, const char *want_state)
+{
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/projects/sw/sweeps%s", query), viewer, NULL, 200), *it;
+	size_t i, n = json_array_size(json_object_get(j, "items"));
+
+	json_array_foreach(json_object_get(j, "items"), i, it) assert_string_equal(f_str(it, "state"), want_state);
+	json_decref(j);
+	return n;
+}
+
+/* ?state= filters the list; only a finished sweep may be deleted (its trials go, its jobs stay). */
+static void test_filter_and_delete(void **state)
+{
+	long long id = start_slow("gone", 1), job_id;
+	struct count_state c = { id, 1 };
+	const char *path = h_fmt("/api/v1/projects/sw/sweeps/%lld", id);
+	char p[128];
+	json_t *j;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s", path);
+	assert_true(h_wait(has_trials, &c, 20000));
+	assert_int_equal(listed("?state=running", "running"), 1);
+	assert_true(listed("?state=completed", "completed") >= 1);
+	h_expect_error(&S, "GET", "/api/v1/projects/sw/sweeps?state=done", viewer, NULL, 400, "state");
+	h_expect_error(&S, "DELETE", p, editor, NULL, 409, "state");
+	h_expect_error(&S, "DELETE", p, viewer, NULL, 403, NULL);
+	h_expect_error(&S, "DELETE", p, outsider, NULL, 404, NULL);
+	j = sweep(id);
+	job_id = f_int(json_array_get(json_object_get(j, "trials"), 0), "job_id");
+	json_decref(j);
+	json_decref(h_call(&S, "POST", h_fmt("%s/cancel", p), editor, "{}", 200));
+	assert_int_equal(listed("?state=running", "running"), 0);
+	assert_true(listed("?state=cancelled", "cancelled") >= 2);
+	json_decref(h_call(&S, "DELETE", p, editor, NULL, 204));
+	h_expect_error(&S, "GET", p, viewer, NULL, 404, NULL);
+	h_expect_error(&S, "DELETE", p, editor, NULL, 404, NULL);
+	json_decref(h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", job_id), viewer, NULL, 200));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_no_permission),
 		cmocka_unit_test(test_worker_lost_mid_trial),
 		cmocka_unit_test(test_server_restart),
+		cmocka_unit_test(test_filter_and_delete),
 	};
 	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }
