@@ -31,8 +31,9 @@ int atr_store_sweep_set_state(struct atr_store *s, int64_t id, const char *state
 int atr_store_sweeps_active(struct atr_store *s, int (*fn)(void *cls, int64_t id), void *cls);
 /* The API's view (new reference), trials and the best trial included. */
 json_t *atr_store_sweep_json(struct atr_store *s, int64_t id, int *err);
-/* A project's sweeps, newest first (without their trials). */
-int atr_store_sweep_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more);
+/* A project's sweeps, newest first (without their trials); only those in state when not NULL. */
+int atr_store_sweep_list(struct atr_store *s, int64_t project_id, const char *state, const struct atr_page *p,
+			 json_t *arr, bool *more);
 
 /* ---- trials ---- */
 

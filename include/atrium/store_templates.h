@@ -5,7 +5,8 @@
  * publishes a project as a template (its README, its launchers, references to its datasets
  * and models); admins feature projects; a project made from a template gets a copy of its
  * structure (README, launchers at their latest versions), never its data, and records its
- * origin (projects.origin_project_id).
+ * origin (projects.origin_project_id) and what it may read of the template's data
+ * (template_grants, migration 0040).
  */
 #include "atrium/store.h"
 
@@ -22,6 +23,11 @@ int atr_store_template_find(struct atr_store *s, const char *ref, int64_t *id_ou
 /* Copies the template's README and launchers (each at its latest version, as version 1) into
  * project to_id and records the origin (in the caller's transaction, or its own). */
 int atr_store_template_copy(struct atr_store *s, int64_t from_id, int64_t to_id, int64_t user_id);
+/* Whether the dataset or model (kind "dataset"/"model", ref_id) is shared, by a template,
+ * with a project that user_id is a member of, or with project_id (a job's project; 0: none):
+ * recorded in template_grants when that project was made from the template. Reading only. */
+int atr_store_template_granted(struct atr_store *s, const char *kind, int64_t ref_id, int64_t user_id,
+			       int64_t project_id, bool *out);
 /*
  * The catalogue, newest first: published templates (any signed-in user sees them: publishing
  * shares the structure) and featured projects the viewer may read (viewer_id, admin). q (may be

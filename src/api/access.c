@@ -21,6 +21,7 @@
 #include "atrium/scoring.h"
 #include "atrium/store_jobs.h"
 #include "atrium/store_sweeps.h"
+#include "atrium/store_templates.h"
 #include "atrium/util.h"
 
 #include <stdio.h>
@@ -116,12 +117,40 @@ static int load_project(struct atr_req *r, struct api_res *x)
 	const char *ref = atr_req_param(r, "project");
 	int rc = atr_store_project_find(STORE(r), ref ? ref : "", &x->project);
 
-	if (rc == ATR_ENOTFOUND)
+	if (rc == ATR_ENOTFOUND) {
+		x->project.id = 0;
 		return 1;
+	}
 	if (rc < 0)
 		return rc;
 	x->role = api_project_role(r, &x->project);
 	return x->role == ATR_PROLE_NONE ? 1 : 0;
+}
+
+/*
+ * A dataset or model of a project the caller has no role in, which a template shared with a
+ * project the caller is a member of (or the caller's job's project) when that project was made
+ * from it (template_grants): the caller is a viewer of it, for reading only (x->shared: a write
+ * is refused in api_resolve). 1: absent for the caller, as before.
+ */
+static int shared_or_absent(struct atr_req *r, struct api_res *x, const char *kind, int64_t id)
+{
+	const struct atr_principal *who = atr_req_who(r);
+	int64_t user = who->kind == ATR_P_USER ? who->user_id : 0;
+	int64_t project = who->kind == ATR_P_JOB ? who->project_id : 0;
+	bool ok = false;
+	int rc;
+
+	if (!user && !project)
+		return 1;
+	rc = atr_store_template_granted(STORE(r), kind, id, user, project, &ok);
+	if (rc < 0)
+		return rc;
+	if (!ok)
+		return 1;
+	x->role = ATR_PROLE_VIEWER;
+	x->shared = true;
+	return 0;
 }
 
 /* The project (by id) a resource found by its own id lives in. */
@@ -159,10 +188,13 @@ static int load_dataset(struct atr_req *r, struct api_res *x)
 {
 	const char *name = atr_req_param(r, "dataset");
 	int rc = load_project(r, x);
+	bool outsider = rc == 1 && x->project.id > 0;
 
-	if (rc != 0)
+	if (rc != 0 && !outsider)
 		return rc;
 	rc = atr_store_dataset_find(STORE(r), x->project.id, name ? name : "", &x->dataset_id);
+	if (outsider && (rc == 0 || rc == ATR_ENOTFOUND)) /* (absent: the project's 404, not the dataset's) */
+		rc = rc == 0 ? shared_or_absent(r, x, "dataset", x->dataset_id) : 1;
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "dataset '%s' does not exist in project '%s'", name ? name : "",
 				    x->project.name);
@@ -285,10 +317,13 @@ static int load_model(struct atr_req *r, struct api_res *x)
 {
 	const char *name = atr_req_param(r, "model");
 	int rc = load_project(r, x);
+	bool outsider = rc == 1 && x->project.id > 0;
 
-	if (rc != 0)
+	if (rc != 0 && !outsider)
 		return rc;
 	rc = atr_store_model_find(STORE(r), x->project.id, name ? name : "", &x->model);
+	if (outsider && (rc == 0 || rc == ATR_ENOTFOUND))
+		rc = rc == 0 ? shared_or_absent(r, x, "model", x->model.id) : 1;
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "model '%s' does not exist in project '%s'", name ? name : "",
 				    x->project.name);
@@ -329,6 +364,8 @@ static int version_by_id(struct atr_req *r, struct api_res *x, int64_t id)
 	if (rc < 0)
 		return rc;
 	rc = load_project_of(r, x, x->model.project_id);
+	if (rc == 1)
+		rc = shared_or_absent(r, x, "model", x->model.id);
 	if (rc == 0)
 		atr_req_audit_object(r, "project:%s/model:%s/version:%lld", x->project.name, x->model.name,
 				     (long long)x->version.version);
@@ -847,6 +884,23 @@ bool api_job_reaches(struct atr_req *r, const char *kind, int64_t id)
 	       reach != ATR_REACH_NONE;
 }
 
+/* ATR_RF_DRAFT routes: 409 on a committed version. */
+static int committed_or_reply(struct atr_req *r, const struct api_res *x)
+{
+	const struct atr_route *rt = atr_req_route(r);
+
+	if ((rt->flags & ATR_RF_DRAFT) &&
+	    (rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.committed : x->version.committed)) {
+		atr_reply_conflict(
+			r, NULL, "version %lld of %s '%s' is committed and cannot change",
+			(long long)(rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.version : x->version.version),
+			rt->resource == ATR_RES_DATASET_VERSION ? "dataset" : "model",
+			rt->resource == ATR_RES_DATASET_VERSION ? atr_req_param(r, "dataset") : x->model.name);
+		return -1;
+	}
+	return 0;
+}
+
 int api_resolve(void *app, struct atr_req *r)
 {
 	const struct atr_route *rt = atr_req_route(r);
@@ -885,6 +939,12 @@ int api_resolve(void *app, struct atr_req *r)
 	}
 	if (atr_req_who(r)->kind == ATR_P_JOB && job_scope_or_reply(r, x) < 0)
 		return -1;
+	if (x->shared && is_write(r)) {
+		atr_reply_forbidden(r, NULL,
+				    "project '%s' shares this with your project through its template, to read only",
+				    x->project.name);
+		return -1;
+	}
 	if (api_need_role_or_reply(r, rt->role, NULL) < 0)
 		return -1;
 	if ((rt->flags & ATR_RF_SELF) &&
@@ -896,14 +956,5 @@ int api_resolve(void *app, struct atr_req *r)
 		atr_reply_conflict(r, NULL, "project '%s' is archived", x->project.name);
 		return -1;
 	}
-	if ((rt->flags & ATR_RF_DRAFT) &&
-	    (rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.committed : x->version.committed)) {
-		atr_reply_conflict(
-			r, NULL, "version %lld of %s '%s' is committed and cannot change",
-			(long long)(rt->resource == ATR_RES_DATASET_VERSION ? x->dsv.version : x->version.version),
-			rt->resource == ATR_RES_DATASET_VERSION ? "dataset" : "model",
-			rt->resource == ATR_RES_DATASET_VERSION ? atr_req_param(r, "dataset") : x->model.name);
-		return -1;
-	}
-	return 0;
+	return committed_or_reply(r, x);
 }

@@ -108,6 +108,7 @@ void api_audit_record(void *app, struct atr_req *r);
  * and the caller's role there always, the rest by the route's resource kind. */
 struct api_res {
 	enum atr_prole role;
+	bool shared; /* a dataset or model a template shares with the caller's project: read only */
 	struct atr_project project;
 	int64_t dataset_id;		  /* ATR_RES_DATASET, ATR_RES_DATASET_VERSION */
 	struct atr_dataset_version dsv;	  /* ATR_RES_DATASET_VERSION */
@@ -542,6 +543,7 @@ void api_launchers_create(struct atr_req *r);
 void api_launchers_get(struct atr_req *r);
 void api_launchers_update(struct atr_req *r);
 void api_launchers_delete(struct atr_req *r);
+void api_launchers_restore(struct atr_req *r);
 void api_launchers_versions(struct atr_req *r);
 void api_launchers_jobs(struct atr_req *r);
 void api_launchers_run(struct atr_req *r);
@@ -553,5 +555,7 @@ void api_sweeps_get(struct atr_req *r);
 void api_sweeps_pause(struct atr_req *r);
 void api_sweeps_resume(struct atr_req *r);
 void api_sweeps_cancel(struct atr_req *r);
+extern const struct atr_qparam api_sweeps_list_query[];
+void api_sweeps_delete(struct atr_req *r);
 
 #endif

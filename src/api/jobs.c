@@ -27,6 +27,7 @@ static const struct atr_field input_schema[] = {
 	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 64, "latest", NULL },
 	{ "as", ATR_F_SEGMENT, 0, 1, 128, NULL, NULL },
+	{ "project", ATR_F_SLUG, 0, 1, 63, NULL, NULL }, /* a dataset a template shares (0040) */
 	{ 0 },
 };
 static const struct atr_field outputs_schema[] = {
@@ -84,6 +85,8 @@ static json_t *inputs_or_reply(struct atr_req *r, int64_t project_id, const json
 		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I}", "dataset", atr_json_str(in, "dataset", ""),
 						     "version", (json_int_t)v.version, "as", as, "dataset_version_id",
 						     (json_int_t)v.id));
+		if (json_object_get(in, "project")) /* (a dataset a template shares) */
+			json_object_set(json_array_get(out, i), "project", json_object_get(in, "project"));
 	}
 	return out;
 }

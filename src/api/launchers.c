@@ -164,6 +164,24 @@ void api_launchers_delete(struct atr_req *r)
 	atr_reply_empty(r, 204);
 }
 
+/* An archived launcher runs again, at its latest version; 409 when it is not archived. */
+void api_launchers_restore(struct atr_req *r)
+{
+	const struct atr_launcher *l = &RES(r)->launcher;
+	int rc;
+
+	if (!l->archived) {
+		atr_reply_conflict(r, NULL, "launcher '%s' is not archived", l->name);
+		return;
+	}
+	rc = atr_store_launcher_archive(STORE(r), l->id, false);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not restore the launcher");
+		return;
+	}
+	reply_launcher(r, 200, l->id);
+}
+
 void api_launchers_versions(struct atr_req *r)
 {
 	api_reply_list(r, atr_store_launcher_versions, RES(r)->launcher.id, "launcher versions");

@@ -532,6 +532,8 @@ const struct atr_route atr_routes[] = {
 	  .summary = "Save a new version of a launcher"),
 	R("DELETE", LNX, api_launchers_delete, .access = USER, .resource = ATR_RES_LAUNCHER, .role = EDITOR,
 	  .status = 204, .name = "launchers.delete", .summary = "Archive a launcher (its versions and jobs stay)"),
+	R("POST", LNX "/restore", api_launchers_restore, .access = USER, .resource = ATR_RES_LAUNCHER, .role = EDITOR,
+	  .body = atr_schema_empty, .name = "launchers.restore", .summary = "Restore an archived launcher"),
 	R("GET", LNX "/versions", api_launchers_versions, .access = USER, .resource = ATR_RES_LAUNCHER, .role = VIEWER,
 	  .query = api_page_query, .name = "launchers.versions", .summary = "A launcher's versions, newest first"),
 	R("GET", LNX "/runs", api_launchers_jobs, .access = USER, .resource = ATR_RES_LAUNCHER, .role = VIEWER,
@@ -573,7 +575,7 @@ const struct atr_route atr_routes[] = {
 #define SW "/api/v1/projects/{project}/sweeps"
 #define SWX SW "/{sweep}"
 	R("GET", SW, api_sweeps_list, .access = USER, .resource = ATR_RES_PROJECT, .role = VIEWER,
-	  .query = api_page_query, .name = "sweeps.list", .summary = "A project's sweeps"),
+	  .query = api_sweeps_list_query, .name = "sweeps.list", .summary = "A project's sweeps (?state= filters)"),
 	R("POST", SW, api_sweeps_create, .access = USER, .resource = ATR_RES_PROJECT, .role = EDITOR,
 	  .flags = ATR_RF_IDEMPOTENT, .body = api_sweep_create_schema, .status = 201, .name = "sweeps.create",
 	  .summary = "Start a sweep: a launcher over a search space, with early stopping (ASHA)"),
@@ -585,6 +587,8 @@ const struct atr_route atr_routes[] = {
 	  .body = atr_schema_empty, .name = "sweeps.resume", .summary = "Submit trials again"),
 	R("POST", SWX "/cancel", api_sweeps_cancel, .access = USER, .resource = ATR_RES_SWEEP, .role = EDITOR,
 	  .body = atr_schema_empty, .name = "sweeps.cancel", .summary = "Cancel a sweep and stop its running trials"),
+	R("DELETE", SWX, api_sweeps_delete, .access = USER, .resource = ATR_RES_SWEEP, .role = EDITOR, .status = 204,
+	  .name = "sweeps.delete", .summary = "Delete a finished sweep and its trials (their jobs and runs stay)"),
 #undef SW
 #undef SWX
 /* deployments */

@@ -9,6 +9,7 @@
 #include "atrium/store_datasets.h"
 #include "atrium/store_files.h"
 #include "atrium/store_runs.h"
+#include "atrium/store_templates.h"
 #include "atrium/util.h"
 
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 static const struct atr_field input_schema[] = {
 	{ "dataset", ATR_F_SLUG, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "version", ATR_F_INT_OR_STRING, ATR_FF_REQUIRED, 0, 16, "latest", NULL },
+	{ "project", ATR_F_SLUG, 0, 1, 63, NULL, NULL },
 	{ 0 },
 };
 
@@ -47,6 +49,34 @@ const struct atr_qparam api_runs_list_query[] = {
 	{ 0 },
 };
 
+/*
+ * The input's dataset: in this project, or (with "project") in the project a template of which
+ * this project was made from, when the template shared it (template_grants). Else 400 naming
+ * inputs[i].dataset, the same whether the other project exists or not.
+ */
+static int input_dataset_or_reply(struct atr_req *r, int64_t project_id, const json_t *in, size_t i, int64_t *id)
+{
+	const char *ds = atr_json_str(in, "dataset", ""), *from = atr_json_str(in, "project", NULL);
+	struct atr_project p = { .id = project_id };
+	bool shared = !from;
+	char field[64];
+
+	snprintf(field, sizeof(field), "inputs[%zu].dataset", i);
+	if (from && atr_store_project_find(STORE(r), from, &p) < 0)
+		p.id = 0;
+	if (p.id > 0 && atr_store_dataset_find(STORE(r), p.id, ds, id) == 0 &&
+	    (shared || p.id == project_id ||
+	     (atr_store_template_granted(STORE(r), "dataset", *id, 0, project_id, &shared) == 0 && shared)))
+		return 0;
+	if (from)
+		atr_reply_invalid(r, field,
+				  "dataset '%s' of project '%s' does not exist or is not shared with this project", ds,
+				  from);
+	else
+		atr_reply_invalid(r, field, "dataset '%s' does not exist in this project", ds);
+	return -1;
+}
+
 /* Resolves body inputs [{dataset, version}] to dataset_versions ids (committed ones only). */
 int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inputs, int64_t **ids_out, size_t *n_out)
 {
@@ -64,11 +94,8 @@ int api_inputs_or_reply(struct atr_req *r, int64_t project_id, const json_t *inp
 		int64_t dataset_id, version = 0;
 		char field[64];
 
-		snprintf(field, sizeof(field), "inputs[%zu].dataset", i);
-		if (atr_store_dataset_find(STORE(r), project_id, ds, &dataset_id) < 0) {
-			atr_reply_invalid(r, field, "dataset '%s' does not exist in this project", ds);
+		if (input_dataset_or_reply(r, project_id, in, i, &dataset_id) < 0)
 			return -1;
-		}
 		snprintf(field, sizeof(field), "inputs[%zu].version", i);
 		if (json_is_integer(vj))
 			version = json_integer_value(vj);

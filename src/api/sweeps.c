@@ -209,9 +209,40 @@ out:
 	json_decref(params);
 }
 
+const struct atr_qparam api_sweeps_list_query[] = {
+	ATR_Q_PAGE,
+	{ "state", ATR_Q_ENUM, 0, 0, 0, 0, "running|paused|cancelled|completed", "only sweeps in this state" },
+	{ 0 },
+};
+
+static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
+{
+	(void)arg;
+	return atr_store_sweep_list(STORE(r), RES(r)->project.id, atr_req_query(r, "state"), p, arr, more);
+}
+
 void api_sweeps_list(struct atr_req *r)
 {
-	api_reply_list(r, atr_store_sweep_list, RES(r)->project.id, "sweeps");
+	api_reply_list_cb(r, list_cb, NULL, "sweeps");
+}
+
+/* A finished sweep (cancelled or completed) goes with its trials; its jobs and runs stay. */
+void api_sweeps_delete(struct atr_req *r)
+{
+	const char *state = RES(r)->sweep.state;
+	int rc;
+
+	if (strcmp(state, "cancelled") != 0 && strcmp(state, "completed") != 0) {
+		atr_reply_conflict(r, "state", "sweep %lld is %s: cancel it before deleting it",
+				   (long long)RES(r)->sweep.id, state);
+		return;
+	}
+	rc = atr_store_sweep_delete(STORE(r), RES(r)->sweep.id);
+	if (rc < 0) {
+		atr_reply_err(r, rc, NULL, "could not delete sweep %lld", (long long)RES(r)->sweep.id);
+		return;
+	}
+	atr_reply_empty(r, 204);
 }
 
 void api_sweeps_get(struct atr_req *r)

@@ -200,12 +200,20 @@ json_t *atr_store_sweep_json(struct atr_store *s, int64_t id, int *err)
 	return o;
 }
 
-int atr_store_sweep_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
+int atr_store_sweep_list(struct atr_store *s, int64_t project_id, const char *state, const struct atr_page *p,
+			 json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s,
-				    SWEEP_JSON " WHERE w.project_id = ?1 AND (?2 = 0 OR w.id < ?2)"
-					       " ORDER BY w.id DESC LIMIT ?3",
-				    project_id, p, arr, more);
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, SWEEP_JSON " WHERE w.project_id = ?1 AND (?2 = 0 OR w.id < ?2)"
+					      " AND (?4 IS NULL OR w.state = ?4) ORDER BY w.id DESC LIMIT ?3");
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, project_id);
+	sqlite3_bind_int64(st, 2, p->after_id);
+	sqlite3_bind_int(st, 3, p->limit + 1);
+	atr_db_bind_text(st, 4, state);
+	return atr_store_collect(st, p->limit, arr, more);
 }
 
 /* ---- trials ---- */

@@ -143,10 +143,38 @@ int atr_store_template_copy(struct atr_store *s, int64_t from_id, int64_t to_id,
 			       " o.latest_version JOIN launchers n ON n.project_id = ?2 AND n.name = o.name"
 			       " WHERE o.project_id = ?1 AND o.archived_at IS NULL",
 			       from_id, to_id, user_id);
+	if (rc == 0) /* what the template references now: the new project may read it (0040) */
+		rc = exec_copy(s,
+			       "INSERT OR IGNORE INTO template_grants(project_id, kind, ref_id, origin_project_id,"
+			       " created_at) SELECT ?2, kind, ref_id, ?1, ?4 FROM template_refs WHERE project_id = ?1",
+			       from_id, to_id, user_id);
 	if (rc == 0)
 		return atr_store_commit(s);
 	atr_store_rollback(s);
 	return rc;
+}
+
+int atr_store_template_granted(struct atr_store *s, const char *kind, int64_t ref_id, int64_t user_id,
+			       int64_t project_id, bool *out)
+{
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT EXISTS (SELECT 1 FROM template_grants g WHERE g.kind = ?1"
+				   " AND g.ref_id = ?2 AND (g.project_id = ?4 OR EXISTS (SELECT 1 FROM"
+				   " project_members m WHERE m.project_id = g.project_id AND m.user_id = ?3)))");
+	int rc;
+
+	*out = false;
+	if (!st)
+		return ATR_EDB;
+	atr_db_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, ref_id);
+	sqlite3_bind_int64(st, 3, user_id);
+	sqlite3_bind_int64(st, 4, project_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0) != 0;
+	atr_db_done(st);
+	return rc == SQLITE_ROW ? 0 : ATR_EDB;
 }
 
 #define TEMPLATE_COLS                                                                                                \

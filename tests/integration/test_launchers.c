@@ -41,6 +41,7 @@ static int setup(void **state)
 	json_decref(f_put(&S, "/api/v1/projects/lab/datasets/digits/versions/1/files/a.csv", editor, "x\n1\n", 4, NULL,
 			  201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/datasets/digits/versions/1/commit", editor, "{}", 200));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/datasets", editor, "{\"name\":\"secret\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/models", editor, "{\"name\":\"net\"}", 201));
 	json_decref(h_call(&S, "POST", "/api/v1/projects/lab/models/net/versions", editor, "{}", 201));
 	json_decref(f_put(&S, "/api/v1/projects/lab/models/net/versions/1/files/m.bin", editor, "m", 1, NULL, 201));
@@ -291,6 +292,20 @@ static void test_versions_and_archive(void **state)
 	j = h_call(&S, "GET", L "?archived=true", viewer, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
 	json_decref(j);
+	/* restore: editors; it runs again, at its latest version; 409 once it is live */
+	h_expect_error(&S, "POST", L "/echo/restore", launcher, "{}", 403, NULL);
+	h_expect_error(&S, "POST", L "/echo/restore", outsider, "{}", 404, NULL);
+	h_expect_error(&S, "POST", L "/echo/restore", editor, "{\"x\":1}", 400, "x");
+	j = h_call(&S, "POST", L "/echo/restore", editor, "{}", 200);
+	assert_false(json_is_true(json_object_get(j, "archived")));
+	assert_int_equal(f_int(j, "version"), 2);
+	json_decref(j);
+	h_expect_error(&S, "POST", L "/echo/restore", editor, "{}", 409, NULL);
+	j = h_call(&S, "POST", L "/echo/runs", launcher, "{}", 201);
+	json_decref(wait_job(f_int(j, "job_id")));
+	json_decref(j);
+	json_decref(
+		h_call(&S, "DELETE", L "/echo", editor, NULL, 204)); /* (archived again, as the tests below expect) */
 }
 
 /* The launcher role edits nothing else: no jobs of its own, no datasets, no members. */
@@ -318,6 +333,68 @@ static bool has_item(json_t *list, const char *name)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * What a template references, a project made from it may read (template_grants): its members
+ * read the dataset's and model's versions and files, write nothing (403), and see nothing else
+ * of the template's project (404); a job of the new project takes the dataset version as an
+ * input (its token downloads the files). Others still get 404.
+ */
+#define DV "/api/v1/projects/lab/datasets/digits/versions/1"
+#define MV "/api/v1/projects/lab/models/net/versions/1"
+static void expect_body(const char *path, const char *token, const char *want)
+{
+	char *body = NULL;
+	assert_int_equal(f_send(&S, "GET", path, token, NULL, 0, NULL, &body), 200);
+	assert_string_equal(body, want);
+	free(body);
+}
+
+static void shared_data(bool again)
+{
+	char nobody[128];
+	json_t *j;
+	char *log;
+	long long id;
+
+	snprintf(nobody, sizeof(nobody), "%s", h_user(&S, again ? "nob2" : "nob", false));
+	json_decref(h_call(&S, "GET", "/api/v1/projects/lab/datasets/digits", outsider, NULL, 200));
+	json_decref(h_call(&S, "GET", DV "/files", outsider, NULL, 200));
+	expect_body(DV "/files/a.csv", outsider, "x\n1\n");
+	j = h_call(&S, "GET", MV, outsider, NULL, 200);
+	json_decref(h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld", f_int(j, "id")), outsider, NULL, 200));
+	json_decref(j);
+	expect_body(MV "/files/m.bin", outsider, "m");
+	h_expect_error(&S, "POST", "/api/v1/projects/lab/datasets/digits/versions", outsider, "{}", 403, NULL);
+	assert_int_equal(f_send(&S, "PUT", DV "/files/b.csv", outsider, "y", 1, NULL, NULL), 403);
+	h_expect_error(&S, "PATCH", "/api/v1/projects/lab/models/net", outsider, "{\"description\":\"x\"}", 403, NULL);
+	h_expect_error(&S, "GET", "/api/v1/projects/lab/datasets/secret", outsider, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/projects/lab/datasets/nope", outsider, NULL, 404, NULL);
+	h_expect_error(&S, "GET", "/api/v1/projects/lab/launchers/train", outsider, NULL, 404, NULL);
+	h_expect_error(&S, "GET", DV "/files", nobody, NULL, 404, NULL);
+	h_expect_error(&S, "GET", MV, nobody, NULL, 404, NULL);
+	/* a job of lab2 reads the shared version as an input; an unshared one is a 400 */
+	h_expect_error(&S, "POST", "/api/v1/projects/lab2/jobs", outsider,
+		       "{\"command\":\"true\",\"inputs\":[{\"project\":\"lab\",\"dataset\":\"secret\","
+		       "\"version\":1}]}",
+		       400, "inputs[0].dataset");
+	h_expect_error(&S, "POST", "/api/v1/projects/lab2/jobs", nobody,
+		       "{\"command\":\"true\",\"inputs\":[{\"project\":\"lab\",\"dataset\":\"digits\","
+		       "\"version\":1}]}",
+		       404, NULL);
+	j = h_call(&S, "POST", "/api/v1/projects/lab2/jobs", outsider,
+		   "{\"command\":\"cat input/digits/a.csv\",\"inputs\":[{\"project\":\"lab\",\"dataset\":\"digits\","
+		   "\"version\":1}]}",
+		   201);
+	id = f_int(j, "id");
+	json_decref(j);
+	j = wait_job(id);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	log = logs(id);
+	assert_non_null(strstr(log, "x\n1"));
+	free(log);
 }
 
 static void test_templates(void **state)
@@ -371,6 +448,7 @@ static void test_templates(void **state)
 	assert_non_null(strstr(f_str(j, "readme"), "Train digits"));
 	assert_false(json_is_true(json_object_get(j, "template")));
 	json_decref(j);
+	shared_data(false);
 	/* featuring: admins only; a featured private project shows to those who may read it */
 	h_expect_error(&S, "PUT", "/api/v1/projects/lab2/featured", outsider, "{\"featured\":true}", 403, NULL);
 	h_expect_error(&S, "PUT", "/api/v1/projects/lab2/featured", S.admin_token, "{}", 400, "featured");
@@ -389,6 +467,7 @@ static void test_templates(void **state)
 	json_decref(j);
 	h_expect_error(&S, "POST", "/api/v1/projects", outsider, "{\"name\":\"lab3\",\"from_template\":\"lab\"}", 400,
 		       "from_template");
+	shared_data(true); /* what lab2 was given when it was made stays */
 }
 
 static void test_clean_shutdown(void **state)

@@ -32,6 +32,27 @@ static const char TRIAL_SH[] =
 	"  s=$((s + 1))\n"
 	"done\n";
 
+/* The same trial reporting through the MLflow-compatible API with its job's token: its run's
+ * MLflow id read first, then odd steps with runs/log-metric, even ones with runs/log-batch. */
+static const char MLFLOW_SH[] =
+	"q=$1; steps=$2; pause=$3; auth=\"Authorization: Bearer $ATRIUM_TOKEN\"; M=$ATRIUM_URL/api/2.0/mlflow/runs\n"
+	"uuid=$(curl -sf -H \"$auth\" \"$ATRIUM_URL/api/v1/runs/$ATRIUM_RUN_ID\" |"
+	" sed -n 's/.*\"uuid\": *\"\\([0-9a-f]*\\)\".*/\\1/p')\n"
+	"[ -n \"$uuid\" ] || exit 4\n"
+	"s=1\n"
+	"while [ $s -le $steps ]; do\n"
+	"  v=$(awk \"BEGIN{print $q + 1/$s}\")\n"
+	"  p=\"{\\\"key\\\":\\\"loss\\\",\\\"value\\\":$v,\\\"timestamp\\\":1,\\\"step\\\":$s}\"\n"
+	"  if [ $((s % 2)) -eq 1 ]; then\n"
+	"    b=\"{\\\"run_id\\\":\\\"$uuid\\\",${p#\\{}\"; u=$M/log-metric\n"
+	"  else\n"
+	"    b=\"{\\\"run_id\\\":\\\"$uuid\\\",\\\"metrics\\\":[$p]}\"; u=$M/log-batch\n"
+	"  fi\n"
+	"  curl -sf -o /dev/null -X POST -H \"$auth\" -H 'Content-Type: application/json' -d \"$b\" \"$u\" || exit 3\n"
+	"  sleep $pause\n"
+	"  s=$((s + 1))\n"
+	"done\n";
+
 static int setup(void **state)
 {
 	static const char *const extra[] = { "--heartbeat-timeout", "3", NULL };
@@ -351,6 +372,95 @@ static void test_server_restart(void **state)
 	assert_true(h_wait(trials_over, &id, 60000));
 }
 
+static size_t listed(const char *query, const char *want_state)
+{
+	json_t *j = h_call(&S, "GET", h_fmt("/api/v1/projects/sw/sweeps%s", query), viewer, NULL, 200), *it;
+	size_t i, n = json_array_size(json_object_get(j, "items"));
+
+	json_array_foreach(json_object_get(j, "items"), i, it) assert_string_equal(f_str(it, "state"), want_state);
+	json_decref(j);
+	return n;
+}
+
+/* ?state= filters the list; only a finished sweep may be deleted (its trials go, its jobs stay). */
+static void test_filter_and_delete(void **state)
+{
+	long long id = start_slow("gone", 1), job_id;
+	struct count_state c = { id, 1 };
+	const char *path = h_fmt("/api/v1/projects/sw/sweeps/%lld", id);
+	char p[128];
+	json_t *j;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s", path);
+	assert_true(h_wait(has_trials, &c, 20000));
+	assert_int_equal(listed("?state=running", "running"), 1);
+	assert_true(listed("?state=completed", "completed") >= 1);
+	h_expect_error(&S, "GET", "/api/v1/projects/sw/sweeps?state=done", viewer, NULL, 400, "state");
+	h_expect_error(&S, "DELETE", p, editor, NULL, 409, "state");
+	h_expect_error(&S, "DELETE", p, viewer, NULL, 403, NULL);
+	h_expect_error(&S, "DELETE", p, outsider, NULL, 404, NULL);
+	j = sweep(id);
+	job_id = f_int(json_array_get(json_object_get(j, "trials"), 0), "job_id");
+	json_decref(j);
+	json_decref(h_call(&S, "POST", h_fmt("%s/cancel", p), editor, "{}", 200));
+	assert_int_equal(listed("?state=running", "running"), 0);
+	assert_true(listed("?state=cancelled", "cancelled") >= 2);
+	json_decref(h_call(&S, "DELETE", p, editor, NULL, 204));
+	h_expect_error(&S, "GET", p, viewer, NULL, 404, NULL);
+	h_expect_error(&S, "DELETE", p, editor, NULL, 404, NULL);
+	json_decref(h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", job_id), viewer, NULL, 200));
+}
+
+/* A trial that reports through the MLflow API feeds ASHA exactly as the native path does:
+ * the same grid, the same curves, the same decisions as test_asha_stops_the_bad_ones. */
+static void test_mlflow_metrics(void **state)
+{
+	char path[300];
+	FILE *f;
+	json_t *j, *t;
+	struct wait_state w;
+	size_t i;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/mlflow_trial.sh", S.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(MLFLOW_SH, f);
+	fclose(f);
+	json_decref(h_call(&S, "POST", "/api/v1/projects/sw/launchers", owner,
+			   h_fmt("{\"name\":\"mltrain\",\"spec\":{\"command\":[\"sh\",\"%s\",\"{{q}}\",\"6\",\"0.2\"]},"
+				 "\"parameters\":[{\"name\":\"q\",\"type\":\"integer\",\"min\":1,\"max\":9}]}",
+				 path),
+			   201));
+	j = h_call(&S, "POST", "/api/v1/projects/sw/sweeps", editor,
+		   "{\"name\":\"mlgrid\",\"launcher\":\"mltrain\",\"method\":\"grid\","
+		   "\"search_space\":{\"q\":{\"type\":\"choice\",\"values\":[1,2,3,4]}},"
+		   "\"max_trials\":10,\"parallelism\":1,\"metric\":\"loss\",\"direction\":\"minimize\","
+		   "\"asha\":{\"min_resource\":1,\"eta\":2,\"rungs\":3},\"seed\":5}",
+		   201);
+	w.id = f_int(j, "id");
+	w.state = "completed";
+	json_decref(j);
+	assert_true(h_wait(in_state, &w, 90000));
+	j = sweep(w.id);
+	assert_int_equal(json_array_size(json_object_get(j, "trials")), 4);
+	json_array_foreach(json_object_get(j, "trials"), i, t)
+	{
+		if (i == 0) {
+			assert_string_equal(f_str(t, "state"), "succeeded");
+			assert_int_equal(f_int(t, "step"), 6);
+			assert_int_equal(f_int(t, "rungs_reached"), 3);
+		} else {
+			assert_string_equal(f_str(t, "state"), "stopped");
+			assert_int_equal(f_int(t, "stopped_step"), 1);
+		}
+	}
+	assert_int_equal(f_int(json_object_get(j, "best_trial"), "index"), 0);
+	assert_int_equal(f_int(j, "stopped"), 3);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +470,8 @@ int main(void)
 		cmocka_unit_test(test_no_permission),
 		cmocka_unit_test(test_worker_lost_mid_trial),
 		cmocka_unit_test(test_server_restart),
+		cmocka_unit_test(test_filter_and_delete),
+		cmocka_unit_test(test_mlflow_metrics),
 	};
 	return h_finish(cmocka_run_group_tests(tests, setup, teardown));
 }
