@@ -206,6 +206,18 @@ static void test_bad_input(void **state)
 	(void)out;
 }
 
+/* Whether the job list at path shows job to token. */
+static int listed(const char *token, const char *path, long long job)
+{
+	json_t *j = h_call(&S, "GET", path, token, NULL, 200), *it;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(j, "items"), i, it) n += f_int(it, "id") == job;
+	json_decref(j);
+	return n;
+}
+
 /* Nothing of the job for a participant: the job, its logs, its outputs, the inputs copy. */
 static void expect_unreachable(const char *token, long long job)
 {
@@ -217,6 +229,9 @@ static void expect_unreachable(const char *token, long long job)
 	h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld/outputs/predictions.csv", job), token, NULL, 404, NULL);
 	h_expect_error(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", job), token, "{}", 404, NULL);
 	h_expect_error(&S, "GET", inputs, token, NULL, 404, NULL);
+	assert_int_equal(listed(token, "/api/v1/jobs", job), 0);
+	if (token != pam)
+		assert_int_equal(listed(token, "/api/v1/projects/org/jobs", job), 0);
 	h_expect_error(&S, "GET", h_fmt("%s/files", inputs), token, NULL, 404, NULL);
 	h_expect_error(&S, "GET", h_fmt("%s/files/inputs.csv", inputs), token, NULL, 404, NULL);
 }
@@ -260,6 +275,8 @@ static void test_scored(void **state)
 	comp = f_sql_int(&S, "SELECT id FROM competitions WHERE name = 'models'");
 	json_decref(h_call(&S, "GET", h_fmt(DS "/competition-%lld-inputs/versions/1", comp), olga, NULL, 200));
 	json_decref(h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld", job_of(id)), olga, NULL, 200));
+	assert_int_equal(listed(olga, "/api/v1/projects/org/jobs", job_of(id)), 1);
+	assert_int_equal(listed(olga, "/api/v1/jobs", job_of(id)), 1);
 	/* the job's token was granted pam's version, nothing else of her project */
 	assert_int_equal(f_sql_int(&S, "SELECT count(*) FROM datasets WHERE name LIKE 'competition-%'"), 1);
 }
