@@ -33,6 +33,7 @@ static const struct atr_field model_sub_schema[] = {
 };
 
 #define PREDICT "predict"
+#define JOB_TIMEOUT_S 3600
 #define COMMAND "sh \"$ATRIUM_MODEL_DIR/" PREDICT "\" \"$EVAL_INPUT\" \"$EVAL_OUTPUT\""
 
 struct model_sub {
@@ -205,6 +206,8 @@ static int submit_job(struct atr_req *r, struct model_sub *c, const struct atr_d
 		spec.inputs = inputs;
 		spec.outputs = outputs;
 		atr_job_spec_limits(&spec, none);
+		spec.max_attempts = 1;		/* a failing model is not run again; a lost job is 'invalid' */
+		spec.timeout_s = JOB_TIMEOUT_S; /* a hanging model fails */
 		if (!atr_engine_feasible(APP(r)->engine, &spec, why, whylen))
 			rc = ATR_EUNPROCESSABLE;
 		else if ((rc = atr_engine_submit(APP(r)->engine, &sub, &job_id)) == 0)

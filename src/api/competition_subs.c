@@ -98,8 +98,9 @@ static int head_checks(struct atr_req *r, struct sub_ctx *c)
 	}
 	if (len && atr_parse_i64(len, 0, INT64_MAX, &n) == 0 &&
 	    n > (c->model ? API_COMP_MODEL_BODY_MAX : k->max_bytes)) {
-		atr_reply_too_large(r, NULL, "the file has %lld bytes; competition '%s' takes at most %lld",
-				    (long long)n, k->name, (long long)k->max_bytes);
+		atr_reply_too_large(r, NULL, "the body has %lld bytes; competition '%s' takes at most %lld",
+				    (long long)n, k->name,
+				    c->model ? (long long)API_COMP_MODEL_BODY_MAX : (long long)k->max_bytes);
 		return -1;
 	}
 	if (atr_store_comp_submissions_used(STORE(r), c->entry_id, c->arrived_at / DAY_MS, &used) == 0 &&
