@@ -115,4 +115,38 @@ int atr_store_comp_submission_select(struct atr_store *s, int64_t entry_id, int6
 char *atr_store_comp_board(struct atr_store *s, const struct atr_competition *c, bool private_board, size_t *len,
 			   int *err);
 
+/* ---- model-version submissions (src/store/competition_models.c) ---- */
+
+/* What a model-version competition adds to a competition. */
+struct atr_comp_model {
+	bool model_kind;	   /* its submission is a model version */
+	int64_t inputs_version_id; /* the inputs-only copy of the hidden set (0: not made yet) */
+	int64_t created_by;	   /* the organiser its jobs run as (0: gone) */
+};
+int atr_store_comp_model_get(struct atr_store *s, int64_t comp_id, struct atr_comp_model *out);
+/* kind: "predictions" | "model_version" (at creation). */
+int atr_store_comp_kind_set(struct atr_store *s, int64_t comp_id, const char *kind);
+/* Records the inputs-only copy unless one is recorded already. */
+int atr_store_comp_inputs_set(struct atr_store *s, int64_t comp_id, int64_t dsv_id);
+/* Whether dsv_id is the inputs-only copy of a competition. */
+int atr_store_comp_is_inputs(struct atr_store *s, int64_t dsv_id, bool *out);
+/* As atr_store_comp_submission_add, for a model version: recorded 'pending', no file. */
+int atr_store_comp_model_sub_add(struct atr_store *s, const struct atr_comp_submission *sub, int64_t model_version_id,
+				 int64_t daily_limit, int64_t *id_out);
+int atr_store_comp_sub_job_set(struct atr_store *s, int64_t sub_id, int64_t job_id);
+/* Moves a submission still in progress (pending, running, scoring) to state with error (NULL: none). */
+int atr_store_comp_sub_state(struct atr_store *s, int64_t sub_id, const char *state, const char *error);
+/* The predictions its job wrote: their sha256 and size; the submission turns 'scoring'. */
+int atr_store_comp_sub_predictions(struct atr_store *s, int64_t sub_id, const char *sha256, int64_t size);
+struct atr_comp_sub_job {
+	int64_t comp_id, job_id, model_version_id; /* job_id 0: none yet */
+	char comp_name[ATR_COMP_NAME_MAX];
+};
+int atr_store_comp_sub_job_get(struct atr_store *s, int64_t sub_id, struct atr_comp_sub_job *out);
+/* Model submissions in progress (pending, running, scoring) with ids above after, ascending. */
+int atr_store_comp_subs_active(struct atr_store *s, int64_t after, int64_t *ids, size_t max, size_t *n);
+/* Whether job_id runs a competition submission (*out), and whether it evaluates model version
+ * mv_id (*grants: its token may read that version, wherever it lives). */
+int atr_store_comp_job(struct atr_store *s, int64_t job_id, int64_t mv_id, bool *out, bool *grants);
+
 #endif

@@ -101,6 +101,9 @@ struct atr_job_filter {
 	int64_t worker_id;  /* 0: any */
 	const char *kind;   /* NULL: any */
 	int64_t visible_to; /* non-admin user: only projects they may read; 0: no restriction */
+	/* non-zero: the jobs of competitions' model submissions only where this user (-1: nobody)
+	 * owns the project (src/api/competition_models.c) */
+	int64_t comp_jobs_for;
 };
 /* Newest first. */
 int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, const struct atr_page *p, json_t *arr,

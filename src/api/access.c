@@ -210,7 +210,12 @@ bool api_dsv_hidden(struct atr_req *r, int64_t dsv_id)
 	struct atr_project p;
 	int64_t ids[8];
 	size_t n;
+	bool inputs = false;
 
+	/* a model-version competition's inputs copy: read by the jobs that run its submissions */
+	if (atr_req_who(r)->kind == ATR_P_JOB && atr_store_comp_is_inputs(STORE(r), dsv_id, &inputs) == 0 && inputs &&
+	    api_job_reaches(r, "dataset_version", dsv_id))
+		return false;
 	if (atr_store_competition_hiders(STORE(r), dsv_id, ids, 8, &n) < 0 || n > 8)
 		return true;
 	for (size_t i = 0; i < n; i++)
@@ -293,6 +298,17 @@ static int load_run(struct atr_req *r, struct api_res *x)
 	return run_access(r, x, ref, atr_req_param(r, "experiment"));
 }
 
+/* The job of a competition's model submission: absent for all but the competition's organisers
+ * (its inputs are the hidden set's) and the job itself. */
+static bool comp_job_hidden(struct atr_req *r, const struct api_res *x)
+{
+	bool comp = true, grants;
+
+	if (x->role >= ATR_PROLE_OWNER || (atr_req_who(r)->kind == ATR_P_JOB && atr_req_who(r)->scope_id == x->job.id))
+		return false;
+	return atr_store_comp_job(STORE(r), x->job.id, 0, &comp, &grants) < 0 || comp;
+}
+
 static int load_job(struct atr_req *r, struct api_res *x)
 {
 	int64_t id;
@@ -308,6 +324,8 @@ static int load_job(struct atr_req *r, struct api_res *x)
 	json_decref(x->job.labels); /* (placement labels: not needed by the API) */
 	x->job.labels = NULL;
 	rc = load_project_of(r, x, x->job.project_id);
+	if (rc == 0 && comp_job_hidden(r, x))
+		rc = 1;
 	if (rc == 0)
 		atr_req_audit_object(r, "job:%lld", (long long)id);
 	return rc;
@@ -334,11 +352,30 @@ static int load_model(struct atr_req *r, struct api_res *x)
 	return rc;
 }
 
+/*
+ * The grant of a competition's model submission: its job (in the competition's project) reads
+ * the submitted model version wherever it lives, and nothing else of that project. 1: none.
+ */
+static int granted_version(struct atr_req *r, struct api_res *x)
+{
+	const char *name = atr_req_param(r, "model"), *ref = atr_req_param(r, "version");
+	bool comp = false, grants = false;
+
+	if (!x->project.id || atr_store_model_find(STORE(r), x->project.id, name ? name : "", &x->model) < 0 ||
+	    atr_store_model_version_resolve(STORE(r), x->model.id, ref ? ref : "", &x->version) < 0 ||
+	    atr_store_comp_job(STORE(r), atr_req_who(r)->scope_id, x->version.id, &comp, &grants) < 0 || !grants)
+		return 1;
+	x->role = ATR_PROLE_VIEWER;
+	return 0;
+}
+
 static int load_model_version(struct atr_req *r, struct api_res *x)
 {
 	const char *ref = atr_req_param(r, "version");
 	int rc = load_model(r, x);
 
+	if (rc == 1 && atr_req_who(r)->kind == ATR_P_JOB)
+		return granted_version(r, x);
 	if (rc != 0)
 		return rc;
 	rc = atr_store_model_version_resolve(STORE(r), x->model.id, ref ? ref : "", &x->version);

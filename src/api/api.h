@@ -470,6 +470,9 @@ struct atr_app;
 int api_evaljobs_start(struct atr_app *a);
 void api_evaljobs_stop(struct atr_app *a);
 void api_evaljobs_follow(struct atr_app *a, int64_t eval_id, int64_t job_id);
+/* Model-version competition submissions followed (src/api/competition_model_watch.c). */
+int api_compjobs_start(struct atr_app *a);
+void api_compjobs_stop(struct atr_app *a);
 /* Custom scorers (evaluation_scorer.c): start follows those still pending or running, stop
  * goes before the engine; api_scorer_start runs the benchmark's scorer (if it has one) on an
  * evaluation just scored (its predictions file "predictions.<format>"). */

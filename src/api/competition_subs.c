@@ -18,6 +18,7 @@
  * test ids are part of the submission format), which ids are public never is.
  */
 #include "api.h"
+#include "competitions_internal.h"
 #include "atrium/artifacts.h"
 #include "atrium/scoring.h"
 #include "atrium/store_files.h"
@@ -43,17 +44,20 @@ struct sub_ctx {
 	struct atr_upload *u;
 	int64_t arrived_at, entry_id, received;
 	enum atr_scoring_format fmt;
+	bool model; /* a model-version competition: the body is JSON (competition_models.c) */
+	char *body; /* model: the body so far */
 };
 
 static void sub_ctx_free(void *p)
 {
 	struct sub_ctx *c = p;
 	atr_upload_free(c->u);
+	free(c->body);
 	free(c);
 }
 
 /* 429 naming when the team's next submission is allowed (the next UTC midnight). */
-static void reply_limit(struct atr_req *r, int64_t arrived_at)
+void api_comp_reply_limit(struct atr_req *r, int64_t arrived_at)
 {
 	int64_t next = (arrived_at / DAY_MS + 1) * DAY_MS;
 	char when[40], secs[24];
@@ -83,7 +87,7 @@ static int head_checks(struct atr_req *r, struct sub_ctx *c)
 				   k->name, when);
 		return -1;
 	}
-	if (atr_scoring_format_parse(fmt ? fmt : "csv", &c->fmt) < 0) {
+	if (!c->model && atr_scoring_format_parse(fmt ? fmt : "csv", &c->fmt) < 0) {
 		atr_reply_invalid(r, "format", "'format' must be 'csv' or 'jsonl'");
 		return -1;
 	}
@@ -92,14 +96,16 @@ static int head_checks(struct atr_req *r, struct sub_ctx *c)
 		atr_reply_forbidden(r, NULL, "you play for no team of competition '%s': join it first", k->name);
 		return -1;
 	}
-	if (len && atr_parse_i64(len, 0, INT64_MAX, &n) == 0 && n > k->max_bytes) {
-		atr_reply_too_large(r, NULL, "the file has %lld bytes; competition '%s' takes at most %lld",
-				    (long long)n, k->name, (long long)k->max_bytes);
+	if (len && atr_parse_i64(len, 0, INT64_MAX, &n) == 0 &&
+	    n > (c->model ? API_COMP_MODEL_BODY_MAX : k->max_bytes)) {
+		atr_reply_too_large(r, NULL, "the body has %lld bytes; competition '%s' takes at most %lld",
+				    (long long)n, k->name,
+				    c->model ? (long long)API_COMP_MODEL_BODY_MAX : (long long)k->max_bytes);
 		return -1;
 	}
 	if (atr_store_comp_submissions_used(STORE(r), c->entry_id, c->arrived_at / DAY_MS, &used) == 0 &&
 	    used >= k->daily_limit) {
-		reply_limit(r, c->arrived_at);
+		api_comp_reply_limit(r, c->arrived_at);
 		return -1;
 	}
 	return 0;
@@ -114,8 +120,13 @@ void api_comp_sub_begin(struct atr_req *r)
 		return;
 	}
 	c->arrived_at = atr_now_ms(); /* the deadline is decided here: the arrival of the request head */
+	c->model = api_comp_model_kind(r);
 	if (head_checks(r, c) < 0) {
 		free(c);
+		return;
+	}
+	if (c->model) {
+		atr_req_set_ctx(r, c, sub_ctx_free);
 		return;
 	}
 	if (atr_upload_open(STORE(r), &c->u) < 0) {
@@ -132,6 +143,8 @@ int api_comp_sub_chunk(struct atr_req *r, const char *data, size_t len)
 
 	if (!c)
 		return -1;
+	if (c->model)
+		return api_comp_model_chunk(r, &c->body, &c->received, data, len);
 	c->received += (int64_t)len;
 	if (c->received > RES(r)->comp.max_bytes) {
 		atr_reply_too_large(r, NULL, "the file is over the %lld bytes competition '%s' takes",
@@ -147,7 +160,7 @@ int api_comp_sub_chunk(struct atr_req *r, const char *data, size_t len)
 
 /* ---- scoring, on the thread pool ---- */
 
-struct scoring_job {
+struct api_comp_scoring { /* (api_comp_scoring in competitions_internal.h) */
 	int64_t sub_id;
 	enum atr_scoring_format truth_fmt, fmt;
 	char truth_path[1300], sub_path[1300];
@@ -228,7 +241,7 @@ static unsigned char *split(const struct atr_scoring_truth *t, const char *seed,
 	return sel;
 }
 
-static void compute(struct scoring_job *j, const struct atr_scoring *s, const struct atr_scoring_truth *t)
+static void compute(struct api_comp_scoring *j, const struct atr_scoring *s, const struct atr_scoring_truth *t)
 {
 	size_t rows = atr_scoring_truth_rows(t);
 	unsigned char *sel = split(t, j->seed, j->fraction);
@@ -251,9 +264,9 @@ static void compute(struct scoring_job *j, const struct atr_scoring *s, const st
 	free(sel);
 }
 
-static void score_work(void *data)
+void api_comp_scoring_work(void *data)
 {
-	struct scoring_job *j = data;
+	struct api_comp_scoring *j = data;
 	const char *metrics[1] = { j->metric };
 	struct atr_scoring_spec spec = { .metrics = metrics,
 					 .n_metrics = 1,
@@ -282,7 +295,7 @@ static void score_work(void *data)
 
 static void score_after(struct atr_req *r, void *data)
 {
-	struct scoring_job *j = data;
+	struct api_comp_scoring *j = data;
 	const struct atr_competition *k = &RES(r)->comp;
 	json_t *o;
 	int rc;
@@ -310,7 +323,7 @@ static void score_after(struct atr_req *r, void *data)
 	free(j);
 }
 
-static enum atr_scoring_format truth_format(const char *path)
+enum atr_scoring_format api_comp_truth_format(const char *path)
 {
 	size_t n = strlen(path);
 	return (n > 6 && strcmp(path + n - 6, ".jsonl") == 0) || (n > 7 && strcmp(path + n - 7, ".ndjson") == 0)
@@ -318,27 +331,22 @@ static enum atr_scoring_format truth_format(const char *path)
 		       : ATR_SCORING_CSV;
 }
 
-/* A scoring job for submission id (its bytes are blob sha); NULL after an answer. */
-static struct scoring_job *job_new(struct atr_req *r, int64_t id, const char *sha, enum atr_scoring_format fmt)
+struct api_comp_scoring *api_comp_scoring_new(struct atr_store *s, const struct atr_competition *k, int64_t id,
+					      const char *sha, enum atr_scoring_format fmt, int *rc)
 {
-	const struct atr_competition *k = &RES(r)->comp;
-	struct scoring_job *j = calloc(1, sizeof(*j));
+	struct api_comp_scoring *j = calloc(1, sizeof(*j));
 	struct atr_file truth;
 
-	if (!j) {
-		atr_reply_nomem(r, NULL, "out of memory");
-		return NULL;
-	}
-	if (atr_store_file_get(STORE(r), "dataset_version", k->test_version_id, k->test_path, &truth) < 0) {
+	*rc = j ? atr_store_file_get(s, "dataset_version", k->test_version_id, k->test_path, &truth) : ATR_ENOMEM;
+	if (*rc < 0) {
 		free(j);
-		atr_reply_conflict(r, NULL, "competition '%s' cannot score now: its organisers were told", k->name);
 		return NULL;
 	}
 	j->sub_id = id;
 	j->fmt = fmt;
-	j->truth_fmt = truth_format(k->test_path);
-	atr_blob_path(STORE(r), truth.sha256, j->truth_path, sizeof(j->truth_path));
-	atr_blob_path(STORE(r), sha, j->sub_path, sizeof(j->sub_path));
+	j->truth_fmt = api_comp_truth_format(k->test_path);
+	atr_blob_path(s, truth.sha256, j->truth_path, sizeof(j->truth_path));
+	atr_blob_path(s, sha, j->sub_path, sizeof(j->sub_path));
 	atr_copy(j->metric, sizeof(j->metric), k->metric);
 	atr_copy(j->id_column, sizeof(j->id_column), k->id_column);
 	atr_copy(j->label_column, sizeof(j->label_column), k->label_column);
@@ -348,18 +356,46 @@ static struct scoring_job *job_new(struct atr_req *r, int64_t id, const char *sh
 	return j;
 }
 
+/* A scoring job for submission id (its bytes are blob sha); NULL after an answer. */
+static struct api_comp_scoring *job_new(struct atr_req *r, int64_t id, const char *sha, enum atr_scoring_format fmt)
+{
+	int rc;
+	struct api_comp_scoring *j = api_comp_scoring_new(STORE(r), &RES(r)->comp, id, sha, fmt, &rc);
+
+	if (!j && rc == ATR_ENOMEM)
+		atr_reply_nomem(r, NULL, "out of memory");
+	else if (!j)
+		atr_reply_conflict(r, NULL, "competition '%s' cannot score now: its organisers were told",
+				   RES(r)->comp.name);
+	return j;
+}
+
+int api_comp_scoring_result(const struct api_comp_scoring *j, struct api_comp_scores *out)
+{
+	out->pub_ok = j->pub_ok;
+	out->pub = j->pub;
+	out->priv_ok = j->priv_ok;
+	out->priv = j->priv;
+	out->err_kind = j->err.kind;
+	return j->rc;
+}
+
 void api_comp_sub_create(struct atr_req *r)
 {
 	struct sub_ctx *c = atr_req_ctx(r);
 	const struct atr_competition *k = &RES(r)->comp;
 	struct atr_comp_submission sub = { 0 };
-	struct scoring_job *j;
+	struct api_comp_scoring *j;
 	char sha[65];
 	int64_t id;
 	int rc;
 
 	if (!c) {
 		atr_reply_invalid(r, "body", "no upload in progress");
+		return;
+	}
+	if (c->model) {
+		api_comp_model_submit(r, c->body, (size_t)c->received, c->entry_id, c->arrived_at);
 		return;
 	}
 	rc = atr_upload_commit(STORE(r), c->u, NULL, strcmp(APP(r)->cfg->sync, "full") == 0, sha);
@@ -376,7 +412,7 @@ void api_comp_sub_create(struct atr_req *r)
 					    .arrived_at = c->arrived_at };
 	rc = atr_store_comp_submission_add(STORE(r), &sub, k->daily_limit, &id);
 	if (rc == ATR_ELIMIT) {
-		reply_limit(r, c->arrived_at);
+		api_comp_reply_limit(r, c->arrived_at);
 		return;
 	}
 	if (rc < 0) {
@@ -388,7 +424,7 @@ void api_comp_sub_create(struct atr_req *r)
 		atr_store_comp_submission_invalid(STORE(r), id, "could not be scored");
 		return;
 	}
-	if (atr_req_offload(r, score_work, score_after, j) < 0) {
+	if (atr_req_offload(r, api_comp_scoring_work, score_after, j) < 0) {
 		free(j);
 		atr_store_comp_submission_invalid(STORE(r), id, "could not be scored");
 		atr_reply_unavailable(r, NULL, "could not schedule the scoring");
@@ -399,7 +435,7 @@ void api_comp_sub_create(struct atr_req *r)
 
 static void check_after(struct atr_req *r, void *data)
 {
-	struct scoring_job *j = data;
+	struct api_comp_scoring *j = data;
 
 	if (j->rc == ATR_EINVAL &&
 	    j->err.kind != ATR_SCORING_E_NONE) /* the organiser's own file: the message may quote it */
@@ -413,7 +449,7 @@ static void check_after(struct atr_req *r, void *data)
 
 void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *c, void (*then)(struct atr_req *r))
 {
-	struct scoring_job *j = calloc(1, sizeof(*j));
+	struct api_comp_scoring *j = calloc(1, sizeof(*j));
 	struct atr_file truth;
 
 	if (!j) {
@@ -427,13 +463,13 @@ void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *
 	}
 	j->truth_only = true;
 	j->then = then;
-	j->truth_fmt = truth_format(c->test_path);
+	j->truth_fmt = api_comp_truth_format(c->test_path);
 	atr_blob_path(STORE(r), truth.sha256, j->truth_path, sizeof(j->truth_path));
 	atr_copy(j->metric, sizeof(j->metric), c->metric);
 	atr_copy(j->id_column, sizeof(j->id_column), c->id_column);
 	atr_copy(j->label_column, sizeof(j->label_column), c->label_column);
 	atr_copy(j->pos_label, sizeof(j->pos_label), c->pos_label ? c->pos_label : "");
-	if (atr_req_offload(r, score_work, check_after, j) < 0) {
+	if (atr_req_offload(r, api_comp_scoring_work, check_after, j) < 0) {
 		free(j);
 		atr_reply_unavailable(r, NULL, "could not schedule the reading of the ground truth");
 	}

@@ -40,7 +40,7 @@ const struct atr_field api_competition_create_schema[] = {
 	{ "test", ATR_F_OBJECT, ATR_FF_REQUIRED, 0, 0, NULL, test_schema },
 	{ "metric", ATR_F_STRING, ATR_FF_REQUIRED, 1, 63, NULL, NULL },
 	{ "pos_label", ATR_F_STRING, 0, 1, 255, NULL, NULL },
-	{ "submission", ATR_F_STRING, 0, 0, 0, "predictions", NULL },
+	{ "submission", ATR_F_STRING, 0, 0, 0, "predictions|model_version", NULL },
 	{ "max_bytes", ATR_F_INT, 0, 1, (int64_t)1 << 34, NULL, NULL },
 	{ "daily_limit", ATR_F_INT, 0, 1, 1000, NULL, NULL },
 	{ "max_team_size", ATR_F_INT, 0, 1, 100, NULL, NULL },
@@ -191,6 +191,11 @@ static void create_checked(struct atr_req *r)
 	}
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not create the competition");
+		return;
+	}
+	if (strcmp(atr_json_str(atr_req_body(r), "submission", "predictions"), "predictions") != 0 &&
+	    (rc = atr_store_comp_kind_set(STORE(r), id, atr_json_str(atr_req_body(r), "submission", ""))) < 0) {
+		atr_reply_err(r, rc, NULL, "could not record the competition's submission kind");
 		return;
 	}
 	atr_req_audit_object(r, "competition:%s", c.name);

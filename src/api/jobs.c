@@ -310,6 +310,8 @@ void api_jobs_list(struct atr_req *r)
 	if (filter_or_reply(r, &f) < 0)
 		return;
 	f.project_id = RES(r)->project.id;
+	if (RES(r)->role < ATR_PROLE_OWNER) /* (competitions' model jobs: organisers only) */
+		f.comp_jobs_for = atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : -1;
 	reply_list(r, &f);
 }
 
@@ -331,7 +333,7 @@ void api_jobs_list_all(struct atr_req *r)
 		return;
 	}
 	if (!atr_req_who(r)->admin)
-		f.visible_to = atr_req_who(r)->user_id;
+		f.visible_to = f.comp_jobs_for = atr_req_who(r)->user_id;
 	reply_list(r, &f);
 }
 

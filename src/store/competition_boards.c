@@ -127,7 +127,10 @@ int atr_store_comp_submission_invalid(struct atr_store *s, int64_t id, const cha
 #define SUB_COLS                                                                                                  \
 	"x.id, t.name AS team, u.username AS submitted_by, x.format, x.sha256, x.size, x.state,"                  \
 	" round(x.public_score, ?1) AS public_score, CASE WHEN ?2 THEN round(x.private_score, ?1) END AS"         \
-	" private_score, x.selected AS selected__bool, x.error, x.arrived_at AS submitted_at, x.scored_at"        \
+	" private_score, x.selected AS selected__bool, x.error, x.arrived_at AS submitted_at, x.scored_at,"       \
+	" (SELECT json_object('model', mp.name || '/' || m.name, 'version', mv.version) FROM model_versions mv"   \
+	" JOIN models m ON m.id = mv.model_id JOIN projects mp ON mp.id = m.project_id WHERE mv.id ="             \
+	" x.model_version_id) AS model__json"                                                                     \
 	" FROM competition_submissions x JOIN competition_teams t ON t.id = x.entry_id LEFT JOIN users u ON u.id" \
 	" = x.user_id"
 

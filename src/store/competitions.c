@@ -118,7 +118,8 @@ int atr_store_competition_find(struct atr_store *s, const char *name, struct atr
 				     "teams,"                                                                          \
 				     " (SELECT count(*) FROM competition_submissions x WHERE x.competition_id = c.id " \
 				     "AND x.state = 'scored')"                                                         \
-				     " AS submissions"
+				     " AS submissions,"                                                                \
+				     " c.submission_kind AS submission"
 #define COMP_FROM " FROM competitions c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by"
 
 json_t *atr_store_competition_json(struct atr_store *s, int64_t id, int *err)
@@ -157,7 +158,8 @@ int atr_store_competition_update(struct atr_store *s, int64_t id, const char *ti
 
 int atr_store_competition_hiders(struct atr_store *s, int64_t dsv_id, int64_t *ids, size_t max, size_t *n)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT DISTINCT project_id FROM competitions WHERE test_version_id = ?");
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT DISTINCT project_id FROM competitions WHERE test_version_id = ?1"
+					      " OR inputs_version_id = ?1");
 	int rc;
 
 	*n = 0;
