@@ -145,6 +145,9 @@ int atr_store_benchmark_custom_direction(struct atr_store *s, int64_t id, const 
  * because its scorer is pending, running (first) or failed: its id and scorer state (0: none). */
 int atr_store_gate_scoring(struct atr_store *s, const struct atr_gate *g, int64_t version_id, int64_t *evaluation_id,
 			   char *state, size_t len);
+/* Whether the job is a scorer's job (it reads the ground truth and prints the scorer's output:
+ * only the project's editors see it). True when it cannot tell. */
+bool atr_store_job_scores(struct atr_store *s, int64_t job_id);
 /* Up to max ids (> after_id, ascending) of the evaluations whose scorer is pending or running. */
 int atr_store_evaluation_scorer_active(struct atr_store *s, int64_t after_id, int64_t *ids, size_t max, size_t *n);
 

@@ -101,6 +101,7 @@ struct atr_job_filter {
 	int64_t worker_id;  /* 0: any */
 	const char *kind;   /* NULL: any */
 	int64_t visible_to; /* non-admin user: only projects they may read; 0: no restriction */
+	int64_t scorers_to; /* benchmark scorers' jobs only where this user is an editor (-1: none); 0: all */
 };
 /* Newest first. */
 int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, const struct atr_page *p, json_t *arr,

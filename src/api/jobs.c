@@ -307,6 +307,7 @@ void api_jobs_list(struct atr_req *r)
 	if (filter_or_reply(r, &f) < 0)
 		return;
 	f.project_id = RES(r)->project.id;
+	f.scorers_to = api_scorer_jobs_visible_to(r, true);
 	reply_list(r, &f);
 }
 
@@ -329,6 +330,7 @@ void api_jobs_list_all(struct atr_req *r)
 	}
 	if (!atr_req_who(r)->admin)
 		f.visible_to = atr_req_who(r)->user_id;
+	f.scorers_to = api_scorer_jobs_visible_to(r, false);
 	reply_list(r, &f);
 }
 

@@ -205,3 +205,16 @@ int atr_store_gate_scoring(struct atr_store *s, const struct atr_gate *g, int64_
 	atr_db_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
+
+bool atr_store_job_scores(struct atr_store *s, int64_t job_id)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT 1 FROM evaluations WHERE scorer_job_id = ? LIMIT 1");
+	int rc;
+
+	if (!st)
+		return true; /* (unknown: hidden, to be safe) */
+	sqlite3_bind_int64(st, 1, job_id);
+	rc = sqlite3_step(st);
+	atr_db_done(st);
+	return rc != SQLITE_DONE;
+}

@@ -486,8 +486,10 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 		       "|| ',') > 0)"
 		       " AND (?5 IS NULL OR j.kind = ?5) AND (?9 = 0 OR j.worker_id = ?9)"
 		       " AND (?6 = 0 OR p.visibility = 'internal' OR EXISTS (SELECT 1 FROM project_members m"
-		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7) ORDER BY j.id DESC "
-		       "LIMIT ?8");
+		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7)"
+		       " AND (?10 = 0 OR NOT EXISTS (SELECT 1 FROM evaluations ev WHERE ev.scorer_job_id = j.id)"
+		       " OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = ?10"
+		       " AND m.role IN ('editor', 'owner'))) ORDER BY j.id DESC LIMIT ?8");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, f->project_id);
@@ -499,6 +501,7 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 	sqlite3_bind_int64(st, 7, p->after_id);
 	sqlite3_bind_int(st, 8, p->limit + 1);
 	sqlite3_bind_int64(st, 9, f->worker_id);
+	sqlite3_bind_int64(st, 10, f->scorers_to);
 	return atr_store_collect(st, p->limit, arr, more);
 }
 

@@ -117,6 +117,42 @@ static double metric(const json_t *e, const char *name)
 	return json_number_value(json_object_get(json_object_get(e, "metrics"), name));
 }
 
+/* Whether job id is in the list at path as token (one page of 200). */
+static bool listed(const char *path, const char *token, long long id)
+{
+	json_t *j = h_call(&S, "GET", path, token, NULL, 200), *it;
+	bool found = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "items"), i, it) found = found || f_int(it, "id") == id;
+	json_decref(j);
+	return found;
+}
+
+/* The scorer's job, its log and outputs show the ground truth: editors only. */
+static void scorer_job_hidden(long long job)
+{
+	static const char *const sub[] = { "", "/logs", "/events", "/outputs", "/outputs/metrics.json", "/wait" };
+	struct h_resp r;
+
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld%s", job, sub[i]), vic, NULL, 403, NULL);
+		h_expect_error(&S, "GET", h_fmt("/api/v1/jobs/%lld%s", job, sub[i]), out, NULL, 404, NULL);
+		h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld%s", job, sub[i]), ed, NULL, NULL, &r);
+		assert_int_equal(r.status, 200);
+		h_resp_free(&r);
+	}
+	f_expect_message(&S, "GET", h_fmt("/api/v1/jobs/%lld", job), vic, NULL, 403,
+			 "only the editors of project 'sc'");
+	assert_false(listed(P "/jobs?limit=200", vic, job));
+	assert_false(listed("/api/v1/jobs?limit=200", vic, job));
+	assert_false(listed("/api/v1/jobs?limit=200&project=sc", vic, job));
+	assert_true(listed(P "/jobs?limit=200", ed, job));
+	assert_true(listed("/api/v1/jobs?limit=200", ed, job));
+	assert_true(listed("/api/v1/jobs?limit=200", olga, job));
+	assert_true(listed("/api/v1/jobs?limit=200", S.admin_token, job));
+}
+
 static void test_scored(void **state)
 {
 	json_t *b, *e, *j;
@@ -140,6 +176,7 @@ static void test_scored(void **state)
 	assert_string_equal(f_str(json_array_get(json_object_get(j, "inputs"), 0), "as"), "truth");
 	assert_string_equal(f_str(json_array_get(json_object_get(j, "inputs"), 1), "as"), "predictions");
 	json_decref(j);
+	scorer_job_hidden(job);
 	/* a viewer sees the values and the state, not the scorer's job */
 	e = h_call(&S, "GET", h_fmt(BM "/weighted/evaluations/%lld", id), vic, NULL, 200);
 	assert_true(fabs(metric(e, "weighted_error") - 0.5) < 1e-12);
@@ -340,6 +377,48 @@ static void test_custom_gate(void **state)
 	json_decref(h_call(&S, "PATCH", BM "/ranked", ed, h_fmt("{\"scorer\":%s}", scorer(WERR)), 200));
 }
 
+/* The daemon killed while the scorer's job runs (it waits for a file the test makes after the
+ * restart): once restarted, the daemon follows the scorer again and the custom metric lands,
+ * on the evaluation and on the board it ranks. */
+static void test_restart(void **state)
+{
+	char dir[] = "/tmp/atrium-scorer-XXXXXX";
+	const char *extra[4] = { "--listen", NULL, NULL };
+	int port = 0;
+	long long id;
+	json_t *e;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	sscanf(S.base, "http://127.0.0.1:%d", &port);
+	extra[1] = h_fmt("127.0.0.1:%d", port);
+	json_decref(h_call(
+		&S, "POST", BM, ed,
+		ranked_body("survives", scorer(h_fmt("while [ ! -e %s/go ]; do sleep 0.1; done; %s", dir, WERR))),
+		201));
+	id = upload_rk("survives", 1, PRED);
+	for (int i = 0; i < 600; i++) {
+		e = h_call(&S, "GET", h_fmt(BM "/survives/evaluations/%lld", id), ed, NULL, 200);
+		bool running = !strcmp(f_str(json_object_get(e, "scorer"), "state"), "running");
+		json_decref(e);
+		if (running)
+			break;
+		sleep_ms(50);
+	}
+	assert_int_equal(h_server_stop(&S, SIGKILL), 128 + SIGKILL);
+	h_server_restart(&S, extra);
+	assert_int_equal(h_sh("touch %s/go", dir), 0);
+	e = wait_scorer("survives", id, ed);
+	assert_string_equal(f_str(json_object_get(e, "scorer"), "state"), "scored");
+	assert_true(fabs(metric(e, "weighted_error") - 0.5) < 1e-12);
+	json_decref(e);
+	e = h_call(&S, "GET", BM "/survives/leaderboard", vic, NULL, 200);
+	assert_int_equal(f_int(json_array_get(json_object_get(e, "items"), 0), "rank"), 1);
+	assert_int_equal(f_int(json_array_get(json_object_get(e, "items"), 0), "evaluation_id"), id);
+	json_decref(e);
+	h_sh("rm -rf %s", dir);
+}
+
 static void test_bad_input_and_access(void **state)
 {
 	(void)state;
@@ -375,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_failed),
 		cmocka_unit_test(test_custom_primary_board),
 		cmocka_unit_test(test_custom_gate),
+		cmocka_unit_test(test_restart),
 	};
 	const char *const names[4] = { "olga", "ed", "vic", "out" };
 	int rc;
