@@ -102,7 +102,8 @@ static int scoring_or_reply(struct atr_req *r, const struct atr_gate *g, const c
 	char state[16] = "";
 	int64_t eval = 0;
 
-	if (atr_store_gate_scoring(STORE(r), g, version_id, &eval, state, sizeof(state)) < 0 || !eval)
+	if (!atr_store_benchmark_custom_direction(STORE(r), g->benchmark_id, g->metric) ||
+	    atr_store_gate_scoring(STORE(r), g, version_id, &eval, state, sizeof(state)) < 0 || !eval)
 		return 0;
 	atr_reply_conflict(r, "evaluation",
 			   "alias '%s' needs an evaluation on benchmark '%s' with %s %s %g; the scorer of "
