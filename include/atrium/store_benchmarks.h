@@ -74,7 +74,8 @@ int atr_store_evaluation_list(struct atr_store *s, int64_t benchmark_id, int64_t
 /*
  * A page of the leaderboard: best first; the cursor is [sort_key, evaluation id] of the last
  * row (p->after_kind ATR_PAGE_NUM). Items: {rank, evaluation_id, subject: model_version|run,
- * model, version, run_id, primary, metrics, created_by, created_at}.
+ * model, version, run_id, primary, metrics, scorer (its scorer's state or null), created_by,
+ * created_at}; rank is null on the unranked rows (ATR_LEADER_UNRANKED), which come last.
  */
 int atr_store_leaderboard(struct atr_store *s, int64_t benchmark_id, const struct atr_page *p, json_t *arr, bool *more);
 
@@ -131,6 +132,22 @@ int atr_store_evaluation_scorer_state(struct atr_store *s, int64_t id, const cha
 				      const char *error);
 /* The scorer's metrics joined to the evaluation's; its scorer state 'scored'. */
 int atr_store_evaluation_scorer_done(struct atr_store *s, int64_t id, const json_t *metrics);
+/*
+ * A benchmark may be ranked by one of its scorer's metrics (its primary metric). Its
+ * evaluations then enter the leaderboard when their scorer ends: while it is pending or
+ * running, or when it failed, the subject's row (if it has no better one) carries this
+ * sort key, worse than any value, and is shown without a rank.
+ */
+#define ATR_LEADER_UNRANKED 1e300
+/* The direction of the benchmark's custom metric: 1 higher is better, -1 lower, 0 not one. */
+int atr_store_benchmark_custom_direction(struct atr_store *s, int64_t id, const char *metric);
+/* The version's newest evaluation on the gate's benchmark still lacking the gate's metric
+ * because its scorer is pending, running (first) or failed: its id and scorer state (0: none). */
+int atr_store_gate_scoring(struct atr_store *s, const struct atr_gate *g, int64_t version_id, int64_t *evaluation_id,
+			   char *state, size_t len);
+/* Whether the job is a scorer's job (it reads the ground truth and prints the scorer's output:
+ * only the project's editors see it). True when it cannot tell. */
+bool atr_store_job_scores(struct atr_store *s, int64_t job_id);
 /* Up to max ids (> after_id, ascending) of the evaluations whose scorer is pending or running. */
 int atr_store_evaluation_scorer_active(struct atr_store *s, int64_t after_id, int64_t *ids, size_t max, size_t *n);
 

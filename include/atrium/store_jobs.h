@@ -104,6 +104,7 @@ struct atr_job_filter {
 	/* non-zero: the jobs of competitions' model submissions only where this user (-1: nobody)
 	 * owns the project (src/api/competition_models.c) */
 	int64_t comp_jobs_for;
+	int64_t scorers_to; /* benchmark scorers' jobs only where this user is an editor (-1: none); 0: all */
 };
 /* Newest first. */
 int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, const struct atr_page *p, json_t *arr,

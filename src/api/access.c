@@ -328,7 +328,24 @@ static int load_job(struct atr_req *r, struct api_res *x)
 		rc = 1;
 	if (rc == 0)
 		atr_req_audit_object(r, "job:%lld", (long long)id);
+	/* a benchmark scorer's job (its inputs, log and outputs show the ground truth): editors only */
+	if (rc == 0 && x->role < ATR_PROLE_EDITOR && atr_store_job_scores(STORE(r), id)) {
+		atr_reply_forbidden(r, NULL,
+				    "job %lld scores evaluations of a benchmark: only the editors of project '%s'"
+				    " see it",
+				    (long long)id, x->project.name);
+		return -1;
+	}
 	return rc;
+}
+
+int64_t api_scorer_jobs_visible_to(struct atr_req *r, bool project_loaded)
+{
+	int64_t user = atr_req_who(r)->user_id ? atr_req_who(r)->user_id : -1;
+
+	if (project_loaded)
+		return RES(r)->role >= ATR_PROLE_EDITOR ? 0 : user;
+	return atr_req_who(r)->admin ? 0 : user;
 }
 
 static int load_model(struct atr_req *r, struct api_res *x)

@@ -485,6 +485,13 @@ int api_scorer_check_or_reply(struct atr_req *r, const struct atr_benchmark *b, 
 const json_t *api_scorer_of(const json_t *body);
 /* The benchmark's scorer (new reference; JSON null when none). */
 json_t *api_scorer_json(struct atr_store *s, int64_t benchmark_id);
+/* The job lists' filter of benchmark scorers' jobs (struct atr_job_filter's scorers_to): 0
+ * when the caller sees them all (an admin; an editor of the loaded project when
+ * project_loaded), else the caller's user id (only where they are an editor; -1: none). */
+int64_t api_scorer_jobs_visible_to(struct atr_req *r, bool project_loaded);
+/* The direction of the scorer's metric name (borrowed scorer, may be NULL): 1 higher is
+ * better, -1 lower, 0 when the scorer has no such metric. */
+int api_scorer_direction(const json_t *scorer, const char *name);
 /* Hides an evaluation's scorer job and error from those below editor. */
 void api_scorer_redact(struct atr_req *r, json_t *evaluation);
 void api_gate_get(struct atr_req *r);

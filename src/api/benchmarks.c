@@ -207,7 +207,10 @@ static int metrics_or_reply(struct atr_req *r, const json_t *body, struct atr_be
 	for (i = 0; i < b->n_metrics; i++)
 		if (!strcmp(b->metrics[i], b->primary_metric))
 			return 0;
-	atr_reply_invalid(r, "primary_metric", "'primary_metric' must be one of the benchmark's metrics");
+	if (api_scorer_direction(api_scorer_of(body), b->primary_metric)) /* a custom metric ranks */
+		return 0;
+	atr_reply_invalid(r, "primary_metric",
+			  "'primary_metric' must be one of the benchmark's metrics or its scorer's");
 	return -1;
 }
 
@@ -360,28 +363,58 @@ void api_benchmarks_get(struct atr_req *r)
 	api_benchmark_reply(r, 200, RES(r)->benchmark.id);
 }
 
+/* The primary metric the patch leaves (its direction into *dir), checked against the scorer it
+ * leaves (the body's when it has one, else the stored one): -1 after a 400 naming the field. */
+static int patch_primary_or_reply(struct atr_req *r, const char **primary, int *dir)
+{
+	const struct atr_benchmark *b = &RES(r)->benchmark;
+	const json_t *body = atr_req_body(r);
+	const char *name = atr_json_str(body, "primary_metric", NULL);
+	int64_t creator;
+	int err;
+	json_t *stored =
+		json_object_get(body, "scorer") ? NULL : atr_store_benchmark_scorer(STORE(r), b->id, &creator, &err);
+	const json_t *scorer = stored ? stored : api_scorer_of(body);
+	const struct atr_scoring_metric *m = NULL;
+
+	for (size_t i = 0; name && i < b->n_metrics; i++)
+		if (!strcmp(b->metrics[i], name))
+			m = atr_scoring_metric_find(name);
+	*dir = m ? (m->direction == ATR_SCORING_LOWER ? -1 : 1)
+		 : api_scorer_direction(scorer, name ? name : b->primary_metric);
+	json_decref(stored);
+	if (name && !*dir) {
+		atr_reply_invalid(r, "primary_metric",
+				  "'primary_metric' must be one of the benchmark's metrics or its scorer's");
+		return -1;
+	}
+	if (!name && !atr_scoring_metric_find(b->primary_metric) && !*dir) {
+		atr_reply_invalid(r, "scorer",
+				  "the benchmark is ranked by its scorer's metric '%s'; change 'primary_metric' first",
+				  b->primary_metric);
+		return -1;
+	}
+	/* a new scorer may change the custom primary metric's direction: rank again */
+	*primary = name ? name
+		   : json_object_get(body, "scorer") && *dir && !atr_scoring_metric_find(b->primary_metric)
+			   ? b->primary_metric
+			   : NULL;
+	return 0;
+}
+
 void api_benchmarks_patch(struct atr_req *r)
 {
 	const struct atr_benchmark *b = &RES(r)->benchmark;
-	const char *primary = atr_json_str(atr_req_body(r), "primary_metric", NULL);
 	const json_t *scorer = json_object_get(atr_req_body(r), "scorer");
-	const struct atr_scoring_metric *m = NULL;
-	size_t i;
-	int rc;
+	const char *primary = NULL;
+	int rc, dir = 1;
 
-	for (i = 0; primary && i < b->n_metrics; i++)
-		if (!strcmp(b->metrics[i], primary))
-			m = atr_scoring_metric_find(primary);
-	if (primary && !m) {
-		atr_reply_invalid(r, "primary_metric", "'primary_metric' must be one of the benchmark's metrics");
+	if (api_scorer_check_or_reply(r, b, scorer) < 0 || patch_primary_or_reply(r, &primary, &dir) < 0)
 		return;
-	}
-	if (api_scorer_check_or_reply(r, b, scorer) < 0)
-		return;
-	rc = atr_store_benchmark_update(STORE(r), b->id, atr_json_str(atr_req_body(r), "description", NULL), primary,
-					m && m->direction == ATR_SCORING_LOWER ? -1 : 1);
-	if (rc == 0 && scorer)
-		rc = atr_store_benchmark_set_scorer(STORE(r), b->id, api_scorer_of(atr_req_body(r)));
+	rc = scorer ? atr_store_benchmark_set_scorer(STORE(r), b->id, api_scorer_of(atr_req_body(r))) : 0;
+	if (rc == 0)
+		rc = atr_store_benchmark_update(STORE(r), b->id, atr_json_str(atr_req_body(r), "description", NULL),
+						primary, dir);
 	if (rc < 0) {
 		atr_reply_err(r, rc, NULL, "could not change the benchmark");
 		return;

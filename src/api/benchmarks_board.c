@@ -2,7 +2,9 @@
  * benchmarks_board.c: a benchmark's leaderboard, GET .../leaderboard: each model version's
  * (or run's) best evaluation by the primary metric, best first (ties: the earlier
  * evaluation), the other metrics alongside; paged, as JSON or CSV (?format=csv: the same
- * page, its next cursor in the X-Next-Cursor header).
+ * page, its next cursor in the X-Next-Cursor header; the scorer's metrics follow the built-in
+ * ones). A benchmark ranked by its scorer's metric shows the evaluations whose scorer is
+ * pending, running or failed last, without a rank (atr_store_leaderboard).
  */
 #include "api.h"
 #include "atrium/buf.h"
@@ -41,7 +43,24 @@ static int csv_value(struct atr_buf *b, const json_t *v)
 	return 0; /* null: empty */
 }
 
-static int csv_row(struct atr_buf *b, const struct atr_benchmark *bm, const json_t *it)
+/* The scorer's metrics other than the primary one: ",name" each (header) or ",value" (row). */
+static int csv_custom(struct atr_buf *b, const struct atr_benchmark *bm, const json_t *scorer, const json_t *metrics)
+{
+	const json_t *m;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(scorer, "metrics"), i, m)
+	{
+		const char *name = atr_json_str(m, "name", "");
+		if (strcmp(name, bm->primary_metric))
+			rc |= atr_buf_puts(b, ",") |
+			      (metrics ? csv_value(b, json_object_get(metrics, name)) : csv_str(b, name));
+	}
+	return rc;
+}
+
+static int csv_row(struct atr_buf *b, const struct atr_benchmark *bm, const json_t *scorer, const json_t *it)
 {
 	static const char *const head[] = { "rank", "evaluation_id", "subject", "model", "version", "run_id" };
 	const json_t *metrics = json_object_get(it, "metrics");
@@ -53,6 +72,9 @@ static int csv_row(struct atr_buf *b, const struct atr_benchmark *bm, const json
 	for (size_t i = 0; i < bm->n_metrics; i++)
 		if (strcmp(bm->metrics[i], bm->primary_metric))
 			rc |= atr_buf_puts(b, ",") | csv_value(b, json_object_get(metrics, bm->metrics[i]));
+	rc |= csv_custom(b, bm, scorer, metrics ? metrics : json_null());
+	if (json_is_object(scorer)) /* the scorer's state: pending, running, scored or failed */
+		rc |= atr_buf_puts(b, ",") | csv_value(b, json_object_get(it, "scorer"));
 	rc |= atr_buf_puts(b, ",") | csv_value(b, json_object_get(it, "created_by"));
 	rc |= atr_buf_puts(b, ",") | csv_value(b, json_object_get(it, "created_at"));
 	return rc | atr_buf_puts(b, "\r\n");
@@ -61,6 +83,7 @@ static int csv_row(struct atr_buf *b, const struct atr_benchmark *bm, const json
 static void reply_csv(struct atr_req *r, const json_t *items, json_t *next)
 {
 	const struct atr_benchmark *bm = &RES(r)->benchmark;
+	json_t *scorer = api_scorer_json(STORE(r), bm->id);
 	struct atr_buf b;
 	char *cursor = next ? atr_cursor_encode(next) : NULL;
 	const json_t *it;
@@ -72,9 +95,11 @@ static void reply_csv(struct atr_req *r, const json_t *items, json_t *next)
 	for (i = 0; i < bm->n_metrics; i++)
 		if (strcmp(bm->metrics[i], bm->primary_metric))
 			rc |= atr_buf_puts(&b, ",") | csv_str(&b, bm->metrics[i]);
+	rc |= csv_custom(&b, bm, scorer, NULL) | atr_buf_puts(&b, json_is_object(scorer) ? ",scorer" : "");
 	rc |= atr_buf_puts(&b, ",created_by,created_at\r\n");
-	json_array_foreach(items, i, it) rc |= csv_row(&b, bm, it);
+	json_array_foreach(items, i, it) rc |= csv_row(&b, bm, scorer, it);
 	json_decref(next);
+	json_decref(scorer);
 	if (rc) {
 		free(cursor);
 		atr_buf_release(&b);

@@ -60,7 +60,7 @@ void api_gate_put(struct atr_req *r)
 	}
 	for (i = 0; rc == 0 && i < b.n_metrics && strcmp(b.metrics[i], metric); i++)
 		;
-	if (rc == 0 && i == b.n_metrics) {
+	if (rc == 0 && i == b.n_metrics && !atr_store_benchmark_custom_direction(STORE(r), b.id, metric)) {
 		atr_reply_invalid(r, "metric", "benchmark '%s' does not score '%s'", b.name, metric);
 		return;
 	}
@@ -94,6 +94,26 @@ void api_gate_delete(struct atr_req *r)
 	atr_reply_empty(r, 204);
 }
 
+/* A gate on a custom metric not met while the version's evaluation waits for its scorer (or
+ * its scorer failed): a 409 saying so (-1), else 0. */
+static int scoring_or_reply(struct atr_req *r, const struct atr_gate *g, const char *alias, int64_t version_id,
+			    int64_t number)
+{
+	char state[16] = "";
+	int64_t eval = 0;
+
+	if (!atr_store_benchmark_custom_direction(STORE(r), g->benchmark_id, g->metric) ||
+	    atr_store_gate_scoring(STORE(r), g, version_id, &eval, state, sizeof(state)) < 0 || !eval)
+		return 0;
+	atr_reply_conflict(r, "evaluation",
+			   "alias '%s' needs an evaluation on benchmark '%s' with %s %s %g; the scorer of "
+			   "evaluation %lld of version %lld is %s: the gate is not met %s",
+			   alias, g->benchmark, g->metric, g->direction > 0 ? ">=" : "<=", g->threshold,
+			   (long long)eval, (long long)number, state,
+			   strcmp(state, "failed") ? "until it has scored" : "(evaluate the version again)");
+	return -1;
+}
+
 int api_gate_or_reply(struct atr_req *r, int64_t model_id, const char *alias, int64_t version_id)
 {
 	struct atr_gate g;
@@ -108,6 +128,8 @@ int api_gate_or_reply(struct atr_req *r, int64_t model_id, const char *alias, in
 		return -1;
 	}
 	number = atr_store_model_version_number(STORE(r), version_id);
+	if (scoring_or_reply(r, &g, alias, version_id, number) < 0)
+		return -1;
 	if (isnan(best))
 		atr_reply_conflict(
 			r, "evaluation",

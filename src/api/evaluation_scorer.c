@@ -76,6 +76,19 @@ int api_scorer_check_or_reply(struct atr_req *r, const struct atr_benchmark *b, 
 	return 0;
 }
 
+int api_scorer_direction(const json_t *scorer, const char *name)
+{
+	const json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(scorer, "metrics"), i, it)
+	{
+		if (name && !strcmp(atr_json_str(it, "name", ""), name))
+			return strcmp(atr_json_str(it, "direction", ""), "lower") ? 1 : -1;
+	}
+	return 0;
+}
+
 json_t *api_scorer_json(struct atr_store *s, int64_t benchmark_id)
 {
 	int64_t creator = 0;

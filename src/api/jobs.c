@@ -312,6 +312,7 @@ void api_jobs_list(struct atr_req *r)
 	f.project_id = RES(r)->project.id;
 	if (RES(r)->role < ATR_PROLE_OWNER) /* (competitions' model jobs: organisers only) */
 		f.comp_jobs_for = atr_req_who(r)->kind == ATR_P_USER ? atr_req_who(r)->user_id : -1;
+	f.scorers_to = api_scorer_jobs_visible_to(r, true);
 	reply_list(r, &f);
 }
 
@@ -334,6 +335,7 @@ void api_jobs_list_all(struct atr_req *r)
 	}
 	if (!atr_req_who(r)->admin)
 		f.visible_to = f.comp_jobs_for = atr_req_who(r)->user_id;
+	f.scorers_to = api_scorer_jobs_visible_to(r, false);
 	reply_list(r, &f);
 }
 

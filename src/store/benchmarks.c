@@ -145,6 +145,7 @@ int atr_store_benchmark_list(struct atr_store *s, int64_t project_id, const stru
 /* The leaderboard again from the evaluations: each subject's best by the (new) primary metric. */
 static int rebuild_leaders(struct atr_store *s, int64_t id, const char *primary, int direction)
 {
+	int custom = atr_store_benchmark_custom_direction(s, id, primary) != 0;
 	sqlite3_stmt *del = atr_db_stmt(s->db, "DELETE FROM benchmark_leaders WHERE benchmark_id = ?");
 	sqlite3_stmt *ins;
 	char path[48];
@@ -158,14 +159,17 @@ static int rebuild_leaders(struct atr_store *s, int64_t id, const char *primary,
 	ins = atr_db_stmt(s->db, "INSERT INTO benchmark_leaders(benchmark_id, subject, evaluation_id, sort_key)"
 				 " SELECT ?1, subject, id, k FROM (SELECT subject, id, k, row_number() OVER"
 				 " (PARTITION BY subject ORDER BY k, id) AS n FROM (SELECT subject, id,"
-				 " ?3 * json_extract(metrics, ?2) AS k FROM evaluations WHERE benchmark_id = ?1))"
-				 " WHERE n = 1 AND k IS NOT NULL");
+				 " coalesce(?3 * json_extract(metrics, ?2), CASE WHEN ?4 AND scorer_state IN"
+				 " ('pending', 'running', 'failed') THEN ?5 END) AS k FROM evaluations"
+				 " WHERE benchmark_id = ?1)) WHERE n = 1 AND k IS NOT NULL");
 	if (!ins)
 		return ATR_EDB;
 	snprintf(path, sizeof(path), "$.\"%s\"", primary);
 	sqlite3_bind_int64(ins, 1, id);
 	atr_db_bind_text(ins, 2, path);
 	sqlite3_bind_int(ins, 3, -direction);
+	sqlite3_bind_int(ins, 4, custom);
+	sqlite3_bind_double(ins, 5, ATR_LEADER_UNRANKED);
 	if ((rc = atr_db_step_write(ins)) < 0)
 		return rc;
 	ins = atr_db_stmt(s->db, "UPDATE evaluations SET primary_value = json_extract(metrics, ?2)"

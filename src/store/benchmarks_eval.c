@@ -283,8 +283,8 @@ int atr_store_leaderboard(struct atr_store *s, int64_t benchmark_id, const struc
 		s->db,
 		"SELECT l.evaluation_id, CASE WHEN substr(l.subject, 1, 3) = 'mv:' THEN 'model_version'"
 		" ELSE 'run' END AS subject, m.name AS model, mv.version, e.run_id, e.primary_value AS \"primary\","
-		" e.metrics AS metrics__json, e.actor AS created_by, e.created_at, l.sort_key"
-		" FROM benchmark_leaders l JOIN evaluations e ON e.id = l.evaluation_id LEFT JOIN"
+		" e.metrics AS metrics__json, e.scorer_state AS scorer, e.actor AS created_by, e.created_at,"
+		" l.sort_key FROM benchmark_leaders l JOIN evaluations e ON e.id = l.evaluation_id LEFT JOIN"
 		" model_versions mv ON mv.id = e.model_version_id LEFT JOIN models m ON m.id = mv.model_id"
 		" WHERE l.benchmark_id = ?1 AND (?2 = 0 OR l.sort_key > ?3 OR (l.sort_key = ?3 AND"
 		" l.evaluation_id > ?2)) ORDER BY l.sort_key, l.evaluation_id LIMIT ?4");
@@ -305,7 +305,9 @@ int atr_store_leaderboard(struct atr_store *s, int64_t benchmark_id, const struc
 		return rc;
 	json_array_foreach(arr, i, it)
 	{
-		if (json_object_set_new(it, "rank", json_integer((json_int_t)(rank + (int64_t)i))) < 0)
+		bool unranked = json_number_value(json_object_get(it, "sort_key")) >= ATR_LEADER_UNRANKED;
+		if (json_object_set_new(it, "rank",
+					unranked ? json_null() : json_integer((json_int_t)(rank + (int64_t)i))) < 0)
 			return ATR_ENOMEM;
 	}
 	return 0;

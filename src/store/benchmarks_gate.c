@@ -35,7 +35,7 @@ int atr_store_gate_set(struct atr_store *s, const struct atr_gate *g, const char
 	return atr_db_step_write(st);
 }
 
-/* The metric's direction, from the scoring library's table. */
+/* The metric's direction, from the scoring library's table (a custom one's: the benchmark's scorer). */
 static int direction_of(const char *metric)
 {
 	const struct atr_scoring_metric *m = atr_scoring_metric_find(metric);
@@ -44,6 +44,7 @@ static int direction_of(const char *metric)
 
 int atr_store_gate_get(struct atr_store *s, int64_t model_id, struct atr_gate *out)
 {
+	int dir;
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT g.benchmark_id, b.name, g.metric, g.threshold FROM model_gates g"
 					      " JOIN benchmarks b ON b.id = g.benchmark_id WHERE g.model_id = ?");
 	int rc;
@@ -61,7 +62,10 @@ int atr_store_gate_get(struct atr_store *s, int64_t model_id, struct atr_gate *o
 		out->threshold = sqlite3_column_double(st, 3);
 		out->direction = direction_of(out->metric);
 	}
-	return atr_db_row_done(st, rc);
+	if ((rc = atr_db_row_done(st, rc)) == 0 &&
+	    (dir = atr_store_benchmark_custom_direction(s, out->benchmark_id, out->metric)) != 0)
+		out->direction = dir;
+	return rc;
 }
 
 int atr_store_gate_delete(struct atr_store *s, int64_t model_id)

@@ -489,8 +489,10 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 		       " WHERE m.project_id = p.id AND m.user_id = ?6)) AND (?7 = 0 OR j.id < ?7)"
 		       " AND (?10 = 0 OR NOT EXISTS (SELECT 1 FROM competition_submissions x WHERE x.job_id = j.id)"
 		       " OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = ?10"
-		       " AND m.role = 'owner')) ORDER BY j.id DESC "
-		       "LIMIT ?8");
+		       " AND m.role = 'owner'))"
+		       " AND (?11 = 0 OR NOT EXISTS (SELECT 1 FROM evaluations ev WHERE ev.scorer_job_id = j.id)"
+		       " OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = ?11"
+		       " AND m.role IN ('editor', 'owner'))) ORDER BY j.id DESC LIMIT ?8");
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, f->project_id);
@@ -503,6 +505,7 @@ int atr_store_job_list(struct atr_store *s, const struct atr_job_filter *f, cons
 	sqlite3_bind_int(st, 8, p->limit + 1);
 	sqlite3_bind_int64(st, 9, f->worker_id);
 	sqlite3_bind_int64(st, 10, f->comp_jobs_for);
+	sqlite3_bind_int64(st, 11, f->scorers_to);
 	return atr_store_collect(st, p->limit, arr, more);
 }
 
