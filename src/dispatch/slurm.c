@@ -156,7 +156,8 @@ static void read_log(struct sjob *j, bool all)
 
 /* ---- states ---- */
 
-/* The report of a Slurm end state (NULL state: not an end; "lost": requeue). */
+/* The report of a Slurm end state (NULL state: not an end; "lost": requeue; "outside": a
+ * cancel nobody asked Atrium for). */
 static const char *end_state(const char *st, bool cancel_asked)
 {
 	static const struct {
@@ -169,8 +170,26 @@ static const char *end_state(const char *st, bool cancel_asked)
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(st, map[i].slurm))
-			return !strcmp(map[i].atrium, "cancelled") && !cancel_asked ? "failed" : map[i].atrium;
+			return !strcmp(map[i].atrium, "cancelled") && !cancel_asked ? "outside" : map[i].atrium;
 	return NULL;
+}
+
+/* Slurm lost the attempt (node failure, preemption: it ended so, or Slurm requeued it by
+ * itself, which 22.05 does whatever the submission said): what Slurm still holds of it is
+ * cancelled, and the engine requeues the job as a new attempt (a new Slurm job) within
+ * max_attempts, or fails it with why. */
+static void lose(struct sjob *j, const char *why)
+{
+	struct atr_slurm *s = j->cl->s;
+	int64_t id = j->job_id, worker = j->cl->c.worker_id, attempt = j->attempt;
+
+	atr_warn("job %lld: %s", (long long)id, why);
+	if (j->sending) {
+		j->sending = false;
+		atr_engine_dispatch_result(s->e, id, ATR_DISPATCH_ACCEPTED, NULL);
+	}
+	atr_slurm_abort(s, id); /* (cancels it in Slurm, forgets it here) */
+	atr_engine_attempt_lost(s->e, id, worker, attempt, why);
 }
 
 static void report_end(struct sjob *j, const json_t *sj, const char *st)
@@ -182,15 +201,22 @@ static void report_end(struct sjob *j, const json_t *sj, const char *st)
 	struct atr_job_report rep = { .job_id = j->job_id, .attempt = j->attempt, .worker_id = j->cl->c.worker_id };
 
 	read_log(j, true);
+	snprintf(msg, sizeof(msg), "slurm job %lld ended %s (%s)", (long long)j->slurm_id, st,
+		 atr_json_str(sj, "state_reason", "None"));
+	if (!strcmp(to, "lost")) {
+		lose(j, msg);
+		return;
+	}
 	if (j->sending) {
 		j->sending = false;
 		atr_engine_dispatch_result(s->e, j->job_id, ATR_DISPATCH_ACCEPTED, NULL);
 	}
-	snprintf(msg, sizeof(msg), "slurm job %lld ended %s (%s)", (long long)j->slurm_id, st,
-		 atr_json_str(sj, "state_reason", "None"));
-	rep.state = !strcmp(to, "lost") ? "cancelled" : to; /* (not asked for: handed back, requeued) */
+	if (!strcmp(to, "outside"))
+		snprintf(msg, sizeof(msg), "cancelled in Slurm outside Atrium (scancel or an admin): slurm job %lld",
+			 (long long)j->slurm_id);
+	rep.state = !strcmp(to, "outside") ? "failed" : to;
 	rep.message = msg;
-	rep.has_exit_code = strcmp(to, "lost") != 0 && (raw & 0x7f) == 0;
+	rep.has_exit_code = (raw & 0x7f) == 0 && strcmp(to, "outside") != 0;
 	rep.exit_code = (raw >> 8) & 0xff;
 	rep.has_signal = (raw & 0x7f) != 0;
 	rep.signal = raw & 0x7f;
@@ -200,7 +226,15 @@ static void report_end(struct sjob *j, const json_t *sj, const char *st)
 	atr_store_cluster_job_done(s->o.store, j->job_id, j->attempt);
 	/* (freed first: the engine moves the job on, and forgets it here through abort) */
 	slurm_job_free(j);
-	atr_engine_report(s->e, &rep); /* "cancelled" nobody asked for ("lost"): handed back, requeued */
+	atr_engine_report(s->e, &rep);
+}
+
+/* Whether Slurm requeued the attempt by itself: a restart counted, a requeue state, or pending
+ * again after it ran. */
+static bool requeued(const struct sjob *j, const json_t *sj, const char *st)
+{
+	return atr_json_int(sj, "restart_cnt", 0) > 0 || !strncmp(st, "REQUEUE", 7) ||
+	       (j->ran && !strcmp(st, "PENDING"));
 }
 
 /* One job of the answer: ours by id, or by name while its submission's answer is missing. */
@@ -233,8 +267,14 @@ static bool apply(struct scl *cl, const json_t *sj)
 
 	if (!j)
 		return false;
-	if (end_state(st, true)) {
+	if (end_state(st, true)) { /* (an end wins: a run Slurm restarted may have completed) */
 		report_end(j, sj, st);
+		return true;
+	}
+	if (requeued(j, sj, st)) {
+		snprintf(reason, sizeof(reason), "slurm requeued its job %lld (node failure or preemption)",
+			 (long long)j->slurm_id);
+		lose(j, reason);
 		return true;
 	}
 	if (!strcmp(st, "PENDING") || !strcmp(st, "CONFIGURING")) {
@@ -242,7 +282,8 @@ static bool apply(struct scl *cl, const json_t *sj)
 		atr_store_job_set_pending(cl->s->o.store, j->job_id, reason);
 		return false;
 	}
-	if (j->sending) { /* RUNNING, COMPLETING, SUSPENDED...: it started */
+	j->ran = true; /* RUNNING, COMPLETING, SUSPENDED...: it started */
+	if (j->sending) {
 		j->sending = false;
 		atr_engine_dispatch_result(cl->s->e, j->job_id, ATR_DISPATCH_ACCEPTED, NULL);
 		return true;

@@ -21,6 +21,7 @@ struct sjob {
 	char dir[1200];			   /* its folder in the shared directory */
 	bool sending;			   /* the engine waits for the dispatch result */
 	bool cancel, cancel_sent, ended;
+	bool ran;    /* seen running: back to pending means Slurm requeued it */
 	bool lookup; /* an earlier try may have reached Slurm: look the name up first */
 	char *body;  /* the submission */
 	struct atr_xfer *xfer;

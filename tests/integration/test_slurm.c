@@ -294,6 +294,106 @@ static void test_timeout(void **state)
 	json_decref(j);
 }
 
+static long long attempts_of(long long id)
+{
+	json_t *j = job(id);
+	long long n = f_int(j, "attempts");
+	json_decref(j);
+	return n;
+}
+
+static void wait_attempts(long long id, long long n, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms && attempts_of(id) < n; t += 200)
+		sleep_ms(200);
+	assert_int_equal(attempts_of(id), n);
+}
+
+/* The single node goes down (its running job with it), then back up. */
+static void node_down(void)
+{
+	assert_int_equal(h_sh("scontrol update nodename=$(hostname -s) state=down reason=atrium-test"), 0);
+}
+
+static void node_up(void)
+{
+	for (int t = 0; t < 150; t++) {
+		h_sh("scontrol update nodename=$(hostname -s) state=resume >/dev/null 2>&1");
+		if (h_sh("sinfo -h -n $(hostname -s) -o %%t | grep -qv 'down\\|drain\\|fail'") == 0)
+			return;
+		sleep_ms(200);
+	}
+	fprintf(stderr, "the node did not come back\n");
+	fail();
+}
+
+/* The node fails mid-job: Slurm 22.05 requeues the job by itself (whatever the submission
+ * said); Atrium counts it as a lost attempt, cancels Slurm's copy and submits the next attempt. */
+static void test_node_down_requeues(void **state)
+{
+	long long id;
+	json_t *j;
+	char *txt;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":2,\"command\":\"echo attempt $ATRIUM_ATTEMPT; "
+		    "if [ $ATRIUM_ATTEMPT = 1 ]; then exec sleep 300; fi; echo done on attempt $ATRIUM_ATTEMPT\"}");
+	wait_state(id, "running", 60000);
+	node_down();
+	wait_attempts(id, 2, 60000); /* lost, requeued, submitted again (pending: the node is down) */
+	node_up();
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_int_equal(f_int(j, "attempts"), 2);
+	json_decref(j);
+	expect_log(id, "done on attempt 2");
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/events", id), editor, NULL, 200);
+	txt = json_dumps(j, 0);
+	assert_non_null(strstr(txt, "requeued: slurm requeued its job"));
+	free(txt);
+	json_decref(j);
+}
+
+/* No attempt left: the job fails, saying why; Slurm keeps nothing of it. */
+static void test_node_down_no_attempts_left(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":\"exec sleep 300\"}");
+	wait_state(id, "running", 60000);
+	node_down();
+	j = wait_job(id, 60);
+	node_up();
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_int_equal(f_int(j, "attempts"), 1);
+	assert_non_null(strstr(f_str(j, "message"), "slurm requeued"));
+	assert_non_null(strstr(f_str(j, "message"), "no attempts remain"));
+	json_decref(j);
+	for (int t = 0; t < 100 && squeue_count(0); t++)
+		sleep_ms(200);
+	assert_int_equal(squeue_count(0), 0);
+}
+
+/* scancel behind Atrium's back: the job fails, and its message says so. */
+static void test_scancel_outside(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":3,\"command\":\"exec sleep 300\"}");
+	wait_state(id, "running", 60000);
+	assert_int_equal(h_sh("squeue -h -o '%%i %%j' | awk '$2 ~ /^atrium-%lld-/ {print $1}' | xargs -r scancel", id),
+			 0);
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_non_null(strstr(f_str(j, "message"), "cancelled in Slurm outside Atrium"));
+	assert_int_equal(f_int(j, "attempts"), 1); /* not requeued: someone meant it */
+	json_decref(j);
+}
+
 static const char *cluster_label(json_t *j)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
@@ -393,6 +493,9 @@ int main(void)
 		cmocka_unit_test(test_server_restart_mid_run),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_default_cluster),
+		cmocka_unit_test(test_node_down_requeues),
+		cmocka_unit_test(test_node_down_no_attempts_left),
+		cmocka_unit_test(test_scancel_outside),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
