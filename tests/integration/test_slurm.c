@@ -394,6 +394,32 @@ static void test_scancel_outside(void **state)
 	json_decref(j);
 }
 
+/* The output file is read in the thread pool: logs?follow=1 streams it as it grows and ends
+ * with the job; a tail longer than one read (256 KiB) arrives whole. */
+static void test_logs_follow(void **state)
+{
+	long long id;
+	struct h_resp r;
+	char *l;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"command\":\"echo tick 1; sleep 3; echo tick 2; seq 1 100000\"}");
+	wait_state(id, "running", 60000);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?follow=1", id), viewer, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "tick 1\n"));
+	assert_non_null(strstr(r.body, "tick 2\n"));
+	assert_non_null(strstr(r.body, "\n100000\n"));
+	h_resp_free(&r);
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	l = logs(id);
+	assert_int_equal(strlen(l), 14 + 588895);
+	free(l);
+}
+
 static const char *cluster_label(json_t *j)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
@@ -496,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_node_down_requeues),
 		cmocka_unit_test(test_node_down_no_attempts_left),
 		cmocka_unit_test(test_scancel_outside),
+		cmocka_unit_test(test_logs_follow),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
