@@ -151,11 +151,13 @@ static const char *end_state(const char *st, bool cancel_asked)
  * itself, which 22.05 does whatever the submission said): what Slurm still holds of it is
  * cancelled, and the engine requeues the job as a new attempt (a new Slurm job) within
  * max_attempts, or fails it with why. */
-static void lose(struct sjob *j, const char *why)
+static void lose(struct sjob *j, const char *lost_why)
 {
 	struct atr_slurm *s = j->cl->s;
 	int64_t id = j->job_id, worker = j->cl->c.worker_id, attempt = j->attempt;
+	char why[200];
 
+	atr_copy(why, sizeof(why), lost_why); /* (it may be the job's, freed below) */
 	atr_warn("job %lld: %s", (long long)id, why);
 	if (j->sending) {
 		j->sending = false;
