@@ -78,10 +78,16 @@ static void reply_cluster(struct atr_req *r, unsigned status, int64_t id)
 	int err;
 	json_t *o = atr_store_cluster_json(STORE(r), id, &err);
 
+	int64_t copied, reused;
+
 	if (!o) {
 		atr_reply_err(r, err, NULL, "could not read cluster %lld", (long long)id);
 		return;
 	}
+	atr_slurm_cluster_staging(APP(r)->slurm, id, &copied, &reused);
+	json_object_set_new(
+		o, "staging",
+		json_pack("{s:I, s:I}", "blobs_copied", (json_int_t)copied, "blobs_reused", (json_int_t)reused));
 	atr_reply_json(r, status, o);
 }
 

@@ -77,6 +77,7 @@ void slurm_job_free(struct sjob *j)
 	if (j->xfer)
 		atr_client_cancel(j->xfer);
 	slurm_log_read_detach(j);
+	slurm_stage_detach(j);
 	json_decref(j->end);
 	free(j->body);
 	free(j);
@@ -462,7 +463,17 @@ void atr_slurm_send(struct atr_slurm *s, struct atr_engine *e, const struct atr_
 					   "could not prepare its folder in the shared directory");
 		return;
 	}
-	slurm_submit(j);
+	if (slurm_stage(j) < 0) /* (then submitted) */
+		slurm_reject(j, "could not stage its inputs into the shared directory");
+}
+
+int atr_slurm_cluster_staging(struct atr_slurm *s, int64_t cluster_id, int64_t *copied, int64_t *reused)
+{
+	struct scl *cl = s ? cluster_find(s, cluster_id) : NULL;
+
+	*copied = cl ? cl->staged_copied : 0;
+	*reused = cl ? cl->staged_reused : 0;
+	return cl ? 0 : ATR_ENOTFOUND;
 }
 
 void atr_slurm_cancel(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd)

@@ -15,6 +15,7 @@
 struct atr_xfer;
 struct scl;
 struct slog_read;
+struct sstage;
 struct ssecret_read;
 
 /* One attempt of an Atrium job, as one Slurm batch job. */
@@ -32,6 +33,7 @@ struct sjob {
 	char *body;  /* the submission */
 	struct atr_xfer *xfer;
 	struct slog_read *log_read; /* a read of its output file in the thread pool */
+	struct sstage *stage;	    /* its inputs being staged (slurm_stage.c) */
 	json_t *end;		    /* ended: Slurm's view of its end, reported once its log is read */
 	char lost_why[200];	    /* ended so: Slurm lost it (requeued, node failure) */
 };
@@ -52,6 +54,7 @@ struct scl {
 	int secret_err;
 	int64_t secret_at_ms; /* of the last read (0: none yet) */
 	struct ssecret_read *secret_read;
+	int64_t staged_copied, staged_reused; /* input blobs (slurm_stage.c) */
 };
 
 struct atr_slurm {
@@ -65,6 +68,8 @@ struct atr_slurm {
 /* The X-SLURM-USER-* headers of the cluster (a minted or a read JWT): 0 or <0. */
 int slurm_auth_headers(const struct scl *cl, char name_hdr[128], char token_hdr[2048]);
 void slurm_submit(struct sjob *j);
+/* The attempt cannot run there: forgotten, and the engine told why (the job is freed). */
+void slurm_reject(struct sjob *j, const char *why);
 void slurm_send_cancel(struct sjob *j);
 struct atr_client_resp;
 int slurm_rest_get(struct scl *cl, const char *path, void (*cb)(void *cls, const struct atr_client_resp *resp),
@@ -92,5 +97,11 @@ void slurm_log_read_detach(struct sjob *j);
 /* Reads the cluster's secret file again in the thread pool (now, or when a minute old). */
 void slurm_secret_refresh(struct scl *cl, bool now);
 void slurm_secret_detach(struct scl *cl);
+
+/* slurm_stage.c */
+/* Stages the attempt's inputs into the shared directory in the thread pool, then submits it
+ * (or rejects it, saying why). 0, or <0 when nothing could start (the caller fails it). */
+int slurm_stage(struct sjob *j);
+void slurm_stage_detach(struct sjob *j);
 
 #endif

@@ -249,7 +249,7 @@ static void slurm_error(const struct atr_client_resp *resp, json_t *o, char *why
 		snprintf(why, len, "slurmrestd did not answer (%s)", resp->error ? resp->error : "?");
 }
 
-static void reject(struct sjob *j, const char *why)
+void slurm_reject(struct sjob *j, const char *why)
 {
 	struct atr_engine *e = j->cl->s->e;
 	int64_t id = j->job_id;
@@ -277,7 +277,7 @@ static void on_submitted(void *cls, const struct atr_client_resp *resp)
 			slurm_send_cancel(j);
 	} else if (resp->status == 200 || resp->status == 400) {
 		json_decref(o);
-		reject(j, why); /* the job itself is impossible there */
+		slurm_reject(j, why); /* the job itself is impossible there */
 		return;
 	} else {
 		/* No answer, or a server error: it may have gone through. The next poll looks its

@@ -420,6 +420,45 @@ static void test_logs_follow(void **state)
 	free(l);
 }
 
+static void put_file(const char *path, const char *data)
+{
+	struct h_resp r;
+
+	h_req(&S, "PUT", h_fmt("/api/v1/projects/hpc/datasets/cifar/versions/1/files/%s", path), editor, data, NULL,
+	      &r);
+	assert_int_equal(r.status, 201);
+	h_resp_free(&r);
+}
+
+/* Inputs are staged into the shared directory once, content-addressed (one read-only copy per
+ * blob): a second job reading the same dataset version copies nothing. */
+static void test_inputs_staged_once(void **state)
+{
+	long long id;
+	json_t *j, *st;
+	(void)state;
+
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets", editor, "{\"name\":\"cifar\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/cifar/versions", editor, "{}", 201));
+	put_file("a.csv", "1,2\n");
+	put_file("sub/b.txt", "weights!\n");
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/cifar/versions/1/commit", editor, "{}", 200));
+	for (int k = 0; k < 2; k++) {
+		id = submit("{\"cluster\":\"lab\",\"inputs\":[{\"dataset\":\"cifar\",\"version\":1,\"as\":\"train\"}],"
+			    "\"command\":\"cat $ATRIUM_INPUT_DIR/train/a.csv $ATRIUM_INPUT_DIR/train/sub/b.txt\"}");
+		j = wait_job(id, 120);
+		assert_string_equal(f_str(j, "state"), "succeeded");
+		json_decref(j);
+		expect_log(id, "1,2\nweights!\n");
+		j = h_call(&S, "GET", "/api/v1/clusters/lab", viewer, NULL, 200);
+		st = json_object_get(j, "staging");
+		assert_int_equal(f_int(st, "blobs_copied"), 2);
+		assert_int_equal(f_int(st, "blobs_reused"), 2 * k);
+		json_decref(j);
+	}
+	assert_int_equal(h_sh("test $(ls %s/atrium/blobs | wc -l) -eq 2", shared), 0);
+}
+
 static const char *cluster_label(json_t *j)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
@@ -498,12 +537,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	int rc = h_server_stop(&S, SIGTERM); /* (exit 0: no leak, no sanitizer report) */
 	(void)state;
-	assert_int_equal(h_server_stop(&S, SIGTERM), 0); /* (exit 0: no leak, no sanitizer report) */
+
 	h_server_cleanup(&S);
 	h_sh("rm -rf %s", shared);
+	/* (before any assertion: the daemons hold the caller's flock on the Slurm lock) */
 	if (started_slurm && !getenv("ATRIUM_SLURM_KEEP"))
 		h_sh("bash " UP " down >/dev/null 2>&1");
+	assert_int_equal(rc, 0);
 	return 0;
 }
 
@@ -523,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_node_down_no_attempts_left),
 		cmocka_unit_test(test_scancel_outside),
 		cmocka_unit_test(test_logs_follow),
+		cmocka_unit_test(test_inputs_staged_once),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
