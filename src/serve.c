@@ -6,6 +6,7 @@
  */
 #include "atrium/serve.h"
 #include "atrium/app.h"
+#include "atrium/artifacts.h"
 #include "atrium/auth.h"
 #include "atrium/client.h"
 #include "atrium/cluster_link.h"
@@ -283,7 +284,8 @@ static int start_parts(struct daemon *d)
 				     .store = a->store,
 				     .client = a->client,
 				     .public_url = a->public_url,
-				     .heartbeat_s = a->cfg->heartbeat_timeout_s / 3 };
+				     .heartbeat_s = a->cfg->heartbeat_timeout_s / 3,
+				     .blob_path = atr_blob_path };
 
 	if (atr_registry_new(&ro, &a->registry) < 0)
 		return ATR_EIO;

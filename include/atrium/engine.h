@@ -124,6 +124,11 @@ struct atr_job_report;
 /* A worker's final report: kept, and applied once (a repeat or a stale attempt changes nothing:
  * 0 too). <0 when it could not be kept. */
 int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep);
+/* A backend lost that attempt of the job on its own side (a Slurm job requeued by node failure or
+ * preemption): like the loss of a worker, it is requeued while max_attempts allow, else failed
+ * (cancelled when a cancel was asked for) with why in its message. A stale attempt changes
+ * nothing (0); <0 when the move could not be written. */
+int atr_engine_attempt_lost(struct atr_engine *e, int64_t job_id, int64_t worker_id, int64_t attempt, const char *why);
 /* The port a service job listens on, as its worker reported it. */
 int atr_engine_set_port(struct atr_engine *e, int64_t job_id, int port);
 /* Log bytes arrived for the job: wake its followers. */

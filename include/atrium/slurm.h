@@ -24,6 +24,8 @@ struct atr_slurm_opts {
 	struct atr_client *client;
 	const char *public_url; /* borrowed, read at each submission: how jobs reach the server */
 	int64_t heartbeat_s;	/* the longest gap between two polls */
+	/* where a blob of Atrium's store lies (artifacts.h atr_blob_path): inputs are staged from it */
+	void (*blob_path)(const struct atr_store *s, const char *sha256, char *out, size_t outlen);
 };
 
 int atr_slurm_new(const struct atr_slurm_opts *o, struct atr_slurm **out);
@@ -37,6 +39,9 @@ int atr_slurm_is_cluster_url(const char *url);
 void atr_slurm_send(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd);
 void atr_slurm_cancel(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd);
 void atr_slurm_abort(struct atr_slurm *s, int64_t job_id);
+/* The blobs the cluster's inputs staging copied into its shared directory, and reused there
+ * (since the daemon started): 0, or ATR_ENOTFOUND. */
+int atr_slurm_cluster_staging(struct atr_slurm *s, int64_t cluster_id, int64_t *copied, int64_t *reused);
 /* A JWT (HS256) for user, valid lifetime_s, signed with key: 0, or ATR_ETOOBIG when out is short. */
 int atr_slurm_jwt(const unsigned char *key, size_t keylen, const char *user, int64_t now_s, int64_t lifetime_s,
 		  char *out, size_t outlen);

@@ -81,6 +81,7 @@ static int add_view(struct atr_req *r, json_t *o)
 	struct atr_cluster c = { .id = json_integer_value(json_object_get(o, "id")),
 				 .worker_id = json_integer_value(json_object_get(o, "worker_id")) };
 	json_t *counts = json_object();
+	int64_t copied, reused;
 	int rc;
 
 	atr_copy(c.name, sizeof(c.name), atr_json_str(o, "name", ""));
@@ -90,6 +91,10 @@ static int add_view(struct atr_req *r, json_t *o)
 	}
 	json_object_set_new(o, "jobs_by_state", counts);
 	atr_cluster_link_json(APP(r)->links, c.id, o);
+	atr_slurm_cluster_staging(APP(r)->slurm, c.id, &copied, &reused);
+	json_object_set_new(
+		o, "staging",
+		json_pack("{s:I, s:I}", "blobs_copied", (json_int_t)copied, "blobs_reused", (json_int_t)reused));
 	return 0;
 }
 

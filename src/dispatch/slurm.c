@@ -31,7 +31,6 @@
 #define POLL_MIN_MS 500
 #define POLL_IDLE_MS 5000
 #define POLL_DOWN_MS 10000
-#define LOG_CHUNK (256u << 10) /* read per job per poll */
 #define MAX_CLUSTERS 256
 
 int atr_slurm_is_cluster_url(const char *url)
@@ -77,6 +76,9 @@ void slurm_job_free(struct sjob *j)
 		*pp = j->next;
 	if (j->xfer)
 		atr_client_cancel(j->xfer);
+	slurm_log_read_detach(j);
+	slurm_stage_detach(j);
+	json_decref(j->end);
 	free(j->body);
 	free(j);
 }
@@ -126,37 +128,10 @@ static int64_t poll_cap_ms(const struct scl *cl)
 	return hb > 0 && hb < POLL_IDLE_MS ? hb : POLL_IDLE_MS;
 }
 
-/* The output file's new bytes become the attempt's log (at most LOG_CHUNK a call, all when
- * the job ended). */
-static void read_log(struct sjob *j, bool all)
-{
-	struct atr_store *st = j->cl->s->o.store;
-	char path[1300], *buf = malloc(LOG_CHUNK);
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/slurm.out", j->dir);
-	if (!buf || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		free(buf);
-		return;
-	}
-	atr_store_job_log_end(st, j->job_id, j->attempt, &j->log_off);
-	while ((n = pread(fd, buf, LOG_CHUNK, j->log_off)) > 0) {
-		if (atr_store_job_log_add(st, j->job_id, j->attempt, j->log_off, buf, (size_t)n, j->cl->c.worker_id) <
-		    0)
-			break;
-		j->log_off += n;
-		atr_engine_log_appended(j->cl->s->e, j->job_id);
-		if (!all)
-			break;
-	}
-	close(fd);
-	free(buf);
-}
-
 /* ---- states ---- */
 
-/* The report of a Slurm end state (NULL state: not an end; "lost": requeue). */
+/* The report of a Slurm end state (NULL state: not an end; "lost": requeue; "outside": a
+ * cancel nobody asked Atrium for). */
 static const char *end_state(const char *st, bool cancel_asked)
 {
 	static const struct {
@@ -169,8 +144,28 @@ static const char *end_state(const char *st, bool cancel_asked)
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(st, map[i].slurm))
-			return !strcmp(map[i].atrium, "cancelled") && !cancel_asked ? "failed" : map[i].atrium;
+			return !strcmp(map[i].atrium, "cancelled") && !cancel_asked ? "outside" : map[i].atrium;
 	return NULL;
+}
+
+/* Slurm lost the attempt (node failure, preemption: it ended so, or Slurm requeued it by
+ * itself, which 22.05 does whatever the submission said): what Slurm still holds of it is
+ * cancelled, and the engine requeues the job as a new attempt (a new Slurm job) within
+ * max_attempts, or fails it with why. */
+static void lose(struct sjob *j, const char *lost_why)
+{
+	struct atr_slurm *s = j->cl->s;
+	int64_t id = j->job_id, worker = j->cl->c.worker_id, attempt = j->attempt;
+	char why[200];
+
+	atr_copy(why, sizeof(why), lost_why); /* (it may be the job's, freed below) */
+	atr_warn("job %lld: %s", (long long)id, why);
+	if (j->sending) {
+		j->sending = false;
+		atr_engine_dispatch_result(s->e, id, ATR_DISPATCH_ACCEPTED, NULL);
+	}
+	atr_slurm_abort(s, id); /* (cancels it in Slurm, forgets it here) */
+	atr_engine_attempt_lost(s->e, id, worker, attempt, why);
 }
 
 static void report_end(struct sjob *j, const json_t *sj, const char *st)
@@ -181,16 +176,18 @@ static void report_end(struct sjob *j, const json_t *sj, const char *st)
 	char msg[300];
 	struct atr_job_report rep = { .job_id = j->job_id, .attempt = j->attempt, .worker_id = j->cl->c.worker_id };
 
-	read_log(j, true);
+	snprintf(msg, sizeof(msg), "slurm job %lld ended %s (%s)", (long long)j->slurm_id, st,
+		 atr_json_str(sj, "state_reason", "None"));
 	if (j->sending) {
 		j->sending = false;
 		atr_engine_dispatch_result(s->e, j->job_id, ATR_DISPATCH_ACCEPTED, NULL);
 	}
-	snprintf(msg, sizeof(msg), "slurm job %lld ended %s (%s)", (long long)j->slurm_id, st,
-		 atr_json_str(sj, "state_reason", "None"));
-	rep.state = !strcmp(to, "lost") ? "cancelled" : to; /* (not asked for: handed back, requeued) */
+	if (!strcmp(to, "outside"))
+		snprintf(msg, sizeof(msg), "cancelled in Slurm outside Atrium (scancel or an admin): slurm job %lld",
+			 (long long)j->slurm_id);
+	rep.state = !strcmp(to, "outside") ? "failed" : to;
 	rep.message = msg;
-	rep.has_exit_code = strcmp(to, "lost") != 0 && (raw & 0x7f) == 0;
+	rep.has_exit_code = (raw & 0x7f) == 0 && strcmp(to, "outside") != 0;
 	rep.exit_code = (raw >> 8) & 0xff;
 	rep.has_signal = (raw & 0x7f) != 0;
 	rep.signal = raw & 0x7f;
@@ -200,7 +197,36 @@ static void report_end(struct sjob *j, const json_t *sj, const char *st)
 	atr_store_cluster_job_done(s->o.store, j->job_id, j->attempt);
 	/* (freed first: the engine moves the job on, and forgets it here through abort) */
 	slurm_job_free(j);
-	atr_engine_report(s->e, &rep); /* "cancelled" nobody asked for ("lost"): handed back, requeued */
+	atr_engine_report(s->e, &rep);
+}
+
+void slurm_job_concluded(struct sjob *j)
+{
+	if (j->lost_why[0])
+		lose(j, j->lost_why);
+	else
+		report_end(j, j->end, atr_json_str(j->end, "job_state", "FAILED"));
+}
+
+/* The attempt ended (lost_why: Slurm lost it): reported once the tail of its log is read. */
+static void conclude(struct sjob *j, const json_t *sj, const char *lost_why)
+{
+	j->ended = true;
+	j->end = json_deep_copy(sj);
+	if (lost_why)
+		atr_copy(j->lost_why, sizeof(j->lost_why), lost_why);
+	else if (!strcmp(end_state(atr_json_str(sj, "job_state", ""), true), "lost"))
+		snprintf(j->lost_why, sizeof(j->lost_why), "slurm job %lld ended %s (%s)", (long long)j->slurm_id,
+			 atr_json_str(sj, "job_state", ""), atr_json_str(sj, "state_reason", "None"));
+	slurm_log_read(j);
+}
+
+/* Whether Slurm requeued the attempt by itself: a restart counted, a requeue state, or pending
+ * again after it ran. */
+static bool requeued(const struct sjob *j, const json_t *sj, const char *st)
+{
+	return atr_json_int(sj, "restart_cnt", 0) > 0 || !strncmp(st, "REQUEUE", 7) ||
+	       (j->ran && !strcmp(st, "PENDING"));
 }
 
 /* One job of the answer: ours by id, or by name while its submission's answer is missing. */
@@ -231,10 +257,16 @@ static bool apply(struct scl *cl, const json_t *sj)
 	const char *st = atr_json_str(sj, "job_state", "");
 	char reason[200];
 
-	if (!j)
+	if (!j || j->ended)
 		return false;
-	if (end_state(st, true)) {
-		report_end(j, sj, st);
+	if (end_state(st, true)) { /* (an end wins: a run Slurm restarted may have completed) */
+		conclude(j, sj, NULL);
+		return true;
+	}
+	if (requeued(j, sj, st)) {
+		snprintf(reason, sizeof(reason), "slurm requeued its job %lld (node failure or preemption)",
+			 (long long)j->slurm_id);
+		conclude(j, sj, reason);
 		return true;
 	}
 	if (!strcmp(st, "PENDING") || !strcmp(st, "CONFIGURING")) {
@@ -242,7 +274,8 @@ static bool apply(struct scl *cl, const json_t *sj)
 		atr_store_job_set_pending(cl->s->o.store, j->job_id, reason);
 		return false;
 	}
-	if (j->sending) { /* RUNNING, COMPLETING, SUSPENDED...: it started */
+	j->ran = true; /* RUNNING, COMPLETING, SUSPENDED...: it started */
+	if (j->sending) {
 		j->sending = false;
 		atr_engine_dispatch_result(cl->s->e, j->job_id, ATR_DISPATCH_ACCEPTED, NULL);
 		return true;
@@ -330,7 +363,7 @@ static void on_polled(void *cls, const struct atr_client_resp *resp)
 		json_array_foreach(jobs, i, sj) changed |= apply(cl, sj);
 		for (struct sjob *j = cl->jobs; j; j = j->next)
 			if (!j->ended && j->slurm_id)
-				read_log(j, false);
+				slurm_log_read(j);
 		resubmit_missing(cl, whole);
 		/* (two seconds of overlap: a change while this poll was on its way is asked again) */
 		cl->since_s = any_lookup(cl) ? 0 : asked_at - 2;
@@ -349,6 +382,7 @@ static void poll_now(struct scl *cl)
 
 	if (cl->poll)
 		return;
+	slurm_secret_refresh(cl, cl->secret_err != 0); /* (for the next requests) */
 	if (cl->since_s > 0)
 		snprintf(path, sizeof(path), "/jobs?update_time=%lld", (long long)cl->since_s);
 	else
@@ -429,7 +463,17 @@ void atr_slurm_send(struct atr_slurm *s, struct atr_engine *e, const struct atr_
 					   "could not prepare its folder in the shared directory");
 		return;
 	}
-	slurm_submit(j);
+	if (slurm_stage(j) < 0) /* (then submitted) */
+		slurm_reject(j, "could not stage its inputs into the shared directory");
+}
+
+int atr_slurm_cluster_staging(struct atr_slurm *s, int64_t cluster_id, int64_t *copied, int64_t *reused)
+{
+	struct scl *cl = s ? cluster_find(s, cluster_id) : NULL;
+
+	*copied = cl ? cl->staged_copied : 0;
+	*reused = cl ? cl->staged_reused : 0;
+	return cl ? 0 : ATR_ENOTFOUND;
 }
 
 void atr_slurm_cancel(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd)
@@ -502,6 +546,7 @@ static void cluster_free(struct scl *cl)
 		slurm_job_free(cl->jobs);
 	if (cl->poll)
 		atr_client_cancel(cl->poll);
+	slurm_secret_detach(cl);
 	if (cl->timer) {
 		uv_timer_stop(cl->timer);
 		uv_close((uv_handle_t *)cl->timer, timer_closed);
@@ -521,6 +566,7 @@ void atr_slurm_cluster_changed(struct atr_slurm *s, int64_t cluster_id)
 	}
 	if (cl) {
 		cl->c = c;
+		slurm_secret_refresh(cl, true); /* (its path may have changed) */
 		slurm_poll_soon(cl);
 		return;
 	}
@@ -537,7 +583,12 @@ void atr_slurm_cluster_changed(struct atr_slurm *s, int64_t cluster_id)
 	cl->next = s->clusters;
 	s->clusters = cl;
 	atr_store_cluster_jobs_active(s->o.store, c.id, load_job, cl);
-	if (s->e)
+	slurm_secret_refresh(cl, true); /* (its first poll once the secret is read) */
+}
+
+void slurm_cluster_ready(struct scl *cl)
+{
+	if (cl->s->e)
 		arm(cl, 0);
 }
 
@@ -561,7 +612,8 @@ void atr_slurm_start(struct atr_slurm *s, struct atr_engine *e)
 	for (int i = 0; i < n; i++)
 		atr_slurm_cluster_changed(s, ids[i]);
 	for (struct scl *cl = s->clusters; cl; cl = cl->next)
-		arm(cl, 0);
+		if (cl->secret_at_ms)
+			arm(cl, 0);
 }
 
 void atr_slurm_stop(struct atr_slurm *s)

@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define JWT_LIFETIME_S 600
-#define SECRET_MAX 4096
 
 int atr_slurm_jwt(const unsigned char *key, size_t keylen, const char *user, int64_t now_s, int64_t lifetime_s,
 		  char *out, size_t outlen)
@@ -48,27 +47,14 @@ int atr_slurm_jwt(const unsigned char *key, size_t keylen, const char *user, int
 	return n < 0 || (size_t)n >= outlen ? ATR_ETOOBIG : 0;
 }
 
-/* The secret file's bytes (a small file: a key or a token). */
-static long read_secret(const char *path, unsigned char *buf, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f)
-		return ATR_ENOTFOUND;
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n == cap ? ATR_ETOOBIG : (long)n;
-}
-
 int slurm_auth_headers(const struct scl *cl, char name_hdr[128], char token_hdr[2048])
 {
-	unsigned char secret[SECRET_MAX];
+	const unsigned char *secret = cl->secret;
 	char tok[1900];
-	long n = read_secret(cl->c.secret_path, secret, sizeof(secret));
+	long n = (long)cl->secret_len;
 
 	if (n <= 0)
-		return n < 0 ? (int)n : ATR_EINVAL;
+		return cl->secret_err < 0 ? cl->secret_err : ATR_ENOTFOUND; /* (not read yet, or unreadable) */
 	if (!strcmp(cl->c.auth, "jwt_key")) {
 		if (atr_slurm_jwt(secret, (size_t)n, cl->c.user, atr_now_ms() / 1000, JWT_LIFETIME_S, tok,
 				  sizeof(tok)) < 0)
@@ -263,7 +249,7 @@ static void slurm_error(const struct atr_client_resp *resp, json_t *o, char *why
 		snprintf(why, len, "slurmrestd did not answer (%s)", resp->error ? resp->error : "?");
 }
 
-static void reject(struct sjob *j, const char *why)
+void slurm_reject(struct sjob *j, const char *why)
 {
 	struct atr_engine *e = j->cl->s->e;
 	int64_t id = j->job_id;
@@ -291,7 +277,7 @@ static void on_submitted(void *cls, const struct atr_client_resp *resp)
 			slurm_send_cancel(j);
 	} else if (resp->status == 200 || resp->status == 400) {
 		json_decref(o);
-		reject(j, why); /* the job itself is impossible there */
+		slurm_reject(j, why); /* the job itself is impossible there */
 		return;
 	} else {
 		/* No answer, or a server error: it may have gone through. The next poll looks its

@@ -252,6 +252,36 @@ int atr_engine_report(struct atr_engine *e, const struct atr_job_report *rep)
 	return rc;
 }
 
+int atr_engine_attempt_lost(struct atr_engine *e, int64_t job_id, int64_t worker_id, int64_t attempt, const char *why)
+{
+	struct eng_job *j = eng_job_find(e, job_id);
+	struct atr_job_change c = { .attempts = -1, .message = why };
+	enum atr_job_state to;
+	char msg[600];
+	int64_t run;
+	int rc;
+
+	if (!j || j->row.worker_id != worker_id || j->row.attempts != attempt ||
+	    (j->row.state != ATR_JOB_RUNNING && j->row.state != ATR_JOB_DISPATCHED))
+		return 0; /* ended already, or a stale attempt */
+	if (eng_move(e, j, ATR_JOB_LOST, &c) < 0)
+		return ATR_EDB;
+	if (j->row.attempts < j->row.max_attempts && !j->row.cancel_requested) {
+		snprintf(msg, sizeof(msg), "requeued: %s", why);
+		eng_requeue_or_fail(e, j, msg, 0);
+		return 0;
+	}
+	to = j->row.cancel_requested ? ATR_JOB_CANCELLED : ATR_JOB_FAILED;
+	snprintf(msg, sizeof(msg), "%s: %s; no attempts remain (max_attempts %d)",
+		 to == ATR_JOB_CANCELLED ? "cancelled" : "failed", why, j->row.max_attempts);
+	c.message = msg;
+	run = j->row.run_id;
+	rc = eng_move(e, j, to, &c);
+	if (rc == 0)
+		eng_settle(e, job_id, run, to);
+	return rc;
+}
+
 int atr_engine_set_port(struct atr_engine *e, int64_t job_id, int port)
 {
 	return atr_store_job_set_port(e->o.store, job_id, port);

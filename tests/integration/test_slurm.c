@@ -294,6 +294,171 @@ static void test_timeout(void **state)
 	json_decref(j);
 }
 
+static long long attempts_of(long long id)
+{
+	json_t *j = job(id);
+	long long n = f_int(j, "attempts");
+	json_decref(j);
+	return n;
+}
+
+static void wait_attempts(long long id, long long n, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms && attempts_of(id) < n; t += 200)
+		sleep_ms(200);
+	assert_int_equal(attempts_of(id), n);
+}
+
+/* The single node goes down (its running job with it), then back up. */
+static void node_down(void)
+{
+	assert_int_equal(h_sh("scontrol update nodename=$(hostname -s) state=down reason=atrium-test"), 0);
+}
+
+static void node_up(void)
+{
+	for (int t = 0; t < 150; t++) {
+		h_sh("scontrol update nodename=$(hostname -s) state=resume >/dev/null 2>&1");
+		if (h_sh("sinfo -h -n $(hostname -s) -o %%t | grep -qv 'down\\|drain\\|fail'") == 0)
+			return;
+		sleep_ms(200);
+	}
+	fprintf(stderr, "the node did not come back\n");
+	fail();
+}
+
+/* The node fails mid-job: Slurm 22.05 requeues the job by itself (whatever the submission
+ * said); Atrium counts it as a lost attempt, cancels Slurm's copy and submits the next attempt. */
+static void test_node_down_requeues(void **state)
+{
+	long long id;
+	json_t *j;
+	char *txt;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":2,\"command\":\"echo attempt $ATRIUM_ATTEMPT; "
+		    "if [ $ATRIUM_ATTEMPT = 1 ]; then exec sleep 300; fi; echo done on attempt $ATRIUM_ATTEMPT\"}");
+	wait_state(id, "running", 60000);
+	node_down();
+	wait_attempts(id, 2, 60000); /* lost, requeued, submitted again (pending: the node is down) */
+	node_up();
+	j = wait_job(id, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	assert_int_equal(f_int(j, "attempts"), 2);
+	json_decref(j);
+	expect_log(id, "done on attempt 2");
+	j = h_call(&S, "GET", h_fmt("/api/v1/jobs/%lld/events", id), editor, NULL, 200);
+	txt = json_dumps(j, 0);
+	assert_non_null(strstr(txt, "requeued: slurm requeued its job"));
+	free(txt);
+	json_decref(j);
+}
+
+/* No attempt left: the job fails, saying why; Slurm keeps nothing of it. */
+static void test_node_down_no_attempts_left(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":\"exec sleep 300\"}");
+	wait_state(id, "running", 60000);
+	node_down();
+	j = wait_job(id, 60);
+	node_up();
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_int_equal(f_int(j, "attempts"), 1);
+	assert_non_null(strstr(f_str(j, "message"), "slurm requeued"));
+	assert_non_null(strstr(f_str(j, "message"), "no attempts remain"));
+	json_decref(j);
+	for (int t = 0; t < 100 && squeue_count(0); t++)
+		sleep_ms(200);
+	assert_int_equal(squeue_count(0), 0);
+}
+
+/* scancel behind Atrium's back: the job fails, and its message says so. */
+static void test_scancel_outside(void **state)
+{
+	long long id;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"max_attempts\":3,\"command\":\"exec sleep 300\"}");
+	wait_state(id, "running", 60000);
+	assert_int_equal(h_sh("squeue -h -o '%%i %%j' | awk '$2 ~ /^atrium-%lld-/ {print $1}' | xargs -r scancel", id),
+			 0);
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "failed");
+	assert_non_null(strstr(f_str(j, "message"), "cancelled in Slurm outside Atrium"));
+	assert_int_equal(f_int(j, "attempts"), 1); /* not requeued: someone meant it */
+	json_decref(j);
+}
+
+/* The output file is read in the thread pool: logs?follow=1 streams it as it grows and ends
+ * with the job; a tail longer than one read (256 KiB) arrives whole. */
+static void test_logs_follow(void **state)
+{
+	long long id;
+	struct h_resp r;
+	char *l;
+	json_t *j;
+	(void)state;
+
+	id = submit("{\"cluster\":\"lab\",\"command\":\"echo tick 1; sleep 3; echo tick 2; seq 1 100000\"}");
+	wait_state(id, "running", 60000);
+	h_req(&S, "GET", h_fmt("/api/v1/jobs/%lld/logs?follow=1", id), viewer, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "tick 1\n"));
+	assert_non_null(strstr(r.body, "tick 2\n"));
+	assert_non_null(strstr(r.body, "\n100000\n"));
+	h_resp_free(&r);
+	j = wait_job(id, 60);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	l = logs(id);
+	assert_int_equal(strlen(l), 14 + 588895);
+	free(l);
+}
+
+static void put_file(const char *path, const char *data)
+{
+	struct h_resp r;
+
+	h_req(&S, "PUT", h_fmt("/api/v1/projects/hpc/datasets/cifar/versions/1/files/%s", path), editor, data, NULL,
+	      &r);
+	assert_int_equal(r.status, 201);
+	h_resp_free(&r);
+}
+
+/* Inputs are staged into the shared directory once, content-addressed (one read-only copy per
+ * blob): a second job reading the same dataset version copies nothing. */
+static void test_inputs_staged_once(void **state)
+{
+	long long id;
+	json_t *j, *st;
+	(void)state;
+
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets", editor, "{\"name\":\"cifar\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/cifar/versions", editor, "{}", 201));
+	put_file("a.csv", "1,2\n");
+	put_file("sub/b.txt", "weights!\n");
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/cifar/versions/1/commit", editor, "{}", 200));
+	for (int k = 0; k < 2; k++) {
+		id = submit("{\"cluster\":\"lab\",\"inputs\":[{\"dataset\":\"cifar\",\"version\":1,\"as\":\"train\"}],"
+			    "\"command\":\"cat $ATRIUM_INPUT_DIR/train/a.csv $ATRIUM_INPUT_DIR/train/sub/b.txt\"}");
+		j = wait_job(id, 120);
+		assert_string_equal(f_str(j, "state"), "succeeded");
+		json_decref(j);
+		expect_log(id, "1,2\nweights!\n");
+		j = h_call(&S, "GET", "/api/v1/clusters/lab", viewer, NULL, 200);
+		st = json_object_get(j, "staging");
+		assert_int_equal(f_int(st, "blobs_copied"), 2);
+		assert_int_equal(f_int(st, "blobs_reused"), 2 * k);
+		json_decref(j);
+	}
+	assert_int_equal(h_sh("test $(ls %s/atrium/blobs | wc -l) -eq 2", shared), 0);
+}
+
 static const char *cluster_label(json_t *j)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
@@ -372,12 +537,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	int rc = h_server_stop(&S, SIGTERM); /* (exit 0: no leak, no sanitizer report) */
 	(void)state;
-	assert_int_equal(h_server_stop(&S, SIGTERM), 0); /* (exit 0: no leak, no sanitizer report) */
+
 	h_server_cleanup(&S);
 	h_sh("rm -rf %s", shared);
+	/* (before any assertion: the daemons hold the caller's flock on the Slurm lock) */
 	if (started_slurm && !getenv("ATRIUM_SLURM_KEEP"))
 		h_sh("bash " UP " down >/dev/null 2>&1");
+	assert_int_equal(rc, 0);
 	return 0;
 }
 
@@ -393,6 +561,11 @@ int main(void)
 		cmocka_unit_test(test_server_restart_mid_run),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_default_cluster),
+		cmocka_unit_test(test_node_down_requeues),
+		cmocka_unit_test(test_node_down_no_attempts_left),
+		cmocka_unit_test(test_scancel_outside),
+		cmocka_unit_test(test_logs_follow),
+		cmocka_unit_test(test_inputs_staged_once),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
