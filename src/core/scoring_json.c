@@ -489,9 +489,9 @@ static size_t run_digits(const char *p, size_t len, size_t *i, uint64_t *m)
  */
 static bool fast_number(const char *p, size_t len, double *out)
 {
-	size_t i = 0, nd, nf;
+	size_t i = 0, nd, nf = 0;
 	uint64_t m = 0;
-	int e = 0;
+	int e;
 	bool neg = len > 0 && p[0] == '-';
 
 	if (len > 0 && (p[0] == '-' || p[0] == '+'))
@@ -501,10 +501,10 @@ static bool fast_number(const char *p, size_t len, double *out)
 		i++;
 		nf = run_digits(p, len, &i, &m);
 		nd += nf;
-		e = -(int)nf;
 	}
 	if (nd == 0 || nd > 19)
 		return false;
+	e = -(int)nf;
 	if (i < len && (p[i] | 0x20) == 'e' && len - i <= 4) {
 		uint64_t x = 0;
 		bool xneg = ++i < len && p[i] == '-';
