@@ -22,7 +22,7 @@
 #define RESERVOIR 16384
 #define CAT_DISTINCT_MAX 10000
 #define CHUNK (1 << 20)
-#define SPOOL_BUF (1 << 18) /* the scratch file's stdio buffer: fewer, larger writes */
+#define SPOOL_BUF 8192 /* doubles: the rows written to the scratch file at once */
 
 struct col {
 	uint64_t nulls, bad, nnum, ntext;
@@ -61,6 +61,8 @@ struct builder {
 	size_t slot_n, spool_nfeat;
 	uint16_t spool_col[ATR_PROFILE_MAX_FEATURES]; /* the features spooled, in order */
 	size_t nspool;
+	double *sbuf; /* rows not yet written to the spool (SPOOL_BUF doubles): one write per many */
+	size_t sbuf_n;
 };
 
 /* The texts read as null (by length first: this runs for every value). */
@@ -328,12 +330,19 @@ static void spool_plan(struct builder *b)
 			b->spool_col[b->nspool++] = (uint16_t)fi;
 }
 
+/* The buffered rows to the spool; false (and the spool given up) when they cannot be written. */
+static bool spool_flush(struct builder *b)
+{
+	if (b->spool_ok && b->sbuf_n && fwrite(b->sbuf, sizeof(double), b->sbuf_n, b->spool) != b->sbuf_n)
+		b->spool_ok = false;
+	b->sbuf_n = 0;
+	return b->spool_ok;
+}
+
 /* Pass one: the row's numbers to the spool, when every feature had exactly one value (a
  * column named twice, or features added by a later file, give up the spool). */
 static void spool_row(struct builder *b)
 {
-	double row[ATR_PROFILE_MAX_FEATURES];
-
 	if (!b->spool_ok)
 		return;
 	if (!b->spool_nfeat)
@@ -342,10 +351,10 @@ static void spool_row(struct builder *b)
 		b->spool_ok = false;
 		return;
 	}
+	if (b->sbuf_n + b->nspool > SPOOL_BUF && !spool_flush(b))
+		return;
 	for (size_t k = 0; k < b->nspool; k++)
-		row[k] = b->slot[b->spool_col[k]];
-	if (fwrite(row, sizeof(double), b->nspool, b->spool) != b->nspool)
-		b->spool_ok = false;
+		b->sbuf[b->sbuf_n++] = b->slot[b->spool_col[k]];
 }
 
 static int on_record(void *arg, const char *p, size_t len, uint64_t line)
@@ -538,9 +547,11 @@ static int run_passes(struct builder *b, const struct source *src)
 	if (!src->data && !chunk)
 		return ATR_ENOMEM;
 	b->spool = tmpfile();
-	b->spool_ok = b->spool != NULL && setvbuf(b->spool, NULL, _IOFBF, SPOOL_BUF) == 0;
+	b->sbuf = malloc(SPOOL_BUF * sizeof(double)); /* a row holds at most 256 < SPOOL_BUF */
+	/* unbuffered: the writes and replay's reads are large already */
+	b->spool_ok = b->spool != NULL && b->sbuf != NULL && setvbuf(b->spool, NULL, _IONBF, 0) == 0;
 	for (b->pass = 1; b->pass <= 2 && rc == 0; b->pass++) {
-		if (b->pass == 2 && b->spool_ok && fflush(b->spool) == 0) {
+		if (b->pass == 2 && spool_flush(b) && fflush(b->spool) == 0) {
 			rc = replay(b);
 			break;
 		}
@@ -572,6 +583,7 @@ static void builder_release(struct builder *b)
 	free(b->seen);
 	free(b->hit);
 	free(b->slot);
+	free(b->sbuf);
 	if (b->spool)
 		fclose(b->spool);
 	sc_fields_release(&b->fs);
