@@ -97,11 +97,18 @@ static void test_number_edges(void **state)
 	/* out of range */
 	assert_int_equal(sc_number("1e400", 5, &d), SC_NUM_RANGE);
 	assert_int_equal(sc_number("-1e400", 6, &d), SC_NUM_RANGE);
-	/* not the grammar */
+}
+
+/* Texts that are not the grammar. */
+static void test_number_bad(void **state)
+{
 	static const char *const bad[] = {
 		"",	"-",	 "+",	".",  "e5",    "1e",  "1e+", "--5",	      "1.2.3",
 		"0x10", "1_000", "1,5", "5-", "1e5.5", "abc", "1 2", "1e99999999999x"
 	};
+	double d;
+
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		if (sc_number(bad[i], strlen(bad[i]), &d) != SC_NUM_BAD)
 			fail_msg("'%s' should not be a number", bad[i]);
@@ -337,10 +344,10 @@ static void test_profile_bad_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_number_edges),	  cmocka_unit_test(test_number_random),
-		cmocka_unit_test(test_csv_split_cases),	  cmocka_unit_test(test_csv_split_messages),
-		cmocka_unit_test(test_csv_split_random),  cmocka_unit_test(test_profile_line_ends),
-		cmocka_unit_test(test_profile_bad_bytes),
+		cmocka_unit_test(test_number_edges),	   cmocka_unit_test(test_number_bad),
+		cmocka_unit_test(test_number_random),	   cmocka_unit_test(test_csv_split_cases),
+		cmocka_unit_test(test_csv_split_messages), cmocka_unit_test(test_csv_split_random),
+		cmocka_unit_test(test_profile_line_ends),  cmocka_unit_test(test_profile_bad_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
