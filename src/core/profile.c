@@ -22,6 +22,7 @@
 #define RESERVOIR 16384
 #define CAT_DISTINCT_MAX 10000
 #define CHUNK (1 << 20)
+#define SPOOL_BUF 8192 /* doubles: the rows written to the scratch file at once */
 
 struct col {
 	uint64_t nulls, bad, nnum, ntext;
@@ -58,6 +59,10 @@ struct builder {
 	bool spool_ok;
 	double *slot;
 	size_t slot_n, spool_nfeat;
+	uint16_t spool_col[ATR_PROFILE_MAX_FEATURES]; /* the features spooled, in order */
+	size_t nspool;
+	double *sbuf; /* rows not yet written to the spool (SPOOL_BUF doubles): one write per many */
+	size_t sbuf_n;
 };
 
 /* The texts read as null (by length first: this runs for every value). */
@@ -132,18 +137,50 @@ static int add_text(struct col *c, const char *p, size_t len)
 	return 0;
 }
 
-/* Bin of d among edges: the first edge >= d (bins are (e[i-1], e[i]]). */
+/* Bin of d (not NaN) among edges: the first edge >= d (bins are (e[i-1], e[i]]), i.e. the
+ * number of edges below d, as the edges increase strictly. Counted without a branch: a binary
+ * search's branches on random data were mispredicted half the time. */
 static size_t bin_of(const double *e, size_t n, double d)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (e[mid] < d)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	size_t k = 0, i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		k += (size_t)(e[i] < d) + (e[i + 1] < d) + (e[i + 2] < d) + (e[i + 3] < d);
+	for (; i < n; i++)
+		k += e[i] < d;
+	return k;
+}
+
+/* A value of pass two (read again from the files): a number of a numeric feature into its bin. */
+static int value2(struct builder *b, size_t fi, const char *p, size_t len, bool null)
+{
+	struct atr_profile_feature *f = &b->prof->f[fi];
+	double d;
+
+	if (!null && f->type == ATR_FEAT_NUMERIC && sc_number(p, len, &d) == SC_NUM_OK && isfinite(d))
+		f->counts[bin_of(f->edges, f->nedges, d)]++;
+	return 0;
+}
+
+/*
+ * A number of a feature inferred categorical already (a text was not a number): only the draw
+ * add_number would make once the reservoir is full, so that the features after it get the
+ * same random numbers as when their statistics were kept (they are never used).
+ */
+static void skip_number(struct builder *b, struct col *c)
+{
+	c->nnum++;
+	if (c->nres < RESERVOIR)
+		c->nres++;
+	else
+		next_rand(b);
+}
+
+/* false when p cannot be a finite number for sc_number (its first byte says so): no parse. */
+static bool maybe_number(const char *p, size_t len)
+{
+	unsigned char c = len ? (unsigned char)p[0] : 0;
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == ' ' || c == '\t';
 }
 
 /* One value of feature fi: text (number or not) or null. */
@@ -154,29 +191,24 @@ static int value(struct builder *b, size_t fi, const char *p, size_t len, bool n
 	double d;
 	bool num;
 
-	if (!null && len <= 64 && is_null_text(p, len))
+	if (!null && len <= 4 && is_null_text(p, len))
 		null = true;
-	num = !null && sc_number(p, len, &d) == SC_NUM_OK && isfinite(d);
-	if (b->pass == 1 && fi < ATR_PROFILE_MAX_FEATURES) {
-		b->slot[fi] = num ? d : NAN;
-		b->slot_n++;
-	}
-	if (b->pass == 2) {
-		struct atr_profile_feature *f = &b->prof->f[fi];
-		if (f->type == ATR_FEAT_NUMERIC && num)
-			f->counts[bin_of(f->edges, f->nedges, d)]++;
-		return 0;
-	}
+	if (b->pass == 2)
+		return value2(b, fi, p, len, null);
+	num = !null && t != ATR_FEAT_CATEGORICAL && maybe_number(p, len) && sc_number(p, len, &d) == SC_NUM_OK &&
+	      isfinite(d);
+	b->slot[fi] = num ? d : NAN;
+	b->slot_n++;
 	if (null) {
 		c->nulls++;
 		return 0;
 	}
-	if (t != ATR_FEAT_CATEGORICAL) {
-		if (num)
-			add_number(b, c, d);
-		else
-			c->bad++;
-	}
+	if (num && t == ATR_FEAT_INFER && c->bad)
+		skip_number(b, c);
+	else if (num)
+		add_number(b, c, d);
+	else if (t != ATR_FEAT_CATEGORICAL)
+		c->bad++;
 	if (t == ATR_FEAT_INFER && !c->bad && c->cats.n >= CAT_DISTINCT_MAX) {
 		/* numbers only so far, and too many distinct ones to be categories: counted as
 		 * "other" without a look-up (a miss in a full table per value was most of the time) */
@@ -287,6 +319,26 @@ static int json_record(struct builder *b, const char *p, size_t len, uint64_t li
 	return 0;
 }
 
+/* The spool's columns, from the first row: the features that may be numeric (a categorical
+ * one, given or inferred, is never binned: its values are not spooled). */
+static void spool_plan(struct builder *b)
+{
+	b->spool_nfeat = b->nfeat;
+	b->nspool = 0;
+	for (size_t fi = 0; fi < b->nfeat; fi++)
+		if (b->types[fi] == ATR_FEAT_NUMERIC || (b->types[fi] == ATR_FEAT_INFER && !b->c[fi].bad))
+			b->spool_col[b->nspool++] = (uint16_t)fi;
+}
+
+/* The buffered rows to the spool; false (and the spool given up) when they cannot be written. */
+static bool spool_flush(struct builder *b)
+{
+	if (b->spool_ok && b->sbuf_n && fwrite(b->sbuf, sizeof(double), b->sbuf_n, b->spool) != b->sbuf_n)
+		b->spool_ok = false;
+	b->sbuf_n = 0;
+	return b->spool_ok;
+}
+
 /* Pass one: the row's numbers to the spool, when every feature had exactly one value (a
  * column named twice, or features added by a later file, give up the spool). */
 static void spool_row(struct builder *b)
@@ -294,10 +346,15 @@ static void spool_row(struct builder *b)
 	if (!b->spool_ok)
 		return;
 	if (!b->spool_nfeat)
-		b->spool_nfeat = b->nfeat;
-	if (b->slot_n != b->nfeat || b->nfeat != b->spool_nfeat ||
-	    fwrite(b->slot, sizeof(double), b->nfeat, b->spool) != b->nfeat)
+		spool_plan(b);
+	if (b->slot_n != b->nfeat || b->nfeat != b->spool_nfeat) {
 		b->spool_ok = false;
+		return;
+	}
+	if (b->sbuf_n + b->nspool > SPOOL_BUF && !spool_flush(b))
+		return;
+	for (size_t k = 0; k < b->nspool; k++)
+		b->sbuf[b->sbuf_n++] = b->slot[b->spool_col[k]];
 }
 
 static int on_record(void *arg, const char *p, size_t len, uint64_t line)
@@ -462,7 +519,7 @@ static int replay(struct builder *b)
 {
 	enum { BUF = 8192 };
 	double *buf = malloc(BUF * sizeof(double));
-	size_t n = b->spool_nfeat, per = n ? BUF / n * n : 0, got;
+	size_t n = b->nspool, per = n ? BUF / n * n : 0, got;
 	int rc = 0;
 
 	if (!buf)
@@ -470,9 +527,9 @@ static int replay(struct builder *b)
 	rewind(b->spool);
 	while (per && (got = fread(buf, sizeof(double), per, b->spool)) > 0)
 		for (size_t r = 0; r + n <= got; r += n)
-			for (size_t fi = 0; fi < n; fi++) {
-				struct atr_profile_feature *f = &b->prof->f[fi];
-				double d = buf[r + fi];
+			for (size_t k = 0; k < n; k++) {
+				struct atr_profile_feature *f = &b->prof->f[b->spool_col[k]];
+				double d = buf[r + k];
 				if (f->type == ATR_FEAT_NUMERIC && !isnan(d))
 					f->counts[bin_of(f->edges, f->nedges, d)]++;
 			}
@@ -490,9 +547,11 @@ static int run_passes(struct builder *b, const struct source *src)
 	if (!src->data && !chunk)
 		return ATR_ENOMEM;
 	b->spool = tmpfile();
-	b->spool_ok = b->spool != NULL;
+	b->sbuf = malloc(SPOOL_BUF * sizeof(double)); /* a row holds at most 256 < SPOOL_BUF */
+	/* unbuffered: the writes and replay's reads are large already */
+	b->spool_ok = b->spool != NULL && b->sbuf != NULL && setvbuf(b->spool, NULL, _IONBF, 0) == 0;
 	for (b->pass = 1; b->pass <= 2 && rc == 0; b->pass++) {
-		if (b->pass == 2 && b->spool_ok && fflush(b->spool) == 0) {
+		if (b->pass == 2 && spool_flush(b) && fflush(b->spool) == 0) {
 			rc = replay(b);
 			break;
 		}
@@ -524,6 +583,7 @@ static void builder_release(struct builder *b)
 	free(b->seen);
 	free(b->hit);
 	free(b->slot);
+	free(b->sbuf);
 	if (b->spool)
 		fclose(b->spool);
 	sc_fields_release(&b->fs);

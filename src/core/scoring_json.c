@@ -466,15 +466,70 @@ static bool decimal_parse(const char *p, size_t len, struct decimal *d, bool *ne
 	return i == len;
 }
 
+static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+				1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/* Digits at p[*i..len) into *m (no overflow check: the caller limits their count). */
+static size_t run_digits(const char *p, size_t len, size_t *i, uint64_t *m)
+{
+	size_t s = *i;
+	uint64_t v = *m;
+
+	for (; *i < len && (unsigned char)(p[*i] - '0') < 10; (*i)++)
+		v = v * 10 + (unsigned)(p[*i] - '0');
+	*m = v;
+	return *i - s;
+}
+
+/*
+ * The common case, in one pass: [+-]digits[.digits][(e|E)[+-]d[d]] with at most 19 digits,
+ * whose value m * 10^e is exact in a double (m <= 2^53, |e| <= 22). decimal_parse gives the
+ * same m and e for these (19 digits never reach its overflow branch), and the same division
+ * or product follows, so the result is the same double. false: anything else (the full path).
+ */
+static bool fast_number(const char *p, size_t len, double *out)
+{
+	size_t i = 0, nd, nf = 0;
+	uint64_t m = 0;
+	int e;
+	bool neg = len > 0 && p[0] == '-';
+
+	if (len > 0 && (p[0] == '-' || p[0] == '+'))
+		i++;
+	nd = run_digits(p, len, &i, &m);
+	if (i < len && p[i] == '.') {
+		i++;
+		nf = run_digits(p, len, &i, &m);
+		nd += nf;
+	}
+	if (nd == 0 || nd > 19)
+		return false;
+	e = -(int)nf;
+	if (i < len && (p[i] | 0x20) == 'e' && len - i <= 4) {
+		uint64_t x = 0;
+		bool xneg = ++i < len && p[i] == '-';
+		if (i < len && (p[i] == '+' || p[i] == '-'))
+			i++;
+		if (run_digits(p, len, &i, &x) == 0)
+			return false;
+		e += xneg ? -(int)x : (int)x;
+	}
+	if (i != len || m > (1ULL << 53) || e < -22 || e > 22)
+		return false;
+	/* the sign by a product with -1 (exact: -x), not a branch mispredicted on mixed signs */
+	*out = (e < 0 ? (double)m / pow10[-e] : (double)m * pow10[e]) * (neg ? -1.0 : 1.0);
+	return true;
+}
+
 int sc_number(const char *p, size_t len, double *out)
 {
-	static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
-					1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 	struct decimal d;
 	bool neg;
 	char buf[512];
 	char *end;
 
+	if (fast_number(p, len, out)) /* before the trims: it takes no blank, and most have none */
+		return SC_NUM_OK;
 	while (len > 0 && (*p == ' ' || *p == '\t'))
 		p++, len--;
 	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))

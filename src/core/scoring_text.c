@@ -74,6 +74,17 @@ uint64_t sc_line_at(const char *rec, size_t i, uint64_t line)
 
 /* ---- UTF-8 ---- */
 
+#define ONES 0x0101010101010101ULL
+
+/* Eight bytes of ASCII, none of them NUL. */
+static bool ascii8(const unsigned char *p)
+{
+	uint64_t w, low = ONES * 0x7f, high = ONES * 0x80;
+
+	memcpy(&w, p, 8);
+	return ((w & high) | (~((w & low) + low) & high)) == 0;
+}
+
 /* The offset of the first byte of p that is not well-formed UTF-8 (or a NUL), or len. */
 static size_t utf8_bad(const unsigned char *p, size_t len)
 {
@@ -81,6 +92,10 @@ static size_t utf8_bad(const unsigned char *p, size_t len)
 
 	while (i < len) {
 		unsigned char c = p[i];
+		if (len - i >= 8 && ascii8(p + i)) { /* most text: eight bytes at once */
+			i += 8;
+			continue;
+		}
 		if (c >= 0x20 && c < 0x80) {
 			i++;
 			continue;
@@ -246,16 +261,27 @@ void sc_fields_release(struct sc_fields *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
+/* Room for at least want fields. */
+static int grow_fields(struct sc_fields *fs, size_t want)
+{
+	size_t cap = fs->cap ? fs->cap : 16;
+	struct sc_str *f;
+
+	while (cap < want)
+		cap *= 2;
+	if (!(f = realloc(fs->f, cap * sizeof(*f))))
+		return ATR_ENOMEM;
+	fs->f = f;
+	fs->cap = cap;
+	return 0;
+}
+
 static int push_field(struct sc_fields *fs, const char *p, size_t len)
 {
-	if (fs->n == fs->cap) {
-		size_t cap = fs->cap ? fs->cap * 2 : 16;
-		struct sc_str *f = realloc(fs->f, cap * sizeof(*f));
-		if (!f)
-			return ATR_ENOMEM;
-		fs->f = f;
-		fs->cap = cap;
-	}
+	int rc;
+
+	if (fs->n == fs->cap && (rc = grow_fields(fs, fs->n + 1)) < 0)
+		return rc;
 	fs->f[fs->n].p = p;
 	fs->f[fs->n].len = len;
 	fs->n++;
@@ -315,6 +341,51 @@ static int quoted_field(struct sc_fields *fs, const char *rec, size_t len, size_
 	}
 }
 
+/* The bytes of w equal to c, as 0x80 in their place (exact: no borrow between bytes). */
+static uint64_t bytes_eq(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c), low = ONES * 0x7f;
+	return ~(((x & low) + low) | x | low);
+}
+
+/*
+ * The fast path for a record with neither quotes nor carriage returns (most records): split at
+ * every ',' eight bytes at a time. Returns 1 when the record has a quote or a CR (nothing
+ * done: the byte by byte path takes it, with its messages), 0, or ATR_ENOMEM.
+ */
+static int split_plain(struct sc_fields *fs, const char *rec, size_t len)
+{
+	size_t i = 0, start = 0;
+	int rc;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, comma;
+		memcpy(&w, rec + i, 8);
+		if (bytes_eq(w, '"') | bytes_eq(w, '\r'))
+			return 1;
+		if (fs->n + 8 > fs->cap && (rc = grow_fields(fs, fs->n + 8)) < 0)
+			return rc;
+		for (comma = bytes_eq(w, ','); comma; comma &= comma - 1) { /* room made for eight */
+			size_t at = i + (size_t)__builtin_ctzll(comma) / 8;
+			fs->f[fs->n].p = rec + start;
+			fs->f[fs->n++].len = at - start;
+			start = at + 1;
+		}
+	}
+#endif
+	for (; i < len; i++) {
+		if (rec[i] == '"' || rec[i] == '\r')
+			return 1;
+		if (rec[i] == ',') {
+			if ((rc = push_field(fs, rec + start, i - start)) < 0)
+				return rc;
+			start = i + 1;
+		}
+	}
+	return push_field(fs, rec + start, len - start);
+}
+
 int sc_csv_split(struct sc_fields *fs, const char *rec, size_t len, uint64_t line, struct atr_scoring_error *err)
 {
 	size_t i = 0;
@@ -322,6 +393,9 @@ int sc_csv_split(struct sc_fields *fs, const char *rec, size_t len, uint64_t lin
 
 	fs->n = 0;
 	fs->used = 0;
+	if ((rc = split_plain(fs, rec, len)) <= 0)
+		return rc;
+	fs->n = 0;
 	if (fs->scratch_cap < len) {
 		char *s = realloc(fs->scratch, len);
 		if (!s)
