@@ -660,18 +660,31 @@ static int count_events(long long id, const char *to)
 	return n;
 }
 
-/* kill -9 of the server mid-job, then a restart: the job's end is recorded, once. The restarted
- * daemon gets a long heartbeat timeout: this test is about the restart, and on a loaded machine a
- * 3 s timeout may sweep a worker that is only slow, a real loss that re-runs the job (a second
- * 'running'), which test_worker_loss covers. */
+/* kill -9 of the server mid-job, then a restart: the job's end is recorded, once. The daemon
+ * gets a long heartbeat timeout first, and the workers register again under it: this test is
+ * about the restart. A worker learns the timeout when it registers and fences its jobs once it
+ * has had no contact for that long, so with the suite's 3 s a restart that is slow on a loaded
+ * machine fences the job (a real loss that re-runs it: a second 'running'), which
+ * test_worker_loss covers. */
 static void test_server_restart(void **state)
 {
 	const char *extra[] = { "--heartbeat-timeout", "30", "--listen", h_fmt("127.0.0.1:%d", port), NULL };
-	long long id = submit("free", editor, "{\"command\":\"sleep 3; echo survived\"}");
+	const char *wargs[] = { "--heartbeat", "1", NULL };
+	struct h_worker *w[] = { &W1, &W2 };
+	long long id;
 	json_t *j;
 	char *log;
 	(void)state;
 
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
+	h_server_restart(&S, extra);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(h_worker_stop(w[i], SIGTERM), 0);
+		h_sh("rm -f '%s/worker.json'", w[i]->dir); /* (written when it has registered) */
+		h_worker_start(w[i], &S, h_join_token(&S, w[i]->name), w[i]->name, 4, wargs);
+		assert_true(h_worker_wait_registered(w[i], 0, 20000));
+	}
+	id = submit("free", editor, "{\"command\":\"sleep 3; echo survived\"}");
 	wait_state(id, "running", 30000);
 	assert_int_equal(h_server_stop(&S, SIGKILL), 128 + SIGKILL);
 	sleep_ms(500);
