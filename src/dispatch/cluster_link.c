@@ -115,6 +115,8 @@ static void check(struct atr_cluster_links *ls, struct link *l)
 		atr_copy(l->error, sizeof(l->error), "the backend does not hold this cluster");
 		return;
 	}
+	if (!cl->secret_at_ms) /* (its secret file is still being read: checked at a later read) */
+		return;
 	l->pending = true;
 	if (slurm_rest_get(cl, "/ping", on_ping, l, &l->xfer) < 0) {
 		l->pending = false;
