@@ -20,9 +20,8 @@ struct atr_registry;
 struct atr_dispatcher;
 struct atr_gc;
 struct atr_deploy;
-struct api_evaljobs;
+struct api_follows;
 struct api_scorers;
-struct api_compjobs;
 struct atr_sweeps;
 
 struct atr_app {
@@ -43,9 +42,9 @@ struct atr_app {
 	struct atr_engine *engine;	   /* jobs: scheduling, dispatch, reconciliation (atrium/engine.h) */
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
 	struct api_scorers *scorers;	   /* custom scorers' jobs, followed (src/api/evaluation_scorer.c) */
-	struct api_evaljobs *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
-	struct api_compjobs *compjobs; /* model-version competition submissions (src/api/competition_model_watch.c) */
-	struct atr_sweeps *sweeps;     /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
+	struct api_follows *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
+	struct api_follows *compjobs; /* model-version competition submissions (src/api/competition_model_watch.c) */
+	struct atr_sweeps *sweeps;    /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
 };
 
 #endif

@@ -8,7 +8,7 @@
  * never in the participant's project. Its one input is the inputs-only copy, version 1 of the
  * project's dataset "competition-<id>-inputs", made at the first such submission and hidden
  * like the test set (access.c, api_dsv_hidden) from everyone but the organisers and the jobs
- * that read it. Its token reads exactly the submitted model version, wherever it lives (the
+ * that read it (made as evaluation_jobs.c makes a benchmark's: api_inputs_open/strip). Its token reads exactly the submitted model version, wherever it lives (the
  * grant in access.c: the submission row names both). The participant sees the submission's
  * state, its reason and its rounded scores; never the job, its logs, its inputs or outputs.
  */
@@ -247,25 +247,12 @@ static void submit(struct atr_req *r, struct model_sub *c, const struct atr_data
 
 /* ---- the inputs-only copy, made once per competition ---- */
 
-static int write_upload(void *u, const void *data, size_t len)
-{
-	return atr_upload_write(u, data, len);
-}
-
-static int feed_strip(void *s, const void *d, size_t n)
-{
-	return atr_scoring_strip_feed(s, d, n);
-}
-
 static void strip_work(void *data)
 {
 	struct model_sub *c = data;
-	struct atr_scoring_strip *s = NULL;
 
-	c->rc = atr_scoring_strip_new(api_comp_truth_format(c->k.test_path), c->k.label_column, write_upload, c->u, &s);
-	if (c->rc == 0 && (c->rc = api_feed_file(c->truth_blob, feed_strip, s)) == 0)
-		c->rc = atr_scoring_strip_end(s);
-	atr_scoring_strip_free(s); /* (no message of the organisers' file goes to the participant) */
+	/* (no message of the organisers' file goes to the participant) */
+	c->rc = api_inputs_strip(c->truth_blob, api_comp_truth_format(c->k.test_path), c->k.label_column, c->u, NULL);
 }
 
 /* The copy's blob becomes a committed version of the competition's inputs dataset. */
@@ -318,15 +305,10 @@ static void strip_after(struct atr_req *r, void *data)
 /* Makes the copy on the thread pool (strip_after goes on); < 0 when it could not start. */
 static int derive(struct atr_req *r, struct model_sub *c)
 {
-	struct atr_file truth;
-	int rc = atr_store_file_get(STORE(r), "dataset_version", c->k.test_version_id, c->k.test_path, &truth);
+	int rc = api_inputs_open(STORE(r), c->k.test_version_id, c->k.test_path, c->truth_blob, sizeof(c->truth_blob),
+				 &c->u);
 
-	if (rc == 0)
-		rc = atr_upload_open(STORE(r), &c->u);
-	if (rc < 0)
-		return rc;
-	atr_blob_path(STORE(r), truth.sha256, c->truth_blob, sizeof(c->truth_blob));
-	return atr_req_offload(r, strip_work, strip_after, c);
+	return rc < 0 ? rc : atr_req_offload(r, strip_work, strip_after, c);
 }
 
 /* ---- the request ---- */

@@ -8,7 +8,8 @@
  * "benchmark-<id>-inputs", made once per benchmark on the thread pool (the truth is a
  * committed, frozen version: the copy never goes stale). The job's token reaches that
  * version and the model version only (src/store/jobs.c, atr_store_job_reach), never the
- * ground truth's version.
+ * ground truth's version. The copy itself (api_inputs_open, api_inputs_strip) is shared
+ * with competition_models.c, which makes one per competition.
  */
 #include "api.h"
 #include "evaluations_internal.h"
@@ -259,19 +260,40 @@ static int feed_strip(void *s, const void *d, size_t n)
 	return atr_scoring_strip_feed(s, d, n);
 }
 
+int api_inputs_strip(const char *truth_blob, enum atr_scoring_format fmt, const char *label_column,
+		     struct atr_upload *u, struct atr_scoring_error *err)
+{
+	struct atr_scoring_strip *s = NULL;
+	int rc = atr_scoring_strip_new(fmt, label_column, write_upload, u, &s);
+
+	if (rc == 0 && (rc = api_feed_file(truth_blob, feed_strip, s)) == 0)
+		rc = atr_scoring_strip_end(s);
+	if (rc == ATR_EUNPROCESSABLE && err)
+		*err = *atr_scoring_strip_error(s);
+	atr_scoring_strip_free(s);
+	return rc;
+}
+
+int api_inputs_open(struct atr_store *s, int64_t dsv_id, const char *path, char *truth_blob, size_t len,
+		    struct atr_upload **u)
+{
+	struct atr_file truth;
+	int rc = atr_store_file_get(s, "dataset_version", dsv_id, path, &truth);
+
+	if (rc == 0)
+		rc = atr_upload_open(s, u);
+	if (rc == 0)
+		atr_blob_path(s, truth.sha256, truth_blob, len);
+	return rc;
+}
+
 static void strip_work(void *data)
 {
 	struct run_ctx *c = data;
-	struct atr_scoring_strip *s = NULL;
 	enum atr_scoring_format fmt = ATR_SCORING_CSV;
 
 	atr_scoring_format_parse(c->b.format, &fmt);
-	c->rc = atr_scoring_strip_new(fmt, c->b.label_column, write_upload, c->u, &s);
-	if (c->rc == 0 && (c->rc = api_feed_file(c->truth_blob, feed_strip, s)) == 0)
-		c->rc = atr_scoring_strip_end(s);
-	if (c->rc == ATR_EUNPROCESSABLE)
-		c->err = *atr_scoring_strip_error(s);
-	atr_scoring_strip_free(s);
+	c->rc = api_inputs_strip(c->truth_blob, fmt, c->b.label_column, c->u, &c->err);
 }
 
 /* The copy's blob becomes version 1 of the benchmark's inputs dataset (made when missing). */
@@ -315,15 +337,10 @@ static void strip_after(struct atr_req *r, void *data)
 
 static int derive(struct atr_req *r, struct run_ctx *c)
 {
-	struct atr_file truth;
-	int rc = atr_store_file_get(STORE(r), "dataset_version", c->b.dataset_version_id, c->b.truth_path, &truth);
+	int rc = api_inputs_open(STORE(r), c->b.dataset_version_id, c->b.truth_path, c->truth_blob,
+				 sizeof(c->truth_blob), &c->u);
 
-	if (rc == 0)
-		rc = atr_upload_open(STORE(r), &c->u);
-	if (rc < 0)
-		return rc;
-	atr_blob_path(STORE(r), truth.sha256, c->truth_blob, sizeof(c->truth_blob));
-	return atr_req_offload(r, strip_work, strip_after, c);
+	return rc < 0 ? rc : atr_req_offload(r, strip_work, strip_after, c);
 }
 
 void api_evaluations_run(struct atr_req *r)

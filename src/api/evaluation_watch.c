@@ -8,13 +8,14 @@
  * predictions that cannot be scored).
  *
  * The store is the truth: at start every evaluation still pending or running is followed
- * again (its job may have ended while the daemon was down: it is settled at once).
+ * again (its job may have ended while the daemon was down: it is settled at once). The
+ * following itself (the engine's watch, the pool, resume and stop) is job_follow.c's.
  */
 #include "api.h"
 #include "evaluations_internal.h"
+#include "job_follow.h"
 #include "atrium/app.h"
 #include "atrium/artifacts.h"
-#include "atrium/engine.h"
 #include "atrium/log.h"
 #include "atrium/store_files.h"
 #include "atrium/store_jobs.h"
@@ -22,47 +23,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <uv.h>
 
-struct ev_follow {
-	struct api_evaljobs *reg;
-	struct ev_follow *next;
-	int64_t eval_id, job_id;
-	struct atr_job_watch *watch;
-	/* scoring, once the job succeeded */
-	uv_work_t work;
+/* What a follower holds once its job succeeded: the scoring. */
+struct ev_data {
 	struct api_scoring sc;
 	struct atr_evaluation_job ev;
 	struct atr_file pred;
 };
 
-struct api_evaljobs {
-	struct atr_app *app;
-	struct ev_follow *head;
-	size_t busy; /* followers on the thread pool */
-	bool stopping;
-};
+#define DATA(f) ((struct ev_data *)(f)->data)
 
-#define STORE_OF(f) ((f)->reg->app->store)
-
-static void drop(struct ev_follow *f)
-{
-	struct ev_follow **pp = &f->reg->head;
-
-	while (*pp && *pp != f)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = f->next;
-	if (f->watch && f->reg->app->engine)
-		atr_engine_unwatch(f->reg->app->engine, f->watch);
-	api_scoring_release(&f->sc);
-	free(f);
-}
-
-static void fail(struct ev_follow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct ev_follow *f, const char *fmt, ...)
+static void fail(struct api_follow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct api_follow *f, const char *fmt, ...)
 {
 	char why[600];
 	va_list ap;
@@ -70,60 +42,54 @@ static void fail(struct ev_follow *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (atr_store_evaluation_set_state(STORE_OF(f), f->eval_id, "failed", why) < 0)
-		atr_warn("evaluation %lld: could not record its failure", (long long)f->eval_id);
-	drop(f);
+	api_follow_end(f, "failed", why);
+}
+
+static void release(void *data)
+{
+	struct ev_data *d = data;
+	api_scoring_release(&d->sc);
 }
 
 /* ---- scoring (the job succeeded) ---- */
 
-static void score_work(uv_work_t *w)
+static void score_work(struct api_follow *f)
 {
-	struct ev_follow *f = w->data;
-	api_scoring_work(&f->sc);
+	api_scoring_work(&DATA(f)->sc);
 }
 
-static void record(struct ev_follow *f)
+static void record(struct api_follow *f)
 {
-	struct atr_evaluation_new e = { .benchmark_id = f->ev.benchmark_id,
-					.model_version_id = f->ev.model_version_id,
-					.format = f->sc.fmt_name,
-					.rows = (int64_t)f->sc.res.rows,
-					.confusion = f->sc.confusion,
-					.sha256 = f->pred.sha256,
-					.size = f->pred.size };
+	struct ev_data *d = DATA(f);
+	struct atr_evaluation_new e = { .benchmark_id = d->ev.benchmark_id,
+					.model_version_id = d->ev.model_version_id,
+					.format = d->sc.fmt_name,
+					.rows = (int64_t)d->sc.res.rows,
+					.confusion = d->sc.confusion,
+					.sha256 = d->pred.sha256,
+					.size = d->pred.size };
 	json_t *metrics = NULL, *undef = NULL;
-	int rc = api_scoring_values(&f->sc, &e, &metrics, &undef);
+	int rc = api_scoring_values(&d->sc, &e, &metrics, &undef);
 
 	e.metrics = metrics;
 	e.undefined = undef;
 	if (rc == 0)
-		rc = atr_store_evaluation_scored(STORE_OF(f), f->eval_id, &e);
+		rc = atr_store_evaluation_scored(api_follow_store(f), f->id, &e);
 	json_decref(metrics);
 	json_decref(undef);
 	if (rc < 0) {
 		fail(f, "could not record the scores: %s", atr_strerror(rc));
 		return;
 	}
-	atr_info("evaluation %lld: scored from job %lld", (long long)f->eval_id, (long long)f->job_id);
-	api_scorer_start(f->reg->app, f->eval_id, &f->sc.b, f->sc.fmt_name);
-	drop(f);
+	atr_info("evaluation %lld: scored from job %lld", (long long)f->id, (long long)f->job_id);
+	api_scorer_start(api_follow_app(f), f->id, &d->sc.b, d->sc.fmt_name);
+	api_follow_drop(f);
 }
 
-static void score_done(uv_work_t *w, int status)
+static void score_done(struct api_follow *f)
 {
-	struct ev_follow *f = w->data;
-	struct api_evaljobs *reg = f->reg;
-	const struct api_scoring *sc = &f->sc;
+	const struct api_scoring *sc = &DATA(f)->sc;
 
-	(void)status;
-	reg->busy--;
-	if (reg->stopping) { /* followed again at the next start: its job has ended */
-		drop(f);
-		if (reg->busy == 0)
-			free(reg);
-		return;
-	}
 	if (sc->rc == ATR_EUNPROCESSABLE && sc->truth_bad)
 		fail(f, "the ground truth of benchmark '%s' cannot be read: %s", sc->b.name, sc->err.message);
 	else if (sc->rc == ATR_EUNPROCESSABLE)
@@ -136,169 +102,92 @@ static void score_done(uv_work_t *w, int status)
 }
 
 /* The files to score: the benchmark's ground truth and the job's predictions output. */
-static int prepare(struct ev_follow *f)
+static int prepare(struct api_follow *f)
 {
-	struct atr_store *s = STORE_OF(f);
+	struct atr_store *s = api_follow_store(f);
+	struct ev_data *d = DATA(f);
 	struct atr_file truth;
 	char path[32];
-	int rc = atr_store_evaluation_job_get(s, f->eval_id, &f->ev);
+	int rc = atr_store_evaluation_job_get(s, f->id, &d->ev);
 
 	if (rc == 0)
-		rc = atr_store_benchmark_get(s, f->ev.benchmark_id, &f->sc.b);
+		rc = atr_store_benchmark_get(s, d->ev.benchmark_id, &d->sc.b);
 	if (rc == 0)
-		rc = atr_store_file_get(s, "dataset_version", f->sc.b.dataset_version_id, f->sc.b.truth_path, &truth);
+		rc = atr_store_file_get(s, "dataset_version", d->sc.b.dataset_version_id, d->sc.b.truth_path, &truth);
 	if (rc < 0) {
 		fail(f, "could not read the benchmark's ground truth: %s", atr_strerror(rc));
 		return rc;
 	}
-	atr_copy(f->sc.fmt_name, sizeof(f->sc.fmt_name), f->ev.format);
-	atr_scoring_format_parse(f->ev.format, &f->sc.fmt);
-	snprintf(path, sizeof(path), "predictions.%s", f->ev.format);
-	if (atr_store_file_get(s, "job_output", f->job_id, path, &f->pred) < 0) {
+	atr_copy(d->sc.fmt_name, sizeof(d->sc.fmt_name), d->ev.format);
+	atr_scoring_format_parse(d->ev.format, &d->sc.fmt);
+	snprintf(path, sizeof(path), "predictions.%s", d->ev.format);
+	if (atr_store_file_get(s, "job_output", f->job_id, path, &d->pred) < 0) {
 		fail(f, "job %lld succeeded but wrote no predictions: it must write $EVAL_OUTPUT (output/%s)",
 		     (long long)f->job_id, path);
 		return ATR_ENOTFOUND;
 	}
-	atr_blob_path(s, truth.sha256, f->sc.truth_blob, sizeof(f->sc.truth_blob));
-	atr_blob_path(s, f->pred.sha256, f->sc.pred_blob, sizeof(f->sc.pred_blob));
+	atr_blob_path(s, truth.sha256, d->sc.truth_blob, sizeof(d->sc.truth_blob));
+	atr_blob_path(s, d->pred.sha256, d->sc.pred_blob, sizeof(d->sc.pred_blob));
 	return 0;
-}
-
-static void score(struct ev_follow *f)
-{
-	if (prepare(f) < 0)
-		return;
-	f->work.data = f;
-	if (uv_queue_work(f->reg->app->loop, &f->work, score_work, score_done) != 0) {
-		fail(f, "could not schedule the scoring");
-		return;
-	}
-	f->reg->busy++;
 }
 
 /* ---- the job ---- */
 
 /* The job ended: scored when it succeeded, else failed with its reason. */
-static void settle(struct ev_follow *f, enum atr_job_state state)
+static void settle(struct api_follow *f, enum atr_job_state state)
 {
 	int err;
 	json_t *job;
 
 	if (state == ATR_JOB_SUCCEEDED) {
-		score(f);
+		if (prepare(f) == 0 && api_follow_queue(f) < 0)
+			fail(f, "could not schedule the scoring");
 		return;
 	}
-	job = atr_store_job_json(STORE_OF(f), f->job_id, &err);
+	job = atr_store_job_json(api_follow_store(f), f->job_id, &err);
 	fail(f, "job %lld %s: %s", (long long)f->job_id, atr_job_state_name(state),
 	     job ? atr_json_str(job, "message", "") : atr_strerror(err));
 	json_decref(job);
 }
 
-static void on_job(void *cls, int64_t job_id, enum atr_job_state state, bool log_only)
+static void gone(struct api_follow *f)
 {
-	struct ev_follow *f = cls;
-
-	(void)job_id;
-	if (log_only)
-		return;
-	if (state == ATR_JOB_RUNNING)
-		atr_store_evaluation_set_state(STORE_OF(f), f->eval_id, "running", NULL);
-	else if (state == ATR_JOB_QUEUED) /* requeued (its worker was lost): waits again */
-		atr_store_evaluation_set_state(STORE_OF(f), f->eval_id, "pending", NULL);
-	if (!atr_job_state_terminal(state))
-		return;
-	atr_engine_unwatch(f->reg->app->engine, f->watch);
-	f->watch = NULL;
-	settle(f, state);
+	fail(f, "its job no longer exists");
 }
 
-static struct ev_follow *follow_new(struct api_evaljobs *reg, int64_t eval_id, int64_t job_id)
+static int job_of(struct atr_store *s, int64_t eval_id, int64_t *job_id)
 {
-	struct ev_follow *f = calloc(1, sizeof(*f));
+	struct atr_evaluation_job ev;
+	int rc = atr_store_evaluation_job_get(s, eval_id, &ev);
 
-	if (!f) {
-		atr_warn("evaluation %lld: out of memory: not followed until the next start", (long long)eval_id);
-		return NULL;
-	}
-	f->reg = reg;
-	f->eval_id = eval_id;
-	f->job_id = job_id;
-	f->next = reg->head;
-	reg->head = f;
-	return f;
+	*job_id = rc < 0 ? 0 : ev.job_id;
+	return rc;
 }
+
+static const struct api_follow_ops ops = {
+	.what = "evaluation",
+	.data_size = sizeof(struct ev_data),
+	.active = atr_store_evaluation_active,
+	.job_of = job_of,
+	.set_state = atr_store_evaluation_set_state,
+	.gone = gone,
+	.settle = settle,
+	.work = score_work,
+	.done = score_done,
+	.release = release,
+};
 
 void api_evaljobs_follow(struct atr_app *a, int64_t eval_id, int64_t job_id)
 {
-	struct ev_follow *f;
-
-	if (!a->evaljobs || !(f = follow_new(a->evaljobs, eval_id, job_id)))
-		return;
-	f->watch = atr_engine_watch(a->engine, job_id, on_job, f);
-}
-
-/* At start: an evaluation still pending or running, whose job may have ended meanwhile. */
-static void resume(struct api_evaljobs *reg, int64_t eval_id)
-{
-	struct atr_evaluation_job ev;
-	struct atr_job_row row;
-	struct ev_follow *f;
-
-	if (atr_store_evaluation_job_get(reg->app->store, eval_id, &ev) < 0 || !(f = follow_new(reg, eval_id, 0)))
-		return;
-	f->job_id = ev.job_id;
-	if (!ev.job_id || atr_store_job_row(reg->app->store, ev.job_id, &row) < 0) {
-		fail(f, "its job no longer exists");
-		return;
-	}
-	json_decref(row.labels);
-	if (atr_job_state_terminal(row.state)) {
-		settle(f, row.state);
-		return;
-	}
-	if (row.state == ATR_JOB_RUNNING)
-		atr_store_evaluation_set_state(reg->app->store, eval_id, "running", NULL);
-	f->watch = atr_engine_watch(reg->app->engine, ev.job_id, on_job, f);
+	api_follows_add(a->evaljobs, eval_id, job_id);
 }
 
 int api_evaljobs_start(struct atr_app *a)
 {
-	struct api_evaljobs *reg = calloc(1, sizeof(*reg));
-	int64_t ids[256], after = 0;
-	size_t n;
-	int rc;
-
-	if (!reg)
-		return ATR_ENOMEM;
-	reg->app = a;
-	a->evaljobs = reg;
-	do {
-		if ((rc = atr_store_evaluation_active(a->store, after, ids, 256, &n)) < 0)
-			return rc;
-		for (size_t i = 0; i < n; i++)
-			resume(reg, ids[i]);
-		after = n ? ids[n - 1] : after;
-	} while (n == 256);
-	return 0;
+	return api_follows_start(a, &ops, &a->evaljobs);
 }
 
 void api_evaljobs_stop(struct atr_app *a)
 {
-	struct api_evaljobs *reg = a->evaljobs;
-	struct ev_follow *f, *next;
-
-	if (!reg)
-		return;
-	a->evaljobs = NULL;
-	reg->stopping = true;
-	for (f = reg->head; f; f = next) {
-		next = f->next;
-		if (f->watch)
-			drop(f); /* the ones on the pool go when their scoring ends */
-	}
-	if (reg->busy == 0) {
-		while (reg->head)
-			drop(reg->head);
-		free(reg);
-	}
+	api_follows_stop(&a->evaljobs);
 }

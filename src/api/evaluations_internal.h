@@ -33,4 +33,16 @@ void api_scoring_release(struct api_scoring *sc);
 typedef int (*api_feed_fn)(void *obj, const void *data, size_t len);
 int api_feed_file(const char *path, api_feed_fn feed, void *obj);
 
+/* The inputs-only copy of a ground truth (its label column dropped), made by evaluation_jobs.c
+ * for a benchmark and by competition_models.c for a competition. Open: finds the ground truth
+ * (file path of dataset version dsv_id), writes its blob's path into truth_blob and opens the
+ * upload *u the copy goes to. Strip, on the thread pool: the copy (err, when not NULL, says why
+ * on ATR_EUNPROCESSABLE). */
+struct atr_store;
+struct atr_upload;
+int api_inputs_open(struct atr_store *s, int64_t dsv_id, const char *path, char *truth_blob, size_t len,
+		    struct atr_upload **u);
+int api_inputs_strip(const char *truth_blob, enum atr_scoring_format fmt, const char *label_column,
+		     struct atr_upload *u, struct atr_scoring_error *err);
+
 #endif

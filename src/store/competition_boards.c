@@ -8,7 +8,7 @@
  * by (database, competition, version, board) until it moves (a read of 10,000 submissions
  * then costs one indexed lookup instead of the window queries).
  */
-#include "atrium/store_competitions.h"
+#include "competitions_internal.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/json.h"
@@ -41,7 +41,7 @@ int atr_store_comp_submissions_used(struct atr_store *s, int64_t entry_id, int64
 	return count_used(s, entry_id, day, used);
 }
 
-static int insert_submission(struct atr_store *s, const struct atr_comp_submission *sub, int64_t day)
+static int insert_row(struct atr_store *s, const struct atr_comp_submission *sub, int64_t day)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO competition_submissions(competition_id, entry_id, user_id,"
 					      " format, sha256, size, day, state, arrived_at) VALUES (?,?,?,?,?,?,?,"
@@ -60,8 +60,21 @@ static int insert_submission(struct atr_store *s, const struct atr_comp_submissi
 	return atr_db_step_write(st);
 }
 
-int atr_store_comp_submission_add(struct atr_store *s, const struct atr_comp_submission *sub, int64_t daily_limit,
-				  int64_t *id_out)
+/* A predictions file: its row and its file. */
+static int insert_submission(struct atr_store *s, const struct atr_comp_submission *sub, int64_t day, const void *cls,
+			     int64_t *id)
+{
+	int rc = insert_row(s, sub, day);
+
+	(void)cls;
+	if (rc < 0)
+		return rc;
+	*id = atr_db_last_id(s->db);
+	return atr_store_file_put(s, SUB_KIND, *id, "predictions", sub->sha256, sub->size);
+}
+
+int atr_store_comp_sub_admit(struct atr_store *s, const struct atr_comp_submission *sub, int64_t daily_limit,
+			     atr_comp_sub_insert_fn insert, const void *cls, int64_t *id_out)
 {
 	int64_t day = sub->arrived_at / 86400000, used = 0;
 	int rc;
@@ -74,15 +87,18 @@ int atr_store_comp_submission_add(struct atr_store *s, const struct atr_comp_sub
 		rc = ATR_ELIMIT;
 		goto fail;
 	}
-	if ((rc = insert_submission(s, sub, day)) < 0)
-		goto fail;
-	*id_out = atr_db_last_id(s->db);
-	if ((rc = atr_store_file_put(s, SUB_KIND, *id_out, "predictions", sub->sha256, sub->size)) < 0)
+	if ((rc = insert(s, sub, day, cls, id_out)) < 0)
 		goto fail;
 	return atr_db_commit(s->db);
 fail:
 	atr_db_rollback(s->db);
 	return rc;
+}
+
+int atr_store_comp_submission_add(struct atr_store *s, const struct atr_comp_submission *sub, int64_t daily_limit,
+				  int64_t *id_out)
+{
+	return atr_store_comp_sub_admit(s, sub, daily_limit, insert_submission, NULL, id_out);
 }
 
 static int bump(struct atr_store *s, int64_t sub_id)

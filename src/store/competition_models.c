@@ -4,7 +4,7 @@
  * inputs-only copy of the hidden set, a submission's model version and job. Who may do what is
  * src/api/'s (competition_models.c, access.c).
  */
-#include "atrium/store_competitions.h"
+#include "competitions_internal.h"
 #include "atrium/db.h"
 #include "atrium/err.h"
 #include "atrium/util.h"
@@ -68,16 +68,16 @@ int atr_store_comp_is_inputs(struct atr_store *s, int64_t dsv_id, bool *out)
 	return atr_db_row_done(st, rc);
 }
 
-static int count_used(struct atr_store *s, int64_t entry_id, int64_t day, int64_t *used)
-{
-	return atr_store_comp_submissions_used(s, entry_id, day, used);
-}
-
-static int insert_model_sub(struct atr_store *s, const struct atr_comp_submission *sub, int64_t mv_id, int64_t day)
+/* A model version's: pending until its job is submitted (cls: the model version's id). */
+static int insert_model_sub(struct atr_store *s, const struct atr_comp_submission *sub, int64_t day, const void *cls,
+			    int64_t *id)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "INSERT INTO competition_submissions(competition_id, entry_id, user_id,"
 					      " format, sha256, size, day, state, arrived_at, model_version_id)"
 					      " VALUES (?,?,?,?,'',0,?,'pending',?,?)");
+	int64_t mv_id = *(const int64_t *)cls;
+	int rc;
+
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, sub->comp_id);
@@ -88,30 +88,15 @@ static int insert_model_sub(struct atr_store *s, const struct atr_comp_submissio
 	sqlite3_bind_int64(st, 5, day);
 	sqlite3_bind_int64(st, 6, sub->arrived_at);
 	sqlite3_bind_int64(st, 7, mv_id);
-	return atr_db_step_write(st);
+	if ((rc = atr_db_step_write(st)) >= 0)
+		*id = atr_db_last_id(s->db);
+	return rc;
 }
 
 int atr_store_comp_model_sub_add(struct atr_store *s, const struct atr_comp_submission *sub, int64_t model_version_id,
 				 int64_t daily_limit, int64_t *id_out)
 {
-	int64_t day = sub->arrived_at / 86400000, used = 0;
-	int rc;
-
-	if ((rc = atr_db_begin(s->db)) < 0)
-		return rc;
-	if ((rc = count_used(s, sub->entry_id, day, &used)) < 0)
-		goto fail;
-	if (used >= daily_limit) {
-		rc = ATR_ELIMIT;
-		goto fail;
-	}
-	if ((rc = insert_model_sub(s, sub, model_version_id, day)) < 0)
-		goto fail;
-	*id_out = atr_db_last_id(s->db);
-	return atr_db_commit(s->db);
-fail:
-	atr_db_rollback(s->db);
-	return rc;
+	return atr_store_comp_sub_admit(s, sub, daily_limit, insert_model_sub, &model_version_id, id_out);
 }
 
 int atr_store_comp_sub_job_set(struct atr_store *s, int64_t sub_id, int64_t job_id)
