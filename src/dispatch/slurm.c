@@ -5,8 +5,9 @@
  * reason; RUNNING: running; the end: a report, as a worker's), reads the jobs' output files
  * as their logs, looks up submissions whose answer never came (by their unique names) and
  * heartbeats the cluster's worker row with the jobs it holds, so the engine reconciles it
- * like any worker. Polls back off while nothing changes, or while slurmrestd does not answer
- * (the jobs keep their last known state then). What is sent is in slurm_submit.c.
+ * like any worker. Polls back off while nothing changes (to 1 s while Atrium has jobs there, so
+ * an end is seen within about a second; slurmrestd's 304 means nothing changed), or while
+ * slurmrestd does not answer (the jobs keep their last known state then). What is sent is in slurm_submit.c.
  */
 #include "atrium/client.h"
 #include "atrium/dispatch.h"
@@ -30,6 +31,7 @@
 
 #define POLL_MIN_MS 500
 #define POLL_IDLE_MS 5000
+#define POLL_BUSY_MS 1000 /* the longest wait between polls while Atrium has jobs in the cluster */
 #define POLL_DOWN_MS 10000
 #define MAX_CLUSTERS 256
 
@@ -339,13 +341,17 @@ static bool any_lookup(const struct scl *cl)
 static void on_polled(void *cls, const struct atr_client_resp *resp)
 {
 	struct scl *cl = cls;
-	json_t *o = resp->status == 200 ? json_loadb(resp->body, resp->len, 0, NULL) : NULL, *sj;
-	json_t *jobs = json_object_get(o, "jobs");
+	json_t *o = NULL, *jobs, *sj;
 	bool changed = false, whole = cl->since_s == 0;
 	int64_t asked_at = atr_now_ms() / 1000;
 	size_t i;
 
 	cl->poll = NULL;
+	if (resp->status == 200)
+		o = json_loadb(resp->body, resp->len, 0, NULL);
+	else if (resp->status == 304) /* (nothing changed since update_time: an idle poll's answer) */
+		o = json_pack("{s:[]}", "jobs");
+	jobs = json_object_get(o, "jobs");
 	if (!json_is_array(jobs)) {
 		if (cl->up)
 			atr_warn("cluster '%s': slurmrestd does not answer (HTTP %ld%s%s); jobs keep their last state",
@@ -370,6 +376,8 @@ static void on_polled(void *cls, const struct atr_client_resp *resp)
 		cl->interval_ms = changed ? POLL_MIN_MS : cl->interval_ms * 3 / 2;
 		if (cl->interval_ms > poll_cap_ms(cl))
 			cl->interval_ms = poll_cap_ms(cl);
+		if (cl->jobs && cl->interval_ms > POLL_BUSY_MS) /* (a job's end seen within about a second) */
+			cl->interval_ms = POLL_BUSY_MS;
 	}
 	json_decref(o);
 	heartbeat(cl);
