@@ -34,6 +34,14 @@ struct col {
 	uint64_t overflow;
 };
 
+/* A field of a CSV record: its text and, when fast, the number fast_number would give. */
+struct cell {
+	const char *p;
+	size_t len;
+	double d;
+	bool fast;
+};
+
 struct builder {
 	const struct atr_profile_spec *spec;
 	enum atr_profile_format fmt;
@@ -43,7 +51,8 @@ struct builder {
 	enum atr_feature_type *types;
 	bool infer_all;
 	struct col *c;
-	int *colmap; /* CSV: column -> feature (-1) */
+	int *colmap;	    /* CSV: column -> feature (-1) */
+	struct cell *cells; /* CSV pass one: the fields of a record split and parsed at once */
 	size_t ncols;
 	bool header; /* the current file's header was read */
 	bool *seen;  /* JSONL: feature seen in some row */
@@ -183,26 +192,14 @@ static bool maybe_number(const char *p, size_t len)
 	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == ' ' || c == '\t';
 }
 
-/* One value of feature fi: text (number or not) or null. */
-static int value(struct builder *b, size_t fi, const char *p, size_t len, bool null)
+/* Pass one's value of feature fi: text (number or not) or null (null: nulls counted already). */
+static inline int value1n(struct builder *b, size_t fi, const char *p, size_t len, bool num, double d)
 {
 	struct col *c = &b->c[fi];
 	enum atr_feature_type t = b->types[fi];
-	double d;
-	bool num;
 
-	if (!null && len <= 4 && is_null_text(p, len))
-		null = true;
-	if (b->pass == 2)
-		return value2(b, fi, p, len, null);
-	num = !null && t != ATR_FEAT_CATEGORICAL && maybe_number(p, len) && sc_number(p, len, &d) == SC_NUM_OK &&
-	      isfinite(d);
 	b->slot[fi] = num ? d : NAN;
 	b->slot_n++;
-	if (null) {
-		c->nulls++;
-		return 0;
-	}
 	if (num && t == ATR_FEAT_INFER && c->bad)
 		skip_number(b, c);
 	else if (num)
@@ -217,6 +214,31 @@ static int value(struct builder *b, size_t fi, const char *p, size_t len, bool n
 		return 0;
 	}
 	return t != ATR_FEAT_NUMERIC ? add_text(c, p, len) : 0;
+}
+
+static inline int value1(struct builder *b, size_t fi, const char *p, size_t len)
+{
+	double d = 0;
+	bool num = b->types[fi] != ATR_FEAT_CATEGORICAL && maybe_number(p, len) && sc_number(p, len, &d) == SC_NUM_OK &&
+		   isfinite(d);
+
+	return value1n(b, fi, p, len, num, d);
+}
+
+/* One value of feature fi: text (number or not) or null. */
+static inline int value(struct builder *b, size_t fi, const char *p, size_t len, bool null)
+{
+	if (!null && len <= 4 && is_null_text(p, len))
+		null = true;
+	if (b->pass == 2)
+		return value2(b, fi, p, len, null);
+	if (null) {
+		b->slot[fi] = NAN;
+		b->slot_n++;
+		b->c[fi].nulls++;
+		return 0;
+	}
+	return value1(b, fi, p, len);
 }
 
 static int find_feature(const struct builder *b, const char *p, size_t len)
@@ -247,11 +269,15 @@ static int add_feature(struct builder *b, const char *p, size_t len)
 static int csv_header(struct builder *b, uint64_t line)
 {
 	int *map = realloc(b->colmap, (b->fs.n ? b->fs.n : 1) * sizeof(int));
+	struct cell *cells;
 	int rc;
 
 	if (!map)
 		return ATR_ENOMEM;
 	b->colmap = map;
+	if (!(cells = realloc(b->cells, (b->fs.n ? b->fs.n : 1) * sizeof(*cells))))
+		return ATR_ENOMEM;
+	b->cells = cells;
 	b->ncols = b->fs.n;
 	b->header = true;
 	for (size_t i = 0; i < b->fs.n; i++) {
@@ -272,11 +298,83 @@ static int csv_header(struct builder *b, uint64_t line)
 	return 0;
 }
 
+static const double pow10_[] = { 1e0,  1e1,  1e2,  1e3,	 1e4,  1e5,  1e6,  1e7,	 1e8,  1e9,  1e10, 1e11,
+				 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/*
+ * One field of a CSV record from p[*i]: split and parsed in one walk. A field of the form
+ * [+-]digits[.digits] (at most 19 digits, m <= 2^53) ending at a comma or the record's end is
+ * parsed here as sc_number's fast path would (the same m, the same division or product); any
+ * other is only delimited (value1 parses it). false: a quote or a CR (sc_csv_split's byte loop
+ * takes the record).
+ */
+static bool fused_field(const char *p, size_t len, size_t *i, struct cell *c)
+{
+	size_t k = *i, s, nd, nf = 0;
+	uint64_t m = 0;
+	bool neg = k < len && p[k] == '-';
+
+	c->p = p + k;
+	k += k < len && (p[k] == '-' || p[k] == '+');
+	for (s = k; k < len && (unsigned char)(p[k] - '0') < 10; k++)
+		m = m * 10 + (unsigned)(p[k] - '0');
+	nd = k - s;
+	if (k < len && p[k] == '.') {
+		for (s = ++k; k < len && (unsigned char)(p[k] - '0') < 10; k++)
+			m = m * 10 + (unsigned)(p[k] - '0');
+		nf = k - s;
+		nd += nf;
+	}
+	c->fast = (k == len || p[k] == ',') && nd > 0 && nd <= 19 && m <= (1ULL << 53) && nf <= 22;
+	if (c->fast)
+		c->d = (nf ? (double)m / pow10_[nf] : (double)m * pow10_[0]) * (neg ? -1.0 : 1.0);
+	for (; k < len && p[k] != ','; k++)
+		if (p[k] == '"' || p[k] == '\r')
+			return false;
+	c->len = (size_t)(p + k - c->p);
+	*i = k;
+	return true;
+}
+
+/* Pass one of a record with the header's number of fields, split and parsed at once: 0, an
+ * error, or 1 (nothing done: the record goes the other way). */
+static int csv_fused(struct builder *b, const char *p, size_t len)
+{
+	size_t n = 0, i = 0;
+	int rc;
+
+	for (;;) {
+		if (n == b->ncols || !fused_field(p, len, &i, &b->cells[n++]))
+			return 1;
+		if (i >= len)
+			break;
+		i++; /* the ',' */
+	}
+	if (n != b->ncols)
+		return 1;
+	b->rows++;
+	for (i = 0; i < n; i++) {
+		const struct cell *c = &b->cells[i];
+		size_t fi = (size_t)b->colmap[i];
+		if (b->colmap[i] < 0)
+			continue;
+		if (c->fast)
+			rc = value1n(b, fi, c->p, c->len, b->types[fi] != ATR_FEAT_CATEGORICAL, c->d);
+		else
+			rc = value(b, fi, c->p, c->len, false);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int csv_record(struct builder *b, const char *p, size_t len, uint64_t line)
 {
-	int rc = sc_csv_split(&b->fs, p, len, line, &b->err);
+	int rc = b->header && b->pass == 1 ? csv_fused(b, p, len) : 1;
 
-	if (rc < 0)
+	if (rc <= 0)
+		return rc;
+	if ((rc = sc_csv_split(&b->fs, p, len, line, &b->err)) < 0)
 		return rc;
 	if (!b->header)
 		return csv_header(b, line);
@@ -580,6 +678,7 @@ static void builder_release(struct builder *b)
 	free(b->types);
 	free(b->c);
 	free(b->colmap);
+	free(b->cells);
 	free(b->seen);
 	free(b->hit);
 	free(b->slot);
