@@ -198,8 +198,11 @@ static void send_one(void *cls, const struct atr_delivery_row *d)
 		if (dp->sends)
 			dp->sends->prev = s;
 		dp->sends = s;
-	} else {
-		atr_store_delivery_result(STORE(dp), d->id, "pending", d->attempts, 0, "could not start the transfer",
+	} else { /* an attempt too: a channel whose transfer never starts gives up like any other */
+		int64_t attempts = d->attempts + 1, max = s && s->max_attempts > 0 ? s->max_attempts : 5;
+
+		atr_store_delivery_result(STORE(dp), d->id, attempts < max ? "pending" : "failed", attempts, 0,
+					  "could not start the transfer (the channel's settings or memory)",
 					  atr_now_ms() + 5000);
 		free(s);
 	}
