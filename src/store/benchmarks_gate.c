@@ -79,23 +79,30 @@ int atr_store_gate_delete(struct atr_store *s, int64_t model_id)
 	return rc == 0 && atr_db_changes(s->db) == 0 ? ATR_ENOTFOUND : rc;
 }
 
+/* ?1 the version, ?2 the gate's benchmark, ?3 the JSON path of the gate's metric in metrics. */
+static void bind_gate(sqlite3_stmt *st, const struct atr_gate *g, int64_t version_id)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "$.\"%s\"", g->metric);
+	sqlite3_bind_int64(st, 1, version_id);
+	sqlite3_bind_int64(st, 2, g->benchmark_id);
+	atr_db_bind_text(st, 3, path);
+}
+
 /* The version's best evaluation on the gate's benchmark by its metric: id and value (0, NAN: none). */
 static int best_of(struct atr_store *s, const struct atr_gate *g, int64_t version_id, int64_t *id, double *value)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, v FROM (SELECT id, json_extract(metrics, ?3) AS v FROM"
 					      " evaluations WHERE model_version_id = ?1 AND benchmark_id = ?2)"
 					      " WHERE v IS NOT NULL ORDER BY ?4 * v DESC, id LIMIT 1");
-	char path[48];
 	int rc;
 
 	*id = 0;
 	*value = NAN;
 	if (!st)
 		return ATR_EDB;
-	snprintf(path, sizeof(path), "$.\"%s\"", g->metric);
-	sqlite3_bind_int64(st, 1, version_id);
-	sqlite3_bind_int64(st, 2, g->benchmark_id);
-	atr_db_bind_text(st, 3, path);
+	bind_gate(st, g, version_id);
 	sqlite3_bind_int(st, 4, g->direction);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -135,4 +142,26 @@ int atr_store_gate_check(struct atr_store *s, int64_t model_id, const char *alia
 		return 0;
 	}
 	return ATR_ECONFLICT;
+}
+
+int atr_store_gate_scoring(struct atr_store *s, const struct atr_gate *g, int64_t version_id, int64_t *evaluation_id,
+			   char *state, size_t len)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, scorer_state FROM evaluations WHERE model_version_id = ?1"
+					      " AND benchmark_id = ?2 AND scorer_state IN ('pending', 'running',"
+					      " 'failed') AND json_extract(metrics, ?3) IS NULL"
+					      " ORDER BY scorer_state = 'failed', id DESC LIMIT 1");
+	int rc;
+
+	*evaluation_id = 0;
+	if (!st)
+		return ATR_EDB;
+	bind_gate(st, g, version_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*evaluation_id = sqlite3_column_int64(st, 0);
+		atr_copy(state, len, (const char *)sqlite3_column_text(st, 1));
+	}
+	atr_db_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
 }

@@ -180,32 +180,6 @@ int atr_store_benchmark_custom_direction(struct atr_store *s, int64_t id, const 
 	return dir;
 }
 
-int atr_store_gate_scoring(struct atr_store *s, const struct atr_gate *g, int64_t version_id, int64_t *evaluation_id,
-			   char *state, size_t len)
-{
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT id, scorer_state FROM evaluations WHERE model_version_id = ?1"
-					      " AND benchmark_id = ?2 AND scorer_state IN ('pending', 'running',"
-					      " 'failed') AND json_extract(metrics, ?3) IS NULL"
-					      " ORDER BY scorer_state = 'failed', id DESC LIMIT 1");
-	char path[48];
-	int rc;
-
-	*evaluation_id = 0;
-	if (!st)
-		return ATR_EDB;
-	snprintf(path, sizeof(path), "$.\"%s\"", g->metric);
-	sqlite3_bind_int64(st, 1, version_id);
-	sqlite3_bind_int64(st, 2, g->benchmark_id);
-	atr_db_bind_text(st, 3, path);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*evaluation_id = sqlite3_column_int64(st, 0);
-		atr_copy(state, len, (const char *)sqlite3_column_text(st, 1));
-	}
-	atr_db_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ATR_EDB;
-}
-
 bool atr_store_job_scores(struct atr_store *s, int64_t job_id)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT 1 FROM evaluations WHERE scorer_job_id = ? LIMIT 1");
