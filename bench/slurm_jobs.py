@@ -209,7 +209,8 @@ def main():
                               args=(Http(args.rest, rest.headers), polls, stop))
     poller.start()
     sent, seen, atrium_total = atrium_phase(api, args)
-    jobs = wait_ended(api, list(sent), 300 + args.jobs)
+    # a single-node Slurm on 2 CPUs runs about 0.75 of these jobs a second: allow 2 s each
+    jobs = wait_ended(api, list(sent), 300 + 2 * args.jobs)
     stop.set()
     poller.join()
     say(f"atrium: {len(jobs)} of {len(sent)} ended")
