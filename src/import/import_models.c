@@ -33,7 +33,17 @@ static json_t *versions_of(struct imp *im, struct mlf_ep *ep, const char *name)
 	char filter[1100], *ef, *token = NULL, path[4096];
 	json_t *all = json_array(), **v;
 
-	snprintf(filter, sizeof filter, "name='%s'", name);
+	/* MLflow's filter grammar has no escape inside a quoted string: quote with the other mark */
+	if (strchr(name, '\'') && strchr(name, '"')) {
+		imp_fail(im, "registered model '%s': a name holding both quote marks cannot be searched in MLflow",
+			 name);
+		json_decref(all);
+		return NULL;
+	}
+	if (strchr(name, '\''))
+		snprintf(filter, sizeof filter, "name=\"%s\"", name);
+	else
+		snprintf(filter, sizeof filter, "name='%s'", name);
 	ef = mlf_escape(filter, 0);
 	do {
 		json_t *doc = NULL;
@@ -56,7 +66,10 @@ static json_t *versions_of(struct imp *im, struct mlf_ep *ep, const char *name)
 	free(ef);
 	if (all && json_array_size(all) > 1) {
 		size_t n = json_array_size(all);
-		v = malloc(n * sizeof *v);
+		if (!(v = malloc(n * sizeof *v))) {
+			json_decref(all);
+			return NULL;
+		}
 		for (size_t i = 0; i < n; i++)
 			v[i] = json_incref(json_array_get(all, i));
 		qsort(v, n, sizeof *v, by_version);
