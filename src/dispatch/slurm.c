@@ -33,6 +33,7 @@
 #define POLL_IDLE_MS 5000
 #define POLL_BUSY_MS 1000 /* the longest wait between polls while Atrium has jobs in the cluster */
 #define POLL_DOWN_MS 10000
+#define POLL_GAP_MS 100 /* the least wait between a poll's answer and the next poll */
 #define MAX_CLUSTERS 256
 
 int atr_slurm_is_cluster_url(const char *url)
@@ -338,12 +339,22 @@ static bool any_lookup(const struct scl *cl)
 	return false;
 }
 
+/* The next poll: interval_ms after this one was sent (a slow slurmrestd's answer time is not
+ * added to the wait), but never sooner than POLL_GAP_MS after its answer. */
+static void next_poll(struct scl *cl, int64_t took_ms)
+{
+	int64_t wait = cl->jobs && cl->interval_ms > POLL_IDLE_MS / 2 && cl->up ? POLL_IDLE_MS / 2 : cl->interval_ms;
+
+	wait -= took_ms > 0 ? took_ms : 0;
+	arm(cl, wait > POLL_GAP_MS ? wait : POLL_GAP_MS);
+}
+
 static void on_polled(void *cls, const struct atr_client_resp *resp)
 {
 	struct scl *cl = cls;
 	json_t *o = NULL, *jobs, *sj;
 	bool changed = false, whole = cl->since_s == 0;
-	int64_t asked_at = atr_now_ms() / 1000;
+	int64_t asked_at = cl->poll_sent_ms / 1000, took_ms = atr_now_ms() - cl->poll_sent_ms;
 	size_t i;
 
 	cl->poll = NULL;
@@ -381,7 +392,7 @@ static void on_polled(void *cls, const struct atr_client_resp *resp)
 	}
 	json_decref(o);
 	heartbeat(cl);
-	arm(cl, cl->jobs && cl->interval_ms > POLL_IDLE_MS / 2 && cl->up ? POLL_IDLE_MS / 2 : cl->interval_ms);
+	next_poll(cl, took_ms);
 }
 
 static void poll_now(struct scl *cl)
@@ -390,6 +401,7 @@ static void poll_now(struct scl *cl)
 
 	if (cl->poll)
 		return;
+	cl->poll_sent_ms = atr_now_ms();
 	slurm_secret_refresh(cl, cl->secret_err != 0); /* (for the next requests) */
 	if (cl->since_s > 0)
 		snprintf(path, sizeof(path), "/jobs?update_time=%lld", (long long)cl->since_s);

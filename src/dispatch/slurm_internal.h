@@ -45,6 +45,7 @@ struct scl {
 	struct sjob *jobs;
 	uv_timer_t *timer;
 	struct atr_xfer *poll;
+	int64_t poll_sent_ms; /* when the poll in flight (or the last one) was sent */
 	int64_t interval_ms;
 	int64_t since_s; /* update_time of the next poll (0: every job) */
 	bool up;	 /* slurmrestd answered the last poll */
