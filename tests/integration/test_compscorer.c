@@ -9,7 +9,8 @@
  * versions (every dataset and dataset-version route), job lists and search, tried by a
  * participant who edits the organisers' project and by one outside it: never reached, and no
  * answer holds a ground-truth label (each carries a marker) or the truth's marker column; a
- * daemon killed while the scorer runs scores the submission after its restart.
+ * model-version competition's predictions are scored by the scorer too; a daemon killed while
+ * the scorer runs scores the submission after its restart.
  */
 #include "fixtures.h"
 #include "atrium/http.h"
@@ -523,6 +524,60 @@ static void test_matrix(void **state)
 	(void)out;
 }
 
+/* A model-version competition with a scorer: the predictions the model's job wrote are split
+ * and scored as a file's (the same split as 'custom': the same scores). */
+static void test_model(void **state)
+{
+	const char *predict = "awk -F, 'NR==1{print \"id,prediction\"; next} {print $1\",\"$1}' \"$1\" > \"$2\"\n";
+	json_t *s = NULL, *ref;
+	long long id;
+	long st;
+	(void)state;
+
+	f_project(&S, pam, "pamlab", "private");
+	json_decref(h_call(&S, "POST", "/api/v1/projects/pamlab/models", pam, "{\"name\":\"clf\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/pamlab/models/clf/versions", pam, "{}", 201));
+	json_decref(f_put(&S, "/api/v1/projects/pamlab/models/clf/versions/1/files/predict", pam, predict,
+			  strlen(predict), NULL, 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/pamlab/models/clf/versions/1/commit", pam, "{}", 200));
+	json_decref(h_call(&S, "POST", COMPS, olga,
+			   comp_body("mcustom", "abs_err",
+				     h_fmt(",\"submission\":\"model_version\",\"scorer\":%s", scorer(MAE_CMD))),
+			   201));
+	f_sql_exec(&S, "UPDATE competitions SET seed = (SELECT seed FROM competitions WHERE name = 'custom')"
+		       " WHERE name = 'mcustom'");
+	json_decref(h_call(&S, "POST", "/api/v1/competitions/mcustom/join", pam, "{\"name\":\"pams\"}", 200));
+	s = as_player(pam, "POST", "/api/v1/competitions/mcustom/submissions",
+		      "{\"model\":\"pamlab/clf\",\"version\":1}", &st);
+	assert_int_equal(st, 202);
+	id = f_int(s, "id");
+	json_decref(s);
+	for (int i = 0; i < 600; i++) {
+		s = find_sub(pam, "mcustom", id);
+		if (strcmp(f_str(s, "state"), "pending") && strcmp(f_str(s, "state"), "running") &&
+		    strcmp(f_str(s, "state"), "scoring"))
+			break;
+		json_decref(s);
+		s = NULL;
+		sleep_ms(100);
+	}
+	assert_non_null(s);
+	assert_string_equal(f_str(s, "state"), "scored");
+	json_decref(s);
+	s = find_sub(olga, "mcustom", id);
+	ref = find_sub(
+		olga, "custom",
+		f_sql_int(
+			&S,
+			"SELECT min(id) FROM competition_submissions WHERE"
+			" state = 'scored' AND competition_id = (SELECT id FROM competitions WHERE name = 'custom')"));
+	assert_int_equal(json_array_size(json_object_get(s, "scorer_jobs")), 2);
+	assert_true(fabs(num(s, "public_score") - num(ref, "public_score")) < 1e-9);
+	assert_true(fabs(num(s, "private_score") - num(ref, "private_score")) < 1e-9);
+	json_decref(s);
+	json_decref(ref);
+}
+
 /* The daemon killed while the scorer runs: after its restart the scores land. */
 static void test_restart(void **state)
 {
@@ -553,8 +608,8 @@ static void test_restart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create), cmocka_unit_test(test_scored),  cmocka_unit_test(test_failing),
-		cmocka_unit_test(test_matrix), cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_create), cmocka_unit_test(test_scored), cmocka_unit_test(test_failing),
+		cmocka_unit_test(test_matrix), cmocka_unit_test(test_model),  cmocka_unit_test(test_restart),
 	};
 	const char *const names[4] = { "olga", "ed", "vic", "out" };
 	int rc;
