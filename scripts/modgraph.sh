@@ -81,6 +81,7 @@ store: store
 db: store
 store_datasets: store
 store_competitions: store
+store_comp_scorers: store
 store_deployments: store
 store_monitoring: store
 store_monitors: store

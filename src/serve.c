@@ -309,6 +309,8 @@ static int start_parts(struct daemon *d)
 		return rc;
 	if ((rc = api_compjobs_start(a)) < 0)
 		return rc;
+	if ((rc = api_compscorers_start(a)) < 0)
+		return rc;
 	return api_evaljobs_start(a);
 }
 
@@ -319,6 +321,7 @@ static void stop_parts(struct daemon *d)
 	struct atr_app *a = &d->app;
 
 	api_evaljobs_stop(a);
+	api_compscorers_stop(a);
 	api_compjobs_stop(a);
 	api_scorers_stop(a);
 	atr_sweeps_free(a->sweeps); /* its trials watch the engine's jobs */

@@ -43,8 +43,9 @@ struct atr_app {
 	struct atr_deploy *deploy;	   /* deployments: controller and inference gateway (atrium/deploy.h) */
 	struct api_scorers *scorers;	   /* custom scorers' jobs, followed (src/api/evaluation_scorer.c) */
 	struct api_follows *evaljobs;	   /* evaluations run as jobs, followed (src/api/evaluation_watch.c) */
-	struct api_follows *compjobs; /* model-version competition submissions (src/api/competition_model_watch.c) */
-	struct atr_sweeps *sweeps;    /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
+	struct api_follows *compjobs;	 /* model-version competition submissions (src/api/competition_model_watch.c) */
+	struct api_follows *compscorers; /* competition scorers' jobs (src/api/competition_scorer.c) */
+	struct atr_sweeps *sweeps;	 /* sweeps: trials submitted, ASHA, stopping (atrium/sweeps.h) */
 };
 
 #endif

@@ -247,4 +247,25 @@ int atr_scoring_strip_end(struct atr_scoring_strip *s);
 const struct atr_scoring_error *atr_scoring_strip_error(const struct atr_scoring_strip *s);
 void atr_scoring_strip_free(struct atr_scoring_strip *s);
 
+/* ---- a file split in two by its ids (scoring_split.c) ---- */
+/*
+ * A competition's custom scorer is given the public and the private part of the ground truth
+ * and of the predictions. Each record of the file (read and checked as the scoring reads it:
+ * syntax, field counts, a non-empty id) goes whole, as it was written, with "\n" after it,
+ * to side route(cls, id, len) (0 or not 0: 1) through write(cls, side, ...), which returns <0
+ * to stop (ATR_EIO); a CSV header goes to both sides. Errors: ATR_EUNPROCESSABLE with
+ * atr_scoring_split_error, ATR_ENOMEM.
+ */
+typedef int (*atr_scoring_route_fn)(void *cls, const char *id, size_t len);
+typedef int (*atr_scoring_write2_fn)(void *cls, int side, const void *data, size_t len);
+struct atr_scoring_split;
+int atr_scoring_split_new(enum atr_scoring_format fmt, const char *id_column, atr_scoring_route_fn route,
+			  atr_scoring_write2_fn write, void *cls, struct atr_scoring_split **out);
+int atr_scoring_split_feed(struct atr_scoring_split *s, const void *data, size_t len);
+int atr_scoring_split_end(struct atr_scoring_split *s);
+/* The records (not the header) that went to side so far. */
+size_t atr_scoring_split_rows(const struct atr_scoring_split *s, int side);
+const struct atr_scoring_error *atr_scoring_split_error(const struct atr_scoring_split *s);
+void atr_scoring_split_free(struct atr_scoring_split *s);
+
 #endif

@@ -128,7 +128,8 @@ int atr_store_comp_model_get(struct atr_store *s, int64_t comp_id, struct atr_co
 int atr_store_comp_kind_set(struct atr_store *s, int64_t comp_id, const char *kind);
 /* Records the inputs-only copy unless one is recorded already. */
 int atr_store_comp_inputs_set(struct atr_store *s, int64_t comp_id, int64_t dsv_id);
-/* Whether dsv_id is the inputs-only copy of a competition. */
+/* Whether dsv_id is the inputs-only copy of a competition, or a version staged for its scorer
+ * (competition_scorers.c): both are read by the jobs they are inputs of, nobody else. */
 int atr_store_comp_is_inputs(struct atr_store *s, int64_t dsv_id, bool *out);
 /* As atr_store_comp_submission_add, for a model version: recorded 'pending', no file. */
 int atr_store_comp_model_sub_add(struct atr_store *s, const struct atr_comp_submission *sub, int64_t model_version_id,
@@ -145,7 +146,7 @@ struct atr_comp_sub_job {
 int atr_store_comp_sub_job_get(struct atr_store *s, int64_t sub_id, struct atr_comp_sub_job *out);
 /* Model submissions in progress (pending, running, scoring) with ids above after, ascending. */
 int atr_store_comp_subs_active(struct atr_store *s, int64_t after, int64_t *ids, size_t max, size_t *n);
-/* Whether job_id runs a competition submission (*out), and whether it evaluates model version
+/* Whether job_id runs a competition submission or scores one with the competition's scorer (*out), and whether it evaluates model version
  * mv_id (*grants: its token may read that version, wherever it lives). */
 int atr_store_comp_job(struct atr_store *s, int64_t job_id, int64_t mv_id, bool *out, bool *grants);
 

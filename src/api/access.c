@@ -16,6 +16,7 @@
  * the request's content (moving the protected alias) go through api_need_role_or_reply.
  */
 #include "api.h"
+#include "atrium/store_comp_scorers.h"
 #include "atrium/deploy.h"
 #include "atrium/metric_batch.h"
 #include "atrium/scoring.h"
@@ -184,6 +185,17 @@ static int dataset_version_param(struct atr_req *r, int64_t *version)
 /* Each loader returns 0 (loaded, role set), 1 (404: answered by the loader, naming what is
  * missing), -1 (answered), or a store error. */
 
+/* A competition scorer's subsets (competition_scorer.c): absent for all but the competition's
+ * organisers and the jobs that read them (their versions: api_dsv_hidden). */
+static bool scoring_dataset_hidden(struct atr_req *r, const struct api_res *x)
+{
+	bool scoring = true;
+
+	if (x->role >= ATR_PROLE_OWNER || atr_req_who(r)->kind == ATR_P_JOB)
+		return false;
+	return atr_store_comp_is_scorer_dataset(STORE(r), x->dataset_id, &scoring) < 0 || scoring;
+}
+
 static int load_dataset(struct atr_req *r, struct api_res *x)
 {
 	const char *name = atr_req_param(r, "dataset");
@@ -195,6 +207,8 @@ static int load_dataset(struct atr_req *r, struct api_res *x)
 	rc = atr_store_dataset_find(STORE(r), x->project.id, name ? name : "", &x->dataset_id);
 	if (outsider && (rc == 0 || rc == ATR_ENOTFOUND)) /* (absent: the project's 404, not the dataset's) */
 		rc = rc == 0 ? shared_or_absent(r, x, "dataset", x->dataset_id) : 1;
+	if (rc == 0 && !outsider && scoring_dataset_hidden(r, x))
+		rc = ATR_ENOTFOUND;
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "dataset '%s' does not exist in project '%s'", name ? name : "",
 				    x->project.name);
@@ -555,6 +569,8 @@ static int load_competition(struct atr_req *r, struct api_res *x)
 	x->role = api_project_role(r, &x->project) == ATR_PROLE_OWNER ? ATR_PROLE_OWNER : ATR_PROLE_VIEWER;
 	m = atr_scoring_metric_find(x->comp.metric);
 	x->comp.higher_better = !m || m->direction == ATR_SCORING_HIGHER;
+	if (!m) /* a custom metric: its scorer says (competition_scorer.c) */
+		x->comp.higher_better = api_comp_higher_better(STORE(r), x->comp.id, x->comp.metric);
 	atr_req_audit_object(r, "competition:%s", x->comp.name);
 	return 0;
 }

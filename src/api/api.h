@@ -494,6 +494,29 @@ int64_t api_scorer_jobs_visible_to(struct atr_req *r, bool project_loaded);
 int api_scorer_direction(const json_t *scorer, const char *name);
 /* Hides an evaluation's scorer job and error from those below editor. */
 void api_scorer_redact(struct atr_req *r, json_t *evaluation);
+/* A scorer's shape ({command, metrics [{name, direction}], resources, timeout_s}): benchmarks'
+ * and competitions' (benchmarks.c). */
+extern const struct atr_field api_scorer_schema[];
+/* A scorer's job in project p, run as creator: its command, resources, one attempt, timeout. */
+void api_scorer_spec_fill(struct atr_job_spec *spec, const json_t *scorer, const struct atr_project *p,
+			  int64_t creator);
+/* The scorer's declared metrics from job_id's metrics.json: {name: number} (new reference), or
+ * NULL with the reason (it names the job: for those who may see it) in why. */
+json_t *api_scorer_read_metrics(struct atr_store *s, int64_t job_id, const json_t *scorer, char *why, size_t len);
+/* Competitions ranked by a custom metric (competition_scorer.c): start follows the scorer
+ * jobs still pending or running, stop goes before the engine. */
+int api_compscorers_start(struct atr_app *a);
+void api_compscorers_stop(struct atr_app *a);
+/* The create body's scorer checked against metric: 1 (a scorer competition), 0 (none: a
+ * built-in metric), -1 after a 400 naming the field. */
+int api_comp_scorer_or_reply(struct atr_req *r, const char *metric);
+/* A competition's scorer as the caller may see it (organisers: all of it; others: its
+ * metrics); JSON null when it has none. New reference. */
+json_t *api_comp_scorer_view(struct atr_req *r, int64_t comp_id);
+/* Whether a higher value of a scorer competition's metric is better (true without a scorer). */
+bool api_comp_higher_better(struct atr_store *s, int64_t comp_id, const char *metric);
+/* Adds "scorer_jobs" [{subset, job_id, state, error}] to a submission for its organisers. */
+void api_comp_scorer_annotate(struct atr_req *r, json_t *sub);
 void api_gate_get(struct atr_req *r);
 void api_gate_put(struct atr_req *r);
 void api_gate_delete(struct atr_req *r);

@@ -33,7 +33,7 @@ static const struct atr_field scorer_metric_schema[] = {
 	{ 0 },
 };
 
-static const struct atr_field scorer_schema[] = {
+const struct atr_field api_scorer_schema[] = {
 	{ "command", ATR_F_COMMAND, ATR_FF_REQUIRED, 0, 1 << 20, NULL, NULL },
 	{ "metrics", ATR_F_ARRAY, ATR_FF_REQUIRED, 1, ATR_BENCH_METRICS_MAX, NULL, scorer_metric_schema },
 	{ "resources", ATR_F_OBJECT, 0, 0, 0, NULL, api_job_resources_schema },
@@ -53,14 +53,14 @@ const struct atr_field api_benchmark_create_schema[] = {
 	{ "prediction_column", ATR_F_STRING, 0, 1, 255, NULL, NULL },
 	{ "metrics", ATR_F_ARRAY, ATR_FF_REQUIRED, 1, ATR_BENCH_METRICS_MAX, NULL, metric_item_schema },
 	{ "primary_metric", ATR_F_STRING, 0, 1, 31, NULL, NULL },
-	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, scorer_schema },
+	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, api_scorer_schema },
 	{ 0 },
 };
 
 const struct atr_field api_benchmark_patch_schema[] = {
 	{ "description", ATR_F_STRING, 0, 0, 4096, NULL, NULL },
 	{ "primary_metric", ATR_F_STRING, 0, 1, 31, NULL, NULL },
-	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, scorer_schema },
+	{ "scorer", ATR_F_OBJECT, ATR_FF_NULLABLE, 0, 0, NULL, api_scorer_schema },
 	{ 0 },
 };
 

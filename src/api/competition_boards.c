@@ -89,7 +89,12 @@ struct subs_arg {
 static int subs_cb(struct atr_req *r, const void *arg, const struct atr_page *p, json_t *arr, bool *more)
 {
 	const struct subs_arg *a = arg;
-	return atr_store_comp_submissions_list(STORE(r), &RES(r)->comp, a->entry, a->with_private, p, arr, more);
+	int rc = atr_store_comp_submissions_list(STORE(r), &RES(r)->comp, a->entry, a->with_private, p, arr, more);
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it) api_comp_scorer_annotate(r, it); /* (organisers: the scorer's jobs) */
+	return rc;
 }
 
 void api_comp_subs_list(struct atr_req *r)

@@ -36,7 +36,7 @@ struct cj_data {
 static void release(void *data)
 {
 	struct cj_data *d = data;
-	free(d->sc);
+	api_comp_scoring_free(d->sc);
 }
 
 /* ---- scoring (the job succeeded) ---- */
@@ -60,6 +60,12 @@ static void score_done(struct api_follow *f)
 		atr_log(ATR_LOG_ERROR, "competition submission %lld: could not be scored (%s)", (long long)f->id,
 			atr_strerror(rc));
 		api_follow_end(f, "invalid", "could not be scored: the competition's organisers were told");
+	} else if (res.custom) { /* the competition's scorer takes it from here (competition_scorer.c) */
+		rc = api_comp_scorer_start(api_follow_app(f), f->id, api_comp_scoring_take_split(DATA(f)->sc));
+		if (rc < 0)
+			api_follow_end(f, "invalid", "could not be scored: the competition's organisers were told");
+		else
+			api_follow_drop(f);
 	} else if (atr_store_comp_submission_scored(api_follow_store(f), f->id, res.pub_ok, res.pub, res.priv_ok,
 						    res.priv) < 0) {
 		api_follow_end(f, "invalid", "could not record the score");

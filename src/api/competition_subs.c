@@ -168,6 +168,8 @@ struct api_comp_scoring { /* (api_comp_scoring in competitions_internal.h) */
 	char seed[65];
 	double fraction;
 	bool truth_only;		 /* a competition being made: its ground truth is read, no more */
+	bool custom;			 /* a scorer's metric: the file is checked, then split (split) */
+	struct api_comp_split *split;	 /* custom: the subsets for the scorer (competition_scorer.c) */
 	void (*then)(struct atr_req *r); /* truth_only: what runs once it reads well */
 	/* results */
 	int rc; /* 0, ATR_EUNPROCESSABLE (the submission), ATR_EINVAL (the truth), other */
@@ -213,29 +215,43 @@ static int sub_end(void *o)
 
 /* The secret split: an id is public when sha256(seed, id) read as a fraction is under fraction.
  * Fixed (it depends on the id alone, not on the file's order) and unknowable without the seed. */
+int api_comp_public(const char *seed, double fraction, const char *id, size_t len, char **buf, size_t *cap)
+{
+	size_t sl = strlen(seed);
+	unsigned char h[32];
+	uint64_t v = 0;
+
+	if (sl + len + 1 > *cap) {
+		char *nb = realloc(*buf, sl + len + 1);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = sl + len + 1;
+	}
+	memcpy(*buf, seed, sl);
+	(*buf)[sl] = 0; /* (a separator: the seed is hex, an id may be anything) */
+	memcpy(*buf + sl + 1, id, len);
+	atr_sha256(*buf, sl + 1 + len, h);
+	for (int k = 0; k < 8; k++)
+		v = (v << 8) | h[k];
+	return (double)(v >> 11) / 9007199254740992.0 < fraction;
+}
+
 static unsigned char *split(const struct atr_scoring_truth *t, const char *seed, double fraction)
 {
-	size_t rows = atr_scoring_truth_rows(t), len, sl = strlen(seed);
-	unsigned char *sel = malloc(rows ? rows : 1), h[32];
+	size_t rows = atr_scoring_truth_rows(t), len, cap = 0;
+	unsigned char *sel = malloc(rows ? rows : 1);
 	char *buf = NULL;
 
 	for (size_t i = 0; sel && i < rows; i++) {
 		const char *id = atr_scoring_truth_id(t, i, &len);
-		char *nb = realloc(buf, sl + len + 1);
-		uint64_t v = 0;
-		if (!nb) {
+		int pub = api_comp_public(seed, fraction, id, len, &buf, &cap);
+		if (pub < 0) {
 			free(sel);
 			sel = NULL;
 			break;
 		}
-		buf = nb;
-		memcpy(buf, seed, sl);
-		buf[sl] = 0; /* (a separator: the seed is hex, an id may be anything) */
-		memcpy(buf + sl + 1, id, len);
-		atr_sha256(buf, sl + 1 + len, h);
-		for (int k = 0; k < 8; k++)
-			v = (v << 8) | h[k];
-		sel[i] = (double)(v >> 11) / 9007199254740992.0 < fraction;
+		sel[i] = (unsigned char)pub;
 	}
 	free(buf);
 	return sel;
@@ -276,6 +292,11 @@ void api_comp_scoring_work(void *data)
 	struct atr_scoring_truth *t = NULL;
 	struct atr_scoring *s = NULL;
 
+	if (j->custom) { /* checked as labels of any kind, as many as there are: the scorer reads them */
+		metrics[0] = API_COMP_CHECK_METRIC;
+		spec.max_classes = UINT32_MAX / 2;
+	}
+
 	j->rc = atr_scoring_truth_new(&spec, j->truth_fmt, &t);
 	if (j->rc == 0 && (j->rc = feed_file(j->truth_path, t, truth_feed, truth_end)) != 0) {
 		if (j->rc == ATR_EUNPROCESSABLE)
@@ -287,7 +308,9 @@ void api_comp_scoring_work(void *data)
 	if (j->rc == 0 && !j->truth_only &&
 	    (j->rc = feed_file(j->sub_path, s, sub_feed, sub_end)) == ATR_EUNPROCESSABLE)
 		j->err = *atr_scoring_error(s);
-	if (j->rc == 0 && !j->truth_only)
+	if (j->rc == 0 && !j->truth_only && j->split)
+		j->rc = api_comp_split_work(j->split, j->truth_path, j->sub_path);
+	else if (j->rc == 0 && !j->truth_only)
 		compute(j, s, t);
 	atr_scoring_free(s);
 	atr_scoring_truth_free(t);
@@ -312,6 +335,8 @@ static void score_after(struct atr_req *r, void *data)
 	} else if (j->rc < 0) {
 		atr_store_comp_submission_invalid(STORE(r), j->sub_id, "could not be scored");
 		atr_reply_err(r, j->rc, NULL, "could not score the submission");
+	} else if (j->split) {
+		api_comp_scorer_submit_reply(r, j->sub_id, api_comp_scoring_take_split(j));
 	} else if ((rc = atr_store_comp_submission_scored(STORE(r), j->sub_id, j->pub_ok, j->pub, j->priv_ok,
 							  j->priv)) < 0 ||
 		   !(o = atr_store_comp_submission_json(STORE(r), k, j->sub_id, RES(r)->role == ATR_PROLE_OWNER,
@@ -320,7 +345,7 @@ static void score_after(struct atr_req *r, void *data)
 	} else {
 		atr_reply_json(r, 201, o);
 	}
-	free(j);
+	api_comp_scoring_free(j);
 }
 
 enum atr_scoring_format api_comp_truth_format(const char *path)
@@ -353,7 +378,27 @@ struct api_comp_scoring *api_comp_scoring_new(struct atr_store *s, const struct 
 	atr_copy(j->pos_label, sizeof(j->pos_label), k->pos_label);
 	atr_copy(j->seed, sizeof(j->seed), k->seed);
 	j->fraction = k->public_fraction;
+	j->custom = !atr_scoring_metric_find(k->metric);
+	if (j->custom && !(j->split = api_comp_split_new(s, k, fmt, rc))) {
+		free(j);
+		return NULL;
+	}
 	return j;
+}
+
+void api_comp_scoring_free(struct api_comp_scoring *j)
+{
+	if (!j)
+		return;
+	api_comp_split_free(j->split);
+	free(j);
+}
+
+struct api_comp_split *api_comp_scoring_take_split(struct api_comp_scoring *j)
+{
+	struct api_comp_split *sp = j->split;
+	j->split = NULL;
+	return sp;
 }
 
 /* A scoring job for submission id (its bytes are blob sha); NULL after an answer. */
@@ -377,6 +422,7 @@ int api_comp_scoring_result(const struct api_comp_scoring *j, struct api_comp_sc
 	out->priv_ok = j->priv_ok;
 	out->priv = j->priv;
 	out->err_kind = j->err.kind;
+	out->custom = j->custom;
 	return j->rc;
 }
 
@@ -425,7 +471,7 @@ void api_comp_sub_create(struct atr_req *r)
 		return;
 	}
 	if (atr_req_offload(r, api_comp_scoring_work, score_after, j) < 0) {
-		free(j);
+		api_comp_scoring_free(j);
 		atr_store_comp_submission_invalid(STORE(r), id, "could not be scored");
 		atr_reply_unavailable(r, NULL, "could not schedule the scoring");
 	}
@@ -469,6 +515,7 @@ void api_comp_truth_check(struct atr_req *r, const struct atr_competition_spec *
 	atr_copy(j->id_column, sizeof(j->id_column), c->id_column);
 	atr_copy(j->label_column, sizeof(j->label_column), c->label_column);
 	atr_copy(j->pos_label, sizeof(j->pos_label), c->pos_label ? c->pos_label : "");
+	j->custom = !atr_scoring_metric_find(c->metric);
 	if (atr_req_offload(r, api_comp_scoring_work, check_after, j) < 0) {
 		free(j);
 		atr_reply_unavailable(r, NULL, "could not schedule the reading of the ground truth");

@@ -7,6 +7,7 @@
  */
 #include "api.h"
 #include "atrium/scoring.h"
+#include "atrium/store_comp_scorers.h"
 #include "atrium/store_files.h"
 #include "atrium/store_identity.h"
 #include "atrium/util.h"
@@ -46,6 +47,8 @@ const struct atr_field api_competition_create_schema[] = {
 	{ "max_team_size", ATR_F_INT, 0, 1, 100, NULL, NULL },
 	{ "public_fraction", ATR_F_NUMBER, 0, 0, 1, NULL, NULL },
 	{ "precision", ATR_F_INT, 0, 0, 12, NULL, NULL },
+	/* a custom metric: the organisers' scorer (competition_scorer.c); `metric` names one of its metrics */
+	{ "scorer", ATR_F_OBJECT, 0, 0, 0, NULL, api_scorer_schema },
 	{ 0 },
 };
 
@@ -91,7 +94,10 @@ static int scoring_or_reply(struct atr_req *r, const struct atr_competition_spec
 					 .label_column = c->label_column,
 					 .pos_label = c->pos_label };
 	struct atr_scoring_error err;
+	int custom = api_comp_scorer_or_reply(r, c->metric);
 
+	if (custom != 0) /* a scorer's metric: the scorer computes it (-1: answered) */
+		return custom < 0 ? -1 : 0;
 	if (!atr_scoring_metric_find(c->metric)) {
 		atr_reply_invalid(r, "metric",
 				  "'metric' must be one of the built-in metrics (GET /api/v1/openapi.json"
@@ -163,6 +169,7 @@ static void reply_competition(struct atr_req *r, unsigned status, int64_t id)
 		return;
 	}
 	json_object_set_new(o, "organiser", json_boolean(RES(r)->role == ATR_PROLE_OWNER));
+	json_object_set_new(o, "scorer", api_comp_scorer_view(r, id));
 	atr_reply_json(r, status, o);
 }
 
@@ -196,6 +203,11 @@ static void create_checked(struct atr_req *r)
 	if (strcmp(atr_json_str(atr_req_body(r), "submission", "predictions"), "predictions") != 0 &&
 	    (rc = atr_store_comp_kind_set(STORE(r), id, atr_json_str(atr_req_body(r), "submission", ""))) < 0) {
 		atr_reply_err(r, rc, NULL, "could not record the competition's submission kind");
+		return;
+	}
+	if (api_scorer_of(atr_req_body(r)) &&
+	    (rc = atr_store_comp_scorer_set(STORE(r), id, api_scorer_of(atr_req_body(r)))) < 0) {
+		atr_reply_err(r, rc, NULL, "could not record the competition's scorer");
 		return;
 	}
 	atr_req_audit_object(r, "competition:%s", c.name);

@@ -128,9 +128,7 @@ static void fail(struct sc_follow *f, const char *fmt, ...)
 	drop(f);
 }
 
-/* The declared metrics from the job's metrics.json: {name: number} (new reference), or NULL
- * with the reason in why. */
-static json_t *read_metrics(struct sc_follow *f, const json_t *scorer, char *why, size_t len)
+json_t *api_scorer_read_metrics(struct atr_store *s, int64_t job_id, const json_t *scorer, char *why, size_t len)
 {
 	struct atr_file file;
 	char path[1300];
@@ -138,16 +136,16 @@ static json_t *read_metrics(struct sc_follow *f, const json_t *scorer, char *why
 	json_error_t jerr;
 	size_t i;
 
-	if (atr_store_file_get(f->app->store, "job_output", f->job_id, METRICS_FILE, &file) < 0) {
+	if (atr_store_file_get(s, "job_output", job_id, METRICS_FILE, &file) < 0) {
 		snprintf(why, len, "scorer job %lld wrote no " METRICS_FILE " in $ATRIUM_OUTPUT_DIR",
-			 (long long)f->job_id);
+			 (long long)job_id);
 		return NULL;
 	}
-	atr_blob_path(f->app->store, file.sha256, path, sizeof(path));
+	atr_blob_path(s, file.sha256, path, sizeof(path));
 	if (file.size > (int64_t)METRICS_MAX || !(got = json_load_file(path, 0, &jerr)) || !json_is_object(got)) {
 		snprintf(why, len,
 			 "scorer job %lld wrote a " METRICS_FILE " that is not a JSON object of at most %u bytes",
-			 (long long)f->job_id, METRICS_MAX);
+			 (long long)job_id, METRICS_MAX);
 		json_decref(got);
 		return NULL;
 	}
@@ -161,7 +159,7 @@ static json_t *read_metrics(struct sc_follow *f, const json_t *scorer, char *why
 			break;
 		if (!json_is_number(v) || !isfinite(json_number_value(v))) {
 			snprintf(why, len, "scorer job %lld: " METRICS_FILE " has no number for metric '%s'",
-				 (long long)f->job_id, name);
+				 (long long)job_id, name);
 			json_decref(out);
 			out = NULL;
 			break;
@@ -190,7 +188,7 @@ static void settle(struct sc_follow *f, enum atr_job_state state)
 		fail(f, "the benchmark no longer has a scorer");
 		return;
 	}
-	metrics = read_metrics(f, scorer, why, sizeof(why));
+	metrics = api_scorer_read_metrics(f->app->store, f->job_id, scorer, why, sizeof(why));
 	json_decref(scorer);
 	if (!metrics) {
 		fail(f, "%s", why);
@@ -292,7 +290,7 @@ static int mark_pending(struct atr_store *s, int64_t job_id, void *cls)
 	return atr_store_evaluation_scorer_state(s, c->eval_id, "pending", job_id, NULL);
 }
 
-static void spec_fill(struct atr_job_spec *spec, const json_t *scorer, const struct atr_project *p, int64_t creator)
+void api_scorer_spec_fill(struct atr_job_spec *spec, const json_t *scorer, const struct atr_project *p, int64_t creator)
 {
 	const json_t *res = json_object_get(scorer, "resources");
 
@@ -333,7 +331,7 @@ static int submit(struct atr_app *a, const struct atr_benchmark *b, int64_t eval
 	if (rc == 0 && (!env || !outputs))
 		rc = ATR_ENOMEM;
 	snprintf(name, sizeof(name), "score evaluation %lld on %s", (long long)eval_id, b->name);
-	spec_fill(&spec, scorer, &p, creator);
+	api_scorer_spec_fill(&spec, scorer, &p, creator);
 	spec.name = name;
 	spec.env = env;
 	spec.inputs = inputs;

@@ -55,7 +55,9 @@ int atr_store_comp_inputs_set(struct atr_store *s, int64_t comp_id, int64_t dsv_
 
 int atr_store_comp_is_inputs(struct atr_store *s, int64_t dsv_id, bool *out)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT EXISTS (SELECT 1 FROM competitions WHERE inputs_version_id = ?)");
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT EXISTS (SELECT 1 FROM competitions WHERE inputs_version_id = ?1)"
+				   " OR EXISTS (SELECT 1 FROM competition_scorer_runs WHERE dataset_version_id = ?1)");
 	int rc;
 
 	*out = false;
@@ -164,10 +166,11 @@ int atr_store_comp_sub_job_get(struct atr_store *s, int64_t sub_id, struct atr_c
 
 int atr_store_comp_subs_active(struct atr_store *s, int64_t after, int64_t *ids, size_t max, size_t *n)
 {
-	sqlite3_stmt *st =
-		atr_db_stmt(s->db, "SELECT id FROM competition_submissions WHERE id > ? AND"
-				   " model_version_id IS NOT NULL AND state IN ('pending', 'running', 'scoring')"
-				   " ORDER BY id LIMIT ?");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "SELECT id FROM competition_submissions WHERE id > ? AND"
+		       " model_version_id IS NOT NULL AND state IN ('pending', 'running', 'scoring') AND NOT EXISTS"
+		       " (SELECT 1 FROM competition_scorer_runs y WHERE y.submission_id = competition_submissions.id)"
+		       " ORDER BY id LIMIT ?");
 	int rc;
 
 	*n = 0;
@@ -183,7 +186,8 @@ int atr_store_comp_subs_active(struct atr_store *s, int64_t after, int64_t *ids,
 
 int atr_store_comp_job(struct atr_store *s, int64_t job_id, int64_t mv_id, bool *out, bool *grants)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT count(*), coalesce(max(model_version_id = ?2), 0) FROM"
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT count(*) + (SELECT count(*) FROM competition_scorer_runs y WHERE"
+					      " y.job_id = ?1), coalesce(max(model_version_id = ?2), 0) FROM"
 					      " competition_submissions WHERE job_id = ?1");
 	int rc;
 

@@ -159,7 +159,8 @@ int atr_store_competition_update(struct atr_store *s, int64_t id, const char *ti
 int atr_store_competition_hiders(struct atr_store *s, int64_t dsv_id, int64_t *ids, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT DISTINCT project_id FROM competitions WHERE test_version_id = ?1"
-					      " OR inputs_version_id = ?1");
+					      " OR inputs_version_id = ?1 OR id IN (SELECT competition_id FROM"
+					      " competition_scorer_runs WHERE dataset_version_id = ?1)");
 	int rc;
 
 	*n = 0;

@@ -59,6 +59,11 @@ int atr_store_search(struct atr_store *s, const struct atr_search_query *q, cons
 		" AND (?3 OR search_index.kind = 'template' OR pr.visibility = 'internal' OR EXISTS (SELECT 1 FROM "
 		"project_members m"
 		" WHERE m.project_id = pr.id AND m.user_id = ?4))"
+		/* a competition's scorer jobs and scoring dataset: its organisers only (migration 0041) */
+		" AND (?3 OR NOT ((search_index.kind = 'job' AND EXISTS (SELECT 1 FROM competition_scorer_runs y"
+		" WHERE y.job_id = search_index.ref_id)) OR (search_index.kind = 'dataset' AND EXISTS (SELECT 1 FROM"
+		" competitions c WHERE c.scorer_dataset_id = search_index.ref_id))) OR EXISTS (SELECT 1 FROM"
+		" project_members m WHERE m.project_id = pr.id AND m.user_id = ?4 AND m.role = 'owner'))"
 		" AND (?5 = 0 OR search_index.rank > ?6 OR (search_index.rank = ?6 AND search_index.rowid > ?7))"
 		" ORDER BY search_index.rank, search_index.rowid LIMIT ?8");
 	int n = 0, rc;
