@@ -229,8 +229,10 @@ static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benc
 		atr_reply_invalid(r, "dataset", "dataset '%s' does not exist in this project", ds);
 		return -1;
 	}
-	if (rc == 0 &&
-	    (rc = atr_store_dsv_find(STORE(r), dataset_id, atr_json_int(body, "version", 0), &v)) == ATR_ENOTFOUND) {
+	if (rc == 0 && (rc = atr_store_dsv_find(STORE(r), dataset_id, atr_json_int(body, "version", 0), &v)) == 0 &&
+	    api_dsv_hidden(r, v.id))
+		rc = ATR_ENOTFOUND; /* a competition's hidden set: no benchmark but its organisers' (scores would leak it) */
+	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "version", "dataset '%s' has no version %lld", ds,
 				  (long long)atr_json_int(body, "version", 0));
 		return -1;
