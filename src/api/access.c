@@ -560,6 +560,8 @@ static int load_benchmark(struct atr_req *r, struct api_res *x)
 	if (rc != 0)
 		return rc;
 	rc = atr_store_benchmark_find(STORE(r), x->project.id, name ? name : "", &x->benchmark);
+	if (rc == 0 && api_dsv_hidden(r, x->benchmark.dataset_version_id))
+		rc = ATR_ENOTFOUND; /* on a competition's hidden set (an organiser's): absent, as the set is */
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "benchmark '%s' does not exist in project '%s'", name ? name : "",
 				    x->project.name);

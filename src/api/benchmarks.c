@@ -338,7 +338,8 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 	size_t i, k;
 	int rc = atr_store_benchmark_list(STORE(r), RES(r)->project.id, p, arr, more);
 
-	(void)arg;
+	/* one on a competition's hidden set: absent but for its organisers (access.c, load_benchmark) */
+	api_dsv_strip_hidden(r, arg, arr, "dataset");
 	json_array_foreach(arr, i, it)
 	{
 		if (rc < 0)
@@ -357,7 +358,11 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 
 void api_benchmarks_list(struct atr_req *r)
 {
-	api_reply_list_cb(r, list_cb, NULL, "benchmarks");
+	json_t *hide = api_dsv_hidden_ids(r);
+
+	if (hide)
+		api_reply_list_cb(r, list_cb, hide, "benchmarks");
+	json_decref(hide);
 }
 
 void api_benchmarks_get(struct atr_req *r)

@@ -3,7 +3,7 @@
  * who is no organiser can reach (issue 15, "the hidden set stays hidden"): the dataset's
  * version list, its counts and "latest", the project's dataset list, a run's inputs, a model
  * version's lineage, a dataset version's lineage, the jobs that read it (get, logs, lists,
- * search), and a benchmark on it. Tried by vic (a viewer of the organisers' project AND a
+ * search), and a benchmark on it (refused; the organiser's own one absent for the others). Tried by vic (a viewer of the organisers' project AND a
  * participant) and ed (an editor AND a participant); olga (the organiser) sees it all, as the
  * control. The ground truth's labels carry a planted string that no answer to them may hold.
  */
@@ -204,11 +204,24 @@ static void test_benchmark_refused(void **state)
 {
 	static const char body[] = "{\"name\":\"b\",\"dataset\":\"sealed\",\"version\":2,\"file\":\"truth.csv\","
 				   "\"metrics\":[{\"name\":\"accuracy\"}]}";
+	json_t *j;
 	(void)state;
 
 	/* a benchmark on the hidden set would score against it without limit: as if it did not exist */
 	h_expect_error(&S, "POST", "/api/v1/projects/org/benchmarks", ed, body, 400, "version");
 	f_expect_message(&S, "POST", "/api/v1/projects/org/benchmarks", ed, body, 400, "has no version 2");
+	/* the organiser's own one on it: absent for the others (its evaluations would show the labels) */
+	json_decref(h_call(&S, "POST", "/api/v1/projects/org/benchmarks", olga, body, 201));
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(count_items(people[i], "/api/v1/projects/org/benchmarks"), 0);
+		h_expect_error(&S, "GET", "/api/v1/projects/org/benchmarks/b", people[i], NULL, 404, NULL);
+		h_expect_error(&S, "GET", "/api/v1/projects/org/benchmarks/b/evaluations", people[i], NULL, 404, NULL);
+		h_expect_error(&S, "GET", "/api/v1/projects/org/benchmarks/b/leaderboard", people[i], NULL, 404, NULL);
+	}
+	j = h_call(&S, "GET", "/api/v1/projects/org/benchmarks", olga, NULL, 200); /* (the control) */
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	json_decref(h_call(&S, "GET", "/api/v1/projects/org/benchmarks/b/evaluations", olga, NULL, 200));
 }
 
 int main(void)
