@@ -58,6 +58,12 @@ int atr_store_competition_update(struct atr_store *s, int64_t id, const char *ti
  * version from whoever is not an owner of every one.
  */
 int atr_store_competition_hiders(struct atr_store *s, int64_t dsv_id, int64_t *ids, size_t max, size_t *n);
+/* Every competition's hidden set and its inputs-only copy: their dataset version row ids,
+ * appended to ids (a JSON array) as integers. The access layer keeps those the caller may not
+ * see (api_dsv_hidden_ids) for lists to leave out. */
+int atr_store_competition_hidden_all(struct atr_store *s, json_t *ids);
+/* Those of them that job_id read (its inputs), appended to ids. */
+int atr_store_competition_hidden_read(struct atr_store *s, int64_t job_id, json_t *ids);
 
 /* ---- teams and members ---- */
 

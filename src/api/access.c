@@ -238,6 +238,54 @@ bool api_dsv_hidden(struct atr_req *r, int64_t dsv_id)
 	return false;
 }
 
+json_t *api_dsv_hidden_ids(struct atr_req *r)
+{
+	json_t *all = json_array(), *out = json_array(), *v;
+	size_t i;
+	int rc = all && out ? 0 : ATR_ENOMEM;
+
+	/* admins organise every competition; for others the one rule, once per candidate */
+	if (rc == 0 && !(atr_req_who(r)->kind == ATR_P_USER && atr_req_who(r)->admin))
+		rc = atr_store_competition_hidden_all(STORE(r), all);
+	json_array_foreach(all, i, v)
+	{
+		if (rc == 0 && api_dsv_hidden(r, json_integer_value(v)) && json_array_append(out, v) < 0)
+			rc = ATR_ENOMEM;
+	}
+	json_decref(all);
+	if (rc < 0) {
+		json_decref(out);
+		atr_reply_err(r, rc, NULL, "could not read which dataset versions you may see");
+		return NULL;
+	}
+	return out;
+}
+
+bool api_dsv_in(const json_t *ids, int64_t dsv_id)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(ids, i, v)
+	{
+		if (json_integer_value(v) == dsv_id)
+			return true;
+	}
+	return false;
+}
+
+void api_dsv_strip_hidden(struct atr_req *r, const json_t *hide, json_t *arr, const char *key)
+{
+	for (size_t i = json_array_size(arr); i-- > 0;) {
+		const json_t *v = json_object_get(json_array_get(arr, i), key);
+		if (json_is_object(v))
+			v = json_object_get(v, "id");
+		if (json_is_integer(v) &&
+		    (hide ? api_dsv_in(hide, json_integer_value(v)) : api_dsv_hidden(r, json_integer_value(v))))
+			json_array_remove(arr, i);
+	}
+}
+
 static int load_dataset_version(struct atr_req *r, struct api_res *x)
 {
 	const char *name = atr_req_param(r, "dataset");
@@ -248,7 +296,15 @@ static int load_dataset_version(struct atr_req *r, struct api_res *x)
 		return rc;
 	if (dataset_version_param(r, &version) < 0)
 		return -1;
-	rc = atr_store_dsv_find(STORE(r), x->dataset_id, version, &x->dsv);
+	if (version == 0) { /* "latest": the newest the caller may see */
+		json_t *hide = api_dsv_hidden_ids(r);
+		if (!hide)
+			return -1;
+		rc = atr_store_dsv_find_visible(STORE(r), x->dataset_id, 0, hide, &x->dsv);
+		json_decref(hide);
+	} else {
+		rc = atr_store_dsv_find(STORE(r), x->dataset_id, version, &x->dsv);
+	}
 	if (rc == 0 && api_dsv_hidden(r, x->dsv.id))
 		rc = ATR_ENOTFOUND; /* a competition's hidden set: absent for all but its organisers */
 	if (rc == ATR_ENOTFOUND) {
@@ -323,6 +379,26 @@ static bool comp_job_hidden(struct atr_req *r, const struct api_res *x)
 	return atr_store_comp_job(STORE(r), x->job.id, 0, &comp, &grants) < 0 || comp;
 }
 
+bool api_job_reads_hidden(struct atr_req *r, int64_t job_id, enum atr_prole role)
+{
+	json_t *ids, *v;
+	bool hidden = false;
+	size_t i;
+
+	if (role >= ATR_PROLE_OWNER || (atr_req_who(r)->kind == ATR_P_JOB && atr_req_who(r)->scope_id == job_id))
+		return false;
+	if (!(ids = json_array()) || atr_store_competition_hidden_read(STORE(r), job_id, ids) < 0) {
+		json_decref(ids);
+		return true; /* (fails closed, as api_dsv_hidden does) */
+	}
+	json_array_foreach(ids, i, v)
+	{
+		hidden = hidden || api_dsv_hidden(r, json_integer_value(v));
+	}
+	json_decref(ids);
+	return hidden;
+}
+
 static int load_job(struct atr_req *r, struct api_res *x)
 {
 	int64_t id;
@@ -339,6 +415,8 @@ static int load_job(struct atr_req *r, struct api_res *x)
 	x->job.labels = NULL;
 	rc = load_project_of(r, x, x->job.project_id);
 	if (rc == 0 && comp_job_hidden(r, x))
+		rc = 1;
+	if (rc == 0 && api_job_reads_hidden(r, x->job.id, x->role))
 		rc = 1;
 	if (rc == 0)
 		atr_req_audit_object(r, "job:%lld", (long long)id);
@@ -496,6 +574,8 @@ static int load_benchmark(struct atr_req *r, struct api_res *x)
 	if (rc != 0)
 		return rc;
 	rc = atr_store_benchmark_find(STORE(r), x->project.id, name ? name : "", &x->benchmark);
+	if (rc == 0 && api_dsv_hidden(r, x->benchmark.dataset_version_id))
+		rc = ATR_ENOTFOUND; /* on a competition's hidden set (an organiser's): absent, as the set is */
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "benchmark '%s' does not exist in project '%s'", name ? name : "",
 				    x->project.name);

@@ -167,6 +167,22 @@ int api_project_visible_or_reply(struct atr_req *r, const char *ref, const char 
  * (true) when the database cannot say.
  */
 bool api_dsv_hidden(struct atr_req *r, int64_t dsv_id);
+/*
+ * The dataset versions hidden from the caller (api_dsv_hidden of every competition's hidden set
+ * and inputs copy, looked up once per request): a JSON array of row ids for a list, a count or
+ * "latest" to leave out (the store's hide parameters). New reference; NULL after an error reply.
+ */
+json_t *api_dsv_hidden_ids(struct atr_req *r);
+/* Whether dsv_id is in ids (from api_dsv_hidden_ids). */
+bool api_dsv_in(const json_t *ids, int64_t dsv_id);
+/* Removes from arr the objects whose member key (a row id, or an object with its "id") names a
+ * version hidden from the caller: one in hide, or with hide NULL, one api_dsv_hidden says is
+ * (for a short array: a run's inputs, a lineage's datasets). */
+void api_dsv_strip_hidden(struct atr_req *r, const json_t *hide, json_t *arr, const char *key);
+/* Whether job_id (of a project where the caller has role) read a version hidden from the caller:
+ * such a job (an organiser's, or a model submission's) is absent for all but the organisers
+ * and the job itself, as the set is (its logs and outputs may show the ground truth). */
+bool api_job_reads_hidden(struct atr_req *r, int64_t job_id, enum atr_prole role);
 
 /* idempotency.c: the server's Idempotency-Key hooks (atr_server_opts.idem_get / idem_put). */
 int api_idem_get(void *app, struct atr_req *r, const char *key, unsigned *status, char **body);

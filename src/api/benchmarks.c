@@ -229,8 +229,10 @@ static int truth_or_reply(struct atr_req *r, const json_t *body, struct atr_benc
 		atr_reply_invalid(r, "dataset", "dataset '%s' does not exist in this project", ds);
 		return -1;
 	}
-	if (rc == 0 &&
-	    (rc = atr_store_dsv_find(STORE(r), dataset_id, atr_json_int(body, "version", 0), &v)) == ATR_ENOTFOUND) {
+	if (rc == 0 && (rc = atr_store_dsv_find(STORE(r), dataset_id, atr_json_int(body, "version", 0), &v)) == 0 &&
+	    api_dsv_hidden(r, v.id))
+		rc = ATR_ENOTFOUND; /* a competition's hidden set: no benchmark but its organisers' (scores would leak it) */
+	if (rc == ATR_ENOTFOUND) {
 		atr_reply_invalid(r, "version", "dataset '%s' has no version %lld", ds,
 				  (long long)atr_json_int(body, "version", 0));
 		return -1;
@@ -336,7 +338,8 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 	size_t i, k;
 	int rc = atr_store_benchmark_list(STORE(r), RES(r)->project.id, p, arr, more);
 
-	(void)arg;
+	/* one on a competition's hidden set: absent but for its organisers (access.c, load_benchmark) */
+	api_dsv_strip_hidden(r, arg, arr, "dataset");
 	json_array_foreach(arr, i, it)
 	{
 		if (rc < 0)
@@ -355,7 +358,11 @@ static int list_cb(struct atr_req *r, const void *arg, const struct atr_page *p,
 
 void api_benchmarks_list(struct atr_req *r)
 {
-	api_reply_list_cb(r, list_cb, NULL, "benchmarks");
+	json_t *hide = api_dsv_hidden_ids(r);
+
+	if (hide)
+		api_reply_list_cb(r, list_cb, hide, "benchmarks");
+	json_decref(hide);
 }
 
 void api_benchmarks_get(struct atr_req *r)

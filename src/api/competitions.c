@@ -1,7 +1,7 @@
 /*
  * competitions.c: competitions (hackathons) — create (an owner of the project holding the
  * data, or an admin), read, change; teams joining and leaving; the training data
- * participants read. Submissions and scoring are in competition_subs.c, the leaderboards in
+ * participants (and the organisers) read. Submissions and scoring are in competition_subs.c, the leaderboards in
  * competition_boards.c. The hidden test set is hidden by the access layer (access.c,
  * api_dsv_hidden), not here.
  */
@@ -322,13 +322,32 @@ void api_competitions_teams(struct atr_req *r)
 	api_reply_list(r, atr_store_competition_teams, RES(r)->comp.id, "teams");
 }
 
-/* ---- the training data: readable by every participant through the competition ---- */
+/* ---- the training data: readable by the participants (members of a team that joined), the
+ * organisers (owners of its project) and admins; others are told to join ---- */
 
 static int64_t training_or_reply(struct atr_req *r)
 {
-	if (!RES(r)->comp.train_version_id)
-		atr_reply_not_found(r, NULL, "competition '%s' has no training data", RES(r)->comp.name);
-	return RES(r)->comp.train_version_id;
+	const struct atr_competition *c = &RES(r)->comp;
+	int64_t entry = 0;
+	int rc;
+
+	if (RES(r)->role < ATR_PROLE_OWNER) {
+		rc = atr_store_competition_entry_of(STORE(r), c->id, atr_req_who(r)->user_id, &entry, NULL);
+		if (rc < 0) {
+			atr_reply_err(r, rc, NULL, "could not read your team in competition '%s'", c->name);
+			return 0;
+		}
+		if (!entry) {
+			atr_reply_forbidden(r, NULL,
+					    "only participants read the training data of competition '%s': join it"
+					    " first (POST /api/v1/competitions/%s/join)",
+					    c->name, c->name);
+			return 0;
+		}
+	}
+	if (!c->train_version_id)
+		atr_reply_not_found(r, NULL, "competition '%s' has no training data", c->name);
+	return c->train_version_id;
 }
 
 void api_competitions_data(struct atr_req *r)

@@ -52,24 +52,42 @@ void api_datasets_create(struct atr_req *r)
 		atr_reply_conflict(r, "name", "dataset '%s' already exists in project '%s'", name, p->name);
 		return;
 	}
-	if (rc < 0 || !(d = atr_store_dataset_json(STORE(r), id, &rc))) {
+	if (rc < 0 || !(d = atr_store_dataset_json(STORE(r), id, NULL, &rc))) {
 		atr_reply_err(r, rc, NULL, "could not create dataset '%s'", name);
 		return;
 	}
 	atr_reply_json(r, 201, d);
 }
 
+/*
+ * A competition's hidden set (and its inputs copy) is absent from the lists and counts of all
+ * but its organisers (api_dsv_hidden_ids): version_count and latest_version leave it out, so
+ * the numbers a participant sees may have a gap where it is.
+ */
+static int datasets_cb(struct atr_req *r, const void *hide, const struct atr_page *p, json_t *arr, bool *more)
+{
+	return atr_store_dataset_list(STORE(r), RES(r)->project.id, hide, p, arr, more);
+}
+
 void api_datasets_list(struct atr_req *r)
 {
-	api_reply_list(r, atr_store_dataset_list, RES(r)->project.id, "datasets");
+	json_t *hide = api_dsv_hidden_ids(r);
+
+	if (hide)
+		api_reply_list_cb(r, datasets_cb, hide, "datasets");
+	json_decref(hide);
 }
 
 void api_datasets_get(struct atr_req *r)
 {
-	json_t *d;
+	json_t *d, *hide = api_dsv_hidden_ids(r);
 	int rc;
 
-	if (!(d = atr_store_dataset_json(STORE(r), RES(r)->dataset_id, &rc))) {
+	if (!hide)
+		return;
+	d = atr_store_dataset_json(STORE(r), RES(r)->dataset_id, hide, &rc);
+	json_decref(hide);
+	if (!d) {
 		atr_reply_err(r, rc, NULL, "could not read the dataset");
 		return;
 	}
@@ -116,9 +134,18 @@ void api_dsv_create(struct atr_req *r)
 	reply_version(r, 201, v.id);
 }
 
+static int versions_cb(struct atr_req *r, const void *hide, const struct atr_page *p, json_t *arr, bool *more)
+{
+	return atr_store_dsv_list(STORE(r), RES(r)->dataset_id, hide, p, arr, more);
+}
+
 void api_dsv_list(struct atr_req *r)
 {
-	api_reply_list(r, atr_store_dsv_list, RES(r)->dataset_id, "versions");
+	json_t *hide = api_dsv_hidden_ids(r);
+
+	if (hide)
+		api_reply_list_cb(r, versions_cb, hide, "versions");
+	json_decref(hide);
 }
 
 void api_dsv_get(struct atr_req *r)

@@ -269,7 +269,7 @@ static json_t *job_inputs(struct atr_store *s, const struct atr_benchmark *b, co
 	int err;
 
 	if (atr_store_dsv_get(s, b->dataset_version_id, &tv) < 0 ||
-	    !(tds = atr_store_dataset_json(s, tv.dataset_id, &err)))
+	    !(tds = atr_store_dataset_json(s, tv.dataset_id, NULL, &err)))
 		return NULL;
 	snprintf(pname, sizeof(pname), "benchmark-%lld-predictions", (long long)b->id);
 	inputs = json_pack("[{s:s, s:I, s:s, s:I}, {s:s, s:I, s:s, s:I}]", "dataset", atr_json_str(tds, "name", ""),

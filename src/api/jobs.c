@@ -280,10 +280,30 @@ static int filter_or_reply(struct atr_req *r, struct atr_job_filter *f)
 	return 0;
 }
 
+/* Jobs that read a competition's hidden set are absent for all but its organisers (access.c,
+ * api_job_reads_hidden): out of the page too (which may come out shorter than its limit). */
+static int drop_hidden_readers(struct atr_req *r, json_t *items)
+{
+	json_t *hide, *in;
+
+	if (!json_array_size(items))
+		return 0;
+	if (!(hide = api_dsv_hidden_ids(r)))
+		return -1;
+	for (size_t i = json_array_size(hide) ? json_array_size(items) : 0; i-- > 0;) {
+		size_t n = json_array_size(in = json_object_get(json_array_get(items, i), "inputs"));
+		api_dsv_strip_hidden(r, hide, in, "dataset_version_id");
+		if (json_array_size(in) < n)
+			json_array_remove(items, i);
+	}
+	json_decref(hide);
+	return 0;
+}
+
 static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 {
 	struct atr_page pg;
-	json_t *items;
+	json_t *items, *last, *next;
 	bool more;
 	int rc;
 
@@ -300,7 +320,16 @@ static void reply_list(struct atr_req *r, const struct atr_job_filter *f)
 		json_t *it;
 		json_array_foreach(items, i, it) api_hide_env_values(it);
 	}
-	atr_reply_page(r, items, more);
+	/* (the cursor is the page's last job as read, whether or not it is dropped) */
+	last = json_incref(json_object_get(json_array_get(items, json_array_size(items) - 1), "id"));
+	if (drop_hidden_readers(r, items) < 0) {
+		json_decref(items);
+		json_decref(last);
+		return;
+	}
+	next = more && last ? json_pack("[O]", last) : NULL;
+	json_decref(last);
+	atr_reply_page_cursor(r, items, next);
 }
 
 void api_jobs_list(struct atr_req *r)

@@ -12,22 +12,6 @@ const struct atr_qparam api_lineage_query[] = {
 	{ 0 },
 };
 
-/* A competition's hidden set that the run read (an organiser's run) is named, but its files
- * are not listed to those who may not see it (api_dsv_hidden). */
-static void hide_hidden_sets(struct atr_req *r, json_t *datasets)
-{
-	json_t *dv;
-	size_t i;
-
-	json_array_foreach(datasets, i, dv)
-	{
-		if (!api_dsv_hidden(r, json_integer_value(json_object_get(dv, "dataset_version_id"))))
-			continue;
-		json_object_set_new(dv, "files", json_array());
-		json_object_set_new(dv, "hidden", json_true());
-	}
-}
-
 void api_lineage_get(struct atr_req *r)
 {
 	int64_t id = RES(r)->version.id;
@@ -38,7 +22,14 @@ void api_lineage_get(struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not read the lineage of model version %lld", (long long)id);
 		return;
 	}
-	hide_hidden_sets(r, json_object_get(l, "datasets"));
+	/* a competition's hidden set the run read (an organiser's run), and evaluations on it: absent
+	 * for all but its organisers (api_dsv_hidden), as everywhere */
+	api_dsv_strip_hidden(r, NULL, json_object_get(l, "datasets"), "dataset_version_id");
+	api_dsv_strip_hidden(r, NULL, json_object_get(l, "evaluations"), "dataset_version");
+	if (json_is_object(json_object_get(l, "job")) &&
+	    api_job_reads_hidden(r, json_integer_value(json_object_get(json_object_get(l, "job"), "id")),
+				 ATR_PROLE_NONE))
+		json_object_set_new(l, "job", json_null()); /* a job that read it: absent too */
 	atr_models_lineage_extend(id, l);
 	atr_reply_json(r, 200, l);
 }

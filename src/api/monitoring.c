@@ -219,7 +219,8 @@ static int explicit_reference_or_reply(struct atr_req *r, const json_t *ref, str
 		return atr_reply_invalid(r, "reference.dataset", "dataset '%s' does not exist in project '%s'", name,
 					 RES(r)->project.name),
 		       -1;
-	if (atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0 || !v.committed)
+	if (atr_store_dsv_find(STORE(r), dataset_id, version, &v) < 0 || !v.committed ||
+	    api_dsv_hidden(r, v.id)) /* (a competition's hidden set: absent but for its organisers) */
 		return atr_reply_invalid(r, version ? "reference.version" : "reference.dataset",
 					 version ? "dataset '%s' has no committed version %lld"
 						 : "dataset '%s' has no committed version",

@@ -162,6 +162,8 @@ void api_runs_get(struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not read the run");
 		return;
 	}
+	/* an organiser's run that read a competition's hidden set: absent from its inputs for others */
+	api_dsv_strip_hidden(r, NULL, json_object_get(j, "inputs"), "dataset_version_id");
 	atr_reply_json(r, 200, j);
 }
 
@@ -232,6 +234,7 @@ void api_runs_patch(struct atr_req *r)
 		atr_reply_err(r, rc, NULL, "could not update run %lld", (long long)run->id);
 		return;
 	}
+	api_dsv_strip_hidden(r, NULL, json_object_get(j, "inputs"), "dataset_version_id");
 	atr_reply_json(r, 200, j);
 }
 

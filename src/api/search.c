@@ -2,7 +2,8 @@
  * search.c: GET /api/v1/search?q= — projects, datasets and models whose names,
  * descriptions or tags match, among what the caller may read, and published templates (whose
  * READMEs are searched too: any signed-in user finds them), best first. Runs (by name and tag
- * values) and jobs (by name) are indexed too (migration 0033), under their project's visibility.
+ * values) and jobs (by name) are indexed too (migration 0033), under their project's visibility;
+ * a job that read a competition's hidden set only for its organisers.
  */
 #include "api.h"
 #include "atrium/store_search.h"
@@ -15,6 +16,24 @@ const struct atr_qparam api_search_query[] = {
 	{ "kind", ATR_Q_ENUM, 0, 0, 0, 0, "project|dataset|model|template|run|job", NULL },
 	{ 0 },
 };
+
+/* A job that read a competition's hidden set is absent for all but its organisers
+ * (api_job_reads_hidden): out of the hits too (the cursor is the store's, so pages still follow). */
+static void drop_hidden_jobs(struct atr_req *r, json_t *items)
+{
+	struct atr_project p;
+
+	for (size_t i = json_array_size(items); i-- > 0;) {
+		const json_t *it = json_array_get(items, i);
+		const char *kind = json_string_value(json_object_get(it, "kind"));
+		const char *project = json_string_value(json_object_get(it, "project"));
+		if (!kind || strcmp(kind, "job") != 0)
+			continue;
+		if (atr_store_project_find(STORE(r), project ? project : "", &p) < 0 ||
+		    api_job_reads_hidden(r, json_integer_value(json_object_get(it, "id")), api_project_role(r, &p)))
+			json_array_remove(items, i);
+	}
+}
 
 void api_search(struct atr_req *r)
 {
@@ -48,5 +67,6 @@ void api_search(struct atr_req *r)
 			atr_reply_err(r, rc, NULL, "could not search");
 		return;
 	}
+	drop_hidden_jobs(r, items);
 	atr_reply_page_cursor(r, items, more ? json_pack("[f,I]", score, (json_int_t)rowid) : NULL);
 }

@@ -174,6 +174,44 @@ int atr_store_competition_hiders(struct atr_store *s, int64_t dsv_id, int64_t *i
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
 
+int atr_store_competition_hidden_all(struct atr_store *s, json_t *ids)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT test_version_id FROM competitions UNION SELECT inputs_version_id"
+					      " FROM competitions WHERE inputs_version_id IS NOT NULL");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0))) < 0) {
+			atr_db_done(st);
+			return ATR_ENOMEM;
+		}
+	atr_db_done(st);
+	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+}
+
+int atr_store_competition_hidden_read(struct atr_store *s, int64_t job_id, json_t *ids)
+{
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT DISTINCT json_extract(i.value, '$.dataset_version_id')"
+				   " FROM jobs j, json_each(j.inputs) i WHERE j.id = ?1"
+				   " AND json_extract(i.value, '$.dataset_version_id') IN (SELECT test_version_id"
+				   " FROM competitions UNION SELECT inputs_version_id FROM competitions)");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	sqlite3_bind_int64(st, 1, job_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0))) < 0) {
+			atr_db_done(st);
+			return ATR_ENOMEM;
+		}
+	atr_db_done(st);
+	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+}
+
 /* ---- teams and members ---- */
 
 int atr_store_competition_entry_of(struct atr_store *s, int64_t comp_id, int64_t user_id, int64_t *entry_id,

@@ -45,24 +45,56 @@ int atr_store_dataset_find(struct atr_store *s, int64_t project_id, const char *
 	return atr_db_row_done(st, rc);
 }
 
-#define DATASET_COLS                                                                                         \
-	"d.id, d.name, d.description, d.tags AS tags__json, p.name AS project, u.username AS created_by,"    \
-	" d.created_at, d.updated_at,"                                                                       \
-	" (SELECT count(*) FROM dataset_versions v WHERE v.dataset_id = d.id) AS version_count,"             \
-	" (SELECT max(version) FROM dataset_versions v WHERE v.dataset_id = d.id AND v.state = 'committed')" \
-	" AS latest_version"
+/* (?9: the versions to leave out, a JSON array of row ids, or NULL) */
+#define NOT_HIDDEN_V " v.id NOT IN (SELECT value FROM json_each(coalesce(?9, '[]')))"
+#define DATASET_COLS                                                                                                 \
+	"d.id, d.name, d.description, d.tags AS tags__json, p.name AS project, u.username AS created_by,"            \
+	" d.created_at, d.updated_at,"                                                                               \
+	" (SELECT count(*) FROM dataset_versions v WHERE v.dataset_id = d.id AND" NOT_HIDDEN_V ") AS version_count," \
+	" (SELECT max(version) FROM dataset_versions v WHERE v.dataset_id = d.id AND v.state = 'committed' "         \
+	"AND" NOT_HIDDEN_V ") AS latest_version"
 #define DATASET_FROM " FROM datasets d JOIN projects p ON p.id = d.project_id LEFT JOIN users u ON u.id = d.created_by"
 
-json_t *atr_store_dataset_json(struct atr_store *s, int64_t id, int *err)
+json_t *atr_store_dataset_json(struct atr_store *s, int64_t id, const json_t *hide, int *err)
 {
-	return atr_store_json_by_id(s, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.id = ?", id, err);
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.id = ?1");
+
+	if (!st || (*err = atr_db_bind_json(st, 9, hide)) < 0) {
+		if (st)
+			atr_db_done(st);
+		else
+			*err = ATR_EDB;
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	return atr_store_one(st, err);
 }
 
-int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const struct atr_page *p, json_t *arr, bool *more)
+/* A page of a list keyed by one id (?1, ?2 the cursor, ?3 the limit), leaving hide (?9) out. */
+static int list_hiding(struct atr_store *s, const char *sql, int64_t key, const json_t *hide, const struct atr_page *p,
+		       json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(
-		s, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.project_id = ? AND d.id > ? ORDER BY d.id LIMIT ?",
-		project_id, p, arr, more);
+	sqlite3_stmt *st = atr_db_stmt(s->db, sql);
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	if ((rc = atr_db_bind_json(st, 9, hide)) < 0) {
+		atr_db_done(st);
+		return rc;
+	}
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_int64(st, 2, p->after_id);
+	sqlite3_bind_int(st, 3, p->limit + 1);
+	return atr_store_collect(st, p->limit, arr, more);
+}
+
+int atr_store_dataset_list(struct atr_store *s, int64_t project_id, const json_t *hide, const struct atr_page *p,
+			   json_t *arr, bool *more)
+{
+	return list_hiding(
+		s, "SELECT " DATASET_COLS DATASET_FROM " WHERE d.project_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3",
+		project_id, hide, p, arr, more);
 }
 
 static int fill_version(sqlite3_stmt *st, struct atr_dataset_version *out)
@@ -88,6 +120,26 @@ int atr_store_dsv_find(struct atr_store *s, int64_t dataset_id, int64_t version,
 	sqlite3_bind_int64(st, 1, dataset_id);
 	sqlite3_bind_int64(st, 2, version);
 	sqlite3_bind_int64(st, 3, version);
+	return fill_version(st, out);
+}
+
+int atr_store_dsv_find_visible(struct atr_store *s, int64_t dataset_id, int64_t version, const json_t *hide,
+			       struct atr_dataset_version *out)
+{
+	sqlite3_stmt *st =
+		atr_db_stmt(s->db, "SELECT v.id, v.dataset_id, v.version, v.state FROM dataset_versions v"
+				   " WHERE v.dataset_id = ?1 AND (v.version = ?2 OR (?2 = 0 AND v.state = 'committed'))"
+				   " AND" NOT_HIDDEN_V " ORDER BY v.version DESC LIMIT 1");
+	int rc;
+
+	if (!st)
+		return ATR_EDB;
+	if ((rc = atr_db_bind_json(st, 9, hide)) < 0) {
+		atr_db_done(st);
+		return rc;
+	}
+	sqlite3_bind_int64(st, 1, dataset_id);
+	sqlite3_bind_int64(st, 2, version);
 	return fill_version(st, out);
 }
 
@@ -166,12 +218,13 @@ json_t *atr_store_dsv_json(struct atr_store *s, int64_t id, int *err)
 				    id, err);
 }
 
-int atr_store_dsv_list(struct atr_store *s, int64_t dataset_id, const struct atr_page *p, json_t *arr, bool *more)
+int atr_store_dsv_list(struct atr_store *s, int64_t dataset_id, const json_t *hide, const struct atr_page *p,
+		       json_t *arr, bool *more)
 {
-	return atr_store_list_keyed(s,
-				    "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u"
-				    " ON u.id = v.created_by WHERE v.dataset_id = ? AND v.id > ? ORDER BY v.id LIMIT ?",
-				    dataset_id, p, arr, more);
+	return list_hiding(s,
+			   "SELECT " VERSION_COLS " FROM dataset_versions v LEFT JOIN users u ON u.id = v.created_by"
+			   " WHERE v.dataset_id = ?1 AND v.id > ?2 AND" NOT_HIDDEN_V " ORDER BY v.id LIMIT ?3",
+			   dataset_id, hide, p, arr, more);
 }
 
 int atr_store_dsv_commit(struct atr_store *s, int64_t id, int64_t rows, const json_t *schema, const json_t *metadata)

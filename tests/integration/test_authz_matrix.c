@@ -604,6 +604,9 @@ static const struct {
 	  BIT(C_ADMIN) | BIT(C_OWNER) | BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_OUTSIDER) },
 	{ "competitions.leaderboard.private",
 	  BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_VIEWER) | BIT(C_OUTSIDER) }, /* before the end */
+	/* the training data: participants and organisers (issue 15) */
+	{ "competitions.data.list", BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_OUTSIDER) },
+	{ "competitions.data.get", BIT(C_EDITOR) | BIT(C_LAUNCHER) | BIT(C_OUTSIDER) },
 };
 
 static enum want content_rule(const struct atr_route *rt, enum caller c, enum want w)

@@ -185,11 +185,18 @@ static void test_read_patch(void **state)
 	j = h_call(&S, "PATCH", C, olga, "{\"rules\":\"be nice\"}", 200);
 	assert_string_equal(f_str(j, "rules"), "be nice");
 	json_decref(j);
-	/* the training data, for participants who are no members of the project */
-	j = h_call(&S, "GET", C "/data", out, NULL, 200);
+	/* the training data: the organisers (and admins) read it; nobody else before joining, not even
+	 * the project's members, and the 403 says to join */
+	j = h_call(&S, "GET", C "/data", olga, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
-	assert_int_equal(f_status_raw(&S, "GET", C "/data/train.csv", out), 200);
+	assert_int_equal(f_status_raw(&S, "GET", C "/data/train.csv", root), 200);
+	for (int i = 1; i < 4; i++) { /* ed (editor), vic (viewer), out (outsider) */
+		f_expect_message(&S, "GET", C "/data", people[i], NULL, 403, "join");
+		f_expect_message(&S, "GET", C "/data/train.csv", people[i], NULL, 403, "join");
+	}
+	h_expect_error(&S, "GET", C "/data?limit=0", olga, NULL, 400, "limit");
+	h_expect_error(&S, "GET", C "/data/nope.csv", olga, NULL, 404, NULL);
 }
 
 static void test_join(void **state)
@@ -219,6 +226,13 @@ static void test_join(void **state)
 	j = h_call(&S, "GET", C "/teams", quinn, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 4); /* blue, solo, insider, q */
 	json_decref(j);
+	/* participants read the training data; one who left does not any more */
+	j = h_call(&S, "GET", C "/data", out, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	assert_int_equal(f_status_raw(&S, "GET", C "/data/train.csv", vic), 200);
+	assert_int_equal(f_status_raw(&S, "GET", C "/data/train.csv", ed), 200);
+	f_expect_message(&S, "GET", C "/data", quinn, NULL, 403, "join");
 }
 
 /* An answer of the matrix: never the marker; never 2xx unless ok_allowed (a dataset's own
@@ -306,6 +320,7 @@ static void test_hidden_matrix(void **state)
 	free(dump);
 	json_decref(j);
 	j = h_call(&S, "GET", DS "/test/versions", ed, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0); /* its one version is the hidden set */
 	json_decref(j);
 	/* the organiser still may */
 	json_decref(h_call(&S, "GET", DS "/test/versions/1/files", olga, NULL, 200));
@@ -328,12 +343,10 @@ static void test_hidden_lineage(void **state)
 	json_decref(j);
 	expect_hidden_or("GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), NULL, true);
 	j = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), ed, NULL, 200);
-	json_t *dv = json_array_get(json_object_get(j, "datasets"), 0);
-	assert_true(json_is_true(json_object_get(dv, "hidden")));
-	assert_int_equal(json_array_size(json_object_get(dv, "files")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "datasets")), 0); /* absent, as everywhere */
 	json_decref(j);
 	j = h_call(&S, "GET", h_fmt("/api/v1/model-versions/%lld/lineage", mv), olga, NULL, 200);
-	dv = json_array_get(json_object_get(j, "datasets"), 0);
+	json_t *dv = json_array_get(json_object_get(j, "datasets"), 0);
 	assert_int_equal(json_array_size(json_object_get(dv, "files")), 1);
 	json_decref(j);
 }
