@@ -195,7 +195,10 @@ export async function render(root, ctx) {
 	});
 	const refreshTeam = async () => {
 		try {
-			const { teams, mine } = await act.findTeam(base, ctx.me.username);
+			// the user's Atrium teams read anew: one she was added to since signing in is offered
+			const [found, me] = await Promise.all([act.findTeam(base, ctx.me.username), api.get('/users/me')]);
+			const { teams, mine } = found;
+			page.me = me;
 			page.team = mine;
 			teamCount.textContent = String(teams.length);
 			mount(teamSlot, act.teamBox(page, teams, mine, refreshAll));
