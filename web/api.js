@@ -145,6 +145,33 @@ export async function download(path, filename) {
 	setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/*
+ * Sends a file (a File or Blob) as the whole request body, with XMLHttpRequest so that the
+ * upload's progress can be shown: onProgress(sent, total) as bytes leave. Resolves with the
+ * JSON answer and its status ({status, data}); rejects with an ApiError as request() does.
+ */
+export function upload(method, path, query, file, { onProgress, contentType = 'application/octet-stream' } = {}) {
+	return new Promise((resolve, reject) => {
+		const xhr = new XMLHttpRequest();
+		xhr.open(method, '/api/v1' + path + qs(query));
+		xhr.setRequestHeader('Accept', 'application/json');
+		if (session.token) xhr.setRequestHeader('Authorization', 'Bearer ' + session.token);
+		xhr.setRequestHeader('Content-Type', contentType);
+		if (onProgress) xhr.upload.addEventListener('progress', (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size));
+		xhr.addEventListener('error', () => reject(new ApiError(0, 'network', 'could not reach the server (the upload was cut off)')));
+		xhr.addEventListener('load', () => {
+			const data = parseJson(xhr.responseText);
+			if (xhr.status >= 200 && xhr.status < 300) {
+				resolve({ status: xhr.status, data });
+				return;
+			}
+			const res = { status: xhr.status, statusText: xhr.statusText, headers: { get: (n) => xhr.getResponseHeader(n) } };
+			reject(failure(res, data, undefined));
+		});
+		xhr.send(file);
+	});
+}
+
 export const get = (path, query, opts) => request('GET', path, { ...opts, query });
 export const post = (path, body = {}, opts) => request('POST', path, { ...opts, body });
 export const patch = (path, body, opts) => request('PATCH', path, { ...opts, body });

@@ -59,7 +59,7 @@ const text = async (loc) => ((await loc.textContent()) || '').replace(/\s+/g, ' 
 
 // The screenshots docs/dashboard.md shows: with DOCS_IMG_DIR=docs/img they are written there
 // too (the visible part of the page, 1280 px wide).
-const DOC_SHOTS = new Set(['runs-table', 'job-failed', 'jobs-queue', 'overview-quotas', 'compare', 'clusters']);
+const DOC_SHOTS = new Set(['runs-table', 'job-failed', 'jobs-queue', 'overview-quotas', 'compare', 'clusters', 'competition']);
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 	if (process.env.DOCS_IMG_DIR && DOC_SHOTS.has(name)) await page.screenshot({ path: path.join(process.env.DOCS_IMG_DIR, `${name}.png`) });
@@ -2884,6 +2884,200 @@ test('clusters: a Slurm cluster beside the workers: partitions, Atrium\'s jobs t
 		await api('DELETE', '/clusters/hpc-web');
 		fs.rmSync(key, { force: true });
 	}
+});
+
+// ---- competitions: what a participant does on the page (issue 15) ----
+// A competition of project `project` (made by the admin, its organiser) over a truth.csv,
+// running from 2020 to 2099; extra adds or overrides fields of the create body.
+async function compFixture(project, name, title, truth, extra = {}) {
+	const P = `/projects/${project}/datasets`;
+	await apiOk('POST', '/projects', adminToken, { name: project });
+	for (const ds of ['train', 'truth']) {
+		await apiOk('POST', P, adminToken, { name: ds });
+		await apiOk('POST', `${P}/${ds}/versions`, adminToken, {});
+	}
+	await rawPut(`${P}/train/versions/1/files/train.csv`, adminToken, 'id,x\n1,0.1\n');
+	await rawPut(`${P}/truth/versions/1/files/truth.csv`, adminToken, truth);
+	for (const ds of ['train', 'truth']) await apiOk('POST', `${P}/${ds}/versions/1/commit`, adminToken, {});
+	await apiOk('POST', `/projects/${project}/competitions`, adminToken, {
+		name, title, description: 'Predict the **parity** of each id.', rules: '1. One team per person.\n2. No hand labelling.',
+		starts_at: '2020-01-01T00:00:00Z', ends_at: '2099-01-01T00:00:00Z', training: { dataset: 'train', version: 1 },
+		test: { dataset: 'truth', version: 1, path: 'truth.csv' }, metric: 'accuracy', public_fraction: 0.5, precision: 3, ...extra,
+	});
+}
+
+// Chooses a file for the submit form (its bytes given here) and sends it.
+async function submitFile(form, name, body) {
+	await form.locator('input[name=body]').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(body) });
+	await form.locator('button[type=submit]').click();
+}
+
+test('competition actions: join an ad-hoc team (a bad name named), submit a good file (its score), a bad one (the 422 line), past the daily limit (429); select a final, leave; no private board', async (page) => {
+	const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+	await compFixture('hackact', 'act-hack', 'Act hack', 'id,label\n' + ids.map((i) => `${i},${i % 2}`).join('\n') + '\n', { max_team_size: 2, daily_limit: 2 });
+	const player = (await apiOk('POST', '/users', adminToken, { username: 'act-player' })).token;
+	const C = '/competitions/act-hack';
+	await signInToken(page, player);
+	await signedIn(page);
+	await view(page, 'competitions/act-hack', 'Act hack');
+	// the description and the rules, rendered
+	assert.equal(await text(panelOf(page, 'comp-description').locator('strong')), 'parity');
+	assert.equal(await panelOf(page, 'comp-rules').locator('li').count(), 2);
+	const team = panelOf(page, 'comp-team');
+	assert.match(await itext(team), /A team has at most 2 members/);
+	assert.match(await itext(panelOf(page, 'comp-submit')), /Join a team \(above\) to submit/);
+	assert.equal(await page.locator('form[aria-label="Join as an Atrium team"]').count(), 0, 'act-player is in no Atrium team');
+
+	// a name the API refuses: its 400 message in the form, the field marked
+	const adhoc = page.locator('form[aria-label="Join an ad-hoc team"]');
+	await adhoc.locator('input[name=name]').fill('no spaces allowed');
+	await adhoc.locator('button[type=submit]').click();
+	const refused = await api('POST', `${C}/join`, player, { name: 'no spaces allowed' });
+	assert.equal(refused.status, 400);
+	assert.equal(refused.json.error.field, 'name');
+	await adhoc.locator('.form-error [role=alert]', { hasText: refused.json.error.message }).waitFor();
+	assert.equal(await adhoc.locator('input[name=name]').getAttribute('aria-invalid'), 'true');
+	// join: the team shows, without a reload
+	await adhoc.locator('input[name=name]').fill('act-pros');
+	await adhoc.locator('button[type=submit]').click();
+	await team.locator('.comp-team-name', { hasText: 'act-pros' }).waitFor();
+	assert.match(await itext(team), /act-player \(1 of at most 2\)/);
+	assert.match(await itext(page.locator('main dl.facts').first()), /Teams 1 Team size at most 2 members/);
+	assert.deepEqual((await apiOk('GET', `${C}/teams`, player)).items.map((t) => [t.name, t.members]), [['act-pros', ['act-player']]]);
+
+	// a good file: its public score
+	const sub = page.locator('form[aria-label="Submit a predictions file"]');
+	assert.match(await itext(panelOf(page, 'comp-submit')), /at most 64 MiB/);
+	assert.match(await itext(panelOf(page, 'comp-submit')), /2 submissions per team per UTC day/);
+	await submitFile(sub, 'good.csv', 'id,prediction\n' + ids.map((i) => `${i},${i % 2}`).join('\n') + '\n');
+	const result = panelOf(page, 'comp-submit').locator('.comp-result');
+	await result.waitFor();
+	let mine = (await apiOk('GET', `${C}/submissions`, player)).items;
+	assert.equal(mine.length, 1);
+	assert.equal(mine[0].state, 'scored');
+	assert.equal(await text(result), `Submission ${mine[0].id} scored: public score ${mine[0].public_score}.`);
+	await prow(page, 'comp-submissions', String(mine[0].id)).waitFor();
+	await prow(page, 'comp-public', 'act-pros').waitFor();
+	assert.equal(await text(prow(page, 'comp-public', 'act-pros').locator('td').nth(2)), String(mine[0].public_score));
+
+	// a bad file: the 422 names its first bad line; listed as invalid
+	await submitFile(sub, 'bad.csv', 'id,prediction\n1,1\n1,0\n');
+	const bad = sub.locator('.form-error [role=alert]');
+	await bad.waitFor();
+	mine = (await apiOk('GET', `${C}/submissions`, player)).items;
+	const invalid = mine.find((s) => s.state === 'invalid');
+	assert.match(invalid.error, /^line 3: /);
+	assert.equal(await text(bad), invalid.error);
+	assert.equal(await result.count(), 0, 'the last result went');
+	await prow(page, 'comp-submissions', String(invalid.id)).waitFor();
+	assert.equal(await sub.locator('input[name=body]').getAttribute('aria-invalid'), 'true');
+
+	// a second scored file (every prediction 1), then the daily limit: the 429 names the next time
+	await submitFile(sub, 'ones.csv', 'id,prediction\n' + ids.map((i) => `${i},1`).join('\n') + '\n');
+	await result.waitFor();
+	await page.evaluate(() => document.querySelector('section[aria-labelledby="comp-team"]').scrollIntoView());
+	await shot(page, 'competition');
+	await submitFile(sub, 'ones.csv', 'id,prediction\n' + ids.map((i) => `${i},1`).join('\n') + '\n');
+	const limit = sub.locator('.form-error [role=alert]', { hasText: 'the next is allowed at' });
+	await limit.waitFor();
+	assert.match(await text(limit), /your team has used its 2 submissions of this day \(UTC\); the next is allowed at \d{4}-\d\d-\d\dT00:00:00/);
+	mine = (await apiOk('GET', `${C}/submissions`, player)).items;
+	assert.equal(mine.length, 3, 'a refused request is not recorded');
+
+	// finals: none selected, so the two best public ones count ("by default"); select the worse
+	const scored = mine.filter((s) => s.state === 'scored');
+	const [best, worse] = scored[0].public_score >= scored[1].public_score ? scored : [scored[1], scored[0]];
+	const subsPanel = panelOf(page, 'comp-submissions');
+	assert.match(await itext(subsPanel.locator('.comp-finals')), /No final submission selected: your team's two best public ones count/);
+	for (const s of scored) assert.match(await itext(prow(page, 'comp-submissions', String(s.id))), /by default/);
+	await prow(page, 'comp-submissions', String(worse.id)).locator('button', { hasText: 'Select as final' }).click();
+	await subsPanel.locator('.comp-finals', { hasText: 'the 1 selected' }).waitFor();
+	assert.match(await itext(prow(page, 'comp-submissions', String(worse.id))), /selected Unselect/);
+	assert.doesNotMatch(await itext(prow(page, 'comp-submissions', String(best.id))), /by default|selected/);
+	mine = (await apiOk('GET', `${C}/submissions`, player)).items;
+	assert.deepEqual(mine.filter((s) => s.selected).map((s) => s.id), [worse.id]);
+	assert.equal(await prow(page, 'comp-submissions', String(invalid.id)).locator('button').count(), 0, 'an invalid one cannot be selected');
+
+	// a participant sees no private board before the end (the API refuses it too)
+	assert.equal(await panelOf(page, 'comp-private').count(), 0);
+	assert.equal((await api('GET', `${C}/leaderboard/private`, player)).status, 403);
+
+	// leave: the join forms come back; the team stays, without its member
+	await team.locator('button', { hasText: 'Leave the team' }).click();
+	await confirm(page, 'Leave');
+	await page.locator('form[aria-label="Join an ad-hoc team"]').waitFor();
+	assert.match(await itext(panelOf(page, 'comp-submit')), /Join a team \(above\) to submit/);
+	assert.deepEqual((await apiOk('GET', `${C}/teams`, player)).items.map((t) => [t.name, t.members]), [['act-pros', []]]);
+});
+
+test('competition actions: a model-version competition: join as an Atrium team, submit a model version (a missing version named), its state followed to scored', async (page) => {
+	const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+	const truth = 'id,x,label\n' + ids.map((i) => `${i},${(i / 20).toFixed(2)},${i >= 10 ? 1 : 0}`).join('\n') + '\n';
+	await compFixture('hackmod', 'act-models', 'Models hack', truth, { submission: 'model_version', daily_limit: 3 });
+	const modeller = (await apiOk('POST', '/users', adminToken, { username: 'act-modeller' })).token;
+	await apiOk('POST', '/teams', adminToken, { name: 'act-team' });
+	await apiOk('PUT', '/teams/act-team/members/act-modeller', adminToken, { role: 'member' });
+	// the participant's own model: 1 from x >= 0.5
+	await apiOk('POST', '/projects', modeller, { name: 'act-modlab' });
+	await apiOk('POST', '/projects/act-modlab/models', modeller, { name: 'clf' });
+	const M = '/projects/act-modlab/models/clf/versions';
+	const v = await apiOk('POST', M, modeller, {});
+	await rawPut(`${M}/${v.version}/files/predict`, modeller, 'awk -F, \'NR==1{print "id,prediction"; next} {print $1","($2>=0.5?1:0)}\' "$1" > "$2"\n');
+	await apiOk('POST', `${M}/${v.version}/commit`, modeller, {});
+	const C = '/competitions/act-models';
+
+	await signInToken(page, modeller);
+	await signedIn(page);
+	await view(page, 'competitions/act-models', 'Models hack');
+	assert.match(await itext(page.locator('main dl.facts').first()), /a model version/);
+	const join = page.locator('form[aria-label="Join as an Atrium team"]');
+	assert.equal(await join.locator('select[name=team]').inputValue(), 'act-team');
+	await join.locator('button[type=submit]').click();
+	const team = panelOf(page, 'comp-team');
+	await team.locator('.comp-team-name', { hasText: 'act-team' }).waitFor();
+	assert.match(await itext(team), /Atrium team act-team/);
+	assert.deepEqual((await apiOk('GET', `${C}/teams`, modeller)).items.map((t) => [t.name, t.atrium_team, t.members]), [['act-team', 'act-team', ['act-modeller']]]);
+
+	const f = page.locator('form[aria-label="Submit a model version"]');
+	await f.locator('select[name=model]').selectOption('act-modlab/clf');
+	// a version that does not exist: the API's 404 in the form, naming the field
+	await f.locator('input[name=version]').fill('7');
+	await f.locator('button[type=submit]').click();
+	const missing = await api('POST', `${C}/submissions`, modeller, { model: 'act-modlab/clf', version: 7 });
+	assert.equal(missing.status, 404);
+	assert.equal(missing.json.error.field, 'version');
+	await f.locator('.form-error [role=alert]', { hasText: missing.json.error.message }).waitFor();
+	assert.equal(await f.locator('input[name=version]').getAttribute('aria-invalid'), 'true');
+	assert.equal((await apiOk('GET', `${C}/submissions`, modeller)).items.length, 0, 'a refused one is not recorded');
+
+	// the latest version: 202, pending, then followed on the page up to scored
+	await f.locator('input[name=version]').fill('latest');
+	await f.locator('button[type=submit]').click();
+	const result = panelOf(page, 'comp-submit').locator('.comp-result');
+	await result.waitFor();
+	const id = await result.getAttribute('data-id');
+	assert.equal(await result.getAttribute('data-state'), 'pending');
+	assert.match(await text(result), new RegExp(`^Submission ${id} accepted: pending\\. Atrium runs act-modlab/clf version ${v.version} as a batch job`));
+	const r = prow(page, 'comp-submissions', id);
+	await r.waitFor();
+	const seen = new Set();
+	await eventually(
+		async () => {
+			const st = await text(r.locator('td').nth(2));
+			seen.add(st);
+			assert.equal(st, 'scored');
+		},
+		'the model submission scored on the page',
+		150_000,
+	);
+	for (const st of seen) assert.ok(['pending', 'running', 'scoring', 'scored'].includes(st), `state ${st}`);
+	const s = (await apiOk('GET', `${C}/submissions`, modeller)).items[0];
+	assert.equal(String(s.id), id);
+	assert.equal(s.state, 'scored');
+	assert.equal(await text(r.locator('td').nth(3)), `act-modlab/clf v${v.version}`);
+	assert.equal(await text(r.locator('td').nth(4)), String(s.public_score));
+	await prow(page, 'comp-public', 'act-team').waitFor();
+	assert.equal(await panelOf(page, 'comp-private').count(), 0);
 });
 
 async function main() {
