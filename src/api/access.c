@@ -187,13 +187,13 @@ static int dataset_version_param(struct atr_req *r, int64_t *version)
 
 /* A competition scorer's subsets (competition_scorer.c): absent for all but the competition's
  * organisers and the jobs that read them (their versions: api_dsv_hidden). */
-static bool scoring_dataset_hidden(struct atr_req *r, const struct api_res *x)
+bool api_scoring_dataset_hidden(struct atr_req *r, enum atr_prole role, int64_t dataset_id)
 {
 	bool scoring = true;
 
-	if (x->role >= ATR_PROLE_OWNER || atr_req_who(r)->kind == ATR_P_JOB)
+	if (role >= ATR_PROLE_OWNER || atr_req_who(r)->kind == ATR_P_JOB)
 		return false;
-	return atr_store_comp_is_scorer_dataset(STORE(r), x->dataset_id, &scoring) < 0 || scoring;
+	return atr_store_comp_is_scorer_dataset(STORE(r), dataset_id, &scoring) < 0 || scoring;
 }
 
 static int load_dataset(struct atr_req *r, struct api_res *x)
@@ -207,7 +207,7 @@ static int load_dataset(struct atr_req *r, struct api_res *x)
 	rc = atr_store_dataset_find(STORE(r), x->project.id, name ? name : "", &x->dataset_id);
 	if (outsider && (rc == 0 || rc == ATR_ENOTFOUND)) /* (absent: the project's 404, not the dataset's) */
 		rc = rc == 0 ? shared_or_absent(r, x, "dataset", x->dataset_id) : 1;
-	if (rc == 0 && !outsider && scoring_dataset_hidden(r, x))
+	if (rc == 0 && !outsider && api_scoring_dataset_hidden(r, x->role, x->dataset_id))
 		rc = ATR_ENOTFOUND;
 	if (rc == ATR_ENOTFOUND) {
 		atr_reply_not_found(r, NULL, "dataset '%s' does not exist in project '%s'", name ? name : "",

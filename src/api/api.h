@@ -183,6 +183,9 @@ void api_dsv_strip_hidden(struct atr_req *r, const json_t *hide, json_t *arr, co
  * such a job (an organiser's, or a model submission's) is absent for all but the organisers
  * and the job itself, as the set is (its logs and outputs may show the ground truth). */
 bool api_job_reads_hidden(struct atr_req *r, int64_t job_id, enum atr_prole role);
+/* A competition scorer's dataset (competition-<id>-scoring): absent for all but the project's
+ * owners and jobs (a caller of the given role). */
+bool api_scoring_dataset_hidden(struct atr_req *r, enum atr_prole role, int64_t dataset_id);
 
 /* idempotency.c: the server's Idempotency-Key hooks (atr_server_opts.idem_get / idem_put). */
 int api_idem_get(void *app, struct atr_req *r, const char *key, unsigned *status, char **body);

@@ -514,6 +514,10 @@ static void test_matrix(void **state)
 	h_resp_free(&r);
 	json_decref(h_call(&S, "GET", h_fmt(DS "/%s/versions/1/files", dsname), olga, NULL, 200));
 	assert_true(listed(olga, "/api/v1/projects/org/jobs?limit=200", jobs[0]));
+	/* the scoring dataset: in the organisers' list of the project's datasets, in no one else's */
+	assert_true(listed(olga, DS "?limit=200", dataset_id));
+	assert_false(listed(ed, DS "?limit=200", dataset_id));
+	assert_false(listed(vic, DS "?limit=200", dataset_id));
 	for (int i = 0; i < 2; i++) {
 		matrix_for(ed, dsname, jobs[i], dataset_id);
 		matrix_for(pam, dsname, jobs[i], dataset_id);
