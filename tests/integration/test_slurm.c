@@ -272,6 +272,7 @@ static void test_server_restart_mid_run(void **state)
 
 	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":\"sleep 4; echo survived\"}");
 	wait_state(id, "running", 60000);
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0); /* (a clean stop leaves the Slurm job running) */
 	h_server_restart(&S, NULL);
 	j = wait_job(id, 90);
 	assert_string_equal(f_str(j, "state"), "succeeded");
@@ -567,6 +568,7 @@ static void test_staging_gc(void **state)
 	collected = staged("blobs_collected", NULL);
 	bytes = staged("bytes_collected", NULL);
 	dirs = staged("job_dirs_collected", NULL);
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
 	h_server_restart(&S, NULL);
 	assert_int_equal(staged("blobs_copied", NULL), copied);
 	assert_int_equal(staged("blobs_reused", NULL), reused);
