@@ -285,7 +285,8 @@ static int start_parts(struct daemon *d)
 				     .client = a->client,
 				     .public_url = a->public_url,
 				     .heartbeat_s = a->cfg->heartbeat_timeout_s / 3,
-				     .blob_path = atr_blob_path };
+				     .blob_path = atr_blob_path,
+				     .gc_interval_ms = a->cfg->gc_interval_s * 1000 };
 
 	if (atr_registry_new(&ro, &a->registry) < 0)
 		return ATR_EIO;

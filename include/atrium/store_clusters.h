@@ -24,7 +24,10 @@ struct atr_cluster {
 	char partition[64];	/* the first of its partitions ("" : the cluster's default) */
 	char account[64], qos[64], gres[32];
 	char shared_dir[1024];
+	int64_t staging_keep_s; /* how long a staged blob nobody uses stays in shared_dir */
 };
+
+#define ATR_CLUSTER_KEEP_S_DEFAULT (7 * 86400)
 
 /* Creates the cluster and its worker row (one transaction). ATR_ECONFLICT: the name is taken. */
 int atr_store_cluster_create(struct atr_store *s, const struct atr_cluster *c, const json_t *partitions,
@@ -73,5 +76,36 @@ int atr_store_cluster_jobs_active(struct atr_store *s, int64_t cluster_id,
 /* Atrium's jobs of the cluster by state into out ({"queued": n, "running": n, ...}): those
  * placed on its worker row, and those queued naming it; 0 or <0. */
 int atr_store_cluster_job_counts(struct atr_store *s, const struct atr_cluster *c, json_t *out);
+
+/* ---- staged inputs and their garbage collection (src/store/cluster_staging.c) ---- */
+struct atr_staged_blob {
+	char sha256[65];
+	int64_t size;
+};
+struct atr_ended_attempt {
+	int64_t job_id, attempt;
+};
+/* The attempt reads these blobs, staged into its cluster's shared directory now: each is
+ * recorded as the cluster's (size, last used now_ms) and as referenced by the attempt. */
+int atr_store_staging_use(struct atr_store *s, int64_t cluster_id, int64_t job_id, int64_t attempt,
+			  const struct atr_staged_blob *b, size_t n, int64_t now_ms);
+/* Adds to the cluster's counters of blobs copied and reused (kept across restarts). */
+int atr_store_staging_count(struct atr_store *s, int64_t cluster_id, int64_t copied, int64_t reused);
+/* The GC's choice: the cluster's blobs last used before cutoff_ms that no attempt not yet
+ * done reads (of any cluster with the same shared directory), oldest use first, at most max
+ * into out; the count or <0. */
+int atr_store_staging_collectable(struct atr_store *s, int64_t cluster_id, int64_t cutoff_ms,
+				  struct atr_staged_blob *out, int max);
+/* Attempts of the cluster whose folder may go: done (their end reported, their log read)
+ * and their job finished (succeeded, failed, cancelled: its outputs collected), folder not
+ * removed yet; at most max into out; the count or <0. */
+int atr_store_staging_ended(struct atr_store *s, int64_t cluster_id, struct atr_ended_attempt *out, int max);
+/* The blob is no longer in the shared directory: its row goes; bytes >= 0 counts it collected. */
+int atr_store_staging_blob_gone(struct atr_store *s, int64_t cluster_id, const char *sha256, int64_t bytes);
+/* The attempt's folder was removed (counted), and what it referenced is forgotten. */
+int atr_store_staging_dir_gone(struct atr_store *s, int64_t cluster_id, int64_t job_id, int64_t attempt);
+/* The cluster's "staging" object into o: keep_s, blobs {count, bytes}, blobs_copied,
+ * blobs_reused, blobs_collected, bytes_collected, job_dirs_collected. 0 or <0. */
+int atr_store_staging_json(struct atr_store *s, int64_t cluster_id, json_t *o);
 
 #endif

@@ -27,15 +27,23 @@
 		"max_jobs", ATR_F_INT, 0, 1, 100000, NULL, NULL                                                        \
 	}
 
+/* What the staging GC keeps (src/dispatch/slurm_gc.c): blobs nobody used for keep_s go. */
+static const struct atr_field staging_schema[] = {
+	{ "keep_s", ATR_F_INT, 0, 0, 3650 * 86400, NULL, NULL }, /* (up to ten years) */
+	{ 0 },
+};
+
 const struct atr_field api_cluster_create_schema[] = {
 	{ "name", ATR_F_SLUG, ATR_FF_REQUIRED, 0, 0, NULL, NULL },
 	{ "kind", ATR_F_STRING, 0, 0, 0, "slurm", NULL },
 	CLUSTER_FIELDS(ATR_FF_REQUIRED),
+	{ "staging", ATR_F_OBJECT, 0, 0, 0, NULL, staging_schema },
 	{ 0 },
 };
 
 const struct atr_field api_cluster_patch_schema[] = {
 	CLUSTER_FIELDS(0),
+	{ "staging", ATR_F_OBJECT, 0, 0, 0, NULL, staging_schema },
 	{ 0 },
 };
 
@@ -64,6 +72,7 @@ static int settings_or_reply(struct atr_req *r, struct atr_cluster *c)
 		atr_copy(c->partition, sizeof(c->partition), json_string_value(json_array_get(parts, 0)));
 	if (json_is_integer(json_object_get(b, "max_jobs")))
 		c->max_jobs = json_integer_value(json_object_get(b, "max_jobs"));
+	c->staging_keep_s = atr_json_int(json_object_get(b, "staging"), "keep_s", c->staging_keep_s);
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = i ? c->shared_dir : c->secret_path;
 		if (v[0] != '/' || strstr(v, "/../") || strstr(v, "\n")) {
@@ -75,13 +84,13 @@ static int settings_or_reply(struct atr_req *r, struct atr_cluster *c)
 }
 
 /* What the dashboard shows beside the settings: Atrium's jobs there by state
- * ("jobs_by_state") and the link to slurmrestd ("slurmrestd", cluster_link.h). */
+ * ("jobs_by_state"), the link to slurmrestd ("slurmrestd", cluster_link.h) and what its
+ * shared directory holds ("staging": keep_s, blobs held, the counters). */
 static int add_view(struct atr_req *r, json_t *o)
 {
 	struct atr_cluster c = { .id = json_integer_value(json_object_get(o, "id")),
 				 .worker_id = json_integer_value(json_object_get(o, "worker_id")) };
 	json_t *counts = json_object();
-	int64_t copied, reused;
 	int rc;
 
 	atr_copy(c.name, sizeof(c.name), atr_json_str(o, "name", ""));
@@ -91,11 +100,7 @@ static int add_view(struct atr_req *r, json_t *o)
 	}
 	json_object_set_new(o, "jobs_by_state", counts);
 	atr_cluster_link_json(APP(r)->links, c.id, o);
-	atr_slurm_cluster_staging(APP(r)->slurm, c.id, &copied, &reused);
-	json_object_set_new(
-		o, "staging",
-		json_pack("{s:I, s:I}", "blobs_copied", (json_int_t)copied, "blobs_reused", (json_int_t)reused));
-	return 0;
+	return atr_store_staging_json(STORE(r), c.id, o); /* (what its shared directory holds) */
 }
 
 static void reply_cluster(struct atr_req *r, unsigned status, int64_t id)
@@ -126,7 +131,7 @@ static int cluster_or_reply(struct atr_req *r, struct atr_cluster *c)
 
 void api_clusters_create(struct atr_req *r)
 {
-	struct atr_cluster c = { .max_jobs = 100 };
+	struct atr_cluster c = { .max_jobs = 100, .staging_keep_s = ATR_CLUSTER_KEEP_S_DEFAULT };
 	int64_t id;
 	int rc;
 

@@ -487,15 +487,6 @@ void atr_slurm_send(struct atr_slurm *s, struct atr_engine *e, const struct atr_
 		slurm_reject(j, "could not stage its inputs into the shared directory");
 }
 
-int atr_slurm_cluster_staging(struct atr_slurm *s, int64_t cluster_id, int64_t *copied, int64_t *reused)
-{
-	struct scl *cl = s ? cluster_find(s, cluster_id) : NULL;
-
-	*copied = cl ? cl->staged_copied : 0;
-	*reused = cl ? cl->staged_reused : 0;
-	return cl ? 0 : ATR_ENOTFOUND;
-}
-
 void atr_slurm_cancel(struct atr_slurm *s, struct atr_engine *e, const struct atr_job_dispatch *jd)
 {
 	struct sjob *j = job_find(s, jd->row->id, NULL);
@@ -634,6 +625,7 @@ void atr_slurm_start(struct atr_slurm *s, struct atr_engine *e)
 	for (struct scl *cl = s->clusters; cl; cl = cl->next)
 		if (cl->secret_at_ms)
 			arm(cl, 0);
+	slurm_gc_start(s);
 }
 
 void atr_slurm_stop(struct atr_slurm *s)
@@ -646,6 +638,7 @@ void atr_slurm_free(struct atr_slurm *s)
 {
 	if (!s)
 		return;
+	slurm_gc_free(s);
 	while (s->clusters)
 		cluster_free(s->clusters);
 	free(s);

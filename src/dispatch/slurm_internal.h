@@ -28,9 +28,10 @@ struct sjob {
 	char dir[1200];			   /* its folder in the shared directory */
 	bool sending;			   /* the engine waits for the dispatch result */
 	bool cancel, cancel_sent, ended;
-	bool ran;    /* seen running: back to pending means Slurm requeued it */
-	bool lookup; /* an earlier try may have reached Slurm: look the name up first */
-	char *body;  /* the submission */
+	bool ran;	     /* seen running: back to pending means Slurm requeued it */
+	bool lookup;	     /* an earlier try may have reached Slurm: look the name up first */
+	bool stage_deferred; /* its staging waits for the staging GC's pass to end (slurm_gc.c) */
+	char *body;	     /* the submission */
 	struct atr_xfer *xfer;
 	struct slog_read *log_read; /* a read of its output file in the thread pool */
 	struct sstage *stage;	    /* its inputs being staged (slurm_stage.c) */
@@ -55,14 +56,22 @@ struct scl {
 	int secret_err;
 	int64_t secret_at_ms; /* of the last read (0: none yet) */
 	struct ssecret_read *secret_read;
-	int64_t staged_copied, staged_reused; /* input blobs (slurm_stage.c) */
 };
+
+struct sgc_work;
+struct sgc_waiter;
 
 struct atr_slurm {
 	struct atr_slurm_opts o;
 	struct atr_engine *e;
 	struct scl *clusters;
 	bool closing; /* the daemon stops: aborts forget, they cancel nothing */
+	/* the staging GC (slurm_gc.c) */
+	uv_timer_t *gc_timer;
+	struct sgc_work *gc_works; /* in the thread pool: while any, stagings wait */
+	struct sgc_waiter *gc_waiters, *gc_queued;
+	bool gc_queued_pass;
+	struct atr_slurm_gc_stats gc_st;
 };
 
 /* slurm_submit.c */
@@ -104,5 +113,14 @@ void slurm_secret_detach(struct scl *cl);
  * (or rejects it, saying why). 0, or <0 when nothing could start (the caller fails it). */
 int slurm_stage(struct sjob *j);
 void slurm_stage_detach(struct sjob *j);
+
+/* slurm_gc.c */
+/* Whether removals are in flight (stagings wait: they start again when the pass ends). */
+bool slurm_gc_busy(const struct atr_slurm *s);
+/* Starts the periodic pass (opts gc_interval_ms). */
+void slurm_gc_start(struct atr_slurm *s);
+/* The backend is freed: files being removed finish, their results are dropped, waiters are
+ * not called. */
+void slurm_gc_free(struct atr_slurm *s);
 
 #endif

@@ -3,8 +3,10 @@
  * staged into the cluster's shared directory before it is submitted, in libuv's thread pool.
  * Each blob is copied once, content-addressed, to <shared_dir>/atrium/blobs/<sha256> (read
  * only), and reused by every later job that reads the same bytes; the attempt's folder gets
- * a symbolic link per file (<job dir>/input/<as>/<path> -> the blob). The cluster counts the
- * blobs copied and reused (its JSON's "staging"). Submitting is in slurm_submit.c.
+ * a symbolic link per file (<job dir>/input/<as>/<path> -> the blob). The store records, before
+ * the copies start, which blobs the attempt reads and when each was last used (what the
+ * staging GC, slurm_gc.c, decides from), and counts the blobs copied and reused (the cluster
+ * JSON's "staging"). While the GC removes files, a staging waits. Submitting is in slurm_submit.c.
  */
 #include "atrium/err.h"
 #include "atrium/json.h"
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 struct sfile {
+	char sha256[65];
 	char src[1200];	 /* the blob in Atrium's store */
 	char blob[1200]; /* its copy in the shared directory */
 	char link[1400]; /* where the job finds it */
@@ -132,8 +135,10 @@ static void stage_done(uv_work_t *w, int status)
 
 	if (j) {
 		j->stage = NULL;
-		j->cl->staged_copied += st->copied;
-		j->cl->staged_reused += st->reused;
+		if (st->copied + st->reused > 0 &&
+		    atr_store_staging_count(j->cl->s->o.store, j->cl->c.id, st->copied, st->reused) < 0)
+			atr_warn("job %lld: the staging counters of cluster '%s' could not be updated",
+				 (long long)j->job_id, j->cl->c.name);
 		if (status != 0 && !st->why[0])
 			atr_copy(st->why, sizeof(st->why), "could not stage its inputs");
 		if (st->why[0])
@@ -153,6 +158,7 @@ static int plan_file(const struct sjob *j, const char *dir, const json_t *f, str
 
 	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 || !path_ok(path) || !path_ok(dir))
 		return ATR_EINVAL;
+	atr_copy(out->sha256, sizeof(out->sha256), sha);
 	s->o.blob_path(s->o.store, sha, out->src, sizeof(out->src));
 	snprintf(out->blob, sizeof(out->blob), "%s/atrium/blobs/%s", j->cl->c.shared_dir, sha);
 	snprintf(out->link, sizeof(out->link), "%s/%s/%s", j->dir, dir, path);
@@ -182,12 +188,35 @@ static int plan(const struct sjob *j, const json_t *downloads, struct sstage *st
 	return 0;
 }
 
+/* The blobs the attempt reads, recorded as used now (before any copy: the GC keeps them). */
+static int record_use(const struct sjob *j, const struct sstage *st)
+{
+	struct atr_staged_blob *b = calloc(st->n, sizeof(*b));
+	int rc;
+
+	if (!b)
+		return ATR_ENOMEM;
+	for (size_t i = 0; i < st->n; i++) {
+		atr_copy(b[i].sha256, sizeof(b[i].sha256), st->files[i].sha256);
+		b[i].size = st->files[i].size;
+	}
+	rc = atr_store_staging_use(j->cl->s->o.store, j->cl->c.id, j->job_id, j->attempt, b, st->n, atr_now_ms());
+	free(b);
+	return rc;
+}
+
 int slurm_stage(struct sjob *j)
 {
 	int err = 0;
-	json_t *dj = atr_store_job_dispatch_json(j->cl->s->o.store, j->job_id, &err);
-	struct sstage *st = calloc(1, sizeof(*st));
+	json_t *dj;
+	struct sstage *st;
 
+	if (slurm_gc_busy(j->cl->s)) { /* (started again when the GC's removals are done) */
+		j->stage_deferred = true;
+		return 0;
+	}
+	dj = atr_store_job_dispatch_json(j->cl->s->o.store, j->job_id, &err);
+	st = calloc(1, sizeof(*st));
 	if (!dj || !st || (err = plan(j, json_object_get(dj, "downloads"), st)) < 0)
 		goto fail;
 	json_decref(dj);
@@ -198,6 +227,8 @@ int slurm_stage(struct sjob *j)
 		slurm_submit(j);
 		return 0;
 	}
+	if ((err = record_use(j, st)) < 0)
+		goto fail;
 	snprintf(st->blobs, sizeof(st->blobs), "%s/atrium/blobs", j->cl->c.shared_dir);
 	st->j = j;
 	st->w.data = st;
@@ -217,6 +248,7 @@ fail:
 
 void slurm_stage_detach(struct sjob *j)
 {
+	j->stage_deferred = false;
 	if (j->stage)
 		j->stage->j = NULL;
 	j->stage = NULL;

@@ -14,7 +14,7 @@
 
 #define CLUSTER_COLS                                                                                                   \
 	"id, worker_id, max_jobs, name, url, auth, secret_path, user_name, coalesce(json_extract(partitions, '$[0]')," \
-	" ''), account, qos, gres_name, shared_dir"
+	" ''), account, qos, gres_name, shared_dir, staging_keep_s"
 #define VIRTUAL_GPUS 64 /* ATR_SCHED_MAX_GPUS: a job may ask for up to that many */
 
 static void fill(sqlite3_stmt *st, void *out)
@@ -35,6 +35,7 @@ static void fill(sqlite3_stmt *st, void *out)
 	atr_db_col_copy(st, 10, c->qos, sizeof(c->qos));
 	atr_db_col_copy(st, 11, c->gres, sizeof(c->gres));
 	atr_db_col_copy(st, 12, c->shared_dir, sizeof(c->shared_dir));
+	c->staging_keep_s = sqlite3_column_int64(st, 13);
 }
 
 /* The worker row of a cluster: its label selects it, its inventory is virtual. */
@@ -76,6 +77,7 @@ static int bind_settings(sqlite3_stmt *st, const struct atr_cluster *c, const js
 	atr_db_bind_text(st, 9, c->shared_dir);
 	sqlite3_bind_int64(st, 10, c->max_jobs);
 	sqlite3_bind_int64(st, 11, atr_now_ms());
+	sqlite3_bind_int64(st, 14, c->staging_keep_s);
 	return 0;
 }
 
@@ -94,9 +96,11 @@ int atr_store_cluster_create(struct atr_store *s, const struct atr_cluster *c, c
 	if ((rc = atr_store_begin(s)) < 0)
 		return rc;
 	rc = register_worker(s, c, &wid);
-	st = rc == 0 ? atr_db_stmt(s->db, "INSERT INTO clusters(url, auth, secret_path, user_name, partitions, account,"
-					  " qos, gres_name, shared_dir, max_jobs, updated_at, created_at, name,"
-					  " worker_id) VALUES (?,?,?,?,coalesce(?5,'[]'),?,?,?,?,?,?11,?11,?12,?13)")
+	st = rc == 0 ? atr_db_stmt(s->db,
+				   "INSERT INTO clusters(url, auth, secret_path, user_name, partitions, account,"
+				   " qos, gres_name, shared_dir, max_jobs, updated_at, created_at, name,"
+				   " worker_id, staging_keep_s) VALUES (?,?,?,?,coalesce(?5,'[]'),?,?,?,?,?,?11,?11,"
+				   "?12,?13,?14)")
 		     : NULL;
 	if (rc == 0 && !st)
 		rc = ATR_EDB;
@@ -117,10 +121,10 @@ int atr_store_cluster_create(struct atr_store *s, const struct atr_cluster *c, c
 
 int atr_store_cluster_update(struct atr_store *s, const struct atr_cluster *c, const json_t *partitions)
 {
-	sqlite3_stmt *st =
-		atr_db_stmt(s->db, "UPDATE clusters SET url = ?, auth = ?, secret_path = ?, user_name = ?,"
-				   " partitions = coalesce(?, partitions), account = ?, qos = ?, gres_name = ?,"
-				   " shared_dir = ?, max_jobs = ?, updated_at = ? WHERE id = ?12");
+	sqlite3_stmt *st = atr_db_stmt(
+		s->db, "UPDATE clusters SET url = ?, auth = ?, secret_path = ?, user_name = ?,"
+		       " partitions = coalesce(?, partitions), account = ?, qos = ?, gres_name = ?,"
+		       " shared_dir = ?, max_jobs = ?, updated_at = ?, staging_keep_s = ?14 WHERE id = ?12");
 	int rc;
 
 	if (!st)

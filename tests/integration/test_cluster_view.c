@@ -3,7 +3,8 @@
  * link to its slurmrestd ("slurmrestd": state, last contact, error) for a URL where nothing
  * listens, for a secret file that cannot be read, and for a URL that answers /ping (a plain
  * python3 http.server serving a file at that path stands in for slurmrestd); and Atrium's
- * jobs there by state ("jobs_by_state"). Any signed-in user reads them; nobody else.
+ * jobs there by state ("jobs_by_state"); its staging settings and figures ("staging"), and the
+ * staging GC's part of POST /api/v1/admin/gc. Any signed-in user reads them; nobody else.
  */
 #include "fixtures.h"
 #include "harness.h"
@@ -132,6 +133,65 @@ static void test_no_permission(void **state)
 	h_expect_error(&S, "GET", "/api/v1/clusters/nope", viewer, NULL, 404, NULL);
 }
 
+/* The staging settings (keep_s) and figures of a cluster, and the staging GC's part of the
+ * admin GC pass; bad input names its field, only admins change them. */
+static void test_staging_settings(void **state)
+{
+	const char *p = "/api/v1/clusters/kept";
+	json_t *j, *st;
+	(void)state;
+
+	j = h_call(&S, "GET", "/api/v1/clusters/far", viewer, NULL, 200);
+	st = json_object_get(j, "staging");
+	assert_int_equal(f_int(st, "keep_s"), 604800); /* (7 days unless said) */
+	assert_int_equal(f_int(json_object_get(st, "blobs"), "count"), 0);
+	assert_int_equal(f_int(json_object_get(st, "blobs"), "bytes"), 0);
+	assert_int_equal(f_int(st, "blobs_copied"), 0);
+	assert_int_equal(f_int(st, "blobs_collected"), 0);
+	json_decref(j);
+	j = h_call(&S, "POST", "/api/v1/clusters", S.admin_token,
+		   h_fmt("{\"name\":\"kept\",\"url\":\"http://127.0.0.1:1/slurm/v0.0.38\",\"auth\":\"jwt_key\","
+			 "\"secret_path\":\"%s/"
+			 "key\",\"user\":\"mlops\",\"shared_dir\":\"%s\",\"staging\":{\"keep_s\":60}}",
+			 dir, dir),
+		   201);
+	assert_int_equal(f_int(json_object_get(j, "staging"), "keep_s"), 60);
+	json_decref(j);
+	/* bad input, each naming its field */
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep_s\":-1}}", 400, "staging.keep_s");
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep_s\":315360001}}", 400, "staging.keep_s");
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep_s\":\"1d\"}}", 400, "staging.keep_s");
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep_s\":null}}", 400, "staging.keep_s");
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep\":1}}", 400, "staging.keep");
+	h_expect_error(&S, "PATCH", p, S.admin_token, "{\"staging\":5}", 400, "staging");
+	h_expect_error(&S, "POST", "/api/v1/clusters", S.admin_token,
+		       h_fmt("{\"name\":\"bad\",\"url\":\"http://127.0.0.1:1/slurm/v0.0.38\",\"auth\":\"jwt_key\","
+			     "\"secret_path\":\"%s/"
+			     "key\",\"user\":\"mlops\",\"shared_dir\":\"%s\",\"staging\":{\"keep_s\":-5}}",
+			     dir, dir),
+		       400, "staging.keep_s");
+	/* no permission: only admins change it, or run the GC */
+	h_expect_error(&S, "PATCH", p, editor, "{\"staging\":{\"keep_s\":0}}", 403, NULL);
+	h_expect_error(&S, "POST", "/api/v1/admin/gc", editor, "{}", 403, NULL);
+	/* changed; other settings kept */
+	j = h_call(&S, "PATCH", p, S.admin_token, "{\"staging\":{\"keep_s\":0}}", 200);
+	assert_int_equal(f_int(json_object_get(j, "staging"), "keep_s"), 0);
+	assert_string_equal(f_str(j, "user"), "mlops");
+	json_decref(j);
+	j = h_call(&S, "PATCH", p, S.admin_token, "{\"max_jobs\":3}", 200);
+	assert_int_equal(f_int(json_object_get(j, "staging"), "keep_s"), 0);
+	json_decref(j);
+	/* the admin GC pass includes the clusters' staging (nothing staged here: nothing removed) */
+	j = h_call(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{}", 200);
+	st = json_object_get(j, "staging");
+	assert_non_null(st);
+	assert_int_equal(f_int(st, "blobs"), 0);
+	assert_int_equal(f_int(st, "job_dirs"), 0);
+	assert_int_equal(f_int(st, "errors"), 0);
+	json_decref(j);
+	json_decref(h_call(&S, "DELETE", p, S.admin_token, NULL, 204));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -177,10 +237,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_link_down),
-		cmocka_unit_test(test_link_up),
-		cmocka_unit_test(test_jobs_by_state),
-		cmocka_unit_test(test_no_permission),
+		cmocka_unit_test(test_link_down),	 cmocka_unit_test(test_link_up),
+		cmocka_unit_test(test_jobs_by_state),	 cmocka_unit_test(test_no_permission),
+		cmocka_unit_test(test_staging_settings),
 	};
 	if (setup(NULL) != 0)
 		return 1;

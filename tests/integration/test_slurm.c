@@ -4,8 +4,8 @@
  * starts on loopback. Jobs go through Atrium end to end: success with its output registered
  * as a model version and its log read from the job's output file, failure with its exit
  * code, cancel, a GPU request (GRES), slurmrestd stopped and started mid-run, `atrium serve`
- * restarted mid-run, the time limit from timeout_s; and the cluster routes' happy path, bad
- * input and no-permission cases. Prints SKIP and passes where Slurm cannot be set up (not
+ * restarted mid-run, the time limit from timeout_s, inputs staged once and collected by the
+ * staging GC; and the cluster routes' happy path, bad input and no-permission cases. Prints SKIP and passes where Slurm cannot be set up (not
  * root, no packages).
  */
 #include "fixtures.h"
@@ -272,6 +272,7 @@ static void test_server_restart_mid_run(void **state)
 
 	id = submit("{\"cluster\":\"lab\",\"max_attempts\":1,\"command\":\"sleep 4; echo survived\"}");
 	wait_state(id, "running", 60000);
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0); /* (a clean stop leaves the Slurm job running) */
 	h_server_restart(&S, NULL);
 	j = wait_job(id, 90);
 	assert_string_equal(f_str(j, "state"), "succeeded");
@@ -459,6 +460,134 @@ static void test_inputs_staged_once(void **state)
 	assert_int_equal(h_sh("test $(ls %s/atrium/blobs | wc -l) -eq 2", shared), 0);
 }
 
+/* The cluster's "staging" figure key (sub: of its "blobs" object). */
+static long long staged(const char *key, const char *sub)
+{
+	json_t *j = h_call(&S, "GET", "/api/v1/clusters/lab", viewer, NULL, 200);
+	json_t *st = json_object_get(j, "staging");
+	long long v = f_int(sub ? json_object_get(st, sub) : st, key);
+
+	json_decref(j);
+	return v;
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0;
+}
+
+/* The admin GC pass (artifacts, then the clusters' staging): its "staging" figures. */
+static void admin_gc(long long *blobs, long long *dirs)
+{
+	json_t *j = h_call(&S, "POST", "/api/v1/admin/gc", S.admin_token, "{}", 200);
+	json_t *st = json_object_get(j, "staging");
+
+	assert_int_equal(f_int(st, "errors"), 0);
+	*blobs = f_int(st, "blobs");
+	*dirs = f_int(st, "job_dirs");
+	json_decref(j);
+}
+
+/* A job on the cluster reading the dataset gcset (x.txt), then running cmd. */
+static long long submit_gcset(const char *cmd)
+{
+	return submit(h_fmt("{\"cluster\":\"lab\",\"inputs\":[{\"dataset\":\"gcset\",\"version\":1,\"as\":\"d\"}],"
+			    "\"command\":\"cat $ATRIUM_INPUT_DIR/d/x.txt; %s\"}",
+			    cmd));
+}
+
+/* Staged blobs and job folders are collected: a blob read by a job in flight stays, one no
+ * job reads goes once unused for keep_s (0 here), an ended job's folder goes; the counters
+ * say so and survive a restart; a blob needed again after its collection is copied again. */
+static void test_staging_gc(void **state)
+{
+	long long first, second, copied, reused, collected, bytes, dirs, b, d;
+	char blob[300], dir1[300], dir2[300];
+	json_t *j;
+	(void)state;
+
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets", editor, "{\"name\":\"gcset\"}", 201));
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/gcset/versions", editor, "{}", 201));
+	j = f_put(&S, "/api/v1/projects/hpc/datasets/gcset/versions/1/files/x.txt", editor, "collect me\n", 11, NULL,
+		  201);
+	snprintf(blob, sizeof(blob), "%s/atrium/blobs/%s", shared, f_str(j, "sha256"));
+	json_decref(j);
+	json_decref(h_call(&S, "POST", "/api/v1/projects/hpc/datasets/gcset/versions/1/commit", editor, "{}", 200));
+	copied = staged("blobs_copied", NULL);
+	reused = staged("blobs_reused", NULL);
+	collected = staged("blobs_collected", NULL);
+	bytes = staged("bytes_collected", NULL);
+	dirs = staged("job_dirs_collected", NULL);
+
+	/* two jobs read the same input: copied once, reused once */
+	first = submit_gcset("true");
+	j = wait_job(first, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	second = submit_gcset("exec sleep 300");
+	wait_state(second, "running", 60000);
+	assert_int_equal(staged("blobs_copied", NULL), copied + 1);
+	assert_int_equal(staged("blobs_reused", NULL), reused + 1);
+	snprintf(dir1, sizeof(dir1), "%s/atrium/jobs/%lld-1", shared, first);
+	snprintf(dir2, sizeof(dir2), "%s/atrium/jobs/%lld-1", shared, second);
+	assert_true(exists(blob) && exists(dir1) && exists(dir2));
+
+	/* keep_s 0: the blob is unused at once, but the running job reads it; the ended job's folder goes */
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"staging\":{\"keep_s\":-1}}", 400,
+		       "staging.keep_s");
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"staging\":{\"keep\":1}}", 400,
+		       "staging.keep");
+	h_expect_error(&S, "PATCH", "/api/v1/clusters/lab", editor, "{\"staging\":{\"keep_s\":0}}", 403, NULL);
+	j = h_call(&S, "PATCH", "/api/v1/clusters/lab", S.admin_token, "{\"staging\":{\"keep_s\":0}}", 200);
+	assert_int_equal(f_int(json_object_get(j, "staging"), "keep_s"), 0);
+	json_decref(j);
+	admin_gc(&b, &d);
+	assert_true(exists(blob) && exists(dir2));
+	assert_false(exists(dir1));
+	assert_true(d >= 1);
+
+	/* the second job ends: its blob and folder go (its end is reported a moment after the cancel) */
+	json_decref(h_call(&S, "POST", h_fmt("/api/v1/jobs/%lld/cancel", second), editor, "{}", 202));
+	json_decref(wait_job(second, 60));
+	for (int t = 0; t < 150 && (exists(blob) || exists(dir2)); t++) {
+		admin_gc(&b, &d);
+		sleep_ms(200);
+	}
+	assert_false(exists(blob));
+	assert_false(exists(dir2));
+	assert_int_equal(staged("count", "blobs"), 0);
+	assert_int_equal(staged("bytes", "blobs"), 0);
+	assert_true(staged("blobs_collected", NULL) >= collected + 1);
+	assert_true(staged("bytes_collected", NULL) >= bytes + 11);
+	assert_true(staged("job_dirs_collected", NULL) >= dirs + 2);
+
+	/* the counters survive a restart */
+	copied = staged("blobs_copied", NULL);
+	reused = staged("blobs_reused", NULL);
+	collected = staged("blobs_collected", NULL);
+	bytes = staged("bytes_collected", NULL);
+	dirs = staged("job_dirs_collected", NULL);
+	assert_int_equal(h_server_stop(&S, SIGTERM), 0);
+	h_server_restart(&S, NULL);
+	assert_int_equal(staged("blobs_copied", NULL), copied);
+	assert_int_equal(staged("blobs_reused", NULL), reused);
+	assert_int_equal(staged("blobs_collected", NULL), collected);
+	assert_int_equal(staged("bytes_collected", NULL), bytes);
+	assert_int_equal(staged("job_dirs_collected", NULL), dirs);
+	assert_int_equal(staged("keep_s", NULL), 0);
+
+	/* read again after its collection: copied again */
+	first = submit_gcset("true");
+	j = wait_job(first, 120);
+	assert_string_equal(f_str(j, "state"), "succeeded");
+	json_decref(j);
+	expect_log(first, "collect me");
+	assert_int_equal(staged("blobs_copied", NULL), copied + 1);
+	assert_int_equal(staged("blobs_reused", NULL), reused);
+	assert_true(exists(blob));
+}
+
 static const char *cluster_label(json_t *j)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(j, "labels"), "atrium.cluster"));
@@ -566,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_scancel_outside),
 		cmocka_unit_test(test_logs_follow),
 		cmocka_unit_test(test_inputs_staged_once),
+		cmocka_unit_test(test_staging_gc),
 	};
 	if (geteuid() != 0 || access(UP, R_OK) != 0) {
 		printf("SKIP: test_slurm needs root (it starts a Slurm cluster on loopback)\n");
