@@ -2566,7 +2566,6 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 	const D = seed.deployment;
 	const M = seed.monitoring;
 	const dp = `/deployments/${D.name}`;
-	const drift = await apiOk('GET', `${dp}/drift?window=1h`);
 	const num = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
 	// a drift monitor on a (shifted: alerting), checked every second
 	const mon = await apiOk('POST', `${dp}/monitors`, seed.tokens.bob, {
@@ -2577,6 +2576,11 @@ test('deployment monitoring: drift heatmap, data quality, reference and live his
 		changes = (await apiOk('GET', `${dp}/monitors/${mon.id}/history`)).items;
 		assert.ok(changes.some((e) => e.to === 'alerting'), JSON.stringify(changes));
 	}, 'the monitor alerting');
+	// the API's figures and the page's must fall in the same UTC hour (the windows are hours):
+	// within 90 s of the next hour, wait for it to begin
+	const toNextHour = 3600000 - (Date.now() % 3600000);
+	if (toNextHour < 90000) await new Promise((res) => setTimeout(res, toNextHour + 2000));
+	const drift = await apiOk('GET', `${dp}/drift?window=1h`);
 	// reached from the deployment page
 	await asAdmin(page, `deployments/${D.name}`, `Deployment ${D.name}`);
 	await page.locator('main a', { hasText: 'Monitoring: drift' }).click();
