@@ -174,14 +174,11 @@ int atr_store_competition_hiders(struct atr_store *s, int64_t dsv_id, int64_t *i
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
 
-int atr_store_competition_hidden_all(struct atr_store *s, json_t *ids)
+/* Appends the first column of st's rows to ids; finishes st. */
+static int collect_ids(sqlite3_stmt *st, json_t *ids)
 {
-	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT test_version_id FROM competitions UNION SELECT inputs_version_id"
-					      " FROM competitions WHERE inputs_version_id IS NOT NULL");
 	int rc;
 
-	if (!st)
-		return ATR_EDB;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0))) < 0) {
 			atr_db_done(st);
@@ -191,6 +188,14 @@ int atr_store_competition_hidden_all(struct atr_store *s, json_t *ids)
 	return rc == SQLITE_DONE ? 0 : ATR_EDB;
 }
 
+int atr_store_competition_hidden_all(struct atr_store *s, json_t *ids)
+{
+	sqlite3_stmt *st = atr_db_stmt(s->db, "SELECT test_version_id FROM competitions UNION SELECT inputs_version_id"
+					      " FROM competitions WHERE inputs_version_id IS NOT NULL");
+
+	return st ? collect_ids(st, ids) : ATR_EDB;
+}
+
 int atr_store_competition_hidden_read(struct atr_store *s, int64_t job_id, json_t *ids)
 {
 	sqlite3_stmt *st =
@@ -198,18 +203,11 @@ int atr_store_competition_hidden_read(struct atr_store *s, int64_t job_id, json_
 				   " FROM jobs j, json_each(j.inputs) i WHERE j.id = ?1"
 				   " AND json_extract(i.value, '$.dataset_version_id') IN (SELECT test_version_id"
 				   " FROM competitions UNION SELECT inputs_version_id FROM competitions)");
-	int rc;
 
 	if (!st)
 		return ATR_EDB;
 	sqlite3_bind_int64(st, 1, job_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0))) < 0) {
-			atr_db_done(st);
-			return ATR_ENOMEM;
-		}
-	atr_db_done(st);
-	return rc == SQLITE_DONE ? 0 : ATR_EDB;
+	return collect_ids(st, ids);
 }
 
 /* ---- teams and members ---- */

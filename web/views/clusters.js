@@ -1,12 +1,12 @@
 // views/clusters.js: Compute -> Clusters: the Slurm clusters Atrium hands jobs to, beside its
 // own workers: each cluster's kind, slurmrestd URL and Slurm user, its partitions with
 // Atrium's jobs there by state (Atrium submits to the first partition), the link to
-// slurmrestd (ok or the error of the last check, when it last answered), and the jobs in
-// flight against the cluster's cap. The rows refresh themselves every few seconds. What the
+// slurmrestd (ok or the error of the last check, when it last answered), the jobs in
+// flight against the cluster's cap, and the inputs staged in its shared directory. The rows refresh themselves every few seconds. What the
 // API returns is what anyone signed in may see (the secret never is).
 import * as api from '../api.js';
 import { REFRESH_MS } from './jobs.js';
-import { h, mount, pageHeader, table, time, badge, emptyState, showError, spaced, poll } from '../ui.js';
+import { h, mount, pageHeader, table, time, badge, emptyState, showError, spaced, poll, bytes } from '../ui.js';
 
 const STATE_ORDER = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'lost'];
 
@@ -41,6 +41,30 @@ export function linkCell(c) {
 	);
 }
 
+// What the cluster's shared directory holds of Atrium's staged inputs, and what the staging GC
+// did: '2 held (1.5 KiB) / 3 copied · 4 reused · 1 collected / kept 7 d unused'.
+const keepText = (s) => (s % 86400 === 0 ? `${s / 86400} d` : s % 3600 === 0 ? `${s / 3600} h` : `${s} s`);
+export function stagingCell(c) {
+	const s = c.staging;
+	if (!s) return h('span', { class: 'muted' }, '—');
+	const held = s.blobs || { count: 0, bytes: 0 };
+	return h(
+		'span',
+		{ class: 'staging' },
+		`${held.count} held (`,
+		bytes(held.bytes),
+		')',
+		h('br'),
+		`${s.blobs_copied} copied · ${s.blobs_reused} reused · ${s.blobs_collected} collected`,
+		h('br'),
+		h('small', { class: 'muted' }, `kept ${keepText(s.keep_s)} unused`),
+	);
+}
+
+// The name, the slurmrestd URL, and the cluster's worker row with its state.
+const clusterCell = (c) =>
+	h('span', null, h('strong', null, c.name), h('br'), h('small', null, h('code', null, c.url)), h('br'), h('small', null, `worker row cluster:${c.name} `, badge(c.link, c.link === 'online' ? 'ok' : 'err')));
+
 const inFlight = (c) => {
 	const text = `${c.jobs_in_flight} / ${c.max_jobs}`;
 	return c.jobs_in_flight >= c.max_jobs ? badge(`${text}: at the cap`, 'warn') : text;
@@ -51,14 +75,13 @@ export async function render(root, ctx) {
 	const first = await api.listAll('/clusters', {}, 1000);
 	if (!ctx.alive()) return null;
 	const columns = [
-		{ label: 'Cluster', cell: (c) => h('strong', null, c.name) },
+		{ label: 'Cluster', cell: clusterCell },
 		{ label: 'Kind', cell: (c) => c.kind },
 		{ label: 'Link to slurmrestd', cell: linkCell },
 		{ label: 'Partitions and Atrium\'s jobs', cell: partitionsCell },
 		{ label: 'In flight / cap', cell: inFlight, class: 'num' },
-		{ label: 'slurmrestd', cell: (c) => h('code', null, c.url) },
 		{ label: 'Runs as', cell: (c) => [c.user, c.account ? ` (account ${c.account})` : '', c.qos ? ` QOS ${c.qos}` : ''].join('') },
-		{ label: 'Worker row', cell: (c) => h('span', null, `cluster:${c.name} `, badge(c.link, c.link === 'online' ? 'ok' : 'err')) },
+		{ label: 'Staged inputs', cell: stagingCell },
 	];
 	const list = table({ caption: 'Clusters', columns, rows: first, rowKey: (c) => String(c.id) });
 	const stamp = h('p', { class: 'muted note refresh-status', 'aria-live': 'off' }, first.length ? `Refreshes every ${REFRESH_MS / 1000} s.` : '');
